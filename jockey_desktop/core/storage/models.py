@@ -1,0 +1,119 @@
+"""Plain data records of the conversation history (no Qt, no SQL).
+
+These are what the repository returns and what the UI models hold. Times are Unix epoch
+seconds (float, UTC). Citations are stored as plain dicts (see ``CITATION_KEYS``) so that the
+storage layer does not depend on the API client's classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Role(str, Enum):
+    """Who a transcript row belongs to."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+    #: A marker row: the conversation switched to a new server-side session here.
+    SEAM = "seam"
+
+
+class MessageStatus(str, Enum):
+    """Lifecycle of one message."""
+
+    PENDING = "pending"  # user message saved, request not yet answered
+    STREAMING = "streaming"  # assistant reply arriving
+    COMPLETE = "complete"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # the app stopped (crash, quit) while it was streaming
+    CANCELLED = "cancelled"  # the user pressed Stop
+
+
+#: Keys of one stored citation dict. ``marker_start``/``marker_end`` are Python string
+#: indices into the message text (end exclusive) or None; ``start_sec``/``end_sec`` None means
+#: the whole video. ``kind`` is the annotation type or "inline_time" / "vref".
+CITATION_KEYS = (
+    "kind",
+    "marker_start",
+    "marker_end",
+    "item_id",
+    "collection_id",
+    "start_sec",
+    "end_sec",
+    "title",
+    "thumbnail_url",
+    "hls_url",
+)
+
+
+@dataclass
+class Conversation:
+    """One saved conversation; ``session_id`` is None until the server has assigned one."""
+
+    id: int
+    uid: str  # stable UUID, used to de-duplicate imports
+    title: str
+    store_id: str
+    store_name: str
+    session_id: str | None
+    instructions: str | None
+    created_at: float
+    updated_at: float  # last activity; the sidebar sorts by it
+    pinned: bool = False
+    draft: str = ""
+    title_is_auto: bool = True  # True until the user renames it
+
+
+@dataclass
+class ConversationSummary:
+    """A sidebar row: the conversation plus the state of its newest message."""
+
+    conversation: Conversation
+    message_count: int = 0
+    #: Status of the newest assistant message, or None when there is none.
+    last_status: MessageStatus | None = None
+
+
+@dataclass
+class Message:
+    """One transcript row: a user question, an assistant answer or a session seam."""
+
+    id: int
+    uid: str
+    conversation_id: int
+    role: Role
+    text: str
+    status: MessageStatus
+    created_at: float
+    updated_at: float
+    #: For an assistant message: the id of the user message it answers.
+    reply_to: int | None = None
+    #: Server session this turn was sent in (for seams: the new session, if known).
+    session_id: str | None = None
+    response_id: str | None = None
+    error_code: str | None = None  # e.g. "rate_limited", "session_lost"; see the client errors
+    error_message: str | None = None
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    #: Bumped on every change; UI caches key rendered documents on (id, revision, width).
+    revision: int = 0
+
+
+@dataclass
+class SearchHit:
+    """One full-text search result. Highlighted words in ``snippet`` are wrapped in
+    ``HIGHLIGHT_START`` / ``HIGHLIGHT_END``."""
+
+    conversation_id: int
+    title: str
+    snippet: str
+    message_id: int | None  # None when the hit is in the title
+    rank: float
+
+
+HIGHLIGHT_START = "\x02"
+HIGHLIGHT_END = "\x03"

@@ -1,0 +1,83 @@
+"""Fixtures shared by every test folder.
+
+Every path the app could write to is redirected into pytest's tmp dir, Qt runs offscreen,
+and keyring gets an in-memory backend so no test touches the real OS keychain.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep tests away from the user's real data dir, API key and proxies."""
+    monkeypatch.setenv("JOCKEY_DESKTOP_DATA_DIR", str(tmp_path / "appdata"))
+    monkeypatch.delenv("TWELVELABS_API_KEY", raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+class MemoryKeyring:
+    """A keyring backend that keeps passwords in a dict (tests only)."""
+
+    def __init__(self) -> None:
+        import keyring.backend
+
+        class _Backend(keyring.backend.KeyringBackend):
+            priority = 1  # type: ignore[assignment]
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.store: dict[tuple[str, str], str] = {}
+
+            def get_password(self, service: str, username: str) -> str | None:
+                return self.store.get((service, username))
+
+            def set_password(self, service: str, username: str, password: str) -> None:
+                self.store[(service, username)] = password
+
+            def delete_password(self, service: str, username: str) -> None:
+                import keyring.errors
+
+                if (service, username) not in self.store:
+                    raise keyring.errors.PasswordDeleteError("not found")
+                del self.store[(service, username)]
+
+        self.backend = _Backend()
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[object]:
+    """Every test gets a fresh in-memory keyring; returns the backend (``.store`` is a dict)."""
+    import keyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring().backend
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[object]:
+    """A running sandbox server on loopback with instant pacing; yields the server."""
+    from jockey_desktop.sandbox import Pace, SandboxServer
+
+    server = SandboxServer(state_dir=tmp_path / "sandbox-state", pace=Pace.instant())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
