@@ -1,0 +1,104 @@
+"""Per-store readiness summary shown by the knowledge-store picker (no Qt).
+
+A knowledge store is only useful for questions once its items are indexed. The picker shows,
+for each store, how many items are ready, still being indexed, waiting, or failed, so users
+know before they ask whether an answer can cover the whole collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+#: Item statuses the API documents (jockey-api.md §5). ``pending`` means "waiting for
+#: capacity", which for the user is the same as queued.
+_QUEUED_STATUSES = frozenset({"queued", "pending"})
+
+
+class _ItemLister(Protocol):
+    def list_items(self, store_id: str, status: Any = None) -> Iterable[Any]: ...
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    """One knowledge store with its item counts by status.
+
+    ``item_count`` is the store's own count when known (the API reports it), otherwise the
+    number of listed items.
+    """
+
+    id: str
+    name: str
+    description: str = ""
+    item_count: int = 0
+    ready: int = 0
+    processing: int = 0
+    failed: int = 0
+    queued: int = 0
+
+    @property
+    def readiness(self) -> str:
+        """"ready", "indexing", "none ready" or "unknown" (no counts at all)."""
+        counted = self.ready + self.processing + self.failed + self.queued
+        if counted == 0 and self.item_count == 0:
+            return "unknown"
+        if self.processing or self.queued:
+            return "indexing"
+        if self.ready == 0:
+            return "none ready"
+        return "ready"
+
+    @property
+    def warning(self) -> str | None:
+        """A sentence warning the user about an incomplete store, or None when all is well."""
+        waiting = self.processing + self.queued
+        if self.ready == 0 and (waiting or self.failed or self.item_count):
+            if waiting:
+                return (f"No videos in “{self.name}” are ready yet ({waiting} still "
+                        "indexing). Answers will be empty until indexing finishes.")
+            return f"No videos in “{self.name}” are ready, so Jockey cannot answer from it."
+        if waiting:
+            noun = "video is" if waiting == 1 else "videos are"
+            return (f"{waiting} {noun} still indexing in “{self.name}”; answers only cover "
+                    f"the {self.ready} ready.")
+        return None
+
+
+def _status_text(item: Any) -> str:
+    status = item.get("status") if isinstance(item, dict) else getattr(item, "status", None)
+    # Enums (str subclasses or not) and plain strings both end up as their value.
+    status = getattr(status, "value", status)
+    return str(status or "").lower()
+
+
+def summarize_items(store: Any, items: Iterable[Any]) -> StoreSummary:
+    """Build a StoreSummary from a store record and its items (any objects with ``status``)."""
+    counts = {"ready": 0, "processing": 0, "failed": 0, "queued": 0}
+    total = 0
+    for item in items:
+        total += 1
+        status = _status_text(item)
+        if status in _QUEUED_STATUSES:
+            counts["queued"] += 1
+        elif status in counts:
+            counts[status] += 1
+        else:
+            # Unknown future statuses are neither usable nor failed: count them as waiting.
+            counts["processing"] += 1
+    item_count = getattr(store, "item_count", None)
+    return StoreSummary(
+        id=str(store.id),
+        name=str(getattr(store, "name", "") or store.id),
+        description=str(getattr(store, "description", "") or ""),
+        item_count=max(int(item_count or 0), total),
+        **counts,
+    )
+
+
+def summarize_store(client: _ItemLister, store: Any) -> StoreSummary:
+    """Count ``store``'s items by status using ``client.list_items(store.id)``.
+
+    Blocks on the network: call it on a worker thread.
+    """
+    return summarize_items(store, client.list_items(store.id))

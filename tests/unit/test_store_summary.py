@@ -1,0 +1,76 @@
+"""Tests for the knowledge-store readiness summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import pytest
+
+from jockey_desktop.core.store_summary import StoreSummary, summarize_items, summarize_store
+
+
+@dataclass
+class _Store:
+    id: str
+    name: str
+    description: str = ""
+    item_count: int = 0
+
+
+@dataclass
+class _Item:
+    status: object
+
+
+class _Status(str, Enum):
+    READY = "ready"
+    PROCESSING = "processing"
+
+
+class _Client:
+    def __init__(self, items: list[_Item]) -> None:
+        self.items = items
+        self.calls: list[str] = []
+
+    def list_items(self, store_id: str, status: object = None) -> list[_Item]:
+        self.calls.append(store_id)
+        return self.items
+
+
+def test_summarize_store_counts_by_status() -> None:
+    items = [_Item(s) for s in ("ready", "ready", "processing", "queued", "pending", "failed")]
+    client = _Client(items)
+    summary = summarize_store(client, _Store("ks_1", "Games", "desc", 6))
+    assert client.calls == ["ks_1"]
+    assert summary == StoreSummary("ks_1", "Games", "desc", 6, ready=2, processing=1,
+                                   failed=1, queued=2)
+    assert summary.readiness == "indexing"
+
+
+def test_enum_and_dict_statuses_and_unknown_status() -> None:
+    items = [_Item(_Status.READY), {"status": "READY"}, _Item("exploded")]
+    summary = summarize_items(_Store("ks", "S"), items)
+    assert (summary.ready, summary.processing, summary.item_count) == (2, 1, 3)
+
+
+@pytest.mark.parametrize(
+    ("summary", "readiness", "warns"),
+    [
+        (StoreSummary("a", "A", item_count=3, ready=3), "ready", False),
+        (StoreSummary("a", "A", item_count=3, ready=2, processing=1), "indexing", True),
+        (StoreSummary("a", "A", item_count=2, failed=2), "none ready", True),
+        (StoreSummary("a", "A", item_count=1, queued=1), "indexing", True),
+        (StoreSummary("a", "A"), "unknown", False),
+    ],
+)
+def test_readiness_and_warning(summary: StoreSummary, readiness: str, warns: bool) -> None:
+    assert summary.readiness == readiness
+    assert (summary.warning is not None) == warns
+    if warns:
+        assert "“A”" in (summary.warning or "")
+
+
+def test_warning_mentions_ready_count() -> None:
+    summary = StoreSummary("a", "A", item_count=5, ready=3, processing=2)
+    assert summary.warning == "2 videos are still indexing in “A”; answers only cover the 3 ready."
