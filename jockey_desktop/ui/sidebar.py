@@ -1,0 +1,637 @@
+"""The conversation sidebar: search, "New conversation", and the list of saved conversations.
+
+The sidebar owns no data: the controller feeds it summaries and search hits, and it reports
+what the user asked for through ``sig_*`` signals. It selects rows on the user's behalf
+(mouse, Up/Down, Enter) and emits ``sig_conversation_selected`` only for those user actions,
+so programmatic updates (a row moving to the top while it streams) never re-open anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QPainter,
+    QStandardItem,
+    QStandardItemModel,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jockey_desktop.core.storage.models import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    ConversationSummary,
+    MessageStatus,
+    SearchHit,
+)
+from jockey_desktop.ui.formatting import format_age
+from jockey_desktop.ui.models.conversation_model import (
+    ConversationIdRole,
+    ConversationListModel,
+    SummaryRole,
+)
+from jockey_desktop.ui.theme import palette_colors
+
+_Index = QModelIndex | QPersistentModelIndex
+
+SEARCH_DEBOUNCE_MS = 150
+SEARCH_PLACEHOLDER = "Search conversations (Ctrl+K)"
+
+#: Search result rows: conversation id and the raw snippet (with highlight markers).
+HitConversationRole = Qt.ItemDataRole.UserRole + 1
+HitSnippetRole = Qt.ItemDataRole.UserRole + 2
+HitMessageRole = Qt.ItemDataRole.UserRole + 3
+
+#: Badge text per newest-message state; other states need no badge.
+_BADGES = {
+    MessageStatus.STREAMING: "answering…",
+    MessageStatus.PENDING: "answering…",
+    MessageStatus.FAILED: "failed",
+    MessageStatus.INTERRUPTED: "interrupted",
+}
+
+_PAD = 8
+
+
+def _pin_glyph(font: QFont) -> str:
+    """A pushpin when the font can draw it, else a star (both read as "pinned")."""
+    return "📌" if QFontMetrics(font).inFontUcs4(0x1F4CC) else "★"
+
+
+def split_highlights(snippet: str) -> list[tuple[str, bool]]:
+    """Split a search snippet into ``(text, highlighted)`` runs using HIGHLIGHT_START/END."""
+    runs: list[tuple[str, bool]] = []
+    highlighted = False
+    current = ""
+    for char in snippet:
+        if char in (HIGHLIGHT_START, HIGHLIGHT_END):
+            if current:
+                runs.append((current, highlighted))
+            current = ""
+            highlighted = char == HIGHLIGHT_START
+        else:
+            current += char
+    if current:
+        runs.append((current, highlighted))
+    return runs
+
+
+def _paint_background(painter: QPainter, option: QStyleOptionViewItem,
+                      widget: QWidget | None) -> None:
+    style = widget.style() if widget is not None else None
+    if style is not None:
+        # The style draws selection, hover and focus exactly like every other list.
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
+
+
+class ConversationDelegate(QStyledItemDelegate):
+    """Paints a conversation row: pin + bold title, then "store · age" and a state badge."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.now: float | None = None  # tests pin the clock; None = real time
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        """Two text lines plus padding."""
+        fm = QFontMetrics(option.font)
+        return QSize(200, fm.height() * 2 + _PAD * 2 + 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        """Draw the row (selection background from the style)."""
+        summary: ConversationSummary | None = index.data(SummaryRole)
+        if summary is None:
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        widget = opt.widget
+        painter.save()
+        _paint_background(painter, opt, widget)
+        colors = palette_colors(opt.palette)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        text_color = colors.highlighted_text if selected else colors.text
+        muted = colors.highlighted_text if selected else colors.muted
+        conv = summary.conversation
+        rect = opt.rect.adjusted(_PAD + 2, _PAD, -_PAD, -_PAD)
+        fm = QFontMetrics(opt.font)
+        line_h = fm.height()
+
+        # Line 1: pin glyph + bold title.
+        title_font = QFont(opt.font)
+        title_font.setBold(True)
+        x = rect.left()
+        if conv.pinned:
+            glyph = _pin_glyph(opt.font)
+            painter.setFont(opt.font)
+            painter.setPen(colors.highlighted_text if selected else colors.warning)
+            painter.drawText(QRect(x, rect.top(), line_h + 4, line_h),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, glyph)
+            x += fm.horizontalAdvance(glyph) + 4
+        painter.setFont(title_font)
+        painter.setPen(text_color)
+        title = conv.title or "New conversation"
+        tfm = QFontMetrics(title_font)
+        title = tfm.elidedText(title, Qt.TextElideMode.ElideRight, rect.right() - x)
+        painter.drawText(QRect(x, rect.top(), rect.right() - x, line_h),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
+
+        # Line 2: state badge on the right, "store · age" on the left.
+        y2 = rect.top() + line_h + 2
+        right = rect.right()
+        badge = _BADGES.get(summary.last_status) if summary.last_status else None
+        small = QFont(opt.font)
+        small.setPointSizeF(max(7.0, opt.font.pointSizeF() * 0.88))
+        sfm = QFontMetrics(small)
+        if badge:
+            color = {MessageStatus.FAILED: colors.error,
+                     MessageStatus.INTERRUPTED: colors.warning}.get(summary.last_status,
+                                                                     colors.streaming)
+            width = sfm.horizontalAdvance(badge) + 12
+            badge_rect = QRect(right - width, y2 + 1, width, line_h - 2)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            fill = QColor(color)
+            fill.setAlphaF(0.18 if not selected else 0.35)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(fill)
+            painter.drawRoundedRect(badge_rect, 4, 4)
+            painter.setFont(small)
+            painter.setPen(colors.highlighted_text if selected else color)
+            painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
+            right = badge_rect.left() - 6
+        painter.setFont(opt.font)
+        painter.setPen(muted)
+        meta = f"{conv.store_name} · {format_age(conv.updated_at, self.now or time.time())}"
+        meta = fm.elidedText(meta, Qt.TextElideMode.ElideMiddle, right - rect.left())
+        painter.drawText(QRect(rect.left(), y2, right - rect.left(), line_h),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, meta)
+        painter.restore()
+
+
+class SearchHitDelegate(QStyledItemDelegate):
+    """Paints a search hit: bold title, then the snippet with matched words in bold."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        """Two text lines plus padding."""
+        fm = QFontMetrics(option.font)
+        return QSize(200, fm.height() * 2 + _PAD * 2 + 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        """Draw title and highlighted snippet, eliding what does not fit."""
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        painter.save()
+        _paint_background(painter, opt, opt.widget)
+        colors = palette_colors(opt.palette)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        rect = opt.rect.adjusted(_PAD + 2, _PAD, -_PAD, -_PAD)
+        fm = QFontMetrics(opt.font)
+        line_h = fm.height()
+        bold = QFont(opt.font)
+        bold.setBold(True)
+        bfm = QFontMetrics(bold)
+        painter.setFont(bold)
+        painter.setPen(colors.highlighted_text if selected else colors.text)
+        title = bfm.elidedText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
+                               Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(QRect(rect.left(), rect.top(), rect.width(), line_h),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
+        x = rect.left()
+        y = rect.top() + line_h + 2
+        snippet = " ".join(str(index.data(HitSnippetRole) or "").split())
+        for text, highlighted in split_highlights(snippet):
+            font, metrics = (bold, bfm) if highlighted else (opt.font, fm)
+            painter.setFont(font)
+            if highlighted:
+                painter.setPen(colors.highlighted_text if selected else colors.chip_text)
+            else:
+                painter.setPen(colors.highlighted_text if selected else colors.muted)
+            room = rect.right() - x
+            if room <= metrics.horizontalAdvance("…"):
+                break
+            shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)
+            painter.drawText(QRect(x, y, room, line_h),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
+            x += metrics.horizontalAdvance(shown)
+            if shown != text:
+                break
+        painter.restore()
+
+
+class ConversationSidebar(QWidget):
+    """Search field, "New conversation" button and the conversation list (see ui_contract)."""
+
+    sig_conversation_selected = Signal(int)
+    sig_new_requested = Signal()
+    sig_rename_requested = Signal(int, str)
+    sig_pin_requested = Signal(int, bool)
+    sig_delete_requested = Signal(int)
+    sig_export_requested = Signal(int, str)
+    sig_search_requested = Signal(str)
+
+    PAGE_LIST, PAGE_EMPTY, PAGE_RESULTS = range(3)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ConversationSidebar")
+        self.setAccessibleName("Conversations")
+        self._programmatic = 0
+        self._selected_id: int | None = None
+        self._searching_for = ""
+
+        self.search_field = QLineEdit(self)
+        self.search_field.setPlaceholderText(SEARCH_PLACEHOLDER)
+        self.search_field.setClearButtonEnabled(True)
+        self.search_field.setAccessibleName("Search conversations")
+        self.search_field.setAccessibleDescription(
+            "Type to search titles and messages; Escape clears the search")
+        self.search_field.installEventFilter(self)
+
+        self.new_button = QPushButton("＋  New conversation", self)
+        self.new_button.setAccessibleName("New conversation")
+        self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
+        self.new_button.setProperty("primary", True)
+        self.new_button.clicked.connect(self.sig_new_requested)
+
+        self.model = ConversationListModel(self)
+        self.list_view = QListView(self)
+        self.list_view.setAccessibleName("Conversation list")
+        self.list_view.setModel(self.model)
+        self.delegate = ConversationDelegate(self.list_view)
+        self.list_view.setItemDelegate(self.delegate)
+        self.list_view.setUniformItemSizes(True)  # O(1) layout for 10,000 rows
+        self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list_view.customContextMenuRequested.connect(self._on_context_menu)
+        self.list_view.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.list_view.activated.connect(self._on_activated)
+        self.list_view.installEventFilter(self)
+
+        self.empty_label = QLabel(
+            "No conversations yet.\n\nPick a knowledge store and press "
+            "“New conversation” (Ctrl+N) to ask your first question.", self)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setProperty("role", "muted")
+        self.empty_label.setAccessibleName("No conversations yet")
+
+        self.results_model = QStandardItemModel(self)
+        self.results_view = QListView(self)
+        self.results_view.setAccessibleName("Search results")
+        self.results_view.setModel(self.results_model)
+        self.results_view.setItemDelegate(SearchHitDelegate(self.results_view))
+        self.results_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.results_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.results_view.activated.connect(self._on_result_activated)
+        self.results_view.clicked.connect(self._on_result_activated)
+        self.results_status = QLabel(self)
+        self.results_status.setProperty("role", "muted")
+        self.results_status.setWordWrap(True)
+        self.results_status.setAccessibleName("Search status")
+        results_page = QWidget(self)
+        results_layout = QVBoxLayout(results_page)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.results_status)
+        results_layout.addWidget(self.results_view, 1)
+
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.list_view)
+        self.pages.addWidget(self.empty_label)
+        self.pages.addWidget(results_page)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 0, 8)
+        layout.setSpacing(8)
+        layout.addWidget(self.new_button)
+        layout.addWidget(self.search_field)
+        layout.addWidget(self.pages, 1)
+
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self._emit_search)
+        self.search_field.textChanged.connect(self._on_search_text_changed)
+
+        # "5 min ago" goes stale: repaint the visible rows once a minute (cheap).
+        self._age_timer = QTimer(self)
+        self._age_timer.setInterval(60_000)
+        self._age_timer.timeout.connect(self.list_view.viewport().update)
+        self._age_timer.start()
+        self._update_page()
+
+    # -- public API (ui_contract) ------------------------------------------------------------
+
+    def set_summaries(self, summaries: Iterable[ConversationSummary]) -> None:
+        """Replace the whole list, keeping the selected conversation selected."""
+        keep = self._selected_id
+        with _Programmatic(self):
+            self.model.set_summaries(summaries)
+            self._selected_id = None
+            if keep is not None:
+                self._select_row_of(keep)
+        self._update_page()
+
+    def upsert_summary(self, summary: ConversationSummary) -> None:
+        """Add or refresh one conversation's row (moves it to its sorted place)."""
+        with _Programmatic(self):
+            self.model.upsert(summary)
+        self._update_page()
+
+    def remove_conversation(self, conversation_id: int) -> None:
+        """Drop a conversation's row; a removed selection leaves nothing selected."""
+        with _Programmatic(self):
+            removed = self.model.remove(conversation_id)
+            if removed and conversation_id == self._selected_id:
+                self.list_view.selectionModel().clear()
+                self._selected_id = None
+            elif self._selected_id is not None:
+                # Qt may have moved the current index; put it back on the selected row.
+                self._select_row_of(self._selected_id)
+        self._update_page()
+
+    def select_conversation(self, conversation_id: int | None, *, notify: bool = False) -> bool:
+        """Select (and scroll to) a conversation's row; None clears the selection.
+
+        Does not emit ``sig_conversation_selected`` unless ``notify`` is True: the caller
+        already knows what it opened. Returns False when the conversation is not listed.
+        """
+        with _Programmatic(self):
+            if conversation_id is None:
+                self.list_view.selectionModel().clear()
+                self._selected_id = None
+                return True
+            found = self._select_row_of(conversation_id)
+        if found and notify:
+            self.sig_conversation_selected.emit(conversation_id)
+        return found
+
+    def current_conversation_id(self) -> int | None:
+        """The selected conversation, or None."""
+        return self._selected_id
+
+    def show_search_results(self, query: str, hits: Iterable[SearchHit]) -> None:
+        """Show the hits for ``query`` (dropped when the field already asks something else)."""
+        if query.strip() != self.search_field.text().strip():
+            return  # a late answer to an older query
+        self.results_model.clear()
+        count = 0
+        for hit in hits:
+            item = QStandardItem(hit.title or "New conversation")
+            item.setData(hit.conversation_id, HitConversationRole)
+            item.setData(hit.snippet, HitSnippetRole)
+            item.setData(hit.message_id, HitMessageRole)
+            plain = hit.snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "")
+            item.setData(f"{hit.title}: {plain}", Qt.ItemDataRole.AccessibleTextRole)
+            item.setToolTip(plain)
+            item.setEditable(False)
+            self.results_model.appendRow(item)
+            count += 1
+        if count:
+            self.results_status.setText(f"{count} match{'es' if count != 1 else ''} "
+                                        "· Enter opens · Esc clears")
+        else:
+            self.results_status.setText(f"No conversations match “{query.strip()}”.")
+        self.pages.setCurrentIndex(self.PAGE_RESULTS)
+
+    def focus_search(self) -> None:
+        """Put the cursor in the search field with its text selected (Ctrl+K)."""
+        self.search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_field.selectAll()
+
+    def clear_search(self) -> None:
+        """Leave search mode and show the conversation list again."""
+        self._search_timer.stop()
+        self.search_field.clear()
+        self._update_page()
+
+    def is_searching(self) -> bool:
+        """True while the search field has text (the results page is shown)."""
+        return bool(self.search_field.text().strip())
+
+    # -- confirmations (separate so tests can patch them) ------------------------------------
+
+    def confirm_delete(self, title: str) -> bool:
+        """Ask before deleting; the server-side session can never be recovered."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete conversation",
+                          f"Delete “{title}”?", parent=self)
+        box.setInformativeText(
+            "This cannot be undone. The conversation is removed from this computer, and its "
+            "server-side session cannot be recovered, so it can never be continued.")
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is delete
+
+    def ask_new_title(self, current: str) -> str | None:
+        """Ask for a new title; None when cancelled or left empty."""
+        text, ok = QInputDialog.getText(self, "Rename conversation", "New title:",
+                                        QLineEdit.EchoMode.Normal, current)
+        text = text.strip()
+        return text if ok and text else None
+
+    # -- actions on one conversation ---------------------------------------------------------
+
+    def rename(self, conversation_id: int) -> None:
+        """Ask for a title and emit ``sig_rename_requested`` if it changed."""
+        summary = self.model.summary_for(conversation_id)
+        if summary is None:
+            return
+        current = summary.conversation.title
+        title = self.ask_new_title(current)
+        if title is not None and title != current:
+            self.sig_rename_requested.emit(conversation_id, title)
+
+    def delete(self, conversation_id: int) -> None:
+        """Confirm, then emit ``sig_delete_requested``."""
+        summary = self.model.summary_for(conversation_id)
+        if summary is None:
+            return
+        if self.confirm_delete(summary.conversation.title or "New conversation"):
+            self.sig_delete_requested.emit(conversation_id)
+
+    def build_context_menu(self, conversation_id: int) -> QMenu | None:
+        """The right-click menu for one conversation (None when it is not listed)."""
+        summary = self.model.summary_for(conversation_id)
+        if summary is None:
+            return None
+        menu = QMenu(self)
+        menu.setAccessibleName("Conversation actions")
+        rename = QAction("Rename…", menu)
+        rename.setShortcut("F2")
+        rename.triggered.connect(lambda: self.rename(conversation_id))
+        pinned = summary.conversation.pinned
+        pin = QAction("Unpin" if pinned else "Pin to top", menu)
+        pin.triggered.connect(lambda: self.sig_pin_requested.emit(conversation_id, not pinned))
+        export_md = QAction("Export as Markdown…", menu)
+        export_md.triggered.connect(
+            lambda: self.sig_export_requested.emit(conversation_id, "markdown"))
+        export_json = QAction("Export as JSON…", menu)
+        export_json.triggered.connect(
+            lambda: self.sig_export_requested.emit(conversation_id, "json"))
+        delete = QAction("Delete…", menu)
+        delete.setShortcut("Del")
+        delete.triggered.connect(lambda: self.delete(conversation_id))
+        menu.addActions([rename, pin])
+        menu.addSeparator()
+        menu.addActions([export_md, export_json])
+        menu.addSeparator()
+        menu.addAction(delete)
+        return menu
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _select_row_of(self, conversation_id: int) -> bool:
+        row = self.model.row_for_conversation(conversation_id)
+        if row is None:
+            return False
+        index = self.model.index(row, 0)
+        self.list_view.setCurrentIndex(index)
+        self.list_view.scrollTo(index)
+        self._selected_id = conversation_id
+        return True
+
+    def _update_page(self) -> None:
+        if self.is_searching():
+            self.pages.setCurrentIndex(self.PAGE_RESULTS)
+        elif self.model.rowCount() == 0:
+            self.pages.setCurrentIndex(self.PAGE_EMPTY)
+        else:
+            self.pages.setCurrentIndex(self.PAGE_LIST)
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        conversation_id = current.data(ConversationIdRole) if current.isValid() else None
+        if self._programmatic:
+            return
+        if conversation_id is not None and conversation_id != self._selected_id:
+            self._selected_id = conversation_id
+            self.sig_conversation_selected.emit(conversation_id)
+
+    @Slot(QModelIndex)
+    def _on_activated(self, index: QModelIndex) -> None:
+        conversation_id = index.data(ConversationIdRole)
+        if conversation_id is not None:
+            self._selected_id = conversation_id
+            self.sig_conversation_selected.emit(conversation_id)
+
+    @Slot(QModelIndex)
+    def _on_result_activated(self, index: QModelIndex) -> None:
+        conversation_id = index.data(HitConversationRole)
+        if conversation_id is None:
+            return
+        with _Programmatic(self):
+            self._select_row_of(conversation_id)
+        self._selected_id = conversation_id
+        self.sig_conversation_selected.emit(conversation_id)
+
+    @Slot(QPoint)
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.list_view.indexAt(pos)
+        if not index.isValid():
+            return
+        menu = self.build_context_menu(index.data(ConversationIdRole))
+        if menu is not None:
+            menu.exec(self.list_view.viewport().mapToGlobal(pos))
+            menu.deleteLater()
+
+    @Slot(str)
+    def _on_search_text_changed(self, text: str) -> None:
+        if text.strip():
+            self._search_timer.start()  # restarts: one request once typing pauses
+            if self.pages.currentIndex() != self.PAGE_RESULTS:
+                self.results_model.clear()
+                self.results_status.setText("Searching…")
+        else:
+            self._search_timer.stop()
+            self._searching_for = ""
+        self._update_page()
+
+    @Slot()
+    def _emit_search(self) -> None:
+        query = self.search_field.text().strip()
+        if query and query != self._searching_for:
+            self._searching_for = query
+            self.sig_search_requested.emit(query)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Esc/Down/Enter in the search field; F2/Delete/Enter in the list."""
+        if event.type() != QEvent.Type.KeyPress:
+            return super().eventFilter(watched, event)
+        key_event: QKeyEvent = event  # type: ignore[assignment]
+        key = key_event.key()
+        if watched is self.search_field:
+            if key == Qt.Key.Key_Escape:
+                if self.search_field.text():
+                    self.clear_search()
+                else:
+                    self.list_view.setFocus()
+                return True
+            if key == Qt.Key.Key_Down and self.is_searching() and self.results_model.rowCount():
+                self.results_view.setFocus()
+                self.results_view.setCurrentIndex(self.results_model.index(0, 0))
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.results_model.rowCount():
+                self._on_result_activated(self.results_model.index(0, 0))
+                return True
+        elif watched is self.list_view:
+            current = self.list_view.currentIndex()
+            conversation_id = current.data(ConversationIdRole) if current.isValid() else None
+            if conversation_id is not None:
+                if key == Qt.Key.Key_F2:
+                    self.rename(conversation_id)
+                    return True
+                if key == Qt.Key.Key_Delete:
+                    self.delete(conversation_id)
+                    return True
+        return super().eventFilter(watched, event)
+
+
+class _Programmatic:
+    """Context manager: selection changes inside it are not reported as user choices."""
+
+    def __init__(self, sidebar: ConversationSidebar) -> None:
+        self._sidebar = sidebar
+
+    def __enter__(self) -> None:
+        self._sidebar._programmatic += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        self._sidebar._programmatic -= 1

@@ -1,0 +1,257 @@
+"""Tests for the conversation list model and the sidebar widget."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+
+from jockey_desktop.core.storage.models import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    Conversation,
+    ConversationSummary,
+    MessageStatus,
+    SearchHit,
+)
+from jockey_desktop.ui.models.conversation_model import (
+    ConversationIdRole,
+    ConversationListModel,
+    SummaryRole,
+)
+from jockey_desktop.ui.sidebar import SEARCH_PLACEHOLDER, ConversationSidebar, split_highlights
+
+# The offscreen platform warns once per process when a top-level window is shown.
+pytestmark = pytest.mark.qt_log_ignore(r".*propagateSizeHints.*")
+
+
+def make_summary(cid: int, updated: float, *, pinned: bool = False, title: str = "",
+                 status: MessageStatus | None = None) -> ConversationSummary:
+    conv = Conversation(id=cid, uid=f"u{cid}", title=title or f"Conversation {cid}",
+                        store_id="ks_1", store_name="Games", session_id=None,
+                        instructions=None, created_at=updated, updated_at=updated,
+                        pinned=pinned)
+    return ConversationSummary(conversation=conv, message_count=2, last_status=status)
+
+
+def ids(model: ConversationListModel) -> list[int]:
+    return [model.index(r, 0).data(ConversationIdRole) for r in range(model.rowCount())]
+
+
+# -- model ------------------------------------------------------------------------------------
+
+def test_model_sorts_pinned_first_then_newest(qtmodeltester) -> None:
+    model = ConversationListModel()
+    model.set_summaries([make_summary(1, 100), make_summary(2, 300), make_summary(3, 200),
+                         make_summary(4, 50, pinned=True)])
+    assert ids(model) == [4, 2, 3, 1]
+    assert model.index(0, 0).data() == "Conversation 4"
+    assert model.index(0, 0).data(SummaryRole).conversation.pinned
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_model_upsert_moves_inserts_and_remove(qtmodeltester) -> None:
+    model = ConversationListModel()
+    qtmodeltester.check(model, force_py=True)  # the tester watches every later change
+    model.set_summaries([make_summary(i, float(i)) for i in range(1, 6)])
+    assert ids(model) == [5, 4, 3, 2, 1]
+    moves: list[tuple[int, int]] = []
+    model.rowsMoved.connect(lambda _p, start, _e, _d, dest: moves.append((start, dest)))
+    assert model.upsert(make_summary(2, 10.0)) == 0  # new activity: to the top
+    assert ids(model) == [2, 5, 4, 3, 1]
+    assert moves == [(3, 0)]
+    assert model.upsert(make_summary(5, 0.5)) == 4  # older than everything: to the bottom
+    assert ids(model) == [2, 4, 3, 1, 5]
+    assert model.upsert(make_summary(9, 3.5)) == 2  # a new conversation lands in order
+    assert ids(model) == [2, 4, 9, 3, 1, 5]
+    renamed = make_summary(9, 3.5, title="Renamed")
+    assert model.upsert(renamed) == 2  # same place: data changed only
+    assert model.index(2, 0).data() == "Renamed"
+    assert model.remove(4) and not model.remove(4)
+    assert ids(model) == [2, 9, 3, 1, 5]
+    assert [model.row_for_conversation(i) for i in (2, 9, 3, 1, 5, 4)] == [0, 1, 2, 3, 4, None]
+
+
+def test_model_random_upserts_match_sorted_order() -> None:
+    rng = random.Random(7)
+    model = ConversationListModel()
+    model.set_summaries([make_summary(i, rng.random() * 100) for i in range(50)])
+    for _ in range(300):
+        model.upsert(make_summary(rng.randrange(60), rng.random() * 100,
+                                  pinned=rng.random() < 0.1))
+    rows = [model.index(r, 0).data(SummaryRole) for r in range(model.rowCount())]
+    keys = [(not s.conversation.pinned, -s.conversation.updated_at, -s.conversation.id)
+            for s in rows]
+    assert keys == sorted(keys)
+    assert all(model.row_for_conversation(s.conversation.id) == r for r, s in enumerate(rows))
+
+
+def test_model_10000_rows_upsert(qtbot) -> None:
+    model = ConversationListModel()
+    started = time.perf_counter()
+    model.set_summaries([make_summary(i, float(i)) for i in range(10_000)])
+    set_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    model.upsert(make_summary(17, 1e9))
+    upsert_ms = (time.perf_counter() - started) * 1000
+    print(f"10,000 rows: set {set_ms:.1f} ms, upsert-to-top {upsert_ms:.2f} ms")
+    assert model.rowCount() == 10_000
+    assert ids(model)[:3] == [17, 9999, 9998]
+    assert model.row_for_conversation(0) == 9999
+
+
+# -- sidebar ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def sidebar(qtbot) -> ConversationSidebar:
+    widget = ConversationSidebar()
+    qtbot.addWidget(widget)
+    widget.resize(320, 500)
+    widget.set_summaries([make_summary(1, 100), make_summary(2, 300, pinned=True),
+                          make_summary(3, 200, status=MessageStatus.FAILED)])
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def test_sidebar_empty_state_and_placeholder(qtbot) -> None:
+    widget = ConversationSidebar()
+    qtbot.addWidget(widget)
+    assert widget.search_field.placeholderText() == SEARCH_PLACEHOLDER
+    assert widget.pages.currentIndex() == widget.PAGE_EMPTY
+    widget.upsert_summary(make_summary(1, 1))
+    assert widget.pages.currentIndex() == widget.PAGE_LIST
+
+
+def test_sidebar_sort_and_upsert_keeps_selection_silently(qtbot, sidebar) -> None:
+    assert ids(sidebar.model) == [2, 3, 1]
+    assert sidebar.select_conversation(1)
+    with qtbot.assertNotEmitted(sidebar.sig_conversation_selected):
+        sidebar.upsert_summary(make_summary(1, 999))
+    assert ids(sidebar.model) == [2, 1, 3]
+    assert sidebar.current_conversation_id() == 1
+    assert sidebar.list_view.currentIndex().data(ConversationIdRole) == 1
+    with qtbot.assertNotEmitted(sidebar.sig_conversation_selected):
+        sidebar.remove_conversation(1)
+    assert sidebar.current_conversation_id() is None
+
+
+def test_sidebar_select_with_notify_emits(qtbot, sidebar) -> None:
+    with qtbot.waitSignal(sidebar.sig_conversation_selected) as blocker:
+        assert sidebar.select_conversation(3, notify=True)
+    assert blocker.args == [3]
+    assert not sidebar.select_conversation(42)
+
+
+def test_sidebar_keyboard_navigation(qtbot, sidebar) -> None:
+    sidebar.select_conversation(2)
+    sidebar.list_view.setFocus()
+    with qtbot.waitSignal(sidebar.sig_conversation_selected) as blocker:
+        qtbot.keyClick(sidebar.list_view, Qt.Key.Key_Down)
+    assert blocker.args == [3]
+    with qtbot.waitSignal(sidebar.sig_conversation_selected) as blocker:
+        qtbot.keyClick(sidebar.list_view, Qt.Key.Key_Return)
+    assert blocker.args == [3]
+    sidebar.ask_new_title = lambda current: current + "!"  # type: ignore[method-assign]
+    with qtbot.waitSignal(sidebar.sig_rename_requested) as blocker:
+        qtbot.keyClick(sidebar.list_view, Qt.Key.Key_F2)
+    assert blocker.args == [3, "Conversation 3!"]
+    sidebar.confirm_delete = lambda title: True  # type: ignore[method-assign]
+    with qtbot.waitSignal(sidebar.sig_delete_requested) as blocker:
+        qtbot.keyClick(sidebar.list_view, Qt.Key.Key_Delete)
+    assert blocker.args == [3]
+
+
+def test_sidebar_delete_declined_emits_nothing(qtbot, sidebar) -> None:
+    asked: list[str] = []
+    sidebar.confirm_delete = lambda title: asked.append(title) or False  # type: ignore
+    with qtbot.assertNotEmitted(sidebar.sig_delete_requested):
+        sidebar.delete(1)
+    assert asked == ["Conversation 1"]
+
+
+def test_sidebar_context_menu_actions_emit(qtbot, sidebar) -> None:
+    menu = sidebar.build_context_menu(2)
+    actions = {a.text(): a for a in menu.actions() if a.text()}
+    assert list(actions) == ["Rename…", "Unpin", "Export as Markdown…", "Export as JSON…",
+                             "Delete…"]
+    with qtbot.waitSignal(sidebar.sig_pin_requested) as blocker:
+        actions["Unpin"].trigger()
+    assert blocker.args == [2, False]
+    with qtbot.waitSignal(sidebar.sig_export_requested) as blocker:
+        actions["Export as Markdown…"].trigger()
+    assert blocker.args == [2, "markdown"]
+    with qtbot.waitSignal(sidebar.sig_export_requested) as blocker:
+        actions["Export as JSON…"].trigger()
+    assert blocker.args == [2, "json"]
+    sidebar.confirm_delete = lambda title: True  # type: ignore[method-assign]
+    with qtbot.waitSignal(sidebar.sig_delete_requested) as blocker:
+        actions["Delete…"].trigger()
+    assert blocker.args == [2]
+    sidebar.ask_new_title = lambda current: None  # type: ignore[method-assign]
+    with qtbot.assertNotEmitted(sidebar.sig_rename_requested):
+        actions["Rename…"].trigger()
+    pin_menu = sidebar.build_context_menu(1)
+    pin = next(a for a in pin_menu.actions() if a.text() == "Pin to top")
+    with qtbot.waitSignal(sidebar.sig_pin_requested) as blocker:
+        pin.trigger()
+    assert blocker.args == [1, True]
+
+
+def test_confirm_delete_text_says_it_cannot_be_undone(qtbot, sidebar, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    seen: dict[str, str] = {}
+
+    def fake_exec(box: QMessageBox) -> int:
+        seen["text"] = box.text() + " " + box.informativeText()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    assert sidebar.confirm_delete("Trip") is False
+    assert "cannot be undone" in seen["text"]
+    assert "session cannot be recovered" in seen["text"]
+
+
+def test_search_is_debounced_and_results_highlight(qtbot, sidebar) -> None:
+    emitted: list[str] = []
+    sidebar.sig_search_requested.connect(emitted.append)
+    sidebar.focus_search()
+    qtbot.keyClicks(sidebar.search_field, "goal")
+    assert emitted == []  # nothing until typing pauses
+    qtbot.waitUntil(lambda: emitted == ["goal"], timeout=2000)
+    assert sidebar.pages.currentIndex() == sidebar.PAGE_RESULTS
+    snippet = f"the {HIGHLIGHT_START}goal{HIGHLIGHT_END} in minute 12"
+    sidebar.show_search_results("old query", [SearchHit(1, "stale", "x", None, 0.0)])
+    assert sidebar.results_model.rowCount() == 0  # a late answer to another query is dropped
+    sidebar.show_search_results("goal", [SearchHit(3, "Conversation 3", snippet, 7, 1.0)])
+    assert sidebar.results_model.rowCount() == 1
+    assert "1 match" in sidebar.results_status.text()
+    assert split_highlights(snippet) == [("the ", False), ("goal", True),
+                                         (" in minute 12", False)]
+    sidebar.results_view.grab()  # paint the highlight delegate once
+    with qtbot.waitSignal(sidebar.sig_conversation_selected) as blocker:
+        qtbot.keyClick(sidebar.search_field, Qt.Key.Key_Return)
+    assert blocker.args == [3]
+    assert sidebar.current_conversation_id() == 3
+    qtbot.keyClick(sidebar.search_field, Qt.Key.Key_Escape)
+    assert sidebar.search_field.text() == ""
+    assert sidebar.pages.currentIndex() == sidebar.PAGE_LIST
+
+
+def test_search_no_results_message(qtbot, sidebar) -> None:
+    sidebar.search_field.setText("zzz")
+    sidebar.show_search_results("zzz", [])
+    assert sidebar.results_status.text() == "No conversations match “zzz”."
+
+
+def test_delegate_paints_badges_and_pins(qtbot, sidebar) -> None:
+    sidebar.upsert_summary(make_summary(5, 400, status=MessageStatus.STREAMING, pinned=True))
+    sidebar.upsert_summary(make_summary(6, 50, status=MessageStatus.INTERRUPTED))
+    image = sidebar.list_view.grab().toImage()
+    assert not image.isNull()
+    # Rows are two lines tall (title + "store · age").
+    hint = sidebar.list_view.sizeHintForRow(0)
+    assert hint > 2 * sidebar.list_view.fontMetrics().height()
