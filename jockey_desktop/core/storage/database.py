@@ -1,0 +1,314 @@
+"""The SQLite file itself: creation with safe permissions, pragmas, migrations, damage
+handling and backups. ``repository.open_repository`` drives these in order.
+
+Durability choice: WAL with ``synchronous=FULL``. A ``session_id`` exists only in this file
+(Jockey has no API to list sessions), so a commit acknowledged to the controller must survive
+a power cut, not merely a crash. In WAL mode FULL costs one fsync of the WAL per commit; our
+writes are small and rare (a user message, a session id, about one partial-text flush per
+second while streaming), so the cost is invisible while NORMAL could lose the last commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import schema
+from .errors import DatabaseLockedError, DatabaseTooNewError, MigrationError, StorageError
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+BACKUP_KEEP = 7
+BACKUP_MAX_AGE_S = 24 * 3600
+BACKUP_SUFFIX = ".sqlite3"
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+@dataclass
+class OpenReport:
+    """What ``open_repository`` found and did; the app tells the user about the notable parts.
+
+    ``interrupted_messages`` counts assistant replies left STREAMING by a crash (now
+    INTERRUPTED); ``interrupted_user_messages`` counts user questions left PENDING with no
+    reply ever started (now INTERRUPTED too: the request may or may not have reached the
+    server, so the UI offers "retry" rather than silently re-sending).
+    """
+
+    path: Path
+    schema_version: int = 0
+    created: bool = False
+    migrated_from: int | None = None
+    unclean_shutdown: bool = False
+    quick_check_ok: bool | None = None  # None: not run (the last shutdown was clean)
+    moved_aside: Path | None = None  # where a damaged file was moved; None if nothing was
+    moved_aside_reason: str | None = None
+    backup: Path | None = None  # a backup taken while opening (daily or pre-migration)
+    interrupted_messages: int = 0
+    interrupted_user_messages: int = 0
+
+    @property
+    def migrated(self) -> bool:
+        """True when a schema upgrade ran."""
+        return self.migrated_from is not None
+
+    @property
+    def recovered(self) -> bool:
+        """True when anything was repaired: a file moved aside or messages marked."""
+        return (
+            self.moved_aside is not None
+            or self.interrupted_messages > 0
+            or self.interrupted_user_messages > 0
+        )
+
+    def user_message(self) -> str | None:
+        """A sentence for the user when something notable happened, else None."""
+        parts: list[str] = []
+        if self.moved_aside is not None:
+            parts.append(
+                f"The conversation database was damaged ({self.moved_aside_reason}). It was "
+                f"moved to {self.moved_aside} and a new, empty one was started; you can "
+                "restore the newest backup."
+            )
+        count = self.interrupted_messages + self.interrupted_user_messages
+        if count:
+            parts.append(
+                f"{count} message{'s' if count != 1 else ''} interrupted when the app last "
+                "stopped can be retried."
+            )
+        return " ".join(parts) or None
+
+
+def create_private_file(path: Path) -> bool:
+    """Create ``path`` with mode 0600 if missing (before SQLite opens it, so -wal/-shm inherit
+    the mode); tighten the mode of an existing file. Returns True if the file was created or
+    is empty."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+    for candidate in (path, *(Path(str(path) + s) for s in _SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            if candidate.stat().st_mode & 0o077:
+                os.chmod(candidate, 0o600)
+    return not existed or size == 0
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open ``path`` (which must exist) for the repository: autocommit mode so every
+    transaction is explicit, shareable across threads (the repository serialises use with a
+    lock), and a busy timeout so a second process waits instead of failing at once."""
+    # mode=rw: SQLite must never create the main file itself (it would use the umask mode).
+    uri = path.resolve().as_uri() + "?mode=rw"
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+        check_same_thread=False,
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def configure(conn: sqlite3.Connection) -> None:
+    """Pragmas for normal operation (see the module docstring for synchronous=FULL)."""
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    """The schema version stored in the file."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def is_damage(exc: BaseException) -> bool:
+    """True for "file is not a database" / "database disk image is malformed"."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for "database is locked" / busy errors."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc).lower() or "busy" in str(exc).lower()
+    )
+
+
+def translate(exc: sqlite3.Error, action: str) -> StorageError:
+    """A StorageError (never containing row data) for a sqlite3 error."""
+    if is_busy(exc):
+        return DatabaseLockedError(
+            f"Could not {action}: the database is in use by another process."
+        )
+    return StorageError(f"Could not {action}: {type(exc).__name__}: {exc}")
+
+
+def quick_check(conn: sqlite3.Connection) -> bool:
+    """``PRAGMA quick_check``; False on any problem (damage errors included)."""
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        if is_damage(exc):
+            return False
+        raise
+    return rows == [("ok",)]
+
+
+def check_not_too_new(path: Path, version: int) -> None:
+    """Raise DatabaseTooNewError if ``version`` is newer than this build."""
+    supported = schema.schema_version()
+    if version > supported:
+        raise DatabaseTooNewError(path, version, supported)
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> int | None:
+    """Bring the schema up to date; returns the version migrated from, or None if current.
+
+    Each step runs in ``BEGIN IMMEDIATE … COMMIT`` with its ``user_version`` bump, so a
+    failure rolls back to exactly the previous version. The version is re-read inside the
+    write lock because another process may have migrated meanwhile.
+    """
+    start = user_version(conn)
+    check_not_too_new(path, start)
+    migrated = False
+    for step in list(schema.MIGRATIONS):
+        if step.version <= start:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = user_version(conn)
+            if current >= step.version:
+                conn.execute("COMMIT")
+                continue
+            if current != step.version - 1:
+                raise MigrationError(f"schema version {current} cannot take step {step.version}")
+            step.apply(conn)
+            conn.execute(f"PRAGMA user_version = {int(step.version)}")
+            conn.execute("COMMIT")
+            migrated = True
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc):
+                raise
+            if isinstance(exc, MigrationError):
+                raise
+            raise MigrationError(
+                f"Upgrading the conversation database to version {step.version} "
+                f"({step.description}) failed: {type(exc).__name__}: {exc}. The database was "
+                "left at its previous version."
+            ) from exc
+        log.info("database migrated to schema version %d", step.version)
+    return start if migrated else None
+
+
+def move_aside(path: Path, when: float | None = None) -> Path:
+    """Rename a damaged database and its -wal/-shm/-journal to ``<name>.corrupt-<stamp>``
+    (never deleted: the user or support may recover it). Returns the new main path."""
+    stamp = datetime.fromtimestamp(when or time.time(), timezone.utc).strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    # Side files first: if we stopped half way, the main file still sits next to its WAL.
+    for suffix in _SIDE_FILES:
+        side = Path(str(path) + suffix)
+        if side.exists():
+            os.replace(side, Path(str(target) + suffix))
+    os.replace(path, target)
+    log.warning("damaged database moved aside to %s", target)
+    return target
+
+
+# --- backups -------------------------------------------------------------------------------
+
+
+def _backup_prefix(db_path: Path) -> str:
+    return db_path.stem + "-"
+
+
+def list_backups(backup_dir: Path, db_path: Path) -> list[Path]:
+    """Backups of ``db_path`` in ``backup_dir``, oldest first (names sort by UTC time)."""
+    if not backup_dir.is_dir():
+        return []
+    prefix = _backup_prefix(db_path)
+    return sorted(
+        p for p in backup_dir.iterdir()
+        if p.name.startswith(prefix) and p.name.endswith(BACKUP_SUFFIX) and p.is_file()
+    )
+
+
+def latest_backup(backup_dir: Path, db_path: Path) -> Path | None:
+    """The newest backup of ``db_path``, or None."""
+    backups = list_backups(backup_dir, db_path)
+    return backups[-1] if backups else None
+
+
+def backup_is_due(backup_dir: Path, db_path: Path, now: float | None = None) -> bool:
+    """True when there is no backup or the newest is older than 24 h."""
+    newest = latest_backup(backup_dir, db_path)
+    if newest is None:
+        return True
+    return (now or time.time()) - newest.stat().st_mtime > BACKUP_MAX_AGE_S
+
+
+def backup(
+    conn: sqlite3.Connection, backup_dir: Path, db_path: Path, reason: str = "manual",
+    keep: int = BACKUP_KEEP,
+) -> Path:
+    """Copy the live database with the SQLite backup API (consistent even while other
+    connections write) into a 0600 file, atomically renamed into place; keep ``keep``."""
+    backup_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    final = backup_dir / f"{_backup_prefix(db_path)}{stamp}-{reason}{BACKUP_SUFFIX}"
+    partial = final.with_name(final.name + ".partial")
+    fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    os.close(fd)
+    try:
+        dest = sqlite3.connect(str(partial))
+        try:
+            conn.backup(dest)
+            # A backup is a standalone file: no -wal to lose when it is copied around.
+            dest.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dest.close()
+        os.replace(partial, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+    for old in list_backups(backup_dir, db_path)[:-keep] if keep > 0 else []:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    log.info("database backed up to %s", final)
+    return final
+
+
+def read_backup_version(path: Path) -> int:
+    """Schema version of a backup file (raises sqlite3.DatabaseError if it is not one)."""
+    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        return user_version(conn)
+    finally:
+        conn.close()
+
+
+def marker_path(db_path: Path) -> Path:
+    """The "app is running" marker: present at open means the last run did not close cleanly."""
+    return db_path.with_name(db_path.name + ".running")

@@ -1,0 +1,44 @@
+"""Errors raised by the storage layer.
+
+Every error the repository lets escape is a ``StorageError`` so callers can catch one type.
+Messages are user-presentable sentences; they never contain message text or secrets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StorageError(Exception):
+    """Base class of every storage failure."""
+
+
+class DatabaseTooNewError(StorageError):
+    """The database was written by a newer app version; it was left untouched."""
+
+    def __init__(self, path: Path, found_version: int, supported_version: int) -> None:
+        self.path = path
+        self.found_version = found_version
+        self.supported_version = supported_version
+        super().__init__(
+            f"The conversation database {path} was created by a newer version of Jockey "
+            f"Desktop (schema version {found_version}; this version understands up to "
+            f"{supported_version}). It was left untouched: install the newer version to "
+            "open it."
+        )
+
+
+class MigrationError(StorageError):
+    """A schema upgrade step failed; the database stays at its previous version."""
+
+
+class DatabaseLockedError(StorageError):
+    """Another process held the database longer than the busy timeout."""
+
+
+class NotFoundError(StorageError, LookupError):
+    """The conversation or message id does not exist (for example it was deleted)."""
+
+
+class ImportFormatError(StorageError, ValueError):
+    """The data given to ``import_json`` is not a Jockey Desktop export."""

@@ -1,0 +1,158 @@
+"""Database schema and the ordered list of migrations.
+
+The schema version lives in ``PRAGMA user_version``. ``MIGRATIONS[i]`` upgrades version
+``i`` to ``i + 1``; ``database.migrate`` runs each step in its own ``BEGIN IMMEDIATE …
+COMMIT`` together with the ``user_version`` bump, so a failing step leaves the file exactly at
+the previous version. (``executescript`` is never used: it commits first and then runs every
+statement in autocommit mode.)
+
+Rules for adding a step: append, never edit a shipped step; keep each statement a single SQL
+statement; a step may also be a callable taking the connection (for data rewrites).
+
+v1 — conversations and messages with ``uid`` columns (import de-duplication).
+v2 — pinned/draft/title_is_auto on conversations, ``revision`` on messages, the sidebar index,
+     and the FTS5 indexes over titles and message text (external content, kept in sync by
+     triggers, so the repository cannot forget to update them).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One upgrade step from ``version - 1`` to ``version``."""
+
+    version: int
+    description: str
+    statements: Sequence[str] = ()
+    #: Optional extra work run after ``statements`` inside the same transaction.
+    function: Callable[[sqlite3.Connection], None] | None = None
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        """Run the step on ``conn`` (the caller owns the transaction)."""
+        for statement in self.statements:
+            conn.execute(statement)
+        if self.function is not None:
+            self.function(conn)
+
+
+V1_STATEMENTS: tuple[str, ...] = (
+    """
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL DEFAULT '',
+        store_id TEXT NOT NULL,
+        store_name TEXT NOT NULL DEFAULT '',
+        session_id TEXT,
+        instructions TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'seam')),
+        text TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        reply_to INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+        session_id TEXT,
+        old_session_id TEXT,
+        response_id TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        citations TEXT NOT NULL DEFAULT '[]',
+        input_tokens INTEGER,
+        output_tokens INTEGER
+    )
+    """,
+    "CREATE INDEX messages_by_conversation ON messages(conversation_id, id)",
+    "CREATE INDEX messages_by_status ON messages(status)",
+    "CREATE INDEX messages_by_reply_to ON messages(reply_to)",
+    "CREATE INDEX conversations_by_updated ON conversations(updated_at)",
+)
+
+_TOKENIZER = "unicode61 remove_diacritics 2"
+
+V2_STATEMENTS: tuple[str, ...] = (
+    "ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE conversations ADD COLUMN draft TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE conversations ADD COLUMN title_is_auto INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE messages ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+    # The sidebar order: pinned first, newest activity first.
+    "CREATE INDEX conversations_sidebar ON conversations(pinned DESC, updated_at DESC)",
+    f"""
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, content='messages', content_rowid='id', tokenize='{_TOKENIZER}'
+    )
+    """,
+    f"""
+    CREATE VIRTUAL TABLE conversations_fts USING fts5(
+        title, content='conversations', content_rowid='id', tokenize='{_TOKENIZER}'
+    )
+    """,
+    # External-content FTS tables must be told the OLD text on update/delete; triggers do that
+    # inside the writing transaction, so the index can never drift from the rows. The update
+    # triggers fire only when the indexed column is written (not on status/pin changes).
+    """
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+    END
+    """,
+    """
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END
+    """,
+    """
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+    END
+    """,
+    """
+    CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN
+        INSERT INTO conversations_fts(rowid, title) VALUES (new.id, new.title);
+    END
+    """,
+    """
+    CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations BEGIN
+        INSERT INTO conversations_fts(conversations_fts, rowid, title)
+            VALUES ('delete', old.id, old.title);
+    END
+    """,
+    """
+    CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title ON conversations BEGIN
+        INSERT INTO conversations_fts(conversations_fts, rowid, title)
+            VALUES ('delete', old.id, old.title);
+        INSERT INTO conversations_fts(rowid, title) VALUES (new.id, new.title);
+    END
+    """,
+    # Index what v1 already holds.
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+    "INSERT INTO conversations_fts(conversations_fts) VALUES ('rebuild')",
+)
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "conversations and messages", V1_STATEMENTS),
+    Migration(2, "pinned, drafts, revisions, sidebar index, full-text search", V2_STATEMENTS),
+]
+
+
+def schema_version() -> int:
+    """The version this app writes: the number of migration steps (read at call time so
+    tests can append a step)."""
+    return len(MIGRATIONS)
+
+
+#: The version of this build (tests that monkeypatch ``MIGRATIONS`` use ``schema_version()``).
+SCHEMA_VERSION = len(MIGRATIONS)
