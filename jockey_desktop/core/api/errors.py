@@ -1,0 +1,283 @@
+"""Typed errors of the Jockey API client.
+
+Each subclass stands for one thing a user (or the controller) must react to differently:
+fix the key, start a new session, wait, resend, check the network... ``str(error)`` is a
+complete sentence meant for a user; it never contains the API key (the client redacts any
+server text before it reaches an error).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from typing import Any
+
+
+class JockeyError(Exception):
+    """Base class of every error raised by :class:`~jockey_desktop.core.api.JockeyClient`.
+
+    ``message`` is the detail (usually the server's own message, possibly empty); ``str()``
+    puts a class-specific summary in front of it so the result always reads as a sentence.
+    """
+
+    #: Sentence shown when there is no better detail.
+    summary = "The Jockey request failed."
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        self.session_id = session_id
+
+    def user_summary(self) -> str:
+        """The class-specific first sentence of ``str(self)``."""
+        return self.summary
+
+    def __str__(self) -> str:
+        head = self.user_summary()
+        detail = self.message.strip()
+        if not detail or detail == head:
+            return head
+        if detail[-1] not in ".!?":
+            detail += "."
+        return f"{head} {detail}"
+
+    def __repr__(self) -> str:
+        # The message is already key-free; repr keeps the machine-readable parts visible.
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"message={self.message!r}, session_id={self.session_id!r})"
+        )
+
+
+class AuthenticationError(JockeyError):
+    """The API key is missing, invalid or expired (HTTP 401)."""
+
+    summary = "The API key was not accepted; check it in Settings."
+
+
+class ForbiddenError(AuthenticationError):
+    """The key is valid but the account may not do this (HTTP 403: plan, region, access)."""
+
+    summary = "This account is not allowed to use this part of the API."
+
+
+class SessionLostError(JockeyError):
+    """The ``session_id`` is unknown or expired; the conversation needs a new session."""
+
+    summary = "The server no longer knows this conversation's session; a new one must be started."
+
+
+class StoreNotFoundError(JockeyError):
+    """A knowledge store (or, via the subclass, an item) does not exist (HTTP 404)."""
+
+    summary = "The knowledge store was not found."
+
+
+class ItemNotFoundError(StoreNotFoundError):
+    """A knowledge store item does not exist (HTTP 404 on an item lookup)."""
+
+    summary = "The knowledge store item was not found."
+
+
+class InvalidRequestError(JockeyError):
+    """The server rejected the request as invalid (HTTP 400 and other plain 4xx)."""
+
+    summary = "The server rejected the request as invalid."
+
+
+class StoreNotReadyError(InvalidRequestError):
+    """The knowledge store has no ``ready`` items yet, so it cannot answer."""
+
+    summary = "The knowledge store has no videos ready yet; try again when indexing finishes."
+
+
+class SessionStoreMismatchError(InvalidRequestError):
+    """The session belongs to another knowledge store; never resend unchanged."""
+
+    summary = "This conversation's session belongs to a different knowledge store."
+
+
+class RateLimitedError(JockeyError):
+    """HTTP 429: too many requests or a plan cap. ``retry_after`` is the wait in seconds."""
+
+    summary = "Rate limited by the server; try again later."
+
+    def user_summary(self) -> str:
+        """Say how long to wait when the server told us."""
+        if self.retry_after is not None:
+            return f"Rate limited by the server; try again in {round(self.retry_after)} s."
+        return self.summary
+
+
+class ServerError(JockeyError):
+    """The server failed (HTTP 5xx, or a ``response.failed`` stream event)."""
+
+    summary = "The Jockey server reported an error."
+
+
+class NetworkError(JockeyError):
+    """The server could not be reached: DNS, refused connection, TLS, proxy, reset."""
+
+    summary = "Could not reach the Jockey server; check the network connection or proxy."
+
+
+class RequestTimedOutError(JockeyError):
+    """The server was reachable but too slow (read timeout or an idle stream)."""
+
+    summary = "The Jockey server took too long to answer."
+
+
+class ProtocolError(JockeyError):
+    """The reply could not be understood: bad JSON, wrong content type, a cut stream."""
+
+    summary = "The server's reply could not be understood."
+
+
+class RequestCancelledError(JockeyError):
+    """The request was cancelled through its :class:`CancelToken`."""
+
+    summary = "The request was stopped."
+
+
+__all__ = [
+    "AuthenticationError",
+    "ForbiddenError",
+    "InvalidRequestError",
+    "ItemNotFoundError",
+    "JockeyError",
+    "NetworkError",
+    "ProtocolError",
+    "RateLimitedError",
+    "RequestCancelledError",
+    "RequestTimedOutError",
+    "ServerError",
+    "SessionLostError",
+    "SessionStoreMismatchError",
+    "StoreNotFoundError",
+    "StoreNotReadyError",
+    "error_from_failed_event",
+    "error_from_http",
+    "parse_retry_after",
+]
+
+
+# --- mapping server answers to classes -------------------------------------------------
+
+_RETRY_AFTER_TEXT_RE = re.compile(
+    r"after\s+(\d+(?:\.\d+)?)\s*(?:s|secs?|seconds?)\b", re.IGNORECASE
+)
+_NOT_READY_RE = re.compile(r"\bno\b[^.]*\bitems?\b[^.]*\bready\b|\bnot\s+ready\b", re.IGNORECASE)
+_MISMATCH_RE = re.compile(r"\bbelongs\s+to\s+(?:a\s+|another\s+)?knowledge[\s_-]?store", re.I)
+_SESSION_WORD_RE = re.compile(r"\bsession\b", re.IGNORECASE)
+
+_RATE_CODES = frozenset({"too_many_requests", "plan_limit_exceeded", "rate_limit_exceeded"})
+_AUTH_CODES = frozenset({"unauthorized", "api_key_invalid", "api_key_expired"})
+_FORBIDDEN_CODES = frozenset({"api_not_allowed", "api_allowed_for_paid_plan", "region_not_allowed"})
+_TIMEOUT_CODES = frozenset({"request_canceled_or_timed_out", "timeout", "request_timeout"})
+
+
+def parse_retry_after(header: str | None, message: str = "", *, now: float | None = None) -> (
+    float | None
+):
+    """Seconds to wait, from a ``Retry-After`` header (seconds or HTTP date) or the message."""
+    if header:
+        value = header.strip()
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                when = None
+            if when is not None:
+                reference = time.time() if now is None else now
+                return max(0.0, when.timestamp() - reference)
+        else:
+            if seconds >= 0 and seconds == seconds:  # rejects NaN
+                return seconds
+    match = _RETRY_AFTER_TEXT_RE.search(message or "")
+    if match:
+        return float(match.group(1))
+    return None
+
+
+def error_from_http(
+    status: int,
+    code: str | None,
+    message: str,
+    *,
+    path: str = "",
+    sent_session_id: str | None = None,
+    retry_after_header: str | None = None,
+) -> JockeyError:
+    """Map an HTTP error answer to its class: by status first, then by ``code``.
+
+    ``message`` must already be redacted. ``path`` is the request path (``/responses``,
+    ``/knowledge-stores/…/items/…``) and decides what a 404 means.
+    """
+    kwargs: dict[str, Any] = {"status": status, "code": code, "session_id": sent_session_id}
+    is_responses = path.rstrip("/").endswith("/responses")
+    if status == 401:
+        return AuthenticationError(message, **kwargs)
+    if status == 403:
+        return ForbiddenError(message, **kwargs)
+    if status == 404:
+        if is_responses and sent_session_id and (
+            sent_session_id in message or _SESSION_WORD_RE.search(message)
+        ):
+            return SessionLostError(message, **kwargs)
+        if "/items/" in path:
+            return ItemNotFoundError(message, **kwargs)
+        return StoreNotFoundError(message, **kwargs)
+    if status == 429:
+        kwargs["retry_after"] = parse_retry_after(retry_after_header, message)
+        return RateLimitedError(message, **kwargs)
+    if status == 408:
+        return RequestTimedOutError(message, **kwargs)
+    if status == 400 or 400 <= status < 500:
+        if _MISMATCH_RE.search(message):
+            return SessionStoreMismatchError(message, **kwargs)
+        if _NOT_READY_RE.search(message):
+            return StoreNotReadyError(message, **kwargs)
+        return InvalidRequestError(message, **kwargs)
+    if status >= 500:
+        if code in _TIMEOUT_CODES:
+            return RequestTimedOutError(message, **kwargs)
+        if status == 503:
+            kwargs["retry_after"] = parse_retry_after(retry_after_header, "")
+        return ServerError(message, **kwargs)
+    return ProtocolError(message or f"Unexpected HTTP status {status}.", **kwargs)
+
+
+def error_from_failed_event(
+    code: str | None, message: str, *, session_id: str | None
+) -> JockeyError:
+    """Map the ``error`` of a ``response.failed`` event (no HTTP status) to its class."""
+    kwargs: dict[str, Any] = {"code": code, "session_id": session_id}
+    if code in _RATE_CODES:
+        return RateLimitedError(message, retry_after=parse_retry_after(None, message), **kwargs)
+    if code in _TIMEOUT_CODES:
+        return RequestTimedOutError(message, **kwargs)
+    if code in _AUTH_CODES:
+        return AuthenticationError(message, **kwargs)
+    if code in _FORBIDDEN_CODES:
+        return ForbiddenError(message, **kwargs)
+    if code == "resource_not_exist":
+        if _SESSION_WORD_RE.search(message):
+            return SessionLostError(message, **kwargs)
+        return StoreNotFoundError(message, **kwargs)
+    if code is not None and code.startswith("parameter_"):
+        return InvalidRequestError(message, **kwargs)
+    return ServerError(message, **kwargs)
