@@ -1,0 +1,119 @@
+"""Tests for the knowledge-store picker and its models."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.ui.models.store_model import (
+    StoreFilterModel,
+    StoreListModel,
+    StoreRole,
+    store_counts_text,
+)
+from jockey_desktop.ui.store_picker import StorePicker, store_button_text
+
+# The offscreen platform cannot raise windows, grab the keyboard or propagate size hints.
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
+
+STORES = [
+    StoreSummary("ks_a", "Football highlights", "Match clips", 12, ready=12),
+    StoreSummary("ks_b", "Cooking shows", "Recipes", 5, ready=3, processing=2),
+    StoreSummary("ks_c", "Drone footage", "", 2, failed=2),
+]
+
+
+def test_store_models(qtmodeltester) -> None:
+    model = StoreListModel()
+    model.set_stores(STORES)
+    qtmodeltester.check(model, force_py=True)
+    proxy = StoreFilterModel()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy, force_py=True)
+    proxy.set_filter_text("RECIPE")  # description matches too, any case
+    assert proxy.rowCount() == 1
+    assert proxy.index(0, 0).data(StoreRole).id == "ks_b"
+    proxy.set_filter_text("")
+    assert proxy.rowCount() == 3
+    assert model.row_for_store("ks_c") == 2 and model.row_for_store("nope") is None
+    assert store_counts_text(STORES[1]) == "5 videos · 3 ready · 2 processing"
+    assert store_counts_text(STORES[2]) == "2 videos · 0 ready · 2 failed"
+
+
+@pytest.fixture
+def picker(qtbot) -> StorePicker:
+    widget = StorePicker()
+    qtbot.addWidget(widget)
+    widget.resize(500, 80)
+    widget.show()
+    return widget
+
+
+def test_loading_then_auto_selects_first_ready_without_emitting(qtbot, picker) -> None:
+    picker.set_loading()
+    assert "Loading" in picker.button.text()
+    assert not picker.popup.refresh_button.isEnabled()
+    with qtbot.assertNotEmitted(picker.sig_store_chosen):
+        picker.set_stores([STORES[2], STORES[0]])
+    assert picker.current_store().id == "ks_a"
+    assert picker.button.text().startswith("Football highlights · 12 videos · Ready")
+    assert picker.warning_label.isHidden()
+
+
+def test_select_store_before_load_is_restored(qtbot, picker) -> None:
+    assert picker.select_store("ks_b") is False  # not loaded yet: remembered
+    picker.set_stores(STORES)
+    assert picker.current_store().id == "ks_b"
+    assert not picker.warning_label.isHidden()
+    assert "2 videos are still indexing" in picker.warning_label.text()
+    assert picker.select_store("ks_c")
+    assert "No videos in “Drone footage” are ready" in picker.warning_label.text()
+    assert store_button_text(STORES[2]) == "Drone footage · 2 videos · None ready"
+
+
+def test_popup_filter_and_choose_with_keyboard(qtbot, picker) -> None:
+    picker.set_stores(STORES)
+    picker.show_popup()
+    assert picker.popup.isVisible()
+    qtbot.keyClicks(picker.popup.filter_field, "dro")
+    assert picker.filter_model.rowCount() == 1
+    with qtbot.waitSignal(picker.sig_store_chosen) as blocker:
+        qtbot.keyClick(picker.popup.filter_field, Qt.Key.Key_Return)
+    assert blocker.args == ["ks_c"]
+    assert not picker.popup.isVisible()
+    assert picker.current_store().id == "ks_c"
+
+
+def test_popup_arrow_keys_and_click(qtbot, picker) -> None:
+    picker.set_stores(STORES)
+    picker.show_popup()
+    qtbot.keyClick(picker.popup.filter_field, Qt.Key.Key_Down)
+    qtbot.keyClick(picker.popup.filter_field, Qt.Key.Key_Down)
+    assert picker.popup.list_view.currentIndex().row() == 2
+    qtbot.keyClick(picker.popup.filter_field, Qt.Key.Key_Up)
+    with qtbot.waitSignal(picker.sig_store_chosen) as blocker:
+        qtbot.keyClick(picker.popup.filter_field, Qt.Key.Key_Enter)
+    assert blocker.args == ["ks_b"]
+
+
+def test_refresh_and_error_state(qtbot, picker) -> None:
+    picker.set_stores(STORES)
+    with qtbot.waitSignal(picker.sig_refresh_requested):
+        picker.popup.refresh_button.click()
+    assert "Loading" in picker.button.text()
+    picker.set_error("The network is unreachable.")
+    assert "Could not load" in picker.button.text()
+    assert "The network is unreachable." in picker.warning_label.text()
+    assert "The network is unreachable." in picker.popup.status_label.text()
+    assert picker.popup.refresh_button.isEnabled()
+    picker.set_stores([])
+    assert picker.current_store() is None
+    assert picker.button.text().startswith("No knowledge stores")
+
+
+def test_store_rows_paint(qtbot, picker) -> None:
+    picker.set_stores(STORES)
+    picker.show_popup()
+    assert picker.popup.list_view.sizeHintForRow(0) > picker.fontMetrics().height() * 2
+    assert not picker.popup.grab().toImage().isNull()
