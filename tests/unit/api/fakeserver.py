@@ -1,0 +1,139 @@
+"""A tiny scripted HTTP server on 127.0.0.1 for client unit tests (stdlib only).
+
+Each test sets ``server.handle = fn``; ``fn(req)`` gets a :class:`Request` helper that records
+what the client sent and offers ``json()``, ``sse()`` and raw writing. Every request is kept
+in ``server.requests``. ``server.release`` is an Event that stalled handlers wait on, so the
+server always shuts down promptly.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Recorded:
+    """What the client sent."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The request body as JSON."""
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class Request:
+    """Helper passed to a test's handler."""
+
+    handler: BaseHTTPRequestHandler
+    recorded: Recorded
+    server: FakeServer
+    index: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        """Send a JSON reply."""
+        data = json.dumps(body).encode()
+        self.raw(status, data, {"Content-Type": "application/json", **(headers or {})})
+
+    def raw(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        """Send a reply with a Content-Length."""
+        h = self.handler
+        h.send_response(status)
+        for key, value in (headers or {}).items():
+            h.send_header(key, value)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+        h.wfile.flush()
+
+    def start_sse(self, headers: dict[str, str] | None = None) -> None:
+        """Send SSE headers; the body is close-delimited (HTTP/1.0 style, like many proxies)."""
+        h = self.handler
+        h.close_connection = True
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
+        for key, value in (headers or {}).items():
+            h.send_header(key, value)
+        h.end_headers()
+        h.wfile.flush()
+
+    def write(self, data: bytes | str) -> None:
+        """Write raw body bytes and flush."""
+        if isinstance(data, str):
+            data = data.encode()
+        self.handler.wfile.write(data)
+        self.handler.wfile.flush()
+
+    def sse(self, events: Iterable[dict[str, Any]], done: bool = True) -> None:
+        """A whole SSE reply of JSON events (``event:`` from ``type``), then ``[DONE]``."""
+        self.start_sse()
+        for event in events:
+            self.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n")
+        if done:
+            self.write("data: [DONE]\n\n")
+
+    def stall(self, timeout: float = 30.0) -> None:
+        """Say nothing until the test ends (or ``timeout``)."""
+        self.server.release.wait(timeout)
+
+
+class FakeServer:
+    """Threaded stdlib HTTP server; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.handle: Callable[[Request], None] = lambda req: req.json(200, {})
+        self.requests: list[Recorded] = []
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                recorded = Recorded(self.command, parts.path, parse_qs(parts.query),
+                                    {k.lower(): v for k, v in self.headers.items()}, body)
+                with outer._lock:
+                    outer.requests.append(recorded)
+                    index = len(outer.requests) - 1
+                try:
+                    outer.handle(Request(self, recorded, outer, index))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = _serve
+            do_POST = _serve
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/v1.3"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(5)
