@@ -63,7 +63,7 @@ class AppSettings(QObject):
         self._settings.sync()
         return self._settings.status() == QSettings.Status.NoError
 
-    def keys(self) -> list[str]:
+    def stored_keys(self) -> list[str]:
         """Every stored key (for diagnostics and tests)."""
         return list(self._settings.allKeys())
 
