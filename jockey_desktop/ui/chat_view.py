@@ -1,0 +1,227 @@
+"""The transcript view: a ``QListView`` over :class:`MessageListModel` painted by
+:class:`MessageDelegate`.
+
+It owns the behaviour around the rows: link policy (``cite:`` opens a moment, http(s) opens in
+the system browser, everything else is ignored), sticking to the bottom only while the user is
+at the bottom, a one-second tick that repaints *only* streaming rows (for "Thinking · 42 s"),
+and the context menu (Copy message / Copy conversation).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QContextMenuEvent, QDesktopServices, QGuiApplication, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
+
+from jockey_desktop.core.storage.models import Message
+from jockey_desktop.ui.markdown import citation_index, link_action, message_as_markdown
+from jockey_desktop.ui.message_delegate import MessageDelegate
+from jockey_desktop.ui.models.message_model import MessageListModel
+
+#: How close (px) to the end still counts as "at the bottom" (sub-pixel layouts, rounding).
+_BOTTOM_SLACK = 24
+
+
+class ChatView(QListView):
+    """A smooth, virtualised transcript (only visible rows are laid out)."""
+
+    #: (message, citation dict) — show this moment.
+    sig_citation_activated = Signal(object, object)
+    #: (message id) — the user asked to retry a failed/interrupted/cancelled answer.
+    sig_retry_requested = Signal(int)
+    #: "Copy conversation" was chosen in the context menu.
+    sig_copy_conversation_requested = Signal()
+    #: (text) — a message was copied (for a status-bar note).
+    sig_message_copied = Signal(str)
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        open_url: Callable[[QUrl], Any] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._open_url = open_url or QDesktopServices.openUrl
+        self._stick_to_bottom = True
+        self.message_model = MessageListModel(self)
+        self.message_delegate = MessageDelegate(self, clock=clock)
+        self.setModel(self.message_model)
+        self.setItemDelegate(self.message_delegate)
+
+        self.setUniformItemSizes(False)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.setFrameShape(QListView.Shape.NoFrame)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setAccessibleName("Conversation transcript")
+        self.setAccessibleDescription("Questions and Jockey's answers with cited moments")
+
+        self.message_delegate.sig_link_activated.connect(self._on_link)
+        self.message_delegate.sig_citation_activated.connect(self._on_citation)
+        self.message_delegate.sig_retry_requested.connect(self.sig_retry_requested)
+
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._on_range_changed)
+        bar.valueChanged.connect(self._on_value_changed)
+
+        # Repaints streaming rows once a second; runs only while something streams.
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._repaint_streaming_rows)
+        self.message_model.modelReset.connect(self._update_tick)
+        self.message_model.rowsInserted.connect(self._update_tick)
+        self.message_model.dataChanged.connect(self._update_tick)
+
+    # -- public -------------------------------------------------------------------------------
+    def set_messages(self, messages: list[Message]) -> None:
+        """Show a new transcript, scrolled to its end."""
+        self._stick_to_bottom = True
+        self.message_model.set_messages(messages)
+        self.scroll_to_end()
+
+    def scroll_to_end(self) -> None:
+        """Jump to the newest message and keep following it."""
+        self._stick_to_bottom = True
+        self.doItemsLayout()
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def is_following(self) -> bool:
+        """True while new text keeps the view scrolled to the bottom."""
+        return self._stick_to_bottom
+
+    def is_ticking(self) -> bool:
+        """True while the elapsed-time tick runs (only while some row streams)."""
+        return self._tick.isActive()
+
+    def copy_message(self, message_id: int) -> None:
+        """Put one message's raw Markdown on the clipboard."""
+        row = self.message_model.row_of(message_id)
+        message = self.message_model.message_at(row) if row is not None else None
+        if message is None:
+            return
+        text = message_as_markdown(message)
+        QGuiApplication.clipboard().setText(text)
+        self.sig_message_copied.emit(text)
+
+    # -- events -------------------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Width changes re-lay out (only) the visible rows; keep following the end."""
+        following = self._stick_to_bottom
+        super().resizeEvent(event)
+        if following:
+            self._stick_to_bottom = True
+            QTimer.singleShot(0, self._follow_if_sticking)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Copy message (the one under the mouse) / Copy conversation."""
+        menu = self.build_context_menu(event.pos())
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+
+    def build_context_menu(self, pos: QPoint) -> QMenu:
+        """The context menu for a point in viewport coordinates (public for tests)."""
+        menu = QMenu(self)
+        menu.setAccessibleName("Transcript actions")
+        index = self.indexAt(pos)
+        message = self.message_model.message_at(index.row()) if index.isValid() else None
+        copy_one = menu.addAction("Copy message")
+        copy_one.setEnabled(message is not None and bool(message.text))
+        if message is not None:
+            message_id = message.id
+            copy_one.triggered.connect(lambda: self.copy_message(message_id))
+        copy_all = menu.addAction("Copy conversation")
+        copy_all.setEnabled(self.message_model.rowCount() > 0)
+        copy_all.triggered.connect(self.sig_copy_conversation_requested)
+        return menu
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        """Restore the arrow cursor when the mouse leaves a link or chip."""
+        if event.type() == QEvent.Type.Leave:
+            self.viewport().unsetCursor()
+        return super().viewportEvent(event)
+
+    # -- slots --------------------------------------------------------------------------------
+    @Slot(int, str)
+    def _on_link(self, message_id: int, href: str) -> None:
+        action = link_action(href)
+        if action == "cite":
+            index = citation_index(href)
+            if index is not None:
+                self._on_citation(message_id, index)
+        elif action == "web":
+            self._open_url(QUrl(href))
+        # anything else (file:, javascript:, relative) is deliberately ignored
+
+    @Slot(int, int)
+    def _on_citation(self, message_id: int, index: int) -> None:
+        row = self.message_model.row_of(message_id)
+        message = self.message_model.message_at(row) if row is not None else None
+        if message is None or not 0 <= index < len(message.citations):
+            return
+        self.sig_citation_activated.emit(message, message.citations[index])
+
+    @Slot(int, int)
+    def _on_range_changed(self, _minimum: int, maximum: int) -> None:
+        if self._stick_to_bottom:
+            self.verticalScrollBar().setValue(maximum)
+
+    @Slot(int)
+    def _on_value_changed(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._stick_to_bottom = value >= bar.maximum() - _BOTTOM_SLACK
+
+    @Slot()
+    def _follow_if_sticking(self) -> None:
+        if self._stick_to_bottom:
+            bar = self.verticalScrollBar()
+            bar.setValue(bar.maximum())
+
+    @Slot()
+    def _update_tick(self, *_args: object) -> None:
+        streaming = bool(self.message_model.streaming_rows())
+        if streaming and not self._tick.isActive():
+            self._tick.start()
+        elif not streaming and self._tick.isActive():
+            self._tick.stop()
+
+    @Slot()
+    def _repaint_streaming_rows(self) -> None:
+        rows = self.message_model.streaming_rows()
+        if not rows:
+            self._tick.stop()
+            return
+        for row in rows:
+            rect = self.visualRect(self.message_model.index(row, 0))
+            if rect.isValid() and rect.intersects(self.viewport().rect()):
+                self.viewport().update(rect)
+
+    def visible_rows(self) -> list[int]:
+        """Rows intersecting the viewport (for tests and benchmarks)."""
+        rows: list[int] = []
+        top = self.indexAt(QPoint(1, 1))
+        row = top.row() if top.isValid() else 0
+        viewport = self.viewport().rect()
+        while row < self.message_model.rowCount():
+            rect = self.visualRect(self.message_model.index(row, 0))
+            if rect.top() > viewport.bottom():
+                break
+            if rect.intersects(viewport):
+                rows.append(row)
+            row += 1
+        return rows
+
+    def index_for(self, message_id: int) -> QModelIndex:
+        """Model index of a message id (invalid if absent)."""
+        return self.message_model.index_of(message_id)

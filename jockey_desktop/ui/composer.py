@@ -1,0 +1,277 @@
+"""The message composer: a multi-line editor with Send/Stop, a length counter and inline
+refusal reasons.
+
+Enter sends, Shift+Enter adds a line, Esc stops a running answer. Drafts are reported through a
+debounced ``sig_draft_changed``; :meth:`Composer.set_text` (loading another conversation's
+draft) never emits it, and :meth:`Composer.flush_draft` lets the owner deliver a pending draft
+*before* it switches conversations, so a draft can't be saved into the wrong one.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QFontMetricsF, QKeyEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jockey_desktop.ui.formatting import format_count
+
+MAX_CHARS = 10_000
+COUNTER_FROM = 9_000
+DRAFT_DEBOUNCE_MS = 400
+BUSY_HINT = "Jockey is still answering — press Esc or Stop to cancel it first."
+
+
+def too_long_reason(length: int) -> str:
+    """The inline refusal text for an over-long message."""
+    return (
+        f"Messages are limited to {format_count(MAX_CHARS)} characters — "
+        f"this one has {format_count(length)}."
+    )
+
+
+class ComposerEdit(QPlainTextEdit):
+    """The text field; turns Enter/Shift+Enter/Esc into composer actions."""
+
+    sig_submit = Signal()
+    sig_escape = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter submits, Shift+Enter inserts a newline, Esc asks to stop."""
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                # A real "\n", not the U+2028 line separator QPlainTextEdit inserts by default.
+                self.insertPlainText("\n")
+            else:
+                self.sig_submit.emit()
+            event.accept()
+            return
+        if key == Qt.Key.Key_Escape:
+            self.sig_escape.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class Composer(QWidget):
+    """Type a question; Send it, or Stop the answer in progress."""
+
+    sig_send_requested = Signal(str)
+    sig_stop_requested = Signal()
+    sig_draft_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._busy = False
+        self._last_sent: str | None = None
+
+        self.edit = ComposerEdit(self)
+        self.edit.setAccessibleName("Message")
+        self.edit.setAccessibleDescription(
+            "Type a question. Enter sends, Shift+Enter adds a line, Esc stops an answer."
+        )
+        self.edit.setTabChangesFocus(True)
+        self.edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.set_store_name("")
+
+        self.send_button = QPushButton("Send")
+        self.send_button.setDefault(False)
+        self.send_button.setAutoDefault(False)
+        self.send_button.setMinimumWidth(76)
+        self.send_button.setAccessibleName("Send message")
+
+        self.counter_label = QLabel()
+        self.counter_label.setAccessibleName("Character count")
+        self.counter_label.hide()
+
+        self.reason_label = QLabel()
+        self.reason_label.setAccessibleName("Why the message was not sent")
+        self.reason_label.setWordWrap(True)
+        self.reason_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.reason_label.hide()
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+
+        info = QHBoxLayout()
+        info.setContentsMargins(2, 0, 2, 0)
+        info.addWidget(self.reason_label, 1)
+        info.addWidget(self.counter_label, 0, Qt.AlignmentFlag.AlignRight)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 10)
+        layout.setSpacing(4)
+        layout.addLayout(row)
+        layout.addLayout(info)
+
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_DEBOUNCE_MS)
+        self._draft_timer.timeout.connect(self.flush_draft)
+
+        self.edit.sig_submit.connect(self.submit)
+        self.edit.sig_escape.connect(self._on_escape)
+        self.edit.textChanged.connect(self._on_text_changed)
+        self.send_button.clicked.connect(self._on_button)
+        self._fit_height()
+        self._refresh()
+
+    # -- public -------------------------------------------------------------------------------
+    def text(self) -> str:
+        """The text as typed (newlines as ``\\n``)."""
+        return self.edit.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        """Load a draft without emitting ``sig_draft_changed`` (it belongs to the conversation
+        being shown, not to the one the text would otherwise be saved into)."""
+        self._draft_timer.stop()
+        self.edit.blockSignals(True)
+        try:
+            self.edit.setPlainText(text)
+        finally:
+            self.edit.blockSignals(False)
+        cursor = self.edit.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        self.edit.setTextCursor(cursor)
+        self._last_sent = None
+        self.reason_label.hide()
+        self._fit_height()
+        self._refresh()
+
+    def set_store_name(self, name: str) -> None:
+        """Show which store questions go to in the placeholder."""
+        where = name.strip() or "this knowledge store"
+        self.edit.setPlaceholderText(f"Ask about the videos in {where}…")
+
+    def set_busy(self, busy: bool) -> None:
+        """While an answer streams, the button becomes Stop (typing stays possible)."""
+        self._busy = bool(busy)
+        if not busy and self.reason_label.text() == BUSY_HINT:
+            self.reason_label.hide()
+        self._refresh()
+
+    def is_busy(self) -> bool:
+        """True while the Stop button is shown."""
+        return self._busy
+
+    def show_reason(self, text: str) -> None:
+        """Show why something was refused, right under the field."""
+        self.reason_label.setText(text)
+        self.reason_label.setVisible(bool(text))
+
+    def reason(self) -> str:
+        """The visible refusal reason ("" when none)."""
+        return self.reason_label.text() if self.reason_label.isVisible() else ""
+
+    def restore_unsent(self) -> None:
+        """Put the last sent text back if the field is still empty (the send was refused)."""
+        if self._last_sent is not None and not self.text():
+            self.edit.setPlainText(self._last_sent)  # emits a draft change: it is a draft again
+            cursor = self.edit.textCursor()
+            cursor.movePosition(cursor.MoveOperation.End)
+            self.edit.setTextCursor(cursor)
+        self._last_sent = None
+
+    def can_send(self) -> bool:
+        """True when the text is non-blank and within the limit and nothing streams."""
+        text = self.text()
+        return bool(text.strip()) and len(text) <= MAX_CHARS and not self._busy
+
+    @Slot()
+    def submit(self) -> None:
+        """Send the text if allowed; otherwise show why not."""
+        text = self.text()
+        if not text.strip():
+            return
+        if len(text) > MAX_CHARS:
+            self.show_reason(too_long_reason(len(text)))
+            return
+        if self._busy:
+            self.show_reason(BUSY_HINT)
+            return
+        self.reason_label.hide()
+        self._last_sent = text
+        self._draft_timer.stop()
+        self.edit.blockSignals(True)
+        try:
+            self.edit.clear()
+        finally:
+            self.edit.blockSignals(False)
+        self._fit_height()
+        self._refresh()
+        self.sig_send_requested.emit(text)
+        self.sig_draft_changed.emit("")  # the draft was sent: clear the stored one now
+
+    @Slot()
+    def flush_draft(self) -> None:
+        """Deliver a pending (debounced) draft change immediately."""
+        if self._draft_timer.isActive():
+            self._draft_timer.stop()
+        else:
+            return
+        self.sig_draft_changed.emit(self.text())
+
+    # -- internals ----------------------------------------------------------------------------
+    @Slot()
+    def _on_button(self) -> None:
+        if self._busy:
+            self.sig_stop_requested.emit()
+        else:
+            self.submit()
+
+    @Slot()
+    def _on_escape(self) -> None:
+        if self._busy:
+            self.sig_stop_requested.emit()
+
+    @Slot()
+    def _on_text_changed(self) -> None:
+        self._draft_timer.start()
+        self._fit_height()
+        text_len = len(self.text())
+        if text_len > MAX_CHARS:
+            self.show_reason(too_long_reason(text_len))
+        elif self.reason_label.isVisible() and self.reason_label.text() != BUSY_HINT:
+            self.reason_label.hide()
+        self._refresh()
+
+    def _refresh(self) -> None:
+        length = len(self.text())
+        if length >= COUNTER_FROM:
+            self.counter_label.setText(f"{format_count(length)} / {format_count(MAX_CHARS)}")
+            over = length > MAX_CHARS
+            self.counter_label.setProperty("over", over)
+            self.counter_label.setStyleSheet("color: #d32f2f; font-weight: 600;" if over else "")
+            self.counter_label.show()
+        else:
+            self.counter_label.hide()
+        if self._busy:
+            self.send_button.setText("Stop")
+            self.send_button.setAccessibleName("Stop answer")
+            self.send_button.setToolTip("Stop the answer (Esc); what arrived so far is kept")
+            self.send_button.setEnabled(True)
+        else:
+            self.send_button.setText("Send")
+            self.send_button.setAccessibleName("Send message")
+            self.send_button.setToolTip("Send (Enter) — Shift+Enter adds a line")
+            self.send_button.setEnabled(bool(self.text().strip()))
+
+    def _fit_height(self) -> None:
+        # Grow with the text from 2 up to 8 lines, then scroll.
+        metrics = QFontMetricsF(self.edit.font())
+        lines = self.edit.document().lineCount() if self.edit.document() else 1
+        if self.edit.document().size().height() > 0:
+            lines = max(lines, int(self.edit.document().size().height()))
+        lines = min(max(lines, 2), 8)
+        frame = self.edit.frameWidth() * 2 + self.edit.document().documentMargin() * 2
+        self.edit.setFixedHeight(int(lines * metrics.lineSpacing() + frame + 2))

@@ -1,0 +1,118 @@
+"""Pure text-formatting helpers shared by the widgets (no Qt, no I/O).
+
+Time stamps, time ranges, citation labels, ages, durations and token counts are shown in several
+places (chat pane, sidebar, exports); keeping them here gives one spelling everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+#: Shown for a citation whose video has no title (the API may omit it).
+UNTITLED_VIDEO = "Untitled video"
+
+#: The en dash used between the two ends of a time range.
+RANGE_DASH = "–"
+
+
+def format_timestamp(sec: float) -> str:
+    """Format a position in a video: ``83`` → ``"01:23"``, ``3723`` → ``"1:02:03"``.
+
+    Fractions are dropped (a citation at 83.9 s is shown where it starts, 01:23); negative or
+    non-finite input is treated as 0 so a bad server value never raises in a paint handler.
+    """
+    if not isinstance(sec, (int, float)) or not math.isfinite(sec) or sec < 0:
+        sec = 0
+    total = int(sec)
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes:02d}:{seconds:02d}"
+
+
+def format_time_range(start: float | None, end: float | None) -> str:
+    """Format a moment: ``(83, 105)`` → ``"01:23–01:45"``.
+
+    A missing end (or an end not after the start) gives just the start; a missing start gives
+    an empty string (the whole video).
+    """
+    if start is None:
+        return ""
+    if end is None or int(end) <= int(start):
+        return format_timestamp(start)
+    return f"{format_timestamp(start)}{RANGE_DASH}{format_timestamp(end)}"
+
+
+def citation_title(citation: Mapping[str, Any]) -> str:
+    """The video title of a citation dict, or a neutral placeholder."""
+    title = citation.get("title")
+    if isinstance(title, str) and title.strip():
+        return " ".join(title.split())
+    return UNTITLED_VIDEO
+
+
+def citation_label(citation: Mapping[str, Any]) -> str:
+    """The chip text of a citation dict: ``"Title · 01:23–01:45"``, or the title alone when
+    the citation covers the whole video."""
+    title = citation_title(citation)
+    span = format_time_range(citation.get("start_sec"), citation.get("end_sec"))
+    return f"{title} · {span}" if span else title
+
+
+def format_count(number: int) -> str:
+    """An integer with thousands separators: ``9512`` → ``"9,512"``."""
+    return f"{int(number):,}"
+
+
+def format_tokens(input_tokens: int | None, output_tokens: int | None) -> str:
+    """Token usage of one answer: ``"1,234 tokens in · 210 out"``; ``""`` when unknown."""
+    if input_tokens is None and output_tokens is None:
+        return ""
+    if input_tokens is None:
+        return f"{format_count(output_tokens or 0)} tokens out"
+    if output_tokens is None:
+        return f"{format_count(input_tokens)} tokens in"
+    return f"{format_count(input_tokens)} tokens in · {format_count(output_tokens)} out"
+
+
+def format_duration(seconds: float) -> str:
+    """An elapsed time for status lines: ``"42 s"``, ``"3 min 05 s"``, ``"1 h 02 min"``."""
+    if not math.isfinite(seconds) or seconds < 0:
+        seconds = 0
+    total = int(seconds)
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def format_age(epoch: float, now: float | None = None) -> str:
+    """How long ago something happened, for list rows: ``"just now"``, ``"5 min ago"``,
+    ``"3 h ago"``, ``"yesterday"``, ``"4 days ago"``, then the date (``"12 Mar 2026"``).
+
+    ``now`` defaults to the current time; pass it in tests. A time in the future (clock skew,
+    imported data) reads as "just now" rather than a negative age.
+    """
+    if now is None:
+        now = time.time()
+    delta = now - epoch
+    if delta < 60:
+        return "just now"
+    if delta < 3600:
+        return f"{int(delta // 60)} min ago"
+    if delta < 86400:
+        return f"{int(delta // 3600)} h ago"
+    days = int(delta // 86400)
+    if days == 1:
+        return "yesterday"
+    if days < 7:
+        return f"{days} days ago"
+    when = time.localtime(epoch)
+    return time.strftime("%d %b %Y", when).lstrip("0")

@@ -1,0 +1,633 @@
+"""Painting and hit-testing of one transcript row.
+
+Each row is laid out once per (message id, revision, width, palette) into a :class:`RowLayout`
+(a :class:`SafeTextDocument` plus rectangles for the citation chips, the status line and the
+Retry link) and kept in a small LRU cache, so scrolling repaints without re-parsing Markdown and
+a streamed chunk re-lays out only the growing row.
+
+``sizeHint`` never builds a document: ``QListView`` asks every row for its size on each layout,
+and building 1,000 documents to answer would defeat the point. A row that has never been painted
+gets a cheap estimate from its text length; the first paint measures it exactly, remembers the
+height and emits ``sizeHintChanged`` for that one row when the estimate was off.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QHelpEvent,
+    QMouseEvent,
+    QPainter,
+    QPalette,
+    QPen,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+)
+
+from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.ui.formatting import format_duration, format_tokens
+from jockey_desktop.ui.markdown import SafeTextDocument, render_markdown, unique_citations
+from jockey_desktop.ui.models.message_model import MessageRole
+
+_Index = QModelIndex | QPersistentModelIndex
+
+#: How many laid-out rows to keep; a screen shows at most a few dozen.
+DEFAULT_CACHE_SIZE = 64
+
+INTERRUPTED_REASON = "The app closed before the answer finished."
+CANCELLED_REASON = "Stopped — the answer may be incomplete."
+FAILED_REASON = "The request failed."
+RETRY_TEXT = "Retry"
+RETRY_TOOLTIP = (
+    "Ask this question again in the same server-side session. "
+    "The server may then see the question twice."
+)
+DEFAULT_SEAM_TEXT = "New session started — earlier turns were summarised for Jockey"
+
+# Geometry in device-independent pixels; Qt scales them with the screen.
+_MARGIN_X = 18.0
+_MARGIN_Y = 7.0
+_BUBBLE_PAD_X = 12.0
+_BUBBLE_PAD_Y = 8.0
+_BUBBLE_RADIUS = 12.0
+_BUBBLE_MAX_FRACTION = 0.78
+_CHIP_PAD_X = 9.0
+_CHIP_PAD_Y = 3.0
+_CHIP_GAP = 6.0
+_SECTION_GAP = 7.0
+_STATUS_DOT = 7.0
+
+
+def is_dark(palette: QPalette) -> bool:
+    """True when the palette has a dark background (dark mode)."""
+    return palette.color(QPalette.ColorRole.Base).lightness() < 128
+
+
+def _mix(a: QColor, b: QColor, t: float) -> QColor:
+    """Linear blend ``a``→``b`` by ``t`` (palette-derived tints read well in both modes)."""
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * t),
+        round(a.green() + (b.green() - a.green()) * t),
+        round(a.blue() + (b.blue() - a.blue()) * t),
+    )
+
+
+@dataclass
+class Colors:
+    """The colours of one palette, derived once per palette."""
+
+    text: QColor
+    muted: QColor
+    base: QColor
+    bubble: QColor
+    bubble_border: QColor
+    chip: QColor
+    chip_border: QColor
+    chip_text: QColor
+    link: QColor
+    error: QColor
+    accent: QColor
+    divider: QColor
+
+    @classmethod
+    def from_palette(cls, palette: QPalette) -> Colors:
+        """Derive every colour from the palette so light and dark both read well."""
+        dark = is_dark(palette)
+        base = palette.color(QPalette.ColorRole.Base)
+        text = palette.color(QPalette.ColorRole.Text)
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        link = palette.color(QPalette.ColorRole.Link)
+        if dark and link.lightness() < 140:
+            link = _mix(link, QColor("white"), 0.45)
+        return cls(
+            text=text,
+            muted=_mix(text, base, 0.42),
+            base=base,
+            bubble=_mix(base, highlight, 0.22 if dark else 0.12),
+            bubble_border=_mix(base, highlight, 0.38 if dark else 0.25),
+            chip=_mix(base, text, 0.10 if dark else 0.05),
+            chip_border=_mix(base, text, 0.24 if dark else 0.18),
+            chip_text=text,
+            link=link,
+            error=QColor("#ff8a80") if dark else QColor("#b3261e"),
+            accent=_mix(highlight, QColor("white"), 0.25) if dark else highlight,
+            divider=_mix(base, text, 0.25),
+        )
+
+
+@dataclass
+class RowLayout:
+    """Everything needed to paint and hit-test one row, relative to the row's top-left."""
+
+    message_id: int
+    height: float
+    document: SafeTextDocument | None = None
+    doc_origin: QPointF = field(default_factory=QPointF)
+    bubble: QRectF | None = None
+    #: (chip rectangle, citation index, label)
+    chips: list[tuple[QRectF, int, str]] = field(default_factory=list)
+    status_rect: QRectF | None = None
+    status_text: str = ""
+    retry_rect: QRectF | None = None
+    seam_text: str = ""
+
+
+class MessageDelegate(QStyledItemDelegate):
+    """Paints user bubbles, full-width answers with citation chips and status, and seams."""
+
+    #: (message id, citation index) — a chip or a ``[N]`` marker was clicked.
+    sig_citation_activated = Signal(int, int)
+    #: (message id) — the Retry link of a failed/interrupted/cancelled answer was clicked.
+    sig_retry_requested = Signal(int)
+    #: (message id, url) — an ordinary link in the text was clicked (policy is the view's).
+    sig_link_activated = Signal(int, str)
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(parent)
+        self._cache: OrderedDict[tuple[Any, ...], RowLayout] = OrderedDict()
+        self._cache_size = cache_size
+        # id -> (revision, width, height, exact); one entry per message keeps it bounded.
+        self._heights: dict[int, tuple[int, int, float, bool]] = {}
+        self._pending: list[QPersistentModelIndex] = []
+        self._width = 0
+        self._clock = clock
+        self._colors: Colors | None = None
+        self._colors_key: int | None = None
+        #: Counters for tests and benchmarks.
+        self.layout_count = 0
+        self.laid_out_ids: set[int] = set()
+
+    # -- configuration ------------------------------------------------------------------------
+    def set_view_width(self, width: int) -> None:
+        """Force the width rows are laid out for (0 = follow the parent view's viewport)."""
+        self._width = max(0, int(width))
+
+    def view_width(self) -> int:
+        """The width rows are currently laid out for."""
+        return self._effective_width()
+
+    def cache_size(self) -> int:
+        """Number of laid-out rows currently cached (bounded by the LRU size)."""
+        return len(self._cache)
+
+    def clear_cache(self) -> None:
+        """Forget every laid-out row (palette or font change)."""
+        self._cache.clear()
+        self._heights.clear()
+
+    def cached_layout(self, message: Message) -> RowLayout | None:
+        """The cached layout of ``message`` at the current width, if any (no layout work)."""
+        return self._cache.get(self._key(message, self._effective_width()))
+
+    # -- QStyledItemDelegate ------------------------------------------------------------------
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        """Exact height when the row was measured, else a cheap estimate (see module doc)."""
+        message = index.data(MessageRole)
+        width = self._effective_width(option)
+        if not isinstance(message, Message):
+            return QSize(width, 0)
+        known = self._heights.get(message.id)
+        if known is not None and known[0] == message.revision and known[1] == width:
+            return QSize(width, math.ceil(known[2]))
+        height = self._estimate_height(message, width, option)
+        self._heights[message.id] = (message.revision, width, height, False)
+        return QSize(width, math.ceil(height))
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        """Paint one row from its cached layout; correct the row height if it was estimated."""
+        message = index.data(MessageRole)
+        if not isinstance(message, Message):
+            return
+        width = self._effective_width(option)
+        layout = self.layout_for(message, width, option)
+        known = self._heights.get(message.id)
+        exact = math.ceil(layout.height)
+        if (
+            known is None
+            or not known[3]
+            or known[0] != message.revision
+            or known[1] != width
+            or math.ceil(known[2]) != exact
+        ):
+            stale = known is None or math.ceil(known[2]) != exact or known[1] != width
+            self._heights[message.id] = (message.revision, width, layout.height, True)
+            if stale or option.rect.height() != exact:
+                self._schedule_size_change(index)
+
+        colors = self._colors_for(option.palette)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setClipRect(option.rect)
+        painter.translate(option.rect.topLeft())
+        if message.role is Role.SEAM:
+            self._paint_seam(painter, layout, width, option, colors)
+        else:
+            self._paint_message(painter, message, layout, option, colors)
+        painter.restore()
+
+    def editorEvent(
+        self,
+        event: QEvent,
+        model: Any,
+        option: QStyleOptionViewItem,
+        index: _Index,
+    ) -> bool:
+        """Hit-test clicks on chips, Retry and links; show a pointing hand over them."""
+        if not isinstance(event, QMouseEvent):
+            return False
+        message = index.data(MessageRole)
+        if not isinstance(message, Message):
+            return False
+        layout = self.layout_for(message, self._effective_width(option), option)
+        pos = event.position() - QPointF(option.rect.topLeft())
+        target = self.hit_test(layout, pos)
+        view = self.parent()
+        if event.type() == QEvent.Type.MouseMove:
+            if isinstance(view, QAbstractItemView):
+                shape = Qt.CursorShape.PointingHandCursor if target else Qt.CursorShape.ArrowCursor
+                view.viewport().setCursor(shape)
+            return False
+        if (
+            event.type() == QEvent.Type.MouseButtonRelease
+            and event.button() == Qt.MouseButton.LeftButton
+            and target is not None
+        ):
+            kind, value = target
+            if kind == "chip":
+                self.sig_citation_activated.emit(message.id, int(value))
+            elif kind == "retry":
+                self.sig_retry_requested.emit(message.id)
+            elif kind == "link":
+                self.sig_link_activated.emit(message.id, str(value))
+            return True
+        return False
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: _Index,
+    ) -> bool:
+        """Tooltips: what Retry does, a chip's full label, a link's address."""
+        message = index.data(MessageRole)
+        if event is None or not isinstance(message, Message):
+            return False
+        layout = self.layout_for(message, self._effective_width(option), option)
+        pos = QPointF(event.pos()) - QPointF(option.rect.topLeft())
+        target = self.hit_test(layout, pos)
+        tip = ""
+        if target is not None:
+            kind, value = target
+            if kind == "retry":
+                tip = RETRY_TOOLTIP
+            elif kind == "chip":
+                tip = next((lbl for _r, i, lbl in layout.chips if i == value), "")
+                tip = f"{tip}\nShow this moment" if tip else ""
+            elif kind == "link":
+                tip = "Show this moment" if str(value).startswith("cite:") else str(value)
+        if tip:
+            QToolTip.showText(event.globalPos(), tip, view)
+            return True
+        QToolTip.hideText()
+        return False
+
+    # -- layout -------------------------------------------------------------------------------
+    def layout_for(
+        self, message: Message, width: int, option: QStyleOptionViewItem | None = None
+    ) -> RowLayout:
+        """The row layout of ``message`` at ``width``, from the LRU cache or built now."""
+        palette = option.palette if option is not None else QPalette()
+        key = self._key(message, width)
+        layout = self._cache.get(key)
+        if layout is not None:
+            self._cache.move_to_end(key)
+            return layout
+        font = option.font if option is not None else QFont()
+        layout = self._build_layout(message, width, font, self._colors_for(palette))
+        # Older revisions of the same message are dead weight once a newer one exists.
+        for old in [k for k in self._cache if k[0] == message.id]:
+            del self._cache[old]
+        self._cache[key] = layout
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        self.layout_count += 1
+        self.laid_out_ids.add(message.id)
+        return layout
+
+    def hit_test(self, layout: RowLayout, pos: QPointF) -> tuple[str, Any] | None:
+        """What is under ``pos`` (row coordinates): ("chip", index), ("retry", None),
+        ("link", href) or None."""
+        for rect, citation_index, _label in layout.chips:
+            if rect.contains(pos):
+                return ("chip", citation_index)
+        if layout.retry_rect is not None and layout.retry_rect.contains(pos):
+            return ("retry", None)
+        if layout.document is not None:
+            local = pos - layout.doc_origin
+            doc_layout = layout.document.documentLayout()
+            href = doc_layout.anchorAt(local)
+            if href:
+                return ("link", href)
+        return None
+
+    def _key(self, message: Message, width: int) -> tuple[Any, ...]:
+        return (message.id, message.revision, width, self._colors_key)
+
+    def _effective_width(self, option: QStyleOptionViewItem | None = None) -> int:
+        # The live viewport width, not option.rect: QListView hands sizeHint a default rect,
+        # and the vertical scroll bar appearing narrows the viewport without a resize event.
+        if self._width:
+            return self._width
+        view = self.parent()
+        if isinstance(view, QAbstractItemView):
+            return max(view.viewport().width(), 120)
+        return max(option.rect.width() if option is not None else 0, 200)
+
+    def _colors_for(self, palette: QPalette) -> Colors:
+        key = palette.cacheKey()
+        if self._colors is None or key != self._colors_key:
+            if self._colors_key is not None and key != self._colors_key:
+                # Documents carry palette-derived colours (citation links): rebuild them.
+                self._cache.clear()
+            self._colors = Colors.from_palette(palette)
+            self._colors_key = key
+        return self._colors
+
+    def _small_font(self, font: QFont) -> QFont:
+        small = QFont(font)
+        size = font.pointSizeF()
+        if size > 0:
+            small.setPointSizeF(max(size * 0.88, 7.0))
+        else:
+            small.setPixelSize(max(round(font.pixelSize() * 0.88), 9))
+        return small
+
+    def _status_text(self, message: Message) -> tuple[str, str]:
+        """(kind, text) of the line under an answer: "busy", "error", "info" or ""."""
+        if message.role is not Role.ASSISTANT:
+            return ("", "")
+        status = message.status
+        if status in (MessageStatus.STREAMING, MessageStatus.PENDING):
+            elapsed = format_duration(max(0.0, self._clock() - message.created_at))
+            verb = "Answering" if message.text.strip() else "Thinking"
+            return ("busy", f"{verb} · {elapsed}")
+        if status is MessageStatus.INTERRUPTED:
+            return ("error", message.error_message or INTERRUPTED_REASON)
+        if status is MessageStatus.CANCELLED:
+            return ("error", message.error_message or CANCELLED_REASON)
+        if status is MessageStatus.FAILED:
+            return ("error", message.error_message or FAILED_REASON)
+        parts = []
+        tokens = format_tokens(message.input_tokens, message.output_tokens)
+        if tokens:
+            parts.append(tokens)
+        took = message.updated_at - message.created_at
+        if took >= 1:
+            parts.append(format_duration(took))
+        return ("info", " · ".join(parts))
+
+    def _build_layout(self, message: Message, width: int, font: QFont, colors: Colors) -> RowLayout:
+        if message.role is Role.SEAM:
+            metrics = QFontMetricsF(self._small_font(font))
+            height = metrics.height() + 2 * _MARGIN_Y + 8
+            return RowLayout(message.id, height, seam_text=message.text or DEFAULT_SEAM_TEXT)
+
+        inner = max(80.0, width - 2 * _MARGIN_X)
+        doc: SafeTextDocument | None = None
+        if message.text.strip():
+            doc = SafeTextDocument()
+            doc.setDocumentMargin(0)
+            doc.setDefaultFont(font)
+            citations = message.citations if message.role is Role.ASSISTANT else []
+            render_markdown(
+                doc, message.text, citations, link_color=colors.link, code_background=colors.chip
+            )
+
+        if message.role is Role.USER:
+            max_bubble = max(80.0, inner * _BUBBLE_MAX_FRACTION)
+            if doc is None:
+                doc = SafeTextDocument()
+                doc.setDocumentMargin(0)
+                doc.setDefaultFont(font)
+            doc.setTextWidth(max_bubble - 2 * _BUBBLE_PAD_X)
+            text_w = min(doc.idealWidth(), max_bubble - 2 * _BUBBLE_PAD_X)
+            bubble_w = math.ceil(text_w) + 2 * _BUBBLE_PAD_X
+            bubble_h = doc.size().height() + 2 * _BUBBLE_PAD_Y
+            left = _MARGIN_X + inner - bubble_w
+            bubble = QRectF(left, _MARGIN_Y, bubble_w, bubble_h)
+            origin = QPointF(left + _BUBBLE_PAD_X, _MARGIN_Y + _BUBBLE_PAD_Y)
+            return RowLayout(
+                message.id, bubble_h + 2 * _MARGIN_Y, doc, origin, bubble=bubble
+            )
+
+        # Assistant answer: full width text, then chips, then the status line.
+        y = _MARGIN_Y + 4
+        origin = QPointF(_MARGIN_X, y)
+        if doc is not None:
+            doc.setTextWidth(inner)
+            y += doc.size().height()
+        layout = RowLayout(message.id, 0.0, doc, origin)
+
+        small = self._small_font(font)
+        metrics = QFontMetricsF(small)
+        chips = unique_citations(message.citations) if message.citations else []
+        if chips:
+            y += _SECTION_GAP
+            x = _MARGIN_X
+            chip_h = metrics.height() + 2 * _CHIP_PAD_Y
+            max_label = inner - 2 * _CHIP_PAD_X
+            for citation_index, label in chips:
+                shown = metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, max_label)
+                chip_w = metrics.horizontalAdvance(shown) + 2 * _CHIP_PAD_X
+                if x > _MARGIN_X and x + chip_w > _MARGIN_X + inner:
+                    x = _MARGIN_X
+                    y += chip_h + _CHIP_GAP
+                layout.chips.append((QRectF(x, y, chip_w, chip_h), citation_index, shown))
+                x += chip_w + _CHIP_GAP
+            y += chip_h
+
+        kind, status = self._status_text(message)
+        if status or kind:
+            y += _SECTION_GAP if (doc is not None or chips) else 0
+            left = _MARGIN_X + (_STATUS_DOT + 6 if kind in ("busy", "error") else 0)
+            text_w = metrics.horizontalAdvance(status)
+            if kind == "busy":
+                # Width is re-measured on paint (the seconds tick); reserve the line only.
+                text_w = inner
+            layout.status_rect = QRectF(left, y, min(text_w, inner), metrics.height())
+            layout.status_text = status
+            if kind == "error":
+                retry_x = left + min(text_w, inner - 60) + 12
+                retry_w = metrics.horizontalAdvance(RETRY_TEXT) + 4
+                layout.retry_rect = QRectF(retry_x, y - 2, retry_w, metrics.height() + 4)
+            y += metrics.height()
+        layout.height = y + _MARGIN_Y + 6
+        return layout
+
+    def _estimate_height(
+        self, message: Message, width: int, option: QStyleOptionViewItem
+    ) -> float:
+        """A cheap height guess from text length (no document is built)."""
+        metrics = QFontMetricsF(option.font)
+        line = metrics.lineSpacing()
+        if message.role is Role.SEAM:
+            return QFontMetricsF(self._small_font(option.font)).height() + 2 * _MARGIN_Y + 8
+        inner = max(80.0, width - 2 * _MARGIN_X)
+        text_w = inner * _BUBBLE_MAX_FRACTION - 2 * _BUBBLE_PAD_X if message.role is Role.USER \
+            else inner
+        per_line = max(1, int(text_w / max(metrics.averageCharWidth(), 1.0)))
+        lines = 0
+        for paragraph in message.text.split("\n"):
+            lines += max(1, math.ceil(len(paragraph) / per_line))
+        height = lines * line
+        if message.role is Role.USER:
+            return height + 2 * _BUBBLE_PAD_Y + 2 * _MARGIN_Y
+        small = QFontMetricsF(self._small_font(option.font)).height()
+        if message.citations:
+            height += _SECTION_GAP + small + 2 * _CHIP_PAD_Y
+        return height + _SECTION_GAP + small + 2 * _MARGIN_Y + 10
+
+    def _schedule_size_change(self, index: _Index) -> None:
+        if not self._pending:
+            QTimer.singleShot(0, self._flush_size_changes)
+        self._pending.append(QPersistentModelIndex(index))
+
+    def _flush_size_changes(self) -> None:
+        pending, self._pending = self._pending, []
+        for persistent in pending:
+            if persistent.isValid():
+                model = persistent.model()
+                self.sizeHintChanged.emit(model.index(persistent.row(), persistent.column()))
+
+    # -- painting -----------------------------------------------------------------------------
+    def _paint_seam(
+        self,
+        painter: QPainter,
+        layout: RowLayout,
+        width: int,
+        option: QStyleOptionViewItem,
+        colors: Colors,
+    ) -> None:
+        small = self._small_font(option.font)
+        small.setItalic(True)
+        metrics = QFontMetricsF(small)
+        inner = max(80.0, width - 2 * _MARGIN_X)
+        text = metrics.elidedText(layout.seam_text, Qt.TextElideMode.ElideRight, inner - 40)
+        text_w = metrics.horizontalAdvance(text)
+        mid_y = layout.height / 2
+        left = _MARGIN_X + (inner - text_w) / 2
+        painter.setPen(QPen(colors.divider, 1))
+        if left - 12 > _MARGIN_X:
+            painter.drawLine(QPointF(_MARGIN_X, mid_y), QPointF(left - 12, mid_y))
+            painter.drawLine(
+                QPointF(left + text_w + 12, mid_y), QPointF(_MARGIN_X + inner, mid_y)
+            )
+        painter.setFont(small)
+        painter.setPen(colors.muted)
+        painter.drawText(
+            QRectF(left, mid_y - metrics.height() / 2, text_w + 1, metrics.height()),
+            Qt.AlignmentFlag.AlignCenter,
+            text,
+        )
+
+    def _paint_message(
+        self,
+        painter: QPainter,
+        message: Message,
+        layout: RowLayout,
+        option: QStyleOptionViewItem,
+        colors: Colors,
+    ) -> None:
+        if layout.bubble is not None:
+            painter.setPen(QPen(colors.bubble_border, 1))
+            painter.setBrush(colors.bubble)
+            painter.drawRoundedRect(
+                layout.bubble.adjusted(0.5, 0.5, -0.5, -0.5), _BUBBLE_RADIUS, _BUBBLE_RADIUS
+            )
+        if layout.document is not None:
+            painter.save()
+            painter.translate(layout.doc_origin)
+            ctx = QAbstractTextDocumentLayout.PaintContext()
+            palette = QPalette(option.palette)
+            palette.setColor(QPalette.ColorRole.Text, colors.text)
+            palette.setColor(QPalette.ColorRole.Link, colors.link)
+            ctx.palette = palette
+            layout.document.documentLayout().draw(painter, ctx)
+            painter.restore()
+
+        small = self._small_font(option.font)
+        metrics = QFontMetricsF(small)
+        painter.setFont(small)
+        for rect, _index, label in layout.chips:
+            painter.setPen(QPen(colors.chip_border, 1))
+            painter.setBrush(colors.chip)
+            radius = rect.height() / 2
+            painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
+            painter.setPen(colors.chip_text)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
+
+        if layout.status_rect is None:
+            return
+        kind, text = self._status_text(message)
+        rect = layout.status_rect
+        if kind in ("busy", "error"):
+            dot = QRectF(
+                _MARGIN_X, rect.center().y() - _STATUS_DOT / 2, _STATUS_DOT, _STATUS_DOT
+            )
+            painter.setPen(Qt.PenStyle.NoPen)
+            if kind == "busy":
+                # A soft pulse (one step per timer tick) shows the app is alive.
+                phase = int(self._clock()) % 2
+                color = QColor(colors.accent)
+                color.setAlphaF(1.0 if phase else 0.45)
+                painter.setBrush(color)
+            else:
+                painter.setBrush(colors.error)
+            painter.drawEllipse(dot)
+        painter.setPen(colors.error if kind == "error" else colors.muted)
+        shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width() + 1)
+        painter.drawText(
+            QRectF(rect.left(), rect.top(), rect.width() + 2, rect.height()),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            shown,
+        )
+        if layout.retry_rect is not None:
+            link_font = QFont(small)
+            link_font.setUnderline(True)
+            link_font.setWeight(QFont.Weight.DemiBold)
+            painter.setFont(link_font)
+            painter.setPen(colors.link)
+            painter.drawText(layout.retry_rect, Qt.AlignmentFlag.AlignCenter, RETRY_TEXT)

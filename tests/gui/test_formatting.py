@@ -1,0 +1,72 @@
+"""Tests of the pure formatting helpers (time stamps, ranges, labels, ages, tokens)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jockey_desktop.ui.formatting import (
+    citation_label,
+    format_age,
+    format_count,
+    format_duration,
+    format_time_range,
+    format_timestamp,
+    format_tokens,
+)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [(0, "00:00"), (83, "01:23"), (83.9, "01:23"), (599, "09:59"), (3600, "1:00:00"),
+     (3723, "1:02:03"), (-5, "00:00"), (float("nan"), "00:00")],
+)
+def test_format_timestamp(seconds: float, expected: str) -> None:
+    assert format_timestamp(seconds) == expected
+
+
+def test_format_time_range() -> None:
+    assert format_time_range(83, 105) == "01:23–01:45"
+    assert format_time_range(83, None) == "01:23"
+    assert format_time_range(83, 83.5) == "01:23"  # an empty span shows the start only
+    assert format_time_range(None, None) == ""
+    assert format_time_range(3723, 3800) == "1:02:03–1:03:20"
+
+
+def test_citation_label() -> None:
+    assert citation_label({"title": "Intro", "start_sec": 83, "end_sec": 105}) == (
+        "Intro · 01:23–01:45"
+    )
+    assert citation_label({"title": "Whole one", "start_sec": None, "end_sec": None}) == (
+        "Whole one"
+    )
+    assert citation_label({"title": "  spaced\ntitle ", "start_sec": 1, "end_sec": 2}) == (
+        "spaced title · 00:01–00:02"
+    )
+    assert citation_label({"title": None, "start_sec": 5}) == "Untitled video · 00:05"
+
+
+def test_format_tokens_and_count() -> None:
+    assert format_count(9512) == "9,512"
+    assert format_tokens(1234, 210) == "1,234 tokens in · 210 out"
+    assert format_tokens(None, None) == ""
+    assert format_tokens(None, 5) == "5 tokens out"
+    assert format_tokens(7, None) == "7 tokens in"
+
+
+def test_format_duration() -> None:
+    assert format_duration(42.7) == "42 s"
+    assert format_duration(185) == "3 min 05 s"
+    assert format_duration(3720) == "1 h 02 min"
+    assert format_duration(-1) == "0 s"
+
+
+def test_format_age() -> None:
+    now = 1_800_000_000.0
+    assert format_age(now - 10, now) == "just now"
+    assert format_age(now + 100, now) == "just now"  # clock skew never gives a negative age
+    assert format_age(now - 300, now) == "5 min ago"
+    assert format_age(now - 3 * 3600, now) == "3 h ago"
+    assert format_age(now - 86400 - 5, now) == "yesterday"
+    assert format_age(now - 4 * 86400, now) == "4 days ago"
+    old = format_age(now - 40 * 86400, now)
+    assert old[-4:].isdigit() and "ago" not in old

@@ -1,0 +1,102 @@
+"""Tests of MessageListModel: one-row change notifications, revisions, the id index."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.ui.models.message_model import MessageListModel, MessageRole, RevisionRole
+
+
+def make_message(
+    message_id: int,
+    role: Role = Role.USER,
+    text: str = "",
+    status: MessageStatus = MessageStatus.COMPLETE,
+    *,
+    conversation_id: int = 1,
+    created_at: float | None = None,
+    **extra: Any,
+) -> Message:
+    """A Message with sensible defaults (shared by the chat GUI tests)."""
+    now = time.time() if created_at is None else created_at
+    return Message(
+        id=message_id,
+        uid=f"uid-{message_id}",
+        conversation_id=conversation_id,
+        role=role,
+        text=text or f"message {message_id}",
+        status=status,
+        created_at=now,
+        updated_at=extra.pop("updated_at", now),
+        **extra,
+    )
+
+
+def test_model_passes_qtmodeltester(qtmodeltester: Any) -> None:
+    model = MessageListModel()
+    model.set_messages([make_message(i) for i in range(1, 6)])
+    qtmodeltester.check(model, force_py=True)
+    model.append(make_message(6, Role.ASSISTANT, status=MessageStatus.STREAMING))
+    model.set_stream_text(6, "partial")
+    model.remove(3)
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_set_stream_text_emits_one_row_and_bumps_revision(qtbot: Any) -> None:
+    model = MessageListModel()
+    model.set_messages([make_message(i) for i in range(1, 4)])
+    before = model.data(model.index(1, 0), RevisionRole)
+    with qtbot.waitSignal(model.dataChanged) as blocker:
+        assert model.set_stream_text(2, "hello")
+    top, bottom = blocker.args[0], blocker.args[1]
+    assert top.row() == bottom.row() == 1
+    assert model.data(model.index(1, 0), Qt.ItemDataRole.DisplayRole) == "hello"
+    assert model.data(model.index(1, 0), RevisionRole) == before + 1
+    assert not model.set_stream_text(99, "x")  # unknown ids are reported, not raised
+
+
+def test_replace_bumps_revision_even_when_caller_lags(qtbot: Any) -> None:
+    model = MessageListModel()
+    model.set_messages([make_message(1), make_message(2, Role.ASSISTANT)])
+    model.set_stream_text(2, "a")
+    model.set_stream_text(2, "ab")
+    lagging = make_message(2, Role.ASSISTANT, "final", revision=0)
+    with qtbot.waitSignal(model.dataChanged) as blocker:
+        assert model.replace(lagging)
+    assert blocker.args[0].row() == blocker.args[1].row() == 1
+    stored = model.data(model.index(1, 0), MessageRole)
+    assert stored.text == "final"
+    assert stored.revision == 3
+    assert lagging.revision == 0  # the caller's object is not mutated
+    assert not model.replace(make_message(42))
+
+
+def test_model_copies_messages_and_indexes_ids() -> None:
+    model = MessageListModel()
+    original = make_message(7, text="original")
+    model.set_messages([make_message(5), original])
+    original.text = "mutated elsewhere"
+    assert model.message_at(1).text == "original"
+    assert model.row_of(7) == 1
+    assert model.index_of(7).row() == 1
+    assert not model.index_of(8).isValid()
+    model.append(make_message(7, text="again"))  # same id: replaced, not duplicated
+    assert model.rowCount() == 2 and model.message_at(1).text == "again"
+    model.remove(5)
+    assert model.row_of(7) == 0
+
+
+def test_streaming_rows() -> None:
+    model = MessageListModel()
+    model.set_messages([
+        make_message(1),
+        make_message(2, Role.ASSISTANT, status=MessageStatus.STREAMING),
+        make_message(3, Role.ASSISTANT, status=MessageStatus.FAILED),
+    ])
+    assert model.streaming_rows() == [1]
+    model.clear()
+    assert model.streaming_rows() == [] and model.rowCount() == 0
