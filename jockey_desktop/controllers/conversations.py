@@ -1,0 +1,242 @@
+"""ConversationsController: the conversation list, drafts, search and export.
+
+Short repository operations (create, rename, pin, delete, read a transcript) run directly on
+the GUI thread: the repository keeps each of them to one small SQLite statement. Slow ones
+(full-text search, export) go to a single-thread storage runner so the window never waits on
+them, and a result for a superseded search is dropped. Drafts are written debounced and
+strictly per conversation: each pending draft is keyed by its conversation id, so switching
+conversations can never save one conversation's text into another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from jockey_desktop.core.storage.models import Conversation, ConversationSummary, Message
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMATS = ("markdown", "json")
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and rename: never a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def export_conversations(repo: Any, conversation_ids: list[int], fmt: str, path: str) -> str:
+    """Export to ``path`` in ``fmt`` ("markdown" or "json"); returns the path. Blocks."""
+    from jockey_desktop.core.storage import export as storage_export
+
+    if fmt == "markdown":
+        text = storage_export.export_markdown(repo, conversation_ids)
+    elif fmt == "json":
+        data = storage_export.export_json(repo, conversation_ids)
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        raise ValueError(f"Unknown export format {fmt!r}; use markdown or json.")
+    write_text_atomically(Path(path), text)
+    return str(path)
+
+
+class ConversationsController(QObject):
+    """Conversation CRUD, per-conversation drafts, async search and export.
+
+    ``storage_runner`` is a ``concurrency.TaskRunner`` (one thread is enough: it serialises
+    slow SQLite work that would otherwise block the GUI thread on the repository lock).
+    """
+
+    sig_conversation_added = Signal(object)  # ConversationSummary
+    sig_conversation_updated = Signal(object)  # ConversationSummary
+    sig_conversation_removed = Signal(int)
+    sig_search_results = Signal(str, object)  # query, list[SearchHit]
+    sig_export_done = Signal(str)  # path
+    sig_error = Signal(str)
+
+    def __init__(
+        self,
+        repo: Any,
+        storage_runner: Any,
+        *,
+        draft_delay_ms: int = 500,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._repo = repo
+        self._runner = storage_runner
+        self._pending_drafts: dict[int, str] = {}
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(draft_delay_ms)
+        self._draft_timer.timeout.connect(self.flush_drafts)
+        self._search_handle: Any = None
+        self._search_query = ""
+
+    # ----------------------------------------------------------------- reads
+
+    def summaries(self, limit: int | None = None) -> list[ConversationSummary]:
+        """Every conversation for the sidebar, pinned first then by last activity."""
+        return list(self._repo.list_conversations(limit=limit))
+
+    def summary(self, conversation_id: int) -> ConversationSummary | None:
+        """The sidebar row of one conversation, or None if it is gone."""
+        getter = getattr(self._repo, "get_summary", None) or getattr(
+            self._repo, "get_conversation_summary", None)
+        if getter is not None:
+            return getter(conversation_id)  # type: ignore[no-any-return]
+        conversation = self._repo.get_conversation(conversation_id)
+        if conversation is None:
+            return None
+        messages = self._repo.list_messages(conversation_id)
+        last_status = next(
+            (m.status for m in reversed(messages) if m.role.value == "assistant"), None)
+        return ConversationSummary(conversation=conversation, message_count=len(messages),
+                                   last_status=last_status)
+
+    def conversation(self, conversation_id: int) -> Conversation | None:
+        """The conversation record, with any not-yet-written draft applied."""
+        conversation = self._repo.get_conversation(conversation_id)
+        if conversation is not None and conversation_id in self._pending_drafts:
+            conversation.draft = self._pending_drafts[conversation_id]
+        return conversation  # type: ignore[no-any-return]
+
+    def messages(self, conversation_id: int) -> list[Message]:
+        """The transcript of one conversation, oldest first."""
+        return list(self._repo.list_messages(conversation_id))
+
+    def draft(self, conversation_id: int) -> str:
+        """The draft of one conversation (pending text wins over the saved one)."""
+        if conversation_id in self._pending_drafts:
+            return self._pending_drafts[conversation_id]
+        conversation = self._repo.get_conversation(conversation_id)
+        return conversation.draft if conversation is not None else ""
+
+    # ----------------------------------------------------------------- writes
+
+    def create(self, store_id: str, store_name: str) -> Conversation:
+        """Start a new, empty conversation on a knowledge store."""
+        conversation = self._repo.create_conversation(store_id, store_name)
+        summary = self.summary(conversation.id)
+        if summary is not None:
+            self.sig_conversation_added.emit(summary)
+        return conversation  # type: ignore[no-any-return]
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        """Rename (by the user: the title stops following the first question)."""
+        title = " ".join(title.split())
+        if not title:
+            return
+        self._repo.rename_conversation(conversation_id, title)
+        self.refresh(conversation_id)
+
+    def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        """Pin (kept at the top of the sidebar) or unpin."""
+        self._repo.set_pinned(conversation_id, pinned)
+        self.refresh(conversation_id)
+
+    def delete(self, conversation_id: int) -> None:
+        """Delete for good (the sidebar asked for confirmation)."""
+        self._pending_drafts.pop(conversation_id, None)
+        self._repo.delete_conversation(conversation_id)
+        self.sig_conversation_removed.emit(conversation_id)
+
+    @Slot(int)
+    def refresh(self, conversation_id: int) -> None:
+        """Re-read one conversation and tell the sidebar (or that it is gone)."""
+        summary = self.summary(conversation_id)
+        if summary is None:
+            self.sig_conversation_removed.emit(conversation_id)
+        else:
+            self.sig_conversation_updated.emit(summary)
+
+    def save_draft(self, conversation_id: int, text: str) -> None:
+        """Remember the composer text of ``conversation_id``; written after a short pause."""
+        self._pending_drafts[conversation_id] = text
+        self._draft_timer.start()
+
+    @Slot()
+    def flush_drafts(self) -> None:
+        """Write every pending draft now (also called on switch and quit)."""
+        self._draft_timer.stop()
+        pending, self._pending_drafts = self._pending_drafts, {}
+        for conversation_id, text in pending.items():
+            try:
+                self._repo.set_draft(conversation_id, text)
+            except Exception:  # a deleted conversation must not stop the other drafts
+                log.exception("could not save the draft of conversation %d", conversation_id)
+
+    # ----------------------------------------------------------------- async work
+
+    def search(self, query: str) -> None:
+        """Search titles and messages; the hits arrive by ``sig_search_results``.
+
+        A newer query supersedes an older one still running: its result is dropped.
+        """
+        if self._search_handle is not None:
+            self._search_handle.cancel()
+        self._search_query = query
+        if not query.strip():
+            self._search_handle = None
+            self.sig_search_results.emit(query, [])
+            return
+        self._search_handle = self._runner.submit(
+            self._repo.search, query, on_success=self._on_search_done,
+            on_error=self._on_search_failed)
+
+    @Slot(object)
+    def _on_search_done(self, hits: object) -> None:
+        self._search_handle = None
+        self.sig_search_results.emit(self._search_query, list(hits or []))  # type: ignore
+
+    @Slot(object)
+    def _on_search_failed(self, error: object) -> None:
+        self._search_handle = None
+        log.warning("search failed: %s", error)
+        self.sig_search_results.emit(self._search_query, [])
+
+    def export(self, conversation_ids: Iterable[int], fmt: str, path: str) -> None:
+        """Export conversations to a file off the GUI thread → ``sig_export_done(path)``."""
+        if fmt not in EXPORT_FORMATS:
+            self.sig_error.emit(f"Unknown export format “{fmt}”.")
+            return
+        self.flush_drafts()
+        self._runner.submit(
+            export_conversations, self._repo, list(conversation_ids), fmt, str(path),
+            on_success=self._on_export_done, on_error=self._on_export_failed)
+
+    @Slot(object)
+    def _on_export_done(self, path: object) -> None:
+        self.sig_export_done.emit(str(path))
+
+    @Slot(object)
+    def _on_export_failed(self, error: object) -> None:
+        log.warning("export failed: %s", error)
+        detail = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        self.sig_error.emit(f"Export failed: {detail}")
+
+    def shutdown(self) -> None:
+        """Save pending drafts and cancel a running search (called on quit)."""
+        self.flush_drafts()
+        if self._search_handle is not None:
+            self._search_handle.cancel()
+            self._search_handle = None

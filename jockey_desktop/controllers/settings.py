@@ -1,0 +1,159 @@
+"""SettingsController: the API key and "test connection", always off the GUI thread.
+
+A locked Secret Service can block on an unlock prompt, so every ``ApiKeyStore`` call runs on a
+worker and reports back by signal. The key travels only inside this process (signals to the
+composition root, which builds the client); it is never logged or put in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from jockey_desktop.controllers.errors import describe_error
+
+log = logging.getLogger(__name__)
+
+_LOCATION_TEXT = {
+    "KEYCHAIN": "Stored in the OS keychain.",
+    "ENVIRONMENT": "Taken from the TWELVELABS_API_KEY environment variable (not saved).",
+    "MEMORY": "Kept in memory for this run only.",
+    "NONE": "No API key is set.",
+}
+
+
+def describe_location(location: object, unavailable_reason: str | None = None) -> str:
+    """A sentence saying where the key lives, with the reason when no secure store exists."""
+    name = getattr(location, "name", None) or str(location).rsplit(".", 1)[-1].upper()
+    text = _LOCATION_TEXT.get(name, str(location))
+    if name == "MEMORY" and unavailable_reason:
+        text = unavailable_reason
+    return text
+
+
+def _load(key_store: Any) -> tuple[str | None, str]:
+    key = key_store.get()
+    return key, describe_location(key_store.location(),
+                                  getattr(key_store, "unavailable_reason", None))
+
+
+def _save(key_store: Any, key: str) -> str:
+    key_store.set(key)
+    return describe_location(key_store.location(),
+                             getattr(key_store, "unavailable_reason", None))
+
+
+def _delete(key_store: Any) -> str:
+    key_store.delete()
+    return describe_location(key_store.location(),
+                             getattr(key_store, "unavailable_reason", None))
+
+
+def _test_connection(client_factory: Any, key: str, base_url: str | None) -> int:
+    client = client_factory(key, base_url)
+    try:
+        return len(list(client.list_knowledge_stores()))
+    finally:
+        close = getattr(client, "close", None)
+        if close is not None:
+            close()
+
+
+class SettingsController(QObject):
+    """Get, set, delete the key and test a connection; results by signals."""
+
+    #: The key (or None) and where it is stored. Carries the secret: connect it only to the
+    #: composition root, never to anything that logs or displays.
+    sig_key_loaded = Signal(object, str)
+    sig_key_saved = Signal(object, str)  # key, location text
+    sig_key_removed = Signal(str)  # location text
+    sig_test_result = Signal(bool, str)
+    sig_error = Signal(str)
+
+    def __init__(
+        self,
+        key_store: Any,
+        runner: Any,
+        client_factory: Any = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._key_store = key_store
+        self._runner = runner
+        self._client_factory = client_factory
+        self._pending_key: str | None = None
+        self._test_handle: Any = None
+
+    def load_key(self) -> None:
+        """Read the stored key → ``sig_key_loaded(key or None, location text)``."""
+        self._runner.submit(_load, self._key_store, on_success=self._on_loaded,
+                            on_error=self._on_failed)
+
+    def save_key(self, key: str) -> None:
+        """Store a new key → ``sig_key_saved(key, location text)``."""
+        key = key.strip()
+        if not key:
+            self.sig_error.emit("The API key is empty.")
+            return
+        self._pending_key = key
+        self._runner.submit(_save, self._key_store, key, on_success=self._on_saved,
+                            on_error=self._on_failed)
+
+    def remove_key(self) -> None:
+        """Forget the stored key → ``sig_key_removed(location text)``."""
+        self._runner.submit(_delete, self._key_store, on_success=self._on_removed,
+                            on_error=self._on_failed)
+
+    def test_connection(self, key: str, base_url: str | None = None) -> None:
+        """List the stores with ``key`` → ``sig_test_result(ok, sentence)``."""
+        if self._test_handle is not None:
+            self._test_handle.cancel()
+        if not key.strip():
+            self.sig_test_result.emit(False, "Enter an API key first.")
+            return
+        factory = self._client_factory or _default_client_factory
+        self._test_handle = self._runner.submit(
+            _test_connection, factory, key.strip(), base_url or None,
+            on_success=self._on_test_ok, on_error=self._on_test_failed)
+
+    @Slot(object)
+    def _on_loaded(self, result: object) -> None:
+        key, where = result  # type: ignore[misc]
+        self.sig_key_loaded.emit(key, where)
+
+    @Slot(object)
+    def _on_saved(self, where: object) -> None:
+        key, self._pending_key = self._pending_key, None
+        self.sig_key_saved.emit(key, str(where))
+
+    @Slot(object)
+    def _on_removed(self, where: object) -> None:
+        self.sig_key_removed.emit(str(where))
+
+    @Slot(object)
+    def _on_failed(self, error: object) -> None:
+        self._pending_key = None
+        # Keyring errors do not contain the key; say what failed without a traceback.
+        log.warning("API key store operation failed: %s", type(error).__name__)
+        self.sig_error.emit(f"Could not access the key store: {error}")
+
+    @Slot(object)
+    def _on_test_ok(self, count: object) -> None:
+        self._test_handle = None
+        n = int(count)  # type: ignore[call-overload]
+        noun = "knowledge store" if n == 1 else "knowledge stores"
+        self.sig_test_result.emit(True, f"Connected — {n} {noun} available.")
+
+    @Slot(object)
+    def _on_test_failed(self, error: object) -> None:
+        self._test_handle = None
+        info = describe_error(error)  # type: ignore[arg-type]
+        self.sig_test_result.emit(False, info.message)
+
+
+def _default_client_factory(key: str, base_url: str | None) -> Any:
+    from jockey_desktop.core.api import DEFAULT_BASE_URL, JockeyClient
+
+    return JockeyClient(key, base_url or DEFAULT_BASE_URL)

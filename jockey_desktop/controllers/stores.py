@@ -1,0 +1,149 @@
+"""StoresController: load the knowledge stores and how ready each one is, off the GUI thread.
+
+A refresh lists the stores on a worker, shows them at once (counts unknown yet), then counts
+each store's items by status on workers (``summarize_store``) and publishes the list again as
+the counts arrive. A newer refresh supersedes an older one: results tagged with an old
+generation are dropped. The last chosen store is remembered in ``AppSettings``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from jockey_desktop.controllers.errors import describe_error
+from jockey_desktop.core.store_summary import StoreSummary, summarize_store
+
+log = logging.getLogger(__name__)
+
+
+def _initial_summary(store: Any) -> StoreSummary:
+    return StoreSummary(
+        id=str(store.id),
+        name=str(getattr(store, "name", "") or store.id),
+        description=str(getattr(store, "description", "") or ""),
+        item_count=int(getattr(store, "item_count", 0) or 0),
+    )
+
+
+class _SummaryReceiver(QObject):
+    """Receives one store's summary for one refresh generation (bound slots, no lambdas)."""
+
+    def __init__(self, owner: StoresController, generation: int, store_id: str) -> None:
+        super().__init__(owner)
+        self._owner = owner
+        self._generation = generation
+        self._store_id = store_id
+
+    @Slot(object)
+    def on_success(self, summary: object) -> None:
+        self._owner._summary_arrived(self._generation, self._store_id, summary)
+        self.deleteLater()
+
+    @Slot(object)
+    def on_error(self, error: object) -> None:
+        self._owner._summary_arrived(self._generation, self._store_id, None, error)
+        self.deleteLater()
+
+
+class StoresController(QObject):
+    """Lists stores with item readiness; see ui_contract.md."""
+
+    sig_stores_loaded = Signal(object)  # list[StoreSummary]
+    sig_stores_failed = Signal(str)
+    sig_loading = Signal()
+
+    def __init__(
+        self,
+        runner: Any,
+        client: Any = None,
+        settings: Any = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._client = client
+        self._settings = settings
+        self._generation = 0
+        self._stores: list[StoreSummary] = []
+        self._outstanding = 0
+        self._handles: list[Any] = []
+
+    def set_client(self, client: Any) -> None:
+        """Use another client (key or server changed); the caller refreshes."""
+        self._client = client
+
+    def stores(self) -> list[StoreSummary]:
+        """The stores of the last refresh."""
+        return list(self._stores)
+
+    def store(self, store_id: str) -> StoreSummary | None:
+        """One store of the last refresh, by id."""
+        return next((s for s in self._stores if s.id == store_id), None)
+
+    def last_store_id(self) -> str | None:
+        """The store chosen last time (from AppSettings)."""
+        return self._settings.last_store_id if self._settings is not None else None
+
+    def remember_store(self, store_id: str) -> None:
+        """Save the chosen store for the next run."""
+        if self._settings is not None and store_id:
+            self._settings.last_store_id = store_id
+
+    def first_ready_store(self) -> StoreSummary | None:
+        """The first store with ready items (self-test and a sensible default)."""
+        return next((s for s in self._stores if s.ready > 0), None)
+
+    def is_loading(self) -> bool:
+        """True while a refresh is still counting items."""
+        return self._outstanding > 0
+
+    def refresh(self) -> None:
+        """Reload the list; results by ``sig_stores_loaded`` / ``sig_stores_failed``."""
+        for handle in self._handles:
+            handle.cancel()
+        self._handles = []
+        self._generation += 1
+        self._outstanding = 0
+        if self._client is None:
+            self.sig_stores_failed.emit("No API key is set — open Settings, or try the sandbox.")
+            return
+        self.sig_loading.emit()
+        self._handles.append(self._runner.submit(
+            self._client.list_knowledge_stores, on_success=self._on_listed,
+            on_error=self._on_list_failed))
+
+    @Slot(object)
+    def _on_listed(self, stores: object) -> None:
+        stores = list(stores or [])  # type: ignore[call-overload]
+        generation = self._generation
+        self._stores = [_initial_summary(s) for s in stores]
+        self.sig_stores_loaded.emit(list(self._stores))
+        client = self._client
+        self._outstanding = len(stores)
+        for store in stores:
+            receiver = _SummaryReceiver(self, generation, str(store.id))
+            self._handles.append(self._runner.submit(
+                summarize_store, client, store, on_success=receiver.on_success,
+                on_error=receiver.on_error))
+
+    @Slot(object)
+    def _on_list_failed(self, error: object) -> None:
+        info = describe_error(error)  # type: ignore[arg-type]
+        log.warning("listing knowledge stores failed: %s", info.code)
+        self.sig_stores_failed.emit(f"Could not load the knowledge stores. {info.message}")
+
+    def _summary_arrived(self, generation: int, store_id: str, summary: object,
+                         error: object = None) -> None:
+        if generation != self._generation:
+            return  # a newer refresh is under way
+        self._outstanding = max(0, self._outstanding - 1)
+        if isinstance(summary, StoreSummary):
+            self._stores = [summary if s.id == store_id else s for s in self._stores]
+        elif error is not None:
+            log.warning("counting the items of %s failed: %s", store_id, error)
+        if self._outstanding == 0:
+            self._handles = []
+            self.sig_stores_loaded.emit(list(self._stores))
