@@ -481,6 +481,61 @@ class Repository:
             ).fetchone()
         return row[0] if row else None
 
+    def import_conversation(
+        self, conversation: Conversation, messages: Sequence[Message],
+        old_session_ids: Mapping[int, str | None] | None = None,
+    ) -> int | None:
+        """Insert a conversation read from an export, in one transaction. Returns the new id,
+        or None when a conversation with the same ``uid`` exists (nothing is written).
+
+        ``Message.id`` / ``reply_to`` in ``messages`` are ids local to the import; they are
+        remapped. A message ``uid`` already used elsewhere gets a fresh one.
+        ``old_session_ids`` maps local message ids of seams to the session that ended.
+        """
+        old_session_ids = old_session_ids or {}
+        with self._write("import a conversation") as conn:
+            if conn.execute(
+                "SELECT 1 FROM conversations WHERE uid = ?", (conversation.uid,)
+            ).fetchone():
+                return None
+            cur = conn.execute(
+                "INSERT INTO conversations (uid, title, store_id, store_name, session_id, "
+                "instructions, created_at, updated_at, pinned, draft, title_is_auto) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation.uid, sanitize_text(conversation.title),
+                 sanitize_text(conversation.store_id), sanitize_text(conversation.store_name),
+                 sanitize_optional(conversation.session_id),
+                 sanitize_optional(conversation.instructions), conversation.created_at,
+                 conversation.updated_at, int(conversation.pinned),
+                 sanitize_text(conversation.draft), int(conversation.title_is_auto)),
+            )
+            conversation_id = int(cur.lastrowid or 0)
+            new_ids: dict[int, int] = {}
+            for message in messages:
+                uid = message.uid
+                if conn.execute("SELECT 1 FROM messages WHERE uid = ?", (uid,)).fetchone():
+                    uid = new_uid()
+                cur = conn.execute(
+                    "INSERT INTO messages (uid, conversation_id, role, text, status, "
+                    "created_at, updated_at, reply_to, session_id, old_session_id, "
+                    "response_id, error_code, error_message, citations, input_tokens, "
+                    "output_tokens, revision) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (uid, conversation_id, Role(message.role).value,
+                     sanitize_text(message.text), MessageStatus(message.status).value,
+                     message.created_at, message.updated_at,
+                     new_ids.get(message.reply_to) if message.reply_to else None,
+                     sanitize_optional(message.session_id),
+                     sanitize_optional(old_session_ids.get(message.id)),
+                     sanitize_optional(message.response_id),
+                     sanitize_optional(message.error_code),
+                     sanitize_optional(message.error_message),
+                     json.dumps(normalize_citations(message.citations), ensure_ascii=False),
+                     message.input_tokens, message.output_tokens, message.revision),
+                )
+                new_ids[message.id] = int(cur.lastrowid or 0)
+        return conversation_id
+
     # --- search --------------------------------------------------------------------------
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
