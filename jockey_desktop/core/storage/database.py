@@ -105,6 +105,16 @@ def create_private_file(path: Path) -> bool:
     return not existed or size == 0
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def has_sqlite_header(path: Path) -> bool:
+    """True if the file starts with the SQLite magic string (or is empty)."""
+    with open(path, "rb") as handle:
+        head = handle.read(len(SQLITE_MAGIC))
+    return head in (b"", SQLITE_MAGIC)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open ``path`` (which must exist) for the repository: autocommit mode so every
     transaction is explicit, shareable across threads (the repository serialises use with a

@@ -682,6 +682,10 @@ def _recover(conn: sqlite3.Connection, report: OpenReport) -> None:
 def _open_once(db_path: Path, backup_dir: Path, report: OpenReport) -> sqlite3.Connection:
     marker = database.marker_path(db_path)
     report.created = database.create_private_file(db_path)
+    # Recognise garbage before SQLite opens it: SQLite may discard or rewrite a -wal that
+    # belongs to a file it cannot read, and we promise to move everything aside intact.
+    if not report.created and not database.has_sqlite_header(db_path):
+        raise sqlite3.DatabaseError("file is not a database (no SQLite header)")
     conn = database.connect(db_path)
     try:
         version = database.user_version(conn)  # raises for a not-a-database file
@@ -729,7 +733,10 @@ def open_repository(db_path: Path | str, backup_dir: Path | str) -> Repository:
         if not database.is_damage(exc):
             raise database.translate(exc, "open the conversation database") from exc
         reason = str(exc)
-        report = OpenReport(path=db_path)
+        report = OpenReport(
+            path=db_path, unclean_shutdown=report.unclean_shutdown,
+            quick_check_ok=report.quick_check_ok,
+        )
         report.moved_aside = database.move_aside(db_path)
         report.moved_aside_reason = reason
         try:
