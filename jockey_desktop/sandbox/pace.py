@@ -1,0 +1,46 @@
+"""How fast the sandbox streams: first-token delay, delta cadence and keep-alives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+KeepaliveStyle = Literal["event", "comment"]
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Timing of a streamed (and non-streamed) reply.
+
+    ``first_token_delay``: seconds of "thinking" before the first text delta.
+    ``delta_interval``: seconds between text deltas. ``words_per_delta``: words per delta.
+    ``keepalive_interval``: while nothing else has been sent for this long, a keep-alive goes
+    out — an ``event: keepalive`` (``keepalive_style="event"``) or a ``: keep-alive`` comment
+    line (``"comment"``).
+    """
+
+    first_token_delay: float = 0.0
+    delta_interval: float = 0.0
+    words_per_delta: int = 4
+    keepalive_interval: float = 10.0
+    keepalive_style: KeepaliveStyle = "event"
+
+    def __post_init__(self) -> None:
+        if self.first_token_delay < 0 or self.delta_interval < 0:
+            raise ValueError("delays must not be negative")
+        if self.words_per_delta < 1:
+            raise ValueError("words_per_delta must be at least 1")
+        if self.keepalive_interval <= 0:
+            raise ValueError("keepalive_interval must be positive")
+        if self.keepalive_style not in ("event", "comment"):
+            raise ValueError("keepalive_style must be 'event' or 'comment'")
+
+    @classmethod
+    def realistic(cls) -> Pace:
+        """A few seconds of thinking, then a few words every ~0.15 s (5–15 s per answer)."""
+        return cls(first_token_delay=3.0, delta_interval=0.15, words_per_delta=3)
+
+    @classmethod
+    def instant(cls) -> Pace:
+        """No delays at all (tests)."""
+        return cls(first_token_delay=0.0, delta_interval=0.0, words_per_delta=6)

@@ -1,0 +1,809 @@
+"""The sandbox HTTP server: a loopback, Jockey-compatible API (jockey-api.md) in pure stdlib.
+
+``SandboxServer`` runs a ``ThreadingHTTPServer`` (daemon threads) on a background thread.
+Routes, all under ``/v1.3``: ``POST /responses`` (JSON or SSE), ``GET /knowledge-stores``,
+``GET /knowledge-stores/{id}``, ``GET /knowledge-stores/{id}/items``,
+``GET /knowledge-stores/{id}/items/{item_id}``, and ``GET /media/{item_id}/thumbnail.png``
+(no key needed, like a signed URL: the citations' ``thumbnail_url`` points there).
+Citations carry ``hls_url: null`` because the sandbox has no video media to stream.
+
+Decisions beyond the contract, so clients can rely on them:
+
+- Optional request fields may be JSON ``null``, which means "not sent".
+- A reply cut short by ``max_output_tokens`` ends its stream with ``response.completed`` whose
+  ``response.status`` is ``incomplete`` (clients read the outcome from ``response.status``).
+- Error bodies are always JSON, also for unknown paths (404 ``endpoint_not_exist``), wrong
+  methods (405 ``method_not_allowed`` with ``Allow``) and bodies over 1 MiB (413
+  ``payload_too_large``). An unexpected bug answers 500 ``internal_server_error`` without a
+  traceback.
+- ``stop()`` returns within about a second, even with streams in flight or stalled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from jockey_desktop.sandbox.data import ITEM_STATUSES, Store, load_stores
+from jockey_desktop.sandbox.engine import Answer, AnswerEngine, count_tokens, truncate_to_tokens
+from jockey_desktop.sandbox.faults import PRE_FAULTS, REPLY_FAULTS, Fault, FaultKind, FaultSet
+from jockey_desktop.sandbox.ids import new_id, rfc3339, uuid7
+from jockey_desktop.sandbox.pace import Pace
+from jockey_desktop.sandbox.sessions import DEFAULT_SESSION_TTL, Session, SessionStore
+from jockey_desktop.sandbox.validation import (
+    MODEL,
+    ApiError,
+    ResponseRequest,
+    validate_list_query,
+    validate_response_request,
+)
+
+log = logging.getLogger(__name__)
+
+SANDBOX_API_KEY = "sandbox"
+API_PREFIX = "/v1.3"
+MAX_BODY_BYTES = 1024 * 1024
+#: Bodies up to this size are read and discarded before a 413, so the client sees the reply.
+_MAX_DRAIN_BYTES = 16 * 1024 * 1024
+_MAX_TURNS_KEPT = 20
+
+
+class _ClientGoneError(Exception):
+    """The socket is closed (client left, fault cut it, or the server is stopping)."""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: SandboxServer) -> None:
+        self.app = app
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Never print tracebacks to stderr; broken connections are normal here.
+        log.debug("connection error from %s", client_address, exc_info=True)
+
+
+class SandboxServer:
+    """A Jockey-compatible API on loopback with sample stores and a local answer engine."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
+                 api_key: str = SANDBOX_API_KEY, state_dir: Path | str | None = None,
+                 stores_dir: Path | str | None = None, pace: Pace | None = None,
+                 session_ttl: float = DEFAULT_SESSION_TTL,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.host = host
+        self._requested_port = port
+        self._api_key = api_key
+        self.pace = pace if pace is not None else Pace.realistic()
+        self.stores: dict[str, Store] = load_stores(Path(stores_dir) if stores_dir else None)
+        self.engines = {sid: AnswerEngine(store) for sid, store in self.stores.items()}
+        self.sessions = SessionStore(Path(state_dir) if state_dir else None, session_ttl, clock)
+        self.faults = FaultSet()
+        self._clock = clock
+        self._stop_event = threading.Event()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        # Deliberately without the API key.
+        where = self.base_url if self._httpd else "not started"
+        return f"<SandboxServer {where}>"
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> str:
+        """Bind and serve on a background thread; returns the base URL (ends in ``/v1.3``)."""
+        if self._httpd is not None:
+            return self.base_url
+        self._stop_event.clear()
+        self._httpd = _HTTPServer((self.host, self._requested_port), self)
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name="jockey-sandbox", daemon=True)
+        self._thread.start()
+        log.info("sandbox serving at %s", self.base_url)
+        return self.base_url
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection; safe to call twice."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self._stop_event.set()
+        httpd.shutdown()
+        httpd.server_close()
+        with self._conn_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    @property
+    def port(self) -> int:
+        """The bound port (only while running)."""
+        if self._httpd is None:
+            raise RuntimeError("the sandbox is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """``http://<host>:<port>/v1.3`` (only while running)."""
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        return f"http://{host}:{self.port}{API_PREFIX}"
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set once ``stop()`` begins; long waits watch it."""
+        return self._stop_event
+
+    def expire_session(self, session_id: str) -> bool:
+        """Forget a session now, as if its TTL had passed; returns True if it existed."""
+        return self.sessions.expire(session_id)
+
+    def _track(self, conn: socket.socket, add: bool) -> None:
+        with self._conn_lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    # ----------------------------------------------------------------- helpers
+    def check_key(self, headers: Any) -> None:
+        """401 ``unauthorized`` without a key, 401 ``api_key_invalid`` with a wrong one."""
+        key = headers.get("x-api-key")
+        if not key:
+            raise ApiError(401, "unauthorized",
+                           "The `x-api-key` header is missing. Provide your API key.")
+        if not hmac.compare_digest(key.encode("utf-8", "replace"),
+                                   self._api_key.encode("utf-8")):
+            raise ApiError(401, "api_key_invalid",
+                           "The API key you provided is not valid or has expired.")
+
+    def store_or_404(self, store_id: str) -> Store:
+        """The store, or 400 for a malformed id and 404 for an unknown one."""
+        if not store_id.startswith("ks_"):
+            raise ApiError(400, "parameter_invalid",
+                           "The `knowledge_store_id` parameter is invalid.")
+        store = self.stores.get(store_id)
+        if store is None:
+            raise ApiError(404, "resource_not_exist",
+                           f"The knowledge store `{store_id}` does not exist.")
+        return store
+
+    def thumbnail_url(self, item_id: str, start: float) -> str:
+        """A signed-looking URL served by this sandbox."""
+        return (f"{self.base_url}/media/{quote(item_id)}/thumbnail.png"
+                f"?t={start:.1f}&sig=sandbox")
+
+    def wait(self, seconds: float) -> None:
+        """Sleep unless the server stops first (then raise ``_ClientGoneError``)."""
+        if seconds > 0 and self._stop_event.wait(seconds):
+            raise _ClientGoneError
+
+
+# --------------------------------------------------------------------- response building
+@dataclass
+class _Turn:
+    """Everything needed to send one ``/responses`` reply, JSON or SSE."""
+
+    request: ResponseRequest
+    store: Store
+    session: Session
+    response_id: str
+    created_at: float
+    answer: Answer
+    items: list[dict[str, Any]]
+    final_text: str
+    incomplete: bool
+    usage: dict[str, int]
+
+    def snapshot(self, status: str, output: list[dict[str, Any]],
+                 error: dict[str, str] | None = None,
+                 usage: dict[str, int] | None = None) -> dict[str, Any]:
+        """The response object (jockey-api.md §3.2, §8.5)."""
+        return {
+            "id": self.response_id, "type": "response", "object": "response",
+            "status": status,
+            "incomplete_details": ({"reason": "max_output_tokens"}
+                                   if status == "incomplete" else None),
+            "session_id": self.session.id, "knowledge_store_id": self.store.id,
+            "model": MODEL, "output": output, "usage": usage,
+            "metadata": dict(self.request.metadata), "error": error,
+            "created_at": rfc3339(self.created_at),
+        }
+
+    @property
+    def status(self) -> str:
+        return "incomplete" if self.incomplete else "completed"
+
+
+def _message_item(message_id: str, phase: str, text: str, annotations: list[dict[str, Any]],
+                  status: str) -> dict[str, Any]:
+    return {"type": "message", "id": message_id, "status": status, "role": "assistant",
+            "phase": phase,
+            "content": [{"type": "output_text", "text": text, "annotations": annotations}]}
+
+
+def _chunks(text: str, words: int) -> list[str]:
+    """Split ``text`` into deltas of ``words`` words; the deltas concatenate to ``text``."""
+    pieces: list[str] = []
+    current = ""
+    count = 0
+    for index, char in enumerate(text):
+        current += char
+        nxt = text[index + 1] if index + 1 < len(text) else ""
+        if not char.isspace() and (nxt.isspace() or not nxt):
+            count += 1
+            if count == words:
+                pieces.append(current)
+                current, count = "", 0
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "JockeySandbox/1.0"
+    timeout = 120  # idle keep-alive connections are closed after this
+    server: _HTTPServer
+
+    # Route every method (even unknown ones) through one dispatcher so they get JSON replies.
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):
+            return lambda: self._dispatch(name[3:])
+        raise AttributeError(name)
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.app._track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server.app._track(self.connection, False)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """Malformed request lines and headers also get a JSON error body."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self._send_json(code, {"code": "invalid_request",
+                                   "message": message or "The request is malformed.",
+                                   "docs_url": "https://docs.twelvelabs.io"})
+
+    # ----------------------------------------------------------------- plumbing
+    @property
+    def app(self) -> SandboxServer:
+        return self.server.app
+
+    def _send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        self._send_bytes(status, body, "application/json; charset=utf-8", headers)
+
+    def _send_bytes(self, status: int, body: bytes, content_type: str,
+                    headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            return b""
+        length_text = length_text.strip()
+        if not length_text.isascii() or not length_text.isdigit():
+            self.close_connection = True
+            raise ApiError(400, "invalid_request", "The Content-Length header is invalid.")
+        length = int(length_text)
+        if length > MAX_BODY_BYTES:
+            if length <= _MAX_DRAIN_BYTES:
+                self._drain(length)
+            else:
+                self.close_connection = True
+            raise _too_large()
+        return self.rfile.read(length)
+
+    def _drain(self, length: int) -> None:
+        remaining = length
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 65536))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+
+    def _read_chunked(self) -> bytes:
+        data = bytearray()
+        while True:
+            line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                self.close_connection = True
+                raise ApiError(400, "invalid_request", "The chunked body is malformed.") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():
+                    pass  # trailers
+                return bytes(data)
+            if len(data) + size > MAX_BODY_BYTES:
+                self.close_connection = True
+                raise _too_large()
+            data += self.rfile.read(size)
+            self.rfile.readline(8)
+
+    # ----------------------------------------------------------------- dispatch
+    def _dispatch(self, method: str) -> None:
+        try:
+            self._route(method)
+        except ApiError as err:
+            self._reply_error(err)
+        except _ClientGoneError:
+            self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
+            self.close_connection = True
+        except Exception:  # the last line of defence: no traceback ever reaches the client
+            log.exception("sandbox bug while handling %s %s", method, self.path)
+            self.close_connection = True
+            self._reply_error(ApiError(500, "internal_server_error",
+                                       "The sandbox hit an unexpected error."))
+
+    def _reply_error(self, err: ApiError) -> None:
+        with contextlib.suppress(OSError):
+            self._send_json(err.status, err.body(), err.headers)
+
+    def _route(self, method: str) -> None:
+        split = urlsplit(self.path)
+        path = split.path
+        if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
+            raise _no_endpoint(method, path)
+        rel = path[len(API_PREFIX):].rstrip("/") or "/"
+        parts = [unquote(p) for p in rel.strip("/").split("/")] if rel != "/" else []
+        handler, allowed, needs_key = self._match(parts)
+        if handler is None:
+            raise _no_endpoint(method, path)
+        # Read any body first so a keep-alive connection stays in sync whatever we answer.
+        body = self._read_body() if method not in ("GET", "HEAD") or self.headers.get(
+            "Content-Length") else b""
+        if method not in allowed:
+            raise ApiError(405, "method_not_allowed",
+                           f"The method {method[:16]} is not allowed on this endpoint.",
+                           {"Allow": ", ".join(sorted(allowed))})
+        app = self.app
+        for fault in app.faults.take(PRE_FAULTS, method, rel, None):
+            if fault.kind is FaultKind.LATENCY:
+                app.wait(fault.seconds)
+            else:
+                headers = ({"Retry-After": str(fault.retry_after)}
+                           if fault.retry_after is not None else {})
+                raise ApiError(fault.status, fault.code, fault.message, headers)
+        if needs_key:
+            app.check_key(self.headers)
+        params = parse_qs(split.query, keep_blank_values=True)
+        handler(parts, params, body, method, rel)
+
+    def _match(self, parts: list[str]) -> tuple[Any, set[str], bool]:
+        n = len(parts)
+        if parts == ["responses"]:
+            return self._post_responses, {"POST"}, True
+        if n >= 1 and parts[0] == "knowledge-stores":
+            if n == 1:
+                return self._list_stores, {"GET"}, True
+            if n == 2:
+                return self._get_store, {"GET"}, True
+            if n == 3 and parts[2] == "items":
+                return self._list_items, {"GET"}, True
+            if n == 4 and parts[2] == "items":
+                return self._get_item, {"GET"}, True
+        if n == 3 and parts[0] == "media" and parts[2] == "thumbnail.png":
+            return self._thumbnail, {"GET"}, False
+        return None, set(), False
+
+    # ----------------------------------------------------------------- GET endpoints
+    def _reply_json(self, obj: Any, method: str, rel: str) -> None:
+        """A 200 JSON reply, with the reply-time faults applied."""
+        faults = self.app.faults.take(REPLY_FAULTS, method, rel, False)
+        kinds = {f.kind: f for f in faults}
+        if FaultKind.STALL in kinds:
+            self.app.wait(kinds[FaultKind.STALL].seconds)
+        if FaultKind.CUT_STREAM in kinds:
+            self._cut()
+        if FaultKind.MALFORMED_JSON in kinds:
+            text = json.dumps(obj, ensure_ascii=False)
+            self._send_bytes(200, text[: max(1, len(text) // 2)].encode("utf-8"),
+                             "application/json; charset=utf-8")
+            return
+        self._send_json(200, obj)
+
+    def _cut(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+        raise _ClientGoneError
+
+    def _list_stores(self, parts: list[str], params: dict[str, list[str]], body: bytes,
+                     method: str, rel: str) -> None:
+        query = validate_list_query(params, with_status=False)
+        stores = [s.to_api() for s in self.app.stores.values()]
+        self._reply_json(_page(stores, query), method, rel)
+
+    def _get_store(self, parts: list[str], params: dict[str, list[str]], body: bytes,
+                   method: str, rel: str) -> None:
+        self._reply_json(self.app.store_or_404(parts[1]).to_api(), method, rel)
+
+    def _list_items(self, parts: list[str], params: dict[str, list[str]], body: bytes,
+                    method: str, rel: str) -> None:
+        store = self.app.store_or_404(parts[1])
+        query = validate_list_query(params, with_status=True, statuses=ITEM_STATUSES)
+        items = [i.to_api() for i in store.items
+                 if not query.statuses or i.status in query.statuses]
+        self._reply_json(_page(items, query), method, rel)
+
+    def _get_item(self, parts: list[str], params: dict[str, list[str]], body: bytes,
+                  method: str, rel: str) -> None:
+        store = self.app.store_or_404(parts[1])
+        item_id = parts[3]
+        if not item_id.startswith("ksi_"):
+            raise ApiError(400, "parameter_invalid", "The `item_id` parameter is invalid.")
+        item = store.item(item_id)
+        if item is None:
+            raise ApiError(404, "resource_not_exist",
+                           f"The knowledge store item `{item_id[:80]}` does not exist.")
+        self._reply_json(item.to_api(), method, rel)
+
+    def _thumbnail(self, parts: list[str], params: dict[str, list[str]], body: bytes,
+                   method: str, rel: str) -> None:
+        item = next((s.item(parts[1]) for s in self.app.stores.values() if s.item(parts[1])),
+                    None)
+        if item is None:
+            raise ApiError(404, "resource_not_exist", "No such thumbnail.")
+        try:
+            at = float(params.get("t", ["0"])[-1])
+        except ValueError:
+            at = 0.0
+        png = _thumbnail_png(item.id, at / item.duration if item.duration else 0.0)
+        self._send_bytes(200, png, "image/png", {"Cache-Control": "max-age=3600"})
+
+    # ----------------------------------------------------------------- POST /responses
+    def _post_responses(self, parts: list[str], params: dict[str, list[str]], body: bytes,
+                        method: str, rel: str) -> None:
+        try:
+            data = json.loads(body.decode("utf-8")) if body.strip() else None
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise ApiError(400, "parameter_invalid",
+                           "The request body is not valid JSON.") from None
+        if data is None:
+            raise ApiError(400, "parameter_invalid", "The request body must be a JSON object.")
+        request = validate_response_request(data)
+        app = self.app
+        store = app.store_or_404(request.knowledge_store_id)
+        with app.sessions.lock:
+            session = None
+            if request.session_id is not None:
+                session = app.sessions.get(request.session_id)
+                if session is None:
+                    raise ApiError(404, "resource_not_exist",
+                                   f"The session `{request.session_id[:80]}` does not exist or "
+                                   "has expired.")
+                if session.store_id != store.id:
+                    raise ApiError(400, "parameter_invalid",
+                                   f"Session {session.id} belongs to knowledge store "
+                                   f"{session.store_id}")
+            if not store.ready_items:
+                raise ApiError(400, "parameter_invalid",
+                               f"No items in the knowledge store `{store.id}` are ready yet. "
+                               "Wait until at least one item is ready.")
+            # Validation is over: from here on the turn exists.
+            if session is None:
+                session = app.sessions.create(store.id)
+            session.selections.extend(request.selections)
+            app.sessions.touch(session)
+            turn = self._plan_turn(request, store, session)
+            app.sessions.save(session)
+        if request.stream:
+            _StreamSender(self, turn).run()
+        else:
+            self._send_final_json(turn, method, rel)
+
+    def _plan_turn(self, request: ResponseRequest, store: Store, session: Session) -> _Turn:
+        app = self.app
+        engine = app.engines[store.id]
+        answer = engine.answer(request.content, session.turns, session.selections)
+        structured = request.text_format.get("type") == "json_schema"
+        text = engine.structured(request.text_format["schema"], answer) if structured \
+            else answer.text
+        annotations = [] if structured else [
+            a.to_api(app.thumbnail_url(a.item_id, a.start_sec), None)
+            for a in answer.annotations]
+        incomplete = False
+        if request.max_output_tokens is not None and \
+                count_tokens(text) > request.max_output_tokens:
+            text = truncate_to_tokens(text, request.max_output_tokens)
+            annotations = [a for a in annotations if a["end_index"] < len(text)]
+            incomplete = True
+        items: list[dict[str, Any]] = []
+        output_tokens = count_tokens(text)
+        if request.include_intermediate:
+            call_id = "call_" + uuid7().replace("-", "")
+            arguments = json.dumps({"knowledge_store_id": store.id,
+                                    "query": answer.tool_query or request.content[:200],
+                                    "limit": 5}, ensure_ascii=False)
+            items.append(_message_item(session.next_message_id(), "commentary",
+                                       answer.commentary, [], "completed"))
+            items.append({"type": "function_call", "id": new_id("fc_"), "status": "completed",
+                          "name": "search_knowledge_store", "call_id": call_id,
+                          "arguments": arguments})
+            items.append({"type": "function_call_output", "id": new_id("fco_"),
+                          "status": "completed", "call_id": call_id,
+                          "output": json.dumps({"results": answer.tool_results},
+                                               ensure_ascii=False)})
+            output_tokens += count_tokens(answer.commentary) + count_tokens(arguments)
+        items.append(_message_item(session.next_message_id(), "final_answer", text, annotations,
+                                   "incomplete" if incomplete else "completed"))
+        history_tokens = sum(count_tokens(t.get("question", "")) +
+                             count_tokens(t.get("answer", "")) for t in session.turns)
+        input_tokens = (180 + count_tokens(request.content)
+                        + count_tokens(request.instructions or "") + history_tokens)
+        return _Turn(request=request, store=store, session=session,
+                     response_id=new_id("resp_"), created_at=app._clock(), answer=answer,
+                     items=items, final_text=text, incomplete=incomplete,
+                     usage={"input_tokens": input_tokens, "output_tokens": output_tokens})
+
+    def _finish_turn(self, turn: _Turn) -> None:
+        """Remember the completed turn in the session, for follow-up questions."""
+        app = self.app
+        with app.sessions.lock:
+            turn.session.turns.append({"question": turn.request.content,
+                                       "answer": turn.final_text, **turn.answer.memory})
+            del turn.session.turns[:-_MAX_TURNS_KEPT]
+            app.sessions.touch(turn.session)
+            app.sessions.save(turn.session)
+
+    def _send_final_json(self, turn: _Turn, method: str, rel: str) -> None:
+        pace = self.app.pace
+        # A non-streamed reply takes as long as the stream would have.
+        n_deltas = len(_chunks(turn.final_text, pace.words_per_delta))
+        self.app.wait(pace.first_token_delay + n_deltas * pace.delta_interval)
+        final = turn.snapshot(turn.status, turn.items, usage=turn.usage)
+        self._finish_turn(turn)
+        self._reply_json(final, method, rel)
+
+
+class _StreamSender:
+    """Writes one SSE reply (jockey-api.md §3.6) with pacing, keep-alives and faults."""
+
+    def __init__(self, handler: _Handler, turn: _Turn) -> None:
+        self.h = handler
+        self.turn = turn
+        self.app = handler.app
+        self.pace = self.app.pace
+        self.seq = 0
+        self.last_write = time.monotonic()
+        self.deltas_sent = 0
+        faults = self.app.faults.take(REPLY_FAULTS, "POST", "/responses", True)
+        self.faults: dict[FaultKind, Fault] = {f.kind: f for f in faults}
+        self.done_items: list[dict[str, Any]] = []
+
+    # ----------------------------------------------------------------- low level
+    def _write(self, data: str) -> None:
+        if self.app.stopping.is_set():
+            raise _ClientGoneError
+        try:
+            self.h.wfile.write(data.encode("utf-8"))
+            self.h.wfile.flush()
+        except OSError:
+            raise _ClientGoneError from None
+        self.last_write = time.monotonic()
+
+    def event(self, kind: str, payload: dict[str, Any]) -> None:
+        data = {"type": kind, "sequence_number": self.seq, **payload}
+        self.seq += 1
+        self._write(f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n")
+
+    def keepalive(self) -> None:
+        if self.pace.keepalive_style == "comment":
+            self._write(": keep-alive\n\n")
+        else:
+            self.event("keepalive", {})
+
+    def wait(self, seconds: float, keepalive: bool = True) -> None:
+        """Pause ``seconds``; send keep-alives when idle; abort if the server stops."""
+        end = time.monotonic() + seconds
+        interval = self.pace.keepalive_interval
+        while True:
+            now = time.monotonic()
+            if now >= end:
+                return
+            if keepalive and now - self.last_write >= interval:
+                self.keepalive()
+                continue
+            step = end - now
+            if keepalive:
+                step = min(step, self.last_write + interval - now)
+            if self.app.stopping.wait(max(0.0, min(step, 0.1))):
+                raise _ClientGoneError
+
+    # ----------------------------------------------------------------- the stream
+    def run(self) -> None:
+        h = self.h
+        h.close_connection = True
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        h.send_header("Cache-Control", "no-cache")
+        h.send_header("Connection", "close")
+        h.send_header("X-Accel-Buffering", "no")
+        h.end_headers()
+        turn = self.turn
+        self.event("response.created", {"response": turn.snapshot("in_progress", [])})
+        self.event("response.in_progress", {"response": turn.snapshot("in_progress", [])})
+        stall = self.faults.get(FaultKind.STALL)
+        if stall is not None:
+            self.wait(stall.seconds, keepalive=False)
+        thinking = self.pace.first_token_delay
+        for index, item in enumerate(turn.items):
+            if item["type"] == "message" and item.get("phase") == "final_answer":
+                self.wait(thinking)
+                thinking = 0.0
+            elif item["type"] == "message":
+                self.wait(thinking * 0.3)
+                thinking *= 0.7
+            if self._send_item(index, item):
+                return
+        self.event("response.completed", {"response": turn.snapshot(
+            turn.status, turn.items, usage=turn.usage)})
+        self.h._finish_turn(turn)
+        self._write("data: [DONE]\n\n")
+
+    def _send_item(self, index: int, item: dict[str, Any]) -> bool:
+        """Stream one output item; True when a fault ended the stream."""
+        kind = item["type"]
+        if kind == "message":
+            return self._send_message(index, item)
+        if kind == "function_call":
+            self.event("response.output_item.added", {
+                "output_index": index, "item": {**item, "status": "in_progress",
+                                                "arguments": ""}})
+            self.event("response.function_call_arguments.done", {
+                "item_id": item["id"], "output_index": index, "arguments": item["arguments"]})
+        else:
+            self.event("response.output_item.added", {
+                "output_index": index, "item": {**item, "status": "in_progress", "output": ""}})
+            # The "tool" runs for a while: the rest of the thinking time.
+            self.wait(self.pace.first_token_delay * 0.4)
+        self.event("response.output_item.done", {"output_index": index, "item": item})
+        self.done_items.append(item)
+        return False
+
+    def _send_message(self, index: int, item: dict[str, Any]) -> bool:
+        part = item["content"][0]
+        text = part["text"]
+        item_id = item["id"]
+        empty_part = {"type": "output_text", "text": "", "annotations": []}
+        self.event("response.output_item.added", {"output_index": index, "item": {
+            **item, "status": "in_progress", "content": [empty_part]}})
+        ids = {"item_id": item_id, "output_index": index, "content_index": 0}
+        self.event("response.content_part.added", {**ids, "part": empty_part})
+        chunks = _chunks(text, self.pace.words_per_delta)
+        for number, chunk in enumerate(chunks):
+            if number:
+                self.wait(self.pace.delta_interval)
+            self.event("response.output_text.delta", {**ids, "delta": chunk})
+            self.deltas_sent += 1
+            last = number == len(chunks) - 1 and item.get("phase") == "final_answer"
+            if self._midway_faults(last):
+                return True
+        self.event("response.output_text.done", {**ids, "text": text})
+        self.event("response.content_part.done", {**ids, "part": part})
+        self.event("response.output_item.done", {"output_index": index, "item": item})
+        self.done_items.append(item)
+        return False
+
+    def _midway_faults(self, last: bool) -> bool:
+        """Fire due mid-stream faults; True when the stream must end now."""
+        for kind in (FaultKind.MALFORMED_JSON, FaultKind.FAIL_MIDWAY, FaultKind.CUT_STREAM):
+            fault = self.faults.get(kind)
+            if fault is None or (self.deltas_sent < fault.after_deltas and not last):
+                continue
+            del self.faults[kind]
+            if kind is FaultKind.MALFORMED_JSON:
+                self.seq += 1
+                self._write('event: response.output_text.delta\ndata: {"type": '
+                            '"response.output_text.delta", "delta": "oops\n\n')
+            elif kind is FaultKind.FAIL_MIDWAY:
+                error = {"code": fault.code, "message": fault.message}
+                self.event("response.failed", {"response": self.turn.snapshot(
+                    "failed", self.done_items, error=error, usage=self.turn.usage)})
+                self._write("data: [DONE]\n\n")
+                return True
+            else:
+                self.h._cut()
+        return False
+
+
+# --------------------------------------------------------------------- small helpers
+def _no_endpoint(method: str, path: str) -> ApiError:
+    return ApiError(404, "endpoint_not_exist",
+                    f"There is no endpoint {method[:16]} {path[:200]}.")
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "payload_too_large",
+                    f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+
+
+def _page(rows: list[dict[str, Any]], query: Any) -> dict[str, Any]:
+    reverse = query.sort_option == "desc"
+    rows = sorted(rows, key=lambda r: (r.get(query.sort_by) or "", r["_id"]), reverse=reverse)
+    total = len(rows)
+    total_page = (total + query.page_limit - 1) // query.page_limit
+    start = (query.page - 1) * query.page_limit
+    return {"data": rows[start:start + query.page_limit],
+            "page_info": {"limit_per_page": query.page_limit, "page": query.page,
+                          "total_page": total_page, "total_results": total}}
+
+
+def _thumbnail_png(item_id: str, position: float, width: int = 160, height: int = 90) -> bytes:
+    """A small generated PNG: a colour from the item id and a bar at the cited time."""
+    seed = zlib.crc32(item_id.encode())
+    base = bytes(((seed >> shift) & 0x7F) + 40 for shift in (0, 8, 16))
+    bar = max(0, min(width - 1, int(position * width)))
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)
+        shade = 1.0 - 0.4 * y / height
+        colour = bytes(int(c * shade) for c in base)
+        row = bytearray(colour * width)
+        for x in range(max(0, bar - 1), min(width, bar + 2)):
+            row[x * 3:x * 3 + 3] = b"\xf0\xf0\xf0"
+        rows += row
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + tag + data
+                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(bytes(rows), 6)) + chunk(b"IEND", b""))

@@ -1,0 +1,144 @@
+"""Sandbox sessions: bound to one store, persisted as one JSON file each, expiring after a TTL.
+
+A session file is written atomically (temporary file + ``os.replace``) so a crash or a
+concurrent restart never leaves half a file. Without a ``state_dir`` sessions live in memory.
+Expiry counts from the last use; an expired session is deleted and reads as unknown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jockey_desktop.sandbox.ids import new_id
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SESSION_TTL = 7 * 24 * 3600.0
+_SAFE_ID = re.compile(r"^sess_[0-9a-f-]{36}$")
+
+
+@dataclass
+class Session:
+    """Server-side conversation state."""
+
+    id: str
+    store_id: str
+    created_at: float
+    last_used_at: float
+    #: Next ``n`` of ``msg_<session>_<n>``; counts across the whole session.
+    message_counter: int = 0
+    selections: list[dict[str, Any]] = field(default_factory=list)
+    #: One dict per completed turn: question, answer, themes, video_ids, theme.
+    turns: list[dict[str, Any]] = field(default_factory=list)
+
+    def next_message_id(self) -> str:
+        """Return the next output message id and advance the counter."""
+        message_id = f"msg_{self.id}_{self.message_counter}"
+        self.message_counter += 1
+        return message_id
+
+
+class SessionStore:
+    """Thread-safe session registry, optionally persisted under ``state_dir/sessions``."""
+
+    def __init__(self, state_dir: Path | None, ttl: float = DEFAULT_SESSION_TTL,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._dir = Path(state_dir) / "sessions" if state_dir is not None else None
+        if self._dir is not None:
+            self._dir.mkdir(parents=True, exist_ok=True)
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._memory: dict[str, Session] = {}
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by the server while it reads-modifies-writes one session."""
+        return self._lock
+
+    def create(self, store_id: str) -> Session:
+        """Create, save and return a new session bound to ``store_id``."""
+        now = self._clock()
+        session = Session(id=new_id("sess_"), store_id=store_id, created_at=now,
+                          last_used_at=now)
+        self.save(session)
+        return session
+
+    def get(self, session_id: str) -> Session | None:
+        """Return the live session, or None when it never existed or has expired."""
+        with self._lock:
+            session = self._load(session_id)
+            if session is None:
+                return None
+            if self._clock() - session.last_used_at > self.ttl:
+                self.expire(session_id)
+                return None
+            return session
+
+    def save(self, session: Session) -> None:
+        """Persist ``session`` (atomically when on disk)."""
+        with self._lock:
+            self._memory[session.id] = session
+            if self._dir is None:
+                return
+            data = json.dumps(asdict(session), ensure_ascii=False, indent=1)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self._dir)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self._path(session.id))
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+
+    def touch(self, session: Session) -> None:
+        """Mark ``session`` as used now (restarts its TTL)."""
+        session.last_used_at = self._clock()
+
+    def expire(self, session_id: str) -> bool:
+        """Forget a session now; returns True if it existed."""
+        with self._lock:
+            existed = self._memory.pop(session_id, None) is not None
+            if self._dir is not None and _SAFE_ID.match(session_id):
+                path = self._path(session_id)
+                if path.exists():
+                    existed = True
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+            return existed
+
+    def _path(self, session_id: str) -> Path:
+        assert self._dir is not None
+        return self._dir / f"{session_id}.json"
+
+    def _load(self, session_id: str) -> Session | None:
+        if session_id in self._memory:
+            return self._memory[session_id]
+        # Only well-formed ids reach the file system (no path tricks from request bodies).
+        if self._dir is None or not _SAFE_ID.match(session_id):
+            return None
+        path = self._path(session_id)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            session = Session(**raw)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("ignoring unreadable session file %s: %s", path.name, exc)
+            return None
+        self._memory[session.id] = session
+        return session
