@@ -1,0 +1,350 @@
+"""The main window: sidebar | (store picker + chat pane) in a splitter, behind a welcome page.
+
+No business logic lives here: menus and shortcuts emit ``sig_*`` signals, and the composition
+root (``app.py``) wires those and the child widgets to the controllers. The window only
+switches pages, opens its own dialogs, shows status text and remembers its geometry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jockey_desktop import APP_NAME, __version__
+from jockey_desktop.resources import resource_path
+from jockey_desktop.ui.settings_dialog import SettingsDialog
+from jockey_desktop.ui.sidebar import ConversationSidebar
+from jockey_desktop.ui.store_picker import StorePicker
+from jockey_desktop.ui.welcome import WelcomePage
+
+DEFAULT_SIZE = (1180, 760)
+DEFAULT_SPLITTER = [300, 880]
+EXPORT_FILTERS = {"markdown": ("Markdown (*.md)", ".md"), "json": ("JSON (*.json)", ".json")}
+
+
+def load_app_icon() -> QIcon:
+    """The application icon (SVG, else the PNG), or an empty icon when neither loads."""
+    for name in ("app.svg", "app-256.png"):
+        path = resource_path("icons", name)
+        if path.is_file():
+            icon = QIcon(str(path))
+            # An SVG needs the svg image plugin; a null pixmap means "try the PNG".
+            if not icon.pixmap(32, 32).isNull():
+                return icon
+    return QIcon()
+
+
+class _ShortcutGuard(QObject):
+    """Lets the window's own shortcuts win over text fields.
+
+    On Linux a QLineEdit claims Ctrl+K (delete to end of line) and Ctrl+E (end of line) via
+    ShortcutOverride, which would make "Find" and "Export" dead while typing. For these few
+    sequences, inside this window only, the override is refused so the action fires.
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        self.sequences: set[QKeySequence] = set()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Refuse ShortcutOverride for our sequences when the target is in our window."""
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(watched, QWidget):
+            key_event: QKeyEvent = event  # type: ignore[assignment]
+            sequence = QKeySequence(key_event.keyCombination())
+            if sequence in self.sequences and watched.window() is self._window:
+                event.ignore()
+                return True
+        return False
+
+
+class MainWindow(QMainWindow):
+    """The application window (see ui_contract.md)."""
+
+    sig_new_conversation = Signal()
+    sig_export_requested = Signal(str)  # "markdown" / "json"
+    sig_settings_requested = Signal()
+    sig_copy_conversation = Signal()
+    sig_enter_key_requested = Signal()
+    sig_try_sandbox_requested = Signal()
+    sig_find_requested = Signal()
+
+    PAGE_WELCOME, PAGE_MAIN = range(2)
+
+    def __init__(
+        self,
+        settings: Any = None,
+        *,
+        chat_pane: QWidget | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        """``settings`` is an ``AppSettings`` (geometry and splitter are saved there when
+        given); ``chat_pane`` lets the composition root inject a configured ChatPane."""
+        super().__init__(parent)
+        self._settings = settings
+        self._restored_sizes: list[int] | None = None
+        self.setWindowTitle(APP_NAME)
+        self.setAccessibleName(APP_NAME)
+        self.app_icon = load_app_icon()
+        if not self.app_icon.isNull():
+            self.setWindowIcon(self.app_icon)
+
+        # -- widgets ---------------------------------------------------------------------------
+        self.sidebar = ConversationSidebar(self)
+        self.store_picker = StorePicker(self)
+        if chat_pane is None:
+            from jockey_desktop.ui.chat_pane import ChatPane
+
+            chat_pane = ChatPane(self)
+        self.chat_pane = chat_pane
+        right = QWidget(self)
+        right.setAccessibleName("Conversation area")
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(8, 8, 8, 0)
+        right_layout.setSpacing(6)
+        right_layout.addWidget(self.store_picker)
+        right_layout.addWidget(self.chat_pane, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setAccessibleName("Sidebar and conversation")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.sidebar.setMinimumWidth(220)
+        self.splitter.setSizes(DEFAULT_SPLITTER)
+
+        self.welcome = WelcomePage(self, icon=self.app_icon)
+        self.welcome.sig_enter_key_requested.connect(self.sig_enter_key_requested)
+        self.welcome.sig_try_sandbox_requested.connect(self.sig_try_sandbox_requested)
+
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.splitter)
+        self.setCentralWidget(self.pages)
+
+        self.settings_dialog = SettingsDialog(self)
+
+        self.connection_label = QLabel(self)
+        self.connection_label.setAccessibleName("Connection")
+        self.statusBar().addPermanentWidget(self.connection_label)
+        self.statusBar().setAccessibleName("Status bar")
+        self.set_connection("Not connected")
+
+        self._guard = _ShortcutGuard(self)
+        self._build_menus()
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._guard)
+
+        self.resize(*DEFAULT_SIZE)
+        self.restore_state()
+        self.show_main()
+
+    # -- menus -------------------------------------------------------------------------------
+
+    def _action(self, text: str, slot: Any, shortcut: QKeySequence | str | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            sequence = QKeySequence(shortcut)
+            action.setShortcut(sequence)
+            self._guard.sequences.add(sequence)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even while the menu bar is hidden
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        bar.setAccessibleName("Menu bar")
+        self.action_new = self._action("&New conversation", self.sig_new_conversation,
+                                       "Ctrl+N", "Start a conversation on the chosen store")
+        self.action_export_md = self._action("&Export as Markdown…", self._export_markdown,
+                                             "Ctrl+E", "Save this conversation as Markdown")
+        self.action_export_json = self._action("Export as &JSON…", self._export_json,
+                                               None, "Save this conversation as JSON")
+        self.action_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.action_new)
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_export_md)
+        file_menu.addAction(self.action_export_json)
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_quit)
+
+        self.action_copy = self._action("&Copy conversation", self.sig_copy_conversation,
+                                        "Ctrl+Shift+C", "Copy the whole conversation as text")
+        self.action_find = self._action("&Find conversations…", self._find, "Ctrl+K",
+                                        "Search titles and messages")
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.action_copy)
+        edit_menu.addAction(self.action_find)
+
+        self.action_settings = self._action("&Settings…", self.open_settings, "Ctrl+,",
+                                            "API key, server and sandbox")
+        self.action_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        settings_menu = bar.addMenu("&Settings")
+        settings_menu.addAction(self.action_settings)
+
+        self.action_about = self._action(f"&About {APP_NAME}", self.show_about)
+        self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.action_about)
+        self._main_only = [self.action_new, self.action_export_md, self.action_export_json,
+                           self.action_copy, self.action_find]
+
+    @Slot()
+    def _export_markdown(self) -> None:
+        self.sig_export_requested.emit("markdown")
+
+    @Slot()
+    def _export_json(self) -> None:
+        self.sig_export_requested.emit("json")
+
+    @Slot()
+    def _find(self) -> None:
+        self.show_main()
+        self.sidebar.focus_search()
+        self.sig_find_requested.emit()
+
+    # -- pages -------------------------------------------------------------------------------
+
+    def show_welcome(self) -> None:
+        """Show the first-run page; conversation actions are disabled meanwhile."""
+        self.pages.setCurrentIndex(self.PAGE_WELCOME)
+        for action in self._main_only:
+            action.setEnabled(False)
+        self.welcome.key_button.setFocus()
+
+    def show_main(self) -> None:
+        """Show the sidebar and chat."""
+        self.pages.setCurrentIndex(self.PAGE_MAIN)
+        for action in self._main_only:
+            action.setEnabled(True)
+
+    def is_welcome_shown(self) -> bool:
+        """True while the welcome page is the visible page."""
+        return self.pages.currentIndex() == self.PAGE_WELCOME
+
+    # -- dialogs -----------------------------------------------------------------------------
+
+    @Slot()
+    def open_settings(self) -> SettingsDialog:
+        """Emit ``sig_settings_requested`` (so results get refreshed) and show the dialog."""
+        self.sig_settings_requested.emit()
+        self.settings_dialog.open()  # window-modal, does not block the event loop
+        self.settings_dialog.raise_()
+        return self.settings_dialog
+
+    def confirm_new_conversation_on(self, store_name: str) -> bool:
+        """Ask whether to start a new conversation on another store (sessions are bound to
+        one store). True = start one."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Start a new conversation?",
+                          f"Start a new conversation on “{store_name}”?", parent=self)
+        box.setInformativeText(
+            "This conversation is tied to its knowledge store. Your current conversation "
+            "stays in the sidebar unchanged.")
+        start = box.addButton("Start new conversation", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(start)
+        box.exec()
+        return box.clickedButton() is start
+
+    def ask_export_path(self, fmt: str, suggested_name: str) -> str | None:
+        """A save-file dialog for an export; None when cancelled."""
+        file_filter, suffix = EXPORT_FILTERS.get(fmt, EXPORT_FILTERS["markdown"])
+        safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in suggested_name)
+        name = (safe.strip() or "conversation")[:80] + suffix
+        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", name, file_filter)
+        return path or None
+
+    def show_error(self, title: str, text: str) -> None:
+        """A warning box for failures the user must see (export failed, …)."""
+        QMessageBox.warning(self, title, text)
+
+    @Slot()
+    def show_about(self) -> None:
+        """The About box."""
+        QMessageBox.about(
+            self, f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>Explore video collections with TwelveLabs "
+            "Jockey: ask questions, follow up, and jump to the cited moments.")
+
+    # -- status ------------------------------------------------------------------------------
+
+    def set_connection(self, mode: str, proxy: str | None = None) -> None:
+        """Show the connection in the status bar: "Sandbox", "api.twelvelabs.io", and the
+        proxy when one is in use."""
+        text = mode if not proxy else f"{mode} · via proxy {proxy}"
+        self.connection_label.setText(text)
+        self.connection_label.setToolTip(f"Connected to: {text}")
+        self.connection_label.setAccessibleDescription(text)
+
+    def show_status(self, text: str, timeout_ms: int = 5000) -> None:
+        """A transient message in the status bar."""
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def set_conversation_title(self, title: str | None) -> None:
+        """Put the open conversation's title in the window title."""
+        self.setWindowTitle(f"{title} — {APP_NAME}" if title else APP_NAME)
+
+    # -- geometry ----------------------------------------------------------------------------
+
+    def restore_state(self) -> None:
+        """Restore geometry, window state and splitter sizes from the settings, if any."""
+        if self._settings is None:
+            return
+        geometry = self._settings.window_geometry
+        if geometry:
+            self.restoreGeometry(geometry)
+        state = self._settings.window_state
+        if state:
+            self.restoreState(state)
+        sizes = self._settings.splitter_sizes
+        if sizes and len(sizes) == self.splitter.count() and sum(sizes) > 0:
+            # Apply after layout, else the splitter rescales them to its initial width.
+            self._restored_sizes = sizes
+            self.splitter.setSizes(sizes)
+            QTimer.singleShot(0, self, self._apply_restored_sizes)
+
+    @Slot()
+    def _apply_restored_sizes(self) -> None:
+        if self._restored_sizes:
+            self.splitter.setSizes(self._restored_sizes)
+
+    def save_state(self) -> None:
+        """Write geometry, window state and splitter sizes to the settings, if any."""
+        if self._settings is None:
+            return
+        self._settings.window_geometry = self.saveGeometry()
+        self._settings.window_state = self.saveState()
+        self._settings.splitter_sizes = self.splitter.sizes()
+        sync = getattr(self._settings, "sync", None)
+        if callable(sync):
+            sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Remember the layout, then close."""
+        self.save_state()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._guard)
+        super().closeEvent(event)

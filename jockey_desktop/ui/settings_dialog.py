@@ -1,0 +1,247 @@
+"""The Settings dialog: API key (save/replace/remove/test), API base URL, sandbox, proxy.
+
+Pure UI: it never touches the keyring or the network. It emits what the user asked for and
+shows the results the SettingsController sends back. The key is never logged or kept: the
+field is cleared as soon as it has been handed over with ``sig_save_key``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jockey_desktop.ui.theme import repolish
+
+DEFAULT_BASE_URL_HINT = "https://api.twelvelabs.io/v1.3"
+
+
+class SettingsDialog(QDialog):
+    """API key, connection and sandbox settings (see ui_contract)."""
+
+    sig_save_key = Signal(str)
+    sig_remove_key = Signal()
+    sig_test_connection = Signal(str, str)
+    sig_apply = Signal(str, bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setAccessibleName("Settings")
+        self.setMinimumWidth(520)
+        self._has_key = False
+
+        # -- API key ---------------------------------------------------------------------------
+        key_box = QGroupBox("TwelveLabs API key", self)
+        self.key_field = QLineEdit(key_box)
+        self.key_field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_field.setPlaceholderText("Paste your API key")
+        self.key_field.setAccessibleName("API key")
+        self.key_field.textChanged.connect(self._update_buttons)
+        self.show_key_button = QToolButton(key_box)
+        self.show_key_button.setText("Show")
+        self.show_key_button.setCheckable(True)
+        self.show_key_button.setAccessibleName("Show or hide the API key")
+        self.show_key_button.toggled.connect(self._on_show_toggled)
+        self.save_button = QPushButton("Save key", key_box)
+        self.save_button.setAccessibleName("Save API key")
+        self.save_button.clicked.connect(self._on_save)
+        self.remove_button = QPushButton("Remove key…", key_box)
+        self.remove_button.setAccessibleName("Remove API key")
+        self.remove_button.clicked.connect(self._on_remove)
+        self.test_button = QPushButton("Test connection", key_box)
+        self.test_button.setAccessibleName("Test connection")
+        self.test_button.setToolTip("Lists your knowledge stores with this key (or the saved "
+                                    "one when the field is empty)")
+        self.test_button.clicked.connect(self._on_test)
+        self.test_result_label = QLabel(key_box)
+        self.test_result_label.setWordWrap(True)
+        self.test_result_label.setAccessibleName("Connection test result")
+        self.location_label = QLabel("Checking where the key is stored…", key_box)
+        self.location_label.setWordWrap(True)
+        self.location_label.setProperty("role", "muted")
+        self.location_label.setAccessibleName("Where the API key is stored")
+
+        field_row = QHBoxLayout()
+        field_row.addWidget(self.key_field, 1)
+        field_row.addWidget(self.show_key_button)
+        button_row = QHBoxLayout()
+        button_row.addWidget(self.save_button)
+        button_row.addWidget(self.remove_button)
+        button_row.addStretch(1)
+        button_row.addWidget(self.test_button)
+        key_layout = QVBoxLayout(key_box)
+        key_layout.addLayout(field_row)
+        key_layout.addLayout(button_row)
+        key_layout.addWidget(self.test_result_label)
+        key_layout.addWidget(self.location_label)
+
+        # -- connection ------------------------------------------------------------------------
+        conn_box = QGroupBox("Connection", self)
+        self.base_url_field = QLineEdit(conn_box)
+        self.base_url_field.setPlaceholderText(DEFAULT_BASE_URL_HINT)
+        self.base_url_field.setAccessibleName("API base URL")
+        self.base_url_field.setToolTip("Leave empty for the TwelveLabs API")
+        self.base_url_field.textChanged.connect(self._update_buttons)
+        self.base_url_error = QLabel(conn_box)
+        self.base_url_error.setProperty("role", "error")
+        self.base_url_error.setAccessibleName("API base URL problem")
+        self.base_url_error.hide()
+        self.sandbox_check = QCheckBox("Use the built-in sandbox (sample videos, no key needed)",
+                                       conn_box)
+        self.sandbox_check.setAccessibleName("Use the built-in sandbox")
+        self.sandbox_check.toggled.connect(self._update_buttons)
+        self.proxy_label = QLabel("None", conn_box)
+        self.proxy_label.setWordWrap(True)
+        self.proxy_label.setAccessibleName("Proxy in use")
+        form = QFormLayout(conn_box)
+        form.addRow("API base URL:", self.base_url_field)
+        form.addRow("", self.base_url_error)
+        form.addRow("", self.sandbox_check)
+        form.addRow("Proxy in use:", self.proxy_label)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.Apply, self)
+        self.buttons.accepted.connect(self._on_ok)
+        self.buttons.rejected.connect(self.reject)
+        self.apply_button = self.buttons.button(QDialogButtonBox.StandardButton.Apply)
+        self.apply_button.clicked.connect(self._on_apply)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(key_box)
+        layout.addWidget(conn_box)
+        layout.addStretch(1)
+        layout.addWidget(self.buttons)
+        self._update_buttons()
+
+    # -- setters for results (called by the composition root) -------------------------------
+
+    def set_values(self, base_url: str | None, use_sandbox: bool) -> None:
+        """Fill the connection fields from the current settings."""
+        self.base_url_field.setText(base_url or "")
+        self.sandbox_check.setChecked(use_sandbox)
+
+    def set_has_key(self, has_key: bool) -> None:
+        """Whether a key is saved: "Save key" becomes "Replace key", Remove is enabled."""
+        self._has_key = has_key
+        self._update_buttons()
+
+    def set_key_location(self, text: str) -> None:
+        """Where the key lives, e.g. "Stored in the system keychain."."""
+        self.location_label.setText(text)
+
+    def set_test_result(self, ok: bool, text: str) -> None:
+        """Show the outcome of "Test connection"."""
+        self.test_result_label.setText(("✓ " if ok else "✗ ") + text)
+        self.test_result_label.setProperty("role", "" if ok else "error")
+        repolish(self.test_result_label)
+        self.test_button.setEnabled(True)
+
+    def set_proxy(self, text: str | None) -> None:
+        """The proxy that requests go through, or None/"" for a direct connection."""
+        self.proxy_label.setText(text or "None (direct connection)")
+
+    def base_url(self) -> str:
+        """The entered base URL, stripped ("" = the default)."""
+        return self.base_url_field.text().strip()
+
+    # -- confirmation (patched in tests) -----------------------------------------------------
+
+    def confirm_remove(self) -> bool:
+        """Ask before removing the saved key."""
+        answer = QMessageBox.question(
+            self, "Remove API key",
+            "Remove the saved API key from this computer? You will need to enter it again "
+            "to use your knowledge stores.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _base_url_problem(self) -> str | None:
+        url = self.base_url()
+        if url and not url.lower().startswith(("https://", "http://")):
+            return "The address must start with https:// (or http:// for a local server)."
+        return None
+
+    @Slot()
+    def _update_buttons(self) -> None:
+        has_text = bool(self.key_field.text().strip())
+        self.save_button.setText("Replace key" if self._has_key else "Save key")
+        self.save_button.setEnabled(has_text)
+        self.remove_button.setEnabled(self._has_key)
+        self.test_button.setEnabled(has_text or self._has_key or self.sandbox_check.isChecked())
+        problem = self._base_url_problem()
+        self.base_url_error.setText(problem or "")
+        self.base_url_error.setVisible(problem is not None)
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok) if hasattr(
+            self, "buttons") else None
+        for button in (ok, getattr(self, "apply_button", None)):
+            if button is not None:
+                button.setEnabled(problem is None)
+
+    @Slot(bool)
+    def _on_show_toggled(self, shown: bool) -> None:
+        self.key_field.setEchoMode(QLineEdit.EchoMode.Normal if shown
+                                   else QLineEdit.EchoMode.Password)
+        self.show_key_button.setText("Hide" if shown else "Show")
+
+    @Slot()
+    def _on_save(self) -> None:
+        key = self.key_field.text().strip()
+        if not key:
+            return
+        # Clear before emitting: the key must not linger in the widget whatever happens next.
+        self.key_field.clear()
+        self.show_key_button.setChecked(False)
+        self.test_result_label.clear()
+        self.sig_save_key.emit(key)
+
+    @Slot()
+    def _on_remove(self) -> None:
+        if self.confirm_remove():
+            self.sig_remove_key.emit()
+
+    @Slot()
+    def _on_test(self) -> None:
+        self.test_result_label.setProperty("role", "muted")
+        self.test_result_label.setText("Testing…")
+        repolish(self.test_result_label)
+        self.test_button.setEnabled(False)
+        self.sig_test_connection.emit(self.key_field.text().strip(), self.base_url())
+
+    @Slot()
+    def _on_apply(self) -> None:
+        if self._base_url_problem() is None:
+            self.sig_apply.emit(self.base_url(), self.sandbox_check.isChecked())
+
+    @Slot()
+    def _on_ok(self) -> None:
+        if self._base_url_problem() is None:
+            self._on_apply()
+            self.accept()
+
+    def reject(self) -> None:
+        """Close without applying; an unsaved key is dropped from the field."""
+        self.key_field.clear()
+        super().reject()
+
+    def accept(self) -> None:
+        """Close; an unsaved key is dropped from the field."""
+        self.key_field.clear()
+        super().accept()

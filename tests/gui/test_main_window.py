@@ -1,0 +1,166 @@
+"""Tests for the main window shell: pages, menus, shortcuts, geometry, dialogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+
+from jockey_desktop.settings import AppSettings
+from jockey_desktop.ui.main_window import MainWindow, load_app_icon
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
+
+
+@pytest.fixture
+def window(qtbot) -> MainWindow:
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+@pytest.mark.parametrize(
+    ("key", "modifiers", "signal"),
+    [
+        (Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier, "sig_new_conversation"),
+        (Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+         "sig_copy_conversation"),
+        (Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier, "sig_settings_requested"),
+        (Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier, "sig_find_requested"),
+    ],
+)
+def test_shortcuts_emit(qtbot, window, key, modifiers, signal) -> None:
+    window.sidebar.list_view.setFocus()
+    with qtbot.waitSignal(getattr(window, signal), timeout=1000):
+        qtbot.keyClick(window.sidebar.list_view, key, modifiers)
+    window.settings_dialog.close()
+
+
+def test_export_shortcut_and_menu(qtbot, window) -> None:
+    window.sidebar.list_view.setFocus()
+    with qtbot.waitSignal(window.sig_export_requested) as blocker:
+        qtbot.keyClick(window.sidebar.list_view, Qt.Key.Key_E,
+                       Qt.KeyboardModifier.ControlModifier)
+    assert blocker.args == ["markdown"]
+    with qtbot.waitSignal(window.sig_export_requested) as blocker:
+        window.action_export_json.trigger()
+    assert blocker.args == ["json"]
+    menus = [a.text() for a in window.menuBar().actions()]
+    assert menus == ["&File", "&Edit", "&Settings", "&Help"]
+
+
+def test_ctrl_k_and_ctrl_e_win_over_a_focused_text_field(qtbot, window) -> None:
+    field = window.sidebar.search_field
+    field.setText("abc")
+    field.setFocus()
+    field.setCursorPosition(0)
+    with qtbot.waitSignal(window.sig_find_requested, timeout=1000):
+        qtbot.keyClick(field, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert field.text() == "abc"  # not "delete to end of line"
+    assert field.hasFocus()
+    with qtbot.waitSignal(window.sig_export_requested, timeout=1000):
+        qtbot.keyClick(field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_ctrl_k_focuses_search(qtbot, window) -> None:
+    window.sidebar.list_view.setFocus()
+    qtbot.keyClick(window.sidebar.list_view, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert window.sidebar.search_field.hasFocus()
+
+
+def test_welcome_main_switch_and_buttons(qtbot, window) -> None:
+    window.show_welcome()
+    assert window.is_welcome_shown()
+    assert not window.action_new.isEnabled()
+    with qtbot.waitSignal(window.sig_enter_key_requested):
+        window.welcome.key_button.click()
+    with qtbot.waitSignal(window.sig_try_sandbox_requested):
+        window.welcome.sandbox_button.click()
+    with qtbot.assertNotEmitted(window.sig_new_conversation):
+        qtbot.keyClick(window.welcome, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    window.show_main()
+    assert not window.is_welcome_shown()
+    assert window.action_new.isEnabled()
+    assert window.pages.currentWidget() is window.splitter
+
+
+def test_window_composition_and_accessible_names(window) -> None:
+    assert window.sidebar.parent() is not None
+    assert window.chat_pane.isVisibleTo(window)
+    assert window.store_picker.isVisibleTo(window)
+    controls = (QAbstractButton, QLineEdit, QAbstractItemView, QPlainTextEdit, QTextEdit)
+    unnamed = [
+        f"{w.metaObject().className()} {w.objectName()!r} {getattr(w, 'text', str)()!r}"
+        for w in window.findChildren(QWidget)
+        if isinstance(w, controls) and w.isVisibleTo(window) and not w.accessibleName()
+    ]
+    assert unnamed == []
+
+
+def test_status_bar_connection(window) -> None:
+    window.set_connection("Sandbox")
+    assert window.connection_label.text() == "Sandbox"
+    window.set_connection("api.twelvelabs.io", "http://proxy.local:3128")
+    assert window.connection_label.text() == "api.twelvelabs.io · via proxy http://proxy.local:3128"
+    window.set_conversation_title("Trip")
+    assert window.windowTitle().startswith("Trip — ")
+
+
+def test_window_icon_loads() -> None:
+    assert not load_app_icon().isNull()
+
+
+def test_geometry_and_splitter_round_trip(qtbot, tmp_path: Path) -> None:
+    settings = AppSettings(tmp_path / "settings.ini")
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    # The offscreen screen is 800x600 and restoreGeometry keeps windows on screen.
+    first.resize(760, 560)
+    first.splitter.setSizes([250, 500])
+    sizes = first.splitter.sizes()
+    first.close()
+    assert settings.splitter_sizes == sizes
+    assert settings.window_geometry
+
+    second = MainWindow(AppSettings(tmp_path / "settings.ini"))
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    qtbot.waitUntil(lambda: second.splitter.sizes() == sizes)
+    assert (second.width(), second.height()) == (760, 560)
+
+
+def test_confirm_new_conversation_on(qtbot, window, monkeypatch) -> None:
+    seen: list[str] = []
+
+    def fake_exec(box: QMessageBox) -> int:
+        seen.append(box.text())
+        start = next(b for b in box.buttons()
+                     if box.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole)
+        start.click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    assert window.confirm_new_conversation_on("Cooking shows") is True
+    assert seen == ["Start a new conversation on “Cooking shows”?"]
+
+
+def test_settings_menu_opens_dialog(qtbot, window) -> None:
+    with qtbot.waitSignal(window.sig_settings_requested):
+        window.action_settings.trigger()
+    assert window.settings_dialog.isVisible()
+    window.settings_dialog.reject()
