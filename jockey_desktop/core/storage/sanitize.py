@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_RUN = re.compile("[\ud800-\udfff]+")
 REPLACEMENT = "\ufffd"
 
 
@@ -38,21 +39,22 @@ def sanitize_text(value: object) -> str:
             return REPLACEMENT
     if _SURROGATE.search(value) is None:  # fast path: almost all text
         return value
-    # 'surrogatepass' turns surrogates into their 3-byte forms; decoding with 'utf-16' joins
-    # valid pairs. Simpler and exact: walk the string once.
+    return _SURROGATE_RUN.sub(_fix_run, value)
+
+
+def _fix_run(match: re.Match[str]) -> str:
+    """Join valid high+low pairs in a run of surrogates; replace the unpaired ones."""
+    run = match.group()
     out: list[str] = []
     i = 0
-    n = len(value)
-    while i < n:
-        ch = value[i]
-        code = ord(ch)
-        if 0xD800 <= code <= 0xDBFF and i + 1 < n and 0xDC00 <= ord(value[i + 1]) <= 0xDFFF:
-            low = ord(value[i + 1])
-            out.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+    while i < len(run):
+        code = ord(run[i])
+        if 0xD800 <= code <= 0xDBFF and i + 1 < len(run) and 0xDC00 <= ord(run[i + 1]) <= 0xDFFF:
+            out.append(chr(0x10000 + ((code - 0xD800) << 10) + (ord(run[i + 1]) - 0xDC00)))
             i += 2
-            continue
-        out.append(REPLACEMENT if 0xD800 <= code <= 0xDFFF else ch)
-        i += 1
+        else:
+            out.append(REPLACEMENT)
+            i += 1
     return "".join(out)
 
 
