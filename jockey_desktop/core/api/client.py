@@ -309,13 +309,19 @@ class JockeyClient:
         session_id: str | None = None,
         instructions: str | None = None,
         cancel: CancelToken | None = None,
+        text_format: Mapping[str, Any] | None = None,
+        selections: Sequence[Mapping[str, Any]] | None = None,
+        include_intermediate: bool = False,
         **extra: Any,
     ) -> Response:
         """Ask one question and wait for the whole answer (no streaming).
 
-        ``extra`` may hold other documented request fields (``selections``, ``include``,
-        ``text``, ``metadata``, ``max_output_tokens``). A ``failed`` status raises.
+        ``text_format`` is the ``text.format`` object (a JSON schema for structured output;
+        the answer text is then a JSON string, see ``Response.parsed_json``); ``selections``
+        and ``include_intermediate`` map to ``selections`` / ``include``; ``extra`` may hold
+        other documented fields (``metadata``, ``max_output_tokens``). ``failed`` raises.
         """
+        extra = _extras(extra, text_format, selections, include_intermediate)
         body = self._response_body(knowledge_store_id, text, session_id, instructions, False,
                                    extra)
         token = cancel or CancelToken()
@@ -343,6 +349,9 @@ class JockeyClient:
         session_id: str | None = None,
         instructions: str | None = None,
         cancel: CancelToken | None = None,
+        text_format: Mapping[str, Any] | None = None,
+        selections: Sequence[Mapping[str, Any]] | None = None,
+        include_intermediate: bool = False,
         **extra: Any,
     ) -> Iterator[StreamEvent]:
         """Ask one question and yield typed events as the answer streams in.
@@ -351,8 +360,9 @@ class JockeyClient:
         and ``KeepAlive`` events, and last ``ResponseDone`` (status ``completed`` or
         ``incomplete``). A failed turn, a cut stream, an idle timeout or ``cancel`` raise a
         ``JockeyError`` whose ``session_id`` is the session if it was already known.
-        The request is sent when iteration starts.
+        The request is sent when iteration starts. Options as for :meth:`create_response`.
         """
+        extra = _extras(extra, text_format, selections, include_intermediate)
         body = self._response_body(knowledge_store_id, text, session_id, instructions, True,
                                    extra)
         token = cancel or CancelToken()
@@ -712,6 +722,22 @@ class JockeyClient:
                     yield event
                     if isinstance(event, ResponseDone):
                         return
+
+
+def _extras(
+    extra: Mapping[str, Any],
+    text_format: Mapping[str, Any] | None,
+    selections: Sequence[Mapping[str, Any]] | None,
+    include_intermediate: bool,
+) -> dict[str, Any]:
+    fields = dict(extra)
+    if text_format is not None:
+        fields["text"] = {"format": dict(text_format)}
+    if selections:
+        fields["selections"] = [dict(s) for s in selections]
+    if include_intermediate:
+        fields["include"] = ["intermediate_outputs"]
+    return fields
 
 
 def _release(response: requests.Response) -> None:

@@ -8,6 +8,7 @@ server always shuts down promptly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -114,19 +115,22 @@ class FakeServer:
                 with outer._lock:
                     outer.requests.append(recorded)
                     index = len(outer.requests) - 1
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     outer.handle(Request(self, recorded, outer, index))
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
-            do_GET = _serve
-            do_POST = _serve
+            def do_GET(self) -> None:
+                self._serve()
+
+            def do_POST(self) -> None:
+                self._serve()
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/v1.3"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> FakeServer:
         self._thread.start()
