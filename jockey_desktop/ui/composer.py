@@ -117,7 +117,7 @@ class Composer(QWidget):
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(DRAFT_DEBOUNCE_MS)
-        self._draft_timer.timeout.connect(self.flush_draft)
+        self._draft_timer.timeout.connect(self._emit_draft)
 
         self.edit.sig_submit.connect(self.submit)
         self.edit.sig_escape.connect(self._on_escape)
@@ -214,11 +214,13 @@ class Composer(QWidget):
 
     @Slot()
     def flush_draft(self) -> None:
-        """Deliver a pending (debounced) draft change immediately."""
+        """Deliver a pending (debounced) draft change immediately (no-op when none)."""
         if self._draft_timer.isActive():
             self._draft_timer.stop()
-        else:
-            return
+            self._emit_draft()
+
+    @Slot()
+    def _emit_draft(self) -> None:
         self.sig_draft_changed.emit(self.text())
 
     # -- internals ----------------------------------------------------------------------------

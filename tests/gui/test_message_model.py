@@ -14,7 +14,7 @@ from jockey_desktop.ui.models.message_model import MessageListModel, MessageRole
 def make_message(
     message_id: int,
     role: Role = Role.USER,
-    text: str = "",
+    text: str | None = None,
     status: MessageStatus = MessageStatus.COMPLETE,
     *,
     conversation_id: int = 1,
@@ -28,7 +28,7 @@ def make_message(
         uid=f"uid-{message_id}",
         conversation_id=conversation_id,
         role=role,
-        text=text or f"message {message_id}",
+        text=f"message {message_id}" if text is None else text,
         status=status,
         created_at=now,
         updated_at=extra.pop("updated_at", now),

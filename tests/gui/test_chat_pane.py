@@ -1,0 +1,319 @@
+"""Tests of ChatPane (header, contract API, drafts, moments) and light/dark screenshots."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPalette
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
+
+from jockey_desktop.core.storage.models import Conversation, Message, MessageStatus, Role
+from jockey_desktop.ui.chat_pane import (
+    SESSION_ACTIVE,
+    SESSION_EXPIRED,
+    SESSION_NEW,
+    ChatPane,
+)
+from jockey_desktop.ui.moment_popup import MomentPopup, moment_timestamp_text
+from tests.gui.test_chat_view import answer_with_citations, row_layout, settle
+from tests.gui.test_message_model import make_message
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
+
+
+def make_conversation(conversation_id: int = 1, **extra: Any) -> Conversation:
+    """A Conversation with defaults."""
+    now = time.time()
+    values: dict[str, Any] = {
+        "id": conversation_id, "uid": f"c{conversation_id}", "title": "Gradient descent",
+        "store_id": "st_1", "store_name": "ML Lectures", "session_id": None,
+        "instructions": None, "created_at": now, "updated_at": now,
+    }
+    values.update(extra)
+    return Conversation(**values)
+
+
+def sample_conversation() -> list[Message]:
+    """A transcript exercising every row kind."""
+    now = time.time()
+    answer = answer_with_citations(2, created_at=now - 400, updated_at=now - 388)
+    answer.text = (
+        "The presenter explains **gradient descent** early [1] and revisits it later [2], "
+        "then once more [1].\n\n- Step size matters\n- Momentum helps\n\n```python\nlr = 0.01\n"
+        "```\nSee https://example.com — and `<b>` stays literal."
+    )
+    for citation, marker, start in zip(answer.citations, ["[1]", "[2]", "[1]"], [0, 0, 60]):
+        pos = answer.text.index(marker, start)
+        citation["marker_start"], citation["marker_end"] = pos, pos + 3
+    return [
+        make_message(1, Role.USER, "What does the course say about gradient descent?",
+                     created_at=now - 401),
+        answer,
+        make_message(3, Role.SEAM,
+                     "New session started — earlier turns were summarised for Jockey"),
+        make_message(4, Role.USER, "And momentum? Explain it with the practical details, "
+                     "including how it is tuned.", created_at=now - 200),
+        make_message(5, Role.ASSISTANT, "", MessageStatus.FAILED, created_at=now - 199,
+                     error_message="Rate limited — try again after 20:41."),
+        make_message(6, Role.USER, "Try again please", created_at=now - 60),
+        make_message(7, Role.ASSISTANT, "Momentum accumulates past gradients",
+                     MessageStatus.STREAMING, created_at=now - 58),
+    ]
+
+
+@pytest.fixture
+def opened() -> list[QUrl]:
+    """URLs handed to the (fake) system browser."""
+    return []
+
+
+@pytest.fixture
+def thumbs() -> list[tuple[str, Callable[[Any], None]]]:
+    """Calls made to the (fake) thumbnail loader."""
+    return []
+
+
+@pytest.fixture
+def pane(qtbot: Any, opened: list[QUrl], thumbs: list[Any]) -> Iterator[ChatPane]:
+    """A shown ChatPane with fake URL opener and thumbnail loader."""
+    widget = ChatPane(open_url=opened.append,
+                      load_thumbnail=lambda url, cb: thumbs.append((url, cb)))
+    qtbot.addWidget(widget)
+    widget.resize(760, 820)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    if widget.moment_popup is not None:
+        widget.moment_popup.close()
+
+
+def test_show_conversation_and_header(qtbot: Any, pane: ChatPane) -> None:
+    assert pane.current_conversation_id() is None
+    assert not pane.composer.isEnabled()
+    pane.show_conversation(make_conversation(draft="half a question"), sample_conversation())
+    assert pane.current_conversation_id() == 1
+    assert pane.title_label.text() == "Gradient descent"
+    assert pane.store_label.text() == "ML Lectures"
+    assert pane.session_label.text() == SESSION_NEW
+    assert pane.composer_text() == "half a question"
+    assert pane.chat_view.message_model.rowCount() == 7
+    pane.update_header(make_conversation(title="Renamed", session_id="s-1"))
+    assert pane.title_label.text() == "Renamed"
+    assert pane.session_label.text() == SESSION_ACTIVE
+    pane.update_header(make_conversation(2, title="Other"))  # not shown: ignored
+    assert pane.title_label.text() == "Renamed"
+    pane.clear()
+    assert pane.current_conversation_id() is None and pane.title_label.text() == "No conversation"
+
+
+def test_session_expired_state(pane: ChatPane) -> None:
+    lost = make_message(2, Role.ASSISTANT, "", MessageStatus.FAILED, error_code="session_lost")
+    pane.show_conversation(make_conversation(), [make_message(1), lost])
+    assert pane.session_label.text() == SESSION_EXPIRED
+
+
+def test_messages_for_other_conversations_are_ignored(qtbot: Any, pane: ChatPane) -> None:
+    pane.show_conversation(make_conversation(1), [make_message(1)])
+    pane.append_message(make_message(2, conversation_id=2))
+    pane.replace_message(make_message(3, conversation_id=2))
+    assert pane.chat_view.message_model.rowCount() == 1
+    streaming = make_message(4, Role.ASSISTANT, "", MessageStatus.STREAMING)
+    pane.append_message(streaming)
+    pane.set_stream_text(4, "partial")
+    assert pane.chat_view.message_model.message_at(1).text == "partial"
+    pane.replace_message(make_message(4, Role.ASSISTANT, "done", MessageStatus.COMPLETE))
+    assert pane.chat_view.message_model.message_at(1).status is MessageStatus.COMPLETE
+
+
+def test_draft_never_follows_into_another_conversation(qtbot: Any, pane: ChatPane) -> None:
+    saved: list[tuple[int | None, str]] = []
+    pane.sig_draft_changed.connect(lambda text: saved.append((pane.current_conversation_id(),
+                                                              text)))
+    pane.show_conversation(make_conversation(1), [])
+    qtbot.keyClicks(pane.composer.edit, "for one")
+    # Switch before the debounce fires: the draft must be reported while 1 is current.
+    pane.show_conversation(make_conversation(2, draft="two's draft"), [])
+    qtbot.wait(500)
+    assert saved == [(1, "for one")]
+    assert pane.composer_text() == "two's draft"
+    pane.set_composer_text("replaced")
+    qtbot.wait(500)
+    assert saved == [(1, "for one")]
+
+
+def test_send_refusal_restores_text_and_shows_reason(qtbot: Any, pane: ChatPane) -> None:
+    pane.show_conversation(make_conversation(), [])
+    sent: list[str] = []
+    pane.sig_send_requested.connect(sent.append)
+    qtbot.keyClicks(pane.composer.edit, "question")
+    qtbot.keyClick(pane.composer.edit, Qt.Key.Key_Return)
+    assert sent == ["question"]
+    pane.show_refusal("Jockey is already answering in this conversation.")
+    assert pane.composer_text() == "question"
+    assert pane.composer.reason() == "Jockey is already answering in this conversation."
+
+
+def test_busy_and_esc_from_transcript(qtbot: Any, pane: ChatPane) -> None:
+    pane.show_conversation(make_conversation(), sample_conversation())
+    pane.set_busy(True)
+    assert pane.composer.send_button.text() == "Stop"
+    pane.chat_view.setFocus()
+    qtbot.waitUntil(pane.chat_view.hasFocus)
+    with qtbot.waitSignal(pane.sig_stop_requested):
+        qtbot.keyClick(pane.chat_view, Qt.Key.Key_Escape)
+    pane.set_busy(False)
+    assert pane.composer.send_button.text() == "Send"
+
+
+def test_notice(pane: ChatPane) -> None:
+    pane.show_conversation(make_conversation(), [])
+    pane.show_notice("The session expired; a new one was started with a recap.")
+    assert pane.notice.isVisible()
+    pane.notice.close_button.click()
+    assert not pane.notice.isVisible()
+
+
+def test_retry_forwarded(qtbot: Any, pane: ChatPane) -> None:
+    pane.show_conversation(make_conversation(), sample_conversation())
+    view = pane.chat_view
+    settle(qtbot, view)
+    layout, origin = row_layout(view, 5)
+    with qtbot.waitSignal(pane.sig_retry_requested) as blocker:
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                         pos=(layout.retry_rect.center() + QPointF(origin)).toPoint())
+    assert blocker.args == [5]
+
+
+def test_chip_click_opens_moment_popup(
+    qtbot: Any, pane: ChatPane, opened: list[QUrl], thumbs: list[Any]
+) -> None:
+    messages = sample_conversation()
+    messages[1].citations[0]["hls_url"] = "https://cdn.example.com/v.m3u8"
+    messages[1].citations[0]["thumbnail_url"] = "https://cdn.example.com/t.jpg"
+    messages[1].citations[1]["hls_url"] = "file:///etc/passwd"
+    pane.show_conversation(make_conversation(), messages)
+    view = pane.chat_view
+    settle(qtbot, view)
+    layout, origin = row_layout(view, 2)
+
+    rect, _index, label = layout.chips[0]
+    assert label == "Intro to ML · 01:23–01:45"
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=(rect.center() + QPointF(origin)).toPoint())
+    popup = pane.moment_popup
+    assert isinstance(popup, MomentPopup) and popup.isVisible()
+    assert popup.title_label.text() == "Intro to ML"
+    assert popup.range_label.text() == "01:23–01:45"
+    popup.copy_button.click()
+    assert QGuiApplication.clipboard().text() == "Intro to ML 01:23–01:45"
+    assert popup.open_button.isEnabled()
+    popup.open_button.click()
+    assert [u.toString() for u in opened] == ["https://cdn.example.com/v.m3u8"]
+    # The thumbnail is fetched by the injected loader, then shown.
+    assert [url for url, _cb in thumbs] == ["https://cdn.example.com/t.jpg"]
+    image = QImage(64, 36, QImage.Format.Format_RGB32)
+    image.fill(QColor("teal"))
+    thumbs[0][1](image)
+    assert popup.thumbnail_label.pixmap() is not None
+    assert not popup.thumbnail_label.pixmap().isNull()
+
+    rect, _index, label = layout.chips[1]
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=(rect.center() + QPointF(origin)).toPoint())
+    second = pane.moment_popup
+    assert second is not popup and second.title_label.text() == "Lecture 4"
+    assert not second.open_button.isEnabled()  # file: URL never opens
+    assert second.thumbnail_label.text() == "No preview available"
+
+
+def test_moment_popup_whole_video_and_late_thumbnail(qtbot: Any) -> None:
+    calls: list[Any] = []
+    citation = {"title": "Overview", "start_sec": None, "end_sec": None,
+                "thumbnail_url": "https://x.example/t.png", "hls_url": None}
+    popup = MomentPopup(citation, load_thumbnail=lambda url, cb: calls.append(cb))
+    qtbot.addWidget(popup)
+    assert popup.range_label.text() == "Whole video"
+    assert moment_timestamp_text(citation) == "Overview"
+    assert popup.thumbnail_label.text() == "Loading preview…"
+    calls[0](None)
+    assert popup.thumbnail_label.text() == "No preview available"
+    popup.close()  # deletes it (WA_DeleteOnClose)…
+    qtbot.waitUntil(lambda: not _alive(popup))
+    calls[0](b"not an image")  # …and a late answer is ignored rather than crashing
+
+
+def _alive(widget: QWidget) -> bool:
+    import shiboken6
+
+    return shiboken6.isValid(widget)
+
+
+def test_copy_conversation(qtbot: Any, pane: ChatPane) -> None:
+    pane.show_conversation(make_conversation(), sample_conversation())
+    with qtbot.waitSignal(pane.sig_copy_conversation_requested):
+        pane.copy_conversation()
+    text = QGuiApplication.clipboard().text()
+    assert text.startswith("# Gradient descent")
+    assert "What does the course say about gradient descent?" in text
+
+
+def test_every_control_has_an_accessible_name(pane: ChatPane) -> None:
+    pane.show_conversation(make_conversation(), sample_conversation())
+    controls = [w for w in pane.findChildren(QWidget)
+                if isinstance(w, QAbstractButton) or w in (pane.chat_view, pane.composer.edit)]
+    assert len(controls) >= 3
+    for widget in controls:
+        assert widget.accessibleName(), widget
+    for label in (pane.title_label, pane.store_label, pane.session_label):
+        assert isinstance(label, QLabel) and label.accessibleName()
+
+
+def dark_palette() -> QPalette:
+    """A typical dark palette."""
+    palette = QPalette()
+    colors = {
+        QPalette.ColorRole.Window: "#252526", QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1e1e1e", QPalette.ColorRole.AlternateBase: "#2d2d2d",
+        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#323234",
+        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#2a82da",
+        QPalette.ColorRole.Link: "#2a82da", QPalette.ColorRole.PlaceholderText: "#969696",
+        QPalette.ColorRole.Mid: "#3c3c3c",
+    }
+    for role, value in colors.items():
+        palette.setColor(role, QColor(value))
+    return palette
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_render_screenshot(qtbot: Any, tmp_path: Path, mode: str) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    previous = app.palette()
+    if mode == "dark":
+        app.setPalette(dark_palette())
+    try:
+        pane = ChatPane()
+        qtbot.addWidget(pane)
+        pane.resize(760, 820)
+        pane.show_conversation(make_conversation(session_id="s"), sample_conversation())
+        pane.set_busy(True)
+        pane.show()
+        qtbot.waitExposed(pane)
+        settle(qtbot, pane.chat_view)
+        image = pane.grab().toImage()
+        path = tmp_path / f"chat_pane_{mode}.png"
+        assert image.save(str(path))
+        # The transcript background follows the palette and text is drawn on it.
+        base = app.palette().color(QPalette.ColorRole.Base)
+        corner = image.pixelColor(image.width() - 30, image.height() // 2)
+        assert abs(corner.lightness() - base.lightness()) < 40
+        distinct = {image.pixel(x, y) for x in range(0, image.width(), 7)
+                    for y in range(0, image.height(), 7)}
+        assert len(distinct) > 20
+    finally:
+        app.setPalette(previous)

@@ -1,0 +1,285 @@
+"""Tests of ChatView + MessageDelegate: virtualised layout, hit-testing, link policy,
+following the bottom, the streaming tick."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QGuiApplication
+
+from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.ui.chat_view import ChatView
+from jockey_desktop.ui.message_delegate import (
+    INTERRUPTED_REASON,
+    RETRY_TOOLTIP,
+    RowLayout,
+)
+from tests.gui.test_message_model import make_message
+
+LONG = (
+    "Gradient descent is explained with a worked example and a plot of the loss surface. "
+    "The lecturer then compares step sizes and shows how momentum smooths the path.\n\n"
+    "- first point\n- second point\n"
+)
+
+
+def answer_with_citations(message_id: int, **extra: Any) -> Message:
+    """An assistant answer citing two moments (one of them twice)."""
+    text = "It is shown early [1] and again later [2], then once more [1]."
+    first = text.index("[1]")
+    second = text.index("[2]")
+    third = text.index("[1]", first + 1)
+    base = {"kind": "vref", "item_id": "a", "collection_id": None, "thumbnail_url": None,
+            "hls_url": None}
+    citations = [
+        {**base, "marker_start": first, "marker_end": first + 3, "start_sec": 83,
+         "end_sec": 105, "title": "Intro to ML"},
+        {**base, "marker_start": second, "marker_end": second + 3, "item_id": "b",
+         "start_sec": 3723, "end_sec": 3800, "title": "Lecture 4"},
+        {**base, "marker_start": third, "marker_end": third + 3, "start_sec": 83,
+         "end_sec": 105, "title": "Intro to ML"},
+    ]
+    return make_message(message_id, Role.ASSISTANT, text, citations=citations,
+                        input_tokens=1234, output_tokens=210, **extra)
+
+
+@pytest.fixture
+def opened() -> list[QUrl]:
+    """URLs the view asked the system browser to open."""
+    return []
+
+
+@pytest.fixture
+def view(qtbot: Any, opened: list[QUrl]) -> Iterator[ChatView]:
+    """A shown ChatView with a fake URL opener."""
+    widget = ChatView(open_url=opened.append)
+    qtbot.addWidget(widget)
+    widget.resize(640, 480)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+
+
+def settle(qtbot: Any, view: ChatView) -> None:
+    """Let delayed layouts and height corrections run, then paint."""
+    for _ in range(3):
+        qtbot.wait(1)  # processes posted events (zero-timers, delayed layout)
+        view.doItemsLayout()
+        view.viewport().repaint()
+    qtbot.wait(1)
+
+
+def row_layout(view: ChatView, message_id: int) -> tuple[RowLayout, QPoint]:
+    """The painted layout of a row and the row's top-left in viewport coordinates."""
+    index = view.index_for(message_id)
+    view.scrollTo(index)
+    view.viewport().repaint()
+    message = view.message_model.message_at(index.row())
+    layout = view.message_delegate.cached_layout(message)
+    assert layout is not None, "row was not laid out"
+    return layout, view.visualRect(index).topLeft()
+
+
+def click(qtbot: Any, view: ChatView, point: QPointF) -> None:
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point.toPoint())
+
+
+def test_thousand_messages_lay_out_only_visible_rows(qtbot: Any, view: ChatView) -> None:
+    messages = []
+    for i in range(1, 1001):
+        role = Role.USER if i % 2 else Role.ASSISTANT
+        messages.append(make_message(i, role, f"#{i} " + LONG * (1 + i % 3)))
+    started = time.perf_counter()
+    view.set_messages(messages)
+    settle(qtbot, view)
+    delegate = view.message_delegate
+    assert view.verticalScrollBar().value() == view.verticalScrollBar().maximum()
+    visible = set(view.visible_rows())
+    assert visible and max(visible) == 999  # showing the end
+    first_batch = set(delegate.laid_out_ids)
+    assert len(first_batch) <= len(visible) + 4
+    assert all(mid >= 1000 - 30 for mid in first_batch)
+
+    bar = view.verticalScrollBar()
+    for value in (0, bar.maximum() // 2, bar.maximum() // 4):
+        bar.setValue(value)
+        settle(qtbot, view)
+    view.resize(500, 400)
+    settle(qtbot, view)
+    view.resize(900, 700)
+    settle(qtbot, view)
+    elapsed = time.perf_counter() - started
+
+    assert delegate.cache_size() <= 64
+    # Four scroll positions and two widths of a ~10-row screen: far fewer than 1,000.
+    assert len(delegate.laid_out_ids) < 150
+    assert elapsed < 10
+
+
+def test_streaming_relays_out_only_the_growing_row(qtbot: Any, view: ChatView) -> None:
+    messages = [make_message(i, Role.USER, f"q{i}") for i in range(1, 6)]
+    streaming = make_message(6, Role.ASSISTANT, "", MessageStatus.STREAMING)
+    view.set_messages([*messages, streaming])
+    settle(qtbot, view)
+    delegate = view.message_delegate
+    before = delegate.layout_count
+    laid_before = set(delegate.laid_out_ids)
+    for n in range(1, 6):
+        view.message_model.set_stream_text(6, "word " * (n * 40))
+        settle(qtbot, view)
+    assert delegate.layout_count - before == 5  # one layout per chunk, all of row 6
+    assert delegate.laid_out_ids == laid_before | {6}
+    # Still following the growing answer.
+    assert view.verticalScrollBar().value() == view.verticalScrollBar().maximum()
+
+
+def test_does_not_yank_user_down_when_scrolled_up(qtbot: Any, view: ChatView) -> None:
+    view.set_messages([make_message(i, Role.USER, LONG) for i in range(1, 60)])
+    settle(qtbot, view)
+    bar = view.verticalScrollBar()
+    bar.setValue(0)
+    assert not view.is_following()
+    view.message_model.append(make_message(100, Role.ASSISTANT, LONG))
+    settle(qtbot, view)
+    assert bar.value() == 0
+    bar.setValue(bar.maximum())
+    assert view.is_following()
+    view.message_model.append(make_message(101, Role.ASSISTANT, LONG * 3))
+    settle(qtbot, view)
+    assert bar.value() == bar.maximum()
+
+
+def test_chip_click_emits_citation_and_chips_are_deduped(qtbot: Any, view: ChatView) -> None:
+    view.set_messages([make_message(1, Role.USER, "Where?"), answer_with_citations(2)])
+    settle(qtbot, view)
+    layout, origin = row_layout(view, 2)
+    labels = [label for _rect, _i, label in layout.chips]
+    assert labels == ["Intro to ML · 01:23–01:45", "Lecture 4 · 1:02:03–1:03:20"]
+    rect, index, _label = layout.chips[1]
+    with qtbot.waitSignal(view.sig_citation_activated) as blocker:
+        click(qtbot, view, rect.center() + QPointF(origin))
+    message, citation = blocker.args
+    assert message.id == 2 and index == 1
+    assert citation["title"] == "Lecture 4"
+
+
+def test_marker_link_click_emits_citation(qtbot: Any, view: ChatView) -> None:
+    view.set_messages([answer_with_citations(2)])
+    settle(qtbot, view)
+    layout, origin = row_layout(view, 2)
+    doc = layout.document
+    assert doc is not None
+    text = doc.toPlainText()
+    pos = text.index("[2]") + 1
+    cursor_rect = _char_point(doc, pos)
+    with qtbot.waitSignal(view.sig_citation_activated) as blocker:
+        click(qtbot, view, cursor_rect + layout.doc_origin + QPointF(origin))
+    assert blocker.args[1]["title"] == "Lecture 4"
+
+
+def _char_point(doc: Any, position: int) -> QPointF:
+    """A point inside the character at ``position`` of a laid-out document."""
+    block = doc.findBlock(position)
+    line = block.layout().lineForTextPosition(position - block.position())
+    x, _ = line.cursorToX(position - block.position())
+    block_top = doc.documentLayout().blockBoundingRect(block).top()
+    return QPointF(x + 2, block_top + line.y() + line.height() / 2)
+
+
+def test_links_follow_policy(qtbot: Any, view: ChatView, opened: list[QUrl]) -> None:
+    text = "Web [site](https://example.com/x) and [local](file:///etc/passwd) here"
+    view.set_messages([make_message(1, Role.ASSISTANT, text)])
+    settle(qtbot, view)
+    layout, origin = row_layout(view, 1)
+    doc = layout.document
+    plain = doc.toPlainText()
+    click(qtbot, view, _char_point(doc, plain.index("local") + 1) + layout.doc_origin
+          + QPointF(origin))
+    assert opened == []
+    click(qtbot, view, _char_point(doc, plain.index("site") + 1) + layout.doc_origin
+          + QPointF(origin))
+    assert [u.toString() for u in opened] == ["https://example.com/x"]
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "reason"),
+    [
+        (MessageStatus.INTERRUPTED, None, INTERRUPTED_REASON),
+        (MessageStatus.FAILED, "Rate limited until 20:41.", "Rate limited until 20:41."),
+        (MessageStatus.CANCELLED, None, "Stopped"),
+    ],
+)
+def test_retry_link_emits_and_reason_shown(
+    qtbot: Any, view: ChatView, status: MessageStatus, error: str | None, reason: str
+) -> None:
+    view.set_messages([make_message(1, Role.USER, "q"),
+                       make_message(2, Role.ASSISTANT, "partial", status,
+                                    error_message=error)])
+    settle(qtbot, view)
+    layout, origin = row_layout(view, 2)
+    assert layout.retry_rect is not None
+    assert layout.status_text.startswith(reason)
+    with qtbot.waitSignal(view.sig_retry_requested) as blocker:
+        click(qtbot, view, layout.retry_rect.center() + QPointF(origin))
+    assert blocker.args == [2]
+    hit = view.message_delegate.hit_test(layout, layout.retry_rect.center())
+    assert hit == ("retry", None)
+    assert "twice" in RETRY_TOOLTIP and "same server-side session" in RETRY_TOOLTIP
+
+
+def test_complete_answer_has_usage_and_no_retry(qtbot: Any, view: ChatView) -> None:
+    now = time.time()
+    view.set_messages([answer_with_citations(2, created_at=now - 30, updated_at=now)])
+    settle(qtbot, view)
+    layout, _origin = row_layout(view, 2)
+    assert layout.retry_rect is None
+    assert layout.status_text == "1,234 tokens in · 210 out · 30 s"
+
+
+def test_streaming_status_and_tick(qtbot: Any, opened: list[QUrl]) -> None:
+    now = [1000.0]
+    view = ChatView(clock=lambda: now[0], open_url=opened.append)
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    delegate = view.message_delegate
+    streaming = make_message(2, Role.ASSISTANT, "", MessageStatus.STREAMING, created_at=958.0)
+    view.set_messages([make_message(1, Role.USER, "q"), streaming])
+    assert view.is_ticking()
+    assert delegate._status_text(view.message_model.message_at(1)) == ("busy", "Thinking · 42 s")
+    view.message_model.set_stream_text(2, "Some text")
+    now[0] = 1016.0
+    assert delegate._status_text(view.message_model.message_at(1)) == (
+        "busy", "Answering · 58 s")
+    done = make_message(2, Role.ASSISTANT, "Some text", MessageStatus.COMPLETE)
+    view.message_model.replace(done)
+    assert not view.is_ticking()
+
+
+def test_seam_row(qtbot: Any, view: ChatView) -> None:
+    seam = make_message(3, Role.SEAM, "New session started — earlier turns were summarised")
+    view.set_messages([make_message(1, Role.USER, "q"), seam])
+    settle(qtbot, view)
+    layout, _origin = row_layout(view, 3)
+    assert layout.seam_text.startswith("New session started")
+    assert layout.document is None
+
+
+def test_context_menu_copy_message(qtbot: Any, view: ChatView) -> None:
+    view.set_messages([make_message(1, Role.USER, "Copy **me**"),
+                       make_message(2, Role.ASSISTANT, "answer")])
+    settle(qtbot, view)
+    point = view.visualRect(view.index_for(1)).center()
+    menu = view.build_context_menu(point)
+    actions = {a.text(): a for a in menu.actions()}
+    assert set(actions) == {"Copy message", "Copy conversation"}
+    actions["Copy message"].trigger()
+    assert QGuiApplication.clipboard().text() == "Copy **me**"
+    with qtbot.waitSignal(view.sig_copy_conversation_requested):
+        actions["Copy conversation"].trigger()
+    empty = view.build_context_menu(QPoint(5, view.viewport().height() - 2))
+    assert not {a.text(): a for a in empty.actions()}["Copy message"].isEnabled()
