@@ -47,7 +47,8 @@ def sample_conversation() -> list[Message]:
         "then once more [1].\n\n- Step size matters\n- Momentum helps\n\n```python\nlr = 0.01\n"
         "```\nSee https://example.com — and `<b>` stays literal."
     )
-    for citation, marker, start in zip(answer.citations, ["[1]", "[2]", "[1]"], [0, 0, 60]):
+    spans = zip(answer.citations, ["[1]", "[2]", "[1]"], [0, 0, 60], strict=True)
+    for citation, marker, start in spans:
         pos = answer.text.index(marker, start)
         citation["marker_start"], citation["marker_end"] = pos, pos + 3
     return [
