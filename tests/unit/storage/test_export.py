@@ -1,0 +1,170 @@
+"""Markdown and JSON export, JSON import, atomic export files."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from jockey_desktop import __version__
+from jockey_desktop.core.storage import ImportFormatError, MessageStatus, Repository, Role
+from jockey_desktop.core.storage.export import (
+    EXPORT_FORMAT_VERSION,
+    ImportResult,
+    export_json,
+    export_markdown,
+    format_citation,
+    format_timestamp,
+    import_json,
+    write_file_atomically,
+)
+
+
+def _cite(title: str | None, start: float | None, end: float | None) -> dict:
+    return {"kind": "inline_time", "item_id": "item-7", "title": title, "start_sec": start,
+            "end_sec": end}
+
+
+@pytest.fixture
+def conversation_id(repo: Repository) -> int:
+    conv = repo.create_conversation("store-9", "Match archive", instructions="cite times")
+    repo.set_pinned(conv.id, True)
+    repo.set_draft(conv.id, "unsent follow-up")
+    q = repo.add_user_message(conv.id, "When is the goal?")
+    a = repo.start_assistant_message(conv.id, q.id)
+    repo.set_session_id(conv.id, "sess-old")
+    repo.finish_message(
+        a.id, text="At 01:23 and later.", status=MessageStatus.COMPLETE,
+        citations=[_cite("Final", 83, 105), _cite("Final", 83, 105), _cite("Highlights", None,
+                                                                           None),
+                   _cite("Long match", 3723, 3800.5)],
+        input_tokens=120, output_tokens=30, response_id="resp-1", session_id="sess-old",
+    )
+    repo.add_session_seam(conv.id, "sess-old", "The session expired; continued with a recap.")
+    q2 = repo.add_user_message(conv.id, "And the second half?")
+    a2 = repo.start_assistant_message(conv.id, q2.id)
+    repo.set_session_id(conv.id, "sess-new")
+    repo.fail_message(a2.id, status=MessageStatus.FAILED, error_code="rate_limited",
+                      error_message="Too many requests.", text="partial")
+    return conv.id
+
+
+def test_timestamps_and_citations() -> None:
+    assert format_timestamp(83) == "01:23"
+    assert format_timestamp(59.9) == "00:59"
+    assert format_timestamp(3723) == "1:02:03"
+    assert format_citation(_cite("Final", 83, 105)) == "Final 01:23–01:45"
+    assert format_citation(_cite("Whole", None, None)) == "Whole"
+    assert format_citation(_cite("Start only", 5, None)) == "Start only 00:05"
+    assert format_citation(_cite(None, 1, 2)) == "item-7 00:01–00:02"
+
+
+def test_markdown(repo: Repository, conversation_id: int) -> None:
+    text = export_markdown(repo, [conversation_id, 999])
+    assert text.startswith("# When is the goal?\n")
+    assert "Match archive (`store-9`)" in text
+    assert "## You" in text and "## Jockey" in text
+    assert text.count("- Final 01:23–01:45") == 1  # duplicates collapse
+    assert "- Highlights\n" in text and "- Long match 1:02:03–1:03:20" in text
+    assert "New session: The session expired" in text
+    assert "(failed)" in text and "> Too many requests." in text
+
+
+def test_json_has_every_field(repo: Repository, conversation_id: int) -> None:
+    data = export_json(repo, [conversation_id])
+    json.dumps(data, allow_nan=False)  # strict JSON
+    assert data["format_version"] == EXPORT_FORMAT_VERSION and data["app_version"] == __version__
+    (conv,) = data["conversations"]
+    assert (conv["store_id"], conv["store_name"], conv["session_id"], conv["pinned"],
+            conv["draft"], conv["instructions"]) == ("store-9", "Match archive", "sess-new",
+                                                     True, "unsent follow-up", "cite times")
+    roles = [m["role"] for m in conv["messages"]]
+    assert roles == ["user", "assistant", "seam", "user", "assistant"]
+    answer, seam, failed = conv["messages"][1], conv["messages"][2], conv["messages"][4]
+    assert answer["reply_to_uid"] == conv["messages"][0]["uid"]
+    assert (answer["input_tokens"], answer["output_tokens"], answer["response_id"],
+            answer["session_id"]) == (120, 30, "resp-1", "sess-old")
+    assert answer["citations"][0]["start_sec"] == 83 and len(answer["citations"]) == 4
+    assert (seam["old_session_id"], seam["session_id"]) == ("sess-old", "sess-new")
+    assert (failed["status"], failed["error_code"]) == ("failed", "rate_limited")
+
+
+def _comparable(data: dict) -> list[dict]:
+    """The conversations, with in-flight statuses as import stores them (interrupted)."""
+    conversations = json.loads(json.dumps(data["conversations"]))
+    for conv in conversations:
+        for message in conv["messages"]:
+            if message["status"] in ("pending", "streaming"):
+                message["status"] = "interrupted"
+    return conversations
+
+
+def test_round_trip_and_no_duplicates(
+    repo: Repository, conversation_id: int, tmp_path: Path
+) -> None:
+    from jockey_desktop.core.storage import open_repository
+
+    data = export_json(repo, [conversation_id])
+    path = write_file_atomically(tmp_path / "out" / "export.json", data)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text("utf-8")
+
+    other = open_repository(tmp_path / "other.sqlite3", tmp_path / "other-backups")
+    try:
+        assert import_json(other, text) == ImportResult(imported=1, skipped=0)
+        assert import_json(other, json.loads(text)) == ImportResult(imported=0, skipped=1)
+        assert other.count_conversations() == 1
+        new_id = other.list_conversations()[0].conversation.id
+        again = export_json(other, [new_id])
+        assert _comparable(again) == _comparable(data)
+        messages = other.list_messages(new_id)
+        assert messages[1].reply_to == messages[0].id
+        assert messages[2].role is Role.SEAM
+        assert other.search("recap") == [] and other.search("second half")
+    finally:
+        other.close()
+    # Importing into the source itself: same uid, skipped.
+    assert import_json(repo, data) == ImportResult(imported=0, skipped=1)
+
+
+def test_import_normalises_in_flight_statuses(repo: Repository, conversation_id: int) -> None:
+    data = export_json(repo, [conversation_id])
+    conv = data["conversations"][0]
+    conv["uid"] = "another-uid"
+    conv["messages"][1]["status"] = "streaming"
+    conv["messages"][0]["text"] = "bad \ud800 text"
+    assert import_json(repo, data).imported == 1
+    imported = repo.get_conversation_by_uid("another-uid")
+    assert imported is not None
+    messages = repo.list_messages(imported.id)
+    assert messages[1].status is MessageStatus.INTERRUPTED
+    assert messages[0].text == "bad \ufffd text"
+    # Message uids collided with the originals: fresh ones were given.
+    originals = {m.uid for m in repo.list_messages(conversation_id)}
+    assert not originals & {m.uid for m in messages}
+
+
+@pytest.mark.parametrize("bad", [
+    "not json", "[]", {"format": "other"}, {"format": "jockey-desktop-conversations"},
+    {"format": "jockey-desktop-conversations", "format_version": 99, "conversations": []},
+    {"format": "jockey-desktop-conversations", "format_version": 1, "conversations": [1]},
+    {"format": "jockey-desktop-conversations", "format_version": 1,
+     "conversations": [{"uid": "u", "store_id": "s", "messages": [{"uid": "m", "role": "x",
+                                                                   "status": "complete"}]}]},
+    {"format": "jockey-desktop-conversations", "format_version": 1,
+     "conversations": [{"uid": "u", "store_id": 5}]},
+])
+def test_bad_imports_are_refused_without_writing(repo: Repository, bad: object) -> None:
+    with pytest.raises(ImportFormatError):
+        import_json(repo, bad)  # type: ignore[arg-type]
+    assert repo.count_conversations() == 0
+
+
+def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
+    target = tmp_path / "notes.md"
+    write_file_atomically(target, "first")
+    write_file_atomically(target, "second ✓")
+    assert target.read_text("utf-8") == "second ✓"
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.md"]  # no temp files left

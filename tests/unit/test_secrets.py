@@ -1,0 +1,122 @@
+"""ApiKeyStore: keyring round trip, no secure store, environment override, no leaks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import keyring
+import keyring.backends.fail
+import keyring.errors
+import pytest
+
+from jockey_desktop.core.secrets import KEYRING_USERNAME, ApiKeyStore, KeyLocation
+
+KEY = "tlk_SECRET_0123456789abcdef"
+
+
+def test_round_trip_in_keyring(memory_keyring: object) -> None:
+    store = ApiKeyStore()
+    assert store.get() is None and store.location() is KeyLocation.NONE
+    assert store.set(f"  {KEY}\n") is KeyLocation.KEYCHAIN
+    assert memory_keyring.store == {("jockey-desktop", KEYRING_USERNAME): KEY}  # type: ignore
+    assert store.get() == KEY and store.location() is KeyLocation.KEYCHAIN
+    assert store.secure_store_available and store.unavailable_reason is None
+    # A second instance (next app start) finds it.
+    assert ApiKeyStore().get() == KEY
+    store.delete()
+    assert store.get() is None and store.location() is KeyLocation.NONE
+    store.delete()  # deleting nothing is fine
+
+
+def test_empty_key_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        ApiKeyStore().set("   ")
+
+
+def test_no_secure_store_keeps_key_in_memory(caplog: pytest.LogCaptureFixture) -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    caplog.set_level(logging.DEBUG)
+    store = ApiKeyStore()
+    assert not store.secure_store_available
+    reason = store.unavailable_reason
+    assert reason is not None
+    assert reason.startswith("No secure credential store is available (NoKeyringError")
+    assert reason.endswith("the key is kept in memory for this run only.")
+    assert store.location() is KeyLocation.NONE
+    assert store.set(KEY) is KeyLocation.MEMORY
+    assert store.get() == KEY and store.location() is KeyLocation.MEMORY
+    assert ApiKeyStore().get() is None  # memory only: the next run has nothing
+    store.delete()
+    assert store.get() is None
+    assert KEY not in caplog.text and KEY not in repr(store)
+
+
+class _LockedKeyring(keyring.backends.fail.Keyring):
+    """A backend whose every call fails like a locked store whose prompt was dismissed."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise keyring.errors.KeyringLocked("locked")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.KeyringLocked(f"could not store {password}")
+
+
+def test_failing_backend_never_leaks_key() -> None:
+    keyring.set_keyring(_LockedKeyring())
+    store = ApiKeyStore()
+    assert store.set(KEY) is KeyLocation.MEMORY
+    assert KEY not in (store.unavailable_reason or "")
+    assert "KeyringLocked" in (store.unavailable_reason or "")
+
+
+def test_environment_overrides_and_is_not_persisted(
+    monkeypatch: pytest.MonkeyPatch, memory_keyring: object
+) -> None:
+    store = ApiKeyStore()
+    store.set("stored-key")
+    monkeypatch.setenv("TWELVELABS_API_KEY", " env-key ")
+    assert store.get() == "env-key" and store.location() is KeyLocation.ENVIRONMENT
+    assert store.environment_override
+    assert memory_keyring.store == {  # type: ignore[attr-defined]
+        ("jockey-desktop", KEYRING_USERNAME): "stored-key"}
+    monkeypatch.delenv("TWELVELABS_API_KEY")
+    assert store.get() == "stored-key"
+
+
+def test_environment_with_no_secure_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    monkeypatch.setenv("TWELVELABS_API_KEY", KEY)
+    store = ApiKeyStore()
+    assert store.get() == KEY and store.location() is KeyLocation.ENVIRONMENT
+
+
+def test_scripted_session_leaves_key_in_no_file(tmp_path: Path) -> None:
+    """Key set, conversations written, exported, backed up: the key is in no file."""
+    from jockey_desktop.core.storage import MessageStatus, open_repository
+    from jockey_desktop.core.storage.export import (
+        export_json,
+        export_markdown,
+        write_file_atomically,
+    )
+
+    data_dir = tmp_path / "appdata"
+    store = ApiKeyStore()
+    store.set(KEY)
+    repo = open_repository(data_dir / "conversations.sqlite3", data_dir / "backups")
+    conv = repo.create_conversation("store", "Store")
+    q = repo.add_user_message(conv.id, "hello")
+    a = repo.start_assistant_message(conv.id, q.id)
+    repo.set_session_id(conv.id, "sess")
+    repo.finish_message(a.id, text="hi", status=MessageStatus.COMPLETE)
+    write_file_atomically(data_dir / "export.json", export_json(repo, [conv.id]))
+    write_file_atomically(data_dir / "export.md", export_markdown(repo, [conv.id]))
+    repo.backup_now()
+    repo.close()
+    assert store.get() == KEY
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) >= 4
+    for path in files:
+        assert KEY.encode() not in path.read_bytes(), path
