@@ -13,7 +13,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QPoint, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QContextMenuEvent, QDesktopServices, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
@@ -48,6 +58,13 @@ class ChatView(QListView):
         super().__init__(parent)
         self._open_url = open_url or QDesktopServices.openUrl
         self._stick_to_bottom = True
+        # Scroll anchor while not following the end: the bottom-most visible row and its
+        # top in viewport coordinates. Rows revealed above it get measured (their estimated
+        # height corrected) as they are painted; keeping the anchor still makes that growth
+        # go upward instead of shoving the text the user is reading.
+        self._anchor: QPersistentModelIndex | None = None
+        self._anchor_top = 0
+        self._restoring = False
         self.message_model = MessageListModel(self)
         self.message_delegate = MessageDelegate(self, clock=clock)
         self.setModel(self.message_model)
@@ -176,11 +193,45 @@ class ChatView(QListView):
     def _on_range_changed(self, _minimum: int, maximum: int) -> None:
         if self._stick_to_bottom:
             self.verticalScrollBar().setValue(maximum)
+        else:
+            self._restore_anchor()
 
     @Slot(int)
     def _on_value_changed(self, value: int) -> None:
         bar = self.verticalScrollBar()
+        if self._restoring:
+            return
         self._stick_to_bottom = value >= bar.maximum() - _BOTTOM_SLACK
+        self._capture_anchor()
+
+    def _capture_anchor(self) -> None:
+        viewport = self.viewport().rect()
+        index = self.indexAt(QPoint(viewport.width() // 2, viewport.bottom() - 1))
+        if not index.isValid():
+            self._anchor = None
+            return
+        self._anchor = QPersistentModelIndex(index)
+        self._anchor_top = self.visualRect(index).top()
+
+    def _restore_anchor(self) -> None:
+        anchor = self._anchor
+        if anchor is None or not anchor.isValid():
+            return
+        index = self.message_model.index(anchor.row(), 0)
+        delta = self.visualRect(index).top() - self._anchor_top
+        if delta:
+            bar = self.verticalScrollBar()
+            self._restoring = True
+            try:
+                bar.setValue(bar.value() + delta)
+            finally:
+                self._restoring = False
+
+    def updateGeometries(self) -> None:
+        """After every relayout, keep the anchored row where the user last saw it."""
+        super().updateGeometries()
+        if not self._stick_to_bottom:
+            self._restore_anchor()
 
     @Slot()
     def _follow_if_sticking(self) -> None:

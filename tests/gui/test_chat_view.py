@@ -283,3 +283,23 @@ def test_context_menu_copy_message(qtbot: Any, view: ChatView) -> None:
         actions["Copy conversation"].trigger()
     empty = view.build_context_menu(QPoint(5, view.viewport().height() - 2))
     assert not {a.text(): a for a in empty.actions()}["Copy message"].isEnabled()
+
+
+def test_scrolling_up_keeps_the_text_being_read_still(qtbot: Any, view: ChatView) -> None:
+    # Lists and code blocks make the cheap estimate wrong, so revealed rows get corrected.
+    tricky = "Intro\n\n- a\n- b\n- c\n\n```\ncode\nmore code\n```\n\n> quote\n\n# Heading\n"
+    view.set_messages([make_message(i, Role.ASSISTANT, tricky * (1 + i % 2))
+                       for i in range(1, 201)])
+    settle(qtbot, view)
+    bar = view.verticalScrollBar()
+    moved = False
+    for _ in range(4):
+        bar.setValue(bar.value() - view.viewport().height() // 2)
+        viewport = view.viewport().rect()
+        anchor = view.indexAt(QPoint(viewport.width() // 2, viewport.bottom() - 1))
+        top_before = view.visualRect(anchor).top()
+        hints_before = bar.maximum()
+        settle(qtbot, view)
+        moved = moved or bar.maximum() != hints_before
+        assert view.visualRect(anchor).top() == top_before
+    assert moved, "estimates were never corrected; the test would prove nothing"
