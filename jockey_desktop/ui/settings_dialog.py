@@ -147,7 +147,7 @@ class SettingsDialog(QDialog):
     def set_test_result(self, ok: bool, text: str) -> None:
         """Show the outcome of "Test connection"."""
         self.test_result_label.setText(("✓ " if ok else "✗ ") + text)
-        self.test_result_label.setProperty("role", "" if ok else "error")
+        self.test_result_label.setProperty("role", "success" if ok else "error")
         repolish(self.test_result_label)
         self.test_button.setEnabled(True)
 

@@ -282,7 +282,7 @@ class ConversationSidebar(QWidget):
             "Type to search titles and messages; Escape clears the search")
         self.search_field.installEventFilter(self)
 
-        self.new_button = QPushButton("＋  New conversation", self)
+        self.new_button = QPushButton("+  New conversation", self)
         self.new_button.setAccessibleName("New conversation")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.setProperty("primary", True)

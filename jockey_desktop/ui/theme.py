@@ -67,18 +67,23 @@ _DARK_COLORS = {
 # Kept small on purpose: the palette does most of the work, the sheet only adds the few
 # touches Fusion lacks (rounded primary buttons, a quiet warning strip, the welcome title).
 _STYLESHEET = """
+QPushButton[big="true"] {
+    background: palette(button); color: palette(button-text);
+    border: 1px solid palette(mid); border-radius: 6px; padding: 10px 22px; font-size: 11pt;
+}
+QPushButton[big="true"]:hover { border-color: palette(highlight); }
 QPushButton[primary="true"] {
     background: palette(highlight); color: palette(highlighted-text);
     border: 1px solid palette(highlight); border-radius: 6px; padding: 8px 18px;
     font-weight: 600;
 }
-QPushButton[primary="true"]:hover { background: palette(link); }
-QPushButton[big="true"] { padding: 10px 22px; border-radius: 6px; font-size: 11pt; }
+QPushButton[primary="true"]:hover { background: %(primary_hover)s; }
 QLabel[role="warning"] {
     background: %(warn_bg)s; color: %(warn_fg)s; border: 1px solid %(warn_border)s;
     border-radius: 4px; padding: 4px 8px;
 }
 QLabel[role="error"] { color: %(error)s; }
+QLabel[role="success"] { color: %(success)s; }
 QLabel[role="muted"] { color: palette(placeholder-text); }
 QLabel[role="title"] { font-size: 20pt; font-weight: 600; }
 QListView { border: none; }
@@ -177,10 +182,10 @@ def stylesheet(scheme: str) -> str:
     """The application stylesheet for a scheme."""
     if scheme == DARK:
         values = {"warn_bg": "#3a2f17", "warn_fg": "#f3d08a", "warn_border": "#6b5320",
-                  "error": "#ff7b72"}
+                  "error": "#ff7b72", "primary_hover": "#5590f0", "success": "#5fcf80"}
     else:
         values = {"warn_bg": "#fff4d6", "warn_fg": "#6b4500", "warn_border": "#e8c875",
-                  "error": "#c62828"}
+                  "error": "#c62828", "primary_hover": "#255fc4", "success": "#2e7d32"}
     return _STYLESHEET % values
 
 

@@ -54,7 +54,7 @@ class WelcomePage(QWidget):
         self.sandbox_button.setProperty("big", True)
         self.sandbox_button.clicked.connect(self.sig_try_sandbox_requested)
 
-        self.note_label = QLabel(f"{KEY_NOTE}\n{SANDBOX_NOTE}", self)
+        self.note_label = QLabel(f"{KEY_NOTE}\n\n{SANDBOX_NOTE}", self)
         self.note_label.setWordWrap(True)
         self.note_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.note_label.setProperty("role", "muted")

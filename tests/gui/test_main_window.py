@@ -164,3 +164,50 @@ def test_settings_menu_opens_dialog(qtbot, window) -> None:
         window.action_settings.trigger()
     assert window.settings_dialog.isVisible()
     window.settings_dialog.reject()
+
+
+@pytest.fixture
+def restore_app_look(qapp):
+    """apply_theme changes app-wide state: put it back for the other tests."""
+    palette, style, sheet = qapp.palette(), qapp.style().name(), qapp.styleSheet()
+    yield qapp
+    if style:
+        qapp.setStyle(style)
+    qapp.setPalette(palette)
+    qapp.setStyleSheet(sheet)
+
+
+def _contrast(a, b) -> float:
+    def lum(c):
+        def ch(v):
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        return 0.2126 * ch(c.redF()) + 0.7152 * ch(c.greenF()) + 0.0722 * ch(c.blueF())
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_theme_palettes_are_readable(restore_app_look, scheme) -> None:
+    from jockey_desktop.ui.theme import apply_theme, current_scheme, palette_colors
+
+    assert apply_theme(restore_app_look, scheme) == scheme
+    assert current_scheme(restore_app_look) == scheme
+    assert "QPushButton[primary" in restore_app_look.styleSheet()
+    colors = palette_colors()
+    assert colors.is_dark == (scheme == "dark")
+    # WCAG AA for body text on the base and on bubbles; large-text level for muted labels.
+    assert _contrast(colors.text, colors.base) >= 4.5
+    assert _contrast(colors.text, colors.user_bubble) >= 4.5
+    assert _contrast(colors.text, colors.assistant_bubble) >= 4.5
+    assert _contrast(colors.chip_text, colors.chip) >= 3.0
+    assert _contrast(colors.muted, colors.base) >= 3.0
+    assert _contrast(colors.error, colors.base) >= 3.0
+
+
+def test_theme_follows_system(restore_app_look) -> None:
+    from jockey_desktop.ui.theme import _SchemeFollower, apply_theme, system_scheme
+
+    assert apply_theme(restore_app_look) == system_scheme()
+    assert restore_app_look.findChild(_SchemeFollower) is not None
+    apply_theme(restore_app_look, "dark")  # an explicit choice stops following
+    assert restore_app_look.findChild(_SchemeFollower) is None
