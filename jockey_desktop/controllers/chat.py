@@ -328,14 +328,14 @@ class ChatController(QObject):
         kwargs: dict[str, Any] = {"session_id": session_id, "cancel": turn.token}
         if instructions:
             kwargs["instructions"] = instructions
+        # No Qt parent: a parent deleted while the worker still runs would delete the task
+        # under it. The runner keeps the task alive until its worker has really returned.
         task = self._runner.stream(self._client.stream_response, conversation.store_id,
-                                   user_message.text, canceller=turn.token, parent=self,
-                                   **kwargs)
+                                   user_message.text, canceller=turn.token, **kwargs)
         # StreamTask emits on the GUI thread, so partial() binding the request id is safe.
         task.sig_item.connect(partial(self._on_event, rid))
         task.sig_failed.connect(partial(self._on_error, rid))
         task.sig_finished.connect(partial(self._on_done, rid))
-        task.sig_stopped.connect(task.deleteLater)
         turn.task = task
         task.start()
         return turn
@@ -467,7 +467,8 @@ class ChatController(QObject):
             session_id=session_id,
         )
         self._repo.set_message_status(turn.user_message_id, MessageStatus.COMPLETE)
-        if text != turn.text:
+        if text != turn.text or turn.emitted_len != len(text):
+            # Throttled text may still be pending: the final text always reaches the view.
             self.sig_stream_text.emit(turn.conversation_id, turn.assistant_message_id, text)
         self._emit_changed(turn.user_message_id)
         self._emit_changed(turn.assistant_message_id)

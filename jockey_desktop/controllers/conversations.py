@@ -10,13 +10,8 @@ conversations can never save one conversation's text into another.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -28,35 +23,19 @@ log = logging.getLogger(__name__)
 EXPORT_FORMATS = ("markdown", "json")
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename: never a half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def export_conversations(repo: Any, conversation_ids: list[int], fmt: str, path: str) -> str:
     """Export to ``path`` in ``fmt`` ("markdown" or "json"); returns the path. Blocks."""
     from jockey_desktop.core.storage import export as storage_export
 
+    content: Any
     if fmt == "markdown":
-        text = storage_export.export_markdown(repo, conversation_ids)
+        content = storage_export.export_markdown(repo, conversation_ids)
     elif fmt == "json":
-        data = storage_export.export_json(repo, conversation_ids)
-        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        content = storage_export.export_json(repo, conversation_ids)
     else:
         raise ValueError(f"Unknown export format {fmt!r}; use markdown or json.")
-    write_text_atomically(Path(path), text)
-    return str(path)
+    # Atomic and 0600: an export holds private conversations.
+    return str(storage_export.write_file_atomically(path, content))
 
 
 class ConversationsController(QObject):

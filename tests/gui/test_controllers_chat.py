@@ -1,0 +1,286 @@
+"""ChatController through the real thread pool, real client, real sandbox and real storage."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from jockey_desktop.controllers import errors as codes
+from jockey_desktop.controllers.chat import MAX_QUESTION_CHARS
+from jockey_desktop.core.storage.models import MessageStatus, Role
+from jockey_desktop.sandbox.faults import Fault
+from tests.gui import test_controllers_support as support
+from tests.gui.test_controllers_support import (
+    ChatHarness,
+    make_client,
+    not_ready_store,
+    ready_store,
+)
+
+# The shared fixtures, made visible to pytest in this module.
+repo = support.repo
+harness = support.harness
+slow_sandbox = support.slow_sandbox
+slow_harness = support.slow_harness
+
+QUESTION = "What are the main themes in these videos?"
+
+
+def test_full_turn_saves_question_first_then_session_text_and_citations(
+    harness: ChatHarness,
+) -> None:
+    conversation = harness.new_conversation()
+    assert harness.chat.send(conversation.id, QUESTION) is None
+    # Saved before any network: the question is in the repository the moment send returns.
+    rows = harness.repo.list_messages(conversation.id)
+    assert [m.role for m in rows] == [Role.USER, Role.ASSISTANT]
+    assert rows[0].text == QUESTION and rows[0].status == MessageStatus.PENDING
+    assert rows[1].status == MessageStatus.STREAMING
+    assert harness.chat.is_busy(conversation.id)
+
+    harness.qtbot.waitUntil(lambda: harness.finished_count(conversation.id) == 1, timeout=15_000)
+    saved = harness.repo.get_conversation(conversation.id)
+    assert saved.session_id and saved.session_id.startswith("sess_")
+    assert saved.title == QUESTION  # auto-titled from the first question
+    user, answer = harness.repo.list_messages(conversation.id)
+    assert user.status == MessageStatus.COMPLETE
+    assert answer.status == MessageStatus.COMPLETE
+    assert answer.text.strip() and answer.citations
+    assert answer.session_id == saved.session_id and answer.response_id
+    assert answer.output_tokens and answer.output_tokens > 0
+    assert harness.stream, "streamed text reached the GUI thread"
+    assert all(cid == conversation.id for cid, _mid, _text in harness.stream)
+    assert harness.busy == [(conversation.id, True), (conversation.id, False)]
+    assert not harness.chat.is_busy(conversation.id)
+
+
+def test_three_turns_use_one_session(harness: ChatHarness) -> None:
+    conversation = harness.new_conversation()
+    for question in (QUESTION, "Which videos best represent the first theme?",
+                     "Give me timestamps for the key moments in those videos"):
+        answer = harness.ask(conversation.id, question)
+        assert answer.status == MessageStatus.COMPLETE and answer.citations
+    sessions = {m.session_id for m in harness.assistant_rows(conversation.id)}
+    assert len(sessions) == 1
+    assert sessions == {harness.repo.get_conversation(conversation.id).session_id}
+
+
+def test_refusals_are_reasons_not_exceptions(harness: ChatHarness) -> None:
+    conversation = harness.new_conversation()
+    assert "Type a question" in harness.chat.send(conversation.id, "   \n ")
+    too_long = harness.chat.send(conversation.id, "x" * (MAX_QUESTION_CHARS + 1))
+    assert too_long and "10,000" in too_long and "10,001" in too_long
+    assert harness.repo.list_messages(conversation.id) == []  # nothing saved for a refusal
+    harness.chat.set_client(None)
+    assert "API key" in harness.chat.send(conversation.id, QUESTION)
+
+
+def test_second_send_while_streaming_is_refused(slow_harness: ChatHarness) -> None:
+    conversation = slow_harness.new_conversation()
+    assert slow_harness.chat.send(conversation.id, QUESTION) is None
+    refusal = slow_harness.chat.send(conversation.id, "another question")
+    assert refusal and "still arriving" in refusal
+    assert len(slow_harness.repo.list_messages(conversation.id)) == 2
+
+
+def test_stream_text_is_throttled_and_partial_text_flushed(slow_harness: ChatHarness) -> None:
+    times: list[float] = []
+    slow_harness.chat.sig_stream_text.connect(lambda *_: times.append(time.monotonic()))
+    conversation = slow_harness.new_conversation()
+    assert slow_harness.chat.send(conversation.id, QUESTION) is None
+    answer_id = slow_harness.assistant_rows(conversation.id)[0].id
+    # Within ~1 s of text arriving, the partial answer is on disk (crash safety).
+    slow_harness.qtbot.waitUntil(
+        lambda: len(slow_harness.repo.get_message(answer_id).text) > 0, timeout=5_000)
+    assert slow_harness.repo.get_message(answer_id).status == MessageStatus.STREAMING
+    slow_harness.qtbot.waitUntil(lambda: slow_harness.finished_count(conversation.id) == 1,
+                                 timeout=20_000)
+    # One delta every 20 ms, repaints at most every ~50 ms (the final one is immediate).
+    gaps = [b - a for a, b in itertools.pairwise(times[:-1])]
+    assert len(times) >= 3
+    assert min(gaps) >= 0.040, gaps
+
+
+def test_stop_cancels_at_once_keeps_partial_text_and_drops_late_events(
+    slow_harness: ChatHarness,
+) -> None:
+    h = slow_harness
+    conversation = h.new_conversation()
+    assert h.chat.send(conversation.id, QUESTION) is None
+    h.qtbot.waitUntil(lambda: any(len(t) > 20 for _c, _m, t in h.stream), timeout=5_000)
+    answer_id = h.assistant_rows(conversation.id)[0].id
+
+    h.chat.stop(conversation.id)
+    # Immediately, without waiting for the worker: cancelled, partial text kept, not busy.
+    stopped = h.repo.get_message(answer_id)
+    assert stopped.status == MessageStatus.CANCELLED
+    assert stopped.error_code == codes.CANCELLED
+    assert len(stopped.text) > 20
+    assert not h.chat.is_busy(conversation.id)
+    assert h.busy[-1] == (conversation.id, False)
+    user = h.repo.list_messages(conversation.id)[0]
+    assert user.status == MessageStatus.CANCELLED
+
+    # Nothing that the worker still delivers reaches the UI or the repository.
+    seen_stream, seen_changed = len(h.stream), len(h.changed)
+    h.qtbot.wait(600)
+    assert len(h.stream) == seen_stream and len(h.changed) == seen_changed
+    assert h.repo.get_message(answer_id).text == stopped.text
+    assert h.repo.get_message(answer_id).status == MessageStatus.CANCELLED
+
+
+def test_retry_reuses_the_question_and_answers_in_the_same_session(
+    harness: ChatHarness, sandbox: Any
+) -> None:
+    conversation = harness.new_conversation()
+    first = harness.ask(conversation.id, QUESTION)
+    session = harness.repo.get_conversation(conversation.id).session_id
+    sandbox.faults.add(Fault.error(500, times=1, path="/responses"))
+    failed = harness.ask(conversation.id, "Which videos best represent the first theme?")
+    assert failed.status == MessageStatus.FAILED and failed.error_code == codes.SERVER
+    question_id = failed.reply_to
+
+    assert harness.chat.retry(failed.id) is None
+    harness.qtbot.waitUntil(lambda: harness.finished_count(conversation.id) == 3, timeout=15_000)
+    rows = harness.repo.list_messages(conversation.id)
+    assert sum(1 for m in rows if m.role == Role.USER) == 2  # the question row was reused
+    answers = [m for m in rows if m.role == Role.ASSISTANT and m.reply_to == question_id]
+    assert [a.status for a in answers] == [MessageStatus.FAILED, MessageStatus.COMPLETE]
+    assert answers[-1].session_id == session == first.session_id
+    assert harness.repo.get_message(question_id).status == MessageStatus.COMPLETE
+    # Retrying an answered question is refused with a reason.
+    assert "already been answered" in harness.chat.retry(failed.id)
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "needle"),
+    [
+        (Fault.error(401, "api_key_invalid", "The API key is invalid."), codes.AUTH,
+         "open Settings"),
+        (Fault.error(403, "api_allowed_for_paid_plan", "Paid plans only."), codes.FORBIDDEN,
+         "not allowed"),
+        (Fault.rate_limit(retry_after=7), codes.RATE_LIMITED, "(in 7 s)"),
+        (Fault.error(500), codes.SERVER, "server failed"),
+        (Fault.fail_midway(after_deltas=2), codes.SERVER, "server failed"),
+        (Fault.cut_stream(after_deltas=2), codes.PROTOCOL, "could not be understood"),
+        (Fault.malformed_json(after_deltas=1), codes.PROTOCOL, "could not be understood"),
+    ],
+)
+def test_each_server_fault_gives_its_own_saved_message(
+    harness: ChatHarness, sandbox: Any, fault: Fault, code: str, needle: str
+) -> None:
+    if fault.retry_after is not None:
+        fault.times = None  # the client may retry a 429 once; keep answering 429
+    fault.path = "/responses"
+    sandbox.faults.add(fault)
+    conversation = harness.new_conversation()
+    answer = harness.ask(conversation.id, QUESTION, timeout_ms=20_000)
+    assert answer.status == MessageStatus.FAILED
+    assert answer.error_code == code, answer.error_message
+    assert needle in answer.error_message
+    # The turn is retryable: the question is kept and marked.
+    user = harness.repo.get_message(answer.reply_to)
+    assert user.text == QUESTION and user.status == MessageStatus.FAILED
+
+
+def test_partial_text_is_kept_when_the_stream_fails_midway(
+    harness: ChatHarness, sandbox: Any
+) -> None:
+    sandbox.faults.add(Fault.fail_midway(after_deltas=3, path="/responses"))
+    conversation = harness.new_conversation()
+    answer = harness.ask(conversation.id, QUESTION)
+    assert answer.status == MessageStatus.FAILED
+    assert answer.text.strip(), "the text that arrived before the failure is kept"
+    # The server assigned a session before failing: it is saved for the next turn.
+    assert harness.repo.get_conversation(conversation.id).session_id
+
+
+def test_store_not_ready_and_not_found(harness: ChatHarness) -> None:
+    store = not_ready_store(harness.client)
+    conversation = harness.new_conversation(store)
+    answer = harness.ask(conversation.id, QUESTION)
+    assert answer.error_code == codes.STORE_NOT_READY
+    assert store.name in answer.error_message
+
+    gone = harness.repo.create_conversation(
+        "ks_019ebcf4-7e08-7201-b69c-000000000000", "Deleted store")
+    answer = harness.ask(gone.id, QUESTION)
+    assert answer.error_code == codes.STORE_NOT_FOUND
+    assert "Deleted store" in answer.error_message
+
+
+def test_network_down_and_timeout_are_told_apart(qtbot: Any, repo: Any, sandbox: Any) -> None:
+    from jockey_desktop.controllers.chat import ChatController
+
+    store = ready_store(make_client(sandbox))
+    with socket.socket() as s:  # a port nobody listens on: connection refused
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    dead = make_client(sandbox)
+    dead.base_url = f"http://127.0.0.1:{dead_port}/v1.3"
+    chat = ChatController(repo, dead)
+    finished: list[int] = []
+    chat.sig_turn_finished.connect(lambda _c, mid, _s: finished.append(mid))
+    try:
+        conversation = repo.create_conversation(store.id, store.name)
+        assert chat.send(conversation.id, QUESTION) is None
+        qtbot.waitUntil(lambda: len(finished) == 1, timeout=15_000)
+        failed = repo.get_message(finished[0])
+        assert failed.error_code == codes.NETWORK
+        assert "Can't reach the server" in failed.error_message
+
+        sandbox.faults.add(Fault.stall(seconds=5, path="/responses"))
+        chat.set_client(make_client(sandbox, stream_idle_timeout=0.5))
+        conversation = repo.create_conversation(store.id, store.name)
+        assert chat.send(conversation.id, QUESTION) is None
+        qtbot.waitUntil(lambda: len(finished) == 2, timeout=15_000)
+        timed_out = repo.get_message(finished[1])
+        assert timed_out.error_code == codes.TIMEOUT
+        assert "took too long" in timed_out.error_message
+    finally:
+        chat.shutdown(1.5)
+
+
+def test_two_conversations_stream_at_once_without_cross_talk(slow_harness: ChatHarness) -> None:
+    h = slow_harness
+    a = h.new_conversation()
+    b = h.new_conversation()
+    assert h.chat.send(a.id, QUESTION) is None
+    assert h.chat.send(b.id, "Show me the most dramatic moment.") is None
+    assert h.chat.is_busy(a.id) and h.chat.is_busy(b.id)
+    h.qtbot.waitUntil(lambda: h.finished_count(a.id) == 1 and h.finished_count(b.id) == 1,
+                      timeout=30_000)
+    answer_a = h.assistant_rows(a.id)[0]
+    answer_b = h.assistant_rows(b.id)[0]
+    # Every streamed update names the right conversation for its message.
+    owner = {answer_a.id: a.id, answer_b.id: b.id}
+    assert {mid for _c, mid, _t in h.stream} == set(owner)
+    assert all(owner[mid] == cid for cid, mid, _t in h.stream)
+    # And each conversation's last streamed text is its own saved answer.
+    last = {mid: text for _c, mid, text in h.stream}
+    assert last[answer_a.id] == answer_a.text and last[answer_b.id] == answer_b.text
+    assert answer_a.text != answer_b.text
+    sa = h.repo.get_conversation(a.id).session_id
+    sb = h.repo.get_conversation(b.id).session_id
+    assert sa and sb and sa != sb
+
+
+def test_shutdown_mid_stream_is_fast_and_keeps_partial_text(slow_harness: ChatHarness) -> None:
+    h = slow_harness
+    a, b = h.new_conversation(), h.new_conversation()
+    assert h.chat.send(a.id, QUESTION) is None
+    assert h.chat.send(b.id, QUESTION) is None
+    h.qtbot.waitUntil(lambda: {c for c, _m, t in h.stream if len(t) > 10} == {a.id, b.id},
+                      timeout=5_000)
+    started = time.monotonic()
+    h.chat.shutdown(1.5)
+    assert time.monotonic() - started < 2.0
+    for conversation in (a, b):
+        answer = h.assistant_rows(conversation.id)[0]
+        assert answer.status == MessageStatus.INTERRUPTED
+        assert len(answer.text) > 10
+    assert "closing" in h.chat.send(a.id, "after quit")

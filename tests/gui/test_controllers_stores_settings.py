@@ -1,0 +1,148 @@
+"""StoresController and SettingsController on real worker threads, against the real sandbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jockey_desktop.concurrency import TaskRunner
+from jockey_desktop.controllers.settings import SettingsController
+from jockey_desktop.controllers.stores import StoresController
+from jockey_desktop.core.secrets import ApiKeyStore
+from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.sandbox.faults import Fault
+from jockey_desktop.settings import AppSettings
+from tests.gui.test_controllers_support import make_client
+
+
+@pytest.fixture
+def runner(qtbot: Any) -> Iterator[TaskRunner]:
+    tasks = TaskRunner(max_threads=4, name="test")
+    try:
+        yield tasks
+    finally:
+        tasks.shutdown(2000)
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> AppSettings:
+    return AppSettings(tmp_path / "settings.ini")
+
+
+def test_stores_load_with_readiness_counts(
+    qtbot: Any, runner: TaskRunner, sandbox: Any, app_settings: AppSettings
+) -> None:
+    stores = StoresController(runner, make_client(sandbox), app_settings)
+    loads: list[list[StoreSummary]] = []
+    stores.sig_stores_loaded.connect(loads.append)
+    with qtbot.waitSignal(stores.sig_loading):
+        stores.refresh()
+    qtbot.waitUntil(lambda: bool(loads) and not stores.is_loading(), timeout=10_000)
+    final = loads[-1]
+    assert len(final) >= 2
+    assert all(isinstance(s, StoreSummary) for s in final)
+    ready = stores.first_ready_store()
+    assert ready is not None and ready.readiness in ("ready", "indexing")
+    unready = [s for s in final if s.ready == 0]  # the sandbox's store still indexing
+    assert unready and unready[0].warning and unready[0].processing + unready[0].queued > 0
+    assert stores.store(ready.id) == ready
+    stores.remember_store(ready.id)
+    assert AppSettings(app_settings.file_path).last_store_id == ready.id
+    assert stores.last_store_id() == ready.id
+
+
+def test_stores_without_a_client_or_with_a_failing_server_say_why(
+    qtbot: Any, runner: TaskRunner, sandbox: Any
+) -> None:
+    stores = StoresController(runner)
+    with qtbot.waitSignal(stores.sig_stores_failed) as failed:
+        stores.refresh()
+    assert "API key" in failed.args[0]
+
+    sandbox.faults.add(Fault.error(401, "api_key_invalid", "bad key", times=None,
+                                   path="/knowledge-stores"))
+    stores.set_client(make_client(sandbox))
+    with qtbot.waitSignal(stores.sig_stores_failed, timeout=10_000) as failed:
+        stores.refresh()
+    assert "Could not load the knowledge stores" in failed.args[0]
+    assert "open Settings" in failed.args[0]
+
+
+def test_a_newer_refresh_supersedes_an_older_one(
+    qtbot: Any, runner: TaskRunner, sandbox: Any
+) -> None:
+    stores = StoresController(runner, make_client(sandbox))
+    loads: list[list[StoreSummary]] = []
+    stores.sig_stores_loaded.connect(loads.append)
+    stores.refresh()
+    stores.refresh()
+    qtbot.waitUntil(lambda: bool(loads) and not stores.is_loading(), timeout=10_000)
+    qtbot.wait(200)
+    # One preliminary list (counts unknown) and one complete list: the first refresh's
+    # results were dropped.
+    assert len(loads) == 2
+    assert loads[-1] == stores.stores()
+
+
+def test_key_round_trip_on_workers(qtbot: Any, runner: TaskRunner, memory_keyring: Any) -> None:
+    settings = SettingsController(ApiKeyStore(), runner)
+    with qtbot.waitSignal(settings.sig_key_loaded) as loaded:
+        settings.load_key()
+    assert loaded.args == [None, "No API key is set."]
+
+    with qtbot.waitSignal(settings.sig_key_saved) as saved:
+        settings.save_key("  tlk_secret_value  ")
+    assert saved.args == ["tlk_secret_value", "Stored in the OS keychain."]
+    assert "tlk_secret_value" in memory_keyring.store.values()
+
+    with qtbot.waitSignal(settings.sig_key_loaded) as loaded:
+        settings.load_key()
+    assert loaded.args[0] == "tlk_secret_value"
+
+    with qtbot.waitSignal(settings.sig_key_removed) as removed:
+        settings.remove_key()
+    assert removed.args == ["No API key is set."]
+    assert not memory_keyring.store
+
+    with qtbot.waitSignal(settings.sig_error):
+        settings.save_key("   ")
+
+
+def test_without_a_secure_store_the_key_is_kept_in_memory_with_the_reason(
+    qtbot: Any, runner: TaskRunner
+) -> None:
+    import keyring
+    import keyring.backends.fail
+
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    settings = SettingsController(ApiKeyStore(), runner)
+    with qtbot.waitSignal(settings.sig_key_saved) as saved:
+        settings.save_key("tlk_secret_value")
+    assert saved.args[0] == "tlk_secret_value"
+    assert "memory for this run only" in saved.args[1]
+
+
+def test_connection_test_reports_success_and_failure_without_the_key(
+    qtbot: Any, runner: TaskRunner, sandbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = SettingsController(ApiKeyStore(), runner)
+    with qtbot.waitSignal(settings.sig_test_result, timeout=10_000) as result:
+        settings.test_connection("sandbox", sandbox.base_url)
+    ok, text = result.args
+    assert ok and text.startswith("Connected —") and "knowledge stores" in text
+
+    with qtbot.waitSignal(settings.sig_test_result, timeout=10_000) as result:
+        settings.test_connection("tlk_wrong_key_12345", sandbox.base_url)
+    ok, text = result.args
+    assert not ok and "rejected" in text
+    assert "tlk_wrong_key_12345" not in text
+    assert "tlk_wrong_key_12345" not in caplog.text
+
+    with qtbot.waitSignal(settings.sig_test_result) as result:
+        settings.test_connection("  ", sandbox.base_url)
+    assert result.args == [False, "Enter an API key first."]
