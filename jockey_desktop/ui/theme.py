@@ -78,6 +78,9 @@ QPushButton[primary="true"] {
     font-weight: 600;
 }
 QPushButton[primary="true"]:hover { background: %(primary_hover)s; }
+QPushButton[primary="true"]:disabled {
+    background: palette(button); color: palette(placeholder-text); border-color: palette(mid);
+}
 QLabel[role="warning"] {
     background: %(warn_bg)s; color: %(warn_fg)s; border: 1px solid %(warn_border)s;
     border-radius: 4px; padding: 4px 8px;

@@ -211,3 +211,25 @@ def test_theme_follows_system(restore_app_look) -> None:
     assert restore_app_look.findChild(_SchemeFollower) is not None
     apply_theme(restore_app_look, "dark")  # an explicit choice stops following
     assert restore_app_look.findChild(_SchemeFollower) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "modifiers", "signal"),
+    [
+        (Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier, "sig_find_requested"),
+        (Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier, "sig_new_conversation"),
+        (Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+         "sig_copy_conversation"),
+        (Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier, "sig_export_requested"),
+    ],
+)
+def test_shortcuts_work_while_typing_in_the_composer(qtbot, window, key, modifiers,
+                                                     signal) -> None:
+    editors = [w for w in window.chat_pane.findChildren(QPlainTextEdit) if not w.isReadOnly()]
+    assert editors, "the chat pane has a composer"
+    editor = editors[0]
+    editor.setFocus()
+    editor.setPlainText("draft")
+    with qtbot.waitSignal(getattr(window, signal), timeout=1000):
+        qtbot.keyClick(editor, key, modifiers)
+    assert editor.toPlainText() == "draft"
