@@ -222,7 +222,7 @@ def test_shutdown_when_idle_is_quick_and_true(runner: TaskRunner, qtbot: QtBot) 
         runner.submit(lambda: 1)
     begun = time.monotonic()
     assert runner.shutdown(5000) is True
-    assert time.monotonic() - begun < 1.0
+    assert time.monotonic() - begun < 2.0
 
 
 def test_process_exits_although_a_worker_is_still_blocked() -> None:
