@@ -62,7 +62,11 @@ class NoticeBanner(QFrame):
         super().__init__(parent)
         self.setObjectName("noticeBanner")
         self.setAccessibleName("Notice")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
+        # palette() references keep the banner right in light and dark without hard colours.
+        self.setStyleSheet(
+            "QFrame#noticeBanner { background: palette(alternate-base); border: none;"
+            " border-top: 1px solid palette(mid); }"
+        )
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)

@@ -139,7 +139,7 @@ class ChatView(QListView):
         super().resizeEvent(event)
         if following:
             self._stick_to_bottom = True
-            QTimer.singleShot(0, self._follow_if_sticking)
+            QTimer.singleShot(0, self, self._follow_if_sticking)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         """Copy message (the one under the mouse) / Copy conversation."""

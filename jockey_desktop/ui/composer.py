@@ -9,8 +9,15 @@ draft) never emits it, and :meth:`Composer.flush_draft` lets the owner deliver a
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QFontMetricsF, QKeyEvent
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import (
+    QColor,
+    QFontMetricsF,
+    QKeyEvent,
+    QPalette,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -87,6 +94,8 @@ class Composer(QWidget):
         self.send_button.setAutoDefault(False)
         self.send_button.setMinimumWidth(76)
         self.send_button.setAccessibleName("Send message")
+        # Picked up by the app theme's stylesheet (ui/theme.py) when one is applied.
+        self.send_button.setProperty("primary", True)
 
         self.counter_label = QLabel()
         self.counter_label.setAccessibleName("Character count")
@@ -96,7 +105,9 @@ class Composer(QWidget):
         self.reason_label.setAccessibleName("Why the message was not sent")
         self.reason_label.setWordWrap(True)
         self.reason_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.reason_label.setProperty("role", "error")
         self.reason_label.hide()
+        self._apply_error_colors()
 
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -122,6 +133,8 @@ class Composer(QWidget):
         self.edit.sig_submit.connect(self.submit)
         self.edit.sig_escape.connect(self._on_escape)
         self.edit.textChanged.connect(self._on_text_changed)
+        # Re-fit once wrapping is known (after layout, and when the width changes).
+        self.edit.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.send_button.clicked.connect(self._on_button)
         self._fit_height()
         self._refresh()
@@ -252,8 +265,10 @@ class Composer(QWidget):
         if length >= COUNTER_FROM:
             self.counter_label.setText(f"{format_count(length)} / {format_count(MAX_CHARS)}")
             over = length > MAX_CHARS
-            self.counter_label.setProperty("over", over)
-            self.counter_label.setStyleSheet("color: #d32f2f; font-weight: 600;" if over else "")
+            # Muted while within the limit, the error colour once over it.
+            self.counter_label.setForegroundRole(
+                QPalette.ColorRole.WindowText if over else QPalette.ColorRole.PlaceholderText
+            )
             self.counter_label.show()
         else:
             self.counter_label.hide()
@@ -268,12 +283,39 @@ class Composer(QWidget):
             self.send_button.setToolTip("Send (Enter) — Shift+Enter adds a line")
             self.send_button.setEnabled(bool(self.text().strip()))
 
-    def _fit_height(self) -> None:
-        # Grow with the text from 2 up to 8 lines, then scroll.
+    def showEvent(self, event: QShowEvent) -> None:
+        """Text loaded while hidden was wrapped for a guessed width: fit it now."""
+        super().showEvent(event)
+        QTimer.singleShot(0, self, self._fit_height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A new width re-wraps the text: fit the field to it."""
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self, self._fit_height)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Keep the error colours readable when the palette flips light/dark."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_error_colors()
+
+    def _apply_error_colors(self) -> None:
+        dark = self.palette().color(QPalette.ColorRole.Base).lightness() < 128
+        color = QColor("#ff8a80") if dark else QColor("#b3261e")
+        for label in (self.reason_label, self.counter_label):
+            palette = label.palette()
+            palette.setColor(QPalette.ColorRole.WindowText, color)
+            label.setPalette(palette)
+        self.counter_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+
+    def _fit_height(self, *_args: object) -> None:
+        # Grow with the text from 2 up to 8 (wrapped) lines, then scroll. For a
+        # QPlainTextEdit the document height is measured in lines.
         metrics = QFontMetricsF(self.edit.font())
-        lines = self.edit.document().lineCount() if self.edit.document() else 1
-        if self.edit.document().size().height() > 0:
-            lines = max(lines, int(self.edit.document().size().height()))
+        document = self.edit.document()
+        lines = max(int(document.size().height()), document.lineCount(), 1)
         lines = min(max(lines, 2), 8)
-        frame = self.edit.frameWidth() * 2 + self.edit.document().documentMargin() * 2
-        self.edit.setFixedHeight(int(lines * metrics.lineSpacing() + frame + 2))
+        frame = self.edit.frameWidth() * 2 + document.documentMargin() * 2
+        height = int(lines * metrics.lineSpacing() + frame + 2)
+        if self.edit.height() != height or self.edit.minimumHeight() != height:
+            self.edit.setFixedHeight(height)

@@ -522,7 +522,7 @@ class MessageDelegate(QStyledItemDelegate):
 
     def _schedule_size_change(self, index: _Index) -> None:
         if not self._pending:
-            QTimer.singleShot(0, self._flush_size_changes)
+            QTimer.singleShot(0, self, self._flush_size_changes)
         self._pending.append(QPersistentModelIndex(index))
 
     def _flush_size_changes(self) -> None:
