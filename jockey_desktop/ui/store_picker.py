@@ -150,6 +150,9 @@ class StorePicker(QWidget):
 
     sig_store_chosen = Signal(str)
     sig_refresh_requested = Signal()
+    #: The shown store changed for any reason (user, restore, reload); carries the
+    #: StoreSummary or None. For display only: user choices come with ``sig_store_chosen``.
+    sig_current_changed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -203,22 +206,23 @@ class StorePicker(QWidget):
     def set_stores(self, stores: Iterable[StoreSummary]) -> None:
         """Show a freshly loaded list; keeps (or restores) the selected store when present.
 
-        With no selection yet, the first store with ready items is selected (without
-        emitting) so a new user can start at once.
+        With no selection yet, or when the selected/remembered store is gone, the first store
+        with ready items is selected (without ``sig_store_chosen``) so the user can start at
+        once.
         """
         stores = list(stores)
         self._state = "loaded"
         self.model.set_stores(stores)
         by_id = {s.id: s for s in stores}
         wanted = self._wanted_id or (self._current.id if self._current else None)
+        self._wanted_id = None
         if wanted in by_id:
-            self._current = by_id[wanted]
-            self._wanted_id = None
-        elif self._wanted_id is None and stores:
-            self._current = next((s for s in stores if s.ready), stores[0])
+            current = by_id[wanted]
+        elif stores:
+            current = next((s for s in stores if s.ready), stores[0])
         else:
-            self._current = None
-        self._refresh_view()
+            current = None
+        self._set_current(current)
 
     def set_loading(self) -> None:
         """Show that the stores are being (re)loaded."""
@@ -243,9 +247,8 @@ class StorePicker(QWidget):
         if row is None:
             self._wanted_id = store_id
             return False
-        self._current = self.model.stores()[row]
         self._wanted_id = None
-        self._refresh_view()
+        self._set_current(self.model.stores()[row])
         return True
 
     def current_store(self) -> StoreSummary | None:
@@ -272,6 +275,13 @@ class StorePicker(QWidget):
             self.sig_store_chosen.emit(store_id)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _set_current(self, store: StoreSummary | None) -> None:
+        changed = store != self._current
+        self._current = store
+        self._refresh_view()
+        if changed:
+            self.sig_current_changed.emit(store)
 
     def _select_current_in_popup(self) -> None:
         view = self.popup.list_view

@@ -72,6 +72,20 @@ def test_select_store_before_load_is_restored(qtbot, picker) -> None:
     assert store_button_text(STORES[2]) == "Drone footage · 2 videos · None ready"
 
 
+def test_vanished_store_falls_back_and_reports_current(qtbot, picker) -> None:
+    shown: list[object] = []
+    picker.sig_current_changed.connect(shown.append)
+    picker.select_store("ks_gone")
+    with qtbot.assertNotEmitted(picker.sig_store_chosen):
+        picker.set_stores(STORES)
+    assert picker.current_store().id == "ks_a"  # the first one with ready videos
+    assert shown == [STORES[0]]
+    picker.set_stores(STORES)  # same store again: no change reported
+    assert shown == [STORES[0]]
+    picker.set_stores([])
+    assert shown == [STORES[0], None]
+
+
 def test_popup_filter_and_choose_with_keyboard(qtbot, picker) -> None:
     picker.set_stores(STORES)
     picker.show_popup()

@@ -74,3 +74,22 @@ def test_readiness_and_warning(summary: StoreSummary, readiness: str, warns: boo
 def test_warning_mentions_ready_count() -> None:
     summary = StoreSummary("a", "A", item_count=5, ready=3, processing=2)
     assert summary.warning == "2 videos are still indexing in “A”; answers only cover the 3 ready."
+
+
+def test_summarize_every_sandbox_store_over_loopback(sandbox) -> None:
+    from jockey_desktop.core.api import JockeyClient
+    from jockey_desktop.sandbox import SANDBOX_API_KEY
+
+    client = JockeyClient(SANDBOX_API_KEY, base_url=sandbox.base_url)
+    try:
+        stores = client.list_knowledge_stores()
+        summaries = [summarize_store(client, store) for store in stores]
+    finally:
+        client.close()
+    assert summaries, "the sandbox ships sample stores"
+    for store, summary in zip(stores, summaries, strict=True):
+        assert summary.id == store.id and summary.name == store.name
+        counted = summary.ready + summary.processing + summary.failed + summary.queued
+        assert counted == summary.item_count
+        assert summary.readiness in ("ready", "indexing", "none ready")
+    assert any(s.readiness == "ready" for s in summaries)
