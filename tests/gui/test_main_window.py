@@ -208,7 +208,11 @@ def test_theme_follows_system(restore_app_look) -> None:
     from jockey_desktop.ui.theme import _SchemeFollower, apply_theme, system_scheme
 
     assert apply_theme(restore_app_look) == system_scheme()
-    assert restore_app_look.findChild(_SchemeFollower) is not None
+    follower = restore_app_look.findChild(_SchemeFollower)
+    assert follower is not None
+    restore_app_look.setProperty("jockey_scheme", "stale")
+    follower.on_scheme_changed()  # what a live system switch calls
+    assert restore_app_look.property("jockey_scheme") == system_scheme()
     apply_theme(restore_app_look, "dark")  # an explicit choice stops following
     assert restore_app_look.findChild(_SchemeFollower) is None
 
