@@ -24,7 +24,15 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QContextMenuEvent, QDesktopServices, QGuiApplication, QResizeEvent
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from jockey_desktop.core.storage.models import Message
@@ -162,6 +170,23 @@ class ChatView(QListView):
         copy_all.setEnabled(self.message_model.rowCount() > 0)
         copy_all.triggered.connect(self.sig_copy_conversation_requested)
         return menu
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Ctrl+C copies the current message; everything else as usual."""
+        if event.matches(QKeySequence.StandardKey.Copy):
+            message = self.message_model.message_at(self.currentIndex().row())
+            if message is not None:
+                self.copy_message(message.id)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        """A click makes the row current (NoSelection would otherwise leave it unset)."""
+        index = self.indexAt(event.position().toPoint())
+        super().mousePressEvent(event)
+        if index.isValid():
+            self.setCurrentIndex(index)
 
     def viewportEvent(self, event: QEvent) -> bool:
         """Restore the arrow cursor when the mouse leaves a link or chip."""

@@ -45,6 +45,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolTip,
@@ -329,14 +330,19 @@ class MessageDelegate(QStyledItemDelegate):
         self, message: Message, width: int, option: QStyleOptionViewItem | None = None
     ) -> RowLayout:
         """The row layout of ``message`` at ``width``, from the LRU cache or built now."""
-        palette = option.palette if option is not None else QPalette()
+        if option is not None:
+            palette = option.palette
+        else:
+            view = self.parent()
+            palette = view.palette() if isinstance(view, QAbstractItemView) else QPalette()
+        colors = self._colors_for(palette)  # before the key: it includes the palette
         key = self._key(message, width)
         layout = self._cache.get(key)
         if layout is not None:
             self._cache.move_to_end(key)
             return layout
         font = option.font if option is not None else QFont()
-        layout = self._build_layout(message, width, font, self._colors_for(palette))
+        layout = self._build_layout(message, width, font, colors)
         # Older revisions of the same message are dead weight once a newer one exists.
         for old in [k for k in self._cache if k[0] == message.id]:
             del self._cache[old]
@@ -576,6 +582,15 @@ class MessageDelegate(QStyledItemDelegate):
             painter.setBrush(colors.bubble)
             painter.drawRoundedRect(
                 layout.bubble.adjusted(0.5, 0.5, -0.5, -0.5), _BUBBLE_RADIUS, _BUBBLE_RADIUS
+            )
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            # Keyboard users need to see which message Ctrl+C / the menu key act on.
+            focus = QColor(colors.accent)
+            focus.setAlphaF(0.55)
+            painter.setPen(QPen(focus, 1.2, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(
+                QRectF(3, 2, option.rect.width() - 6, option.rect.height() - 4), 6, 6
             )
         if layout.document is not None:
             painter.save()

@@ -303,3 +303,16 @@ def test_scrolling_up_keeps_the_text_being_read_still(qtbot: Any, view: ChatView
         moved = moved or bar.maximum() != hints_before
         assert view.visualRect(anchor).top() == top_before
     assert moved, "estimates were never corrected; the test would prove nothing"
+
+
+def test_ctrl_c_copies_current_message(qtbot: Any, view: ChatView) -> None:
+    view.set_messages([make_message(1, Role.USER, "first"), make_message(2, Role.USER, "2nd")])
+    settle(qtbot, view)
+    view.setFocus()
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.visualRect(view.index_for(1)).center())
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "first"
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "2nd"
