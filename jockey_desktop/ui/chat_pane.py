@@ -40,7 +40,11 @@ from jockey_desktop.ui.moment_popup import MomentPopup, ThumbnailLoader
 SESSION_NEW = "New conversation"
 SESSION_ACTIVE = "Session active"
 SESSION_EXPIRED = "Session expired — a new one will start"
-EMPTY_TEXT = "Choose a conversation on the left, or start a new one (Ctrl+N)."
+EMPTY_TEXT = (
+    "Ask a question below to start a new conversation on the picked knowledge store,\n"
+    "or choose a conversation on the left (Ctrl+N starts a new one)."
+)
+EMPTY_PLACEHOLDER = "Ask a question to start a new conversation…"
 
 
 def session_state_text(conversation: Conversation, messages: list[Message] | None = None) -> str:
@@ -206,7 +210,6 @@ class ChatPane(QWidget):
         self.composer.show_reason("")
         self.chat_view.set_messages(messages)
         self.stack.setCurrentWidget(self.chat_view)
-        self.composer.setEnabled(True)
         self.composer.set_text(conversation.draft or "")
         self._update_header(conversation, messages)
 
@@ -222,7 +225,9 @@ class ChatPane(QWidget):
         self._dot.hide()
         self.notice.show_text("")
         self.composer.set_text("")
-        self.composer.setEnabled(False)
+        # Typing here is never a dead end: the window starts a conversation on Send.
+        self.composer.setEnabled(True)
+        self.composer.edit.setPlaceholderText(EMPTY_PLACEHOLDER)
 
     def current_conversation_id(self) -> int | None:
         """Id of the conversation shown, or None."""

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
 from jockey_desktop.core.storage.models import Conversation, Message, MessageStatus, Role
 from jockey_desktop.ui.chat_pane import (
+    EMPTY_PLACEHOLDER,
     SESSION_ACTIVE,
     SESSION_EXPIRED,
     SESSION_NEW,
@@ -95,7 +96,8 @@ def pane(qtbot: Any, opened: list[QUrl], thumbs: list[Any]) -> Iterator[ChatPane
 
 def test_show_conversation_and_header(qtbot: Any, pane: ChatPane) -> None:
     assert pane.current_conversation_id() is None
-    assert not pane.composer.isEnabled()
+    assert pane.composer.isEnabled()  # sending from the empty state starts a conversation
+    assert pane.composer.edit.placeholderText() == EMPTY_PLACEHOLDER
     pane.show_conversation(make_conversation(draft="half a question"), sample_conversation())
     assert pane.current_conversation_id() == 1
     assert pane.title_label.text() == "Gradient descent"
