@@ -76,16 +76,30 @@ class Citation:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Citation:
         """Inverse of :meth:`to_dict`; missing keys become None, unknown keys are ignored."""
-        values = {key: data.get(key) for key in CITATION_KEYS}
-        if not values["kind"]:
-            values["kind"] = "video_citation"
-        for key in ("marker_start", "marker_end"):
-            if values[key] is not None:
-                values[key] = int(values[key])
-        for key in ("start_sec", "end_sec"):
-            if values[key] is not None:
-                values[key] = float(values[key])
-        return cls(**values)
+        def num(key: str) -> float | None:
+            value = data.get(key)
+            return None if value is None else float(value)
+
+        def idx(key: str) -> int | None:
+            value = data.get(key)
+            return None if value is None else int(value)
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return None if value is None else str(value)
+
+        return cls(
+            kind=str(data.get("kind") or "video_citation"),
+            marker_start=idx("marker_start"),
+            marker_end=idx("marker_end"),
+            item_id=text("item_id"),
+            collection_id=text("collection_id"),
+            start_sec=num("start_sec"),
+            end_sec=num("end_sec"),
+            title=text("title"),
+            thumbnail_url=text("thumbnail_url"),
+            hls_url=text("hls_url"),
+        )
 
 
 # The dataclass and the storage contract must never drift apart.

@@ -699,11 +699,14 @@ class JockeyClient:
     ) -> Iterator[StreamEvent]:
         parser = SSEParser()
         raw = response.raw
+        # urllib3's read1 returns whatever arrived (chunked or not); plain read(n) would wait
+        # for n bytes and hold back events.
+        read = getattr(raw, "read1", None) or raw.read
         while True:
             if token.cancelled:
                 raise RequestCancelledError(session_id=decoder.session_id)
             try:
-                chunk = raw.read1(_READ_CHUNK)
+                chunk = read(_READ_CHUNK)
             except (urllib3.exceptions.HTTPError, OSError, http.client.HTTPException,
                     ValueError) as exc:
                 # A cancel shuts the socket: whatever the read says next is "cancelled".
