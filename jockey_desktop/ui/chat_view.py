@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QPointF,
     Qt,
     QTimer,
     QUrl,
@@ -187,6 +188,27 @@ class ChatView(QListView):
         super().mousePressEvent(event)
         if index.isValid():
             self.setCurrentIndex(index)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        """A pointing hand over chips, Retry and links, so they read as clickable."""
+        super().mouseMoveEvent(event)
+        self.viewport().setCursor(
+            Qt.CursorShape.PointingHandCursor
+            if self.target_at(event.position().toPoint()) is not None
+            else Qt.CursorShape.ArrowCursor
+        )
+
+    def target_at(self, pos: QPoint) -> tuple[str, object] | None:
+        """What a click at ``pos`` (viewport coordinates) would activate, if anything."""
+        index = self.indexAt(pos)
+        message = self.message_model.message_at(index.row()) if index.isValid() else None
+        if message is None:
+            return None
+        layout = self.message_delegate.cached_layout(message)
+        if layout is None:
+            return None
+        local = QPointF(pos - self.visualRect(index).topLeft())
+        return self.message_delegate.hit_test(layout, local)
 
     def viewportEvent(self, event: QEvent) -> bool:
         """Restore the arrow cursor when the mouse leaves a link or chip."""

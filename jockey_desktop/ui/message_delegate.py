@@ -265,8 +265,8 @@ class MessageDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: _Index,
     ) -> bool:
-        """Hit-test clicks on chips, Retry and links; show a pointing hand over them."""
-        if not isinstance(event, QMouseEvent):
+        """Hit-test clicks on chips, Retry and links (the view sets the hover cursor)."""
+        if not isinstance(event, QMouseEvent) or event.type() != QEvent.Type.MouseButtonRelease:
             return False
         message = index.data(MessageRole)
         if not isinstance(message, Message):
@@ -274,12 +274,6 @@ class MessageDelegate(QStyledItemDelegate):
         layout = self.layout_for(message, self._effective_width(option), option)
         pos = event.position() - QPointF(option.rect.topLeft())
         target = self.hit_test(layout, pos)
-        view = self.parent()
-        if event.type() == QEvent.Type.MouseMove:
-            if isinstance(view, QAbstractItemView):
-                shape = Qt.CursorShape.PointingHandCursor if target else Qt.CursorShape.ArrowCursor
-                view.viewport().setCursor(shape)
-            return False
         if (
             event.type() == QEvent.Type.MouseButtonRelease
             and event.button() == Qt.MouseButton.LeftButton

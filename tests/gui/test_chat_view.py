@@ -316,3 +316,17 @@ def test_ctrl_c_copies_current_message(qtbot: Any, view: ChatView) -> None:
     qtbot.keyClick(view, Qt.Key.Key_Down)
     qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QGuiApplication.clipboard().text() == "2nd"
+
+
+def test_pointing_hand_over_chips(qtbot: Any, view: ChatView) -> None:
+    view.set_messages([answer_with_citations(2)])
+    settle(qtbot, view)
+    layout, origin = row_layout(view, 2)
+    chip = (layout.chips[0][0].center() + QPointF(origin)).toPoint()
+    qtbot.mouseMove(view.viewport(), chip)
+    qtbot.waitUntil(
+        lambda: view.viewport().cursor().shape() == Qt.CursorShape.PointingHandCursor)
+    assert view.target_at(chip) == ("chip", 0)
+    blank = QPoint(view.viewport().width() - 5, view.viewport().height() - 5)
+    qtbot.mouseMove(view.viewport(), blank)
+    qtbot.waitUntil(lambda: view.viewport().cursor().shape() == Qt.CursorShape.ArrowCursor)
