@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QPoint, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QCursor,
     QFont,
@@ -339,7 +339,14 @@ class ChatPane(QWidget):
         popup.destroyed.connect(self._forget_popup)
         self.moment_popup = popup
         popup.adjustSize()
-        popup.move(QCursor.pos() + popup.rect().topLeft())
+        # Beside the pointer, but kept inside the screen's usable area.
+        pos = QCursor.pos() + QPoint(12, 12)
+        screen = QGuiApplication.screenAt(QCursor.pos()) or self.screen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            pos.setX(max(area.left(), min(pos.x(), area.right() - popup.width())))
+            pos.setY(max(area.top(), min(pos.y(), area.bottom() - popup.height())))
+        popup.move(pos)
         popup.show()
 
     @Slot()

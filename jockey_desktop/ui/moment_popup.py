@@ -14,7 +14,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QSize, Qt, QUrl, Slot
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -81,6 +81,7 @@ class MomentPopup(QDialog):
         self.range_label = QLabel(span or "Whole video")
         self.range_label.setTextFormat(Qt.TextFormat.PlainText)
         self.range_label.setAccessibleName("Time range")
+        self.range_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
         self.thumbnail_label = QLabel()
         self.thumbnail_label.setFixedSize(THUMBNAIL_SIZE)
@@ -115,7 +116,11 @@ class MomentPopup(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(self.close_button)
 
+        buttons.setSpacing(8)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 14, 16, 14)
+        layout.setSpacing(8)
+        self.setMinimumWidth(THUMBNAIL_SIZE.width() + 32)
         layout.addWidget(self.title_label)
         layout.addWidget(self.range_label)
         layout.addWidget(self.thumbnail_label, 0, Qt.AlignmentFlag.AlignHCenter)
