@@ -1,0 +1,40 @@
+"""Entry point: ``python -m jockey_desktop``, the ``jockey-desktop`` script and the frozen app.
+
+``python -m jockey_desktop [--sandbox] [--api-base URL] [--data-dir DIR] [--self-test]``.
+Heavy imports happen after argument parsing so ``--help`` and ``--version`` are instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the app (or one of its checks); returns the exit code."""
+    from jockey_desktop.app import AppOptions, build_parser
+
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.frozen_checks:
+        from jockey_desktop.frozen_checks import run_frozen_checks
+
+        return int(run_frozen_checks())
+    if args.self_test:
+        from jockey_desktop.self_test import run_self_test
+
+        return run_self_test(api_base=args.api_base, data_dir=args.data_dir)
+    if args.startup_probe:
+        try:
+            from jockey_desktop.startup_probe import run_startup_probe
+        except ImportError:
+            print("--startup-probe is not available in this build.", file=sys.stderr)
+            return 2
+        return int(run_startup_probe(args))
+
+    from jockey_desktop.app import run
+
+    return run(AppOptions(sandbox=args.sandbox, api_base=args.api_base, data_dir=args.data_dir))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,794 @@
+"""Composition root: builds every service, injects them, connects the window, cleans up.
+
+Nothing else in the app constructs services. ``JockeyDesktop`` owns, in order of creation:
+the data paths, the log file, the single-instance guard, the repository, the settings, two
+task runners (network/keyring work, and a one-thread storage runner), the optional in-process
+sandbox, the controllers and the main window. Widgets never talk to the core: every widget
+signal is connected here to a bound ``@Slot`` method (never a lambda — a lambda connected to a
+cross-thread signal would run in the sender's thread).
+
+Routing rule: the ChatController reports every conversation; only the current conversation's
+updates reach the ChatPane, while the sidebar hears about all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from jockey_desktop import APP_NAME, __version__
+from jockey_desktop.concurrency import TaskRunner
+from jockey_desktop.controllers.chat import ChatController
+from jockey_desktop.controllers.conversations import ConversationsController
+from jockey_desktop.controllers.settings import SettingsController
+from jockey_desktop.controllers.stores import StoresController
+from jockey_desktop.paths import AppPaths, configure_application_identity, resolve_paths
+from jockey_desktop.settings import AppSettings
+
+log = logging.getLogger(__name__)
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """What the command line asked for (see ``__main__``)."""
+
+    sandbox: bool = False
+    api_base: str | None = None
+    data_dir: str | None = None
+    #: The sandbox's pace: "realistic" for people, "fast" for the self-test, or a
+    #: ``sandbox.Pace`` (tests).
+    sandbox_pace: Any = "realistic"
+    #: Skip the single-instance guard (the self-test runs in a private data dir).
+    single_instance: bool = True
+    #: Show modal dialogs (False in tests and the self-test: report to the log instead).
+    interactive: bool = True
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser of ``python -m jockey_desktop``."""
+    parser = argparse.ArgumentParser(
+        prog="jockey-desktop",
+        description=f"{APP_NAME} {__version__} — explore video collections with TwelveLabs "
+                    "Jockey.")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="run against the built-in sandbox server (no API key needed)")
+    parser.add_argument("--api-base", metavar="URL",
+                        help="use another Jockey-compatible server (base URL ending in /v1.3)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="keep conversations, settings and logs in DIR")
+    parser.add_argument("--self-test", action="store_true",
+                        help="hold a three-turn conversation offscreen and exit 0 on success")
+    parser.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--frozen-checks", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    return parser
+
+
+# --------------------------------------------------------------------------- logging
+
+
+class _RedactingFilter(logging.Filter):
+    """Replaces any registered secret in log records (defence in depth: nobody logs the key)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            redacted = text
+            for secret in self.secrets:
+                if secret and len(secret) >= 4:
+                    redacted = redacted.replace(secret, "[redacted]")
+            if redacted != text:
+                record.msg, record.args = redacted, None
+        return True
+
+
+_redactor = _RedactingFilter()
+
+
+def register_secret(secret: str | None) -> None:
+    """Never let ``secret`` reach the log file, whoever logs it."""
+    if secret:
+        _redactor.secrets.add(secret)
+
+
+def setup_logging(paths: AppPaths) -> logging.Handler | None:
+    """Log INFO and up to a rotating file in the data dir's logs/ (never to the console)."""
+    try:
+        handler = logging.handlers.RotatingFileHandler(
+            paths.log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    except OSError as exc:
+        print(f"{APP_NAME}: cannot write the log file {paths.log_file}: {exc}", file=sys.stderr)
+        return None
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    handler.addFilter(_redactor)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    # urllib3 logs request lines at DEBUG only; keep it quiet regardless of the root level.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    return handler
+
+
+# --------------------------------------------------------------------------- the root
+
+
+class JockeyDesktop(QObject):
+    """The running application: services, controllers and the wired main window.
+
+    Build with :meth:`create` (returns None and explains when the app must not start, e.g.
+    another instance holds the data dir). Call :meth:`shutdown` once before exit (it is also
+    connected to ``QApplication.aboutToQuit``).
+    """
+
+    def __init__(self, qapp: QApplication, options: AppOptions, paths: AppPaths) -> None:
+        super().__init__()
+        self.qapp = qapp
+        self.options = options
+        self.paths = paths
+        self.guard: Any = None
+        self.repo: Any = None
+        self.sandbox: Any = None
+        self.window: Any = None
+        self._log_handler: logging.Handler | None = None
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._key: str | None = None
+        self._base_url: str | None = None
+        self._mode = "none"  # "sandbox" | "api" | "none" (no key yet)
+        self._shut_down = False
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def create(cls, options: AppOptions, qapp: QApplication | None = None) -> JockeyDesktop | None:
+        """Build everything; None when the app must exit (reason shown/logged already)."""
+        qapp = qapp or _ensure_qapp()
+        configure_application_identity(qapp)
+        try:
+            paths = resolve_paths(options.data_dir)
+        except Exception as exc:  # DataDirError: a sentence for the user
+            _tell(options, "Cannot start", str(exc), critical=True)
+            return None
+        self = cls(qapp, options, paths)
+        self._log_handler = setup_logging(paths)
+        log.info("%s %s starting; data dir %s", APP_NAME, __version__, paths.data_dir)
+        if options.single_instance and not self._acquire_instance():
+            self._close_log()
+            return None
+        if not self._open_repository():
+            self._release_instance()
+            self._close_log()
+            return None
+        self._build_services()
+        self._build_window()
+        self._connect()
+        qapp.aboutToQuit.connect(self.shutdown)
+        return self
+
+    def _acquire_instance(self) -> bool:
+        from jockey_desktop.single_instance import SingleInstanceGuard, server_name_for_data_dir
+
+        self.guard = SingleInstanceGuard(self.paths.lock_file,
+                                         server_name_for_data_dir(self.paths.data_dir), self)
+        if self.guard.try_acquire():
+            return True
+        if self.guard.notify_running_instance():
+            log.info("another instance is running; asked it to come forward")
+            print(f"{APP_NAME} is already running; its window was brought forward.",
+                  file=sys.stderr)
+        else:
+            _tell(self.options, f"{APP_NAME} is already running",
+                  f"Another {APP_NAME} is using {self.paths.data_dir}. "
+                  f"{self.guard.lock_error_text()}", critical=True)
+        return False
+
+    def _release_instance(self) -> None:
+        if self.guard is not None:
+            self.guard.release()
+            self.guard = None
+
+    def _open_repository(self) -> bool:
+        from jockey_desktop.core import storage
+
+        try:
+            self.repo = storage.open_repository(self.paths.database, self.paths.backups)
+        except Exception as exc:
+            too_new = type(exc).__name__ == "DatabaseTooNewError"
+            log.error("cannot open the conversation database: %s", exc)
+            title = ("Conversations saved by a newer version" if too_new
+                     else "Cannot open the conversation history")
+            _tell(self.options, title,
+                  f"{exc}\n\nThe file was left untouched: {self.paths.database}", critical=True)
+            return False
+        report = getattr(self.repo, "open_report", None)
+        self._startup_notice = _describe_open_report(report)
+        return True
+
+    def _build_services(self) -> None:
+        from jockey_desktop.core.secrets import ApiKeyStore
+
+        self.settings = AppSettings(self.paths.settings_file, self)
+        # Network and keyring calls; a stream does not use it (the chat has its own pool).
+        self.runner = TaskRunner(parent=self)
+        # Slow SQLite work (search, export), serialised on one thread.
+        self.storage_runner = TaskRunner(max_threads=1, parent=self)
+        self.key_store = ApiKeyStore()
+        self.chat = ChatController(self.repo, parent=self)
+        self.conversations = ConversationsController(self.repo, self.storage_runner, parent=self)
+        self.stores = StoresController(self.runner, settings=self.settings, parent=self)
+        self.settings_controller = SettingsController(
+            self.key_store, self.runner, client_factory=self._new_client, parent=self)
+
+    def _build_window(self) -> None:
+        from jockey_desktop.ui import theme
+        from jockey_desktop.ui.main_window import MainWindow
+
+        preference = self.settings.theme
+        theme.apply_theme(self.qapp, None if preference == "system" else preference)
+        self.window = MainWindow(settings=self.settings)
+        self.window.setWindowTitle(APP_NAME)
+
+    # ----------------------------------------------------------------- wiring
+
+    def _connect(self) -> None:
+        w = self.window
+        pane, sidebar, picker = w.chat_pane, w.sidebar, w.store_picker
+        chat, conv = self.chat, self.conversations
+
+        pane.sig_send_requested.connect(self.on_send_requested)
+        pane.sig_stop_requested.connect(self.on_stop_requested)
+        pane.sig_retry_requested.connect(self.on_retry_requested)
+        pane.sig_draft_changed.connect(self.on_draft_changed)
+        pane.sig_copy_conversation_requested.connect(self.copy_conversation)
+
+        chat.sig_message_added.connect(self.on_message_added)
+        chat.sig_message_changed.connect(self.on_message_changed)
+        chat.sig_stream_text.connect(self.on_stream_text)
+        chat.sig_busy_changed.connect(self.on_busy_changed)
+        chat.sig_conversation_changed.connect(self.on_conversation_changed)
+        chat.sig_notice.connect(self.on_notice)
+
+        sidebar.sig_conversation_selected.connect(self.open_conversation)
+        sidebar.sig_new_requested.connect(self.new_conversation)
+        sidebar.sig_rename_requested.connect(conv.rename)
+        sidebar.sig_pin_requested.connect(conv.set_pinned)
+        sidebar.sig_delete_requested.connect(self.delete_conversation)
+        sidebar.sig_export_requested.connect(self.export_conversation)
+        sidebar.sig_search_requested.connect(conv.search)
+
+        conv.sig_conversation_added.connect(sidebar.upsert_summary)
+        conv.sig_conversation_updated.connect(sidebar.upsert_summary)
+        conv.sig_conversation_removed.connect(sidebar.remove_conversation)
+        conv.sig_search_results.connect(sidebar.show_search_results)
+        conv.sig_export_done.connect(self.on_export_done)
+        conv.sig_error.connect(self.on_error_message)
+
+        picker.sig_store_chosen.connect(self.on_store_chosen)
+        picker.sig_refresh_requested.connect(self.stores.refresh)
+        self.stores.sig_loading.connect(picker.set_loading)
+        self.stores.sig_stores_loaded.connect(self.on_stores_loaded)
+        self.stores.sig_stores_failed.connect(picker.set_error)
+
+        self.settings_controller.sig_key_loaded.connect(self.on_key_loaded)
+        self.settings_controller.sig_key_saved.connect(self.on_key_saved)
+        self.settings_controller.sig_key_removed.connect(self.on_key_removed)
+        self.settings_controller.sig_error.connect(self.on_error_message)
+
+        w.sig_new_conversation.connect(self.new_conversation)
+        w.sig_export_requested.connect(self.export_current)
+        w.sig_settings_requested.connect(self.on_settings_opened)
+        w.sig_copy_conversation.connect(self.copy_conversation)
+        w.sig_enter_key_requested.connect(w.open_settings)
+        w.sig_try_sandbox_requested.connect(self.on_try_sandbox)
+
+        dialog = w.settings_dialog
+        dialog.sig_save_key.connect(self.settings_controller.save_key)
+        dialog.sig_remove_key.connect(self.settings_controller.remove_key)
+        dialog.sig_test_connection.connect(self.on_test_connection)
+        dialog.sig_apply.connect(self.on_settings_applied)
+        self.settings_controller.sig_test_result.connect(dialog.set_test_result)
+        if self.guard is not None:
+            self.guard.sig_activate_requested.connect(self.bring_to_front)
+
+    # ----------------------------------------------------------------- start
+
+    def start(self, show: bool = True) -> None:
+        """Choose the mode (sandbox / API / welcome), fill the sidebar, show the window."""
+        self.window_set_summaries()
+        if show:
+            self.window.show()
+        if self.options.sandbox:
+            self.start_sandbox_mode()
+        elif self.options.api_base:
+            key = os.environ.get("TWELVELABS_API_KEY")
+            if key:
+                self._use_api(key, self.options.api_base)
+            else:
+                self.settings_controller.load_key()
+        elif self.settings.use_sandbox:
+            self.start_sandbox_mode()
+        else:
+            self.settings_controller.load_key()
+        last = self.settings.last_conversation_id
+        if last is not None and self.repo.get_conversation(last) is not None:
+            self.open_conversation(last)
+            self.window.sidebar.select_conversation(last)
+        notice = getattr(self, "_startup_notice", None)
+        if notice:
+            self.window_notice(notice)
+            if self.options.interactive:
+                QTimer.singleShot(0, self._show_startup_notice)
+
+    @Slot()
+    def _show_startup_notice(self) -> None:
+        QMessageBox.information(self.window, APP_NAME, self._startup_notice)
+
+    def window_set_summaries(self) -> None:
+        """Load the sidebar from the repository."""
+        self.window.sidebar.set_summaries(self.conversations.summaries())
+
+    @Slot()
+    def start_sandbox_mode(self) -> None:
+        """Start the in-process sandbox (once) and use it as the server."""
+        from jockey_desktop.sandbox import SANDBOX_API_KEY, Pace, SandboxServer
+
+        if self.sandbox is None:
+            pace = self.options.sandbox_pace
+            if isinstance(pace, str):
+                pace = Pace.instant() if pace == "fast" else Pace.realistic()
+            self.sandbox = SandboxServer(state_dir=self.paths.sandbox_state, pace=pace)
+            base_url = self.sandbox.start()
+            log.info("sandbox started at %s", base_url)
+        self._mode = "sandbox"
+        self._use_api(SANDBOX_API_KEY, self.sandbox.base_url, mode="sandbox")
+
+    def _use_api(self, key: str, base_url: str | None, mode: str = "api") -> None:
+        from jockey_desktop.core.api import DEFAULT_BASE_URL
+
+        register_secret(key if mode != "sandbox" else None)
+        self._key = key
+        self._base_url = base_url or DEFAULT_BASE_URL
+        self._mode = mode
+        client = self._client_for(key, self._base_url)
+        self.chat.set_client(client)
+        self.stores.set_client(client)
+        self.window.show_main()
+        if mode == "sandbox":
+            self.window.set_connection("Sandbox")
+        else:
+            host = self._base_url.split("://", 1)[-1].split("/", 1)[0]
+            self.window.set_connection(host, _proxy_of(client))
+        self.stores.refresh()
+
+    def _new_client(self, key: str, base_url: str | None) -> Any:
+        from jockey_desktop.core.api import DEFAULT_BASE_URL, JockeyClient
+
+        return JockeyClient(key, base_url or DEFAULT_BASE_URL)
+
+    def _client_for(self, key: str, base_url: str) -> Any:
+        """One client per (base_url, key): its connection pool is reused across turns."""
+        import hashlib
+
+        # The cache key holds a digest, not the key: nothing keeps the secret twice.
+        cache_key = (base_url, hashlib.sha256(key.encode()).hexdigest())
+        client = self._clients.get(cache_key)
+        if client is None:
+            client = self._new_client(key, base_url)
+            self._clients[cache_key] = client
+        return client
+
+    # ----------------------------------------------------------------- key and settings
+
+    @Slot(object, str)
+    def on_key_loaded(self, key: object, where: str) -> None:
+        """Start on the API when a key exists, else show the welcome page."""
+        self.window.settings_dialog.set_key_location(where)
+        self.window.settings_dialog.set_has_key(bool(key))
+        if self._mode == "sandbox" or (self._mode == "api" and key == self._key):
+            return
+        if key:
+            self._use_api(str(key), self.options.api_base or self.settings.api_base_url)
+        elif self._mode == "none":
+            self.window.show_welcome()
+
+    @Slot(object, str)
+    def on_key_saved(self, key: object, where: str) -> None:
+        """A new key: use it (unless the sandbox was chosen) and say where it is kept."""
+        self.window.settings_dialog.set_key_location(where)
+        self.window.settings_dialog.set_has_key(bool(key))
+        if key and self._mode != "sandbox":
+            self._use_api(str(key), self.options.api_base or self.settings.api_base_url)
+
+    @Slot(str)
+    def on_key_removed(self, where: str) -> None:
+        """The key is gone: API mode stops (back to the welcome page); the sandbox goes on."""
+        self.window.settings_dialog.set_key_location(where)
+        self.window.settings_dialog.set_has_key(False)
+        if self._mode == "api":
+            self._mode = "none"
+            self._key = None
+            self.chat.set_client(None)
+            self.stores.set_client(None)
+            self.window.set_connection("Not connected")
+            self.window.show_welcome()
+
+    @Slot()
+    def show_settings(self) -> None:
+        """Open the settings dialog (the window refreshes it through ``on_settings_opened``)."""
+        self.window.open_settings()
+
+    @Slot()
+    def on_settings_opened(self) -> None:
+        """Fill the dialog with the current choices and where the key is stored."""
+        dialog = self.window.settings_dialog
+        dialog.set_values(self.settings.api_base_url, self._mode == "sandbox")
+        client = self.chat.client()
+        dialog.set_proxy(_proxy_of(client) if client is not None and self._mode == "api"
+                         else None)
+        self.settings_controller.load_key()
+
+    @Slot(str, str)
+    def on_test_connection(self, key: str, base_url: str) -> None:
+        """Test the typed key, or the key in use when the field is empty."""
+        if not key.strip() and self._mode == "api" and self._key:
+            key = self._key
+        self.settings_controller.test_connection(
+            key, base_url or self.settings.api_base_url or self._default_base_url())
+
+    @staticmethod
+    def _default_base_url() -> str:
+        from jockey_desktop.core.api import DEFAULT_BASE_URL
+
+        return DEFAULT_BASE_URL
+
+    @Slot()
+    def on_try_sandbox(self) -> None:
+        """The welcome page's "Try the sandbox": remembered for the next start."""
+        self.settings.use_sandbox = True
+        self.start_sandbox_mode()
+
+    @Slot(str, bool)
+    def on_settings_applied(self, base_url: str, use_sandbox: bool) -> None:
+        """Save the server choice and switch to it."""
+        changed = (base_url or None) != self.settings.api_base_url
+        self.settings.api_base_url = base_url or None
+        self.settings.use_sandbox = bool(use_sandbox)
+        if use_sandbox:
+            if self._mode != "sandbox":
+                self.start_sandbox_mode()
+        elif self._mode == "sandbox" or changed:
+            self._mode = "none"
+            self.chat.set_client(None)
+            self.stores.set_client(None)
+            self.window.set_connection("Not connected")
+            self.settings_controller.load_key()
+
+    # ----------------------------------------------------------------- conversations
+
+    @property
+    def _current_id(self) -> int | None:
+        # The pane is the single source of truth for "the conversation on screen": it still
+        # names the previous conversation while it flushes that one's draft on a switch.
+        return self.window.chat_pane.current_conversation_id()  # type: ignore[no-any-return]
+
+    def current_conversation_id(self) -> int | None:
+        """The conversation shown in the chat pane."""
+        return self._current_id
+
+    @Slot(int)
+    def open_conversation(self, conversation_id: int) -> None:
+        """Show a conversation: its transcript, its own draft, its live stream state."""
+        conversation = self.conversations.conversation(conversation_id)
+        if conversation is None:
+            return
+        pane = self.window.chat_pane
+        # Flushes the previous conversation's draft (to that one), then loads this one's.
+        pane.show_conversation(conversation, self.conversations.messages(conversation_id))
+        pane.set_busy(self.chat.is_busy(conversation_id))
+        for message_id, text in self.chat.live_texts(conversation_id):
+            pane.set_stream_text(message_id, text)
+        self.window.store_picker.select_store(conversation.store_id)
+        self.window.set_conversation_title(conversation.title)
+        self.settings.last_conversation_id = conversation_id
+
+    @Slot()
+    def new_conversation(self) -> int | None:
+        """Start a conversation on the picked store; returns its id (None: no store yet)."""
+        store = self.window.store_picker.current_store()
+        if store is None:
+            self.window_notice("Pick a knowledge store first (the picker above the chat).")
+            return None
+        conversation = self.conversations.create(store.id, store.name)
+        self.open_conversation(conversation.id)
+        self.window.sidebar.select_conversation(conversation.id)
+        return int(conversation.id)
+
+    @Slot(int)
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Delete (already confirmed by the sidebar); a stream in it is stopped first."""
+        self.chat.stop(conversation_id)
+        self.conversations.delete(conversation_id)
+        if conversation_id == self._current_id:
+            self.window.chat_pane.clear()
+            self.settings.last_conversation_id = None
+
+    @Slot(str)
+    def on_send_requested(self, text: str) -> None:
+        """The composer's Send: a new conversation is made on the picked store if needed.
+
+        The composer has already cleared itself and cleared the stored draft.
+        """
+        conversation_id = self._current_id
+        if conversation_id is None:
+            conversation_id = self.new_conversation()
+            if conversation_id is None:
+                self.window.chat_pane.show_refusal(
+                    "Pick a knowledge store first, then ask your question.")
+                return
+        refusal = self.chat.send(conversation_id, text)
+        if refusal:
+            # The composer cleared itself on send; this puts the text back with the reason.
+            self.window.chat_pane.show_refusal(refusal)
+
+    @Slot()
+    def on_stop_requested(self) -> None:
+        """Stop the current conversation's answer."""
+        if self._current_id is not None:
+            self.chat.stop(self._current_id)
+
+    @Slot(int)
+    def on_retry_requested(self, message_id: int) -> None:
+        """Retry a failed turn; a refusal is shown in the pane."""
+        refusal = self.chat.retry(message_id)
+        if refusal:
+            self.window.chat_pane.show_refusal(refusal)
+
+    @Slot(str)
+    def on_draft_changed(self, text: str) -> None:
+        """Save the draft of the conversation on screen (and only that one)."""
+        if self._current_id is not None:
+            self.conversations.save_draft(self._current_id, text)
+
+    # ----------------------------------------------------------------- chat routing
+
+    @Slot(int, object)
+    def on_message_added(self, conversation_id: int, message: object) -> None:
+        """A new row: shown only if it belongs to the conversation on screen."""
+        if conversation_id == self._current_id:
+            self.window.chat_pane.append_message(message)
+
+    @Slot(int, object)
+    def on_message_changed(self, conversation_id: int, message: object) -> None:
+        """A row changed (status, text, citations, error)."""
+        if conversation_id == self._current_id:
+            self.window.chat_pane.replace_message(message)
+
+    @Slot(int, int, str)
+    def on_stream_text(self, conversation_id: int, message_id: int, text: str) -> None:
+        """Throttled partial text of a streaming answer."""
+        if conversation_id == self._current_id:
+            self.window.chat_pane.set_stream_text(message_id, text)
+
+    @Slot(int, bool)
+    def on_busy_changed(self, conversation_id: int, busy: bool) -> None:
+        """Streaming started/ended: the composer's Stop, and the sidebar's badge."""
+        if conversation_id == self._current_id:
+            self.window.chat_pane.set_busy(busy)
+        self.conversations.refresh(conversation_id)
+
+    @Slot(int)
+    def on_conversation_changed(self, conversation_id: int) -> None:
+        """Title/session/activity changed: sidebar row, and the header if on screen."""
+        self.conversations.refresh(conversation_id)
+        if conversation_id == self._current_id:
+            conversation = self.repo.get_conversation(conversation_id)
+            if conversation is not None:
+                self.window.chat_pane.update_header(conversation)
+                self.window.set_conversation_title(conversation.title)
+
+    @Slot(int, str)
+    def on_notice(self, conversation_id: int, text: str) -> None:
+        """A notice about one conversation: in the pane if on screen, else the status bar."""
+        if conversation_id == self._current_id:
+            self.window.chat_pane.show_notice(text)
+        else:
+            self.window_notice(text)
+
+    # ----------------------------------------------------------------- stores
+
+    @Slot(object)
+    def on_stores_loaded(self, stores: object) -> None:
+        """Show the stores; keep the selection, else restore the remembered store."""
+        picker = self.window.store_picker
+        current = picker.current_store()
+        picker.set_stores(stores)
+        wanted = None
+        if self._current_id is not None:
+            conversation = self.repo.get_conversation(self._current_id)
+            wanted = conversation.store_id if conversation is not None else None
+        wanted = wanted or (current.id if current is not None else None)
+        wanted = wanted or self.stores.last_store_id()
+        if wanted and any(s.id == wanted for s in stores):  # type: ignore[attr-defined]
+            picker.select_store(wanted)
+
+    @Slot(str)
+    def on_store_chosen(self, store_id: str) -> None:
+        """Remember the store; a conversation bound to another store → offer a new one."""
+        self.stores.remember_store(store_id)
+        if self._current_id is None:
+            return
+        conversation = self.repo.get_conversation(self._current_id)
+        if conversation is None or conversation.store_id == store_id:
+            return
+        if not self.conversations.messages(self._current_id):
+            return  # an empty conversation: the next "New" or send picks the new store
+        store = self.stores.store(store_id)
+        name = store.name if store is not None else store_id
+        confirm = getattr(self.window, "confirm_new_conversation_on", None)
+        if confirm is None or confirm(name):
+            self.new_conversation()
+        else:
+            self.window.store_picker.select_store(conversation.store_id)
+
+    # ----------------------------------------------------------------- export / copy
+
+    @Slot(int, str)
+    def export_conversation(self, conversation_id: int, fmt: str) -> None:
+        """Ask where, then export one conversation off the GUI thread."""
+        conversation = self.repo.get_conversation(conversation_id)
+        name = conversation.title if conversation and conversation.title else "conversation"
+        path = self.window.ask_export_path(fmt, name)
+        if path:
+            self.conversations.export([conversation_id], fmt, path)
+
+    @Slot(str)
+    def export_current(self, fmt: str) -> None:
+        """The window's Export menu: the conversation on screen."""
+        if self._current_id is not None:
+            self.export_conversation(self._current_id, fmt or "markdown")
+
+    @Slot(str)
+    def on_export_done(self, path: str) -> None:
+        """Tell the user where the export went."""
+        self.window_notice(f"Exported to {path}")
+
+    @Slot()
+    def copy_conversation(self) -> None:
+        """Copy the conversation on screen as Markdown."""
+        if self._current_id is None:
+            return
+        from jockey_desktop.core.storage import export as storage_export
+
+        text = storage_export.export_markdown(self.repo, [self._current_id])
+        QGuiApplication.clipboard().setText(text)
+        self.window_notice("Conversation copied.")
+
+    @Slot(str)
+    def on_error_message(self, text: str) -> None:
+        """A controller error with no better place: the status bar."""
+        self.window_notice(text)
+
+    def window_notice(self, text: str) -> None:
+        """A short message in the window's status bar."""
+        if self.window is not None:
+            self.window.show_status(text, 8000)
+
+    @Slot()
+    def bring_to_front(self) -> None:
+        """Another launch asked us to show ourselves."""
+        window = self.window
+        if window.isMinimized():
+            window.showNormal()
+        window.show()
+        window.raise_()
+        window.activateWindow()
+
+    # ----------------------------------------------------------------- quit
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop streams (partial text saved), flush drafts, stop the sandbox, close the DB.
+
+        Bounded: the whole thing takes well under 2 s even with streams in flight.
+        """
+        if self._shut_down:
+            return
+        self._shut_down = True
+        log.info("shutting down")
+        if self.window is not None and self._current_id is not None:
+            self.settings.last_conversation_id = self._current_id
+            self.window.chat_pane.composer.flush_draft()
+        self.conversations.shutdown()
+        self.chat.shutdown(timeout_s=1.0)
+        for runner in (self.runner, self.storage_runner):
+            runner.shutdown(300)
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        for client in self._clients.values():
+            try:
+                client.close()
+            except Exception:
+                log.debug("closing a client failed", exc_info=True)
+        self.settings.sync()
+        self.repo.close()
+        self._release_instance()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log_handler is not None:
+            logging.getLogger().removeHandler(self._log_handler)
+            self._log_handler.close()
+            self._log_handler = None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _ensure_qapp() -> QApplication:
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    return QApplication(sys.argv[:1])
+
+
+def _proxy_of(client: Any) -> str | None:
+    try:
+        return client.proxy_for_base_url()  # type: ignore[no-any-return]
+    except Exception:  # an odd proxy setting must not stop the window from showing
+        log.debug("could not determine the proxy", exc_info=True)
+        return None
+
+
+def _tell(options: AppOptions, title: str, text: str, *, critical: bool = False) -> None:
+    """A startup problem: a dialog for people, stderr for scripts."""
+    log.error("%s: %s", title, text)
+    print(f"{APP_NAME}: {title}: {text}", file=sys.stderr)
+    if options.interactive and QApplication.instance() is not None:
+        box = QMessageBox.critical if critical else QMessageBox.information
+        box(None, title, text)
+
+
+def _describe_open_report(report: Any) -> str | None:
+    """A sentence about what happened when the database was opened, if worth telling."""
+    if report is None:
+        return None
+    moved = getattr(report, "moved_aside", None)
+    if moved:
+        return (f"The conversation database was damaged and could not be repaired. It was "
+                f"moved aside to {moved} (nothing was deleted) and a new one was started.")
+    if getattr(report, "recovered", False):
+        return "The conversation database was repaired after an unclean shutdown."
+    interrupted = getattr(report, "interrupted", 0) or getattr(report, "interrupted_count", 0)
+    if interrupted:
+        noun = "answer was" if interrupted == 1 else "answers were"
+        return (f"{interrupted} {noun} interrupted when the app last closed; "
+                "they are kept and can be retried.")
+    return None
+
+
+def run(options: AppOptions) -> int:
+    """Build and run the app until the window closes; returns the exit code."""
+    qapp = _ensure_qapp()
+    desktop = JockeyDesktop.create(options, qapp)
+    if desktop is None:
+        return 1
+    desktop.start()
+    try:
+        return int(qapp.exec())
+    finally:
+        desktop.shutdown()

@@ -1,0 +1,185 @@
+"""``--self-test``: hold the guide's three-turn conversation through the real app, offscreen.
+
+It builds the real composition root (``app.JockeyDesktop``: repository, controllers, the real
+MainWindow) in a private temporary data directory, starts the in-process sandbox with a fast
+pace (or, with ``--api-base URL``, uses that server and ``TWELVELABS_API_KEY``), picks the
+first knowledge store with ready items, creates a conversation, types each question into the
+composer and submits it, and waits for the answer. It then checks, from the repository, that
+every answer was saved COMPLETE with citations and that all three turns used one session id.
+
+Prints one line — ``self-test OK: 3 turns, 1 session, N citations, X s`` — and returns 0, or
+``self-test FAILED: <reason>`` (stderr) and 1 on any failure or after the time limit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+QUESTIONS = (
+    "What are the main themes in these videos?",
+    "Which videos best represent the first theme?",
+    "Give me timestamps for the key moments in those videos",
+)
+
+#: The whole self-test must finish within this many seconds.
+TIME_LIMIT_S = 60.0
+
+
+class SelfTestError(Exception):
+    """A check failed; ``str()`` is the reason printed to the user."""
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.started = time.monotonic()
+        self.end = self.started + seconds
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _wait_until(qapp: Any, condition: Callable[[], bool], deadline: _Deadline, what: str) -> None:
+    """Run the event loop until ``condition()`` holds; fail with ``what`` at the deadline."""
+    from PySide6.QtCore import QEventLoop
+
+    while not condition():
+        if deadline.left() <= 0:
+            raise SelfTestError(f"timed out waiting for {what}")
+        qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        # processEvents returns at once when idle; a short sleep keeps this from spinning.
+        time.sleep(0.005)
+
+
+def _pick_store(desktop: Any, qapp: Any, deadline: _Deadline) -> Any:
+    stores = desktop.stores
+    failures: list[str] = []
+    stores.sig_stores_failed.connect(failures.append)
+    _wait_until(qapp, lambda: bool(failures) or (bool(stores.stores())
+                                                 and not stores.is_loading()),
+                deadline, "the knowledge stores to load")
+    if failures:
+        raise SelfTestError(failures[-1])
+    store = stores.first_ready_store()
+    if store is None:
+        raise SelfTestError("no knowledge store has ready items")
+    return store
+
+
+def _run(desktop: Any, qapp: Any, deadline: _Deadline) -> str:
+    from jockey_desktop.core.storage.models import MessageStatus, Role
+
+    store = _pick_store(desktop, qapp, deadline)
+    window = desktop.window
+    window.store_picker.select_store(store.id)
+    conversation_id = desktop.new_conversation()
+    if conversation_id is None:
+        raise SelfTestError(f"could not start a conversation on {store.name}")
+    pane = window.chat_pane
+    finished: list[tuple[int, int, str]] = []
+
+    def on_finished(cid: int, mid: int, status: str) -> None:
+        finished.append((cid, mid, status))
+
+    desktop.chat.sig_turn_finished.connect(on_finished)
+    for number, question in enumerate(QUESTIONS, start=1):
+        # Through the composer, exactly as a user would (Enter calls submit()).
+        pane.composer.set_text(question)
+        pane.composer.submit()
+        _wait_until(qapp, lambda n=number: len(finished) >= n, deadline,
+                    f"the answer to question {number}")
+        _cid, message_id, status = finished[number - 1]
+        if status != MessageStatus.COMPLETE.value:
+            message = desktop.repo.get_message(message_id)
+            reason = message.error_message if message is not None else status
+            raise SelfTestError(f"question {number} failed: {reason}")
+        if pane.current_conversation_id() != conversation_id:
+            raise SelfTestError("the chat pane switched away from the conversation")
+
+    messages = desktop.repo.list_messages(conversation_id)
+    answers = [m for m in messages if m.role == Role.ASSISTANT]
+    questions = [m for m in messages if m.role == Role.USER]
+    if [q.text for q in questions] != list(QUESTIONS):
+        raise SelfTestError("the saved questions differ from the ones asked")
+    if len(answers) != len(QUESTIONS):
+        raise SelfTestError(f"expected {len(QUESTIONS)} answers, found {len(answers)}")
+    citations = 0
+    for number, answer in enumerate(answers, start=1):
+        if answer.status != MessageStatus.COMPLETE or not answer.text.strip():
+            raise SelfTestError(f"answer {number} was not saved complete")
+        if not answer.citations:
+            raise SelfTestError(f"answer {number} has no citations")
+        citations += len(answer.citations)
+    sessions = {a.session_id for a in answers}
+    conversation = desktop.repo.get_conversation(conversation_id)
+    if len(sessions) != 1 or None in sessions:
+        raise SelfTestError(f"the turns used {len(sessions)} sessions instead of one")
+    if conversation is None or conversation.session_id not in sessions:
+        raise SelfTestError("the conversation's saved session id is not the turns' session")
+    return (f"self-test OK: {len(answers)} turns, 1 session, {citations} citations, "
+            f"{deadline.elapsed():.1f} s")
+
+
+#: Qt messages that are harmless noise of the offscreen platform, not findings.
+_OFFSCREEN_NOISE = ("This plugin does not support propagateSizeHints()",)
+
+
+def _install_message_filter() -> None:
+    """Drop the offscreen platform's known noise; every other Qt message goes to stderr."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    def handler(kind: QtMsgType, _context: Any, message: str) -> None:
+        if message in _OFFSCREEN_NOISE:
+            return
+        label = {QtMsgType.QtDebugMsg: "debug", QtMsgType.QtInfoMsg: "info",
+                 QtMsgType.QtWarningMsg: "warning", QtMsgType.QtCriticalMsg: "critical",
+                 QtMsgType.QtFatalMsg: "fatal"}.get(kind, "message")
+        print(f"Qt {label}: {message}", file=sys.stderr)
+
+    qInstallMessageHandler(handler)
+
+
+def run_self_test(api_base: str | None = None, data_dir: str | None = None) -> int:
+    """Run the self-test; returns the process exit code (0 OK, 1 failed)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if os.environ["QT_QPA_PLATFORM"] == "offscreen":
+        _install_message_filter()
+    deadline = _Deadline(TIME_LIMIT_S)
+    private_dir = None if data_dir else tempfile.mkdtemp(prefix="jockey-self-test-")
+    desktop = None
+    try:
+        from jockey_desktop.app import AppOptions, JockeyDesktop, _ensure_qapp
+
+        if api_base and not os.environ.get("TWELVELABS_API_KEY"):
+            raise SelfTestError("--api-base needs the key in TWELVELABS_API_KEY")
+        qapp = _ensure_qapp()
+        options = AppOptions(
+            sandbox=not api_base, api_base=api_base, data_dir=data_dir or private_dir,
+            sandbox_pace="fast", single_instance=False, interactive=False)
+        desktop = JockeyDesktop.create(options, qapp)
+        if desktop is None:
+            raise SelfTestError("the app could not start (see the message above)")
+        desktop.start(show=True)
+        summary = _run(desktop, qapp, deadline)
+    except SelfTestError as failure:
+        print(f"self-test FAILED: {failure}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # any bug is a failed self-test, with its reason
+        print(f"self-test FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if desktop is not None:
+            desktop.shutdown()
+            desktop.window.close()
+        if private_dir is not None:
+            shutil.rmtree(private_dir, ignore_errors=True)
+    print(summary)
+    return 0
