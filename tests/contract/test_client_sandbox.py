@@ -428,9 +428,10 @@ def test_silent_stall_cancelled_within_one_second(sandbox: SandboxServer, client
 
 @pytest.mark.parametrize("style", ["event", "comment"])
 def test_keepalives_reset_idle_timer(tmp_path: Path, style: str) -> None:
-    pace = Pace(first_token_delay=0.8, keepalive_interval=0.1, keepalive_style=style)  # type: ignore[arg-type]
+    pace = Pace(first_token_delay=1.0, keepalive_interval=0.1,
+                keepalive_style=style)  # type: ignore[arg-type]
     with SandboxServer(state_dir=tmp_path / "state", pace=pace) as server:
-        client = JockeyClient(SANDBOX_API_KEY, server.base_url, stream_idle_timeout=0.4)
+        client = JockeyClient(SANDBOX_API_KEY, server.base_url, stream_idle_timeout=0.45)
         store, _ = ready_store(client, client.list_knowledge_stores())
         events = stream(client, store.id, THREE_TURNS[0])
     assert isinstance(events[-1], ResponseDone)

@@ -311,6 +311,39 @@ def test_read_timeout_wrapped_in_connection_error_is_mapped_by_cause() -> None:
     assert isinstance(mapped.error, NetworkError) and mapped.before_send
 
 
+def test_connect_timeout_and_dns_failures_map_to_network_and_are_safe_to_resend() -> None:
+    timeout = _map_transport_error(requests.exceptions.ConnectTimeout(
+        urllib3.exceptions.MaxRetryError(None, "/", reason=urllib3.exceptions.ConnectTimeoutError(
+            None, "timed out"))), in_body=False)
+    assert isinstance(timeout.error, NetworkError) and timeout.before_send
+    dns = _map_transport_error(requests.exceptions.ConnectionError(
+        urllib3.exceptions.MaxRetryError(None, "/", reason=urllib3.exceptions.NameResolutionError(
+            "api.example", None, socket.gaierror(-2, "Name or service not known")))),
+        in_body=False)
+    assert isinstance(dns.error, NetworkError) and "DNS" in str(dns.error)
+    reset = _map_transport_error(requests.exceptions.ConnectionError(
+        urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104))),
+        in_body=False)
+    assert isinstance(reset.error, NetworkError) and not reset.before_send
+
+
+def test_tls_failure_is_network_error_not_retried(server: FakeServer, sleeps: Sleeps) -> None:
+    # https:// against a plain-HTTP server: the handshake fails.
+    client = JockeyClient(KEY, f"https://127.0.0.1:{server.port}/v1.3", sleep=sleeps)
+    with pytest.raises(NetworkError) as info:
+        client.get_knowledge_store("ks_1")
+    assert "TLS" in str(info.value) and sleeps.calls == []
+
+
+@pytest.mark.parametrize("cls", [
+    AuthenticationError, ForbiddenError, InvalidRequestError, NetworkError, ProtocolError,
+    RateLimitedError, RequestCancelledError, RequestTimedOutError, ServerError,
+    SessionLostError, SessionStoreMismatchError, StoreNotFoundError])
+def test_every_error_reads_as_a_sentence(cls: type[Exception]) -> None:
+    text = str(cls())
+    assert text[0].isupper() and text.endswith(".") and len(text) > 15
+
+
 # --- redirects ------------------------------------------------------------------------
 
 
@@ -481,7 +514,7 @@ def test_keepalive_comments_reset_the_idle_timer(server: FakeServer, sleeps: Sle
     def handle(req: Request) -> None:
         req.start_sse()
         req.write(f"data: {json.dumps(events[0])}\n\n")
-        for _ in range(8):  # 0.8 s of silence broken only by comments, idle limit 0.3 s
+        for _ in range(9):  # 0.9 s of silence broken only by comments, idle limit 0.45 s
             time.sleep(0.1)
             req.write(": keep-alive\n\n")
         for event in events[1:]:
@@ -489,7 +522,7 @@ def test_keepalive_comments_reset_the_idle_timer(server: FakeServer, sleeps: Sle
         req.write("data: [DONE]\n\n")
 
     server.handle = handle
-    client = make_client(server, sleeps, stream_idle_timeout=0.3)
+    client = make_client(server, sleeps, stream_idle_timeout=0.45)
     out = list(client.stream_response(STORE, "Q"))
     assert out[-1].response.text == "slow answer"
 
