@@ -403,8 +403,12 @@ class AnswerEngine:
         else:
             out.add(f"Here are the moments in **{self.store.name}** that best match your "
                     "question:\n\n")
-        for moment, _score in sorted(hits, key=lambda h: (h[0].item_id != hits[0][0].item_id,
-                                                          h[0].item_id, h[0].start)):
+        # Videos in order of their best hit; moments of one video in time order.
+        video_rank = {}
+        for moment, _score in hits:
+            video_rank.setdefault(moment.item_id, len(video_rank))
+        for moment, _score in sorted(hits, key=lambda h: (video_rank[h[0].item_id],
+                                                          h[0].start)):
             video = self.videos[moment.item_id]
             out.add(f"- **{video.title}**, {format_time(moment.start)}–"
                     f"{format_time(moment.end)}: {_sentence(moment.description)} ")

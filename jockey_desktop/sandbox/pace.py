@@ -37,8 +37,8 @@ class Pace:
 
     @classmethod
     def realistic(cls) -> Pace:
-        """A few seconds of thinking, then a few words every ~0.15 s (5–15 s per answer)."""
-        return cls(first_token_delay=3.0, delta_interval=0.15, words_per_delta=3)
+        """A few seconds of thinking, then three words every 0.12 s (5–15 s per answer)."""
+        return cls(first_token_delay=3.0, delta_interval=0.12, words_per_delta=3)
 
     @classmethod
     def instant(cls) -> Pace:

@@ -522,6 +522,12 @@ class _Handler(BaseHTTPRequestHandler):
                            "The request body is not valid JSON.") from None
         if data is None:
             raise ApiError(400, "parameter_invalid", "The request body must be a JSON object.")
+        try:
+            # JSON may escape lone surrogates ("\ud800"), which no UTF-8 reply or file can hold.
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "parameter_invalid",
+                           "The request body contains invalid Unicode text.") from None
         request = validate_response_request(data)
         app = self.app
         store = app.store_or_404(request.knowledge_store_id)

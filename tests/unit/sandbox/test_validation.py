@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -167,3 +168,11 @@ def test_unknown_path_and_method(api: Api) -> None:
     response = api.http.request("BREW", api.base + "/knowledge-stores", timeout=10)
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+def test_lone_surrogates_are_rejected(api: Api, nature_id: str) -> None:
+    body = body_for(nature_id, "hi SURROGATE", include=["intermediate_outputs"])
+    raw = json.dumps(body).replace("SURROGATE", "\\ud800")
+    response = api.http.post(api.base + "/responses", data=raw.encode(), timeout=10,
+                             headers={"x-api-key": "sandbox"})
+    assert (response.status_code, response.json()["code"]) == (400, "parameter_invalid")
