@@ -145,6 +145,9 @@ class ChatView(QListView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Width changes re-lay out (only) the visible rows; keep following the end."""
         following = self._stick_to_bottom
+        # This also runs when the scroll bar appears (the viewport narrows): the delegate
+        # keeps the width instead of asking the viewport on every sizeHint call.
+        self.message_delegate.set_view_width(self.viewport().width())
         super().resizeEvent(event)
         if following:
             self._stick_to_bottom = True

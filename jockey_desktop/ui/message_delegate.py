@@ -54,7 +54,7 @@ from PySide6.QtWidgets import (
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
 from jockey_desktop.ui.formatting import format_duration, format_tokens
 from jockey_desktop.ui.markdown import SafeTextDocument, render_markdown, unique_citations
-from jockey_desktop.ui.models.message_model import MessageRole
+from jockey_desktop.ui.models.message_model import MessageListModel, MessageRole
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -215,7 +215,13 @@ class MessageDelegate(QStyledItemDelegate):
     # -- QStyledItemDelegate ------------------------------------------------------------------
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         """Exact height when the row was measured, else a cheap estimate (see module doc)."""
-        message = index.data(MessageRole)
+        # Called for every row on each relayout (each streamed chunk that grows a row), so
+        # skip the QVariant round trip of index.data() when the model is ours.
+        model = index.model()
+        if isinstance(model, MessageListModel):
+            message = model.message_at(index.row())
+        else:
+            message = index.data(MessageRole)
         width = self._effective_width(option)
         if not isinstance(message, Message):
             return QSize(width, 0)
