@@ -31,6 +31,8 @@ from jockey_desktop.sandbox.data import Moment, Store, Video
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _STOPWORD_TEXT = """
+say said says talk talks talked mention mentions mentioned discuss discussed happen happens
+happened describe explain anything something know want see seen look looks get got also
 a about above after again all am an and any are as at be been before being below between
 both but by can could did do does doing down during each few for from further give had has
 have having he her here hers him his how i if in into is it its itself just me more most my
@@ -72,8 +74,17 @@ def _stem(word: str) -> str:
     if len(word) > 4 and word.endswith("ed"):
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
+        word = word[:-1]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]  # "price"/"pricing" → "pric", "dance"/"dancing" → "danc"
     return word
+
+
+# A few everyday words mapped to the vocabulary of the sample data (applied to questions).
+_SYNONYMS = {"cost": "pric", "expensiv": "pric", "cheap": "pric", "kill": "hunt",
+             "predator": "predation", "prey": "hunt", "baby": "newborn", "babi": "newborn",
+             "young": "parent", "offspring": "parent", "eat": "feed", "eating": "feed",
+             "launch": "availability", "ship": "availability", "secur": "privacy"}
 
 
 def count_tokens(text: str) -> int:
@@ -198,6 +209,7 @@ class AnswerEngine:
                restrict_to: set[str] | None = None) -> list[tuple[Moment, float]]:
         """Top moments by BM25 score (only positive scores)."""
         terms = tokenize(query)
+        terms += [_SYNONYMS[t] for t in terms if t in _SYNONYMS]
         scored = []
         for index, (moment, doc) in enumerate(zip(self.moments, self._docs, strict=False)):
             if restrict_to is not None and moment.item_id not in restrict_to:

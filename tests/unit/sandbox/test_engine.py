@@ -122,7 +122,8 @@ def test_processing_and_failed_items_are_never_cited() -> None:
 
 def test_text_helpers() -> None:
     assert format_time(65) == "01:05" and format_time(3725) == "1:02:05"
-    assert tokenize("The Lionesses are hunting") == ["lionesse", "hunt"]
+    assert tokenize("The Lionesses are hunting") == ["lioness", "hunt"]
+    assert tokenize("price") == tokenize("pricing")
     assert count_tokens("Hello, world [1].") == 7
     assert truncate_to_tokens("one two three four", 2) == "one two"
     assert truncate_to_tokens("one two", 5) == "one two"
