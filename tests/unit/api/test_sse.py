@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jockey_desktop.core.api.sse import SSEEvent, SSEParser
 
@@ -93,3 +97,25 @@ def test_bom_is_ignored_and_id_kept() -> None:
 def test_done_with_whitespace() -> None:
     events, _ = feed_all([b"data:  [DONE] \n\n"])
     assert events[0].is_done
+
+
+@given(st.lists(st.integers(min_value=0, max_value=len(SAMPLE)), max_size=12))
+@settings(max_examples=200, deadline=None)
+def test_any_chunking_gives_the_same_events(cuts: list[int]) -> None:
+    points = sorted(set(cuts))
+    bounds = [0, *points, len(SAMPLE)]
+    chunks = [SAMPLE[a:b] for a, b in itertools.pairwise(bounds)]
+    events, _ = feed_all(chunks)
+    assert events == EXPECTED
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+                                               blacklist_characters="\r\n"), max_size=20),
+                min_size=1, max_size=4),
+       st.sampled_from(["\n", "\r\n", "\r"]))
+@settings(max_examples=200, deadline=None)
+def test_multiline_data_round_trips(lines: list[str], eol: str) -> None:
+    # Every data line survives with any line ending; it must not be read as a comment.
+    body = "".join(f"data:{' ' + line if line.startswith(' ') else line}{eol}" for line in lines)
+    events, _ = feed_all([(body + eol).encode()])
+    assert events == [SSEEvent("message", "\n".join(lines))]
