@@ -241,16 +241,12 @@ class MessageDelegate(QStyledItemDelegate):
         layout = self.layout_for(message, width, option)
         known = self._heights.get(message.id)
         exact = math.ceil(layout.height)
-        if (
-            known is None
-            or not known[3]
-            or known[0] != message.revision
-            or known[1] != width
-            or math.ceil(known[2]) != exact
-        ):
-            stale = known is None or math.ceil(known[2]) != exact or known[1] != width
+        if known is None or not known[3] or known[:2] != (message.revision, width):
+            # First exact measurement of this version: tell the view only when the row it
+            # laid out (from an estimate or an older revision) has the wrong height. Emitting
+            # only on new information means a view that disagrees can never loop.
             self._heights[message.id] = (message.revision, width, layout.height, True)
-            if stale or option.rect.height() != exact:
+            if option.rect.height() != exact:
                 self._schedule_size_change(index)
 
         colors = self._colors_for(option.palette)
@@ -280,11 +276,7 @@ class MessageDelegate(QStyledItemDelegate):
         layout = self.layout_for(message, self._effective_width(option), option)
         pos = event.position() - QPointF(option.rect.topLeft())
         target = self.hit_test(layout, pos)
-        if (
-            event.type() == QEvent.Type.MouseButtonRelease
-            and event.button() == Qt.MouseButton.LeftButton
-            and target is not None
-        ):
+        if event.button() == Qt.MouseButton.LeftButton and target is not None:
             kind, value = target
             if kind == "chip":
                 self.sig_citation_activated.emit(message.id, int(value))
