@@ -6,6 +6,7 @@ and keyring gets an in-memory backend so no test touches the real OS keychain.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,18 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Python's cyclic garbage collector runs in whichever thread happens to allocate. If it runs in a
+# worker thread and frees a cycle that holds a Qt widget, Qt deletes the widget off the GUI
+# thread and the process crashes. The app therefore disables automatic collection and collects
+# on the GUI thread (see jockey_desktop.app); the tests do the same after every test.
+gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_main_thread() -> Iterator[None]:
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
