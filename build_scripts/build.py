@@ -1,0 +1,835 @@
+"""Build the double-clickable Jockey Desktop app with PyInstaller, prove it works, package it.
+
+    python build_scripts/build.py                  # build, check, self-test, archive
+    python build_scripts/build.py --skip-self-test # iterative work only: NOT a release build
+
+Steps, each failing the build loudly:
+
+1. generate the icons (PNG/ICO/ICNS) from ``resources/icons/app.svg`` and the Windows
+   version resource from ``jockey_desktop.__version__``;
+2. run PyInstaller on ``build_scripts/jockey_desktop.spec`` (one folder, windowed);
+3. print the folder size and its biggest files; fail above the size budget (Linux);
+4. on Linux, check that every bundled shared library finds its dependencies (a Qt library
+   dropped by the trimming would otherwise only fail when a user hits that plugin);
+5. run ``<app> --frozen-checks`` (keyring backends via entry points, certifi CA bundle);
+6. run ``<app> --self-test`` offscreen with a temporary data dir; fail on a non-zero exit or
+   any stderr line not explicitly whitelisted;
+7. write the platform artifact into ``dist/``: Linux ``.tar.gz`` (folder, ``.desktop`` file,
+   icons, ``install.sh``), macOS ``.app`` (+ ``.dmg`` when ``hdiutil`` exists), Windows ``.zip``.
+
+The helpers above ``main`` are pure functions; ``tests/unit/test_build_helpers.py`` covers them,
+and the spec file imports this module for the Qt trimming rules and the plist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from types import ModuleType
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent
+PACKAGING_DIR = HERE / "packaging"
+SPEC_FILE = HERE / "jockey_desktop.spec"
+DIST_DIR = REPO_ROOT / "dist"
+BUILD_DIR = REPO_ROOT / "build"
+
+#: Name of the executable and of the one-folder directory (no spaces: it is typed in shells).
+EXE_NAME = "JockeyDesktop"
+#: The macOS bundle name users see in Finder.
+MAC_APP_NAME = "Jockey Desktop.app"
+BUNDLE_ID = "io.jockeydesktop.app"
+#: Linux: desktop file and icon name; matches APP_ID, which the app sets as desktopFileName
+#: so Wayland compositors map the window to this desktop file (and its icon).
+LINUX_APP_ID = "jockey-desktop"
+
+#: The issue's budget for the one-folder app on Linux.
+MAX_FOLDER_MB = 120.0
+
+#: stderr lines the frozen self-test may print without failing the build. Each entry is a
+#: full-line regex, added only after seeing the line and knowing it is harmless.
+STDERR_WHITELIST: tuple[str, ...] = (
+    # The offscreen platform plugin has no window manager to pass size hints to.
+    r"This plugin does not support propagateSizeHints\(\)",
+)
+
+# --- Qt trimming -----------------------------------------------------------------------------
+# The app uses QtCore, QtGui, QtWidgets, QtNetwork (QLocalServer/QLocalSocket) and QtSvg.
+# PySide6's PyInstaller hooks collect plugins for every category a module *might* use;
+# everything below decides, per bundled file, whether it stays.
+
+#: Python modules that are never needed at run time (each pulls in more, or is large).
+PYTHON_EXCLUDES: tuple[str, ...] = (
+    "tkinter", "_tkinter", "turtle", "turtledemo", "idlelib",
+    "unittest", "doctest", "pydoc", "pydoc_data", "lib2to3", "test", "distutils",
+    "setuptools", "pkg_resources", "pip", "wheel",
+    "pytest", "_pytest", "pytestqt", "hypothesis", "PyInstaller", "IPython",
+    "numpy", "PIL",
+    # keyrings.alt stores "passwords" as base64 plaintext: never ship it (design.md §5).
+    "keyrings.alt",
+)
+
+#: Qt Python modules the app does not use; excluding them stops their hooks from running.
+QT_MODULE_EXCLUDES: tuple[str, ...] = tuple(
+    f"PySide6.{name}"
+    for name in (
+        "QtQml", "QtQuick", "QtQuickWidgets", "QtQuickControls2", "QtQuick3D",
+        "Qt3DCore", "Qt3DRender", "Qt3DInput", "Qt3DLogic", "Qt3DAnimation", "Qt3DExtras",
+        "QtWebEngineCore", "QtWebEngineWidgets", "QtWebEngineQuick", "QtWebChannel",
+        "QtWebSockets", "QtHttpServer", "QtMultimedia", "QtMultimediaWidgets",
+        "QtSpatialAudio", "QtTextToSpeech", "QtPdf", "QtPdfWidgets", "QtCharts",
+        "QtDataVisualization", "QtGraphs", "QtGraphsWidgets", "QtOpenGL", "QtOpenGLWidgets",
+        "QtPrintSupport", "QtSql", "QtTest", "QtUiTools", "QtDesigner", "QtHelp", "QtXml",
+        "QtBluetooth", "QtNfc", "QtPositioning", "QtLocation", "QtSensors", "QtSerialPort",
+        "QtSerialBus", "QtRemoteObjects", "QtScxml", "QtStateMachine", "QtConcurrent",
+        "QtDBus", "QtNetworkAuth", "QtSvgWidgets", "QtAxContainer",
+    )
+)
+
+#: Plugin folders that are kept, each with the file-name stems allowed in it (None = all).
+#: Stems are matched after stripping "lib" and the extension, as a prefix.
+PLUGIN_KEEP: dict[str, tuple[str, ...] | None] = {
+    # xcb (X11), wayland, offscreen (CI, self-test), windows, cocoa (macOS).
+    "platforms": ("qxcb", "qwayland", "qoffscreen", "qwindows", "qcocoa"),
+    # PNG is built into QtGui; SVG for the icon, ICO for Windows, JPEG for thumbnails.
+    "imageformats": ("qsvg", "qico", "qjpeg"),
+    # QIcon from an SVG file needs the SVG icon engine.
+    "iconengines": ("qsvgicon",),
+    "styles": None,
+    # xdg-desktop-portal: native file dialogs and the dark/light colour scheme on GNOME and
+    # KDE. The GTK3 theme is left out: it drags in cairo/pango/gdk (~5 MB) and loads the
+    # system's GTK into a process with the bundle's older GLib, a classic crash source.
+    "platformthemes": ("qxdgdesktopportal",),
+    # Compose keys and IBus (CJK input); the virtual keyboard needs QtQuick: drop it.
+    "platforminputcontexts": ("composeplatforminputcontextplugin",
+                              "ibusplatforminputcontextplugin"),
+    # Without xdg-shell integration the wayland platform cannot open a window at all.
+    # xdg-shell is what every desktop compositor speaks; ivi/fullscreen/wl-shell/qt-shell are
+    # for cars, kiosks, legacy compositors and Qt's own compositor.
+    "wayland-shell-integration": ("xdg-shell",),
+    "wayland-decoration-client": None,
+    # Not kept: xcbglintegrations and wayland-graphics-integration-client. They serve OpenGL
+    # surfaces (QOpenGLWidget, QtQuick); a QWidget app paints with the raster backing store,
+    # and without them Qt simply uses shared-memory buffers.
+}
+
+#: Qt shared libraries that must not ship even if a plugin dragged them in (prefix match on
+#: the name without "lib"/"Qt6"). If a kept file needs one of these, the Linux dependency
+#: check after the build fails, so this list cannot silently break the app.
+QT_LIBRARY_DROP: tuple[str, ...] = (
+    "Qml", "Quick", "Pdf", "3D", "WebEngine", "WebChannel", "WebSockets", "Multimedia",
+    "Charts", "DataVisualization", "Graphs", "VirtualKeyboard", "Designer", "Help", "Lottie",
+    "Labs", "ShaderTools", "Sql", "Test", "UiTools", "WaylandCompositor", "WaylandEgl",
+    "EglFS", "EglFsKms", "Positioning", "Location", "Sensors", "SerialPort", "Bluetooth",
+    "Nfc", "RemoteObjects", "Scxml", "StateMachine", "TextToSpeech", "SpatialAudio",
+    "HttpServer", "PrintSupport", "OpenGLWidgets", "SvgWidgets", "Concurrent", "Xml",
+)
+
+
+#: Linux shared libraries never bundled (prefix match on the file name). The PySide6 wheel
+#: itself expects every one of them from the system, so the app needs nothing a pip-installed
+#: PySide6 does not; and bundling them is harmful: a bundled libstdc++/libgcc_s older than the
+#: system's breaks Mesa's GL drivers ("GLIBCXX_... not found"), a bundled fontconfig cannot
+#: read a newer system fonts.conf, a bundled GLib/GIO loads the system's GIO modules and
+#: crashes. Libraries only they needed are pruned after them (prune_orphan_libraries).
+#: Still bundled on purpose: ICU (the wheel's own), OpenSSL and SQLite (Python's, with FTS5),
+#: and the xcb-util libraries (xcb-cursor & co. are missing on many distributions).
+LINUX_SYSTEM_LIBRARIES: tuple[str, ...] = (
+    "libstdc++.so", "libgcc_s.so",
+    "libglib-2.0.so", "libgobject-2.0.so", "libgio-2.0.so", "libgmodule-2.0.so",
+    "libgthread-2.0.so",
+    "libfontconfig.so", "libfreetype.so",
+    "libX11.so", "libX11-xcb.so", "libXext.so", "libXrender.so", "libXau.so", "libXdmcp.so",
+    "libxcb.so",
+    "libdbus-1.so", "libsystemd.so",
+    "libgssapi_krb5.so", "libkrb5.so", "libk5crypto.so", "libkrb5support.so",
+    "libcom_err.so", "libkeyutils.so",
+    "libz.so", "libzstd.so",
+    "libwayland-client.so", "libwayland-cursor.so", "libwayland-egl.so",
+    "libEGL.so", "libGL.so", "libGLX.so", "libOpenGL.so", "libGLdispatch.so",
+)
+
+
+def is_linux_system_library(dest: str) -> bool:
+    """True for a top-level bundled library that must come from the user's system."""
+    name = PurePosixPath(dest.replace("\\", "/")).name
+    return ".so" in name and name.startswith(LINUX_SYSTEM_LIBRARIES)
+
+
+def _split_qt_path(dest: str) -> tuple[str, ...]:
+    """Return the path parts after the PySide6 Qt prefix, or () when dest is not Qt's."""
+    parts = PurePosixPath(dest.replace("\\", "/")).parts
+    if not parts or parts[0] != "PySide6":
+        return ()
+    rest = parts[1:]
+    # Linux/macOS wheels keep Qt under PySide6/Qt/; Windows wheels put plugins etc. directly
+    # under PySide6/.
+    if rest and rest[0] == "Qt":
+        rest = rest[1:]
+    return tuple(rest)
+
+
+def _stem(filename: str) -> str:
+    """'libqxcb.so' -> 'qxcb'; 'qwindows.dll' -> 'qwindows'; 'libQt6Qml.so.6' -> 'Qt6Qml'."""
+    name = filename
+    if name.startswith("lib"):
+        name = name[3:]
+    return name.split(".", 1)[0]
+
+
+def keep_bundle_file(dest: str) -> bool:
+    """Decide whether one collected file (its path inside the bundle) stays in the build.
+
+    Only PySide6's Qt files are ever dropped: translations (the UI is English), plugins not
+    in PLUGIN_KEEP, and Qt libraries in QT_LIBRARY_DROP. Everything else is kept.
+    """
+    if is_linux_system_library(dest):
+        return False
+    rest = _split_qt_path(dest)
+    if not rest:
+        return True
+    # Qt's translations (the UI is English), QML modules and Qt's resources/ folder (only
+    # QtWebEngine's data lives there).
+    if rest[0] in ("translations", "qml", "resources"):
+        return False
+    if rest[0] == "plugins":
+        if len(rest) < 3:
+            return True
+        allowed = PLUGIN_KEEP.get(rest[1], ())
+        if allowed is None:
+            return True
+        return any(_stem(rest[-1]).startswith(prefix) for prefix in allowed)
+    name = rest[-1]
+    stem = _stem(name)
+    if stem.startswith("Qt6"):
+        module = stem[3:]
+        return not any(module.startswith(prefix) for prefix in QT_LIBRARY_DROP)
+    return True
+
+
+TocEntry = tuple[str, str, str]
+
+
+def filter_toc(entries: Iterable[TocEntry]) -> list[TocEntry]:
+    """Filter a PyInstaller TOC (dest, source, typecode) with :func:`keep_bundle_file`."""
+    return [entry for entry in entries if keep_bundle_file(entry[0])]
+
+
+def drop_dangling_symlinks(entries: Iterable[TocEntry],
+                           present: Iterable[str]) -> list[TocEntry]:
+    """Drop SYMLINK entries whose target is not in ``present`` (dest paths in the bundle).
+
+    PyInstaller adds top-level symlinks (``libQt6Core.so.6 -> PySide6/Qt/lib/...``) before
+    the spec trims; a link to a trimmed library would be left dangling.
+    """
+    present_set = {PurePosixPath(p.replace("\\", "/")).as_posix() for p in present}
+    kept: list[TocEntry] = []
+    for dest, source, kind in entries:
+        if kind == "SYMLINK":
+            link = PurePosixPath(dest.replace("\\", "/"))
+            target = os.path.normpath((link.parent / source.replace("\\", "/")).as_posix())
+            if PurePosixPath(target).as_posix() not in present_set:
+                continue
+        kept.append((dest, source, kind))
+    return kept
+
+
+def split_toc(entries: Iterable[TocEntry]) -> tuple[list[TocEntry], list[TocEntry]]:
+    """Split a TOC into (kept, dropped) by :func:`keep_bundle_file`."""
+    kept: list[TocEntry] = []
+    dropped: list[TocEntry] = []
+    for entry in entries:
+        (kept if keep_bundle_file(entry[0]) else dropped).append(entry)
+    return kept, dropped
+
+
+def elf_needed(path: str) -> list[str]:
+    """DT_NEEDED sonames of an ELF file via ``readelf -d``; [] if not ELF or no readelf."""
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        return []
+    result = subprocess.run([readelf, "-d", path], capture_output=True, text=True, check=False)
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", result.stdout)
+
+
+def prune_orphan_libraries(
+    kept: list[TocEntry],
+    dropped: list[TocEntry],
+    needed: Callable[[str], list[str]],
+) -> tuple[list[TocEntry], list[TocEntry]]:
+    """Remove libraries that were collected only for files we dropped.
+
+    PyInstaller resolves binary dependencies before the spec can trim anything, so dropping
+    a plugin leaves its dependencies behind. A kept library is an orphan when it is reachable
+    (by DT_NEEDED, through ``needed(source_path)``) from a dropped file but not from any kept
+    file that nobody dropped it for. Libraries nothing references (loaded with dlopen, such
+    as libpython) are never suspects and stay. Returns (kept, pruned).
+    """
+    by_name = {PurePosixPath(dest.replace("\\", "/")).name: (dest, source, kind)
+               for dest, source, kind in kept}
+    cache: dict[str, list[str]] = {}
+
+    def deps(source: str) -> list[str]:
+        if source not in cache:
+            cache[source] = needed(source)
+        return cache[source]
+
+    def closure(start: Iterable[TocEntry]) -> set[str]:
+        seen: set[str] = set()
+        stack = [source for _dest, source, _kind in start]
+        while stack:
+            for soname in deps(stack.pop()):
+                if soname in by_name and soname not in seen:
+                    seen.add(soname)
+                    stack.append(by_name[soname][1])
+        return seen
+
+    suspects = closure(dropped)
+    roots = [entry for name, entry in by_name.items() if name not in suspects]
+    needed_by_kept = closure(roots)
+    orphans = suspects - needed_by_kept
+    pruned = [entry for name, entry in by_name.items() if name in orphans]
+    remaining = [entry for entry in kept
+                 if PurePosixPath(entry[0].replace("\\", "/")).name not in orphans]
+    return remaining, pruned
+
+
+# --- version, plist, Windows version resource ---------------------------------------------
+
+
+def read_version(init_file: Path = REPO_ROOT / "jockey_desktop" / "__init__.py") -> str:
+    """Read ``__version__`` from the package without importing it (no Qt, no side effects)."""
+    match = re.search(r'^__version__\s*=\s*["\']([^"\']+)["\']', init_file.read_text("utf-8"),
+                      re.MULTILINE)
+    if not match:
+        raise RuntimeError(f"no __version__ in {init_file}")
+    return match.group(1)
+
+
+def version_tuple(version: str) -> tuple[int, int, int, int]:
+    """'1.2.3' -> (1, 2, 3, 0); '0.1.0.dev2' / '1.0rc1' keep their leading numbers."""
+    numbers = [int(part) for part in re.findall(r"\d+", version.split("+")[0])[:4]]
+    if not numbers:
+        raise ValueError(f"version {version!r} has no numbers")
+    while len(numbers) < 4:
+        numbers.append(0)
+    return numbers[0], numbers[1], numbers[2], numbers[3]
+
+
+def macos_info_plist(version: str) -> dict[str, object]:
+    """Info.plist keys for the macOS bundle (merged by PyInstaller's BUNDLE)."""
+    return {
+        "CFBundleName": "Jockey Desktop",
+        "CFBundleDisplayName": "Jockey Desktop",
+        "CFBundleIdentifier": BUNDLE_ID,
+        "CFBundleShortVersionString": version,
+        "CFBundleVersion": version,
+        "CFBundlePackageType": "APPL",
+        "LSMinimumSystemVersion": "12.0",
+        "NSHighResolutionCapable": True,
+        # False = follow the system appearance, i.e. dark mode works.
+        "NSRequiresAquaSystemAppearance": False,
+        "LSApplicationCategoryType": "public.app-category.productivity",
+        "NSHumanReadableCopyright": "© Jockey Desktop",
+    }
+
+
+def render_windows_version_file(version: str, *, company: str = "Jockey Desktop",
+                                product: str = "Jockey Desktop",
+                                exe_name: str = EXE_NAME) -> str:
+    """Return a PyInstaller ``--version-file`` text (a ``VSVersionInfo(...)`` expression)."""
+    numbers = version_tuple(version)
+
+    def quote(text: str) -> str:
+        return repr(str(text))
+
+    strings = [
+        ("CompanyName", company),
+        ("FileDescription", product),
+        ("FileVersion", version),
+        ("InternalName", exe_name),
+        ("LegalCopyright", f"© {company}"),
+        ("OriginalFilename", f"{exe_name}.exe"),
+        ("ProductName", product),
+        ("ProductVersion", version),
+    ]
+    string_structs = ",\n".join(
+        f"          StringStruct({quote(key)}, {quote(value)})" for key, value in strings
+    )
+    return (
+        "# Generated by build_scripts/build.py; do not edit.\n"
+        "VSVersionInfo(\n"
+        "  ffi=FixedFileInfo(\n"
+        f"    filevers={numbers},\n"
+        f"    prodvers={numbers},\n"
+        "    mask=0x3f, flags=0x0, OS=0x40004, fileType=0x1, subtype=0x0, date=(0, 0)\n"
+        "  ),\n"
+        "  kids=[\n"
+        "    StringFileInfo([\n"
+        "      StringTable('040904B0', [\n"
+        f"{string_structs}\n"
+        "      ])\n"
+        "    ]),\n"
+        "    VarFileInfo([VarStruct('Translation', [1033, 1200])])\n"
+        "  ]\n"
+        ")\n"
+    )
+
+
+# --- Linux desktop integration ------------------------------------------------------------
+
+
+def desktop_exec_quote(path: str) -> str:
+    """Quote a path for a .desktop ``Exec=`` key (Desktop Entry Spec, "Exec key")."""
+    reserved = set(" \t\n\"'\\><~|&;$*?#()`")
+    if not any(ch in reserved for ch in path):
+        return path.replace("%", "%%")
+    escaped = path.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
+    escaped = escaped.replace("$", "\\$").replace("%", "%%")
+    # Inside a desktop-file string value, backslashes are escaped once more.
+    return '"' + escaped.replace("\\", "\\\\") + '"'
+
+
+def render_desktop_file(template: str, *, exec_path: str, version: str,
+                        icon: str = LINUX_APP_ID) -> str:
+    """Fill the .desktop template: ``@EXEC@`` (quoted path), ``@ICON@``, ``@VERSION@``."""
+    for placeholder in ("@EXEC@", "@ICON@"):
+        if placeholder not in template:
+            raise ValueError(f"desktop template lacks {placeholder}")
+    if any(ch in icon for ch in "\n\r"):
+        raise ValueError("icon name must be one line")
+    text = (template.replace("@EXEC@", desktop_exec_quote(exec_path))
+            .replace("@ICON@", icon)
+            .replace("@VERSION@", version))
+    return text
+
+
+def artifact_name(version: str, system: str | None = None, machine: str | None = None) -> str:
+    """``JockeyDesktop-<version>-<os>-<arch>`` (no extension) for the current/given platform."""
+    system = (system or platform.system()).lower()
+    machine = (machine or platform.machine()).lower()
+    os_name = {"darwin": "macos", "windows": "windows", "linux": "linux"}.get(system, system)
+    arch = {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64"}.get(machine, machine)
+    return f"{EXE_NAME}-{version}-{os_name}-{arch}"
+
+
+# --- size report ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SizeReport:
+    """Total size of a folder and its biggest files (symlinks count as their link only)."""
+
+    total_bytes: int
+    file_count: int
+    biggest: tuple[tuple[str, int], ...]
+
+    @property
+    def total_mb(self) -> float:
+        """Total in MiB (what ``du -sh`` calls M)."""
+        return self.total_bytes / (1024 * 1024)
+
+    def format(self) -> str:
+        """Human-readable multi-line report."""
+        lines = [f"app folder: {self.total_mb:.1f} MB in {self.file_count} files; biggest:"]
+        for rel, size in self.biggest:
+            lines.append(f"  {size / (1024 * 1024):7.2f} MB  {rel}")
+        return "\n".join(lines)
+
+
+def size_report(root: Path, top: int = 15) -> SizeReport:
+    """Walk ``root`` and return its total size and the ``top`` biggest files."""
+    sizes: list[tuple[str, int]] = []
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for filename in filenames:
+            path = Path(dirpath) / filename
+            # lstat: a symlink (PyInstaller makes some on macOS) must not count twice.
+            sizes.append((path.relative_to(root).as_posix(), path.lstat().st_size))
+    sizes.sort(key=lambda item: (-item[1], item[0]))
+    return SizeReport(sum(size for _, size in sizes), len(sizes), tuple(sizes[:top]))
+
+
+# --- stderr of the frozen app -----------------------------------------------------------------
+
+
+def unexpected_stderr_lines(stderr: str,
+                            whitelist: Sequence[str] = STDERR_WHITELIST) -> list[str]:
+    """Return stderr lines that match no whitelist regex (blank lines are ignored)."""
+    patterns = [re.compile(pattern) for pattern in whitelist]
+    return [line for line in stderr.splitlines()
+            if line.strip() and not any(p.fullmatch(line.strip()) for p in patterns)]
+
+
+# --- Linux shared-library check --------------------------------------------------------------
+
+
+def missing_shared_libraries(ldd_output: str) -> list[str]:
+    """Names that ``ldd`` reports as 'not found'."""
+    return [line.split("=>", 1)[0].strip() for line in ldd_output.splitlines()
+            if "not found" in line]
+
+
+def wheel_library_names() -> set[str]:
+    """File names of every shared library shipped inside the PySide6/shiboken6 wheels.
+
+    Used to tell "the trimming removed a library the bundle needs" (its name is here) from
+    "this build machine lacks a system library" (PyInstaller could not bundle it either).
+    """
+    names: set[str] = set()
+    for package in ("PySide6", "shiboken6"):
+        spec = importlib.util.find_spec(package)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            for path in Path(location).rglob("*.so*"):
+                names.add(path.name)
+    return names
+
+
+def check_linux_dependencies(app_dir: Path) -> tuple[list[str], list[str]]:
+    """Run ldd on every ELF in the bundle; return (problems, absent_system_libraries).
+
+    A problem is a library ldd cannot find although the Qt wheels ship it: the trimming
+    removed something still needed. A library neither the bundle nor this machine has is
+    reported separately: users' systems must provide it (the PySide6 wheel expects the same).
+    """
+    ldd = shutil.which("ldd")
+    if ldd is None:
+        return [], []
+    shipped = wheel_library_names()
+    internal = app_dir / "_internal"
+    lib_dirs = [internal, internal / "PySide6" / "Qt" / "lib", internal / "PySide6",
+                internal / "shiboken6"]
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(str(d) for d in lib_dirs if d.is_dir())
+    problems: list[str] = []
+    absent: set[str] = set()
+    for path in sorted(app_dir.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        with path.open("rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                continue
+        result = subprocess.run([ldd, str(path)], capture_output=True, text=True, env=env,
+                                check=False)
+        for lib in missing_shared_libraries(result.stdout):
+            if lib in shipped:
+                problems.append(f"{path.relative_to(app_dir)}: {lib}")
+            else:
+                absent.add(lib)
+    return problems, sorted(absent)
+
+
+# --- artifacts --------------------------------------------------------------------------------
+
+
+def _tar_filter(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Normalise ownership so the archive does not leak the build user's names."""
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def make_linux_archive(app_dir: Path, version: str, out_dir: Path, icons_dir: Path) -> Path:
+    """Write ``<artifact>.tar.gz``: the folder, a .desktop file, icons and install.sh."""
+    name = artifact_name(version)
+    archive = out_dir / f"{name}.tar.gz"
+    template = (PACKAGING_DIR / "jockey-desktop.desktop.in").read_text("utf-8")
+    # The archive's desktop file assumes the installed symlink in ~/.local/bin; install.sh
+    # rewrites Exec= with the absolute path, since ~/.local/bin is often not on a session PATH.
+    desktop = render_desktop_file(template, exec_path=LINUX_APP_ID, version=version)
+
+    def add_bytes(tar: tarfile.TarFile, arcname: str, data: bytes, mode: int = 0o644) -> None:
+        info = tarfile.TarInfo(arcname)
+        info.size = len(data)
+        info.mode = mode
+        info.mtime = int(time.time())
+        tar.addfile(_tar_filter(info), io.BytesIO(data))
+
+    with tarfile.open(archive, "w:gz", compresslevel=6) as tar:
+        tar.add(app_dir, arcname=f"{name}/{EXE_NAME}", filter=_tar_filter)
+        add_bytes(tar, f"{name}/{LINUX_APP_ID}.desktop", desktop.encode("utf-8"))
+        add_bytes(tar, f"{name}/install.sh",
+                  (PACKAGING_DIR / "install.sh").read_bytes(), mode=0o755)
+        add_bytes(tar, f"{name}/{LINUX_APP_ID}.png", (icons_dir / "app-256.png").read_bytes())
+        for png in sorted(icons_dir.glob("app-*.png")):
+            size = png.stem.split("-")[1]
+            add_bytes(tar, f"{name}/icons/{size}x{size}/{LINUX_APP_ID}.png", png.read_bytes())
+        add_bytes(tar, f"{name}/icons/scalable/{LINUX_APP_ID}.svg",
+                  (REPO_ROOT / "resources" / "icons" / "app.svg").read_bytes())
+    return archive
+
+
+def make_windows_zip(app_dir: Path, version: str, out_dir: Path) -> Path:
+    """Zip the one-folder app (what Windows users unpack and double-click)."""
+    archive = out_dir / f"{artifact_name(version)}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(app_dir.rglob("*")):
+            if path.is_file():
+                zf.write(path, Path(EXE_NAME) / path.relative_to(app_dir))
+    return archive
+
+
+def make_macos_dmg(app_bundle: Path, version: str, out_dir: Path) -> Path | None:
+    """Create a compressed .dmg with hdiutil; None when hdiutil is not available."""
+    hdiutil = shutil.which("hdiutil")
+    if hdiutil is None:
+        return None
+    dmg = out_dir / f"{artifact_name(version)}.dmg"
+    dmg.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as staging:
+        shutil.copytree(app_bundle, Path(staging) / app_bundle.name, symlinks=True)
+        os.symlink("/Applications", Path(staging) / "Applications")
+        subprocess.run([hdiutil, "create", "-volname", "Jockey Desktop", "-srcfolder", staging,
+                        "-ov", "-format", "UDZO", str(dmg)], check=True)
+    return dmg
+
+
+# --- running the frozen app -------------------------------------------------------------------
+
+
+class BuildError(RuntimeError):
+    """A build step failed; the message says which and why."""
+
+
+def frozen_executable(dist_dir: Path) -> tuple[Path, Path]:
+    """Return (app folder or .app bundle, executable) for the current platform."""
+    if sys.platform == "darwin":
+        bundle = dist_dir / MAC_APP_NAME
+        return bundle, bundle / "Contents" / "MacOS" / EXE_NAME
+    folder = dist_dir / EXE_NAME
+    exe = folder / (f"{EXE_NAME}.exe" if sys.platform == "win32" else EXE_NAME)
+    return folder, exe
+
+
+def _frozen_env(tmp: Path) -> dict[str, str]:
+    """A clean environment for the frozen app: offscreen, every user path in ``tmp``."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("PYTHON", "QT_", "JOCKEY_")) and key != "VIRTUAL_ENV"}
+    runtime = tmp / "runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env.update({
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp / "home"),
+        "XDG_CONFIG_HOME": str(tmp / "config"),
+        "XDG_DATA_HOME": str(tmp / "data"),
+        "XDG_CACHE_HOME": str(tmp / "cache"),
+        # Unset, Qt warns "XDG_RUNTIME_DIR not set" on stderr, which would fail the build.
+        "XDG_RUNTIME_DIR": str(runtime),
+        "TWELVELABS_API_KEY": "",
+        "NO_PROXY": "127.0.0.1,localhost",
+    })
+    (tmp / "home").mkdir(exist_ok=True)
+    return env
+
+
+def run_frozen(exe: Path, args: Sequence[str], tmp: Path,
+               timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
+    """Run the frozen app with ``args`` and a clean temporary environment."""
+    return subprocess.run([str(exe), *args], capture_output=True, text=True,
+                          env=_frozen_env(tmp), timeout=timeout, check=False, cwd=tmp)
+
+
+def _looks_like_unknown_flag(result: subprocess.CompletedProcess[str], flag: str) -> bool:
+    text = result.stderr + result.stdout
+    return "unrecognized arguments" in text and flag in text
+
+
+def frozen_checks_step(exe: Path) -> None:
+    """Run ``--frozen-checks``; raise BuildError on failure or if the flag is unsupported."""
+    with tempfile.TemporaryDirectory(prefix="jockey-frozen-") as tmp:
+        result = run_frozen(exe, ["--frozen-checks"], Path(tmp), timeout=120)
+    print(result.stdout.rstrip())
+    if _looks_like_unknown_flag(result, "--frozen-checks"):
+        raise BuildError("the app does not handle --frozen-checks yet: jockey_desktop/"
+                         "__main__.py must dispatch it to frozen_checks.run_frozen_checks()")
+    if result.returncode != 0 or "PASS" not in result.stdout:
+        raise BuildError(f"--frozen-checks failed (exit {result.returncode}):\n"
+                         f"{result.stdout}\n{result.stderr}")
+    bad = unexpected_stderr_lines(result.stderr)
+    if bad:
+        raise BuildError("--frozen-checks printed unexpected stderr:\n" + "\n".join(bad))
+
+
+def self_test_step(exe: Path) -> float:
+    """Run ``--self-test`` offscreen with a temp data dir; return its wall time in seconds."""
+    with tempfile.TemporaryDirectory(prefix="jockey-selftest-") as tmp:
+        data_dir = Path(tmp) / "data-dir"
+        started = time.monotonic()
+        try:
+            result = run_frozen(exe, ["--self-test", "--data-dir", str(data_dir)], Path(tmp))
+        except subprocess.TimeoutExpired as exc:
+            raise BuildError(f"--self-test did not finish within {exc.timeout:.0f} s") from exc
+        elapsed = time.monotonic() - started
+    if result.stdout.strip():
+        print(result.stdout.rstrip())
+    if _looks_like_unknown_flag(result, "--self-test"):
+        raise BuildError("the app does not handle --self-test yet (jockey_desktop/__main__.py)")
+    if result.returncode != 0:
+        raise BuildError(f"--self-test exited with {result.returncode}:\n{result.stderr}")
+    bad = unexpected_stderr_lines(result.stderr)
+    if bad:
+        raise BuildError("--self-test printed unexpected stderr (whitelist harmless lines in "
+                         "STDERR_WHITELIST only after checking them):\n" + "\n".join(bad))
+    return elapsed
+
+
+def startup_probe_step(exe: Path) -> float | None:
+    """Time ``--startup-probe`` (window shown, then quit) when the app supports it."""
+    with tempfile.TemporaryDirectory(prefix="jockey-probe-") as tmp:
+        started = time.monotonic()
+        try:
+            result = run_frozen(exe, ["--startup-probe", "--data-dir", str(Path(tmp) / "d")],
+                                Path(tmp), timeout=120)
+        except subprocess.TimeoutExpired:
+            print("startup probe: timed out", file=sys.stderr)
+            return None
+        elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        print(f"startup probe: not available or failed (exit {result.returncode})")
+        return None
+    if result.stdout.strip():
+        print(result.stdout.rstrip())
+    return elapsed
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def _load_icons_module() -> ModuleType:
+    """Import build_scripts/icons.py by path (build_scripts is not a package)."""
+    spec = importlib.util.spec_from_file_location("jockey_build_icons", HERE / "icons.py")
+    if spec is None or spec.loader is None:
+        raise BuildError("cannot load build_scripts/icons.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_pyinstaller(build_dir: Path, dist_dir: Path, clean: bool) -> float:
+    """Run PyInstaller on the spec; return the seconds it took."""
+    env = dict(os.environ)
+    env["JOCKEY_BUILD_DIR"] = str(build_dir)
+    command = [sys.executable, "-m", "PyInstaller", str(SPEC_FILE), "--noconfirm",
+               "--log-level", "WARN", "--distpath", str(dist_dir),
+               "--workpath", str(build_dir / "pyinstaller")]
+    if clean:
+        command.append("--clean")
+    print("$ " + shlex.join(command), flush=True)
+    started = time.monotonic()
+    result = subprocess.run(command, env=env, cwd=REPO_ROOT, check=False)
+    if result.returncode != 0:
+        raise BuildError(f"PyInstaller failed with exit code {result.returncode}")
+    return time.monotonic() - started
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options of the build."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-self-test", action="store_true",
+                        help="skip the frozen --self-test (iterative work only; the build "
+                             "is then not a release build)")
+    parser.add_argument("--no-archive", action="store_true",
+                        help="stop after the checks; do not write the artifact")
+    parser.add_argument("--clean", action="store_true", help="clear PyInstaller's cache first")
+    parser.add_argument("--max-size-mb", type=float, default=MAX_FOLDER_MB,
+                        help=f"fail when the Linux folder is bigger (default {MAX_FOLDER_MB})")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build, check and package; return the process exit code."""
+    args = parse_args(argv)
+    total_started = time.monotonic()
+    version = read_version()
+    build_dir = BUILD_DIR
+    icons_dir = build_dir / "icons"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    DIST_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"== Jockey Desktop {version}: icons and version resource", flush=True)
+        _load_icons_module().generate_icon_set(icons_dir)
+        (build_dir / "file_version_info.txt").write_text(
+            render_windows_version_file(version), encoding="utf-8")
+
+        print("== PyInstaller", flush=True)
+        pyinstaller_seconds = run_pyinstaller(build_dir, DIST_DIR, args.clean)
+        app_dir, exe = frozen_executable(DIST_DIR)
+        if not exe.is_file():
+            raise BuildError(f"PyInstaller produced no executable at {exe}")
+
+        print("== size", flush=True)
+        report = size_report(app_dir)
+        print(report.format())
+        if sys.platform.startswith("linux") and report.total_mb > args.max_size_mb:
+            raise BuildError(f"app folder is {report.total_mb:.1f} MB, budget "
+                             f"{args.max_size_mb:.0f} MB")
+
+        if sys.platform.startswith("linux"):
+            print("== shared-library dependencies", flush=True)
+            problems, absent = check_linux_dependencies(app_dir)
+            if problems:
+                raise BuildError("bundled libraries with unresolved dependencies (trimmed too "
+                                 "much?):\n  " + "\n  ".join(problems))
+            print("every library the Qt wheels ship that the bundle needs is bundled")
+            if absent:
+                print("not on this build machine, so not bundled (users' systems provide "
+                      "them, as for a pip-installed PySide6): " + ", ".join(absent))
+
+        print("== frozen checks", flush=True)
+        frozen_checks_step(exe)
+
+        self_test_seconds: float | None = None
+        if args.skip_self_test:
+            print("== self-test SKIPPED (--skip-self-test): this is not a release build")
+        else:
+            print("== self-test (offscreen, temporary data dir)", flush=True)
+            self_test_seconds = self_test_step(exe)
+            print(f"self-test passed in {self_test_seconds:.1f} s")
+        probe_seconds = startup_probe_step(exe)
+
+        artifact: Path | None = None
+        if not args.no_archive:
+            print("== artifact", flush=True)
+            if sys.platform.startswith("linux"):
+                artifact = make_linux_archive(app_dir, version, DIST_DIR, icons_dir)
+            elif sys.platform == "win32":
+                artifact = make_windows_zip(app_dir, version, DIST_DIR)
+            elif sys.platform == "darwin":
+                artifact = make_macos_dmg(app_dir, version, DIST_DIR) or app_dir
+            else:
+                artifact = app_dir
+    except BuildError as exc:
+        print(f"BUILD FAILED: {exc}", file=sys.stderr)
+        return 1
+
+    print("== summary")
+    print(f"version {version}; app {app_dir} ({report.total_mb:.1f} MB)")
+    if artifact is not None:
+        size_mb = (artifact.stat().st_size / (1024 * 1024)) if artifact.is_file() else 0.0
+        print(f"artifact {artifact}" + (f" ({size_mb:.1f} MB)" if size_mb else ""))
+    print(f"PyInstaller {pyinstaller_seconds:.0f} s; whole build "
+          f"{time.monotonic() - total_started:.0f} s")
+    if self_test_seconds is not None:
+        print(f"frozen self-test {self_test_seconds:.1f} s")
+    if probe_seconds is not None:
+        print(f"frozen startup probe (start to window shown and quit) {probe_seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
