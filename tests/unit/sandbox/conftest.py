@@ -60,6 +60,12 @@ class Api:
         self.http = requests.Session()
         self.http.trust_env = False  # loopback only, never a proxy
 
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
     def headers(self, key: str | None = SANDBOX_API_KEY) -> dict[str, str]:
         return {"x-api-key": key} if key is not None else {}
 

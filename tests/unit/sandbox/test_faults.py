@@ -134,7 +134,8 @@ def test_silent_stall_sends_nothing(tmp_path: Path) -> None:
 
 
 def _check_stall(sandbox: SandboxServer) -> None:
-    nature_id = Api(sandbox.base_url).store_id(NATURE)
+    with Api(sandbox.base_url) as api:
+        nature_id = api.store_id(NATURE)
     sandbox.faults.add(Fault.stall(seconds=1.0, path="/responses"))
     parts = urlsplit(sandbox.base_url)
     body = json.dumps(body_for(nature_id, "cheetah", stream=True)).encode()

@@ -125,8 +125,8 @@ def test_concurrent_streams(sandbox: SandboxServer, nature_id: str) -> None:
     results: list[bool] = []
 
     def run() -> None:
-        api = Api(sandbox.base_url)
-        text = api.ask(nature_id, "wolves and caribou", stream=True).text
+        with Api(sandbox.base_url) as api:
+            text = api.ask(nature_id, "wolves and caribou", stream=True).text
         results.append(text.endswith("data: [DONE]\n\n"))
 
     threads = [threading.Thread(target=run) for _ in range(6)]
@@ -164,6 +164,7 @@ def test_stop_is_quick_with_streams_in_flight(tmp_path: Path) -> None:
     server.stop()
     assert time.monotonic() - begin < 1.5
     thread.join(5)
+    api.http.close()
     assert not thread.is_alive() and outcome
     server.stop()  # idempotent
 

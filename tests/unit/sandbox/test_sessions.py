@@ -38,9 +38,9 @@ def test_session_survives_restart(tmp_path: Path) -> None:
     state = tmp_path / "state"
     server = SandboxServer(state_dir=state, pace=Pace.instant())
     server.start()
-    api = Api(server.base_url)
-    store = api.store_id(NATURE)
-    first = api.ask(store, "What are the main themes across these videos?").json()
+    with Api(server.base_url) as api:
+        store = api.store_id(NATURE)
+        first = api.ask(store, "What are the main themes across these videos?").json()
     server.stop()
     files = _session_files(state)
     assert [f.name for f in files] == [f"{first['session_id']}.json"]
@@ -50,9 +50,9 @@ def test_session_survives_restart(tmp_path: Path) -> None:
     again = SandboxServer(state_dir=state, pace=Pace.instant())
     again.start()
     try:
-        api = Api(again.base_url)
-        follow = api.ask(store, "Which videos best represent the first theme?",
-                         session_id=first["session_id"]).json()
+        with Api(again.base_url) as api:
+            follow = api.ask(store, "Which videos best represent the first theme?",
+                             session_id=first["session_id"]).json()
         assert follow["session_id"] == first["session_id"]
         assert follow["output"][0]["id"] == f"msg_{first['session_id']}_1"
         text = answer_part(follow)["text"]
@@ -87,15 +87,15 @@ def test_ttl_expiry(tmp_path: Path) -> None:
                            clock=clock)
     server.start()
     try:
-        api = Api(server.base_url)
-        store = api.store_id(NATURE)
-        session = api.ask(store, "hello").json()["session_id"]
-        clock.now += 59  # still alive; using it restarts the TTL
-        assert api.ask(store, "again", session_id=session).status_code == 200
-        clock.now += 59
-        assert api.ask(store, "again", session_id=session).status_code == 200
-        clock.now += 61
-        response = api.ask(store, "too late", session_id=session)
+        with Api(server.base_url) as api:
+            store = api.store_id(NATURE)
+            session = api.ask(store, "hello").json()["session_id"]
+            clock.now += 59  # still alive; using it restarts the TTL
+            assert api.ask(store, "again", session_id=session).status_code == 200
+            clock.now += 59
+            assert api.ask(store, "again", session_id=session).status_code == 200
+            clock.now += 61
+            response = api.ask(store, "too late", session_id=session)
         assert (response.status_code, response.json()["code"]) == (404, "resource_not_exist")
         assert not _session_files(tmp_path / "s")
     finally:

@@ -98,10 +98,10 @@ def _stream_with(tmp_path: Path, pace: Pace) -> tuple[list[Any], list[str]]:
     server = SandboxServer(state_dir=tmp_path / "state", pace=pace)
     server.start()
     try:
-        api = Api(server.base_url)
-        store = api.store_id("Nature documentaries")
-        response = api.ask(store, "cheetah", stream=True)
-        return parse_sse(response.content.decode("utf-8"))
+        with Api(server.base_url) as api:
+            store = api.store_id("Nature documentaries")
+            response = api.ask(store, "cheetah", stream=True)
+            return parse_sse(response.content.decode("utf-8"))
     finally:
         server.stop()
 
