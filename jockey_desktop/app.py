@@ -154,14 +154,21 @@ class JockeyDesktop(QObject):
 
     # ----------------------------------------------------------------- construction
 
+    #: Why the last :meth:`create` returned None: "already-running" (the running instance
+    #: was asked to come forward — not an error), "already-running-unreachable", "data-dir",
+    #: "database"; None after a successful create.
+    last_start_failure: str | None = None
+
     @classmethod
     def create(cls, options: AppOptions, qapp: QApplication | None = None) -> JockeyDesktop | None:
         """Build everything; None when the app must exit (reason shown/logged already)."""
+        JockeyDesktop.last_start_failure = None
         qapp = qapp or _ensure_qapp()
         configure_application_identity(qapp)
         try:
             paths = resolve_paths(options.data_dir)
         except Exception as exc:  # DataDirError: a sentence for the user
+            JockeyDesktop.last_start_failure = "data-dir"
             _tell(options, "Cannot start", str(exc), critical=True)
             return None
         self = cls(qapp, options, paths)
@@ -188,10 +195,12 @@ class JockeyDesktop(QObject):
         if self.guard.try_acquire():
             return True
         if self.guard.notify_running_instance():
+            JockeyDesktop.last_start_failure = "already-running"
             log.info("another instance is running; asked it to come forward")
             print(f"{APP_NAME} is already running; its window was brought forward.",
                   file=sys.stderr)
         else:
+            JockeyDesktop.last_start_failure = "already-running-unreachable"
             _tell(self.options, f"{APP_NAME} is already running",
                   f"Another {APP_NAME} is using {self.paths.data_dir}. "
                   f"{self.guard.lock_error_text()}", critical=True)
@@ -208,6 +217,7 @@ class JockeyDesktop(QObject):
         try:
             self.repo = storage.open_repository(self.paths.database, self.paths.backups)
         except Exception as exc:
+            JockeyDesktop.last_start_failure = "database"
             too_new = type(exc).__name__ == "DatabaseTooNewError"
             log.error("cannot open the conversation database: %s", exc)
             title = ("Conversations saved by a newer version" if too_new
@@ -331,12 +341,15 @@ class JockeyDesktop(QObject):
         notice = getattr(self, "_startup_notice", None)
         if notice:
             self.window_notice(notice)
-            if self.options.interactive:
+            report = getattr(self.repo, "open_report", None)
+            # A damaged file moved aside deserves a dialog; interrupted answers are visible
+            # (and retryable) in their conversations, the status bar says so.
+            if self.options.interactive and getattr(report, "moved_aside", None):
                 QTimer.singleShot(0, self._show_startup_notice)
 
     @Slot()
     def _show_startup_notice(self) -> None:
-        QMessageBox.information(self.window, APP_NAME, self._startup_notice)
+        QMessageBox.warning(self.window, APP_NAME, self._startup_notice)
 
     def window_set_summaries(self) -> None:
         """Load the sidebar from the repository."""
@@ -767,18 +780,8 @@ def _describe_open_report(report: Any) -> str | None:
     """A sentence about what happened when the database was opened, if worth telling."""
     if report is None:
         return None
-    moved = getattr(report, "moved_aside", None)
-    if moved:
-        return (f"The conversation database was damaged and could not be repaired. It was "
-                f"moved aside to {moved} (nothing was deleted) and a new one was started.")
-    if getattr(report, "recovered", False):
-        return "The conversation database was repaired after an unclean shutdown."
-    interrupted = getattr(report, "interrupted", 0) or getattr(report, "interrupted_count", 0)
-    if interrupted:
-        noun = "answer was" if interrupted == 1 else "answers were"
-        return (f"{interrupted} {noun} interrupted when the app last closed; "
-                "they are kept and can be retried.")
-    return None
+    message = report.user_message() if hasattr(report, "user_message") else None
+    return str(message) if message else None
 
 
 def run(options: AppOptions) -> int:
@@ -786,7 +789,8 @@ def run(options: AppOptions) -> int:
     qapp = _ensure_qapp()
     desktop = JockeyDesktop.create(options, qapp)
     if desktop is None:
-        return 1
+        # A second launch that brought the first window forward did what the user wanted.
+        return 0 if JockeyDesktop.last_start_failure == "already-running" else 1
     desktop.start()
     try:
         return int(qapp.exec())
