@@ -40,6 +40,8 @@ from jockey_desktop.ui.moment_popup import MomentPopup, ThumbnailLoader
 SESSION_NEW = "New conversation"
 SESSION_ACTIVE = "Session active"
 SESSION_EXPIRED = "Session expired — a new one will start"
+#: ``Message.error_code`` of an answer that failed because the server lost the session.
+SESSION_LOST_CODE = "session_lost"
 EMPTY_TEXT = (
     "Ask a question below to start a new conversation on the picked knowledge store,\n"
     "or choose a conversation on the left (Ctrl+N starts a new one)."
@@ -48,14 +50,20 @@ EMPTY_PLACEHOLDER = "Ask a question to start a new conversation…"
 
 
 def session_state_text(conversation: Conversation, messages: list[Message] | None = None) -> str:
-    """The header's session line for a conversation and (optionally) its transcript."""
+    """The header's session line for a conversation and (optionally) its transcript.
+
+    No session yet but earlier answers (or a seam, or a lost-session failure) means the
+    server forgot it: the next question starts a new, recap-seeded session.
+    """
     if conversation.session_id:
         return SESSION_ACTIVE
-    for message in reversed(messages or []):
-        if message.role is Role.ASSISTANT:
-            if message.error_code == "session_lost":
-                return SESSION_EXPIRED
-            break
+    for message in messages or []:
+        if (
+            message.role is Role.SEAM
+            or message.error_code == SESSION_LOST_CODE
+            or (message.role is Role.ASSISTANT and message.status is MessageStatus.COMPLETE)
+        ):
+            return SESSION_EXPIRED
     return SESSION_NEW
 
 

@@ -19,6 +19,7 @@ from jockey_desktop.ui.chat_pane import (
     SESSION_EXPIRED,
     SESSION_NEW,
     ChatPane,
+    session_state_text,
 )
 from jockey_desktop.ui.moment_popup import MomentPopup, moment_timestamp_text
 from tests.gui.test_chat_view import answer_with_citations, row_layout, settle
@@ -102,7 +103,7 @@ def test_show_conversation_and_header(qtbot: Any, pane: ChatPane) -> None:
     assert pane.current_conversation_id() == 1
     assert pane.title_label.text() == "Gradient descent"
     assert pane.store_label.text() == "ML Lectures"
-    assert pane.session_label.text() == SESSION_NEW
+    assert pane.session_label.text() == SESSION_EXPIRED  # answers, but no session any more
     assert pane.composer_text() == "half a question"
     assert pane.chat_view.message_model.rowCount() == 7
     pane.update_header(make_conversation(title="Renamed", session_id="s-1"))
@@ -114,10 +115,27 @@ def test_show_conversation_and_header(qtbot: Any, pane: ChatPane) -> None:
     assert pane.current_conversation_id() is None and pane.title_label.text() == "No conversation"
 
 
-def test_session_expired_state(pane: ChatPane) -> None:
+def test_session_states() -> None:
+    new, with_session = make_conversation(), make_conversation(session_id="s-9")
+    question = make_message(1)
+    lost = make_message(2, Role.ASSISTANT, "", MessageStatus.FAILED, error_code="session_lost")
+    answered = make_message(3, Role.ASSISTANT, "answer")
+    first_streaming = make_message(4, Role.ASSISTANT, "", MessageStatus.STREAMING)
+    seam = make_message(5, Role.SEAM, "New session started")
+    assert session_state_text(new, []) == SESSION_NEW
+    assert session_state_text(new, [question, first_streaming]) == SESSION_NEW
+    assert session_state_text(new, [question, lost]) == SESSION_EXPIRED
+    assert session_state_text(new, [question, answered]) == SESSION_EXPIRED
+    assert session_state_text(new, [question, lost, seam, first_streaming]) == SESSION_EXPIRED
+    assert session_state_text(with_session, [question, lost, seam]) == SESSION_ACTIVE
+
+
+def test_header_follows_session_changes(pane: ChatPane) -> None:
     lost = make_message(2, Role.ASSISTANT, "", MessageStatus.FAILED, error_code="session_lost")
     pane.show_conversation(make_conversation(), [make_message(1), lost])
     assert pane.session_label.text() == SESSION_EXPIRED
+    pane.update_header(make_conversation(session_id="new-session"))
+    assert pane.session_label.text() == SESSION_ACTIVE
 
 
 def test_messages_for_other_conversations_are_ignored(qtbot: Any, pane: ChatPane) -> None:
