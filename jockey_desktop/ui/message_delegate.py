@@ -64,6 +64,8 @@ DEFAULT_CACHE_SIZE = 64
 INTERRUPTED_REASON = "The app closed before the answer finished."
 CANCELLED_REASON = "Stopped — the answer may be incomplete."
 FAILED_REASON = "The request failed."
+SESSION_LOST_CODE = "session_lost"
+SESSION_LOST_NOTE = "The server had lost this session — the question was asked again below."
 RETRY_TEXT = "Retry"
 RETRY_TOOLTIP = (
     "Ask this question again in the same server-side session. "
@@ -394,7 +396,10 @@ class MessageDelegate(QStyledItemDelegate):
         return small
 
     def _status_text(self, message: Message) -> tuple[str, str]:
-        """(kind, text) of the line under an answer: "busy", "error", "info" or ""."""
+        """(kind, text) of the line under an answer: "busy", "error", "info" or "".
+
+        Only "error" rows get a Retry link.
+        """
         if message.role is not Role.ASSISTANT:
             return ("", "")
         status = message.status
@@ -407,6 +412,10 @@ class MessageDelegate(QStyledItemDelegate):
         if status is MessageStatus.CANCELLED:
             return ("error", message.error_message or CANCELLED_REASON)
         if status is MessageStatus.FAILED:
+            if message.error_code == SESSION_LOST_CODE:
+                # Already re-asked in a new session (the answer is below the seam): a note,
+                # not an error, and no Retry that would ask a third time.
+                return ("info", message.error_message or SESSION_LOST_NOTE)
             return ("error", message.error_message or FAILED_REASON)
         parts = []
         tokens = format_tokens(message.input_tokens, message.output_tokens)
@@ -481,17 +490,36 @@ class MessageDelegate(QStyledItemDelegate):
         if status or kind:
             y += _SECTION_GAP if (doc is not None or chips) else 0
             left = _MARGIN_X + (_STATUS_DOT + 6 if kind in ("busy", "error") else 0)
-            text_w = metrics.horizontalAdvance(status)
-            if kind == "busy":
-                # Width is re-measured on paint (the seconds tick); reserve the line only.
-                text_w = inner
-            layout.status_rect = QRectF(left, y, min(text_w, inner), metrics.height())
+            avail = _MARGIN_X + inner - left
+            line_h = metrics.height()
             layout.status_text = status
-            if kind == "error":
-                retry_x = left + min(text_w, inner - 60) + 12
-                retry_w = metrics.horizontalAdvance(RETRY_TEXT) + 4
-                layout.retry_rect = QRectF(retry_x, y - 2, retry_w, metrics.height() + 4)
-            y += metrics.height()
+            if kind == "busy":
+                # The seconds tick changes the text on paint; reserve one line.
+                layout.status_rect = QRectF(left, y, avail, line_h)
+                y += line_h
+            else:
+                # Reasons are specific sentences ("rate limited until …"): wrap, never elide.
+                retry_w = metrics.horizontalAdvance(RETRY_TEXT) + 4 if kind == "error" else 0
+                one_line = metrics.horizontalAdvance(status)
+                if one_line + (retry_w + 12 if retry_w else 0) <= avail:
+                    layout.status_rect = QRectF(left, y, one_line + 2, line_h)
+                    if retry_w:
+                        layout.retry_rect = QRectF(
+                            left + one_line + 12, y - 2, retry_w, line_h + 4
+                        )
+                    y += line_h
+                else:
+                    bounds = metrics.boundingRect(
+                        QRectF(0, 0, avail, 1e6),
+                        int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap),
+                        status,
+                    )
+                    layout.status_rect = QRectF(left, y, avail, bounds.height())
+                    y += bounds.height()
+                    if retry_w:
+                        y += 3
+                        layout.retry_rect = QRectF(left - 2, y - 2, retry_w, line_h + 4)
+                        y += line_h
         layout.height = y + _MARGIN_Y + 6
         return layout
 
@@ -611,8 +639,9 @@ class MessageDelegate(QStyledItemDelegate):
         kind, text = self._status_text(message)
         rect = layout.status_rect
         if kind in ("busy", "error"):
+            first_line_mid = rect.top() + metrics.height() / 2
             dot = QRectF(
-                _MARGIN_X, rect.center().y() - _STATUS_DOT / 2, _STATUS_DOT, _STATUS_DOT
+                _MARGIN_X, first_line_mid - _STATUS_DOT / 2, _STATUS_DOT, _STATUS_DOT
             )
             painter.setPen(Qt.PenStyle.NoPen)
             if kind == "busy":
@@ -625,11 +654,16 @@ class MessageDelegate(QStyledItemDelegate):
                 painter.setBrush(colors.error)
             painter.drawEllipse(dot)
         painter.setPen(colors.error if kind == "error" else colors.muted)
-        shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width() + 1)
+        if kind == "busy":
+            shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width() + 1)
+            flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        else:
+            shown = text
+            flags = (
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
+            )
         painter.drawText(
-            QRectF(rect.left(), rect.top(), rect.width() + 2, rect.height()),
-            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-            shown,
+            QRectF(rect.left(), rect.top(), rect.width() + 2, rect.height()), int(flags), shown
         )
         if layout.retry_rect is not None:
             link_font = QFont(small)

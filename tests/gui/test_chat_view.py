@@ -330,3 +330,31 @@ def test_pointing_hand_over_chips(qtbot: Any, view: ChatView) -> None:
     blank = QPoint(view.viewport().width() - 5, view.viewport().height() - 5)
     qtbot.mouseMove(view.viewport(), blank)
     qtbot.waitUntil(lambda: view.viewport().cursor().shape() == Qt.CursorShape.ArrowCursor)
+
+
+def test_recovered_session_loss_is_a_note_without_retry(qtbot: Any, view: ChatView) -> None:
+    lost = make_message(2, Role.ASSISTANT, "", MessageStatus.FAILED, error_code="session_lost",
+                        error_message="Asked again in a new session below.")
+    view.set_messages([make_message(1, Role.USER, "q"), lost])
+    settle(qtbot, view)
+    layout, _origin = row_layout(view, 2)
+    assert layout.status_text == "Asked again in a new session below."
+    assert layout.retry_rect is None
+
+
+def test_long_failure_reason_wraps_instead_of_eliding(qtbot: Any, view: ChatView) -> None:
+    reason = ("The knowledge store “Lectures” was not found. It may have been deleted; "
+              "pick another store and start a new conversation to continue asking. ") * 2
+    failed = make_message(2, Role.ASSISTANT, "", MessageStatus.FAILED, error_message=reason)
+    short = make_message(3, Role.ASSISTANT, "", MessageStatus.FAILED, error_message="No net.")
+    view.set_messages([make_message(1, Role.USER, "q"), failed, short])
+    settle(qtbot, view)
+    layout, _origin = row_layout(view, 2)
+    assert layout.status_rect is not None and layout.retry_rect is not None
+    line = layout.retry_rect.height() - 4
+    assert layout.status_rect.height() >= 2 * line  # wrapped over several lines
+    assert layout.retry_rect.top() >= layout.status_rect.bottom()  # Retry below the text
+    assert layout.status_rect.right() <= view.viewport().width()
+    small, _ = row_layout(view, 3)
+    assert small.retry_rect.top() < small.status_rect.bottom()  # short: Retry beside it
+    assert small.retry_rect.left() > small.status_rect.right()
