@@ -42,6 +42,7 @@ from PySide6.QtGui import (
     QPainter,
     QPalette,
     QPen,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -435,9 +436,7 @@ class MessageDelegate(QStyledItemDelegate):
         inner = max(80.0, width - 2 * _MARGIN_X)
         doc: SafeTextDocument | None = None
         if message.text.strip():
-            doc = SafeTextDocument()
-            doc.setDocumentMargin(0)
-            doc.setDefaultFont(font)
+            doc = self._new_document(font)
             citations = message.citations if message.role is Role.ASSISTANT else []
             render_markdown(
                 doc, message.text, citations, link_color=colors.link, code_background=colors.chip
@@ -446,9 +445,7 @@ class MessageDelegate(QStyledItemDelegate):
         if message.role is Role.USER:
             max_bubble = max(80.0, inner * _BUBBLE_MAX_FRACTION)
             if doc is None:
-                doc = SafeTextDocument()
-                doc.setDocumentMargin(0)
-                doc.setDefaultFont(font)
+                doc = self._new_document(font)
             doc.setTextWidth(max_bubble - 2 * _BUBBLE_PAD_X)
             text_w = min(doc.idealWidth(), max_bubble - 2 * _BUBBLE_PAD_X)
             bubble_w = math.ceil(text_w) + 2 * _BUBBLE_PAD_X
@@ -522,6 +519,17 @@ class MessageDelegate(QStyledItemDelegate):
                         y += line_h
         layout.height = y + _MARGIN_Y + 6
         return layout
+
+    @staticmethod
+    def _new_document(font: QFont) -> SafeTextDocument:
+        doc = SafeTextDocument()
+        doc.setDocumentMargin(0)
+        doc.setDefaultFont(font)
+        option = doc.defaultTextOption()
+        # A long URL or hash must wrap inside the row/bubble instead of overflowing it.
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        doc.setDefaultTextOption(option)
+        return doc
 
     def _estimate_height(
         self, message: Message, width: int, option: QStyleOptionViewItem

@@ -358,3 +358,43 @@ def test_long_failure_reason_wraps_instead_of_eliding(qtbot: Any, view: ChatView
     small, _ = row_layout(view, 3)
     assert small.retry_rect.top() < small.status_rect.bottom()  # short: Retry beside it
     assert small.retry_rect.left() > small.status_rect.right()
+
+
+def test_long_unbroken_text_stays_inside_the_bubble(qtbot: Any, view: ChatView) -> None:
+    url = "https://example.com/" + "a" * 400
+    view.set_messages([make_message(1, Role.USER, url), make_message(2, Role.ASSISTANT, url)])
+    settle(qtbot, view)
+    width = view.viewport().width()
+    bubble, _origin = row_layout(view, 1)
+    assert bubble.bubble is not None and bubble.bubble.right() <= width
+    assert bubble.document.size().width() <= bubble.bubble.width()
+    answer, _origin = row_layout(view, 2)
+    assert answer.doc_origin.x() + answer.document.size().width() <= width
+
+
+def test_palette_change_rebuilds_documents(qtbot: Any, view: ChatView) -> None:
+    view.set_messages([answer_with_citations(2)])
+    settle(qtbot, view)
+    before, _origin = row_layout(view, 2)
+    from tests.gui.test_chat_pane import dark_palette
+
+    view.setPalette(dark_palette())
+    settle(qtbot, view)
+    after, _origin = row_layout(view, 2)
+    assert after is not before and after.document is not before.document
+
+
+@pytest.mark.qt_log_ignore(r"This plugin does not support raise\(\)")  # offscreen tooltips
+def test_retry_tooltip_explains_the_repeat(qtbot: Any, view: ChatView) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    view.set_messages([make_message(2, Role.ASSISTANT, "x", MessageStatus.INTERRUPTED)])
+    settle(qtbot, view)
+    layout, origin = row_layout(view, 2)
+    local = (layout.retry_rect.center() + QPointF(origin)).toPoint()
+    event = QHelpEvent(QEvent.Type.ToolTip, local, view.viewport().mapToGlobal(local))
+    QApplication.sendEvent(view.viewport(), event)
+    qtbot.waitUntil(lambda: QToolTip.text() == RETRY_TOOLTIP)
+    QToolTip.hideText()
