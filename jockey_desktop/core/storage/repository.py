@@ -46,6 +46,11 @@ from .search import build_match_query
 
 log = logging.getLogger(__name__)
 
+#: Longest time spent bm25-ranking message matches before falling back to newest-first.
+SEARCH_RANK_BUDGET_S = 0.15
+#: SQLite VM steps between two looks at the clock during a ranked search.
+_PROGRESS_STEPS = 20_000
+
 #: Auto titles are cut to this many characters (the sidebar elides further).
 AUTO_TITLE_LENGTH = 80
 
@@ -542,7 +547,13 @@ class Repository:
         """Full-text search over titles and message text, best first (``rank`` is FTS5's
         bm25: lower is better). Any user input is safe: it is quoted term by term, the last
         term matches as a prefix so results come while typing. Never raises on odd input
-        (returns [] instead)."""
+        (returns [] instead).
+
+        A word found in nearly every message (think "the" over 200,000 messages) would make
+        bm25-ranking every match take most of a second; after ``SEARCH_RANK_BUDGET_S`` the
+        ranking is abandoned and the newest ``limit`` matching messages are returned instead,
+        ranked among themselves.
+        """
         match = build_match_query(query)
         if match is None or limit <= 0:
             return []
@@ -555,16 +566,7 @@ class Repository:
                     "WHERE conversations_fts MATCH ? ORDER BY f.rank LIMIT ?",
                     (*hl, match, limit),
                 ).fetchall()
-                message_rows = conn.execute(
-                    "SELECT h.rowid, m.conversation_id, c.title, h.snip, h.rank FROM ("
-                    " SELECT f.rowid, snippet(messages_fts, 0, ?, ?, '…', 16) AS snip, "
-                    " f.rank AS rank FROM messages_fts f WHERE messages_fts MATCH ? "
-                    " ORDER BY f.rank LIMIT ?) h "
-                    "JOIN messages m ON m.id = h.rowid "
-                    "JOIN conversations c ON c.id = m.conversation_id "
-                    "WHERE m.role != 'seam' ORDER BY h.rank",
-                    (*hl, match, limit),
-                ).fetchall()
+                message_rows = self._message_hits(conn, match, limit)
         except StorageError as exc:
             log.warning("search failed: %s", exc)
             return []
@@ -582,6 +584,31 @@ class Repository:
         ]
         hits.sort(key=lambda h: h.rank)
         return hits[:limit]
+
+    @staticmethod
+    def _message_hits(conn: sqlite3.Connection, match: str, limit: int) -> list[Any]:
+        sql = (
+            "SELECT h.rowid, m.conversation_id, c.title, h.snip, h.rank FROM ("
+            " SELECT f.rowid, snippet(messages_fts, 0, ?, ?, '…', 16) AS snip, "
+            " f.rank AS rank FROM messages_fts f WHERE messages_fts MATCH ? "
+            " ORDER BY {order} LIMIT ?) h "
+            "JOIN messages m ON m.id = h.rowid "
+            "JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE m.role != 'seam' ORDER BY h.rank"
+        )
+        params = (HIGHLIGHT_START, HIGHLIGHT_END, match, limit)
+        deadline = time.monotonic() + SEARCH_RANK_BUDGET_S
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
+        try:
+            return conn.execute(sql.format(order="f.rank"), params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "interrupt" not in str(exc).lower():
+                raise
+        finally:
+            conn.set_progress_handler(None, 0)
+        # Too many matches to rank in time: FTS5 walks its index newest-first and stops early.
+        log.debug("search ranking over budget; returning newest matches")
+        return conn.execute(sql.format(order="f.rowid DESC"), params).fetchall()
 
     # --- backups -------------------------------------------------------------------------
 

@@ -89,7 +89,9 @@ V2_STATEMENTS: tuple[str, ...] = (
     "ALTER TABLE conversations ADD COLUMN title_is_auto INTEGER NOT NULL DEFAULT 1",
     "ALTER TABLE messages ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
     # The sidebar order: pinned first, newest activity first.
-    "CREATE INDEX conversations_sidebar ON conversations(pinned DESC, updated_at DESC)",
+    "CREATE INDEX conversations_sidebar ON conversations(pinned DESC, updated_at DESC, id DESC)",
+    # Covers the sidebar's per-row message count and newest-reply status without table reads.
+    "CREATE INDEX messages_summary ON messages(conversation_id, role, id, status)",
     f"""
     CREATE VIRTUAL TABLE messages_fts USING fts5(
         text, content='messages', content_rowid='id', tokenize='{_TOKENIZER}'

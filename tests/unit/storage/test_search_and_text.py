@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import string
 from pathlib import Path
 
@@ -156,3 +157,23 @@ def test_nul_round_trips_through_reopen(db_path: Path, backup_dir: Path) -> None
         assert repo.get_message(msg.id).text == "before\x00after"  # type: ignore[union-attr]
     finally:
         repo.close()
+
+
+def test_short_last_term_is_not_a_prefix() -> None:
+    assert build_match_query("go") == '"go"'
+    assert build_match_query("goa") == '"goa"*'
+
+
+def test_search_falls_back_to_newest_when_ranking_is_too_slow(
+    filled: Repository, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import jockey_desktop.core.storage.repository as repository_module
+
+    ranked = filled.search("goal")
+    monkeypatch.setattr(repository_module, "SEARCH_RANK_BUDGET_S", -1.0)  # always too slow
+    monkeypatch.setattr(repository_module, "_PROGRESS_STEPS", 1)
+    caplog.set_level(logging.DEBUG, logger="jockey_desktop.core.storage.repository")
+    fallback = filled.search("goal")
+    assert "over budget" in caplog.text
+    assert {h.message_id for h in fallback} == {h.message_id for h in ranked}
+    assert [h.rank for h in fallback] == sorted(h.rank for h in fallback)
