@@ -122,7 +122,7 @@ class SandboxServer:
         self._stop_event.clear()
         self._httpd = _HTTPServer((self.host, self._requested_port), self)
         self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
+                                        kwargs={"poll_interval": 0.5},
                                         name="jockey-sandbox", daemon=True)
         self._thread.start()
         log.info("sandbox serving at %s", self.base_url)
@@ -134,7 +134,18 @@ class SandboxServer:
         if httpd is None:
             return
         self._stop_event.set()
-        httpd.shutdown()
+        closer = threading.Thread(target=httpd.shutdown, name="jockey-sandbox-stop",
+                                  daemon=True)
+        closer.start()
+        # serve_forever() only checks for shutdown between select() calls; poke it with
+        # throw-away connections instead of waiting for its poll interval.
+        host, port = httpd.server_address[:2]
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(str(host), str(host))
+        deadline = time.monotonic() + 2.0
+        while closer.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                socket.create_connection((host, port), timeout=0.2).close()
+            closer.join(0.01)
         httpd.server_close()
         with self._conn_lock:
             connections = list(self._connections)
@@ -274,6 +285,8 @@ class _Handler(BaseHTTPRequestHandler):
     default_request_version = "HTTP/1.0"  # so even a garbled request gets a status line
     timeout = 120  # idle keep-alive connections are closed after this
     server: _HTTPServer
+    #: True once SSE headers went out (an error can then only close the socket).
+    stream_started = False
 
     # Route every method (even unknown ones) through one dispatcher so they get JSON replies.
     def __getattr__(self, name: str) -> Any:
@@ -366,8 +379,10 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 size = int(line, 16)
             except ValueError:
+                size = -1
+            if size < 0:
                 self.close_connection = True
-                raise ApiError(400, "invalid_request", "The chunked body is malformed.") from None
+                raise ApiError(400, "invalid_request", "The chunked body is malformed.")
             if size == 0:
                 while self.rfile.readline(1024).strip():
                     pass  # trailers
@@ -380,6 +395,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ----------------------------------------------------------------- dispatch
     def _dispatch(self, method: str) -> None:
+        self.stream_started = False
         try:
             self._route(method)
         except ApiError as err:
@@ -395,10 +411,16 @@ class _Handler(BaseHTTPRequestHandler):
                                        "The sandbox hit an unexpected error."))
 
     def _reply_error(self, err: ApiError) -> None:
+        if self.stream_started:
+            # A second status line inside an event stream would be garbage: just hang up.
+            self.close_connection = True
+            return
         with contextlib.suppress(OSError):
             self._send_json(err.status, err.body(), err.headers)
 
     def _route(self, method: str) -> None:
+        # Read any body first so a keep-alive connection stays in sync whatever we answer.
+        body = self._read_body()
         split = urlsplit(self.path)
         path = split.path
         if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
@@ -408,9 +430,6 @@ class _Handler(BaseHTTPRequestHandler):
         handler, allowed, needs_key = self._match(parts)
         if handler is None:
             raise _no_endpoint(method, path)
-        # Read any body first so a keep-alive connection stays in sync whatever we answer.
-        body = self._read_body() if method not in ("GET", "HEAD") or self.headers.get(
-            "Content-Length") else b""
         if method not in allowed:
             raise ApiError(405, "method_not_allowed",
                            f"The method {method[:16]} is not allowed on this endpoint.",
@@ -681,6 +700,7 @@ class _StreamSender:
     def run(self) -> None:
         h = self.h
         h.close_connection = True
+        h.stream_started = True
         h.send_response(200)
         h.send_header("Content-Type", "text/event-stream; charset=utf-8")
         h.send_header("Cache-Control", "no-cache")

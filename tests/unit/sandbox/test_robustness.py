@@ -177,3 +177,16 @@ def test_repr_never_shows_the_key(tmp_path: Path) -> None:
         assert "very-secret-key" not in repr(server) and server.base_url in repr(server)
     finally:
         server.stop()
+
+
+def test_unknown_path_with_body_keeps_connection_usable(api: Api, nature_id: str) -> None:
+    response = api.http.post(api.base + "/nowhere", json=body_for(nature_id), timeout=10)
+    assert response.status_code == 404
+    assert api.post(body_for(nature_id)).status_code == 200
+
+
+def test_negative_chunk_size_is_rejected(sandbox: SandboxServer) -> None:
+    reply = _raw(sandbox, b"POST /v1.3/responses HTTP/1.1\r\nHost: x\r\nx-api-key: sandbox\r\n"
+                          b"Transfer-Encoding: chunked\r\n\r\n-5\r\n")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert b" 400 " in head.split(b"\r\n")[0] and json.loads(body)["code"]
