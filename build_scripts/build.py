@@ -31,6 +31,7 @@ import platform
 import re
 import shlex
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
@@ -307,6 +308,171 @@ def prune_orphan_libraries(
     remaining = [entry for entry in kept
                  if PurePosixPath(entry[0].replace("\\", "/")).name not in orphans]
     return remaining, pruned
+
+
+# --- ICU data trimming (Linux) -----------------------------------------------------------------
+# libicudata is the biggest file of the bundle (30 MB): one symbol, icudt<NN>_dat, holding an
+# ICU "common data" package. Qt Core calls only these ICU services (see the undefined *_73
+# symbols of libQt6Core): converters (ucnv_*), case mapping (u_strToUpper/Lower), collation
+# (ucol_*) and calendars/time-zone names (ucal_*). The trees below serve none of them:
+# break iteration (brkitr), transliteration, spelled-out numbers (rbnf), display names of
+# currencies, languages, regions and units, Unicode character names, StringPrep profiles and
+# spoof-check confusables. The build relinks a libicudata with the package minus those items
+# (half the size); frozen_checks exercises each service Qt uses inside the frozen app.
+
+#: Items dropped from the ICU package: a tree ("brkitr/") or a top-level file name suffix.
+ICU_DROP_TREES: tuple[str, ...] = (
+    "brkitr/", "translit/", "rbnf/", "curr/", "lang/", "region/", "unit/",
+)
+ICU_DROP_SUFFIXES: tuple[str, ...] = ("unames.icu", ".spp", ".cfu")
+
+
+@dataclass(frozen=True)
+class IcuPackage:
+    """An ICU common-data package ("CmnD"): its header bytes and (name, data) items."""
+
+    header: bytes
+    items: tuple[tuple[str, bytes], ...]
+
+
+def parse_icu_package(data: bytes) -> IcuPackage:
+    """Parse an ICU common-data package (little-endian, as in libicudata on x86/ARM).
+
+    Layout: DataHeader (headerSize, 0xda 0x27, UDataInfo with format "CmnD"), then at
+    headerSize a table of contents: uint32 count and count pairs of uint32 (name offset,
+    data offset), both relative to the table; item i ends where item i+1 starts.
+    """
+    if len(data) < 32 or data[2:4] != b"\xda\x27" or data[12:16] != b"CmnD":
+        raise ValueError("not an ICU common data package")
+    if data[4 + 4] != 0:  # UDataInfo.isBigEndian
+        raise ValueError("big-endian ICU data is not supported")
+    (header_size,) = struct.unpack_from("<H", data, 0)
+    (count,) = struct.unpack_from("<I", data, header_size)
+    entries = [struct.unpack_from("<II", data, header_size + 4 + 8 * i) for i in range(count)]
+    items: list[tuple[str, bytes]] = []
+    for index, (name_offset, data_offset) in enumerate(entries):
+        start = header_size + name_offset
+        name = data[start : data.index(b"\0", start)].decode("ascii")
+        end = (header_size + entries[index + 1][1]) if index + 1 < count else len(data)
+        items.append((name, data[header_size + data_offset : end]))
+    return IcuPackage(data[:header_size], tuple(items))
+
+
+def build_icu_package(package: IcuPackage) -> bytes:
+    """Serialise a package; items stay in their (sorted) order, each 16-byte aligned."""
+    header = package.header
+    count = len(package.items)
+    toc_size = 4 + 8 * count
+    names = b""
+    name_offsets: list[int] = []
+    for name, _data in package.items:
+        name_offsets.append(toc_size + len(names))
+        names += name.encode("ascii") + b"\0"
+    position = len(header) + toc_size + len(names)
+    padding = -position % 16
+    body = b"\0" * padding
+    position += padding
+    data_offsets: list[int] = []
+    for _name, item in package.items:
+        data_offsets.append(position - len(header))
+        item_padding = -len(item) % 16
+        body += item + b"\0" * item_padding
+        position += len(item) + item_padding
+    toc = struct.pack("<I", count) + b"".join(
+        struct.pack("<II", n, d) for n, d in zip(name_offsets, data_offsets, strict=True))
+    return header + toc + names + body
+
+
+def icu_item_dropped(name: str) -> bool:
+    """True for an ICU item name ("icudt73l/brkitr/word.brk") that the app does not need."""
+    relative = name.split("/", 1)[1] if "/" in name else name
+    return relative.startswith(ICU_DROP_TREES) or relative.endswith(ICU_DROP_SUFFIXES)
+
+
+def filter_icu_package(data: bytes) -> bytes:
+    """Return the package without the items :func:`icu_item_dropped` selects."""
+    package = parse_icu_package(data)
+    kept = tuple(item for item in package.items if not icu_item_dropped(item[0]))
+    return build_icu_package(IcuPackage(package.header, kept))
+
+
+def _elf_symbol_bytes(path: Path, symbol: str) -> bytes:
+    """Bytes of one exported data symbol of an ELF library (via readelf)."""
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        raise BuildError("readelf not found")
+    syms = subprocess.run([readelf, "-W", "--dyn-syms", str(path)], capture_output=True,
+                          text=True, check=True).stdout
+    match = re.search(rf"^\s*\d+:\s+([0-9a-f]+)\s+(\S+)\s+OBJECT\s+GLOBAL\s+\S+\s+(\d+)\s+"
+                      rf"{re.escape(symbol)}$", syms, re.MULTILINE)
+    if not match:
+        raise BuildError(f"{symbol} not found in {path}")
+    address = int(match.group(1), 16)
+    size = int(match.group(2), 0)
+    section_index = match.group(3)
+    sections = subprocess.run([readelf, "-W", "-S", str(path)], capture_output=True,
+                              text=True, check=True).stdout
+    sec = re.search(rf"^\s*\[\s*{section_index}\]\s+\S+\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)",
+                    sections, re.MULTILINE)
+    if not sec:
+        raise BuildError(f"section {section_index} of {path} not found")
+    file_offset = address - int(sec.group(1), 16) + int(sec.group(2), 16)
+    with path.open("rb") as handle:
+        handle.seek(file_offset)
+        return handle.read(size)
+
+
+def make_trimmed_icudata(source: Path, out_dir: Path) -> Path:
+    """Link a libicudata with the trimmed package; returns its path (same file name).
+
+    Needs readelf and a C compiler (gcc/cc, on every machine of this project); raises
+    BuildError when either is missing so the caller can fall back to the original.
+    """
+    soname = source.name  # libicudata.so.73
+    major = soname.rsplit(".", 1)[-1]
+    symbol = f"icudt{major}_dat"
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise BuildError("no C compiler to relink libicudata")
+    trimmed = filter_icu_package(_elf_symbol_bytes(source, symbol))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    package_file = out_dir / f"icudt{major}l.dat"
+    package_file.write_bytes(trimmed)
+    asm = out_dir / "icudata.S"
+    asm.write_text(
+        "\t.section .rodata\n"
+        f"\t.globl {symbol}\n"
+        f"\t.type {symbol}, @object\n"
+        "\t.balign 16\n"
+        f"{symbol}:\n"
+        f'\t.incbin "{package_file}"\n'
+        f"\t.size {symbol}, . - {symbol}\n"
+        '\t.section .note.GNU-stack,"",@progbits\n',
+        encoding="utf-8",
+    )
+    target = out_dir / soname
+    subprocess.run([compiler, "-shared", "-nostdlib", f"-Wl,-soname,{soname}",
+                    "-Wl,-z,noexecstack", "-o", str(target), str(asm)], check=True)
+    return target
+
+
+def trim_icu_in_toc(binaries: list[TocEntry], work_dir: Path) -> list[TocEntry]:
+    """Swap the bundled libicudata for a trimmed relink (Linux); unchanged when impossible."""
+    result: list[TocEntry] = []
+    for dest, source, kind in binaries:
+        name = PurePosixPath(dest.replace("\\", "/")).name
+        if name.startswith("libicudata.so.") and kind != "SYMLINK":
+            try:
+                trimmed = make_trimmed_icudata(Path(source), work_dir)
+            except (BuildError, ValueError, subprocess.CalledProcessError) as exc:
+                print(f"jockey spec: keeping the full ICU data ({exc})")
+            else:
+                before = Path(source).stat().st_size / (1024 * 1024)
+                after = trimmed.stat().st_size / (1024 * 1024)
+                print(f"jockey spec: ICU data trimmed {before:.1f} MB -> {after:.1f} MB")
+                source = str(trimmed)
+        result.append((dest, source, kind))
+    return result
 
 
 # --- version, plist, Windows version resource ---------------------------------------------
@@ -720,10 +886,11 @@ def _load_icons_module() -> ModuleType:
     return module
 
 
-def run_pyinstaller(build_dir: Path, dist_dir: Path, clean: bool) -> float:
+def run_pyinstaller(build_dir: Path, dist_dir: Path, clean: bool, full_icu: bool = False) -> float:
     """Run PyInstaller on the spec; return the seconds it took."""
     env = dict(os.environ)
     env["JOCKEY_BUILD_DIR"] = str(build_dir)
+    env["JOCKEY_BUILD_FULL_ICU"] = "1" if full_icu else "0"
     command = [sys.executable, "-m", "PyInstaller", str(SPEC_FILE), "--noconfirm",
                "--log-level", "WARN", "--distpath", str(dist_dir),
                "--workpath", str(build_dir / "pyinstaller")]
@@ -746,6 +913,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-archive", action="store_true",
                         help="stop after the checks; do not write the artifact")
     parser.add_argument("--clean", action="store_true", help="clear PyInstaller's cache first")
+    parser.add_argument("--full-icu", action="store_true",
+                        help="bundle ICU's full data instead of the trimmed relink (Linux)")
     parser.add_argument("--max-size-mb", type=float, default=MAX_FOLDER_MB,
                         help=f"fail when the Linux folder is bigger (default {MAX_FOLDER_MB})")
     return parser.parse_args(argv)
@@ -767,7 +936,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             render_windows_version_file(version), encoding="utf-8")
 
         print("== PyInstaller", flush=True)
-        pyinstaller_seconds = run_pyinstaller(build_dir, DIST_DIR, args.clean)
+        pyinstaller_seconds = run_pyinstaller(build_dir, DIST_DIR, args.clean, args.full_icu)
         app_dir, exe = frozen_executable(DIST_DIR)
         if not exe.is_file():
             raise BuildError(f"PyInstaller produced no executable at {exe}")

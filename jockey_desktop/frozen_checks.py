@@ -1,12 +1,14 @@
 """Checks that a PyInstaller build kept what the app silently depends on.
 
-The two classic ways a frozen app breaks without any error at build time:
+The classic ways a frozen app breaks without any error at build time:
 
 * keyring finds its backends through the ``keyring.backends`` entry points, i.e. through the
   ``*.dist-info`` metadata. If the metadata is not bundled, keyring quietly falls back to its
   ``fail`` backend and every user is told "no secure store" forever.
 * requests verifies TLS with certifi's ``cacert.pem``. If the data file is not bundled, every
   HTTPS call fails with a certificate error, but only once a real server is contacted.
+* the Linux build trims ICU's data to what Qt uses; if it trimmed too much, sorting,
+  case mapping or time-zone names would silently change.
 
 ``python -m jockey_desktop --frozen-checks`` (and the frozen executable with the same flag)
 calls :func:`run_frozen_checks`; ``build_scripts/build.py`` runs it after every build. The
@@ -90,14 +92,15 @@ def check_keyring_backends() -> CheckResult:
 
     import keyring.backend
 
-    viable = [f"{type(ring).__module__}.{type(ring).__name__}"
-              for ring in keyring.backend.get_all_keyring()]
+    # "fail.Keyring", "SecretService.Keyring": module tail + class, sorted for stable output.
+    viable = sorted(f"{type(ring).__module__.rsplit('.', 1)[-1]}.{type(ring).__name__}"
+                    for ring in keyring.backend.get_all_keyring())
     registered = {f"{cls.__module__}.{cls.__name__}"
                   for cls in getattr(keyring.backend.KeyringBackend, "_classes", set())}
     spec = PLATFORM_BACKEND.get(_platform_key())
     if spec is None:
-        return CheckResult("keyring-backends", True,
-                           f"no platform backend expected on {sys.platform}; viable: {viable}")
+        return CheckResult("keyring-backends", True, f"no platform backend expected on "
+                           f"{sys.platform}; viable: {', '.join(viable)}")
     module_name, class_name, dependencies = spec
     qualified = f"{module_name}.{class_name}"
     if qualified not in registered:
@@ -109,10 +112,8 @@ def check_keyring_backends() -> CheckResult:
         except ImportError as exc:
             return CheckResult("keyring-backends", False,
                                f"{qualified} registered but {dependency} is missing ({exc})")
-    short = ", ".join(name.rsplit(".", 2)[-2] + "." + name.rsplit(".", 1)[-1]
-                      for name in viable)
-    return CheckResult("keyring-backends", True,
-                       f"{qualified} registered with its dependencies; viable here: {short}")
+    return CheckResult("keyring-backends", True, f"{qualified} registered with its "
+                       f"dependencies; viable here: {', '.join(viable)}")
 
 
 def check_certificates() -> CheckResult:
@@ -147,11 +148,39 @@ def check_requests_bundle() -> CheckResult:
     return CheckResult("requests-ca-bundle", True, DEFAULT_CA_BUNDLE_PATH)
 
 
+def check_qt_icu() -> CheckResult:
+    """Every ICU service Qt Core calls still works (the Linux build trims ICU's data).
+
+    Collation (German ä sorts before b, Swedish after z), Turkish case mapping, a legacy
+    converter (Shift_JIS; Linux only, where Qt's named codecs come from ICU) and a localized
+    time-zone name. Each answer differs when the data it needs is missing.
+    """
+    from PySide6.QtCore import QCollator, QLocale, QStringDecoder, QTimeZone
+
+    problems: list[str] = []
+    if QCollator(QLocale("de_DE")).compare("ä", "b") >= 0:
+        problems.append("German collation (ä < b)")
+    if QCollator(QLocale("sv_SE")).compare("ä", "z") <= 0:
+        problems.append("Swedish collation (z < ä)")
+    if QLocale("tr_TR").toUpper("i") != "\u0130":
+        problems.append("Turkish upper-casing (i -> İ)")
+    if _platform_key() == "linux" and not QStringDecoder("Shift_JIS").isValid():
+        problems.append("Shift_JIS converter")
+    name = QTimeZone(b"Europe/Berlin").displayName(
+        QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName, QLocale("de_DE"))
+    if "Mitteleurop" not in name:
+        problems.append(f"German time-zone name (got {name!r})")
+    if problems:
+        return CheckResult("qt-icu", False, "broken: " + "; ".join(problems))
+    return CheckResult("qt-icu", True, "collation, case mapping, converters, zone names")
+
+
 ALL_CHECKS: tuple[Callable[[], CheckResult], ...] = (
     check_keyring_entry_points,
     check_keyring_backends,
     check_certificates,
     check_requests_bundle,
+    check_qt_icu,
 )
 
 
