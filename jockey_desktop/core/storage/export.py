@@ -119,7 +119,9 @@ def export_markdown(repo: Repository, conversation_ids: Iterable[int]) -> str:
 # --- JSON ----------------------------------------------------------------------------------
 
 
-def _message_record(repo: Repository, message: Message, uid_by_id: dict[int, str]) -> dict:
+def _message_record(
+    repo: Repository, message: Message, uid_by_id: dict[int, str]
+) -> dict[str, Any]:
     return {
         "uid": message.uid,
         "role": message.role.value,
