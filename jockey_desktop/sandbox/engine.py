@@ -51,7 +51,7 @@ _THEMES = re.compile(r"\b(themes?|topics|main ideas|recurring|what (?:is|are) .{
                      re.IGNORECASE)
 _THOSE_VIDEOS = re.compile(
     r"\b(?:those|these|the same|both|all three|all two)\s+(?:videos?|clips?|ones|films?)\b"
-    r"|\bin (?:them|each)\b|\bthose\b", re.IGNORECASE)
+    r"|\bin (?:them|each of them)\b", re.IGNORECASE)
 _SELECTION = re.compile(r"\{\{sel:(\d+)\}\}")
 
 

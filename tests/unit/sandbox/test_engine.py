@@ -127,3 +127,19 @@ def test_text_helpers() -> None:
     assert count_tokens("Hello, world [1].") == 7
     assert truncate_to_tokens("one two three four", 2) == "one two"
     assert truncate_to_tokens("one two", 5) == "one two"
+
+
+def test_follow_ups_use_the_right_turn() -> None:
+    store = next(s for s in load_stores().values() if s.name == NATURE)
+    engine = AnswerEngine(store)
+    history: list[dict[str, Any]] = []
+    for question in GUIDE:
+        answer = engine.answer(question, history)
+        history.append({"question": question, "answer": answer.text, **answer.memory})
+    # Themes are still known two turns later.
+    second = engine.answer("Which videos best represent the second theme?", history)
+    assert engine.themes()[1]["name"] in second.text
+    # "those lionesses" is a new question, not a reference to earlier videos.
+    lions = engine.answer("What do those lionesses do?", history)
+    assert "lionesses" in lions.text.lower()
+    assert len({a.item_id for a in lions.annotations}) <= 2
