@@ -75,7 +75,21 @@ class ApiKeyStore:
             log.warning("secure credential store unavailable: %s", detail)
         self._failure = detail
 
+    def _refuse_insecure_backend(self) -> bool:
+        """keyrings.alt stores "encrypted" keys as base64 in plain files: never use it, even
+        if someone installed it and keyring picked it. Returns True when refused."""
+        backend = keyring.get_keyring()
+        if type(backend).__module__.startswith("keyrings.alt"):
+            detail = f"only the insecure {type(backend).__module__} backend was found"
+            if self._failure != detail:
+                log.warning("secure credential store unavailable: %s", detail)
+            self._failure = detail
+            return True
+        return False
+
     def _keyring_get(self) -> str | None:
+        if self._refuse_insecure_backend():
+            return None
         try:
             value = keyring.get_password(self.service, KEYRING_USERNAME)
         except keyring.errors.KeyringError as exc:  # NoKeyringError, KeyringLocked, InitError
@@ -110,6 +124,9 @@ class ApiKeyStore:
         if not key:
             raise ValueError("The API key is empty.")
         with self._lock:
+            if self._refuse_insecure_backend():
+                self._memory_key = key
+                return KeyLocation.MEMORY
             try:
                 keyring.set_password(self.service, KEYRING_USERNAME, key)
             except Exception as exc:  # see _keyring_get: any backend failure means "no store"

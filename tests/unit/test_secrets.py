@@ -120,3 +120,30 @@ def test_scripted_session_leaves_key_in_no_file(tmp_path: Path) -> None:
     assert len(files) >= 4
     for path in files:
         assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_keyrings_alt_style_backend_is_refused(memory_keyring: object) -> None:
+    """A plaintext-file backend (keyrings.alt) is never used, even if keyring chose it."""
+    import keyring.backend
+
+    class PlaintextKeyring(keyring.backend.KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+        written: dict[str, str] = {}  # noqa: RUF012 - test double
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.written.get(username)
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.written[username] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.written.pop(username, None)
+
+    PlaintextKeyring.__module__ = "keyrings.alt.file"
+    keyring.set_keyring(PlaintextKeyring())
+    store = ApiKeyStore()
+    assert store.set(KEY) is KeyLocation.MEMORY
+    assert PlaintextKeyring.written == {}
+    assert not store.secure_store_available
+    assert "keyrings.alt" in (store.unavailable_reason or "")
+    assert store.get() == KEY
