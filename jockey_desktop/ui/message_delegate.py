@@ -160,6 +160,7 @@ class RowLayout:
     status_text: str = ""
     retry_rect: QRectF | None = None
     seam_text: str = ""
+    seam_rect: QRectF | None = None
 
 
 class MessageDelegate(QStyledItemDelegate):
@@ -429,9 +430,26 @@ class MessageDelegate(QStyledItemDelegate):
 
     def _build_layout(self, message: Message, width: int, font: QFont, colors: Colors) -> RowLayout:
         if message.role is Role.SEAM:
-            metrics = QFontMetricsF(self._small_font(font))
-            height = metrics.height() + 2 * _MARGIN_Y + 8
-            return RowLayout(message.id, height, seam_text=message.text or DEFAULT_SEAM_TEXT)
+            small = self._small_font(font)
+            small.setItalic(True)
+            metrics = QFontMetricsF(small)
+            text = message.text or DEFAULT_SEAM_TEXT
+            inner = max(80.0, width - 2 * _MARGIN_X)
+            # Centred between two rules; long reasons wrap rather than being cut.
+            # Leave room for rules of a useful length; very narrow views drop them.
+            max_w = min(inner - 160, 620.0) if inner >= 360 else inner
+            bounds = metrics.boundingRect(
+                QRectF(0, 0, max_w, 1e6),
+                int(Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap),
+                text,
+            )
+            text_w = min(max_w, bounds.width() + 2)
+            rect = QRectF(
+                _MARGIN_X + (inner - text_w) / 2, _MARGIN_Y + 4, text_w, bounds.height()
+            )
+            return RowLayout(
+                message.id, rect.bottom() + _MARGIN_Y + 4, seam_text=text, seam_rect=rect
+            )
 
         inner = max(80.0, width - 2 * _MARGIN_X)
         doc: SafeTextDocument | None = None
@@ -577,24 +595,23 @@ class MessageDelegate(QStyledItemDelegate):
     ) -> None:
         small = self._small_font(option.font)
         small.setItalic(True)
-        metrics = QFontMetricsF(small)
         inner = max(80.0, width - 2 * _MARGIN_X)
-        text = metrics.elidedText(layout.seam_text, Qt.TextElideMode.ElideRight, inner - 40)
-        text_w = metrics.horizontalAdvance(text)
-        mid_y = layout.height / 2
-        left = _MARGIN_X + (inner - text_w) / 2
+        rect = layout.seam_rect or QRectF(_MARGIN_X, 0, inner, layout.height)
+        mid_y = rect.center().y()
         painter.setPen(QPen(colors.divider, 1))
-        if left - 12 > _MARGIN_X:
-            painter.drawLine(QPointF(_MARGIN_X, mid_y), QPointF(left - 12, mid_y))
-            painter.drawLine(
-                QPointF(left + text_w + 12, mid_y), QPointF(_MARGIN_X + inner, mid_y)
-            )
+        if rect.left() - 12 > _MARGIN_X + 24:
+            painter.drawLine(QPointF(_MARGIN_X, mid_y), QPointF(rect.left() - 12, mid_y))
+            painter.drawLine(QPointF(rect.right() + 12, mid_y), QPointF(_MARGIN_X + inner, mid_y))
         painter.setFont(small)
         painter.setPen(colors.muted)
         painter.drawText(
-            QRectF(left, mid_y - metrics.height() / 2, text_w + 1, metrics.height()),
-            Qt.AlignmentFlag.AlignCenter,
-            text,
+            rect.adjusted(-1, 0, 1, 0),
+            int(
+                Qt.AlignmentFlag.AlignHCenter
+                | Qt.AlignmentFlag.AlignTop
+                | Qt.TextFlag.TextWordWrap
+            ),
+            layout.seam_text,
         )
 
     def _paint_message(

@@ -405,3 +405,16 @@ def test_retry_tooltip_explains_the_repeat(qtbot: Any, view: ChatView) -> None:
     QApplication.sendEvent(view.viewport(), event)
     qtbot.waitUntil(lambda: QToolTip.text() == RETRY_TOOLTIP)
     QToolTip.hideText()
+
+
+def test_long_seam_text_wraps_centred(qtbot: Any, view: ChatView) -> None:
+    text = ("New session started — the server no longer had the previous one. "
+            "Earlier turns were summarised for Jockey.")
+    view.resize(420, 480)
+    view.set_messages([make_message(1, Role.SEAM, text)])
+    settle(qtbot, view)
+    layout, _origin = row_layout(view, 1)
+    assert layout.seam_rect is not None
+    assert layout.seam_rect.height() > 1.5 * view.fontMetrics().height()  # wrapped
+    middle = view.viewport().width() / 2
+    assert abs(layout.seam_rect.center().x() - middle) < 2
