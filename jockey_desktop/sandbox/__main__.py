@@ -7,6 +7,7 @@ process can read it and connect. Without ``--state-dir`` sessions live only in m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -32,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder for session files (default: sessions kept in memory)")
     parser.add_argument("--pace", choices=("realistic", "instant"), default="realistic",
                         help="streaming speed (default realistic)")
+    parser.add_argument("--keepalive-interval", type=float, default=10.0,
+                        help="seconds of silence before a keep-alive (default 10)")
+    parser.add_argument("--keepalive-style", choices=("event", "comment"), default="event",
+                        help="keep-alive as an SSE event or a ': keep-alive' comment")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -42,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     pace = Pace.instant() if args.pace == "instant" else Pace.realistic()
+    if args.keepalive_interval <= 0:
+        print("jockey-sandbox: --keepalive-interval must be positive", file=sys.stderr)
+        return 2
+    pace = dataclasses.replace(pace, keepalive_interval=args.keepalive_interval,
+                               keepalive_style=args.keepalive_style)
     server = SandboxServer(args.host, args.port, api_key=args.api_key,
                            state_dir=args.state_dir, pace=pace)
     try:

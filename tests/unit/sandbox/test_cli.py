@@ -17,6 +17,7 @@ def test_cli_prints_url_then_serves(tmp_path: Path) -> None:
     env = {**os.environ, "NO_PROXY": "*"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "jockey_desktop.sandbox", "--port", "0", "--pace", "instant",
+         "--keepalive-style", "comment",
          "--state-dir", str(tmp_path / "state")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -53,3 +54,4 @@ def test_cli_defaults() -> None:
     args = build_parser().parse_args([])
     assert (args.host, args.port, args.api_key, args.state_dir) == ("127.0.0.1", 0, "sandbox",
                                                                      None)
+    assert (args.keepalive_interval, args.keepalive_style) == (10.0, "event")
