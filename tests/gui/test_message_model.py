@@ -100,3 +100,16 @@ def test_streaming_rows() -> None:
     assert model.streaming_rows() == [1]
     model.clear()
     assert model.streaming_rows() == [] and model.rowCount() == 0
+
+
+def test_accessible_text_says_who_and_what_went_wrong() -> None:
+    model = MessageListModel()
+    model.set_messages([
+        make_message(1, Role.USER, "Where is it?"),
+        make_message(2, Role.ASSISTANT, "", MessageStatus.FAILED, error_message="No network."),
+        make_message(3, Role.ASSISTANT, "Here [1]", citations=[{"title": "A"}]),
+    ])
+    role = Qt.ItemDataRole.AccessibleTextRole
+    assert model.data(model.index(0, 0), role) == "You: Where is it?"
+    assert model.data(model.index(1, 0), role) == "Jockey: (failed: No network.)"
+    assert model.data(model.index(2, 0), role) == "Jockey: Here [1] 1 cited moments"
