@@ -42,6 +42,7 @@ from PySide6.QtGui import (
     QPainter,
     QPalette,
     QPen,
+    QPolygonF,
     QTextOption,
 )
 from PySide6.QtWidgets import (
@@ -82,6 +83,7 @@ _BUBBLE_PAD_Y = 8.0
 _BUBBLE_RADIUS = 12.0
 _BUBBLE_MAX_FRACTION = 0.78
 _CHIP_PAD_X = 9.0
+_CHIP_ICON = 7.0  # the small "play" triangle that marks a chip as a video moment
 _CHIP_PAD_Y = 3.0
 _CHIP_GAP = 6.0
 _SECTION_GAP = 7.0
@@ -490,10 +492,10 @@ class MessageDelegate(QStyledItemDelegate):
             y += _SECTION_GAP
             x = _MARGIN_X
             chip_h = metrics.height() + 2 * _CHIP_PAD_Y
-            max_label = inner - 2 * _CHIP_PAD_X
+            max_label = inner - 2 * _CHIP_PAD_X - _CHIP_ICON - 6
             for citation_index, label in chips:
                 shown = metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, max_label)
-                chip_w = metrics.horizontalAdvance(shown) + 2 * _CHIP_PAD_X
+                chip_w = metrics.horizontalAdvance(shown) + 2 * _CHIP_PAD_X + _CHIP_ICON + 6
                 if x > _MARGIN_X and x + chip_w > _MARGIN_X + inner:
                     x = _MARGIN_X
                     y += chip_h + _CHIP_GAP
@@ -656,8 +658,25 @@ class MessageDelegate(QStyledItemDelegate):
             painter.setBrush(colors.chip)
             radius = rect.height() / 2
             painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
+            mid = rect.center().y()
+            icon_left = rect.left() + _CHIP_PAD_X
+            triangle = QPolygonF(
+                [
+                    QPointF(icon_left, mid - _CHIP_ICON / 2),
+                    QPointF(icon_left + _CHIP_ICON, mid),
+                    QPointF(icon_left, mid + _CHIP_ICON / 2),
+                ]
+            )
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colors.link)
+            painter.drawPolygon(triangle)
             painter.setPen(colors.chip_text)
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
+            text_rect = rect.adjusted(_CHIP_PAD_X + _CHIP_ICON + 6, 0, -_CHIP_PAD_X + 1, 0)
+            painter.drawText(
+                text_rect,
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                label,
+            )
 
         if layout.status_rect is None:
             return
