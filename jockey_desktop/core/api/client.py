@@ -97,13 +97,25 @@ def _shutdown_socket(sock: socket.socket) -> None:
 
 class _CancellableConnectionMixin:
     sock: socket.socket | None
+    #: Set once a cancel token may shut this socket down: it must never serve another request.
+    jockey_no_reuse = False
 
     def getresponse(self) -> Any:
         scope: _Scope | None = getattr(_local, "scope", None)
         sock = self.sock
         if scope is not None and sock is not None:
+            self.jockey_no_reuse = True
             scope.handles.append(scope.token.add_callback(lambda: _shutdown_socket(sock)))
         return super().getresponse()  # type: ignore[misc]
+
+
+def _put_conn_or_close(pool: HTTPConnectionPool, conn: Any) -> bool:
+    """Close a connection that a cancel token has touched instead of reusing it."""
+    if conn is not None and getattr(conn, "jockey_no_reuse", False):
+        conn.jockey_no_reuse = False
+        conn.close()  # the pool reconnects it on its next use
+        return True
+    return False
 
 
 class _HTTPConnection(_CancellableConnectionMixin, urllib3.connection.HTTPConnection):
@@ -117,9 +129,17 @@ class _HTTPSConnection(_CancellableConnectionMixin, urllib3.connection.HTTPSConn
 class _HTTPPool(HTTPConnectionPool):
     ConnectionCls = _HTTPConnection
 
+    def _put_conn(self, conn: Any) -> None:
+        _put_conn_or_close(self, conn)
+        super()._put_conn(conn)
+
 
 class _HTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
+
+    def _put_conn(self, conn: Any) -> None:
+        _put_conn_or_close(self, conn)
+        super()._put_conn(conn)
 
 
 _POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
@@ -289,12 +309,18 @@ class JockeyClient:
         self._sleep = sleep
         self.user_agent = user_agent
         self._session = session or requests.Session()
-        adapter = _CancellableAdapter(max_retries=0)  # our own retry policy, see _request
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        # POST /responses gets its own pool, so a turn never rides on a kept-alive connection
+        # that the server may be closing at that very moment: a failure before any byte is
+        # then always a fresh connect failure, the one case where resending is safe.
+        self._turn_session = requests.Session()
+        for attr in ("proxies", "verify", "cert", "trust_env"):
+            setattr(self._turn_session, attr, getattr(self._session, attr))
+        for http_session in (self._session, self._turn_session):
+            adapter = _CancellableAdapter(max_retries=0)  # our own retry policy: _request
+            http_session.mount("http://", adapter)
+            http_session.mount("https://", adapter)
         self._active: set[CancelToken] = set()
         self._active_lock = threading.Lock()
-        self._closed = False
 
     def __repr__(self) -> str:
         return f"JockeyClient(base_url={self.base_url!r}, api_key=<hidden>)"
@@ -411,13 +437,13 @@ class JockeyClient:
         return proxy
 
     def close(self) -> None:
-        """Cancel running streams and release connections."""
-        self._closed = True
+        """Cancel running requests and release pooled connections (the client stays usable)."""
         with self._active_lock:
             tokens = list(self._active)
         for token in tokens:
             token.cancel()
         self._session.close()
+        self._turn_session.close()
 
     def __enter__(self) -> JockeyClient:
         return self
@@ -557,18 +583,26 @@ class JockeyClient:
         url = self.base_url + path
         home = _origin(self.base_url)
         scope = _Scope(cancel) if cancel is not None else None
+        headers = self._headers(stream=stream)
+        if cancel is not None:
+            # A cancellable request's socket may be shut down by its token at any moment, so
+            # it must never go back to the pool and serve another request: one connection
+            # per turn (turns last minutes; the extra handshake is nothing).
+            headers["Connection"] = "close"
         try:
             for _hop in range(_MAX_REDIRECTS + 1):
                 with _cancel_scope(scope):
-                    response = self._session.request(
+                    http_session = self._session if method == "GET" else self._turn_session
+                    response = http_session.request(
                         method, url, params=params, json=json_body,
-                        headers=self._headers(stream=stream), timeout=timeout,
+                        headers=headers, timeout=timeout,
                         allow_redirects=False, stream=True,
                     )
                 if response.status_code not in _REDIRECT_STATUSES:
                     if not stream:
                         with _cancel_scope(scope):
                             _ = response.content  # read the body under the cancel scope
+                        return response  # fully read: the scope is released below
                     if scope is not None:
                         response._jockey_scope = scope  # type: ignore[attr-defined]
                         scope = None  # handed over; released when the caller is done

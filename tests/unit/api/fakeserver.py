@@ -27,6 +27,8 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    #: The client's source port: equal ports = the same (kept-alive) connection.
+    client_port: int = 0
 
     def json(self) -> Any:
         """The request body as JSON."""
@@ -111,7 +113,8 @@ class FakeServer:
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
                 recorded = Recorded(self.command, parts.path, parse_qs(parts.query),
-                                    {k.lower(): v for k, v in self.headers.items()}, body)
+                                    {k.lower(): v for k, v in self.headers.items()}, body,
+                                    self.client_address[1])
                 with outer._lock:
                     outer.requests.append(recorded)
                     index = len(outer.requests) - 1

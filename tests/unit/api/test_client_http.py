@@ -344,6 +344,27 @@ def test_every_error_reads_as_a_sentence(cls: type[Exception]) -> None:
     assert text[0].isupper() and text.endswith(".") and len(text) > 15
 
 
+def test_turns_never_reuse_a_kept_alive_connection(server: FakeServer, sleeps: Sleeps) -> None:
+    # A stale kept-alive socket could fail a POST ambiguously; a cancel token could shut a
+    # socket another request reuses. So every turn gets its own connection; GETs still pool.
+    def handle(req: Request) -> None:
+        if req.recorded.method == "GET":
+            req.json(200, {"_id": "ks_1", "name": "S"})
+        else:
+            req.json(200, completed())
+
+    server.handle = handle
+    client = make_client(server, sleeps)
+    client.get_knowledge_store("ks_1")
+    client.get_knowledge_store("ks_1")
+    client.create_response(STORE, "Q")
+    client.create_response(STORE, "Q")
+    ports = [r.client_port for r in server.requests]
+    assert ports[0] == ports[1]  # GETs share a pooled connection
+    assert len({ports[0], ports[2], ports[3]}) == 3
+    assert server.requests[2].headers["connection"] == "close"
+
+
 # --- redirects ------------------------------------------------------------------------
 
 
