@@ -440,3 +440,47 @@ def test_keepalives_reset_idle_timer(tmp_path: Path, style: str) -> None:
         assert keepalives
     else:
         assert not keepalives  # comments are invisible, yet they kept the stream alive
+
+
+# --- errors the client never provokes itself, checked through its mapping ---------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "cls", "code"),
+    [
+        ("GET", "/knowledge-stores", {"headers": {}}, AuthenticationError, "unauthorized"),
+        ("GET", "/knowledge-stores", {"params": {"page_limit": 51}}, InvalidRequestError,
+         "parameter_invalid"),
+        ("POST", "/responses", {"json": {"input": [{"type": "message", "role": "user",
+                                                    "content": "Q"}]}},
+         InvalidRequestError, "parameter_not_provided"),
+        ("POST", "/responses", {"json": {"knowledge_store_id": "ks_1", "model": "gpt",
+                                         "input": []}},
+         InvalidRequestError, "parameter_invalid"),
+    ],
+)
+def test_raw_errors_map_through_the_client(sandbox: SandboxServer, method: str, path: str,
+                                           kwargs: dict[str, Any], cls: type[Exception],
+                                           code: str) -> None:
+    import requests
+
+    from jockey_desktop.core.api.errors import error_from_http
+
+    headers = kwargs.pop("headers", {"x-api-key": SANDBOX_API_KEY})
+    reply = requests.request(method, sandbox.base_url + path, headers=headers, timeout=10,
+                             **kwargs)
+    body = reply.json()
+    assert body["code"] == code
+    error = error_from_http(reply.status_code, body["code"], body["message"], path=path)
+    assert type(error) is cls
+
+
+def test_page_past_the_end_is_empty(sandbox: SandboxServer) -> None:
+    import requests
+
+    reply = requests.get(sandbox.base_url + "/knowledge-stores",
+                         params={"page": 99, "page_limit": 50},
+                         headers={"x-api-key": SANDBOX_API_KEY}, timeout=10)
+    body = reply.json()
+    assert reply.status_code == 200 and body["data"] == []
+    assert body["page_info"]["page"] == 99 and body["page_info"]["total_results"] >= 2
