@@ -1,0 +1,549 @@
+"""Unit tests of the packaging helpers: icons and their containers, Qt trimming rules, ICU
+package rewriting, version resources, desktop integration, size report, install script and the
+frozen-app checks. No PyInstaller build runs here; ``python build_scripts/build.py`` is the
+end-to-end test of the frozen app.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import io
+import os
+import plistlib
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from jockey_desktop import __version__
+from jockey_desktop.frozen_checks import CheckResult, collect_results, run_frozen_checks
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUILD_SCRIPTS = REPO_ROOT / "build_scripts"
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    """Import a build script by path (build_scripts/ is not a package)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load("jockey_build", BUILD_SCRIPTS / "build.py")
+icons = _load("jockey_build_icons", BUILD_SCRIPTS / "icons.py")
+
+
+# --- icons -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pngs() -> dict[int, bytes]:
+    """The app icon rendered once per test module at every size the containers use."""
+    return icons.render_pngs(icons.SOURCE_SVG, icons.PNG_SIZES)
+
+
+def test_render_png_has_requested_size_and_transparent_corner(pngs: dict[int, bytes]) -> None:
+    from PySide6.QtGui import QImage
+
+    for size in (16, 256, 1024):
+        assert icons.png_dimensions(pngs[size]) == (size, size)
+    image = QImage.fromData(pngs[256], "PNG")
+    assert image.pixelColor(0, 0).alpha() == 0  # rounded tile: the corner stays transparent
+    assert image.pixelColor(128, 128).alpha() == 255  # the middle is painted
+
+
+def test_committed_raster_fallback_matches_svg_size() -> None:
+    fallback = REPO_ROOT / "resources" / "icons" / "app-256.png"
+    assert icons.png_dimensions(fallback.read_bytes()) == (256, 256)
+
+
+def test_png_dimensions_rejects_non_png() -> None:
+    with pytest.raises(icons.IconError):
+        icons.png_dimensions(b"GIF89a" + b"\0" * 30)
+
+
+@pytest.mark.qt_log_ignore("Cannot read file .*broken.svg")
+def test_render_png_rejects_broken_svg(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.svg"
+    broken.write_text("<svg", encoding="utf-8")
+    with pytest.raises(icons.IconError):
+        icons.render_png(broken, 32)
+
+
+def test_ico_round_trip(pngs: dict[int, bytes]) -> None:
+    chosen = {size: pngs[size] for size in icons.ICO_SIZES}
+    data = icons.build_ico(chosen)
+    reserved, kind, count = struct.unpack("<HHH", data[:6])
+    assert (reserved, kind, count) == (0, 1, len(icons.ICO_SIZES))
+    entries = icons.parse_ico(data)
+    assert [e.width for e in entries] == sorted(icons.ICO_SIZES)
+    assert all(e.bit_count == 32 for e in entries)
+    # The 256 px entry is stored as 0 in the byte-sized width field.
+    raw_width_of_last = data[6 + 16 * (count - 1)]
+    assert raw_width_of_last == 0
+    for entry in entries:
+        embedded = data[entry.offset : entry.offset + entry.size]
+        assert embedded == chosen[entry.width]
+
+
+def test_ico_rejects_oversized_and_mislabelled_images(pngs: dict[int, bytes]) -> None:
+    with pytest.raises(icons.IconError):
+        icons.build_ico({512: pngs[512]})
+    with pytest.raises(icons.IconError):
+        icons.build_ico({32: pngs[16]})
+    with pytest.raises(icons.IconError):
+        icons.build_ico({})
+
+
+def test_parse_ico_detects_truncation(pngs: dict[int, bytes]) -> None:
+    data = icons.build_ico({16: pngs[16], 32: pngs[32]})
+    with pytest.raises(icons.IconError):
+        icons.parse_ico(data[:-10])
+
+
+def test_icns_round_trip(pngs: dict[int, bytes]) -> None:
+    data = icons.build_icns(pngs)
+    assert data[:4] == b"icns"
+    assert struct.unpack(">I", data[4:8])[0] == len(data)
+    entries = icons.parse_icns(data)
+    assert {e.ostype for e in entries} >= {"ic07", "ic08", "ic09", "ic10"}
+    for entry in entries:
+        size = icons.ICNS_TYPES[entry.ostype]
+        assert entry.length == len(entry.data) + 8
+        assert icons.png_dimensions(entry.data) == (size, size)
+
+
+def test_icns_rejects_bad_length(pngs: dict[int, bytes]) -> None:
+    data = bytearray(icons.build_icns({128: pngs[128]}))
+    struct.pack_into(">I", data, 12, 10**6)  # first element claims more than the file has
+    with pytest.raises(icons.IconError):
+        icons.parse_icns(bytes(data))
+    with pytest.raises(icons.IconError):
+        icons.build_icns({16: pngs[16]})  # no icns type holds 16 px PNGs
+
+
+def test_generate_icon_set_writes_every_file(tmp_path: Path) -> None:
+    icon_set = icons.generate_icon_set(tmp_path)
+    assert sorted(icon_set.pngs) == sorted(icons.PNG_SIZES)
+    assert len(icons.parse_ico(icon_set.ico.read_bytes())) == len(icons.ICO_SIZES)
+    assert icons.parse_icns(icon_set.icns.read_bytes())
+
+
+# --- Qt trimming -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dest", "kept"),
+    [
+        ("PySide6/Qt/translations/qtbase_de.qm", False),
+        ("PySide6\\translations\\qtbase_de.qm", False),  # Windows wheel layout
+        ("PySide6/Qt/plugins/platforms/libqxcb.so", True),
+        ("PySide6/Qt/plugins/platforms/libqwayland.so", True),
+        ("PySide6/Qt/plugins/platforms/libqoffscreen.so", True),
+        ("PySide6\\plugins\\platforms\\qwindows.dll", True),
+        ("PySide6/Qt/plugins/platforms/libqcocoa.dylib", True),
+        ("PySide6/Qt/plugins/platforms/libqeglfs.so", False),
+        ("PySide6/Qt/plugins/platforms/libqvnc.so", False),
+        ("PySide6/Qt/plugins/imageformats/libqsvg.so", True),
+        ("PySide6/Qt/plugins/imageformats/libqjpeg.so", True),
+        ("PySide6/Qt/plugins/imageformats/libqpdf.so", False),
+        ("PySide6/Qt/plugins/iconengines/libqsvgicon.so", True),
+        ("PySide6/Qt/plugins/styles/libqmodernwindowsstyle.so", True),
+        ("PySide6/Qt/plugins/platformthemes/libqxdgdesktopportal.so", True),
+        ("PySide6/Qt/plugins/platformthemes/libqgtk3.so", False),
+        ("PySide6/Qt/plugins/wayland-shell-integration/libxdg-shell.so", True),
+        ("PySide6/Qt/plugins/wayland-shell-integration/libivi-shell.so", False),
+        ("PySide6/Qt/plugins/tls/libqopensslbackend.so", False),
+        ("PySide6/Qt/plugins/sqldrivers/libqsqlite.so", False),
+        ("PySide6/Qt/plugins/platforminputcontexts/libqtvirtualkeyboardplugin.so", False),
+        ("PySide6/Qt/plugins/platforminputcontexts/libibusplatforminputcontextplugin.so",
+         True),
+        ("PySide6/Qt/lib/libQt6Core.so.6", True),
+        ("PySide6/Qt/lib/libQt6Qml.so.6", False),
+        ("PySide6/Qt/lib/libQt6QuickControls2.so.6", False),
+        ("PySide6/Qt/lib/libQt6Pdf.so.6", False),
+        ("PySide6/Qt6Quick.dll", False),
+        ("PySide6/Qt6Widgets.dll", True),
+        ("PySide6/Qt/lib/libicudata.so.73", True),
+        ("PySide6/QtWidgets.abi3.so", True),
+        ("libstdc++.so.6", False),
+        ("libglib-2.0.so.0", False),
+        ("libfontconfig.so.1", False),
+        ("libxcb-cursor.so.0", True),  # often missing on users' systems: bundled
+        ("libsqlite3.so.0", True),  # Python's, with FTS5
+        ("certifi/cacert.pem", True),
+        ("keyring-25.7.0.dist-info/entry_points.txt", True),
+    ],
+)
+def test_keep_bundle_file(dest: str, kept: bool) -> None:
+    assert build.keep_bundle_file(dest) is kept
+
+
+def test_split_toc_partitions_entries() -> None:
+    toc = [("PySide6/Qt/translations/x.qm", "/src/x.qm", "DATA"),
+           ("certifi/cacert.pem", "/src/cacert.pem", "DATA")]
+    kept, dropped = build.split_toc(toc)
+    assert kept == [toc[1]]
+    assert dropped == [toc[0]]
+    assert build.filter_toc(toc) == kept
+
+
+def test_prune_orphan_libraries_keeps_shared_and_dlopened_libraries() -> None:
+    graph = {
+        "/s/libqgtk3.so": ["libgtk-3.so.0", "libcairo.so.2", "libQt6Gui.so.6"],
+        "/s/libcairo.so.2": ["libpixman-1.so.0", "libpng16.so.16"],
+        "/s/libpixman-1.so.0": [],
+        "/s/libpng16.so.16": [],
+        "/s/libqxcb.so": ["libQt6Gui.so.6", "libpng16.so.16"],
+        "/s/libQt6Gui.so.6": [],
+        "/s/libpython3.11.so.1.0": [],  # loaded with dlopen: nobody links it
+    }
+    kept = [
+        ("PySide6/Qt/plugins/platforms/libqxcb.so", "/s/libqxcb.so", "BINARY"),
+        ("PySide6/Qt/lib/libQt6Gui.so.6", "/s/libQt6Gui.so.6", "BINARY"),
+        ("libcairo.so.2", "/s/libcairo.so.2", "BINARY"),
+        ("libpixman-1.so.0", "/s/libpixman-1.so.0", "BINARY"),
+        ("libpng16.so.16", "/s/libpng16.so.16", "BINARY"),
+        ("libpython3.11.so.1.0", "/s/libpython3.11.so.1.0", "BINARY"),
+    ]
+    dropped = [("PySide6/Qt/plugins/platformthemes/libqgtk3.so", "/s/libqgtk3.so", "BINARY")]
+    remaining, pruned = build.prune_orphan_libraries(kept, dropped, lambda p: graph[p])
+    assert sorted(d for d, _s, _k in pruned) == ["libcairo.so.2", "libpixman-1.so.0"]
+    names = [d for d, _s, _k in remaining]
+    assert "libpng16.so.16" in names  # qxcb (kept) still needs it
+    assert "PySide6/Qt/lib/libQt6Gui.so.6" in names
+    assert "libpython3.11.so.1.0" in names
+
+
+def test_drop_dangling_symlinks() -> None:
+    entries = [
+        ("libQt6Core.so.6", "PySide6/Qt/lib/libQt6Core.so.6", "SYMLINK"),
+        ("libQt6OpenGL.so.6", "PySide6/Qt/lib/libQt6OpenGL.so.6", "SYMLINK"),
+        ("certifi/cacert.pem", "/src/cacert.pem", "DATA"),
+    ]
+    kept = build.drop_dangling_symlinks(entries, ["PySide6/Qt/lib/libQt6Core.so.6"])
+    assert [d for d, _s, _k in kept] == ["libQt6Core.so.6", "certifi/cacert.pem"]
+
+
+def test_elf_needed_reads_dt_needed() -> None:
+    if shutil.which("readelf") is None or not sys.platform.startswith("linux"):
+        pytest.skip("needs readelf on Linux")
+    import _ssl
+
+    assert "libc.so.6" in build.elf_needed(_ssl.__file__)
+    assert build.elf_needed(str(REPO_ROOT / "pyproject.toml")) == []
+
+
+def test_missing_shared_libraries_parses_ldd() -> None:
+    output = ("\tlinux-vdso.so.1 (0x00007ffd)\n"
+              "\tlibxcb-icccm.so.4 => not found\n"
+              "\tlibQt6Core.so.6 => /x/libQt6Core.so.6 (0x00007f)\n")
+    assert build.missing_shared_libraries(output) == ["libxcb-icccm.so.4"]
+
+
+# --- ICU package -------------------------------------------------------------------------------
+
+
+def _icu_package(items: list[tuple[str, bytes]]) -> bytes:
+    """A synthetic little-endian ICU common-data package like libicudata's."""
+    info = struct.pack("<HHBBBB4s4s4s", 20, 0, 0, 0, 2, 0, b"CmnD", b"\1\0\0\0", b"\3\0\0\0")
+    header = struct.pack("<HBB", 32, 0xDA, 0x27) + info
+    header += b"\0" * (32 - len(header))
+    return build.build_icu_package(build.IcuPackage(header, tuple(items)))
+
+
+def test_icu_package_round_trip_and_alignment() -> None:
+    items = [("icudt73l/brkitr/word.brk", b"B" * 5), ("icudt73l/coll/root.res", b"C" * 33),
+             ("icudt73l/root.res", b"R" * 16)]
+    data = _icu_package(items)
+    parsed = build.parse_icu_package(data)
+    assert [name for name, _ in parsed.items] == [name for name, _ in items]
+    for (_, original), (_, stored) in zip(items, parsed.items, strict=True):
+        assert stored.rstrip(b"\0") == original  # items are padded to 16 bytes
+    header_size = struct.unpack_from("<H", data, 0)[0]
+    count = struct.unpack_from("<I", data, header_size)[0]
+    for index in range(count):
+        _name_offset, data_offset = struct.unpack_from("<II", data, header_size + 4 + 8 * index)
+        assert (header_size + data_offset) % 16 == 0
+
+
+def test_filter_icu_package_drops_unused_trees_only() -> None:
+    items = [("icudt73l/brkitr/word.brk", b"b"), ("icudt73l/coll/de.res", b"c"),
+             ("icudt73l/de.res", b"d"), ("icudt73l/lang/de.res", b"l"),
+             ("icudt73l/unames.icu", b"u"), ("icudt73l/zone/de.res", b"z"),
+             ("icudt73l/ibm-943_P15A-2003.cnv", b"n"), ("icudt73l/rfc3491.spp", b"s")]
+    filtered = build.parse_icu_package(build.filter_icu_package(_icu_package(items)))
+    assert [name for name, _ in filtered.items] == [
+        "icudt73l/coll/de.res", "icudt73l/de.res", "icudt73l/zone/de.res",
+        "icudt73l/ibm-943_P15A-2003.cnv",
+    ]
+
+
+def test_parse_icu_package_rejects_other_data() -> None:
+    with pytest.raises(ValueError):
+        build.parse_icu_package(b"\0" * 64)
+
+
+def test_trimmed_icudata_links_and_keeps_symbol(tmp_path: Path) -> None:
+    """Relink the real libicudata (reads 30 MB and runs the C compiler: under a second)."""
+    source = next((Path(p) / "Qt" / "lib" / "libicudata.so.73"
+                   for p in (importlib.util.find_spec("PySide6").submodule_search_locations
+                             or [])), None)
+    if (source is None or not source.is_file() or shutil.which("readelf") is None
+            or not (shutil.which("cc") or shutil.which("gcc"))):
+        pytest.skip("needs the Linux PySide6 wheel's libicudata.so.73, readelf and cc")
+    target = build.make_trimmed_icudata(source, tmp_path)
+    assert target.name == "libicudata.so.73"
+    assert target.stat().st_size < source.stat().st_size * 0.7
+    data = build._elf_symbol_bytes(target, "icudt73_dat")
+    names = [name for name, _ in build.parse_icu_package(data).items]
+    assert any("/coll/" in name for name in names)
+    assert not any("/brkitr/" in name for name in names)
+
+
+# --- version, plist, Windows version resource --------------------------------------------------
+
+
+def test_read_version_matches_package() -> None:
+    assert build.read_version() == __version__
+
+
+def test_read_version_requires_a_version(tmp_path: Path) -> None:
+    init = tmp_path / "__init__.py"
+    init.write_text('APP_NAME = "x"\n', encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        build.read_version(init)
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [("0.1.0", (0, 1, 0, 0)), ("1.2.3.4", (1, 2, 3, 4)), ("2.0", (2, 0, 0, 0)),
+     ("1.0rc1", (1, 0, 1, 0)), ("0.1.0+local.7", (0, 1, 0, 0))],
+)
+def test_version_tuple(version: str, expected: tuple[int, int, int, int]) -> None:
+    assert build.version_tuple(version) == expected
+
+
+def test_windows_version_file_is_a_valid_expression_with_the_version() -> None:
+    text = build.render_windows_version_file("1.2.3", company='Jockey "Q" Ltd')
+    tree = ast.parse(text, mode="exec")
+    call = tree.body[0].value  # type: ignore[attr-defined]
+    assert isinstance(call, ast.Call) and call.func.id == "VSVersionInfo"  # type: ignore[attr-defined]
+    ffi = call.keywords[0].value
+    filevers = next(k.value for k in ffi.keywords if k.arg == "filevers")  # type: ignore[attr-defined]
+    assert ast.literal_eval(filevers) == (1, 2, 3, 0)
+    strings = {
+        ast.literal_eval(node.args[0]): ast.literal_eval(node.args[1])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "StringStruct"
+    }
+    assert strings["ProductVersion"] == "1.2.3"
+    assert strings["CompanyName"] == 'Jockey "Q" Ltd'
+    assert strings["OriginalFilename"] == "JockeyDesktop.exe"
+
+
+def test_macos_info_plist_serialises_with_required_keys() -> None:
+    plist = build.macos_info_plist("1.4.0")
+    assert plist["CFBundleIdentifier"] == "io.jockeydesktop.app"
+    assert plist["CFBundleShortVersionString"] == "1.4.0"
+    assert plist["NSHighResolutionCapable"] is True
+    assert plist["NSRequiresAquaSystemAppearance"] is False
+    assert plistlib.loads(plistlib.dumps(plist)) == plist
+
+
+# --- desktop integration -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/opt/jockey/JockeyDesktop", "/opt/jockey/JockeyDesktop"),
+     ("/home/a b/JockeyDesktop", '"/home/a b/JockeyDesktop"'),
+     ('/x/"q"/app', '"/x/\\\\"q\\\\"/app"'),
+     ("/x/$HOME/app", '"/x/\\\\$HOME/app"'),
+     ("/x/100%/app", "/x/100%%/app")],
+)
+def test_desktop_exec_quote(path: str, expected: str) -> None:
+    assert build.desktop_exec_quote(path) == expected
+
+
+def test_render_desktop_file_from_template() -> None:
+    template = (BUILD_SCRIPTS / "packaging" / "jockey-desktop.desktop.in").read_text("utf-8")
+    text = build.render_desktop_file(template, exec_path="/home/a b/app", version="9.8.7")
+    lines = text.splitlines()
+    assert lines[0] == "[Desktop Entry]"
+    entries = dict(line.split("=", 1) for line in lines[1:] if "=" in line)
+    assert entries["Exec"] == '"/home/a b/app"'
+    assert entries["Icon"] == "jockey-desktop"
+    assert entries["Type"] == "Application"
+    assert entries["X-JockeyDesktop-Version"] == "9.8.7"
+    assert "@" not in text
+
+
+def test_render_desktop_file_requires_placeholders() -> None:
+    with pytest.raises(ValueError):
+        build.render_desktop_file("[Desktop Entry]\nName=x\n", exec_path="/x", version="1")
+
+
+def test_artifact_name() -> None:
+    assert build.artifact_name("1.0.0", "Linux", "x86_64") == "JockeyDesktop-1.0.0-linux-x86_64"
+    assert build.artifact_name("1.0.0", "Windows", "AMD64") == "JockeyDesktop-1.0.0-windows-x86_64"
+    assert build.artifact_name("1.0.0", "Darwin", "arm64") == "JockeyDesktop-1.0.0-macos-arm64"
+
+
+def _fake_app(root: Path) -> Path:
+    """A stand-in for the one-folder build: an executable script and an _internal folder."""
+    app = root / "JockeyDesktop"
+    (app / "_internal").mkdir(parents=True)
+    (app / "_internal" / "lib.so").write_bytes(b"x" * 2048)
+    exe = app / "JockeyDesktop"
+    exe.write_text("#!/bin/sh\necho frozen-app \"$@\"\n", encoding="utf-8")
+    exe.chmod(0o755)
+    return app
+
+
+def test_make_linux_archive_layout(tmp_path: Path) -> None:
+    app = _fake_app(tmp_path / "dist")
+    icon_dir = tmp_path / "icons"
+    icon_dir.mkdir()
+    for size in (16, 256):
+        (icon_dir / f"app-{size}.png").write_bytes(b"png%d" % size)
+    archive = build.make_linux_archive(app, "1.2.3", tmp_path, icon_dir)
+    assert archive.name.startswith("JockeyDesktop-1.2.3-linux-")
+    with tarfile.open(archive) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        top = archive.name.removesuffix(".tar.gz")
+        assert f"{top}/JockeyDesktop/JockeyDesktop" in members
+        assert members[f"{top}/install.sh"].mode & 0o111
+        assert f"{top}/icons/16x16/jockey-desktop.png" in members
+        assert f"{top}/icons/scalable/jockey-desktop.svg" in members
+        assert all(m.uname == "" and m.uid == 0 for m in members.values())
+        desktop = tar.extractfile(f"{top}/jockey-desktop.desktop")
+        assert desktop is not None
+        assert b"Exec=jockey-desktop\n" in desktop.read()
+
+
+@pytest.mark.skipif(sys.platform == "win32" or shutil.which("sh") is None, reason="POSIX sh")
+def test_install_script_installs_and_uninstalls_without_touching_data(tmp_path: Path) -> None:
+    bundle = tmp_path / "unpacked"
+    _fake_app(bundle)
+    shutil.copy(BUILD_SCRIPTS / "packaging" / "install.sh", bundle / "install.sh")
+    template = (BUILD_SCRIPTS / "packaging" / "jockey-desktop.desktop.in").read_text("utf-8")
+    (bundle / "jockey-desktop.desktop").write_text(
+        build.render_desktop_file(template, exec_path="jockey-desktop", version="1"), "utf-8")
+    (bundle / "icons" / "48x48").mkdir(parents=True)
+    (bundle / "icons" / "48x48" / "jockey-desktop.png").write_bytes(b"png")
+    home = tmp_path / "home dir"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    user_data = home / ".local" / "share" / "Jockey Desktop" / "Jockey Desktop"
+    user_data.mkdir(parents=True)
+    (user_data / "conversations.sqlite3").write_bytes(b"precious")
+
+    subprocess.run(["sh", str(bundle / "install.sh")], env=env, check=True,
+                   capture_output=True, timeout=30)
+    share = home / ".local" / "share"
+    exe = share / "jockey-desktop" / "app" / "JockeyDesktop" / "JockeyDesktop"
+    link = home / ".local" / "bin" / "jockey-desktop"
+    assert link.resolve() == exe.resolve()
+    result = subprocess.run([str(link), "--x"], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "frozen-app --x"
+    desktop = (share / "applications" / "jockey-desktop.desktop").read_text("utf-8")
+    assert f'Exec="{exe}"' in desktop.splitlines()
+    assert (share / "icons" / "hicolor" / "48x48" / "apps" / "jockey-desktop.png").is_file()
+
+    shutil.rmtree(bundle)  # the archive is gone; the installed copy of the script remains
+    subprocess.run(["sh", str(share / "jockey-desktop" / "install.sh"), "--uninstall"],
+                   env=env, check=True, capture_output=True, timeout=30)
+    assert not (share / "jockey-desktop").exists()
+    assert not link.exists() and not link.is_symlink()
+    assert not (share / "applications" / "jockey-desktop.desktop").exists()
+    assert not (share / "icons" / "hicolor" / "48x48").exists()
+    assert (user_data / "conversations.sqlite3").read_bytes() == b"precious"
+
+
+# --- size report and stderr whitelist ----------------------------------------------------------
+
+
+def test_size_report_totals_and_orders_biggest(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "big.so").write_bytes(b"x" * 3000)
+    (tmp_path / "small.txt").write_bytes(b"x" * 10)
+    (tmp_path / "mid.bin").write_bytes(b"x" * 500)
+    os.symlink("a/big.so", tmp_path / "link.so")  # must not count the target twice
+    report = build.size_report(tmp_path, top=2)
+    link_size = (tmp_path / "link.so").lstat().st_size
+    assert report.total_bytes == 3000 + 10 + 500 + link_size
+    assert report.file_count == 4
+    assert report.biggest == (("a/big.so", 3000), ("mid.bin", 500))
+    text = report.format()
+    assert "4 files" in text and "a/big.so" in text
+
+
+def test_unexpected_stderr_lines_uses_whitelist() -> None:
+    stderr = ("This plugin does not support propagateSizeHints()\n\n"
+              "QObject::connect: No such signal Foo::bar()\n")
+    assert build.unexpected_stderr_lines(stderr) == ["QObject::connect: No such signal Foo::bar()"]
+    assert build.unexpected_stderr_lines("  \n") == []
+
+
+# --- frozen checks (run unfrozen here; the build runs them inside the frozen app) -------------
+
+
+def test_run_frozen_checks_passes_from_source_and_prints_one_line_per_check() -> None:
+    out = io.StringIO()
+    assert run_frozen_checks(out) == 0
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == [
+        "PASS keyring-entry-points", "PASS keyring-backends", "PASS certifi",
+        "PASS requests-ca-bundle", "PASS qt-icu"]
+    assert "all checks passed" in lines[-1]
+
+
+def test_collect_results_turns_exceptions_into_failures() -> None:
+    def check_exploding() -> CheckResult:
+        raise ImportError("No module named 'secretstorage'")
+
+    def check_fine() -> CheckResult:
+        return CheckResult("fine", True, "ok")
+
+    results = collect_results((check_exploding, check_fine))
+    assert results[0] == CheckResult("exploding", False,
+                                     "ImportError: No module named 'secretstorage'")
+    assert results[1].ok
+
+
+def test_keyring_check_fails_without_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    from keyring.compat.py312 import metadata
+
+    from jockey_desktop import frozen_checks
+
+    monkeypatch.setattr(metadata, "entry_points", lambda **_kw: [])
+    result = frozen_checks.check_keyring_entry_points()
+    assert not result.ok
+    assert "not bundled" in result.detail
+
+
+def test_certifi_check_fails_for_missing_bundle(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    import certifi
+
+    from jockey_desktop import frozen_checks
+
+    monkeypatch.setattr(certifi, "where", lambda: str(tmp_path / "missing.pem"))
+    assert not frozen_checks.check_certificates().ok
+    empty = tmp_path / "empty.pem"
+    empty.write_text("# no certificates\n", encoding="utf-8")
+    monkeypatch.setattr(certifi, "where", lambda: str(empty))
+    result = frozen_checks.check_certificates()
+    assert not result.ok
