@@ -39,6 +39,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from jockey_desktop import __version__
 from jockey_desktop.core.api.cancel import CancelToken
 from jockey_desktop.core.api.errors import (
+    AuthenticationError,
     JockeyError,
     NetworkError,
     ProtocolError,
@@ -294,8 +295,6 @@ class JockeyClient:
     ) -> None:
         if not isinstance(api_key, str) or not api_key.strip():
             # Checked here so "no key" never becomes an opaque 401 later.
-            from jockey_desktop.core.api.errors import AuthenticationError
-
             raise AuthenticationError("No API key is set.", code="unauthorized")
         self._api_key = api_key.strip()
         self.base_url = base_url.rstrip("/")
