@@ -176,6 +176,8 @@ def test_generate_icon_set_writes_every_file(tmp_path: Path) -> None:
         ("PySide6/Qt6Quick.dll", False),
         ("PySide6/Qt6Widgets.dll", True),
         ("PySide6/Qt/lib/libicudata.so.73", True),
+        ("PySide6/Qt/lib/QtQml.framework/Versions/A/QtQml", False),
+        ("PySide6/Qt/lib/QtWidgets.framework/Versions/A/QtWidgets", True),
         ("PySide6/QtWidgets.abi3.so", True),
         ("libstdc++.so.6", False),
         ("libglib-2.0.so.0", False),
