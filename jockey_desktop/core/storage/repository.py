@@ -10,6 +10,12 @@ returns, in WAL with ``synchronous=FULL`` (see ``database``), so "returned" mean
 ``add_user_message`` is therefore durable before the request is sent, ``set_session_id`` the
 moment it is called, and ``flush_partial_text`` is a single-row UPDATE cheap enough for ~1/s.
 
+Crash recovery at open: replies left STREAMING become INTERRUPTED (text kept). A user
+message left PENDING with no reply row at all also becomes INTERRUPTED: its request may or may
+not have reached the server, so it is shown as "not answered — retry" instead of silently
+re-sent (a blind resend could duplicate the turn server-side). Both counts are in
+``OpenReport``.
+
 Read methods return ``None`` for unknown ids; write methods raise ``NotFoundError``.
 """
 
@@ -774,6 +780,10 @@ def open_repository(db_path: Path | str, backup_dir: Path | str) -> Repository:
         raise
     except sqlite3.Error as exc:
         raise database.translate(exc, "open the conversation database") from exc
+    except OSError as exc:  # unwritable folder, a directory in the way, disk full…
+        raise StorageError(
+            f"Could not open the conversation database at {db_path}: {exc.strerror or exc}"
+        ) from exc
     marker = database.marker_path(db_path)
     fd = os.open(marker, os.O_CREAT | os.O_WRONLY, 0o600)
     os.close(fd)

@@ -239,3 +239,10 @@ def test_threads_share_one_repository(repo: Repository) -> None:
         t.join()
     assert errors == []
     assert len(repo.list_messages(conv.id)) == 100
+
+
+def test_unusable_location_raises_storage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data folder should be")
+    with pytest.raises(StorageError, match="Could not open"):
+        open_repository(blocker / "conversations.sqlite3", tmp_path / "backups")
