@@ -619,9 +619,20 @@ class Repository:
     # --- backups -------------------------------------------------------------------------
 
     def backup_now(self, reason: str = "manual") -> Path:
-        """Write a consistent copy into ``backup_dir`` (rotating, 7 kept); returns its path."""
-        with self._read("back up the database") as conn:
-            return database.backup(conn, self.backup_dir, self.db_path, reason)
+        """Write a consistent copy into ``backup_dir`` (rotating, 7 kept); returns its path.
+
+        Uses its own connection: WAL lets it read a snapshot while the shared connection keeps
+        serving (a big file takes a while to copy; the GUI thread must not wait for it)."""
+        with self._lock:
+            self._connection()  # refuse after close()
+        try:
+            conn = database.connect(self.db_path)
+            try:
+                return database.backup(conn, self.backup_dir, self.db_path, reason)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise database.translate(exc, "back up the database") from exc
 
     def latest_backup(self) -> Path | None:
         """The newest backup file, or None."""

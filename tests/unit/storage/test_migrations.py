@@ -257,3 +257,28 @@ def test_restore_v1_backup_is_migrated(v1_copy: Path, backup_dir: Path) -> None:
         repo.set_pinned(1, True)  # a v2 column works
     finally:
         repo.close()
+
+
+def test_backup_does_not_hold_the_repository_lock(
+    db_path: Path, backup_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write from another thread can proceed while a backup is being copied."""
+    import threading
+
+    repo = open_repository(db_path, backup_dir)
+    conv = repo.create_conversation("s", "S")
+    wrote = threading.Event()
+    original_backup = db.backup
+
+    def slow_backup(conn: sqlite3.Connection, *args: object, **kwargs: object) -> Path:
+        writer = threading.Thread(target=lambda: (repo.set_draft(conv.id, "x"), wrote.set()))
+        writer.start()
+        assert wrote.wait(5), "the write was blocked by the backup"
+        writer.join()
+        return original_backup(conn, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "backup", slow_backup)
+    try:
+        assert repo.backup_now().exists()
+    finally:
+        repo.close()
