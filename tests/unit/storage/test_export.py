@@ -7,6 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jockey_desktop import __version__
 from jockey_desktop.core.storage import ImportFormatError, MessageStatus, Repository, Role
@@ -168,3 +170,33 @@ def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
     write_file_atomically(target, "second ✓")
     assert target.read_text("utf-8") == "second ✓"
     assert [p.name for p in tmp_path.iterdir()] == ["notes.md"]  # no temp files left
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=200))
+def test_any_text_survives_export_and_import(tmp_path: Path, text: str) -> None:
+    import uuid
+
+    from jockey_desktop.core.storage import open_repository
+    from jockey_desktop.core.storage.sanitize import sanitize_text
+
+    folder = tmp_path / uuid.uuid4().hex
+    source = open_repository(folder / "a.sqlite3", folder / "a-backups")
+    target = open_repository(folder / "b.sqlite3", folder / "b-backups")
+    try:
+        conv = source.create_conversation("s", text, title=text)
+        q = source.add_user_message(conv.id, text)
+        a = source.start_assistant_message(conv.id, q.id)
+        source.finish_message(a.id, text=text, status=MessageStatus.COMPLETE,
+                              citations=[_cite(text, 1, 2)])
+        export_markdown(source, [conv.id])
+        document = json.dumps(export_json(source, [conv.id]), ensure_ascii=False)
+        assert import_json(target, document.encode("utf-8")).imported == 1
+        (summary,) = target.list_conversations()
+        expected = sanitize_text(text)
+        assert summary.conversation.store_name == expected
+        assert [m.text for m in target.list_messages(summary.conversation.id)] == [expected] * 2
+    finally:
+        source.close()
+        target.close()
