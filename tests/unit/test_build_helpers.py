@@ -499,6 +499,12 @@ def test_unexpected_stderr_lines_uses_whitelist() -> None:
     assert build.unexpected_stderr_lines("  \n") == []
 
 
+def test_parse_probe_clock() -> None:
+    out = "startup-probe: 412.3 ms to first paint\nstartup-probe-clock: monotonic=12345.678901\n"
+    assert build.parse_probe_clock(out) == pytest.approx(12345.678901)
+    assert build.parse_probe_clock("startup-probe: 412.3 ms to first paint\n") is None
+
+
 # --- frozen checks (run unfrozen here; the build runs them inside the frozen app) -------------
 
 
