@@ -499,6 +499,18 @@ def test_unexpected_stderr_lines_uses_whitelist() -> None:
     assert build.unexpected_stderr_lines("  \n") == []
 
 
+@pytest.mark.parametrize(
+    ("platform", "folder", "exe"),
+    [("linux", "JockeyDesktop", "JockeyDesktop/JockeyDesktop"),
+     ("win32", "JockeyDesktop", "JockeyDesktop/JockeyDesktop.exe"),
+     ("darwin", "Jockey Desktop.app", "Jockey Desktop.app/Contents/MacOS/JockeyDesktop")],
+)
+def test_frozen_executable_per_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                        platform: str, folder: str, exe: str) -> None:
+    monkeypatch.setattr(sys, "platform", platform)
+    assert build.frozen_executable(tmp_path) == (tmp_path / folder, tmp_path / exe)
+
+
 def test_parse_probe_clock() -> None:
     out = "startup-probe: 412.3 ms to first paint\nstartup-probe-clock: monotonic=12345.678901\n"
     assert build.parse_probe_clock(out) == pytest.approx(12345.678901)
