@@ -7,13 +7,17 @@ Steps, each failing the build loudly:
 
 1. generate the icons (PNG/ICO/ICNS) from ``resources/icons/app.svg`` and the Windows
    version resource from ``jockey_desktop.__version__``;
-2. run PyInstaller on ``build_scripts/jockey_desktop.spec`` (one folder, windowed);
+2. run PyInstaller on ``build_scripts/jockey_desktop.spec`` (one folder, windowed). The spec
+   trims with the rules below: unused Qt modules, plugins, libraries and translations; on
+   Linux also system libraries the PySide6 wheel itself expects from the system, libraries
+   only the dropped files needed, and ICU data Qt never reads (libicudata is relinked);
 3. print the folder size and its biggest files; fail above the size budget (Linux);
-4. on Linux, check that every bundled shared library finds its dependencies (a Qt library
+4. on Linux, check with ldd that no library the Qt wheels ship went missing (a library
    dropped by the trimming would otherwise only fail when a user hits that plugin);
-5. run ``<app> --frozen-checks`` (keyring backends via entry points, certifi CA bundle);
+5. run ``<app> --frozen-checks`` (keyring backends via entry points, certifi CA bundle, the
+   ICU services Qt uses);
 6. run ``<app> --self-test`` offscreen with a temporary data dir; fail on a non-zero exit or
-   any stderr line not explicitly whitelisted;
+   any stderr line not explicitly whitelisted; then time ``--startup-probe`` (informational);
 7. write the platform artifact into ``dist/``: Linux ``.tar.gz`` (folder, ``.desktop`` file,
    icons, ``install.sh``), macOS ``.app`` (+ ``.dmg`` when ``hdiutil`` exists), Windows ``.zip``.
 
@@ -58,6 +62,11 @@ BUNDLE_ID = "io.jockeydesktop.app"
 #: Linux: desktop file and icon name; matches APP_ID, which the app sets as desktopFileName
 #: so Wayland compositors map the window to this desktop file (and its icon).
 LINUX_APP_ID = "jockey-desktop"
+
+
+class BuildError(RuntimeError):
+    """A build step failed; the message says which and why."""
+
 
 #: The issue's budget for the one-folder app on Linux.
 MAX_FOLDER_MB = 120.0
@@ -771,10 +780,6 @@ def make_macos_dmg(app_bundle: Path, version: str, out_dir: Path) -> Path | None
 
 
 # --- running the frozen app -------------------------------------------------------------------
-
-
-class BuildError(RuntimeError):
-    """A build step failed; the message says which and why."""
 
 
 def frozen_executable(dist_dir: Path) -> tuple[Path, Path]:
