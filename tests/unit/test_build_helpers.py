@@ -511,6 +511,64 @@ def test_frozen_executable_per_platform(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert build.frozen_executable(tmp_path) == (tmp_path / folder, tmp_path / exe)
 
 
+def _fake_frozen_app(tmp_path: Path, body: str) -> Path:
+    """A shell script standing in for the frozen executable."""
+    exe = tmp_path / "fake-app"
+    exe.write_text("#!/bin/sh\n" + body, encoding="utf-8")
+    exe.chmod(0o755)
+    return exe
+
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="uses a shell script")
+
+
+@posix_only
+def test_self_test_step_accepts_whitelisted_stderr(tmp_path: Path) -> None:
+    exe = _fake_frozen_app(tmp_path, 'echo "self-test OK"\n'
+                           'echo "This plugin does not support propagateSizeHints()" >&2\n'
+                           'case "$QT_QPA_PLATFORM" in offscreen) exit 0;; *) exit 9;; esac\n')
+    assert build.self_test_step(exe) >= 0
+
+
+@posix_only
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [('echo "Traceback: boom" >&2; exit 1\n', "exited with 1"),
+     ('echo "QPainter::begin: Paint device returned engine == 0" >&2; exit 0\n',
+      "unexpected stderr"),
+     ('echo "usage: x" >&2; echo "x: error: unrecognized arguments: --self-test" >&2; '
+      "exit 2\n", "does not handle --self-test")],
+)
+def test_self_test_step_fails_loudly(tmp_path: Path, body: str, message: str) -> None:
+    exe = _fake_frozen_app(tmp_path, body)
+    with pytest.raises(build.BuildError, match=message):
+        build.self_test_step(exe)
+
+
+@posix_only
+def test_frozen_checks_step_requires_passing_output(tmp_path: Path) -> None:
+    good = _fake_frozen_app(tmp_path, 'echo "PASS certifi: ok"\n')
+    build.frozen_checks_step(good)
+    bad = _fake_frozen_app(tmp_path, 'echo "FAIL certifi: missing"; exit 1\n')
+    with pytest.raises(build.BuildError, match="failed"):
+        build.frozen_checks_step(bad)
+
+
+@posix_only
+def test_frozen_app_gets_a_clean_isolated_environment(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", "/leak")
+    monkeypatch.setenv("TWELVELABS_API_KEY", "secret-key")
+    exe = _fake_frozen_app(tmp_path, 'echo "py=${PYTHONPATH-unset} key=${TWELVELABS_API_KEY}" '
+                           '"home=$HOME"\n')
+    work = tmp_path / "work"
+    work.mkdir()
+    out = build.run_frozen(exe, [], work).stdout
+    assert "py=unset" in out
+    assert "key= " in out  # the real key never reaches the frozen app's checks
+    assert f"home={work / 'home'}" in out
+
+
 def test_parse_probe_clock() -> None:
     out = "startup-probe: 412.3 ms to first paint\nstartup-probe-clock: monotonic=12345.678901\n"
     assert build.parse_probe_clock(out) == pytest.approx(12345.678901)
