@@ -1,0 +1,362 @@
+"""Child process of the benchmark: drives the real app (composition root, controllers, window,
+in-process sandbox) on a synthetic data directory and prints one ``BENCH-RESULT: {json}`` line.
+
+``python -m build_scripts.bench.gui_probe SCENARIO --data-dir DIR [options]``, run from the
+repository root with the offscreen (or a real) Qt platform. Scenarios:
+
+- ``open``: select the 10-message and the 1,000-message conversation in the sidebar (first
+  open in this process, then warm re-opens); selection → first complete paint of the transcript.
+  Then the resident set size with the big conversation open.
+- ``search``: type a query into the sidebar's search field one key at a time; for each key,
+  the debounced search request → results painted (and key → painted, debounce included).
+- ``stream``: stream a long answer from the sandbox (custom ``Pace``) into the big
+  conversation while a 5 ms heartbeat ``QTimer`` records the GUI event loop's gaps.
+- ``typing``: the same stream, while keys are typed into the composer; key press → repaint of
+  the composer.
+
+"Painted" is detected with an event filter on the widget that must repaint: when its Paint
+event arrives, a zero-timer is armed, and it fires once the whole window pass (all widgets and
+the flush) is over — that moment is the measurement's end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+RESULT_PREFIX = "BENCH-RESULT: "
+
+
+def rss_mb() -> float | None:
+    """Resident set size of this process in MB (Linux ``/proc``; None elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class PaintWatch(QObject):
+    """Fires ``done`` (time.perf_counter) after the next completed paint of some widgets."""
+
+    def __init__(self, widgets: list[QWidget]) -> None:
+        super().__init__()
+        self._armed = False
+        self.done_at: float | None = None
+        self._loop: QEventLoop | None = None
+        for widget in widgets:
+            widget.installEventFilter(self)
+
+    def arm(self) -> None:
+        """Wait for the next paint from now on."""
+        self._armed = True
+        self.done_at = None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._armed and event.type() == QEvent.Type.Paint:
+            self._armed = False
+            QTimer.singleShot(0, self._finish)
+        return False
+
+    def _finish(self) -> None:
+        self.done_at = time.perf_counter()
+        if self._loop is not None:
+            self._loop.quit()
+
+    def wait(self, timeout_ms: int = 5000) -> float | None:
+        """Run the event loop until the paint is done (or timeout); returns its time."""
+        if self.done_at is None:
+            self._loop = QEventLoop()
+            QTimer.singleShot(timeout_ms, self._loop.quit)
+            self._loop.exec()
+            self._loop = None
+        return self.done_at
+
+
+def spin(ms: int) -> None:
+    """Let the event loop run for ``ms`` milliseconds."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def wait_for(condition: Callable[[], bool], timeout_ms: int) -> bool:
+    """Run the event loop until ``condition()`` holds (checked every 10 ms)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        spin(10)
+    return True
+
+
+class Session:
+    """The real app on a data directory, started in sandbox mode with a benchmark pace."""
+
+    def __init__(self, data_dir: Path, pace: Any = None) -> None:
+        from jockey_desktop.app import AppOptions, JockeyDesktop
+        from jockey_desktop.sandbox import Pace
+
+        # A previous run's "last conversation" would be reopened on start: not a cold open.
+        (data_dir / "settings.ini").unlink(missing_ok=True)
+        self.info = json.loads((data_dir / "bench-data.json").read_text(encoding="utf-8"))
+        self.qapp = QApplication.instance() or QApplication(sys.argv[:1])
+        options = AppOptions(sandbox=True, data_dir=str(data_dir), single_instance=False,
+                             interactive=False, sandbox_pace=pace or Pace.instant())
+        desktop = JockeyDesktop.create(options, self.qapp)  # type: ignore[arg-type]
+        if desktop is None:
+            raise SystemExit("the app could not start on the benchmark data directory")
+        self.desktop = desktop
+        self.window = desktop.window
+        desktop.start()
+        # Start-up settles: first paint, the store list arrives and is shown.
+        picker = self.window.store_picker
+        wait_for(lambda: picker.current_store() is not None, 10_000)
+        spin(300)
+
+    def open(self, conversation_id: int, watch: PaintWatch) -> float:
+        """Select a conversation in the sidebar like a click; ms until the transcript painted."""
+        watch.arm()
+        start = time.perf_counter()
+        self.window.sidebar.select_conversation(conversation_id, notify=True)
+        done = watch.wait()
+        if done is None:
+            raise RuntimeError(f"conversation {conversation_id} was never painted")
+        return (done - start) * 1000
+
+    def close(self) -> None:
+        """Shut the app down the normal way."""
+        self.desktop.shutdown()
+        self.window.close()
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def scenario_open(session: Session, args: argparse.Namespace) -> dict[str, Any]:
+    """Cold and warm opens of the small and the big conversation, then RSS."""
+    info = session.info
+    view = session.window.chat_pane.chat_view
+    watch = PaintWatch([view.viewport()])
+    small, big = info["small_id"], info["big_id"]
+    # A third conversation to switch away to, so every measured open is a real switch.
+    neutral = small - 1
+    order = [small, big] if args.run_index % 2 == 0 else [big, small]
+    cold: dict[int, float] = {}
+    for conversation_id in order:
+        session.open(neutral, watch)
+        cold[conversation_id] = session.open(conversation_id, watch)
+    warm: dict[int, list[float]] = {small: [], big: []}
+    for _ in range(args.repeats):
+        for conversation_id in order:
+            session.open(neutral, watch)
+            warm[conversation_id].append(session.open(conversation_id, watch))
+    session.open(big, watch)
+    spin(300)
+    rows = view.visible_rows()
+    return {"cold_small_ms": cold[small], "cold_big_ms": cold[big],
+            "warm_small_ms": warm[small], "warm_big_ms": warm[big],
+            "visible_rows": len(rows), "rss_mb": rss_mb(),
+            "big_rows": view.message_model.rowCount()}
+
+
+def _type_key(widget: QWidget, char: str) -> None:
+    """Queue a key press + release like the window system does (processed by the loop)."""
+    key = Qt.Key(ord(char.upper())) if char.isalpha() else Qt.Key.Key_Space
+    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+        QCoreApplication.postEvent(
+            widget, QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, char))
+
+
+def scenario_search(session: Session, args: argparse.Namespace) -> dict[str, Any]:
+    """Type ``args.query`` key by key; time search request → results painted."""
+    sidebar = session.window.sidebar
+    field = sidebar.search_field
+    watch = PaintWatch([sidebar.results_view.viewport(), sidebar.results_status])
+    requested: list[float] = []
+    sidebar.sig_search_requested.connect(lambda _q: requested.append(time.perf_counter()))
+    # Connected after the sidebar's own slot: the results are in the model when this runs,
+    # so the next paint of the results page is the one that shows them.
+    session.desktop.conversations.sig_search_results.connect(lambda *_a: watch.arm())
+    field.setFocus()
+    work, total = [], []
+    for count, char in enumerate(args.query, start=1):
+        if args.query[:count].strip() == args.query[: count - 1].strip():
+            # A space: the query is unchanged, so the sidebar rightly searches nothing.
+            _type_key(field, char)
+            spin(250)
+            continue
+        requested.clear()
+        watch.done_at = None
+        pressed = time.perf_counter()
+        _type_key(field, char)
+        if not wait_for(lambda: bool(requested), 5000):
+            raise RuntimeError("the sidebar never asked for a search")
+        done = watch.wait(10_000)
+        if done is None or field.text() != args.query[:count]:
+            raise RuntimeError(f"no results painted for {args.query[:count]!r}")
+        work.append((done - requested[0]) * 1000)
+        total.append((done - pressed) * 1000)
+        spin(20)
+    from jockey_desktop.ui.sidebar import SEARCH_DEBOUNCE_MS
+
+    return {"search_to_paint_ms": work, "key_to_paint_ms": total,
+            "debounce_ms": SEARCH_DEBOUNCE_MS, "hits_last": sidebar.results_model.rowCount()}
+
+
+def _long_answer_engine(engine: Any, words: int) -> Any:
+    """Wrap a sandbox answer engine: its real answer (citations included), then Markdown
+    paragraphs and lists until the text has ``words`` words."""
+    from dataclasses import replace
+
+    from build_scripts.bench.datagen import assistant_text
+
+    class LongAnswers:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(engine, name)
+
+        def answer(self, *a: Any, **k: Any) -> Any:
+            import random
+
+            base = engine.answer(*a, **k)
+            rng = random.Random(words)
+            parts = [base.text]
+            count = len(base.text.split())
+            while count < words:
+                text, _citations = assistant_text(rng)
+                parts.append(text)
+                count += len(text.split())
+            text = "\n\n".join(parts)
+            return replace(base, text=text)
+
+    return LongAnswers()
+
+
+def _prepare_stream(session: Session, args: argparse.Namespace) -> tuple[int, Any]:
+    """Open the big conversation, give it a live sandbox session, lengthen the answers."""
+    desktop = session.desktop
+    big = session.info["big_id"]
+    conversation = desktop.repo.get_conversation(big)
+    store_id = conversation.store_id
+    sandbox = desktop.sandbox
+    sandbox.engines[store_id] = _long_answer_engine(sandbox.engines[store_id], args.words)
+    live = sandbox.sessions.create(store_id)
+    desktop.repo.set_session_id(big, live.id)
+    view = session.window.chat_pane.chat_view
+    session.open(big, PaintWatch([view.viewport()]))
+    spin(200)
+    return big, desktop
+
+
+def _run_stream(session: Session, args: argparse.Namespace,
+                during: Callable[[], None] | None = None) -> dict[str, Any]:
+    big, desktop = _prepare_stream(session, args)
+    beats: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+    heartbeat.setInterval(5)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+    deltas: list[float] = []
+    desktop.chat.sig_stream_text.connect(lambda *_a: deltas.append(time.perf_counter()))
+    heartbeat.start()
+    started = time.perf_counter()
+    refusal = desktop.chat.send(big, "What happens in these videos? Tell me everything.")
+    if refusal:
+        raise RuntimeError(f"the question was refused: {refusal}")
+    if during is not None:
+        during()
+    limit_ms = int(args.words / 150 * 1000) + 60_000
+    if not wait_for(lambda: not desktop.chat.is_busy(big), limit_ms):
+        raise RuntimeError("the stream did not finish in time")
+    heartbeat.stop()
+    elapsed = time.perf_counter() - started
+    messages = desktop.repo.list_messages(big)
+    answer = messages[-1]
+    gaps = [(b - a) * 1000 for a, b in itertools.pairwise(beats)]
+    return {"gaps_ms": gaps, "stream_s": elapsed, "answer_words": len(answer.text.split()),
+            "answer_status": str(answer.status.value), "ui_updates": len(deltas),
+            "rows": len(messages)}
+
+
+def scenario_stream(session: Session, args: argparse.Namespace) -> dict[str, Any]:
+    """Heartbeat gaps while a long answer streams into the big conversation."""
+    return _run_stream(session, args)
+
+
+def scenario_typing(session: Session, args: argparse.Namespace) -> dict[str, Any]:
+    """Key press → composer repaint while a long answer streams into the big conversation."""
+    composer = session.window.chat_pane.composer
+    edit = composer.edit
+    watch = PaintWatch([edit.viewport()])
+    latencies: list[float] = []
+    desktop = session.desktop
+    big = session.info["big_id"]
+
+    def type_while_streaming() -> None:
+        edit.setFocus()
+        spin(300)  # into the stream
+        text = "where does the drone land near the river "
+        n = 0
+        while desktop.chat.is_busy(big) and n < args.keys:
+            char = text[n % len(text)]
+            watch.arm()
+            pressed = time.perf_counter()
+            _type_key(edit, char)
+            done = watch.wait(2000)
+            if done is not None:
+                latencies.append((done - pressed) * 1000)
+            n += 1
+            spin(40 + (n * 7) % 40)  # 40-80 ms between keys, a fast typist
+
+    result = _run_stream(session, args, during=type_while_streaming)
+    result["key_to_paint_ms"] = latencies
+    return result
+
+
+SCENARIOS = {"open": scenario_open, "search": scenario_search, "stream": scenario_stream,
+             "typing": scenario_typing}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one scenario and print its result line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--data-dir", required=True, type=Path)
+    parser.add_argument("--run-index", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--query", default="forest camera")
+    parser.add_argument("--words", type=int, default=4000)
+    parser.add_argument("--keys", type=int, default=150)
+    parser.add_argument("--deltas-per-s", type=float, default=200.0)
+    args = parser.parse_args(argv)
+
+    from jockey_desktop.sandbox import Pace
+
+    pace = Pace(first_token_delay=0.2, delta_interval=1 / args.deltas_per_s, words_per_delta=1,
+                keepalive_interval=10.0)
+    session = Session(args.data_dir, pace)
+    try:
+        result = SCENARIOS[args.scenario](session, args)
+    finally:
+        session.close()
+    result["pid"] = os.getpid()
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

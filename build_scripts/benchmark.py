@@ -1,0 +1,476 @@
+"""Benchmarks of what users feel: start-up, opening long conversations, streaming, search,
+typing, memory and the packaged app (issue 6). Prints numbers; asserts nothing.
+
+    python build_scripts/benchmark.py [--small] [--json PATH] [--runs N]
+
+Builds a synthetic data directory through the app's own storage code (10,000 conversations,
+200,000 Markdown messages with citations, one conversation of 1,000 messages and one of 10;
+``--small``: 100 conversations, 1,500 messages, 1–2 runs, well under two minutes), then measures
+the real app in fresh child processes — never a mock:
+
+1. cold start: process start → first paint of the main window with the sidebar populated
+   (``python -m jockey_desktop --startup-probe --sandbox``), against a bare PySide6
+   ``QMainWindow`` (``bench/bare_window.py``) in the same run, interleaved, as a ratio;
+2. opening a conversation: sidebar selection → first complete paint of the transcript, the
+   1,000-message conversation against the 10-message one (first open in a fresh process);
+3. streaming: a 5 ms heartbeat ``QTimer`` records the GUI event loop's gaps while the sandbox
+   streams a 4,000-word answer at ~200 deltas/s into the 1,000-message conversation;
+4. sidebar search over all conversations, per keystroke: search request → results painted
+   (the sidebar's deliberate debounce is reported separately, not counted);
+5. typing in the composer while that answer streams: key press → repaint, 99th percentile;
+6. memory: resident set with the big directory loaded and the big conversation open;
+7. the packaged app in ``dist/`` (when built): folder size, and cold start against the bare
+   window frozen the same way (PyInstaller one-folder, built once into the cache folder).
+
+Every measure is the median of several runs with min and max; the JSON file holds, per measure,
+``name, value, unit, target, met, min, max, runs`` (plus ``description``, ``note``,
+``details``). Child processes use Qt's offscreen platform unless ``QT_QPA_PLATFORM`` is set or
+a display exists (``--platform`` overrides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from build_scripts.bench import datagen  # noqa: E402
+from build_scripts.bench.stats import Result, format_table, median, percentile  # noqa: E402
+
+BARE_WINDOW = REPO_ROOT / "build_scripts" / "bench" / "bare_window.py"
+DIST_APP_DIR = REPO_ROOT / "dist" / "JockeyDesktop"
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "jockey-bench-cache"
+RESULT_PREFIX = "BENCH-RESULT: "
+_CLOCK_LINE = re.compile(r"^startup-probe-clock: monotonic=([0-9.]+)$", re.M)
+_PROBE_LINE = re.compile(r"^startup-probe: ([0-9.]+) ms", re.M)
+_RSS_LINE = re.compile(r"^bare-window-rss-mb: ([0-9.]+)$", re.M)
+
+
+class BenchError(RuntimeError):
+    """A child process failed; the message carries its output."""
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+class Config:
+    """Sizes and run counts of one benchmark invocation."""
+
+    def __init__(self, small: bool, runs: int | None) -> None:
+        self.small = small
+        if small:
+            self.conversations, self.messages = 100, 1500
+            self.start_runs = runs or 2
+            self.gui_runs = runs or 1
+            self.stream_runs = runs or 1
+            self.words = 300
+            self.keys = 20
+            self.open_repeats = 1
+        else:
+            self.conversations, self.messages = 10_000, 200_000
+            self.start_runs = runs or 7
+            self.gui_runs = runs or 5
+            self.stream_runs = runs or 3
+            self.words = 4000
+            self.keys = 150
+            self.open_repeats = 3
+        self.deltas_per_s = 200.0
+
+
+def child_env(platform_name: str | None) -> dict[str, str]:
+    """Environment of every child: repository on the path, a Qt platform that works here."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    if platform_name:
+        env["QT_QPA_PLATFORM"] = platform_name
+    elif "QT_QPA_PLATFORM" not in env and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")
+                                               or sys.platform in ("win32", "darwin")):
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    # The app must not find a real key or a user's data dir through the environment.
+    env.pop("TWELVELABS_API_KEY", None)
+    env.pop("JOCKEY_DESKTOP_DATA_DIR", None)
+    return env
+
+
+def run_child(cmd: Sequence[str], env: dict[str, str], timeout: float) -> tuple[str, float]:
+    """Run a child; returns (stdout, time.monotonic() just before it was spawned)."""
+    spawned = time.monotonic()
+    proc = subprocess.run(list(cmd), env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise BenchError(f"{' '.join(cmd[:4])}… exited {proc.returncode}:\n"
+                         f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return proc.stdout, spawned
+
+
+def time_to_first_paint(cmd: Sequence[str], env: dict[str, str]) -> tuple[float, str]:
+    """Milliseconds from spawning ``cmd`` to its printed first-paint clock, and its stdout."""
+    out, spawned = run_child(cmd, env, timeout=120)
+    match = _CLOCK_LINE.search(out)
+    if match is None:
+        probe = _PROBE_LINE.search(out)
+        if probe is None:
+            raise BenchError(f"no startup-probe line from {cmd[0]}:\n{out[-2000:]}")
+        return float(probe.group(1)), out
+    return (float(match.group(1)) - spawned) * 1000, out
+
+
+def gui_probe(scenario: str, data_dir: Path, env: dict[str, str], *args: str,
+              timeout: float = 600) -> dict[str, Any]:
+    """Run one ``bench/gui_probe.py`` scenario in a fresh process; returns its result."""
+    cmd = [sys.executable, "-m", "build_scripts.bench.gui_probe", scenario,
+           "--data-dir", str(data_dir), *args]
+    out, _ = run_child(cmd, env, timeout=timeout)
+    for line in out.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            return dict(json.loads(line[len(RESULT_PREFIX):]))
+    raise BenchError(f"gui probe {scenario} printed no result:\n{out[-2000:]}")
+
+
+def progress(text: str) -> None:
+    """A progress line on stderr (stdout carries the table)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- measures
+
+
+def measure_cold_start(cfg: Config, data_dir: Path, env: dict[str, str]) -> tuple[
+        list[Result], float]:
+    """Measure 1; also returns the bare window's median RSS (MB) for measure 6."""
+    app_cmd = [sys.executable, "-m", "jockey_desktop", "--startup-probe", "--sandbox",
+               "--data-dir", str(data_dir)]
+    bare_cmd = [sys.executable, str(BARE_WINDOW)]
+    # One warm-up of each: the first run after a build pays for disk cache and .pyc writes,
+    # which is not what a user's second-and-later start costs.
+    time_to_first_paint(bare_cmd, env)
+    time_to_first_paint(app_cmd, env)
+    app_ms: list[float] = []
+    bare_ms: list[float] = []
+    bare_rss: list[float] = []
+    for i in range(cfg.start_runs):
+        order = [(bare_cmd, bare_ms), (app_cmd, app_ms)]
+        for cmd, sink in order if i % 2 == 0 else reversed(order):
+            ms, out = time_to_first_paint(cmd, env)
+            sink.append(ms)
+            rss = _RSS_LINE.search(out)
+            if rss and cmd is bare_cmd:
+                bare_rss.append(float(rss.group(1)))
+        progress(f"cold start run {i + 1}: app {app_ms[-1]:.0f} ms, bare {bare_ms[-1]:.0f} ms")
+    ratios = [a / b for a, b in zip(app_ms, bare_ms, strict=True)]
+    result = Result.from_runs(
+        "cold_start_ratio", ratios, "×", 1.5,
+        "1. cold start ÷ bare QMainWindow",
+        app_ms=round(median(app_ms), 1), bare_ms=round(median(bare_ms), 1),
+        app_ms_runs=[round(v, 1) for v in app_ms], bare_ms_runs=[round(v, 1) for v in bare_ms])
+    result.note = (f"app {median(app_ms):.0f} ms vs bare window {median(bare_ms):.0f} ms "
+                   "(process start → first paint, sidebar populated)")
+    app_result = Result.from_runs("cold_start_app_ms", app_ms, "ms", None,
+                                  "1. cold start, app (informational)")
+    return [result, app_result], (median(bare_rss) if bare_rss else float("nan"))
+
+
+def measure_open_and_memory(cfg: Config, data_dir: Path, env: dict[str, str],
+                            bare_rss: float) -> list[Result]:
+    """Measures 2 and 6 (one fresh process per run)."""
+    small: list[float] = []
+    big: list[float] = []
+    warm_big: list[float] = []
+    rss: list[float] = []
+    for i in range(cfg.gui_runs):
+        r = gui_probe("open", data_dir, env, "--run-index", str(i),
+                      "--repeats", str(cfg.open_repeats))
+        small.append(r["cold_small_ms"])
+        big.append(r["cold_big_ms"])
+        warm_big.extend(r["warm_big_ms"])
+        if r.get("rss_mb") is not None:
+            rss.append(r["rss_mb"])
+        progress(f"open run {i + 1}: 10 msgs {small[-1]:.1f} ms, 1,000 msgs {big[-1]:.1f} ms")
+    ratios = [b / s for b, s in zip(big, small, strict=True)]
+    results = [
+        Result.from_runs("open_ratio", ratios, "×", 2.0,
+                         "2. open 1,000-msg ÷ 10-msg conversation",
+                         small_ms=round(median(small), 1), big_ms=round(median(big), 1)),
+        Result.from_runs("open_big_ms", big, "ms", 50.0,
+                         "2. open the 1,000-msg conversation",
+                         warm_reopen_ms=round(median(warm_big), 1) if warm_big else None,
+                         small_ms_runs=[round(v, 1) for v in small]),
+    ]
+    if rss:
+        memory = Result.from_runs(
+            "memory_rss_mb", rss, "MB", 150.0, "6. resident memory, big data + 1,000-msg open",
+            bare_window_mb=round(bare_rss, 1),
+            ratio_to_bare=round(median(rss) / bare_rss, 2) if bare_rss == bare_rss else None)
+        memory.note = f"{median(rss) / bare_rss:.1f}× the bare window's {bare_rss:.0f} MB"
+        results.append(memory)
+    else:
+        results.append(Result.skipped("memory_rss_mb", "MB", 150.0,
+                                      "6. resident memory", "no /proc on this system"))
+    return results
+
+
+def measure_search(cfg: Config, data_dir: Path, env: dict[str, str]) -> list[Result]:
+    """Measure 4."""
+    per_run: list[float] = []
+    keys: list[float] = []
+    debounce = None
+    for i in range(cfg.gui_runs):
+        r = gui_probe("search", data_dir, env, "--run-index", str(i))
+        per_run.append(median(r["search_to_paint_ms"]))
+        keys.extend(r["search_to_paint_ms"])
+        debounce = r["debounce_ms"]
+        progress(f"search run {i + 1}: median {per_run[-1]:.1f} ms per keystroke")
+    result = Result.from_runs(
+        "search_keystroke_ms", per_run, "ms", 30.0, "4. sidebar search per keystroke",
+        keystroke_p90_ms=round(percentile(keys, 90), 1), keystroke_max_ms=round(max(keys), 1),
+        keystrokes=len(keys), debounce_ms=debounce)
+    result.note = (f"search request → results painted; the sidebar waits {debounce} ms after "
+                   "the last key before asking (debounce, not counted)")
+    return [result]
+
+
+def measure_stream(cfg: Config, data_dir: Path, env: dict[str, str]) -> list[Result]:
+    """Measures 3 and 5."""
+    common = ["--words", str(cfg.words), "--deltas-per-s", str(cfg.deltas_per_s)]
+    p99: list[float] = []
+    worst: list[float] = []
+    detail: dict[str, Any] = {}
+    for i in range(cfg.stream_runs):
+        r = gui_probe("stream", data_dir, env, *common, "--run-index", str(i))
+        gaps = r["gaps_ms"]
+        p99.append(percentile(gaps, 99))
+        worst.append(max(gaps))
+        detail = {"answer_words": r["answer_words"], "stream_s": round(r["stream_s"], 1),
+                  "answer_status": r["answer_status"], "ui_updates": r["ui_updates"]}
+        progress(f"stream run {i + 1}: p99 gap {p99[-1]:.1f} ms, worst {worst[-1]:.1f} ms "
+                 f"({r['answer_words']} words in {r['stream_s']:.1f} s)")
+    typing_p99: list[float] = []
+    typing_all: list[float] = []
+    for i in range(cfg.stream_runs):
+        r = gui_probe("typing", data_dir, env, *common, "--keys", str(cfg.keys),
+                      "--run-index", str(i))
+        lat = r["key_to_paint_ms"]
+        if lat:
+            typing_p99.append(percentile(lat, 99))
+            typing_all.extend(lat)
+        progress(f"typing run {i + 1}: {len(lat)} keys, p99 "
+                 f"{percentile(lat, 99) if lat else float('nan'):.1f} ms")
+    results = [
+        Result.from_runs("stream_gap_p99_ms", p99, "ms", 16.0,
+                         "3. streaming: event-loop gap p99", **detail),
+        Result.from_runs("stream_gap_max_ms", worst, "ms", 50.0,
+                         "3. streaming: worst event-loop gap", **detail),
+    ]
+    if typing_p99:
+        results.append(Result.from_runs(
+            "typing_p99_ms", typing_p99, "ms", 16.0, "5. typing while streaming: key → paint p99",
+            median_ms=round(median(typing_all), 1), keys=len(typing_all)))
+    else:
+        results.append(Result.skipped("typing_p99_ms", "ms", 16.0, "5. typing while streaming",
+                                      "the stream ended before any key was typed"))
+    return results
+
+
+def folder_size_mb(folder: Path) -> float:
+    """Total size of the files under ``folder`` in MB (1,000,000 bytes)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()
+               and not p.is_symlink()) / 1e6
+
+
+def frozen_bare_window(cache: Path, env: dict[str, str]) -> Path | None:
+    """The bare window frozen like the app (PyInstaller one-folder, windowed, the app's Python
+    and Qt excludes); built once into the cache. None when PyInstaller is missing."""
+    try:
+        import PySide6
+    except ImportError:
+        return None
+    target = cache / f"frozen-bare-{PySide6.__version__}"
+    exe = target / "dist" / "BareWindow" / ("BareWindow.exe" if os.name == "nt" else "BareWindow")
+    if exe.is_file():
+        return exe
+    if shutil.which("pyinstaller", path=str(Path(sys.executable).parent)) is None:
+        return None
+    sys.path.insert(0, str(REPO_ROOT / "build_scripts"))
+    try:
+        import build as app_build  # the app's trimming rules: the same excludes
+
+        excludes = [*app_build.PYTHON_EXCLUDES, *app_build.QT_MODULE_EXCLUDES]
+    except Exception:  # an older build.py: freeze without excludes
+        excludes = []
+    finally:
+        sys.path.pop(0)
+    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--onedir", "--windowed",
+           "--name", "BareWindow", "--distpath", str(target / "dist"),
+           "--workpath", str(target / "work"), "--specpath", str(target),
+           "--hidden-import", "jockey_desktop.startup_probe",
+           *(f"--exclude-module={m}" for m in excludes), str(BARE_WINDOW)]
+    progress("freezing the bare window with PyInstaller (once; cached)")
+    subprocess.run(cmd, env=env, cwd=REPO_ROOT, capture_output=True, check=True, timeout=900)
+    return exe if exe.is_file() else None
+
+
+def measure_packaged(cfg: Config, data_dir: Path, env: dict[str, str],
+                     cache: Path) -> list[Result]:
+    """Measure 7 (skipped with a note when ``dist/`` holds no build)."""
+    exe = DIST_APP_DIR / ("JockeyDesktop.exe" if os.name == "nt" else "JockeyDesktop")
+    if not exe.is_file():
+        return [Result.skipped("packaged_size_mb", "MB", None, "7. packaged app folder size",
+                               "no build in dist/ (python build_scripts/build.py)"),
+                Result.skipped("packaged_cold_start_ratio", "×", 1.5,
+                               "7. packaged cold start ÷ frozen bare window",
+                               "no build in dist/")]
+    results = [Result.from_runs("packaged_size_mb", [folder_size_mb(DIST_APP_DIR)], "MB", None,
+                                "7. packaged app folder size")]
+    if cfg.small:
+        results.append(Result.skipped(
+            "packaged_cold_start_ratio", "×", 1.5, "7. packaged cold start ÷ frozen bare window",
+            "not in --small runs (freezing the baseline takes minutes)"))
+        return results
+    try:
+        bare = frozen_bare_window(cache, env)
+    except (subprocess.SubprocessError, OSError) as exc:
+        bare = None
+        progress(f"could not freeze the bare window: {exc}")
+    if bare is None:
+        results.append(Result.skipped(
+            "packaged_cold_start_ratio", "×", 1.5, "7. packaged cold start ÷ frozen bare window",
+            "PyInstaller is not installed (pip install -e .[build])"))
+        return results
+    app_cmd = [str(exe), "--startup-probe", "--sandbox", "--data-dir", str(data_dir)]
+    bare_cmd = [str(bare)]
+    try:
+        time_to_first_paint(app_cmd, env)
+    except BenchError as exc:
+        results.append(Result.skipped(
+            "packaged_cold_start_ratio", "×", 1.5, "7. packaged cold start ÷ frozen bare window",
+            f"the build in dist/ cannot run --startup-probe ({str(exc).splitlines()[0]})"))
+        return results
+    time_to_first_paint(bare_cmd, env)
+    app_ms: list[float] = []
+    bare_ms: list[float] = []
+    for i in range(cfg.start_runs):
+        order = [(bare_cmd, bare_ms), (app_cmd, app_ms)]
+        for cmd, sink in order if i % 2 == 0 else reversed(order):
+            sink.append(time_to_first_paint(cmd, env)[0])
+    ratios = [a / b for a, b in zip(app_ms, bare_ms, strict=True)]
+    result = Result.from_runs(
+        "packaged_cold_start_ratio", ratios, "×", 1.5,
+        "7. packaged cold start ÷ frozen bare window",
+        app_ms=round(median(app_ms), 1), bare_ms=round(median(bare_ms), 1),
+        bare_folder_mb=round(folder_size_mb(bare.parent), 1))
+    result.note = f"frozen app {median(app_ms):.0f} ms vs frozen bare {median(bare_ms):.0f} ms"
+    results.append(result)
+    return results
+
+
+# --------------------------------------------------------------------------- main
+
+
+def machine_description() -> str:
+    """CPU, cores, OS and versions, for the README's table."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        import PySide6
+
+        qt = f"PySide6 {PySide6.__version__}"
+    except ImportError:
+        qt = "PySide6 ?"
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, {qt}")
+
+
+def run(cfg: Config, cache: Path, env: dict[str, str], only: set[str] | None = None
+        ) -> list[Result]:
+    """Every measure in order; returns the results."""
+    progress(f"data: {cfg.conversations:,} conversations, {cfg.messages:,} messages")
+    built = datagen.cached_data_dir(cache, cfg.conversations, cfg.messages)
+    work = Path(tempfile.mkdtemp(prefix="jockey-bench-"))
+    try:
+        results: list[Result] = []
+        bare_rss = float("nan")
+
+        def fresh(name: str) -> Path:
+            # Each family of measures gets a pristine copy: runs add replies and settings.
+            return Path(datagen.copy_data_dir(built, work / name).data_dir)
+
+        wanted = only or {"start", "open", "search", "stream", "packaged"}
+        if "start" in wanted or "open" in wanted:
+            progress("1. cold start")
+            start_results, bare_rss = measure_cold_start(cfg, fresh("start"), env)
+            if "start" in wanted:
+                results.extend(start_results)
+        if "open" in wanted:
+            progress("2. open + 6. memory")
+            results.extend(measure_open_and_memory(cfg, fresh("open"), env, bare_rss))
+        if "search" in wanted:
+            progress("4. search")
+            results.extend(measure_search(cfg, fresh("search"), env))
+        if "stream" in wanted:
+            progress("3. streaming + 5. typing")
+            results.extend(measure_stream(cfg, fresh("stream"), env))
+        if "packaged" in wanted:
+            progress("7. packaged app")
+            results.extend(measure_packaged(cfg, fresh("packaged"), env, cache))
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks, print the table, write the JSON; 0 unless a measure crashed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true",
+                        help="tiny data and 1–2 runs (CI: proves the harness runs)")
+    parser.add_argument("--json", metavar="PATH", type=Path, help="write the results here")
+    parser.add_argument("--runs", type=int, help="runs per measure (default 7/5/3; small 2/1)")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
+                        help=f"where built data and the frozen baseline are kept "
+                             f"(default {DEFAULT_CACHE})")
+    parser.add_argument("--only", action="append",
+                        choices=["start", "open", "search", "stream", "packaged"],
+                        help="run only these measures (repeatable)")
+    parser.add_argument("--platform", help="Qt platform of the children (default: offscreen "
+                                           "when there is no display)")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    cfg = Config(args.small, args.runs)
+    env = child_env(args.platform)
+    started = time.monotonic()
+    results = run(cfg, args.cache_dir, env, set(args.only) if args.only else None)
+    machine = machine_description()
+    print(format_table(results))
+    print(f"\nMachine: {machine}; Qt platform: {env.get('QT_QPA_PLATFORM', 'default')}; "
+          f"{'small' if cfg.small else 'full'} run in {time.monotonic() - started:.0f} s.")
+    if args.json:
+        payload = {"machine": machine, "small": cfg.small,
+                   "qt_platform": env.get("QT_QPA_PLATFORM"),
+                   "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                   "results": [r.to_json() for r in results]}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n",
+                             encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
