@@ -168,6 +168,8 @@ class TaskRunner(QObject):
             raise ValueError("max_threads must be at least 1")
         self.setObjectName(f"TaskRunner[{name}]")
         self._name = name
+        # The thread it lives in, as an ident: see _check_usable for why not self.thread().
+        self._home_thread = threading.get_ident()
         self._pool = QThreadPool(self)
         self._pool.setObjectName(f"{name}-pool")
         self._pool.setMaxThreadCount(max_threads)
@@ -276,7 +278,11 @@ class TaskRunner(QObject):
     def _check_usable(self) -> None:
         if self._shut_down:
             raise RuntimeError(f"{self.objectName()} is shut down")
-        if QThread.currentThread() is not self.thread():
+        # Never self.thread(): PySide's return-value heuristic makes the QThread wrapper a
+        # Python "child" of the caller, and when that caller is then freed by the cyclic GC,
+        # shiboken deletes the C++ main QThread itself (Qt later segfaults, e.g. loading an
+        # icon plugin). The runner is never moved, so its creating thread is its thread.
+        if threading.get_ident() != self._home_thread:
             raise RuntimeError(f"{self.objectName()} must be used from the thread it lives in")
 
     def _abandon_pool(self) -> None:
@@ -286,7 +292,9 @@ class TaskRunner(QObject):
         # exit: PySide's exit-time cleanup then skips the pool (it only destroys objects Python
         # owns), so ~QThreadPool (an unbounded waitForDone) never runs. The process can exit
         # even though a worker is still blocked, e.g. in a socket read that cannot be aborted.
-        pool.setParent(pool.thread())
+        # QThread.currentThread() (a static call), never pool.thread(): see _check_usable.
+        # Pools are created and shut down on the GUI thread, the thread they live in.
+        pool.setParent(QThread.currentThread())
         _abandoned_pools.append(pool)
 
     def _forget_stream(self, task: StreamTask) -> None:
