@@ -349,7 +349,9 @@ class ChatPane(QWidget):
         popup.adjustSize()
         # Beside the pointer, but kept inside the screen's usable area.
         pos = QCursor.pos() + QPoint(12, 12)
-        screen = QGuiApplication.screenAt(QCursor.pos()) or self.screen()
+        # Static lookups only: widget.screen() would make the Qt-owned QScreen a Python child of
+        # this pane, and PySide deletes it if the pane is later freed by the cyclic GC.
+        screen = QGuiApplication.screenAt(QCursor.pos()) or QGuiApplication.primaryScreen()
         if screen is not None:
             area = screen.availableGeometry()
             pos.setX(max(area.left(), min(pos.x(), area.right() - popup.width())))
