@@ -25,6 +25,9 @@ replies.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import gc
 import itertools
 import logging
 import threading
@@ -32,10 +35,11 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, QTimer, Signal, Slot
 
 __all__ = [
     "Cancellable",
+    "GuiThreadGarbageCollector",
     "StreamTask",
     "TaskHandle",
     "TaskRunner",
@@ -50,8 +54,26 @@ _OK = "ok"
 _ERROR = "error"
 _SKIPPED = "skipped"  # cancelled before it started: fn never ran
 
-# Pools whose threads outlived shutdown() (see TaskRunner._abandon_pool), for diagnostics.
+# Pools whose threads outlived shutdown() (see TaskRunner._abandon_pool).
 _abandoned_pools: list[QThreadPool] = []
+
+
+def _release_abandoned_pools_at_exit() -> None:
+    """Keep PySide's exit-time cleanup from joining threads that may never return.
+
+    PySide destroys every QObject Python owns when the interpreter exits, and
+    ``~QThreadPool`` waits for its threads without a bound. Parented to the QThread object
+    of its thread (owned by Qt and never deleted), a pool is no longer Python's to destroy.
+    This runs from ``atexit`` before PySide's own handler (handlers run last-in, first-out
+    and ours is registered later). Only at exit: during the run, a QThread wrapper in a
+    parent/child relation with Python objects ends up in the garbage collector's hands,
+    which crashed Qt in our tests.
+    """
+    for pool in _abandoned_pools:
+        with contextlib.suppress(RuntimeError):  # already destroyed: nothing left to join
+            # QThread.currentThread() (a static call), never pool.thread(): see
+            # TaskRunner._check_usable. atexit runs on the main thread, where pools live.
+            pool.setParent(QThread.currentThread())
 
 
 class Cancellable(Protocol):
@@ -147,6 +169,9 @@ class _Job(QRunnable):
         except RuntimeError:
             # The runner was destroyed while we ran: nobody is left to tell.
             log.debug("Dropped the outcome of job #%s: runner gone", self._handle.request_id)
+        # An exception's traceback holds this frame: drop it from the locals so that
+        # exception -> traceback -> frame -> exception is not a cycle left for the GC.
+        payload = None
 
 
 class TaskRunner(QObject):
@@ -241,7 +266,9 @@ class TaskRunner(QObject):
         self._check_usable()
         task = StreamTask(fn, args, kwargs, pool=self._pool, canceller=canceller, parent=parent)
         self._streams.add(task)
-        task.sig_stopped.connect(partial(self._forget_stream, task))
+        # sender() rather than a partial holding the task: a connection of the task's own
+        # signal must not keep the task alive, or a parentless task would never be freed.
+        task.sig_stopped.connect(self._on_stream_stopped)
         return task
 
     def cancel_all(self) -> None:
@@ -288,17 +315,19 @@ class TaskRunner(QObject):
     def _abandon_pool(self) -> None:
         self._abandoned = True
         pool = self._pool
-        # Parent it to its thread's QThread object, which C++ owns and never deletes before
-        # exit: PySide's exit-time cleanup then skips the pool (it only destroys objects Python
-        # owns), so ~QThreadPool (an unbounded waitForDone) never runs. The process can exit
-        # even though a worker is still blocked, e.g. in a socket read that cannot be aborted.
-        # QThread.currentThread() (a static call), never pool.thread(): see _check_usable.
-        # Pools are created and shut down on the GUI thread, the thread they live in.
-        pool.setParent(QThread.currentThread())
+        # Out of the runner's tree, so deleting the runner does not join the busy threads, and
+        # referenced from a module list, so Python never collects it. At exit it is moved
+        # under its thread's QThread object (see _release_abandoned_pools_at_exit).
+        pool.setParent(None)
+        if not _abandoned_pools:
+            atexit.register(_release_abandoned_pools_at_exit)
         _abandoned_pools.append(pool)
 
-    def _forget_stream(self, task: StreamTask) -> None:
-        self._streams.discard(task)
+    @Slot()
+    def _on_stream_stopped(self) -> None:
+        task = self.sender()
+        if isinstance(task, StreamTask):
+            self._streams.discard(task)
 
     @Slot(object, object, object)
     def _on_job_done(self, request_id: object, kind: object, payload: object) -> None:
@@ -378,6 +407,7 @@ class _StreamJob(QRunnable):
             emit_end(kind, payload)
         except RuntimeError:
             log.debug("Dropped the end of a stream: task gone")
+        payload = None  # break the exception -> traceback -> frame cycle (see _Job.run)
 
 
 class StreamTask(QObject):
@@ -473,3 +503,66 @@ class StreamTask(QObject):
 def create_storage_runner(parent: QObject | None = None) -> TaskRunner:
     """A one-thread runner for slow SQLite work (search, export, backup), run in order."""
     return TaskRunner(max_threads=1, name="storage", parent=parent)
+
+
+class GuiThreadGarbageCollector(QObject):
+    """Run Python's cyclic garbage collector only on the GUI thread.
+
+    Automatic collection runs in whichever thread happens to allocate when a threshold is
+    crossed: a pool worker, a ``requests`` call, the sandbox's server threads. If the garbage
+    then holds the last reference to a Qt wrapper, the C++ object is destroyed in that thread,
+    which crashes Qt at random (seen here: segfaults "Garbage-collecting" in a server thread
+    during the window tests, gone with this collector). So automatic collection is switched
+    off and a timer on the GUI thread does the same generational work Python would have done.
+    Create it on the GUI thread right after the ``QApplication`` and call :meth:`start`.
+    """
+
+    def __init__(self, interval_ms: int = 250, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.collect_due)
+        self._was_enabled = gc.isenabled()
+        self._running = False
+        self._home_thread = threading.get_ident()  # not self.thread(): see TaskRunner
+
+    @property
+    def is_running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._running
+
+    def start(self) -> None:
+        """Disable automatic collection and start collecting on this thread's timer."""
+        if self._running:
+            return
+        if threading.get_ident() != self._home_thread:
+            raise RuntimeError("start the collector from the thread it lives in")
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        self._running = True
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Stop the timer and give collection back to Python (as it was before start)."""
+        if not self._running:
+            return
+        self._timer.stop()
+        self._running = False
+        if self._was_enabled:
+            gc.enable()
+
+    @Slot()
+    def collect_due(self) -> int:
+        """Collect the generations whose thresholds are exceeded; returns objects found."""
+        count0, count1, count2 = gc.get_count()
+        threshold0, threshold1, threshold2 = gc.get_threshold()
+        # gc.collect(n) also collects every younger generation, as Python itself does.
+        if count2 > threshold2:
+            found = gc.collect(2)
+        elif count1 > threshold1:
+            found = gc.collect(1)
+        elif count0 > threshold0:
+            found = gc.collect(0)
+        else:
+            found = 0
+        return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import subprocess
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from jockey_desktop.concurrency import (
+    GuiThreadGarbageCollector,
     StreamTask,
     TaskHandle,
     TaskRunner,
@@ -405,3 +407,51 @@ def test_items_already_queued_are_dropped_after_cancel(runner: TaskRunner, qtbot
     with qtbot.waitSignal(task.sig_stopped, timeout=5000):
         pass
     assert items == [0]
+
+
+# --- garbage collection on the GUI thread -------------------------------------------------
+
+
+def test_cyclic_garbage_made_in_a_worker_is_collected_on_the_gui_thread(
+        qapp: QApplication, qtbot: QtBot) -> None:
+    collector = GuiThreadGarbageCollector(interval_ms=20)
+    collector.start()
+    try:
+        assert not gc.isenabled() and collector.is_running
+        freed_on_gui: list[bool] = []
+
+        class Cycle:
+            def __init__(self) -> None:
+                self.me = self
+
+            def __del__(self) -> None:
+                freed_on_gui.append(QThread.currentThread() is qapp.thread())
+
+        def make_garbage() -> None:
+            # Surviving cycles push the young generation past its threshold (700 by default),
+            # which is exactly when Python would collect, in this thread, without the collector.
+            for _ in range(1000):
+                Cycle()
+
+        worker = threading.Thread(target=make_garbage)
+        worker.start()
+        worker.join(10)
+        assert freed_on_gui == [], "nothing may be collected in the worker thread"
+        qtbot.waitUntil(lambda: len(freed_on_gui) == 1000, timeout=5000)
+        assert all(freed_on_gui)
+    finally:
+        collector.stop()
+
+
+def test_collector_gives_automatic_collection_back(qapp: QApplication) -> None:
+    was_enabled = gc.isenabled()  # the GUI package's own collector has it off
+    gc.enable()
+    try:
+        collector = GuiThreadGarbageCollector()
+        collector.start()
+        assert not gc.isenabled()
+        collector.stop()
+        assert gc.isenabled() and not collector.is_running
+    finally:
+        if not was_enabled:
+            gc.disable()
