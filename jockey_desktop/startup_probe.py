@@ -144,7 +144,7 @@ def run_startup_probe(target: argparse.Namespace | str | os.PathLike[str] | None
     watcher = FirstPaint()
     sidebar_view.viewport().installEventFilter(watcher)
     window.welcome.installEventFilter(watcher)
-    if desktop.conversations.summaries(limit=1) == []:
+    if desktop.repo.count_conversations() == 0:
         # No conversation at all: the sidebar shows its empty page; any window paint counts.
         window.installEventFilter(watcher)
     QTimer.singleShot(TIME_LIMIT_MS, qapp.quit)

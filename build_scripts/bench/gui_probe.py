@@ -51,12 +51,14 @@ def rss_mb() -> float | None:
 
 
 class PaintWatch(QObject):
-    """Fires ``done`` (time.perf_counter) after the next completed paint of some widgets."""
+    """Notes (``time.perf_counter``) the end of the next completed paint of some widgets, and
+    of every later one (``last_paint_at``), to tell "first painted" from "settled"."""
 
     def __init__(self, widgets: list[QWidget]) -> None:
         super().__init__()
         self._armed = False
         self.done_at: float | None = None
+        self.last_paint_at: float | None = None
         self._loop: QEventLoop | None = None
         for widget in widgets:
             widget.installEventFilter(self)
@@ -67,10 +69,28 @@ class PaintWatch(QObject):
         self.done_at = None
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if self._armed and event.type() == QEvent.Type.Paint:
-            self._armed = False
-            QTimer.singleShot(0, self._finish)
+        if event.type() == QEvent.Type.Paint:
+            if self._armed:
+                self._armed = False
+                QTimer.singleShot(0, self._finish)
+            else:
+                QTimer.singleShot(0, self._note_later_paint)
         return False
+
+    def _note_later_paint(self) -> None:
+        self.last_paint_at = time.perf_counter()
+
+    def settle(self, quiet_ms: int = 150, timeout_ms: int = 3000) -> float | None:
+        """Run the loop until no paint came for ``quiet_ms``; the end of the last paint."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        last = self.last_paint_at or self.done_at
+        while time.monotonic() < deadline:
+            spin(quiet_ms)
+            now_last = self.last_paint_at or self.done_at
+            if now_last == last:
+                break
+            last = now_last
+        return last
 
     def _finish(self) -> None:
         self.done_at = time.perf_counter()
@@ -136,7 +156,16 @@ class Session:
         done = watch.wait()
         if done is None:
             raise RuntimeError(f"conversation {conversation_id} was never painted")
+        self.last_open_start = start
         return (done - start) * 1000
+
+    def settled_ms(self, watch: PaintWatch) -> float:
+        """After :meth:`open`: ms from the selection to the end of the last paint before the
+        view went quiet (rows whose estimated height was corrected repaint once more)."""
+        watch.last_paint_at = None
+        last = watch.settle()
+        assert last is not None
+        return (last - self.last_open_start) * 1000
 
     def close(self) -> None:
         """Shut the app down the normal way."""
@@ -157,9 +186,12 @@ def scenario_open(session: Session, args: argparse.Namespace) -> dict[str, Any]:
     neutral = small - 1
     order = [small, big] if args.run_index % 2 == 0 else [big, small]
     cold: dict[int, float] = {}
+    settled: dict[int, float] = {}
     for conversation_id in order:
         session.open(neutral, watch)
+        watch.settle()
         cold[conversation_id] = session.open(conversation_id, watch)
+        settled[conversation_id] = session.settled_ms(watch)
     warm: dict[int, list[float]] = {small: [], big: []}
     for _ in range(args.repeats):
         for conversation_id in order:
@@ -169,6 +201,7 @@ def scenario_open(session: Session, args: argparse.Namespace) -> dict[str, Any]:
     spin(300)
     rows = view.visible_rows()
     return {"cold_small_ms": cold[small], "cold_big_ms": cold[big],
+            "settled_small_ms": settled[small], "settled_big_ms": settled[big],
             "warm_small_ms": warm[small], "warm_big_ms": warm[big],
             "visible_rows": len(rows), "rss_mb": rss_mb(),
             "big_rows": view.message_model.rowCount()}

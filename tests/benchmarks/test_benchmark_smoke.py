@@ -1,0 +1,113 @@
+"""The benchmark harness runs end to end at a tiny size and writes valid JSON (no timing
+assertions: benchmarks print numbers, they are not timed tests)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from build_scripts.bench import datagen  # noqa: E402
+from build_scripts.bench.stats import Result, format_table, percentile  # noqa: E402
+
+EXPECTED = {"cold_start_ratio", "cold_start_app_ms", "open_ratio", "open_big_ms",
+            "memory_rss_mb", "search_keystroke_ms", "stream_gap_p99_ms", "stream_gap_max_ms",
+            "typing_p99_ms", "packaged_size_mb", "packaged_cold_start_ratio"}
+FIELDS = ("name", "value", "unit", "target", "met", "min", "max", "runs")
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return env
+
+
+@pytest.mark.slow
+def test_small_run_writes_every_measure_as_valid_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "build_scripts" / "benchmark.py"), "--small",
+         "--runs", "1", "--json", str(out), "--cache-dir", str(tmp_path / "cache")],
+        env=_child_env(), capture_output=True, text=True, timeout=110, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    results = {r["name"]: r for r in payload["results"]}
+    assert set(results) == EXPECTED
+    for name, r in results.items():
+        assert all(key in r for key in FIELDS), name
+        if r["value"] is None:  # skipped: says why, claims nothing
+            assert r["note"] and r["met"] is None and r["runs"] == 0, name
+            continue
+        assert r["runs"] >= 1, name
+        assert math.isfinite(r["value"]) and r["value"] > 0, name
+        assert r["min"] <= r["value"] <= r["max"], name
+        if r["target"] is None:
+            assert r["met"] is None, name
+        else:
+            assert r["met"] is (r["value"] <= r["target"]), name
+    # The GUI measures really drove the app: these can only be skipped by a crash.
+    for name in ("cold_start_ratio", "open_big_ms", "search_keystroke_ms",
+                 "stream_gap_p99_ms", "typing_p99_ms"):
+        assert results[name]["value"] is not None, name
+    assert results["stream_gap_p99_ms"]["details"]["answer_status"] == "complete"
+    # The table went to stdout with one row per measure.
+    assert proc.stdout.count("\n| ") >= len(EXPECTED)
+
+
+def test_startup_probe_prints_the_time_to_first_paint(tmp_path: Path) -> None:
+    info = datagen.build_data_dir(tmp_path / "data", conversations=3, messages=1010 + 4)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jockey_desktop", "--startup-probe", "--data-dir",
+         info.data_dir], env=_child_env(), capture_output=True, text=True, timeout=60,
+        check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("startup-probe: ") and first.endswith(" ms to first paint"), first
+    milliseconds = float(first.split()[1])
+    assert 0 < milliseconds < 60_000
+
+
+def test_data_builder_goes_through_the_repository(tmp_path: Path) -> None:
+    from jockey_desktop.core.storage import Role, open_repository
+
+    info = datagen.build_data_dir(tmp_path / "d", conversations=5, messages=1010 + 9)
+    repo = open_repository(Path(info.data_dir) / "conversations.sqlite3",
+                           Path(info.data_dir) / "backups")
+    try:
+        assert repo.count_conversations() == 5
+        big = repo.list_messages(info.big_id)
+        small = repo.list_messages(info.small_id)
+        assert (len(big), len(small)) == (1000, 10)
+        answer = next(m for m in big if m.role == Role.ASSISTANT)
+        assert answer.citations and "**" in answer.text and "- " in answer.text
+        for citation in answer.citations:
+            marker = answer.text[citation["marker_start"]:citation["marker_end"]]
+            assert marker.startswith("[") and marker.endswith("]")
+        assert sum(s.message_count for s in repo.list_conversations()) == 1019
+        # The newest conversations are the two named ones, so the sidebar lists them first.
+        top = [s.conversation.id for s in repo.list_conversations(limit=2)]
+        assert top == [info.big_id, info.small_id] or info.big_id in top
+    finally:
+        repo.close()
+
+
+def test_percentile_interpolates_and_the_result_record_judges_the_target() -> None:
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([5.0], 99) == 5.0
+    assert percentile(list(range(101)), 99) == 99
+    with pytest.raises(ValueError):
+        percentile([], 50)
+    over = Result.from_runs("x", [10, 30, 20], "ms", 16.0, "x")
+    assert (over.value, over.min, over.max, over.runs, over.met) == (20, 10, 30, 3, False)
+    assert Result.from_runs("y", [3.0], "ms", None, "y").met is None
+    table = format_table([over, Result.skipped("z", "ms", 1.0, "z", "no build")])
+    assert "**no**" in table and "skipped: no build" in table
