@@ -14,6 +14,7 @@ updates reach the ChatPane, while the sidebar hears about all of them.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import logging.handlers
 import os
@@ -181,6 +182,7 @@ class JockeyDesktop(QObject):
             self._release_instance()
             self._close_log()
             return None
+        self._collector = _GuiThreadCollector(self)
         self._build_services()
         self._build_window()
         self._connect()
@@ -782,6 +784,30 @@ def _describe_open_report(report: Any) -> str | None:
         return None
     message = report.user_message() if hasattr(report, "user_message") else None
     return str(message) if message else None
+
+
+class _GuiThreadCollector(QObject):
+    """Runs Python's cyclic garbage collector on the GUI thread only.
+
+    Automatic collection runs in whichever thread happens to allocate; if that is a worker
+    and the garbage holds a Qt object, Qt deletes it off its thread and the process can
+    crash. So automatic collection is switched off and this timer collects instead.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ticks = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.collect)
+        gc.disable()
+        self._timer.start()
+
+    @Slot()
+    def collect(self) -> None:
+        """Young generations every second, everything every 30 s (as cheap as the default)."""
+        self._ticks += 1
+        gc.collect(2 if self._ticks % 30 == 0 else 1)
 
 
 def run(options: AppOptions) -> int:

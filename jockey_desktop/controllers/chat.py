@@ -336,6 +336,9 @@ class ChatController(QObject):
         task.sig_item.connect(partial(self._on_event, rid))
         task.sig_failed.connect(partial(self._on_error, rid))
         task.sig_finished.connect(partial(self._on_done, rid))
+        # Deleted here, on the GUI thread, once its worker has returned: otherwise the last
+        # reference could be dropped by the worker thread, deleting a QObject off its thread.
+        task.sig_stopped.connect(task.deleteLater)
         turn.task = task
         task.start()
         return turn
