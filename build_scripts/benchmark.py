@@ -130,11 +130,15 @@ def time_to_first_paint(cmd: Sequence[str], env: dict[str, str]) -> tuple[float,
     return (float(match.group(1)) - spawned) * 1000, out
 
 
+#: Experiment flags passed to every GUI probe (``--what-if-*``); empty for real measures.
+WHAT_IF: list[str] = []
+
+
 def gui_probe(scenario: str, data_dir: Path, env: dict[str, str], *args: str,
               timeout: float = 600) -> dict[str, Any]:
     """Run one ``bench/gui_probe.py`` scenario in a fresh process; returns its result."""
     cmd = [sys.executable, "-m", "build_scripts.bench.gui_probe", scenario,
-           "--data-dir", str(data_dir), *args]
+           "--data-dir", str(data_dir), *args, *WHAT_IF]
     out, _ = run_child(cmd, env, timeout=timeout)
     for line in out.splitlines():
         if line.startswith(RESULT_PREFIX):
@@ -458,17 +462,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="run only these measures (repeatable)")
     parser.add_argument("--platform", help="Qt platform of the children (default: offscreen "
                                            "when there is no display)")
+    parser.add_argument("--what-if-tail", type=int, metavar="N",
+                        help="EXPERIMENT (sizes a fix, does not measure the app as built): the "
+                             "transcript shows only the newest N messages")
+    parser.add_argument("--what-if-clip", action="store_true",
+                        help="EXPERIMENT: message documents drawn clipped to the viewport")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    WHAT_IF.clear()
+    if args.what_if_tail:
+        WHAT_IF.extend(["--what-if-tail", str(args.what_if_tail)])
+    if args.what_if_clip:
+        WHAT_IF.append("--what-if-clip")
+    if WHAT_IF:
+        progress(f"EXPERIMENT {' '.join(WHAT_IF)}: GUI numbers are NOT the app as built")
     cfg = Config(args.small, args.runs)
     env = child_env(args.platform)
     started = time.monotonic()
+    # Other processes on the machine skew every number: the JSON records how busy it was.
+    load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     results = run(cfg, args.cache_dir, env, set(args.only) if args.only else None)
     machine = machine_description()
+    if WHAT_IF:
+        print(f"EXPERIMENT ({' '.join(WHAT_IF)}): not the app as built.\n")
     print(format_table(results))
-    print(f"\nMachine: {machine}; Qt platform: {env.get('QT_QPA_PLATFORM', 'default')}; "
+    load = f"; load average at start {load_at_start:.2f}" if load_at_start is not None else ""
+    print(f"\nMachine: {machine}{load}; Qt platform: {env.get('QT_QPA_PLATFORM', 'default')}; "
           f"{'small' if cfg.small else 'full'} run in {time.monotonic() - started:.0f} s.")
     if args.json:
-        payload = {"machine": machine, "small": cfg.small,
+        payload = {"machine": machine, "small": cfg.small, "what_if": WHAT_IF or None,
+                   "load_average_at_start": load_at_start,
                    "qt_platform": env.get("QT_QPA_PLATFORM"),
                    "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                    "results": [r.to_json() for r in results]}

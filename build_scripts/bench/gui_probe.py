@@ -360,6 +360,36 @@ def scenario_typing(session: Session, args: argparse.Namespace) -> dict[str, Any
     return result
 
 
+def _what_if_tail(session: Session, tail: int) -> None:
+    """Experiment: the transcript gets only the newest ``tail`` messages, as a windowed model
+    (older rows fetched when scrolled to) would hold; used to size a fix, never by default."""
+    conversations = session.desktop.conversations
+    full = conversations.messages
+
+    def tail_only(conversation_id: int) -> list[Any]:
+        return full(conversation_id)[-tail:]
+
+    conversations.messages = tail_only
+
+
+def _what_if_clip(view: QWidget) -> None:
+    """Experiment: every ``QAbstractTextDocumentLayout.draw`` called from Python gets
+    ``PaintContext.clip`` = the transcript's viewport in document coordinates, so only the
+    visible lines of a long message are drawn (the delegate draws the whole document now)."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QAbstractTextDocumentLayout
+
+    original = QAbstractTextDocumentLayout.draw
+
+    def draw(layout: Any, painter: Any, context: Any) -> None:
+        inverse, invertible = painter.transform().inverted()
+        if invertible:
+            context.clip = inverse.mapRect(QRectF(view.viewport().rect()))  # type: ignore
+        original(layout, painter, context)
+
+    QAbstractTextDocumentLayout.draw = draw  # type: ignore[method-assign]
+
+
 SCENARIOS = {"open": scenario_open, "search": scenario_search, "stream": scenario_stream,
              "typing": scenario_typing}
 
@@ -375,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--words", type=int, default=4000)
     parser.add_argument("--keys", type=int, default=150)
     parser.add_argument("--deltas-per-s", type=float, default=200.0)
+    parser.add_argument("--what-if-tail", type=int, default=0, metavar="N",
+                        help="experiment, not a measure of the app: show only the last N "
+                             "messages of a conversation (what a windowed transcript would cost)")
+    parser.add_argument("--what-if-clip", action="store_true",
+                        help="experiment, not a measure of the app: message documents are "
+                             "drawn with PaintContext.clip set to the visible part")
     args = parser.parse_args(argv)
 
     from jockey_desktop.sandbox import Pace
@@ -382,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     pace = Pace(first_token_delay=0.2, delta_interval=1 / args.deltas_per_s, words_per_delta=1,
                 keepalive_interval=10.0)
     session = Session(args.data_dir, pace)
+    if args.what_if_tail:
+        _what_if_tail(session, args.what_if_tail)
+    if args.what_if_clip:
+        _what_if_clip(session.window.chat_pane.chat_view)
     try:
         result = SCENARIOS[args.scenario](session, args)
     finally:
