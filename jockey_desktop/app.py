@@ -628,16 +628,20 @@ class JockeyDesktop(QObject):
 
     @Slot(object)
     def on_stores_loaded(self, stores: object) -> None:
-        """Show the stores; keep the selection, else restore the remembered store."""
+        """Show the stores and choose one: the open conversation's, else the one chosen last
+        time, else (once readiness is known) the first store with ready videos."""
         picker = self.window.store_picker
-        current = picker.current_store()
-        picker.set_stores(stores)
-        wanted = None
+        wanted: str | None = None
         if self._current_id is not None:
             conversation = self.repo.get_conversation(self._current_id)
             wanted = conversation.store_id if conversation is not None else None
-        wanted = wanted or (current.id if current is not None else None)
         wanted = wanted or self.stores.last_store_id()
+        if wanted is None and not self.stores.is_loading():
+            # The first list arrives before item counts; only the complete one knows which
+            # stores can answer, so a store still indexing is not chosen by accident.
+            first = self.stores.first_ready_store()
+            wanted = first.id if first is not None else None
+        picker.set_stores(stores)
         if wanted and any(s.id == wanted for s in stores):  # type: ignore[attr-defined]
             picker.select_store(wanted)
 

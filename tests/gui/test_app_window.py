@@ -305,3 +305,22 @@ def test_a_saved_key_and_api_base_connect_without_the_welcome_page(
     desktop.settings_controller.remove_key()
     qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
     assert desktop.chat.client() is None
+
+
+def test_first_start_picks_a_store_that_can_answer_then_remembers_the_choice(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    picker = desktop.window.store_picker
+    qtbot.waitUntil(lambda: bool(desktop.stores.stores()) and not desktop.stores.is_loading()
+                    and picker.current_store() is not None
+                    and picker.current_store().ready > 0, timeout=10_000)
+    other = next(s for s in desktop.stores.stores()
+                 if s.ready > 0 and s.id != picker.current_store().id)
+    picker.choose(other.id)  # as the popup does when the user clicks a row
+    start.stop(desktop)
+
+    again = start()
+    qtbot.waitUntil(lambda: bool(again.stores.stores()) and not again.stores.is_loading(),
+                    timeout=10_000)
+    assert again.window.store_picker.current_store().id == other.id
