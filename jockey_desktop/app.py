@@ -30,6 +30,7 @@ from jockey_desktop import APP_NAME, __version__
 from jockey_desktop.concurrency import TaskRunner
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.conversations import ConversationsController
+from jockey_desktop.controllers.media import ThumbnailLoader
 from jockey_desktop.controllers.settings import SettingsController
 from jockey_desktop.controllers.stores import StoresController
 from jockey_desktop.paths import AppPaths, configure_application_identity, resolve_paths
@@ -245,6 +246,7 @@ class JockeyDesktop(QObject):
         self.stores = StoresController(self.runner, settings=self.settings, parent=self)
         self.settings_controller = SettingsController(
             self.key_store, self.runner, client_factory=self._new_client, parent=self)
+        self.thumbnails = ThumbnailLoader(self.runner, parent=self)
 
     def _build_window(self) -> None:
         from jockey_desktop.ui import theme
@@ -267,6 +269,7 @@ class JockeyDesktop(QObject):
         pane.sig_retry_requested.connect(self.on_retry_requested)
         pane.sig_draft_changed.connect(self.on_draft_changed)
         pane.sig_copy_conversation_requested.connect(self.copy_conversation)
+        pane.set_thumbnail_loader(self.thumbnails.load)
 
         chat.sig_message_added.connect(self.on_message_added)
         chat.sig_message_changed.connect(self.on_message_changed)
