@@ -288,6 +288,7 @@ class JockeyDesktop(QObject):
 
         conv.sig_conversation_added.connect(sidebar.upsert_summary)
         conv.sig_conversation_updated.connect(sidebar.upsert_summary)
+        conv.sig_conversation_updated.connect(self.on_summary_updated)
         conv.sig_conversation_removed.connect(sidebar.remove_conversation)
         conv.sig_search_results.connect(sidebar.show_search_results)
         conv.sig_export_done.connect(self.on_export_done)
@@ -462,11 +463,15 @@ class JockeyDesktop(QObject):
 
     @Slot(str, str)
     def on_test_connection(self, key: str, base_url: str) -> None:
-        """Test the typed key, or the key in use when the field is empty."""
-        if not key.strip() and self._mode == "api" and self._key:
+        """Test the typed key (or the key in use) against the typed server (or the one in
+        use, which may come from --api-base)."""
+        in_use = self._mode == "api"
+        if not key.strip() and in_use and self._key:
             key = self._key
-        self.settings_controller.test_connection(
-            key, base_url or self.settings.api_base_url or self._default_base_url())
+        server = (base_url or (self._base_url if in_use else None)
+                  or self.options.api_base or self.settings.api_base_url
+                  or self._default_base_url())
+        self.settings_controller.test_connection(key, server)
 
     @staticmethod
     def _default_base_url() -> str:
@@ -612,12 +617,16 @@ class JockeyDesktop(QObject):
     @Slot(int)
     def on_conversation_changed(self, conversation_id: int) -> None:
         """Title/session/activity changed: sidebar row, and the header if on screen."""
+        # The refreshed summary also updates the header (``on_summary_updated``).
         self.conversations.refresh(conversation_id)
-        if conversation_id == self._current_id:
-            conversation = self.repo.get_conversation(conversation_id)
-            if conversation is not None:
-                self.window.chat_pane.update_header(conversation)
-                self.window.set_conversation_title(conversation.title)
+
+    @Slot(object)
+    def on_summary_updated(self, summary: object) -> None:
+        """A renamed (or otherwise changed) conversation on screen: refresh its header."""
+        conversation = summary.conversation  # type: ignore[attr-defined]
+        if conversation.id == self._current_id:
+            self.window.chat_pane.update_header(conversation)
+            self.window.set_conversation_title(conversation.title)
 
     @Slot(int, str)
     def on_notice(self, conversation_id: int, text: str) -> None:
@@ -825,7 +834,33 @@ def run(options: AppOptions) -> int:
         # A second launch that brought the first window forward did what the user wanted.
         return 0 if JockeyDesktop.last_start_failure == "already-running" else 1
     desktop.start()
+    _quit_on_signals(qapp)
     try:
         return int(qapp.exec())
     finally:
         desktop.shutdown()
+
+
+def _quit_on_signals(qapp: QApplication) -> None:
+    """Ctrl+C / SIGTERM quit through the normal path (streams saved, database closed).
+
+    Python only runs signal handlers when it gets control, which a Qt event loop rarely
+    gives it; a cheap timer hands control back a few times a second.
+    """
+    import signal
+
+    def request_quit(_signum: int, _frame: Any) -> None:
+        qapp.quit()
+
+    for name in ("SIGINT", "SIGTERM"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, request_quit)
+    timer = QTimer(qapp)
+    timer.setInterval(250)
+    timer.timeout.connect(_let_python_run)
+    timer.start()
+
+
+def _let_python_run() -> None:
+    """Nothing: the call itself lets the interpreter run pending signal handlers."""

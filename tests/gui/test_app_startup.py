@@ -129,3 +129,34 @@ def test_a_database_from_a_newer_version_is_refused_and_left_untouched(
     assert "newer version" in capsys.readouterr().err
     # The data dir stays usable by the newer app: our lock was released.
     assert not (data / "jockey-desktop.lock").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_quits_through_the_normal_shutdown(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "jockey_desktop", "--sandbox", "--data-dir", str(data)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log_file = data / "logs" / "jockey-desktop.log"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and child.poll() is None:
+            if log_file.exists() and "GET /knowledge-stores ->" in log_file.read_text():
+                break
+            time.sleep(0.05)
+        assert child.poll() is None, child.communicate()
+        started = time.monotonic()
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=5)
+        assert time.monotonic() - started < 2.0
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.communicate()
+    assert child.returncode == 0
+    assert "shutting down" in log_file.read_text()
+    assert not (data / "jockey-desktop.lock").exists()
