@@ -667,7 +667,10 @@ class JockeyDesktop(QObject):
         if conversation is None or conversation.store_id == store_id:
             return
         if not self.conversations.messages(self._current_id):
-            return  # an empty conversation: the next "New" or send picks the new store
+            # Nothing asked yet: replace the empty conversation by one on the chosen store,
+            # carrying over whatever was typed, instead of sending it to the old store.
+            self._replace_empty_conversation(self._current_id)
+            return
         store = self.stores.store(store_id)
         name = store.name if store is not None else store_id
         confirm = getattr(self.window, "confirm_new_conversation_on", None)
@@ -675,6 +678,17 @@ class JockeyDesktop(QObject):
             self.new_conversation()
         else:
             self.window.store_picker.select_store(conversation.store_id)
+
+    def _replace_empty_conversation(self, old_id: int) -> None:
+        pane = self.window.chat_pane
+        draft = pane.composer_text()
+        new_id = self.new_conversation()
+        if new_id is None:
+            return
+        self.conversations.delete(old_id)
+        if draft:
+            pane.set_composer_text(draft)
+            self.conversations.save_draft(new_id, draft)
 
     # ----------------------------------------------------------------- export / copy
 

@@ -206,7 +206,7 @@ class ChatController(QObject):
         user_message = self._repo.add_user_message(conversation_id, text)
         self.sig_message_added.emit(conversation_id, user_message)
         self._start_turn(conversation, user_message, session_id=conversation.session_id,
-                         instructions=conversation.instructions)
+                         instructions=self._instructions_for(conversation, user_message.id))
         self.sig_conversation_changed.emit(conversation_id)
         return None
 
@@ -233,11 +233,15 @@ class ChatController(QObject):
         conversation_id = question.conversation_id
         if self.is_busy(conversation_id):
             return "An answer is still arriving in this conversation."
-        if any(m.role == Role.ASSISTANT and m.reply_to == question.id
-               and m.status == MessageStatus.COMPLETE
-               for m in self._repo.list_messages(conversation_id)):
+        answers = [m for m in self._repo.list_messages(conversation_id)
+                   if m.role == Role.ASSISTANT and m.reply_to == question.id]
+        if any(m.status == MessageStatus.COMPLETE for m in answers):
             # E.g. the failed first attempt of a turn recovered in a new session.
             return "This question has already been answered below."
+        if answers and answers[-1].error_code == error_codes.SESSION_STORE_MISMATCH:
+            # Sent unchanged it can only fail the same way (jockey-api.md §9).
+            return ("This conversation's session belongs to another knowledge store — "
+                    "start a new conversation to ask this question.")
         if self._client is None:
             return "No API key is set — open Settings, or try the sandbox."
         conversation = self._repo.get_conversation(conversation_id)
@@ -247,7 +251,7 @@ class ChatController(QObject):
         self._emit_changed(question.id)
         self._start_turn(conversation, self._repo.get_message(question.id) or question,
                          session_id=conversation.session_id,
-                         instructions=conversation.instructions)
+                         instructions=self._instructions_for(conversation, question.id))
         return None
 
     def stop(self, conversation_id: int) -> None:
@@ -546,10 +550,19 @@ class ChatController(QObject):
         question = self._repo.get_message(turn.user_message_id)
         if conversation is None or question is None:
             return
-        recap = build_recap(self._earlier_pairs(turn.conversation_id, question.id))
-        instructions = _combine_instructions(conversation.instructions, recap)
-        self._start_turn(conversation, question, session_id=None, instructions=instructions,
+        # The conversation has no session now, so this includes the recap.
+        self._start_turn(conversation, question, session_id=None,
+                         instructions=self._instructions_for(conversation, question.id),
                          recovering=True)
+
+    def _instructions_for(self, conversation: Any, question_id: int) -> str | None:
+        """The conversation's own instructions, plus a recap when a new session must start
+        although earlier turns exist (e.g. the re-send after a session loss failed too):
+        the server would otherwise answer without any of the conversation's context."""
+        if conversation.session_id:
+            return conversation.instructions  # type: ignore[no-any-return]
+        recap = build_recap(self._earlier_pairs(conversation.id, question_id))
+        return _combine_instructions(conversation.instructions, recap)
 
     def _earlier_pairs(self, conversation_id: int, before_message_id: int) -> list[
             tuple[str, str]]:

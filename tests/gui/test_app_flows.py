@@ -138,3 +138,23 @@ def test_picking_another_store_offers_a_new_conversation(
     assert [m.role for m in desktop.repo.list_messages(conversation_id)] == [
         Role.USER, Role.ASSISTANT]
     assert desktop.repo.list_messages(conversation_id)[-1].status == MessageStatus.COMPLETE
+
+
+def test_changing_the_store_of_an_empty_conversation_moves_the_typed_text(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    first = desktop.new_conversation()
+    composer = desktop.window.chat_pane.composer
+    composer.edit.insertPlainText("half-typed question")
+    other = next(s for s in desktop.stores.stores()
+                 if s.ready and s.id != desktop.repo.get_conversation(first).store_id)
+    desktop.window.store_picker.choose(other.id)
+    current = desktop.current_conversation_id()
+    assert current != first
+    assert desktop.repo.get_conversation(first) is None  # the empty one is gone
+    assert desktop.repo.get_conversation(current).store_id == other.id
+    assert composer.text() == "half-typed question"
+    desktop.conversations.flush_drafts()
+    assert desktop.repo.get_conversation(current).draft == "half-typed question"

@@ -114,3 +114,29 @@ def test_a_session_bound_to_another_store_is_not_retried_and_offers_a_new_conver
     assert len(client.calls) == 2  # sent once, never re-sent unchanged
     assert any(cid == moved.id and "new conversation" in text for cid, text in h.notices)
     assert h.repo.get_conversation(moved.id).session_id == session  # nothing was lost
+    # Retry would resend it unchanged: refused with the way out.
+    assert "start a new conversation" in h.chat.retry(answer.id)
+    assert len(client.calls) == 2
+
+
+def test_a_conversation_with_history_but_no_session_starts_one_with_a_recap(
+    recording: tuple[ChatHarness, RecordingClient],
+) -> None:
+    # E.g. imported from another computer, or the re-send after a session loss failed
+    # before the server assigned a new session.
+    h, client = recording
+    conversation = h.new_conversation()
+    question = h.repo.add_user_message(conversation.id, "Which scenes show the product?")
+    answer = h.repo.start_assistant_message(conversation.id, question.id)
+    h.repo.finish_message(answer.id, text="The unboxing at 01:10 and the demo at 04:00.",
+                          status=MessageStatus.COMPLETE)
+    assert h.repo.get_conversation(conversation.id).session_id is None
+
+    h.ask(conversation.id, TURNS[0])
+    sent = client.calls[-1]
+    assert sent["session_id"] is None
+    assert "Which scenes show the product?" in sent["instructions"]
+    assert "The unboxing at 01:10" in sent["instructions"]
+    # Once the server has the context, later turns don't repeat it.
+    h.ask(conversation.id, TURNS[1])
+    assert client.calls[-1]["session_id"] and "instructions" not in client.calls[-1]
