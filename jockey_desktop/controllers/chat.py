@@ -323,9 +323,9 @@ class ChatController(QObject):
             last_flush=self._clock(),
         )
         self._turns[rid] = turn
-        was_busy = conversation.id in self._by_conversation
         self._by_conversation[conversation.id] = rid
-        if not was_busy:
+        if not recovering:
+            # A recovery re-send continues the same busy period: the UI never flickers idle.
             self.sig_busy_changed.emit(conversation.id, True)
         log.info("turn %d started (conversation %d, %s session)", rid, conversation.id,
                  "existing" if session_id else "new")
@@ -355,13 +355,20 @@ class ChatController(QObject):
             turn.task.cancel()
 
     def _release(self, turn: _Turn) -> None:
-        """Forget the turn: later events for its request id are dropped."""
+        """Forget the turn: later events for its request id are dropped.
+
+        ``sig_busy_changed(False)`` is left to ``_announce_idle``, called once the rows are
+        saved, so listeners that re-read the conversation see its final state.
+        """
         self._turns.pop(turn.request_id, None)
         if self._by_conversation.get(turn.conversation_id) == turn.request_id:
             del self._by_conversation[turn.conversation_id]
-            self.sig_busy_changed.emit(turn.conversation_id, False)
         if not self._turns:
             self._tick.stop()
+
+    def _announce_idle(self, conversation_id: int) -> None:
+        if conversation_id not in self._by_conversation:
+            self.sig_busy_changed.emit(conversation_id, False)
 
     def _end_turn(self, turn: _Turn, status: MessageStatus, code: str, message: str) -> None:
         """Close a turn that did not complete: save what arrived, mark both rows."""
@@ -377,6 +384,7 @@ class ChatController(QObject):
         self._emit_changed(turn.user_message_id)
         self._emit_changed(turn.assistant_message_id)
         self.sig_conversation_changed.emit(turn.conversation_id)
+        self._announce_idle(turn.conversation_id)
         self.sig_turn_finished.emit(turn.conversation_id, turn.assistant_message_id,
                                     status.value)
         log.info("turn %d ended: %s (%s)", turn.request_id, status.value, code)
@@ -489,6 +497,7 @@ class ChatController(QObject):
             self.sig_notice.emit(turn.conversation_id,
                                  f"The answer was cut short ({why}); ask a follow-up for more.")
         self.sig_conversation_changed.emit(turn.conversation_id)
+        self._announce_idle(turn.conversation_id)
         self.sig_turn_finished.emit(turn.conversation_id, turn.assistant_message_id,
                                     MessageStatus.COMPLETE.value)
         log.info("turn %d complete (%d chars, %d citations)", turn.request_id, len(text),
@@ -549,6 +558,7 @@ class ChatController(QObject):
         conversation = self._repo.get_conversation(turn.conversation_id)
         question = self._repo.get_message(turn.user_message_id)
         if conversation is None or question is None:
+            self._announce_idle(turn.conversation_id)
             return
         # The conversation has no session now, so this includes the recap.
         self._start_turn(conversation, question, session_id=None,

@@ -87,8 +87,10 @@ def test_expired_session_continues_in_a_new_session_with_a_recap(
     assert TURNS[0] in recap and TURNS[1] in recap and len(recap) <= MAX_INSTRUCTIONS_CHARS
     assert client.calls[-2]["session_id"] == old_session  # the attempt that found it gone
 
-    # Exactly one turn ended (the recovered one), and the conversation goes on normally.
+    # Exactly one turn ended (the recovered one), busy throughout the recovery, and the
+    # conversation goes on normally.
     assert h.finished_count(conversation.id) == 3
+    assert [busy for cid, busy in h.busy if cid == conversation.id] == [True, False] * 3
     follow_up = h.ask(conversation.id, "Tell me more about the first one.")
     assert follow_up.status == MessageStatus.COMPLETE
     assert follow_up.session_id == new_session
