@@ -28,6 +28,7 @@ from jockey_desktop.concurrency import TaskRunner
 from jockey_desktop.controllers import errors as error_codes
 from jockey_desktop.controllers.errors import describe_error
 from jockey_desktop.core import api
+from jockey_desktop.core.storage import NotFoundError
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
 
 log = logging.getLogger(__name__)
@@ -396,11 +397,24 @@ class ChatController(QObject):
 
     # ----------------------------------------------------------------- worker events
 
+    def _guarded(self, turn: _Turn, handler: Callable[..., None], *args: Any) -> None:
+        """Run a handler; if the conversation was deleted meanwhile, drop the turn quietly."""
+        try:
+            handler(turn, *args)
+        except NotFoundError:
+            log.info("turn %d dropped: its conversation was deleted", turn.request_id)
+            self._cancel_work(turn)
+            self._release(turn)
+            self._announce_idle(turn.conversation_id)
+
     @Slot(int, object)
     def _on_event(self, request_id: int, event: object) -> None:
         turn = self._turns.get(request_id)
         if turn is None:
             return  # stopped, superseded or shut down: a late event
+        self._guarded(turn, self._handle_event, event)
+
+    def _handle_event(self, turn: _Turn, event: object) -> None:
         if isinstance(event, api.TextDelta):
             if getattr(event, "phase", "final_answer") != "final_answer":
                 return  # narration of the agent's steps is not part of the answer
@@ -510,14 +524,18 @@ class ChatController(QObject):
             return
         # The client always ends with ResponseDone or raises; ending silently is a bug there,
         # but the user must not be left with a row that streams forever.
-        self._end_turn(turn, MessageStatus.FAILED, error_codes.PROTOCOL,
-                       "The server's reply ended before the answer was complete.")
+        self._guarded(turn, self._end_turn, MessageStatus.FAILED, error_codes.PROTOCOL,
+                      "The server's reply ended before the answer was complete.")
 
     @Slot(int, object)
     def _on_error(self, request_id: int, exc: object) -> None:
         turn = self._turns.get(request_id)
         if turn is None:
             return  # e.g. the RequestCancelledError of a stream the user already stopped
+        self._guarded(turn, self._handle_error, exc)
+
+    def _handle_error(self, turn: _Turn, exc: object) -> None:
+        request_id = turn.request_id
         if not isinstance(exc, api.JockeyError):
             log.error("turn %d crashed", request_id, exc_info=exc)  # type: ignore[arg-type]
         if isinstance(exc, api.SessionLostError) and turn.session_id and not turn.text:

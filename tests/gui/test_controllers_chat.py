@@ -284,3 +284,16 @@ def test_shutdown_mid_stream_is_fast_and_keeps_partial_text(slow_harness: ChatHa
         assert answer.status == MessageStatus.INTERRUPTED
         assert len(answer.text) > 10
     assert "closing" in h.chat.send(a.id, "after quit")
+
+
+def test_a_conversation_deleted_mid_stream_ends_its_turn_quietly(
+    slow_harness: ChatHarness,
+) -> None:
+    h = slow_harness
+    conversation = h.new_conversation()
+    assert h.chat.send(conversation.id, QUESTION) is None
+    h.qtbot.waitUntil(lambda: bool(h.stream), timeout=5_000)
+    h.repo.delete_conversation(conversation.id)  # behind the controller's back
+    h.qtbot.waitUntil(lambda: not h.chat.is_busy(conversation.id), timeout=15_000)
+    assert h.busy[-1] == (conversation.id, False)
+    assert h.repo.list_messages(conversation.id) == []
