@@ -123,7 +123,7 @@ def _choose_data_dir(cli_data_dir: str | None) -> Path:
         # An empty value (``JOCKEY_DESKTOP_DATA_DIR=``) means "not set", not "current dir".
         if candidate and candidate.strip():
             return Path(candidate).expanduser().absolute()
-    if not QCoreApplication.organizationName():
+    if QCoreApplication.applicationName() != APP_NAME:
         # Without an identity Qt answers ~/.local/share/<executable name> (e.g. "python3"):
         # data would silently land in a different folder from run to run.
         configure_application_identity()

@@ -65,11 +65,12 @@ def test_standard_location_needs_and_gets_our_identity(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An empty variable means "not set", so the QStandardPaths location is used.
     monkeypatch.setenv(DATA_DIR_ENV_VAR, "")
-    QCoreApplication.setOrganizationName("")
+    QCoreApplication.setApplicationName("python3")
     paths = resolve_paths(None)
-    # The conftest points XDG_DATA_HOME into tmp; AppLocalDataLocation is <it>/<org>/<app>.
+    # The conftest points XDG_DATA_HOME into tmp; AppLocalDataLocation is <it>/<app> (no org).
     if sys.platform.startswith("linux"):
-        assert paths.data_dir == tmp_path / "xdg-data" / ORG_NAME / APP_NAME
+        assert paths.data_dir == tmp_path / "xdg-data" / APP_NAME
+    assert QCoreApplication.applicationName() == APP_NAME
     assert QCoreApplication.organizationName() == ORG_NAME
     assert paths.data_dir.is_dir()
 
