@@ -297,3 +297,47 @@ def test_a_conversation_deleted_mid_stream_ends_its_turn_quietly(
     h.qtbot.waitUntil(lambda: not h.chat.is_busy(conversation.id), timeout=15_000)
     assert h.busy[-1] == (conversation.id, False)
     assert h.repo.list_messages(conversation.id) == []
+
+
+class ScriptedClient:
+    """Yields a fixed list of real stream events (for outcomes the sandbox can't be asked for
+    through the client, such as a reply cut short by the length limit)."""
+
+    def __init__(self, events: list[Any]) -> None:
+        self.events = events
+
+    def stream_response(self, *_args: Any, **_kwargs: Any) -> Any:
+        yield from self.events
+
+
+def test_an_incomplete_answer_is_kept_as_complete_with_a_notice(qtbot: Any, repo: Any) -> None:
+    from jockey_desktop.controllers.chat import ChatController
+    from jockey_desktop.core import api
+
+    response = api.Response.from_json({
+        "id": "resp_1", "session_id": "sess_1", "knowledge_store_id": "ks_1",
+        "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"},
+        "output": [{"type": "message", "phase": "final_answer", "content": [
+            {"type": "output_text", "text": "The first part", "annotations": []}]}],
+        "usage": {"input_tokens": 10, "output_tokens": 3},
+    })
+    client = ScriptedClient([
+        api.ResponseCreated("response.created", 0, "resp_1", "sess_1", "ks_1"),
+        api.TextDelta("response.output_text.delta", 1, "The first part", "msg_0", 0,
+                      "final_answer"),
+        api.ResponseDone("response.completed", 2, response),
+    ])
+    chat = ChatController(repo, client)
+    notices: list[tuple[int, str]] = []
+    chat.sig_notice.connect(lambda cid, text: notices.append((cid, text)))
+    try:
+        conversation = repo.create_conversation("ks_1", "Store")
+        with qtbot.waitSignal(chat.sig_turn_finished, timeout=5_000) as finished:
+            assert chat.send(conversation.id, QUESTION) is None
+        assert finished.args[2] == MessageStatus.COMPLETE.value
+        answer = repo.get_message(finished.args[1])
+        assert answer.text == "The first part" and answer.output_tokens == 3
+        assert notices and "cut short" in notices[0][1] and "length limit" in notices[0][1]
+        assert repo.get_conversation(conversation.id).session_id == "sess_1"
+    finally:
+        chat.shutdown(1.0)
