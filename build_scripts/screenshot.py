@@ -1,0 +1,111 @@
+"""Make the README screenshot from the real window, on the built-in sandbox.
+
+    python build_scripts/screenshot.py [--out docs/screenshot.png] [--theme light|dark]
+
+It builds the real app (``app.JockeyDesktop``) in a temporary data directory, starts the
+in-process sandbox at a fast pace, holds the guide's three-turn conversation through the
+composer (plus a short conversation on a second store, so the sidebar is not empty), opens the
+first citation's moment, and saves ``window.grab()`` as a PNG. It runs offscreen, so it works
+on a machine without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SIDE_QUESTION = "How do the predators hunt?"
+
+
+def make_screenshot(out: Path, theme: str, width: int, height: int) -> None:
+    """Drive the real app through a conversation and save the window as ``out``."""
+    from PySide6.QtWidgets import QApplication
+
+    from jockey_desktop.app import AppOptions, JockeyDesktop
+    from jockey_desktop.self_test import (
+        QUESTIONS,
+        SelfTestError,
+        _Deadline,
+        _pick_store,
+        _wait_until,
+    )
+
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    data_dir = tempfile.mkdtemp(prefix="jockey-screenshot-")
+    options = AppOptions(sandbox=True, data_dir=data_dir, sandbox_pace="fast",
+                         single_instance=False, interactive=False)
+    desktop = JockeyDesktop.create(options, qapp)
+    if desktop is None:
+        raise SystemExit(f"the app did not start: {JockeyDesktop.last_start_failure}")
+    try:
+        from jockey_desktop.ui.theme import apply_theme
+
+        apply_theme(qapp, theme)
+        desktop.start(show=True)
+        window = desktop.window
+        window.resize(width, height)
+        deadline = _Deadline(60.0)
+        main_store = _pick_store(desktop, qapp, deadline)
+        others = [s for s in desktop.stores.stores() if s.id != main_store.id and s.ready]
+
+        def ask(question: str, answers: int, conversation_id: int) -> None:
+            window.chat_pane.composer.set_text(question)
+            window.chat_pane.composer.submit()
+            _wait_until(qapp, lambda: _answered(desktop, conversation_id) >= answers
+                        and not desktop.chat.is_busy(conversation_id), deadline,
+                        f"the answer to {question!r}")
+
+        if others:
+            window.store_picker.select_store(others[0].id)
+            side = desktop.new_conversation()
+            if side is not None:
+                ask(SIDE_QUESTION, 1, side)
+        window.store_picker.select_store(main_store.id)
+        conversation_id = desktop.new_conversation()
+        if conversation_id is None:
+            raise SelfTestError("could not start a conversation")
+        for number, question in enumerate(QUESTIONS[:2], start=1):
+            ask(question, number, conversation_id)
+        # A draft of the third question shows the composer in use.
+        window.chat_pane.composer.set_text(QUESTIONS[2])
+        for _ in range(20):
+            qapp.processEvents()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(out)):
+            raise SystemExit(f"could not write {out}")
+        print(f"wrote {out} ({window.width()}×{window.height()}, {theme})")
+    finally:
+        desktop.shutdown()
+        desktop.window.close()
+
+
+def _answered(desktop: object, conversation_id: int) -> int:
+    from jockey_desktop.core.storage.models import MessageStatus, Role
+
+    repo = desktop.repo  # type: ignore[attr-defined]
+    return sum(1 for m in repo.list_messages(conversation_id)
+               if m.role == Role.ASSISTANT and m.status == MessageStatus.COMPLETE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
+    parser.add_argument("--theme", choices=("light", "dark"), default="light")
+    parser.add_argument("--size", default="1280x800", help="window size, WIDTHxHEIGHT")
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    make_screenshot(args.out, args.theme, width, height)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
