@@ -8,7 +8,7 @@
 # ~/.local/bin/jockey-desktop, the menu entry into .../applications and icons into
 # .../icons/hicolor. Every installed path is recorded, and --uninstall removes exactly those.
 # Your conversations and settings are NOT in any of these places and are never touched here;
-# they live in ~/.local/share/Jockey Desktop/Jockey Desktop (see the README to remove them).
+# they live in ~/.local/share/Jockey Desktop (see the README to remove them).
 set -eu
 
 APP_ID=jockey-desktop
@@ -21,7 +21,7 @@ APP_DIR=$PREFIX/app
 MANIFEST=$PREFIX/installed-files
 APPS_DIR=$DATA_HOME/applications
 ICON_ROOT=$DATA_HOME/icons/hicolor
-USER_DATA="$DATA_HOME/Jockey Desktop/Jockey Desktop"
+USER_DATA="$DATA_HOME/Jockey Desktop"
 
 say() { printf '%s\n' "$*"; }
 

@@ -448,7 +448,7 @@ def test_install_script_installs_and_uninstalls_without_touching_data(tmp_path: 
     home = tmp_path / "home dir"
     home.mkdir()
     env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    user_data = home / ".local" / "share" / "Jockey Desktop" / "Jockey Desktop"
+    user_data = home / ".local" / "share" / "Jockey Desktop"
     user_data.mkdir(parents=True)
     (user_data / "conversations.sqlite3").write_bytes(b"precious")
 
