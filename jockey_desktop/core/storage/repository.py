@@ -310,6 +310,41 @@ class Repository:
             ).fetchall()
         return [_row_to_message(row) for row in rows]
 
+    def list_messages_page(
+        self, conversation_id: int, *, limit: int, before_id: int | None = None
+    ) -> list[Message]:
+        """Up to ``limit`` messages older than ``before_id`` (the newest ones when None),
+        oldest first within the page.
+
+        The transcript shows a window of the newest messages and asks for older pages as the
+        user scrolls up, so opening a long conversation costs the same as a short one.
+        """
+        if limit <= 0:
+            return []
+        with self._read("read messages") as conn:
+            if before_id is None:
+                rows = conn.execute(
+                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? "
+                    "ORDER BY id DESC LIMIT ?",
+                    (conversation_id, limit),
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? "
+                    "AND id < ? ORDER BY id DESC LIMIT ?",
+                    (conversation_id, before_id, limit),
+                ).fetchall()
+        # Read newest-first (so LIMIT keeps the right end), returned oldest-first.
+        return [_row_to_message(row) for row in reversed(rows)]
+
+    def count_messages(self, conversation_id: int) -> int:
+        """Number of messages of a conversation (0 for an unknown id)."""
+        with self._read("count messages") as conn:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE conversation_id = ?", (conversation_id,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     def get_message(self, message_id: int) -> Message | None:
         """The message, or None if it does not exist."""
         with self._read("read a message") as conn:
