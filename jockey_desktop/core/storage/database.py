@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import schema
@@ -230,7 +230,7 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int | None:
 def move_aside(path: Path, when: float | None = None) -> Path:
     """Rename a damaged database and its -wal/-shm/-journal to ``<name>.corrupt-<stamp>``
     (never deleted: the user or support may recover it). Returns the new main path."""
-    stamp = datetime.fromtimestamp(when or time.time(), timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.fromtimestamp(when or time.time(), UTC).strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1
     while target.exists():
@@ -285,7 +285,7 @@ def backup(
     """Copy the live database with the SQLite backup API (consistent even while other
     connections write) into a 0600 file, atomically renamed into place; keep ``keep``."""
     backup_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     final = backup_dir / f"{_backup_prefix(db_path)}{stamp}-{reason}{BACKUP_SUFFIX}"
     partial = final.with_name(final.name + ".partial")
     fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
