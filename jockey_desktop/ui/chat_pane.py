@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from jockey_desktop.core.storage.models import Conversation, Message, MessageStatus, Role
-from jockey_desktop.ui.chat_view import ChatView
+from jockey_desktop.ui.chat_view import ChatView, OlderLoader
 from jockey_desktop.ui.composer import Composer
 from jockey_desktop.ui.markdown import conversation_as_markdown
 from jockey_desktop.ui.moment_popup import MomentPopup, ThumbnailLoader
@@ -208,15 +208,26 @@ class ChatPane(QWidget):
         self.clear()
 
     # -- contract API -------------------------------------------------------------------------
-    def show_conversation(self, conversation: Conversation, messages: list[Message]) -> None:
-        """Show a conversation: header, transcript (scrolled to the end) and its draft."""
+    def show_conversation(
+        self,
+        conversation: Conversation,
+        messages: list[Message],
+        *,
+        load_older: OlderLoader | None = None,
+    ) -> None:
+        """Show a conversation: header, transcript (scrolled to the end) and its draft.
+
+        ``messages`` may be the whole transcript (only its newest page becomes rows at first)
+        or just the newest page, with ``load_older(before_id, limit)`` returning older messages
+        oldest first (e.g. ``Repository.list_messages_page``) as the user scrolls up.
+        """
         # A draft typed for the previous conversation must be delivered while it is still the
         # current one, or it would be saved into the new one.
         self.composer.flush_draft()
         self._conversation = conversation
         self.notice.show_text("")
         self.composer.show_reason("")
-        self.chat_view.set_messages(messages)
+        self.chat_view.set_messages(messages, older_loader=load_older)
         self.stack.setCurrentWidget(self.chat_view)
         self.composer.set_text(conversation.draft or "")
         self._update_header(conversation, messages)
@@ -225,7 +236,7 @@ class ChatPane(QWidget):
         """Show the empty state (no conversation selected)."""
         self.composer.flush_draft()
         self._conversation = None
-        self.chat_view.message_model.clear()
+        self.chat_view.set_messages([])
         self.stack.setCurrentWidget(self.empty_label)
         self.title_label.setText("No conversation")
         self.store_label.setText("")
@@ -254,7 +265,7 @@ class ChatPane(QWidget):
         if not self.chat_view.message_model.replace(message):
             self.chat_view.message_model.append(message)
         if self._conversation is not None:
-            self._update_header(self._conversation, self.chat_view.message_model.messages())
+            self._update_header(self._conversation, self.chat_view.loaded_messages())
 
     def set_stream_text(self, message_id: int, text: str) -> None:
         """Show the partial answer so far (repaints only that row)."""
@@ -270,7 +281,7 @@ class ChatPane(QWidget):
         if self._conversation is None or conversation.id != self._conversation.id:
             return
         self._conversation = conversation
-        self._update_header(conversation, self.chat_view.message_model.messages())
+        self._update_header(conversation, self.chat_view.loaded_messages())
 
     def composer_text(self) -> str:
         """The composer's current text."""
@@ -301,7 +312,7 @@ class ChatPane(QWidget):
     def transcript_markdown(self) -> str:
         """The shown conversation as Markdown (what "Copy conversation" copies)."""
         title = self._conversation.title if self._conversation is not None else ""
-        return conversation_as_markdown(title, self.chat_view.message_model.messages())
+        return conversation_as_markdown(title, self.chat_view.all_messages())
 
     @Slot()
     def copy_conversation(self) -> None:

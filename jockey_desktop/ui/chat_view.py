@@ -5,6 +5,11 @@ It owns the behaviour around the rows: link policy (``cite:`` opens a moment, ht
 the system browser, everything else is ignored), sticking to the bottom only while the user is
 at the bottom, a one-second tick that repaints *only* streaming rows (for "Thinking · 42 s"),
 and the context menu (Copy message / Copy conversation).
+
+Long conversations are windowed: only the newest :data:`PAGE_SIZE` messages become rows when a
+conversation opens, and older pages are prepended when the user scrolls near the top (the text
+being read stays where it is). ``QListView`` asks every row for its size on each relayout, so
+the row count — not the conversation's length — is what opening and streaming cost.
 """
 
 from __future__ import annotations
@@ -43,6 +48,12 @@ from jockey_desktop.ui.models.message_model import MessageListModel
 
 #: How close (px) to the end still counts as "at the bottom" (sub-pixel layouts, rounding).
 _BOTTOM_SLACK = 24
+#: Rows shown when a conversation opens, and rows added per older page.
+PAGE_SIZE = 100
+
+#: ``(before_id, limit) -> messages`` older than ``before_id``, oldest first (at most
+#: ``limit``; fewer means the start of the conversation was reached).
+OlderLoader = Callable[[int, int], list[Message]]
 
 
 class ChatView(QListView):
@@ -74,6 +85,13 @@ class ChatView(QListView):
         self._anchor: QPersistentModelIndex | None = None
         self._anchor_top = 0
         self._restoring = False
+        # Windowing (see module doc): messages held back from the model, oldest first, and an
+        # optional loader for pages beyond them.
+        self._older: list[Message] = []
+        self._older_loader: OlderLoader | None = None
+        self._older_exhausted = True
+        self._older_scheduled = False
+        self._page_size = PAGE_SIZE
         self.message_model = MessageListModel(self)
         self.message_delegate = MessageDelegate(self, clock=clock)
         self.setModel(self.message_model)
@@ -110,11 +128,77 @@ class ChatView(QListView):
         self.message_model.dataChanged.connect(self._update_tick)
 
     # -- public -------------------------------------------------------------------------------
-    def set_messages(self, messages: list[Message]) -> None:
-        """Show a new transcript, scrolled to its end."""
+    def set_messages(
+        self,
+        messages: list[Message],
+        *,
+        older_loader: OlderLoader | None = None,
+        page_size: int | None = None,
+    ) -> None:
+        """Show a new transcript, scrolled to its end.
+
+        Only the newest ``page_size`` (default :data:`PAGE_SIZE`) of ``messages`` become rows;
+        the rest are shown when the user scrolls up. ``older_loader`` fetches messages older
+        than the first of ``messages`` (pass the newest page only, plus a loader, to avoid
+        reading the whole conversation at all).
+        """
+        if page_size is not None:
+            self._page_size = max(1, int(page_size))
+        messages = list(messages)
+        cut = max(0, len(messages) - self._page_size)
+        self._older = messages[:cut]
+        self._older_loader = older_loader
+        self._older_exhausted = older_loader is None
+        self._anchor = None
         self._stick_to_bottom = True
-        self.message_model.set_messages(messages)
+        self.message_model.set_messages(messages[cut:])
         self.scroll_to_end()
+        # A short window that does not fill the viewport pulls in older pages right away.
+        self._schedule_older_check()
+
+    def has_older(self) -> bool:
+        """True while older messages exist that are not rows yet (as far as is known)."""
+        return bool(self._older) or not self._older_exhausted
+
+    def load_older(self, count: int | None = None) -> int:
+        """Prepend up to ``count`` (default: a page of) older messages; returns how many.
+
+        The row the user is looking at keeps its place on screen.
+        """
+        count = self._page_size if count is None else max(0, int(count))
+        page = self._take_older(count)
+        if not page:
+            return 0
+        self._capture_anchor()
+        following = self._stick_to_bottom
+        added = self.message_model.prepend(page)
+        self.doItemsLayout()
+        if following:
+            self._follow_if_sticking()
+        else:
+            self._restore_anchor()
+        return added
+
+    def loaded_messages(self) -> list[Message]:
+        """The messages in memory (rows plus the ones held back), oldest first; reads nothing."""
+        return self._older + self.message_model.messages()
+
+    def all_messages(self) -> list[Message]:
+        """Every message of the conversation, including ones not shown as rows yet (for
+        "Copy conversation"; this may read the rest of the conversation through the loader)."""
+        first = self._older[0] if self._older else self.message_model.message_at(0)
+        if not self._older_exhausted and self._older_loader is not None and first is not None:
+            rest: list[Message] = []
+            before = first.id
+            while True:
+                page = self._older_loader(before, max(self._page_size, 500))
+                if not page:
+                    break
+                rest[:0] = page
+                before = page[0].id
+            self._older[:0] = rest
+        self._older_exhausted = True
+        return self._older + self.message_model.messages()
 
     def scroll_to_end(self) -> None:
         """Jump to the newest message and keep following it."""
@@ -245,6 +329,8 @@ class ChatView(QListView):
             self.verticalScrollBar().setValue(maximum)
         else:
             self._restore_anchor()
+        if maximum <= self._near_top_margin():
+            self._schedule_older_check()
 
     @Slot(int)
     def _on_value_changed(self, value: int) -> None:
@@ -253,6 +339,45 @@ class ChatView(QListView):
             return
         self._stick_to_bottom = value >= bar.maximum() - _BOTTOM_SLACK
         self._capture_anchor()
+        if value <= self._near_top_margin():
+            self._schedule_older_check()
+
+    def _take_older(self, count: int) -> list[Message]:
+        """Remove and return up to ``count`` of the newest not-yet-shown messages."""
+        if count <= 0:
+            return []
+        page = self._older[-count:] if self._older else []
+        if page:
+            del self._older[-len(page):]
+        missing = count - len(page)
+        if missing and not self._older_exhausted and self._older_loader is not None:
+            first = page[0] if page else self.message_model.message_at(0)
+            if first is None:
+                self._older_exhausted = True
+            else:
+                fetched = self._older_loader(first.id, missing)
+                # Trust only what is really older: the loader may be sloppy about the bound.
+                fetched = [m for m in fetched if m.id < first.id]
+                if len(fetched) < missing:
+                    self._older_exhausted = True
+                page = fetched + page
+        return page
+
+    def _schedule_older_check(self) -> None:
+        # Deferred: never insert rows from inside a scroll-bar signal or a layout pass.
+        if self.has_older() and not self._older_scheduled:
+            self._older_scheduled = True
+            QTimer.singleShot(0, self, self._load_older_if_near_top)
+
+    @Slot()
+    def _load_older_if_near_top(self) -> None:
+        self._older_scheduled = False
+        if self.has_older() and self.verticalScrollBar().value() <= self._near_top_margin():
+            self.load_older()
+
+    def _near_top_margin(self) -> int:
+        # About one screen ahead, so the next page is there before the user reaches it.
+        return max(self.viewport().height(), 200)
 
     def _capture_anchor(self) -> None:
         viewport = self.viewport().rect()

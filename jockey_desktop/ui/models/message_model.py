@@ -99,6 +99,26 @@ class MessageListModel(QAbstractListModel):
         self._rows[message.id] = row
         self.endInsertRows()
 
+    def prepend(self, messages: Iterable[Message]) -> int:
+        """Insert older messages (oldest first) above the first row; returns how many.
+
+        Ids already shown are skipped, so an overlapping page can never duplicate a row.
+        """
+        fresh: list[Message] = []
+        seen: set[int] = set()
+        for message in messages:
+            if message.id in self._rows or message.id in seen:
+                continue
+            seen.add(message.id)
+            fresh.append(dataclasses.replace(message))
+        if not fresh:
+            return 0
+        self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
+        self._messages[:0] = fresh
+        self._reindex()
+        self.endInsertRows()
+        return len(fresh)
+
     def replace(self, message: Message) -> bool:
         """Swap in a newer version of a row (status, text, citations…); False if unknown."""
         row = self._rows.get(message.id)
