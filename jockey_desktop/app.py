@@ -14,6 +14,7 @@ updates reach the ChatPane, while the sidebar hears about all of them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
 import logging.handlers
@@ -22,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QEvent, QObject, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -31,7 +32,7 @@ from jockey_desktop.concurrency import TaskRunner
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.controllers.media import ThumbnailLoader
-from jockey_desktop.controllers.settings import SettingsController
+from jockey_desktop.controllers.settings import LazyApiKeyStore, SettingsController
 from jockey_desktop.controllers.stores import StoresController
 from jockey_desktop.paths import AppPaths, configure_application_identity, resolve_paths
 from jockey_desktop.settings import AppSettings
@@ -216,9 +217,13 @@ class JockeyDesktop(QObject):
 
     def _open_repository(self) -> bool:
         from jockey_desktop.core import storage
+        from jockey_desktop.core.storage import database
 
         try:
-            self.repo = storage.open_repository(self.paths.database, self.paths.backups)
+            # The daily backup waits until the window is up (``_after_first_paint``); a
+            # backup before a migration still happens here, before the upgrade.
+            with database.deferring_daily_backup():
+                self.repo = storage.open_repository(self.paths.database, self.paths.backups)
         except Exception as exc:
             JockeyDesktop.last_start_failure = "database"
             too_new = type(exc).__name__ == "DatabaseTooNewError"
@@ -233,14 +238,13 @@ class JockeyDesktop(QObject):
         return True
 
     def _build_services(self) -> None:
-        from jockey_desktop.core.secrets import ApiKeyStore
-
         self.settings = AppSettings(self.paths.settings_file, self)
         # Network and keyring calls; a stream does not use it (the chat has its own pool).
         self.runner = TaskRunner(parent=self)
         # Slow SQLite work (search, export), serialised on one thread.
         self.storage_runner = TaskRunner(max_threads=1, parent=self)
-        self.key_store = ApiKeyStore()
+        # keyring is imported by the first key lookup, on a worker (not before the first paint).
+        self.key_store = LazyApiKeyStore()
         self.chat = ChatController(self.repo, parent=self)
         self.conversations = ConversationsController(self.repo, self.storage_runner, parent=self)
         self.stores = StoresController(self.runner, settings=self.settings, parent=self)
@@ -291,6 +295,7 @@ class JockeyDesktop(QObject):
         conv.sig_conversation_updated.connect(self.on_summary_updated)
         conv.sig_conversation_removed.connect(sidebar.remove_conversation)
         conv.sig_search_results.connect(sidebar.show_search_results)
+        conv.sig_summaries_loaded.connect(sidebar.add_summaries)
         conv.sig_export_done.connect(self.on_export_done)
         conv.sig_error.connect(self.on_error_message)
 
@@ -323,11 +328,22 @@ class JockeyDesktop(QObject):
 
     # ----------------------------------------------------------------- start
 
+    #: Sidebar rows read before the window shows; the rest are read on the storage runner
+    #: once it has painted (a screenful is ~20 rows; 200 leave room to scroll meanwhile).
+    STARTUP_PAGE = 200
+
     def start(self, show: bool = True) -> None:
-        """Choose the mode (sandbox / API / welcome), fill the sidebar, show the window."""
-        self.window_set_summaries()
+        """Choose the mode (sandbox / API / welcome), fill the sidebar, show the window.
+
+        Work the first paint does not need waits until it is over (``_after_first_paint``):
+        the rest of the conversation list and the daily backup, both on the storage runner.
+        """
+        self._list_complete = self.window_set_summaries(limit=self.STARTUP_PAGE)
         if show:
             self.window.show()
+        self._first_paint_hook = _FirstPaintHook(
+            [self.window, self.window.sidebar.list_view.viewport(), self.window.welcome],
+            self._after_first_paint, wait=show, parent=self)
         if self.options.sandbox:
             self.start_sandbox_mode()
         elif self.options.api_base:
@@ -357,9 +373,34 @@ class JockeyDesktop(QObject):
     def _show_startup_notice(self) -> None:
         QMessageBox.warning(self.window, APP_NAME, self._startup_notice)
 
-    def window_set_summaries(self) -> None:
-        """Load the sidebar from the repository."""
-        self.window.sidebar.set_summaries(self.conversations.summaries())
+    def window_set_summaries(self, limit: int | None = None) -> bool:
+        """Load the sidebar from the repository (the newest ``limit`` rows when given);
+        returns True when every conversation is now listed."""
+        summaries = self.conversations.summaries(limit=limit)
+        self.window.sidebar.set_summaries(summaries)
+        return limit is None or len(summaries) < limit
+
+    @Slot()
+    def _after_first_paint(self) -> None:
+        """The window is on screen: read the rest of the list, then take the daily backup."""
+        if self._shut_down:
+            return
+        if not getattr(self, "_list_complete", True):
+            self.conversations.load_all_summaries()
+        # After the list on the same one-thread runner: the user sees every row first.
+        self.storage_runner.submit(_daily_backup_if_due, self.repo,
+                                   on_success=self._on_daily_backup_done,
+                                   on_error=self._on_daily_backup_failed)
+
+    @Slot(object)
+    def _on_daily_backup_done(self, path: object) -> None:
+        if path is not None:
+            log.info("daily backup written after start-up")
+
+    @Slot(object)
+    def _on_daily_backup_failed(self, error: object) -> None:
+        # Not worth interrupting the user: tomorrow's start tries again; the log says why.
+        log.warning("the daily backup failed: %s", error)
 
     @Slot()
     def start_sandbox_mode(self) -> None:
@@ -782,6 +823,63 @@ class JockeyDesktop(QObject):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _daily_backup_if_due(repo: Any) -> Any:
+    """Take the daily backup when the newest is over a day old (runs on the storage runner).
+
+    Returns the new backup's path, or None when none was due.
+    """
+    from jockey_desktop.core.storage import database
+
+    if not database.backup_is_due(repo.backup_dir, repo.db_path):
+        return None
+    return repo.backup_now("daily")
+
+
+class _FirstPaintHook(QObject):
+    """Calls ``callback`` once, just after the first paint of any of ``widgets``.
+
+    "Just after": a zero timer started from the paint fires once the paint pass is over.
+    ``wait=False`` (the window is not shown) or no paint within ``FALLBACK_MS`` (a window
+    started minimised, a platform that never exposes it) calls it anyway.
+    """
+
+    FALLBACK_MS = 1000
+
+    def __init__(self, widgets: list[Any], callback: Any, *, wait: bool = True,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._widgets = [w for w in widgets if w is not None]
+        self._callback = callback
+        self._done = False
+        self._fallback = QTimer(self)
+        self._fallback.setSingleShot(True)
+        self._fallback.timeout.connect(self.fire)
+        if wait:
+            for widget in self._widgets:
+                widget.installEventFilter(self)
+            self._fallback.start(self.FALLBACK_MS)
+        else:
+            self._fallback.start(0)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """On the first Paint event: call back once the event loop is free again."""
+        if not self._done and event.type() == QEvent.Type.Paint:
+            self._fallback.start(0)
+        return False
+
+    @Slot()
+    def fire(self) -> None:
+        """Call the callback (once) and stop watching."""
+        if self._done:
+            return
+        self._done = True
+        for widget in self._widgets:
+            with contextlib.suppress(RuntimeError):  # a widget already deleted
+                widget.removeEventFilter(self)
+        self._widgets = []
+        self._callback()
 
 
 def _ensure_qapp() -> QApplication:

@@ -48,6 +48,9 @@ class ConversationsController(QObject):
     sig_conversation_added = Signal(object)  # ConversationSummary
     sig_conversation_updated = Signal(object)  # ConversationSummary
     sig_conversation_removed = Signal(int)
+    #: The whole list, read on the storage runner (``load_all_summaries``); the sidebar adds
+    #: the rows it does not have yet.
+    sig_summaries_loaded = Signal(object)  # list[ConversationSummary]
     sig_search_results = Signal(str, object)  # query, list[SearchHit]
     sig_export_done = Signal(str)  # path
     sig_error = Signal(str)
@@ -70,12 +73,50 @@ class ConversationsController(QObject):
         self._draft_timer.timeout.connect(self.flush_drafts)
         self._search_handle: Any = None
         self._search_query = ""
+        self._list_handle: Any = None
+        #: Conversations deleted while the whole list is being read: a stale read must not
+        #: bring them back.
+        self._removed_while_listing: set[int] = set()
 
     # ----------------------------------------------------------------- reads
 
     def summaries(self, limit: int | None = None) -> list[ConversationSummary]:
         """Every conversation for the sidebar, pinned first then by last activity."""
         return list(self._repo.list_conversations(limit=limit))
+
+    def load_all_summaries(self) -> None:
+        """Read every conversation on the storage runner → ``sig_summaries_loaded(list)``.
+
+        Start-up shows the newest page at once (``summaries(limit=...)``) and calls this for
+        the rest: 10,000 rows take 60–80 ms to read, which the first paint must not wait for.
+        The whole list is read (not an offset page), so a conversation created or deleted
+        meanwhile cannot shift a row out of both reads; the sidebar skips rows it already has.
+        """
+        if self._list_handle is not None:
+            self._list_handle.cancel()
+        self._removed_while_listing.clear()
+        self._list_handle = self._runner.submit(
+            self._repo.list_conversations, on_success=self._on_list_done,
+            on_error=self._on_list_failed)
+
+    def is_loading_summaries(self) -> bool:
+        """True while ``load_all_summaries`` has not reported yet."""
+        return self._list_handle is not None
+
+    @Slot(object)
+    def _on_list_done(self, summaries: object) -> None:
+        self._list_handle = None
+        removed, self._removed_while_listing = self._removed_while_listing, set()
+        rows = [s for s in summaries or []  # type: ignore[attr-defined]
+                if s.conversation.id not in removed]
+        self.sig_summaries_loaded.emit(rows)
+
+    @Slot(object)
+    def _on_list_failed(self, error: object) -> None:
+        self._list_handle = None
+        self._removed_while_listing.clear()
+        log.warning("could not list the conversations: %s", error)
+        self.sig_error.emit("Could not load the whole conversation list; restart to retry.")
 
     def summary(self, conversation_id: int) -> ConversationSummary | None:
         """The sidebar row of one conversation, or None if it is gone."""
@@ -136,6 +177,8 @@ class ConversationsController(QObject):
     def delete(self, conversation_id: int) -> None:
         """Delete for good (the sidebar asked for confirmation)."""
         self._pending_drafts.pop(conversation_id, None)
+        if self._list_handle is not None:
+            self._removed_while_listing.add(conversation_id)
         self._repo.delete_conversation(conversation_id)
         self.sig_conversation_removed.emit(conversation_id)
 
@@ -144,6 +187,8 @@ class ConversationsController(QObject):
         """Re-read one conversation and tell the sidebar (or that it is gone)."""
         summary = self.summary(conversation_id)
         if summary is None:
+            if self._list_handle is not None:
+                self._removed_while_listing.add(conversation_id)
             self.sig_conversation_removed.emit(conversation_id)
         else:
             self.sig_conversation_updated.emit(summary)
@@ -216,6 +261,7 @@ class ConversationsController(QObject):
     def shutdown(self) -> None:
         """Save pending drafts and cancel a running search (called on quit)."""
         self.flush_drafts()
-        if self._search_handle is not None:
-            self._search_handle.cancel()
-            self._search_handle = None
+        for handle in (self._search_handle, self._list_handle):
+            if handle is not None:
+                handle.cancel()
+        self._search_handle = self._list_handle = None

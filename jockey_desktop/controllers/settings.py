@@ -8,6 +8,7 @@ composition root, which builds the client); it is never logged or put in a messa
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -31,6 +32,38 @@ def describe_location(location: object, unavailable_reason: str | None = None) -
     if name == "MEMORY" and unavailable_reason:
         text = unavailable_reason
     return text
+
+
+class LazyApiKeyStore:
+    """An ``ApiKeyStore`` built on first use, which is on a worker thread.
+
+    Importing ``core.secrets`` imports keyring and its backends (~20 ms); the window's first
+    paint does not need them, the first key lookup runs on a worker anyway. Attribute access
+    is forwarded to the real store (``get``, ``set``, ``delete``, ``location``, …).
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._store: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"LazyApiKeyStore({self._options!r})"
+
+    def real(self) -> Any:
+        """The ``ApiKeyStore`` (created, and keyring imported, on the first call)."""
+        with self._lock:
+            if self._store is None:
+                from jockey_desktop.core.secrets import ApiKeyStore
+
+                self._store = ApiKeyStore(**self._options)
+            return self._store
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names not found on this object: the store's methods and properties.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.real(), name)
 
 
 def _load(key_store: Any) -> tuple[str | None, str]:

@@ -272,6 +272,9 @@ class ConversationSidebar(QWidget):
         self.setAccessibleName("Conversations")
         self._programmatic = 0
         self._selected_id: int | None = None
+        #: A conversation asked to be selected before its row was loaded (start-up shows the
+        #: newest rows first): selected when ``add_summaries`` brings it.
+        self._wanted_id: int | None = None
         self._searching_for = ""
 
         self.search_field = QLineEdit(self)
@@ -368,6 +371,20 @@ class ConversationSidebar(QWidget):
                 self._select_row_of(keep)
         self._update_page()
 
+    def add_summaries(self, summaries: Iterable[ConversationSummary]) -> None:
+        """Add the conversations not listed yet (the rest of the list, loaded after start-up).
+
+        Rows already listed are kept as they are; the selection and scroll position stay.
+        """
+        with _Programmatic(self):
+            added = self.model.add_summaries(summaries)
+            wanted = self._wanted_id
+            # The selection model follows inserted rows by itself; only a wish that could not
+            # be met before needs doing.
+            if added and wanted is not None and self._selected_id is None:
+                self._select_row_of(wanted)
+        self._update_page()
+
     def upsert_summary(self, summary: ConversationSummary) -> None:
         """Add or refresh one conversation's row (moves it to its sorted place)."""
         with _Programmatic(self):
@@ -393,11 +410,14 @@ class ConversationSidebar(QWidget):
         already knows what it opened. Returns False when the conversation is not listed.
         """
         with _Programmatic(self):
+            self._wanted_id = None
             if conversation_id is None:
                 self.list_view.selectionModel().clear()
                 self._selected_id = None
                 return True
             found = self._select_row_of(conversation_id)
+            if not found:
+                self._wanted_id = conversation_id  # may still arrive (see add_summaries)
         if found and notify:
             self.sig_conversation_selected.emit(conversation_id)
         return found
@@ -522,6 +542,7 @@ class ConversationSidebar(QWidget):
         row = self.model.row_for_conversation(conversation_id)
         if row is None:
             return False
+        self._wanted_id = None
         index = self.model.index(row, 0)
         self.list_view.setCurrentIndex(index)
         self.list_view.scrollTo(index)
@@ -541,6 +562,7 @@ class ConversationSidebar(QWidget):
         conversation_id = current.data(ConversationIdRole) if current.isValid() else None
         if self._programmatic:
             return
+        self._wanted_id = None  # the user chose: an older wish no longer applies
         if conversation_id is not None and conversation_id != self._selected_id:
             self._selected_id = conversation_id
             self.sig_conversation_selected.emit(conversation_id)

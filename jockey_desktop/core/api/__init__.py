@@ -1,11 +1,16 @@
 """The Jockey API client: ``JockeyClient``, its records, stream events and typed errors.
 
 Pure Python (requests), never imports Qt. See docs/ARCHITECTURE.md ("core.api").
+
+The client module (and with it requests/urllib3, ~50 ms) is imported on first use of one of
+its names, not with the package: the app's first paint needs the errors and records only, and
+the client is first used when a worker talks to the server.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from jockey_desktop.core.api.cancel import CancelToken
 from jockey_desktop.core.api.citations import Citation
-from jockey_desktop.core.api.client import DEFAULT_BASE_URL, MODEL, USER_AGENT, JockeyClient
 from jockey_desktop.core.api.errors import (
     AuthenticationError,
     ForbiddenError,
@@ -34,6 +39,23 @@ from jockey_desktop.core.api.models import (
     TextDelta,
     Usage,
 )
+
+if TYPE_CHECKING:  # type checkers see the names directly
+    from jockey_desktop.core.api.client import DEFAULT_BASE_URL, MODEL, USER_AGENT, JockeyClient
+
+_FROM_CLIENT = frozenset({"DEFAULT_BASE_URL", "MODEL", "USER_AGENT", "JockeyClient"})
+
+
+def __getattr__(name: str) -> Any:
+    """Import the client module on first access to one of its names (PEP 562)."""
+    if name in _FROM_CLIENT:
+        from jockey_desktop.core.api import client
+
+        value = getattr(client, name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -11,10 +11,12 @@ second while streaming), so the cost is invisible while NORMAL could lose the la
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -270,8 +272,35 @@ def latest_backup(backup_dir: Path, db_path: Path) -> Path | None:
     return backups[-1] if backups else None
 
 
+#: Set by :func:`deferring_daily_backup`: the caller takes the daily backup itself, later.
+_daily_backup_deferred: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "daily_backup_deferred", default=False)
+
+
+@contextlib.contextmanager
+def deferring_daily_backup() -> Iterator[None]:
+    """Within this block, :func:`backup_is_due` says False, so opening the repository skips
+    the daily backup; the caller runs ``Repository.backup_now("daily")`` afterwards, off the
+    GUI thread, when :func:`backup_is_due` (outside the block) says so.
+
+    Why: the daily copy of a big database takes about half a second, and the app opens the
+    repository before its window appears. The backup taken before a migration does not use
+    this check and stays synchronous: a schema upgrade never runs without a fresh copy.
+    A context variable, not a global, so only the opening code in this thread/context is
+    affected.
+    """
+    token = _daily_backup_deferred.set(True)
+    try:
+        yield
+    finally:
+        _daily_backup_deferred.reset(token)
+
+
 def backup_is_due(backup_dir: Path, db_path: Path, now: float | None = None) -> bool:
-    """True when there is no backup or the newest is older than 24 h."""
+    """True when there is no backup or the newest is older than 24 h (always False inside
+    :func:`deferring_daily_backup`)."""
+    if _daily_backup_deferred.get():
+        return False
     newest = latest_backup(backup_dir, db_path)
     if newest is None:
         return True
