@@ -37,6 +37,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
+    QPaintEvent,
     QResizeEvent,
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
@@ -177,6 +178,8 @@ class ChatView(QListView):
             self._follow_if_sticking()
         else:
             self._restore_anchor()
+        # Still near the top (a short page, or rows that do not fill the viewport)? Go on.
+        self._schedule_older_check()
         return added
 
     def loaded_messages(self) -> list[Message]:
@@ -296,6 +299,14 @@ class ChatView(QListView):
             return None
         local = QPointF(pos - self.visualRect(index).topLeft())
         return self.message_delegate.hit_test(layout, local)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Tell the delegate which part is repainted, so it draws only those lines."""
+        self.message_delegate.set_paint_region(event.rect())
+        try:
+            super().paintEvent(event)
+        finally:
+            self.message_delegate.set_paint_region(None)
 
     def viewportEvent(self, event: QEvent) -> bool:
         """Restore the arrow cursor when the mouse leaves a link or chip."""

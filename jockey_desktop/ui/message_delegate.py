@@ -26,6 +26,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QPointF,
+    QRect,
     QRectF,
     QSize,
     Qt,
@@ -192,6 +193,8 @@ class MessageDelegate(QStyledItemDelegate):
         self._clock = clock
         self._colors: Colors | None = None
         self._colors_key: int | None = None
+        # The part of the viewport being repainted (set by the view around each paint event).
+        self._paint_region: QRect | None = None
         #: Counters for tests and benchmarks.
         self.layout_count = 0
         self.laid_out_ids: set[int] = set()
@@ -200,6 +203,15 @@ class MessageDelegate(QStyledItemDelegate):
     def set_view_width(self, width: int) -> None:
         """Force the width rows are laid out for (0 = follow the parent view's viewport)."""
         self._width = max(0, int(width))
+
+    def set_paint_region(self, rect: QRect | None) -> None:
+        """The viewport rectangle being repainted (None: the whole viewport).
+
+        Documents are drawn clipped to it: a long answer streaming in is repainted ~20 times a
+        second, and drawing all of its lines each time (most of them off screen) would cost
+        more than everything else in the frame.
+        """
+        self._paint_region = QRect(rect) if rect is not None else None
 
     def view_width(self) -> int:
         """The width rows are currently laid out for."""
@@ -379,6 +391,25 @@ class MessageDelegate(QStyledItemDelegate):
         if isinstance(view, QAbstractItemView):
             return max(view.viewport().width(), 120)
         return max(option.rect.width() if option is not None else 0, 200)
+
+    def _document_clip(
+        self, painter: QPainter, option: QStyleOptionViewItem
+    ) -> QRectF | None:
+        """What of the document is visible, in the painter's current (document) coordinates."""
+        region = self._paint_region
+        if region is None:
+            view = self.parent()
+            if not isinstance(view, QAbstractItemView):
+                return None
+            region = view.viewport().rect()
+        visible = QRectF(region.intersected(option.rect))
+        if visible.isEmpty():
+            return QRectF()
+        inverse, invertible = painter.transform().inverted()
+        if not invertible:
+            return None
+        # One pixel of slack for antialiased glyph edges at the clip boundary.
+        return inverse.mapRect(visible).adjusted(-1, -1, 1, 1)
 
     def _colors_for(self, palette: QPalette) -> Colors:
         key = palette.cacheKey()
@@ -647,7 +678,12 @@ class MessageDelegate(QStyledItemDelegate):
             palette.setColor(QPalette.ColorRole.Text, colors.text)
             palette.setColor(QPalette.ColorRole.Link, colors.link)
             ctx.palette = palette
-            layout.document.documentLayout().draw(painter, ctx)
+            clip = self._document_clip(painter, option)
+            if clip is not None:
+                ctx.clip = clip
+            # An empty clip would mean "no clip" to Qt: skip a document that is not exposed.
+            if clip is None or not clip.isEmpty():
+                layout.document.documentLayout().draw(painter, ctx)
             painter.restore()
 
         small = self._small_font(option.font)
