@@ -53,38 +53,118 @@ _THOSE_VIDEOS = re.compile(
     r"\b(?:those|these|the same|both|all three|all two)\s+(?:videos?|clips?|ones|films?)\b"
     r"|\bin (?:them|each of them)\b", re.IGNORECASE)
 _SELECTION = re.compile(r"\{\{sel:(\d+)\}\}")
+# A recap line of the desktop app ("Q: …" / "A: …", see controllers/chat.py build_recap).
+_RECAP_LINE = re.compile(r"^[ \t]*([QA])[ \t]*:[ \t]*(.*)$", re.MULTILINE)
+#: Instructions longer than this are only read up to here (the API allows 2,000 characters).
+MAX_RECAP_CHARS = 20_000
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens with stop words removed and a light suffix stemmer applied."""
+def normalise(text: str) -> list[str]:
+    """Lower-cased word forms without punctuation, possessives or stop words (not stemmed).
+
+    Hyphens and apostrophes split words ("wind-swept" → "wind", "swept"; "fox's" → "fox").
+    """
     words = []
-    for raw in _WORD.findall(text.casefold()):
-        if raw in _STOPWORDS:
+    for raw in _WORD.findall(text.casefold().replace("_", " ")):
+        if raw in _STOPWORDS or raw == "s":
             continue
-        words.append(_stem(raw))
+        words.append(raw)
     return words
 
 
-def _stem(word: str) -> str:
-    # Crude but symmetric: the same stemmer runs on documents and questions.
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 4 and word.endswith("ed"):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+def tokenize(text: str) -> list[str]:
+    """Index terms: :func:`normalise` then :func:`stem`; identical for documents and queries."""
+    return [stem(word) for word in normalise(text)]
+
+
+_VOWEL = re.compile(r"[aeiouy]")
+# Derivational endings, longest first, each with its replacement and the shortest stem left.
+_DERIVATIONAL = (
+    ("ibility", "ibl", 3), ("ability", "abl", 3), ("ations", "at", 3), ("ation", "at", 3),
+    ("ators", "at", 3), ("ator", "at", 3), ("itions", "it", 3), ("ition", "it", 3),
+    ("tions", "t", 3), ("tion", "t", 3), ("sions", "s", 3), ("sion", "s", 3),
+    ("ness", "", 4), ("ity", "", 3), ("fully", "ful", 3), ("ly", "", 4), ("ers", "", 4),
+    ("er", "", 4),
+    ("tors", "t", 3), ("tor", "t", 3),
+)
+# Words the suffix rules would mangle: kept as they are ("lioness", not "lion").
+_KEEP_TEXT = """lioness business witness species series news always perhaps
+bus gas yes this thus was has his its is us plus less unless across chassis"""
+_KEEP = frozenset(_KEEP_TEXT.split())
+# Irregular plurals the suffix rules can't reach.
+_IRREGULAR = {"wolves": "wolf", "calves": "calf", "halves": "half", "knives": "knife",
+              "lives": "life", "leaves": "leaf", "shelves": "shelf", "children": "child",
+              "geese": "goose", "mice": "mouse", "people": "person", "women": "woman",
+              "men": "man", "teeth": "tooth", "feet": "foot", "fish": "fish"}
+
+
+def stem(word: str) -> str:
+    """A small deterministic English suffix stemmer (Porter-style, far fewer rules).
+
+    "predators", "predator" and "predation" → "predat"; "hunting", "hunts", "hunter" →
+    "hunt"; "price"/"pricing" → "pric". Stems must keep a vowel so "spring" stays whole.
+    Precision matters more than recall here: a stem is an index term, never shown.
+    """
+    word = _IRREGULAR.get(word, word)
+    if len(word) <= 3 or word in _KEEP or not word.isalpha():
+        return word
+    # Inflection: plural / third person ("foxes", "matches" lose "es"; "horses" only "s").
+    if word.endswith(("sses", "xes", "ches", "shes", "zes")):
+        word = word[:-2]
+    elif word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
         word = word[:-1]
+    # Inflection: -ing / -ed, undoubling "swapped" → "swap" (but "falling" → "fall").
+    for suffix in ("ing", "ied", "ed"):
+        if word.endswith(suffix) and not word.endswith("eed"):
+            base = word[: -len(suffix)]
+            if suffix == "ied":
+                base += "y"
+            if len(base) >= 3 and _VOWEL.search(base[:-1] if base.endswith("y") else base):
+                if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                    base = base[:-1]
+                word = base
+            break
+    # Derivation: one ending at most, keeping a stem of a sensible length.
+    for suffix, replacement, min_stem in _DERIVATIONAL:
+        if word.endswith(suffix):
+            base = word[: -len(suffix)]
+            if len(base) >= min_stem and _VOWEL.search(base):
+                word = base + replacement
+            break
+    # A final silent e: "dance"/"dancing" → "danc", "predate"/"predation" → "predat".
     if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]  # "price"/"pricing" → "pric", "dance"/"dancing" → "danc"
+        word = word[:-1]
+    if word.endswith("y") and len(word) > 4 and word[-2] not in "aeiou":
+        word = word[:-1] + "i"  # "baby"/"babies" and "carry"/"carried" meet at "babi"/"carri"
     return word
 
 
-# A few everyday words mapped to the vocabulary of the sample data (applied to questions).
-_SYNONYMS = {"cost": "pric", "expensiv": "pric", "cheap": "pric", "kill": "hunt",
-             "predator": "predation", "prey": "hunt", "baby": "newborn", "babi": "newborn",
-             "young": "parent", "offspring": "parent", "eat": "feed", "eating": "feed",
-             "launch": "availability", "ship": "availability", "secur": "privacy"}
+# Everyday words mapped to the vocabulary of the sample data; both sides are stemmed when the
+# table is built, and the mapping only ever adds query terms (the original term stays).
+_SYNONYM_WORDS = {
+    "cost": "price", "expensive": "price", "cheap": "price", "kill": "hunt",
+    "predator": "predation", "prey": "hunt", "baby": "newborn", "young": "parent",
+    "offspring": "parent", "eat": "feeding", "food": "feeding", "launch": "availability",
+    "ship": "availability", "release": "availability", "secure": "privacy",
+    "security": "privacy", "private": "privacy", "mother": "parent", "father": "parent",
+    "charge": "battery", "cub": "newborn", "chick": "parent",
+    "storm": "weather thunderstorm", "rain": "weather", "snow": "weather", "cold": "weather",
+}
+
+
+def _build_synonyms() -> dict[str, tuple[str, ...]]:
+    table: dict[str, tuple[str, ...]] = {}
+    for word, target in _SYNONYM_WORDS.items():
+        key = stem(word)
+        extra = tuple(t for t in tokenize(target.replace("-", " ")) if t != key)
+        if extra:
+            table[key] = tuple(dict.fromkeys(table.get(key, ()) + extra))
+    return table
+
+
+_SYNONYMS = _build_synonyms()
 
 
 def count_tokens(text: str) -> int:
@@ -184,17 +264,31 @@ class AnswerEngine:
 
     k1 = 1.5
     b = 0.75
+    #: Field weights (BM25F-style: a term's frequency is the weighted sum over fields). Tags
+    #: are curated, so a tag hit beats a passing word in a transcript; a title hit applies to
+    #: every moment of the video, so it only breaks ties between otherwise similar moments.
+    tag_weight = 2.0
+    description_weight = 1.5
+    title_weight = 0.5
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.videos = {video.id: video for video in store.ready_items}
         self.moments = [m for video in store.ready_items for m in video.moments]
-        self._docs: list[Counter[str]] = []
+        self._docs: list[dict[str, float]] = []
         for moment in self.moments:
             video = self.videos[moment.item_id]
-            text = " ".join([moment.description, *moment.transcript, *moment.tags,
-                             *(t.replace("-", " ") for t in moment.tags), video.title])
-            self._docs.append(Counter(tokenize(text)))
+            # Tags carry their theme's display name too ("predation" → "Predators and the
+            # hunt"), so everyday words reach the curated vocabulary.
+            tag_text = " ".join([*moment.tags, *(store.theme_names.get(t, "")
+                                                 for t in moment.tags)])
+            fields = ((tag_text, self.tag_weight), (moment.description, self.description_weight),
+                      (" ".join(moment.transcript), 1.0), (video.title, self.title_weight))
+            doc: dict[str, float] = {}
+            for text, weight in fields:
+                for term in tokenize(text):
+                    doc[term] = doc.get(term, 0.0) + weight
+            self._docs.append(doc)
         lengths = [sum(doc.values()) for doc in self._docs]
         self._avg_len = (sum(lengths) / len(lengths)) if lengths else 1.0
         self._lengths = lengths
@@ -208,18 +302,21 @@ class AnswerEngine:
     def search(self, query: str, limit: int = 5,
                restrict_to: set[str] | None = None) -> list[tuple[Moment, float]]:
         """Top moments by BM25 score (only positive scores)."""
-        terms = tokenize(query)
-        terms += [_SYNONYMS[t] for t in terms if t in _SYNONYMS]
+        terms = list(dict.fromkeys(tokenize(query)))
+        # Synonym expansions count half: they widen recall without outvoting the user's words.
+        weighted = [(t, 1.0) for t in terms]
+        weighted += [(extra, 0.5) for t in terms for extra in _SYNONYMS.get(t, ())
+                     if extra not in terms]
         scored = []
         for index, (moment, doc) in enumerate(zip(self.moments, self._docs, strict=False)):
             if restrict_to is not None and moment.item_id not in restrict_to:
                 continue
             score = 0.0
             norm = self.k1 * (1 - self.b + self.b * self._lengths[index] / self._avg_len)
-            for term in terms:
-                tf = doc.get(term, 0)
+            for term, weight in weighted:
+                tf = doc.get(term, 0.0)
                 if tf:
-                    score += self._idf.get(term, 0.0) * tf * (self.k1 + 1) / (tf + norm)
+                    score += weight * self._idf.get(term, 0.0) * tf * (self.k1 + 1) / (tf + norm)
             if score > 0:
                 scored.append((moment, score))
         scored.sort(key=lambda pair: (-pair[1], pair[0].item_id, pair[0].start))
@@ -255,9 +352,17 @@ class AnswerEngine:
 
     # ----------------------------------------------------------------- answering
     def answer(self, question: str, history: list[dict[str, Any]] | None = None,
-               selections: list[dict[str, str]] | None = None) -> Answer:
-        """Answer ``question`` given the session's earlier turns and accumulated selections."""
+               selections: list[dict[str, str]] | None = None,
+               instructions: str | None = None) -> Answer:
+        """Answer ``question`` given the session's earlier turns and accumulated selections.
+
+        ``instructions`` only matter for a session without earlier turns: a client that lost
+        its session sends a recap of the earlier conversation there, and follow-ups ("the first
+        theme", "those videos") are resolved against what :meth:`history_from_recap` recovers.
+        """
         history = history or []
+        if not history and instructions:
+            history = self.history_from_recap(instructions)
         question, restrict = self._resolve_selections(question, selections or [])
         if not self.moments:
             return self._no_match(question)
@@ -272,6 +377,96 @@ class AnswerEngine:
         if _THEMES.search(question) and not restrict:
             return self._themes(question)
         return self._generic(question, restrict)
+
+    # ----------------------------------------------------------------- recaps
+    def history_from_recap(self, text: str) -> list[dict[str, Any]]:
+        """Pseudo-turns (question, answer and follow-up memory) recovered from a recap.
+
+        Best effort and total: any string gives a list, possibly empty. The recap's "Q:"/"A:"
+        lines are paired up (text without such lines counts as one answer); each answer's
+        theme names and video titles from this store, in order of appearance, become the
+        ``themes``/``video_ids``/``theme_tag`` memory a live turn would have stored.
+
+        The recap clips long answers, so each question is also replayed against the history
+        recovered so far; when the replay agrees with everything the recap still shows (same
+        themes and videos, in the same order), its complete memory is used instead.
+        """
+        text = text[:MAX_RECAP_CHARS] if isinstance(text, str) else ""
+        pairs: list[list[str]] = []
+        for match in _RECAP_LINE.finditer(text):
+            if match.group(1) == "Q":
+                pairs.append([match.group(2), ""])
+            elif pairs:
+                pairs[-1][1] = match.group(2)
+            else:
+                pairs.append(["", match.group(2)])
+        if not pairs:
+            pairs = [["", text]]
+        history: list[dict[str, Any]] = []
+        for question, answer in pairs:
+            memory = self._memory_from_text(question, answer)
+            if not memory:
+                continue
+            if question.strip():
+                replayed = self.answer(question, list(history)).memory
+                if _agrees(memory, replayed):
+                    memory = replayed
+            history.append({"question": question, "answer": answer, **memory})
+        return history
+
+    def _memory_from_text(self, question: str, answer: str) -> dict[str, Any]:
+        flat = _flat(answer)
+        if not flat:
+            return {}
+        memory: dict[str, Any] = {}
+        tags = self._tags_in_order(answer)
+        if tags and _THEME_REF.search(question):
+            memory["theme_tag"] = tags[0]  # "The first theme was **…**. The videos …"
+        elif tags and (len(tags) >= 2 or _THEMES.search(question)):
+            # A themes answer. The recap may have clipped its tail, so themes past the last
+            # one named are taken from this store's own ranking (which produced the list).
+            found = [t for t in (self._theme_for_tag(tag) for tag in tags) if t]
+            memory["themes"] = found + [t for t in self.themes()
+                                        if t["tag"] not in {f["tag"] for f in found}]
+        elif tags:
+            memory["theme_tag"] = tags[0]
+        videos = self._titles_in_order(flat)
+        if videos:
+            memory["video_ids"] = videos
+        return memory
+
+    def _tags_in_order(self, answer: str) -> list[str]:
+        names = {_flat(self.store.theme_names.get(tag, tag.replace("-", " ").capitalize())): tag
+                 for tag in sorted({t for m in self.moments for t in m.tags})}
+        # Theme names are written in bold; a bare word ("a camera demo") is not a theme. Only
+        # when the recap carries no bold at all are names matched in running text.
+        bold = [_flat(span) for span in re.findall(r"\*\*(.+?)\*\*", answer)]
+        if bold:
+            return list(dict.fromkeys(names[span] for span in bold if span in names))
+        flat = _flat(answer)
+        positions: dict[str, int] = {}
+        for name, tag in names.items():
+            found = re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", flat)
+            if found:
+                positions[tag] = found.start()
+        return sorted(positions, key=lambda tag: (positions[tag], tag))
+
+    def _titles_in_order(self, flat: str) -> list[str]:
+        positions = {}
+        for video in self.videos.values():
+            at = flat.find(_flat(video.title))
+            if at >= 0:
+                positions[video.id] = at
+        return sorted(positions, key=lambda vid: (positions[vid], vid))
+
+    def _theme_for_tag(self, tag: str) -> dict[str, Any] | None:
+        moments = [m for m in self.moments if tag in m.tags]
+        if not moments:
+            return None
+        return {"tag": tag,
+                "name": self.store.theme_names.get(tag, tag.replace("-", " ").capitalize()),
+                "video_ids": list(dict.fromkeys(m.item_id for m in moments)),
+                "moment_ids": [m.id for m in moments]}
 
     def _resolve_selections(self, question: str,
                             selections: list[dict[str, str]]) -> tuple[str, set[str] | None]:
@@ -457,6 +652,25 @@ class AnswerEngine:
                 "text": _plain(answer.text)}
         value = _fill(schema, "", contexts[0] if contexts else base, contexts, 0)
         return json.dumps(value, ensure_ascii=False)
+
+
+def _agrees(recovered: dict[str, Any], replayed: dict[str, Any]) -> bool:
+    """Whether a replayed turn's memory extends what a (clipped) recap answer still shows."""
+    if not replayed:
+        return False
+    videos = recovered.get("video_ids", [])
+    if videos != replayed.get("video_ids", [])[:len(videos)]:
+        return False
+    if "theme_tag" in recovered and recovered["theme_tag"] != replayed.get("theme_tag"):
+        return False
+    tags = [t["tag"] for t in recovered.get("themes", [])]
+    replayed_tags = [t["tag"] for t in replayed.get("themes", [])]
+    return not tags or tags == replayed_tags
+
+
+def _flat(text: str) -> str:
+    """Case-folded text without Markdown emphasis and with single spaces, for matching."""
+    return re.sub(r"\s+", " ", re.sub(r"[*_`]", "", text)).casefold().strip()
 
 
 def _plain(markdown: str) -> str:

@@ -581,7 +581,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _plan_turn(self, request: ResponseRequest, store: Store, session: Session) -> _Turn:
         app = self.app
         engine = app.engines[store.id]
-        answer = engine.answer(request.content, session.turns, session.selections)
+        answer = engine.answer(request.content, session.turns, session.selections,
+                               request.instructions)
         structured = request.text_format.get("type") == "json_schema"
         text = engine.structured(request.text_format["schema"], answer) if structured \
             else answer.text
