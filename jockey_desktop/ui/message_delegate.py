@@ -9,6 +9,12 @@ a streamed chunk re-lays out only the growing row.
 and building 1,000 documents to answer would defeat the point. A row that has never been painted
 gets a cheap estimate from its text length; the first paint measures it exactly, remembers the
 height and emits ``sizeHintChanged`` for that one row when the estimate was off.
+
+An answer that is still streaming is laid out as a stack of documents, one per run of complete
+paragraphs (split at blank lines outside code fences) plus one for the unfinished tail: each
+update parses, polishes and lays out only the tail (and any paragraphs just completed), not the
+whole answer, so the cost of an update does not grow with the answer. The final text (with its
+citations) is laid out as one document as usual.
 """
 
 from __future__ import annotations
@@ -149,6 +155,34 @@ class Colors:
 
 
 @dataclass
+class _StreamParts:
+    """The sealed (complete-paragraph) documents of one streaming answer, reused per update."""
+
+    style: tuple[Any, ...]
+    #: The text the sealed documents were parsed from (a prefix of the streaming text).
+    sealed: str = ""
+    in_fence: bool = False
+    documents: list[SafeTextDocument] = field(default_factory=list)
+
+
+def _seal_point(text: str, start: int, in_fence: bool) -> tuple[int, bool]:
+    """(end, fence state) of the longest prefix of ``text[start:]`` that ends with a blank line
+    outside a code fence: complete paragraphs that later text can no longer change much."""
+    best = (start, in_fence)
+    offset = start
+    fence = in_fence
+    lines = text[start:].split("\n")
+    for line in lines[:-1]:  # the last line has no newline yet: it may still grow
+        stripped = line.lstrip(" ")
+        if len(line) - len(stripped) <= 3 and stripped.startswith(("```", "~~~")):
+            fence = not fence
+        offset += len(line) + 1
+        if not fence and not line.strip():
+            best = (offset, fence)
+    return best
+
+
+@dataclass
 class RowLayout:
     """Everything needed to paint and hit-test one row, relative to the row's top-left."""
 
@@ -164,6 +198,13 @@ class RowLayout:
     retry_rect: QRectF | None = None
     seam_text: str = ""
     seam_rect: QRectF | None = None
+    #: (y offset under ``doc_origin``, document) of every document drawn, top to bottom: just
+    #: ``document`` normally, several for a streaming answer (see module doc).
+    parts: list[tuple[float, SafeTextDocument]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.parts and self.document is not None:
+            self.parts = [(0.0, self.document)]
 
 
 class MessageDelegate(QStyledItemDelegate):
@@ -195,6 +236,8 @@ class MessageDelegate(QStyledItemDelegate):
         self._colors_key: int | None = None
         # The part of the viewport being repainted (set by the view around each paint event).
         self._paint_region: QRect | None = None
+        # message id -> sealed documents of a streaming answer (dropped once it is final).
+        self._streams: dict[int, _StreamParts] = {}
         #: Counters for tests and benchmarks.
         self.layout_count = 0
         self.laid_out_ids: set[int] = set()
@@ -225,6 +268,7 @@ class MessageDelegate(QStyledItemDelegate):
         """Forget every laid-out row (palette or font change)."""
         self._cache.clear()
         self._heights.clear()
+        self._streams.clear()
 
     def cached_layout(self, message: Message) -> RowLayout | None:
         """The cached layout of ``message`` at the current width, if any (no layout work)."""
@@ -371,12 +415,12 @@ class MessageDelegate(QStyledItemDelegate):
                 return ("chip", citation_index)
         if layout.retry_rect is not None and layout.retry_rect.contains(pos):
             return ("retry", None)
-        if layout.document is not None:
-            local = pos - layout.doc_origin
-            doc_layout = layout.document.documentLayout()
-            href = doc_layout.anchorAt(local)
-            if href:
-                return ("link", href)
+        for y, document in layout.parts:
+            local = pos - layout.doc_origin - QPointF(0, y)
+            if 0 <= local.y() <= document.size().height():
+                href = document.documentLayout().anchorAt(local)
+                if href:
+                    return ("link", href)
         return None
 
     def _key(self, message: Message, width: int) -> tuple[Any, ...]:
@@ -486,7 +530,18 @@ class MessageDelegate(QStyledItemDelegate):
 
         inner = max(80.0, width - 2 * _MARGIN_X)
         doc: SafeTextDocument | None = None
-        if message.text.strip():
+        streaming = (
+            message.role is Role.ASSISTANT
+            and message.status is MessageStatus.STREAMING
+            and not message.citations
+        )
+        if not streaming:
+            self._streams.pop(message.id, None)
+        parts: list[tuple[float, SafeTextDocument]] = []
+        if streaming and message.text.strip():
+            parts = self._streaming_parts(message, inner, font, colors)
+            doc = parts[-1][1] if parts else None
+        elif message.text.strip():
             doc = self._new_document(font)
             citations = message.citations if message.role is Role.ASSISTANT else []
             render_markdown(
@@ -511,10 +566,12 @@ class MessageDelegate(QStyledItemDelegate):
         # Assistant answer: full width text, then chips, then the status line.
         y = _MARGIN_Y + 4
         origin = QPointF(_MARGIN_X, y)
-        if doc is not None:
+        if parts:
+            y += parts[-1][0] + parts[-1][1].size().height()
+        elif doc is not None:
             doc.setTextWidth(inner)
             y += doc.size().height()
-        layout = RowLayout(message.id, 0.0, doc, origin)
+        layout = RowLayout(message.id, 0.0, doc, origin, parts=parts)
 
         small = self._small_font(font)
         metrics = QFontMetricsF(small)
@@ -570,6 +627,49 @@ class MessageDelegate(QStyledItemDelegate):
                         y += line_h
         layout.height = y + _MARGIN_Y + 6
         return layout
+
+    def _streaming_parts(
+        self, message: Message, width: float, font: QFont, colors: Colors
+    ) -> list[tuple[float, SafeTextDocument]]:
+        """The stacked documents of a streaming answer: sealed paragraphs reused, the tail
+        (and paragraphs completed since the last update) parsed now."""
+        text = message.text
+        style = (font.key(), self._colors_key)
+        state = self._streams.get(message.id)
+        if state is None or state.style != style or not text.startswith(state.sealed):
+            state = _StreamParts(style)  # restyled, or the text was rewritten: start over
+            self._streams[message.id] = state
+        end, fence = _seal_point(text, len(state.sealed), state.in_fence)
+        if end > len(state.sealed):
+            chunk = text[len(state.sealed):end]
+            if chunk.strip():
+                state.documents.append(self._parse(chunk, font, colors))
+            state.sealed = text[:end]
+            state.in_fence = fence
+        documents = list(state.documents)
+        tail = text[end:]
+        if tail.strip():
+            documents.append(self._parse(tail, font, colors))
+        parts: list[tuple[float, SafeTextDocument]] = []
+        y = 0.0
+        previous: SafeTextDocument | None = None
+        for document in documents:
+            if document.textWidth() != width:
+                document.setTextWidth(width)
+            if previous is not None:
+                # One document would collapse the margins between two paragraphs: do the same.
+                y += previous.size().height() - min(
+                    previous.lastBlock().blockFormat().bottomMargin(),
+                    document.firstBlock().blockFormat().topMargin(),
+                )
+            parts.append((y, document))
+            previous = document
+        return parts
+
+    def _parse(self, text: str, font: QFont, colors: Colors) -> SafeTextDocument:
+        document = self._new_document(font)
+        render_markdown(document, text, (), link_color=colors.link, code_background=colors.chip)
+        return document
 
     @staticmethod
     def _new_document(font: QFont) -> SafeTextDocument:
@@ -679,11 +779,19 @@ class MessageDelegate(QStyledItemDelegate):
             palette.setColor(QPalette.ColorRole.Link, colors.link)
             ctx.palette = palette
             clip = self._document_clip(painter, option)
-            if clip is not None:
-                ctx.clip = clip
-            # An empty clip would mean "no clip" to Qt: skip a document that is not exposed.
-            if clip is None or not clip.isEmpty():
-                layout.document.documentLayout().draw(painter, ctx)
+            for y, document in layout.parts:
+                part_clip = clip.translated(0, -y) if clip is not None else None
+                height = document.size().height()
+                if part_clip is not None:
+                    # An empty clip would mean "no clip" to Qt: skip what is not exposed.
+                    part_clip = part_clip.intersected(QRectF(-1, -1, 1e7, height + 2))
+                    if part_clip.isEmpty():
+                        continue
+                    ctx.clip = part_clip
+                painter.save()
+                painter.translate(0, y)
+                document.documentLayout().draw(painter, ctx)
+                painter.restore()
             painter.restore()
 
         small = self._small_font(option.font)

@@ -419,3 +419,73 @@ def test_long_seam_text_wraps_centred(qtbot: Any, view: ChatView) -> None:
     assert layout.seam_rect.height() > 1.5 * view.fontMetrics().height()  # wrapped
     middle = view.viewport().width() / 2
     assert abs(layout.seam_rect.center().x() - middle) < 2
+
+
+STREAMED = (
+    "### Heading\n\nIntro with **bold** and a [link](https://example.com/x).\n\n"
+    "- one\n- two\n\n```\ncode line\n\nstill code\n```\n\n1. first\n2. second\n\n"
+    "A closing paragraph that goes on for a while with `inline code` in it.\n\nEnd."
+)
+
+
+def _plain_of(layout: RowLayout) -> str:
+    return "\n".join(doc.toPlainText() for _y, doc in layout.parts)
+
+
+def test_streaming_answer_reuses_completed_paragraphs(qtbot: Any, view: ChatView) -> None:
+    view.set_messages([make_message(1, Role.USER, "q"),
+                       make_message(2, Role.ASSISTANT, "", MessageStatus.STREAMING)])
+    settle(qtbot, view)
+    delegate = view.message_delegate
+    width = delegate.view_width()
+    sealed_seen: dict[int, object] = {}
+    for end in range(7, len(STREAMED) + 1, 7):
+        view.message_model.set_stream_text(2, STREAMED[:end])
+        message = view.message_model.message_at(1)
+        assert message is not None
+        layout = delegate.layout_for(message, width)
+        # Same words as one document of the text so far (nothing lost or doubled) ...
+        single = delegate._parse(STREAMED[:end], view.font(), delegate._colors_for(
+            view.palette()))
+        assert _plain_of(layout) == single.toPlainText()
+        # ... and a completed paragraph keeps its document: it is never parsed again.
+        for position, (_y, doc) in enumerate(layout.parts[:-1]):
+            assert sealed_seen.setdefault(position, doc) is doc
+        tops = [y for y, _doc in layout.parts]
+        assert tops == sorted(tops)
+    assert len(sealed_seen) >= 4
+    # The code fence with a blank line inside stayed one block of code.
+    assert any("code line\n\nstill code" in doc.toPlainText() for doc in sealed_seen.values())
+    # The final answer is one document again.
+    final = view.message_model.message_at(1)
+    assert final is not None
+    final.status = MessageStatus.COMPLETE
+    view.message_model.replace(final)
+    layout = delegate.layout_for(view.message_model.message_at(1), width)  # type: ignore[arg-type]
+    assert len(layout.parts) == 1 and layout.document is not None
+
+
+def test_documents_are_drawn_clipped_to_the_viewport(
+    qtbot: Any, view: ChatView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QAbstractTextDocumentLayout
+
+    clips: list[QRectF] = []
+    original = QAbstractTextDocumentLayout.draw
+
+    def draw(layout: Any, painter: Any, context: Any) -> None:
+        clips.append(QRectF(context.clip))  # a copy: the context dies after the call
+        original(layout, painter, context)
+
+    monkeypatch.setattr(QAbstractTextDocumentLayout, "draw", draw)
+    view.set_messages([make_message(1, Role.ASSISTANT, LONG * 60)])
+    settle(qtbot, view)
+    layout, _top = row_layout(view, 1)
+    assert layout.document is not None
+    assert layout.document.size().height() > 3 * view.viewport().height()
+    clips.clear()
+    view.viewport().repaint()
+    assert clips and all(clip.isValid() for clip in clips)
+    # Only about one viewport's worth of the (much taller) document is drawn.
+    assert max(clip.height() for clip in clips) <= view.viewport().height() + 4
