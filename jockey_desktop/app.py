@@ -344,18 +344,19 @@ class JockeyDesktop(QObject):
         self._first_paint_hook = _FirstPaintHook(
             [self.window, self.window.sidebar.list_view.viewport(), self.window.welcome],
             self._after_first_paint, wait=show, parent=self)
-        if self.options.sandbox:
-            self.start_sandbox_mode()
-        elif self.options.api_base:
-            key = os.environ.get("TWELVELABS_API_KEY")
-            if key:
-                self._use_api(key, self.options.api_base)
-            else:
-                self.settings_controller.load_key()
-        elif self.settings.use_sandbox:
-            self.start_sandbox_mode()
+        # The server connection is made just after the first paint (``_connect_server``):
+        # the sandbox, the HTTP client (requests) and keyring cost 20–80 ms of imports each.
+        # What the user will see is set now, so the first paint already shows it.
+        self._env_key = os.environ.get("TWELVELABS_API_KEY") if self.options.api_base else None
+        if self.options.sandbox or (not self.options.api_base and self.settings.use_sandbox):
+            self._pending_connection = "sandbox"
+            self.window.show_main()
+            self.window.set_connection("Sandbox")
+        elif self._env_key:
+            self._pending_connection = "env-key"
+            self.window.show_main()
         else:
-            self.settings_controller.load_key()
+            self._pending_connection = "keyring"
         last = self.settings.last_conversation_id
         if last is not None and self.repo.get_conversation(last) is not None:
             self.open_conversation(last)
@@ -385,12 +386,27 @@ class JockeyDesktop(QObject):
         """The window is on screen: read the rest of the list, then take the daily backup."""
         if self._shut_down:
             return
+        self._connect_server()
         if not getattr(self, "_list_complete", True):
             self.conversations.load_all_summaries()
         # After the list on the same one-thread runner: the user sees every row first.
         self.storage_runner.submit(_daily_backup_if_due, self.repo,
                                    on_success=self._on_daily_backup_done,
                                    on_error=self._on_daily_backup_failed)
+
+    def _connect_server(self) -> None:
+        """Start the sandbox, use the server named on the command line, or look up the key
+        (on a worker) — whichever ``start`` chose."""
+        pending, self._pending_connection = getattr(self, "_pending_connection", None), None
+        if pending == "sandbox":
+            if self._mode != "sandbox":  # not already chosen meanwhile
+                self.start_sandbox_mode()
+        elif pending == "env-key":
+            key, self._env_key = self._env_key, None  # kept once, in the client's owner
+            if self._mode == "none" and key:
+                self._use_api(key, self.options.api_base)
+        elif pending == "keyring":
+            self.settings_controller.load_key()
 
     @Slot(object)
     def _on_daily_backup_done(self, path: object) -> None:
@@ -597,6 +613,8 @@ class JockeyDesktop(QObject):
 
         The composer has already cleared itself and cleared the stored draft.
         """
+        # Faster than the first paint (a script, a test): connect now rather than refuse.
+        self._connect_server()
         conversation_id = self._current_id
         if conversation_id is None:
             conversation_id = self.new_conversation()
@@ -618,6 +636,7 @@ class JockeyDesktop(QObject):
     @Slot(int)
     def on_retry_requested(self, message_id: int) -> None:
         """Retry a failed turn; a refusal is shown in the pane."""
+        self._connect_server()
         refusal = self.chat.retry(message_id)
         if refusal:
             self.window.chat_pane.show_refusal(refusal)

@@ -1,0 +1,255 @@
+"""Start-up work that waits for the first paint (issue 6): the rest of the sidebar list, the
+daily backup, and the imports the first paint does not need."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from jockey_desktop.app import AppOptions, JockeyDesktop
+from jockey_desktop.controllers.conversations import ConversationsController
+from jockey_desktop.core.storage import database, open_repository
+from jockey_desktop.core.storage.models import Conversation, ConversationSummary
+from jockey_desktop.ui.models.conversation_model import ConversationIdRole, ConversationListModel
+from jockey_desktop.ui.sidebar import ConversationSidebar
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_summary(cid: int, updated: float, *, pinned: bool = False,
+                 title: str = "") -> ConversationSummary:
+    conv = Conversation(id=cid, uid=f"u{cid}", title=title or f"Conversation {cid}",
+                        store_id="ks_1", store_name="Games", session_id=None,
+                        instructions=None, created_at=updated, updated_at=updated,
+                        pinned=pinned)
+    return ConversationSummary(conversation=conv, message_count=2, last_status=None)
+
+
+def ids(model: ConversationListModel) -> list[int]:
+    return [model.index(r, 0).data(ConversationIdRole) for r in range(model.rowCount())]
+
+
+def make_data_dir(path: Path, conversations: int) -> Path:
+    """A data dir whose database holds ``conversations`` conversations (and no backup)."""
+    path.mkdir(parents=True)
+    repo = open_repository(path / "conversations.sqlite3", path / "backups")
+    try:
+        for n in range(conversations):
+            repo.create_conversation("ks_1", "Games", title=f"Conversation {n}")
+    finally:
+        repo.close()
+    return path
+
+
+def create(data_dir: Path) -> JockeyDesktop:
+    # No sandbox and no key: the welcome page, nothing on the network.
+    desktop = JockeyDesktop.create(
+        AppOptions(data_dir=str(data_dir), interactive=False, single_instance=False),
+        QApplication.instance())
+    assert desktop is not None
+    return desktop
+
+
+def close(desktop: JockeyDesktop) -> None:
+    desktop.shutdown()
+    desktop.window.close()
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def test_add_summaries_inserts_missing_rows_in_order_and_keeps_listed_ones(
+    qtmodeltester: Any,
+) -> None:
+    model = ConversationListModel()
+    first_page = [make_summary(10, 100.0, pinned=True), make_summary(9, 90.0),
+                  make_summary(8, 80.0, title="fresher copy")]
+    model.set_summaries(first_page)
+    qtmodeltester.check(model)
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _parent, first, last: inserted.append((first, last)))
+
+    # The whole list as read a moment earlier: an older copy of 8, the page again, and the
+    # rest — including 95, which sorts between rows already shown.
+    rest = [make_summary(8, 80.0, title="stale copy"), make_summary(9, 90.0),
+            *(make_summary(cid, float(cid)) for cid in range(1, 8)), make_summary(95, 95.0)]
+    added = model.add_summaries(rest)
+
+    assert added == 8
+    assert ids(model) == [10, 95, 9, 8, 7, 6, 5, 4, 3, 2, 1]
+    assert model.summary_for(8).conversation.title == "fresher copy"
+    assert all(model.row_for_conversation(cid) == row for row, cid in enumerate(ids(model)))
+    # Two blocks, bottom one first (one at the end, one between the rows), not one
+    # notification per row.
+    assert inserted == [(3, 9), (1, 1)]
+    assert model.add_summaries(rest) == 0
+    qtmodeltester.check(model)
+
+
+def test_sidebar_add_summaries_keeps_the_selection_and_meets_an_early_wish(qtbot: Any) -> None:
+    sidebar = ConversationSidebar()
+    qtbot.addWidget(sidebar)
+    sidebar.set_summaries([make_summary(cid, float(cid)) for cid in (50, 49)])
+    sidebar.select_conversation(49)
+    selected: list[int] = []
+    sidebar.sig_conversation_selected.connect(selected.append)
+    sidebar.add_summaries([make_summary(cid, float(cid)) for cid in range(1, 49)])
+    assert sidebar.current_conversation_id() == 49
+    assert sidebar.list_view.currentIndex().data(ConversationIdRole) == 49
+
+    # Asked for before its row arrived (the last conversation at start): selected on arrival,
+    # silently (the app opened it already).
+    sidebar.set_summaries([make_summary(cid, float(cid)) for cid in (100, 99)])
+    sidebar.select_conversation(None)
+    assert sidebar.select_conversation(7) is False
+    sidebar.add_summaries([make_summary(cid, float(cid)) for cid in range(1, 99)])
+    assert sidebar.current_conversation_id() == 7
+    assert sidebar.list_view.currentIndex().data(ConversationIdRole) == 7
+    assert selected == []
+
+
+# --------------------------------------------------------------------------- the controller
+
+
+def test_a_conversation_deleted_while_the_list_loads_does_not_come_back(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    from jockey_desktop.concurrency import TaskRunner
+
+    data = make_data_dir(tmp_path / "data", 5)
+    repo = open_repository(data / "conversations.sqlite3", data / "backups")
+    runner = TaskRunner(max_threads=1)
+    controller = ConversationsController(repo, runner)
+    try:
+        victim = repo.list_conversations()[2].conversation.id
+        with qtbot.waitSignal(controller.sig_summaries_loaded, timeout=5000) as loaded:
+            controller.load_all_summaries()
+            assert controller.is_loading_summaries()
+            # Before the result is delivered (the event loop has not run): whether the
+            # worker read the row or not, it must not reach the sidebar.
+            controller.delete(victim)
+        rows = loaded.args[0]
+        assert len(rows) == 4
+        assert victim not in [s.conversation.id for s in rows]
+        assert not controller.is_loading_summaries()
+    finally:
+        controller.shutdown()
+        runner.shutdown(2000)
+        repo.close()
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def test_the_sidebar_shows_a_first_page_then_every_conversation(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(JockeyDesktop, "STARTUP_PAGE", 10)
+    data = make_data_dir(tmp_path / "data", 35)
+    desktop = create(data)
+    try:
+        desktop.start(show=True)
+        model = desktop.window.sidebar.model
+        # Before the event loop runs: only the newest page, in sidebar order.
+        assert model.rowCount() == 10
+        first_page = ids(model)
+        qtbot.waitUntil(lambda: model.rowCount() == 35, timeout=5000)
+        assert ids(model)[:10] == first_page
+        assert ids(model) == [s.conversation.id for s in desktop.repo.list_conversations()]
+    finally:
+        close(desktop)
+
+
+def test_a_short_list_is_read_once(qtbot: Any, tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path / "data", 3)
+    desktop = create(data)
+    try:
+        desktop.start(show=True)
+        assert desktop.window.sidebar.model.rowCount() == 3
+        qtbot.waitUntil(lambda: database.latest_backup(data / "backups",
+                                                       data / "conversations.sqlite3")
+                        is not None, timeout=5000)
+        assert not desktop.conversations.is_loading_summaries()
+        assert desktop.window.sidebar.model.rowCount() == 3
+    finally:
+        close(desktop)
+
+
+def test_the_daily_backup_happens_after_start_up_not_before(qtbot: Any, tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path / "data", 2)
+    db, backups = data / "conversations.sqlite3", data / "backups"
+    assert database.list_backups(backups, db) == []
+    desktop = create(data)
+    try:
+        # Opening the repository (before the window exists) did not copy the database.
+        assert database.list_backups(backups, db) == []
+        assert desktop.repo.open_report.backup is None
+        desktop.start(show=True)
+        qtbot.waitUntil(lambda: len(database.list_backups(backups, db)) == 1, timeout=5000)
+        assert "daily" in database.list_backups(backups, db)[0].name
+    finally:
+        close(desktop)
+    # A second start the same day takes none.
+    desktop = create(data)
+    try:
+        desktop.start(show=True)
+        qtbot.waitUntil(lambda: desktop._first_paint_hook._done, timeout=5000)
+        # The backup job runs after the hook on the one-thread storage runner: flush it.
+        assert desktop.storage_runner.shutdown(5000)
+        assert len(database.list_backups(backups, db)) == 1
+    finally:
+        close(desktop)
+
+
+_FIRST_PAINT_SCRIPT = textwrap.dedent("""
+    import sys
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication
+    from jockey_desktop.app import AppOptions, JockeyDesktop
+
+    qapp = QApplication(sys.argv[:1])
+    desktop = JockeyDesktop.create(
+        AppOptions(data_dir=sys.argv[1], interactive=False, single_instance=False), qapp)
+    heavy = ("requests", "urllib3", "keyring", "jockey_desktop.sandbox",
+             "jockey_desktop.core.api.client")
+    print("after-create", *sorted(m for m in heavy if m in sys.modules))
+    window = desktop.window
+
+    class Watch(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
+                self.seen = True
+                # requests only: keyring may be loading on a worker meanwhile (by design).
+                print("at-first-paint", *sorted(m for m in heavy[:2] if m in sys.modules))
+                QTimer.singleShot(0, qapp.quit)
+            return False
+
+    watch = Watch()
+    for widget in (window, window.welcome, window.sidebar.list_view.viewport()):
+        widget.installEventFilter(watch)
+    QTimer.singleShot(20_000, qapp.quit)
+    desktop.start(show=True)
+    qapp.exec()
+    desktop.shutdown()
+""")
+
+
+def test_nothing_heavy_is_imported_before_the_first_paint(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path / "data", 3)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("TWELVELABS_API_KEY", None)
+    proc = subprocess.run([sys.executable, "-c", _FIRST_PAINT_SCRIPT, str(data)], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "after-create" in lines, proc.stdout
+    assert "at-first-paint" in lines, proc.stdout
