@@ -1,7 +1,10 @@
 """The sandbox's answer engine: BM25 retrieval over timed moments plus follow-up resolution.
 
-Every ready video's moments are indexed (description + transcript + tags + video title). A
-question is routed to one of four answer shapes:
+Every ready video's moments are indexed by field (tags with their theme names, description,
+transcript, video title; BM25F-style weights). Documents and questions go through the same
+normaliser: case-folding, punctuation and stop words out, then a small suffix stemmer so that
+"predators"/"predation" and "hunt"/"hunting" meet. A question is routed to one of four answer
+shapes:
 
 - "main themes" → moments grouped by tag into named themes (``theme_names`` of the store file,
   otherwise the tag), each with cited example moments;
@@ -14,7 +17,9 @@ question is routed to one of four answer shapes:
 Answers are short Markdown. Each cited moment gets an ``[N]`` marker (the same moment keeps its
 number) and one ``video_citation`` annotation whose ``start_index``/``end_index`` are the
 marker's inclusive code-point offsets. The per-turn ``memory`` (themes, videos cited, theme
-tag) is what the server stores in the session for the next follow-up.
+tag) is what the server stores in the session for the next follow-up. A new session without
+turns can instead carry a recap of a lost session in ``instructions`` (the desktop app's "Q: …"
+/ "A: …" lines): the themes and videos it names are recovered as if they were earlier turns.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ _SELECTION = re.compile(r"\{\{sel:(\d+)\}\}")
 _RECAP_LINE = re.compile(r"^[ \t]*([QA])[ \t]*:[ \t]*(.*)$", re.MULTILINE)
 #: Instructions longer than this are only read up to here (the API allows 2,000 characters).
 MAX_RECAP_CHARS = 20_000
+#: Only the most recent recap pairs are read (the app sends six): each one may be replayed.
+MAX_RECAP_PAIRS = 12
 
 
 def normalise(text: str) -> list[str]:
@@ -403,7 +410,7 @@ class AnswerEngine:
         if not pairs:
             pairs = [["", text]]
         history: list[dict[str, Any]] = []
-        for question, answer in pairs:
+        for question, answer in pairs[-MAX_RECAP_PAIRS:]:
             memory = self._memory_from_text(question, answer)
             if not memory:
                 continue

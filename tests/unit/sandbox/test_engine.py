@@ -341,3 +341,13 @@ def test_server_passes_instructions_to_the_engine(api: Api, nature_id: str) -> N
     follow = api.ask(nature_id, GUIDE[2], session_id=body["session_id"]).json()
     assert {a["item_id"] for a in answer_part(follow)["annotations"]} == \
         {a["item_id"] for a in part["annotations"]}
+
+
+def test_the_latest_themes_in_a_long_recap_win() -> None:
+    engine = _engine(NATURE)
+    pairs = [("Themes?", "1. **Camouflage** [1]. 2. **Feeding** [2].")] * 30
+    pairs.append(("Themes again?", "1. **Life after dark** [1]. 2. **Camouflage** [2]."))
+    history = engine.history_from_recap(_recap(pairs))
+    assert len(history) <= 12  # bounded work however long the instructions are
+    answer = engine.answer(GUIDE[1], instructions=_recap(pairs))
+    assert answer.text.startswith("The first theme was **Life after dark**")
