@@ -276,6 +276,7 @@ class AnswerEngine:
     #: every moment of the video, so it only breaks ties between otherwise similar moments.
     tag_weight = 2.0
     description_weight = 1.5
+    transcript_weight = 1.0
     title_weight = 0.5
 
     def __init__(self, store: Store) -> None:
@@ -290,7 +291,8 @@ class AnswerEngine:
             tag_text = " ".join([*moment.tags, *(store.theme_names.get(t, "")
                                                  for t in moment.tags)])
             fields = ((tag_text, self.tag_weight), (moment.description, self.description_weight),
-                      (" ".join(moment.transcript), 1.0), (video.title, self.title_weight))
+                      (" ".join(moment.transcript), self.transcript_weight),
+                      (video.title, self.title_weight))
             doc: dict[str, float] = {}
             for text, weight in fields:
                 for term in tokenize(text):
