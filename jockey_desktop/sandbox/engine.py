@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from jockey_desktop.core.timecode import format_timestamp
 from jockey_desktop.sandbox.data import Moment, Store, Video
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -185,16 +186,6 @@ def truncate_to_tokens(text: str, limit: int) -> str:
         if index == limit:
             return text[:match.start()].rstrip()
     return text
-
-
-def format_time(seconds: float) -> str:
-    """``MM:SS`` (or ``H:MM:SS`` from one hour)."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes:02d}:{secs:02d}"
 
 
 @dataclass
@@ -558,7 +549,7 @@ class AnswerEngine:
         for video_id in ranked:
             video = self.videos[video_id]
             moments = per_video[video_id]
-            out.add(f"- **{video.title}** ({format_time(video.duration)}) — "
+            out.add(f"- **{video.title}** ({format_timestamp(video.duration)}) — "
                     f"{len(moments)} moment{'s' if len(moments) != 1 else ''} on this theme. "
                     f"{_sentence(moments[0].description)} ")
             out.cite(moments[0])
@@ -591,7 +582,7 @@ class AnswerEngine:
             moments = sorted(video.moments, key=lambda m: (tag not in m.tags if tag else 0,
                                                            m.start))[:3]
             for moment in sorted(moments, key=lambda m: m.start):
-                out.add(f"- **{format_time(moment.start)}–{format_time(moment.end)}** — "
+                out.add(f"- **{format_timestamp(moment.start)}–{format_timestamp(moment.end)}** — "
                         f"{_sentence(moment.description)} ")
                 out.cite(moment)
                 out.add("\n")
@@ -626,8 +617,8 @@ class AnswerEngine:
         for moment, _score in sorted(hits, key=lambda h: (video_rank[h[0].item_id],
                                                           h[0].start)):
             video = self.videos[moment.item_id]
-            out.add(f"- **{video.title}**, {format_time(moment.start)}–"
-                    f"{format_time(moment.end)}: {_sentence(moment.description)} ")
+            out.add(f"- **{video.title}**, {format_timestamp(moment.start)}–"
+                    f"{format_timestamp(moment.end)}: {_sentence(moment.description)} ")
             out.cite(moment)
             if moment.transcript:
                 out.add(f". *“{moment.transcript[0]}”*\n")
@@ -726,7 +717,7 @@ def _fill(schema: Any, name: str, ctx: dict[str, Any], contexts: list[dict[str, 
     if lname == "id" or lname.endswith("_id"):
         return str(ctx["item_id"])
     if "time" in lname or "timestamp" in lname:
-        return f"{format_time(ctx['start'])}-{format_time(ctx['end'])}"
+        return f"{format_timestamp(ctx['start'])}-{format_timestamp(ctx['end'])}"
     return str(ctx["text"])
 
 

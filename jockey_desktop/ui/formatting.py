@@ -11,40 +11,13 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from jockey_desktop.core.timecode import RANGE_DASH, format_time_range, format_timestamp
+
+__all__ = ["RANGE_DASH", "format_time_range", "format_timestamp"]  # re-exported for widgets
+
 #: Shown for a citation whose video has no title (the API may omit it).
 UNTITLED_VIDEO = "Untitled video"
 
-#: The en dash used between the two ends of a time range.
-RANGE_DASH = "–"
-
-
-def format_timestamp(sec: float) -> str:
-    """Format a position in a video: ``83`` → ``"01:23"``, ``3723`` → ``"1:02:03"``.
-
-    Fractions are dropped (a citation at 83.9 s is shown where it starts, 01:23); negative or
-    non-finite input is treated as 0 so a bad server value never raises in a paint handler.
-    """
-    if not isinstance(sec, (int, float)) or not math.isfinite(sec) or sec < 0:
-        sec = 0
-    total = int(sec)
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{seconds:02d}"
-    return f"{minutes:02d}:{seconds:02d}"
-
-
-def format_time_range(start: float | None, end: float | None) -> str:
-    """Format a moment: ``(83, 105)`` → ``"01:23–01:45"``.
-
-    A missing end (or an end not after the start) gives just the start; a missing start gives
-    an empty string (the whole video).
-    """
-    if start is None:
-        return ""
-    if end is None or int(end) <= int(start):
-        return format_timestamp(start)
-    return f"{format_timestamp(start)}{RANGE_DASH}{format_timestamp(end)}"
 
 
 def citation_title(citation: Mapping[str, Any]) -> str:

@@ -275,16 +275,6 @@ def utf16_offset(text: str, index: int) -> int:
     return len(prefix) + sum(1 for ch in prefix if ord(ch) > 0xFFFF)
 
 
-def format_timestamp(seconds: float) -> str:
-    """``75.0`` → ``"01:15"``, ``3725`` → ``"1:02:05"`` (for display and tests)."""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes:02d}:{secs:02d}"
-
-
 def _parse_attrs(raw: str) -> dict[str, str]:
     attrs: dict[str, str] = {}
     for match in _ATTR_RE.finditer(raw):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
+from ..timecode import format_time_range
 from .errors import ImportFormatError
 from .models import Conversation, Message, MessageStatus, Role
 from .repository import Repository, normalize_citations
@@ -43,25 +44,15 @@ class ImportResult:
 # --- Markdown ------------------------------------------------------------------------------
 
 
-def format_timestamp(seconds: float) -> str:
-    """``83`` → ``"01:23"``; ``3723`` → ``"1:02:03"`` (hours only when ≥ 1 h)."""
-    total = max(0, math.floor(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes:02d}:{secs:02d}"
-
-
 def format_citation(citation: Mapping[str, Any]) -> str:
     """A readable citation: "Title 01:23–01:45"; a whole video is just its title."""
     title = citation.get("title") or citation.get("item_id") or "Untitled video"
     start, end = citation.get("start_sec"), citation.get("end_sec")
     if not isinstance(start, (int, float)) or not math.isfinite(start):
         return str(title)
-    if isinstance(end, (int, float)) and math.isfinite(end) and end > start:
-        return f"{title} {format_timestamp(start)}–{format_timestamp(end)}"
-    return f"{title} {format_timestamp(start)}"
+    if not (isinstance(end, (int, float)) and math.isfinite(end)):
+        end = None
+    return f"{title} {format_time_range(start, end)}"
 
 
 def _iso(ts: float) -> str:

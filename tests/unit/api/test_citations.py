@@ -7,7 +7,6 @@ import pytest
 from jockey_desktop.core.api import Citation, Response
 from jockey_desktop.core.api.citations import (
     citations_for_part,
-    format_timestamp,
     parse_inline_citations,
     parse_timestamp,
     resolve_asset_ids,
@@ -155,7 +154,6 @@ def test_timestamp_helpers() -> None:
     assert parse_timestamp("1:02:05") == 3725.0
     assert parse_timestamp("00:09.5") == 9.5
     assert parse_timestamp("x") is None
-    assert format_timestamp(75) == "01:15" and format_timestamp(3725) == "1:02:05"
 
 
 def test_response_offsets_span_several_final_parts_and_skip_commentary() -> None:

@@ -13,7 +13,6 @@ from jockey_desktop.sandbox.data import load_stores
 from jockey_desktop.sandbox.engine import (
     AnswerEngine,
     count_tokens,
-    format_time,
     tokenize,
     truncate_to_tokens,
 )
@@ -123,7 +122,6 @@ def test_processing_and_failed_items_are_never_cited() -> None:
 
 
 def test_text_helpers() -> None:
-    assert format_time(65) == "01:05" and format_time(3725) == "1:02:05"
     assert tokenize("The Lionesses are hunting") == ["lioness", "hunt"]
     assert tokenize("price") == tokenize("pricing")
     assert count_tokens("Hello, world [1].") == 7

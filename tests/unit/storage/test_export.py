@@ -18,7 +18,6 @@ from jockey_desktop.core.storage.export import (
     export_json,
     export_markdown,
     format_citation,
-    format_timestamp,
     import_json,
     write_file_atomically,
 )
@@ -54,9 +53,6 @@ def conversation_id(repo: Repository) -> int:
 
 
 def test_timestamps_and_citations() -> None:
-    assert format_timestamp(83) == "01:23"
-    assert format_timestamp(59.9) == "00:59"
-    assert format_timestamp(3723) == "1:02:03"
     assert format_citation(_cite("Final", 83, 105)) == "Final 01:23–01:45"
     assert format_citation(_cite("Whole", None, None)) == "Whole"
     assert format_citation(_cite("Start only", 5, None)) == "Start only 00:05"
