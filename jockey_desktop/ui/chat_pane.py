@@ -262,7 +262,9 @@ class ChatPane(QWidget):
         """Update a row (status, final text, citations, error); unknown ids are appended."""
         if not self._accepts(message):
             return
-        if not self.chat_view.message_model.replace(message):
+        if not self.chat_view.message_model.replace(message) and not (
+            self.chat_view.replace_older(message)
+        ):
             self.chat_view.message_model.append(message)
         if self._conversation is not None:
             self._update_header(self._conversation, self.chat_view.loaded_messages())

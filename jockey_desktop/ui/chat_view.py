@@ -182,6 +182,21 @@ class ChatView(QListView):
         self._schedule_older_check()
         return added
 
+    def replace_older(self, message: Message) -> bool:
+        """Update a message that is not a row yet (above the window); False if it is not one.
+
+        Without this an update of an old message (a status change far up) would be appended
+        at the end, out of order.
+        """
+        for position, held in enumerate(self._older):
+            if held.id == message.id:
+                self._older[position] = message
+                return True
+        first = self.message_model.message_at(0)
+        # Ids grow with time: an unknown id below the first row is an older message that the
+        # loader will read (fresh) when it is scrolled to.
+        return self.has_older() and first is not None and message.id < first.id
+
     def loaded_messages(self) -> list[Message]:
         """The messages in memory (rows plus the ones held back), oldest first; reads nothing."""
         return self._older + self.message_model.messages()

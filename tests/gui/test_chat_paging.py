@@ -201,3 +201,14 @@ def test_new_rows_and_stream_text_after_paging(qtbot: Any, view: ChatView) -> No
     view.viewport().update()
     settle(qtbot, view)
     assert view.indexAt(QPoint(5, view.viewport().height() - 5)).row() >= 149
+
+
+def test_update_of_a_message_above_the_window_stays_in_place(qtbot: Any, view: ChatView) -> None:
+    view.set_messages(transcript(150))
+    old = make_message(10, Role.USER, "edited status far up")
+    assert view.replace_older(old)
+    assert view.message_model.rowCount() == PAGE_SIZE  # not appended at the end
+    assert not view.replace_older(make_message(999, Role.USER, "new"))
+    view.load_older()
+    assert row_ids(view) == list(range(1, 151))
+    assert view.message_model.message_at(9).text == "edited status far up"  # type: ignore
