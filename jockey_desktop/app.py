@@ -21,6 +21,7 @@ import logging.handlers
 import os
 import sys
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Slot
@@ -577,8 +578,15 @@ class JockeyDesktop(QObject):
         if conversation is None:
             return
         pane = self.window.chat_pane
+        # The newest page only; older pages are read as the user scrolls up, so opening (and
+        # reopening the last conversation at start) costs the same for 10 or 1,000 messages.
+        from jockey_desktop.ui.chat_view import PAGE_SIZE
+
+        page = self.conversations.messages_page(conversation_id, PAGE_SIZE)
+        older = (partial(self.conversations.older_messages, conversation_id)
+                 if len(page) >= PAGE_SIZE else None)
         # Flushes the previous conversation's draft (to that one), then loads this one's.
-        pane.show_conversation(conversation, self.conversations.messages(conversation_id))
+        pane.show_conversation(conversation, page, load_older=older)
         pane.set_busy(self.chat.is_busy(conversation_id))
         for message_id, text in self.chat.live_texts(conversation_id):
             pane.set_stream_text(message_id, text)
@@ -815,6 +823,9 @@ class JockeyDesktop(QObject):
             return
         self._shut_down = True
         log.info("shutting down")
+        hook = getattr(self, "_first_paint_hook", None)
+        if hook is not None:
+            hook.cancel()  # nothing more to start; and no filter outlives the app
         if self.window is not None and self._current_id is not None:
             self.settings.last_conversation_id = self._current_id
             self.window.chat_pane.composer.flush_draft()
@@ -865,6 +876,9 @@ class _FirstPaintHook(QObject):
     """
 
     FALLBACK_MS = 1000
+    #: True once fired or cancelled. The class value also answers for a wrapper whose
+    #: Python state is already gone while Qt still delivers an event to the filter.
+    _done = True
 
     def __init__(self, widgets: list[Any], callback: Any, *, wait: bool = True,
                  parent: QObject | None = None) -> None:
@@ -891,14 +905,20 @@ class _FirstPaintHook(QObject):
     @Slot()
     def fire(self) -> None:
         """Call the callback (once) and stop watching."""
+        if self.cancel():
+            self._callback()
+
+    def cancel(self) -> bool:
+        """Stop watching without calling back; False if that was done already."""
         if self._done:
-            return
+            return False
         self._done = True
+        self._fallback.stop()
         for widget in self._widgets:
             with contextlib.suppress(RuntimeError):  # a widget already deleted
                 widget.removeEventFilter(self)
         self._widgets = []
-        self._callback()
+        return True
 
 
 def _ensure_qapp() -> QApplication:

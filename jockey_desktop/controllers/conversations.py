@@ -144,6 +144,18 @@ class ConversationsController(QObject):
         """The transcript of one conversation, oldest first."""
         return list(self._repo.list_messages(conversation_id))
 
+    def messages_page(
+        self, conversation_id: int, limit: int, before_id: int | None = None
+    ) -> list[Message]:
+        """Up to ``limit`` messages older than ``before_id`` (the newest when None), oldest
+        first: opening a conversation reads one page, not the whole transcript."""
+        return list(self._repo.list_messages_page(conversation_id, limit=limit,
+                                                  before_id=before_id))
+
+    def older_messages(self, conversation_id: int, before_id: int, limit: int) -> list[Message]:
+        """The transcript's pager (``ChatView``'s ``OlderLoader`` with the id bound)."""
+        return self.messages_page(conversation_id, limit, before_id)
+
     def draft(self, conversation_id: int) -> str:
         """The draft of one conversation (pending text wins over the saved one)."""
         if conversation_id in self._pending_drafts:

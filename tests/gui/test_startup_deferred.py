@@ -253,3 +253,39 @@ def test_nothing_heavy_is_imported_before_the_first_paint(tmp_path: Path) -> Non
     lines = proc.stdout.splitlines()
     assert "after-create" in lines, proc.stdout
     assert "at-first-paint" in lines, proc.stdout
+
+
+def test_opening_a_long_conversation_reads_only_its_newest_page(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    from jockey_desktop.ui.chat_view import PAGE_SIZE
+
+    data = make_data_dir(tmp_path / "data", 1)
+    repo = open_repository(data / "conversations.sqlite3", data / "backups")
+    try:
+        conversation_id = repo.list_conversations()[0].conversation.id
+        for n in range(PAGE_SIZE + 30):
+            repo.add_user_message(conversation_id, f"question {n}")
+    finally:
+        repo.close()
+    desktop = create(data)
+    try:
+        desktop.start(show=True)
+        reads: list[int | None] = []
+        real_page = desktop.repo.list_messages_page
+
+        def counting_page(cid: int, *, limit: int, before_id: int | None = None) -> list[Any]:
+            reads.append(before_id)
+            return real_page(cid, limit=limit, before_id=before_id)
+
+        desktop.repo.list_messages_page = counting_page  # type: ignore[method-assign]
+        desktop.open_conversation(conversation_id)
+        view = desktop.window.chat_pane.chat_view
+        assert reads == [None]  # one page, the newest
+        assert view.message_model.rowCount() == PAGE_SIZE
+        assert view.message_model.message_at(PAGE_SIZE - 1).text == f"question {PAGE_SIZE + 29}"
+        assert view.has_older()
+        # Scrolling up (or copying) reaches the rest through the pager.
+        assert len(view.all_messages()) == PAGE_SIZE + 30
+    finally:
+        close(desktop)
