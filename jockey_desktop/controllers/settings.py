@@ -68,6 +68,10 @@ class LazyApiKeyStore:
 
 def _load(key_store: Any) -> tuple[str | None, str]:
     key = key_store.get()
+    if key:
+        # A key means a client is built next, on the GUI thread: import its module (requests,
+        # ~50 ms) here on the worker so the window does not stall for it.
+        import jockey_desktop.core.api.client  # noqa: F401
     return key, describe_location(key_store.location(),
                                   getattr(key_store, "unavailable_reason", None))
 
