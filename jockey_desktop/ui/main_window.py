@@ -13,7 +13,6 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -273,6 +272,9 @@ class MainWindow(QMainWindow):
         file_filter, suffix = EXPORT_FILTERS.get(fmt, EXPORT_FILTERS["markdown"])
         safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in suggested_name)
         name = (safe.strip() or "conversation")[:80] + suffix
+        # Imported when first needed (its enums cost a few ms at start-up).
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getSaveFileName(self, "Export conversation", name, file_filter)
         return path or None
 

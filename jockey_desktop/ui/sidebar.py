@@ -37,7 +37,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListView,
@@ -482,6 +481,9 @@ class ConversationSidebar(QWidget):
 
     def ask_new_title(self, current: str) -> str | None:
         """Ask for a new title; None when cancelled or left empty."""
+        # Imported when first needed: building its Python enums costs ~4 ms at start-up.
+        from PySide6.QtWidgets import QInputDialog
+
         text, ok = QInputDialog.getText(self, "Rename conversation", "New title:",
                                         QLineEdit.EchoMode.Normal, current)
         text = text.strip()
