@@ -68,18 +68,37 @@ class LazyApiKeyStore:
 
 def _load(key_store: Any) -> tuple[str | None, str]:
     key = key_store.get()
+    where = describe_location(key_store.location(),
+                              getattr(key_store, "unavailable_reason", None))
     if key:
         # A key means a client is built next, on the GUI thread: import its module (requests,
         # ~50 ms) here on the worker so the window does not stall for it.
         import jockey_desktop.core.api.client  # noqa: F401
-    return key, describe_location(key_store.location(),
-                                  getattr(key_store, "unavailable_reason", None))
+    return key, where
 
 
-def _save(key_store: Any, key: str) -> str:
-    key_store.set(key)
-    return describe_location(key_store.location(),
-                             getattr(key_store, "unavailable_reason", None))
+_SAVED_TO = {"KEYCHAIN": "the OS keychain", "MEMORY": "memory for this run only"}
+
+#: Appended to "where the key was saved" while the environment variable overrides it.
+ENV_PRECEDENCE_NOTE = (
+    "the TWELVELABS_API_KEY environment variable still takes precedence for this run."
+)
+
+
+def _save(key_store: Any, key: str) -> tuple[str, str]:
+    """Store ``key``; returns (the key now in use, a sentence saying where it was saved).
+
+    With ``TWELVELABS_API_KEY`` set the environment wins for the whole run (README,
+    core.secrets): the saved key is kept for later runs, the app keeps the env key.
+    """
+    saved_to = key_store.set(key)
+    where = describe_location(saved_to, getattr(key_store, "unavailable_reason", None))
+    if getattr(key_store, "environment_override", False):
+        in_use = key_store.get() or key
+        name = getattr(saved_to, "name", str(saved_to))
+        place = _SAVED_TO.get(name, "this computer")
+        return in_use, f"Saved to {place}; {ENV_PRECEDENCE_NOTE}"
+    return key, where
 
 
 def _delete(key_store: Any) -> str:
@@ -129,10 +148,16 @@ class SettingsController(QObject):
                             on_error=self._on_failed)
 
     def save_key(self, key: str) -> None:
-        """Store a new key → ``sig_key_saved(key, location text)``."""
+        """Store a new key → ``sig_key_saved(key in use, location text)``.
+
+        The key in use is the environment's while ``TWELVELABS_API_KEY`` is set. A malformed
+        key (inner whitespace, control or non-ASCII characters) is refused with
+        ``sig_error(reason)`` and never stored.
+        """
         key = key.strip()
-        if not key:
-            self.sig_error.emit("The API key is empty.")
+        problem = _key_problem(key)
+        if problem is not None:
+            self.sig_error.emit(problem)
             return
         self._pending_key = key
         self._runner.submit(_save, self._key_store, key, on_success=self._on_saved,
@@ -150,6 +175,10 @@ class SettingsController(QObject):
         if not key.strip():
             self.sig_test_result.emit(False, "Enter an API key first.")
             return
+        problem = _key_problem(key)
+        if problem is not None:
+            self.sig_test_result.emit(False, problem)
+            return
         factory = self._client_factory or _default_client_factory
         self._test_handle = self._runner.submit(
             _test_connection, factory, key.strip(), base_url or None,
@@ -161,8 +190,9 @@ class SettingsController(QObject):
         self.sig_key_loaded.emit(key, where)
 
     @Slot(object)
-    def _on_saved(self, where: object) -> None:
-        key, self._pending_key = self._pending_key, None
+    def _on_saved(self, result: object) -> None:
+        self._pending_key = None
+        key, where = result  # type: ignore[misc]
         self.sig_key_saved.emit(key, str(where))
 
     @Slot(object)
@@ -188,6 +218,13 @@ class SettingsController(QObject):
         self._test_handle = None
         info = describe_error(error)  # type: ignore[arg-type]
         self.sig_test_result.emit(False, info.message)
+
+
+def _key_problem(key: str) -> str | None:
+    # Imported on use: core.secrets imports keyring (not needed before the first paint).
+    from jockey_desktop.core.secrets import api_key_problem
+
+    return api_key_problem(key)
 
 
 def _default_client_factory(key: str, base_url: str | None) -> Any:

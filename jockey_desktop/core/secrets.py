@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import unicodedata
 from enum import Enum
 
 import keyring
@@ -32,6 +33,33 @@ log = logging.getLogger(__name__)
 
 #: The keyring "username" under which the key is stored.
 KEYRING_USERNAME = "api-key"
+
+
+_PASTE_AGAIN = "paste it again from the Playground."
+
+
+def api_key_problem(key: str) -> str | None:
+    """Why ``key`` (after stripping surrounding whitespace) cannot be an API key, or None.
+
+    Keys are printable ASCII without spaces. A key copied from a web page or a chat often
+    carries a line break, a typographic quote or a non-breaking space; sent as an HTTP header
+    it fails with an obscure error (or is refused by requests), so say what is wrong instead.
+    The sentence names the offending kind of character, never the key itself.
+    """
+    key = key.strip()
+    if not key:
+        return "The API key is empty."
+    for char in key:
+        if char in "\r\n\u2028\u2029\x85":
+            return f"The key contains a line break — {_PASTE_AGAIN}"
+        if char.isspace():
+            return f"The key contains a space — {_PASTE_AGAIN}"
+        if unicodedata.category(char).startswith("C"):
+            return f"The key contains a control character — {_PASTE_AGAIN}"
+        if not char.isascii():
+            # Showing one pasted character is safe and tells the user what went wrong.
+            return f"The key contains a non-ASCII character ('{char}') — {_PASTE_AGAIN}"
+    return None
 
 
 class KeyLocation(str, Enum):
@@ -121,8 +149,9 @@ class ApiKeyStore:
         store exists. Returns where it went. The environment variable, if set, still
         overrides it for this run. May block."""
         key = key.strip()
-        if not key:
-            raise ValueError("The API key is empty.")
+        problem = api_key_problem(key)
+        if problem is not None:
+            raise ValueError(problem)
         with self._lock:
             if self._refuse_insecure_backend():
                 self._memory_key = key

@@ -146,3 +146,40 @@ def test_connection_test_reports_success_and_failure_without_the_key(
     with qtbot.waitSignal(settings.sig_test_result) as result:
         settings.test_connection("  ", sandbox.base_url)
     assert result.args == [False, "Enter an API key first."]
+
+
+def test_with_the_env_key_set_a_saved_key_is_stored_but_the_env_key_stays_in_use(
+    qtbot: Any, runner: TaskRunner, memory_keyring: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWELVELABS_API_KEY", "tlk_env_key_in_use")
+    settings = SettingsController(ApiKeyStore(), runner)
+    with qtbot.waitSignal(settings.sig_key_saved) as saved:
+        settings.save_key("tlk_typed_other")
+    key, where = saved.args
+    assert key == "tlk_env_key_in_use"
+    assert where == ("Saved to the OS keychain; the TWELVELABS_API_KEY environment variable "
+                     "still takes precedence for this run.")
+    assert "tlk_typed_other" in memory_keyring.store.values()
+
+
+@pytest.mark.parametrize(
+    ("pasted", "expected"),
+    [
+        ("tlk_abc\ndef", "The key contains a line break"),
+        ("tlk_abc def", "The key contains a space"),
+        ("tlk_abc\x07def", "The key contains a control character"),
+        ("tlk_abc’def", "The key contains a non-ASCII character ('’')"),
+    ],
+)
+def test_malformed_keys_are_refused_on_save_and_on_test(
+    qtbot: Any, runner: TaskRunner, memory_keyring: Any, pasted: str, expected: str
+) -> None:
+    settings = SettingsController(ApiKeyStore(), runner)
+    with qtbot.waitSignal(settings.sig_error) as error:
+        settings.save_key(f"  {pasted}\n")
+    assert error.args[0].startswith(expected)
+    assert error.args[0].endswith("paste it again from the Playground.")
+    assert not memory_keyring.store
+    with qtbot.waitSignal(settings.sig_test_result) as result:
+        settings.test_connection(pasted, "http://127.0.0.1:9/v1.3")
+    assert result.args[0] is False and result.args[1].startswith(expected)

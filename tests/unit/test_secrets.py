@@ -147,3 +147,19 @@ def test_keyrings_alt_style_backend_is_refused(memory_keyring: object) -> None:
     assert not store.secure_store_available
     assert "keyrings.alt" in (store.unavailable_reason or "")
     assert store.get() == KEY
+
+
+def test_api_key_problem_accepts_printable_ascii_and_names_the_bad_character() -> None:
+    from jockey_desktop.core.secrets import api_key_problem
+
+    assert api_key_problem("  tlk_ABC-123_xyz \n") is None
+    assert api_key_problem("") == "The API key is empty."
+    assert "line break" in (api_key_problem("tlk_a\r\nb") or "")
+    assert "a space" in (api_key_problem("tlk_a\u00a0b") or "")
+    assert "control character" in (api_key_problem("tlk_a\u200bb") or "")
+    assert "('é')" in (api_key_problem("tlk_é") or "")
+
+
+def test_set_refuses_a_malformed_key(memory_keyring: object) -> None:
+    with pytest.raises(ValueError, match="line break"):
+        ApiKeyStore().set("tlk_a\nb")
