@@ -7,7 +7,7 @@ field is cleared as soon as it has been handed over with ``sig_save_key``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from jockey_desktop.core.api.urls import base_url_problem
 from jockey_desktop.ui.theme import repolish
 
 DEFAULT_BASE_URL_HINT = "https://api.twelvelabs.io/v1.3"
@@ -43,6 +44,12 @@ class SettingsDialog(QDialog):
         self.setAccessibleName("Settings")
         self.setMinimumWidth(520)
         self._has_key = False
+        # Re-fitting waits for the event loop: a label's new size hint is only known once the
+        # layout has processed the text change (and several changes make one re-fit).
+        self._refit_timer = QTimer(self)
+        self._refit_timer.setSingleShot(True)
+        self._refit_timer.setInterval(0)
+        self._refit_timer.timeout.connect(self._fit_to_contents)
 
         # -- API key ---------------------------------------------------------------------------
         key_box = QGroupBox("TwelveLabs API key", self)
@@ -98,6 +105,7 @@ class SettingsDialog(QDialog):
         self.base_url_field.textChanged.connect(self._update_buttons)
         self.base_url_error = QLabel(conn_box)
         self.base_url_error.setProperty("role", "error")
+        self.base_url_error.setWordWrap(True)
         self.base_url_error.setAccessibleName("API base URL problem")
         self.base_url_error.hide()
         self.sandbox_check = QCheckBox("Use the built-in sandbox (sample videos, no key needed)",
@@ -143,13 +151,37 @@ class SettingsDialog(QDialog):
     def set_key_location(self, text: str) -> None:
         """Where the key lives, e.g. "Stored in the system keychain."."""
         self.location_label.setText(text)
+        self._refit()
 
     def set_test_result(self, ok: bool, text: str) -> None:
         """Show the outcome of "Test connection"."""
+        self._show_result(ok, _in_settings_wording(text))
+        self.test_button.setEnabled(True)
+
+    def _show_result(self, ok: bool, text: str) -> None:
         self.test_result_label.setText(("✓ " if ok else "✗ ") + text)
         self.test_result_label.setProperty("role", "success" if ok else "error")
         repolish(self.test_result_label)
-        self.test_button.setEnabled(True)
+        self._refit()
+
+    def _refit(self) -> None:
+        """Re-fit the dialog to its wrapped labels once the layout has caught up."""
+        timer = getattr(self, "_refit_timer", None)
+        if timer is not None:
+            timer.start()
+
+    @Slot()
+    def _fit_to_contents(self) -> None:
+        """Grow (never shrink below what the user chose) so wrapped labels show in full:
+        the key location and test result change after the dialog is laid out."""
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        hint = self.sizeHint()
+        if self.isVisible() and (hint.height() > self.height() or hint.width() > self.width()):
+            self.resize(max(hint.width(), self.width()), max(hint.height(), self.height()))
+        elif not self.isVisible():
+            self.adjustSize()
 
     def set_proxy(self, text: str | None) -> None:
         """The proxy that requests go through, or None/"" for a direct connection."""
@@ -175,9 +207,8 @@ class SettingsDialog(QDialog):
 
     def _base_url_problem(self) -> str | None:
         url = self.base_url()
-        if url and not url.lower().startswith(("https://", "http://")):
-            return "The address must start with https:// (or http:// for a local server)."
-        return None
+        # Empty means the default TwelveLabs server (https), always acceptable.
+        return base_url_problem(url) if url else None
 
     @Slot()
     def _update_buttons(self) -> None:
@@ -187,8 +218,10 @@ class SettingsDialog(QDialog):
         self.remove_button.setEnabled(self._has_key)
         self.test_button.setEnabled(has_text or self._has_key or self.sandbox_check.isChecked())
         problem = self._base_url_problem()
-        self.base_url_error.setText(problem or "")
-        self.base_url_error.setVisible(problem is not None)
+        if problem != (self.base_url_error.text() or None):
+            self.base_url_error.setText(problem or "")
+            self.base_url_error.setVisible(problem is not None)
+            self._refit()
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok) if hasattr(
             self, "buttons") else None
         for button in (ok, getattr(self, "apply_button", None)):
@@ -206,6 +239,11 @@ class SettingsDialog(QDialog):
         key = self.key_field.text().strip()
         if not key:
             return
+        problem = _key_problem(key)
+        if problem is not None:
+            # Keep the field so the user sees what they pasted; nothing is stored.
+            self._show_result(False, problem)
+            return
         # Clear before emitting: the key must not linger in the widget whatever happens next.
         self.key_field.clear()
         self.show_key_button.setChecked(False)
@@ -219,6 +257,11 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def _on_test(self) -> None:
+        key = self.key_field.text().strip()
+        problem = _key_problem(key) if key else None
+        if problem is not None:
+            self._show_result(False, problem)
+            return
         self.test_result_label.setProperty("role", "muted")
         self.test_result_label.setText("Testing…")
         repolish(self.test_result_label)
@@ -245,3 +288,19 @@ class SettingsDialog(QDialog):
         """Close; an unsaved key is dropped from the field."""
         self.key_field.clear()
         super().accept()
+
+
+def _key_problem(key: str) -> str | None:
+    # Imported on use: core.secrets imports keyring, which the first paint does not need.
+    from jockey_desktop.core.secrets import api_key_problem
+
+    return api_key_problem(key)
+
+
+def _in_settings_wording(text: str) -> str:
+    """Error sentences written for the main window say "open Settings"; here we are in it."""
+    for phrase in ("open Settings to replace it", "open Settings to enter it",
+                   "open Settings"):
+        if phrase in text:
+            return text.replace(phrase, "paste a valid key above and save it")
+    return text

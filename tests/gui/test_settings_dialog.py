@@ -91,3 +91,62 @@ def test_labels_and_close_drops_unsaved_key(qtbot, dialog) -> None:
     dialog.key_field.setText("unsaved")
     dialog.reject()
     assert dialog.key_field.text() == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "acceptable"),
+    [
+        ("", True),
+        ("https://api.example.com/v1.3", True),
+        ("http://127.0.0.1:8123/v1.3", True),
+        ("http://localhost:8123/v1.3", True),
+        ("http://api.example.com/v1.3", False),
+        ("http://192.168.0.10/v1.3", False),
+    ],
+)
+def test_plain_http_to_another_machine_is_refused(qtbot, dialog, url, acceptable) -> None:
+    dialog.base_url_field.setText(url)
+    problem = dialog._base_url_problem()
+    assert (problem is None) is acceptable
+    assert dialog.apply_button.isEnabled() is acceptable
+    if not acceptable:
+        assert "unencrypted" in problem
+        assert dialog.base_url_error.isVisible() and dialog.base_url_error.text() == problem
+
+
+@pytest.mark.parametrize(
+    ("pasted", "expected"),
+    [("tlk_abc\ndef", "line break"), ("tlk_abc’def", "non-ASCII character ('’')")],
+)
+def test_a_malformed_key_is_explained_not_saved_or_tested(qtbot, dialog, pasted, expected) -> None:
+    dialog.key_field.setText(pasted)
+    with qtbot.assertNotEmitted(dialog.sig_save_key), \
+            qtbot.assertNotEmitted(dialog.sig_test_connection):
+        dialog.save_button.click()
+        assert expected in dialog.test_result_label.text()
+        dialog.test_button.click()
+    assert expected in dialog.test_result_label.text()
+    assert "paste it again from the Playground" in dialog.test_result_label.text()
+    assert dialog.key_field.text() == pasted  # kept so the user can see what was pasted
+
+
+def _fits(label) -> bool:
+    return label.isVisible() and label.heightForWidth(label.width()) <= label.height()
+
+
+def test_long_location_and_result_texts_are_shown_in_full(qtbot, dialog) -> None:
+    qtbot.waitExposed(dialog)
+    long_text = ("No secure credential store is available (NoKeyringError from "
+                 "keyring.backends.fail); the key is kept in memory for this run only. " * 3)
+    dialog.set_key_location(long_text)
+    qtbot.waitUntil(lambda: _fits(dialog.location_label))
+    dialog.set_test_result(False, "The server could not be reached: " + "details " * 40)
+    qtbot.waitUntil(lambda: _fits(dialog.test_result_label))
+    assert _fits(dialog.location_label)
+    assert dialog.location_label.text() == long_text
+
+
+def test_an_auth_failure_in_settings_does_not_say_open_settings(qtbot, dialog) -> None:
+    dialog.set_test_result(False, "Your API key was rejected — open Settings to replace it.")
+    text = dialog.test_result_label.text()
+    assert "open Settings" not in text and "rejected" in text
