@@ -87,9 +87,15 @@ class AppPaths:
         return (self.data_dir, self.backups, self.logs, self.sandbox_state)
 
     def ensure_directories(self) -> None:
-        """Create the directories private to the user (0700); raise :class:`DataDirError`."""
+        """Create the directories private to the user (0700); raise :class:`DataDirError`.
+
+        The app's own subfolders (backups, logs, sandbox) are tightened to 0700 even when
+        they exist. The data folder itself is tightened only when the app creates it: an
+        existing folder handed over with ``--data-dir`` or the environment variable (say a
+        shared project folder, or the home directory) keeps the permissions its owner chose.
+        """
         for directory in self.directories():
-            _make_private_dir(directory)
+            _make_private_dir(directory, tighten_existing=directory != self.data_dir)
 
 
 def configure_application_identity(app: QCoreApplication | None = None) -> None:
@@ -109,6 +115,9 @@ def configure_application_identity(app: QCoreApplication | None = None) -> None:
 
 def resolve_paths(cli_data_dir: str | None) -> AppPaths:
     """Choose the data directory (CLI > env > QStandardPaths), create it 0700, return paths.
+
+    An existing data directory is used as it is (never chmod-ed); see
+    :meth:`AppPaths.ensure_directories`.
 
     Raises :class:`DataDirError` when the directory cannot be created or is not a directory.
     """
@@ -136,7 +145,8 @@ def _choose_data_dir(cli_data_dir: str | None) -> Path:
     return Path(location).absolute()
 
 
-def _make_private_dir(directory: Path) -> None:
+def _make_private_dir(directory: Path, *, tighten_existing: bool = True) -> None:
+    existed = directory.is_dir()
     try:
         directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
     except FileExistsError as exc:
@@ -149,6 +159,8 @@ def _make_private_dir(directory: Path) -> None:
         raise DataDirError(f"{directory} exists but is not a folder.")
     if os.name != "posix":
         return  # Windows ACLs on the per-user profile already keep other users out.
+    if existed and not tighten_existing:
+        return
     try:
         mode = stat.S_IMODE(directory.stat().st_mode)
         # mkdir's mode is filtered by the umask and ignored for folders that already exist:

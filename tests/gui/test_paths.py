@@ -112,12 +112,32 @@ def test_directories_are_private_even_with_a_permissive_umask(tmp_path: Path) ->
 
 
 @posix_only
-def test_existing_open_directory_is_tightened(tmp_path: Path) -> None:
+@pytest.mark.parametrize("via_env", [False, True])
+def test_an_existing_data_dir_keeps_its_mode_but_the_apps_subfolders_are_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, via_env: bool
+) -> None:
     existing = tmp_path / "shared"
     existing.mkdir()
     existing.chmod(0o755)
-    resolve_paths(str(existing))
-    assert _mode(existing) == 0o700
+    (existing / "logs").mkdir()
+    (existing / "logs").chmod(0o755)  # the app's own folder: tightened even though it exists
+    if via_env:
+        monkeypatch.setenv(DATA_DIR_ENV_VAR, str(existing))
+    paths = resolve_paths(None if via_env else str(existing))
+    assert paths.data_dir == existing
+    assert _mode(existing) == 0o755
+    for directory in (paths.backups, paths.logs, paths.sandbox_state):
+        assert _mode(directory) == 0o700, directory
+
+
+@posix_only
+def test_a_data_dir_the_app_creates_is_private_with_its_parents_untouched(tmp_path: Path) -> None:
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    parent.chmod(0o755)
+    paths = resolve_paths(str(parent / "new" / "data"))
+    assert _mode(paths.data_dir) == 0o700
+    assert _mode(parent) == 0o755
 
 
 def test_a_file_in_the_way_is_a_clear_error(tmp_path: Path) -> None:
