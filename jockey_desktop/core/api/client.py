@@ -26,7 +26,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -41,6 +41,7 @@ from jockey_desktop.core.api.cancel import CancelToken
 from jockey_desktop.core.api.errors import (
     AuthenticationError,
     JockeyError,
+    MalformedKeyError,
     NetworkError,
     ProtocolError,
     RequestCancelledError,
@@ -48,14 +49,19 @@ from jockey_desktop.core.api.errors import (
     error_from_http,
 )
 from jockey_desktop.core.api.models import (
+    WAIT_CONNECTION,
+    WAIT_RATE_LIMITED,
+    WAIT_UNAVAILABLE,
     KnowledgeStore,
     KnowledgeStoreItem,
     Response,
     ResponseDone,
+    RetryWait,
     StreamEvent,
 )
 from jockey_desktop.core.api.sse import SSEParser
 from jockey_desktop.core.api.stream import StreamDecoder, failure_error
+from jockey_desktop.core.api.urls import base_url_problem
 
 _log = logging.getLogger(__name__)
 
@@ -68,6 +74,19 @@ _MAX_PAGES = 10_000
 _MAX_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _READ_CHUNK = 64 * 1024
+#: ``JockeyError.code`` of a key that cannot be put in an HTTP header.
+MALFORMED_KEY_CODE = "api_key_malformed"
+
+
+def _key_is_malformed(key: str) -> bool:
+    """True when ``key`` cannot travel in a header: control characters (a line break inside
+    a pasted key) or anything outside ASCII (typographic quotes, non-breaking spaces)."""
+    return any(ord(ch) < 0x20 or ord(ch) > 0x7E for ch in key)
+
+
+def _retry_wait(seconds: float, reason: str) -> RetryWait:
+    return RetryWait(type="retry_wait", sequence_number=-1, seconds=max(0.0, float(seconds)),
+                     reason=reason)
 
 
 # --- cancellable sockets --------------------------------------------------------------
@@ -296,7 +315,15 @@ class JockeyClient:
         if not isinstance(api_key, str) or not api_key.strip():
             # Checked here so "no key" never becomes an opaque 401 later.
             raise AuthenticationError("No API key is set.", code="unauthorized")
+        problem = base_url_problem(base_url)
+        if problem is not None:
+            # Refused before any request could carry the key there (e.g. plain http to
+            # another machine); the sentence never echoes the URL.
+            raise ValueError(problem)
         self._api_key = api_key.strip()
+        # Not raised here: the app builds clients on the GUI thread from whatever key was
+        # saved; each request raises MalformedKeyError instead, shown like any key problem.
+        self._key_malformed = _key_is_malformed(self._api_key)
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -525,6 +552,34 @@ class JockeyClient:
         sent_session_id: str | None = None,
     ) -> requests.Response:
         """Send with the retry policy; returns a 2xx response or raises a ``JockeyError``."""
+        attempts = self._attempts(method, path, params=params, json_body=json_body,
+                                  timeout=timeout, cancel=cancel, stream=stream,
+                                  sent_session_id=sent_session_id)
+        while True:
+            try:
+                wait = next(attempts)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            self._pause(wait.seconds, cancel)
+
+    def _attempts(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        timeout: tuple[float, float],
+        cancel: CancelToken | None,
+        stream: bool,
+        sent_session_id: str | None,
+    ) -> Generator[RetryWait, None, requests.Response]:
+        """The retry policy as a generator: yields a ``RetryWait`` before each allowed resend
+        (the caller sleeps, and a stream also shows it) and returns the 2xx response."""
+        if self._key_malformed:
+            # Checked before any socket: http.client would raise UnicodeEncodeError (or
+            # requests InvalidHeader), which must not read as a crash or a network failure.
+            raise MalformedKeyError(code=MALFORMED_KEY_CODE, session_id=sent_session_id)
         is_get = method == "GET"
         attempt = 0
         while True:
@@ -534,6 +589,11 @@ class JockeyClient:
             try:
                 response = self._send(method, path, params=params, json_body=json_body,
                                       timeout=timeout, cancel=cancel, stream=stream)
+            except (requests.exceptions.InvalidHeader, UnicodeEncodeError):
+                # A header that cannot be sent: only the key can be that (the user agent is
+                # ours). The original exception may quote the key's characters: dropped.
+                raise MalformedKeyError(code=MALFORMED_KEY_CODE,
+                                        session_id=sent_session_id) from None
             except requests.RequestException as exc:
                 if cancel is not None and cancel.cancelled:
                     raise RequestCancelledError(session_id=sent_session_id) from None
@@ -544,7 +604,7 @@ class JockeyClient:
                           time.monotonic() - started, type(error).__name__)
                 may_retry = failure.retryable if is_get else failure.before_send
                 if may_retry and attempt < self.max_retries:
-                    self._pause(self._delay(attempt, None), cancel)
+                    yield _retry_wait(self._delay(attempt, None), WAIT_CONNECTION)
                     attempt += 1
                     continue
                 raise error from None
@@ -554,7 +614,8 @@ class JockeyClient:
                 return response
             error = self._error_from_response(response, path, sent_session_id)
             if attempt < self.max_retries and self._status_retryable(is_get, error):
-                self._pause(self._delay(attempt, error.retry_after), cancel)
+                reason = WAIT_RATE_LIMITED if error.status == 429 else WAIT_UNAVAILABLE
+                yield _retry_wait(self._delay(attempt, error.retry_after), reason)
                 attempt += 1
                 continue
             raise error
@@ -708,11 +769,21 @@ class JockeyClient:
         self, body: dict[str, Any], token: CancelToken, session_id: str | None
     ) -> Iterator[StreamEvent]:
         with self._track(token):
-            response = self._request(
-                "POST", "/responses", json_body=body,
+            attempts = self._attempts(
+                "POST", "/responses", params=None, json_body=body,
                 timeout=(self.connect_timeout, self.stream_idle_timeout),
                 cancel=token, stream=True, sent_session_id=session_id,
             )
+            while True:
+                try:
+                    wait = next(attempts)
+                except StopIteration as done:
+                    response = done.value
+                    break
+                # Said before the wait, so the UI can show "retrying in 18 s" instead of an
+                # answer that seems stuck; the pause ends at once on cancel.
+                yield wait
+                self._pause(wait.seconds, token)
             decoder = StreamDecoder(self._redact)
             decoder.session_id = session_id
             try:
@@ -799,6 +870,7 @@ def _seg(value: str) -> str:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "MALFORMED_KEY_CODE",
     "MODEL",
     "PAGE_LIMIT",
     "USER_AGENT",

@@ -67,6 +67,19 @@ class AuthenticationError(JockeyError):
     summary = "The API key was not accepted; check it in Settings."
 
 
+class MalformedKeyError(AuthenticationError):
+    """The API key holds characters an HTTP header cannot carry (a line break, non-ASCII).
+
+    Raised before anything is sent, so a pasted key with a stray newline or a typographic
+    character reads as "paste it again" instead of a network failure or an encoding crash.
+    """
+
+    summary = (
+        "The API key contains characters that can't be sent (a line break or a non-ASCII "
+        "character); paste it again."
+    )
+
+
 class ForbiddenError(AuthenticationError):
     """The key is valid but the account may not do this (HTTP 403: plan, region, access)."""
 
@@ -157,6 +170,7 @@ __all__ = [
     "InvalidRequestError",
     "ItemNotFoundError",
     "JockeyError",
+    "MalformedKeyError",
     "NetworkError",
     "ProtocolError",
     "RateLimitedError",

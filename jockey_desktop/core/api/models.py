@@ -263,6 +263,25 @@ class ResponseDone(StreamEvent):
     response: Response
 
 
+#: ``RetryWait.reason`` values: why the client waits before sending the question again.
+WAIT_RATE_LIMITED = "rate_limited"
+WAIT_UNAVAILABLE = "unavailable"
+WAIT_CONNECTION = "connection"
+
+
+@dataclass(frozen=True)
+class RetryWait(StreamEvent):
+    """The client waits ``seconds`` before an allowed resend of the question (may come before
+    ``ResponseCreated``): 429/503 with a Retry-After, or a connection that was never made.
+
+    ``reason`` is one of ``WAIT_RATE_LIMITED``, ``WAIT_UNAVAILABLE``, ``WAIT_CONNECTION``.
+    The wait itself ends at once when the request's ``CancelToken`` is cancelled.
+    """
+
+    seconds: float
+    reason: str
+
+
 def _opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) and value != "" else None
 
