@@ -48,7 +48,7 @@ from .models import (
     SearchHit,
 )
 from .sanitize import sanitize_json_value, sanitize_optional, sanitize_text
-from .search import build_match_query
+from .search import build_match_query, one_hit_per_conversation
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,10 @@ log = logging.getLogger(__name__)
 #: search holds the repository lock, so this also bounds how long a keystroke's search can
 #: delay a GUI-thread write (a saved question, a session id): keep it short.
 SEARCH_RANK_BUDGET_S = 0.05
+#: Matches mapped to their conversations per query while looking for distinct conversations.
+_SEARCH_BATCH = 200
+#: Matches read newest-first, at most, when ranking ran over budget.
+_FALLBACK_MAX_ROWS = 20_000
 #: SQLite VM steps between two looks at the clock during a ranked search.
 _PROGRESS_STEPS = 20_000
 
@@ -588,14 +592,20 @@ class Repository:
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
         """Full-text search over titles and message text, best first (``rank`` is FTS5's
-        bm25: lower is better). Any user input is safe: it is quoted term by term, the last
-        term matches as a prefix so results come while typing. Never raises on odd input
-        (returns [] instead).
+        bm25: lower is better), **at most one hit per conversation**. Any user input is safe:
+        it is quoted term by term, the last term matches as a prefix so results come while
+        typing. Never raises on odd input (returns [] instead).
+
+        A conversation's hit is its best-ranked message, with a snippet stripped of Markdown
+        (see :func:`search.plain_snippet`); the title is on every hit anyway, so a message
+        excerpt says more. A conversation matching only by title gets a title hit
+        (``message_id`` None). When the title matches too, the hit ranks by the better of the
+        two, so a title match still lifts the conversation.
 
         A word found in nearly every message (think "the" over 200,000 messages) would make
         bm25-ranking every match take most of a second; after ``SEARCH_RANK_BUDGET_S`` the
-        ranking is abandoned and the newest ``limit`` matching messages are returned instead,
-        ranked among themselves.
+        ranking is abandoned and the newest matching messages are returned instead, ranked
+        among themselves.
         """
         match = build_match_query(query)
         if match is None or limit <= 0:
@@ -613,45 +623,60 @@ class Repository:
         except StorageError as exc:
             log.warning("search failed: %s", exc)
             return []
-        hits = [
-            # A title match is a strong signal; bm25 over one short field is comparable
-            # enough to blend with message scores.
-            SearchHit(conversation_id=r[0], title=r[3], snippet=r[1], message_id=None,
-                      rank=float(r[2]) * 2)
-            for r in title_rows
-        ]
-        hits += [
-            SearchHit(conversation_id=r[1], title=r[2], snippet=r[3], message_id=r[0],
-                      rank=float(r[4]))
-            for r in message_rows
-        ]
-        hits.sort(key=lambda h: h.rank)
-        return hits[:limit]
+        return one_hit_per_conversation(title_rows, message_rows, limit)
 
     @staticmethod
     def _message_hits(conn: sqlite3.Connection, match: str, limit: int) -> list[Any]:
-        sql = (
-            "SELECT h.rowid, m.conversation_id, c.title, h.snip, h.rank FROM ("
-            " SELECT f.rowid, snippet(messages_fts, 0, ?, ?, '…', 16) AS snip, "
-            " f.rank AS rank FROM messages_fts f WHERE messages_fts MATCH ? "
-            " ORDER BY {order} LIMIT ?) h "
-            "JOIN messages m ON m.id = h.rowid "
-            "JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE m.role != 'seam' ORDER BY h.rank"
-        )
-        params = (HIGHLIGHT_START, HIGHLIGHT_END, match, limit)
+        """The best matching non-seam message of up to ``limit`` conversations, as
+        (id, conversation id, title, raw snippet, rank) rows, best first (newest first when
+        ranking runs over budget).
+
+        Matches are streamed in FTS5's own rank order (it sorts internally and produces no
+        snippet yet) and read only until ``limit`` distinct conversations are found, so a
+        conversation with hundreds of matching messages cannot crowd out the others; the
+        snippets are then made for the chosen messages only.
+        """
+        sql = ("SELECT f.rowid, f.rank FROM messages_fts f WHERE messages_fts MATCH ? "
+               "ORDER BY {order}")
         deadline = time.monotonic() + SEARCH_RANK_BUDGET_S
         conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
+        best: list[tuple[int, int, float]] | None
         try:
-            return conn.execute(sql.format(order="f.rank"), params).fetchall()
+            best = _first_per_conversation(conn, conn.execute(sql.format(order="f.rank"),
+                                                              (match,)), limit, max_rows=None)
         except sqlite3.OperationalError as exc:
             if "interrupt" not in str(exc).lower():
                 raise
+            # Too many matches to rank in time: FTS5 walks its index newest-first and stops
+            # early; a word in nearly every message of a few conversations is cut off by
+            # ``_FALLBACK_MAX_ROWS``.
+            log.debug("search ranking over budget; returning newest matches")
+            best = None
         finally:
             conn.set_progress_handler(None, 0)
-        # Too many matches to rank in time: FTS5 walks its index newest-first and stops early.
-        log.debug("search ranking over budget; returning newest matches")
-        return conn.execute(sql.format(order="f.rowid DESC"), params).fetchall()
+        if best is None:
+            best = _first_per_conversation(
+                conn, conn.execute(sql.format(order="f.rowid DESC"), (match,)), limit,
+                max_rows=_FALLBACK_MAX_ROWS)
+        if not best:
+            return []
+        ids = [row[0] for row in best]
+        marks = ",".join("?" * len(ids))
+        # One pass over the matches in the chosen rowid range ("+" keeps the IN list out of
+        # FTS5's index use: as a constraint FTS5 would re-run the whole MATCH once per id,
+        # ~30 ms for a short prefix term); the snippet is made for the chosen rows only.
+        snippets = dict(conn.execute(
+            "SELECT f.rowid, snippet(messages_fts, 0, ?, ?, '…', 16) FROM messages_fts f "
+            "WHERE messages_fts MATCH ? AND f.rowid BETWEEN ? AND ? "
+            f"AND +f.rowid IN ({marks})",
+            (HIGHLIGHT_START, HIGHLIGHT_END, match, min(ids), max(ids), *ids)).fetchall())
+        titles = dict(conn.execute(
+            f"SELECT id, title FROM conversations WHERE id IN ({marks})",
+            [row[1] for row in best]).fetchall())
+        rows = [(mid, cid, titles.get(cid, ""), snippets.get(mid, ""), rank)
+                for mid, cid, rank in best]
+        rows.sort(key=lambda r: r[4])
+        return rows
 
     # --- backups -------------------------------------------------------------------------
 
@@ -732,6 +757,35 @@ class Repository:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _first_per_conversation(conn: sqlite3.Connection, cursor: sqlite3.Cursor, limit: int,
+                            max_rows: int | None) -> list[tuple[int, int, float]]:
+    """The first (message id, conversation id, rank) of each conversation from a cursor of
+    ordered (message id, rank) FTS rows, until ``limit`` conversations (or ``max_rows`` rows
+    read). Seam rows are skipped. Rows are read in batches, each mapped to its conversation
+    with one query, so reading stops soon after enough conversations are found."""
+    chosen: dict[int, tuple[int, int, float]] = {}
+    read = 0
+    try:
+        while len(chosen) < limit and (max_rows is None or read < max_rows):
+            batch = cursor.fetchmany(_SEARCH_BATCH)
+            if not batch:
+                break
+            read += len(batch)
+            ids = [row[0] for row in batch]
+            conversation_of = dict(conn.execute(
+                "SELECT id, conversation_id FROM messages WHERE role != 'seam' AND id IN "
+                f"({','.join('?' * len(ids))})", ids).fetchall())
+            for message_id, rank in batch:
+                conversation_id = conversation_of.get(message_id)
+                if conversation_id is not None and conversation_id not in chosen:
+                    chosen[conversation_id] = (message_id, conversation_id, float(rank))
+                    if len(chosen) >= limit:
+                        break
+    finally:
+        cursor.close()  # stop SQLite from producing rows nobody reads
+    return list(chosen.values())
 
 
 def _recover(conn: sqlite3.Connection, report: OpenReport) -> None:

@@ -18,7 +18,7 @@ from jockey_desktop.core.storage import (
     open_repository,
 )
 from jockey_desktop.core.storage.sanitize import REPLACEMENT, sanitize_json_value, sanitize_text
-from jockey_desktop.core.storage.search import build_match_query
+from jockey_desktop.core.storage.search import build_match_query, plain_snippet
 
 
 @pytest.fixture
@@ -44,7 +44,10 @@ def test_finds_words_in_titles(filled: Repository) -> None:
 def test_finds_words_in_messages_ranked_and_highlighted(filled: Repository) -> None:
     hits = filled.search("goal")
     assert all(h.message_id is not None for h in hits)
-    assert len(hits) == 3  # two messages + nothing from the seam row
+    # One hit per conversation (football's question and answer both match; the seam row is
+    # never searchable).
+    assert len(hits) == 2
+    assert len({h.conversation_id for h in hits}) == 2
     ranks = [h.rank for h in hits]
     assert ranks == sorted(ranks)
     # The answer repeating "goal" ranks above the question mentioning it once.
@@ -177,3 +180,64 @@ def test_search_falls_back_to_newest_when_ranking_is_too_slow(
     assert "over budget" in caplog.text
     assert {h.message_id for h in fallback} == {h.message_id for h in ranked}
     assert [h.rank for h in fallback] == sorted(h.rank for h in fallback)
+
+
+def test_one_hit_per_conversation_prefers_the_message_when_the_title_matches_too(
+        repo: Repository) -> None:
+    conv = repo.create_conversation("s1", "Sports", title="Goal of the season")
+    q = repo.add_user_message(conv.id, "Which goal was the best?")
+    a = repo.start_assistant_message(conv.id, q.id)
+    repo.finish_message(a.id, text="The **best goal** came late [1].",
+                        status=MessageStatus.COMPLETE)
+    other = repo.create_conversation("s1", "Sports", title="Goal kicks only")
+    hits = repo.search("goal")
+    assert sorted(h.conversation_id for h in hits) == sorted([conv.id, other.id])
+    by_conv = {h.conversation_id: h for h in hits}
+    assert by_conv[conv.id].message_id is not None  # the excerpt, not the title again
+    assert by_conv[other.id].message_id is None  # title-only match still listed
+    assert by_conv[other.id].snippet == f"{HIGHLIGHT_START}Goal{HIGHLIGHT_END} kicks only"
+    ranks = [h.rank for h in hits]
+    assert ranks == sorted(ranks)
+
+
+def test_many_matching_messages_still_fill_the_limit(repo: Repository) -> None:
+    # The first conversation's 20 messages all match; dedup must not starve the others.
+    busy = repo.create_conversation("s1", "S", title="busy")
+    for i in range(20):
+        repo.add_user_message(busy.id, f"gazpacho gazpacho gazpacho {i}")
+    quiet = [repo.create_conversation("s1", "S", title=f"quiet {i}") for i in range(4)]
+    for conv in quiet:
+        repo.add_user_message(conv.id, "a gazpacho recipe among many other words here")
+    hits = repo.search("gazpacho", limit=5)
+    assert len(hits) == 5
+    assert len({h.conversation_id for h in hits}) == 5
+
+
+def test_snippets_have_no_markdown_syntax_but_keep_highlights(repo: Repository) -> None:
+    conv = repo.create_conversation("s1", "S", title="t")
+    q = repo.add_user_message(conv.id, "q")
+    a = repo.start_assistant_message(conv.id, q.id)
+    repo.finish_message(
+        a.id, status=MessageStatus.COMPLETE,
+        text="## Summary\n**The winning penalty** was `scored` late [1] — see "
+             "[the replay](https://example.com/replay) and __extra__ time [2, 3].")
+    (hit,) = repo.search("penalty")
+    for syntax in ("**", "__", "`", "[1]", "[2, 3]", "](", "https://", "#"):
+        assert syntax not in hit.snippet, syntax
+    assert f"winning {HIGHLIGHT_START}penalty{HIGHLIGHT_END} was scored late" in hit.snippet
+    assert "late — see the replay and" in hit.snippet
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("## Goals\n**The \x02goal\x03** was `scored` [1].", "Goals The \x02goal\x03 was scored."),
+        ("x](http://cut.example/a) then [docs](http://exa…", "x then docs"),
+        ("- item\n> quote ![alt](img.png) [2,3]", "item quote alt"),
+        ("*it* and _em_ but snake_case and 5 * 3", "it and em but snake_case and 5 * 3"),
+        ("at [01:02-01:10] <vref id=a start=1 end=2/>clip</vref>", "at [01:02-01:10] clip"),
+        ("***\x02bold\x03***", "\x02bold\x03"),
+    ],
+)
+def test_plain_snippet(raw: str, plain: str) -> None:
+    assert plain_snippet(raw) == plain
