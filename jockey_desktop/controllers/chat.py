@@ -14,7 +14,9 @@ turn has a request id bound into its slots; an event for a request that is no lo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -144,6 +146,7 @@ class ChatController(QObject):
         emit_interval_ms: int = 50,
         flush_interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -155,6 +158,8 @@ class ChatController(QObject):
         self._emit_interval_s = emit_interval_ms / 1000.0
         self._flush_interval_s = flush_interval_s
         self._clock = clock
+        # Epoch seconds, like the rows' timestamps (rate-limit retry-at, resend countdown).
+        self._wall_clock = wall_clock
         self._turns: dict[int, _Turn] = {}  # request id → turn
         self._by_conversation: dict[int, int] = {}  # conversation id → request id
         self._next_request_id = 1
@@ -214,11 +219,14 @@ class ChatController(QObject):
     def retry(self, message_id: int) -> str | None:
         """Ask again the question of a failed, interrupted or cancelled turn.
 
-        ``message_id`` may be the user question or its assistant answer. The question row is
-        reused, and a fresh assistant row is added below it, so the failed attempt stays in the
-        transcript as what happened. The turn goes into the conversation's current session,
-        so the server may see the question twice (the UI says so). Returns None when started,
-        else the reason it was refused.
+        ``message_id`` may be the user question or its assistant answer. For the latest turn
+        the question row is reused and a fresh assistant row is added below it, so the failed
+        attempt stays in the transcript as what happened. For an older turn the question is
+        repeated as a new row at the end (the server appends it to the session there, and an
+        answer below later turns would be linked to nothing); the old attempt is then marked
+        "Asked again below" and offers no Retry. The turn goes into the conversation's
+        current session, so the server may see the question twice (the UI says so). Returns
+        None when started, else the reason it was refused.
         """
         message = self._repo.get_message(message_id)
         if message is None:
@@ -234,25 +242,51 @@ class ChatController(QObject):
         conversation_id = question.conversation_id
         if self.is_busy(conversation_id):
             return "An answer is still arriving in this conversation."
-        answers = [m for m in self._repo.list_messages(conversation_id)
+        transcript = self._repo.list_messages(conversation_id)
+        answers = [m for m in transcript
                    if m.role == Role.ASSISTANT and m.reply_to == question.id]
         if any(m.status == MessageStatus.COMPLETE for m in answers):
             # E.g. the failed first attempt of a turn recovered in a new session.
             return "This question has already been answered below."
+        if answers and answers[-1].error_code == error_codes.ASKED_AGAIN:
+            return "This question was already asked again below."
         if answers and answers[-1].error_code == error_codes.SESSION_STORE_MISMATCH:
             # Sent unchanged it can only fail the same way (jockey-api.md §9).
             return ("This conversation's session belongs to another knowledge store — "
                     "start a new conversation to ask this question.")
+        if answers:
+            last = answers[-1]
+            retry_at = error_codes.rate_limit_retry_at(last.error_code, last.error_message,
+                                                       last.updated_at)
+            wait = math.ceil(retry_at - self._wall_clock()) if retry_at is not None else 0
+            if wait > 0:
+                # The server said when; asking sooner only earns another 429.
+                return f"Still rate limited — retry in {wait} s."
         if self._client is None:
             return "No API key is set — open Settings, or try the sandbox."
         conversation = self._repo.get_conversation(conversation_id)
         if conversation is None:
             return "This conversation no longer exists."
-        self._repo.set_message_status(question.id, MessageStatus.PENDING)
-        self._emit_changed(question.id)
-        self._start_turn(conversation, self._repo.get_message(question.id) or question,
-                         session_id=conversation.session_id,
-                         instructions=self._instructions_for(conversation, question.id))
+        latest = max((m.id for m in transcript if m.role == Role.USER), default=question.id)
+        if question.id >= latest:
+            self._repo.set_message_status(question.id, MessageStatus.PENDING)
+            self._emit_changed(question.id)
+            asked = self._repo.get_message(question.id) or question
+        else:
+            asked = self._repo.add_user_message(conversation_id, question.text)
+            self.sig_message_added.emit(conversation_id, asked)
+            for old in answers:
+                # Kept as what happened, but no second Retry that would ask a third time.
+                reason = (old.error_message or "").strip()
+                self._repo.fail_message(
+                    old.id, status=old.status, error_code=error_codes.ASKED_AGAIN,
+                    error_message=f"{reason} {error_codes.ASKED_AGAIN_TEXT}".strip(),
+                )
+                self._emit_changed(old.id)
+        self._start_turn(conversation, asked, session_id=conversation.session_id,
+                         instructions=self._instructions_for(conversation, asked.id))
+        if asked.id != question.id:
+            self.sig_conversation_changed.emit(conversation_id)
         return None
 
     def stop(self, conversation_id: int) -> None:
@@ -266,7 +300,8 @@ class ChatController(QObject):
             return
         turn = self._turns[rid]
         self._cancel_work(turn)
-        self._end_turn(turn, MessageStatus.CANCELLED, error_codes.CANCELLED, "Stopped.")
+        self._end_turn(turn, MessageStatus.CANCELLED, error_codes.CANCELLED,
+                       error_codes.STOPPED_TEXT if turn.text else error_codes.STOPPED_EMPTY_TEXT)
 
     def shutdown(self, timeout_s: float = 1.5) -> None:
         """Cancel every stream, save partial text as INTERRUPTED, wait for workers (bounded)."""
@@ -424,7 +459,23 @@ class ChatController(QObject):
             self._on_created(turn, event)
         elif isinstance(event, api.ResponseDone):
             self._on_response_done(turn, event.response)
+        elif isinstance(event, api.RetryWait):
+            self._on_retry_wait(turn, event)
         # KeepAlive and unknown events: nothing to show.
+
+    def _on_retry_wait(self, turn: _Turn, event: Any) -> None:
+        """The client waits before resending (429/503 with Retry-After): say so in the row's
+        status line instead of an answer that seems stuck. Not saved: the wait is over long
+        before anyone reopens the conversation."""
+        row = self._repo.get_message(turn.assistant_message_id)
+        if row is None:
+            return
+        log.info("turn %d: waiting %.1f s before resending (%s)", turn.request_id,
+                 event.seconds, event.reason)
+        shown = error_codes.retry_wait_row(row, event.seconds, event.reason, self._wall_clock())
+        if turn.text:
+            shown = dataclasses.replace(shown, text=turn.text)
+        self.sig_message_changed.emit(turn.conversation_id, shown)
 
     def _on_created(self, turn: _Turn, event: Any) -> None:
         session_id = getattr(event, "session_id", None)

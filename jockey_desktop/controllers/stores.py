@@ -133,7 +133,9 @@ class StoresController(QObject):
     def _on_list_failed(self, error: object) -> None:
         info = describe_error(error)  # type: ignore[arg-type]
         log.warning("listing knowledge stores failed: %s", info.code)
-        self.sig_stores_failed.emit(f"Could not load the knowledge stores. {info.message}")
+        # Only the reason: the store picker puts its own "Could not load knowledge stores"
+        # in front, and two leads read as a stutter.
+        self.sig_stores_failed.emit(info.message)
 
     def _summary_arrived(self, generation: int, store_id: str, summary: object,
                          error: object = None) -> None:

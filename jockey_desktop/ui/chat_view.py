@@ -442,15 +442,22 @@ class ChatView(QListView):
 
     @Slot()
     def _update_tick(self, *_args: object) -> None:
-        streaming = bool(self.message_model.streaming_rows())
+        streaming = bool(self._ticking_rows())
         if streaming and not self._tick.isActive():
             self._tick.start()
         elif not streaming and self._tick.isActive():
             self._tick.stop()
 
     @Slot()
+    def _ticking_rows(self) -> list[int]:
+        """Rows whose status line counts seconds: streaming answers ("Thinking · 42 s",
+        "retrying in 18 s") and rate-limited answers whose Retry is still locked."""
+        delegate = self.message_delegate
+        return [row for row, message in enumerate(self.message_model.messages())
+                if delegate.needs_tick(message)]
+
     def _repaint_streaming_rows(self) -> None:
-        rows = self.message_model.streaming_rows()
+        rows = self._ticking_rows()
         if not rows:
             self._tick.stop()
             return

@@ -9,7 +9,7 @@ draft) never emits it, and :meth:`Composer.flush_draft` lets the owner deliver a
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QMimeData, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QColor,
     QFontMetricsF,
@@ -31,6 +31,9 @@ from PySide6.QtWidgets import (
 from jockey_desktop.ui.formatting import format_count
 
 MAX_CHARS = 10_000
+#: The most the field holds at all: room to trim an over-long paste, but never the megabytes
+#: that would freeze the window while the editor lays them out.
+HARD_LIMIT = 2 * MAX_CHARS
 COUNTER_FROM = 9_000
 DRAFT_DEBOUNCE_MS = 400
 BUSY_HINT = "Jockey is still answering — press Esc or Stop to cancel it first."
@@ -44,11 +47,50 @@ def too_long_reason(length: int) -> str:
     )
 
 
+def truncated_reason(kept: int, offered: int) -> str:
+    """The inline note shown when a paste or draft was cut to ``HARD_LIMIT``."""
+    return (
+        f"Only the first {format_count(kept)} of {format_count(offered)} pasted characters "
+        f"were inserted — messages are limited to {format_count(MAX_CHARS)} characters."
+    )
+
+
 class ComposerEdit(QPlainTextEdit):
-    """The text field; turns Enter/Shift+Enter/Esc into composer actions."""
+    """The text field; turns Enter/Shift+Enter/Esc into composer actions and keeps pastes and
+    drops within ``HARD_LIMIT``."""
 
     sig_submit = Signal()
     sig_escape = Signal()
+    #: (kept, offered) — an insertion was cut to fit ``HARD_LIMIT``.
+    sig_truncated = Signal(int, int)
+
+    def room(self) -> int:
+        """How many characters an insertion may add (the selection is replaced)."""
+        cursor = self.textCursor()
+        selected = cursor.selectionEnd() - cursor.selectionStart()
+        # characterCount() counts the closing paragraph separator too.
+        length = max(0, self.document().characterCount() - 1)
+        return max(0, HARD_LIMIT - (length - selected))
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        """Only text can be pasted or dropped (it is cut to size on insertion)."""
+        return source is not None and source.hasText()
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        """Insert the text of a paste or drop, cut to the room left.
+
+        Cut *before* the editor sees it: laying out megabytes (a log file pasted by mistake)
+        would block the GUI thread for seconds, and the API refuses it anyway.
+        """
+        if source is None or not source.hasText():
+            return
+        text = source.text()
+        room = self.room()
+        if len(text) <= room:
+            self.insertPlainText(text)
+            return
+        self.insertPlainText(text[:room])
+        self.sig_truncated.emit(room, len(text))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter submits, Shift+Enter inserts a newline, Esc asks to stop."""
@@ -132,6 +174,7 @@ class Composer(QWidget):
 
         self.edit.sig_submit.connect(self.submit)
         self.edit.sig_escape.connect(self._on_escape)
+        self.edit.sig_truncated.connect(self._on_truncated)
         self.edit.textChanged.connect(self._on_text_changed)
         # Re-fit once wrapping is known (after layout, and when the width changes).
         self.edit.document().documentLayout().documentSizeChanged.connect(self._fit_height)
@@ -148,6 +191,9 @@ class Composer(QWidget):
         """Load a draft without emitting ``sig_draft_changed`` (it belongs to the conversation
         being shown, not to the one the text would otherwise be saved into)."""
         self._draft_timer.stop()
+        offered = len(text)
+        if offered > HARD_LIMIT:
+            text = text[:HARD_LIMIT]  # e.g. a huge draft saved by an older version
         self.edit.blockSignals(True)
         try:
             self.edit.setPlainText(text)
@@ -160,6 +206,8 @@ class Composer(QWidget):
         self.reason_label.hide()
         self._fit_height()
         self._refresh()
+        if offered > HARD_LIMIT:
+            self.show_reason(truncated_reason(HARD_LIMIT, offered))
 
     def set_store_name(self, name: str) -> None:
         """Show which store questions go to in the placeholder."""
@@ -248,6 +296,11 @@ class Composer(QWidget):
     def _on_escape(self) -> None:
         if self._busy:
             self.sig_stop_requested.emit()
+
+    @Slot(int, int)
+    def _on_truncated(self, kept: int, offered: int) -> None:
+        # Shown after the insertion's own textChanged, so it replaces the "too long" line.
+        self.show_reason(truncated_reason(kept, offered))
 
     @Slot()
     def _on_text_changed(self) -> None:

@@ -60,6 +60,12 @@ from PySide6.QtWidgets import (
     QToolTip,
 )
 
+from jockey_desktop.controllers.errors import (
+    ASKED_AGAIN,
+    ASKED_AGAIN_TEXT,
+    rate_limit_retry_at,
+    retry_wait_status,
+)
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
 from jockey_desktop.ui.formatting import format_duration, format_tokens
 from jockey_desktop.ui.markdown import SafeTextDocument, render_markdown, unique_citations
@@ -71,11 +77,17 @@ _Index = QModelIndex | QPersistentModelIndex
 DEFAULT_CACHE_SIZE = 64
 
 INTERRUPTED_REASON = "The app closed before the answer finished."
-CANCELLED_REASON = "Stopped — the answer may be incomplete."
+CANCELLED_REASON = "Stopped — partial answer kept"
+CANCELLED_EMPTY_REASON = "Stopped before an answer arrived"
 FAILED_REASON = "The request failed."
 SESSION_LOST_CODE = "session_lost"
 SESSION_LOST_NOTE = "The server had lost this session — the question was asked again below."
 RETRY_TEXT = "Retry"
+#: The disabled Retry label while the server's Retry-After has not passed yet.
+RETRY_WAIT_TEXT = "Retry in {seconds} s"
+RETRY_WAIT_TOOLTIP = "The server asked to wait before trying again; Retry unlocks then."
+#: Status kinds that offer a Retry link ("stopped" is a neutral, muted line).
+_RETRY_KINDS = ("error", "stopped")
 RETRY_TOOLTIP = (
     "Ask this question again in the same server-side session. "
     "The server may then see the question twice."
@@ -343,6 +355,8 @@ class MessageDelegate(QStyledItemDelegate):
             if kind == "chip":
                 self.sig_citation_activated.emit(message.id, int(value))
             elif kind == "retry":
+                if self.retry_wait_seconds(message) > 0:
+                    return True  # locked until the server's Retry-After has passed
                 self.sig_retry_requested.emit(message.id)
             elif kind == "link":
                 self.sig_link_activated.emit(message.id, str(value))
@@ -367,7 +381,7 @@ class MessageDelegate(QStyledItemDelegate):
         if target is not None:
             kind, value = target
             if kind == "retry":
-                tip = RETRY_TOOLTIP
+                tip = RETRY_WAIT_TOOLTIP if self.retry_wait_seconds(message) else RETRY_TOOLTIP
             elif kind == "chip":
                 tip = next((lbl for _r, i, lbl in layout.chips if i == value), "")
                 tip = f"{tip}\nShow this moment" if tip else ""
@@ -475,21 +489,30 @@ class MessageDelegate(QStyledItemDelegate):
         return small
 
     def _status_text(self, message: Message) -> tuple[str, str]:
-        """(kind, text) of the line under an answer: "busy", "error", "info" or "".
+        """(kind, text) of the line under an answer: "busy", "error", "stopped", "info" or "".
 
-        Only "error" rows get a Retry link.
+        "error" and "stopped" rows get a Retry link; "stopped" (the user pressed Stop) is
+        drawn muted, without the red dot: it is not a failure.
         """
         if message.role is not Role.ASSISTANT:
             return ("", "")
         status = message.status
         if status in (MessageStatus.STREAMING, MessageStatus.PENDING):
+            waiting = retry_wait_status(message, self._clock())
+            if waiting:
+                return ("busy", waiting)
             elapsed = format_duration(max(0.0, self._clock() - message.created_at))
             verb = "Answering" if message.text.strip() else "Thinking"
             return ("busy", f"{verb} · {elapsed}")
+        if message.error_code == ASKED_AGAIN:
+            # The question was repeated at the end of the conversation: a note, no Retry.
+            return ("info", message.error_message or ASKED_AGAIN_TEXT)
         if status is MessageStatus.INTERRUPTED:
             return ("error", message.error_message or INTERRUPTED_REASON)
         if status is MessageStatus.CANCELLED:
-            return ("error", message.error_message or CANCELLED_REASON)
+            # Derived, not the saved text: older versions saved a bare "Stopped.".
+            return ("stopped",
+                    CANCELLED_REASON if message.text.strip() else CANCELLED_EMPTY_REASON)
         if status is MessageStatus.FAILED:
             if message.error_code == SESSION_LOST_CODE:
                 # Already re-asked in a new session (the answer is below the seam): a note,
@@ -504,6 +527,20 @@ class MessageDelegate(QStyledItemDelegate):
         if took >= 1:
             parts.append(format_duration(took))
         return ("info", " · ".join(parts))
+
+    def retry_wait_seconds(self, message: Message) -> int:
+        """Whole seconds until Retry may be used on a rate-limited answer (0 = now)."""
+        if message.status is not MessageStatus.FAILED:
+            return 0
+        retry_at = rate_limit_retry_at(message.error_code, message.error_message,
+                                       message.updated_at)
+        if retry_at is None:
+            return 0
+        return max(0, math.ceil(retry_at - self._clock()))
+
+    def needs_tick(self, message: Message) -> bool:
+        """True while the row's status line counts seconds (streaming, or Retry locked)."""
+        return message.status is MessageStatus.STREAMING or self.retry_wait_seconds(message) > 0
 
     def _build_layout(self, message: Message, width: int, font: QFont, colors: Colors) -> RowLayout:
         if message.role is Role.SEAM:
@@ -604,7 +641,14 @@ class MessageDelegate(QStyledItemDelegate):
                 y += line_h
             else:
                 # Reasons are specific sentences ("rate limited until …"): wrap, never elide.
-                retry_w = metrics.horizontalAdvance(RETRY_TEXT) + 4 if kind == "error" else 0
+                retry_w = 0.0
+                if kind in _RETRY_KINDS:
+                    retry_w = metrics.horizontalAdvance(RETRY_TEXT) + 4
+                    if rate_limit_retry_at(message.error_code, message.error_message,
+                                           message.updated_at) is not None:
+                        # Room for the countdown label; the layout is cached per revision.
+                        retry_w = max(retry_w, metrics.horizontalAdvance(
+                            RETRY_WAIT_TEXT.format(seconds=888)) + 4)
                 one_line = metrics.horizontalAdvance(status)
                 if one_line + (retry_w + 12 if retry_w else 0) <= avail:
                     layout.status_rect = QRectF(left, y, one_line + 2, line_h)
@@ -841,7 +885,7 @@ class MessageDelegate(QStyledItemDelegate):
             else:
                 painter.setBrush(colors.error)
             painter.drawEllipse(dot)
-        painter.setPen(colors.error if kind == "error" else colors.muted)
+        painter.setPen(colors.error if kind == "error" else colors.muted)  # "stopped": muted
         if kind == "busy":
             shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, rect.width() + 1)
             flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -854,9 +898,20 @@ class MessageDelegate(QStyledItemDelegate):
             QRectF(rect.left(), rect.top(), rect.width() + 2, rect.height()), int(flags), shown
         )
         if layout.retry_rect is not None:
+            wait = self.retry_wait_seconds(message)
+            if wait > 0:
+                # Disabled: plain muted text, no underline, until the server allows it.
+                painter.setFont(small)
+                painter.setPen(colors.muted)
+                painter.drawText(layout.retry_rect,
+                                 int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                                 RETRY_WAIT_TEXT.format(seconds=wait))
+                return
             link_font = QFont(small)
             link_font.setUnderline(True)
             link_font.setWeight(QFont.Weight.DemiBold)
             painter.setFont(link_font)
             painter.setPen(colors.link)
-            painter.drawText(layout.retry_rect, Qt.AlignmentFlag.AlignCenter, RETRY_TEXT)
+            painter.drawText(layout.retry_rect,
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                             RETRY_TEXT)

@@ -68,7 +68,9 @@ def test_stores_without_a_client_or_with_a_failing_server_say_why(
     stores.set_client(make_client(sandbox))
     with qtbot.waitSignal(stores.sig_stores_failed, timeout=10_000) as failed:
         stores.refresh()
-    assert "Could not load the knowledge stores" in failed.args[0]
+    # Only the reason: the store picker writes its own "Could not load knowledge stores".
+    assert "API key was rejected" in failed.args[0]
+    assert "Could not load" not in failed.args[0]
     assert "open Settings" in failed.args[0]
 
 
