@@ -14,7 +14,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the app (or one of its checks); returns the exit code."""
     from jockey_desktop.app import AppOptions, build_parser
 
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.api_base is not None:
+        from jockey_desktop.core.api.urls import base_url_problem
+
+        problem = base_url_problem(args.api_base)
+        if problem is not None:
+            # argparse's usage error: message on stderr, exit status 2, nothing started.
+            parser.error(f"--api-base: {problem}")
     if args.frozen_checks:
         from jockey_desktop.frozen_checks import run_frozen_checks
 

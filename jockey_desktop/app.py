@@ -89,16 +89,35 @@ class _RedactingFilter(logging.Filter):
         super().__init__()
         self.secrets: set[str] = set()
 
+    def redact(self, text: str) -> str:
+        """``text`` with every registered secret replaced."""
+        for secret in self.secrets:
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "[redacted]")
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            redacted = text
-            for secret in self.secrets:
-                if secret and len(secret) >= 4:
-                    redacted = redacted.replace(secret, "[redacted]")
-            if redacted != text:
-                record.msg, record.args = redacted, None
+        if not self.secrets:
+            return True
+        text = record.getMessage()
+        redacted = self.redact(text)
+        if redacted != text:
+            record.msg, record.args = redacted, None
+        # A formatted traceback can hold the key too (an exception's repr, a local shown by
+        # a frame line): format it here, redact it, and hand the handler the text only. The
+        # Formatter uses ``exc_text`` as is; ``exc_info`` is dropped so no handler
+        # re-formats the original.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _EXC_FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
+
+
+_EXC_FORMATTER = logging.Formatter()
 
 
 _redactor = _RedactingFilter()
@@ -113,6 +132,8 @@ def register_secret(secret: str | None) -> None:
 def setup_logging(paths: AppPaths) -> logging.Handler | None:
     """Log INFO and up to a rotating file in the data dir's logs/ (never to the console)."""
     try:
+        # Created 0600 whatever the umask: it names conversations and servers.
+        os.close(os.open(paths.log_file, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
         handler = logging.handlers.RotatingFileHandler(
             paths.log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
     except OSError as exc:
@@ -236,6 +257,8 @@ class JockeyDesktop(QObject):
             return False
         report = getattr(self.repo, "open_report", None)
         self._startup_notice = _describe_open_report(report)
+        if self._startup_notice and getattr(report, "moved_aside", None):
+            self._startup_notice = f"{self._startup_notice} {self.RESTORE_HINT}"
         return True
 
     def _build_services(self) -> None:
@@ -317,6 +340,9 @@ class JockeyDesktop(QObject):
         w.sig_copy_conversation.connect(self.copy_conversation)
         w.sig_enter_key_requested.connect(w.open_settings)
         w.sig_try_sandbox_requested.connect(self.on_try_sandbox)
+        restore_requested = getattr(w, "sig_restore_backup_requested", None)
+        if restore_requested is not None:
+            restore_requested.connect(self.on_restore_backup_requested)
 
         dialog = w.settings_dialog
         dialog.sig_save_key.connect(self.settings_controller.save_key)
@@ -362,6 +388,9 @@ class JockeyDesktop(QObject):
         if last is not None and self.repo.get_conversation(last) is not None:
             self.open_conversation(last)
             self.window.sidebar.select_conversation(last)
+        # Typing right after start-up goes to the question box (a hidden window remembers
+        # the focus widget and gives it focus when shown).
+        self.focus_composer()
         notice = getattr(self, "_startup_notice", None)
         if notice:
             self.window_notice(notice)
@@ -374,6 +403,9 @@ class JockeyDesktop(QObject):
     @Slot()
     def _show_startup_notice(self) -> None:
         QMessageBox.warning(self.window, APP_NAME, self._startup_notice)
+
+    #: How to restore, added to the damaged-database notice.
+    RESTORE_HINT = "To get your conversations back, use File → Restore newest backup…"
 
     def window_set_summaries(self, limit: int | None = None) -> bool:
         """Load the sidebar from the repository (the newest ``limit`` rows when given);
@@ -436,7 +468,18 @@ class JockeyDesktop(QObject):
 
     def _use_api(self, key: str, base_url: str | None, mode: str = "api") -> None:
         from jockey_desktop.core.api import DEFAULT_BASE_URL
+        from jockey_desktop.core.api.urls import base_url_problem
 
+        problem = base_url_problem(base_url or DEFAULT_BASE_URL)
+        if problem is not None:
+            # A stored (or hand-edited) base URL that would send the key in clear text: no
+            # client is built, the user is told why and where to fix it.
+            log.warning("refusing the configured API base URL: %s", problem)
+            self._mode = "none"
+            self.window.set_connection("Not connected")
+            self.window_notice(f"{problem} Change the API base URL in Settings.")
+            self.window.show_welcome()
+            return
         register_secret(key if mode != "sandbox" else None)
         self._key = key
         self._base_url = base_url or DEFAULT_BASE_URL
@@ -488,6 +531,10 @@ class JockeyDesktop(QObject):
         """A new key: use it (unless the sandbox was chosen) and say where it is kept."""
         self.window.settings_dialog.set_key_location(where)
         self.window.settings_dialog.set_has_key(bool(key))
+        if self._mode == "api" and key == self._key:
+            # TWELVELABS_API_KEY is set: the controller reports the env key as the key in use
+            # (it wins for the whole run); nothing to switch.
+            return
         if key and self._mode != "sandbox":
             self._use_api(str(key), self.options.api_base or self.settings.api_base_url)
 
@@ -571,13 +618,37 @@ class JockeyDesktop(QObject):
         """The conversation shown in the chat pane."""
         return self._current_id
 
+    def focus_composer(self) -> None:
+        """Put the keyboard focus in the question box, unless the user is typing a search."""
+        search = getattr(self.window.sidebar, "search_field", None)
+        if search is not None and self.window.focusWidget() is search and search.text().strip():
+            return  # a search is active and being typed: do not steal its keystrokes
+        self.window.chat_pane.composer.edit.setFocus()
+
+    def _is_empty_and_undrafted(self, conversation_id: int) -> bool:
+        """No message, nothing typed, nothing streaming: a conversation worth nothing."""
+        pane = self.window.chat_pane
+        if pane.current_conversation_id() == conversation_id and pane.composer_text().strip():
+            return False
+        if self.conversations.draft(conversation_id).strip():
+            return False
+        return (not self.chat.is_busy(conversation_id)
+                and not self.conversations.messages_page(conversation_id, 1))
+
     @Slot(int)
     def open_conversation(self, conversation_id: int) -> None:
-        """Show a conversation: its transcript, its own draft, its live stream state."""
+        """Show a conversation: its transcript, its own draft, its live stream state.
+
+        Leaving a conversation that has no message and no draft deletes it, so empty
+        conversations never pile up in the sidebar (the user made it and typed nothing).
+        """
         conversation = self.conversations.conversation(conversation_id)
         if conversation is None:
             return
         pane = self.window.chat_pane
+        previous = pane.current_conversation_id()
+        drop_previous = (previous is not None and previous != conversation_id
+                         and self._is_empty_and_undrafted(previous))
         # The newest page only; older pages are read as the user scrolls up, so opening (and
         # reopening the last conversation at start) costs the same for 10 or 1,000 messages.
         from jockey_desktop.ui.chat_view import PAGE_SIZE
@@ -593,14 +664,29 @@ class JockeyDesktop(QObject):
         self.window.store_picker.select_store(conversation.store_id)
         self.window.set_conversation_title(conversation.title)
         self.settings.last_conversation_id = conversation_id
+        if drop_previous and previous is not None:
+            self.conversations.delete(previous)
+        self.focus_composer()
 
     @Slot()
     def new_conversation(self) -> int | None:
-        """Start a conversation on the picked store; returns its id (None: no store yet)."""
+        """Start a conversation on the picked store; returns its id (None: no store yet).
+
+        When the conversation on screen is already empty (no message, no draft) and on that
+        store, it is the new conversation: the composer gets the focus and no second empty
+        row is made. (A typed draft is kept: its conversation stays, a new one is made.)
+        """
         store = self.window.store_picker.current_store()
         if store is None:
             self.window_notice("Pick a knowledge store first (the picker above the chat).")
             return None
+        current_id = self._current_id
+        if current_id is not None:
+            current = self.conversations.conversation(current_id)
+            if (current is not None and current.store_id == store.id
+                    and self._is_empty_and_undrafted(current_id)):
+                self.focus_composer()
+                return int(current_id)
         conversation = self.conversations.create(store.id, store.name)
         self.open_conversation(conversation.id)
         self.window.sidebar.select_conversation(conversation.id)
@@ -614,6 +700,87 @@ class JockeyDesktop(QObject):
         if conversation_id == self._current_id:
             self.window.chat_pane.clear()
             self.settings.last_conversation_id = None
+
+    # ----------------------------------------------------------------- backups
+
+    @Slot()
+    def on_restore_backup_requested(self) -> None:
+        """File → "Restore newest backup…": confirm, stop streams, restore on the storage
+        runner (the current state is backed up first), then reload what is on screen."""
+        if getattr(self, "_restoring", False):
+            return
+        latest = self.repo.latest_backup()
+        if latest is None:
+            self._tell_user("No backup to restore",
+                            "There is no backup of your conversations yet. A backup is taken "
+                            "once a day while the app runs, and before every upgrade.")
+            return
+        text = (f"Replace all conversations with the newest backup?\n\n{latest}\n\n"
+                "Answers in progress are stopped. The current conversations are backed up "
+                "first, so this can be undone by restoring again.")
+        if not self._confirm_restore_backup(text):
+            return
+        self._restoring = True
+        for conversation_id in self.chat.busy_conversations():
+            self.chat.stop(conversation_id)
+        # Nothing typed before the restore may be written into the restored conversations
+        # (ids are reused): write pending drafts now, then show no conversation.
+        self.window.chat_pane.composer.flush_draft()
+        self.conversations.flush_drafts()
+        self._restore_reopen = self._current_id
+        self.window.chat_pane.clear()
+        self.conversations.flush_drafts()
+        self.window_notice("Restoring the newest backup…")
+        self.storage_runner.submit(self.repo.restore_backup, latest,
+                                   on_success=self._on_backup_restored,
+                                   on_error=self._on_backup_restore_failed)
+
+    def _confirm_restore_backup(self, text: str) -> bool:
+        confirm = getattr(self.window, "confirm_restore_backup", None)
+        if confirm is not None:
+            return bool(confirm(text))
+        if not self.options.interactive:
+            return False
+        answer = QMessageBox.question(
+            self.window, "Restore newest backup?", text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    @Slot(object)
+    def _on_backup_restored(self, path: object) -> None:
+        self._restoring = False
+        if self._shut_down:
+            return
+        name = getattr(path, "name", str(path))
+        log.info("restored the backup %s", name)
+        self._list_complete = self.window_set_summaries()
+        reopen = getattr(self, "_restore_reopen", None)
+        if reopen is not None and self.repo.get_conversation(reopen) is not None:
+            self.open_conversation(reopen)
+            self.window.sidebar.select_conversation(reopen)
+        else:
+            self.settings.last_conversation_id = None
+        self._tell_user("Backup restored",
+                        f"Restored the backup {name}. The conversations from before the "
+                        "restore were saved as a backup too.")
+
+    @Slot(object)
+    def _on_backup_restore_failed(self, error: object) -> None:
+        self._restoring = False
+        if self._shut_down:
+            return
+        log.error("restoring the backup failed: %s", error)
+        self._list_complete = self.window_set_summaries()
+        self._tell_user("Could not restore the backup", f"The backup was not restored: {error}",
+                        warning=True)
+
+    def _tell_user(self, title: str, text: str, *, warning: bool = False) -> None:
+        """The status bar always; a dialog too when people (not tests) are watching."""
+        self.window_notice(text)
+        if self.options.interactive:
+            box = QMessageBox.warning if warning else QMessageBox.information
+            box(self.window, title, text)
 
     @Slot(str)
     def on_send_requested(self, text: str) -> None:
@@ -753,7 +920,8 @@ class JockeyDesktop(QObject):
         new_id = self.new_conversation()
         if new_id is None:
             return
-        self.conversations.delete(old_id)
+        if self.conversations.conversation(old_id) is not None:  # not already dropped
+            self.conversations.delete(old_id)
         if draft:
             pane.set_composer_text(draft)
             self.conversations.save_draft(new_id, draft)
