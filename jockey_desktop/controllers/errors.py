@@ -94,7 +94,8 @@ def _with_detail(lead: str, err: BaseException) -> str:
         return lead
     if detail[-1] not in ".!?":
         detail += "."
-    return f"{lead} {detail}"
+    # A terse server word ("down") still reads as its own sentence.
+    return f"{lead} {detail[0].upper()}{detail[1:]}"
 
 
 #: Matches the wait written by ``_rate_limit_message``; a failed row's retry-at time is its

@@ -82,15 +82,25 @@ class ComposerEdit(QPlainTextEdit):
         Cut *before* the editor sees it: laying out megabytes (a log file pasted by mistake)
         would block the GUI thread for seconds, and the API refuses it anyway.
         """
-        if source is None or not source.hasText():
-            return
-        text = source.text()
+        if source is not None and source.hasText():
+            self.insertPlainText(source.text())
+
+    def insertPlainText(self, text: str) -> None:
+        """Insert at the cursor, cut to the room left (``sig_truncated`` says so)."""
         room = self.room()
         if len(text) <= room:
-            self.insertPlainText(text)
+            super().insertPlainText(text)
             return
-        self.insertPlainText(text[:room])
+        super().insertPlainText(text[:room])
         self.sig_truncated.emit(room, len(text))
+
+    def setPlainText(self, text: str) -> None:
+        """Replace the text, cut to ``HARD_LIMIT`` (``sig_truncated`` says so)."""
+        if len(text) <= HARD_LIMIT:
+            super().setPlainText(text)
+            return
+        super().setPlainText(text[:HARD_LIMIT])
+        self.sig_truncated.emit(HARD_LIMIT, len(text))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter submits, Shift+Enter inserts a newline, Esc asks to stop."""

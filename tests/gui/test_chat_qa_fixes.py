@@ -312,6 +312,16 @@ def test_a_paste_replacing_a_selection_gets_the_selection_s_room(composer: Compo
     assert composer.reason() == ""
 
 
+def test_direct_edits_of_the_field_are_cut_too(composer: Composer) -> None:
+    started = time.perf_counter()
+    composer.edit.setPlainText("z" * 2_000_000)
+    print(f"2,000,000-char setPlainText in {time.perf_counter() - started:.3f} s")
+    assert len(composer.text()) == HARD_LIMIT
+    assert "2,000,000" in composer.reason()
+    composer.edit.insertPlainText("more")
+    assert len(composer.text()) == HARD_LIMIT
+
+
 def test_set_text_cuts_a_huge_draft(composer: Composer) -> None:
     composer.set_text("y" * 500_000)
     assert len(composer.text()) == HARD_LIMIT
