@@ -405,7 +405,7 @@ class JockeyDesktop(QObject):
         QMessageBox.warning(self.window, APP_NAME, self._startup_notice)
 
     #: How to restore, added to the damaged-database notice.
-    RESTORE_HINT = "To get your conversations back, use File → Restore newest backup…"
+    RESTORE_HINT = "To do that, use File → Restore newest backup…"
 
     def window_set_summaries(self, limit: int | None = None) -> bool:
         """Load the sidebar from the repository (the newest ``limit`` rows when given);
