@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QFrame,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -27,6 +30,7 @@ from jockey_desktop.resources import resource_path
 from jockey_desktop.ui.settings_dialog import SettingsDialog
 from jockey_desktop.ui.sidebar import ConversationSidebar
 from jockey_desktop.ui.store_picker import StorePicker
+from jockey_desktop.ui.theme import plain_tooltip
 from jockey_desktop.ui.welcome import WelcomePage
 
 DEFAULT_SIZE = (1180, 760)
@@ -70,6 +74,45 @@ class _ShortcutGuard(QObject):
         return False
 
 
+class NoticeBanner(QFrame):
+    """A dismissible strip above the window's content for notices that must be read in full
+    (a damaged database was moved aside, …): word-wrapped, selectable, plain text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("NoticeBanner")
+        self.setAccessibleName("Notice")
+        self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # paths and server text, verbatim
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setAccessibleName("Notice text")
+        self.dismiss_button = QPushButton("Dismiss", self)
+        self.dismiss_button.setAccessibleName("Dismiss notice")
+        self.dismiss_button.clicked.connect(self.dismiss)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        """Show ``text`` (replacing any earlier notice)."""
+        self.label.setText(text)
+        self.setAccessibleDescription(text)
+        self.show()
+
+    def text(self) -> str:
+        """The notice shown, or "" when dismissed."""
+        return self.label.text() if not self.isHidden() else ""
+
+    @Slot()
+    def dismiss(self) -> None:
+        """Hide the banner."""
+        self.hide()
+        self.label.clear()
+
+
 class MainWindow(QMainWindow):
     """The application window (see ui_contract.md)."""
 
@@ -80,6 +123,9 @@ class MainWindow(QMainWindow):
     sig_enter_key_requested = Signal()
     sig_try_sandbox_requested = Signal()
     sig_find_requested = Signal()
+    #: File → "Restore newest backup…"; the composition root confirms (see
+    #: ``confirm_restore_backup``) and restores.
+    sig_restore_backup_requested = Signal()
 
     PAGE_WELCOME, PAGE_MAIN = range(2)
 
@@ -134,7 +180,14 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
-        self.setCentralWidget(self.pages)
+        self.notice_banner = NoticeBanner(self)
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.notice_banner)
+        central_layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
 
         self.settings_dialog = SettingsDialog(self)
 
@@ -143,6 +196,14 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.connection_label)
         self.statusBar().setAccessibleName("Status bar")
         self.set_connection("Not connected")
+        # Status messages are elided to the room they have (full text in the tooltip); the
+        # timeout is ours so a re-elide on resize does not restart it.
+        self._status_full = ""
+        self._status_shown = ""
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.timeout.connect(self._clear_status)
+        self.statusBar().messageChanged.connect(self._on_status_message_changed)
 
         self._guard = _ShortcutGuard(self)
         self._build_menus()
@@ -179,6 +240,9 @@ class MainWindow(QMainWindow):
                                              "Ctrl+E", "Save this conversation as Markdown")
         self.action_export_json = self._action("Export as &JSON…", self._export_json,
                                                None, "Save this conversation as JSON")
+        self.action_restore_backup = self._action(
+            "&Restore newest backup…", self.sig_restore_backup_requested, None,
+            "Replace the conversations with the newest automatic backup")
         self.action_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
         file_menu = bar.addMenu("&File")
@@ -186,6 +250,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.action_export_md)
         file_menu.addAction(self.action_export_json)
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_restore_backup)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
 
@@ -258,6 +324,7 @@ class MainWindow(QMainWindow):
         one store). True = start one."""
         box = QMessageBox(QMessageBox.Icon.Question, "Start a new conversation?",
                           f"Start a new conversation on “{store_name}”?", parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # a server-supplied store name
         box.setInformativeText(
             "This conversation is tied to its knowledge store. Your current conversation "
             "stays in the sidebar unchanged.")
@@ -278,9 +345,27 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export conversation", name, file_filter)
         return path or None
 
+    def confirm_restore_backup(self, text: str) -> bool:
+        """Ask before replacing the conversations with a backup; ``text`` says which backup
+        and what happens. True = restore."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Restore newest backup?", text,
+                          parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # contains file paths
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is restore
+
     def show_error(self, title: str, text: str) -> None:
-        """A warning box for failures the user must see (export failed, …)."""
-        QMessageBox.warning(self, title, text)
+        """A warning box for failures the user must see (export failed, …).
+
+        ``text`` often carries server or OS error text: shown as plain text, never as HTML.
+        """
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.addButton(QMessageBox.StandardButton.Ok)
+        box.exec()
 
     @Slot()
     def show_about(self) -> None:
@@ -296,13 +381,72 @@ class MainWindow(QMainWindow):
         """Show the connection in the status bar: "Sandbox", "api.twelvelabs.io", and the
         proxy when one is in use."""
         text = mode if not proxy else f"{mode} · via proxy {proxy}"
+        self.connection_label.setTextFormat(Qt.TextFormat.PlainText)  # a configured URL
         self.connection_label.setText(text)
-        self.connection_label.setToolTip(f"Connected to: {text}")
+        self.connection_label.setToolTip(plain_tooltip(f"Connected to: {text}"))
         self.connection_label.setAccessibleDescription(text)
 
     def show_status(self, text: str, timeout_ms: int = 5000) -> None:
-        """A transient message in the status bar."""
-        self.statusBar().showMessage(text, timeout_ms)
+        """A transient message in the status bar (0 = until replaced).
+
+        Too long for the bar, it is elided and the full text goes in the bar's tooltip.
+        """
+        self._status_full = text
+        if timeout_ms > 0:
+            self._status_timer.start(timeout_ms)
+        else:
+            self._status_timer.stop()
+        self._show_elided_status()
+
+    def show_notice(self, text: str, important: bool = False) -> None:
+        """A notice for the user: in the status bar (elided, full text in its tooltip), and,
+        when ``important``, also in a banner above the content that stays until dismissed."""
+        if important:
+            self.notice_banner.show_text(text)
+            self.show_status(text, 15000)
+        else:
+            self.show_status(text, 8000)
+
+    def status_text(self) -> str:
+        """The full text of the status message shown, or ""."""
+        return self._status_full
+
+    def _status_room(self) -> int:
+        bar = self.statusBar()
+        room = bar.width() - 24  # size grip and margins
+        if self.connection_label.isVisible():
+            room -= self.connection_label.width() + 12
+        return max(room, 40)
+
+    def _show_elided_status(self) -> None:
+        bar = self.statusBar()
+        full = " ".join(self._status_full.split())  # one line: the bar shows one
+        shown = bar.fontMetrics().elidedText(full, Qt.TextElideMode.ElideRight,
+                                             self._status_room())
+        self._status_shown = shown
+        bar.showMessage(shown)
+        bar.setToolTip(plain_tooltip(self._status_full) if shown != full else "")
+
+    @Slot()
+    def _clear_status(self) -> None:
+        self._status_full = ""
+        if self.statusBar().currentMessage() == self._status_shown:
+            self.statusBar().clearMessage()
+
+    @Slot(str)
+    def _on_status_message_changed(self, message: str) -> None:
+        # Something else (a menu's status tip) replaced our message: drop its tooltip.
+        if message != self._status_shown or not message:
+            self.statusBar().setToolTip("")
+            if not message:
+                self._status_shown = ""
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Re-elide the status message for the new width."""
+        super().resizeEvent(event)
+        if getattr(self, "_status_full", "") and (
+                self.statusBar().currentMessage() == self._status_shown):
+            self._show_elided_status()
 
     def set_conversation_title(self, title: str | None) -> None:
         """Put the open conversation's title in the window title."""

@@ -64,7 +64,7 @@ from jockey_desktop.ui.models.conversation_model import (
     ConversationListModel,
     SummaryRole,
 )
-from jockey_desktop.ui.theme import palette_colors
+from jockey_desktop.ui.theme import palette_colors, plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -310,6 +310,7 @@ class ConversationSidebar(QWidget):
             "No conversations yet.\n\nPick a knowledge store and press "
             "“New conversation” (Ctrl+N) to ask your first question.", self)
         self.empty_label.setWordWrap(True)
+        self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setProperty("role", "muted")
         self.empty_label.setAccessibleName("No conversations yet")
@@ -325,6 +326,8 @@ class ConversationSidebar(QWidget):
         self.results_view.clicked.connect(self._on_result_activated)
         self.results_status = QLabel(self)
         self.results_status.setProperty("role", "muted")
+        # Shows the typed query: plain text, so "<b>" is searched for, not rendered.
+        self.results_status.setTextFormat(Qt.TextFormat.PlainText)
         self.results_status.setWordWrap(True)
         self.results_status.setAccessibleName("Search status")
         results_page = QWidget(self)
@@ -438,7 +441,7 @@ class ConversationSidebar(QWidget):
             item.setData(hit.message_id, HitMessageRole)
             plain = hit.snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "")
             item.setData(f"{hit.title}: {plain}", Qt.ItemDataRole.AccessibleTextRole)
-            item.setToolTip(plain)
+            item.setToolTip(plain_tooltip(plain))
             item.setEditable(False)
             self.results_model.appendRow(item)
             count += 1
@@ -470,6 +473,8 @@ class ConversationSidebar(QWidget):
         """Ask before deleting; the server-side session can never be recovered."""
         box = QMessageBox(QMessageBox.Icon.Warning, "Delete conversation",
                           f"Delete “{title}”?", parent=self)
+        # The title is user/server text: show its characters, never interpret it as HTML.
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(
             "This cannot be undone. The conversation is removed from this computer, and its "
             "server-side session cannot be recovered, so it can never be continued.")

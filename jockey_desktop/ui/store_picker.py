@@ -46,7 +46,7 @@ from jockey_desktop.ui.models.store_model import (
     StoreRole,
     store_counts_text,
 )
-from jockey_desktop.ui.theme import palette_colors, repolish
+from jockey_desktop.ui.theme import palette_colors, plain_tooltip, repolish
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -128,8 +128,18 @@ class StorePopup(QFrame):
         self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list_view.setItemDelegate(StoreDelegate(self.list_view))
         self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Shown instead of the list when the filter matches nothing.
+        self.empty_label = QLabel(self)
+        self.empty_label.setTextFormat(Qt.TextFormat.PlainText)  # echoes what was typed
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setProperty("role", "muted")
+        self.empty_label.setAccessibleName("No matching store")
+        self.empty_label.hide()
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
+        # Server error text goes here: plain, so markup in it is shown, not rendered.
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label.setAccessibleName("Store list status")
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.setAccessibleName("Refresh knowledge stores")
@@ -141,6 +151,7 @@ class StorePopup(QFrame):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.filter_field)
         layout.addWidget(self.list_view, 1)
+        layout.addWidget(self.empty_label, 1)
         layout.addLayout(bottom)
         self.resize(380, 360)
 
@@ -177,6 +188,8 @@ class StorePicker(QWidget):
         self.button.clicked.connect(self.show_popup)
         self.warning_label = QLabel(self)
         self.warning_label.setWordWrap(True)
+        # Store names and server error text end up here: plain, never interpreted as HTML.
+        self.warning_label.setTextFormat(Qt.TextFormat.PlainText)
         self.warning_label.setProperty("role", "warning")
         self.warning_label.setAccessibleName("Knowledge store warning")
         self.warning_label.hide()
@@ -303,16 +316,17 @@ class StorePicker(QWidget):
         elif self.model.rowCount() == 0 and self._state == "loaded":
             text = "No knowledge stores"
             status.setText("This account has no knowledge stores yet.")
-        elif self._current is not None:
-            text = store_button_text(self._current)
-            n = self.model.rowCount()
-            status.setText(f"{n} store{'s' if n != 1 else ''}")
         else:
-            text = "Choose a knowledge store…"
-            status.setText("")
+            text = (store_button_text(self._current) if self._current is not None
+                    else "Choose a knowledge store…")
+            status.setText(self._count_text())
         repolish(status)
         self.button.setText(f"{text}  ▾")
         self.button.setAccessibleDescription(text)
+        self.button.setToolTip(plain_tooltip(
+            text if self._current is not None
+            else "Choose the knowledge store to ask questions about"))
+        self._update_no_match()
 
         warning: str | None = None
         if self._state == "error":
@@ -324,9 +338,31 @@ class StorePicker(QWidget):
         self.warning_label.setVisible(bool(warning))
         self.popup.refresh_button.setEnabled(self._state != "loading")
 
+    def _count_text(self) -> str:
+        """The footer count: "3 stores", or "1 of 3 stores" while the filter hides some."""
+        total = self.model.rowCount()
+        if total == 0:
+            return ""
+        noun = "store" if total == 1 else "stores"
+        if self.popup.filter_field.text().strip():
+            return f"{self.filter_model.rowCount()} of {total} {noun}"
+        return f"{total} {noun}"
+
+    def _update_no_match(self) -> None:
+        """Say so in the list area when the filter hides every store."""
+        query = self.popup.filter_field.text().strip()
+        no_match = bool(query) and self.model.rowCount() > 0 and not self.filter_model.rowCount()
+        if no_match:
+            self.popup.empty_label.setText(f"No store matches “{query}”")
+        self.popup.empty_label.setVisible(no_match)
+        self.popup.list_view.setVisible(not no_match)
+
     @Slot(str)
     def _on_filter_changed(self, text: str) -> None:
         self.filter_model.set_filter_text(text)
+        if self._state in ("loaded", "empty") and self.model.rowCount():
+            self.popup.status_label.setText(self._count_text())
+        self._update_no_match()
         if self.filter_model.rowCount() and not self.popup.list_view.currentIndex().isValid():
             self.popup.list_view.setCurrentIndex(self.filter_model.index(0, 0))
 

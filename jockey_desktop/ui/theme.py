@@ -9,6 +9,7 @@ switches. Delegates read colours through ``palette_colors()`` so they stay reada
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, Slot
@@ -89,6 +90,10 @@ QLabel[role="error"] { color: %(error)s; }
 QLabel[role="success"] { color: %(success)s; }
 QLabel[role="muted"] { color: palette(placeholder-text); }
 QLabel[role="title"] { font-size: 20pt; font-weight: 600; }
+QFrame#NoticeBanner {
+    background: %(warn_bg)s; border: 1px solid %(warn_border)s; border-radius: 4px;
+}
+QFrame#NoticeBanner QLabel { color: %(warn_fg)s; }
 QListView { border: none; }
 QLineEdit { padding: 4px 6px; border-radius: 4px; border: 1px solid palette(mid); }
 QLineEdit:focus { border: 1px solid palette(highlight); }
@@ -248,3 +253,17 @@ def repolish(widget: QWidget) -> None:
     style = widget.style()
     style.unpolish(widget)
     style.polish(widget)
+
+
+def plain_tooltip(text: str) -> str:
+    """``text`` as a tooltip that shows exactly these characters.
+
+    Qt renders a tooltip as HTML whenever it merely *looks* like HTML (``Qt::mightBeRichText``),
+    so a store name or conversation title such as ``<img src=…>`` would be interpreted. The
+    text is escaped and wrapped in ``<qt>`` (forcing rich text whose only markup is ours), which
+    also makes long tooltips wrap instead of running off the screen.
+    """
+    if not text:
+        return ""
+    escaped = html.escape(text, quote=False).replace("\n", "<br>")
+    return f"<qt>{escaped}</qt>"

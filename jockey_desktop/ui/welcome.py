@@ -10,8 +10,10 @@ from jockey_desktop import APP_NAME
 
 TAGLINE = ("Ask questions about your video collections and jump straight to the moments "
            "Jockey cites.")
-KEY_NOTE = ("Your API key is kept in your system's secure keychain, never in a plain file. "
-            "You can change or remove it at any time in Settings.")
+# Truthful on every system: without a keychain the key lives only in memory (or comes from
+# the environment), and it is never written to a file either way.
+KEY_NOTE = ("Your key is kept in your system's keychain when one is available — never in a "
+            "file. You can change or remove it at any time in Settings.")
 SANDBOX_NOTE = ("The sandbox is a built-in practice server with sample video collections. "
                 "It runs on this computer only and needs no account.")
 
@@ -56,6 +58,7 @@ class WelcomePage(QWidget):
 
         self.note_label = QLabel(f"{KEY_NOTE}\n\n{SANDBOX_NOTE}", self)
         self.note_label.setWordWrap(True)
+        self.note_label.setTextFormat(Qt.TextFormat.PlainText)
         self.note_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.note_label.setProperty("role", "muted")
 

@@ -237,3 +237,118 @@ def test_shortcuts_work_while_typing_in_the_composer(qtbot, window, key, modifie
     with qtbot.waitSignal(getattr(window, signal), timeout=1000):
         qtbot.keyClick(editor, key, modifiers)
     assert editor.toPlainText() == "draft"
+
+
+# -- rich text, notices, restore, welcome -----------------------------------------------------
+
+EVIL = '<h1>Evil</h1><img src="file:///etc/passwd">'
+
+
+@pytest.fixture
+def boxes(monkeypatch) -> list[QMessageBox]:
+    """Message boxes "shown" (exec returns at once, nothing clicked)."""
+    seen: list[QMessageBox] = []
+
+    def fake_exec(box: QMessageBox) -> int:
+        seen.append(box)
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    return seen
+
+
+def test_confirm_new_conversation_on_shows_store_name_as_plain_text(window, boxes) -> None:
+    assert window.confirm_new_conversation_on(EVIL) is False
+    (box,) = boxes
+    assert box.textFormat() == Qt.TextFormat.PlainText
+    assert EVIL in box.text()
+
+
+def test_show_error_shows_server_text_as_plain_text(window, boxes) -> None:
+    window.show_error("Export failed", f"The server said: {EVIL}")
+    (box,) = boxes
+    assert box.textFormat() == Qt.TextFormat.PlainText
+    assert box.text() == f"The server said: {EVIL}"
+    assert box.windowTitle() == "Export failed"
+
+
+def test_connection_label_is_plain(window) -> None:
+    window.set_connection("api.example", f"http://{EVIL}")
+    assert window.connection_label.textFormat() == Qt.TextFormat.PlainText
+    assert EVIL in window.connection_label.text()
+
+
+def test_long_status_notice_is_elided_with_full_text_in_tooltip(qtbot, window) -> None:
+    from PySide6.QtGui import QTextDocument
+
+    window.resize(600, 400)
+    long_text = ("The conversation database was damaged (file is not a database). It was moved "
+                 "to /tmp/some/rather/long/path/conversations.sqlite3.corrupt-20261124-211231 "
+                 "and a new, empty one was started. Restore a backup from the File menu.")
+    window.show_notice(long_text)
+    shown = window.statusBar().currentMessage()
+    assert shown.endswith("…") and shown[:-1] in long_text
+    assert window.statusBar().fontMetrics().horizontalAdvance(shown) < window.width()
+    doc = QTextDocument()
+    doc.setHtml(window.statusBar().toolTip())
+    assert doc.toPlainText() == long_text
+    assert window.status_text() == long_text
+    assert not window.notice_banner.isVisible()  # not important: the status bar only
+    window.resize(2400, 400)  # room again: shown in full, no tooltip needed
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == long_text, timeout=2000)
+    assert window.statusBar().toolTip() == ""
+
+
+def test_short_status_fits_without_tooltip_and_expires(qtbot, window) -> None:
+    window.show_status("Exported to /tmp/x.md", 50)
+    assert window.statusBar().currentMessage() == "Exported to /tmp/x.md"
+    assert window.statusBar().toolTip() == ""
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "", timeout=2000)
+    assert window.status_text() == ""
+
+
+def test_important_notice_shows_a_dismissible_banner(qtbot, window) -> None:
+    text = f"The database was damaged and moved aside: {EVIL} " * 3
+    window.show_notice(text, important=True)
+    banner = window.notice_banner
+    assert banner.isVisible()
+    assert banner.label.textFormat() == Qt.TextFormat.PlainText
+    assert banner.label.wordWrap()
+    assert banner.text() == text
+    qtbot.mouseClick(banner.dismiss_button, Qt.MouseButton.LeftButton)
+    assert not banner.isVisible() and banner.text() == ""
+
+
+def test_restore_backup_menu_emits_and_confirm_box(qtbot, window, monkeypatch) -> None:
+    file_menu = window.menuBar().actions()[0].menu()
+    texts = [a.text() for a in file_menu.actions()]
+    assert "&Restore newest backup…" in texts
+    with qtbot.waitSignal(window.sig_restore_backup_requested):
+        window.action_restore_backup.trigger()
+    window.show_welcome()  # also reachable before any key is set
+    assert window.action_restore_backup.isEnabled()
+
+    def click(role: QMessageBox.ButtonRole | None):
+        def fake_exec(box: QMessageBox) -> int:
+            assert box.textFormat() == Qt.TextFormat.PlainText
+            assert "backup-1.sqlite3" in box.text()
+            cancel = QMessageBox.StandardButton.Cancel
+            for button in box.buttons():
+                wanted = (box.standardButton(button) == cancel if role is None
+                          else box.buttonRole(button) == role)
+                if wanted:
+                    button.click()
+            return 0
+        return fake_exec
+
+    monkeypatch.setattr(QMessageBox, "exec", click(QMessageBox.ButtonRole.DestructiveRole))
+    assert window.confirm_restore_backup("Restore backup-1.sqlite3?") is True
+    monkeypatch.setattr(QMessageBox, "exec", click(None))
+    assert window.confirm_restore_backup("Restore backup-1.sqlite3?") is False
+
+
+def test_welcome_does_not_promise_a_keychain(window) -> None:
+    note = window.welcome.note_label.text()
+    assert "keychain when one is available" in note
+    assert "never in a file" in note
+    assert "secure keychain, never" not in note

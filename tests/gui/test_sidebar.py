@@ -255,3 +255,53 @@ def test_delegate_paints_badges_and_pins(qtbot, sidebar) -> None:
     # Rows are two lines tall (title + "store · age").
     hint = sidebar.list_view.sizeHintForRow(0)
     assert hint > 2 * sidebar.list_view.fontMetrics().height()
+
+
+# -- rich-text injection ----------------------------------------------------------------------
+
+EVIL = '<h1>Evil</h1><img src="file:///etc/passwd">'
+
+
+def shown_as(tooltip: str) -> str:
+    """What Qt displays for a tooltip (it renders anything that looks like HTML)."""
+    from PySide6.QtGui import Qt as GuiQt  # mightBeRichText lives in QtGui's Qt namespace
+    from PySide6.QtGui import QTextDocument
+
+    if not GuiQt.mightBeRichText(tooltip):
+        return tooltip
+    doc = QTextDocument()
+    doc.setHtml(tooltip)
+    return doc.toPlainText()
+
+
+def test_confirm_delete_shows_an_html_title_as_plain_text(qtbot, sidebar, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    seen: list[QMessageBox] = []
+
+    def fake_exec(box: QMessageBox) -> int:
+        seen.append(box)
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    assert sidebar.confirm_delete(EVIL) is False
+    (box,) = seen
+    assert box.textFormat() == Qt.TextFormat.PlainText
+    assert EVIL in box.text()
+
+
+def test_search_results_never_render_html(qtbot, sidebar) -> None:
+    sidebar.search_field.setText(EVIL)
+    sidebar.show_search_results(EVIL, [])
+    assert sidebar.results_status.textFormat() == Qt.TextFormat.PlainText
+    assert EVIL in sidebar.results_status.text()
+    sidebar.show_search_results(EVIL, [SearchHit(1, EVIL, f"see {EVIL} here", 3, 1.0)])
+    tip = sidebar.results_model.item(0).toolTip()
+    assert shown_as(tip) == f"see {EVIL} here"
+
+
+def test_conversation_tooltip_is_escaped(qtbot) -> None:
+    model = ConversationListModel()
+    model.set_summaries([make_summary(1, 10.0, title=EVIL)])
+    tip = model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert shown_as(tip) == f"{EVIL}\nStore: Games"

@@ -131,3 +131,55 @@ def test_store_rows_paint(qtbot, picker) -> None:
     picker.show_popup()
     assert picker.popup.list_view.sizeHintForRow(0) > picker.fontMetrics().height() * 2
     assert not picker.popup.grab().toImage().isNull()
+
+
+# -- rich-text injection and the no-match state --------------------------------------------
+
+EVIL = '<h1>Evil</h1><img src="file:///etc/passwd">'
+
+
+def shown_as(tooltip: str) -> str:
+    """What Qt displays for a tooltip (it renders anything that looks like HTML)."""
+    from PySide6.QtGui import Qt as GuiQt  # mightBeRichText lives in QtGui's Qt namespace
+    from PySide6.QtGui import QTextDocument
+
+    if not GuiQt.mightBeRichText(tooltip):
+        return tooltip
+    doc = QTextDocument()
+    doc.setHtml(tooltip)
+    return doc.toPlainText()
+
+
+def test_store_names_and_errors_are_plain_text(qtbot, picker) -> None:
+    evil = StoreSummary("ks_evil", EVIL, EVIL, 1, ready=0, processing=1)
+    picker.set_stores([evil])
+    assert picker.current_store().id == "ks_evil"
+    assert picker.warning_label.textFormat() == Qt.TextFormat.PlainText
+    assert picker.popup.status_label.textFormat() == Qt.TextFormat.PlainText
+    assert EVIL in picker.button.text()  # QToolButton text is never rich text
+    assert EVIL in shown_as(picker.button.toolTip())
+    tip = picker.model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert shown_as(tip).splitlines()[0] == EVIL
+    picker.set_error(f"Server said {EVIL}")
+    assert f"Server said {EVIL}" in picker.warning_label.text()
+    assert f"Server said {EVIL}" in picker.popup.status_label.text()
+
+
+def test_filter_without_match_says_so_and_counts(qtbot, picker) -> None:
+    picker.set_stores(STORES)
+    picker.show_popup()
+    popup = picker.popup
+    assert popup.status_label.text() == "3 stores"
+    assert not popup.empty_label.isVisible()
+    qtbot.keyClicks(popup.filter_field, "dro")
+    assert popup.status_label.text() == "1 of 3 stores"
+    qtbot.keyClicks(popup.filter_field, "zzz")
+    assert picker.filter_model.rowCount() == 0
+    assert popup.empty_label.isVisible() and not popup.list_view.isVisible()
+    assert popup.empty_label.text() == "No store matches “drozzz”"
+    assert popup.empty_label.textFormat() == Qt.TextFormat.PlainText
+    assert popup.status_label.text() == "0 of 3 stores"
+    popup.filter_field.clear()
+    assert popup.list_view.isVisible() and not popup.empty_label.isVisible()
+    assert popup.status_label.text() == "3 stores"
+    popup.hide()

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from jockey_desktop.core.storage.models import ConversationSummary
+from jockey_desktop.ui.theme import plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -57,7 +58,8 @@ class ConversationListModel(QAbstractListModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return conv.title or "New conversation"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{conv.title or 'New conversation'}\nStore: {conv.store_name}"
+            # Titles and store names are user/server text: never let Qt read them as HTML.
+            return plain_tooltip(f"{conv.title or 'New conversation'}\nStore: {conv.store_name}")
         if role == SummaryRole:
             return summary
         if role == ConversationIdRole:

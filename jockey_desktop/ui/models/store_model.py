@@ -14,6 +14,7 @@ from PySide6.QtCore import (
 )
 
 from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.ui.theme import plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -59,7 +60,8 @@ class StoreListModel(QAbstractListModel):
             lines = [store.name, store_counts_text(store)]
             if store.description:
                 lines.append(store.description)
-            return "\n".join(lines)
+            # Server-supplied names/descriptions: never let Qt read them as HTML.
+            return plain_tooltip("\n".join(lines))
         if role == StoreRole:
             return store
         if role == StoreIdRole:
