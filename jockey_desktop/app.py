@@ -340,9 +340,7 @@ class JockeyDesktop(QObject):
         w.sig_copy_conversation.connect(self.copy_conversation)
         w.sig_enter_key_requested.connect(w.open_settings)
         w.sig_try_sandbox_requested.connect(self.on_try_sandbox)
-        restore_requested = getattr(w, "sig_restore_backup_requested", None)
-        if restore_requested is not None:
-            restore_requested.connect(self.on_restore_backup_requested)
+        w.sig_restore_backup_requested.connect(self.on_restore_backup_requested)
 
         dialog = w.settings_dialog
         dialog.sig_save_key.connect(self.settings_controller.save_key)
@@ -393,11 +391,13 @@ class JockeyDesktop(QObject):
         self.focus_composer()
         notice = getattr(self, "_startup_notice", None)
         if notice:
-            self.window_notice(notice)
             report = getattr(self.repo, "open_report", None)
-            # A damaged file moved aside deserves a dialog; interrupted answers are visible
-            # (and retryable) in their conversations, the status bar says so.
-            if self.options.interactive and getattr(report, "moved_aside", None):
+            # A damaged file moved aside deserves a banner that stays (and a dialog when
+            # interactive); interrupted answers are visible and retryable in their
+            # conversations, so the status bar is enough for them.
+            damaged = bool(getattr(report, "moved_aside", None))
+            self.window.show_notice(notice, important=damaged)
+            if self.options.interactive and damaged:
                 QTimer.singleShot(0, self._show_startup_notice)
 
     @Slot()
@@ -736,16 +736,7 @@ class JockeyDesktop(QObject):
                                    on_error=self._on_backup_restore_failed)
 
     def _confirm_restore_backup(self, text: str) -> bool:
-        confirm = getattr(self.window, "confirm_restore_backup", None)
-        if confirm is not None:
-            return bool(confirm(text))
-        if not self.options.interactive:
-            return False
-        answer = QMessageBox.question(
-            self.window, "Restore newest backup?", text,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
-        return answer == QMessageBox.StandardButton.Yes
+        return self.window.confirm_restore_backup(text)
 
     @Slot(object)
     def _on_backup_restored(self, path: object) -> None:

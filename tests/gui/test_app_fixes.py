@@ -210,6 +210,10 @@ def test_the_damaged_database_notice_says_how_to_restore(
     database.write_bytes(b"this is not a database" * 100)
     desktop = start()
     assert "File → Restore newest backup" in desktop._startup_notice
+    # It stays on screen in a banner until dismissed (a status-bar message would vanish).
+    banner = desktop.window.notice_banner
+    assert banner.isVisible()
+    assert "File → Restore newest backup" in banner.text()
 
 
 # ----------------------------------------------------------------- log redaction
