@@ -701,8 +701,10 @@ class MessageDelegate(QStyledItemDelegate):
             if document.textWidth() != width:
                 document.setTextWidth(width)
             if previous is not None:
-                # One document would collapse the margins between two paragraphs: do the same.
-                y += previous.size().height() - min(
+                # A document's size leaves out its last block's bottom margin and its first
+                # block's top margin; one document of the whole text would put the larger of
+                # the two between the paragraphs (collapsed margins): do the same.
+                y += previous.size().height() + max(
                     previous.lastBlock().blockFormat().bottomMargin(),
                     document.firstBlock().blockFormat().topMargin(),
                 )

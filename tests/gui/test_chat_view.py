@@ -3,6 +3,7 @@ following the bottom, the streaming tick."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -453,6 +454,13 @@ def test_streaming_answer_reuses_completed_paragraphs(qtbot: Any, view: ChatView
             assert sealed_seen.setdefault(position, doc) is doc
         tops = [y for y, _doc in layout.parts]
         assert tops == sorted(tops)
+        # Stacked, the parts neither overlap nor drift: the last one ends where the same text
+        # as one document ends (a miscomputed margin drew paragraphs on top of each other).
+        for (y0, doc0), (y1, _doc1) in itertools.pairwise(layout.parts):
+            assert y1 >= y0 + doc0.size().height()
+        single.setTextWidth(width)
+        last_y, last_doc = layout.parts[-1]
+        assert abs(last_y + last_doc.size().height() - single.size().height()) <= 2
     assert len(sealed_seen) >= 4
     # The code fence with a blank line inside stayed one block of code.
     assert any("code line\n\nstill code" in doc.toPlainText() for doc in sealed_seen.values())
