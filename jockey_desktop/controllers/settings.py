@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -141,11 +143,50 @@ class SettingsController(QObject):
         self._client_factory = client_factory
         self._pending_key: str | None = None
         self._test_handle: Any = None
+        # Key-store operations run one at a time, in the order asked. On a multi-thread pool a
+        # load started before a save could otherwise finish after it and report the old state
+        # ("No API key is set") over the new one.
+        self._key_ops: deque[tuple[Callable[..., Any], tuple[Any, ...],
+                                   Callable[[object], None]]] = deque()
+        self._key_op_running = False
+
+    def _queue_key_op(self, fn: Callable[..., Any], *args: Any,
+                      on_success: Callable[[object], None]) -> None:
+        self._key_ops.append((fn, args, on_success))
+        self._next_key_op()
+
+    def _next_key_op(self) -> None:
+        if self._key_op_running or not self._key_ops:
+            return
+        fn, args, on_success = self._key_ops.popleft()
+        self._key_op_running = True
+
+        def succeeded(result: object) -> None:
+            self._key_op_running = False
+            try:
+                on_success(result)
+            finally:
+                self._next_key_op()
+
+        def failed(error: object) -> None:
+            self._key_op_running = False
+            try:
+                self._on_failed(error)
+            finally:
+                self._next_key_op()
+
+        try:
+            self._runner.submit(fn, self._key_store, *args, on_success=succeeded,
+                                on_error=failed)
+        except RuntimeError:
+            # The runner is shut down (the app is closing): nothing more will run.
+            self._key_op_running = False
+            self._key_ops.clear()
+            raise
 
     def load_key(self) -> None:
         """Read the stored key → ``sig_key_loaded(key or None, location text)``."""
-        self._runner.submit(_load, self._key_store, on_success=self._on_loaded,
-                            on_error=self._on_failed)
+        self._queue_key_op(_load, on_success=self._on_loaded)
 
     def save_key(self, key: str) -> None:
         """Store a new key → ``sig_key_saved(key in use, location text)``.
@@ -160,13 +201,11 @@ class SettingsController(QObject):
             self.sig_error.emit(problem)
             return
         self._pending_key = key
-        self._runner.submit(_save, self._key_store, key, on_success=self._on_saved,
-                            on_error=self._on_failed)
+        self._queue_key_op(_save, key, on_success=self._on_saved)
 
     def remove_key(self) -> None:
         """Forget the stored key → ``sig_key_removed(location text)``."""
-        self._runner.submit(_delete, self._key_store, on_success=self._on_removed,
-                            on_error=self._on_failed)
+        self._queue_key_op(_delete, on_success=self._on_removed)
 
     def test_connection(self, key: str, base_url: str | None = None) -> None:
         """List the stores with ``key`` → ``sig_test_result(ok, sentence)``."""

@@ -114,6 +114,36 @@ def test_key_round_trip_on_workers(qtbot: Any, runner: TaskRunner, memory_keyrin
         settings.save_key("   ")
 
 
+def test_a_load_started_before_a_save_never_reports_after_it(
+    qtbot: Any, runner: TaskRunner, memory_keyring: Any
+) -> None:
+    # The window's second lookup (Settings opened) may still be running when Save is
+    # clicked; on a multi-thread pool its stale "no key" must not land after the save.
+    import threading
+
+    release = threading.Event()
+    store = ApiKeyStore()
+    real_get = store.get
+
+    def slow_get() -> Any:
+        key = real_get()
+        release.wait(10)  # the lookup has read "no key" and is slow to report it
+        return key
+
+    store.get = slow_get  # type: ignore[method-assign]
+    settings = SettingsController(store, runner)
+    order: list[tuple[str, Any]] = []
+    settings.sig_key_loaded.connect(lambda key, where: order.append(("loaded", key)))
+    settings.sig_key_saved.connect(lambda key, where: order.append(("saved", key)))
+    settings.load_key()
+    settings.save_key("tlk_secret_value")
+    qtbot.wait(100)  # room for a save racing ahead to report first (the bug)
+    release.set()
+    qtbot.waitUntil(lambda: len(order) == 2, timeout=5_000)
+    assert order == [("loaded", None), ("saved", "tlk_secret_value")]
+    assert "tlk_secret_value" in memory_keyring.store.values()
+
+
 def test_without_a_secure_store_the_key_is_kept_in_memory_with_the_reason(
     qtbot: Any, runner: TaskRunner
 ) -> None:
