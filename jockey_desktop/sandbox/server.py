@@ -724,9 +724,12 @@ class _StreamSender:
                 thinking *= 0.7
             if self._send_item(index, item):
                 return
+        # Recorded before the client can see the completion: a follow-up sent the moment
+        # ``response.completed`` arrives must already find this turn in the session (and a
+        # restart right after it must find it on disk).
+        self.h._finish_turn(turn)
         self.event("response.completed", {"response": turn.snapshot(
             turn.status, turn.items, usage=turn.usage)})
-        self.h._finish_turn(turn)
         self._write("data: [DONE]\n\n")
 
     def _send_item(self, index: int, item: dict[str, Any]) -> bool:

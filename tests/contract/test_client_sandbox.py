@@ -200,6 +200,33 @@ def test_three_turns_in_one_session(client: JockeyClient,
     assert len({a.text for a in answers}) == 3
 
 
+def test_a_turn_is_in_its_session_before_the_client_sees_it_complete(
+    sandbox: SandboxServer, client: JockeyClient, stores: list[KnowledgeStore],
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A follow-up sent the moment ``response.completed`` arrives must be answered with this
+    # turn in its history. A slow server thread (a loaded CI machine) widens the window in
+    # which the turn used to be recorded only after the completion was already sent.
+    from jockey_desktop.sandbox import server as server_module
+
+    original = server_module._Handler._finish_turn
+
+    def slow_finish(handler: Any, turn: Any) -> None:
+        time.sleep(0.3)
+        original(handler, turn)
+
+    monkeypatch.setattr(server_module._Handler, "_finish_turn", slow_finish)
+    store, _ = ready_store(client, stores)
+    done = None
+    for event in client.stream_response(store.id, THREE_TURNS[0]):
+        if isinstance(event, ResponseDone):
+            done = event
+            session = sandbox.sessions.get(event.response.session_id)
+            assert session is not None
+            assert [t["question"] for t in session.turns] == [THREE_TURNS[0]]
+    assert done is not None
+
+
 def test_streamed_and_plain_answers_agree(client: JockeyClient,
                                           stores: list[KnowledgeStore]) -> None:
     store, _ = ready_store(client, stores)
