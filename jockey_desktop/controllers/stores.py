@@ -69,6 +69,9 @@ class StoresController(QObject):
         self._generation = 0
         self._stores: list[StoreSummary] = []
         self._outstanding = 0
+        # True from refresh() until the list itself arrives (or fails): the stores of the
+        # previous refresh are not the answer to this one.
+        self._listing = False
         self._handles: list[Any] = []
 
     def set_client(self, client: Any) -> None:
@@ -97,8 +100,8 @@ class StoresController(QObject):
         return next((s for s in self._stores if s.ready > 0), None)
 
     def is_loading(self) -> bool:
-        """True while a refresh is still counting items."""
-        return self._outstanding > 0
+        """True while a refresh is still listing the stores or counting their items."""
+        return self._listing or self._outstanding > 0
 
     def refresh(self) -> None:
         """Reload the list; results by ``sig_stores_loaded`` / ``sig_stores_failed``."""
@@ -107,9 +110,11 @@ class StoresController(QObject):
         self._handles = []
         self._generation += 1
         self._outstanding = 0
+        self._listing = False
         if self._client is None:
             self.sig_stores_failed.emit("No API key is set — open Settings, or try the sandbox.")
             return
+        self._listing = True
         self.sig_loading.emit()
         self._handles.append(self._runner.submit(
             self._client.list_knowledge_stores, on_success=self._on_listed,
@@ -120,9 +125,11 @@ class StoresController(QObject):
         stores = list(stores or [])  # type: ignore[call-overload]
         generation = self._generation
         self._stores = [_initial_summary(s) for s in stores]
+        self._listing = False
+        # Set before the preliminary list goes out, so its listeners see it is not final.
+        self._outstanding = len(stores)
         self.sig_stores_loaded.emit(list(self._stores))
         client = self._client
-        self._outstanding = len(stores)
         for store in stores:
             receiver = _SummaryReceiver(self, generation, str(store.id))
             self._handles.append(self._runner.submit(
@@ -131,6 +138,7 @@ class StoresController(QObject):
 
     @Slot(object)
     def _on_list_failed(self, error: object) -> None:
+        self._listing = False
         info = describe_error(error)  # type: ignore[arg-type]
         log.warning("listing knowledge stores failed: %s", info.code)
         # Only the reason: the store picker puts its own "Could not load knowledge stores"

@@ -55,6 +55,24 @@ def test_stores_load_with_readiness_counts(
     assert stores.last_store_id() == ready.id
 
 
+def test_a_refresh_is_loading_until_its_own_counts_are_in(
+    qtbot: Any, runner: TaskRunner, sandbox: Any
+) -> None:
+    # "Loaded" must mean this refresh: the previous list is no answer while a new one is
+    # being fetched, and the preliminary list (counts unknown) is not final either.
+    stores = StoresController(runner, make_client(sandbox))
+    loading_seen: list[bool] = []
+    stores.sig_stores_loaded.connect(lambda _stores: loading_seen.append(stores.is_loading()))
+    stores.refresh()
+    assert stores.is_loading()
+    qtbot.waitUntil(lambda: not stores.is_loading(), timeout=10_000)
+    assert loading_seen == [True, False]
+    stores.refresh()  # the first list is still there, but it is not this refresh's
+    assert stores.stores() and stores.is_loading()
+    qtbot.waitUntil(lambda: not stores.is_loading(), timeout=10_000)
+    assert loading_seen == [True, False, True, False]
+
+
 def test_stores_without_a_client_or_with_a_failing_server_say_why(
     qtbot: Any, runner: TaskRunner, sandbox: Any
 ) -> None:
