@@ -167,7 +167,7 @@ def test_surrounding_whitespace_of_a_key_is_not_malformed(
 def test_a_base_url_with_a_problem_is_refused(url: str) -> None:
     with pytest.raises(ValueError) as info:
         JockeyClient("k", url)
-    assert "k" != str(info.value) and url not in str(info.value)
+    assert str(info.value) != "k" and url not in str(info.value)
     if url.startswith("http://"):
         assert str(info.value) == PLAIN_HTTP_PROBLEM
 
