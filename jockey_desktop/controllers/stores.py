@@ -9,6 +9,7 @@ generation are dropped. The last chosen store is remembered in ``AppSettings``.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -26,26 +27,6 @@ def _initial_summary(store: Any) -> StoreSummary:
         description=str(getattr(store, "description", "") or ""),
         item_count=int(getattr(store, "item_count", 0) or 0),
     )
-
-
-class _SummaryReceiver(QObject):
-    """Receives one store's summary for one refresh generation (bound slots, no lambdas)."""
-
-    def __init__(self, owner: StoresController, generation: int, store_id: str) -> None:
-        super().__init__(owner)
-        self._owner = owner
-        self._generation = generation
-        self._store_id = store_id
-
-    @Slot(object)
-    def on_success(self, summary: object) -> None:
-        self._owner._summary_arrived(self._generation, self._store_id, summary)
-        self.deleteLater()
-
-    @Slot(object)
-    def on_error(self, error: object) -> None:
-        self._owner._summary_arrived(self._generation, self._store_id, None, error)
-        self.deleteLater()
 
 
 class StoresController(QObject):
@@ -131,10 +112,15 @@ class StoresController(QObject):
         self.sig_stores_loaded.emit(list(self._stores))
         client = self._client
         for store in stores:
-            receiver = _SummaryReceiver(self, generation, str(store.id))
+            # Plain callables, not one QObject per store: the runner calls them on the GUI
+            # thread. Per-store child QObjects that deleteLater() themselves while holding
+            # their parent formed a wrapper cycle; freeing it (GC, or the parent going away
+            # with deferred deletes still queued) crashed the event loop now and then.
+            store_id = str(store.id)
             self._handles.append(self._runner.submit(
-                summarize_store, client, store, on_success=receiver.on_success,
-                on_error=receiver.on_error))
+                summarize_store, client, store,
+                on_success=partial(self._summary_arrived, generation, store_id),
+                on_error=partial(self._summary_failed, generation, store_id)))
 
     @Slot(object)
     def _on_list_failed(self, error: object) -> None:
@@ -144,6 +130,9 @@ class StoresController(QObject):
         # Only the reason: the store picker puts its own "Could not load knowledge stores"
         # in front, and two leads read as a stutter.
         self.sig_stores_failed.emit(info.message)
+
+    def _summary_failed(self, generation: int, store_id: str, error: object) -> None:
+        self._summary_arrived(generation, store_id, None, error)
 
     def _summary_arrived(self, generation: int, store_id: str, summary: object,
                          error: object = None) -> None:
