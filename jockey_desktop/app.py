@@ -176,6 +176,8 @@ class JockeyDesktop(QObject):
         self._base_url: str | None = None
         self._mode = "none"  # "sandbox" | "api" | "none" (no key yet)
         self._shut_down = False
+        #: A sentence about what happened when the database opened (recovered, migrated…).
+        self._startup_notice: str | None = None
 
     # ----------------------------------------------------------------- construction
 
@@ -255,9 +257,9 @@ class JockeyDesktop(QObject):
             _tell(self.options, title,
                   f"{exc}\n\nThe file was left untouched: {self.paths.database}", critical=True)
             return False
-        report = getattr(self.repo, "open_report", None)
+        report = self.repo.open_report
         self._startup_notice = _describe_open_report(report)
-        if self._startup_notice and getattr(report, "moved_aside", None):
+        if self._startup_notice and report.moved_aside:
             self._startup_notice = f"{self._startup_notice} {self.RESTORE_HINT}"
         return True
 
@@ -389,13 +391,12 @@ class JockeyDesktop(QObject):
         # Typing right after start-up goes to the question box (a hidden window remembers
         # the focus widget and gives it focus when shown).
         self.focus_composer()
-        notice = getattr(self, "_startup_notice", None)
+        notice = self._startup_notice
         if notice:
-            report = getattr(self.repo, "open_report", None)
             # A damaged file moved aside deserves a banner that stays (and a dialog when
             # interactive); interrupted answers are visible and retryable in their
             # conversations, so the status bar is enough for them.
-            damaged = bool(getattr(report, "moved_aside", None))
+            damaged = self.repo.open_report.moved_aside is not None
             self.window.show_notice(notice, important=damaged)
             if self.options.interactive and damaged:
                 QTimer.singleShot(0, self._show_startup_notice)
@@ -620,8 +621,8 @@ class JockeyDesktop(QObject):
 
     def focus_composer(self) -> None:
         """Put the keyboard focus in the question box, unless the user is typing a search."""
-        search = getattr(self.window.sidebar, "search_field", None)
-        if search is not None and self.window.focusWidget() is search and search.text().strip():
+        search = self.window.sidebar.search_field
+        if self.window.focusWidget() is search and search.text().strip():
             return  # a search is active and being typed: do not steal its keystrokes
         self.window.chat_pane.composer.edit.setFocus()
 
@@ -899,8 +900,7 @@ class JockeyDesktop(QObject):
             return
         store = self.stores.store(store_id)
         name = store.name if store is not None else store_id
-        confirm = getattr(self.window, "confirm_new_conversation_on", None)
-        if confirm is None or confirm(name):
+        if self.window.confirm_new_conversation_on(name):
             self.new_conversation()
         else:
             self.window.store_picker.select_store(conversation.store_id)

@@ -527,12 +527,12 @@ class ChatController(QObject):
         if not pending:
             self._tick.stop()
 
-    def _on_response_done(self, turn: _Turn, response: Any) -> None:
+    def _on_response_done(self, turn: _Turn, response: api.Response) -> None:
         self._release(turn)
-        text = getattr(response, "text", None) or turn.text
-        citations = [c.to_dict() for c in (getattr(response, "citations", None) or ())]
-        usage = getattr(response, "usage", None)
-        session_id = getattr(response, "session_id", None) or turn.session_id
+        text = response.text or turn.text
+        citations = [c.to_dict() for c in response.citations]
+        usage = response.usage
+        session_id = response.session_id or turn.session_id
         if session_id and session_id != turn.session_id:
             turn.session_id = session_id
             self._repo.set_session_id(turn.conversation_id, session_id)
@@ -541,9 +541,9 @@ class ChatController(QObject):
             text=text,
             status=MessageStatus.COMPLETE,
             citations=citations,
-            input_tokens=getattr(usage, "input_tokens", None),
-            output_tokens=getattr(usage, "output_tokens", None),
-            response_id=getattr(response, "id", None),
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            response_id=response.id,
             session_id=session_id,
         )
         self._repo.set_message_status(turn.user_message_id, MessageStatus.COMPLETE)
@@ -552,12 +552,10 @@ class ChatController(QObject):
             self.sig_stream_text.emit(turn.conversation_id, turn.assistant_message_id, text)
         self._emit_changed(turn.user_message_id)
         self._emit_changed(turn.assistant_message_id)
-        if getattr(response, "status", "completed") == "incomplete":
+        if response.status == "incomplete":
             # A valid prefix of the answer: keep it as complete, but say it was cut short.
-            details = getattr(response, "incomplete_details", None)
-            reason = getattr(response, "incomplete_reason", None) or (
-                details.get("reason") if isinstance(details, dict) else None)
-            why = ("it reached the length limit" if reason == "max_output_tokens"
+            why = ("it reached the length limit"
+                   if response.incomplete_reason == "max_output_tokens"
                    else "the server stopped early")
             self.sig_notice.emit(turn.conversation_id,
                                  f"The answer was cut short ({why}); ask a follow-up for more.")

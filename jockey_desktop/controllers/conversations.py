@@ -120,18 +120,7 @@ class ConversationsController(QObject):
 
     def summary(self, conversation_id: int) -> ConversationSummary | None:
         """The sidebar row of one conversation, or None if it is gone."""
-        getter = getattr(self._repo, "get_summary", None) or getattr(
-            self._repo, "get_conversation_summary", None)
-        if getter is not None:
-            return getter(conversation_id)  # type: ignore[no-any-return]
-        conversation = self._repo.get_conversation(conversation_id)
-        if conversation is None:
-            return None
-        messages = self._repo.list_messages(conversation_id)
-        last_status = next(
-            (m.status for m in reversed(messages) if m.role.value == "assistant"), None)
-        return ConversationSummary(conversation=conversation, message_count=len(messages),
-                                   last_status=last_status)
+        return self._repo.get_summary(conversation_id)
 
     def conversation(self, conversation_id: int) -> Conversation | None:
         """The conversation record, with any not-yet-written draft applied."""

@@ -226,6 +226,21 @@ class Repository:
         self, limit: int | None = None, offset: int = 0
     ) -> list[ConversationSummary]:
         """Sidebar rows: pinned first, then most recent activity first."""
+        return self._summaries(
+            "ORDER BY c.pinned DESC, c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?",
+            (-1 if limit is None else int(limit), int(offset)),
+        )
+
+    def get_summary(self, conversation_id: int) -> ConversationSummary | None:
+        """One sidebar row (the same counts as ``list_conversations``), or None if gone.
+
+        Two indexed sub-queries: cheap even for a conversation with thousands of messages,
+        so the GUI thread can refresh a row after every turn.
+        """
+        found = self._summaries("WHERE c.id = ?", (conversation_id,))
+        return found[0] if found else None
+
+    def _summaries(self, tail: str, params: tuple[Any, ...]) -> list[ConversationSummary]:
         cols = ", ".join(f"c.{c.strip()}" for c in _CONVERSATION_COLUMNS.split(","))
         with self._read("list conversations") as conn:
             rows = conn.execute(
@@ -234,9 +249,8 @@ class Repository:
                 " AND m.role != 'seam'), "
                 "(SELECT m.status FROM messages m WHERE m.conversation_id = c.id "
                 " AND m.role = 'assistant' ORDER BY m.id DESC LIMIT 1) "
-                "FROM conversations c ORDER BY c.pinned DESC, c.updated_at DESC, c.id DESC "
-                "LIMIT ? OFFSET ?",
-                (-1 if limit is None else int(limit), int(offset)),
+                f"FROM conversations c {tail}",
+                params,
             ).fetchall()
         return [
             ConversationSummary(

@@ -246,3 +246,23 @@ def test_unusable_location_raises_storage_error(tmp_path: Path) -> None:
     blocker.write_text("a file where the data folder should be")
     with pytest.raises(StorageError, match="Could not open"):
         open_repository(blocker / "conversations.sqlite3", tmp_path / "backups")
+
+
+def test_get_summary_matches_the_sidebar_list(repo: Repository) -> None:
+    conv = repo.create_conversation("ks_1", "Store")
+    other = repo.create_conversation("ks_1", "Store")
+    user = repo.add_user_message(conv.id, "question")
+    reply = repo.start_assistant_message(conv.id, user.id)
+    repo.fail_message(reply.id, status=MessageStatus.FAILED, error_code="network",
+                      error_message="down")
+    repo.add_session_seam(conv.id, None, "session expired")
+
+    summary = repo.get_summary(conv.id)
+    assert summary is not None
+    # The seam is a marker, not a message; the newest answer's state is what the row shows.
+    assert summary.message_count == 2
+    assert summary.last_status == MessageStatus.FAILED
+    listed = {s.conversation.id: s for s in repo.list_conversations()}
+    assert summary == listed[conv.id]
+    assert repo.get_summary(other.id) == listed[other.id]
+    assert repo.get_summary(999_999) is None
