@@ -58,14 +58,25 @@ class Video:
 
 
 @dataclass(frozen=True)
+class Collection:
+    """An item collection of a store (``ksic_…``): a named set of the store's item ids."""
+
+    id: str
+    name: str
+    api: dict[str, Any] = field(repr=False)
+    item_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Store:
-    """A knowledge store with its items."""
+    """A knowledge store with its items and item collections."""
 
     id: str
     name: str
     api: dict[str, Any] = field(repr=False)
     items: tuple[Video, ...] = ()
     theme_names: dict[str, str] = field(default_factory=dict, repr=False)
+    collections: tuple[Collection, ...] = ()
 
     @property
     def ready_items(self) -> tuple[Video, ...]:
@@ -77,6 +88,13 @@ class Store:
         for item in self.items:
             if item.id == item_id:
                 return item
+        return None
+
+    def collection(self, collection_id: str) -> Collection | None:
+        """Return the item collection with ``collection_id``, or None."""
+        for collection in self.collections:
+            if collection.id == collection_id:
+                return collection
         return None
 
     def to_api(self) -> dict[str, Any]:
