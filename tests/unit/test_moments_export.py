@@ -1,0 +1,245 @@
+"""Exports of cited moments: OTIO round trip, EDL and FCP XML source ranges read back with the
+adapters and from the text, exact CSV and chapter lines, atomic 0600 files, clear refusals."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import stat
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import opentimelineio as otio  # type: ignore[import-untyped]
+import pytest
+
+from jockey_desktop.core.moments_export import (
+    DEFAULT_FPS,
+    Moment,
+    MomentFormat,
+    export_moments,
+    moments_timeline,
+    sequence_rate,
+    timecode_rate,
+    to_chapters,
+    to_csv,
+    to_edl,
+    to_fcp_xml,
+    to_otio,
+)
+
+NTSC = 30000 / 1001
+OCEAN = "66f1a2b3c4d5e6f7a8b9c0d1"
+FOREST = "66f1a2b3c4d5e6f7a8b9c0d2"
+
+#: Same-rate moments (25 fps), two of one video: what most exports look like.
+PAL = [
+    Moment("Ocean life", OCEAN, 12.5, 20.25, "A whale surfaces\nnear the boat.", fps=25,
+           media_url="http://127.0.0.1:9/media/ocean.m3u8?expires=1&sig=ab"),
+    Moment("Forest walk", FOREST, 60.0, 75.0, "Moss on every trunk.", fps=25),
+    Moment("Ocean life", OCEAN, 3.0, 4.0, "", fps=25,
+           media_url="http://127.0.0.1:9/media/ocean.m3u8?expires=1&sig=ab"),
+]
+
+#: Mixed rates: 25 fps, NTSC 29.97 (given as 29.97) and an unknown rate.
+MIXED = [
+    Moment("Ocean life", OCEAN, 12.5, 20.25, "Whale.", fps=25),
+    Moment("Forest walk", FOREST, 60.0, 75.0, "Moss.", fps=29.97),
+    Moment("City at night", "city-3", 1.0, 2.0, "Lights.", fps=None),
+]
+
+
+def _frames(seconds: float, rate: float) -> int:
+    return round(seconds * rate)
+
+
+def test_frame_rates_follow_the_video_with_a_documented_default() -> None:
+    assert timecode_rate(25) == 25
+    assert timecode_rate(29.97) == pytest.approx(NTSC, abs=1e-9)
+    assert timecode_rate(None) == DEFAULT_FPS
+    assert timecode_rate(15) == DEFAULT_FPS  # no SMPTE timecode at 15 fps
+    assert sequence_rate(MIXED) == 25  # each rate once: the first wins
+    assert sequence_rate([*MIXED, MIXED[1]]) == pytest.approx(NTSC)
+
+
+def test_otio_round_trips_with_names_ranges_and_metadata() -> None:
+    text = to_otio(PAL, "Answer 3")
+    back = otio.adapters.read_from_string(text, "otio_json")
+    assert back.name == "Answer 3"
+    assert otio.core.serialize_json_to_string(back, indent=2) == text
+    clips = list(back.find_clips())
+    assert [c.name for c in clips] == ["Ocean life", "Forest walk", "Ocean life"]
+    for clip, moment in zip(clips, PAL, strict=True):
+        assert clip.source_range.start_time == otio.opentime.RationalTime(
+            _frames(moment.start_sec, 25), 25)
+        assert clip.source_range.end_time_exclusive() == otio.opentime.RationalTime(
+            _frames(moment.end_sec, 25), 25)
+        assert clip.metadata["jockey_desktop"]["item_id"] == moment.item_id
+        assert clip.metadata["jockey_desktop"]["text"] == moment.text
+    assert clips[0].media_reference.target_url == PAL[0].media_url
+    assert isinstance(clips[1].media_reference, otio.schema.MissingReference)
+    assert [m.name for m in clips[0].markers] == ["A whale surfaces near the boat."]
+    assert not clips[2].markers  # no text, no marker
+
+
+def test_otio_keeps_each_clip_at_its_own_rate() -> None:
+    clips = list(moments_timeline(MIXED).find_clips())
+    rates = [c.source_range.start_time.rate for c in clips]
+    assert rates == [25, pytest.approx(NTSC), DEFAULT_FPS]
+    assert clips[1].source_range.start_time.value == _frames(60.0, NTSC)
+    assert clips[1].source_range.duration.value == _frames(75.0, NTSC) - _frames(60.0, NTSC)
+
+
+def test_edl_carries_the_source_ranges() -> None:
+    edl = to_edl(PAL)
+    events = re.findall(r"^(\d{3})\s+(\S+)\s+V\s+C\s+(\S+) (\S+) (\S+) (\S+)$", edl, re.M)
+    assert [(e[2], e[3]) for e in events] == [
+        ("00:00:12:12", "00:00:20:06"),  # 12.5 s and 20.25 s at 25 fps
+        ("00:01:00:00", "00:01:15:00"),
+        ("00:00:03:00", "00:00:04:00"),
+    ]
+    # Record side: the clips back to back from 00:00:00:00.
+    assert [(e[4], e[5]) for e in events] == [
+        ("00:00:00:00", "00:00:07:19"), ("00:00:07:19", "00:00:22:19"),
+        ("00:00:22:19", "00:00:23:19"),
+    ]
+    # One reel per video, the same for both moments of the ocean video.
+    assert events[0][1] == events[2][1] != events[1][1]
+    assert "* FROM CLIP NAME:  Ocean life" in edl
+    assert edl.startswith("TITLE: Jockey moments")
+
+    back = otio.adapters.read_from_string(edl, "cmx_3600", rate=25)
+    clips = list(back.find_clips())
+    assert [c.name for c in clips] == ["Ocean life", "Forest walk", "Ocean life"]
+    for clip, moment in zip(clips, PAL, strict=True):
+        assert clip.source_range.start_time.value == _frames(moment.start_sec, 25)
+        assert clip.source_range.end_time_exclusive().value == _frames(moment.end_sec, 25)
+
+
+def test_edl_of_mixed_rates_uses_one_sequence_rate_and_reads_back() -> None:
+    edl = to_edl(MIXED)
+    back = otio.adapters.read_from_string(edl, "cmx_3600", rate=25)
+    starts = [c.source_range.start_time.to_seconds() for c in back.find_clips()]
+    assert starts == [12.48, 60.0, 1.0]  # 12.5 s is frame 312 at 25 fps
+
+
+def test_edl_keeps_a_multi_line_title_on_one_line() -> None:
+    edl = to_edl([Moment("Line one\nLine two", "x1", 0, 1, "a\nb", fps=25)])
+    assert "* FROM CLIP NAME:  Line one Line two" in edl
+    assert "\nLine two" not in edl
+
+
+def _clipitems(xml_text: str) -> list[dict[str, object]]:
+    root = ET.fromstring(xml_text)
+    items: list[dict[str, object]] = []
+    for clipitem in root.iter("clipitem"):
+        items.append({
+            "name": clipitem.findtext("name") or "",
+            "in": int(clipitem.findtext("in") or -1),
+            "out": int(clipitem.findtext("out") or -1),
+            "timebase": int(clipitem.findtext("rate/timebase") or -1),
+            "ntsc": clipitem.findtext("rate/ntsc") or "",
+        })
+    return items
+
+
+def test_fcp_xml_carries_the_source_ranges() -> None:
+    xml_text = to_fcp_xml(PAL)
+    assert ET.fromstring(xml_text).tag == "xmeml"
+    assert _clipitems(xml_text) == [
+        {"name": "Ocean life", "in": 312, "out": 506, "timebase": 25, "ntsc": "FALSE"},
+        {"name": "Forest walk", "in": 1500, "out": 1875, "timebase": 25, "ntsc": "FALSE"},
+        {"name": "Ocean life", "in": 75, "out": 100, "timebase": 25, "ntsc": "FALSE"},
+    ]
+    root = ET.fromstring(xml_text)
+    assert root.findtext("project/children/sequence/rate/timebase") == "25"
+    # The ocean video is one file, referenced again by id by its second clip.
+    files = [f for f in root.iter("file") if f.find("name") is not None]
+    assert len(files) == 2
+    assert files[0].findtext("pathurl") == PAL[0].media_url
+
+    back = otio.adapters.read_from_string(xml_text, "fcp_xml")
+    clips = list(back.find_clips())
+    assert [c.name for c in clips] == ["Ocean life", "Forest walk", "Ocean life"]
+    for clip, moment in zip(clips, PAL, strict=True):
+        assert clip.source_range.start_time == otio.opentime.RationalTime(
+            _frames(moment.start_sec, 25), 25)
+        assert clip.source_range.end_time_exclusive() == otio.opentime.RationalTime(
+            _frames(moment.end_sec, 25), 25)
+    assert [m.name for m in clips[0].markers] == ["A whale surfaces near the boat."]
+
+
+def test_fcp_xml_gives_each_clip_its_own_rate() -> None:
+    items = _clipitems(to_fcp_xml(MIXED))
+    assert [(i["in"], i["out"], i["timebase"], i["ntsc"]) for i in items] == [
+        (312, 506, 25, "FALSE"),
+        (_frames(60, NTSC), _frames(75, NTSC), 30, "TRUE"),
+        (30, 60, 30, "FALSE"),
+    ]
+
+
+def test_csv_is_exact_and_neutralises_formulas() -> None:
+    moments = [*PAL, Moment("=HYPERLINK(\"x\")", "id,2", 1.0, 2.5, "@sum", fps=None)]
+    assert to_csv(moments) == (
+        "video,item id,start,end,text\r\n"
+        "Ocean life,66f1a2b3c4d5e6f7a8b9c0d1,12.5,20.25,\"A whale surfaces\nnear the boat.\"\r\n"
+        "Forest walk,66f1a2b3c4d5e6f7a8b9c0d2,60,75,Moss on every trunk.\r\n"
+        "Ocean life,66f1a2b3c4d5e6f7a8b9c0d1,3,4,\r\n"
+        "\"'=HYPERLINK(\"\"x\"\")\",\"id,2\",1,2.5,'@sum\r\n"
+    )
+    rows = list(csv.reader(io.StringIO(to_csv(PAL), newline="")))
+    assert rows[1][4] == "A whale surfaces\nnear the boat."
+
+
+def test_chapters_are_exact_per_video_in_time_order() -> None:
+    assert to_chapters(PAL) == (
+        "Ocean life\n"
+        "00:03 Ocean life\n"
+        "00:12 A whale surfaces near the boat.\n"
+        "\n"
+        "Forest walk\n"
+        "01:00 Moss on every trunk.\n"
+    )
+    one_video = [Moment("Talk", "t", 3725.0, 3730.0, "Q&A", fps=None),
+                 Moment("Talk", "t", 5.0, 9.0, "Intro", fps=None)]
+    assert to_chapters(one_video) == "00:05 Intro\n1:02:05 Q&A\n"
+
+
+@pytest.mark.parametrize("fmt", list(MomentFormat))
+def test_export_moments_writes_each_format_privately(tmp_path: Path, fmt: MomentFormat) -> None:
+    target = tmp_path / "out" / f"moments.{fmt.value}"
+    written = export_moments(PAL, fmt, target)
+    assert written == target
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temp file left
+    text = target.read_text("utf-8")
+    assert "Ocean life" in text
+    assert export_moments(PAL, fmt.value, target) == target  # the suffix works as well
+
+
+def test_export_moments_replaces_an_existing_file(tmp_path: Path) -> None:
+    target = tmp_path / "moments.csv"
+    target.write_text("old", encoding="utf-8")
+    export_moments(PAL[:1], "csv", target)
+    assert target.read_text("utf-8").startswith("video,item id")
+
+
+def test_refusals_say_what_is_wrong(tmp_path: Path) -> None:
+    target = tmp_path / "x.edl"
+    with pytest.raises(ValueError, match="no moments"):
+        export_moments([], MomentFormat.EDL, target)
+    with pytest.raises(ValueError, match="cannot be exported as 'pdf'"):
+        export_moments(PAL, "pdf", target)
+    assert not target.exists()
+    with pytest.raises(ValueError, match="end of the moment of 'Ocean life'"):
+        Moment("Ocean life", OCEAN, 10.0, 5.0, "")
+    with pytest.raises(ValueError, match="start"):
+        Moment("Ocean life", OCEAN, float("nan"), 5.0, "")
+    with pytest.raises(ValueError, match="frame rate"):
+        Moment("Ocean life", OCEAN, 1.0, 5.0, "", fps=0)
+
+
+def test_a_zero_length_moment_is_one_frame_long() -> None:
+    clip = next(iter(moments_timeline([Moment("A", "a", 7.0, 7.0, "", fps=25)]).find_clips()))
+    assert clip.source_range.start_time.value == 175
+    assert clip.source_range.duration.value == 1
