@@ -68,18 +68,25 @@ class BuildError(RuntimeError):
     """A build step failed; the message says which and why."""
 
 
-#: The issue's budget for the one-folder app on Linux.
-MAX_FOLDER_MB = 120.0
+#: The issue's budget for the one-folder app on Linux (with the player's QtMultimedia + FFmpeg).
+MAX_FOLDER_MB = 135.0
 
 #: stderr lines the frozen self-test may print without failing the build. Each entry is a
 #: full-line regex, added only after seeing the line and knowing it is harmless.
 STDERR_WHITELIST: tuple[str, ...] = (
     # The offscreen platform plugin has no window manager to pass size hints to.
     r"This plugin does not support propagateSizeHints\(\)",
+    # QtMultimedia probes for PipeWire (screen capture) at start; none on CI or offscreen.
+    r"qt\.multimedia\.symbolsresolver: Couldn't load pipewire-0\.3 library",
+    # ... and says so a second time when it then looks up PipeWire's functions.
+    r"qt\.multimedia\.symbolsresolver: Couldn't resolve pipewire-0\.3 symbols",
+    # No VA-API/VDPAU device (CI, offscreen, VMs): FFmpeg decodes in software, as intended.
+    r'qt\.multimedia\.playbackengine\.codec: "No HW decoder found"',
 )
 
 # --- Qt trimming -----------------------------------------------------------------------------
-# The app uses QtCore, QtGui, QtWidgets, QtNetwork (QLocalServer/QLocalSocket) and QtSvg.
+# The app uses QtCore, QtGui, QtWidgets, QtNetwork (QLocalServer/QLocalSocket), QtSvg and
+# QtMultimedia (the player: QMediaPlayer decoding into a QVideoSink through the FFmpeg plugin).
 # PySide6's PyInstaller hooks collect plugins for every category a module *might* use;
 # everything below decides, per bundled file, whether it stays.
 
@@ -101,7 +108,8 @@ QT_MODULE_EXCLUDES: tuple[str, ...] = tuple(
         "QtQml", "QtQuick", "QtQuickWidgets", "QtQuickControls2", "QtQuick3D",
         "Qt3DCore", "Qt3DRender", "Qt3DInput", "Qt3DLogic", "Qt3DAnimation", "Qt3DExtras",
         "QtWebEngineCore", "QtWebEngineWidgets", "QtWebEngineQuick", "QtWebChannel",
-        "QtWebSockets", "QtHttpServer", "QtMultimedia", "QtMultimediaWidgets",
+        # QtMultimediaWidgets (QVideoWidget) is not used: the player paints QVideoSink frames.
+        "QtWebSockets", "QtHttpServer", "QtMultimediaWidgets",
         "QtSpatialAudio", "QtTextToSpeech", "QtPdf", "QtPdfWidgets", "QtCharts",
         "QtDataVisualization", "QtGraphs", "QtGraphsWidgets", "QtOpenGL", "QtOpenGLWidgets",
         "QtPrintSupport", "QtSql", "QtTest", "QtUiTools", "QtDesigner", "QtHelp", "QtXml",
@@ -133,22 +141,40 @@ PLUGIN_KEEP: dict[str, tuple[str, ...] | None] = {
     # for cars, kiosks, legacy compositors and Qt's own compositor.
     "wayland-shell-integration": ("xdg-shell",),
     "wayland-decoration-client": None,
+    # QtMultimedia's FFmpeg backend (the one design.md §6 measured); no other media backend.
+    "multimedia": ("ffmpegmediaplugin",),
     # Not kept: xcbglintegrations and wayland-graphics-integration-client. They serve OpenGL
     # surfaces (QOpenGLWidget, QtQuick); a QWidget app paints with the raster backing store,
     # and without them Qt simply uses shared-memory buffers.
 }
 
 #: Qt shared libraries that must not ship even if a plugin dragged them in (prefix match on
-#: the name without "lib"/"Qt6"). If a kept file needs one of these, the Linux dependency
-#: check after the build fails, so this list cannot silently break the app.
+#: the name without "lib"/"Qt6"), except those in QT_LIBRARY_KEEP. If a kept file needs one
+#: of these, the Linux dependency check after the build fails, so this list cannot silently
+#: break the app.
 QT_LIBRARY_DROP: tuple[str, ...] = (
     "Qml", "Quick", "Pdf", "3D", "WebEngine", "WebChannel", "WebSockets", "Multimedia",
     "Charts", "DataVisualization", "Graphs", "VirtualKeyboard", "Designer", "Help", "Lottie",
     "Labs", "ShaderTools", "Sql", "Test", "UiTools", "WaylandCompositor", "WaylandEgl",
     "EglFS", "EglFsKms", "Positioning", "Location", "Sensors", "SerialPort", "Bluetooth",
     "Nfc", "RemoteObjects", "Scxml", "StateMachine", "TextToSpeech", "SpatialAudio",
-    "HttpServer", "PrintSupport", "OpenGLWidgets", "SvgWidgets", "Concurrent", "Xml",
+    "HttpServer", "PrintSupport", "OpenGLWidgets", "SvgWidgets", "Xml",
 )
+
+#: Exact Qt library names (without "lib"/"Qt6") kept although a QT_LIBRARY_DROP prefix matches:
+#: QtMultimedia itself and what its FFmpeg plugin links (DT_NEEDED) — the plugin renders
+#: through Qt Quick's scene graph when a QML app asks, so it links Quick, Qml (and Qml's
+#: own three helpers) and OpenGL even in a widgets app; without them it does not load at all.
+QT_LIBRARY_KEEP: tuple[str, ...] = (
+    "Multimedia", "Quick", "Qml", "QmlModels", "QmlMeta", "QmlWorkerScript", "OpenGL",
+)
+
+
+def _qt_library_dropped(module: str) -> bool:
+    """True for a Qt library module name ("Quick", "QuickControls2") that must not ship."""
+    if module in QT_LIBRARY_KEEP:
+        return False
+    return any(module.startswith(prefix) for prefix in QT_LIBRARY_DROP)
 
 
 #: Linux shared libraries never bundled (prefix match on the file name). The PySide6 wheel
@@ -172,6 +198,11 @@ LINUX_SYSTEM_LIBRARIES: tuple[str, ...] = (
     "libz.so", "libzstd.so",
     "libwayland-client.so", "libwayland-cursor.so", "libwayland-egl.so",
     "libEGL.so", "libGL.so", "libGLX.so", "libOpenGL.so", "libGLdispatch.so",
+    # QtMultimedia and FFmpeg: the sound server's client library must match the user's
+    # PulseAudio/PipeWire (and would drag in libsndfile, codecs, libsystemd), libdrm must match
+    # the user's Mesa, and X extensions come with every X server.
+    "libpulse.so", "libpulse-simple.so", "libpulse-mainloop-glib.so", "libdrm.so",
+    "libXrandr.so",
 )
 
 
@@ -227,13 +258,11 @@ def keep_bundle_file(dest: str) -> bool:
     for part in rest:
         # macOS wheels ship Qt as frameworks: PySide6/Qt/lib/QtQml.framework/Versions/A/QtQml
         if part.endswith(".framework") and part.startswith("Qt"):
-            module = part[2 : -len(".framework")]
-            return not any(module.startswith(prefix) for prefix in QT_LIBRARY_DROP)
+            return not _qt_library_dropped(part[2 : -len(".framework")])
     name = rest[-1]
     stem = _stem(name)
     if stem.startswith("Qt6"):
-        module = stem[3:]
-        return not any(module.startswith(prefix) for prefix in QT_LIBRARY_DROP)
+        return not _qt_library_dropped(stem[3:])
     return True
 
 
@@ -271,6 +300,26 @@ def split_toc(entries: Iterable[TocEntry]) -> tuple[list[TocEntry], list[TocEntr
     for entry in entries:
         (kept if keep_bundle_file(entry[0]) else dropped).append(entry)
     return kept, dropped
+
+
+#: Libraries PyInstaller must copy as they are instead of stripping them (prefix match on the
+#: file name). binutils' strip (2.40, Debian 12) rewrites the FFmpeg libraries of the PySide6
+#: wheel into files the loader rejects: "libavformat.so.61: ELF load command address/offset
+#: not page-aligned", and the media plugin, hence the player, does not load.
+NO_STRIP_LIBRARIES: tuple[str, ...] = (
+    "libavcodec.so", "libavformat.so", "libavutil.so", "libswscale.so", "libswresample.so",
+)
+
+
+def copy_unstripped(entries: Iterable[TocEntry]) -> list[TocEntry]:
+    """Mark the NO_STRIP_LIBRARIES entries of a binaries TOC as DATA: copied, not stripped."""
+    result: list[TocEntry] = []
+    for dest, source, kind in entries:
+        name = PurePosixPath(dest.replace("\\", "/")).name
+        if kind == "BINARY" and name.startswith(NO_STRIP_LIBRARIES):
+            kind = "DATA"
+        result.append((dest, source, kind))
+    return result
 
 
 def elf_needed(path: str) -> list[str]:
@@ -326,19 +375,32 @@ def prune_orphan_libraries(
 
 # --- ICU data trimming (Linux) -----------------------------------------------------------------
 # libicudata is the biggest file of the bundle (30 MB): one symbol, icudt<NN>_dat, holding an
-# ICU "common data" package. Qt Core calls only these ICU services (see the undefined *_73
-# symbols of libQt6Core): converters (ucnv_*), case mapping (u_strToUpper/Lower), collation
-# (ucol_*) and calendars/time-zone names (ucal_*). The trees below serve none of them:
-# break iteration (brkitr), transliteration, spelled-out numbers (rbnf), display names of
-# currencies, languages, regions and units, Unicode character names, StringPrep profiles and
-# spoof-check confusables. The build relinks a libicudata with the package minus those items
-# (half the size); frozen_checks exercises each service Qt uses inside the frozen app.
+# ICU "common data" package. The app itself calls no ICU service; Qt Core calls ICU for
+# collation (QCollator: Qt's own file dialog and locale-aware sorting), per-locale case
+# mapping (QLocale::toUpper, whose tables are in libicuuc, not in the data), legacy text
+# codecs (QStringDecoder("Shift_JIS")), and time-zone display names; the app uses neither of the
+# last two (its text is UTF-8 and it shows UTC offsets). With QtMultimedia the one-folder app
+# must fit 135 MB, and measured on Linux x86-64 (PySide6 6.11.3) it is 160.6 MB with ICU's
+# full data, 145.5 MB with the earlier trim (break iteration, transliteration, spelled-out
+# numbers, display names dropped) and 132.4 MB keeping only what is listed here: the data Qt
+# needs to open ICU and root collation (Unicode's default order, right for most languages;
+# per-language tailorings such as Swedish "ä after z" fall back to it), without converters,
+# zone names or locale display data. Debian's icupkg (ICU 72) cannot do the trimming: its
+# rewrite of ICU 73's package breaks collation ("Could not create collator: 4"), so the
+# package is rewritten here and relinked; frozen_checks exercises what is kept.
 
 #: Items dropped from the ICU package: a tree ("brkitr/") or a top-level file name suffix.
 ICU_DROP_TREES: tuple[str, ...] = (
-    "brkitr/", "translit/", "rbnf/", "curr/", "lang/", "region/", "unit/",
+    "brkitr/", "translit/", "rbnf/", "curr/", "lang/", "region/", "unit/", "zone/",
 )
-ICU_DROP_SUFFIXES: tuple[str, ...] = ("unames.icu", ".spp", ".cfu")
+ICU_DROP_SUFFIXES: tuple[str, ...] = ("unames.icu", ".spp", ".cfu", ".cnv")
+
+#: The only items kept of the collation tree: root collation and the tree's index.
+ICU_COLLATION_KEEP: tuple[str, ...] = ("coll/root.res", "coll/ucadata.icu", "coll/res_index.res")
+
+#: A top-level resource named like a locale ("de.res", "zh_Hant_TW.res", not "root.res" or
+#: "supplementalData.res"): per-locale display data (number, date and calendar names).
+_ICU_LOCALE_RESOURCE = re.compile(r"[a-z]{2,3}(_[A-Za-z0-9]+)*\.res")
 
 
 @dataclass(frozen=True)
@@ -401,6 +463,10 @@ def build_icu_package(package: IcuPackage) -> bytes:
 def icu_item_dropped(name: str) -> bool:
     """True for an ICU item name ("icudt73l/brkitr/word.brk") that the app does not need."""
     relative = name.split("/", 1)[1] if "/" in name else name
+    if relative.startswith("coll/"):
+        return relative not in ICU_COLLATION_KEEP
+    if "/" not in relative and _ICU_LOCALE_RESOURCE.fullmatch(relative):
+        return relative != "root.res"
     return relative.startswith(ICU_DROP_TREES) or relative.endswith(ICU_DROP_SUFFIXES)
 
 
@@ -806,6 +872,9 @@ def _frozen_env(tmp: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": str(tmp / "cache"),
         # Unset, Qt warns "XDG_RUNTIME_DIR not set" on stderr, which would fail the build.
         "XDG_RUNTIME_DIR": str(runtime),
+        # QtMultimedia logs at info level which FFmpeg it uses and dumps every opened stream's
+        # format: chatter, not faults. Warnings stay on, and the whitelist judges them.
+        "QT_LOGGING_RULES": "qt.multimedia*.info=false",
         "TWELVELABS_API_KEY": "",
         "NO_PROXY": "127.0.0.1,localhost",
     })
@@ -813,11 +882,14 @@ def _frozen_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def run_frozen(exe: Path, args: Sequence[str], tmp: Path,
-               timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
-    """Run the frozen app with ``args`` and a clean temporary environment."""
+def run_frozen(exe: Path, args: Sequence[str], tmp: Path, timeout: float = 180.0,
+               extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the frozen app with ``args`` and a clean temporary environment (plus ``extra_env``,
+    set after the clean-up so it may name JOCKEY_ variables)."""
+    env = _frozen_env(tmp)
+    env.update(extra_env or {})
     return subprocess.run([str(exe), *args], capture_output=True, text=True,
-                          env=_frozen_env(tmp), timeout=timeout, check=False, cwd=tmp)
+                          env=env, timeout=timeout, check=False, cwd=tmp)
 
 
 def _looks_like_unknown_flag(result: subprocess.CompletedProcess[str], flag: str) -> bool:
@@ -825,10 +897,50 @@ def _looks_like_unknown_flag(result: subprocess.CompletedProcess[str], flag: str
     return "unrecognized arguments" in text and flag in text
 
 
-def frozen_checks_step(exe: Path) -> None:
-    """Run ``--frozen-checks``; raise BuildError on failure or if the flag is unsupported."""
+#: The clip the frozen multimedia check decodes when the bundle has no sample media: 2 s of
+#: FFmpeg's colour test pattern, 160x90 H.264 in MPEG-TS (what HLS segments are), no audio.
+#: NOTE: once the sandbox's sample HLS segments (branch ``resources``) are committed under
+#: resources/sandbox/media, the frozen app decodes one of those instead (see
+#: frozen_checks.sample_media_path) and this clip is only the fallback.
+CHECK_CLIP_ARGS: tuple[str, ...] = (
+    "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25", "-t", "2",
+    # No B-frames: FFmpeg warns about missing reference pictures when a decoder starts
+    # between them, which would be stderr noise in the check.
+    "-c:v", "libx264", "-bf", "0", "-pix_fmt", "yuv420p", "-g", "25", "-f", "mpegts",
+)
+
+
+def make_check_clip(path: Path) -> Path:
+    """Encode the multimedia check's clip with ffmpeg; BuildError when ffmpeg is missing."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise BuildError("ffmpeg is needed to make the clip the frozen multimedia check "
+                         "decodes (Debian: apt-get install ffmpeg)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([ffmpeg, *CHECK_CLIP_ARGS, str(path)], capture_output=True,
+                            text=True, check=False)
+    if result.returncode != 0 or not path.is_file():
+        raise BuildError(f"ffmpeg could not encode the check clip: {result.stderr.strip()}")
+    return path
+
+
+def bundled_sample_media(app_dir: Path) -> list[Path]:
+    """Sample clips bundled under resources/sandbox/media (the frozen check prefers them)."""
+    roots = [app_dir / "_internal" / "resources", app_dir / "resources",
+             app_dir / "Contents" / "Resources" / "resources"]
+    return sorted(path for root in roots if (root / "sandbox" / "media").is_dir()
+                  for path in (root / "sandbox" / "media").rglob("*")
+                  if path.suffix in (".ts", ".mp4", ".m4s"))
+
+
+def frozen_checks_step(exe: Path, media: Path | None = None) -> None:
+    """Run ``--frozen-checks``; raise BuildError on failure or if the flag is unsupported.
+
+    ``media`` is the clip the multimedia check decodes when the bundle carries none.
+    """
+    extra = {"JOCKEY_FROZEN_CHECK_MEDIA": str(media)} if media is not None else {}
     with tempfile.TemporaryDirectory(prefix="jockey-frozen-") as tmp:
-        result = run_frozen(exe, ["--frozen-checks"], Path(tmp), timeout=120)
+        result = run_frozen(exe, ["--frozen-checks"], Path(tmp), timeout=120, extra_env=extra)
     print(result.stdout.rstrip())
     if _looks_like_unknown_flag(result, "--frozen-checks"):
         raise BuildError("the app does not handle --frozen-checks yet: jockey_desktop/"
@@ -942,7 +1054,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="stop after the checks; do not write the artifact")
     parser.add_argument("--clean", action="store_true", help="clear PyInstaller's cache first")
     parser.add_argument("--full-icu", action="store_true",
-                        help="bundle ICU's full data instead of the trimmed relink (Linux)")
+                        help="bundle ICU's full data instead of the trimmed relink (Linux; "
+                             "the folder then exceeds the size budget)")
     parser.add_argument("--max-size-mb", type=float, default=MAX_FOLDER_MB,
                         help=f"fail when the Linux folder is bigger (default {MAX_FOLDER_MB})")
     return parser.parse_args(argv)
@@ -988,7 +1101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                       "them, as for a pip-installed PySide6): " + ", ".join(absent))
 
         print("== frozen checks", flush=True)
-        frozen_checks_step(exe)
+        check_clip = None
+        if not bundled_sample_media(app_dir):
+            check_clip = make_check_clip(build_dir / "check-media" / "testsrc.ts")
+            print(f"no sample media bundled: the multimedia check decodes {check_clip}")
+        frozen_checks_step(exe, check_clip)
 
         self_test_seconds: float | None = None
         if args.skip_self_test:

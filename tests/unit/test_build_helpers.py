@@ -11,6 +11,7 @@ import importlib.util
 import io
 import os
 import plistlib
+import re
 import shutil
 import struct
 import subprocess
@@ -170,18 +171,38 @@ def test_generate_icon_set_writes_every_file(tmp_path: Path) -> None:
         ("PySide6/Qt/plugins/platforminputcontexts/libibusplatforminputcontextplugin.so",
          True),
         ("PySide6/Qt/lib/libQt6Core.so.6", True),
-        ("PySide6/Qt/lib/libQt6Qml.so.6", False),
+        # QtMultimedia and what its FFmpeg plugin links; nothing else of Quick/Qml.
+        ("PySide6/Qt/lib/libQt6Multimedia.so.6", True),
+        ("PySide6/Qt/plugins/multimedia/libffmpegmediaplugin.so", True),
+        ("PySide6/Qt/lib/libQt6Quick.so.6", True),
+        ("PySide6/Qt/lib/libQt6Qml.so.6", True),
+        ("PySide6/Qt/lib/libQt6QmlModels.so.6", True),
+        ("PySide6/Qt/lib/libQt6OpenGL.so.6", True),
+        ("PySide6/Qt/lib/libQt6Concurrent.so.6", True),
+        ("PySide6/Qt/lib/libavcodec.so.61", True),
+        ("PySide6/Qt/lib/libQt6FFmpegStub-va.so.2", True),
+        ("PySide6/Qt/lib/libQt6MultimediaWidgets.so.6", False),
+        ("PySide6/Qt/lib/libQt6MultimediaQuick.so.6", False),
+        ("PySide6/Qt/lib/libQt6SpatialAudio.so.6", False),
+        ("PySide6/Qt/lib/libQt6QmlCompiler.so.6", False),
         ("PySide6/Qt/lib/libQt6QuickControls2.so.6", False),
+        ("PySide6/Qt/lib/libQt6QuickTemplates2.so.6", False),
+        ("PySide6/Qt/lib/libQt6OpenGLWidgets.so.6", False),
         ("PySide6/Qt/lib/libQt6Pdf.so.6", False),
-        ("PySide6/Qt6Quick.dll", False),
+        ("PySide6/Qt6Quick.dll", True),  # the FFmpeg plugin links it on every platform
+        ("PySide6/Qt6QuickControls2.dll", False),
         ("PySide6/Qt6Widgets.dll", True),
         ("PySide6/Qt/lib/libicudata.so.73", True),
-        ("PySide6/Qt/lib/QtQml.framework/Versions/A/QtQml", False),
+        ("PySide6/Qt/lib/QtQml.framework/Versions/A/QtQml", True),
+        ("PySide6/Qt/lib/QtQuickControls2.framework/Versions/A/QtQuickControls2", False),
         ("PySide6/Qt/lib/QtWidgets.framework/Versions/A/QtWidgets", True),
         ("PySide6/QtWidgets.abi3.so", True),
         ("libstdc++.so.6", False),
         ("libglib-2.0.so.0", False),
         ("libfontconfig.so.1", False),
+        ("libpulse.so.0", False),  # must match the user's sound server
+        ("libdrm.so.2", False),  # must match the user's Mesa
+        ("libXrandr.so.2", False),
         ("libxcb-cursor.so.0", True),  # often missing on users' systems: bundled
         ("libsqlite3.so.0", True),  # Python's, with FTS5
         ("certifi/cacert.pem", True),
@@ -280,16 +301,18 @@ def test_icu_package_round_trip_and_alignment() -> None:
         assert (header_size + data_offset) % 16 == 0
 
 
-def test_filter_icu_package_drops_unused_trees_only() -> None:
-    items = [("icudt73l/brkitr/word.brk", b"b"), ("icudt73l/coll/de.res", b"c"),
-             ("icudt73l/de.res", b"d"), ("icudt73l/lang/de.res", b"l"),
-             ("icudt73l/unames.icu", b"u"), ("icudt73l/zone/de.res", b"z"),
-             ("icudt73l/ibm-943_P15A-2003.cnv", b"n"), ("icudt73l/rfc3491.spp", b"s")]
+def test_filter_icu_package_keeps_root_collation_and_core_data_only() -> None:
+    kept = ["icudt73l/coll/res_index.res", "icudt73l/coll/root.res",
+            "icudt73l/coll/ucadata.icu", "icudt73l/cnvalias.icu", "icudt73l/likelySubtags.res",
+            "icudt73l/nfkc.nrm", "icudt73l/pool.res", "icudt73l/root.res",
+            "icudt73l/supplementalData.res"]
+    dropped = ["icudt73l/brkitr/word.brk", "icudt73l/coll/de.res", "icudt73l/coll/zh.res",
+               "icudt73l/de.res", "icudt73l/zh_Hant_TW.res", "icudt73l/lang/de.res",
+               "icudt73l/unames.icu", "icudt73l/zone/de.res",
+               "icudt73l/ibm-943_P15A-2003.cnv", "icudt73l/rfc3491.spp"]
+    items = [(name, name.encode()) for name in sorted(kept + dropped)]
     filtered = build.parse_icu_package(build.filter_icu_package(_icu_package(items)))
-    assert [name for name, _ in filtered.items] == [
-        "icudt73l/coll/de.res", "icudt73l/de.res", "icudt73l/zone/de.res",
-        "icudt73l/ibm-943_P15A-2003.cnv",
-    ]
+    assert [name for name, _ in filtered.items] == sorted(kept)
 
 
 def test_parse_icu_package_rejects_other_data() -> None:
@@ -307,11 +330,34 @@ def test_trimmed_icudata_links_and_keeps_symbol(tmp_path: Path) -> None:
         pytest.skip("needs the Linux PySide6 wheel's libicudata.so.73, readelf and cc")
     target = build.make_trimmed_icudata(source, tmp_path)
     assert target.name == "libicudata.so.73"
-    assert target.stat().st_size < source.stat().st_size * 0.7
+    assert target.stat().st_size < source.stat().st_size * 0.15
     data = build._elf_symbol_bytes(target, "icudt73_dat")
     names = [name for name, _ in build.parse_icu_package(data).items]
-    assert any("/coll/" in name for name in names)
-    assert not any("/brkitr/" in name for name in names)
+    assert "icudt73l/coll/root.res" in names
+    assert not any("/brkitr/" in name or name.endswith(".cnv") for name in names)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ICU is trimmed on Linux")
+def test_qt_collates_with_the_trimmed_icu_data(tmp_path: Path) -> None:
+    """The frozen ICU check passes with the trimmed library, in a separate process that loads
+    it instead of the wheel's (about a second: 30 MB read, one link, one Qt start)."""
+    source = next((Path(p) / "Qt" / "lib" / "libicudata.so.73"
+                   for p in (importlib.util.find_spec("PySide6").submodule_search_locations
+                             or [])), None)
+    if (source is None or not source.is_file() or shutil.which("readelf") is None
+            or not (shutil.which("cc") or shutil.which("gcc"))):
+        pytest.skip("needs the Linux PySide6 wheel's libicudata.so.73, readelf and cc")
+    build.make_trimmed_icudata(source, tmp_path)
+    code = ("from jockey_desktop.frozen_checks import check_qt_icu; "
+            "import sys; r = check_qt_icu(); print(r.line()); "
+            "print(open('/proc/self/maps').read().count(sys.argv[1])); sys.exit(not r.ok)")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(tmp_path), PYTHONPATH=str(REPO_ROOT),
+               QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                            text=True, env=env, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert int(result.stdout.splitlines()[-1]) > 0  # the trimmed library was the one loaded
+    assert "Could not create collator" not in result.stderr
 
 
 # --- version, plist, Windows version resource --------------------------------------------------
@@ -499,6 +545,17 @@ def test_unexpected_stderr_lines_uses_whitelist() -> None:
     assert build.unexpected_stderr_lines("  \n") == []
 
 
+def test_only_the_known_multimedia_warnings_are_whitelisted() -> None:
+    known = ("qt.multimedia.symbolsresolver: Couldn't load pipewire-0.3 library\n"
+             "qt.multimedia.symbolsresolver: Couldn't resolve pipewire-0.3 symbols\n"
+             'qt.multimedia.playbackengine.codec: "No HW decoder found"\n')
+    assert build.unexpected_stderr_lines(known) == []
+    others = ["qt.multimedia.symbolsresolver: Couldn't load va library",
+              "qt.multimedia.playbackengine.codec: Failed to open decoder",
+              "qt.multimedia.ffmpeg: No audio device"]
+    assert build.unexpected_stderr_lines("\n".join(others)) == others
+
+
 @pytest.mark.parametrize(
     ("platform", "folder", "exe"),
     [("linux", "JockeyDesktop", "JockeyDesktop/JockeyDesktop"),
@@ -555,6 +612,24 @@ def test_frozen_checks_step_requires_passing_output(tmp_path: Path) -> None:
 
 
 @posix_only
+def test_frozen_checks_step_names_the_check_clip(tmp_path: Path) -> None:
+    exe = _fake_frozen_app(tmp_path, 'echo "PASS multimedia: $JOCKEY_FROZEN_CHECK_MEDIA"\n'
+                           'test -n "$JOCKEY_FROZEN_CHECK_MEDIA"\n')
+    build.frozen_checks_step(exe, tmp_path / "clip.ts")
+    with pytest.raises(build.BuildError, match="failed"):
+        build.frozen_checks_step(exe)  # no clip named: the fake check fails
+
+
+def test_bundled_sample_media_finds_segments(tmp_path: Path) -> None:
+    media = tmp_path / "_internal" / "resources" / "sandbox" / "media"
+    (media / "ocean").mkdir(parents=True)
+    (media / "ocean" / "seg0.ts").write_bytes(b"x")
+    (media / "ocean" / "index.m3u8").write_text("#EXTM3U\n", encoding="utf-8")
+    assert build.bundled_sample_media(tmp_path) == [media / "ocean" / "seg0.ts"]
+    assert build.bundled_sample_media(tmp_path / "nothing") == []
+
+
+@posix_only
 def test_frozen_app_gets_a_clean_isolated_environment(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", "/leak")
@@ -578,14 +653,63 @@ def test_parse_probe_clock() -> None:
 # --- frozen checks (run unfrozen here; the build runs them inside the frozen app) -------------
 
 
-def test_run_frozen_checks_passes_from_source_and_prints_one_line_per_check() -> None:
+#: What QtMultimedia logs at warning level offscreen with no PipeWire (design.md §6).
+MULTIMEDIA_WARNINGS = pytest.mark.qt_log_ignore(
+    r"^Couldn't load pipewire-0\.3 library$", r"^Couldn't resolve pipewire-0\.3 symbols$",
+    r'^"No HW decoder found"$')
+
+
+@pytest.fixture(scope="module")
+def check_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The build's multimedia check clip, encoded once (ffmpeg: about 0.2 s)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg (Debian: apt-get install ffmpeg; .ci/run installs it)")
+    return build.make_check_clip(tmp_path_factory.mktemp("media") / "testsrc.ts")
+
+
+@MULTIMEDIA_WARNINGS
+def test_run_frozen_checks_passes_from_source_and_prints_one_line_per_check(
+        qapp: object, check_clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOCKEY_FROZEN_CHECK_MEDIA", str(check_clip))
     out = io.StringIO()
-    assert run_frozen_checks(out) == 0
+    assert run_frozen_checks(out) == 0, out.getvalue()
     lines = out.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines[:-1]] == [
         "PASS keyring-entry-points", "PASS keyring-backends", "PASS certifi",
-        "PASS requests-ca-bundle", "PASS qt-icu"]
+        "PASS requests-ca-bundle", "PASS qt-icu", "PASS otio-adapters", "PASS multimedia"]
+    assert "160x90 frame of testsrc.ts" in lines[-2]
     assert "all checks passed" in lines[-1]
+
+
+@MULTIMEDIA_WARNINGS
+@pytest.mark.qt_log_ignore(r"Could not open file", r"Invalid data found")
+def test_multimedia_check_fails_in_words_for_a_broken_clip(
+        qapp: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jockey_desktop import frozen_checks
+
+    broken = tmp_path / "broken.ts"
+    broken.write_bytes(b"not a video at all" * 100)
+    monkeypatch.setenv("JOCKEY_FROZEN_CHECK_MEDIA", str(broken))
+    result = frozen_checks.check_multimedia()
+    assert not result.ok
+    assert result.detail.startswith("broken.ts: ")
+
+
+def test_multimedia_check_needs_a_clip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from jockey_desktop import frozen_checks
+
+    monkeypatch.setenv("JOCKEY_FROZEN_CHECK_MEDIA", str(tmp_path / "missing.ts"))
+    result = frozen_checks.check_multimedia()
+    assert not result.ok
+    assert "no sample clip to decode" in result.detail
+
+
+def test_qt_and_addons_are_pinned_to_one_exact_version() -> None:
+    text = (REPO_ROOT / "pyproject.toml").read_text("utf-8")
+    pins = dict(re.findall(r'"(PySide6-(?:Essentials|Addons))==([0-9.]+)"', text))
+    assert set(pins) == {"PySide6-Essentials", "PySide6-Addons"}
+    assert pins["PySide6-Essentials"] == pins["PySide6-Addons"]
+    assert not pins["PySide6-Essentials"].startswith("6.12")  # see the comment there
 
 
 def test_collect_results_turns_exceptions_into_failures() -> None:
