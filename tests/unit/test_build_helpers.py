@@ -749,3 +749,78 @@ def test_certifi_check_fails_for_missing_bundle(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(certifi, "where", lambda: str(empty))
     result = frozen_checks.check_certificates()
     assert not result.ok
+
+
+# --- X11 smoke run (build_scripts/x11_smoke.py) ------------------------------------------------
+
+x11 = _load("jockey_x11_smoke", BUILD_SCRIPTS / "x11_smoke.py")
+
+
+def _xwd(width: int, height: int, pixels: list[tuple[int, int, int]], *, bpp: int = 32,
+         byte_order: int = 0) -> bytes:
+    """A synthetic xwd dump (TrueColor, masks 0xff0000/0xff00/0xff) with padded rows."""
+    name = b"root\0"
+    size = bpp // 8
+    bytes_per_line = (width * size + 3) // 4 * 4
+    header = struct.pack(">25I", 100 + len(name), 7, 2, 24, width, height, 0, byte_order, 32,
+                         byte_order, 32, bpp, bytes_per_line, 4, 0xFF0000, 0xFF00, 0xFF, 8, 256,
+                         0, width, height, 0, 0, 0)
+    rows = b""
+    for y in range(height):
+        row = b""
+        for r, g, b in pixels[y * width : (y + 1) * width]:
+            value = (r << 16) | (g << 8) | b
+            packed = value.to_bytes(4, "little" if byte_order == 0 else "big")
+            row += packed[:size] if byte_order == 0 else packed[4 - size :]
+        rows += row + b"\0" * (bytes_per_line - len(row))
+    return header + name + rows
+
+
+@pytest.mark.parametrize(("bpp", "byte_order"), [(32, 0), (24, 0), (32, 1), (24, 1)])
+def test_parse_xwd_reads_pixels_in_order(bpp: int, byte_order: int) -> None:
+    pixels = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (10, 20, 30), (1, 2, 3), (200, 100, 50)]
+    shot = x11.parse_xwd(_xwd(3, 2, pixels, bpp=bpp, byte_order=byte_order))
+    assert (shot.width, shot.height) == (3, 2)
+    assert shot.rgb == b"".join(bytes(p) for p in pixels)
+    assert shot.distinct_colours() == 6
+
+
+def test_parse_xwd_rejects_other_files() -> None:
+    with pytest.raises(ValueError, match="too short"):
+        x11.parse_xwd(b"\0" * 10)
+    with pytest.raises(ValueError, match="truncated"):
+        x11.parse_xwd(_xwd(3, 2, [(0, 0, 0)] * 6)[:-8])
+    with pytest.raises(ValueError, match="unsupported"):
+        x11.parse_xwd(_xwd(3, 2, [(0, 0, 0)] * 6, bpp=16))
+
+
+def test_png_bytes_is_a_png_of_the_screenshot(tmp_path: Path) -> None:
+    pixels = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (10, 20, 30)]
+    shot = x11.Screenshot(2, 2, b"".join(bytes(p) for p in pixels))
+    data = x11.png_bytes(shot)
+    assert icons.png_dimensions(data) == (2, 2)
+    from PySide6.QtGui import QImage
+
+    image = QImage.fromData(data, "PNG")
+    assert image.pixelColor(1, 1).getRgb()[:3] == (10, 20, 30)
+    assert image.pixelColor(0, 1).getRgb()[:3] == (0, 0, 255)
+
+
+def test_window_mapped_matches_the_main_window_title_only() -> None:
+    tree = ('  0x400007 "Jockey Desktop": ("jockey-desktop" "Jockey Desktop")  1280x771+0+0\n'
+            '  0x400001 (has no name): ()  1x1+-1+-1\n')
+    assert x11.window_mapped(tree)
+    assert x11.window_mapped('     0x40000a "Ocean answers — Jockey Desktop": ()  10x10+0+0\n')
+    assert not x11.window_mapped('  0x400001 "Cited moment": ()  1x1+0+0\n')
+    assert not x11.window_mapped("")
+
+
+def test_app_environment_uses_the_real_xcb_platform(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nowhere")
+    env = x11.app_environment(":7", tmp_path / "home")
+    assert env["QT_QPA_PLATFORM"] == "xcb"
+    assert env["DISPLAY"] == ":7"
+    assert "DBUS_SESSION_BUS_ADDRESS" not in env
+    assert (tmp_path / "home" / "runtime").stat().st_mode & 0o777 == 0o700
