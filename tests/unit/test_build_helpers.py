@@ -249,6 +249,15 @@ def test_prune_orphan_libraries_keeps_shared_and_dlopened_libraries() -> None:
     assert "libpython3.11.so.1.0" in names
 
 
+def test_ffmpeg_libraries_are_copied_unstripped() -> None:
+    toc = [("PySide6/Qt/lib/libavformat.so.61", "/s/libavformat.so.61", "BINARY"),
+           ("PySide6/Qt/lib/libswscale.so.8", "/s/libswscale.so.8", "BINARY"),
+           ("PySide6/Qt/lib/libQt6Core.so.6", "/s/libQt6Core.so.6", "BINARY"),
+           ("libavcodec.so.61", "PySide6/Qt/lib/libavcodec.so.61", "SYMLINK")]
+    assert [kind for _d, _s, kind in build.copy_unstripped(toc)] == [
+        "DATA", "DATA", "BINARY", "SYMLINK"]
+
+
 def test_drop_dangling_symlinks() -> None:
     entries = [
         ("libQt6Core.so.6", "PySide6/Qt/lib/libQt6Core.so.6", "SYMLINK"),
