@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jockey_desktop.sandbox import Pace, SandboxServer
-
-from .conftest import NATURE, Api, body_for
+from tests.helpers.sandbox_http import NATURE, Api, body_for
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from jockey_desktop.sandbox import Fault, Pace, SandboxServer
-
-from .conftest import NATURE, Api, answer_part, body_for
+from tests.helpers.sandbox_http import NATURE, Api, answer_part, body_for
 
 
 class FakeClock:
@@ -125,18 +124,3 @@ def test_rejected_requests_create_no_session(sandbox: SandboxServer, tmp_path: P
     assert api.post(body_for(nature_id)).status_code == 200
     assert len(_session_files(state)) == 1
     assert not [f for f in _session_files(state) if f.name.startswith(".tmp")]
-
-
-def test_selections_accumulate(sandbox: SandboxServer, tmp_path: Path, api: Api,
-                               nature_id: str) -> None:
-    items = api.get(f"/knowledge-stores/{nature_id}/items",
-                    params={"status": "ready", "page_limit": 50}).json()["data"]
-    first = api.ask(nature_id, "What happens in {{sel:0}}?",
-                    selections=[{"kind": "item", "id": items[0]["_id"]}]).json()
-    session = first["session_id"]
-    second = api.ask(nature_id, "What happens in {{sel:1}}?", session_id=session,
-                     selections=[{"kind": "item", "id": items[1]["_id"]}]).json()
-    assert {a["item_id"] for a in answer_part(second)["annotations"]} == {items[1]["_id"]}
-    saved = json.loads((tmp_path / "sandbox-state" / "sessions" / f"{session}.json")
-                       .read_text(encoding="utf-8"))
-    assert [s["id"] for s in saved["selections"]] == [items[0]["_id"], items[1]["_id"]]

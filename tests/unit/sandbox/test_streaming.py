@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from jockey_desktop.sandbox import Pace, SandboxServer
-
-from .conftest import Api, parse_sse
+from tests.helpers.sandbox_http import Api, parse_sse
 
 DEFAULT_ORDER = [
     "response.created", "response.in_progress", "response.output_item.added",
