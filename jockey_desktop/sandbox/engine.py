@@ -456,7 +456,7 @@ class AnswerEngine:
         this request; ``selections`` when not given). ``instructions`` serve only as generic
         context, and only while the session has no turns. ``web_search`` adds web sources.
         """
-        turns = list(history or [])
+        turns = [_clean_memory(turn) for turn in history or [] if isinstance(turn, dict)]
         if not turns and instructions:
             context = self.context_from_text(instructions)
             if context:
@@ -941,3 +941,20 @@ def _token_indexes(question: str) -> list[int]:
     """The N of every well-formed ``{{sel:N}}`` (absurdly long ones are ignored)."""
     return [int(m.group(1)) for m in SELECTION_TOKEN.finditer(question)
             if len(m.group(1)) <= MAX_SELECTION_INDEX_DIGITS]
+
+
+def _clean_memory(turn: dict[str, Any]) -> dict[str, Any]:
+    """A stored turn's memory with only well-typed entries (session files can be edited)."""
+    memory: dict[str, Any] = {}
+    themes = turn.get("themes")
+    if isinstance(themes, list):
+        kept = [t for t in themes if isinstance(t, dict) and isinstance(t.get("tag"), str)
+                and isinstance(t.get("name"), str)]
+        if kept:
+            memory["themes"] = kept
+    videos = turn.get("video_ids")
+    if isinstance(videos, list):
+        memory["video_ids"] = [v for v in videos if isinstance(v, str)]
+    if isinstance(turn.get("theme_tag"), str):
+        memory["theme_tag"] = turn["theme_tag"]
+    return memory

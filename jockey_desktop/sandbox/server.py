@@ -394,6 +394,12 @@ class SandboxServer:
         return f"http://{host}:{self.port}{API_PREFIX}"
 
     @property
+    def connection_count(self) -> int:
+        """Connections being served right now (those turned away with a 503 not included)."""
+        with self._conn_lock:
+            return len(self._connections)
+
+    @property
     def stopping(self) -> threading.Event:
         """Set once ``stop()`` begins; long waits watch it."""
         return self._stop_event
@@ -649,12 +655,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not length_text.isascii() or not length_text.isdigit():
             self.close_connection = True
             raise ApiError(400, "invalid_request", "The Content-Length header is invalid.")
-        if len(length_text.lstrip("0")) > len(str(_MAX_DRAIN_BYTES)):
+        digits = length_text.lstrip("0")
+        if len(digits) > len(str(_MAX_DRAIN_BYTES)):
             # More digits than any size we would read: too large, and int() of thousands
-            # of digits is slow (and an error past 4,300).
+            # of digits is slow (and an error past 4,300, leading zeros included).
             self.close_connection = True
             raise _too_large()
-        length = int(length_text)
+        length = int(digits or "0")
         if length > MAX_BODY_BYTES:
             if length <= _MAX_DRAIN_BYTES:
                 self._drain(length)

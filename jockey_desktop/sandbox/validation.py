@@ -14,7 +14,8 @@ nothing here may raise anything else for any input. Decisions beyond the contrac
   at most :data:`MAX_SELECTION_ID_CHARS` characters. ``{{sel:N}}`` counts from zero into this
   request's ``selections``; an ``N`` past its end (or of more than
   :data:`MAX_SELECTION_INDEX_DIGITS` digits) is rejected.
-- List ``page``/``page_limit`` are decimal integers of at most :data:`MAX_PAGE_DIGITS` digits.
+- List ``page``/``page_limit`` are decimal integers of at most :data:`MAX_PAGE_DIGITS`
+  significant digits.
 """
 
 from __future__ import annotations
@@ -343,13 +344,14 @@ def _positive_int(params: dict[str, list[str]], name: str, default: int) -> int:
     values = params.get(name)
     if not values:
         return default
-    text = values[-1].strip()
-    # Length first: int() of thousands of digits is slow and, past 4,300, an error.
-    if (not text.isascii() or not text.isdigit() or len(text) > MAX_PAGE_DIGITS
-            or int(text) < 1):
+    # Length first: int() of thousands of digits is slow and, past 4,300, an error (also
+    # when they are leading zeros).
+    digits = values[-1].strip().lstrip("0")
+    if (not values[-1].strip().isascii() or not values[-1].strip().isdigit()
+            or len(digits) > MAX_PAGE_DIGITS or int(digits or "0") < 1):
         raise invalid(name, f"It must be a positive integer of at most {MAX_PAGE_DIGITS} "
                             "digits.")
-    return int(text)
+    return int(digits)
 
 
 def validate_list_query(params: dict[str, list[str]], *, with_status: bool,

@@ -123,12 +123,19 @@ def cited_items(response: dict[str, Any]) -> list[str]:
                               if a["type"] == "video_citation"))
 
 
-def raw_exchange(server: SandboxServer, request: bytes, timeout: float = 5) -> bytes:
-    """Send raw bytes to the sandbox and read until it closes the connection."""
+def raw_exchange(server: SandboxServer, request: bytes, timeout: float = 5,
+                 end_request: bool = False) -> bytes:
+    """Send raw bytes to the sandbox and read until it closes the connection.
+
+    ``end_request`` half-closes the socket after sending, so a body shorter than its
+    ``Content-Length`` ends there instead of waiting for the server's deadline.
+    """
     parts = urlsplit(server.base_url)
     assert parts.hostname is not None and parts.port is not None
     with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
         sock.sendall(request)
+        if end_request:
+            sock.shutdown(socket.SHUT_WR)
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
@@ -136,7 +143,7 @@ def raw_exchange(server: SandboxServer, request: bytes, timeout: float = 5) -> b
 
 
 def split_reply(reply: bytes) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers (lower-cased names) and body of one raw HTTP reply."""
+    """Status, headers (lower-cased names) and body of the first raw HTTP reply in ``reply``."""
     head, _, body = reply.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ")[1])
@@ -144,4 +151,6 @@ def split_reply(reply: bytes) -> tuple[int, dict[str, str], bytes]:
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
+    if "content-length" in headers:
+        body = body[:int(headers["content-length"])]
     return status, headers, body

@@ -124,3 +124,28 @@ def test_rejected_requests_create_no_session(sandbox: SandboxServer, tmp_path: P
     assert api.post(body_for(nature_id)).status_code == 200
     assert len(_session_files(state)) == 1
     assert not [f for f in _session_files(state) if f.name.startswith(".tmp")]
+
+
+def test_an_edited_session_file_never_breaks_a_request(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with SandboxServer(state_dir=state, pace=Pace.instant()) as server, \
+            Api(server.base_url) as api:
+        store = api.store_id(NATURE)
+        broken = api.ask(store, "What are the main themes?").json()["session_id"]
+        odd = api.ask(store, "What are the main themes?").json()["session_id"]
+    path = state / "sessions" / f"{broken}.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**saved, "last_used_at": float("nan")}), encoding="utf-8")
+    path = state / "sessions" / f"{odd}.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved["turns"] = [{"themes": [1, {"tag": None}], "video_ids": "x", "theme_tag": 5}]
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    with SandboxServer(state_dir=state, pace=Pace.instant()) as server, \
+            Api(server.base_url) as api:
+        response = api.ask(store, "Which videos best represent the first theme?",
+                           session_id=broken)
+        assert (response.status_code, response.json()["code"]) == (404, "resource_not_exist")
+        # Unusable memory is ignored: the follow-up falls back to the store's own themes.
+        response = api.ask(store, "Which videos best represent the first theme?",
+                           session_id=odd)
+        assert response.status_code == 200 and answer_part(response.json())["annotations"]
