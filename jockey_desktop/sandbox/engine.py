@@ -465,9 +465,11 @@ class AnswerEngine:
         indexed = list(request_selections) if request_selections is not None else in_force
         scope = self._scope(question, in_force, indexed)
         asked = self._display_question(question, indexed)
-        answer = self._route(SELECTION_TOKEN.sub(" ", question), asked, scope, turns)
+        text = SELECTION_TOKEN.sub(" ", question)
+        answer = self._route(text, asked, scope, turns)
         if web_search:
-            answer = self._with_web_sources(answer, asked)
+            # The web is searched for the subject, not for the selected videos' titles.
+            answer = self._with_web_sources(answer, text)
         return answer
 
     def _route(self, text: str, asked: str, scope: _Scope,
@@ -849,9 +851,9 @@ class AnswerEngine:
                         {"knowledge_store_id": self.store.id}, [])
         return Answer(text=scope.problem, steps=[step], memory={})
 
-    def _with_web_sources(self, answer: Answer, asked: str) -> Answer:
+    def _with_web_sources(self, answer: Answer, question: str) -> Answer:
         """Append a "From the web" line citing two pretend pages, plus the search step."""
-        words = [w for w in normalise(asked) if stem(w) not in _FORMAT_TERMS][:5]
+        words = [w for w in normalise(question) if stem(w) not in _FORMAT_TERMS][:5]
         topic = " ".join(words) or self.store.name
         slug = re.sub(r"[^a-z0-9]+", "-", topic.casefold()).strip("-")[:60] or "topic"
         pages = [(f"https://example.org/articles/{slug}", f"{topic.capitalize()}: an overview"),

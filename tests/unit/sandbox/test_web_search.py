@@ -87,3 +87,12 @@ def test_structured_output_has_no_web_markers(api: Api, nature_id: str) -> None:
                    text={"format": {"type": "json_schema", "name": "s", "schema": schema}})
     part = answer_part(body.json())
     assert json.loads(part["text"]) and part["annotations"] == []
+
+
+def test_the_web_is_searched_for_the_subject_not_the_selection(api: Api, nature_id: str) -> None:
+    fox = next(i["_id"] for i in api.ready_items(nature_id)
+               if i["metadata"]["title"] == "Ice and the Arctic Fox")
+    body = api.ask(nature_id, "How do predators hunt in {{sel:0}}?", **WEB, **STEPS,
+                   selections=[{"kind": "item", "id": fox}]).json()
+    search = next(o for o in body["output"] if o["type"] == "jockey:web_search")
+    assert search["action"]["queries"][0] == "predators hunt"
