@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import math
 import signal
 import sys
 import threading
@@ -47,8 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     pace = Pace.instant() if args.pace == "instant" else Pace.realistic()
-    if args.keepalive_interval <= 0:
-        print("jockey-sandbox: --keepalive-interval must be positive", file=sys.stderr)
+    if not 0 <= args.port <= 65535:
+        print("jockey-sandbox: --port must be between 0 and 65535", file=sys.stderr)
+        return 2
+    if not math.isfinite(args.keepalive_interval) or args.keepalive_interval <= 0:
+        print("jockey-sandbox: --keepalive-interval must be a positive number of seconds",
+              file=sys.stderr)
         return 2
     pace = dataclasses.replace(pace, keepalive_interval=args.keepalive_interval,
                                keepalive_style=args.keepalive_style)

@@ -1,25 +1,37 @@
-"""The sandbox's answer engine: BM25 retrieval over timed moments plus follow-up resolution.
+"""The sandbox's answer engine: BM25 retrieval over timed moments, follow-ups from the session.
 
 Every ready video's moments are indexed by field (tags with their theme names, description,
 transcript, video title; BM25F-style weights). Documents and questions go through the same
 normaliser: case-folding, punctuation and stop words out, then a small suffix stemmer so that
-"predators"/"predation" and "hunt"/"hunting" meet. A question is routed to one of four answer
-shapes:
+"predators"/"predation" and "hunt"/"hunting" meet.
 
-- "main themes" → moments grouped by tag into named themes (``theme_names`` of the store file,
-  otherwise the tag), each with cited example moments;
+A question is answered within its *scope*: the whole store, or the items and collections
+selected in the session (``selections``; a ``{{sel:N}}`` in the question narrows it to the
+entries it names). It is routed to one of four answer shapes:
+
 - "Which videos best represent the first theme?" → the ordinal is resolved against the themes
-  of the previous turn (recomputed if there was none), videos ranked by moments on that theme;
-- "timestamps … those videos" → the videos of the previous answer, with their key moments;
-- anything else → the top BM25 moments, grouped by video. No match → a polite "nothing in the
-  store matches", without citations.
+  of the latest earlier turn that listed some (the store's own ranking if none did), videos
+  ranked by moments on that theme;
+- "timestamps … those videos" → the videos of the previous answer with their key moments,
+  but only when the question has no subject of its own: "How do the predators hunt in these
+  videos?" is a fresh question, answered fresh;
+- "main themes" → moments grouped by tag into named themes (``theme_names`` of the store
+  file, otherwise the tag), each with cited example moments;
+- anything else → the top BM25 moments, grouped by video. No match → a polite "nothing
+  matches", without citations.
+
+Follow-ups are resolved from the turns the server stored in the session (each turn's
+``memory``: themes, videos cited, theme tag). ``instructions`` are plain text any client may
+send; when the session has no turns yet they are read only as generic context — which of this
+store's theme names and video titles they mention, line by line, the latest mention winning —
+whatever their layout (:meth:`AnswerEngine.context_from_text`).
 
 Answers are short Markdown. Each cited moment gets an ``[N]`` marker (the same moment keeps its
 number) and one ``video_citation`` annotation whose ``start_index``/``end_index`` are the
-marker's inclusive code-point offsets. The per-turn ``memory`` (themes, videos cited, theme
-tag) is what the server stores in the session for the next follow-up. A new session without
-turns can instead carry a recap of a lost session in ``instructions`` (the desktop app's "Q: …"
-/ "A: …" lines): the themes and videos it names are recovered as if they were earlier turns.
+marker's inclusive code-point offsets. With web search on, a closing "From the web" line adds
+``url_citation`` annotations to example.org/example.com pages (the sandbox is offline, so
+nothing is fetched). Each answer also carries the steps an agent would have taken
+(:class:`ToolStep`, :class:`WebSearchStep`), which the server turns into intermediate outputs.
 """
 
 from __future__ import annotations
@@ -28,11 +40,13 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from jockey_desktop.core.timecode import format_timestamp
 from jockey_desktop.sandbox.data import Moment, Store, Video
+from jockey_desktop.sandbox.validation import MAX_SELECTION_INDEX_DIGITS, SELECTION_TOKEN
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
@@ -55,16 +69,22 @@ _THEME_REF = re.compile(
     r"(?:theme|topic)\b|\b(?:theme|topic)\s*#?\s*(\d)\b", re.IGNORECASE)
 _THEMES = re.compile(r"\b(themes?|topics|main ideas|recurring|what (?:is|are) .{0,30}about)\b",
                      re.IGNORECASE)
-_THOSE_VIDEOS = re.compile(
-    r"\b(?:those|these|the same|both|all three|all two)\s+(?:videos?|clips?|ones|films?)\b"
-    r"|\bin (?:them|each of them)\b", re.IGNORECASE)
-_SELECTION = re.compile(r"\{\{sel:(\d+)\}\}")
-# A recap line of the desktop app ("Q: …" / "A: …", see controllers/chat.py build_recap).
-_RECAP_LINE = re.compile(r"^[ \t]*([QA])[ \t]*:[ \t]*(.*)$", re.MULTILINE)
-#: Instructions longer than this are only read up to here (the API allows 2,000 characters).
-MAX_RECAP_CHARS = 20_000
-#: Only the most recent recap pairs are read (the app sends six): each one may be replayed.
-MAX_RECAP_PAIRS = 12
+# A reference back to the videos of an earlier answer.
+_THOSE = re.compile(
+    r"\b(?:those|the same|both(?: of (?:the|those))?|all (?:two|three|four|five|six))\s+"
+    r"(?:videos?|clips?|ones|films?)\b"
+    r"|\b(?:in|of|from|about|across|for|between|compare)\s+"
+    r"(?:them|each of them|both of them|both)\b", re.IGNORECASE)
+# "These videos" usually means the videos at hand (the store or the selection); only a
+# question without a subject of its own uses it to point back at the previous answer.
+_THESE = re.compile(r"\bthese\s+(?:videos?|clips?|ones|films?)\b", re.IGNORECASE)
+#: Context text longer than this is only read up to here (the API allows 2,000 characters).
+MAX_CONTEXT_CHARS = 20_000
+#: Tool names the narrated steps use (the API publishes none).
+SEARCH_TOOL = "search_knowledge_store"
+ITEMS_TOOL = "get_knowledge_store_items"
+#: How many videos "Which videos best represent the … theme?" lists.
+THEME_VIDEOS = 3
 
 
 def normalise(text: str) -> list[str]:
@@ -188,6 +208,16 @@ def truncate_to_tokens(text: str, limit: int) -> str:
     return text
 
 
+# Words that ask for a shape of answer ("timestamps", "key moments", "summary") or glue words
+# that descriptions happen to contain: a question made only of these has no subject of its own.
+_FORMAT_TEXT = """timestamps timestamp times time key main important highlights highlight
+summary summarize summarise summaries list detail details detailed more overview scenes scene
+parts part points point best represent representative theme themes topic topics recurring
+idea ideas each every everything all again across among within throughout between into onto
+upon via per versus first second third fourth fifth last final one ones"""
+_FORMAT_TERMS = frozenset(tokenize(_FORMAT_TEXT))
+
+
 @dataclass
 class Annotation:
     """A ``video_citation`` on a marker of the answer text."""
@@ -210,15 +240,73 @@ class Annotation:
 
 
 @dataclass
+class WebCitation:
+    """A ``url_citation`` on a marker: a web page the (offline, pretend) web search found."""
+
+    start_index: int
+    end_index: int
+    url: str
+    title: str
+
+    def to_api(self) -> dict[str, Any]:
+        """The annotation object: §3.3's common fields plus ``url`` (end index inclusive)."""
+        return {"type": "url_citation", "start_index": self.start_index,
+                "end_index": self.end_index, "url": self.url, "title": self.title,
+                "thumbnail_url": None, "hls_url": None}
+
+
+@dataclass(frozen=True)
+class ToolStep:
+    """One narrated tool use: a commentary line, a function call and its output."""
+
+    commentary: str
+    name: str
+    arguments: dict[str, Any]
+    results: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class WebSearchStep:
+    """One narrated hosted web search: a commentary line and the queries sent."""
+
+    commentary: str
+    queries: tuple[str, ...]
+
+
+Step = ToolStep | WebSearchStep
+
+
+@dataclass
 class Answer:
-    """One generated answer plus what the session should remember about it."""
+    """One generated answer, the steps that led to it, and what the session should remember."""
 
     text: str
     annotations: list[Annotation] = field(default_factory=list)
-    commentary: str = ""
-    tool_query: str = ""
-    tool_results: list[dict[str, Any]] = field(default_factory=list)
+    web_citations: list[WebCitation] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
     memory: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def web_queries(self) -> tuple[str, ...]:
+        """The queries of the web search, if one ran."""
+        return tuple(q for s in self.steps if isinstance(s, WebSearchStep) for q in s.queries)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a question may cite: the whole store (``item_ids`` None) or selected videos."""
+
+    item_ids: frozenset[str] | None = None
+    #: How the answer names the scope ("**Kelp Forest Nights**", "the 3 selected videos").
+    label: str = ""
+    #: Why the selection leaves nothing to search (unknown ids, nothing ready), if it does.
+    problem: str = ""
+
+    def narrow(self, video_ids: Sequence[str], label: str) -> _Scope:
+        """The part of this scope that is also in ``video_ids``."""
+        ids = frozenset(video_ids) if self.item_ids is None else \
+            self.item_ids & frozenset(video_ids)
+        return _Scope(ids, label)
 
 
 class _Builder:
@@ -255,6 +343,10 @@ class _Builder:
 def _sentence(text: str) -> str:
     """A description without its final full stop, so a marker can go before it."""
     return text.strip().rstrip(".")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
 
 
 class AnswerEngine:
@@ -322,10 +414,16 @@ class AnswerEngine:
         scored.sort(key=lambda pair: (-pair[1], pair[0].item_id, pair[0].start))
         return scored[:limit]
 
-    def themes(self, limit: int = 4) -> list[dict[str, Any]]:
-        """Group moments by tag; the tags spanning the most videos become named themes."""
+    def themes(self, limit: int = 4,
+               restrict_to: frozenset[str] | set[str] | None = None) -> list[dict[str, Any]]:
+        """Group moments by tag; the tags spanning the most videos become named themes.
+
+        With ``restrict_to``, only moments of those videos count.
+        """
         by_tag: dict[str, list[Moment]] = {}
         for moment in self.moments:
+            if restrict_to is not None and moment.item_id not in restrict_to:
+                continue
             for tag in moment.tags:
                 by_tag.setdefault(tag, []).append(moment)
         ranked = sorted(
@@ -341,109 +439,125 @@ class AnswerEngine:
             if len({m.id for m in moments} & covered) * 2 > len(moments):
                 continue
             covered.update(m.id for m in moments)
-            videos = list(dict.fromkeys(m.item_id for m in moments))
-            themes.append({
-                "tag": tag,
-                "name": self.store.theme_names.get(tag, tag.replace("-", " ").capitalize()),
-                "video_ids": videos,
-                "moment_ids": [m.id for m in moments],
-            })
+            themes.append(self._theme(tag, moments))
         return themes
 
     # ----------------------------------------------------------------- answering
     def answer(self, question: str, history: list[dict[str, Any]] | None = None,
-               selections: list[dict[str, str]] | None = None,
-               instructions: str | None = None) -> Answer:
-        """Answer ``question`` given the session's earlier turns and accumulated selections.
+               selections: Sequence[dict[str, str]] | None = None,
+               instructions: str | None = None, *,
+               request_selections: Sequence[dict[str, str]] | None = None,
+               web_search: bool = False) -> Answer:
+        """Answer ``question`` given the session's turns and the selections in force.
 
-        ``instructions`` only matter for a session without earlier turns: a client that lost
-        its session sends a recap of the earlier conversation there, and follow-ups ("the first
-        theme", "those videos") are resolved against what :meth:`history_from_recap` recovers.
+        ``history`` holds the session's earlier turns (each with the ``memory`` its answer
+        returned). ``selections`` are all the selections in force in the session; a
+        ``{{sel:N}}`` in the question counts into ``request_selections`` (the ones sent with
+        this request; ``selections`` when not given). ``instructions`` serve only as generic
+        context, and only while the session has no turns. ``web_search`` adds web sources.
         """
-        history = history or []
-        if not history and instructions:
-            history = self.history_from_recap(instructions)
-        question, restrict = self._resolve_selections(question, selections or [])
+        turns = [_clean_memory(turn) for turn in history or [] if isinstance(turn, dict)]
+        if not turns and instructions:
+            context = self.context_from_text(instructions)
+            if context:
+                turns = [context]
+        in_force = list(selections or [])
+        indexed = list(request_selections) if request_selections is not None else in_force
+        scope = self._scope(question, in_force, indexed)
+        asked = self._display_question(question, indexed)
+        text = SELECTION_TOKEN.sub(" ", question)
+        answer = self._route(text, asked, scope, turns)
+        if web_search:
+            # The web is searched for the subject, not for the selected videos' titles.
+            answer = self._with_web_sources(answer, text)
+        return answer
+
+    def _route(self, text: str, asked: str, scope: _Scope,
+               turns: list[dict[str, Any]]) -> Answer:
+        if scope.problem:
+            return self._scope_problem(scope)
         if not self.moments:
-            return self._no_match(question)
-        ref = _THEME_REF.search(question)
+            return self._no_match(asked, scope)
+        ref = _THEME_REF.search(text)
         if ref:
-            return self._theme_videos(question, ref, history)
-        previous_videos = next((t["video_ids"] for t in reversed(history)
-                                if t.get("video_ids")), [])
-        if _THOSE_VIDEOS.search(question) and previous_videos:
-            previous_tag = history[-1].get("theme_tag") if history else None
-            return self._key_moments(question, previous_videos, previous_tag)
-        if _THEMES.search(question) and not restrict:
-            return self._themes(question)
-        return self._generic(question, restrict)
+            return self._theme_videos(ref, turns, scope)
+        themes_question = bool(_THEMES.search(text))
+        back = _THOSE.search(text)
+        these = _THESE.search(text)
+        previous, previous_tag = self._previous_videos(turns, scope)
+        residue = text
+        for match in (back, these):
+            if match:
+                residue = residue.replace(match.group(0), " ")
+        has_subject = bool(self._subject_terms(residue))
+        if (back or these) and previous and not has_subject and not themes_question:
+            return self._key_moments(previous, previous_tag, scope)
+        narrowed = scope.narrow(previous, "the videos from my previous answer") \
+            if back and previous else scope
+        if themes_question and (narrowed.item_ids is None or len(narrowed.item_ids) > 1):
+            return self._themes(narrowed)
+        answer = self._generic(text, asked, narrowed)
+        if narrowed is not scope and not answer.annotations:
+            # Nothing on that subject in the earlier videos: look everywhere in scope.
+            answer = self._generic(text, asked, scope)
+        return answer
 
-    # ----------------------------------------------------------------- recaps
-    def history_from_recap(self, text: str) -> list[dict[str, Any]]:
-        """Pseudo-turns (question, answer and follow-up memory) recovered from a recap.
+    # ----------------------------------------------------------------- context
+    def context_from_text(self, text: str) -> dict[str, Any]:
+        """Follow-up memory recovered from plain text (e.g. a summary in ``instructions``).
 
-        Best effort and total: any string gives a list, possibly empty. The recap's "Q:"/"A:"
-        lines are paired up (text without such lines counts as one answer); each answer's
-        theme names and video titles from this store, in order of appearance, become the
-        ``themes``/``video_ids``/``theme_tag`` memory a live turn would have stored.
-
-        The recap clips long answers, so each question is also replayed against the history
-        recovered so far; when the replay agrees with everything the recap still shows (same
-        themes and videos, in the same order), its complete memory is used instead.
+        Layout-agnostic and total: any string gives a dict, possibly empty. Lines are read in
+        order and later mentions win: the last line naming two or more of this store's theme
+        names (one, if no line names two) gives ``themes`` in the order named, followed by the
+        store's other themes (a summary may have cut the list short); the last line naming
+        video titles gives ``video_ids``. When that line also names exactly one theme and its
+        videos open that theme's own ranking, the whole ranking and ``theme_tag`` are used.
         """
-        text = text[:MAX_RECAP_CHARS] if isinstance(text, str) else ""
-        pairs: list[list[str]] = []
-        for match in _RECAP_LINE.finditer(text):
-            if match.group(1) == "Q":
-                pairs.append([match.group(2), ""])
-            elif pairs:
-                pairs[-1][1] = match.group(2)
-            else:
-                pairs.append(["", match.group(2)])
-        if not pairs:
-            pairs = [["", text]]
-        history: list[dict[str, Any]] = []
-        for question, answer in pairs[-MAX_RECAP_PAIRS:]:
-            memory = self._memory_from_text(question, answer)
-            if not memory:
+        text = text[:MAX_CONTEXT_CHARS] if isinstance(text, str) else ""
+        theme_tags: list[str] = []
+        single_tags: list[str] = []
+        video_line: tuple[list[str], list[str]] | None = None
+        for line in text.splitlines():
+            if not line.strip():
                 continue
-            if question.strip():
-                replayed = self.answer(question, list(history)).memory
-                if _agrees(memory, replayed):
-                    memory = replayed
-            history.append({"question": question, "answer": answer, **memory})
-        return history
-
-    def _memory_from_text(self, question: str, answer: str) -> dict[str, Any]:
-        flat = _flat(answer)
-        if not flat:
-            return {}
+            tags = self._tags_in_order(line)
+            if len(tags) >= 2:
+                theme_tags = tags
+            elif tags:
+                single_tags = tags
+            titles = self._titles_in_order(_flat(line))
+            if titles:
+                video_line = (titles, tags)
         memory: dict[str, Any] = {}
-        tags = self._tags_in_order(answer)
-        if tags and _THEME_REF.search(question):
-            memory["theme_tag"] = tags[0]  # "The first theme was **…**. The videos …"
-        elif tags and (len(tags) >= 2 or _THEMES.search(question)):
-            # A themes answer. The recap may have clipped its tail, so themes past the last
-            # one named are taken from this store's own ranking (which produced the list).
-            found = [t for t in (self._theme_for_tag(tag) for tag in tags) if t]
+        named = theme_tags or single_tags
+        if named:
+            found = [self._theme(tag, [m for m in self.moments if tag in m.tags])
+                     for tag in named]
             memory["themes"] = found + [t for t in self.themes()
-                                        if t["tag"] not in {f["tag"] for f in found}]
-        elif tags:
-            memory["theme_tag"] = tags[0]
-        videos = self._titles_in_order(flat)
-        if videos:
-            memory["video_ids"] = videos
+                                        if t["tag"] not in set(named)]
+        if video_line is not None:
+            titles, tags = video_line
+            memory["video_ids"] = titles
+            if len(tags) == 1:
+                ranked = self._videos_for_tag(tags[0], None)[0][:THEME_VIDEOS]
+                if ranked[:len(titles)] == titles:
+                    memory["video_ids"] = ranked
+                    memory["theme_tag"] = tags[0]
         return memory
 
-    def _tags_in_order(self, answer: str) -> list[str]:
-        names = {_flat(self.store.theme_names.get(tag, tag.replace("-", " ").capitalize())): tag
-                 for tag in sorted({t for m in self.moments for t in m.tags})}
-        # Theme names are written in bold; a bare word ("a camera demo") is not a theme. Only
-        # when the recap carries no bold at all are names matched in running text.
-        bold = [_flat(span) for span in re.findall(r"\*\*(.+?)\*\*", answer)]
+    def _theme_names(self) -> dict[str, str]:
+        """Flattened display name → tag, for every tag in the store."""
+        tags = sorted({t for m in self.moments for t in m.tags})
+        return {_flat(self._theme_name(tag)): tag for tag in tags}
+
+    def _tags_in_order(self, text: str) -> list[str]:
+        names = self._theme_names()
+        # Bold spans are names ("1. **Camouflage** — …"); a plain word in running text ("a
+        # camouflaged octopus") is not. Only text without any bold is matched word by word.
+        bold = [_flat(span) for span in re.findall(r"\*\*(.+?)\*\*", text)]
         if bold:
             return list(dict.fromkeys(names[span] for span in bold if span in names))
-        flat = _flat(answer)
+        flat = _flat(text)
         positions: dict[str, int] = {}
         for name, tag in names.items():
             found = re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", flat)
@@ -459,46 +573,136 @@ class AnswerEngine:
                 positions[video.id] = at
         return sorted(positions, key=lambda vid: (positions[vid], vid))
 
-    def _theme_for_tag(self, tag: str) -> dict[str, Any] | None:
-        moments = [m for m in self.moments if tag in m.tags]
-        if not moments:
-            return None
-        return {"tag": tag,
-                "name": self.store.theme_names.get(tag, tag.replace("-", " ").capitalize()),
+    # ----------------------------------------------------------------- scope
+    def _scope(self, question: str, in_force: list[dict[str, str]],
+               indexed: list[dict[str, str]]) -> _Scope:
+        """The videos this question is about: the referenced, else all selected, else all."""
+        referenced = [indexed[i] for i in _token_indexes(question) if i < len(indexed)]
+        chosen = list({(s.get("kind"), s.get("id")): s
+                       for s in (referenced or in_force)}.values())
+        if not chosen:
+            return _Scope()
+        ids: list[str] = []
+        names: list[str] = []
+        known = 0
+        for sel in chosen:
+            if sel.get("kind") == "collection":
+                collection = self.store.collection(str(sel.get("id")))
+                if collection is None:
+                    continue
+                known += 1
+                names.append(f"the collection **{collection.name}**")
+                members: Sequence[str] = collection.item_ids
+            else:
+                item = self.store.item(str(sel.get("id")))
+                if item is None:
+                    continue
+                known += 1
+                names.append(f"**{item.title}**")
+                members = (item.id,)
+            ids.extend(m for m in members if m in self.videos)
+        if not ids:
+            if not known:
+                problem = (f"The selected {'item is' if len(chosen) == 1 else 'items are'} "
+                           f"not in **{self.store.name}**, so there is nothing to search.")
+            else:
+                problem = ("None of the selected videos is ready to search yet; ask again "
+                           "once indexing has finished.")
+            return _Scope(frozenset(), problem=problem)
+        return _Scope(frozenset(ids), names[0] if len(names) == 1 else "the selected videos")
+
+    def _display_question(self, question: str, indexed: list[dict[str, str]]) -> str:
+        """The question with ``{{sel:N}}`` replaced by the titles and names it refers to."""
+
+        def name(match: re.Match[str]) -> str:
+            digits = match.group(1)
+            if len(digits) > MAX_SELECTION_INDEX_DIGITS or int(digits) >= len(indexed):
+                return match.group(0)
+            sel = indexed[int(digits)]
+            if sel.get("kind") == "collection":
+                collection = self.store.collection(str(sel.get("id")))
+                return collection.name if collection else match.group(0)
+            item = self.store.item(str(sel.get("id")))
+            return item.title if item else match.group(0)
+
+        return SELECTION_TOKEN.sub(name, question)
+
+    def _subject_terms(self, text: str) -> list[str]:
+        """Index terms of ``text`` that name a subject this store knows about."""
+        terms = [t for t in tokenize(text) if t not in _FORMAT_TERMS]
+        return [t for t in terms
+                if t in self._idf or any(x in self._idf for x in _SYNONYMS.get(t, ()))]
+
+    def _previous_videos(self, turns: list[dict[str, Any]],
+                         scope: _Scope) -> tuple[list[str], str | None]:
+        """The videos (and theme tag) of the latest turn that cited videos, within scope."""
+        for turn in reversed(turns):
+            ids = turn.get("video_ids")
+            if isinstance(ids, list) and ids:
+                kept = [v for v in ids if v in self.videos
+                        and (scope.item_ids is None or v in scope.item_ids)]
+                tag = turn.get("theme_tag")
+                return kept, tag if isinstance(tag, str) else None
+        return [], None
+
+    # ----------------------------------------------------------------- steps
+    def _search_step(self, commentary: str, query: str, scope: _Scope, limit: int,
+                     hits: list[tuple[Moment, float]]) -> ToolStep:
+        arguments: dict[str, Any] = {"knowledge_store_id": self.store.id,
+                                     "query": query[:200], "limit": limit}
+        if scope.item_ids is not None:
+            arguments["item_ids"] = sorted(scope.item_ids)
+        return ToolStep(commentary, SEARCH_TOOL, arguments, self._results(hits))
+
+    def _results(self, hits: list[tuple[Moment, float]]) -> list[dict[str, Any]]:
+        return [{"item_id": m.item_id, "title": self.videos[m.item_id].title,
+                 "start_sec": m.start, "end_sec": m.end, "score": round(score, 3),
+                 "description": m.description} for m, score in hits]
+
+    def _where(self, scope: _Scope) -> str:
+        return scope.label or f"**{self.store.name}**"
+
+    # ----------------------------------------------------------------- answer shapes
+    def _theme(self, tag: str, moments: Sequence[Moment]) -> dict[str, Any]:
+        return {"tag": tag, "name": self._theme_name(tag),
                 "video_ids": list(dict.fromkeys(m.item_id for m in moments)),
                 "moment_ids": [m.id for m in moments]}
 
-    def _resolve_selections(self, question: str,
-                            selections: list[dict[str, str]]) -> tuple[str, set[str] | None]:
-        restrict: set[str] = set()
-
-        def substitute(match: re.Match[str]) -> str:
-            index = int(match.group(1))
-            if index < len(selections) and selections[index]["kind"] == "item":
-                video = self.videos.get(selections[index]["id"])
-                if video is not None:
-                    restrict.add(video.id)
-                    return video.title
-            return match.group(0)
-
-        return _SELECTION.sub(substitute, question), (restrict or None)
+    def _theme_name(self, tag: str) -> str:
+        return self.store.theme_names.get(tag, tag.replace("-", " ").capitalize())
 
     def _moment(self, moment_id: str) -> Moment | None:
         return next((m for m in self.moments if m.id == moment_id), None)
 
-    def _themes(self, question: str) -> Answer:
-        themes = self.themes()
+    def _videos_for_tag(self, tag: str, restrict: frozenset[str] | None
+                        ) -> tuple[list[str], dict[str, list[Moment]]]:
+        """Videos with moments on ``tag``, most moments first, and those moments."""
+        per_video: dict[str, list[Moment]] = {}
+        for moment in self.moments:
+            if tag in moment.tags and (restrict is None or moment.item_id in restrict):
+                per_video.setdefault(moment.item_id, []).append(moment)
+        ranked = sorted(per_video, key=lambda v: (-len(per_video[v]), self.videos[v].title))
+        return ranked, per_video
+
+    def _themes(self, scope: _Scope) -> Answer:
+        themes = self.themes(restrict_to=scope.item_ids)
         if not themes:
-            return self._generic(question, None)
+            return self._generic("", "recurring themes", scope)
         out = _Builder(self.videos)
         words = {2: "two", 3: "three", 4: "four"}
-        out.add(f"Across the {len(self.videos)} ready videos in **{self.store.name}**, "
-                f"{words.get(len(themes), str(len(themes)))} themes come up again and "
+        if scope.item_ids is None:
+            where = f"in **{self.store.name}**"
+            out.add(f"Across the {len(self.videos)} ready videos {where}, ")
+        else:
+            where = f"in {scope.label}"
+            out.add(f"Across {scope.label} ({_plural(len(scope.item_ids), 'video')}), ")
+        out.add(f"{words.get(len(themes), str(len(themes)))} themes come up again and "
                 "again:\n\n")
+        shown_all: list[tuple[Moment, float]] = []
         for number, theme in enumerate(themes, start=1):
-            n_videos = len(theme["video_ids"])
-            out.add(f"{number}. **{theme['name']}** — {len(theme['moment_ids'])} moments in "
-                    f"{n_videos} video{'s' if n_videos != 1 else ''}. ")
+            out.add(f"{number}. **{theme['name']}** — "
+                    f"{_plural(len(theme['moment_ids']), 'moment')} in "
+                    f"{_plural(len(theme['video_ids']), 'video')}. ")
             examples = [m for m in (self._moment(i) for i in theme["moment_ids"]) if m]
             # One example per video, at most two, so the theme shows its spread.
             shown: list[Moment] = []
@@ -511,24 +715,22 @@ class AnswerEngine:
                 out.add(f"{' ' if position else ''}{_sentence(moment.description)} ")
                 out.cite(moment)
                 out.add(".")
+                shown_all.append((moment, 1.0))
             out.add("\n")
         out.add("\nAsk about any theme to see the videos that represent it best.")
         # Never post-process out.text: the annotation offsets point into it as built.
-        return Answer(
-            text=out.text, annotations=out.annotations,
-            commentary=f"I'll group the moments in **{self.store.name}** by recurring topic.",
-            tool_query="recurring themes",
-            tool_results=_results([(m, 1.0) for t in themes for m in
-                                   (self._moment(i) for i in t["moment_ids"][:2]) if m]),
-            memory={"themes": themes, "video_ids": out.cited_videos},
-        )
+        step = self._search_step(f"I'll group the moments {where} by recurring topic.",
+                                 "recurring themes", scope, 20, shown_all)
+        return Answer(text=out.text, annotations=out.annotations, steps=[step],
+                      memory={"themes": themes, "video_ids": out.cited_videos})
 
-    def _theme_videos(self, question: str, ref: re.Match[str],
-                      history: list[dict[str, Any]]) -> Answer:
-        themes = next((t["themes"] for t in reversed(history) if t.get("themes")), None)
-        themes = themes or self.themes()
+    def _theme_videos(self, ref: re.Match[str], turns: list[dict[str, Any]],
+                      scope: _Scope) -> Answer:
+        themes = next((t["themes"] for t in reversed(turns)
+                       if isinstance(t.get("themes"), list) and t["themes"]), None)
+        themes = themes or self.themes(restrict_to=scope.item_ids)
         if not themes:
-            return self._generic(question, None)
+            return self._generic(ref.group(0), ref.group(0), scope)
         index = _ORDINALS[ref.group(1).lower()] if ref.group(1) else int(ref.group(2)) - 1
         ordinal = ref.group(1).lower() if ref.group(1) else f"number {ref.group(2)}"
         if not -len(themes) <= index < len(themes):
@@ -537,12 +739,18 @@ class AnswerEngine:
                     "The themes were: " + ", ".join(f"**{t['name']}**" for t in themes) + ".")
             return Answer(text=out.text, memory={"themes": themes})
         theme = themes[index]
-        tag = theme["tag"]
-        per_video: dict[str, list[Moment]] = {}
-        for moment in self.moments:
-            if tag in moment.tags:
-                per_video.setdefault(moment.item_id, []).append(moment)
-        ranked = sorted(per_video, key=lambda v: (-len(per_video[v]), self.videos[v].title))[:3]
+        tag = str(theme["tag"])
+        ranked, per_video = self._videos_for_tag(tag, scope.item_ids)
+        ranked = ranked[:THEME_VIDEOS]
+        commentary = (f"The {ordinal} theme was **{theme['name']}**; I'll look for the videos "
+                      "with the most moments on it.")
+        hits = [(per_video[v][0], float(len(per_video[v]))) for v in ranked]
+        step = self._search_step(commentary, str(theme["name"]), scope, 10, hits)
+        if not ranked:
+            text = (f"The {ordinal} theme was **{theme['name']}**, but none of "
+                    f"{self._where(scope)} has a moment on it.")
+            return Answer(text=text, steps=[step],
+                          memory={"themes": themes, "theme_tag": tag})
         out = _Builder(self.videos)
         out.add(f"The {ordinal} theme was **{theme['name']}**. The videos that represent it "
                 "best are:\n\n")
@@ -550,26 +758,17 @@ class AnswerEngine:
             video = self.videos[video_id]
             moments = per_video[video_id]
             out.add(f"- **{video.title}** ({format_timestamp(video.duration)}) — "
-                    f"{len(moments)} moment{'s' if len(moments) != 1 else ''} on this theme. "
+                    f"{_plural(len(moments), 'moment')} on this theme. "
                     f"{_sentence(moments[0].description)} ")
             out.cite(moments[0])
             out.add(".\n")
         if len(ranked) > 1 and len(per_video[ranked[0]]) > len(per_video[ranked[1]]):
             out.add(f"\n**{self.videos[ranked[0]].title}** is the strongest example.")
-        return Answer(
-            text=out.text.rstrip("\n"), annotations=out.annotations,
-            commentary=f"I'll look for the videos with the most moments about "
-                       f"**{theme['name']}**.",
-            tool_query=theme["name"],
-            tool_results=_results([(per_video[v][0], float(len(per_video[v]))) for v in ranked]),
-            memory={"themes": themes, "video_ids": ranked, "theme_tag": tag},
-        )
+        return Answer(text=out.text.rstrip("\n"), annotations=out.annotations, steps=[step],
+                      memory={"themes": themes, "video_ids": ranked, "theme_tag": tag})
 
-    def _key_moments(self, question: str, video_ids: list[str],
-                     tag: str | None) -> Answer:
-        videos = [self.videos[v] for v in video_ids if v in self.videos]
-        if not videos:
-            return self._generic(question, None)
+    def _key_moments(self, video_ids: list[str], tag: str | None, scope: _Scope) -> Answer:
+        videos = [self.videos[v] for v in video_ids]
         out = _Builder(self.videos)
         count = len(videos)
         out.add(f"Here are the key moments in the {count if count > 1 else ''}"
@@ -588,30 +787,35 @@ class AnswerEngine:
                 out.add("\n")
                 picked.append((moment, 1.0))
             out.add("\n")
-        return Answer(
-            text=out.text.rstrip("\n"), annotations=out.annotations,
-            commentary="I'll pull the key moments of the videos from my previous answer.",
-            tool_query="key moments",
-            tool_results=_results(picked),
-            memory={"video_ids": [v.id for v in videos], "theme_tag": tag},
-        )
+        query = self._theme_name(tag) if tag else "key moments"
+        step = self._search_step(
+            f"I'll pull the key moments of the {_plural(count, 'video')} from my previous "
+            "answer.", query, scope.narrow(video_ids, ""), 3 * count, picked)
+        return Answer(text=out.text.rstrip("\n"), annotations=out.annotations, steps=[step],
+                      memory={"video_ids": [v.id for v in videos], "theme_tag": tag})
 
-    def _generic(self, question: str, restrict: set[str] | None) -> Answer:
-        hits = self.search(question, limit=4, restrict_to=restrict)
-        if not hits and restrict:
-            # "What happens in {{sel:0}}?" — no keyword hit, so walk the selected video.
-            hits = [(m, 0.0) for v in sorted(restrict) for m in self.videos[v].moments][:5]
+    def _generic(self, text: str, asked: str, scope: _Scope) -> Answer:
+        hits = self.search(text, limit=4, restrict_to=set(scope.item_ids)
+                           if scope.item_ids is not None else None)
+        overview = False
+        if not hits and scope.item_ids:
+            # "What happens in {{sel:0}}?": no keyword hit, so walk the selected videos.
+            per_video = 2 if len(scope.item_ids) > 1 else 5
+            hits = [(m, 0.0) for v in sorted(scope.item_ids, key=lambda v: self.videos[v].title)
+                    for m in self.videos[v].moments[:per_video]][:6]
+            overview = True
         if not hits:
-            return self._no_match(question)
+            return self._no_match(asked, scope)
         out = _Builder(self.videos)
-        if restrict and len(restrict) == 1:
-            title = self.videos[next(iter(restrict))].title
-            out.add(f"Here is what I found in **{title}**:\n\n")
+        if overview:
+            out.add(f"Here is an overview of {scope.label}:\n\n")
+        elif scope.label:
+            out.add(f"Here is what I found in {scope.label}:\n\n")
         else:
             out.add(f"Here are the moments in **{self.store.name}** that best match your "
                     "question:\n\n")
         # Videos in order of their best hit; moments of one video in time order.
-        video_rank = {}
+        video_rank: dict[str, int] = {}
         for moment, _score in hits:
             video_rank.setdefault(moment.item_id, len(video_rank))
         for moment, _score in sorted(hits, key=lambda h: (video_rank[h[0].item_id],
@@ -624,24 +828,52 @@ class AnswerEngine:
                 out.add(f". *“{moment.transcript[0]}”*\n")
             else:
                 out.add(".\n")
-        return Answer(
-            text=out.text.rstrip("\n"), annotations=out.annotations,
-            commentary=f"I'll search **{self.store.name}** for moments that match your "
-                       "question.",
-            tool_query=question, tool_results=_results(hits),
-            memory={"video_ids": out.cited_videos},
-        )
+        step = self._search_step(
+            f"I'll search {self._where(scope)} for moments that match your question.",
+            asked, scope, 4, hits)
+        return Answer(text=out.text.rstrip("\n"), annotations=out.annotations, steps=[step],
+                      memory={"video_ids": out.cited_videos})
 
-    def _no_match(self, question: str) -> Answer:
-        themes = self.themes(limit=3)
-        text = (f"I couldn't find anything in **{self.store.name}** that matches your "
-                "question.")
+    def _no_match(self, asked: str, scope: _Scope) -> Answer:
+        themes = self.themes(limit=3, restrict_to=scope.item_ids)
+        text = f"I couldn't find anything in {self._where(scope)} that matches your question."
         if themes:
             text += (" The videos here cover topics such as "
                      + ", ".join(t["name"].lower() for t in themes)
                      + " — try asking about one of those.")
-        return Answer(text=text, commentary=f"I'll search **{self.store.name}** for moments "
-                      "that match your question.", tool_query=question, memory={})
+        step = self._search_step(
+            f"I'll search {self._where(scope)} for moments that match your question.",
+            asked, scope, 4, [])
+        return Answer(text=text, steps=[step], memory={})
+
+    def _scope_problem(self, scope: _Scope) -> Answer:
+        step = ToolStep("I'll look up the selected items first.", ITEMS_TOOL,
+                        {"knowledge_store_id": self.store.id}, [])
+        return Answer(text=scope.problem, steps=[step], memory={})
+
+    def _with_web_sources(self, answer: Answer, question: str) -> Answer:
+        """Append a "From the web" line citing two pretend pages, plus the search step."""
+        words = [w for w in normalise(question) if stem(w) not in _FORMAT_TERMS][:5]
+        topic = " ".join(words) or self.store.name
+        slug = re.sub(r"[^a-z0-9]+", "-", topic.casefold()).strip("-")[:60] or "topic"
+        pages = [(f"https://example.org/articles/{slug}", f"{topic.capitalize()}: an overview"),
+                 (f"https://example.com/guides/{slug}", f"Field notes on {topic}")]
+        numbers = [int(m) for m in re.findall(r"\[(\d+)\]", answer.text)]
+        number = max(numbers, default=0)
+        text = answer.text + "\n\n**From the web:** "
+        citations: list[WebCitation] = []
+        for position, (url, title) in enumerate(pages):
+            number += 1
+            text += ("; " if position else "") + f"*{title}* "
+            marker = f"[{number}]"
+            citations.append(WebCitation(len(text), len(text) + len(marker) - 1, url, title))
+            text += marker
+        text += "."
+        queries = (topic, f"{topic} explained")
+        step = WebSearchStep(f"I'll also search the web for background on {topic}.", queries)
+        return Answer(text=text, annotations=answer.annotations,
+                      web_citations=answer.web_citations + citations,
+                      steps=[*answer.steps, step], memory=answer.memory)
 
     # ----------------------------------------------------------------- structured output
     def structured(self, schema: dict[str, Any], answer: Answer) -> str:
@@ -652,20 +884,6 @@ class AnswerEngine:
                 "text": _plain(answer.text)}
         value = _fill(schema, "", contexts[0] if contexts else base, contexts, 0)
         return json.dumps(value, ensure_ascii=False)
-
-
-def _agrees(recovered: dict[str, Any], replayed: dict[str, Any]) -> bool:
-    """Whether a replayed turn's memory extends what a (clipped) recap answer still shows."""
-    if not replayed:
-        return False
-    videos = recovered.get("video_ids", [])
-    if videos != replayed.get("video_ids", [])[:len(videos)]:
-        return False
-    if "theme_tag" in recovered and recovered["theme_tag"] != replayed.get("theme_tag"):
-        return False
-    tags = [t["tag"] for t in recovered.get("themes", [])]
-    replayed_tags = [t["tag"] for t in replayed.get("themes", [])]
-    return not tags or tags == replayed_tags
 
 
 def _flat(text: str) -> str:
@@ -721,6 +939,24 @@ def _fill(schema: Any, name: str, ctx: dict[str, Any], contexts: list[dict[str, 
     return str(ctx["text"])
 
 
-def _results(hits: list[tuple[Moment, float]]) -> list[dict[str, Any]]:
-    return [{"item_id": m.item_id, "start_sec": m.start, "end_sec": m.end,
-             "score": round(score, 3), "description": m.description} for m, score in hits]
+def _token_indexes(question: str) -> list[int]:
+    """The N of every well-formed ``{{sel:N}}`` (absurdly long ones are ignored)."""
+    return [int(m.group(1)) for m in SELECTION_TOKEN.finditer(question)
+            if len(m.group(1)) <= MAX_SELECTION_INDEX_DIGITS]
+
+
+def _clean_memory(turn: dict[str, Any]) -> dict[str, Any]:
+    """A stored turn's memory with only well-typed entries (session files can be edited)."""
+    memory: dict[str, Any] = {}
+    themes = turn.get("themes")
+    if isinstance(themes, list):
+        kept = [t for t in themes if isinstance(t, dict) and isinstance(t.get("tag"), str)
+                and isinstance(t.get("name"), str)]
+        if kept:
+            memory["themes"] = kept
+    videos = turn.get("video_ids")
+    if isinstance(videos, list):
+        memory["video_ids"] = [v for v in videos if isinstance(v, str)]
+    if isinstance(turn.get("theme_tag"), str):
+        memory["theme_tag"] = turn["theme_tag"]
+    return memory

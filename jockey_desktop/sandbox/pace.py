@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +27,10 @@ class Pace:
     keepalive_style: KeepaliveStyle = "event"
 
     def __post_init__(self) -> None:
+        # nan compares false with everything, and inf would make waits endless.
+        if not all(math.isfinite(v) for v in (self.first_token_delay, self.delta_interval,
+                                               self.keepalive_interval)):
+            raise ValueError("delays must be finite numbers of seconds")
         if self.first_token_delay < 0 or self.delta_interval < 0:
             raise ValueError("delays must not be negative")
         if self.words_per_delta < 1:

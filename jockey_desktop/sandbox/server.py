@@ -14,8 +14,19 @@ Decisions beyond the contract, so clients can rely on them:
   ``response.status`` is ``incomplete`` (clients read the outcome from ``response.status``).
 - Error bodies are always JSON, also for unknown paths (404 ``endpoint_not_exist``), wrong
   methods (405 ``method_not_allowed`` with ``Allow``) and bodies over 1 MiB (413
-  ``payload_too_large``). An unexpected bug answers 500 ``internal_server_error`` without a
-  traceback.
+  ``payload_too_large``, also for a ``Content-Length`` too long to be a size at all). An
+  unexpected bug answers 500 ``internal_server_error`` without a traceback.
+- Slow clients can't hold a thread (:class:`ConnectionLimits`): a request's headers must
+  arrive within ``header_timeout`` of its first byte and its body within ``body_timeout``,
+  else 408 ``request_timeout`` and the connection closes; an idle keep-alive connection closes
+  after ``idle_timeout``. Past ``max_connections`` open connections a new one is answered 503
+  ``server_busy`` with ``Retry-After`` and closed; the listen queue holds
+  :data:`LISTEN_BACKLOG` connections, so a burst is queued rather than refused.
+- Web search (``tools: [{"type": "jockey:web_search"}]``) adds ``url_citation`` annotations
+  (``url``, ``title``, inclusive ``start_index``/``end_index``, null media URLs) to
+  example.org/example.com pages; with intermediate outputs also a ``jockey:web_search`` item
+  (``ws_…``, ``status``, ``action: {"type": "search", "queries": [...]}``) and, in a stream,
+  its ``jockey:web_search.in_progress``/``.searching``/``.completed`` events.
 - ``stop()`` returns within about a second, even with streams in flight or stalled.
 """
 
@@ -23,8 +34,12 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import io
 import json
 import logging
+import math
+import queue
+import selectors
 import socket
 import struct
 import threading
@@ -38,15 +53,23 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from jockey_desktop.sandbox.data import ITEM_STATUSES, Store, load_stores
-from jockey_desktop.sandbox.engine import Answer, AnswerEngine, count_tokens, truncate_to_tokens
+from jockey_desktop.sandbox.engine import (
+    Answer,
+    AnswerEngine,
+    ToolStep,
+    WebSearchStep,
+    count_tokens,
+    truncate_to_tokens,
+)
 from jockey_desktop.sandbox.faults import PRE_FAULTS, REPLY_FAULTS, Fault, FaultKind, FaultSet
 from jockey_desktop.sandbox.ids import new_id, rfc3339, uuid7
 from jockey_desktop.sandbox.pace import Pace
 from jockey_desktop.sandbox.sessions import DEFAULT_SESSION_TTL, Session, SessionStore
 from jockey_desktop.sandbox.validation import (
-    MODEL,
+    DOCS_URL,
     ApiError,
     ResponseRequest,
+    parse_json_body,
     validate_list_query,
     validate_response_request,
 )
@@ -59,20 +82,220 @@ MAX_BODY_BYTES = 1024 * 1024
 #: Bodies up to this size are read and discarded before a 413, so the client sees the reply.
 _MAX_DRAIN_BYTES = 16 * 1024 * 1024
 _MAX_TURNS_KEPT = 20
+#: Connections the kernel queues before the server accepts them (Python's default is 5).
+LISTEN_BACKLOG = 256
+#: Open connections served at once; past it a new connection gets 503 and ``Retry-After``.
+MAX_CONNECTIONS = 128
+#: Seconds a rejected connection is told to wait, and how long its request is drained.
+_BUSY_RETRY_AFTER = 1
+_REJECT_DRAIN_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """How long a client may take and how many may be served at once (all in seconds).
+
+    ``idle_timeout``: a kept-alive connection waiting for its next request is closed after
+    this. ``header_timeout``: from a request's first byte to the end of its headers.
+    ``body_timeout``: for the whole body once the headers are in. ``write_timeout``: one
+    blocked write (a client that stopped reading). ``max_connections``: see
+    :data:`MAX_CONNECTIONS`.
+    """
+
+    max_connections: int = MAX_CONNECTIONS
+    idle_timeout: float = 60.0
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    write_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        for name in ("idle_timeout", "header_timeout", "body_timeout", "write_timeout"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds")
 
 
 class _ClientGoneError(Exception):
     """The socket is closed (client left, fault cut it, or the server is stopping)."""
 
 
+class _RequestTimeoutError(Exception):
+    """A request's headers or body did not arrive in time (deliberately not an OSError)."""
+
+    def __init__(self, partial: bool) -> None:
+        super().__init__("request timed out")
+        #: Whether any byte of the request had arrived (then it deserves a 408).
+        self.partial = partial
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Socket reads that fail once a deadline passes, however slowly the bytes trickle in.
+
+    A socket timeout bounds each ``recv`` only; a client sending a byte a second would hold
+    the thread for ever. Here each phase of a request (waiting for it, its headers, its body)
+    gets one deadline for all its reads. Between reads the socket keeps the write timeout.
+    """
+
+    def __init__(self, sock: socket.socket, write_timeout: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._write_timeout = write_timeout
+        self._deadline: float | None = None
+        self._after_first_byte: float | None = None
+        self.received = False
+
+    def readable(self) -> bool:
+        return True
+
+    def expect_request(self, idle: float, headers: float) -> None:
+        """Wait ``idle`` seconds for a request, then ``headers`` from its first byte."""
+        self._deadline = time.monotonic() + idle
+        self._after_first_byte = headers
+        self.received = False
+
+    def expect_body(self, seconds: float) -> None:
+        """The rest of this request must arrive within ``seconds``."""
+        self._deadline = time.monotonic() + seconds
+        self._after_first_byte = None
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = None if self._deadline is None else self._deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            raise _RequestTimeoutError(self.received)
+        try:
+            self._sock.settimeout(remaining)
+            count = self._sock.recv_into(buffer)
+        except TimeoutError:
+            raise _RequestTimeoutError(self.received) from None
+        finally:
+            with contextlib.suppress(OSError):
+                self._sock.settimeout(self._write_timeout)
+        if count:
+            self.received = True
+            if self._after_first_byte is not None:
+                self._deadline = time.monotonic() + self._after_first_byte
+                self._after_first_byte = None
+        return count
+
+
+def _busy_reply() -> bytes:
+    body = json.dumps({"code": "server_busy",
+                       "message": "The sandbox is serving too many connections. Please try "
+                                  f"again later after {_BUSY_RETRY_AFTER} seconds.",
+                       "docs_url": DOCS_URL}).encode("utf-8")
+    head = ("HTTP/1.1 503 Service Unavailable\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: {_BUSY_RETRY_AFTER}\r\n"
+            "Connection: close\r\n\r\n")
+    return head.encode("ascii") + body
+
+
+class _Rejecter:
+    """Answers connections past the cap with a 503, all on one thread.
+
+    The reply goes out at once (it fits an empty send buffer). The socket is then drained
+    until the client closes or a short time passes: closing with the client's request still
+    unread would make the kernel send a reset, which can destroy the reply in flight.
+    """
+
+    def __init__(self) -> None:
+        self._incoming: queue.SimpleQueue[socket.socket] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._reply = _busy_reply()
+
+    def reject(self, sock: socket.socket) -> None:
+        """Send the 503 and hand ``sock`` to the draining thread."""
+        try:
+            sock.setblocking(False)
+            sock.send(self._reply)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            with contextlib.suppress(OSError):
+                sock.close()
+            return
+        self._incoming.put(sock)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._drain, name="jockey-sandbox-busy",
+                                                daemon=True)
+                self._thread.start()
+
+    def _drain(self) -> None:
+        deadlines: dict[socket.socket, float] = {}
+        with selectors.DefaultSelector() as selector:
+            while True:
+                while True:
+                    try:
+                        sock = self._incoming.get_nowait()
+                    except queue.Empty:
+                        break
+                    deadlines[sock] = time.monotonic() + _REJECT_DRAIN_SECONDS
+                    selector.register(sock, selectors.EVENT_READ)
+                if not deadlines:
+                    with self._lock:
+                        if self._incoming.empty():
+                            self._thread = None
+                            return
+                    continue
+                for key, _events in selector.select(timeout=0.05):
+                    sock = key.fileobj  # type: ignore[assignment]
+                    try:
+                        done = not sock.recv(65536)
+                    except BlockingIOError:
+                        done = False
+                    except OSError:
+                        done = True
+                    if done:
+                        deadlines[sock] = 0.0
+                now = time.monotonic()
+                for sock in [s for s, at in deadlines.items() if at <= now]:
+                    del deadlines[sock]
+                    selector.unregister(sock)
+                    with contextlib.suppress(OSError):
+                        sock.close()
+
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], app: SandboxServer) -> None:
         self.app = app
+        self._active = 0
+        self._active_lock = threading.Lock()
+        self._rejecter = _Rejecter()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._active_lock:
+            busy = self._active >= self.app.limits.max_connections
+            if not busy:
+                self._active += 1
+        if busy:
+            self._rejecter.reject(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            # No thread started (e.g. the system ran out of them): give the slot back.
+            self._release()
+            self.shutdown_request(request)
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._active_lock:
+            self._active -= 1
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Never print tracebacks to stderr; broken connections are normal here.
@@ -86,7 +309,8 @@ class SandboxServer:
                  api_key: str = SANDBOX_API_KEY, state_dir: Path | str | None = None,
                  stores_dir: Path | str | None = None, pace: Pace | None = None,
                  session_ttl: float = DEFAULT_SESSION_TTL,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 limits: ConnectionLimits | None = None) -> None:
         self.host = host
         self._requested_port = port
         self._api_key = api_key
@@ -95,6 +319,7 @@ class SandboxServer:
         self.engines = {sid: AnswerEngine(store) for sid, store in self.stores.items()}
         self.sessions = SessionStore(Path(state_dir) if state_dir else None, session_ttl, clock)
         self.faults = FaultSet()
+        self.limits = limits if limits is not None else ConnectionLimits()
         self._clock = clock
         self._stop_event = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -169,6 +394,12 @@ class SandboxServer:
         return f"http://{host}:{self.port}{API_PREFIX}"
 
     @property
+    def connection_count(self) -> int:
+        """Connections being served right now (those turned away with a 503 not included)."""
+        with self._conn_lock:
+            return len(self._connections)
+
+    @property
     def stopping(self) -> threading.Event:
         """Set once ``stop()`` begins; long waits watch it."""
         return self._stop_event
@@ -237,17 +468,24 @@ class _Turn:
     def snapshot(self, status: str, output: list[dict[str, Any]],
                  error: dict[str, str] | None = None,
                  usage: dict[str, int] | None = None) -> dict[str, Any]:
-        """The response object (jockey-api.md §3.2, §8.5)."""
-        return {
+        """The response object (jockey-api.md §3.2, §7a, §8.5).
+
+        No ``model`` (removed from the API) and no ``error`` unless the response failed
+        (§8.10); ``metadata`` echoes the request's, as the sandbox's own extension.
+        """
+        response = {
             "id": self.response_id, "type": "response", "object": "response",
             "status": status,
             "incomplete_details": ({"reason": "max_output_tokens"}
                                    if status == "incomplete" else None),
             "session_id": self.session.id, "knowledge_store_id": self.store.id,
-            "model": MODEL, "output": output, "usage": usage,
-            "metadata": dict(self.request.metadata), "error": error,
+            "output": output, "usage": usage,
+            "metadata": dict(self.request.metadata),
             "created_at": rfc3339(self.created_at),
         }
+        if error is not None:
+            response["error"] = error
+        return response
 
     @property
     def status(self) -> str:
@@ -259,6 +497,43 @@ def _message_item(message_id: str, phase: str, text: str, annotations: list[dict
     return {"type": "message", "id": message_id, "status": status, "role": "assistant",
             "phase": phase,
             "content": [{"type": "output_text", "text": text, "annotations": annotations}]}
+
+
+def _step_items(answer: Answer, session: Session) -> list[dict[str, Any]]:
+    """The intermediate output items narrating ``answer.steps``, in the order they happen.
+
+    A tool step is a commentary message, a ``function_call`` and its ``function_call_output``;
+    a web search is a commentary message and a ``jockey:web_search`` item (§3.2, §7a).
+    """
+    items: list[dict[str, Any]] = []
+    for step in answer.steps:
+        items.append(_message_item(session.next_message_id(), "commentary", step.commentary,
+                                   [], "completed"))
+        if isinstance(step, ToolStep):
+            call_id = "call_" + uuid7().replace("-", "")
+            items.append({"type": "function_call", "id": new_id("fc_"), "status": "completed",
+                          "name": step.name, "call_id": call_id,
+                          "arguments": json.dumps(step.arguments, ensure_ascii=False)})
+            items.append({"type": "function_call_output", "id": new_id("fco_"),
+                          "status": "completed", "call_id": call_id,
+                          "output": json.dumps({"results": step.results},
+                                               ensure_ascii=False)})
+        elif isinstance(step, WebSearchStep):
+            items.append({"type": "jockey:web_search", "id": new_id("ws_"),
+                          "status": "completed",
+                          "action": {"type": "search", "queries": list(step.queries)}})
+    return items
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    """The text an intermediate item adds to the output, for token counting."""
+    if item["type"] == "message":
+        return str(item["content"][0]["text"])
+    if item["type"] == "function_call":
+        return str(item["arguments"])
+    if item["type"] == "jockey:web_search":
+        return " ".join(item["action"]["queries"])
+    return ""
 
 
 def _chunks(text: str, words: int) -> list[str]:
@@ -283,8 +558,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "JockeySandbox/1.0"
     default_request_version = "HTTP/1.0"  # so even a garbled request gets a status line
-    timeout = 120  # idle keep-alive connections are closed after this
     server: _HTTPServer
+    _reader: _DeadlineReader
     #: True once SSE headers went out (an error can then only close the socket).
     stream_started = False
 
@@ -295,12 +570,29 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def setup(self) -> None:
+        limits = self.server.app.limits
         super().setup()
+        self.connection.settimeout(limits.write_timeout)
+        # Reads go through one deadline per request phase (see _DeadlineReader).
+        self._reader = _DeadlineReader(self.connection, limits.write_timeout)
+        self.rfile = io.BufferedReader(self._reader, 65536)
         # Headers and body go out in separate writes; without NODELAY, Nagle plus delayed
         # ACKs would add ~40 ms to every reply.
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.app._track(self.connection, True)
+
+    def handle_one_request(self) -> None:
+        limits = self.app.limits
+        self._reader.expect_request(limits.idle_timeout, limits.header_timeout)
+        # A timeout before the request line is parsed still needs these for a reply.
+        self.command, self.request_version, self.requestline = "", "HTTP/1.1", ""
+        try:
+            super().handle_one_request()
+        except _RequestTimeoutError as exc:
+            self.close_connection = True
+            if exc.partial:
+                self._reply_timeout()
 
     def finish(self) -> None:
         self.server.app._track(self.connection, False)
@@ -345,7 +637,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.wfile.flush()
 
+    def _reply_timeout(self) -> None:
+        with contextlib.suppress(OSError):
+            self._send_json(408, {"code": "request_timeout",
+                                  "message": "The request did not arrive in time. Send it "
+                                             "again in one go.",
+                                  "docs_url": DOCS_URL})
+
     def _read_body(self) -> bytes:
+        self._reader.expect_body(self.app.limits.body_timeout)
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunked()
         length_text = self.headers.get("Content-Length")
@@ -355,7 +655,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not length_text.isascii() or not length_text.isdigit():
             self.close_connection = True
             raise ApiError(400, "invalid_request", "The Content-Length header is invalid.")
-        length = int(length_text)
+        digits = length_text.lstrip("0")
+        if len(digits) > len(str(_MAX_DRAIN_BYTES)):
+            # More digits than any size we would read: too large, and int() of thousands
+            # of digits is slow (and an error past 4,300, leading zeros included).
+            self.close_connection = True
+            raise _too_large()
+        length = int(digits or "0")
         if length > MAX_BODY_BYTES:
             if length <= _MAX_DRAIN_BYTES:
                 self._drain(length)
@@ -400,6 +706,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._route(method)
         except ApiError as err:
             self._reply_error(err)
+        except _RequestTimeoutError:
+            self.close_connection = True
+            if not self.stream_started:
+                self._reply_timeout()
         except _ClientGoneError:
             self.close_connection = True
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
@@ -534,19 +844,9 @@ class _Handler(BaseHTTPRequestHandler):
     # ----------------------------------------------------------------- POST /responses
     def _post_responses(self, parts: list[str], params: dict[str, list[str]], body: bytes,
                         method: str, rel: str) -> None:
-        try:
-            data = json.loads(body.decode("utf-8")) if body.strip() else None
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise ApiError(400, "parameter_invalid",
-                           "The request body is not valid JSON.") from None
+        data = parse_json_body(body)
         if data is None:
             raise ApiError(400, "parameter_invalid", "The request body must be a JSON object.")
-        try:
-            # JSON may escape lone surrogates ("\ud800"), which no UTF-8 reply or file can hold.
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ApiError(400, "parameter_invalid",
-                           "The request body contains invalid Unicode text.") from None
         request = validate_response_request(data)
         app = self.app
         store = app.store_or_404(request.knowledge_store_id)
@@ -569,7 +869,10 @@ class _Handler(BaseHTTPRequestHandler):
             # Validation is over: from here on the turn exists.
             if session is None:
                 session = app.sessions.create(store.id)
-            session.selections.extend(request.selections)
+            # Selections add up in the session (§4); one already in force is not repeated.
+            for selection in request.selections:
+                if selection not in session.selections:
+                    session.selections.append(selection)
             app.sessions.touch(session)
             turn = self._plan_turn(request, store, session)
             app.sessions.save(session)
@@ -580,15 +883,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _plan_turn(self, request: ResponseRequest, store: Store, session: Session) -> _Turn:
         app = self.app
-        engine = app.engines[store.id]
-        answer = engine.answer(request.content, session.turns, session.selections,
-                               request.instructions)
+        engine = app.engines.get(store.id)
+        if engine is None or engine.store is not store:
+            # The store changed (items, collections) since its engine was built.
+            engine = app.engines[store.id] = AnswerEngine(store)
         structured = request.text_format.get("type") == "json_schema"
+        answer = engine.answer(request.content, session.turns, session.selections,
+                               request.instructions, request_selections=request.selections,
+                               web_search=request.web_search and not structured)
         text = engine.structured(request.text_format["schema"], answer) if structured \
             else answer.text
         annotations = [] if structured else [
             a.to_api(app.thumbnail_url(a.item_id, a.start_sec), None)
             for a in answer.annotations]
+        if not structured and answer.web_citations:
+            annotations = sorted(annotations + [w.to_api() for w in answer.web_citations],
+                                 key=lambda a: int(a["start_index"]))
         incomplete = False
         if request.max_output_tokens is not None and \
                 count_tokens(text) > request.max_output_tokens:
@@ -598,20 +908,8 @@ class _Handler(BaseHTTPRequestHandler):
         items: list[dict[str, Any]] = []
         output_tokens = count_tokens(text)
         if request.include_intermediate:
-            call_id = "call_" + uuid7().replace("-", "")
-            arguments = json.dumps({"knowledge_store_id": store.id,
-                                    "query": answer.tool_query or request.content[:200],
-                                    "limit": 5}, ensure_ascii=False)
-            items.append(_message_item(session.next_message_id(), "commentary",
-                                       answer.commentary, [], "completed"))
-            items.append({"type": "function_call", "id": new_id("fc_"), "status": "completed",
-                          "name": "search_knowledge_store", "call_id": call_id,
-                          "arguments": arguments})
-            items.append({"type": "function_call_output", "id": new_id("fco_"),
-                          "status": "completed", "call_id": call_id,
-                          "output": json.dumps({"results": answer.tool_results},
-                                               ensure_ascii=False)})
-            output_tokens += count_tokens(answer.commentary) + count_tokens(arguments)
+            items = _step_items(answer, session)
+            output_tokens += sum(count_tokens(_item_text(item)) for item in items)
         items.append(_message_item(session.next_message_id(), "final_answer", text, annotations,
                                    "incomplete" if incomplete else "completed"))
         history_tokens = sum(count_tokens(t.get("question", "")) +
@@ -656,6 +954,7 @@ class _StreamSender:
         self.deltas_sent = 0
         faults = self.app.faults.take(REPLY_FAULTS, "POST", "/responses", True)
         self.faults: dict[FaultKind, Fault] = {f.kind: f for f in faults}
+        #: Items streamed in full so far (what a ``response.failed`` reports).
         self.done_items: list[dict[str, Any]] = []
 
     # ----------------------------------------------------------------- low level
@@ -737,7 +1036,15 @@ class _StreamSender:
         kind = item["type"]
         if kind == "message":
             return self._send_message(index, item)
-        if kind == "function_call":
+        if kind == "jockey:web_search":
+            self.event("response.output_item.added", {
+                "output_index": index, "item": {**item, "status": "in_progress"}})
+            ids = {"item_id": item["id"], "output_index": index}
+            self.event("jockey:web_search.in_progress", ids)
+            self.event("jockey:web_search.searching", ids)
+            self.wait(self.pace.first_token_delay * 0.3)
+            self.event("jockey:web_search.completed", ids)
+        elif kind == "function_call":
             self.event("response.output_item.added", {
                 "output_index": index, "item": {**item, "status": "in_progress",
                                                 "arguments": ""}})

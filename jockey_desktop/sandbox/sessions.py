@@ -2,7 +2,9 @@
 
 A session file is written atomically (temporary file + ``os.replace``) so a crash or a
 concurrent restart never leaves half a file. Without a ``state_dir`` sessions live in memory.
-Expiry counts from the last use; an expired session is deleted and reads as unknown.
+Expiry counts from the last use; an expired session is deleted and reads as unknown. A file
+that does not hold a well-typed session (another id, non-finite times, wrong types) is ignored
+with a warning, so the session reads as unknown rather than breaking a request.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import tempfile
@@ -54,6 +57,8 @@ class SessionStore:
 
     def __init__(self, state_dir: Path | None, ttl: float = DEFAULT_SESSION_TTL,
                  clock: Callable[[], float] = time.time) -> None:
+        if math.isnan(ttl) or ttl <= 0:
+            raise ValueError("the session TTL must be a positive number of seconds")
         self._dir = Path(state_dir) / "sessions" if state_dir is not None else None
         if self._dir is not None:
             self._dir.mkdir(parents=True, exist_ok=True)
@@ -135,10 +140,34 @@ class SessionStore:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             session = Session(**raw)
+            _check(session, session_id)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
             log.warning("ignoring unreadable session file %s: %s", path.name, exc)
             return None
         self._memory[session.id] = session
         return session
+
+
+def _check(session: Session, session_id: str) -> None:
+    """Raise ValueError unless ``session`` (read from a file) is well-typed."""
+
+    def is_time(value: object) -> bool:
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value))
+
+    if session.id != session_id or not isinstance(session.store_id, str):
+        raise ValueError("the file holds another session")
+    if not (is_time(session.created_at) and is_time(session.last_used_at)):
+        raise ValueError("times must be finite numbers")
+    if (not isinstance(session.message_counter, int) or isinstance(session.message_counter, bool)
+            or session.message_counter < 0):
+        raise ValueError("message_counter must be a non-negative integer")
+    if not isinstance(session.selections, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("kind"), str) and isinstance(s.get("id"), str)
+            for s in session.selections):
+        raise ValueError("selections must be a list of {kind, id}")
+    if not isinstance(session.turns, list) or not all(isinstance(t, dict)
+                                                      for t in session.turns):
+        raise ValueError("turns must be a list of objects")

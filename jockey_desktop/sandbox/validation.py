@@ -1,11 +1,28 @@
 """Request validation for ``POST /responses`` and the list endpoints (jockey-api.md §3.1, §8).
 
 Everything here raises :class:`ApiError` with the exact status and code the contract fixes;
-nothing here may raise anything else for any JSON input.
+nothing here may raise anything else for any input. Decisions beyond the contract (all 400
+``parameter_invalid`` unless noted), so odd input never reaches a 500:
+
+- A JSON body is standard JSON: ``NaN``/``Infinity`` literals, numbers that overflow to an
+  infinite float and integers longer than :data:`MAX_INT_DIGITS` digits are rejected.
+- ``session_id`` must look like an id the API hands out (``sess_`` + a lowercase UUID);
+  a well-formed but unknown id is the server's 404.
+- ``tools`` entries are ``{"type": "knowledge_store", "knowledge_store_id"}`` (the guide's
+  form) or ``{"type": "jockey:web_search"}``; any other type is rejected.
+- A selection's id must carry its kind's prefix (``ksi_`` item, ``ksic_`` collection) and be
+  at most :data:`MAX_SELECTION_ID_CHARS` characters. ``{{sel:N}}`` counts from zero into this
+  request's ``selections``; an ``N`` past its end (or of more than
+  :data:`MAX_SELECTION_INDEX_DIGITS` digits) is rejected.
+- List ``page``/``page_limit`` are decimal integers of at most :data:`MAX_PAGE_DIGITS`
+  significant digits.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +33,18 @@ MAX_CONTENT_CHARS = 10_000
 MAX_INSTRUCTIONS_CHARS = 2_000
 MAX_METADATA_PAIRS = 16
 MAX_PAGE_LIMIT = 50
+#: ``page`` values longer than this are refused before any conversion to ``int``.
+MAX_PAGE_DIGITS = 9
+#: Integers in a JSON body longer than this are refused (no field needs more).
+MAX_INT_DIGITS = 30
+MAX_SELECTION_ID_CHARS = 128
+#: ``{{sel:N}}`` with more digits than this is refused without converting ``N``.
+MAX_SELECTION_INDEX_DIGITS = 6
+WEB_SEARCH_TOOL = "jockey:web_search"
+SELECTION_PREFIXES = {"item": "ksi_", "collection": "ksic_"}
+_SESSION_ID = re.compile(r"^sess_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+#: Any ``{{sel:…}}`` whose inside is all digits; the digits are checked before ``int()``.
+SELECTION_TOKEN = re.compile(r"\{\{sel:(\d+)\}\}")
 
 ALLOWED_FIELDS = frozenset({
     "knowledge_store_id", "tools", "input", "session_id", "instructions", "include", "stream",
@@ -66,6 +95,50 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ApiError(400, "parameter_invalid",
+                   f"The request body is not valid JSON: `{name}` is not a JSON number.")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ApiError(400, "parameter_invalid",
+                       f"A number in the request body has more than {MAX_INT_DIGITS} digits.")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ApiError(400, "parameter_invalid",
+                       "A number in the request body is too large.")
+    return value
+
+
+def parse_json_body(body: bytes) -> Any:
+    """Decode a UTF-8 JSON request body, or raise a 400 ``parameter_invalid``.
+
+    Empty (or blank) bodies decode to None. Standard JSON only: no ``NaN``/``Infinity``, no
+    numbers that would be infinite or absurdly long, no lone surrogates (which no UTF-8 reply
+    or file could hold), and nesting deep enough to exhaust the parser is "not valid JSON".
+    """
+    if not body.strip():
+        return None
+    try:
+        data = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant,
+                          parse_int=_parse_int, parse_float=_parse_float)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(400, "parameter_invalid", "The request body is not valid JSON.") from None
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "parameter_invalid",
+                       "The request body contains invalid Unicode text.") from None
+    except RecursionError:
+        raise ApiError(400, "parameter_invalid", "The request body is not valid JSON.") from None
+    return data
+
+
 @dataclass
 class ResponseRequest:
     """A validated ``POST /responses`` body."""
@@ -80,15 +153,25 @@ class ResponseRequest:
     text_format: dict[str, Any] = field(default_factory=lambda: {"type": "text"})
     metadata: dict[str, str] = field(default_factory=dict)
     max_output_tokens: int | None = None
+    #: ``tools`` asked for hosted web search (``{"type": "jockey:web_search"}``).
+    web_search: bool = False
 
 
-def _store_from_tools(tools: Any) -> str | None:
+def _read_tools(tools: Any) -> tuple[str | None, bool]:
+    """The store named by ``knowledge_store`` tools (or None) and whether web search is on."""
     if not isinstance(tools, list):
         raise invalid("tools", "It must be an array.")
     found: str | None = None
+    web_search = False
     for tool in tools:
-        if not isinstance(tool, dict) or tool.get("type") != "knowledge_store":
-            raise invalid("tools", "Only `knowledge_store` tools are supported.")
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind == WEB_SEARCH_TOOL and isinstance(tool, dict):
+            if set(tool) != {"type"}:
+                raise invalid("tools", f"A `{WEB_SEARCH_TOOL}` tool has only `type`.")
+            web_search = True
+            continue
+        if kind != "knowledge_store" or not isinstance(tool, dict):
+            raise invalid("tools", f"Use `knowledge_store` or `{WEB_SEARCH_TOOL}` tools.")
         if set(tool) - {"type", "knowledge_store_id"}:
             raise invalid("tools", "A `knowledge_store` tool has only `knowledge_store_id`.")
         store_id = tool.get("knowledge_store_id")
@@ -99,7 +182,7 @@ def _store_from_tools(tools: Any) -> str | None:
         if found is not None and found != store_id:
             raise invalid("tools", "A request can use only one knowledge store.")
         found = store_id
-    return found
+    return found, web_search
 
 
 def _validate_input(value: Any) -> str:
@@ -122,12 +205,30 @@ def _validate_selections(value: Any) -> list[dict[str, str]]:
     result = []
     for sel in value:
         if (not isinstance(sel, dict) or set(sel) != {"kind", "id"}
-                or sel["kind"] not in ("item", "collection")
+                or sel["kind"] not in SELECTION_PREFIXES
                 or not isinstance(sel["id"], str) or not sel["id"]):
             raise invalid("selections",
                           'Each entry is {"kind": "item" | "collection", "id": "…"}.')
+        prefix = SELECTION_PREFIXES[sel["kind"]]
+        if not sel["id"].startswith(prefix) or len(sel["id"]) <= len(prefix):
+            raise invalid("selections", f"A selection of kind `{sel['kind']}` needs an id "
+                                        f"starting with `{prefix}`.")
+        if len(sel["id"]) > MAX_SELECTION_ID_CHARS:
+            raise invalid("selections", f"An id has at most {MAX_SELECTION_ID_CHARS} "
+                                        "characters.")
         result.append({"kind": sel["kind"], "id": sel["id"]})
     return result
+
+
+def _check_selection_tokens(content: str, count: int) -> None:
+    """Every ``{{sel:N}}`` must name an entry of this request's ``selections``."""
+    for match in SELECTION_TOKEN.finditer(content):
+        digits = match.group(1)
+        if len(digits) > MAX_SELECTION_INDEX_DIGITS or int(digits) >= count:
+            shown = digits if len(digits) <= MAX_SELECTION_INDEX_DIGITS else digits[:6] + "…"
+            raise invalid("input", f"`{{{{sel:{shown}}}}}` has no matching entry: the request "
+                                   f"has {count} selection{'s' if count != 1 else ''} "
+                                   "(counted from 0).")
 
 
 def _validate_text(value: Any) -> dict[str, Any]:
@@ -174,7 +275,8 @@ def validate_response_request(body: Any) -> ResponseRequest:
     store_id = present.get("knowledge_store_id")
     if store_id is not None and (not isinstance(store_id, str) or not store_id.startswith("ks_")):
         raise invalid("knowledge_store_id")
-    tool_store = _store_from_tools(present["tools"]) if "tools" in present else None
+    tool_store, web_search = _read_tools(present["tools"]) if "tools" in present else (None,
+                                                                                       False)
     if store_id is not None and tool_store is not None and store_id != tool_store:
         raise invalid("knowledge_store_id",
                       "It differs from the knowledge store named in `tools`.")
@@ -188,8 +290,8 @@ def validate_response_request(body: Any) -> ResponseRequest:
 
     session_id = present.get("session_id")
     if session_id is not None and (not isinstance(session_id, str)
-                                   or not session_id.startswith("sess_")):
-        raise invalid("session_id")
+                                   or not _SESSION_ID.match(session_id)):
+        raise invalid("session_id", "Use the `session_id` of an earlier response.")
 
     instructions = present.get("instructions")
     if instructions is not None and (not isinstance(instructions, str)
@@ -207,6 +309,7 @@ def validate_response_request(body: Any) -> ResponseRequest:
         raise invalid("stream", "It must be a boolean.")
 
     selections = _validate_selections(present.get("selections", []))
+    _check_selection_tokens(content, len(selections))
     text_format = _validate_text(present["text"]) if "text" in present else {"type": "text"}
 
     metadata = present.get("metadata", {})
@@ -222,7 +325,7 @@ def validate_response_request(body: Any) -> ResponseRequest:
         knowledge_store_id=store_id, content=content, session_id=session_id,
         instructions=instructions, include_intermediate="intermediate_outputs" in include,
         stream=stream, selections=selections, text_format=text_format, metadata=metadata,
-        max_output_tokens=max_tokens,
+        max_output_tokens=max_tokens, web_search=web_search,
     )
 
 
@@ -241,10 +344,14 @@ def _positive_int(params: dict[str, list[str]], name: str, default: int) -> int:
     values = params.get(name)
     if not values:
         return default
-    text = values[-1].strip()
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise invalid(name, "It must be a positive integer.")
-    return int(text)
+    # Length first: int() of thousands of digits is slow and, past 4,300, an error (also
+    # when they are leading zeros).
+    digits = values[-1].strip().lstrip("0")
+    if (not values[-1].strip().isascii() or not values[-1].strip().isdigit()
+            or len(digits) > MAX_PAGE_DIGITS or int(digits or "0") < 1):
+        raise invalid(name, f"It must be a positive integer of at most {MAX_PAGE_DIGITS} "
+                            "digits.")
+    return int(digits)
 
 
 def validate_list_query(params: dict[str, list[str]], *, with_status: bool,

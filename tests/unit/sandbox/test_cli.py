@@ -10,7 +10,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from jockey_desktop.sandbox.__main__ import build_parser
+import pytest
+
+from jockey_desktop.sandbox.__main__ import build_parser, main
 
 
 def test_cli_prints_url_then_serves(tmp_path: Path) -> None:
@@ -55,3 +57,18 @@ def test_cli_defaults() -> None:
     assert (args.host, args.port, args.api_key, args.state_dir) == ("127.0.0.1", 0, "sandbox",
                                                                      None)
     assert (args.keepalive_interval, args.keepalive_style) == (10.0, "event")
+
+
+@pytest.mark.parametrize("argv", [
+    ["--keepalive-interval", "nan"], ["--keepalive-interval", "inf"],
+    ["--keepalive-interval", "-inf"], ["--keepalive-interval", "0"],
+    ["--port", "65536"], ["--port", "-1"], ["--port", "9" * 5000],
+])
+def test_cli_refuses_odd_numbers_with_exit_2(argv: list[str],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own refusal (not an integer at all)
+        code = exc.code
+    assert code == 2
+    assert "jockey-sandbox" in capsys.readouterr().err

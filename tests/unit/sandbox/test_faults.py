@@ -12,8 +12,7 @@ import pytest
 import requests
 
 from jockey_desktop.sandbox import Fault, FaultKind, Pace, SandboxServer
-
-from .conftest import NATURE, Api, answer_part, body_for, parse_sse
+from tests.helpers.sandbox_http import NATURE, Api, answer_part, body_for, parse_sse
 
 
 def test_forced_error_statuses(sandbox: SandboxServer, api: Api, nature_id: str) -> None:

@@ -7,8 +7,7 @@ import re
 import pytest
 
 from jockey_desktop.sandbox.ids import is_uuid7
-
-from .conftest import EMPTY, KEYNOTES, NATURE, Api
+from tests.helpers.sandbox_http import EMPTY, KEYNOTES, NATURE, Api
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 

@@ -6,8 +6,7 @@ import json
 import re
 
 from jockey_desktop.sandbox.ids import is_uuid7
-
-from .conftest import Api, answer_part
+from tests.helpers.sandbox_http import GUIDE, Api, answer_part
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -19,6 +18,8 @@ def test_response_object_shape(api: Api, nature_id: str) -> None:
     body = response.json()
     assert body["type"] == body["object"] == "response"
     assert body["status"] == "completed" and body["incomplete_details"] is None
+    # Neither a removed field nor an error on success (jockey-api.md §7a).
+    assert "model" not in body and "error" not in body
     assert body["id"].startswith("resp_") and is_uuid7(body["id"][5:])
     assert body["session_id"].startswith("sess_") and is_uuid7(body["session_id"][5:])
     assert body["knowledge_store_id"] == nature_id
@@ -64,12 +65,33 @@ def test_intermediate_outputs(api: Api, nature_id: str) -> None:
                      ("function_call_output", None), ("message", "final_answer")]
     call, result = body["output"][1], body["output"][2]
     assert call["call_id"] == result["call_id"] and call["name"]
-    assert json.loads(call["arguments"])["knowledge_store_id"] == nature_id
-    assert json.loads(result["output"])["results"]
+    arguments = json.loads(call["arguments"])
+    assert arguments["knowledge_store_id"] == nature_id
+    assert arguments["query"] == "octopus at night"
+    # The tool's output is what the answer then cites.
+    results = json.loads(result["output"])["results"]
+    cited = {(a["item_id"], a["start_sec"]) for a in answer_part(body)["annotations"]}
+    assert results and {(r["item_id"], r["start_sec"]) for r in results} == cited
     assert all(o["status"] == "completed" and o["id"] for o in body["output"])
     session = body["session_id"]
     assert [body["output"][0]["id"], body["output"][3]["id"]] == [f"msg_{session}_0",
                                                                    f"msg_{session}_1"]
+
+
+def test_follow_up_steps_name_the_search_they_make(api: Api, nature_id: str) -> None:
+    steps = {"include": ["intermediate_outputs"]}
+    themes = api.ask(nature_id, GUIDE[0], **steps).json()
+    session = themes["session_id"]
+    first = api.ask(nature_id, GUIDE[1], session_id=session, **steps).json()
+    theme = re.search(r"1\. \*\*(.+?)\*\*", answer_part(themes)["text"]).group(1)
+    call = next(o for o in first["output"] if o["type"] == "function_call")
+    assert json.loads(call["arguments"])["query"] == theme
+    commentary = first["output"][0]
+    assert commentary["phase"] == "commentary" and theme in commentary["content"][0]["text"]
+    moments = api.ask(nature_id, GUIDE[2], session_id=session, **steps).json()
+    call = next(o for o in moments["output"] if o["type"] == "function_call")
+    videos = list(dict.fromkeys(a["item_id"] for a in answer_part(first)["annotations"]))
+    assert sorted(json.loads(call["arguments"])["item_ids"]) == sorted(videos)
 
 
 def test_structured_output_is_a_json_string(api: Api, nature_id: str) -> None:
@@ -95,16 +117,6 @@ def test_no_match_is_polite_and_uncited(api: Api, nature_id: str) -> None:
     part = answer_part(body)
     assert body["status"] == "completed"
     assert "couldn't find anything" in part["text"] and part["annotations"] == []
-
-
-def test_selection_restricts_to_the_item(api: Api, nature_id: str) -> None:
-    items = api.get(f"/knowledge-stores/{nature_id}/items",
-                    params={"status": "ready", "page_limit": 50}).json()["data"]
-    fox = next(i for i in items if "Fox" in i["metadata"]["title"])
-    body = api.ask(nature_id, "What happens in {{sel:0}}?",
-                   selections=[{"kind": "item", "id": fox["_id"]}]).json()
-    annotations = answer_part(body)["annotations"]
-    assert annotations and {a["item_id"] for a in annotations} == {fox["_id"]}
 
 
 def test_thumbnail_url_is_served(api: Api, nature_id: str) -> None:

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from jockey_desktop.sandbox import Fault, Pace, SandboxServer
-
-from .conftest import NATURE, Api, answer_part, body_for
+from tests.helpers.sandbox_http import NATURE, Api, answer_part, body_for
 
 
 class FakeClock:
@@ -127,16 +126,26 @@ def test_rejected_requests_create_no_session(sandbox: SandboxServer, tmp_path: P
     assert not [f for f in _session_files(state) if f.name.startswith(".tmp")]
 
 
-def test_selections_accumulate(sandbox: SandboxServer, tmp_path: Path, api: Api,
-                               nature_id: str) -> None:
-    items = api.get(f"/knowledge-stores/{nature_id}/items",
-                    params={"status": "ready", "page_limit": 50}).json()["data"]
-    first = api.ask(nature_id, "What happens in {{sel:0}}?",
-                    selections=[{"kind": "item", "id": items[0]["_id"]}]).json()
-    session = first["session_id"]
-    second = api.ask(nature_id, "What happens in {{sel:1}}?", session_id=session,
-                     selections=[{"kind": "item", "id": items[1]["_id"]}]).json()
-    assert {a["item_id"] for a in answer_part(second)["annotations"]} == {items[1]["_id"]}
-    saved = json.loads((tmp_path / "sandbox-state" / "sessions" / f"{session}.json")
-                       .read_text(encoding="utf-8"))
-    assert [s["id"] for s in saved["selections"]] == [items[0]["_id"], items[1]["_id"]]
+def test_an_edited_session_file_never_breaks_a_request(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with SandboxServer(state_dir=state, pace=Pace.instant()) as server, \
+            Api(server.base_url) as api:
+        store = api.store_id(NATURE)
+        broken = api.ask(store, "What are the main themes?").json()["session_id"]
+        odd = api.ask(store, "What are the main themes?").json()["session_id"]
+    path = state / "sessions" / f"{broken}.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**saved, "last_used_at": float("nan")}), encoding="utf-8")
+    path = state / "sessions" / f"{odd}.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved["turns"] = [{"themes": [1, {"tag": None}], "video_ids": "x", "theme_tag": 5}]
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    with SandboxServer(state_dir=state, pace=Pace.instant()) as server, \
+            Api(server.base_url) as api:
+        response = api.ask(store, "Which videos best represent the first theme?",
+                           session_id=broken)
+        assert (response.status_code, response.json()["code"]) == (404, "resource_not_exist")
+        # Unusable memory is ignored: the follow-up falls back to the store's own themes.
+        response = api.ask(store, "Which videos best represent the first theme?",
+                           session_id=odd)
+        assert response.status_code == 200 and answer_part(response.json())["annotations"]

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from jockey_desktop.sandbox import Pace, SandboxServer
-
-from .conftest import Api, parse_sse
+from tests.helpers.sandbox_http import Api, parse_sse
 
 DEFAULT_ORDER = [
     "response.created", "response.in_progress", "response.output_item.added",
@@ -128,7 +127,11 @@ def test_keepalive_comment_style(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", [{"words_per_delta": 0}, {"keepalive_interval": 0},
-                                 {"first_token_delay": -1}, {"keepalive_style": "ping"}])
+                                 {"first_token_delay": -1}, {"keepalive_style": "ping"},
+                                 {"keepalive_interval": float("nan")},
+                                 {"keepalive_interval": float("inf")},
+                                 {"first_token_delay": float("inf")},
+                                 {"delta_interval": float("nan")}])
 def test_pace_rejects_nonsense(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         Pace(**bad)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Api, body_for
+from tests.helpers.sandbox_http import Api, body_for
 
 MSG = [{"type": "message", "role": "user", "content": "hello"}]
 
@@ -66,6 +66,30 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
      "parameter_not_provided"),
     ("tools not a list", {"tools": "ks"}, 400, "parameter_invalid"),
     ("tools other tool", {"tools": [{"type": "web_search"}]}, 400, "parameter_invalid"),
+    ("tools code interpreter", {"tools": [{"type": "code_interpreter"}]}, 400,
+     "parameter_invalid"),
+    ("web search with options", {"tools": [{"type": "jockey:web_search", "x": 1}]}, 400,
+     "parameter_invalid"),
+    ("session not a uuid", {"session_id": "sess_abc"}, 400, "parameter_invalid"),
+    ("session upper case", {"session_id": "sess_019F4F2A-B69B-7A01-9018-CC51681121EA"}, 400,
+     "parameter_invalid"),
+    ("session path", {"session_id": "sess_../../etc/passwd"}, 400, "parameter_invalid"),
+    ("item with collection id", {"selections": [{"kind": "item", "id": "ksic_019f"}]}, 400,
+     "parameter_invalid"),
+    ("collection with item id", {"selections": [{"kind": "collection", "id": "ksi_019f"}]},
+     400, "parameter_invalid"),
+    ("item with bare prefix", {"selections": [{"kind": "item", "id": "ksi_"}]}, 400,
+     "parameter_invalid"),
+    ("item id too long", {"selections": [{"kind": "item", "id": "ksi_" + "a" * 125}]}, 400,
+     "parameter_invalid"),
+    ("placeholder without selections",
+     {"input": [{**MSG[0], "content": "What is in {{sel:0}}?"}]}, 400, "parameter_invalid"),
+    ("placeholder past the end",
+     {"input": [{**MSG[0], "content": "Compare {{sel:0}} and {{sel:1}}"}],
+      "selections": [{"kind": "item", "id": "ksi_019f"}]}, 400, "parameter_invalid"),
+    ("placeholder of 4,400 digits",
+     {"input": [{**MSG[0], "content": "In {{sel:" + "9" * 4400 + "}}"}],
+      "selections": [{"kind": "item", "id": "ksi_019f"}]}, 400, "parameter_invalid"),
 ]
 
 
@@ -92,6 +116,20 @@ def test_accepted_optional_fields(api: Api, nature_id: str) -> None:
     assert response.json()["metadata"] == body["metadata"]
 
 
+def test_model_is_optional_and_only_jockey_one(api: Api, nature_id: str) -> None:
+    assert api.post(_with(nature_id, model=_DROP)).status_code == 200
+    assert api.post(_with(nature_id, model="jockey1.0")).status_code == 200
+    response = api.post(_with(nature_id, model="jockey2.0"))
+    assert (response.status_code, response.json()["code"]) == (400, "parameter_invalid")
+
+
+def test_placeholders_within_the_selections_are_accepted(api: Api, nature_id: str) -> None:
+    items = [i["_id"] for i in api.ready_items(nature_id)][:2]
+    body = _with(nature_id, selections=[{"kind": "item", "id": i} for i in items])
+    body["input"][0]["content"] = "Compare {{sel:0}} with {{sel:1}}; ignore {{sel:x}} {{sel:-1}}"
+    assert api.post(body).status_code == 200
+
+
 def test_null_optional_fields_mean_absent(api: Api, nature_id: str) -> None:
     body = _with(nature_id, session_id=None, instructions=None, model=None, include=None)
     assert api.post(body).status_code == 200
@@ -102,6 +140,11 @@ def test_older_tools_form(api: Api, nature_id: str) -> None:
     response = api.post(_with(nature_id, knowledge_store_id=_DROP, tools=tools))
     assert response.status_code == 200
     assert response.json()["knowledge_store_id"] == nature_id
+    # The guide's whole form: model plus the tool, with web search alongside.
+    guide = _with(nature_id, knowledge_store_id=_DROP, model="jockey1.0",
+                  tools=[*tools, {"type": "jockey:web_search"}])
+    response = api.post(guide)
+    assert response.status_code == 200 and response.json()["status"] == "completed"
     # Both forms naming the same store are fine; different stores are not.
     assert api.post(_with(nature_id, tools=tools)).status_code == 200
     other = [{"type": "knowledge_store",
@@ -111,7 +154,10 @@ def test_older_tools_form(api: Api, nature_id: str) -> None:
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"[1, 2]", b'"text"', b"null",
-                                 b"", b"[" * 100_000])
+                                 b"", b"[" * 100_000, b'{"max_output_tokens": NaN}',
+                                 b'{"max_output_tokens": Infinity}', b'{"stream": -Infinity}',
+                                 b'{"max_output_tokens": 1e400}',
+                                 b'{"max_output_tokens": ' + b"9" * 5000 + b"}"])
 def test_not_a_json_object(api: Api, raw: bytes) -> None:
     response = api.http.post(api.base + "/responses", data=raw, timeout=10,
                              headers={"x-api-key": "sandbox",
