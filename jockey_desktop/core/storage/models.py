@@ -65,6 +65,12 @@ class Conversation:
     pinned: bool = False
     draft: str = ""
     title_is_auto: bool = True  # True until the user renames it
+    #: A fork ("continue in a new conversation from here", "edit and ask") links back to the
+    #: conversation and message it came from; None when there is none or it was deleted.
+    origin_conversation_id: int | None = None
+    origin_message_id: int | None = None
+    #: "Also search the web": requests of this conversation send the web-search tool.
+    web_search: bool = False
 
 
 @dataclass
@@ -101,6 +107,30 @@ class Message:
     output_tokens: int | None = None
     #: Bumped on every change; UI caches key rendered documents on (id, revision, width).
     revision: int = 0
+    #: For a rate-limited answer: when the turn may be retried (epoch seconds), else None.
+    retry_at: float | None = None
+    #: ``text`` as plain text (Markdown stripped, ``{{sel:N}}`` resolved), written with the
+    #: text by storage; search indexes it and snippets are cut from it.
+    plain_text: str = ""
+    #: For a question: what it asked about, ``{"kind", "id", "name"}`` dicts in placeholder
+    #: order (``{{sel:0}}`` is the first).
+    selections: list[dict[str, Any]] = field(default_factory=list)
+    #: For an answer: the agent's intermediate steps, plain dicts opaque to storage.
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TurnWrite:
+    """What one turn write changed, read back inside its transaction: callers never re-read."""
+
+    question: Message
+    answer: Message
+    conversation: Conversation
+
+
+#: Keys of one stored selection dict (``Message.selections``); ``kind`` is "item" or
+#: "collection".
+SELECTION_KEYS = ("kind", "id", "name")
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Helpers shared by test folders (fixtures' building blocks, doubles); never tests."""
