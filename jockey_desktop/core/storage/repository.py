@@ -1323,8 +1323,8 @@ def _open_once(db_path: Path, backup_dir: Path, report: OpenReport) -> sqlite3.C
             report.migrated_from = None  # building a new file is not an upgrade
         database.configure(conn)
         report.schema_version = database.user_version(conn)
+        _probe(conn)  # before the first write, so a damaged file is moved aside untouched
         _recover(conn, report)
-        _probe(conn)
     except BaseException:
         conn.close()
         raise

@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from pathlib import Path
-
-import pytest
 
 from jockey_desktop.core.storage import SCHEMA_VERSION, open_repository
 from jockey_desktop.core.storage import database as db
 from tests.helpers.storage_fixtures import user_version
-
-
-def test_clean_shutdown_skips_quick_check(db_path: Path, backup_dir: Path) -> None:
-    open_repository(db_path, backup_dir).close()
-    repo = open_repository(db_path, backup_dir)
-    assert db.marker_path(db_path).exists()
-    assert repo.open_report.unclean_shutdown is False and repo.open_report.quick_check_ok is None
-    repo.close()
-    assert not db.marker_path(db_path).exists()
-    db.marker_path(db_path).touch()  # as after a crash
-    repo = open_repository(db_path, backup_dir)
-    assert repo.open_report.unclean_shutdown and repo.open_report.quick_check_ok is True
-    repo.close()
 
 
 def test_daily_backup_and_rotation(db_path: Path, backup_dir: Path) -> None:
@@ -91,30 +75,5 @@ def test_restore_v1_backup_is_migrated(v1_copy: Path, backup_dir: Path) -> None:
         assert repo.count_conversations() == 3
         assert user_version(v1_copy) == SCHEMA_VERSION
         repo.set_pinned(1, True)  # a v2 column works
-    finally:
-        repo.close()
-
-
-def test_backup_does_not_hold_the_repository_lock(
-    db_path: Path, backup_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A write from another thread can proceed while a backup is being copied."""
-    import threading
-
-    repo = open_repository(db_path, backup_dir)
-    conv = repo.create_conversation("s", "S")
-    wrote = threading.Event()
-    original_backup = db.backup
-
-    def slow_backup(conn: sqlite3.Connection, *args: object, **kwargs: object) -> Path:
-        writer = threading.Thread(target=lambda: (repo.set_draft(conv.id, "x"), wrote.set()))
-        writer.start()
-        assert wrote.wait(5), "the write was blocked by the backup"
-        writer.join()
-        return original_backup(conn, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(db, "backup", slow_backup)
-    try:
-        assert repo.backup_now().exists()
     finally:
         repo.close()
