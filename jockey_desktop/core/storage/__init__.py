@@ -27,6 +27,9 @@ from .models import (
     Role,
     SearchHit,
     TurnWrite,
+    Upload,
+    UploadMethod,
+    UploadState,
 )
 from .plaintext import markdown_to_plain, message_plain_text, resolve_selection_placeholders
 from .repository import Repository, open_repository
@@ -56,6 +59,9 @@ __all__ = [
     "StorageBusyError",
     "StorageError",
     "TurnWrite",
+    "Upload",
+    "UploadMethod",
+    "UploadState",
     "markdown_to_plain",
     "message_plain_text",
     "open_repository",

@@ -145,5 +145,69 @@ class SearchHit:
     rank: float
 
 
+class UploadMethod(str, Enum):
+    """How a file reaches the API."""
+
+    DIRECT = "direct"  # one multipart/form-data POST /assets (small files)
+    MULTIPART = "multipart"  # an upload session: chunks PUT to presigned URLs
+    URL = "url"  # the API fetches the file from a URL
+
+
+class UploadState(str, Enum):
+    """Where one queued upload is (the upload queue's own lifecycle)."""
+
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    PAUSED = "paused"
+    PROCESSING = "processing"  # the asset is being processed by the API
+    ADDING = "adding"  # being added to the knowledge store
+    INDEXING = "indexing"  # the store item is indexing
+    READY = "ready"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+#: States an upload leaves only when the user acts (retry, remove); the rest are active.
+UPLOAD_DONE_STATES = frozenset({UploadState.READY, UploadState.FAILED, UploadState.CANCELLED})
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file (or URL) in the upload queue, as stored; survives quit, crash and restart.
+
+    ``chunks`` are the multipart chunks already reported, ``(index, etag, size)`` sorted by
+    index, so an interrupted multipart upload resumes after them; ``bytes_done`` is the sum
+    of their sizes (or the progress of a direct upload).
+    """
+
+    id: int
+    uid: str
+    batch_id: str  # files added together (one drop, one dialog) share it
+    store_id: str
+    path: str  # the local file; "" for a URL upload
+    filename: str
+    size: int | None  # bytes; None when unknown (a URL)
+    mtime_ns: int | None  # the file's modification time when queued (detects a changed file)
+    asset_type: str  # "video", "image", … sent explicitly, never defaulted by the API
+    method: UploadMethod
+    url: str | None
+    state: UploadState
+    upload_id: str | None  # the multipart upload session
+    asset_id: str | None
+    item_id: str | None  # the knowledge-store item, once added
+    chunk_size: int | None
+    total_chunks: int | None
+    chunks: tuple[tuple[int, str, int], ...]
+    bytes_done: int
+    error_message: str | None
+    created_at: float
+    updated_at: float
+
+    @property
+    def active(self) -> bool:
+        """True until the upload is ready, failed or cancelled."""
+        return self.state not in UPLOAD_DONE_STATES
+
+
 HIGHLIGHT_START = "\x02"
 HIGHLIGHT_END = "\x03"

@@ -51,7 +51,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from . import database, schema
+from . import database, schema, uploads
 from .database import OpenReport
 from .errors import (
     DatabaseCorruptError,
@@ -72,6 +72,8 @@ from .models import (
     Role,
     SearchHit,
     TurnWrite,
+    Upload,
+    UploadState,
 )
 from .plaintext import message_plain_text
 from .sanitize import sanitize_json_value, sanitize_optional, sanitize_text
@@ -962,6 +964,92 @@ class Repository:
                 )
                 new_ids[message.id] = int(cur.lastrowid or 0)
         return conversation_id
+
+    # --- the upload queue ----------------------------------------------------------------
+
+    def add_uploads(self, rows: Iterable[Mapping[str, Any]]) -> list[Upload]:
+        """Queue files (or URLs) in one transaction, durable on return; returns them in order.
+
+        Each row needs ``store_id``, ``method`` ("direct", "multipart" or "url") and a
+        ``path`` (or, for "url", a ``url``); it may give any other ``Upload`` field but
+        ``id``, ``uid`` and the timestamps. ``filename`` defaults to the last part of the
+        path or URL, ``state`` to "queued"; rows without a ``batch_id`` share a new one.
+        A bad row raises ``StorageError`` and nothing is queued.
+        """
+        prepared = [uploads.new_row(row) for row in rows]  # all checked before writing
+        batch_id = new_uid()
+        now = time.time()
+        with self._write("queue the uploads") as conn:
+            ids = []
+            for fields in prepared:
+                fields.setdefault("batch_id", batch_id)
+                columns = ["uid", *fields, "created_at", "updated_at"]
+                cur = conn.execute(
+                    f"INSERT INTO uploads ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    (new_uid(), *fields.values(), now, now))
+                ids.append(int(cur.lastrowid or 0))
+            return [self._upload_in(conn, upload_id) for upload_id in ids]
+
+    @staticmethod
+    def _upload_in(conn: sqlite3.Connection, upload_id: int) -> Upload:
+        row = conn.execute(f"SELECT {uploads.UPLOAD_COLUMNS} FROM uploads WHERE id = ?",
+                           (upload_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"Upload {upload_id} does not exist.")
+        return uploads.row_to_upload(row)
+
+    def get_upload(self, upload_id: int) -> Upload | None:
+        """The queued upload, or None."""
+        with self._read("read the upload queue") as conn:
+            row = conn.execute(f"SELECT {uploads.UPLOAD_COLUMNS} FROM uploads WHERE id = ?",
+                               (upload_id,)).fetchone()
+        return uploads.row_to_upload(row) if row else None
+
+    def list_uploads(self, *, active_only: bool = False) -> list[Upload]:
+        """The queue in the order it was filled; ``active_only`` leaves out the ready,
+        failed and cancelled ones."""
+        done = [state.value for state in (UploadState.READY, UploadState.FAILED,
+                                          UploadState.CANCELLED)]
+        where = f"WHERE state NOT IN ({', '.join('?' * len(done))}) " if active_only else ""
+        with self._read("read the upload queue") as conn:
+            rows = conn.execute(
+                f"SELECT {uploads.UPLOAD_COLUMNS} FROM uploads {where}ORDER BY id",
+                done if active_only else ()).fetchall()
+        return [uploads.row_to_upload(row) for row in rows]
+
+    def update_upload(self, upload_id: int, /, **fields: Any) -> Upload:
+        """Change an upload's fields (state, ids, progress, error, …); ``chunks`` replaces
+        the chunk list (and sets ``bytes_done`` to its total unless given). ``upload_id`` is
+        positional-only, so the multipart session id can be set as ``upload_id=…``. Durable
+        on return; returns the upload. An unknown field or value raises ``StorageError``."""
+        clean = uploads.clean_fields(fields, allowed=uploads.UPDATABLE_FIELDS)
+        with self._write("update the upload queue") as conn:
+            assignments = [f"{name} = ?" for name in clean]
+            cur = conn.execute(
+                f"UPDATE uploads SET {', '.join([*assignments, 'updated_at = ?'])} "
+                "WHERE id = ?", (*clean.values(), time.time(), upload_id))
+            self._require(cur, "Upload", upload_id)
+            return self._upload_in(conn, upload_id)
+
+    def record_chunk(self, upload_id: int, index: int, etag: str, size: int) -> Upload:
+        """Record one multipart chunk the server acknowledged (replacing an earlier record of
+        the same index); ``bytes_done`` becomes the total of the recorded chunks. Durable on
+        return, so a restart resumes after it; returns the upload."""
+        with self._write("record an uploaded chunk") as conn:
+            current = self._upload_in(conn, upload_id)
+            clean = uploads.clean_fields(
+                {"chunks": [*current.chunks, (index, etag, size)]},
+                allowed=uploads.UPDATABLE_FIELDS)
+            conn.execute(
+                "UPDATE uploads SET chunks = ?, bytes_done = ?, updated_at = ? WHERE id = ?",
+                (clean["chunks"], clean["bytes_done"], time.time(), upload_id))
+            return self._upload_in(conn, upload_id)
+
+    def delete_upload(self, upload_id: int) -> None:
+        """Remove an upload from the queue (no error if it is already gone)."""
+        with self._write("remove an upload") as conn:
+            conn.execute("DELETE FROM uploads WHERE id = ?", (upload_id,))
 
     # --- search --------------------------------------------------------------------------
 

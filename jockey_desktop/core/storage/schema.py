@@ -16,7 +16,8 @@ v2 — pinned/draft/title_is_auto on conversations, ``revision`` on messages, th
 v3 — on messages: ``retry_at`` (a rate-limited turn's retry time, was parsed from the error
      text), ``plain_text`` (written with the text; the message index moves to it),
      ``selections`` and ``steps`` (JSON lists); on conversations: ``origin_conversation_id`` /
-     ``origin_message_id`` (a fork's origin, NULL once deleted) and ``web_search``.
+     ``origin_message_id`` (a fork's origin, NULL once deleted) and ``web_search``; the
+     ``uploads`` table (the upload queue, which survives quit, crash and restart).
 """
 
 from __future__ import annotations
@@ -166,6 +167,34 @@ V3_STATEMENTS: tuple[str, ...] = (
     "CREATE INDEX conversations_by_origin_conversation "
     "ON conversations(origin_conversation_id)",
     "CREATE INDEX conversations_by_origin_message ON conversations(origin_message_id)",
+    """
+    CREATE TABLE uploads (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        batch_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        path TEXT NOT NULL DEFAULT '',
+        filename TEXT NOT NULL DEFAULT '',
+        size INTEGER,
+        mtime_ns INTEGER,
+        asset_type TEXT NOT NULL DEFAULT 'video',
+        method TEXT NOT NULL CHECK (method IN ('direct', 'multipart', 'url')),
+        url TEXT,
+        state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'uploading',
+            'paused', 'processing', 'adding', 'indexing', 'ready', 'failed', 'cancelled')),
+        upload_id TEXT,
+        asset_id TEXT,
+        item_id TEXT,
+        chunk_size INTEGER,
+        total_chunks INTEGER,
+        chunks TEXT NOT NULL DEFAULT '[]',
+        bytes_done INTEGER NOT NULL DEFAULT 0,
+        error_message TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX uploads_by_state ON uploads(state, id)",
     # The message index moves from ``text`` (Markdown) to ``plain_text``: dropped here,
     # rebuilt by ``_v3_data`` once the column is filled.
     "DROP TRIGGER messages_fts_insert",
@@ -234,7 +263,7 @@ def _v3_data(conn: sqlite3.Connection) -> None:
 MIGRATIONS: list[Migration] = [
     Migration(1, "conversations and messages", V1_STATEMENTS),
     Migration(2, "pinned, drafts, revisions, sidebar index, full-text search", V2_STATEMENTS),
-    Migration(3, "retry time, plain text, selections, steps, forks, web search",
+    Migration(3, "retry time, plain text, selections, steps, forks, web search, uploads",
               V3_STATEMENTS, function=_v3_data),
 ]
 

@@ -179,6 +179,10 @@ def test_migrates_v2_fixture_filling_the_new_columns(v2_copy: Path, backup_dir: 
         assert hit.message_id == 2 and "**" not in hit.snippet and "[1]" not in hit.snippet
         assert repo.search("clips") == []
         assert repo.search("leopards") == []  # drafts are not searched
+        assert repo.list_uploads() == []  # the upload queue exists, empty
+        (queued,) = repo.add_uploads([{"store_id": "ks_nature", "method": "direct",
+                                       "path": "/v/lion.mp4"}])
+        assert repo.list_uploads(active_only=True) == [queued]
         assert repo.integrity_check()
     finally:
         repo.close()
