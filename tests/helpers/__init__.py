@@ -1,1 +1,1 @@
-"""Shared test helpers (fixtures' building blocks and test doubles), imported by test modules."""
+"""Helpers shared by test folders (fixtures' building blocks, test doubles); never tests."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import logging
 import os
 import sqlite3
@@ -22,7 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import schema
-from .errors import DatabaseLockedError, DatabaseTooNewError, MigrationError, StorageError
+from .errors import (
+    DatabaseCorruptError,
+    DatabaseLockedError,
+    DatabaseTooNewError,
+    DiskFullError,
+    MigrationError,
+    StorageError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +39,7 @@ BACKUP_KEEP = 7
 BACKUP_MAX_AGE_S = 24 * 3600
 BACKUP_SUFFIX = ".sqlite3"
 _SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
 _SQLITE_NOTADB = 26
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 
@@ -110,6 +119,18 @@ def create_private_file(path: Path) -> bool:
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+def is_empty_file(path: Path) -> bool:
+    """True if ``path`` exists with 0 bytes and no WAL holding its content (a new database in
+    WAL mode can keep everything in ``-wal`` until the first checkpoint)."""
+    try:
+        if path.stat().st_size != 0:
+            return False
+    except FileNotFoundError:
+        return False
+    wal = Path(str(path) + "-wal")
+    return not wal.exists() or wal.stat().st_size == 0
+
+
 def has_sqlite_header(path: Path) -> bool:
     """True if the file starts with the SQLite magic string (or is empty)."""
     with open(path, "rb") as handle:
@@ -128,6 +149,15 @@ def connect(path: Path) -> sqlite3.Connection:
         check_same_thread=False,
     )
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """A connection for reads only (``query_only``): WAL lets it read the last committed
+    state while the writer connection is inside a transaction, so a reader never waits for a
+    write, and it can never write by mistake."""
+    conn = connect(path)
+    conn.execute("PRAGMA query_only = ON")
     return conn
 
 
@@ -154,6 +184,18 @@ def is_damage(exc: BaseException) -> bool:
     return "not a database" in text or "malformed" in text
 
 
+def is_full(exc: BaseException) -> bool:
+    """True for SQLITE_FULL ("database or disk is full") and for ENOSPC/EDQUOT from the OS."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return bool((code & 0xFF) == _SQLITE_FULL)
+    return "disk is full" in str(exc).lower()
+
+
 def is_busy(exc: BaseException) -> bool:
     """True for "database is locked" / busy errors."""
     return isinstance(exc, sqlite3.OperationalError) and (
@@ -161,8 +203,17 @@ def is_busy(exc: BaseException) -> bool:
     )
 
 
-def translate(exc: sqlite3.Error, action: str) -> StorageError:
-    """A StorageError (never containing row data) for a sqlite3 error."""
+def translate(exc: sqlite3.Error | OSError, action: str, db_path: Path | None = None
+              ) -> StorageError:
+    """A StorageError (never containing row data) for a sqlite3 or OS error: a full disk
+    becomes ``DiskFullError`` naming the database folder and damage ``DatabaseCorruptError``
+    (both need ``db_path``); busy becomes ``DatabaseLockedError``."""
+    if db_path is not None and is_full(exc):
+        return DiskFullError(db_path.parent, action)
+    if db_path is not None and is_damage(exc):
+        return DatabaseCorruptError(db_path, action)
+    if isinstance(exc, OSError):
+        return StorageError(f"Could not {action}: {exc.strerror or exc}")
     if is_busy(exc):
         return DatabaseLockedError(
             f"Could not {action}: the database is in use by another process."
@@ -346,6 +397,19 @@ def read_backup_version(path: Path) -> int:
         return user_version(conn)
     finally:
         conn.close()
+
+
+def fsync_directory(path: Path) -> None:
+    """Make a rename inside directory ``path`` durable (a no-op where that is unsupported)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def marker_path(db_path: Path) -> Path:

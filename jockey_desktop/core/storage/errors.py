@@ -36,6 +36,41 @@ class DatabaseLockedError(StorageError):
     """Another process held the database longer than the busy timeout."""
 
 
+class DiskFullError(StorageError):
+    """The disk holding the database is full; the write was rolled back whole."""
+
+    def __init__(self, folder: Path, action: str) -> None:
+        self.folder = folder
+        super().__init__(
+            f"The disk holding {folder} is full, so the app could not {action}. Nothing was "
+            "half-saved: free some space there, then try again."
+        )
+
+
+class DatabaseCorruptError(StorageError):
+    """A damaged page was met after the database was opened. Restoring the newest backup
+    (``Repository.restore_backup``) is the recovery, as for damage found at open."""
+
+    def __init__(self, path: Path, action: str) -> None:
+        self.path = path
+        super().__init__(
+            f"The conversation database {path} is damaged, so the app could not {action}. "
+            "Restore the newest backup to go on; the damaged file is kept."
+        )
+
+
+class StorageBusyError(StorageError):
+    """A read came while a backup was being restored (the connections are being reopened).
+
+    Callers do not read during a restore; one that does gets this at once, never a wait."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The conversation database is being restored from a backup; try again when the "
+            "restore has finished."
+        )
+
+
 class NotFoundError(StorageError, LookupError):
     """The conversation or message id does not exist (for example it was deleted)."""
 

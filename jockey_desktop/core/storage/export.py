@@ -1,8 +1,9 @@
 """Export conversations to Markdown and JSON, import JSON back, write files atomically.
 
 The JSON export holds every stored field (store id and name, ``session_id``, seams,
-citations, usage, statuses, drafts) so it is a full backup of those conversations; it never
-holds the API key (storage never sees it). Import matches conversations on ``uid``, so
+citations, selections, agent steps, retry times, usage, statuses, drafts, the web-search
+setting and a fork's link back, by uid) so it is a full backup of those conversations; it
+never holds the API key (storage never sees it). Import matches conversations on ``uid``, so
 re-importing the same file adds nothing.
 
 These functions can take a while on big histories: run them off the GUI thread.
@@ -26,11 +27,16 @@ from ... import __version__
 from ..timecode import format_time_range
 from .errors import ImportFormatError
 from .models import Conversation, Message, MessageStatus, Role
-from .repository import Repository, normalize_citations
+from .plaintext import resolve_selection_placeholders, selection_label
+from .repository import Repository, normalize_citations, normalize_selections, normalize_steps
 from .sanitize import sanitize_json_value, sanitize_optional, sanitize_text
 
 EXPORT_FORMAT = "jockey-desktop-conversations"
-EXPORT_FORMAT_VERSION = 1
+#: 2 added selections, steps, retry_at, web_search and the origin uids. Version 1 files still
+#: import; an app that reads only version 1 refuses version 2 instead of dropping fields.
+EXPORT_FORMAT_VERSION = 2
+#: A step's tool output or arguments longer than this are cut in the Markdown export.
+STEP_TEXT_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -68,23 +74,84 @@ _STATUS_NOTES = {
 }
 
 
+def _one_line(value: Any, limit: int = STEP_TEXT_LIMIT) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _step_text(step: Mapping[str, Any]) -> str:
+    """Commentary or a message item's text (``text``, or its ``content`` parts)."""
+    if isinstance(step.get("text"), str):
+        return str(step["text"])
+    content = step.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(part.get("text") or "") for part in content
+                        if isinstance(part, Mapping))
+    return ""
+
+
+def format_step(step: Mapping[str, Any]) -> str:
+    """One agent step on one line. Steps are stored as given (API output items or the app's
+    own records), so the usual shapes are read: commentary / ``message`` text,
+    ``function_call`` name and arguments, ``function_call_output`` output and web searches'
+    queries; anything else shows its type."""
+    kind = str(step.get("type") or "step")
+    if kind in ("message", "commentary"):
+        return _one_line(_step_text(step)) or kind
+    if kind == "function_call":
+        arguments = step.get("arguments")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments, ensure_ascii=False) if arguments else ""
+        return f"Tool call: {step.get('name') or 'tool'}({_one_line(arguments)})"
+    if kind == "function_call_output":
+        return f"Tool output: {_one_line(step.get('output') or '')}"
+    if "web_search" in kind:
+        action = step.get("action")
+        queries = step.get("queries")
+        if queries is None and isinstance(action, Mapping):
+            queries = action.get("queries")
+        if isinstance(queries, list) and queries:
+            return "Web search: " + "; ".join(_one_line(q, 120) for q in queries)
+        return "Web search"
+    text = _step_text(step)
+    return f"{kind}: {_one_line(text)}" if text else kind
+
+
 def _conversation_markdown(conversation: Conversation, messages: list[Message]) -> str:
     lines = [f"# {conversation.title or 'Untitled conversation'}", ""]
     lines.append(f"- Knowledge store: {conversation.store_name} (`{conversation.store_id}`)")
     lines.append(f"- Started: {_iso(conversation.created_at)}")
     lines.append("")
+    # A question's own status note only says something when no answer row follows it (the
+    # answer carries the note); "(not answered)" above a partial answer would be wrong.
+    answered = {m.reply_to for m in messages if m.role is Role.ASSISTANT and m.reply_to}
     for message in messages:
         if message.role is Role.SEAM:
             lines += ["---", "", f"*New session: {message.text}*", "", "---", ""]
             continue
         who = "You" if message.role is Role.USER else "Jockey"
         note = _STATUS_NOTES.get(message.status)
+        if message.role is Role.USER and message.id in answered:
+            note = None
         heading = f"## {who} — {_iso(message.created_at)}"
-        lines += [heading + (f" ({note})" if note else ""), "", message.text.rstrip(), ""]
+        text = message.text
+        if message.role is Role.USER:
+            text = resolve_selection_placeholders(text, message.selections)
+        lines += [heading + (f" ({note})" if note else ""), "", text.rstrip(), ""]
+        if message.selections:
+            about = ", ".join(f"{selection_label(s)} ({s.get('kind') or 'item'})"
+                              for s in message.selections)
+            lines += [f"*Asked about: {about}*", ""]
         if message.error_message:
             lines += [f"> {message.error_message}", ""]
+        if message.steps:
+            lines += ["**Steps**", ""]
+            lines += [f"{n}. {format_step(step)}" for n, step in enumerate(message.steps, 1)]
+            lines.append("")
         seen: set[str] = set()
-        sources = []
+        sources: list[str] = []
         for citation in message.citations:
             text = format_citation(citation)
             if text not in seen:
@@ -132,6 +199,9 @@ def _message_record(
         "input_tokens": message.input_tokens,
         "output_tokens": message.output_tokens,
         "revision": message.revision,
+        "retry_at": message.retry_at,
+        "selections": message.selections,
+        "steps": message.steps,
     }
 
 
@@ -144,6 +214,10 @@ def export_json(repo: Repository, conversation_ids: Iterable[int]) -> dict[str, 
             continue
         messages = repo.list_messages(conversation_id)
         uid_by_id = {m.id: m.uid for m in messages}
+        origin = (repo.get_conversation(conversation.origin_conversation_id)
+                  if conversation.origin_conversation_id is not None else None)
+        origin_message = (repo.get_message(conversation.origin_message_id)
+                          if conversation.origin_message_id is not None else None)
         conversations.append({
             "uid": conversation.uid,
             "title": conversation.title,
@@ -156,6 +230,9 @@ def export_json(repo: Repository, conversation_ids: Iterable[int]) -> dict[str, 
             "updated_at": conversation.updated_at,
             "pinned": conversation.pinned,
             "draft": conversation.draft,
+            "web_search": conversation.web_search,
+            "origin_conversation_uid": origin.uid if origin else None,
+            "origin_message_uid": origin_message.uid if origin_message else None,
             "messages": [_message_record(repo, m, uid_by_id) for m in messages],
         })
     return {
@@ -181,9 +258,21 @@ def _field(record: Mapping[str, Any], key: str, kind: type | tuple[type, ...],
     return value
 
 
-def _parse_conversation(
-    record: Any,
-) -> tuple[Conversation, list[Message], dict[int, str | None]]:
+@dataclass(frozen=True)
+class _ParsedConversation:
+    conversation: Conversation
+    messages: list[Message]
+    old_sessions: dict[int, str | None]
+    origin_conversation_uid: str | None
+    origin_message_uid: str | None
+
+
+def _records(record: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """A list-of-objects field; entries that are not objects are skipped."""
+    return [item for item in _field(record, key, list, []) if isinstance(item, Mapping)]
+
+
+def _parse_conversation(record: Any) -> _ParsedConversation:
     if not isinstance(record, Mapping):
         raise ImportFormatError("A conversation record is not an object.")
     now = time.time()
@@ -200,6 +289,7 @@ def _parse_conversation(
         pinned=bool(_field(record, "pinned", bool, False)),
         draft=sanitize_text(_field(record, "draft", str, "")),
         title_is_auto=bool(_field(record, "title_is_auto", bool, True)),
+        web_search=bool(_field(record, "web_search", bool, False)),
     )
     raw_messages = _field(record, "messages", list, [])
     local_id: dict[str, int] = {}
@@ -218,7 +308,6 @@ def _parse_conversation(
             status = MessageStatus.INTERRUPTED
         uid = sanitize_text(_field(raw, "uid", str, required=True))
         reply_uid = _field(raw, "reply_to_uid", str)
-        citations = _field(raw, "citations", list, [])
         message = Message(
             id=index, uid=uid, conversation_id=0, role=role,
             text=sanitize_text(_field(raw, "text", str, "")), status=status,
@@ -229,23 +318,57 @@ def _parse_conversation(
             response_id=sanitize_optional(_field(raw, "response_id", str)),
             error_code=sanitize_optional(_field(raw, "error_code", str)),
             error_message=sanitize_optional(_field(raw, "error_message", str)),
-            citations=normalize_citations(c for c in citations if isinstance(c, Mapping)),
+            citations=normalize_citations(_records(raw, "citations")),
             input_tokens=_field(raw, "input_tokens", int),
             output_tokens=_field(raw, "output_tokens", int),
             revision=_field(raw, "revision", int, 0),
+            retry_at=_finite(_field(raw, "retry_at", float)),
+            selections=normalize_selections(_records(raw, "selections")),
+            steps=normalize_steps(_records(raw, "steps")),
         )
         # Kept on the side: Message has no field for it.
         old_sessions[index] = sanitize_optional(_field(raw, "old_session_id", str))
         local_id[uid] = index
         messages.append(message)
-    return conversation, messages, old_sessions
+    return _ParsedConversation(
+        conversation, messages, old_sessions,
+        origin_conversation_uid=sanitize_optional(_field(record, "origin_conversation_uid",
+                                                         str)),
+        origin_message_uid=sanitize_optional(_field(record, "origin_message_uid", str)),
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def import_json(repo: Repository, data: Mapping[str, Any] | str | bytes) -> ImportResult:
     """Import an ``export_json`` document (dict or JSON text). Conversations whose ``uid``
     already exists are skipped, so importing the same file twice adds nothing. The whole
     document is validated before anything is written; each conversation is written in one
-    transaction. Raises ``ImportFormatError`` for anything that is not such a document."""
+    transaction, origins before their forks (by creation time), so a fork imported with its
+    origin links back to it. Raises ``ImportFormatError`` for anything that is not such a
+    document (including JSON nested too deeply to read)."""
+    try:
+        parsed = _parse_document(data)
+    except RecursionError as exc:
+        raise ImportFormatError(
+            "The file is not a Jockey Desktop conversation export: its data is nested too "
+            "deeply.") from exc
+    imported = skipped = 0
+    for item in sorted(parsed, key=lambda p: p.conversation.created_at):
+        new_id = repo.import_conversation(
+            item.conversation, item.messages, item.old_sessions,
+            origin_conversation_uid=item.origin_conversation_uid,
+            origin_message_uid=item.origin_message_uid)
+        if new_id is None:
+            skipped += 1
+        else:
+            imported += 1
+    return ImportResult(imported=imported, skipped=skipped)
+
+
+def _parse_document(data: Mapping[str, Any] | str | bytes) -> list[_ParsedConversation]:
     if isinstance(data, (str, bytes)):
         try:
             data = json.loads(data)
@@ -254,21 +377,16 @@ def import_json(repo: Repository, data: Mapping[str, Any] | str | bytes) -> Impo
     if not isinstance(data, Mapping) or data.get("format") != EXPORT_FORMAT:
         raise ImportFormatError("The file is not a Jockey Desktop conversation export.")
     version = data.get("format_version")
-    if not isinstance(version, int) or version > EXPORT_FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ImportFormatError("The export has no valid format version.")
+    if version > EXPORT_FORMAT_VERSION:
         raise ImportFormatError(
             "The export was made by a newer version of Jockey Desktop; update to import it."
         )
     records = data.get("conversations")
     if not isinstance(records, list):
         raise ImportFormatError("The export has no conversation list.")
-    parsed = [_parse_conversation(sanitize_json_value(r)) for r in records]
-    imported = skipped = 0
-    for conversation, messages, old_sessions in parsed:
-        if repo.import_conversation(conversation, messages, old_sessions) is None:
-            skipped += 1
-        else:
-            imported += 1
-    return ImportResult(imported=imported, skipped=skipped)
+    return [_parse_conversation(sanitize_json_value(r)) for r in records]
 
 
 def write_file_atomically(path: Path | str, content: str | bytes | Mapping[str, Any]) -> Path:

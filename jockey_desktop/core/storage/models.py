@@ -65,6 +65,12 @@ class Conversation:
     pinned: bool = False
     draft: str = ""
     title_is_auto: bool = True  # True until the user renames it
+    #: A fork ("continue in a new conversation from here", "edit and ask") links back to the
+    #: conversation and message it came from; None when there is none or it was deleted.
+    origin_conversation_id: int | None = None
+    origin_message_id: int | None = None
+    #: "Also search the web": requests of this conversation send the web-search tool.
+    web_search: bool = False
 
 
 @dataclass
@@ -101,6 +107,30 @@ class Message:
     output_tokens: int | None = None
     #: Bumped on every change; UI caches key rendered documents on (id, revision, width).
     revision: int = 0
+    #: For a rate-limited answer: when the turn may be retried (epoch seconds), else None.
+    retry_at: float | None = None
+    #: ``text`` as plain text (Markdown stripped, ``{{sel:N}}`` resolved), written with the
+    #: text by storage; search indexes it and snippets are cut from it.
+    plain_text: str = ""
+    #: For a question: what it asked about, ``{"kind", "id", "name"}`` dicts in placeholder
+    #: order (``{{sel:0}}`` is the first).
+    selections: list[dict[str, Any]] = field(default_factory=list)
+    #: For an answer: the agent's intermediate steps, plain dicts opaque to storage.
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TurnWrite:
+    """What one turn write changed, read back inside its transaction: callers never re-read."""
+
+    question: Message
+    answer: Message
+    conversation: Conversation
+
+
+#: Keys of one stored selection dict (``Message.selections``); ``kind`` is "item" or
+#: "collection".
+SELECTION_KEYS = ("kind", "id", "name")
 
 
 @dataclass
@@ -113,6 +143,70 @@ class SearchHit:
     snippet: str
     message_id: int | None  # None when the hit is in the title
     rank: float
+
+
+class UploadMethod(str, Enum):
+    """How a file reaches the API."""
+
+    DIRECT = "direct"  # one multipart/form-data POST /assets (small files)
+    MULTIPART = "multipart"  # an upload session: chunks PUT to presigned URLs
+    URL = "url"  # the API fetches the file from a URL
+
+
+class UploadState(str, Enum):
+    """Where one queued upload is (the upload queue's own lifecycle)."""
+
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    PAUSED = "paused"
+    PROCESSING = "processing"  # the asset is being processed by the API
+    ADDING = "adding"  # being added to the knowledge store
+    INDEXING = "indexing"  # the store item is indexing
+    READY = "ready"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+#: States an upload leaves only when the user acts (retry, remove); the rest are active.
+UPLOAD_DONE_STATES = frozenset({UploadState.READY, UploadState.FAILED, UploadState.CANCELLED})
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file (or URL) in the upload queue, as stored; survives quit, crash and restart.
+
+    ``chunks`` are the multipart chunks already reported, ``(index, etag, size)`` sorted by
+    index, so an interrupted multipart upload resumes after them; ``bytes_done`` is the sum
+    of their sizes (or the progress of a direct upload).
+    """
+
+    id: int
+    uid: str
+    batch_id: str  # files added together (one drop, one dialog) share it
+    store_id: str
+    path: str  # the local file; "" for a URL upload
+    filename: str
+    size: int | None  # bytes; None when unknown (a URL)
+    mtime_ns: int | None  # the file's modification time when queued (detects a changed file)
+    asset_type: str  # "video", "image", … sent explicitly, never defaulted by the API
+    method: UploadMethod
+    url: str | None
+    state: UploadState
+    upload_id: str | None  # the multipart upload session
+    asset_id: str | None
+    item_id: str | None  # the knowledge-store item, once added
+    chunk_size: int | None
+    total_chunks: int | None
+    chunks: tuple[tuple[int, str, int], ...]
+    bytes_done: int
+    error_message: str | None
+    created_at: float
+    updated_at: float
+
+    @property
+    def active(self) -> bool:
+        """True until the upload is ready, failed or cancelled."""
+        return self.state not in UPLOAD_DONE_STATES
 
 
 HIGHLIGHT_START = "\x02"

@@ -63,10 +63,17 @@ def sanitize_optional(value: object) -> str | None:
     return None if value is None else sanitize_text(value)
 
 
-def sanitize_json_value(value: Any) -> Any:
+#: Containers nested deeper than this are cut (replaced by None) by ``sanitize_json_value``:
+#: nothing the app stores nests more than a handful of levels, and a hostile document nested
+#: thousands deep must not exhaust the stack while being saved or exported.
+MAX_JSON_DEPTH = 64
+
+
+def sanitize_json_value(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Recursively sanitise the strings (keys too) inside a JSON-like value.
 
-    Non-finite floats become None so the result always serialises as strict JSON.
+    Non-finite floats become None so the result always serialises as strict JSON; so does a
+    container nested more than ``max_depth`` levels deep. Never raises.
     """
     if isinstance(value, str):
         return sanitize_text(value)
@@ -74,8 +81,11 @@ def sanitize_json_value(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, (dict, list, tuple)) and max_depth <= 0:
+        return None
     if isinstance(value, dict):
-        return {sanitize_text(k): sanitize_json_value(v) for k, v in value.items()}
+        return {sanitize_text(k): sanitize_json_value(v, max_depth=max_depth - 1)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [sanitize_json_value(v) for v in value]
+        return [sanitize_json_value(v, max_depth=max_depth - 1) for v in value]
     return sanitize_text(value)

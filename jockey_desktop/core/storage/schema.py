@@ -13,13 +13,21 @@ v1 — conversations and messages with ``uid`` columns (import de-duplication).
 v2 — pinned/draft/title_is_auto on conversations, ``revision`` on messages, the sidebar index,
      and the FTS5 indexes over titles and message text (external content, kept in sync by
      triggers, so the repository cannot forget to update them).
+v3 — on messages: ``retry_at`` (a rate-limited turn's retry time, was parsed from the error
+     text), ``plain_text`` (written with the text; the message index moves to it),
+     ``selections`` and ``steps`` (JSON lists); on conversations: ``origin_conversation_id`` /
+     ``origin_message_id`` (a fork's origin, NULL once deleted) and ``web_search``; the
+     ``uploads`` table (the upload queue, which survives quit, crash and restart).
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+
+from .plaintext import message_plain_text
 
 
 @dataclass(frozen=True)
@@ -144,9 +152,119 @@ V2_STATEMENTS: tuple[str, ...] = (
     "INSERT INTO conversations_fts(conversations_fts) VALUES ('rebuild')",
 )
 
+V3_STATEMENTS: tuple[str, ...] = (
+    "ALTER TABLE messages ADD COLUMN retry_at REAL",
+    "ALTER TABLE messages ADD COLUMN plain_text TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE messages ADD COLUMN selections TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE messages ADD COLUMN steps TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE conversations ADD COLUMN origin_conversation_id INTEGER "
+    "REFERENCES conversations(id) ON DELETE SET NULL",
+    "ALTER TABLE conversations ADD COLUMN origin_message_id INTEGER "
+    "REFERENCES messages(id) ON DELETE SET NULL",
+    "ALTER TABLE conversations ADD COLUMN web_search INTEGER NOT NULL DEFAULT 0",
+    # Deleting a message or conversation looks up the forks pointing at it (ON DELETE SET
+    # NULL); without these each deleted message would scan the conversations table.
+    "CREATE INDEX conversations_by_origin_conversation "
+    "ON conversations(origin_conversation_id)",
+    "CREATE INDEX conversations_by_origin_message ON conversations(origin_message_id)",
+    """
+    CREATE TABLE uploads (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        batch_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        path TEXT NOT NULL DEFAULT '',
+        filename TEXT NOT NULL DEFAULT '',
+        size INTEGER,
+        mtime_ns INTEGER,
+        asset_type TEXT NOT NULL DEFAULT 'video',
+        method TEXT NOT NULL CHECK (method IN ('direct', 'multipart', 'url')),
+        url TEXT,
+        state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'uploading',
+            'paused', 'processing', 'adding', 'indexing', 'ready', 'failed', 'cancelled')),
+        upload_id TEXT,
+        asset_id TEXT,
+        item_id TEXT,
+        chunk_size INTEGER,
+        total_chunks INTEGER,
+        chunks TEXT NOT NULL DEFAULT '[]',
+        bytes_done INTEGER NOT NULL DEFAULT 0,
+        error_message TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX uploads_by_state ON uploads(state, id)",
+    # The message index moves from ``text`` (Markdown) to ``plain_text``: dropped here,
+    # rebuilt by ``_v3_data`` once the column is filled.
+    "DROP TRIGGER messages_fts_insert",
+    "DROP TRIGGER messages_fts_delete",
+    "DROP TRIGGER messages_fts_update",
+    "DROP TABLE messages_fts",
+)
+
+V3_FTS_STATEMENTS: tuple[str, ...] = (
+    f"""
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        plain_text, content='messages', content_rowid='id', tokenize='{_TOKENIZER}'
+    )
+    """,
+    """
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, plain_text) VALUES (new.id, new.plain_text);
+    END
+    """,
+    """
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, plain_text)
+            VALUES ('delete', old.id, old.plain_text);
+    END
+    """,
+    """
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF plain_text ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, plain_text)
+            VALUES ('delete', old.id, old.plain_text);
+        INSERT INTO messages_fts(rowid, plain_text) VALUES (new.id, new.plain_text);
+    END
+    """,
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+)
+
+#: The wait that releases before v3 wrote into a rate-limited answer's error text
+#: ("Rate limited — try again after 12:00:30 (in 30 s)."), counted from the row's
+#: ``updated_at``. Parsed here only, once, into ``retry_at``.
+_LEGACY_RETRY_WAIT = re.compile(r"\(in (\d{1,9}) s\)")
+
+
+def _v3_plain_rows(conn: sqlite3.Connection) -> Iterator[tuple[str, int]]:
+    cursor = conn.execute("SELECT id, role, text FROM messages ORDER BY id")
+    while batch := cursor.fetchmany(500):
+        for message_id, role, text in batch:
+            yield message_plain_text(role, text or ""), message_id
+
+
+def _v3_data(conn: sqlite3.Connection) -> None:
+    """Fill ``plain_text`` and ``retry_at`` of existing rows, then index ``plain_text``."""
+    # Materialised first: updating rows while a cursor walks the same table is undefined.
+    conn.executemany("UPDATE messages SET plain_text = ? WHERE id = ?",
+                     list(_v3_plain_rows(conn)))
+    limited = conn.execute(
+        "SELECT id, error_message, updated_at FROM messages "
+        "WHERE error_code = 'rate_limited' AND error_message IS NOT NULL").fetchall()
+    for message_id, error_message, updated_at in limited:
+        match = _LEGACY_RETRY_WAIT.search(error_message)
+        if match is not None:
+            conn.execute("UPDATE messages SET retry_at = ? WHERE id = ?",
+                         (float(updated_at) + int(match.group(1)), message_id))
+    for statement in V3_FTS_STATEMENTS:
+        conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "conversations and messages", V1_STATEMENTS),
     Migration(2, "pinned, drafts, revisions, sidebar index, full-text search", V2_STATEMENTS),
+    Migration(3, "retry time, plain text, selections, steps, forks, web search, uploads",
+              V3_STATEMENTS, function=_v3_data),
 ]
 
 

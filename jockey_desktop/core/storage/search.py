@@ -41,43 +41,58 @@ def build_match_query(text: str) -> str | None:
 
 # --- snippets ------------------------------------------------------------------------------
 #
-# Messages are stored as the Markdown Jockey wrote; a search snippet is shown as one line of
-# plain text, so the syntax is stripped. Snippets are fragments (FTS5 cuts them anywhere), so
-# every pattern also copes with a construct cut at either end. The highlight markers
-# (HIGHLIGHT_START/END, control characters) are never removed except inside a dropped URL,
-# where FTS5 puts both of a token's markers.
-_HL = HIGHLIGHT_START + HIGHLIGHT_END
-_IMAGE_OR_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)?")  # [text](url…  -> text
-_LINK_TAIL = re.compile(r"\]\([^)\s]*\)?")  # text](url)  (opening "[" cut off)
-_CITATION = re.compile(rf"\s?\[[{_HL}]?\d+[{_HL}]?(?:\s*,\s*[{_HL}]?\d+[{_HL}]?)*\]")
-_VREF_TAG = re.compile(r"</?vref\b[^<>]*>", re.IGNORECASE)
-_HEADING = re.compile(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+")
-_QUOTE_OR_BULLET = re.compile(r"(?m)^[ \t]*(?:>[ \t]?|[-*+][ \t]+)")
-_STRONG = re.compile(r"\*{2,}|(?<!\w)_{2,}|_{2,}(?!\w)")
-_EM_STAR = re.compile(r"(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])")
-_EM_UNDERSCORE = re.compile(r"(?<!\w)_(?=\S)|(?<=\S)_(?!\w)")
-_BACKTICKS = re.compile(r"`+")
-_EMPTY_HIGHLIGHT = re.compile(re.escape(HIGHLIGHT_START + HIGHLIGHT_END))
-_SPACE = re.compile(r"\s+")
+# Messages are indexed by their plain text (``messages.plain_text``, Markdown stripped once when
+# the message was written), so a snippet needs no syntax stripping: it is cut from the
+# highlighted plain text around the first match.
+
+#: Characters of context kept before the first match (then back to a word start): a few words,
+#: so a one-line search row shows the match rather than eliding it away.
+SNIPPET_LEAD_CHARS = 24
+#: Length of a snippet before it is cut (at a word end, never inside a match).
+SNIPPET_CHARS = 160
+ELLIPSIS = "…"
 
 
-def plain_snippet(snippet: str) -> str:
-    """``snippet`` without Markdown syntax (emphasis, code ticks, headings, quotes, bullets,
-    link/image syntax, ``[N]`` citation markers, ``<vref>`` tags), on one line, highlight
-    markers kept. Plain words, inline time ranges such as ``[01:02-01:10]`` and identifiers
-    like ``snake_case`` stay as they are."""
-    text = _VREF_TAG.sub("", snippet)
-    text = _IMAGE_OR_LINK.sub(r"\1", text)
-    text = _LINK_TAIL.sub("", text)
-    text = _CITATION.sub("", text)
-    text = _HEADING.sub("", text)
-    text = _QUOTE_OR_BULLET.sub("", text)
-    text = _BACKTICKS.sub("", text)
-    text = _STRONG.sub("", text)
-    text = _EM_STAR.sub("", text)
-    text = _EM_UNDERSCORE.sub("", text)
-    text = _EMPTY_HIGHLIGHT.sub("", text)
-    return _SPACE.sub(" ", text).strip()
+def make_snippet(highlighted: str, *, lead: int = SNIPPET_LEAD_CHARS,
+                 length: int = SNIPPET_CHARS) -> str:
+    """One line cut from ``highlighted`` (plain text with matches wrapped in
+    ``HIGHLIGHT_START`` / ``HIGHLIGHT_END``): starting at most about ``lead`` characters
+    before the first match, about ``length`` characters long, cut only between words (so a
+    matched word is always whole), with "…" where text was left out."""
+    text = " ".join(highlighted.split())
+    first = text.find(HIGHLIGHT_START)
+    begin = 0
+    if first > lead:
+        begin = first - lead
+        # Start at a word start: after the first space in the lead (or at the match itself).
+        space = text.find(" ", begin, first)
+        begin = space + 1 if space != -1 else _word_start(text, first)
+    end = begin + length
+    if end >= len(text):
+        return (ELLIPSIS if begin else "") + text[begin:]
+    # Never end inside a highlight, nor before the first match is whole.
+    must_keep = text.find(HIGHLIGHT_END, max(first, begin)) + 1 if first >= 0 else begin
+    opened = text.rfind(HIGHLIGHT_START, begin, end)
+    if opened > text.rfind(HIGHLIGHT_END, begin, end):
+        closing = text.find(HIGHLIGHT_END, end)
+        end = len(text) if closing == -1 else closing + 1
+    end = max(end, must_keep)
+    if end < len(text) and text[end] != " " and text[end - 1] != " ":
+        # Inside a word: back to the last space after what must be kept, else forward.
+        space = text.rfind(" ", must_keep, end)
+        if space > begin:
+            end = space
+        else:
+            forward = text.find(" ", end)
+            end = len(text) if forward == -1 else forward
+    body = text[begin:end].rstrip()
+    return (ELLIPSIS if begin else "") + body + (ELLIPSIS if end < len(text) else "")
+
+
+def _word_start(text: str, index: int) -> int:
+    """Where the space-delimited word holding ``text[index]`` starts."""
+    space = text.rfind(" ", 0, index)
+    return space + 1
 
 
 def one_hit_per_conversation(title_rows: Iterable[Sequence[Any]],
@@ -87,9 +102,9 @@ def one_hit_per_conversation(title_rows: Iterable[Sequence[Any]],
     matches ``(message_id, conversation_id, title, snippet, rank)`` into at most ``limit``
     hits, one per conversation, best first.
 
-    A conversation shows its best message (snippet made plain by :func:`plain_snippet`): the
-    title is on the hit row anyway, so an excerpt says more. Its rank is the better of its
-    title and message ranks. Title-only matches keep the highlighted title as snippet.
+    A conversation shows its best message: the title is on the hit row anyway, so an excerpt
+    says more. Its rank is the better of its title and message ranks. Title-only matches keep
+    the highlighted title as snippet.
     """
     best: dict[int, SearchHit] = {}
     title_rank: dict[int, float] = {}
@@ -103,8 +118,7 @@ def one_hit_per_conversation(title_rows: Iterable[Sequence[Any]],
             continue  # rows come best first: the first one of a conversation wins
         seen_message.add(conv_id)
         rank = min(float(rank), title_rank.get(conv_id, float("inf")))
-        best[conv_id] = SearchHit(conversation_id=conv_id, title=title,
-                                  snippet=plain_snippet(snippet), message_id=message_id,
-                                  rank=rank)
+        best[conv_id] = SearchHit(conversation_id=conv_id, title=title, snippet=snippet,
+                                  message_id=message_id, rank=rank)
     hits = sorted(best.values(), key=lambda h: h.rank)
     return hits[:limit]

@@ -1,17 +1,15 @@
-"""Fixtures for the storage tests: a fresh repository in tmp, and the committed v1 fixture."""
+"""Fixtures for the storage tests: a fresh repository in tmp, and copies of the committed
+fixture databases (their helpers live in ``tests/helpers/storage_fixtures.py``)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from jockey_desktop.core.storage import Repository, open_repository
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-V1_FIXTURE = FIXTURES / "conversations_v1.sqlite3"
+from tests.helpers.storage_fixtures import V1_FIXTURE, V2_FIXTURE, copy_fixture
 
 
 @pytest.fixture
@@ -47,6 +45,10 @@ def repo(db_path: Path, backup_dir: Path) -> Iterator[Repository]:
 @pytest.fixture
 def v1_copy(db_path: Path) -> Path:
     """A writable copy of the committed schema-v1 fixture at ``db_path``."""
-    shutil.copyfile(V1_FIXTURE, db_path)
-    db_path.chmod(0o600)
-    return db_path
+    return copy_fixture(V1_FIXTURE, db_path)
+
+
+@pytest.fixture
+def v2_copy(db_path: Path) -> Path:
+    """A writable copy of the committed schema-v2 fixture at ``db_path``."""
+    return copy_fixture(V2_FIXTURE, db_path)

@@ -27,16 +27,16 @@ def ack(*parts: object) -> None:
 
 
 def crash_loop(db: Path, backups: Path, seed: int) -> None:
-    """Write turns until killed."""
+    """Write turns (the controller's path: start, flushes, complete or end) and upload-queue
+    records until killed."""
     rng = random.Random(seed)
     repo = open_repository(db, backups)
     ack("open")
     while True:
         conv = repo.create_conversation(f"store-{seed}", "Store")
         ack("conv", conv.id)
-        user = repo.add_user_message(conv.id, f"question {seed} {conv.id}")
-        ack("user", user.id, conv.id)
-        reply = repo.start_assistant_message(conv.id, user.id)
+        question, reply = repo.start_turn(conv.id, f"question {seed} {conv.id}")
+        ack("user", question.id, conv.id)
         session = f"sess-{seed}-{conv.id}"
         repo.set_session_id(conv.id, session)
         ack("session", conv.id, session)
@@ -46,9 +46,18 @@ def crash_loop(db: Path, backups: Path, seed: int) -> None:
             repo.flush_partial_text(reply.id, text)
             ack("flush", reply.id, len(text))
         if rng.random() < 0.5:
-            repo.finish_message(reply.id, text=text + "END", status=MessageStatus.COMPLETE,
-                                session_id=session)
+            repo.complete_turn(question.id, reply.id, text=text + "END", session_id=session)
             ack("finish", reply.id)
+        elif rng.random() < 0.5:
+            repo.end_turn(question.id, reply.id, status=MessageStatus.CANCELLED,
+                          error_code=None, error_message=None)
+            ack("ended", reply.id)
+        (upload,) = repo.add_uploads([{"store_id": "ks", "method": "multipart",
+                                       "path": f"/v/{seed}-{conv.id}.mp4"}])
+        ack("upload", upload.id)
+        for index in range(1, rng.randint(1, 4)):
+            repo.record_chunk(upload.id, index, f"etag-{index}", 1000)
+            ack("chunk", upload.id, index)
 
 
 def writer(db: Path, backups: Path, tag: str, count: int) -> None:

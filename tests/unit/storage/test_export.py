@@ -48,8 +48,27 @@ def conversation_id(repo: Repository) -> int:
     a2 = repo.start_assistant_message(conv.id, q2.id)
     repo.set_session_id(conv.id, "sess-new")
     repo.fail_message(a2.id, status=MessageStatus.FAILED, error_code="rate_limited",
-                      error_message="Too many requests.", text="partial")
+                      error_message="Too many requests.", text="partial", retry_at=RETRY_AT)
+    repo.set_web_search(conv.id, True)
+    q3, a3 = repo.start_turn(conv.id, "Compare {{sel:0}} with {{sel:1}}.",
+                             selections=SELECTIONS)
+    repo.complete_turn(q3.id, a3.id, text="Both show **late** goals.", steps=STEPS)
     return conv.id
+
+
+RETRY_AT = 1_767_225_630.5
+SELECTIONS = [{"kind": "item", "id": "ksi_7", "name": "Final"},
+              {"kind": "collection", "id": "ksic_2", "name": "Derbies"}]
+#: Steps as the API's output items (storage keeps them as given).
+STEPS = [
+    {"type": "message", "phase": "commentary",
+     "content": [{"type": "output_text", "text": "Looking at both videos"}]},
+    {"type": "function_call", "name": "search_videos", "call_id": "c1",
+     "arguments": '{"query": "late goal"}'},
+    {"type": "function_call_output", "call_id": "c1", "output": "3 scenes " + "x" * 400},
+    {"type": "jockey:web_search", "id": "ws_1", "action": {"queries": ["derby late goals"]}},
+    {"type": "some_future_item", "id": "f_1"},
+]
 
 
 def test_timestamps_and_citations() -> None:
@@ -68,6 +87,26 @@ def test_markdown(repo: Repository, conversation_id: int) -> None:
     assert "- Highlights\n" in text and "- Long match 1:02:03–1:03:20" in text
     assert "New session: The session expired" in text
     assert "(failed)" in text and "> Too many requests." in text
+    # A question shows the names of what it asked about, never the placeholders.
+    assert "Compare Final with Derbies." in text and "{{sel:" not in text
+    assert "*Asked about: Final (item), Derbies (collection)*" in text
+    steps = text[text.index("**Steps**"):]
+    assert "1. Looking at both videos\n" in steps
+    assert '2. Tool call: search_videos({"query": "late goal"})\n' in steps
+    assert "3. Tool output: 3 scenes xxx" in steps and "x" * 400 not in steps
+    assert "4. Web search: derby late goals\n" in steps
+    assert "5. some_future_item" in steps
+
+
+def test_markdown_never_says_not_answered_above_an_answer(repo: Repository) -> None:
+    conv = repo.create_conversation("s", "S", title="t")
+    _question, answer = repo.start_turn(conv.id, "Still going?")
+    repo.flush_partial_text(answer.id, "Half of the ans")
+    text = export_markdown(repo, [conv.id])
+    assert "(not answered)" not in text and "(incomplete)" in text
+    lonely = repo.create_conversation("s", "S", title="u")
+    repo.add_user_message(lonely.id, "Anyone?")
+    assert "(not answered)" in export_markdown(repo, [lonely.id])
 
 
 def test_json_has_every_field(repo: Repository, conversation_id: int) -> None:
@@ -79,8 +118,13 @@ def test_json_has_every_field(repo: Repository, conversation_id: int) -> None:
             conv["draft"], conv["instructions"]) == ("store-9", "Match archive", "sess-new",
                                                      True, "unsent follow-up", "cite times")
     roles = [m["role"] for m in conv["messages"]]
-    assert roles == ["user", "assistant", "seam", "user", "assistant"]
+    assert roles == ["user", "assistant", "seam", "user", "assistant", "user", "assistant"]
     answer, seam, failed = conv["messages"][1], conv["messages"][2], conv["messages"][4]
+    asked, stepped = conv["messages"][5], conv["messages"][6]
+    assert conv["web_search"] is True
+    assert conv["origin_conversation_uid"] is None and conv["origin_message_uid"] is None
+    assert asked["selections"] == SELECTIONS and stepped["steps"] == STEPS
+    assert failed["retry_at"] == RETRY_AT and answer["retry_at"] is None
     assert answer["reply_to_uid"] == conv["messages"][0]["uid"]
     assert (answer["input_tokens"], answer["output_tokens"], answer["response_id"],
             answer["session_id"]) == (120, 30, "resp-1", "sess-old")
@@ -125,6 +169,68 @@ def test_round_trip_and_no_duplicates(
         other.close()
     # Importing into the source itself: same uid, skipped.
     assert import_json(repo, data) == ImportResult(imported=0, skipped=1)
+
+
+def test_a_fork_links_back_after_import_when_its_origin_comes_too(
+    repo: Repository, conversation_id: int, tmp_path: Path
+) -> None:
+    from jockey_desktop.core.storage import open_repository
+
+    origin_message = repo.list_messages(conversation_id)[1]
+    fork = repo.create_conversation("store-9", "Match archive",
+                                    origin_message_id=origin_message.id)
+    assert fork.origin_conversation_id == conversation_id
+    data = export_json(repo, [fork.id, conversation_id])  # the fork first in the file
+    fork_record = data["conversations"][0]
+    assert fork_record["origin_message_uid"] == origin_message.uid
+    other = open_repository(tmp_path / "other.sqlite3", tmp_path / "other-backups")
+    try:
+        alone = {**data, "conversations": [fork_record]}
+        assert import_json(other, alone).imported == 1
+        linked = other.get_conversation_by_uid(fork.uid)
+        assert linked is not None and linked.origin_conversation_id is None  # origin absent
+        other.delete_conversation(linked.id)
+        assert import_json(other, data) == ImportResult(imported=2, skipped=0)
+        origin = other.get_conversation_by_uid(data["conversations"][1]["uid"])
+        linked = other.get_conversation_by_uid(fork.uid)
+        assert origin is not None and linked is not None
+        assert linked.origin_conversation_id == origin.id
+        origin_row = other.get_message(linked.origin_message_id or 0)
+        assert origin_row is not None and origin_row.uid == origin_message.uid
+    finally:
+        other.close()
+
+
+def test_version_1_exports_still_import(repo: Repository, conversation_id: int) -> None:
+    data = export_json(repo, [conversation_id])
+    data["format_version"] = 1
+    conv = data["conversations"][0]
+    conv["uid"] = "from-v1"
+    for key in ("web_search", "origin_conversation_uid", "origin_message_uid"):
+        del conv[key]
+    for message in conv["messages"]:
+        for key in ("retry_at", "selections", "steps"):
+            del message[key]
+    assert import_json(repo, data).imported == 1
+    imported = repo.get_conversation_by_uid("from-v1")
+    assert imported is not None and not imported.web_search
+    assert all(m.steps == [] and m.selections == [] for m in repo.list_messages(imported.id))
+
+
+def test_deeply_nested_json_is_a_format_error(repo: Repository) -> None:
+    deep = '{"format": "jockey-desktop-conversations", "format_version": 1, ' \
+           '"conversations": [' + "[" * 100_000 + "]" * 100_000 + "]}"
+    with pytest.raises(ImportFormatError, match="nested too deeply"):
+        import_json(repo, deep)
+    nested: object = {}
+    for _ in range(5_000):
+        nested = {"x": nested}
+    record = {"uid": "u", "store_id": "s", "messages": [
+        {"uid": "m", "role": "assistant", "status": "complete", "steps": [nested]}]}
+    document = {"format": "jockey-desktop-conversations", "format_version": 2,
+                "conversations": [record]}
+    assert import_json(repo, document).imported == 1  # the steps are cut, the rest kept
+    assert repo.count_conversations() == 1
 
 
 def test_import_normalises_in_flight_statuses(repo: Repository, conversation_id: int) -> None:

@@ -1,11 +1,8 @@
-"""Schema migrations, too-new databases, damaged files, backups and restore."""
+"""Schema migrations from the v1 and v2 fixtures, failing steps, too-new databases."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -20,34 +17,30 @@ from jockey_desktop.core.storage import (
     schema,
 )
 from jockey_desktop.core.storage import database as db
+from jockey_desktop.core.storage.export import export_markdown
+from tests.fixtures import make_v2_db as v2
+from tests.helpers.storage_fixtures import (
+    V1_FIXTURE,
+    V2_FIXTURE,
+    digest,
+    raw_query,
+    user_version,
+)
 
-from .conftest import V1_FIXTURE
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+_digest = digest
 
 
 def _raw_rows(path: Path) -> tuple[list[tuple], list[tuple]]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        convs = conn.execute(
-            "SELECT id, uid, title, store_id, store_name, session_id, created_at "
-            "FROM conversations ORDER BY id").fetchall()
-        msgs = conn.execute(
-            "SELECT id, uid, conversation_id, role, text, reply_to, session_id, citations, "
-            "input_tokens FROM messages ORDER BY id").fetchall()
-    finally:
-        conn.close()
+    convs = raw_query(path, "SELECT id, uid, title, store_id, store_name, session_id, "
+                            "created_at FROM conversations ORDER BY id")
+    msgs = raw_query(path, "SELECT id, uid, conversation_id, role, text, reply_to, session_id, "
+                           "citations, input_tokens FROM messages ORDER BY id")
     return convs, msgs
 
 
-def test_fixture_is_v1() -> None:
-    conn = sqlite3.connect(f"file:{V1_FIXTURE}?mode=ro", uri=True)
-    try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
-    finally:
-        conn.close()
+def test_fixtures_are_at_their_versions() -> None:
+    assert user_version(V1_FIXTURE) == 1
+    assert user_version(V2_FIXTURE) == 2
 
 
 def test_migrates_v1_fixture_keeping_every_row(v1_copy: Path, backup_dir: Path) -> None:
@@ -57,7 +50,7 @@ def test_migrates_v1_fixture_keeping_every_row(v1_copy: Path, backup_dir: Path) 
     try:
         report = repo.open_report
         assert report.migrated and report.migrated_from == 1
-        assert report.schema_version == SCHEMA_VERSION == 2
+        assert report.schema_version == SCHEMA_VERSION
         # A pre-migration backup exists and is still at v1.
         assert report.backup is not None and "pre-migration-v1" in report.backup.name
         assert db.read_backup_version(report.backup) == 1
@@ -110,15 +103,16 @@ def test_failing_later_step_keeps_earlier_steps(
     db_path: Path, backup_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     open_repository(db_path, backup_dir).close()
+    ok, broken = SCHEMA_VERSION + 1, SCHEMA_VERSION + 2
     steps = [*schema.MIGRATIONS,
-             schema.Migration(3, "ok", ("CREATE TABLE extra (x)",)),
-             schema.Migration(4, "broken", ("CREATE TABLE extra2 (x)", "NOT SQL"))]
+             schema.Migration(ok, "ok", ("CREATE TABLE extra (x)",)),
+             schema.Migration(broken, "broken", ("CREATE TABLE extra2 (x)", "NOT SQL"))]
     monkeypatch.setattr(schema, "MIGRATIONS", steps)
     with pytest.raises(MigrationError):
         open_repository(db_path, backup_dir)
     conn = sqlite3.connect(db_path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == ok
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         assert "extra" in names and "extra2" not in names
     finally:
@@ -139,146 +133,87 @@ def test_too_new_database_is_refused_and_untouched(db_path: Path, backup_dir: Pa
     assert not db.marker_path(db_path).exists()
 
 
-@pytest.mark.parametrize("content", [b"this is not a database at all" * 200, b"\x00" * 4096])
-def test_not_a_database_is_moved_aside(db_path: Path, backup_dir: Path, content: bytes) -> None:
-    db_path.write_bytes(content)
-    Path(f"{db_path}-wal").write_bytes(b"junk wal")
-    repo = open_repository(db_path, backup_dir)
-    try:
-        moved = repo.open_report.moved_aside
-        assert moved is not None and moved.name.startswith(db_path.name + ".corrupt-")
-        assert moved.read_bytes() == content  # never deleted
-        assert Path(f"{moved}-wal").read_bytes() == b"junk wal"
-        assert "damaged" in (repo.open_report.user_message() or "")
-        assert repo.count_conversations() == 0
-        repo.create_conversation("s", "S")  # the fresh database works
-    finally:
-        repo.close()
 
 
-def test_corrupt_database_found_after_unclean_shutdown(db_path: Path, backup_dir: Path) -> None:
-    repo = open_repository(db_path, backup_dir)
-    conv = repo.create_conversation("s", "S")
-    for i in range(300):
-        repo.add_user_message(conv.id, f"message {i} " + "x" * 200)
-    repo.close()
-    # Scribble over the middle of the file (not the header) and pretend we crashed.
-    size = db_path.stat().st_size
-    with open(db_path, "r+b") as handle:
-        handle.seek(size // 2)
-        handle.write(os.urandom(8192))
-    db.marker_path(db_path).touch()
-    repo = open_repository(db_path, backup_dir)
+def test_migrates_v2_fixture_filling_the_new_columns(v2_copy: Path, backup_dir: Path) -> None:
+    before_convs, before_msgs = _raw_rows(v2_copy)
+    repo = open_repository(v2_copy, backup_dir)
     try:
         report = repo.open_report
-        assert report.unclean_shutdown and report.quick_check_ok is False
-        assert report.moved_aside is not None and report.moved_aside.exists()
-        assert repo.count_conversations() == 0
+        assert report.migrated_from == 2 and report.schema_version == SCHEMA_VERSION
+        assert report.backup is not None and "pre-migration-v2" in report.backup.name
+        assert db.read_backup_version(report.backup) == 2
+        assert _raw_rows(v2_copy) == (before_convs, before_msgs)  # nothing else changed
+
+        lions, zebras, untitled = (repo.get_conversation(i) for i in (1, 2, 3))
+        assert lions is not None and zebras is not None and untitled is not None
+        assert (lions.pinned, lions.draft, lions.title_is_auto) == (True, "next: leopards",
+                                                                    False)
+        for conversation in (lions, zebras, untitled):
+            assert conversation.origin_conversation_id is None
+            assert conversation.origin_message_id is None
+            assert conversation.web_search is False
+
+        messages = {m.id: m for c in (1, 2, 3) for m in repo.list_messages(c)}
+        # plain_text written once, from the Markdown, for every old row.
+        assert messages[2].plain_text == (
+            "Hunting\nLions stalk their prey and ambush it at [01:02-01:10]. "
+            "See the clip for the chase.")
+        assert messages[1].plain_text == "How do lions hunt?"
+        assert all(m.selections == [] and m.steps == [] for m in messages.values())
+        # The retry time the v2 wording held only in text is now a column.
+        assert messages[4].retry_at == pytest.approx(v2.RATE_LIMITED_AT + 30)
+        assert messages[6].retry_at is None  # rate limited without a stated wait
+        assert all(m.retry_at is None for i, m in messages.items() if i not in (4,))
+
+        # The crash-cut turn is settled on both rows; the unanswered question too.
+        assert messages[8].status is MessageStatus.INTERRUPTED
+        assert messages[9].status is MessageStatus.INTERRUPTED
+        assert messages[9].text == v2.ZEBRA_PARTIAL
+        assert messages[10].status is MessageStatus.INTERRUPTED
+        assert (report.interrupted_messages, report.interrupted_user_messages) == (1, 1)
+        assert "(not answered)" not in export_markdown(repo, [zebras.id])
+
+        # Search runs over the plain text: words found, syntax and link targets not.
+        (hit,) = repo.search("stalk")
+        assert hit.message_id == 2 and "**" not in hit.snippet and "[1]" not in hit.snippet
+        assert repo.search("clips") == []
+        assert repo.search("leopards") == []  # drafts are not searched
+        assert repo.list_uploads() == []  # the upload queue exists, empty
+        (queued,) = repo.add_uploads([{"store_id": "ks_nature", "method": "direct",
+                                       "path": "/v/lion.mp4"}])
+        assert repo.list_uploads(active_only=True) == [queued]
+        assert repo.integrity_check()
     finally:
         repo.close()
-
-
-def test_clean_shutdown_skips_quick_check(db_path: Path, backup_dir: Path) -> None:
-    open_repository(db_path, backup_dir).close()
-    repo = open_repository(db_path, backup_dir)
-    assert db.marker_path(db_path).exists()
-    assert repo.open_report.unclean_shutdown is False and repo.open_report.quick_check_ok is None
-    repo.close()
-    assert not db.marker_path(db_path).exists()
-    db.marker_path(db_path).touch()  # as after a crash
-    repo = open_repository(db_path, backup_dir)
-    assert repo.open_report.unclean_shutdown and repo.open_report.quick_check_ok is True
-    repo.close()
-
-
-def test_daily_backup_and_rotation(db_path: Path, backup_dir: Path) -> None:
-    open_repository(db_path, backup_dir).close()  # created: nothing to back up yet
-    assert db.list_backups(backup_dir, db_path) == []
-    repo = open_repository(db_path, backup_dir)
-    first = repo.open_report.backup
-    assert first is not None and "daily" in first.name
-    repo.close()
-    repo = open_repository(db_path, backup_dir)
-    assert repo.open_report.backup is None  # the newest is fresh
-    day_old = time.time() - 25 * 3600
-    os.utime(first, (day_old, day_old))
-    repo.close()
-    repo = open_repository(db_path, backup_dir)
-    assert repo.open_report.backup is not None
-    for _ in range(10):
-        repo.backup_now()
-    backups = repo.list_backups()
-    assert len(backups) == db.BACKUP_KEEP
-    assert repo.latest_backup() == backups[-1]
-    assert not list(backup_dir.glob("*.partial"))
-    repo.close()
-
-
-def test_restore_latest_backup(db_path: Path, backup_dir: Path) -> None:
-    repo = open_repository(db_path, backup_dir)
-    conv = repo.create_conversation("s", "S", title="kept")
-    repo.set_session_id(conv.id, "sess-kept")
-    backup = repo.backup_now()
-    repo.create_conversation("s", "S", title="after the backup")
-    assert repo.restore_backup() == backup
-    titles = [s.conversation.title for s in repo.list_conversations()]
-    assert titles == ["kept"]
-    assert repo.get_conversation(conv.id).session_id == "sess-kept"  # type: ignore[union-attr]
-    # The state before the restore was itself backed up.
-    assert any("before-restore" in p.name for p in repo.list_backups())
-    assert repo.search("kept") and repo.integrity_check()
-    repo.close()
-
-
-def test_restore_after_moving_aside(db_path: Path, backup_dir: Path) -> None:
-    repo = open_repository(db_path, backup_dir)
-    repo.create_conversation("s", "S", title="precious")
-    repo.backup_now()
-    repo.close()
-    db_path.write_bytes(b"garbage" * 1000)
-    repo = open_repository(db_path, backup_dir)
-    try:
-        assert repo.open_report.moved_aside is not None and repo.count_conversations() == 0
-        repo.restore_backup(repo.latest_backup())
-        assert [s.conversation.title for s in repo.list_conversations()] == ["precious"]
+    conn = sqlite3.connect(v2_copy)
+    try:  # the rebuilt full-text index matches its content table exactly
+        conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
+        assert {"retry_at", "plain_text", "selections", "steps"} <= columns
     finally:
-        repo.close()
+        conn.close()
 
 
-def test_restore_v1_backup_is_migrated(v1_copy: Path, backup_dir: Path) -> None:
-    repo = open_repository(v1_copy, backup_dir)
-    try:
-        v1_backup = repo.open_report.backup
-        assert v1_backup is not None
-        repo.create_conversation("s", "S", title="newer")
-        repo.restore_backup(v1_backup)
-        assert repo.count_conversations() == 3
-        assert repo._connection().execute("PRAGMA user_version").fetchone()[0] == 2
-        repo.set_pinned(1, True)  # a v2 column works
-    finally:
-        repo.close()
+def _failing_data_step(conn: sqlite3.Connection) -> None:
+    schema._v3_data(conn)  # the real work first, then a failure
+    raise RuntimeError("v3 broke")
 
 
-def test_backup_does_not_hold_the_repository_lock(
-    db_path: Path, backup_dir: Path, monkeypatch: pytest.MonkeyPatch
+def test_failing_v3_step_leaves_the_v2_file_as_it_was(
+    v2_copy: Path, backup_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A write from another thread can proceed while a backup is being copied."""
-    import threading
-
-    repo = open_repository(db_path, backup_dir)
-    conv = repo.create_conversation("s", "S")
-    wrote = threading.Event()
-    original_backup = db.backup
-
-    def slow_backup(conn: sqlite3.Connection, *args: object, **kwargs: object) -> Path:
-        writer = threading.Thread(target=lambda: (repo.set_draft(conv.id, "x"), wrote.set()))
-        writer.start()
-        assert wrote.wait(5), "the write was blocked by the backup"
-        writer.join()
-        return original_backup(conn, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(db, "backup", slow_backup)
+    before = _digest(v2_copy)
+    broken = schema.Migration(3, "broken", schema.V3_STATEMENTS, function=_failing_data_step)
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS[:2], broken])
+    with pytest.raises(MigrationError, match="v3 broke"):
+        open_repository(v2_copy, backup_dir)
+    assert _digest(v2_copy) == before
+    assert user_version(v2_copy) == 2
+    monkeypatch.undo()
+    repo = open_repository(v2_copy, backup_dir)
     try:
-        assert repo.backup_now().exists()
+        assert repo.open_report.migrated_from == 2
+        assert repo.search("stalk")
     finally:
         repo.close()

@@ -19,6 +19,7 @@ from jockey_desktop.core.storage import (
     StorageError,
     open_repository,
 )
+from jockey_desktop.core.storage.export import export_markdown
 
 
 def test_create_and_get_conversation(repo: Repository) -> None:
@@ -174,8 +175,11 @@ def test_recovery_at_open_marks_interrupted(db_path: Path, backup_dir: Path) -> 
         assert got is not None and got.status is MessageStatus.INTERRUPTED
         assert got.text == "partial"
         assert repo.get_message(lonely.id).status is MessageStatus.INTERRUPTED  # type: ignore
-        # The answered question keeps its status: its reply tells the story.
-        assert repo.get_message(answered.id).status is MessageStatus.PENDING  # type: ignore
+        # The question beside the cut answer is settled with it (nothing is in flight at
+        # open), though only the unanswered one is counted as retryable.
+        assert repo.get_message(answered.id).status is MessageStatus.INTERRUPTED  # type: ignore
+        markdown = export_markdown(repo, [conv.id])
+        assert "answered?" in markdown and "(not answered)" not in markdown.split("partial")[0]
     finally:
         repo.close()
 
@@ -266,3 +270,48 @@ def test_get_summary_matches_the_sidebar_list(repo: Repository) -> None:
     assert summary == listed[conv.id]
     assert repo.get_summary(other.id) == listed[other.id]
     assert repo.get_summary(999_999) is None
+
+
+def test_writes_return_what_they_changed(repo: Repository) -> None:
+    conv = repo.create_conversation("s", "S")
+    renamed = repo.rename_conversation(conv.id, "Renamed")
+    assert renamed.title == "Renamed" and not renamed.title_is_auto
+    assert repo.set_pinned(conv.id, True).pinned
+    assert repo.set_draft(conv.id, "half").draft == "half"
+    assert repo.set_session_id(conv.id, "sess-1").session_id == "sess-1"
+    question = repo.add_user_message(conv.id, "q")
+    marked = repo.set_message_status(question.id, MessageStatus.FAILED)
+    assert marked.status is MessageStatus.FAILED and marked.revision > question.revision
+    assert repo.get_conversation(conv.id) == repo.set_web_search(conv.id, False)
+
+
+def test_web_search_setting(repo: Repository) -> None:
+    conv = repo.create_conversation("s", "S")
+    assert conv.web_search is False
+    assert repo.set_web_search(conv.id, True).web_search is True
+    assert repo.get_conversation(conv.id).web_search is True  # type: ignore[union-attr]
+    assert repo.create_conversation("s", "S", web_search=True).web_search is True
+    with pytest.raises(NotFoundError):
+        repo.set_web_search(999, True)
+
+
+def test_a_fork_links_back_until_its_origin_is_deleted(repo: Repository) -> None:
+    origin = repo.create_conversation("s", "S", title="origin")
+    _question, answer = repo.start_turn(origin.id, "first")
+    fork = repo.create_conversation("s", "S", origin_message_id=answer.id)
+    assert (fork.origin_conversation_id, fork.origin_message_id) == (origin.id, answer.id)
+    whole = repo.create_conversation("s", "S", origin_conversation_id=origin.id)
+    assert (whole.origin_conversation_id, whole.origin_message_id) == (origin.id, None)
+    with pytest.raises(NotFoundError):
+        repo.create_conversation("s", "S", origin_message_id=99_999)
+    with pytest.raises(NotFoundError):
+        repo.create_conversation("s", "S", origin_conversation_id=99_999)
+    with pytest.raises(StorageError, match="not part of"):
+        repo.create_conversation("s", "S", origin_conversation_id=whole.id,
+                                 origin_message_id=answer.id)
+    repo.start_turn(fork.id, "continued")
+    repo.delete_conversation(origin.id)
+    after = repo.get_conversation(fork.id)
+    assert after is not None
+    assert (after.origin_conversation_id, after.origin_message_id) == (None, None)
+    assert len(repo.list_messages(fork.id)) == 2  # the fork itself is untouched

@@ -1,10 +1,8 @@
-"""Full-text search and the sanitising of arbitrary Unicode."""
+"""Full-text search: safe queries, ranking, one hit per conversation, snippets."""
 
 from __future__ import annotations
 
 import logging
-import string
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,10 +13,9 @@ from jockey_desktop.core.storage import (
     HIGHLIGHT_START,
     MessageStatus,
     Repository,
-    open_repository,
 )
-from jockey_desktop.core.storage.sanitize import REPLACEMENT, sanitize_json_value, sanitize_text
-from jockey_desktop.core.storage.search import build_match_query, plain_snippet
+from jockey_desktop.core.storage.search import build_match_query, make_snippet
+from tests.helpers.storage_fixtures import answered_turn
 
 
 @pytest.fixture
@@ -96,72 +93,6 @@ def test_match_query_quotes_terms() -> None:
     assert build_match_query("!!! ...") is None
 
 
-# --- sanitising ----------------------------------------------------------------------------
-
-
-def test_sanitize_replaces_lone_surrogates_and_keeps_the_rest() -> None:
-    assert sanitize_text("a\ud800b") == f"a{REPLACEMENT}b"
-    assert sanitize_text("\udc00") == REPLACEMENT
-    assert sanitize_text("\ud83d\ude00") == "😀"  # a valid pair is joined
-    assert sanitize_text("nul\x00kept") == "nul\x00kept"
-    rtl = "\u202eשלום عربى\u200f"
-    assert sanitize_text(rtl) == rtl
-    assert sanitize_text(None) == "" and sanitize_text(12) == "12"
-    assert sanitize_json_value({"k\ud800": [float("nan"), "x\udfff"]}) == {
-        f"k{REPLACEMENT}": [None, f"x{REPLACEMENT}"]}
-
-
-_ANY_TEXT = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=300)
-_NASTY = st.sampled_from(["\ud800", "\udfff", "\x00", "\u202e", "\u200f", "😀", "👩‍👩‍👧",
-                          "עברית", "العربية", "\ufeff", "\r\n", "\U0010ffff"])
-
-
-@settings(max_examples=120, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.one_of(_ANY_TEXT, _NASTY), max_size=8).map("".join))
-def test_arbitrary_unicode_round_trips(repo: Repository, text: str) -> None:
-    conv = repo.create_conversation(text, text, title=text, instructions=text)
-    msg = repo.add_user_message(conv.id, text)
-    reply = repo.start_assistant_message(conv.id, msg.id)
-    repo.flush_partial_text(reply.id, text)
-    repo.finish_message(reply.id, text=text, status=MessageStatus.COMPLETE,
-                        citations=[{"title": text}], session_id=text)
-    repo.set_draft(conv.id, text)
-    expected = sanitize_text(text)
-    assert "\ud800" not in expected
-    got = repo.list_messages(conv.id)
-    assert [m.text for m in got] == [expected, expected]
-    assert got[1].citations[0]["title"] == expected
-    stored = repo.get_conversation(conv.id)
-    assert stored is not None and stored.draft == expected and stored.store_id == expected
-    if not any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-        assert expected == text  # nothing but surrogates is ever changed
-    repo.search(text)
-
-
-def test_one_megabyte_message(repo: Repository) -> None:
-    unit = "Ünïcödé 😀 \u202eRTL\u202c " + string.ascii_letters + " "
-    text = (unit * (1024 * 1024 // len(unit) + 1))[: 1024 * 1024] + "\ud800"
-    conv = repo.create_conversation("s", "S")
-    msg = repo.add_user_message(conv.id, text)
-    assert len(msg.text) == 1024 * 1024 + 1 and msg.text.endswith(REPLACEMENT)
-    assert msg.text[:-1] == text[:-1]
-    assert repo.search("unicode")  # ~1 s: the snippet tokenises the whole megabyte
-    assert repo.integrity_check()
-
-
-def test_nul_round_trips_through_reopen(db_path: Path, backup_dir: Path) -> None:
-    repo = open_repository(db_path, backup_dir)
-    conv = repo.create_conversation("s", "S")
-    msg = repo.add_user_message(conv.id, "before\x00after")
-    repo.close()
-    repo = open_repository(db_path, backup_dir)
-    try:
-        assert repo.get_message(msg.id).text == "before\x00after"  # type: ignore[union-attr]
-    finally:
-        repo.close()
-
-
 def test_short_last_term_is_not_a_prefix() -> None:
     assert build_match_query("go") == '"go"'
     assert build_match_query("goa") == '"goa"*'
@@ -213,31 +144,79 @@ def test_many_matching_messages_still_fill_the_limit(repo: Repository) -> None:
     assert len({h.conversation_id for h in hits}) == 5
 
 
-def test_snippets_have_no_markdown_syntax_but_keep_highlights(repo: Repository) -> None:
+
+
+# --- plain text and snippets -----------------------------------------------------------------
+
+_S, _E = HIGHLIGHT_START, HIGHLIGHT_END
+
+
+def test_messages_are_searched_by_their_plain_text(repo: Repository) -> None:
     conv = repo.create_conversation("s1", "S", title="t")
-    q = repo.add_user_message(conv.id, "q")
-    a = repo.start_assistant_message(conv.id, q.id)
-    repo.finish_message(
-        a.id, status=MessageStatus.COMPLETE,
-        text="## Summary\n**The winning penalty** was `scored` late [1] — see "
-             "[the replay](https://example.com/replay) and __extra__ time [2, 3].")
+    answered_turn(
+        repo, conv.id, "q",
+        "## Summary\n**The winning penalty** was `scored` late [1] — see "
+        "[the replay](https://replays.example/final) and __extra__ time [2, 3].")
     (hit,) = repo.search("penalty")
     for syntax in ("**", "__", "`", "[1]", "[2, 3]", "](", "https://", "#"):
         assert syntax not in hit.snippet, syntax
-    assert f"winning {HIGHLIGHT_START}penalty{HIGHLIGHT_END} was scored late" in hit.snippet
-    assert "late — see the replay and" in hit.snippet
+    assert f"winning {_S}penalty{_E} was scored late" in hit.snippet
+    assert "late — see the replay and extra time" in hit.snippet
+    # Link targets and citation numbers are not words of the message.
+    assert repo.search("replays") == [] and repo.search("https") == []
+
+
+def test_a_question_is_found_by_the_names_of_what_it_asked_about(repo: Repository) -> None:
+    conv = repo.create_conversation("s1", "S", title="t")
+    repo.start_turn(conv.id, "What happens in {{sel:0}}?",
+                    selections=[{"kind": "item", "id": "ksi_1", "name": "Serengeti crossing"}])
+    (hit,) = repo.search("serengeti")
+    assert f"What happens in {_S}Serengeti{_E} crossing?" == hit.snippet
+    assert repo.search("sel") == []
+
+
+def test_snippet_starts_near_the_match_and_keeps_it_whole(repo: Repository) -> None:
+    conv = repo.create_conversation("s1", "S", title="t")
+    lead = " ".join(f"word{i}" for i in range(60))
+    tail = " ".join(f"tail{i}" for i in range(60))
+    answered_turn(repo, conv.id, "q",
+                  f"{lead} a ring-tailed **lemur** jumped onto a lemur tree {tail}")
+    for query in ("lem", "lemur"):
+        (hit,) = repo.search(query)
+        snippet = hit.snippet
+        assert snippet.startswith("…") and snippet.endswith("…")
+        first = snippet.index(_S)
+        assert first <= 30  # a few words of lead-in: a one-line row shows the match
+        assert snippet[first:].startswith(f"{_S}lemur{_E}")
+        assert f"onto a {_S}lemur{_E} tree" in snippet
+        assert len(snippet) <= 200
 
 
 @pytest.mark.parametrize(
-    ("raw", "plain"),
+    ("highlighted", "expected"),
     [
-        ("## Goals\n**The \x02goal\x03** was `scored` [1].", "Goals The \x02goal\x03 was scored."),
-        ("x](http://cut.example/a) then [docs](http://exa…", "x then docs"),
-        ("- item\n> quote ![alt](img.png) [2,3]", "item quote alt"),
-        ("*it* and _em_ but snake_case and 5 * 3", "it and em but snake_case and 5 * 3"),
-        ("at [01:02-01:10] <vref id=a start=1 end=2/>clip</vref>", "at [01:02-01:10] clip"),
-        ("***\x02bold\x03***", "\x02bold\x03"),
+        # Short text: unchanged.
+        (f"a {_S}lemur{_E} here", f"a {_S}lemur{_E} here"),
+        # Long lead: cut to a word start a few words before the match.
+        ("alpha " * 20 + f"ring-tailed {_S}lemur{_E} jumps",
+         f"…alpha ring-tailed {_S}lemur{_E} jumps"),
+        # No match highlighted (a prefix term can match inside a word): the start.
+        ("one two three", "one two three"),
     ],
 )
-def test_plain_snippet(raw: str, plain: str) -> None:
-    assert plain_snippet(raw) == plain
+def test_make_snippet(highlighted: str, expected: str) -> None:
+    assert make_snippet(highlighted) == expected
+
+
+def test_make_snippet_never_cuts_a_match_or_a_word() -> None:
+    words = " ".join(f"w{i:03d}" for i in range(200))
+    text = f"{words[:300]} {_S}verylongmatchedword{_E} {_S}second{_E} {words}"
+    snippet = make_snippet(text, lead=10, length=30)
+    assert f"{_S}verylongmatchedword{_E}" in snippet
+    assert snippet.count(_S) == snippet.count(_E)
+    body = snippet.strip("…")
+    for word in body.replace(_S, "").replace(_E, "").split():
+        assert word in ("verylongmatchedword", "second") or word in words.split()
+    # A highlight straddling the cut is kept whole.
+    straddle = make_snippet("x " * 5 + f"{_S}" + "y" * 50 + f"{_E} z z", lead=4, length=12)
+    assert f"{_S}{'y' * 50}{_E}" in straddle
