@@ -164,6 +164,15 @@ class RequestCancelledError(JockeyError):
     summary = "The request was stopped."
 
 
+def size_text(n_bytes: int) -> str:
+    """A byte count as people read it in a sentence: ``8 MiB``, ``1.5 KiB``, ``300 bytes``."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n_bytes >= factor:
+            value = n_bytes / factor
+            return f"{value:.0f} {unit}" if value.is_integer() else f"{value:.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
 __all__ = [
     "AuthenticationError",
     "ForbiddenError",
@@ -184,6 +193,7 @@ __all__ = [
     "error_from_failed_event",
     "error_from_http",
     "parse_retry_after",
+    "size_text",
 ]
 
 

@@ -3,7 +3,8 @@
 Each test sets ``server.handle = fn``; ``fn(req)`` gets a :class:`Request` helper that records
 what the client sent and offers ``json()``, ``sse()`` and raw writing. Every request is kept
 in ``server.requests``. ``server.release`` is an Event that stalled handlers wait on, so the
-server always shuts down promptly.
+server always shuts down promptly. :func:`make_client` builds a client for it with an injected
+sleep (:class:`Sleeps`) so retries never wait.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from jockey_desktop.core.api import JockeyClient
 
 
 @dataclass
@@ -87,6 +90,17 @@ class Request:
         if done:
             self.write("data: [DONE]\n\n")
 
+    def trickle(self, data: bytes, interval: float) -> None:
+        """Write ``data`` one byte every ``interval`` seconds (until the test ends or the
+        client hangs up); the status line and headers may be part of ``data``."""
+        for i in range(len(data)):
+            if self.server.release.wait(interval):
+                return
+            try:
+                self.write(data[i : i + 1])
+            except OSError:
+                return
+
     def stall(self, timeout: float = 30.0) -> None:
         """Say nothing until the test ends (or ``timeout``)."""
         self.server.release.wait(timeout)
@@ -95,7 +109,7 @@ class Request:
 class FakeServer:
     """Threaded stdlib HTTP server; use as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, url_host: str = "127.0.0.1") -> None:
         self.handle: Callable[[Request], None] = lambda req: req.json(200, {})
         self.requests: list[Recorded] = []
         self.release = threading.Event()
@@ -109,8 +123,11 @@ class FakeServer:
                 pass
 
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    body = self._read_chunked()
+                else:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
                 recorded = Recorded(self.command, parts.path, parse_qs(parts.query),
                                     {k.lower(): v for k, v in self.headers.items()}, body,
@@ -121,16 +138,37 @@ class FakeServer:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     outer.handle(Request(self, recorded, outer, index))
 
+            def _read_chunked(self) -> bytes:
+                data = bytearray()
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        self.rfile.readline()
+                        return bytes(data)
+                    data += self.rfile.read(size)
+                    self.rfile.readline()
+
             def do_GET(self) -> None:
                 self._serve()
 
             def do_POST(self) -> None:
                 self._serve()
 
+            def do_PUT(self) -> None:
+                self._serve()
+
+            def do_PATCH(self) -> None:
+                self._serve()
+
+            def do_DELETE(self) -> None:
+                self._serve()
+
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1.3"
+        #: The server's origin, spelled with ``url_host`` (``localhost`` makes "another host").
+        self.origin = f"http://{url_host}:{self.port}"
+        self.url = f"{self.origin}/v1.3"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -144,3 +182,26 @@ class FakeServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(5)
+
+
+KEY = "tlk_SECRET_KEY_1234567890"
+
+
+class Sleeps:
+    """Injected sleep: records the delays instead of waiting."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def make_client(server: FakeServer, sleeps: Sleeps, **kw: Any) -> JockeyClient:
+    """A client of ``server`` with the test key and the injected sleep."""
+    return JockeyClient(KEY, server.url, sleep=sleeps, **kw)
+
+
+def error_body(code: str, message: str) -> dict[str, str]:
+    """An API error body (jockey-api.md §6)."""
+    return {"code": code, "message": message, "docs_url": "https://docs.example/errors"}

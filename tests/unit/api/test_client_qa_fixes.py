@@ -24,21 +24,9 @@ from jockey_desktop.core.api import (
     RetryWait,
 )
 from jockey_desktop.core.api.urls import PLAIN_HTTP_PROBLEM
+from tests.helpers.jockey_stream import STORE, standard_events
 
-from .fakeserver import FakeServer, Request
-from .test_client_http import Sleeps, error_body, make_client
-from .test_stream_decoder import STORE, standard_events
-
-
-@pytest.fixture
-def server() -> Any:
-    with FakeServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+from .fakeserver import FakeServer, Request, Sleeps, error_body, make_client
 
 
 def _rate_limited_once(retry_after: str, status: int = 429) -> Any:
