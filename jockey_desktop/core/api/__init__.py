@@ -10,10 +10,11 @@ the client is first used when a worker talks to the server.
 from typing import TYPE_CHECKING, Any
 
 from jockey_desktop.core.api.cancel import CancelToken
-from jockey_desktop.core.api.citations import Citation
+from jockey_desktop.core.api.citations import Citation, WebSource
 from jockey_desktop.core.api.errors import (
     AuthenticationError,
     ForbiddenError,
+    InvalidInputError,
     InvalidRequestError,
     ItemNotFoundError,
     JockeyError,
@@ -29,6 +30,7 @@ from jockey_desktop.core.api.errors import (
     StoreNotFoundError,
     StoreNotReadyError,
 )
+from jockey_desktop.core.api.metadata import MetadataScope, MetadataValue, validate_metadata
 from jockey_desktop.core.api.models import (
     KeepAlive,
     KnowledgeStore,
@@ -37,15 +39,20 @@ from jockey_desktop.core.api.models import (
     ResponseCreated,
     ResponseDone,
     RetryWait,
+    Selection,
+    Step,
+    StepFinished,
+    StepStarted,
     StreamEvent,
     TextDelta,
     Usage,
+    WebSearchProgress,
 )
 
 if TYPE_CHECKING:  # type checkers see the names directly
-    from jockey_desktop.core.api.client import DEFAULT_BASE_URL, MODEL, USER_AGENT, JockeyClient
+    from jockey_desktop.core.api.client import DEFAULT_BASE_URL, USER_AGENT, JockeyClient
 
-_FROM_CLIENT = frozenset({"DEFAULT_BASE_URL", "MODEL", "USER_AGENT", "JockeyClient"})
+_FROM_CLIENT = frozenset({"DEFAULT_BASE_URL", "USER_AGENT", "JockeyClient"})
 
 
 def __getattr__(name: str) -> Any:
@@ -61,12 +68,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "MODEL",
     "USER_AGENT",
     "AuthenticationError",
     "CancelToken",
     "Citation",
     "ForbiddenError",
+    "InvalidInputError",
     "InvalidRequestError",
     "ItemNotFoundError",
     "JockeyClient",
@@ -75,6 +82,8 @@ __all__ = [
     "KnowledgeStore",
     "KnowledgeStoreItem",
     "MalformedKeyError",
+    "MetadataScope",
+    "MetadataValue",
     "NetworkError",
     "ProtocolError",
     "RateLimitedError",
@@ -84,12 +93,19 @@ __all__ = [
     "ResponseCreated",
     "ResponseDone",
     "RetryWait",
+    "Selection",
     "ServerError",
     "SessionLostError",
     "SessionStoreMismatchError",
+    "Step",
+    "StepFinished",
+    "StepStarted",
     "StoreNotFoundError",
     "StoreNotReadyError",
     "StreamEvent",
     "TextDelta",
     "Usage",
+    "WebSearchProgress",
+    "WebSource",
+    "validate_metadata",
 ]

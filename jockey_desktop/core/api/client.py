@@ -16,6 +16,7 @@ import urllib3
 
 from jockey_desktop.core.api.cancel import CancelToken
 from jockey_desktop.core.api.errors import (
+    InvalidInputError,
     JockeyError,
     ProtocolError,
     RequestCancelledError,
@@ -25,6 +26,7 @@ from jockey_desktop.core.api.models import (
     KnowledgeStoreItem,
     Response,
     ResponseDone,
+    Selection,
     StreamEvent,
 )
 from jockey_desktop.core.api.sse import SSEParser
@@ -42,8 +44,6 @@ from jockey_desktop.core.api.transport import (
     require_dict,
     seg,
 )
-
-MODEL = "jockey1.0"
 
 
 class JockeyClient(Transport):
@@ -65,20 +65,26 @@ class JockeyClient(Transport):
         instructions: str | None = None,
         cancel: CancelToken | None = None,
         text_format: Mapping[str, Any] | None = None,
-        selections: Sequence[Mapping[str, Any]] | None = None,
-        include_intermediate: bool = False,
+        selections: Sequence[Selection] = (),
+        include_steps: bool = False,
+        web_search: bool = False,
         **extra: Any,
     ) -> Response:
         """Ask one question and wait for the whole answer (no streaming).
 
+        ``selections`` scope the question to items or collections, referred to in ``text``
+        as ``{{sel:N}}``; an id whose prefix does not fit its kind raises
+        ``InvalidInputError`` (an ``InvalidRequestError``) before anything is sent.
+        ``include_steps`` asks for the intermediate outputs (``Response.steps``);
+        ``web_search`` lets Jockey search the web (``Response.web_sources``).
         ``text_format`` is the ``text.format`` object (a JSON schema for structured output;
-        the answer text is then a JSON string, see ``Response.parsed_json``); ``selections``
-        and ``include_intermediate`` map to ``selections`` / ``include``; ``extra`` may hold
-        other documented fields (``metadata``, ``max_output_tokens``). ``failed`` raises.
+        the answer text is then a JSON string, see ``Response.parsed_json``); ``extra`` may
+        hold other documented fields (``metadata``, ``max_output_tokens``). A ``failed``
+        response raises.
         """
-        extra = _extras(extra, text_format, selections, include_intermediate)
-        body = self._response_body(knowledge_store_id, text, session_id, instructions, False,
-                                   extra)
+        body = self._response_body(
+            knowledge_store_id, text, session_id, instructions, stream=False,
+            extra=_extras(extra, text_format, selections, include_steps, web_search))
         token = cancel or CancelToken()
         with self._track(token):
             http_response = self._request(Call(
@@ -105,21 +111,24 @@ class JockeyClient(Transport):
         instructions: str | None = None,
         cancel: CancelToken | None = None,
         text_format: Mapping[str, Any] | None = None,
-        selections: Sequence[Mapping[str, Any]] | None = None,
-        include_intermediate: bool = False,
+        selections: Sequence[Selection] = (),
+        include_steps: bool = False,
+        web_search: bool = False,
         **extra: Any,
     ) -> Iterator[StreamEvent]:
         """Ask one question and yield typed events as the answer streams in.
 
         First comes ``ResponseCreated`` (save its ``session_id`` at once), then ``TextDelta``
-        and ``KeepAlive`` events, and last ``ResponseDone`` (status ``completed`` or
-        ``incomplete``). A failed turn, a cut stream, an idle timeout or ``cancel`` raise a
-        ``JockeyError`` whose ``session_id`` is the session if it was already known.
-        The request is sent when iteration starts. Options as for :meth:`create_response`.
+        and ``KeepAlive`` events — with ``include_steps`` also ``StepStarted`` /
+        ``StepFinished`` and ``WebSearchProgress`` — and last ``ResponseDone`` (status
+        ``completed`` or ``incomplete``). A failed turn, a cut stream, an idle timeout or
+        ``cancel`` raise a ``JockeyError`` whose ``session_id`` is the session if it was
+        already known. The request is checked at once (a bad selection raises here) and sent
+        when iteration starts. Options as for :meth:`create_response`.
         """
-        extra = _extras(extra, text_format, selections, include_intermediate)
-        body = self._response_body(knowledge_store_id, text, session_id, instructions, True,
-                                   extra)
+        body = self._response_body(
+            knowledge_store_id, text, session_id, instructions, stream=True,
+            extra=_extras(extra, text_format, selections, include_steps, web_search))
         token = cancel or CancelToken()
         return self._stream(body, token, session_id)
 
@@ -159,11 +168,11 @@ class JockeyClient(Transport):
 
     @staticmethod
     def _response_body(
-        store_id: str, text: str, session_id: str | None, instructions: str | None,
+        store_id: str, text: str, session_id: str | None, instructions: str | None, *,
         stream: bool, extra: Mapping[str, Any],
     ) -> dict[str, Any]:
+        # No "model": the API dropped it (jockey-api.md §7a).
         body: dict[str, Any] = {
-            "model": MODEL,
             "knowledge_store_id": store_id,
             "input": [{"type": "message", "role": "user", "content": text}],
             "stream": stream,
@@ -247,26 +256,42 @@ class JockeyClient(Transport):
                         return
 
 
+#: The hosted web-search tool (jockey-api.md §7a).
+WEB_SEARCH_TOOL = {"type": "jockey:web_search"}
+
+
 def _extras(
     extra: Mapping[str, Any],
     text_format: Mapping[str, Any] | None,
-    selections: Sequence[Mapping[str, Any]] | None,
-    include_intermediate: bool,
+    selections: Sequence[Selection],
+    include_steps: bool,
+    web_search: bool,
 ) -> dict[str, Any]:
     fields = dict(extra)
     if text_format is not None:
         fields["text"] = {"format": dict(text_format)}
     if selections:
-        fields["selections"] = [dict(s) for s in selections]
-    if include_intermediate:
+        fields["selections"] = [_selection_json(s) for s in selections]
+    if include_steps:
         fields["include"] = ["intermediate_outputs"]
+    if web_search:
+        fields["tools"] = [dict(WEB_SEARCH_TOOL)]
     return fields
+
+
+def _selection_json(selection: Selection) -> dict[str, str]:
+    if not isinstance(selection, Selection):
+        raise TypeError("selections must be Selection objects")
+    problem = selection.problem()
+    if problem is not None:
+        # Refused here: the API's answer to a mismatched selection is not documented.
+        raise InvalidInputError(problem, code="parameter_invalid")
+    return selection.to_json()
 
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "MALFORMED_KEY_CODE",
-    "MODEL",
     "PAGE_LIMIT",
     "USER_AGENT",
     "JockeyClient",

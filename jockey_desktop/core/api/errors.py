@@ -110,6 +110,13 @@ class InvalidRequestError(JockeyError):
     summary = "The server rejected the request as invalid."
 
 
+class InvalidInputError(InvalidRequestError):
+    """The client refused a request before sending it (a selection id of the wrong kind,
+    metadata past the documented limits...); the detail says what to change."""
+
+    summary = "The request was not sent."
+
+
 class StoreNotReadyError(InvalidRequestError):
     """The knowledge store has no ``ready`` items yet, so it cannot answer."""
 
@@ -176,6 +183,7 @@ def size_text(n_bytes: int) -> str:
 __all__ = [
     "AuthenticationError",
     "ForbiddenError",
+    "InvalidInputError",
     "InvalidRequestError",
     "ItemNotFoundError",
     "JockeyError",
@@ -204,7 +212,8 @@ _RETRY_AFTER_TEXT_RE = re.compile(
 )
 _NOT_READY_RE = re.compile(r"\bno\b[^.]*\bitems?\b[^.]*\bready\b|\bnot\s+ready\b", re.IGNORECASE)
 _MISMATCH_RE = re.compile(r"\bbelongs\s+to\s+(?:a\s+|another\s+)?knowledge[\s_-]?store", re.I)
-_SESSION_WORD_RE = re.compile(r"\bsession\b", re.IGNORECASE)
+# "session", "sessions", "session_id", "session id": the message is about the session.
+_SESSION_WORD_RE = re.compile(r"\bsessions?(?:[ _-]?ids?)?\b", re.IGNORECASE)
 
 _RATE_CODES = frozenset({"too_many_requests", "plan_limit_exceeded", "rate_limit_exceeded"})
 _AUTH_CODES = frozenset({"unauthorized", "api_key_invalid", "api_key_expired"})
@@ -258,9 +267,7 @@ def error_from_http(
     if status == 403:
         return ForbiddenError(message, **kwargs)
     if status == 404:
-        if is_responses and sent_session_id and (
-            sent_session_id in message or _SESSION_WORD_RE.search(message)
-        ):
+        if is_responses and sent_session_id and _concerns_session(message, sent_session_id):
             return SessionLostError(message, **kwargs)
         if "/items/" in path:
             return ItemNotFoundError(message, **kwargs)
@@ -270,11 +277,16 @@ def error_from_http(
         return RateLimitedError(message, **kwargs)
     if status == 408:
         return RequestTimedOutError(message, **kwargs)
-    if status == 400 or 400 <= status < 500:
+    if 400 <= status < 500:
         if _MISMATCH_RE.search(message):
             return SessionStoreMismatchError(message, **kwargs)
         if _NOT_READY_RE.search(message):
             return StoreNotReadyError(message, **kwargs)
+        if (status == 400 and is_responses and sent_session_id
+                and _concerns_session(message, sent_session_id)):
+            # "Invalid session → start a new session" is all the API documents, without a
+            # status (jockey-api.md §7a): a 400 about the session is a lost session too.
+            return SessionLostError(message, **kwargs)
         return InvalidRequestError(message, **kwargs)
     if status >= 500:
         if code in _TIMEOUT_CODES:
@@ -303,5 +315,13 @@ def error_from_failed_event(
             return SessionLostError(message, **kwargs)
         return StoreNotFoundError(message, **kwargs)
     if code is not None and code.startswith("parameter_"):
+        if _MISMATCH_RE.search(message):
+            return SessionStoreMismatchError(message, **kwargs)
+        if session_id and _concerns_session(message, session_id):
+            return SessionLostError(message, **kwargs)
         return InvalidRequestError(message, **kwargs)
     return ServerError(message, **kwargs)
+
+
+def _concerns_session(message: str, session_id: str) -> bool:
+    return session_id in message or _SESSION_WORD_RE.search(message) is not None

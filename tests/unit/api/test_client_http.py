@@ -31,6 +31,7 @@ from jockey_desktop.core.api import (
     RequestTimedOutError,
     ResponseCreated,
     ResponseDone,
+    Selection,
     ServerError,
     SessionLostError,
     SessionStoreMismatchError,
@@ -61,7 +62,7 @@ def test_create_response_sends_documented_request(server: FakeServer, sleeps: Sl
     assert sent.headers["user-agent"] == f"JockeyDesktop/{__version__} (+python-requests)"
     assert sent.headers["content-type"] == "application/json"
     assert sent.json() == {
-        "model": "jockey1.0", "knowledge_store_id": STORE, "session_id": SESS,
+        "knowledge_store_id": STORE, "session_id": SESS,
         "instructions": "Be brief", "stream": False,
         "input": [{"type": "message", "role": "user", "content": "What happens?"}],
     }
@@ -75,7 +76,7 @@ def test_structured_output_text_is_json_string(server: FakeServer, sleeps: Sleep
     client = make_client(server, sleeps)
     resp = client.create_response(
         STORE, "Q", text_format={"type": "json_schema", "name": "t", "schema": {}},
-        selections=[{"kind": "item", "id": "ksi_1"}], include_intermediate=True)
+        selections=[Selection("item", "ksi_1")], include_steps=True)
     assert resp.parsed_json() == {"themes": ["a", "b"]}
     sent = server.requests[0].json()
     assert sent["text"]["format"]["name"] == "t"

@@ -83,7 +83,7 @@ def test_commentary_message_first_answer_by_phase_not_position() -> None:
     events = standard_events(["Found it."], final_output=[commentary, answer])
     out = run(events)
     assert out[-1].response.text == "Found it."
-    assert out[-1].response.commentary == ["I will search."]
+    assert out[-1].response.commentary == ("I will search.",)
 
 
 def test_terminal_output_empty_falls_back_to_done_items_then_deltas() -> None:
@@ -142,8 +142,13 @@ def test_failed_event_raises_by_code_with_session_id() -> None:
 def test_failed_without_error_payload_is_server_error() -> None:
     failed = {"type": "response.failed", "response": base_response("failed")}
     events = [*standard_events(["Hi"])[:3], failed]
-    with pytest.raises(ServerError):
+    with pytest.raises(ServerError) as info:
         run(events)
+    assert str(info.value) == (
+        "The Jockey server reported an error. Jockey stopped working on this answer without "
+        "saying why; send the question again."
+    )
+    assert info.value.session_id == SESS
 
 
 def test_stream_without_terminal_event_is_protocol_error() -> None:
