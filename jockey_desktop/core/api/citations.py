@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from jockey_desktop.core.api.jsonfields import opt_float, opt_str
 from jockey_desktop.core.storage.models import CITATION_KEYS
 
 #: Annotation types the client understands; any other type is skipped (marker stays text).
@@ -144,13 +145,13 @@ def citation_from_annotation(
         kind=str(kind),
         marker_start=marker_start,
         marker_end=marker_end,
-        item_id=_opt_str(annotation.get("item_id")),
-        collection_id=_opt_str(annotation.get("collection_id")),
-        start_sec=_opt_float(annotation.get("start_sec")),
-        end_sec=_opt_float(annotation.get("end_sec")),
-        title=_opt_str(annotation.get("title")),
-        thumbnail_url=_opt_str(annotation.get("thumbnail_url")),
-        hls_url=_opt_str(annotation.get("hls_url")),
+        item_id=opt_str(annotation.get("item_id")),
+        collection_id=opt_str(annotation.get("collection_id")),
+        start_sec=opt_float(annotation.get("start_sec")),
+        end_sec=opt_float(annotation.get("end_sec")),
+        title=opt_str(annotation.get("title")),
+        thumbnail_url=opt_str(annotation.get("thumbnail_url")),
+        hls_url=opt_str(annotation.get("hls_url")),
     )
 
 
@@ -192,7 +193,7 @@ class WebSource:
         if url is None:
             return None
         start, end = data.get("marker_start"), data.get("marker_end")
-        return cls(url, _opt_str(data.get("title")), _opt_index(start), _opt_index(end))
+        return cls(url, opt_str(data.get("title")), _opt_index(start), _opt_index(end))
 
 
 def web_url(value: Any) -> str | None:
@@ -220,7 +221,7 @@ def web_source_from_annotation(
     if url is None:
         return None
     span = _marker_span(annotation, text, offset)
-    title = _opt_str(annotation.get("title"))
+    title = opt_str(annotation.get("title"))
     return WebSource(url, title, *(span if span else (None, None)))
 
 
@@ -263,8 +264,8 @@ def parse_inline_citations(text: str, offset: int = 0) -> list[Citation]:
                 item_id=normalize_item_id(raw_id),
                 start_sec=start,
                 end_sec=end,
-                title=_opt_str(attrs.get("title"))
-                or _opt_str((match.group("inner") or "").strip()),
+                title=opt_str(attrs.get("title"))
+                or opt_str((match.group("inner") or "").strip()),
             )
         )
         taken.append(match.span())
@@ -359,15 +360,3 @@ def _parse_attrs(raw: str) -> dict[str, str]:
 
 def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
     return any(span[0] < end and start < span[1] for start, end in taken)
-
-
-def _opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
-
-
-def _opt_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    return None

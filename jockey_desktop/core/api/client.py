@@ -1,7 +1,9 @@
 """``JockeyClient``: the HTTP client of the Jockey API v1.3 (built on ``requests``).
 
 The plumbing (timeouts, deadlines, body limits, retries, redirects, cancel) is in
-:mod:`~jockey_desktop.core.api.transport`; this module holds ``/responses`` (non-streamed and
+:mod:`~jockey_desktop.core.api.transport`; managing stores, items, collections and search in
+:mod:`~jockey_desktop.core.api.management`; assets, uploads and media in
+:mod:`~jockey_desktop.core.api.uploads`. This module holds ``/responses`` (non-streamed and
 streamed) and reading knowledge stores and items. Never imports Qt.
 """
 
@@ -21,6 +23,7 @@ from jockey_desktop.core.api.errors import (
     ProtocolError,
     RequestCancelledError,
 )
+from jockey_desktop.core.api.management import ManagementMixin
 from jockey_desktop.core.api.models import (
     KnowledgeStore,
     KnowledgeStoreItem,
@@ -44,10 +47,13 @@ from jockey_desktop.core.api.transport import (
     require_dict,
     seg,
 )
+from jockey_desktop.core.api.uploads import UploadsMixin
 
 
-class JockeyClient(Transport):
-    """Client of the Jockey HTTP API (knowledge stores, items, ``/responses``).
+class JockeyClient(ManagementMixin, UploadsMixin, Transport):
+    """Client of the Jockey HTTP API: ``/responses``, knowledge stores and items, item
+    collections and search (:class:`ManagementMixin`), assets, uploads and media
+    (:class:`UploadsMixin`).
 
     Thread-safe for concurrent calls (``requests.Session`` connection pooling is), though the
     app normally uses one call per worker. ``JockeyClient(api_key, base_url, **options)``;

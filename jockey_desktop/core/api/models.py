@@ -17,6 +17,7 @@ from jockey_desktop.core.api.citations import (
     citations_for_part,
     web_sources_for_part,
 )
+from jockey_desktop.core.api.jsonfields import opt_int, opt_str
 from jockey_desktop.core.api.metadata import MetadataValue, metadata_from_json
 
 PHASE_FINAL = "final_answer"
@@ -47,7 +48,7 @@ class Usage:
         """Lenient: anything that is not an int count becomes None."""
         if not isinstance(data, Mapping):
             return cls()
-        return cls(_opt_int(data.get("input_tokens")), _opt_int(data.get("output_tokens")))
+        return cls(opt_int(data.get("input_tokens")), opt_int(data.get("output_tokens")))
 
 
 #: ``Selection.kind`` values and the id prefix each requires (jockey-api.md §7a).
@@ -130,12 +131,12 @@ class Step:
         queries = action.get("queries") if isinstance(action, Mapping) else None
         return cls(
             kind=kind,
-            item_id=_opt_str(item.get("id")),
+            item_id=opt_str(item.get("id")),
             output_index=output_index,
-            status=_opt_str(item.get("status")),
+            status=opt_str(item.get("status")),
             text=text,
-            name=_opt_str(item.get("name")),
-            call_id=_opt_str(item.get("call_id")),
+            name=opt_str(item.get("name")),
+            call_id=opt_str(item.get("call_id")),
             arguments=_json_text(item.get("arguments")),
             output=_json_text(item.get("output")),
             queries=tuple(q for q in queries if isinstance(q, str))
@@ -157,13 +158,13 @@ class Step:
         kind = data.get("kind")
         return cls(
             kind=kind if isinstance(kind, str) and kind else STEP_OTHER,
-            item_id=_opt_str(data.get("item_id")),
+            item_id=opt_str(data.get("item_id")),
             output_index=index if isinstance(index, int) and not isinstance(index, bool)
             else None,
-            status=_opt_str(data.get("status")),
+            status=opt_str(data.get("status")),
             text=data.get("text") if isinstance(data.get("text"), str) else None,
-            name=_opt_str(data.get("name")),
-            call_id=_opt_str(data.get("call_id")),
+            name=opt_str(data.get("name")),
+            call_id=opt_str(data.get("call_id")),
             arguments=data.get("arguments") if isinstance(data.get("arguments"), str) else None,
             output=data.get("output") if isinstance(data.get("output"), str) else None,
             queries=tuple(q for q in queries if isinstance(q, str))
@@ -238,13 +239,13 @@ class Response:
         reason = details.get("reason") if isinstance(details, Mapping) else None
         return cls(
             id=str(data.get("id") or ""),
-            session_id=_opt_str(data.get("session_id")),
-            knowledge_store_id=_opt_str(data.get("knowledge_store_id")),
+            session_id=opt_str(data.get("session_id")),
+            knowledge_store_id=opt_str(data.get("knowledge_store_id")),
             status=str(data.get("status") or "completed"),
             text="".join(text_parts),
             citations=citations,
             usage=Usage.from_json(data.get("usage")),
-            created_at=_opt_str(data.get("created_at")),
+            created_at=opt_str(data.get("created_at")),
             incomplete_reason=reason if isinstance(reason, str) else None,
             steps=tuple(steps),
             web_sources=tuple(web_sources),
@@ -292,12 +293,12 @@ class KnowledgeStore:
         return cls(
             id=str(data.get("_id") or data.get("id") or ""),
             name=str(data.get("name") or ""),
-            description=_opt_str(data.get("description")),
-            item_count=_opt_int(data.get("item_count")),
+            description=opt_str(data.get("description")),
+            item_count=opt_int(data.get("item_count")),
             metadata=metadata_from_json(metadata),
             ingestion_config=dict(config) if isinstance(config, Mapping) else None,
-            created_at=_opt_str(data.get("created_at")),
-            updated_at=_opt_str(data.get("updated_at")),
+            created_at=opt_str(data.get("created_at")),
+            updated_at=opt_str(data.get("updated_at")),
             raw=dict(data),
         )
 
@@ -325,7 +326,7 @@ class KnowledgeStoreItem:
     @property
     def filename(self) -> str | None:
         """The uploaded file's name, when the server says."""
-        return _opt_str(self.system_metadata.get("filename"))
+        return opt_str(self.system_metadata.get("filename"))
 
     @property
     def is_ready(self) -> bool:
@@ -337,18 +338,18 @@ class KnowledgeStoreItem:
         """Build from the API object; ``system_metadata`` may be absent (older servers)."""
         metadata = data.get("metadata")
         system = data.get("system_metadata")
-        asset_type = _opt_str(data.get("asset_type"))
+        asset_type = opt_str(data.get("asset_type"))
         if asset_type is None and isinstance(system, Mapping):
-            asset_type = _opt_str(system.get("asset_type"))
+            asset_type = opt_str(system.get("asset_type"))
         return cls(
             id=str(data.get("_id") or data.get("id") or ""),
-            asset_id=_opt_str(data.get("asset_id")),
+            asset_id=opt_str(data.get("asset_id")),
             asset_type=asset_type,
             status=str(data.get("status") or "ready"),
             metadata=metadata_from_json(metadata),
             system_metadata=dict(system) if isinstance(system, Mapping) else {},
-            created_at=_opt_str(data.get("created_at")),
-            updated_at=_opt_str(data.get("updated_at")),
+            created_at=opt_str(data.get("created_at")),
+            updated_at=opt_str(data.get("updated_at")),
             raw=dict(data),
         )
 
@@ -445,10 +446,6 @@ class RetryWait(StreamEvent):
     reason: str
 
 
-def _opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
-
-
 def _json_text(value: Any) -> str | None:
     """A string field that should hold JSON text: kept as sent, or encoded if the server
     sent the structure itself."""
@@ -458,13 +455,3 @@ def _json_text(value: Any) -> str | None:
         return json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         return None
-
-
-def _opt_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None

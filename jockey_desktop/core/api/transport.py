@@ -170,15 +170,33 @@ class _CancellableConnectionMixin:
     jockey_no_reuse = False
     #: Callbacks that shut this socket down; forgotten when it goes back to the pool.
     jockey_handles: tuple[tuple[CancelToken, int], ...] = ()
+    #: The socket the response is read from: http.client drops ``sock`` when it hands a
+    #: close-delimited response (a stream) the connection, but a cancel must still reach it.
+    _jockey_sock: socket.socket | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        # Registered before the request is sent, so a cancel also ends an upload whose body
+        # is blocked in sendall (the server has stopped reading).
+        scope: _Scope | None = getattr(_local, "scope", None)
+        self._jockey_sock = None
+        if scope is not None:
+            if scope.closes_connection:
+                self.jockey_no_reuse = True
+            self.jockey_handles = tuple(scope.register(self._jockey_shutdown))
+        return super().request(*args, **kwargs)  # type: ignore[misc]
 
     def getresponse(self) -> Any:
         scope: _Scope | None = getattr(_local, "scope", None)
-        sock = self.sock
-        if scope is not None and sock is not None:
-            if scope.closes_connection:
-                self.jockey_no_reuse = True
-            self.jockey_handles = tuple(scope.register(lambda: _shutdown_socket(sock)))
+        self._jockey_sock = self.sock
+        if scope is not None and any(token.cancelled for token in scope.tokens):
+            self._jockey_shutdown()  # fired while the socket was still connecting
         return super().getresponse()  # type: ignore[misc]
+
+    def _jockey_shutdown(self) -> None:
+        # Looked up when the token fires: the socket may be new since the request began.
+        sock = self.sock or self._jockey_sock
+        if sock is not None:
+            _shutdown_socket(sock)
 
 
 def _put_conn_or_close(pool: HTTPConnectionPool, conn: Any) -> bool:
@@ -496,6 +514,8 @@ class Transport:
         # Signed media and upload URLs: a session that has never seen the key, so no code
         # path (redirects, retries, hooks) can attach it to another host.
         self._external_session = self._sibling_session()
+        # Only the headers a call names (a presigned PUT gets exactly its upload headers).
+        self._external_session.headers.clear()
         for http_session in (self._session, self._turn_session, self._external_session):
             _mount(http_session)
         self._active: set[CancelToken] = set()
@@ -569,17 +589,20 @@ class Transport:
         json_body: Any = None,
         idempotent: bool | None = None,
         allow_empty: bool = False,
-        cancel: CancelToken | None = None,
     ) -> Any:
         """A short API call (read timeout, overall deadline); returns its parsed JSON body.
 
         ``allow_empty``: an empty body (204, or a DELETE's empty 200) gives None.
         """
-        call = Call(method, path, self._short_timeout(), params=params, json_body=json_body,
-                    idempotent=idempotent, deadline=self.request_deadline, cancel=cancel)
-        if cancel is None:
+        return self._send_json(Call(method, path, self._short_timeout(), params=params,
+                                    json_body=json_body, idempotent=idempotent,
+                                    deadline=self.request_deadline), allow_empty=allow_empty)
+
+    def _send_json(self, call: Call, *, allow_empty: bool = False) -> Any:
+        """Send ``call`` (tracked, so ``close()`` cancels it) and parse its JSON answer."""
+        if call.cancel is None:
             return self._json(self._request(call), allow_empty=allow_empty)
-        with self._track(cancel):
+        with self._track(call.cancel):
             return self._json(self._request(call), allow_empty=allow_empty)
 
     def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -638,8 +661,12 @@ class Transport:
 
     def _headers(self, call: Call) -> dict[str, str]:
         if call.external:
-            # Only what the signed URL needs: never the key.
-            return {"User-Agent": self.user_agent, **call.headers}
+            # Exactly what the call names (a presigned PUT: its upload headers); never the
+            # key. SKIP_HEADER keeps urllib3 from adding its own user agent.
+            headers = dict(call.headers)
+            if not any(k.lower() == "user-agent" for k in headers):
+                headers["User-Agent"] = urllib3.util.SKIP_HEADER
+            return headers
         headers = {
             "x-api-key": self._api_key,
             "User-Agent": self.user_agent,

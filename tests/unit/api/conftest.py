@@ -18,3 +18,11 @@ def server() -> Iterator[FakeServer]:
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
+
+
+@pytest.fixture
+def other_host() -> Iterator[FakeServer]:
+    """A second server, named ``localhost`` (another host than the API's 127.0.0.1), for
+    presigned upload URLs and signed media."""
+    with FakeServer(url_host="localhost") as srv:
+        yield srv

@@ -10,6 +10,9 @@ sleep (:class:`Sleeps`) so retries never wait.
 from __future__ import annotations
 
 import contextlib
+import email.parser
+import email.policy
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -32,10 +35,44 @@ class Recorded:
     body: bytes
     #: The client's source port: equal ports = the same (kept-alive) connection.
     client_port: int = 0
+    #: Size and SHA-256 of the body as received (also for bodies not kept, see
+    #: ``FakeServer.keep_body_limit``).
+    body_size: int = 0
+    body_sha256: str = ""
+    #: The request target as sent: an absolute URL when the client talks to a proxy.
+    target: str = ""
 
     def json(self) -> Any:
         """The request body as JSON."""
         return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, FormPart]:
+        """A ``multipart/form-data`` body by field name."""
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + self.headers["content-type"].encode() + b"\r\n\r\n"
+            + self.body)
+        parts: dict[str, FormPart] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            parts[str(name)] = FormPart(part.get_filename(), part.get_content_type()
+                                        if part.get("content-type") else None,
+                                        payload if isinstance(payload, bytes) else b"")
+        return parts
+
+
+@dataclass(frozen=True)
+class FormPart:
+    """One field of a multipart form: its file name and type (file parts) and bytes."""
+
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        """The field's value as text."""
+        return self.data.decode("utf-8")
 
 
 @dataclass
@@ -112,6 +149,8 @@ class FakeServer:
     def __init__(self, url_host: str = "127.0.0.1") -> None:
         self.handle: Callable[[Request], None] = lambda req: req.json(200, {})
         self.requests: list[Recorded] = []
+        #: Bodies larger than this are only measured and hashed, not kept.
+        self.keep_body_limit = 16 * 1024 * 1024
         self.release = threading.Event()
         self._lock = threading.Lock()
         outer = self
@@ -123,20 +162,38 @@ class FakeServer:
                 pass
 
             def _serve(self) -> None:
+                digest = hashlib.sha256()
                 if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
                     body = self._read_chunked()
+                    digest.update(body)
+                    size = len(body)
                 else:
-                    length = int(self.headers.get("Content-Length") or 0)
-                    body = self.rfile.read(length) if length else b""
+                    size = int(self.headers.get("Content-Length") or 0)
+                    body = self._read_body(size, digest)
                 parts = urlsplit(self.path)
                 recorded = Recorded(self.command, parts.path, parse_qs(parts.query),
                                     {k.lower(): v for k, v in self.headers.items()}, body,
-                                    self.client_address[1])
+                                    self.client_address[1], size, digest.hexdigest(),
+                                    self.path)
                 with outer._lock:
                     outer.requests.append(recorded)
                     index = len(outer.requests) - 1
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     outer.handle(Request(self, recorded, outer, index))
+
+            def _read_body(self, size: int, digest: Any) -> bytes:
+                keep = size <= outer.keep_body_limit
+                kept = bytearray()
+                left = size
+                while left > 0:  # big bodies are hashed and dropped: memory stays flat
+                    piece = self.rfile.read(min(left, 1024 * 1024))
+                    if not piece:
+                        break
+                    digest.update(piece)
+                    if keep:
+                        kept += piece
+                    left -= len(piece)
+                return bytes(kept)
 
             def _read_chunked(self) -> bytes:
                 data = bytearray()
