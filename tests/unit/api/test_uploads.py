@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import threading
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -419,3 +421,20 @@ def test_a_concurrent_cancel_ends_a_stalled_chunk_upload(
     threading.Timer(0.3, token.cancel).start()
     with pytest.raises(RequestCancelledError):
         client.upload_chunk(f"{other_host.origin}/up/1", {}, video, 0, 10, cancel=token)
+
+
+def test_a_cancel_ends_an_upload_the_server_stopped_reading(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.mp4"
+    with big.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)  # far more than the socket buffers hold
+    with socket.create_server(("127.0.0.1", 0)) as deaf:  # accepts, never reads
+        url = f"http://localhost:{deaf.getsockname()[1]}/up/1"
+        token = CancelToken()
+        threading.Timer(0.5, token.cancel).start()
+        client = JockeyClient(KEY, server.url, read_timeout=60, response_timeout=60)
+        started = time.monotonic()
+        with pytest.raises(RequestCancelledError):
+            client.upload_chunk(url, {}, big, 0, 64 * 1024 * 1024, cancel=token)
+        assert time.monotonic() - started < 10
