@@ -202,7 +202,9 @@ class _CancellableConnectionMixin:
 def _put_conn_or_close(pool: HTTPConnectionPool, conn: Any) -> bool:
     """Close a connection that a cancel token has touched instead of reusing it. A reused
     connection first forgets the callbacks that could shut it down, so a deadline that
-    fires late never cuts the next request on it."""
+    fires later does not cut the next request on it. (A deadline firing in the very instant
+    the body completes can still shut the pooled socket; urllib3 then sees a dropped
+    connection and reconnects, or the idempotent call is retried.)"""
     if conn is None:
         return False
     for token, handle in getattr(conn, "jockey_handles", ()):

@@ -178,20 +178,26 @@ def _form(boundary: str, fields: Sequence[tuple[str, str]]) -> bytes:
     return bytes(out)
 
 
+_KINDS: dict[str, AssetKind] = {"video": "video", "audio": "audio", "image": "image"}
+
+
 def guess_kind(filename: str) -> AssetKind | None:
     """``video``, ``audio`` or ``image`` from a file name's extension, or None."""
     mime = mimetypes.guess_type(filename)[0] or ""
-    major = mime.split("/", 1)[0]
-    return major if major in ("video", "audio", "image") else None  # type: ignore[return-value]
+    return _KINDS.get(mime.split("/", 1)[0])
 
 
 def _checked_kind(kind: str | None, filename: str) -> AssetKind:
-    resolved = kind or guess_kind(filename)
-    if resolved not in ("video", "audio", "image"):
+    if kind and kind not in _KINDS:
+        raise InvalidInputError(
+            f"An upload must be a video, an audio file or an image, not {kind!r}.",
+            code="parameter_invalid")
+    resolved = _KINDS[kind] if kind else guess_kind(filename)
+    if resolved is None:
         raise InvalidInputError(
             f"Can't tell whether {filename!r} is a video, an audio file or an image; "
             "say which.", code="parameter_invalid")
-    return resolved  # type: ignore[return-value]
+    return resolved
 
 
 def _a(kind: str) -> str:

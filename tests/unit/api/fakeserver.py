@@ -35,7 +35,7 @@ class Recorded:
     body: bytes
     #: The client's source port: equal ports = the same (kept-alive) connection.
     client_port: int = 0
-    #: Size and SHA-256 of the body as received (also for bodies not kept, see
+    #: Bytes of body that actually arrived and their SHA-256 (also for bodies not kept, see
     #: ``FakeServer.keep_body_limit``).
     body_size: int = 0
     body_sha256: str = ""
@@ -168,8 +168,9 @@ class FakeServer:
                     digest.update(body)
                     size = len(body)
                 else:
-                    size = int(self.headers.get("Content-Length") or 0)
-                    body = self._read_body(size, digest)
+                    size = self._read_body(int(self.headers.get("Content-Length") or 0),
+                                           digest, kept := bytearray())
+                    body = bytes(kept)
                 parts = urlsplit(self.path)
                 recorded = Recorded(self.command, parts.path, parse_qs(parts.query),
                                     {k.lower(): v for k, v in self.headers.items()}, body,
@@ -181,19 +182,20 @@ class FakeServer:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     outer.handle(Request(self, recorded, outer, index))
 
-            def _read_body(self, size: int, digest: Any) -> bytes:
-                keep = size <= outer.keep_body_limit
-                kept = bytearray()
-                left = size
-                while left > 0:  # big bodies are hashed and dropped: memory stays flat
-                    piece = self.rfile.read(min(left, 1024 * 1024))
+            def _read_body(self, length: int, digest: Any, kept: bytearray) -> int:
+                """Read up to ``length`` bytes (less if the client hangs up); returns how
+                many arrived. Big bodies are hashed and dropped: memory stays flat."""
+                keep = length <= outer.keep_body_limit
+                received = 0
+                while received < length:
+                    piece = self.rfile.read(min(length - received, 1024 * 1024))
                     if not piece:
                         break
                     digest.update(piece)
                     if keep:
                         kept += piece
-                    left -= len(piece)
-                return bytes(kept)
+                    received += len(piece)
+                return received
 
             def _read_chunked(self) -> bytes:
                 data = bytearray()

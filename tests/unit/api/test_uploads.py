@@ -438,3 +438,16 @@ def test_a_cancel_ends_an_upload_the_server_stopped_reading(
         with pytest.raises(RequestCancelledError):
             client.upload_chunk(url, {}, big, 0, 64 * 1024 * 1024, cancel=token)
         assert time.monotonic() - started < 10
+
+
+def test_an_unknown_kind_of_upload_is_refused(server: FakeServer, sleeps: Sleeps,
+                                              video: Path) -> None:
+    client = make_client(server, sleeps)
+    with pytest.raises(InvalidInputError) as info:
+        client.create_multipart_upload("a.pdf", kind="document",  # type: ignore[arg-type]
+                                       total_size=10)
+    assert info.value.message == ("An upload must be a video, an audio file or an image, not "
+                                  "'document'.")
+    with pytest.raises(InvalidInputError, match="larger than 10 GB, the most a video upload"):
+        client.create_multipart_upload("a.mp4", kind="video", total_size=10 * 1000**3 + 1)
+    assert server.requests == []
