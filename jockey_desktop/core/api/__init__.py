@@ -10,15 +10,21 @@ the client is first used when a worker talks to the server.
 from typing import TYPE_CHECKING, Any
 
 from jockey_desktop.core.api.cancel import CancelToken
-from jockey_desktop.core.api.citations import Citation
+from jockey_desktop.core.api.citations import Citation, WebSource
 from jockey_desktop.core.api.errors import (
+    AssetNotFoundError,
     AuthenticationError,
+    CollectionNotFoundError,
+    ConflictError,
     ForbiddenError,
+    InvalidInputError,
     InvalidRequestError,
     ItemNotFoundError,
     JockeyError,
     MalformedKeyError,
+    MediaUrlExpiredError,
     NetworkError,
+    NotFoundError,
     ProtocolError,
     RateLimitedError,
     RequestCancelledError,
@@ -28,7 +34,11 @@ from jockey_desktop.core.api.errors import (
     SessionStoreMismatchError,
     StoreNotFoundError,
     StoreNotReadyError,
+    UploadNotFoundError,
+    UploadSourceChangedError,
+    UploadUrlExpiredError,
 )
+from jockey_desktop.core.api.metadata import MetadataScope, MetadataValue, validate_metadata
 from jockey_desktop.core.api.models import (
     KeepAlive,
     KnowledgeStore,
@@ -37,15 +47,36 @@ from jockey_desktop.core.api.models import (
     ResponseCreated,
     ResponseDone,
     RetryWait,
+    Selection,
+    Step,
+    StepFinished,
+    StepStarted,
     StreamEvent,
     TextDelta,
     Usage,
+    WebSearchProgress,
+)
+from jockey_desktop.core.api.resources import (
+    Asset,
+    AssetDetail,
+    ChunkStatus,
+    CompletedChunk,
+    ItemCollection,
+    MultipartStatus,
+    MultipartUpload,
+    ReportResult,
+    SearchHit,
+    SearchMatch,
+    SearchPage,
+    Transcription,
+    TranscriptSentence,
+    UploadUrl,
 )
 
 if TYPE_CHECKING:  # type checkers see the names directly
-    from jockey_desktop.core.api.client import DEFAULT_BASE_URL, MODEL, USER_AGENT, JockeyClient
+    from jockey_desktop.core.api.client import DEFAULT_BASE_URL, USER_AGENT, JockeyClient
 
-_FROM_CLIENT = frozenset({"DEFAULT_BASE_URL", "MODEL", "USER_AGENT", "JockeyClient"})
+_FROM_CLIENT = frozenset({"DEFAULT_BASE_URL", "USER_AGENT", "JockeyClient"})
 
 
 def __getattr__(name: str) -> Any:
@@ -61,13 +92,21 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "MODEL",
     "USER_AGENT",
+    "Asset",
+    "AssetDetail",
+    "AssetNotFoundError",
     "AuthenticationError",
     "CancelToken",
+    "ChunkStatus",
     "Citation",
+    "CollectionNotFoundError",
+    "CompletedChunk",
+    "ConflictError",
     "ForbiddenError",
+    "InvalidInputError",
     "InvalidRequestError",
+    "ItemCollection",
     "ItemNotFoundError",
     "JockeyClient",
     "JockeyError",
@@ -75,21 +114,44 @@ __all__ = [
     "KnowledgeStore",
     "KnowledgeStoreItem",
     "MalformedKeyError",
+    "MediaUrlExpiredError",
+    "MetadataScope",
+    "MetadataValue",
+    "MultipartStatus",
+    "MultipartUpload",
     "NetworkError",
+    "NotFoundError",
     "ProtocolError",
     "RateLimitedError",
+    "ReportResult",
     "RequestCancelledError",
     "RequestTimedOutError",
     "Response",
     "ResponseCreated",
     "ResponseDone",
     "RetryWait",
+    "SearchHit",
+    "SearchMatch",
+    "SearchPage",
+    "Selection",
     "ServerError",
     "SessionLostError",
     "SessionStoreMismatchError",
+    "Step",
+    "StepFinished",
+    "StepStarted",
     "StoreNotFoundError",
     "StoreNotReadyError",
     "StreamEvent",
     "TextDelta",
+    "TranscriptSentence",
+    "Transcription",
+    "UploadNotFoundError",
+    "UploadSourceChangedError",
+    "UploadUrl",
+    "UploadUrlExpiredError",
     "Usage",
+    "WebSearchProgress",
+    "WebSource",
+    "validate_metadata",
 ]

@@ -17,7 +17,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
+from urllib.parse import urlsplit
 
+from jockey_desktop.core.api.jsonfields import opt_float, opt_str
 from jockey_desktop.core.storage.models import CITATION_KEYS
 
 #: Annotation types the client understands; any other type is skipped (marker stays text).
@@ -137,30 +139,19 @@ def citation_from_annotation(
     kind = annotation.get("type")
     if kind not in KNOWN_ANNOTATION_TYPES:
         return None
-    start = annotation.get("start_index")
-    end = annotation.get("end_index")
-    marker_start: int | None = None
-    marker_end: int | None = None
-    if (
-        isinstance(start, int)
-        and isinstance(end, int)
-        and not isinstance(start, bool)
-        and not isinstance(end, bool)
-        and 0 <= start <= end < len(text)
-    ):
-        marker_start = offset + start
-        marker_end = offset + end + 1  # the API's end is inclusive
+    span = _marker_span(annotation, text, offset)
+    marker_start, marker_end = span if span else (None, None)
     return Citation(
         kind=str(kind),
         marker_start=marker_start,
         marker_end=marker_end,
-        item_id=_opt_str(annotation.get("item_id")),
-        collection_id=_opt_str(annotation.get("collection_id")),
-        start_sec=_opt_float(annotation.get("start_sec")),
-        end_sec=_opt_float(annotation.get("end_sec")),
-        title=_opt_str(annotation.get("title")),
-        thumbnail_url=_opt_str(annotation.get("thumbnail_url")),
-        hls_url=_opt_str(annotation.get("hls_url")),
+        item_id=opt_str(annotation.get("item_id")),
+        collection_id=opt_str(annotation.get("collection_id")),
+        start_sec=opt_float(annotation.get("start_sec")),
+        end_sec=opt_float(annotation.get("end_sec")),
+        title=opt_str(annotation.get("title")),
+        thumbnail_url=opt_str(annotation.get("thumbnail_url")),
+        hls_url=opt_str(annotation.get("hls_url")),
     )
 
 
@@ -175,6 +166,74 @@ def citations_from_annotations(
             if citation is not None:
                 result.append(citation)
     return result
+
+
+@dataclass(frozen=True)
+class WebSource:
+    """A web page the answer cites (hosted web search): ``url`` is always http or https.
+
+    ``marker_start``/``marker_end`` locate its marker in the answer text like a
+    :class:`Citation`'s (end exclusive), or are None when the server gave no usable offsets.
+    """
+
+    url: str
+    title: str | None = None
+    marker_start: int | None = None
+    marker_end: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-safe dict."""
+        return {"url": self.url, "title": self.title, "marker_start": self.marker_start,
+                "marker_end": self.marker_end}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WebSource | None:
+        """Inverse of :meth:`to_dict`; None when ``url`` is not an http(s) address."""
+        url = web_url(data.get("url"))
+        if url is None:
+            return None
+        start, end = data.get("marker_start"), data.get("marker_end")
+        return cls(url, opt_str(data.get("title")), _opt_index(start), _opt_index(end))
+
+
+def web_url(value: Any) -> str | None:
+    """``value`` if it is an absolute http(s) URL with a host, else None (a ``javascript:``
+    or ``file:`` address must never become a link the user can open)."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def web_source_from_annotation(
+    annotation: Mapping[str, Any], text: str, offset: int = 0
+) -> WebSource | None:
+    """A web source from one annotation, or None. Their exact shape is not public yet, so
+    any annotation with an http(s) ``url`` counts, whatever its ``type``; offsets are read
+    as for citations (inclusive end), and dropped when they do not fit the text."""
+    url = web_url(annotation.get("url"))
+    if url is None:
+        return None
+    span = _marker_span(annotation, text, offset)
+    title = opt_str(annotation.get("title"))
+    return WebSource(url, title, *(span if span else (None, None)))
+
+
+def web_sources_for_part(part: Mapping[str, Any], offset: int = 0) -> list[WebSource]:
+    """The web sources among one ``output_text`` part's annotations, in the order given."""
+    text = part.get("text")
+    annotations = part.get("annotations")
+    if not isinstance(text, str) or not isinstance(annotations, list):
+        return []
+    found = (web_source_from_annotation(a, text, offset) for a in annotations
+             if isinstance(a, Mapping))
+    return [source for source in found if source is not None]
 
 
 def normalize_item_id(raw: str) -> str:
@@ -205,8 +264,8 @@ def parse_inline_citations(text: str, offset: int = 0) -> list[Citation]:
                 item_id=normalize_item_id(raw_id),
                 start_sec=start,
                 end_sec=end,
-                title=_opt_str(attrs.get("title"))
-                or _opt_str((match.group("inner") or "").strip()),
+                title=opt_str(attrs.get("title"))
+                or opt_str((match.group("inner") or "").strip()),
             )
         )
         taken.append(match.span())
@@ -275,6 +334,22 @@ def utf16_offset(text: str, index: int) -> int:
     return len(prefix) + sum(1 for ch in prefix if ord(ch) > 0xFFFF)
 
 
+def _marker_span(
+    annotation: Mapping[str, Any], text: str, offset: int
+) -> tuple[int, int] | None:
+    """An annotation's marker as ``(start, end)`` in the whole answer (end exclusive), or
+    None when its offsets are missing or outside ``text``."""
+    start = _opt_index(annotation.get("start_index"))
+    end = _opt_index(annotation.get("end_index"))
+    if start is None or end is None or not 0 <= start <= end < len(text):
+        return None
+    return (offset + start, offset + end + 1)  # the API's end is inclusive
+
+
+def _opt_index(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _parse_attrs(raw: str) -> dict[str, str]:
     attrs: dict[str, str] = {}
     for match in _ATTR_RE.finditer(raw):
@@ -285,15 +360,3 @@ def _parse_attrs(raw: str) -> dict[str, str]:
 
 def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
     return any(span[0] < end and start < span[1] for start, end in taken)
-
-
-def _opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
-
-
-def _opt_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    return None

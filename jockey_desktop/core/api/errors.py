@@ -92,7 +92,13 @@ class SessionLostError(JockeyError):
     summary = "The server no longer knows this conversation's session; a new one must be started."
 
 
-class StoreNotFoundError(JockeyError):
+class NotFoundError(JockeyError):
+    """Something the request names does not exist (HTTP 404); subclasses say what."""
+
+    summary = "The requested object was not found on the server."
+
+
+class StoreNotFoundError(NotFoundError):
     """A knowledge store (or, via the subclass, an item) does not exist (HTTP 404)."""
 
     summary = "The knowledge store was not found."
@@ -104,10 +110,63 @@ class ItemNotFoundError(StoreNotFoundError):
     summary = "The knowledge store item was not found."
 
 
+class CollectionNotFoundError(NotFoundError):
+    """An item collection does not exist (HTTP 404 under ``…/item-collections``)."""
+
+    summary = "The item collection was not found."
+
+
+class AssetNotFoundError(NotFoundError):
+    """An asset does not exist (HTTP 404 under ``/assets``)."""
+
+    summary = "The uploaded file (asset) was not found on the server."
+
+
+class UploadNotFoundError(NotFoundError):
+    """A multipart upload session does not exist or is gone (HTTP 404)."""
+
+    summary = "The upload session was not found on the server; the file must be sent again."
+
+
+class MediaUrlExpiredError(JockeyError):
+    """A signed media URL (thumbnail, HLS manifest) was refused (401/403/404/410): it has
+    most likely expired; resolve a fresh one through ``JockeyClient.get_asset``."""
+
+    summary = "The media address has expired and must be fetched again."
+
+
+class UploadUrlExpiredError(MediaUrlExpiredError):
+    """A presigned chunk-upload URL was refused: expired or already used; ask for new ones
+    with ``JockeyClient.renew_upload_urls``."""
+
+    summary = "The upload address has expired or was already used; a new one is needed."
+
+
+class UploadSourceChangedError(JockeyError):
+    """The file being uploaded changed size, was modified or disappeared mid-upload; what
+    reached the server would not be the file, so the upload was stopped."""
+
+    summary = "The file changed or disappeared while it was being uploaded; add it again."
+
+
 class InvalidRequestError(JockeyError):
     """The server rejected the request as invalid (HTTP 400 and other plain 4xx)."""
 
     summary = "The server rejected the request as invalid."
+
+
+class InvalidInputError(InvalidRequestError):
+    """The client refused a request before sending it (a selection id of the wrong kind,
+    metadata past the documented limits...); the detail says what to change."""
+
+    summary = "The request was not sent."
+
+
+class ConflictError(InvalidRequestError):
+    """HTTP 409: the server's current state forbids this (an asset still used by indexed
+    items, a collection name already taken)."""
+
+    summary = "The server refused because something else depends on or already uses this."
 
 
 class StoreNotReadyError(InvalidRequestError):
@@ -164,14 +223,29 @@ class RequestCancelledError(JockeyError):
     summary = "The request was stopped."
 
 
+def size_text(n_bytes: int) -> str:
+    """A byte count as people read it in a sentence: ``8 MiB``, ``1.5 KiB``, ``300 bytes``."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n_bytes >= factor:
+            value = n_bytes / factor
+            return f"{value:.0f} {unit}" if value.is_integer() else f"{value:.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
 __all__ = [
+    "AssetNotFoundError",
     "AuthenticationError",
+    "CollectionNotFoundError",
+    "ConflictError",
     "ForbiddenError",
+    "InvalidInputError",
     "InvalidRequestError",
     "ItemNotFoundError",
     "JockeyError",
     "MalformedKeyError",
+    "MediaUrlExpiredError",
     "NetworkError",
+    "NotFoundError",
     "ProtocolError",
     "RateLimitedError",
     "RequestCancelledError",
@@ -181,9 +255,13 @@ __all__ = [
     "SessionStoreMismatchError",
     "StoreNotFoundError",
     "StoreNotReadyError",
+    "UploadNotFoundError",
+    "UploadSourceChangedError",
+    "UploadUrlExpiredError",
     "error_from_failed_event",
     "error_from_http",
     "parse_retry_after",
+    "size_text",
 ]
 
 
@@ -194,7 +272,8 @@ _RETRY_AFTER_TEXT_RE = re.compile(
 )
 _NOT_READY_RE = re.compile(r"\bno\b[^.]*\bitems?\b[^.]*\bready\b|\bnot\s+ready\b", re.IGNORECASE)
 _MISMATCH_RE = re.compile(r"\bbelongs\s+to\s+(?:a\s+|another\s+)?knowledge[\s_-]?store", re.I)
-_SESSION_WORD_RE = re.compile(r"\bsession\b", re.IGNORECASE)
+# "session", "sessions", "session_id", "session id": the message is about the session.
+_SESSION_WORD_RE = re.compile(r"\bsessions?(?:[ _-]?ids?)?\b", re.IGNORECASE)
 
 _RATE_CODES = frozenset({"too_many_requests", "plan_limit_exceeded", "rate_limit_exceeded"})
 _AUTH_CODES = frozenset({"unauthorized", "api_key_invalid", "api_key_expired"})
@@ -248,23 +327,26 @@ def error_from_http(
     if status == 403:
         return ForbiddenError(message, **kwargs)
     if status == 404:
-        if is_responses and sent_session_id and (
-            sent_session_id in message or _SESSION_WORD_RE.search(message)
-        ):
+        if is_responses and sent_session_id and _concerns_session(message, sent_session_id):
             return SessionLostError(message, **kwargs)
-        if "/items/" in path:
-            return ItemNotFoundError(message, **kwargs)
-        return StoreNotFoundError(message, **kwargs)
+        return _not_found_class(path)(message, **kwargs)
     if status == 429:
         kwargs["retry_after"] = parse_retry_after(retry_after_header, message)
         return RateLimitedError(message, **kwargs)
     if status == 408:
         return RequestTimedOutError(message, **kwargs)
-    if status == 400 or 400 <= status < 500:
+    if status == 409:
+        return ConflictError(message, **kwargs)
+    if 400 <= status < 500:
         if _MISMATCH_RE.search(message):
             return SessionStoreMismatchError(message, **kwargs)
         if _NOT_READY_RE.search(message):
             return StoreNotReadyError(message, **kwargs)
+        if (status == 400 and is_responses and sent_session_id
+                and _concerns_session(message, sent_session_id)):
+            # "Invalid session → start a new session" is all the API documents, without a
+            # status (jockey-api.md §7a): a 400 about the session is a lost session too.
+            return SessionLostError(message, **kwargs)
         return InvalidRequestError(message, **kwargs)
     if status >= 500:
         if code in _TIMEOUT_CODES:
@@ -293,5 +375,26 @@ def error_from_failed_event(
             return SessionLostError(message, **kwargs)
         return StoreNotFoundError(message, **kwargs)
     if code is not None and code.startswith("parameter_"):
+        if _MISMATCH_RE.search(message):
+            return SessionStoreMismatchError(message, **kwargs)
+        if session_id and _concerns_session(message, session_id):
+            return SessionLostError(message, **kwargs)
         return InvalidRequestError(message, **kwargs)
     return ServerError(message, **kwargs)
+
+
+def _not_found_class(path: str) -> type[NotFoundError]:
+    """What a 404 on ``path`` says is missing (the most specific object in the path)."""
+    if "/multipart-uploads" in path:
+        return UploadNotFoundError
+    if path.startswith("/assets"):
+        return AssetNotFoundError
+    if "/item-collections/" in path:
+        return CollectionNotFoundError
+    if "/items/" in path:
+        return ItemNotFoundError
+    return StoreNotFoundError
+
+
+def _concerns_session(message: str, session_id: str) -> bool:
+    return session_id in message or _SESSION_WORD_RE.search(message) is not None

@@ -1,9 +1,11 @@
-"""Turn parsed SSE events of ``POST /responses`` into typed stream events (§3.6 rules).
+"""Turn parsed SSE events of ``POST /responses`` into typed stream events (§3.6, §7a rules).
 
 Pure logic, no I/O, so every consumer rule is unit-testable: text only from deltas;
 annotations only from ``content_part.done`` / ``output_item.done`` / the terminal response;
 the answer chosen by ``phase``; the outcome from the terminal event's ``response.status``;
-unknown events, items, phases and annotation types skipped.
+every output item that is not the answer (commentary, tool calls and outputs, web searches,
+unknown types) reported as ``StepStarted`` / ``StepFinished``; web-search progress events as
+``WebSearchProgress``; unknown events, phases and annotation types skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -21,15 +23,28 @@ from jockey_desktop.core.api.errors import (
 from jockey_desktop.core.api.models import (
     PHASE_FINAL,
     TERMINAL_STATUSES,
+    WEB_SEARCH_ITEM_TYPE,
     KeepAlive,
     Response,
     ResponseCreated,
     ResponseDone,
+    Step,
+    StepFinished,
+    StepStarted,
     StreamEvent,
     TextDelta,
+    WebSearchProgress,
+    is_answer_item,
     normalize_phase,
 )
 from jockey_desktop.core.api.sse import SSEEvent
+
+#: The sentence of a ``response.failed`` that carries no error (the API defines none).
+FAILED_WITHOUT_REASON = (
+    "Jockey stopped working on this answer without saying why; send the question again."
+)
+#: Prefix of the hosted web search's progress events (``jockey:web_search.searching``...).
+_WEB_SEARCH_PREFIX = WEB_SEARCH_ITEM_TYPE + "."
 
 _TERMINAL_TYPES = {
     "response.completed": "completed",
@@ -55,6 +70,7 @@ class StreamDecoder:
         self._answer_deltas: list[str] = []
         self._done_items: dict[int, dict[str, Any]] = {}
         self._done_parts: dict[tuple[int, str, int], dict[str, Any]] = {}
+        self._steps: dict[int, Step] = {}  # finished steps by output index
 
     @property
     def answer_so_far(self) -> str:
@@ -99,8 +115,7 @@ class StreamDecoder:
                 )
             ]
         if etype == "response.output_item.added":
-            self._note_item(payload.get("item"))
-            return []
+            return self._item_event(payload, etype, seq, StepStarted)
         if etype == "response.output_text.delta":
             return self._delta(payload, etype, seq)
         if etype == "response.content_part.done":
@@ -109,11 +124,11 @@ class StreamDecoder:
         if etype == "response.output_item.done":
             item = payload.get("item")
             index = payload.get("output_index")
-            if isinstance(item, Mapping):
-                self._note_item(item)
-                if isinstance(index, int):
-                    self._done_items[index] = dict(item)
-            return []
+            if isinstance(item, Mapping) and isinstance(index, int):
+                self._done_items[index] = dict(item)
+            return self._item_event(payload, etype, seq, StepFinished)
+        if etype.startswith(_WEB_SEARCH_PREFIX):
+            return [self._web_search_progress(payload, etype, seq)]
         status = self._terminal_status(etype, response)
         if status is not None:
             return [self._terminal(etype, seq, status, response)]
@@ -144,6 +159,36 @@ class StreamDecoder:
             item_id = item.get("id")
             if isinstance(item_id, str):
                 self._phases[item_id] = normalize_phase(item.get("phase"))
+
+    def _item_event(
+        self, payload: Mapping[str, Any], etype: str, seq: int,
+        event_class: type[StepStarted] | type[StepFinished],
+    ) -> list[StreamEvent]:
+        """A step event for an added/done output item that is not the answer."""
+        item = payload.get("item")
+        if not isinstance(item, Mapping):
+            return []
+        self._note_item(item)
+        if is_answer_item(item):
+            return []
+        index = payload.get("output_index")
+        step = Step.from_item(item, index if isinstance(index, int) else None)
+        if event_class is StepFinished:
+            key = step.output_index if step.output_index is not None else len(self._steps)
+            self._steps[key] = step
+        return [event_class(etype, seq, step)]
+
+    @staticmethod
+    def _web_search_progress(
+        payload: Mapping[str, Any], etype: str, seq: int
+    ) -> WebSearchProgress:
+        item_id = payload.get("item_id")
+        index = payload.get("output_index")
+        return WebSearchProgress(
+            etype, seq, item_id if isinstance(item_id, str) else None,
+            index if isinstance(index, int) and not isinstance(index, bool) else None,
+            etype[len(_WEB_SEARCH_PREFIX):],
+        )
 
     def _note_part(self, payload: Mapping[str, Any]) -> None:
         part = payload.get("part")
@@ -193,6 +238,9 @@ class StreamDecoder:
         if not _has_answer(data.get("output")):
             data["output"] = self._rebuilt_output()
         result = Response.from_json(data)
+        if not result.steps and self._steps:
+            # A terminal response that leaves out the intermediate items it streamed.
+            result.steps = tuple(self._steps[i] for i in sorted(self._steps))
         if result.session_id is None:
             result.session_id = self.session_id
         if result.knowledge_store_id is None:
@@ -244,7 +292,8 @@ def failure_error(
         code = error.get("code") if isinstance(error.get("code"), str) else None
         message = error.get("message") if isinstance(error.get("message"), str) else None
     if code is None and message is None:
-        return ServerError("The answer failed on the server.", session_id=session_id)
+        # The response object has no error field (jockey-api.md §7a): say what we know.
+        return ServerError(FAILED_WITHOUT_REASON, session_id=session_id)
     return error_from_failed_event(code, redact(message or ""), session_id=session_id)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from jockey_desktop.core.api import Citation, Response
+from jockey_desktop.core.api import Citation, Response, WebSource
 from jockey_desktop.core.api.citations import (
     citations_for_part,
     parse_inline_citations,
@@ -177,5 +179,61 @@ def test_response_offsets_span_several_final_parts_and_skip_commentary() -> None
     r = Response.from_json(data)
     assert r.text == "First [1]. Second [2]."
     assert [r.text[c.marker_start : c.marker_end] for c in r.citations] == ["[1]", "[2]"]
-    assert r.commentary == ["Searching [00:01-00:02]", "ignored"]
-    assert [s["type"] for s in r.steps] == ["function_call"]
+    assert r.commentary == ("Searching [00:01-00:02]", "ignored")
+    assert [s.kind for s in r.steps] == ["commentary", "function_call", "commentary"]
+
+
+# --- web sources -------------------------------------------------------------------------
+
+
+def _answer_with(annotations: list[dict[str, Any]], text: str = "Per the rules [1] and [2].",
+                 phase: str = "final_answer") -> Response:
+    return Response.from_json({
+        "id": "resp_1", "status": "completed",
+        "output": [{"type": "message", "phase": phase,
+                    "content": [{"type": "output_text", "text": text,
+                                 "annotations": annotations}]}],
+    })
+
+
+def test_an_annotation_with_an_http_url_is_a_web_source_whatever_its_type() -> None:
+    response = _answer_with([
+        {"type": "url_citation", "url": "https://example.org/rules", "title": "Rules",
+         "start_index": 14, "end_index": 16},
+        {"type": "web_citation", "url": "http://news.example.com/a?b=c",
+         "start_index": 22, "end_index": 24},
+    ])
+    assert [(w.url, w.title) for w in response.web_sources] == [
+        ("https://example.org/rules", "Rules"), ("http://news.example.com/a?b=c", None)]
+    assert [response.text[w.marker_start : w.marker_end] for w in response.web_sources
+            if w.marker_start is not None and w.marker_end is not None] == ["[1]", "[2]"]
+    assert response.citations == [], "a web page is not a video citation"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "file:///etc/passwd", "ftp://example.org/x", "https://", "", 42,
+     None, "data:text/html,<b>x</b>"],
+)
+def test_only_http_and_https_urls_are_kept(url: Any) -> None:
+    response = _answer_with([{"type": "url_citation", "url": url, "start_index": 14,
+                              "end_index": 16}])
+    assert response.web_sources == ()
+
+
+def test_web_source_offsets_outside_the_text_keep_the_source_without_a_marker() -> None:
+    (source,) = _answer_with([{"type": "url_citation", "url": "https://example.org",
+                               "start_index": 90, "end_index": 99}]).web_sources
+    assert (source.marker_start, source.marker_end) == (None, None)
+
+
+def test_web_annotations_on_narration_are_not_sources_of_the_answer() -> None:
+    response = _answer_with([{"type": "url_citation", "url": "https://example.org",
+                              "start_index": 14, "end_index": 16}], phase="commentary")
+    assert response.web_sources == ()
+
+
+def test_web_source_dict_round_trip_and_refusal() -> None:
+    source = WebSource("https://example.org/a", "A", 3, 6)
+    assert WebSource.from_dict(source.to_dict()) == source
+    assert WebSource.from_dict({"url": "javascript:void(0)"}) is None

@@ -31,47 +31,17 @@ from jockey_desktop.core.api import (
     RequestTimedOutError,
     ResponseCreated,
     ResponseDone,
+    Selection,
     ServerError,
     SessionLostError,
     SessionStoreMismatchError,
     StoreNotFoundError,
     TextDelta,
 )
-from jockey_desktop.core.api.client import _map_transport_error
+from jockey_desktop.core.api.transport import map_transport_error
+from tests.helpers.jockey_stream import SESS, STORE, base_response, message, standard_events
 
-from .fakeserver import FakeServer, Request
-from .test_stream_decoder import SESS, STORE, base_response, message, standard_events
-
-KEY = "tlk_SECRET_KEY_1234567890"
-
-
-class Sleeps:
-    """Injected sleep: records the delays instead of waiting."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-@pytest.fixture
-def server() -> Any:
-    with FakeServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-def make_client(server: FakeServer, sleeps: Sleeps, **kw: Any) -> JockeyClient:
-    return JockeyClient(KEY, server.url, sleep=sleeps, **kw)
-
-
-def error_body(code: str, message: str) -> dict[str, str]:
-    return {"code": code, "message": message, "docs_url": "https://docs.example/errors"}
+from .fakeserver import KEY, FakeServer, Request, Sleeps, error_body, make_client
 
 
 def completed(text: str = "Hello [00:01-00:02]") -> dict[str, Any]:
@@ -92,7 +62,7 @@ def test_create_response_sends_documented_request(server: FakeServer, sleeps: Sl
     assert sent.headers["user-agent"] == f"JockeyDesktop/{__version__} (+python-requests)"
     assert sent.headers["content-type"] == "application/json"
     assert sent.json() == {
-        "model": "jockey1.0", "knowledge_store_id": STORE, "session_id": SESS,
+        "knowledge_store_id": STORE, "session_id": SESS,
         "instructions": "Be brief", "stream": False,
         "input": [{"type": "message", "role": "user", "content": "What happens?"}],
     }
@@ -106,7 +76,7 @@ def test_structured_output_text_is_json_string(server: FakeServer, sleeps: Sleep
     client = make_client(server, sleeps)
     resp = client.create_response(
         STORE, "Q", text_format={"type": "json_schema", "name": "t", "schema": {}},
-        selections=[{"kind": "item", "id": "ksi_1"}], include_intermediate=True)
+        selections=[Selection("item", "ksi_1")], include_steps=True)
     assert resp.parsed_json() == {"themes": ["a", "b"]}
     sent = server.requests[0].json()
     assert sent["text"]["format"]["name"] == "t"
@@ -302,26 +272,26 @@ def test_read_timeout_wrapped_in_connection_error_is_mapped_by_cause() -> None:
     inner = urllib3.exceptions.ReadTimeoutError(None, "/v1.3/responses", "Read timed out.")
     outer = requests.exceptions.ConnectionError(
         urllib3.exceptions.MaxRetryError(None, "/v1.3/responses", reason=inner))
-    failure = _map_transport_error(outer, in_body=False)
+    failure = map_transport_error(outer, in_body=False)
     assert isinstance(failure.error, RequestTimedOutError)
     assert not failure.before_send
     refused = requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
         None, "/", reason=urllib3.exceptions.NewConnectionError(None, "refused")))
-    mapped = _map_transport_error(refused, in_body=False)
+    mapped = map_transport_error(refused, in_body=False)
     assert isinstance(mapped.error, NetworkError) and mapped.before_send
 
 
 def test_connect_timeout_and_dns_failures_map_to_network_and_are_safe_to_resend() -> None:
-    timeout = _map_transport_error(requests.exceptions.ConnectTimeout(
+    timeout = map_transport_error(requests.exceptions.ConnectTimeout(
         urllib3.exceptions.MaxRetryError(None, "/", reason=urllib3.exceptions.ConnectTimeoutError(
             None, "timed out"))), in_body=False)
     assert isinstance(timeout.error, NetworkError) and timeout.before_send
-    dns = _map_transport_error(requests.exceptions.ConnectionError(
+    dns = map_transport_error(requests.exceptions.ConnectionError(
         urllib3.exceptions.MaxRetryError(None, "/", reason=urllib3.exceptions.NameResolutionError(
             "api.example", None, socket.gaierror(-2, "Name or service not known")))),
         in_body=False)
     assert isinstance(dns.error, NetworkError) and "DNS" in str(dns.error)
-    reset = _map_transport_error(requests.exceptions.ConnectionError(
+    reset = map_transport_error(requests.exceptions.ConnectionError(
         urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104))),
         in_body=False)
     assert isinstance(reset.error, NetworkError) and not reset.before_send

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jockey_desktop.core.api.sse import SSEEvent, SSEParser
+from jockey_desktop.core.api import ProtocolError
+from jockey_desktop.core.api.sse import MAX_EVENT_BYTES, SSEEvent, SSEParser
 
 SAMPLE = (
     ": hello comment\n"
@@ -119,3 +121,53 @@ def test_multiline_data_round_trips(lines: list[str], eol: str) -> None:
     body = "".join(f"data:{' ' + line if line.startswith(' ') else line}{eol}" for line in lines)
     events, _ = feed_all([(body + eol).encode()])
     assert events == [SSEEvent("message", "\n".join(lines))]
+
+
+# --- hostile streams: linear time, bounded events ----------------------------------------
+
+
+def test_a_long_line_without_a_newline_is_parsed_in_linear_time() -> None:
+    # 4 MiB in 1 KiB chunks: the old parser rescanned the whole buffer on every chunk
+    # (~8.6e9 byte steps in Python, hours); a linear one needs a fraction of a second.
+    size = 4 * 1024 * 1024
+    parser = SSEParser()
+    started = time.monotonic()
+    assert parser.feed(b"data: ") == []
+    piece = b"x" * 1024
+    for _ in range(size // len(piece)):
+        assert parser.feed(piece) == []
+    events = parser.feed(b"\n\n")
+    elapsed = time.monotonic() - started
+    assert len(events) == 1 and len(events[0].data) == size
+    assert elapsed < 30, f"4 MiB took {elapsed:.1f} s"
+
+
+def test_an_unfinished_line_past_the_event_bound_is_a_protocol_error() -> None:
+    parser = SSEParser()
+    chunk = b"x" * (64 * 1024)
+    parser.feed(b"data: ")
+    with pytest.raises(ProtocolError) as info:
+        for _ in range(MAX_EVENT_BYTES // len(chunk) + 2):
+            parser.feed(chunk)
+    assert str(info.value) == (
+        "The server's reply could not be understood. The server sent a reply-stream event "
+        "larger than 8 MiB, so the stream was stopped."
+    )
+
+
+def test_many_data_lines_past_the_event_bound_are_a_protocol_error() -> None:
+    parser = SSEParser(max_event_bytes=1000)
+    with pytest.raises(ProtocolError, match="larger than 1000 bytes"):
+        for _ in range(20):
+            parser.feed(b"data: " + b"y" * 90 + b"\n")  # complete lines, one event
+    # Events that end in time are fine, however many there are.
+    fresh = SSEParser(max_event_bytes=1000)
+    for _ in range(50):
+        assert [e.data for e in fresh.feed(b"data: " + b"z" * 900 + b"\n\n")] == ["z" * 900]
+
+
+def test_an_event_just_under_the_bound_is_delivered() -> None:
+    parser = SSEParser()
+    payload = b"q" * (MAX_EVENT_BYTES - 1024)
+    events = parser.feed(b"data: " + payload + b"\n\n")
+    assert len(events) == 1 and len(events[0].data) == len(payload)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -19,74 +18,16 @@ from jockey_desktop.core.api import (
 )
 from jockey_desktop.core.api.sse import SSEEvent
 from jockey_desktop.core.api.stream import StreamDecoder
-
-SESS = "sess_019f4f2a-b69b-7a01-9018-cc51681121ea"
-STORE = "ks_019ebcf4-7e08-7201-b69c-69e0c1e6ae56"
-ITEM = "ksi_069e9870-3c4d-7abc-9012-3456789abcde"
-MSG = f"msg_{SESS}_0"
-ANSWER = "The keeper is restrained by a teammate [1]."
-ANNOTATION = {"type": "video_citation", "start_index": 39, "end_index": 41, "item_id": ITEM,
-              "start_sec": 0.0, "end_sec": 9.0, "title": "Match", "thumbnail_url": None,
-              "hls_url": None}
-
-
-def base_response(status: str = "in_progress", output: list[Any] | None = None) -> dict[str, Any]:
-    return {"id": "resp_1", "object": "response", "type": "response", "status": status,
-            "session_id": SESS, "knowledge_store_id": STORE, "output": output or [],
-            "incomplete_details": None, "usage": {"input_tokens": 3, "output_tokens": 9},
-            "created_at": "2026-07-11T03:13:57Z"}
-
-
-def message(text: str, phase: str | None = "final_answer", annotations: list[Any] | None = None,
-            item_id: str = MSG) -> dict[str, Any]:
-    item: dict[str, Any] = {"type": "message", "id": item_id, "status": "completed",
-                            "role": "assistant",
-                            "content": [{"type": "output_text", "text": text,
-                                         "annotations": annotations or []}]}
-    if phase is not None:
-        item["phase"] = phase
-    return item
-
-
-def standard_events(deltas: list[str], *, phase: str | None = "final_answer",
-                    final_output: list[Any] | None = None,
-                    status: str = "completed") -> list[dict[str, Any]]:
-    text = "".join(deltas)
-    done_item = message(text, phase, [ANNOTATION] if text == ANSWER else [])
-    added = message("", phase)
-    events: list[dict[str, Any]] = [
-        {"type": "response.created", "response": base_response()},
-        {"type": "response.in_progress", "response": base_response()},
-        {"type": "response.output_item.added", "output_index": 0, "item": added},
-        {"type": "response.content_part.added", "item_id": MSG, "output_index": 0,
-         "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}},
-    ]
-    events += [{"type": "response.output_text.delta", "item_id": MSG, "output_index": 0,
-                "content_index": 0, "delta": d} for d in deltas]
-    events += [
-        {"type": "response.output_text.done", "item_id": MSG, "output_index": 0,
-         "content_index": 0, "text": text},
-        {"type": "response.content_part.done", "item_id": MSG, "output_index": 0,
-         "content_index": 0, "part": done_item["content"][0]},
-        {"type": "response.output_item.done", "output_index": 0, "item": done_item},
-        {"type": f"response.{status}",
-         "response": base_response(status, [done_item] if final_output is None
-                                   else final_output)},
-    ]
-    for n, event in enumerate(events):
-        event["sequence_number"] = n
-    return events
-
-
-def run(events: list[dict[str, Any]], done: bool = True) -> list[Any]:
-    decoder = StreamDecoder()
-    out: list[Any] = []
-    for event in events:
-        out += decoder.feed(SSEEvent(event["type"], json.dumps(event)))
-    if done:
-        out += decoder.feed(SSEEvent("message", "[DONE]"))
-    decoder.finish()
-    return out
+from tests.helpers.jockey_stream import (
+    ANSWER,
+    ITEM,
+    SESS,
+    STORE,
+    base_response,
+    message,
+    standard_events,
+)
+from tests.helpers.jockey_stream import decode as run
 
 
 def test_full_stream_text_from_deltas_and_annotations_from_done() -> None:
@@ -142,7 +83,7 @@ def test_commentary_message_first_answer_by_phase_not_position() -> None:
     events = standard_events(["Found it."], final_output=[commentary, answer])
     out = run(events)
     assert out[-1].response.text == "Found it."
-    assert out[-1].response.commentary == ["I will search."]
+    assert out[-1].response.commentary == ("I will search.",)
 
 
 def test_terminal_output_empty_falls_back_to_done_items_then_deltas() -> None:
@@ -201,8 +142,13 @@ def test_failed_event_raises_by_code_with_session_id() -> None:
 def test_failed_without_error_payload_is_server_error() -> None:
     failed = {"type": "response.failed", "response": base_response("failed")}
     events = [*standard_events(["Hi"])[:3], failed]
-    with pytest.raises(ServerError):
+    with pytest.raises(ServerError) as info:
         run(events)
+    assert str(info.value) == (
+        "The Jockey server reported an error. Jockey stopped working on this answer without "
+        "saying why; send the question again."
+    )
+    assert info.value.session_id == SESS
 
 
 def test_stream_without_terminal_event_is_protocol_error() -> None:
