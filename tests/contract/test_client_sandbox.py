@@ -251,13 +251,13 @@ def test_structured_output(client: JockeyClient, stores: list[KnowledgeStore]) -
 def test_intermediate_outputs_keep_answer_by_phase(client: JockeyClient,
                                                    stores: list[KnowledgeStore]) -> None:
     store, _ = ready_store(client, stores)
-    events = stream(client, store.id, THREE_TURNS[0], include_intermediate=True)
+    events = stream(client, store.id, THREE_TURNS[0], include_steps=True)
     done = events[-1].response
     phases = {e.phase for e in events if isinstance(e, TextDelta)}
     assert "final_answer" in phases
     answer = "".join(e.delta for e in events if isinstance(e, TextDelta) and e.is_answer)
     assert done.text == answer
-    plain = client.create_response(store.id, THREE_TURNS[0], include_intermediate=True)
+    plain = client.create_response(store.id, THREE_TURNS[0], include_steps=True)
     assert plain.text and (plain.steps or plain.commentary)
 
 
