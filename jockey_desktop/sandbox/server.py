@@ -32,22 +32,25 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from jockey_desktop.sandbox.data import ITEM_STATUSES, Store, load_stores
+from jockey_desktop.sandbox import routes
+from jockey_desktop.sandbox.assets import AssetStore
+from jockey_desktop.sandbox.data import Store
 from jockey_desktop.sandbox.engine import Answer, AnswerEngine, count_tokens, truncate_to_tokens
 from jockey_desktop.sandbox.faults import PRE_FAULTS, REPLY_FAULTS, Fault, FaultKind, FaultSet
 from jockey_desktop.sandbox.ids import new_id, rfc3339, uuid7
 from jockey_desktop.sandbox.pace import Pace
+from jockey_desktop.sandbox.registry import ResourceRegistry
 from jockey_desktop.sandbox.sessions import DEFAULT_SESSION_TTL, Session, SessionStore
 from jockey_desktop.sandbox.validation import (
     MODEL,
     ApiError,
     ResponseRequest,
-    validate_list_query,
     validate_response_request,
 )
 
@@ -91,8 +94,17 @@ class SandboxServer:
         self._requested_port = port
         self._api_key = api_key
         self.pace = pace if pace is not None else Pace.realistic()
-        self.stores: dict[str, Store] = load_stores(Path(stores_dir) if stores_dir else None)
-        self.engines = {sid: AnswerEngine(store) for sid, store in self.stores.items()}
+        state = Path(state_dir) if state_dir else None
+        #: Uploaded files and the sample videos' stand-in assets.
+        self.assets = AssetStore(state, self.pace, clock)
+        #: ``stores`` and ``engines`` are owned by ``resources``, which replaces a store (and
+        #: rebuilds its engine) whenever the store changes.
+        self.stores: dict[str, Store] = {}
+        self.engines: dict[str, AnswerEngine] = {}
+        self.resources = ResourceRegistry(
+            self.stores, self.engines, self.assets,
+            stores_dir=Path(stores_dir) if stores_dir else None, state_dir=state,
+            pace=self.pace, clock=clock)
         self.sessions = SessionStore(Path(state_dir) if state_dir else None, session_ttl, clock)
         self.faults = FaultSet()
         self._clock = clock
@@ -197,15 +209,9 @@ class SandboxServer:
                            "The API key you provided is not valid or has expired.")
 
     def store_or_404(self, store_id: str) -> Store:
-        """The store, or 400 for a malformed id and 404 for an unknown one."""
-        if not store_id.startswith("ks_"):
-            raise ApiError(400, "parameter_invalid",
-                           "The `knowledge_store_id` parameter is invalid.")
-        store = self.stores.get(store_id)
-        if store is None:
-            raise ApiError(404, "resource_not_exist",
-                           f"The knowledge store `{store_id}` does not exist.")
-        return store
+        """The store (its due status changes settled), or 400 for a malformed id and 404 for
+        an unknown one."""
+        return self.resources.store(store_id)
 
     def thumbnail_url(self, item_id: str, start: float) -> str:
         """A signed-looking URL served by this sandbox."""
@@ -448,18 +454,12 @@ class _Handler(BaseHTTPRequestHandler):
         handler(parts, params, body, method, rel)
 
     def _match(self, parts: list[str]) -> tuple[Any, set[str], bool]:
-        n = len(parts)
         if parts == ["responses"]:
             return self._post_responses, {"POST"}, True
-        if n >= 1 and parts[0] == "knowledge-stores":
-            if n == 1:
-                return self._list_stores, {"GET"}, True
-            if n == 2:
-                return self._get_store, {"GET"}, True
-            if n == 3 and parts[2] == "items":
-                return self._list_items, {"GET"}, True
-            if n == 4 and parts[2] == "items":
-                return self._get_item, {"GET"}, True
+        route = routes.match(parts)
+        if route is not None:
+            return partial(route.call, self), set(route.methods), route.needs_key
+        n = len(parts)
         if n == 3 and parts[0] == "media" and parts[2] == "thumbnail.png":
             return self._thumbnail, {"GET"}, False
         return None, set(), False
@@ -487,36 +487,6 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
         raise _ClientGoneError
-
-    def _list_stores(self, parts: list[str], params: dict[str, list[str]], body: bytes,
-                     method: str, rel: str) -> None:
-        query = validate_list_query(params, with_status=False)
-        stores = [s.to_api() for s in self.app.stores.values()]
-        self._reply_json(_page(stores, query), method, rel)
-
-    def _get_store(self, parts: list[str], params: dict[str, list[str]], body: bytes,
-                   method: str, rel: str) -> None:
-        self._reply_json(self.app.store_or_404(parts[1]).to_api(), method, rel)
-
-    def _list_items(self, parts: list[str], params: dict[str, list[str]], body: bytes,
-                    method: str, rel: str) -> None:
-        store = self.app.store_or_404(parts[1])
-        query = validate_list_query(params, with_status=True, statuses=ITEM_STATUSES)
-        items = [i.to_api() for i in store.items
-                 if not query.statuses or i.status in query.statuses]
-        self._reply_json(_page(items, query), method, rel)
-
-    def _get_item(self, parts: list[str], params: dict[str, list[str]], body: bytes,
-                  method: str, rel: str) -> None:
-        store = self.app.store_or_404(parts[1])
-        item_id = parts[3]
-        if not item_id.startswith("ksi_"):
-            raise ApiError(400, "parameter_invalid", "The `item_id` parameter is invalid.")
-        item = store.item(item_id)
-        if item is None:
-            raise ApiError(404, "resource_not_exist",
-                           f"The knowledge store item `{item_id[:80]}` does not exist.")
-        self._reply_json(item.to_api(), method, rel)
 
     def _thumbnail(self, parts: list[str], params: dict[str, list[str]], body: bytes,
                    method: str, rel: str) -> None:
@@ -807,17 +777,6 @@ def _no_endpoint(method: str, path: str) -> ApiError:
 def _too_large() -> ApiError:
     return ApiError(413, "payload_too_large",
                     f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
-
-
-def _page(rows: list[dict[str, Any]], query: Any) -> dict[str, Any]:
-    reverse = query.sort_option == "desc"
-    rows = sorted(rows, key=lambda r: (r.get(query.sort_by) or "", r["_id"]), reverse=reverse)
-    total = len(rows)
-    total_page = (total + query.page_limit - 1) // query.page_limit
-    start = (query.page - 1) * query.page_limit
-    return {"data": rows[start:start + query.page_limit],
-            "page_info": {"limit_per_page": query.page_limit, "page": query.page,
-                          "total_page": total_page, "total_results": total}}
 
 
 def _thumbnail_png(item_id: str, position: float, width: int = 160, height: int = 90) -> bytes:

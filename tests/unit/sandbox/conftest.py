@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from jockey_desktop.sandbox import SANDBOX_API_KEY
+from tests.helpers.sandbox_resources import ResourceApi
 
 NATURE = "Nature documentaries"
 KEYNOTES = "Product keynotes"
@@ -126,3 +127,11 @@ def keynotes_id(api: Api) -> str:
 @pytest.fixture
 def empty_id(api: Api) -> str:
     return api.store_id(EMPTY)
+
+
+@pytest.fixture
+def res(sandbox: Any) -> Iterator[ResourceApi]:
+    """The resource endpoints of the ``sandbox`` fixture's server, over ``requests``."""
+    client = ResourceApi(sandbox)
+    yield client
+    client.close()
