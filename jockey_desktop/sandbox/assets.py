@@ -324,3 +324,27 @@ class AssetStore:
                     (self._dir / f"{asset_id}.json").unlink()
             with contextlib.suppress(OSError, ValueError):
                 os.unlink(self.data_path(asset_id))
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """Upload limits and timings of the sandbox (jockey-api.md §7); tests use small ones."""
+
+    #: Direct uploads (``POST /assets`` with a file) of video and audio.
+    direct_bytes: int = 200 * MB
+    #: Images, by any method.
+    image_bytes: int = 32 * MB
+    #: Files fetched by URL.
+    url_bytes: int = 4 * 1024 * MB
+    #: Multipart uploads (``total_size``).
+    multipart_bytes: int = 10 * 1024 * MB
+    #: How long a URL download may take in all.
+    url_fetch_timeout: float = 600.0
+    #: Chunk size of multipart uploads (the last chunk may be smaller).
+    chunk_size: int = 8 * MB
+    #: How many presigned URLs a new multipart upload comes with (more on request).
+    initial_upload_urls: int = 20
+    #: Lifetime of a presigned chunk URL.
+    upload_url_ttl: float = 3600.0
+    #: Lifetime of a multipart upload session.
+    upload_session_ttl: float = 24 * 3600.0

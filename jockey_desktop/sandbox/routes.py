@@ -1,305 +1,41 @@
-"""HTTP handlers of the sandbox's resource endpoints (jockey-api.md §5, §7).
+"""The routing table of the sandbox's resource endpoints (jockey-api.md §5, §7).
 
 ``server._Handler._match`` asks :func:`match` for the route of a path; each route maps HTTP
 methods to functions ``fn(handler, request)``. ``/responses`` stays in ``server.py``.
-
-Statuses beyond the contract, so clients can rely on them: creating a store, a collection, an
-asset or a multipart upload answers 201; adding an item 202 (its status is ``queued``); every
-delete and ``…/items/remove`` answer 204 without a body. Store names are 1–256 characters,
-descriptions up to 2,048; collection names likewise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from urllib.parse import unquote
 
-from jockey_desktop.sandbox.bodies import (
-    ITEM_METADATA,
-    STORE_METADATA,
-    id_list,
-    json_object,
-    metadata_field,
-    text_field,
-    validate_ingestion_config,
+from jockey_desktop.sandbox.asset_routes import (
+    create_asset,
+    delete_asset,
+    get_asset,
+    list_assets,
 )
-from jockey_desktop.sandbox.data import ITEM_STATUSES, Store
-from jockey_desktop.sandbox.faults import FaultKind
-from jockey_desktop.sandbox.validation import (
-    ApiError,
-    ListQuery,
-    invalid,
-    missing,
-    validate_list_query,
+from jockey_desktop.sandbox.handlers import Route
+from jockey_desktop.sandbox.media_routes import serve_media
+from jockey_desktop.sandbox.store_routes import (
+    add_collection_items,
+    create_collection,
+    create_item,
+    create_store,
+    delete_collection,
+    delete_item,
+    delete_store,
+    get_collection,
+    get_item,
+    get_store,
+    list_collection_items,
+    list_collections,
+    list_items,
+    list_stores,
+    remove_collection_items,
+    update_collection,
+    update_store,
 )
 
-MAX_NAME_CHARS = 256
-MAX_DESCRIPTION_CHARS = 2_048
-#: ``items/add`` and ``items/remove`` take at most this many ids per request.
-MAX_COLLECTION_IDS = 500
-
-
-class Handler(Protocol):
-    """What the route functions use of ``server._Handler``."""
-
-    @property
-    def app(self) -> Any: ...
-
-    headers: Any
-    rfile: Any
-    wfile: Any
-    close_connection: bool
-    command: str
-
-    def _reply_json(self, obj: Any, method: str, rel: str) -> None: ...
-
-    def _send_json(self, status: int, obj: Any,
-                   headers: dict[str, str] | None = None) -> None: ...
-
-    def _send_bytes(self, status: int, body: bytes, content_type: str,
-                    headers: dict[str, str] | None = None) -> None: ...
-
-    def send_response(self, code: int, message: str | None = None) -> None: ...
-
-    def send_header(self, keyword: str, value: str) -> None: ...
-
-    def end_headers(self) -> None: ...
-
-
-@dataclass
-class Request:
-    """One routed request."""
-
-    parts: list[str]
-    params: dict[str, list[str]]
-    body: bytes
-    method: str
-    rel: str
-
-
-RouteFn = Callable[[Handler, Request], None]
-
-
-@dataclass(frozen=True)
-class Route:
-    """The functions for one path, by HTTP method."""
-
-    methods: dict[str, RouteFn] = field(default_factory=dict)
-    needs_key: bool = True
-
-    def call(self, handler: Handler, parts: list[str], params: dict[str, list[str]],
-             body: bytes, method: str, rel: str) -> None:
-        """Run the function for ``method`` (the server checked that it is allowed)."""
-        self.methods[method](handler, Request(parts, params, body, method, rel))
-
-
-def no_content(h: Handler) -> None:
-    """204 with no body (and so no Content-Type or Content-Length)."""
-    h.send_response(204)
-    if h.close_connection:
-        h.send_header("Connection", "close")
-    h.end_headers()
-    h.wfile.flush()
-
-
-def page(rows: list[dict[str, Any]], query: ListQuery,
-         key: Callable[[dict[str, Any]], Any] | None = None) -> dict[str, Any]:
-    """One page of ``rows`` with ``page_info`` (sorted by the query unless ``key`` is None and
-    the query has no sort; ties are broken by ``_id``)."""
-    reverse = query.sort_option == "desc"
-    sort_key = key or (lambda r: (r.get(query.sort_by) or "", r.get("_id", "")))
-    rows = sorted(rows, key=sort_key, reverse=reverse)
-    total = len(rows)
-    total_page = (total + query.page_limit - 1) // query.page_limit
-    start = (query.page - 1) * query.page_limit
-    return {"data": rows[start:start + query.page_limit],
-            "page_info": {"limit_per_page": query.page_limit, "page": query.page,
-                          "total_page": total_page, "total_results": total}}
-
-
-def plain_page(rows: list[dict[str, Any]], params: dict[str, list[str]]) -> dict[str, Any]:
-    """A page of rows kept in their given order (only ``page`` and ``page_limit`` apply)."""
-    query = validate_list_query({k: v for k, v in params.items()
-                                 if k in ("page", "page_limit")}, with_status=False)
-    start = (query.page - 1) * query.page_limit
-    total = len(rows)
-    return {"data": rows[start:start + query.page_limit],
-            "page_info": {"limit_per_page": query.page_limit, "page": query.page,
-                          "total_page": (total + query.page_limit - 1) // query.page_limit,
-                          "total_results": total}}
-
-
-# --------------------------------------------------------------------- stores
-def _store_fields(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    """``name``, ``description`` and ``metadata`` of a store or collection body."""
-    changes: dict[str, Any] = {}
-    name = text_field(data, "name", required=creating, max_chars=MAX_NAME_CHARS)
-    if name is not None:
-        changes["name"] = name
-    if "description" in data:
-        changes["description"] = text_field(data, "description", allow_empty=True,
-                                            max_chars=MAX_DESCRIPTION_CHARS)
-    metadata = metadata_field(data, STORE_METADATA)
-    if metadata is not None:
-        changes["metadata"] = metadata
-    return changes
-
-
-def list_stores(h: Handler, r: Request) -> None:
-    """``GET /knowledge-stores``."""
-    query = validate_list_query(r.params, with_status=False)
-    stores = [s.to_api() for s in h.app.resources.all_stores()]
-    h._reply_json(page(stores, query), r.method, r.rel)
-
-
-def create_store(h: Handler, r: Request) -> None:
-    """``POST /knowledge-stores`` → 201 KnowledgeStore."""
-    data = json_object(r.body, ("name", "description", "metadata", "ingestion_config"))
-    fields = _store_fields(data, creating=True)
-    config = (validate_ingestion_config(data["ingestion_config"])
-              if "ingestion_config" in data else None)
-    store = h.app.resources.create_store(fields["name"], fields.get("description"),
-                                         fields.get("metadata", {}), config)
-    h._send_json(201, store.to_api())
-
-
-def get_store(h: Handler, r: Request) -> None:
-    """``GET /knowledge-stores/{id}``."""
-    h._reply_json(h.app.resources.store(r.parts[1]).to_api(), r.method, r.rel)
-
-
-def update_store(h: Handler, r: Request) -> None:
-    """``PATCH /knowledge-stores/{id}``: ``name``, ``description``, ``metadata`` only."""
-    h.app.resources.store(r.parts[1])
-    data = json_object(r.body, ("name", "description", "metadata", "ingestion_config"))
-    if "ingestion_config" in data:
-        raise invalid("ingestion_config", "It is fixed when the knowledge store is created.")
-    store = h.app.resources.update_store(r.parts[1], _store_fields(data, creating=False))
-    h._reply_json(store.to_api(), r.method, r.rel)
-
-
-def delete_store(h: Handler, r: Request) -> None:
-    """``DELETE /knowledge-stores/{id}``: the store, its items and collections."""
-    h.app.resources.delete_store(r.parts[1])
-    no_content(h)
-
-
-# --------------------------------------------------------------------- items
-def list_items(h: Handler, r: Request) -> None:
-    """``GET /knowledge-stores/{id}/items`` (``status`` filter, repeated or comma list)."""
-    store = h.app.resources.store(r.parts[1])
-    query = validate_list_query(r.params, with_status=True, statuses=ITEM_STATUSES)
-    items = [i.to_api() for i in store.items
-             if not query.statuses or i.status in query.statuses]
-    h._reply_json(page(items, query), r.method, r.rel)
-
-
-def create_item(h: Handler, r: Request) -> None:
-    """``POST /knowledge-stores/{id}/items`` → 202 item in ``queued``."""
-    app = h.app
-    app.resources.store(r.parts[1])
-    data = json_object(r.body, ("asset_id", "asset_type", "metadata"))
-    asset_id = data.get("asset_id")
-    if asset_id is None:
-        raise missing("asset_id")
-    if not isinstance(asset_id, str):
-        raise invalid("asset_id")
-    asset_type = data.get("asset_type", "video")
-    if asset_type not in ("video", "image"):
-        raise invalid("asset_type", "Use `video` or `image`.")
-    metadata = metadata_field(data, ITEM_METADATA) or {}
-    asset = app.assets.require(asset_id)
-    status = asset.status(app.assets.now())
-    if status != "ready":
-        raise ApiError(400, "parameter_invalid",
-                       f"The asset `{asset_id}` is {status}, not ready. Wait until its status "
-                       "is `ready` before adding it to a knowledge store.")
-    fail = bool(app.faults.take(frozenset({FaultKind.FAIL_INDEXING}), r.method, r.rel, None))
-    item = app.resources.add_item(r.parts[1], asset, asset_type, metadata, fail=fail)
-    h._send_json(202, item.to_api())
-
-
-def get_item(h: Handler, r: Request) -> None:
-    """``GET /knowledge-stores/{id}/items/{item_id}``."""
-    h._reply_json(h.app.resources.item(r.parts[1], r.parts[3]).to_api(), r.method, r.rel)
-
-
-def delete_item(h: Handler, r: Request) -> None:
-    """``DELETE /knowledge-stores/{id}/items/{item_id}`` (the asset stays)."""
-    h.app.resources.delete_item(r.parts[1], r.parts[3])
-    no_content(h)
-
-
-# --------------------------------------------------------------------- collections
-def list_collections(h: Handler, r: Request) -> None:
-    """``GET /knowledge-stores/{id}/item-collections`` (sortable by name too)."""
-    store: Store = h.app.resources.store(r.parts[1])
-    params = dict(r.params)
-    by_name = params.get("sort_by", [""])[-1] == "name"
-    if by_name:
-        params.pop("sort_by")
-    query = validate_list_query(params, with_status=False)
-    rows = [c.to_api(store.id) for c in store.collections]
-    key = (lambda row: (row["name"], row["_id"])) if by_name else None
-    h._reply_json(page(rows, query, key), r.method, r.rel)
-
-
-def create_collection(h: Handler, r: Request) -> None:
-    """``POST /knowledge-stores/{id}/item-collections`` → 201 collection."""
-    h.app.resources.store(r.parts[1])
-    data = json_object(r.body, ("name", "description", "metadata"))
-    fields = _store_fields(data, creating=True)
-    collection = h.app.resources.create_collection(
-        r.parts[1], fields["name"], fields.get("description"), fields.get("metadata", {}))
-    h._send_json(201, collection.to_api(r.parts[1]))
-
-
-def get_collection(h: Handler, r: Request) -> None:
-    """``GET /knowledge-stores/{id}/item-collections/{cid}``."""
-    store, collection = h.app.resources.collection(r.parts[1], r.parts[3])
-    h._reply_json(collection.to_api(store.id), r.method, r.rel)
-
-
-def update_collection(h: Handler, r: Request) -> None:
-    """``PATCH …/item-collections/{cid}``: ``name``, ``description``, ``metadata``."""
-    h.app.resources.collection(r.parts[1], r.parts[3])
-    data = json_object(r.body, ("name", "description", "metadata"))
-    collection = h.app.resources.update_collection(
-        r.parts[1], r.parts[3], _store_fields(data, creating=False))
-    h._reply_json(collection.to_api(r.parts[1]), r.method, r.rel)
-
-
-def delete_collection(h: Handler, r: Request) -> None:
-    """``DELETE …/item-collections/{cid}`` (the items stay)."""
-    h.app.resources.delete_collection(r.parts[1], r.parts[3])
-    no_content(h)
-
-
-def list_collection_items(h: Handler, r: Request) -> None:
-    """``GET …/item-collections/{cid}/items``: members in the order they were added."""
-    store, collection = h.app.resources.collection(r.parts[1], r.parts[3])
-    rows = [item.to_api() for item in (store.item(i) for i in collection.item_ids) if item]
-    h._reply_json(plain_page(rows, r.params), r.method, r.rel)
-
-
-def add_collection_items(h: Handler, r: Request) -> None:
-    """``POST …/item-collections/{cid}/items/add`` → the collection (idempotent)."""
-    h.app.resources.collection(r.parts[1], r.parts[3])
-    ids = id_list(json_object(r.body, ("item_ids",)), "item_ids", "ksi_", MAX_COLLECTION_IDS)
-    collection = h.app.resources.add_to_collection(r.parts[1], r.parts[3], ids)
-    h._reply_json(collection.to_api(r.parts[1]), r.method, r.rel)
-
-
-def remove_collection_items(h: Handler, r: Request) -> None:
-    """``POST …/item-collections/{cid}/items/remove`` → 204 (idempotent)."""
-    h.app.resources.collection(r.parts[1], r.parts[3])
-    ids = id_list(json_object(r.body, ("item_ids",)), "item_ids", "ksi_", MAX_COLLECTION_IDS)
-    h.app.resources.remove_from_collection(r.parts[1], r.parts[3], ids)
-    no_content(h)
-
-
-# --------------------------------------------------------------------- the table
 _STORES = Route({"GET": list_stores, "POST": create_store})
 _STORE = Route({"GET": get_store, "PATCH": update_store, "DELETE": delete_store})
 _ITEMS = Route({"GET": list_items, "POST": create_item})
@@ -333,6 +69,23 @@ def _store_route(parts: list[str]) -> Route | None:
     return None
 
 
+_ASSETS = Route({"GET": list_assets, "POST": create_asset})
+_ASSET = Route({"GET": get_asset, "DELETE": delete_asset})
+_MEDIA = Route({"GET": serve_media, "HEAD": serve_media}, needs_key=False)
+
+#: First path segments served outside the API prefix (the media and upload "hosts").
+OUTSIDE_API = frozenset({"media", "upload-chunks"})
+
+
+def _asset_route(parts: list[str]) -> Route | None:
+    n = len(parts)
+    if n == 1:
+        return _ASSETS
+    if n == 2:
+        return _ASSET
+    return None
+
+
 def match(parts: list[str]) -> Route | None:
     """The route for a path: ``parts`` relative to ``/v1.3``, or starting with ``""`` for a
     path outside the API (media and upload URLs)."""
@@ -340,10 +93,32 @@ def match(parts: list[str]) -> Route | None:
         return None
     if parts[0] == "knowledge-stores":
         return _store_route(parts)
+    if parts[0] == "assets":
+        return _asset_route(parts)
+    if parts[0] == "" and len(parts) >= 2 and parts[1] == "media":
+        return _MEDIA
     return None
 
 
-def streams_body(method: str, path: str) -> bool:
+def split_path(path: str, api_prefix: str) -> tuple[str, list[str]] | None:
+    """(``rel``, ``parts``) of a request path, or None when nothing is served there.
+
+    Inside the API ``rel`` is relative to ``api_prefix`` (what faults match on) and ``parts``
+    are its unquoted segments; outside it (media and upload URLs) ``rel`` is the path itself
+    and ``parts`` start with an empty segment, which no API path can produce.
+    """
+    if path == api_prefix or path.startswith(api_prefix + "/"):
+        rel = path[len(api_prefix):].rstrip("/") or "/"
+        return rel, ([unquote(p) for p in rel.strip("/").split("/")] if rel != "/" else [])
+    segments = path.strip("/").split("/")
+    if segments[0] in OUTSIDE_API:
+        return path.rstrip("/"), ["", *(unquote(p) for p in segments)]
+    return None
+
+
+def streams_body(method: str, path: str, api_prefix: str) -> bool:
     """Whether a request's body is read by its route (uploads) instead of up front."""
-    return False
+    if method == "POST":
+        return path.rstrip("/") == api_prefix + "/assets"
+    return method == "PUT" and path.startswith("/upload-chunks/")
 

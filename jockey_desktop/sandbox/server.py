@@ -26,24 +26,23 @@ import hmac
 import json
 import logging
 import socket
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from jockey_desktop.sandbox import routes
-from jockey_desktop.sandbox.assets import AssetStore
+from jockey_desktop.sandbox.assets import AssetStore, UploadLimits
 from jockey_desktop.sandbox.data import Store
 from jockey_desktop.sandbox.engine import Answer, AnswerEngine, count_tokens, truncate_to_tokens
 from jockey_desktop.sandbox.faults import PRE_FAULTS, REPLY_FAULTS, Fault, FaultKind, FaultSet
 from jockey_desktop.sandbox.ids import new_id, rfc3339, uuid7
+from jockey_desktop.sandbox.media import DEFAULT_MEDIA_URL_TTL, MediaSigner
 from jockey_desktop.sandbox.pace import Pace
 from jockey_desktop.sandbox.registry import ResourceRegistry
 from jockey_desktop.sandbox.sessions import DEFAULT_SESSION_TTL, Session, SessionStore
@@ -89,11 +88,23 @@ class SandboxServer:
                  api_key: str = SANDBOX_API_KEY, state_dir: Path | str | None = None,
                  stores_dir: Path | str | None = None, pace: Pace | None = None,
                  session_ttl: float = DEFAULT_SESSION_TTL,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 media_url_ttl: float = DEFAULT_MEDIA_URL_TTL,
+                 upload_limits: UploadLimits | None = None,
+                 search_token_ttl: float = 600.0) -> None:
         self.host = host
         self._requested_port = port
         self._api_key = api_key
         self.pace = pace if pace is not None else Pace.realistic()
+        self.limits = upload_limits or UploadLimits()
+        self.search_token_ttl = search_token_ttl
+        #: Signs media URLs; they expire ``media_url_ttl`` seconds after they are made.
+        self.media = MediaSigner(media_url_ttl, clock)
+        #: Requests to media or presigned upload URLs that carried ``x-api-key`` (a client
+        #: bug: keys must never go to those hosts); tests assert these stay 0.
+        self.media_requests_with_key = 0
+        self.chunk_puts_with_key = 0
+        self._counter_lock = threading.Lock()
         state = Path(state_dir) if state_dir else None
         #: Uploaded files and the sample videos' stand-in assets.
         self.assets = AssetStore(state, self.pace, clock)
@@ -177,8 +188,22 @@ class SandboxServer:
     @property
     def base_url(self) -> str:
         """``http://<host>:<port>/v1.3`` (only while running)."""
+        return self.root_url + API_PREFIX
+
+    @property
+    def root_url(self) -> str:
+        """``http://<host>:<port>``: media and presigned upload URLs live here, outside the
+        API prefix (only while running)."""
         host = self.host if ":" not in self.host else f"[{self.host}]"
-        return f"http://{host}:{self.port}{API_PREFIX}"
+        return f"http://{host}:{self.port}"
+
+    def count_key_leak(self, media: bool) -> None:
+        """Record a media (or chunk upload) request that carried ``x-api-key``."""
+        with self._counter_lock:
+            if media:
+                self.media_requests_with_key += 1
+            else:
+                self.chunk_puts_with_key += 1
 
     @property
     def stopping(self) -> threading.Event:
@@ -213,10 +238,36 @@ class SandboxServer:
         an unknown one."""
         return self.resources.store(store_id)
 
-    def thumbnail_url(self, item_id: str, start: float) -> str:
-        """A signed-looking URL served by this sandbox."""
-        return (f"{self.base_url}/media/{quote(item_id)}/thumbnail.png"
-                f"?t={start:.1f}&sig=sandbox")
+    def _item_asset(self, item_id: str) -> str | None:
+        found = self.resources.find_item(item_id)
+        if found is None:
+            return None
+        asset_id = found[1].api.get("asset_id")
+        return str(asset_id) if asset_id and self.assets.get(str(asset_id)) else None
+
+    def manifest_url(self, asset_id: str) -> str:
+        """The signed HLS playlist URL of an asset (valid ``media_url_ttl`` from now)."""
+        return f"{self.root_url}{self.media.prefix(asset_id)}/index.m3u8"
+
+    def asset_thumbnail_url(self, asset_id: str, at: float) -> str:
+        """The signed thumbnail URL of an asset at ``at`` seconds."""
+        return f"{self.root_url}{self.media.prefix(asset_id)}/thumbnail.png?t={at:.1f}"
+
+    def thumbnail_url(self, item_id: str, start: float) -> str | None:
+        """The signed thumbnail of a store item at ``start`` (None without a usable asset)."""
+        asset_id = self._item_asset(item_id)
+        asset = self.assets.get(asset_id) if asset_id else None
+        if asset is None or not asset.enable_thumbnail:
+            return None
+        return self.asset_thumbnail_url(asset.id, start)
+
+    def hls_url(self, item_id: str) -> str | None:
+        """The signed HLS playlist of a store item (None when its asset has no HLS)."""
+        asset_id = self._item_asset(item_id)
+        asset = self.assets.get(asset_id) if asset_id else None
+        if asset is None or not asset.enable_hls or asset.kind not in ("video", "audio"):
+            return None
+        return self.manifest_url(asset.id)
 
     def wait(self, seconds: float) -> None:
         """Sleep unless the server stops first (then raise ``_ClientGoneError``)."""
@@ -293,6 +344,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     #: True once SSE headers went out (an error can then only close the socket).
     stream_started = False
+    #: Whether the connection may stay open after a streamed upload body (see ``_route``).
+    keep_alive = True
 
     # Route every method (even unknown ones) through one dispatcher so they get JSON replies.
     def __getattr__(self, name: str) -> Any:
@@ -425,14 +478,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(err.status, err.body(), err.headers)
 
     def _route(self, method: str) -> None:
-        # Read any body first so a keep-alive connection stays in sync whatever we answer.
-        body = self._read_body()
         split = urlsplit(self.path)
         path = split.path
-        if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
+        if routes.streams_body(method, path, API_PREFIX):
+            # An upload's route streams its body to disk. Until it has read all of it the
+            # connection is marked for closing, so an early error cannot desynchronise it.
+            self.keep_alive = not self.close_connection
+            self.close_connection = True
+            body = b""
+        else:
+            # Read any body first so a keep-alive connection stays in sync whatever we answer.
+            body = self._read_body()
+        located = routes.split_path(path, API_PREFIX)
+        if located is None:
             raise _no_endpoint(method, path)
-        rel = path[len(API_PREFIX):].rstrip("/") or "/"
-        parts = [unquote(p) for p in rel.strip("/").split("/")] if rel != "/" else []
+        rel, parts = located
         handler, allowed, needs_key = self._match(parts)
         if handler is None:
             raise _no_endpoint(method, path)
@@ -459,9 +519,6 @@ class _Handler(BaseHTTPRequestHandler):
         route = routes.match(parts)
         if route is not None:
             return partial(route.call, self), set(route.methods), route.needs_key
-        n = len(parts)
-        if n == 3 and parts[0] == "media" and parts[2] == "thumbnail.png":
-            return self._thumbnail, {"GET"}, False
         return None, set(), False
 
     # ----------------------------------------------------------------- GET endpoints
@@ -487,19 +544,6 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
         raise _ClientGoneError
-
-    def _thumbnail(self, parts: list[str], params: dict[str, list[str]], body: bytes,
-                   method: str, rel: str) -> None:
-        item = next((s.item(parts[1]) for s in self.app.stores.values() if s.item(parts[1])),
-                    None)
-        if item is None:
-            raise ApiError(404, "resource_not_exist", "No such thumbnail.")
-        try:
-            at = float(params.get("t", ["0"])[-1])
-        except ValueError:
-            at = 0.0
-        png = _thumbnail_png(item.id, at / item.duration if item.duration else 0.0)
-        self._send_bytes(200, png, "image/png", {"Cache-Control": "max-age=3600"})
 
     # ----------------------------------------------------------------- POST /responses
     def _post_responses(self, parts: list[str], params: dict[str, list[str]], body: bytes,
@@ -557,7 +601,7 @@ class _Handler(BaseHTTPRequestHandler):
         text = engine.structured(request.text_format["schema"], answer) if structured \
             else answer.text
         annotations = [] if structured else [
-            a.to_api(app.thumbnail_url(a.item_id, a.start_sec), None)
+            a.to_api(app.thumbnail_url(a.item_id, a.start_sec), app.hls_url(a.item_id))
             for a in answer.annotations]
         incomplete = False
         if request.max_output_tokens is not None and \
@@ -777,27 +821,3 @@ def _no_endpoint(method: str, path: str) -> ApiError:
 def _too_large() -> ApiError:
     return ApiError(413, "payload_too_large",
                     f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
-
-
-def _thumbnail_png(item_id: str, position: float, width: int = 160, height: int = 90) -> bytes:
-    """A small generated PNG: a colour from the item id and a bar at the cited time."""
-    seed = zlib.crc32(item_id.encode())
-    base = bytes(((seed >> shift) & 0x7F) + 40 for shift in (0, 8, 16))
-    bar = max(0, min(width - 1, int(position * width)))
-    rows = bytearray()
-    for y in range(height):
-        rows.append(0)
-        shade = 1.0 - 0.4 * y / height
-        colour = bytes(int(c * shade) for c in base)
-        row = bytearray(colour * width)
-        for x in range(max(0, bar - 1), min(width, bar + 2)):
-            row[x * 3:x * 3 + 3] = b"\xf0\xf0\xf0"
-        rows += row
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(bytes(rows), 6)) + chunk(b"IEND", b""))

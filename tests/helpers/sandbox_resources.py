@@ -143,17 +143,22 @@ class ResourceApi:
         items = self.items(self.store_by_name(store_name)["_id"])
         return str(next(i for i in items if i["status"] == "ready")["asset_id"])
 
-    def upload(self, data: bytes, filename: str = "clip.mp4",
+    def upload(self, data: bytes, file_name: str = "clip.mp4",
                content_type: str = "video/mp4", **form: Any) -> requests.Response:
         """``POST /assets`` with ``method=direct`` and the file as multipart form data."""
         fields = {"method": "direct", **{k: _form_value(v) for k, v in form.items()}}
         return self.call("POST", "/assets", data=fields,
-                         files={"file": (filename, data, content_type)})
+                         files={"file": (file_name, data, content_type)})
 
-    def upload_ready(self, data: bytes, filename: str = "clip.mp4", **form: Any
+    def form(self, **fields: Any) -> requests.Response:
+        """``POST /assets`` with only text fields, as multipart form data."""
+        return self.call("POST", "/assets",
+                         files={k: (None, _form_value(v)) for k, v in fields.items()})
+
+    def upload_ready(self, data: bytes, file_name: str = "clip.mp4", **form: Any
                      ) -> dict[str, Any]:
-        """Upload and wait until the asset is ready; returns its AssetDetail."""
-        response = self.upload(data, filename, **form)
+        """Upload and wait until processing ends; returns the AssetDetail."""
+        response = self.upload(data, file_name, **form)
         assert response.status_code == 201, response.text
         return self.wait_asset(response.json()["_id"])
 
@@ -193,3 +198,34 @@ def citations(response: dict[str, Any]) -> list[dict[str, Any]]:
     message = next(o for o in response["output"]
                    if o["type"] == "message" and o.get("phase", "final_answer") == "final_answer")
     return [a for a in message["content"][0]["annotations"] if a["type"] == "video_citation"]
+
+
+@contextlib.contextmanager
+def file_server(files: dict[str, tuple[int, dict[str, str], bytes]]) -> Iterator[str]:
+    """A loopback HTTP server answering ``GET <path>`` with (status, headers, body);
+    yields its root URL. Paths not in ``files`` get a 404."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, headers, body = files.get(self.path.split("?")[0], (404, {}, b"missing"))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
