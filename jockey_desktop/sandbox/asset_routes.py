@@ -60,8 +60,9 @@ def _mb(size: int) -> str:
 def too_large(kind: str, limit: int, how: str) -> ApiError:
     """413 for a file over its limit."""
     what = "Images" if kind == "image" else "Video and audio files"
+    where = f" {how}" if how else ""
     return ApiError(413, "payload_too_large",
-                    f"The file is too large. {what} may be at most {_mb(limit)} {how}.")
+                    f"The file is too large. {what} may be at most {_mb(limit)}{where}.")
 
 
 def fail_message(h: Handler, r: Request) -> str | None:
@@ -372,6 +373,7 @@ def detail(app: Any, asset: Asset) -> dict[str, Any]:
 
 def get_asset(h: Handler, r: Request) -> None:
     """``GET /assets/{id}`` → AssetDetail."""
+    h.app.uploads.settle_expired(h.app.assets)
     asset = h.app.assets.require(r.parts[1])
     h._reply_json(detail(h.app, asset), r.method, r.rel)
 

@@ -35,6 +35,14 @@ from jockey_desktop.sandbox.store_routes import (
     update_collection,
     update_store,
 )
+from jockey_desktop.sandbox.upload_routes import (
+    create_upload,
+    list_uploads,
+    presigned_urls,
+    put_chunk,
+    report_chunks,
+    upload_status,
+)
 
 _STORES = Route({"GET": list_stores, "POST": create_store})
 _STORE = Route({"GET": get_store, "PATCH": update_store, "DELETE": delete_store})
@@ -72,6 +80,10 @@ def _store_route(parts: list[str]) -> Route | None:
 _ASSETS = Route({"GET": list_assets, "POST": create_asset})
 _ASSET = Route({"GET": get_asset, "DELETE": delete_asset})
 _MEDIA = Route({"GET": serve_media, "HEAD": serve_media}, needs_key=False)
+_UPLOADS = Route({"GET": list_uploads, "POST": create_upload})
+_UPLOAD = Route({"GET": upload_status, "POST": report_chunks})
+_UPLOAD_URLS = Route({"POST": presigned_urls})
+_CHUNK = Route({"PUT": put_chunk}, needs_key=False)
 
 #: First path segments served outside the API prefix (the media and upload "hosts").
 OUTSIDE_API = frozenset({"media", "upload-chunks"})
@@ -81,6 +93,12 @@ def _asset_route(parts: list[str]) -> Route | None:
     n = len(parts)
     if n == 1:
         return _ASSETS
+    if parts[1] == "multipart-uploads":
+        if n == 2:
+            return _UPLOADS
+        if n == 3:
+            return _UPLOAD
+        return _UPLOAD_URLS if n == 4 and parts[3] == "presigned-urls" else None
     if n == 2:
         return _ASSET
     return None
@@ -95,8 +113,8 @@ def match(parts: list[str]) -> Route | None:
         return _store_route(parts)
     if parts[0] == "assets":
         return _asset_route(parts)
-    if parts[0] == "" and len(parts) >= 2 and parts[1] == "media":
-        return _MEDIA
+    if parts[0] == "" and len(parts) >= 2:
+        return {"media": _MEDIA, "upload-chunks": _CHUNK}.get(parts[1])
     return None
 
 

@@ -46,6 +46,7 @@ from jockey_desktop.sandbox.media import DEFAULT_MEDIA_URL_TTL, MediaSigner
 from jockey_desktop.sandbox.pace import Pace
 from jockey_desktop.sandbox.registry import ResourceRegistry
 from jockey_desktop.sandbox.sessions import DEFAULT_SESSION_TTL, Session, SessionStore
+from jockey_desktop.sandbox.uploads import UploadStore
 from jockey_desktop.sandbox.validation import (
     MODEL,
     ApiError,
@@ -108,6 +109,8 @@ class SandboxServer:
         state = Path(state_dir) if state_dir else None
         #: Uploaded files and the sample videos' stand-in assets.
         self.assets = AssetStore(state, self.pace, clock)
+        #: Multipart upload sessions and their presigned chunk URLs.
+        self.uploads = UploadStore(state, self.assets.files_dir, self.limits, clock)
         #: ``stores`` and ``engines`` are owned by ``resources``, which replaces a store (and
         #: rebuilds its engine) whenever the store changes.
         self.stores: dict[str, Store] = {}
