@@ -105,6 +105,10 @@ class ResourceRegistry:
         """Held while stores are read-modified-written."""
         return self._lock
 
+    def now(self) -> float:
+        """The server clock."""
+        return self._clock()
+
     # ----------------------------------------------------------------- persistence
     def _load(self) -> None:
         if self._dir is None:

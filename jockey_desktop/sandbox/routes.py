@@ -32,6 +32,7 @@ from jockey_desktop.sandbox.store_routes import (
     list_items,
     list_stores,
     remove_collection_items,
+    search_store,
     update_collection,
     update_store,
 )
@@ -54,6 +55,7 @@ _COLLECTION = Route({"GET": get_collection, "PATCH": update_collection,
 _COLLECTION_ITEMS = Route({"GET": list_collection_items})
 _COLLECTION_ADD = Route({"POST": add_collection_items})
 _COLLECTION_REMOVE = Route({"POST": remove_collection_items})
+_SEARCH = Route({"POST": search_store})
 
 
 def _store_route(parts: list[str]) -> Route | None:
@@ -62,6 +64,8 @@ def _store_route(parts: list[str]) -> Route | None:
         return _STORES
     if n == 2:
         return _STORE
+    if parts[2] == "search":
+        return _SEARCH if n == 3 else None
     if parts[2] == "items":
         return _ITEMS if n == 3 else _ITEM if n == 4 else None
     if parts[2] == "item-collections":

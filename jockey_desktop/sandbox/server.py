@@ -45,6 +45,7 @@ from jockey_desktop.sandbox.ids import new_id, rfc3339, uuid7
 from jockey_desktop.sandbox.media import DEFAULT_MEDIA_URL_TTL, MediaSigner
 from jockey_desktop.sandbox.pace import Pace
 from jockey_desktop.sandbox.registry import ResourceRegistry
+from jockey_desktop.sandbox.search import SearchPages
 from jockey_desktop.sandbox.sessions import DEFAULT_SESSION_TTL, Session, SessionStore
 from jockey_desktop.sandbox.uploads import UploadStore
 from jockey_desktop.sandbox.validation import (
@@ -98,7 +99,8 @@ class SandboxServer:
         self._api_key = api_key
         self.pace = pace if pace is not None else Pace.realistic()
         self.limits = upload_limits or UploadLimits()
-        self.search_token_ttl = search_token_ttl
+        #: Page tokens of store searches; they expire ``search_token_ttl`` after issue.
+        self.searches = SearchPages(search_token_ttl, clock)
         #: Signs media URLs; they expire ``media_url_ttl`` seconds after they are made.
         self.media = MediaSigner(media_url_ttl, clock)
         #: Requests to media or presigned upload URLs that carried ``x-api-key`` (a client

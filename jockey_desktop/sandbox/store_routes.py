@@ -22,6 +22,7 @@ from jockey_desktop.sandbox.bodies import (
 from jockey_desktop.sandbox.data import ITEM_STATUSES, Store
 from jockey_desktop.sandbox.faults import FaultKind
 from jockey_desktop.sandbox.handlers import Handler, Request, no_content, page, plain_page
+from jockey_desktop.sandbox.search import search_page, validate_search
 from jockey_desktop.sandbox.validation import ApiError, invalid, missing, validate_list_query
 
 MAX_NAME_CHARS = 256
@@ -198,3 +199,13 @@ def remove_collection_items(h: Handler, r: Request) -> None:
     no_content(h)
 
 
+
+
+def search_store(h: Handler, r: Request) -> None:
+    """``POST /knowledge-stores/{id}/search`` (see :mod:`jockey_desktop.sandbox.search`)."""
+    app = h.app
+    store = app.resources.store(r.parts[1])
+    request = validate_search(r.body)
+    body = search_page(app.searches, store, app.engines[store.id], request,
+                       app.resources.now())
+    h._reply_json(body, r.method, r.rel)
