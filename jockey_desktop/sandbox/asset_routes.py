@@ -1,5 +1,5 @@
 """Routes of assets (jockey-api.md §7): ``POST /assets`` (direct or by URL), ``GET /assets``,
-``GET``/``DELETE /assets/{id}``.
+``GET``/``DELETE /assets/{id}``, ``GET /assets/{id}/transcription``.
 
 A direct upload's body is streamed to a file in the asset folder while the form is parsed, so
 memory stays flat whatever the size; limits (:class:`~jockey_desktop.sandbox.assets.
@@ -39,6 +39,7 @@ from jockey_desktop.sandbox.formdata import (
     parse_form,
 )
 from jockey_desktop.sandbox.handlers import Handler, Request, no_content, plain_page
+from jockey_desktop.sandbox.media import TRANSCRIPT_PARTS, transcription
 from jockey_desktop.sandbox.probe import kind_from_name, mime_for, probe_file
 from jockey_desktop.sandbox.validation import ApiError, invalid, missing, unknown
 
@@ -395,3 +396,18 @@ def delete_asset(h: Handler, r: Request) -> None:
                            "`true`.")
         app.assets.delete(asset.id)
     no_content(h)
+
+
+def get_transcription(h: Handler, r: Request) -> None:
+    """``GET /assets/{id}/transcription?include=words|sentences|utterances`` (default
+    sentences): sample videos answer from their transcript lines; others have none (404)."""
+    asset = h.app.assets.require(r.parts[1])
+    include = tuple(dict.fromkeys(v.strip() for raw in r.params.get("include", [])
+                                  for v in raw.split(",") if v.strip())) or ("sentences",)
+    if any(part not in TRANSCRIPT_PARTS for part in include):
+        raise invalid("include", "Use `words`, `sentences` or `utterances`.")
+    video = asset.video
+    if video is None or not any(m.transcript for m in video.moments):
+        raise ApiError(404, "resource_not_exist",
+                       f"There is no transcription for the asset `{asset.id}`.")
+    h._reply_json(transcription(video.moments, include), r.method, r.rel)

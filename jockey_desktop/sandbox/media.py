@@ -1,4 +1,4 @@
-"""Signed media URLs of the sandbox: HLS playlists, segments, thumbnails and original files.
+"""Media of the sandbox: signed URLs, HLS playlists and segments, thumbnails, transcripts.
 
 Media live outside the API prefix, like the platform's media host, and never need
 ``x-api-key``: each URL carries its own authorisation in its path,
@@ -8,21 +8,34 @@ URLs from an earlier run stop working, as signed URLs do). Past ``expires`` the 
 403, which lets clients exercise re-resolution through ``GET /assets/{asset_id}``. Putting the
 signature in the path (not the query) keeps each URL ending in its real extension, which
 FFmpeg's HLS demuxer checks.
+
+Playlists: every video's ``index.m3u8`` lists ``seg/<n>.ts`` up to its duration; each segment
+is a copy of one committed 60-second segment (``resources/sandbox/media/<asset_id>.ts``, or
+``uploaded.ts`` for uploads) with its timestamps moved on (:class:`SegmentTemplate`; see
+``build_scripts/make_sample_media.py`` for what the picture shows and why). Thumbnails are
+small PNGs drawn here in pure Python; an image asset is its own thumbnail.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import math
 import secrets
 import struct
+import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from jockey_desktop.core.timecode import format_timestamp
+from jockey_desktop.resources import resource_path
+from jockey_desktop.sandbox.data import Moment
 from jockey_desktop.sandbox.validation import ApiError
 
 MEDIA_PREFIX = "/media/"
@@ -121,3 +134,242 @@ def thumbnail_png(seed: str, at: float, duration: float, width: int = 160,
                             row[x * 3:x * 3 + 3] = b"\xff\xff\xff"
         x0 += (len(glyph[0]) + 1) * scale
     return _png(width, height, b"".join(b"\x00" + bytes(row) for row in pixels))
+
+
+# --------------------------------------------------------------------- MPEG-TS segments
+TS_PACKET = 188
+TS_CLOCK = 90_000  # PTS/DTS/PCR-base ticks per second
+_PTS_MASK = (1 << 33) - 1
+_PSI_PIDS = frozenset({0x0000, 0x0011})  # PAT and SDT (the PMT PID is read from the PAT)
+
+
+def _read_pts(data: bytes | bytearray, at: int) -> int:
+    return (((data[at] >> 1) & 0x07) << 30 | data[at + 1] << 22 | (data[at + 2] >> 1) << 15
+            | data[at + 3] << 7 | data[at + 4] >> 1)
+
+
+def _write_pts(data: bytearray, at: int, value: int) -> None:
+    value &= _PTS_MASK
+    data[at] = (data[at] & 0xF0) | ((value >> 29) & 0x0E) | 0x01
+    data[at + 1] = (value >> 22) & 0xFF
+    data[at + 2] = ((value >> 14) & 0xFE) | 0x01
+    data[at + 3] = (value >> 7) & 0xFF
+    data[at + 4] = ((value << 1) & 0xFE) | 0x01
+
+
+def _read_pcr_base(data: bytes | bytearray, at: int) -> int:
+    return (data[at] << 25 | data[at + 1] << 17 | data[at + 2] << 9 | data[at + 3] << 1
+            | data[at + 4] >> 7)
+
+
+def _write_pcr_base(data: bytearray, at: int, value: int) -> None:
+    value &= _PTS_MASK
+    data[at] = (value >> 25) & 0xFF
+    data[at + 1] = (value >> 17) & 0xFF
+    data[at + 2] = (value >> 9) & 0xFF
+    data[at + 3] = (value >> 1) & 0xFF
+    data[at + 4] = ((value & 1) << 7) | (data[at + 4] & 0x7F)
+
+
+@dataclass(frozen=True)
+class _Packet:
+    """Where the fields that change between repeats sit in one TS packet."""
+
+    offset: int
+    pid: int
+    has_payload: bool
+    pcr_at: int | None
+    pts_at: int | None
+    dts_at: int | None
+
+
+def _packets(data: bytes) -> list[_Packet]:
+    """Index a TS file (raises ValueError when it is not one)."""
+    if not data or len(data) % TS_PACKET:
+        raise ValueError("not a whole number of TS packets")
+    packets = []
+    for offset in range(0, len(data), TS_PACKET):
+        if data[offset] != 0x47:
+            raise ValueError(f"lost TS sync at byte {offset}")
+        pid = ((data[offset + 1] & 0x1F) << 8) | data[offset + 2]
+        start = bool(data[offset + 1] & 0x40)
+        control = (data[offset + 3] >> 4) & 0x03
+        payload = offset + 4
+        pcr_at = None
+        if control & 0x02:
+            length = data[offset + 4]
+            if length and data[offset + 5] & 0x10:
+                pcr_at = offset + 6
+            payload = offset + 5 + length
+        pts_at = dts_at = None
+        if control & 0x01 and start and data[payload:payload + 3] == b"\x00\x00\x01":
+            flags = data[payload + 7]
+            if flags & 0x80:
+                pts_at = payload + 9
+            if flags & 0x40:
+                dts_at = payload + 14
+        packets.append(_Packet(offset, pid, bool(control & 0x01), pcr_at, pts_at, dts_at))
+    return packets
+
+
+def strip_repeated_tables(data: bytes) -> bytes:
+    """Keep only the first PAT, PMT and SDT packets of a segment.
+
+    FFmpeg's muxer repeats them before every key frame; a segment is always read from its
+    start, so one copy is enough and the repeats were a fifth of each sample segment.
+    """
+    packets = _packets(data)
+    pmt_pids = set()
+    first = next((p for p in packets if p.pid == 0 and p.has_payload), None)
+    if first is not None:
+        # PAT: pointer field, then 8 header bytes, then (program, PID) pairs up to the CRC.
+        at = first.offset + 4 + 1 + data[first.offset + 4]
+        length = ((data[at + 1] & 0x0F) << 8) | data[at + 2]
+        for entry in range(at + 8, at + 3 + length - 4, 4):
+            if (data[entry] << 8) | data[entry + 1]:
+                pmt_pids.add(((data[entry + 2] & 0x1F) << 8) | data[entry + 3])
+    tables = _PSI_PIDS | pmt_pids
+    seen: set[int] = set()
+    kept = bytearray()
+    for packet in packets:
+        if packet.pid in tables:
+            if packet.pid in seen:
+                continue
+            seen.add(packet.pid)
+        kept += data[packet.offset:packet.offset + TS_PACKET]
+    return bytes(kept)
+
+
+class SegmentTemplate:
+    """One pre-encoded TS segment that a playlist repeats back to back.
+
+    Served copy ``n`` has every PTS, DTS and PCR moved ``n × duration`` later and every
+    continuity counter moved on, so the playlist is one continuous stream: players (FFmpeg's
+    HLS demuxer included) seek and report positions by these timestamps, which restarting at
+    each segment would break. The last copy can be cut short at a frame boundary (the
+    segments have no B-frames, so every frame only refers back).
+    """
+
+    def __init__(self, data: bytes) -> None:
+        packets = _packets(data)
+        self.data = data
+        self._packets = packets
+        frames = [(p, _read_pts(data, p.pts_at)) for p in packets if p.pts_at is not None]
+        if len(frames) < 2:
+            raise ValueError("a segment needs at least two frames")
+        pts = sorted(value for _packet, value in frames)
+        self.first_pts = pts[0]
+        step = min(b - a for a, b in itertools.pairwise(pts) if b > a)
+        #: Whole seconds of video in the segment (frames × frame duration).
+        self.duration = round((pts[-1] - pts[0] + step) / TS_CLOCK)
+        self._frame_starts = [(p.offset, value - self.first_pts) for p, value in frames]
+        counts: dict[int, int] = {}
+        for packet in packets:
+            if packet.has_payload:
+                counts[packet.pid] = counts.get(packet.pid, 0) + 1
+        self._counts = counts
+
+    def copy(self, index: int, keep_seconds: float | None = None) -> bytes:
+        """Repeat ``index`` (from 0), cut after ``keep_seconds`` of video when given."""
+        end = len(self.data)
+        if keep_seconds is not None:
+            limit = keep_seconds * TS_CLOCK
+            # Keep at least the first frame, then every frame that starts before the limit.
+            for offset, relative in self._frame_starts[1:]:
+                if relative >= limit:
+                    end = offset
+                    break
+        out = bytearray(self.data[:end])
+        shift = index * self.duration * TS_CLOCK
+        for packet in self._packets:
+            if packet.offset >= end:
+                break
+            if packet.has_payload and index:
+                cc_at = packet.offset + 3
+                counter = (out[cc_at] & 0x0F) + index * self._counts[packet.pid]
+                out[cc_at] = (out[cc_at] & 0xF0) | (counter % 16)
+            if not shift:
+                continue
+            if packet.pcr_at is not None:
+                _write_pcr_base(out, packet.pcr_at, _read_pcr_base(out, packet.pcr_at) + shift)
+            for field_at in (packet.pts_at, packet.dts_at):
+                if field_at is not None:
+                    _write_pts(out, field_at, _read_pts(out, field_at) + shift)
+        return bytes(out)
+
+
+def playlist(duration: float, segment: float, name: str = "seg/{}.ts") -> str:
+    """A VOD playlist that repeats a ``segment``-second piece up to ``duration`` seconds."""
+    count = max(1, math.ceil(duration / segment - 1e-9))
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{math.ceil(segment)}",
+             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD",
+             "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for index in range(count):
+        length = segment if index < count - 1 else duration - segment * (count - 1)
+        lines += [f"#EXTINF:{length:.3f},", name.format(index)]
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------- the media library
+#: The pre-encoded segment that stands in for every uploaded video (and any sample video
+#: without one of its own); see build_scripts/make_sample_media.py.
+UPLOADED_SEGMENT = "uploaded"
+
+
+class MediaLibrary:
+    """The bundled sample segments, loaded on first use (thread-safe)."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or resource_path("sandbox", "media")
+        self._lock = threading.Lock()
+        self._templates: dict[str, SegmentTemplate | None] = {}
+
+    def _load(self, name: str) -> SegmentTemplate | None:
+        with self._lock:
+            if name not in self._templates:
+                path = self.folder / f"{name}.ts"
+                try:
+                    self._templates[name] = SegmentTemplate(path.read_bytes())
+                except (OSError, ValueError):
+                    self._templates[name] = None
+            return self._templates[name]
+
+    def template(self, asset_id: str, sample: bool) -> SegmentTemplate | None:
+        """A sample video's own segment, else the stand-in (None when neither exists)."""
+        own = self._load(asset_id) if sample else None
+        return own or self._load(UPLOADED_SEGMENT)
+
+
+# --------------------------------------------------------------------- transcripts
+TRANSCRIPT_PARTS = ("words", "sentences", "utterances")
+
+
+def transcription(moments: Sequence[Moment], include: tuple[str, ...]) -> dict[str, Any]:
+    """``GET /assets/{id}/transcription`` for a sample video, from its moments' transcript
+    lines: each moment's lines share its time range evenly (sentences and utterances), and
+    each line's words share the line's range (words)."""
+    sentences: list[dict[str, Any]] = []
+    words: list[dict[str, Any]] = []
+    for moment in moments:
+        lines = [line for line in moment.transcript if line.strip()]
+        if not lines:
+            continue
+        span = (moment.end - moment.start) / len(lines)
+        for number, line in enumerate(lines):
+            start = moment.start + number * span
+            sentences.append({"start": round(start, 2), "end": round(start + span, 2),
+                              "value": line})
+            tokens = line.split()
+            step = span / len(tokens)
+            words.extend({"start": round(start + i * step, 2),
+                          "end": round(start + (i + 1) * step, 2), "value": token}
+                         for i, token in enumerate(tokens))
+    body: dict[str, Any] = {"status": "ready"}
+    if "words" in include:
+        body["words"] = words
+    if "sentences" in include:
+        body["sentences"] = sentences
+    if "utterances" in include:
+        body["utterances"] = [{**s, "speaker": "Speaker 1"} for s in sentences]
+    return body

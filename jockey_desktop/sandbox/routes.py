@@ -12,6 +12,7 @@ from jockey_desktop.sandbox.asset_routes import (
     create_asset,
     delete_asset,
     get_asset,
+    get_transcription,
     list_assets,
 )
 from jockey_desktop.sandbox.handlers import Route
@@ -83,6 +84,7 @@ def _store_route(parts: list[str]) -> Route | None:
 
 _ASSETS = Route({"GET": list_assets, "POST": create_asset})
 _ASSET = Route({"GET": get_asset, "DELETE": delete_asset})
+_TRANSCRIPTION = Route({"GET": get_transcription})
 _MEDIA = Route({"GET": serve_media, "HEAD": serve_media}, needs_key=False)
 _UPLOADS = Route({"GET": list_uploads, "POST": create_upload})
 _UPLOAD = Route({"GET": upload_status, "POST": report_chunks})
@@ -105,7 +107,7 @@ def _asset_route(parts: list[str]) -> Route | None:
         return _UPLOAD_URLS if n == 4 and parts[3] == "presigned-urls" else None
     if n == 2:
         return _ASSET
-    return None
+    return _TRANSCRIPTION if n == 3 and parts[2] == "transcription" else None
 
 
 def match(parts: list[str]) -> Route | None:

@@ -42,7 +42,7 @@ from jockey_desktop.sandbox.data import Store
 from jockey_desktop.sandbox.engine import Answer, AnswerEngine, count_tokens, truncate_to_tokens
 from jockey_desktop.sandbox.faults import PRE_FAULTS, REPLY_FAULTS, Fault, FaultKind, FaultSet
 from jockey_desktop.sandbox.ids import new_id, rfc3339, uuid7
-from jockey_desktop.sandbox.media import DEFAULT_MEDIA_URL_TTL, MediaSigner
+from jockey_desktop.sandbox.media import DEFAULT_MEDIA_URL_TTL, MediaLibrary, MediaSigner
 from jockey_desktop.sandbox.pace import Pace
 from jockey_desktop.sandbox.registry import ResourceRegistry
 from jockey_desktop.sandbox.search import SearchPages
@@ -103,6 +103,8 @@ class SandboxServer:
         self.searches = SearchPages(search_token_ttl, clock)
         #: Signs media URLs; they expire ``media_url_ttl`` seconds after they are made.
         self.media = MediaSigner(media_url_ttl, clock)
+        #: The pre-encoded sample segments that HLS playlists repeat.
+        self.media_library = MediaLibrary()
         #: Requests to media or presigned upload URLs that carried ``x-api-key`` (a client
         #: bug: keys must never go to those hosts); tests assert these stay 0.
         self.media_requests_with_key = 0
