@@ -33,7 +33,6 @@ from jockey_desktop.sandbox.faults import FaultKind
 from jockey_desktop.sandbox.formdata import (
     BLOCK,
     MAX_TEXT_BYTES,
-    BodyReader,
     Part,
     boundary_of,
     parse_form,
@@ -138,7 +137,8 @@ def create_asset(h: Handler, r: Request) -> None:
     app = h.app
     limits = app.limits
     boundary = boundary_of(h.headers.get("Content-Type"))
-    reader = BodyReader(h.rfile, h.headers)
+    reader = h.upload_body
+    assert reader is not None  # set by the server for upload routes
     if reader.length is not None and reader.length > limits.direct_bytes + MAX_TEXT_BYTES:
         raise too_large("video", limits.direct_bytes, "when uploaded directly")
     asset_id = new_asset_id()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 from jockey_desktop.sandbox.validation import ApiError
 
@@ -29,10 +29,18 @@ def malformed(why: str) -> ApiError:
     return ApiError(400, "invalid_request", f"The request body is malformed: {why}")
 
 
+class Readable(Protocol):
+    """A buffered binary stream (the request socket's ``rfile``)."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+    def readline(self, size: int = ..., /) -> bytes: ...
+
+
 class BodyReader:
     """The body of one request, read incrementally (``Content-Length`` or ``chunked``)."""
 
-    def __init__(self, rfile: BinaryIO, headers: Any) -> None:
+    def __init__(self, rfile: Readable, headers: Any) -> None:
         self._rfile = rfile
         self.chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
         self.length: int | None = None

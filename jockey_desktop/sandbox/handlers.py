@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from jockey_desktop.sandbox.formdata import BodyReader
 from jockey_desktop.sandbox.validation import ListQuery, validate_list_query
 
 
@@ -23,6 +24,8 @@ class Handler(Protocol):
     command: str
     #: Whether the connection may stay open once a streamed upload body is read in full.
     keep_alive: bool
+    #: The body of an upload request (set by the server for upload routes only).
+    upload_body: BodyReader | None
 
     def _reply_json(self, obj: Any, method: str, rel: str) -> None: ...
 

@@ -6,6 +6,7 @@ methods to functions ``fn(handler, request)``. ``/responses`` stays in ``server.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import unquote
 
 from jockey_desktop.sandbox.asset_routes import (
@@ -15,7 +16,8 @@ from jockey_desktop.sandbox.asset_routes import (
     get_transcription,
     list_assets,
 )
-from jockey_desktop.sandbox.handlers import Route
+from jockey_desktop.sandbox.formdata import BLOCK
+from jockey_desktop.sandbox.handlers import Handler, Route
 from jockey_desktop.sandbox.media_routes import serve_media
 from jockey_desktop.sandbox.store_routes import (
     add_collection_items,
@@ -45,6 +47,7 @@ from jockey_desktop.sandbox.upload_routes import (
     report_chunks,
     upload_status,
 )
+from jockey_desktop.sandbox.validation import ApiError
 
 _STORES = Route({"GET": list_stores, "POST": create_store})
 _STORE = Route({"GET": get_store, "PATCH": update_store, "DELETE": delete_store})
@@ -138,6 +141,30 @@ def split_path(path: str, api_prefix: str) -> tuple[str, list[str]] | None:
     if segments[0] in OUTSIDE_API:
         return path.rstrip("/"), ["", *(unquote(p) for p in segments)]
     return None
+
+
+#: How much of an upload's body is read and dropped before an error reply (see ``_route``).
+DRAIN_LIMIT = 256 * 1024 * 1024
+DRAIN_SECONDS = 30.0
+
+
+def drain_upload(h: Handler) -> None:
+    """Read and drop the rest of an upload body before an error reply, within
+    :data:`DRAIN_LIMIT` bytes and :data:`DRAIN_SECONDS`; past them the connection just closes
+    after the reply. Never raises."""
+    reader = h.upload_body
+    if reader is None or (reader.length is not None
+                          and reader.length - reader.received > DRAIN_LIMIT):
+        return
+    deadline = time.monotonic() + DRAIN_SECONDS
+    dropped = 0
+    try:
+        while not reader.finished and dropped <= DRAIN_LIMIT and time.monotonic() < deadline:
+            dropped += len(reader.read(BLOCK))
+    except (ApiError, OSError):
+        return
+    if reader.finished:
+        h.close_connection = not h.keep_alive  # in sync again: the connection may stay
 
 
 def streams_body(method: str, path: str, api_prefix: str) -> bool:

@@ -34,13 +34,14 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from jockey_desktop.sandbox import routes
 from jockey_desktop.sandbox.assets import AssetStore, UploadLimits
 from jockey_desktop.sandbox.data import Store
 from jockey_desktop.sandbox.engine import Answer, AnswerEngine, count_tokens, truncate_to_tokens
 from jockey_desktop.sandbox.faults import PRE_FAULTS, REPLY_FAULTS, Fault, FaultKind, FaultSet
+from jockey_desktop.sandbox.formdata import BodyReader
 from jockey_desktop.sandbox.ids import new_id, rfc3339, uuid7
 from jockey_desktop.sandbox.media import DEFAULT_MEDIA_URL_TTL, MediaLibrary, MediaSigner
 from jockey_desktop.sandbox.pace import Pace
@@ -353,6 +354,8 @@ class _Handler(BaseHTTPRequestHandler):
     stream_started = False
     #: Whether the connection may stay open after a streamed upload body (see ``_route``).
     keep_alive = True
+    #: The body of an upload request, read by its route (see ``_route``).
+    upload_body: BodyReader | None = None
 
     # Route every method (even unknown ones) through one dispatcher so they get JSON replies.
     def __getattr__(self, name: str) -> Any:
@@ -486,16 +489,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         split = urlsplit(self.path)
-        path = split.path
-        if routes.streams_body(method, path, API_PREFIX):
-            # An upload's route streams its body to disk. Until it has read all of it the
-            # connection is marked for closing, so an early error cannot desynchronise it.
-            self.keep_alive = not self.close_connection
-            self.close_connection = True
-            body = b""
-        else:
+        if not routes.streams_body(method, split.path, API_PREFIX):
             # Read any body first so a keep-alive connection stays in sync whatever we answer.
-            body = self._read_body()
+            self._route_request(method, split, self._read_body())
+            return
+        # An upload's route streams its body to disk. Until it has read all of it the
+        # connection is marked for closing, so an early error cannot desynchronise it; what the
+        # client still sends is read and dropped (within bounds) so it sees the error reply
+        # (a 429, say) instead of a reset connection.
+        self.keep_alive = not self.close_connection
+        self.close_connection = True
+        try:
+            self.upload_body = BodyReader(self.rfile, self.headers)
+            self._route_request(method, split, b"")
+        except ApiError:
+            routes.drain_upload(self)
+            raise
+
+    def _route_request(self, method: str, split: SplitResult, body: bytes) -> None:
+        path = split.path
         located = routes.split_path(path, API_PREFIX)
         if located is None:
             raise _no_endpoint(method, path)

@@ -26,7 +26,7 @@ from jockey_desktop.sandbox.bodies import (
     validate_metadata,
 )
 from jockey_desktop.sandbox.faults import FaultKind
-from jockey_desktop.sandbox.formdata import BLOCK, BodyReader
+from jockey_desktop.sandbox.formdata import BLOCK
 from jockey_desktop.sandbox.handlers import Handler, Request, plain_page
 from jockey_desktop.sandbox.ids import rfc3339
 from jockey_desktop.sandbox.probe import mime_for, probe_file
@@ -213,7 +213,8 @@ def put_chunk(h: Handler, r: Request) -> None:
         fault = failing[0]
         uploads.fail_chunk(upload, index, fault.message)
         raise ApiError(fault.status, "internal_error", fault.message)
-    reader = BodyReader(h.rfile, h.headers)
+    reader = h.upload_body
+    assert reader is not None  # set by the server for upload routes
     expected = upload.chunk_length(index)
     if reader.length is not None and reader.length != expected:
         uploads.fail_chunk(upload, index, f"The chunk was {reader.length} bytes, not "

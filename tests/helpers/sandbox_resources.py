@@ -144,10 +144,11 @@ class ResourceApi:
         return str(next(i for i in items if i["status"] == "ready")["asset_id"])
 
     def upload(self, data: bytes, file_name: str = "clip.mp4",
-               content_type: str = "video/mp4", **form: Any) -> requests.Response:
+               content_type: str = "video/mp4", *, key: str | None = SANDBOX_API_KEY,
+               **form: Any) -> requests.Response:
         """``POST /assets`` with ``method=direct`` and the file as multipart form data."""
         fields = {"method": "direct", **{k: _form_value(v) for k, v in form.items()}}
-        return self.call("POST", "/assets", data=fields,
+        return self.call("POST", "/assets", data=fields, key=key,
                          files={"file": (file_name, data, content_type)})
 
     def form(self, **fields: Any) -> requests.Response:

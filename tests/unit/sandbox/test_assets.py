@@ -4,6 +4,7 @@ streaming to disk, processing outcomes, faults, persistence, and uploads becomin
 from __future__ import annotations
 
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -187,6 +188,28 @@ def test_rate_limit_fault_on_post_assets(res: ResourceApi) -> None:
     assert response.status_code == 429 and response.headers["Retry-After"] == "3"
     assert response.json()["code"] == "too_many_requests" and fault.fired == 1
     assert res.upload(tiny_mp4(), "a.mp4").status_code == 201
+
+
+def test_an_early_error_reaches_a_client_still_sending() -> None:
+    limits = UploadLimits(direct_bytes=64 * 1024 * 1024)
+    with running(upload_limits=limits) as (server, api):
+        server.faults.add(Fault.rate_limit(retry_after=5, path="/assets", method="POST"))
+        # A plain client that sends its whole request before reading (far more than the
+        # socket buffers hold): it must get the 429, not a reset connection.
+        body = (b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\""
+                b"\r\n\r\n" + b"\x00" * (24 * 1024 * 1024) + b"\r\n--B--\r\n")
+        head = (f"POST /v1.3/assets HTTP/1.1\r\nHost: x\r\nx-api-key: sandbox\r\n"
+                f"Content-Type: multipart/form-data; boundary=B\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        with socket.create_connection((server.host, server.port), timeout=30) as sock:
+            sock.sendall(head + body)
+            reply = sock.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 429"), reply[:100]
+        assert b"Retry-After: 5" in reply
+        # requests gets the answer too, and the connection stays usable afterwards.
+        big = tiny_mp4(padding=24 * 1024 * 1024)
+        assert api.upload(big, "big.mp4", key=None).status_code == 401
+        assert api.upload(big, "big.mp4").status_code == 201
 
 
 def test_fail_asset_fault(res: ResourceApi) -> None:
