@@ -23,7 +23,6 @@ import re
 import secrets
 import shutil
 import tempfile
-import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from typing import Any
 
 from jockey_desktop.core.storage.export import write_file_atomically
 from jockey_desktop.sandbox.data import Store, Video
+from jockey_desktop.sandbox.guarded import Guarded
 from jockey_desktop.sandbox.ids import rfc3339
 from jockey_desktop.sandbox.pace import Pace
 from jockey_desktop.sandbox.probe import Probe
@@ -191,14 +191,13 @@ def _timestamp(text: Any) -> float:
         return 0.0
 
 
-class AssetStore:
+class AssetStore(Guarded):
     """Thread-safe asset records and their files (see the module docstring)."""
 
     def __init__(self, state_dir: Path | None, pace: Pace,
                  clock: Callable[[], float] = time.time) -> None:
         self.pace = pace
-        self._clock = clock
-        self._lock = threading.RLock()
+        super().__init__(clock)
         self._assets: dict[str, Asset] = {}
         self._removed_samples: set[str] = set()
         if state_dir is not None:
@@ -211,15 +210,6 @@ class AssetStore:
             weakref.finalize(self, shutil.rmtree, str(self.files_dir), True)
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self._load()
-
-    @property
-    def lock(self) -> threading.RLock:
-        """Held while an asset record is read-modified-written."""
-        return self._lock
-
-    def now(self) -> float:
-        """The server clock."""
-        return self._clock()
 
     # ----------------------------------------------------------------- samples and loading
     def add_samples(self, stores: dict[str, Store]) -> None:

@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from jockey_desktop.sandbox.data import (
     parse_store,
 )
 from jockey_desktop.sandbox.engine import AnswerEngine
+from jockey_desktop.sandbox.guarded import Guarded
 from jockey_desktop.sandbox.ids import new_id, rfc3339
 from jockey_desktop.sandbox.pace import Pace
 from jockey_desktop.sandbox.synthetic import build_item
@@ -76,7 +76,7 @@ def _status_at(elapsed: float, total: float, outcome: str) -> str:
     return "pending" if fraction < _PROCESSING_AT else "processing"
 
 
-class ResourceRegistry:
+class ResourceRegistry(Guarded):
     """Thread-safe stores, items and collections (see the module docstring)."""
 
     def __init__(self, stores: dict[str, Store], engines: dict[str, AnswerEngine],
@@ -86,8 +86,7 @@ class ResourceRegistry:
         self._engines = engines
         self.assets = assets
         self.pace = pace
-        self._clock = clock
-        self._lock = threading.RLock()
+        super().__init__(clock)
         self._indexing: dict[str, _Indexing] = {}
         self._dir = Path(state_dir) / "resources" / "stores" if state_dir else None
         self._removed: set[str] = set()
@@ -99,15 +98,6 @@ class ResourceRegistry:
         self._load()
         for store in stores.values():
             engines[store.id] = AnswerEngine(store)
-
-    @property
-    def lock(self) -> threading.RLock:
-        """Held while stores are read-modified-written."""
-        return self._lock
-
-    def now(self) -> float:
-        """The server clock."""
-        return self._clock()
 
     # ----------------------------------------------------------------- persistence
     def _load(self) -> None:

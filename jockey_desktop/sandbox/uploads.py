@@ -23,7 +23,6 @@ import logging
 import math
 import os
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ from typing import Any
 
 from jockey_desktop.core.storage.export import write_file_atomically
 from jockey_desktop.sandbox.assets import ASSET_ID, Asset, AssetStore, UploadLimits, new_asset_id
+from jockey_desktop.sandbox.guarded import Guarded
 from jockey_desktop.sandbox.ids import rfc3339
 from jockey_desktop.sandbox.validation import ApiError
 
@@ -119,29 +119,19 @@ class Upload:
         return sum(1 for c in self.chunks.values() if c.reported_at is not None)
 
 
-class UploadStore:
+class UploadStore(Guarded):
     """Thread-safe multipart upload sessions and their presigned URL tokens."""
 
     def __init__(self, state_dir: Path | None, files_dir: Path, limits: UploadLimits,
                  clock: Callable[[], float] = time.time) -> None:
         self.limits = limits
-        self._clock = clock
-        self._lock = threading.RLock()
+        super().__init__(clock)
         self._uploads: dict[str, Upload] = {}
         self._tokens: dict[str, Token] = {}
         self._dir = Path(state_dir) / "resources" / "uploads" if state_dir else None
         self.files_dir = self._dir or files_dir
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self._load()
-
-    @property
-    def lock(self) -> threading.RLock:
-        """Held while a session is read-modified-written."""
-        return self._lock
-
-    def now(self) -> float:
-        """The server clock."""
-        return self._clock()
 
     # ----------------------------------------------------------------- persistence
     def _load(self) -> None:
