@@ -177,6 +177,7 @@ class _Packet:
 
     offset: int
     pid: int
+    payload: int
     has_payload: bool
     pcr_at: int | None
     pts_at: int | None
@@ -194,21 +195,27 @@ def _packets(data: bytes) -> list[_Packet]:
         pid = ((data[offset + 1] & 0x1F) << 8) | data[offset + 2]
         start = bool(data[offset + 1] & 0x40)
         control = (data[offset + 3] >> 4) & 0x03
+        end = offset + TS_PACKET
         payload = offset + 4
         pcr_at = None
         if control & 0x02:
             length = data[offset + 4]
-            if length and data[offset + 5] & 0x10:
+            if length > TS_PACKET - 5:
+                raise ValueError(f"an adaptation field overruns the packet at byte {offset}")
+            if length >= 7 and data[offset + 5] & 0x10:
                 pcr_at = offset + 6
             payload = offset + 5 + length
         pts_at = dts_at = None
-        if control & 0x01 and start and data[payload:payload + 3] == b"\x00\x00\x01":
+        # A PES header: start code, stream id, length, two flag bytes, header length, PTS, DTS.
+        if control & 0x01 and start and payload + 9 <= end \
+                and data[payload:payload + 3] == b"\x00\x00\x01":
             flags = data[payload + 7]
-            if flags & 0x80:
+            if flags & 0x80 and payload + 14 <= end:
                 pts_at = payload + 9
-            if flags & 0x40:
+            if flags & 0x40 and payload + 19 <= end:
                 dts_at = payload + 14
-        packets.append(_Packet(offset, pid, bool(control & 0x01), pcr_at, pts_at, dts_at))
+        packets.append(_Packet(offset, pid, payload, bool(control & 0x01), pcr_at, pts_at,
+                               dts_at))
     return packets
 
 
@@ -223,11 +230,13 @@ def strip_repeated_tables(data: bytes) -> bytes:
     first = next((p for p in packets if p.pid == 0 and p.has_payload), None)
     if first is not None:
         # PAT: pointer field, then 8 header bytes, then (program, PID) pairs up to the CRC.
-        at = first.offset + 4 + 1 + data[first.offset + 4]
-        length = ((data[at + 1] & 0x0F) << 8) | data[at + 2]
-        for entry in range(at + 8, at + 3 + length - 4, 4):
-            if (data[entry] << 8) | data[entry + 1]:
-                pmt_pids.add(((data[entry + 2] & 0x1F) << 8) | data[entry + 3])
+        end = first.offset + TS_PACKET
+        at = first.payload + 1 + data[first.payload] if first.payload < end else end
+        if at + 3 <= end:
+            length = ((data[at + 1] & 0x0F) << 8) | data[at + 2]
+            for entry in range(at + 8, min(at + 3 + length - 4, end - 3), 4):
+                if (data[entry] << 8) | data[entry + 1]:
+                    pmt_pids.add(((data[entry + 2] & 0x1F) << 8) | data[entry + 3])
     tables = _PSI_PIDS | pmt_pids
     seen: set[int] = set()
     kept = bytearray()
