@@ -1,9 +1,16 @@
 """Sample knowledge stores of the sandbox, loaded from ``resources/sandbox/stores/*.json``.
 
 Each file holds one store: the API fields of a KnowledgeStore, ``theme_names`` (tag → display
-name used by the answer engine) and ``items``. Each item holds the API fields of a
-KnowledgeStoreItem plus sandbox-only ``title`` and ``moments`` (timed descriptions, transcript
-lines and tags) that the answer engine searches. Only API fields are ever served.
+name used by the answer engine), ``items`` and optionally ``collections``. Each item holds the
+API fields of a KnowledgeStoreItem plus sandbox-only ``title`` and ``moments`` (timed
+descriptions, transcript lines and tags) that the answer engine searches; the title is also
+served as ``metadata.title`` unless ``title_in_metadata`` is false; each collection holds
+the API fields of a KnowledgeStoreItemCollection plus ``item_ids``. Only API fields are ever
+served. :func:`dump_store` writes the same format back (the registry persists created and
+changed stores with it).
+
+An image item has no duration (``system_metadata`` without ``duration``): its moments, if any,
+are instants at 0 s.
 """
 
 from __future__ import annotations
@@ -54,7 +61,8 @@ class Video:
 
     def to_api(self) -> dict[str, Any]:
         """The KnowledgeStoreItem JSON object."""
-        return json.loads(json.dumps(self.api))
+        data: dict[str, Any] = json.loads(json.dumps(self.api))
+        return data
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,13 @@ class Collection:
     name: str
     api: dict[str, Any] = field(repr=False)
     item_ids: tuple[str, ...] = ()
+
+    def to_api(self, store_id: str) -> dict[str, Any]:
+        """The KnowledgeStoreItemCollection JSON object (``member_count`` is computed)."""
+        data: dict[str, Any] = json.loads(json.dumps(self.api))
+        data["knowledge_store_id"] = store_id
+        data["member_count"] = len(self.item_ids)
+        return data
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,7 @@ class Store:
 
     def to_api(self) -> dict[str, Any]:
         """The KnowledgeStore JSON object (``item_count`` counts every item)."""
-        data = json.loads(json.dumps(self.api))
+        data: dict[str, Any] = json.loads(json.dumps(self.api))
         data["item_count"] = len(self.items)
         return data
 
@@ -108,19 +123,26 @@ _STORE_KEYS = ("_id", "name", "description", "ingestion_config", "metadata", "cr
                "updated_at")
 _ITEM_KEYS = ("_id", "asset_id", "asset_type", "status", "metadata", "system_metadata",
               "created_at", "updated_at")
+_COLLECTION_KEYS = ("_id", "name", "description", "metadata", "created_at", "updated_at")
 
 
 def _parse_item(raw: dict[str, Any]) -> Video:
     item_id = str(raw["_id"])
     title = str(raw["title"])
     api = {key: raw.get(key) for key in _ITEM_KEYS}
-    # The title also goes into the item's user metadata so clients can show it.
-    api["metadata"] = {"title": title, **(raw.get("metadata") or {})}
-    duration = float(raw["system_metadata"]["duration"])
+    # The title also goes into a sample item's user metadata so clients can show it (items
+    # added through the API keep exactly the metadata they were given).
+    if raw.get("title_in_metadata", True):
+        api["metadata"] = {"title": title, **(raw.get("metadata") or {})}
+    else:
+        api["metadata"] = dict(raw.get("metadata") or {})
+    image = raw.get("asset_type") == "image"
+    duration = 0.0 if image else float(raw["system_metadata"]["duration"])
     moments = []
     for index, m in enumerate(raw.get("moments", [])):
         start, end = float(m["start"]), float(m["end"])
-        if not 0 <= start < end <= duration:
+        inside = start == end == 0.0 if image else 0 <= start < end <= duration
+        if not inside:
             raise ValueError(f"moment {index} of {item_id} is outside the video")
         moments.append(Moment(
             id=f"{item_id}#{index}", item_id=item_id, start=start, end=end,
@@ -131,13 +153,52 @@ def _parse_item(raw: dict[str, Any]) -> Video:
                  api=api, moments=tuple(moments))
 
 
-def load_store(path: Path) -> Store:
-    """Load one store file."""
-    raw = json.loads(path.read_text(encoding="utf-8"))
+def _parse_collection(raw: dict[str, Any]) -> Collection:
+    api = {key: raw.get(key) for key in _COLLECTION_KEYS}
+    return Collection(id=str(raw["_id"]), name=str(raw["name"]), api=api,
+                      item_ids=tuple(str(i) for i in raw.get("item_ids", [])))
+
+
+def parse_store(raw: dict[str, Any]) -> Store:
+    """Build a :class:`Store` from the file format (see the module docstring)."""
     api = {key: raw.get(key) for key in _STORE_KEYS}
     items = tuple(_parse_item(item) for item in raw.get("items", []))
+    collections = tuple(_parse_collection(c) for c in raw.get("collections", []))
     return Store(id=str(raw["_id"]), name=str(raw["name"]), api=api, items=items,
-                 theme_names=dict(raw.get("theme_names", {})))
+                 theme_names=dict(raw.get("theme_names", {})), collections=collections)
+
+
+def load_store(path: Path) -> Store:
+    """Load one store file."""
+    return parse_store(json.loads(path.read_text(encoding="utf-8")))
+
+
+def dump_item(video: Video) -> dict[str, Any]:
+    """One item in the file format: API fields plus ``title`` and ``moments``."""
+    raw: dict[str, Any] = json.loads(json.dumps(video.api))
+    metadata = dict(raw.get("metadata") or {})
+    if metadata.get("title") == video.title:
+        del metadata["title"]  # _parse_item puts it back
+    else:
+        raw["title_in_metadata"] = False
+    raw["metadata"] = metadata
+    raw["title"] = video.title
+    raw["moments"] = [{"start": m.start, "end": m.end, "description": m.description,
+                       "transcript": list(m.transcript), "tags": list(m.tags)}
+                      for m in video.moments]
+    return raw
+
+
+def dump_store(store: Store) -> dict[str, Any]:
+    """The store in the file format that :func:`parse_store` reads back."""
+    raw: dict[str, Any] = json.loads(json.dumps(store.api))
+    raw["_id"] = store.id
+    raw["name"] = store.name
+    raw["theme_names"] = dict(store.theme_names)
+    raw["items"] = [dump_item(item) for item in store.items]
+    raw["collections"] = [{**json.loads(json.dumps(c.api)), "item_ids": list(c.item_ids)}
+                          for c in store.collections]
+    return raw
 
 
 def load_stores(folder: Path | None = None) -> dict[str, Store]:

@@ -27,6 +27,20 @@ Kinds and where they act:
   byte of the response.
 - ``malformed_json``: a non-streamed 200 reply gets a truncated JSON body; in a stream, after
   ``after_deltas`` deltas one ``data:`` line carries broken JSON, then the stream continues.
+
+Faults of the upload and store endpoints (matched like the others; ``path`` relative to the
+base URL, or ``/upload-chunks`` for presigned chunk URLs):
+
+- ``fail_indexing``: the next item added (``POST /knowledge-stores/{id}/items``) goes through
+  its lifecycle but ends ``failed``.
+- ``fail_asset``: the next asset created (``POST /assets`` or a completed multipart upload)
+  ends ``failed`` with ``error.message`` set to ``message``.
+- ``fail_chunk``: the next chunk PUT answers ``status`` (default 500) and the chunk is marked
+  ``failed`` in the upload's status; its URL stays unused, so a retry with it works.
+- ``expire_upload_url``: the next chunk PUT finds its URL expired (403), as if its hour had
+  passed; the client must ask for new URLs.
+
+A 429 on ``POST /assets`` is an ordinary ``Fault.rate_limit(path="/assets", method="POST")``.
 """
 
 from __future__ import annotations
@@ -46,6 +60,10 @@ class FaultKind(str, Enum):
     FAIL_MIDWAY = "fail_midway"
     CUT_STREAM = "cut_stream"
     MALFORMED_JSON = "malformed_json"
+    FAIL_INDEXING = "fail_indexing"
+    FAIL_ASSET = "fail_asset"
+    FAIL_CHUNK = "fail_chunk"
+    EXPIRE_UPLOAD_URL = "expire_upload_url"
 
 
 #: Faults that act before the request is validated.
@@ -123,6 +141,28 @@ class Fault:
         """Send broken JSON (the whole body, or one SSE ``data:`` line)."""
         return cls(FaultKind.MALFORMED_JSON, after_deltas=after_deltas,
                    **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def fail_indexing(cls, **kw: object) -> Fault:
+        """The next added store item ends ``failed``."""
+        return cls(FaultKind.FAIL_INDEXING, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def fail_asset(cls, message: str = "The file could not be processed: the video failed "
+                                       "the playability check.", **kw: object) -> Fault:
+        """The next created asset ends ``failed`` with ``error.message`` = ``message``."""
+        return cls(FaultKind.FAIL_ASSET, message=message, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def fail_chunk(cls, status: int = 500, **kw: object) -> Fault:
+        """The next chunk PUT fails with ``status``; the chunk is marked ``failed``."""
+        kw.setdefault("message", "The chunk could not be stored. Upload it again.")
+        return cls(FaultKind.FAIL_CHUNK, status=status, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def expire_upload_url(cls, **kw: object) -> Fault:
+        """The next chunk PUT finds its presigned URL expired (403)."""
+        return cls(FaultKind.EXPIRE_UPLOAD_URL, **kw)  # type: ignore[arg-type]
 
     def matches(self, method: str, path: str, stream: bool | None) -> bool:
         """Return True when this fault applies to the request (ignores the use count)."""

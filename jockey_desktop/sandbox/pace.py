@@ -18,6 +18,10 @@ class Pace:
     ``keepalive_interval``: while nothing else has been sent for this long, a keep-alive goes
     out — an ``event: keepalive`` (``keepalive_style="event"``) or a ``: keep-alive`` comment
     line (``"comment"``).
+
+    ``indexing_time``: seconds a new store item takes from ``queued`` to ``ready`` (or
+    ``failed``); 0 means the next read already sees the outcome. ``asset_processing_time``:
+    seconds a new asset stays ``processing`` before it is ``ready``.
     """
 
     first_token_delay: float = 0.0
@@ -25,13 +29,17 @@ class Pace:
     words_per_delta: int = 4
     keepalive_interval: float = 10.0
     keepalive_style: KeepaliveStyle = "event"
+    indexing_time: float = 0.0
+    asset_processing_time: float = 0.0
 
     def __post_init__(self) -> None:
         # nan compares false with everything, and inf would make waits endless.
         if not all(math.isfinite(v) for v in (self.first_token_delay, self.delta_interval,
-                                               self.keepalive_interval)):
+                                               self.keepalive_interval, self.indexing_time,
+                                               self.asset_processing_time)):
             raise ValueError("delays must be finite numbers of seconds")
-        if self.first_token_delay < 0 or self.delta_interval < 0:
+        if min(self.first_token_delay, self.delta_interval, self.indexing_time,
+               self.asset_processing_time) < 0:
             raise ValueError("delays must not be negative")
         if self.words_per_delta < 1:
             raise ValueError("words_per_delta must be at least 1")
@@ -42,8 +50,13 @@ class Pace:
 
     @classmethod
     def realistic(cls) -> Pace:
-        """A few seconds of thinking, then three words every 0.12 s (5–15 s per answer)."""
-        return cls(first_token_delay=3.0, delta_interval=0.12, words_per_delta=3)
+        """A few seconds of thinking, then three words every 0.12 s (5–15 s per answer).
+
+        Indexing takes 30 s and asset processing 4 s: long enough to watch the statuses
+        change (real indexing takes minutes), short enough to try the app.
+        """
+        return cls(first_token_delay=3.0, delta_interval=0.12, words_per_delta=3,
+                   indexing_time=30.0, asset_processing_time=4.0)
 
     @classmethod
     def instant(cls) -> Pace:

@@ -41,18 +41,19 @@ import math
 import queue
 import selectors
 import socket
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
-from jockey_desktop.sandbox.data import ITEM_STATUSES, Store, load_stores
+from jockey_desktop.sandbox import routes
+from jockey_desktop.sandbox.assets import AssetStore, UploadLimits
+from jockey_desktop.sandbox.data import Store
 from jockey_desktop.sandbox.engine import (
     Answer,
     AnswerEngine,
@@ -62,15 +63,19 @@ from jockey_desktop.sandbox.engine import (
     truncate_to_tokens,
 )
 from jockey_desktop.sandbox.faults import PRE_FAULTS, REPLY_FAULTS, Fault, FaultKind, FaultSet
+from jockey_desktop.sandbox.formdata import BodyReader
 from jockey_desktop.sandbox.ids import new_id, rfc3339, uuid7
+from jockey_desktop.sandbox.media import DEFAULT_MEDIA_URL_TTL, MediaLibrary, MediaSigner
 from jockey_desktop.sandbox.pace import Pace
+from jockey_desktop.sandbox.registry import ResourceRegistry
+from jockey_desktop.sandbox.search import SearchPages
 from jockey_desktop.sandbox.sessions import DEFAULT_SESSION_TTL, Session, SessionStore
+from jockey_desktop.sandbox.uploads import UploadStore
 from jockey_desktop.sandbox.validation import (
     DOCS_URL,
     ApiError,
     ResponseRequest,
     parse_json_body,
-    validate_list_query,
     validate_response_request,
 )
 
@@ -310,13 +315,39 @@ class SandboxServer:
                  stores_dir: Path | str | None = None, pace: Pace | None = None,
                  session_ttl: float = DEFAULT_SESSION_TTL,
                  clock: Callable[[], float] = time.time,
+                 media_url_ttl: float = DEFAULT_MEDIA_URL_TTL,
+                 upload_limits: UploadLimits | None = None,
+                 search_token_ttl: float = 600.0,
                  limits: ConnectionLimits | None = None) -> None:
         self.host = host
         self._requested_port = port
         self._api_key = api_key
         self.pace = pace if pace is not None else Pace.realistic()
-        self.stores: dict[str, Store] = load_stores(Path(stores_dir) if stores_dir else None)
-        self.engines = {sid: AnswerEngine(store) for sid, store in self.stores.items()}
+        self.upload_limits = upload_limits or UploadLimits()
+        #: Page tokens of store searches; they expire ``search_token_ttl`` after issue.
+        self.searches = SearchPages(search_token_ttl, clock)
+        #: Signs media URLs; they expire ``media_url_ttl`` seconds after they are made.
+        self.media = MediaSigner(media_url_ttl, clock)
+        #: The pre-encoded sample segments that HLS playlists repeat.
+        self.media_library = MediaLibrary()
+        #: Requests to media or presigned upload URLs that carried ``x-api-key`` (a client
+        #: bug: keys must never go to those hosts); tests assert these stay 0.
+        self.media_requests_with_key = 0
+        self.chunk_puts_with_key = 0
+        self._counter_lock = threading.Lock()
+        state = Path(state_dir) if state_dir else None
+        #: Uploaded files and the sample videos' stand-in assets.
+        self.assets = AssetStore(state, self.pace, clock)
+        #: Multipart upload sessions and their presigned chunk URLs.
+        self.uploads = UploadStore(state, self.assets.files_dir, self.upload_limits, clock)
+        #: ``stores`` and ``engines`` are owned by ``resources``, which replaces a store (and
+        #: rebuilds its engine) whenever the store changes.
+        self.stores: dict[str, Store] = {}
+        self.engines: dict[str, AnswerEngine] = {}
+        self.resources = ResourceRegistry(
+            self.stores, self.engines, self.assets,
+            stores_dir=Path(stores_dir) if stores_dir else None, state_dir=state,
+            pace=self.pace, clock=clock)
         self.sessions = SessionStore(Path(state_dir) if state_dir else None, session_ttl, clock)
         self.faults = FaultSet()
         self.limits = limits if limits is not None else ConnectionLimits()
@@ -390,8 +421,22 @@ class SandboxServer:
     @property
     def base_url(self) -> str:
         """``http://<host>:<port>/v1.3`` (only while running)."""
+        return self.root_url + API_PREFIX
+
+    @property
+    def root_url(self) -> str:
+        """``http://<host>:<port>``: media and presigned upload URLs live here, outside the
+        API prefix (only while running)."""
         host = self.host if ":" not in self.host else f"[{self.host}]"
-        return f"http://{host}:{self.port}{API_PREFIX}"
+        return f"http://{host}:{self.port}"
+
+    def count_key_leak(self, media: bool) -> None:
+        """Record a media (or chunk upload) request that carried ``x-api-key``."""
+        with self._counter_lock:
+            if media:
+                self.media_requests_with_key += 1
+            else:
+                self.chunk_puts_with_key += 1
 
     @property
     def connection_count(self) -> int:
@@ -428,20 +473,40 @@ class SandboxServer:
                            "The API key you provided is not valid or has expired.")
 
     def store_or_404(self, store_id: str) -> Store:
-        """The store, or 400 for a malformed id and 404 for an unknown one."""
-        if not store_id.startswith("ks_"):
-            raise ApiError(400, "parameter_invalid",
-                           "The `knowledge_store_id` parameter is invalid.")
-        store = self.stores.get(store_id)
-        if store is None:
-            raise ApiError(404, "resource_not_exist",
-                           f"The knowledge store `{store_id}` does not exist.")
-        return store
+        """The store (its due status changes settled), or 400 for a malformed id and 404 for
+        an unknown one."""
+        return self.resources.store(store_id)
 
-    def thumbnail_url(self, item_id: str, start: float) -> str:
-        """A signed-looking URL served by this sandbox."""
-        return (f"{self.base_url}/media/{quote(item_id)}/thumbnail.png"
-                f"?t={start:.1f}&sig=sandbox")
+    def _item_asset(self, item_id: str) -> str | None:
+        found = self.resources.find_item(item_id)
+        if found is None:
+            return None
+        asset_id = found[1].api.get("asset_id")
+        return str(asset_id) if asset_id and self.assets.get(str(asset_id)) else None
+
+    def manifest_url(self, asset_id: str) -> str:
+        """The signed HLS playlist URL of an asset (valid ``media_url_ttl`` from now)."""
+        return f"{self.root_url}{self.media.prefix(asset_id)}/index.m3u8"
+
+    def asset_thumbnail_url(self, asset_id: str, at: float) -> str:
+        """The signed thumbnail URL of an asset at ``at`` seconds."""
+        return f"{self.root_url}{self.media.prefix(asset_id)}/thumbnail.png?t={at:.1f}"
+
+    def thumbnail_url(self, item_id: str, start: float) -> str | None:
+        """The signed thumbnail of a store item at ``start`` (None without a usable asset)."""
+        asset_id = self._item_asset(item_id)
+        asset = self.assets.get(asset_id) if asset_id else None
+        if asset is None or not asset.enable_thumbnail:
+            return None
+        return self.asset_thumbnail_url(asset.id, start)
+
+    def hls_url(self, item_id: str) -> str | None:
+        """The signed HLS playlist of a store item (None when its asset has no HLS)."""
+        asset_id = self._item_asset(item_id)
+        asset = self.assets.get(asset_id) if asset_id else None
+        if asset is None or not asset.enable_hls or asset.kind not in ("video", "audio"):
+            return None
+        return self.manifest_url(asset.id)
 
     def wait(self, seconds: float) -> None:
         """Sleep unless the server stops first (then raise ``_ClientGoneError``)."""
@@ -562,6 +627,10 @@ class _Handler(BaseHTTPRequestHandler):
     _reader: _DeadlineReader
     #: True once SSE headers went out (an error can then only close the socket).
     stream_started = False
+    #: Whether the connection may stay open after a streamed upload body (see ``_route``).
+    keep_alive = True
+    #: The body of an upload request, read by its route (see ``_route``).
+    upload_body: BodyReader | None = None
 
     # Route every method (even unknown ones) through one dispatcher so they get JSON replies.
     def __getattr__(self, name: str) -> Any:
@@ -729,14 +798,30 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(err.status, err.body(), err.headers)
 
     def _route(self, method: str) -> None:
-        # Read any body first so a keep-alive connection stays in sync whatever we answer.
-        body = self._read_body()
         split = urlsplit(self.path)
+        if not routes.streams_body(method, split.path, API_PREFIX):
+            # Read any body first so a keep-alive connection stays in sync whatever we answer.
+            self._route_request(method, split, self._read_body())
+            return
+        # An upload's route streams its body to disk. Until it has read all of it the
+        # connection is marked for closing, so an early error cannot desynchronise it; what the
+        # client still sends is read and dropped (within bounds) so it sees the error reply
+        # (a 429, say) instead of a reset connection.
+        self.keep_alive = not self.close_connection
+        self.close_connection = True
+        try:
+            self.upload_body = BodyReader(self.rfile, self.headers)
+            self._route_request(method, split, b"")
+        except ApiError:
+            routes.drain_upload(self)
+            raise
+
+    def _route_request(self, method: str, split: SplitResult, body: bytes) -> None:
         path = split.path
-        if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
+        located = routes.split_path(path, API_PREFIX)
+        if located is None:
             raise _no_endpoint(method, path)
-        rel = path[len(API_PREFIX):].rstrip("/") or "/"
-        parts = [unquote(p) for p in rel.strip("/").split("/")] if rel != "/" else []
+        rel, parts = located
         handler, allowed, needs_key = self._match(parts)
         if handler is None:
             raise _no_endpoint(method, path)
@@ -758,20 +843,11 @@ class _Handler(BaseHTTPRequestHandler):
         handler(parts, params, body, method, rel)
 
     def _match(self, parts: list[str]) -> tuple[Any, set[str], bool]:
-        n = len(parts)
         if parts == ["responses"]:
             return self._post_responses, {"POST"}, True
-        if n >= 1 and parts[0] == "knowledge-stores":
-            if n == 1:
-                return self._list_stores, {"GET"}, True
-            if n == 2:
-                return self._get_store, {"GET"}, True
-            if n == 3 and parts[2] == "items":
-                return self._list_items, {"GET"}, True
-            if n == 4 and parts[2] == "items":
-                return self._get_item, {"GET"}, True
-        if n == 3 and parts[0] == "media" and parts[2] == "thumbnail.png":
-            return self._thumbnail, {"GET"}, False
+        route = routes.match(parts)
+        if route is not None:
+            return partial(route.call, self), set(route.methods), route.needs_key
         return None, set(), False
 
     # ----------------------------------------------------------------- GET endpoints
@@ -797,49 +873,6 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
         raise _ClientGoneError
-
-    def _list_stores(self, parts: list[str], params: dict[str, list[str]], body: bytes,
-                     method: str, rel: str) -> None:
-        query = validate_list_query(params, with_status=False)
-        stores = [s.to_api() for s in self.app.stores.values()]
-        self._reply_json(_page(stores, query), method, rel)
-
-    def _get_store(self, parts: list[str], params: dict[str, list[str]], body: bytes,
-                   method: str, rel: str) -> None:
-        self._reply_json(self.app.store_or_404(parts[1]).to_api(), method, rel)
-
-    def _list_items(self, parts: list[str], params: dict[str, list[str]], body: bytes,
-                    method: str, rel: str) -> None:
-        store = self.app.store_or_404(parts[1])
-        query = validate_list_query(params, with_status=True, statuses=ITEM_STATUSES)
-        items = [i.to_api() for i in store.items
-                 if not query.statuses or i.status in query.statuses]
-        self._reply_json(_page(items, query), method, rel)
-
-    def _get_item(self, parts: list[str], params: dict[str, list[str]], body: bytes,
-                  method: str, rel: str) -> None:
-        store = self.app.store_or_404(parts[1])
-        item_id = parts[3]
-        if not item_id.startswith("ksi_"):
-            raise ApiError(400, "parameter_invalid", "The `item_id` parameter is invalid.")
-        item = store.item(item_id)
-        if item is None:
-            raise ApiError(404, "resource_not_exist",
-                           f"The knowledge store item `{item_id[:80]}` does not exist.")
-        self._reply_json(item.to_api(), method, rel)
-
-    def _thumbnail(self, parts: list[str], params: dict[str, list[str]], body: bytes,
-                   method: str, rel: str) -> None:
-        item = next((s.item(parts[1]) for s in self.app.stores.values() if s.item(parts[1])),
-                    None)
-        if item is None:
-            raise ApiError(404, "resource_not_exist", "No such thumbnail.")
-        try:
-            at = float(params.get("t", ["0"])[-1])
-        except ValueError:
-            at = 0.0
-        png = _thumbnail_png(item.id, at / item.duration if item.duration else 0.0)
-        self._send_bytes(200, png, "image/png", {"Cache-Control": "max-age=3600"})
 
     # ----------------------------------------------------------------- POST /responses
     def _post_responses(self, parts: list[str], params: dict[str, list[str]], body: bytes,
@@ -894,7 +927,7 @@ class _Handler(BaseHTTPRequestHandler):
         text = engine.structured(request.text_format["schema"], answer) if structured \
             else answer.text
         annotations = [] if structured else [
-            a.to_api(app.thumbnail_url(a.item_id, a.start_sec), None)
+            a.to_api(app.thumbnail_url(a.item_id, a.start_sec), app.hls_url(a.item_id))
             for a in answer.annotations]
         if not structured and answer.web_citations:
             annotations = sorted(annotations + [w.to_api() for w in answer.web_citations],
@@ -1114,38 +1147,3 @@ def _no_endpoint(method: str, path: str) -> ApiError:
 def _too_large() -> ApiError:
     return ApiError(413, "payload_too_large",
                     f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
-
-
-def _page(rows: list[dict[str, Any]], query: Any) -> dict[str, Any]:
-    reverse = query.sort_option == "desc"
-    rows = sorted(rows, key=lambda r: (r.get(query.sort_by) or "", r["_id"]), reverse=reverse)
-    total = len(rows)
-    total_page = (total + query.page_limit - 1) // query.page_limit
-    start = (query.page - 1) * query.page_limit
-    return {"data": rows[start:start + query.page_limit],
-            "page_info": {"limit_per_page": query.page_limit, "page": query.page,
-                          "total_page": total_page, "total_results": total}}
-
-
-def _thumbnail_png(item_id: str, position: float, width: int = 160, height: int = 90) -> bytes:
-    """A small generated PNG: a colour from the item id and a bar at the cited time."""
-    seed = zlib.crc32(item_id.encode())
-    base = bytes(((seed >> shift) & 0x7F) + 40 for shift in (0, 8, 16))
-    bar = max(0, min(width - 1, int(position * width)))
-    rows = bytearray()
-    for y in range(height):
-        rows.append(0)
-        shade = 1.0 - 0.4 * y / height
-        colour = bytes(int(c * shade) for c in base)
-        row = bytearray(colour * width)
-        for x in range(max(0, bar - 1), min(width, bar + 2)):
-            row[x * 3:x * 3 + 3] = b"\xf0\xf0\xf0"
-        rows += row
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(bytes(rows), 6)) + chunk(b"IEND", b""))

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.sandbox_http import EMPTY, KEYNOTES, NATURE, Api
+from tests.helpers.sandbox_resources import ResourceApi
 
 
 @pytest.fixture
@@ -30,3 +31,11 @@ def keynotes_id(api: Api) -> str:
 @pytest.fixture
 def empty_id(api: Api) -> str:
     return api.store_id(EMPTY)
+
+
+@pytest.fixture
+def res(sandbox: Any) -> Iterator[ResourceApi]:
+    """The resource endpoints of the ``sandbox`` fixture's server, over ``requests``."""
+    client = ResourceApi(sandbox)
+    yield client
+    client.close()

@@ -122,7 +122,9 @@ def test_no_match_is_polite_and_uncited(api: Api, nature_id: str) -> None:
 def test_thumbnail_url_is_served(api: Api, nature_id: str) -> None:
     part = answer_part(api.ask(nature_id, "cheetah").json())
     annotation = part["annotations"][0]
-    assert annotation["hls_url"] is None
-    assert annotation["thumbnail_url"].startswith(api.base + "/")
+    # Media live outside the API prefix, like the platform's media host (see test_media.py).
+    media_root = api.base.rsplit("/v1.3", 1)[0] + "/media/"
+    assert annotation["hls_url"].startswith(media_root)
+    assert annotation["thumbnail_url"].startswith(media_root)
     image = api.http.get(annotation["thumbnail_url"], timeout=10)
     assert image.status_code == 200 and image.content.startswith(b"\x89PNG\r\n\x1a\n")
