@@ -278,6 +278,16 @@ class TaskRunner(QObject):
         for task in list(self._streams):
             task.cancel()
 
+    def drain(self, timeout_ms: int = 3000) -> bool:
+        """Wait at most ``timeout_ms`` for every submitted job to have run, cancelling none.
+
+        For the last writes before the database closes: their outcomes are delivered only if
+        the event loop runs again (usually it does not, the app is quitting). True when the
+        pool is idle.
+        """
+        self._check_usable()
+        return bool(self._pool.waitForDone(max(0, timeout_ms)))
+
     def shutdown(self, timeout_ms: int = 3000) -> bool:
         """Cancel everything, then wait at most ``timeout_ms`` for running jobs to return.
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from jockey_desktop.controllers.errors import describe_error
+from jockey_desktop.core.errors import describe_error
 
 log = logging.getLogger(__name__)
 

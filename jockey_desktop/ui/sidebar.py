@@ -58,7 +58,7 @@ from jockey_desktop.core.storage.models import (
     MessageStatus,
     SearchHit,
 )
-from jockey_desktop.ui.formatting import format_age
+from jockey_desktop.presentation.formatting import format_age
 from jockey_desktop.ui.models.conversation_model import (
     ConversationIdRole,
     ConversationListModel,

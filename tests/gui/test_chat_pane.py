@@ -195,7 +195,7 @@ def test_notice(pane: ChatPane) -> None:
     pane.show_conversation(make_conversation(), [])
     pane.show_notice("The session expired; a new one was started with a recap.")
     assert pane.notice.isVisible()
-    pane.notice.close_button.click()
+    pane.notice.dismiss_button.click()
     assert not pane.notice.isVisible()
 
 
