@@ -283,9 +283,10 @@ class TaskRunner(QObject):
 
         For the last writes before the database closes: their outcomes are delivered only if
         the event loop runs again (usually it does not, the app is quitting). True when the
-        pool is idle.
+        pool is idle (also after :meth:`shutdown`, which leaves nothing to wait for).
         """
-        self._check_usable()
+        if self._abandoned:
+            return False
         return bool(self._pool.waitForDone(max(0, timeout_ms)))
 
     def shutdown(self, timeout_ms: int = 3000) -> bool:

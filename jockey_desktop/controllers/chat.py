@@ -325,9 +325,12 @@ class ChatController(QObject):
         self._end_turn(turn, MessageStatus.CANCELLED, ErrorCode.CANCELLED,
                        STOPPED_TEXT if turn.text else STOPPED_EMPTY_TEXT)
 
-    def shutdown(self, timeout_s: float = 1.5) -> None:
+    def shutdown(self, timeout_s: float = 1.5) -> bool:
         """Cancel every stream and queue its partial text as INTERRUPTED on the storage
-        runner (the caller drains it), then wait for the stream workers (bounded)."""
+        runner (the caller drains it), then wait for the stream workers (bounded).
+
+        Returns True when every stream worker returned within the bound.
+        """
         self._shut_down = True
         for turn in list(self._turns.values()):
             self._cancel_work(turn)
@@ -337,7 +340,7 @@ class ChatController(QObject):
         self._tick.stop()
         # Never terminate(): cancelled streams end within ~1 s; past the bound the runner
         # abandons its busy threads so the process can still exit.
-        self._runner.shutdown(max(0, int(timeout_s * 1000)))
+        return self._runner.shutdown(max(0, int(timeout_s * 1000)))
 
     # ----------------------------------------------------------------- turn lifecycle
 

@@ -117,7 +117,8 @@ class Connection(QObject):
         self._sandbox_pace = sandbox_pace
         self._sandbox_state_dir = sandbox_state_dir
         self._environ = environ if environ is not None else os.environ
-        self._factory: ClientFactory = client_factory or _default_factory
+        #: Builds the clients (key, base URL); tests replace it to see what would be built.
+        self.client_factory: ClientFactory = client_factory or _default_factory
         self._mode = ConnectionMode.NONE
         self._key: str | None = None
         self._base_url: str | None = None
@@ -266,7 +267,7 @@ class Connection(QObject):
         cache_key = (base_url, hashlib.sha256(key.encode()).hexdigest())
         client = self._clients.get(cache_key)
         if client is None:
-            client = self._factory(key, base_url)
+            client = self.client_factory(key, base_url)
             self._clients[cache_key] = client
         return client
 

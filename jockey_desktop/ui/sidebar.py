@@ -388,9 +388,12 @@ class ConversationSidebar(QWidget):
         self._update_page()
 
     def upsert_summary(self, summary: ConversationSummary) -> None:
-        """Add or refresh one conversation's row (moves it to its sorted place)."""
+        """Add or refresh one conversation's row (moves it to its sorted place); a row asked
+        to be selected before it was listed (a conversation just created) is selected."""
         with _Programmatic(self):
             self.model.upsert(summary)
+            if summary.conversation.id == self._wanted_id and self._selected_id is None:
+                self._select_row_of(self._wanted_id)
         self._update_page()
 
     def remove_conversation(self, conversation_id: int) -> None:
@@ -419,7 +422,11 @@ class ConversationSidebar(QWidget):
                 return True
             found = self._select_row_of(conversation_id)
             if not found:
-                self._wanted_id = conversation_id  # may still arrive (see add_summaries)
+                # Not listed yet (a later page, or just created): nothing else stays
+                # selected meanwhile, and its row is selected when it arrives.
+                self.list_view.selectionModel().clear()
+                self._selected_id = None
+                self._wanted_id = conversation_id
         if found and notify:
             self.sig_conversation_selected.emit(conversation_id)
         return found

@@ -127,8 +127,10 @@ def test_a_conversation_deleted_while_the_list_loads_does_not_come_back(
 
     data = make_data_dir(tmp_path / "data", 5)
     repo = open_repository(data / "conversations.sqlite3", data / "backups")
+    from jockey_desktop.controllers.changes import ChangeFeed
+
     runner = TaskRunner(max_threads=1)
-    controller = ConversationsController(repo, runner)
+    controller = ConversationsController(repo, runner, ChangeFeed())
     try:
         victim = repo.list_conversations()[2].conversation.id
         with qtbot.waitSignal(controller.sig_summaries_loaded, timeout=5000) as loaded:
@@ -202,9 +204,9 @@ def test_the_daily_backup_happens_after_start_up_not_before(qtbot: Any, tmp_path
     desktop = create(data)
     try:
         desktop.start(show=True)
-        qtbot.waitUntil(lambda: desktop._first_paint_hook._done, timeout=5000)
-        # The backup job runs after the hook on the one-thread storage runner: flush it.
-        assert desktop.storage_runner.shutdown(5000)
+        qtbot.waitUntil(lambda: desktop.first_paint.done, timeout=5000)
+        # The backup job runs after the hook on the one-thread storage runner: let it run.
+        assert desktop.storage_runner.drain(5000)
         assert len(database.list_backups(backups, db)) == 1
     finally:
         close(desktop)
@@ -279,13 +281,15 @@ def test_opening_a_long_conversation_reads_only_its_newest_page(
             return real_page(cid, limit=limit, before_id=before_id)
 
         desktop.repo.list_messages_page = counting_page  # type: ignore[method-assign]
-        desktop.open_conversation(conversation_id)
+        desktop.window.sidebar.select_conversation(None)
+        desktop.workspace.open(conversation_id)
         view = desktop.window.chat_pane.chat_view
         assert reads == [None]  # one page, the newest
         assert view.message_model.rowCount() == PAGE_SIZE
         assert view.message_model.message_at(PAGE_SIZE - 1).text == f"question {PAGE_SIZE + 29}"
         assert view.has_older()
-        # Scrolling up (or copying) reaches the rest through the pager.
-        assert len(view.all_messages()) == PAGE_SIZE + 30
+        # Scrolling up reaches the rest through the pager.
+        assert view.load_older() == 30
+        assert reads[-1] is not None and not view.has_older()
     finally:
         close(desktop)

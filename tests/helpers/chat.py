@@ -1,9 +1,6 @@
-"""Shared fixtures of the controller tests, plus tests of the controllers' pure helpers.
-
-The fixtures build the real stack: a real repository in tmp, the real client over loopback
-to a real sandbox, and controllers on real thread pools. Other controller test modules
-import the fixtures from here.
-"""
+"""The chat on the real stack for controller tests: a repository in tmp, the real client over
+loopback to a real sandbox, the storage runner and change feed the app uses, and a
+ChatController on real thread pools with every signal recorded."""
 
 from __future__ import annotations
 
@@ -13,12 +10,9 @@ from typing import Any
 
 import pytest
 
-from jockey_desktop.controllers import errors as codes
-from jockey_desktop.controllers.chat import MAX_INSTRUCTIONS_CHARS, build_recap
-from jockey_desktop.controllers.errors import describe_error
 from jockey_desktop.core import api
-
-# --------------------------------------------------------------------------- fixtures
+from jockey_desktop.core.changes import Changes
+from jockey_desktop.core.storage.models import Message, Role
 
 
 @pytest.fixture
@@ -77,28 +71,51 @@ def slow_sandbox(tmp_path: Path) -> Iterator[Any]:
         server.stop()
 
 
-class ChatHarness:
+class ChatStack:
+    """The storage runner and change feed a ChatController writes through, with every
+    change the feed announced recorded."""
+
+    def __init__(self) -> None:
+        from jockey_desktop.concurrency import create_storage_runner
+        from jockey_desktop.controllers.changes import ChangeFeed
+
+        self.storage = create_storage_runner()
+        self.feed = ChangeFeed()
+        self.changes: list[Changes] = []
+        self.feed.sig_changed.connect(self.changes.append)
+
+    def shown(self, conversation_id: int | None = None) -> list[Message]:
+        """Every message record the feed announced (of one conversation), in order."""
+        return [m for c in self.changes for m in c.messages
+                if conversation_id is None or m.conversation_id == conversation_id]
+
+    def close(self) -> None:
+        """Let queued writes finish, then stop the runner."""
+        self.storage.drain(5000)
+        self.storage.shutdown(1000)
+
+
+class ChatHarness(ChatStack):
     """A ChatController on the real stack, with every signal recorded."""
 
-    def __init__(self, qtbot: Any, repo: Any, client: Any) -> None:
+    def __init__(self, qtbot: Any, repo: Any, client: Any, **options: Any) -> None:
         from jockey_desktop.controllers.chat import ChatController
 
+        super().__init__()
         self.qtbot = qtbot
         self.repo = repo
         self.client = client
-        self.chat = ChatController(repo, client)
+        self.chat = ChatController(repo, self.storage, self.feed, client, **options)
         self.store = ready_store(client)
         self.finished: list[tuple[int, int, str]] = []
         self.stream: list[tuple[int, int, str]] = []
-        self.added: list[tuple[int, Any]] = []
-        self.changed: list[tuple[int, Any]] = []
         self.notices: list[tuple[int, str]] = []
+        self.refused: list[tuple[int, str]] = []
         self.busy: list[tuple[int, bool]] = []
         self.chat.sig_turn_finished.connect(self._on_finished)
         self.chat.sig_stream_text.connect(self._on_stream)
-        self.chat.sig_message_added.connect(self._on_added)
-        self.chat.sig_message_changed.connect(self._on_changed)
         self.chat.sig_notice.connect(self._on_notice)
+        self.chat.sig_refused.connect(self._on_refused)
         self.chat.sig_busy_changed.connect(self._on_busy)
 
     def _on_finished(self, cid: int, mid: int, status: str) -> None:
@@ -107,38 +124,52 @@ class ChatHarness:
     def _on_stream(self, cid: int, mid: int, text: str) -> None:
         self.stream.append((cid, mid, text))
 
-    def _on_added(self, cid: int, message: Any) -> None:
-        self.added.append((cid, message))
-
-    def _on_changed(self, cid: int, message: Any) -> None:
-        self.changed.append((cid, message))
-
     def _on_notice(self, cid: int, text: str) -> None:
         self.notices.append((cid, text))
+
+    def _on_refused(self, cid: int, text: str) -> None:
+        self.refused.append((cid, text))
 
     def _on_busy(self, cid: int, busy: bool) -> None:
         self.busy.append((cid, busy))
 
     def new_conversation(self, store: Any = None) -> Any:
+        """A conversation on ``store`` (default: the first ready one), written directly."""
         store = store or self.store
         return self.repo.create_conversation(store.id, store.name)
 
     def finished_count(self, conversation_id: int) -> int:
+        """How many turns of the conversation have ended and been saved."""
         return sum(1 for cid, _mid, _status in self.finished if cid == conversation_id)
 
+    def wait_finished(self, conversation_id: int, count: int, timeout_ms: int = 15_000) -> None:
+        """Until ``count`` turns of the conversation have ended and been saved."""
+        self.qtbot.waitUntil(lambda: self.finished_count(conversation_id) >= count,
+                             timeout=timeout_ms)
+
     def ask(self, conversation_id: int, text: str, timeout_ms: int = 15_000) -> Any:
-        """Send and wait for the turn to end; returns the final assistant Message."""
+        """Send and wait for the turn to end; returns the final answer Message."""
         before = self.finished_count(conversation_id)
         assert self.chat.send(conversation_id, text) is None
-        self.qtbot.waitUntil(lambda: self.finished_count(conversation_id) > before,
-                             timeout=timeout_ms)
+        self.wait_finished(conversation_id, before + 1, timeout_ms)
         _cid, mid, _status = [f for f in self.finished if f[0] == conversation_id][-1]
         return self.repo.get_message(mid)
 
-    def assistant_rows(self, conversation_id: int) -> list[Any]:
-        from jockey_desktop.core.storage.models import Role
+    def wait_streaming(self, conversation_id: int, timeout_ms: int = 10_000) -> Message:
+        """Until the conversation's answer row is saved and text is arriving; returns it."""
+        self.qtbot.waitUntil(lambda: any(cid == conversation_id for cid, _m, _t in self.stream),
+                             timeout=timeout_ms)
+        return next(m for m in reversed(self.shown(conversation_id))
+                    if m.role == Role.ASSISTANT)
 
+    def assistant_rows(self, conversation_id: int) -> list[Any]:
+        """The saved answers of a conversation, oldest first."""
         return [m for m in self.repo.list_messages(conversation_id) if m.role == Role.ASSISTANT]
+
+    def close(self) -> None:
+        """Shut the chat down (partial text saved), then the storage runner."""
+        self.chat.shutdown(1.5)
+        super().close()
 
 
 @pytest.fixture
@@ -149,7 +180,7 @@ def harness(qtbot: Any, repo: Any, sandbox: Any) -> Iterator[ChatHarness]:
     try:
         yield h
     finally:
-        h.chat.shutdown(1.5)
+        h.close()
         client.close()
 
 
@@ -161,62 +192,5 @@ def slow_harness(qtbot: Any, repo: Any, slow_sandbox: Any) -> Iterator[ChatHarne
     try:
         yield h
     finally:
-        h.chat.shutdown(1.5)
+        h.close()
         client.close()
-
-
-# --------------------------------------------------------------------------- pure helpers
-
-
-def test_recap_keeps_recent_pairs_within_the_instructions_limit() -> None:
-    pairs = [(f"question {i} " + "q" * 500, f"answer {i} " + "a" * 900) for i in range(20)]
-    recap = build_recap(pairs)
-    assert recap is not None
-    assert len(recap) <= MAX_INSTRUCTIONS_CHARS
-    assert "question 19" in recap  # the most recent turn is always there
-    assert "question 13" not in recap  # at most six pairs
-    assert recap.index("question 18") < recap.index("question 19")
-
-
-def test_recap_of_nothing_is_none_and_short_history_is_whole() -> None:
-    assert build_recap([]) is None
-    recap = build_recap([("What are the themes?", "Teamwork [1] and speed [2].")])
-    assert recap is not None
-    assert "What are the themes?" in recap and "Teamwork [1] and speed [2]." in recap
-
-
-@pytest.mark.parametrize(
-    ("error", "code", "needle"),
-    [
-        (api.AuthenticationError("bad key", status=401), codes.AUTH, "open Settings"),
-        (api.ForbiddenError("plan", status=403), codes.FORBIDDEN, "not allowed"),
-        (api.RateLimitedError("slow down", status=429, retry_after=7), codes.RATE_LIMITED,
-         "(in 7 s)"),
-        (api.StoreNotFoundError("gone", status=404), codes.STORE_NOT_FOUND, "no longer exists"),
-        (api.StoreNotReadyError("none ready", status=400), codes.STORE_NOT_READY, "indexing"),
-        (api.SessionStoreMismatchError("other", status=400), codes.SESSION_STORE_MISMATCH,
-         "new conversation"),
-        (api.InvalidRequestError("bad field", status=400), codes.INVALID_REQUEST, "refused"),
-        (api.NetworkError("refused"), codes.NETWORK, "Can't reach the server"),
-        (api.RequestTimedOutError("idle"), codes.TIMEOUT, "took too long"),
-        (api.ServerError("boom", status=500), codes.SERVER, "server failed"),
-        (api.ProtocolError("junk"), codes.PROTOCOL, "could not be understood"),
-        (api.SessionLostError("expired", status=404), codes.SESSION_LOST, "session"),
-        (api.RequestCancelledError(), codes.CANCELLED, "Stopped"),
-        (ValueError("bug"), codes.UNKNOWN, "went wrong"),
-    ],
-)
-def test_each_error_class_has_its_own_code_and_sentence(
-    error: BaseException, code: str, needle: str
-) -> None:
-    info = describe_error(error, store_name="Nature")
-    assert info.code == code
-    assert needle in info.message
-
-
-def test_rate_limit_message_says_when() -> None:
-    info = describe_error(api.RateLimitedError("x", retry_after=7), now=lambda: 0.0)
-    assert info.message.startswith("Rate limited — try again after ")
-    assert info.message.endswith("(in 7 s).")
-    no_hint = describe_error(api.RateLimitedError("x"))
-    assert "wait a minute" in no_hint.message
