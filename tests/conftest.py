@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,12 +32,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+#: A full collection slower than this means many long-lived objects have piled up since the
+#: last freeze (modules imported by tests, caches, the QApplication's state): freeze them too.
+_SLOW_COLLECTION_S = 0.01
+
+
 @pytest.fixture(autouse=True)
 def _collect_garbage_on_main_thread() -> Iterator[None]:
     yield
     # Full, so a widget cycle promoted to an old generation during a long test is freed here
-    # (with its timers) rather than during a later test; cheap thanks to the freeze above.
+    # (with its timers) rather than during a later test. What survives it is reachable from
+    # something long-lived; once such survivors make the collection slow, they are frozen,
+    # so the next tests' collections walk only what those tests create.
+    started = time.perf_counter()
     gc.collect()
+    if time.perf_counter() - started > _SLOW_COLLECTION_S:
+        gc.freeze()
 
 
 @pytest.fixture(autouse=True)

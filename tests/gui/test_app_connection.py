@@ -61,3 +61,53 @@ def test_the_env_key_stays_in_use_after_saving_another_key(
     assert "tlk_typed_other_key" in memory_keyring.store.values()
 
 
+def test_welcome_page_without_a_key_then_try_the_sandbox(qtbot: Any, start: Started) -> None:
+    desktop = start(sandbox=False)
+    window = desktop.window
+    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
+    window.welcome.sig_try_sandbox_requested.emit()
+    assert not window.is_welcome_shown()
+    assert window.connection_label.text() == "Sandbox"
+    wait_for_store(qtbot, desktop)
+    assert desktop.settings.use_sandbox  # remembered for the next start
+
+
+def test_a_saved_key_and_api_base_connect_without_the_welcome_page(
+    qtbot: Any, start: Started, sandbox: Any
+) -> None:
+    from jockey_desktop.core.secrets import ApiKeyStore
+
+    ApiKeyStore().set("sandbox")
+    desktop = start(sandbox=False, api_base=sandbox.base_url)
+    window = desktop.window
+    qtbot.waitUntil(lambda: window.connection_label.text().startswith("127.0.0.1:"),
+                    timeout=5_000)
+    assert not window.is_welcome_shown()
+    assert desktop.connection.sandbox() is None  # the external server, not in-process
+    wait_for_store(qtbot, desktop)
+    # Removing the key goes back to the welcome page.
+    desktop.connection.remove_key()
+    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
+    assert desktop.chat.client() is None
+
+
+def test_enter_a_key_from_the_welcome_page(
+    qtbot: Any, start: Started, sandbox: Any, memory_keyring: Any
+) -> None:
+    desktop = start(sandbox=False, api_base=sandbox.base_url)
+    window = desktop.window
+    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
+    window.welcome.sig_enter_key_requested.emit()
+    dialog = window.settings_dialog
+    assert dialog.isVisible()
+    qtbot.waitUntil(lambda: "No API key" in dialog.location_label.text(), timeout=5_000)
+    dialog.key_field.setText("sandbox")
+    dialog.save_button.click()
+    assert dialog.key_field.text() == ""  # the dialog never keeps the key
+    qtbot.waitUntil(lambda: not window.is_welcome_shown(), timeout=5_000)
+    assert "sandbox" in memory_keyring.store.values()
+    assert "keychain" in dialog.location_label.text()
+    wait_for_store(qtbot, desktop)
+    # "Test connection" with an empty field tests the key in use.
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: "Connected" in dialog.test_result_label.text(), timeout=5_000)

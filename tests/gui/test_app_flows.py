@@ -35,28 +35,6 @@ def answered(qtbot: Any, start: Started) -> Iterator[tuple[Any, int]]:
     yield desktop, conversation_id
 
 
-def test_enter_a_key_from_the_welcome_page(
-    qtbot: Any, start: Started, sandbox: Any, memory_keyring: Any
-) -> None:
-    desktop = start(sandbox=False, api_base=sandbox.base_url)
-    window = desktop.window
-    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
-    window.welcome.sig_enter_key_requested.emit()
-    dialog = window.settings_dialog
-    assert dialog.isVisible()
-    qtbot.waitUntil(lambda: "No API key" in dialog.location_label.text(), timeout=5_000)
-    dialog.key_field.setText("sandbox")
-    dialog.save_button.click()
-    assert dialog.key_field.text() == ""  # the dialog never keeps the key
-    qtbot.waitUntil(lambda: not window.is_welcome_shown(), timeout=5_000)
-    assert "sandbox" in memory_keyring.store.values()
-    assert "keychain" in dialog.location_label.text()
-    wait_for_store(qtbot, desktop)
-    # "Test connection" with an empty field tests the key in use.
-    dialog.test_button.click()
-    qtbot.waitUntil(lambda: "Connected" in dialog.test_result_label.text(), timeout=5_000)
-
-
 def test_rename_pin_search_and_export_from_the_sidebar(
     qtbot: Any, answered: tuple[Any, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -221,36 +221,6 @@ def test_quit_during_a_stream_is_fast_and_keeps_partial_text(
     del repo
 
 
-def test_welcome_page_without_a_key_then_try_the_sandbox(qtbot: Any, start: Started) -> None:
-    desktop = start(sandbox=False)
-    window = desktop.window
-    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
-    window.welcome.sig_try_sandbox_requested.emit()
-    assert not window.is_welcome_shown()
-    assert window.connection_label.text() == "Sandbox"
-    wait_for_store(qtbot, desktop)
-    assert desktop.settings.use_sandbox  # remembered for the next start
-
-
-def test_a_saved_key_and_api_base_connect_without_the_welcome_page(
-    qtbot: Any, start: Started, sandbox: Any
-) -> None:
-    from jockey_desktop.core.secrets import ApiKeyStore
-
-    ApiKeyStore().set("sandbox")
-    desktop = start(sandbox=False, api_base=sandbox.base_url)
-    window = desktop.window
-    qtbot.waitUntil(lambda: window.connection_label.text().startswith("127.0.0.1:"),
-                    timeout=5_000)
-    assert not window.is_welcome_shown()
-    assert desktop.connection.sandbox() is None  # the external server, not in-process
-    wait_for_store(qtbot, desktop)
-    # Removing the key goes back to the welcome page.
-    desktop.connection.remove_key()
-    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
-    assert desktop.chat.client() is None
-
-
 def test_first_start_picks_a_store_that_can_answer_then_remembers_the_choice(
     qtbot: Any, start: Started
 ) -> None:
