@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 QUESTIONS = (
@@ -57,6 +58,10 @@ def _wait_until(qapp: Any, condition: Callable[[], bool], deadline: _Deadline, w
         qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         # processEvents returns at once when idle; a short sleep keeps this from spinning.
         time.sleep(0.005)
+
+
+def _at_least(items: list[Any], count: int) -> bool:
+    return len(items) >= count
 
 
 def _pick_store(desktop: Any, qapp: Any, deadline: _Deadline) -> Any:
@@ -107,7 +112,7 @@ def _run(desktop: Any, qapp: Any, deadline: _Deadline) -> str:
         # Through the composer, exactly as a user would (Enter calls submit()).
         pane.composer.set_text(question)
         pane.composer.submit()
-        _wait_until(qapp, lambda n=number: len(finished) >= n, deadline,
+        _wait_until(qapp, partial(_at_least, finished, number), deadline,
                     f"the answer to question {number}")
         _cid, message_id, status = finished[number - 1]
         if status != MessageStatus.COMPLETE.value:

@@ -20,11 +20,12 @@ import os
 from collections.abc import Callable, Mapping
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from jockey_desktop.controllers.settings import SettingsController
+from jockey_desktop.core.ports import FullApiClient
 from jockey_desktop.logs import register_secret
 from jockey_desktop.presentation.connection import (
     NOT_CONNECTED,
@@ -35,7 +36,6 @@ from jockey_desktop.presentation.connection import (
 from jockey_desktop.settings import AppSettings
 
 if TYPE_CHECKING:
-    from jockey_desktop.core.api import JockeyClient
     from jockey_desktop.sandbox import Pace, SandboxServer
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 ENV_KEY = "TWELVELABS_API_KEY"
 
 #: ``(key, base_url) -> client``; tests inject one that builds fakes.
-ClientFactory = Callable[[str, str], "JockeyClient"]
+ClientFactory = Callable[[str, str], FullApiClient]
 
 
 class _Plan(Enum):
@@ -56,7 +56,7 @@ class _Plan(Enum):
     KEY_STORE = "key-store"
 
 
-def _default_factory(key: str, base_url: str) -> JockeyClient:
+def _default_factory(key: str, base_url: str) -> FullApiClient:
     from jockey_desktop.core.api import JockeyClient
 
     return JockeyClient(key, base_url)
@@ -68,7 +68,7 @@ def _default_base_url() -> str:
     return DEFAULT_BASE_URL
 
 
-def _proxy_of(client: Any) -> str | None:
+def _proxy_of(client: FullApiClient) -> str | None:
     try:
         proxy = client.proxy_for_base_url()
     except Exception:  # an odd proxy setting must not stop the window from showing
@@ -122,10 +122,10 @@ class Connection(QObject):
         self._mode = ConnectionMode.NONE
         self._key: str | None = None
         self._base_url: str | None = None
-        self._client: JockeyClient | None = None
+        self._client: FullApiClient | None = None
         # One client per (base URL, key digest): its connection pool is reused across turns.
         # The digest, not the key: nothing keeps the secret twice.
-        self._clients: dict[tuple[str, str], JockeyClient] = {}
+        self._clients: dict[tuple[str, str], FullApiClient] = {}
         self._sandbox: SandboxServer | None = None
         self._plan = _Plan.NOTHING
         self._env_key: str | None = None
@@ -146,7 +146,7 @@ class Connection(QObject):
         """What the window shows about the connection now."""
         return self._status
 
-    def client(self) -> JockeyClient | None:
+    def client(self) -> FullApiClient | None:
         """The client new work uses (None: no key and no sandbox)."""
         return self._client
 
@@ -257,13 +257,13 @@ class Connection(QObject):
         self._announce(ConnectionStatus(ConnectionMode.NONE, NOT_CONNECTED,
                                         needs_setup=needs_setup))
 
-    def _set_client(self, client: JockeyClient | None) -> None:
+    def _set_client(self, client: FullApiClient | None) -> None:
         if client is self._client:
             return
         self._client = client
         self.sig_client_changed.emit(client)
 
-    def _client_for(self, key: str, base_url: str) -> JockeyClient:
+    def _client_for(self, key: str, base_url: str) -> FullApiClient:
         cache_key = (base_url, hashlib.sha256(key.encode()).hexdigest())
         client = self._clients.get(cache_key)
         if client is None:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from jockey_desktop.core.api import KnowledgeStore
 from jockey_desktop.core.errors import NO_CLIENT_TEXT, describe_error
-from jockey_desktop.core.ports import ApiClient, Handle, Runner
+from jockey_desktop.core.ports import FullApiClient, Handle, Runner
 from jockey_desktop.core.store_summary import StoreSummary, summarize_store
 from jockey_desktop.settings import AppSettings
 
@@ -42,7 +42,7 @@ class StoresController(QObject):
     def __init__(
         self,
         runner: Runner,
-        client: ApiClient | None = None,
+        client: FullApiClient | None = None,
         settings: AppSettings | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -59,7 +59,7 @@ class StoresController(QObject):
         self._handles: list[Handle] = []
 
     @Slot(object)
-    def set_client(self, client: ApiClient | None) -> None:
+    def set_client(self, client: FullApiClient | None) -> None:
         """Use another client (key or server changed) and reload the list with it."""
         self._client = client
         if client is not None:

@@ -43,6 +43,26 @@ class Runner(Protocol):
         ...
 
 
+class KeyStore(Protocol):
+    """Where the API key is kept (``core.secrets.ApiKeyStore``); every call may block."""
+
+    def get(self) -> str | None:
+        """The key in use, or None."""
+        ...
+
+    def set(self, key: str) -> object:
+        """Store ``key``; returns where it was stored (a ``KeyLocation``)."""
+        ...
+
+    def delete(self) -> None:
+        """Forget the stored key."""
+        ...
+
+    def location(self) -> object:
+        """Where the key in use comes from (a ``KeyLocation``)."""
+        ...
+
+
 class ApiClient(Protocol):
     """The Jockey API as the app uses it (``core.api.JockeyClient``)."""
 
@@ -56,6 +76,10 @@ class ApiClient(Protocol):
     def list_knowledge_stores(self) -> list[KnowledgeStore]:
         """Every knowledge store of the account."""
         ...
+
+
+class FullApiClient(ApiClient, Protocol):
+    """The client the app builds: also lists items, says its proxy and can be closed."""
 
     def list_items(self, store_id: str,
                    status: str | Sequence[str] | None = None) -> list[KnowledgeStoreItem]:

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from jockey_desktop import APP_NAME, __version__
 from jockey_desktop.presentation.connection import NOT_CONNECTED, ConnectionStatus
 from jockey_desktop.resources import resource_path
+from jockey_desktop.ui.chat_pane import ChatPane
 from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.sidebar import ConversationSidebar
 from jockey_desktop.ui.store_picker import StorePicker
@@ -112,7 +113,7 @@ class MainWindow(QMainWindow):
         self,
         settings: Any = None,
         *,
-        chat_pane: QWidget | None = None,
+        chat_pane: ChatPane | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``settings`` is an ``AppSettings`` (geometry and splitter are saved there when
@@ -136,8 +137,6 @@ class MainWindow(QMainWindow):
         self.sidebar = ConversationSidebar(self)
         self.store_picker = StorePicker(self)
         if chat_pane is None:
-            from jockey_desktop.ui.chat_pane import ChatPane
-
             chat_pane = ChatPane(self)
         self.chat_pane = chat_pane
         right = QWidget(self)
@@ -203,7 +202,8 @@ class MainWindow(QMainWindow):
 
     # -- menus -------------------------------------------------------------------------------
 
-    def _action(self, text: str, slot: Any, shortcut: QKeySequence | str | None = None,
+    def _action(self, text: str, slot: Any,
+                shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
                 tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:

@@ -112,8 +112,9 @@ class SafeTextDocument(QTextDocument):
         super().__init__(parent)
         self.refused_resources: list[str] = []
 
-    def loadResource(self, type_: int, name: QUrl) -> Any:
+    def loadResource(self, type_: int, name: QUrl | str) -> Any:
         """Answer every resource request with a blank image (never the real file)."""
+        name = QUrl(name) if isinstance(name, str) else name
         self.refused_resources.append(name.toString())
         if int(type_) == int(QTextDocument.ResourceType.ImageResource):
             image = _blank_image()

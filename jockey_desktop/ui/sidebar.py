@@ -176,7 +176,7 @@ class ConversationDelegate(QStyledItemDelegate):
         small = QFont(opt.font)
         small.setPointSizeF(max(7.0, opt.font.pointSizeF() * 0.88))
         sfm = QFontMetrics(small)
-        if badge:
+        if badge and summary.last_status is not None:
             color = {MessageStatus.FAILED: colors.error,
                      MessageStatus.INTERRUPTED: colors.warning}.get(summary.last_status,
                                                                      colors.streaming)
