@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from PySide6.QtCore import QObject, QTimer, Slot
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QApplication
 
 from jockey_desktop import APP_NAME, __version__
 from jockey_desktop.concurrency import (
@@ -38,9 +38,9 @@ from jockey_desktop.settings import AppSettings
 from jockey_desktop.single_instance import SingleInstanceGuard, server_name_for_data_dir
 from jockey_desktop.startup import (
     FirstPaintHook,
-    daily_backup_if_due,
     ensure_qapp,
     quit_on_signals,
+    start_daily_backup,
     tell,
 )
 from jockey_desktop.ui.main_window import MainWindow
@@ -243,14 +243,14 @@ class JockeyDesktop(QObject):
         conv.sig_summaries_loaded.connect(sidebar.add_summaries)
         conv.sig_summaries_reset.connect(sidebar.set_summaries)
         conv.sig_search_results.connect(sidebar.show_search_results)
-        conv.sig_export_done.connect(self._on_export_done)
+        conv.sig_notice.connect(w.show_transient)
         conv.sig_markdown_ready.connect(w.copy_conversation_text)
         conv.sig_error.connect(w.show_transient)
         sidebar.sig_rename_requested.connect(conv.rename)
         sidebar.sig_pin_requested.connect(conv.set_pinned)
         sidebar.sig_search_requested.connect(conv.search)
         sidebar.sig_export_requested.connect(w.export_conversation)
-        w.sig_export_chosen.connect(self._export)
+        w.sig_export_chosen.connect(conv.export_one)
         w.sig_copy_conversation.connect(conv.copy_markdown)
 
         # The chat's live state (not stored): each view keeps its own conversation's.
@@ -298,12 +298,6 @@ class JockeyDesktop(QObject):
             # conversations, so the status bar is enough for them.
             damaged = self.repo.open_report.moved_aside is not None
             self.window.show_notice(self.startup_notice, important=damaged)
-            if self.options.interactive and damaged:
-                QTimer.singleShot(0, self._show_startup_notice)
-
-    @Slot()
-    def _show_startup_notice(self) -> None:
-        QMessageBox.warning(self.window, APP_NAME, self.startup_notice or "")
 
     @Slot()
     def _after_first_paint(self) -> None:
@@ -314,27 +308,7 @@ class JockeyDesktop(QObject):
         if not self._list_complete:
             self.conversations.load_all_summaries()
         # After the list on the same one-thread runner: the user sees every row first.
-        self.storage_runner.submit(daily_backup_if_due, self.repo,
-                                   on_success=self._on_daily_backup_done,
-                                   on_error=self._on_daily_backup_failed)
-
-    @staticmethod
-    def _on_daily_backup_done(path: object) -> None:
-        if path is not None:
-            log.info("daily backup written after start-up")
-
-    @staticmethod
-    def _on_daily_backup_failed(error: BaseException) -> None:
-        # Not worth interrupting the user: tomorrow's start tries again; the log says why.
-        log.warning("the daily backup failed: %s", error)
-
-    @Slot(int, str, str)
-    def _export(self, conversation_id: int, fmt: str, path: str) -> None:
-        self.conversations.export([conversation_id], fmt, path)
-
-    @Slot(str)
-    def _on_export_done(self, path: str) -> None:
-        self.window.show_transient(f"Exported to {path}")
+        start_daily_backup(self.storage_runner, self.repo)
 
     # ----------------------------------------------------------------- quit
 

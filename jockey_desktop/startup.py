@@ -5,6 +5,7 @@ app cannot start, the first-paint hook, the daily backup, and quitting on Ctrl+C
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -15,8 +16,10 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from jockey_desktop import APP_NAME
-from jockey_desktop.core.ports import ConversationStore
+from jockey_desktop.core.ports import ConversationStore, Runner
 from jockey_desktop.options import AppOptions
+
+log = logging.getLogger(__name__)
 
 
 def ensure_qapp() -> QApplication:
@@ -33,6 +36,21 @@ def tell(options: AppOptions, title: str, text: str, *, critical: bool = False) 
     if options.interactive and QApplication.instance() is not None:
         box = QMessageBox.critical if critical else QMessageBox.information
         box(None, title, text)
+
+
+def start_daily_backup(storage: Runner, repo: ConversationStore) -> None:
+    """Queue the daily backup on the storage runner (a failure is logged, not shown: not
+    worth interrupting the user, tomorrow's start tries again)."""
+    storage.submit(daily_backup_if_due, repo, on_success=_backup_done, on_error=_backup_failed)
+
+
+def _backup_done(path: Path | None) -> None:
+    if path is not None:
+        log.info("daily backup written after start-up")
+
+
+def _backup_failed(error: BaseException) -> None:
+    log.warning("the daily backup failed: %s", error)
 
 
 def daily_backup_if_due(repo: ConversationStore) -> Path | None:

@@ -75,6 +75,8 @@ class ConversationsController(QObject):
     sig_summaries_reset = Signal(object)  # list[ConversationSummary]
     sig_search_results = Signal(str, object)  # query, list[SearchHit]
     sig_export_done = Signal(str)  # path
+    #: A short message for the status bar ("Exported to …").
+    sig_notice = Signal(str)
     #: A conversation as Markdown, ready for the clipboard (conversation id, text).
     sig_markdown_ready = Signal(int, str)
     sig_error = Signal(str)
@@ -311,8 +313,14 @@ class ConversationsController(QObject):
             export_conversations, self._repo, list(conversation_ids), fmt, str(path),
             on_success=self._on_export_done, on_error=self._on_export_failed)
 
+    @Slot(int, str, str)
+    def export_one(self, conversation_id: int, fmt: str, path: str) -> None:
+        """Export one conversation (the window asked where) → ``sig_export_done(path)``."""
+        self.export([conversation_id], fmt, path)
+
     def _on_export_done(self, path: str) -> None:
         self.sig_export_done.emit(str(path))
+        self.sig_notice.emit(f"Exported to {path}")
 
     def _on_export_failed(self, error: BaseException) -> None:
         log.warning("export failed: %s", error)

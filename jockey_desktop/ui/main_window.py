@@ -120,8 +120,9 @@ class MainWindow(QMainWindow):
         given); ``chat_pane`` lets the composition root inject a configured ChatPane."""
         super().__init__(parent)
         self._settings = settings
-        #: Show dialogs for notices and failures (False in tests and the self-test).
-        self.interactive = True
+        #: Show dialogs for notices and failures; the composition root turns it on when people
+        #: (not tests or the self-test) are watching.
+        self.interactive = False
         self._settings_dialog: SettingsDialog | None = None
         # What the settings dialog shows, kept until it is built.
         self._key_state: tuple[str, bool] | None = None
@@ -504,12 +505,19 @@ class MainWindow(QMainWindow):
 
     def show_notice(self, text: str, important: bool = False) -> None:
         """A notice for the user: in the status bar (elided, full text in its tooltip), and,
-        when ``important``, also in a banner above the content that stays until dismissed."""
+        when ``important``, also in a banner above the content that stays until dismissed
+        (and a dialog once the window is up, when interactive)."""
         if important:
             self.notice_banner.show_text(text)
             self.show_status(text, 15000)
+            if self.interactive:
+                QTimer.singleShot(0, self, self._show_important_notice)
         else:
             self.show_status(text, 8000)
+
+    @Slot()
+    def _show_important_notice(self) -> None:
+        QMessageBox.warning(self, APP_NAME, self.notice_banner.text())
 
     def status_text(self) -> str:
         """The full text of the status message shown, or ""."""
