@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
@@ -35,7 +36,6 @@ from jockey_desktop.logs import close_logging, setup_logging
 from jockey_desktop.options import AppOptions, build_parser
 from jockey_desktop.paths import AppPaths, configure_application_identity, resolve_paths
 from jockey_desktop.settings import AppSettings
-from jockey_desktop.single_instance import SingleInstanceGuard, server_name_for_data_dir
 from jockey_desktop.startup import (
     FirstPaintHook,
     ensure_qapp,
@@ -44,6 +44,9 @@ from jockey_desktop.startup import (
     tell,
 )
 from jockey_desktop.ui.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from jockey_desktop.single_instance import SingleInstanceGuard
 
 __all__ = ["AppOptions", "JockeyDesktop", "build_parser", "run"]
 
@@ -117,6 +120,9 @@ class JockeyDesktop(QObject):
         tell(options, title, text, critical=True)
 
     def _acquire_instance(self) -> bool:
+        # QtNetwork is imported only when the guard is used (not by the self-test or probes).
+        from jockey_desktop.single_instance import SingleInstanceGuard, server_name_for_data_dir
+
         self.guard = SingleInstanceGuard(self.paths.lock_file,
                                          server_name_for_data_dir(self.paths.data_dir), self)
         if self.guard.try_acquire():
@@ -283,7 +289,7 @@ class JockeyDesktop(QObject):
             self.window.show()
         w = self.window
         self.first_paint = FirstPaintHook(
-            [w, w.sidebar.list_view.viewport(), w.welcome], self._after_first_paint,
+            [w, w.sidebar.list_view.viewport()], self._after_first_paint,
             wait=show, parent=self)
         # The sandbox, the HTTP client (requests) and keyring cost 20–80 ms of imports each:
         # connected after the first paint, but what the user will see is shown now.

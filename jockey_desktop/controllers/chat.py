@@ -27,13 +27,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from jockey_desktop.concurrency import StreamTask, TaskRunner
 from jockey_desktop.controllers.changes import ChangeFeed
-from jockey_desktop.core import api
 from jockey_desktop.core.errors import (
     ASKED_AGAIN_TEXT,
     INTERRUPTED_TEXT,
@@ -56,6 +55,9 @@ from jockey_desktop.core.storage.models import (
     TurnWrite,
 )
 from jockey_desktop.presentation.status import waiting_row
+
+if TYPE_CHECKING:
+    from jockey_desktop.core import api
 
 log = logging.getLogger(__name__)
 
@@ -361,6 +363,9 @@ class ChatController(QObject):
                  session_id: str | None, instructions: str | None, *,
                  recovering: bool = False) -> _Turn:
         """A new turn, busy from now on (its rows are being written)."""
+        # The client's package is imported by the first turn, not before the first paint.
+        from jockey_desktop.core import api
+
         rid = self._next_request_id
         self._next_request_id += 1
         turn = _Turn(
@@ -509,6 +514,8 @@ class ChatController(QObject):
     # ----------------------------------------------------------------- worker events
 
     def _on_event(self, request_id: int, event: object) -> None:
+        from jockey_desktop.core import api
+
         turn = self._turns.get(request_id)
         if turn is None or turn.closing is not None:
             return  # stopped, superseded or shut down: a late event
@@ -637,6 +644,8 @@ class ChatController(QObject):
                        "The server's reply ended before the answer was complete.")
 
     def _on_error(self, request_id: int, exc: object) -> None:
+        from jockey_desktop.core import api
+
         turn = self._turns.get(request_id)
         if turn is None or turn.closing is not None:
             return  # e.g. the RequestCancelledError of a stream the user already stopped

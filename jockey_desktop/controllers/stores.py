@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from jockey_desktop.core.api import KnowledgeStore
 from jockey_desktop.core.errors import NO_CLIENT_TEXT, describe_error
 from jockey_desktop.core.ports import FullApiClient, Handle, Runner
 from jockey_desktop.core.store_summary import StoreSummary, summarize_store
 from jockey_desktop.settings import AppSettings
+
+if TYPE_CHECKING:
+    from jockey_desktop.core.api import KnowledgeStore
 
 log = logging.getLogger(__name__)
 

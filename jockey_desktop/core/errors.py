@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from jockey_desktop.core import api
 from jockey_desktop.core.storage.models import Message, MessageStatus
 
 
@@ -92,6 +91,8 @@ def _server_detail(err: BaseException) -> str:
     below start with their own summary, so using ``str(err)`` here printed the same idea
     twice ("… could not be understood: The server's reply could not be understood. …").
     """
+    from jockey_desktop.core import api
+
     if isinstance(err, api.JockeyError):
         detail = (err.message or "").strip()
         summary = err.user_summary().strip()
@@ -141,6 +142,10 @@ def describe_error(
     The checks go from the most specific class to the most general, because the client's
     error classes subclass one another (e.g. a store mismatch is an invalid request).
     """
+    # Imported on use: the window's first paint needs the codes and sentences, not the
+    # client's error classes (describing an error happens long after start-up).
+    from jockey_desktop.core import api
+
     store = f"“{store_name}”" if store_name else "this knowledge store"
     if isinstance(err, api.RequestCancelledError):
         return ErrorInfo(ErrorCode.CANCELLED, STOPPED_TEXT)

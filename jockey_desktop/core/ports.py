@@ -10,17 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from jockey_desktop.core.api import CancelToken, KnowledgeStore, KnowledgeStoreItem, StreamEvent
-from jockey_desktop.core.storage.models import (
-    Conversation,
-    ConversationSummary,
-    Message,
-    MessageStatus,
-    SearchHit,
-    TurnWrite,
-)
+from jockey_desktop.core.storage.models import MessageStatus
+
+if TYPE_CHECKING:  # names in annotations only: importing ports costs nothing at start-up
+    from jockey_desktop.core.api import (
+        CancelToken,
+        KnowledgeStore,
+        KnowledgeStoreItem,
+        StreamEvent,
+    )
+    from jockey_desktop.core.storage.models import (
+        Conversation,
+        ConversationSummary,
+        Message,
+        SearchHit,
+        TurnWrite,
+    )
 
 T = TypeVar("T")
 

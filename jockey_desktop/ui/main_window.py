@@ -107,7 +107,6 @@ class MainWindow(QMainWindow):
     sig_test_connection = Signal(str, str)
     sig_apply_settings = Signal(str, bool)
 
-    PAGE_WELCOME, PAGE_MAIN = range(2)
 
     def __init__(
         self,
@@ -158,13 +157,11 @@ class MainWindow(QMainWindow):
         self.sidebar.setMinimumWidth(220)
         self.splitter.setSizes(DEFAULT_SPLITTER)
 
-        self.welcome = WelcomePage(self, icon=self.app_icon)
-        self.welcome.sig_enter_key_requested.connect(self.sig_enter_key_requested)
-        self.welcome.sig_enter_key_requested.connect(self.open_settings)
-        self.welcome.sig_try_sandbox_requested.connect(self.sig_try_sandbox_requested)
+        # The welcome page is built when first shown: the first paint always shows the main
+        # page (the key lookup that may lead to the welcome page runs after it).
+        self._welcome: WelcomePage | None = None
 
         self.pages = QStackedWidget(self)
-        self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
         self.notice_banner = NoticeBanner(self)
         central = QWidget(self)
@@ -307,20 +304,32 @@ class MainWindow(QMainWindow):
 
     def show_welcome(self) -> None:
         """Show the first-run page; conversation actions are disabled meanwhile."""
-        self.pages.setCurrentIndex(self.PAGE_WELCOME)
+        self.pages.setCurrentWidget(self.welcome)
         for action in self._main_only:
             action.setEnabled(False)
         self.welcome.key_button.setFocus()
 
     def show_main(self) -> None:
         """Show the sidebar and chat."""
-        self.pages.setCurrentIndex(self.PAGE_MAIN)
+        self.pages.setCurrentWidget(self.splitter)
         for action in self._main_only:
             action.setEnabled(True)
 
     def is_welcome_shown(self) -> bool:
         """True while the welcome page is the visible page."""
-        return self.pages.currentIndex() == self.PAGE_WELCOME
+        return self._welcome is not None and self.pages.currentWidget() is self._welcome
+
+    @property
+    def welcome(self) -> WelcomePage:
+        """The first-run page (no key, no sandbox), built the first time it is needed."""
+        if self._welcome is None:
+            page = WelcomePage(self, icon=self.app_icon)
+            page.sig_enter_key_requested.connect(self.sig_enter_key_requested)
+            page.sig_enter_key_requested.connect(self.open_settings)
+            page.sig_try_sandbox_requested.connect(self.sig_try_sandbox_requested)
+            self.pages.addWidget(page)
+            self._welcome = page
+        return self._welcome
 
     def focus_composer(self) -> None:
         """Put the keyboard focus in the question box, unless the user is typing a search."""

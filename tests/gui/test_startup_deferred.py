@@ -236,7 +236,7 @@ _FIRST_PAINT_SCRIPT = textwrap.dedent("""
             return False
 
     watch = Watch()
-    for widget in (window, window.welcome, window.sidebar.list_view.viewport()):
+    for widget in (window, window.sidebar.list_view.viewport()):
         widget.installEventFilter(watch)
     QTimer.singleShot(20_000, qapp.quit)
     desktop.start(show=True)
