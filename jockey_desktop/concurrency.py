@@ -1,6 +1,6 @@
 """Run blocking work on a thread pool and deliver the outcome on the GUI thread.
 
-The rules from design.md §2 this module enforces so callers cannot get them wrong:
+The threading rules this module enforces so callers cannot get them wrong:
 
 * Workers never touch widgets or models. A worker reports by emitting a private signal of an
   object living in the GUI thread, connected with ``QueuedConnection`` to a ``@Slot`` of that

@@ -253,7 +253,7 @@ class SearchHitDelegate(QStyledItemDelegate):
 
 
 class ConversationSidebar(QWidget):
-    """Search field, "New conversation" button and the conversation list (see ui_contract)."""
+    """Search field, "New conversation" button and the conversation list."""
 
     sig_conversation_selected = Signal(int)
     sig_new_requested = Signal()
@@ -361,7 +361,7 @@ class ConversationSidebar(QWidget):
         self._age_timer.start()
         self._update_page()
 
-    # -- public API (ui_contract) ------------------------------------------------------------
+    # -- public API -----------------------------------------------------------------------------
 
     def set_summaries(self, summaries: Iterable[ConversationSummary]) -> None:
         """Replace the whole list, keeping the selected conversation selected."""

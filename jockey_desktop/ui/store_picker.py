@@ -157,7 +157,7 @@ class StorePopup(QFrame):
 
 
 class StorePicker(QWidget):
-    """Compact current-store control with a popup list (see ui_contract)."""
+    """Compact current-store control with a popup list of the stores to choose from."""
 
     sig_store_chosen = Signal(str)
     sig_refresh_requested = Signal()
@@ -209,7 +209,7 @@ class StorePicker(QWidget):
         layout.addWidget(self.warning_label)
         self._refresh_view()
 
-    # -- public API (ui_contract) ------------------------------------------------------------
+    # -- public API -----------------------------------------------------------------------------
 
     def set_stores(self, stores: Iterable[StoreSummary]) -> None:
         """Show a freshly loaded list; keeps (or restores) the selected store when present.

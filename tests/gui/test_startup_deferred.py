@@ -16,26 +16,14 @@ from PySide6.QtWidgets import QApplication
 from jockey_desktop.app import AppOptions, JockeyDesktop
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.core.storage import database, open_repository
-from jockey_desktop.core.storage.models import Conversation, ConversationSummary
 from jockey_desktop.ui.models.conversation_model import ConversationIdRole, ConversationListModel
 from jockey_desktop.ui.sidebar import ConversationSidebar
+from tests.helpers.records import make_summary
+from tests.helpers.views import ids
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def make_summary(cid: int, updated: float, *, pinned: bool = False,
-                 title: str = "") -> ConversationSummary:
-    conv = Conversation(id=cid, uid=f"u{cid}", title=title or f"Conversation {cid}",
-                        store_id="ks_1", store_name="Games", session_id=None,
-                        instructions=None, created_at=updated, updated_at=updated,
-                        pinned=pinned)
-    return ConversationSummary(conversation=conv, message_count=2, last_status=None)
-
-
-def ids(model: ConversationListModel) -> list[int]:
-    return [model.index(r, 0).data(ConversationIdRole) for r in range(model.rowCount())]
 
 
 def make_data_dir(path: Path, conversations: int) -> Path:

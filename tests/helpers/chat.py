@@ -172,25 +172,23 @@ class ChatHarness(ChatStack):
         super().close()
 
 
-@pytest.fixture
-def harness(qtbot: Any, repo: Any, sandbox: Any) -> Iterator[ChatHarness]:
-    """A chat harness on the instant-pace sandbox."""
-    client = make_client(sandbox)
+def _harness(qtbot: Any, repo: Any, server: Any) -> Iterator[ChatHarness]:
+    client = make_client(server)
     h = ChatHarness(qtbot, repo, client)
     try:
         yield h
     finally:
         h.close()
         client.close()
+
+
+@pytest.fixture
+def harness(qtbot: Any, repo: Any, sandbox: Any) -> Iterator[ChatHarness]:
+    """A chat harness on the instant-pace sandbox."""
+    yield from _harness(qtbot, repo, sandbox)
 
 
 @pytest.fixture
 def slow_harness(qtbot: Any, repo: Any, slow_sandbox: Any) -> Iterator[ChatHarness]:
     """A chat harness on the slow sandbox (for stop, concurrency and quit tests)."""
-    client = make_client(slow_sandbox)
-    h = ChatHarness(qtbot, repo, client)
-    try:
-        yield h
-    finally:
-        h.close()
-        client.close()
+    yield from _harness(qtbot, repo, slow_sandbox)

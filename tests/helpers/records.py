@@ -51,14 +51,14 @@ def make_conversation(conversation_id: int = 1, **extra: Any) -> Conversation:
     return Conversation(**values)
 
 
-def make_summary(cid: int, updated: float, *, pinned: bool = False,
-                 title: str = "") -> ConversationSummary:
+def make_summary(cid: int, updated: float, *, pinned: bool = False, title: str = "",
+                 status: MessageStatus | None = None) -> ConversationSummary:
     """A sidebar row of a conversation on the "Games" store."""
     conv = Conversation(id=cid, uid=f"u{cid}", title=title or f"Conversation {cid}",
                         store_id="ks_1", store_name="Games", session_id=None,
                         instructions=None, created_at=updated, updated_at=updated,
                         pinned=pinned)
-    return ConversationSummary(conversation=conv, message_count=2, last_status=None)
+    return ConversationSummary(conversation=conv, message_count=2, last_status=status)
 
 
 def answer_with_citations(message_id: int, **extra: Any) -> Message:

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QPalette
 
 from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.message_layout import RowLayout
+from jockey_desktop.ui.models.conversation_model import ConversationIdRole, ConversationListModel
 
 
 @pytest.fixture
@@ -69,3 +70,8 @@ def dark_palette() -> QPalette:
     for role, value in colors.items():
         palette.setColor(role, QColor(value))
     return palette
+
+
+def ids(model: ConversationListModel) -> list[int]:
+    """The conversation ids of a sidebar model, top to bottom."""
+    return [model.index(r, 0).data(ConversationIdRole) for r in range(model.rowCount())]
