@@ -224,6 +224,7 @@ class JockeyDesktop(QObject):
         ws.sig_focus_composer.connect(w.focus_composer)
         ws.sig_notice.connect(w.show_transient)
         ws.sig_refused.connect(pane.show_refusal)
+        ws.sig_retry_refused.connect(pane.show_reason)
         ws.sig_message.connect(w.show_message)
         sidebar.sig_conversation_selected.connect(ws.open)
         sidebar.sig_new_requested.connect(ws.new_conversation)
@@ -310,6 +311,10 @@ class JockeyDesktop(QObject):
         """The window is on screen: connect, read the rest of the list, take the backup."""
         if self._shut_down:
             return
+        if self.options.freeze_gc:
+            # What start-up built lives as long as the app: out of the collector's sight, so
+            # the full collections while an answer streams stay short.
+            self.collector.freeze()
         self.connection.connect_now()
         if not self._list_complete:
             self.conversations.load_all_summaries()

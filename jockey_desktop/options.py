@@ -26,6 +26,10 @@ class AppOptions:
     single_instance: bool = True
     #: Show modal dialogs (False in tests and the self-test: report to the log instead).
     interactive: bool = True
+    #: After the first paint, freeze what start-up built (it lives as long as the app) so
+    #: full collections stay short. Off where one process builds many apps (tests): each
+    #: app's objects would then outlive it.
+    freeze_gc: bool = True
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -105,6 +105,7 @@ class ConversationsController(QObject):
         #: Conversations deleted while the whole list is being read: a stale read must not
         #: bring them back.
         self._removed_while_listing: set[int] = set()
+        self._shut_down = False
         feed.sig_changed.connect(self._on_changes)
 
     # ----------------------------------------------------------------- reads
@@ -261,6 +262,9 @@ class ConversationsController(QObject):
                on_done: Callable[[Any], object] | None = None) -> None:
         """Run one write on the storage runner; announce ``changed`` (or call ``on_done``)
         once it is durable, or say what could not be done."""
+        if self._shut_down and fn is not _write_drafts:
+            log.info("not done after quit: %s", what)
+            return
         def succeeded(result: object) -> None:
             if changed is not None:
                 self._feed.conversations([changed])
@@ -283,6 +287,8 @@ class ConversationsController(QObject):
 
         A newer query supersedes an older one still running: its result is dropped.
         """
+        if self._shut_down:
+            return  # a debounced search arriving after quit
         if self._search_handle is not None:
             self._search_handle.cancel()
         self._search_query = query
@@ -342,8 +348,9 @@ class ConversationsController(QObject):
 
     def shutdown(self) -> None:
         """Queue pending drafts and cancel a running search (called on quit, before the
-        storage runner is drained)."""
+        storage runner is drained); later requests are ignored."""
         self.flush_drafts()
+        self._shut_down = True
         for handle in (self._search_handle, self._list_handle):
             if handle is not None:
                 handle.cancel()

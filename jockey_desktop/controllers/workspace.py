@@ -71,6 +71,8 @@ class Workspace(QObject):
     sig_notice = Signal(str)
     #: The composer's text was not sent: put it back and say why.
     sig_refused = Signal(str)
+    #: A Retry was refused (e.g. still rate limited): say why, the composer is left alone.
+    sig_retry_refused = Signal(str)
     #: Something the user must read (title, text, is a warning); a dialog when interactive.
     sig_message = Signal(str, str, bool)
 
@@ -250,7 +252,7 @@ class Workspace(QObject):
         """Retry a failed turn; a refusal (e.g. still rate limited) is shown in the pane."""
         refusal = self._chat.retry(message_id)
         if refusal:
-            self.sig_refused.emit(refusal)
+            self.sig_retry_refused.emit(refusal)
 
     # ----------------------------------------------------------------- stores
 

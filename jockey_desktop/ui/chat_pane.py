@@ -298,6 +298,12 @@ class ChatPane(QWidget):
         self.notice.show_text(text)
 
     @Slot(str)
+    def show_reason(self, text: str) -> None:
+        """Say why something asked from the transcript was refused (e.g. a Retry), inline;
+        whatever is typed stays as it is."""
+        self.composer.show_reason(text)
+
+    @Slot(str)
     def show_refusal(self, text: str) -> None:
         """The controller refused a send: put the text back and say why, inline."""
         self.composer.restore_unsent()

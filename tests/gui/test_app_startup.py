@@ -25,6 +25,7 @@ def create(data_dir: Path, **options: Any) -> JockeyDesktop | None:
     options.setdefault("sandbox", True)
     options.setdefault("sandbox_pace", "fast")
     options.setdefault("interactive", False)
+    options.setdefault("freeze_gc", False)  # many apps in one process
     return JockeyDesktop.create(AppOptions(data_dir=str(data_dir), **options),
                                 QApplication.instance())
 

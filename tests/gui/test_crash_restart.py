@@ -99,7 +99,7 @@ def test_crash_mid_stream_then_restart_shows_an_interrupted_retryable_turn(
     # Relaunch on the same data dir: the crashed instance's lock is taken over.
     desktop = JockeyDesktop.create(
         AppOptions(sandbox=True, data_dir=str(data_dir), sandbox_pace="fast",
-                   interactive=False), QApplication.instance())
+                   interactive=False, freeze_gc=False), QApplication.instance())
     assert desktop is not None
     try:
         desktop.start(show=True)

@@ -41,7 +41,8 @@ def make_data_dir(path: Path, conversations: int) -> Path:
 def create(data_dir: Path) -> JockeyDesktop:
     # No sandbox and no key: the welcome page, nothing on the network.
     desktop = JockeyDesktop.create(
-        AppOptions(data_dir=str(data_dir), interactive=False, single_instance=False),
+        AppOptions(data_dir=str(data_dir), interactive=False, single_instance=False,
+                   freeze_gc=False),
         QApplication.instance())
     assert desktop is not None
     return desktop

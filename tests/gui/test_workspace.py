@@ -164,3 +164,17 @@ def test_focus_after_start_with_a_shown_window(qtbot: Any, start: Started) -> No
     desktop.window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=2_000)
     assert QApplication.focusWidget() is desktop.window.chat_pane.composer.edit
+
+
+def test_a_refused_retry_says_why_and_leaves_the_composer_alone(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    ask_and_wait(qtbot, desktop, QUESTION)
+    answer = desktop.window.chat_pane.chat_view.message_model.message_at(1)
+    composer = desktop.window.chat_pane.composer
+    assert composer.text() == ""
+    desktop.window.chat_pane.sig_retry_requested.emit(answer.id)  # answered: refused
+    assert "already been answered" in composer.reason()
+    assert composer.text() == ""  # the question sent earlier does not come back

@@ -31,6 +31,7 @@ class Started:
         options.setdefault("sandbox", True)
         options.setdefault("sandbox_pace", "fast")
         options.setdefault("interactive", False)
+        options.setdefault("freeze_gc", False)  # many apps in one process
         desktop = JockeyDesktop.create(
             AppOptions(data_dir=str(self.data_dir), **options), QApplication.instance())
         assert desktop is not None
