@@ -33,63 +33,104 @@ _TABLE_RULE = re.compile(r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*(?::?-+:?[ \
 
 # --- inline ---------------------------------------------------------------------------------
 
-#: Code spans and backslash escapes: their content is literal (no emphasis stripping inside).
-_LITERAL = re.compile(r"(`+)(.+?)\1|\\([!-/:-@\[-`{-~])")
-_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
-_LINK = re.compile(r"\[([^\]\n]+)\]\((?:[^()\s]|\([^()\s]*\))*(?:[ \t]+\"[^\"\n]*\")?\)")
-_REF_LINK = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")
-_AUTOLINK = re.compile(r"<((?:https?|mailto):[^<>\s]+)>", re.IGNORECASE)
-#: Inline HTML such as ``<vref id=… start=… end=…/>``, ``</vref>``, ``<br>``: the tag goes,
-#: text between tags stays. A ``<`` not followed by a letter ("a < b") is not a tag.
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
-#: ``[1]`` / ``[2, 3]`` citation markers (with the space before them), but not ``x[0]`` and
-#: not time ranges such as ``[01:02-01:10]``.
-_CITATION = re.compile(r"[ \t]?(?<!\w)\[\d+(?:[ \t]*,[ \t]*\d+)*\](?!\()")
-_STRIKE = re.compile(r"~~")
-_STRONG = re.compile(r"\*{2,}|(?<!\w)_{2,}|_{2,}(?!\w)")
-_EM_STAR = re.compile(r"(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])")
-_EM_UNDERSCORE = re.compile(r"(?<!\w)_(?=\S)|(?<=\S)_(?!\w)")
-_SPACES = re.compile(r"[ \t\f\v]+")
+#: Every inline construct in one pattern, each alternative starting with its own literal
+#: character, so one scan per line finds them all and the engine skips straight from one
+#: candidate to the next; the context rules (what precedes and follows a marker) are checked
+#: in Python for the few candidates instead of by look-behinds tried at every position. This
+#: runs on every message written and, once, over a whole history in the v3 migration.
+_INLINE = re.compile(
+    # Each alternative starts with a literal character outside any group: that is what lets
+    # the engine build the set of first characters and skip from candidate to candidate.
+    r"`(?P<ticks>`*)(?P<code_text>.+?)`(?P=ticks)"  # a code span: its text stays verbatim
+    r"|\\(?P<escaped>[!-/:-@\[-`{-~])"  # a backslash escape: the character stays
+    r"|<(?P<autolink>(?:https?|mailto):[^<>\s]+)>"
+    # Inline HTML such as <vref id=… start=… end=…/>, </vref>, <br>: the tag goes, the text
+    # between tags stays. A "<" not followed by a letter ("a < b") is not a tag.
+    r"|<(?P<tag>/?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?)>"
+    r"|!\[(?P<image>[^\]\n]*)\]\([^)\n]*\)"
+    r"|\[(?P<link>[^\]\n]+)\]\((?:[^()\s]|\([^()\s]*\))*(?:[ \t]+\"[^\"\n]*\")?\)"
+    # [1] / [2, 3] citation markers (not time ranges such as [01:02-01:10]).
+    r"|\[(?P<citation>\d+(?:[ \t]*,[ \t]*\d+)*)\](?!\()"
+    r"|\[(?P<ref>[^\]\n]+)\]\[[^\]\n]*\]"
+    r"|~(?P<strike>~)"
+    r"|\*(?P<stars>\**)"
+    r"|_(?P<underscores>_*)"
+)
+#: Marks where a citation was removed so the space before it goes too; a lone surrogate can
+#: never be in sanitised text.
+_CUT = "\ud800"
 
 #: A selection placeholder in a question's text: ``{{sel:0}}`` is the first selection.
 SELECTION_PLACEHOLDER = re.compile(r"\{\{sel:(\d{1,6})\}\}")
 
 
-def _strip_inline(segment: str) -> str:
-    """Markdown inline syntax removed from text that holds no code span or escape."""
-    text = _TAG.sub("", segment)
-    text = _IMAGE.sub(r"\1", text)
-    text = _LINK.sub(r"\1", text)
-    text = _CITATION.sub("", text)
-    text = _REF_LINK.sub(r"\1", text)
-    text = _AUTOLINK.sub(r"\1", text)
-    text = _STRIKE.sub("", text)
-    text = _STRONG.sub("", text)
-    text = _EM_STAR.sub("", text)
-    return _EM_UNDERSCORE.sub("", text)
+def _is_word(char: str) -> bool:
+    """Whether ``char`` is a regex word character; "" (the edge of the text) is not."""
+    return bool(char) and (char.isalnum() or char == "_")
+
+
+def _emphasis_edge(before: str, after: str) -> bool:
+    """Whether a single ``*`` or ``_`` between these characters opens or closes emphasis:
+    it opens before a non-space after a non-word, or closes after a non-space before a
+    non-word (so ``snake_case`` and ``5 * 3`` stay)."""
+    opens = not _is_word(before) and bool(after) and not after.isspace()
+    closes = bool(before) and not before.isspace() and not _is_word(after)
+    return opens or closes
+
+
+def _inline(match: re.Match[str]) -> str:
+    """The plain text of one inline construct found by ``_INLINE``."""
+    kind = match.lastgroup
+    if kind in ("ticks", "code_text"):
+        return match.group("code_text")
+    if kind in ("escaped", "autolink"):
+        return match.group(kind)
+    if kind in ("tag", "strike"):
+        return ""
+    if kind in ("image", "link", "ref"):
+        return _strip_inline(match.group(kind))  # a link's text may hold emphasis
+    text, start, end = match.string, match.start(), match.end()
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    run = match.group()
+    if kind == "citation":
+        return run if _is_word(before) else _CUT  # items[0] is not a marker
+    if kind == "stars":
+        return "" if len(run) >= 2 or _emphasis_edge(before, after) else run
+    # underscores
+    if len(run) >= 2:
+        return "" if not _is_word(before) or not _is_word(after) else run
+    return "" if _emphasis_edge(before, after) else run
+
+
+def _strip_inline(text: str) -> str:
+    """Markdown inline syntax removed from one line (code spans and escapes kept literal)."""
+    text = _INLINE.sub(_inline, text)
+    if _CUT in text:
+        text = text.replace(" " + _CUT, "").replace("\t" + _CUT, "").replace(_CUT, "")
+    return text
+
+
+#: First characters (after indentation) of a line that may be block syntax; other lines skip
+#: the block patterns.
+_BLOCK_START = frozenset("#>-*+_=|:")
 
 
 def _plain_line(line: str) -> str | None:
     """One line of Markdown (outside code fences) as plain text; None for a line that is
     only syntax and goes entirely (a table's header rule)."""
-    if _TABLE_RULE.match(line):
-        return None
-    if _RULE.match(line):
-        return ""  # a thematic break still separates paragraphs
-    if _HEADING.match(line):
-        line = _CLOSING_HASHES.sub("", _HEADING.sub("", line, count=1))
-    line = _QUOTE.sub("", line, count=1)
-    line = _BULLET.sub("", line, count=1)
-    if _TABLE_ROW.match(line):
-        line = line.strip().strip("|").replace("|", "  ")
-    parts: list[str] = []
-    last = 0
-    for match in _LITERAL.finditer(line):
-        parts.append(_strip_inline(line[last:match.start()]))
-        parts.append(match.group(2) if match.group(2) is not None else match.group(3))
-        last = match.end()
-    parts.append(_strip_inline(line[last:]))
-    return _SPACES.sub(" ", "".join(parts)).strip()
+    if line.lstrip(" \t")[:1] in _BLOCK_START:
+        if _TABLE_RULE.match(line):
+            return None
+        if _RULE.match(line):
+            return ""  # a thematic break still separates paragraphs
+        if _HEADING.match(line):
+            line = _CLOSING_HASHES.sub("", _HEADING.sub("", line, count=1))
+        line = _QUOTE.sub("", line, count=1)
+        line = _BULLET.sub("", line, count=1)
+        if _TABLE_ROW.match(line):
+            line = line.strip().strip("|").replace("|", "  ")
+    return " ".join(_strip_inline(line).split())
 
 
 def markdown_to_plain(text: str) -> str:
@@ -99,7 +140,7 @@ def markdown_to_plain(text: str) -> str:
     lines: list[str] = []
     fence: str | None = None
     for line in sanitize_text(text).splitlines():
-        opening = _FENCE.match(line)
+        opening = _FENCE.match(line) if "`" in line or "~" in line else None
         if fence is not None:
             if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(
                     fence) and not line[opening.end():].strip():

@@ -1246,36 +1246,48 @@ class Repository:
 
     def _replace_file(self, staged: Path, damaged: bool) -> None:
         """Close every connection, put ``staged`` in place of the database, reopen. The
-        caller holds the writer lock."""
+        caller holds the writer lock. If the file cannot be replaced, the connections are
+        reopened on the file that is there, so the repository stays usable."""
         self._restoring = True
+        failure: sqlite3.Error | OSError | None = None
         try:
-            self._close_readers()
-            writer, self._conn = self._conn, None
-            if writer is not None:
-                writer.close()  # the last connection: checkpoints and removes -wal/-shm
-            if damaged:
-                database.move_aside(self.db_path)
-            else:
-                # Left-over side files belong to the old file and would be replayed into the
-                # new one; the "before-restore" backup holds everything they held.
-                for suffix in ("-wal", "-shm", "-journal"):
-                    with suppress(FileNotFoundError):
-                        Path(f"{self.db_path}{suffix}").unlink()
-            os.replace(staged, self.db_path)
-            database.fsync_directory(self.db_path.parent)
-            conn = database.connect(self.db_path)
             try:
-                database.configure(conn)
-                _recover(conn, OpenReport(path=self.db_path))
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
-            self._open_readers()
-        except (sqlite3.Error, OSError) as exc:
-            raise self._translate(exc, "restore the backup") from exc
+                self._close_readers()
+                writer, self._conn = self._conn, None
+                if writer is not None:
+                    writer.close()  # the last connection: checkpoints, removes -wal/-shm
+                if damaged:
+                    database.move_aside(self.db_path)
+                else:
+                    # Left-over side files belong to the old file and would be replayed into
+                    # the new one; the "before-restore" backup holds everything they held.
+                    for suffix in ("-wal", "-shm", "-journal"):
+                        with suppress(FileNotFoundError):
+                            Path(f"{self.db_path}{suffix}").unlink()
+                os.replace(staged, self.db_path)
+                database.fsync_directory(self.db_path.parent)
+            except (sqlite3.Error, OSError) as exc:
+                failure = exc
+            try:
+                self._reopen()
+            except (sqlite3.Error, OSError) as exc:
+                failure = failure or exc
         finally:
             self._restoring = False
+        if failure is not None:
+            raise self._translate(failure, "restore the backup") from failure
+
+    def _reopen(self) -> None:
+        """Open the writer (settling turns the restored file caught in flight) and readers."""
+        conn = database.connect(self.db_path)
+        try:
+            database.configure(conn)
+            _recover(conn, OpenReport(path=self.db_path))
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self._open_readers()
 
     # --- lifecycle -----------------------------------------------------------------------
 

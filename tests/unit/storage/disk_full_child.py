@@ -68,6 +68,8 @@ def main(folder: Path) -> None:
         "complete_turn": attempt(lambda: repo.complete_turn(question.id, answer.id,
                                                             text=big)),
         "backup_now": attempt(repo.backup_now),
+        "open_repository": attempt(lambda: open_repository(
+            folder / "other" / "conversations.sqlite3", folder / "other" / "backups")),
     }
     unchanged = {
         "messages": [(m.text, m.status.value) for m in repo.list_messages(conv.id)],

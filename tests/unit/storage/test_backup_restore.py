@@ -6,7 +6,15 @@ import os
 import time
 from pathlib import Path
 
-from jockey_desktop.core.storage import SCHEMA_VERSION, open_repository
+import pytest
+
+from jockey_desktop.core.storage import (
+    SCHEMA_VERSION,
+    MessageStatus,
+    Repository,
+    StorageError,
+    open_repository,
+)
 from jockey_desktop.core.storage import database as db
 from tests.helpers.storage_fixtures import user_version
 
@@ -77,3 +85,38 @@ def test_restore_v1_backup_is_migrated(v1_copy: Path, backup_dir: Path) -> None:
         repo.set_pinned(1, True)  # a v2 column works
     finally:
         repo.close()
+
+
+def test_a_restored_turn_caught_in_flight_is_settled(repo: Repository) -> None:
+    conv = repo.create_conversation("s", "S")
+    question, answer = repo.start_turn(conv.id, "asked while the backup ran")
+    repo.flush_partial_text(answer.id, "half")
+    backup = repo.backup_now()
+    repo.complete_turn(question.id, answer.id, text="whole")
+    repo.restore_backup(backup)
+    restored = {m.id: m for m in repo.list_messages(conv.id)}
+    assert restored[answer.id].status is MessageStatus.INTERRUPTED
+    assert restored[answer.id].text == "half"
+    assert restored[question.id].status is MessageStatus.INTERRUPTED
+
+
+def test_a_restore_that_cannot_replace_the_file_leaves_the_database_usable(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.create_conversation("s", "S", title="before")
+    backup = repo.backup_now()
+    repo.create_conversation("s", "S", title="current")
+    real_replace = os.replace
+
+    def refuse_restore(src: object, dst: object) -> None:
+        if ".restore-" in str(src):
+            raise PermissionError(13, "Permission denied")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", refuse_restore)
+    with pytest.raises(StorageError, match="restore the backup"):
+        repo.restore_backup(backup)
+    monkeypatch.undo()
+    assert {s.conversation.title for s in repo.list_conversations()} == {"before", "current"}
+    assert repo.create_conversation("s", "S", title="after").title == "after"
+    assert not list(repo.db_path.parent.glob(".*restore-*"))  # no staged copy left behind

@@ -82,9 +82,9 @@ def test_a_real_full_disk_on_a_small_tmpfs(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    data_dir = mount_point / "data"
     for name, outcome in report["results"].items():
-        assert outcome.startswith(f"DiskFullError: The disk holding {data_dir} is full"), (
+        folder = mount_point / ("other" if name == "open_repository" else "data")
+        assert outcome.startswith(f"DiskFullError: The disk holding {folder} is full"), (
             name, outcome)
     # Nothing half-written: the turn in flight is as it was, no new rows, no partial backup.
     assert report["unchanged"]["messages"] == [
