@@ -1,11 +1,8 @@
 """Composition root: builds every service, wires them to the window, starts, shuts down.
 
-Nothing else constructs services, and nothing here decides anything: ``JockeyDesktop`` owns,
-in order of creation, the data paths, the log file, the single-instance guard, the repository,
-the settings, the task runners (network/keyring, and the one-thread storage runner every write
-goes through), the change feed, the controllers (connection, conversations, chat, stores,
-workspace) and the main window, and connects their signals to bound ``@Slot`` methods (never a
-lambda: a lambda connected to a cross-thread signal would run in the sender's thread).
+Nothing else constructs services and nothing here decides anything (docs/ARCHITECTURE.md, "The
+application layer"). Signals are connected to bound ``@Slot`` methods, never to a lambda: a
+lambda connected to a cross-thread signal would run in the sender's thread.
 """
 
 from __future__ import annotations
@@ -18,11 +15,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
 from jockey_desktop import APP_NAME, __version__
-from jockey_desktop.concurrency import (
-    GuiThreadGarbageCollector,
-    TaskRunner,
-    create_storage_runner,
-)
+from jockey_desktop.concurrency import GuiThreadGarbageCollector, TaskRunner, create_storage_runner
 from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.connection import Connection
@@ -33,7 +26,7 @@ from jockey_desktop.controllers.stores import StoresController
 from jockey_desktop.controllers.workspace import Workspace
 from jockey_desktop.core.storage import Repository
 from jockey_desktop.logs import close_logging, setup_logging
-from jockey_desktop.options import AppOptions, build_parser
+from jockey_desktop.options import AppOptions
 from jockey_desktop.paths import AppPaths, configure_application_identity, resolve_paths
 from jockey_desktop.settings import AppSettings
 from jockey_desktop.startup import (
@@ -48,7 +41,7 @@ from jockey_desktop.ui.main_window import MainWindow
 if TYPE_CHECKING:
     from jockey_desktop.single_instance import SingleInstanceGuard
 
-__all__ = ["AppOptions", "JockeyDesktop", "build_parser", "run"]
+__all__ = ["AppOptions", "JockeyDesktop", "run"]
 
 log = logging.getLogger(__name__)
 
