@@ -104,6 +104,11 @@ def child_env(platform_name: str | None) -> dict[str, str]:
     # The app must not find a real key or a user's data dir through the environment.
     env.pop("TWELVELABS_API_KEY", None)
     env.pop("JOCKEY_DESKTOP_DATA_DIR", None)
+    # Measure starts as an installed app makes them, with compiled bytecode (kept in the
+    # cache folder, not the repository): with PYTHONDONTWRITEBYTECODE set, every start would
+    # also time compiling the sources, which no installed or packaged app does.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", str(DEFAULT_CACHE / "pycache"))
     return env
 
 

@@ -32,10 +32,10 @@ def make_screenshot(out: Path, theme: str, width: int, height: int) -> None:
     from jockey_desktop.app import AppOptions, JockeyDesktop
     from jockey_desktop.self_test import (
         QUESTIONS,
-        SelfTestError,
         _Deadline,
         _pick_store,
         _wait_until,
+        start_conversation,
     )
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
@@ -64,14 +64,9 @@ def make_screenshot(out: Path, theme: str, width: int, height: int) -> None:
                         f"the answer to {question!r}")
 
         if others:
-            window.store_picker.select_store(others[0].id)
-            side = desktop.new_conversation()
-            if side is not None:
-                ask(SIDE_QUESTION, 1, side)
-        window.store_picker.select_store(main_store.id)
-        conversation_id = desktop.new_conversation()
-        if conversation_id is None:
-            raise SelfTestError("could not start a conversation")
+            side = start_conversation(desktop, qapp, deadline, others[0])
+            ask(SIDE_QUESTION, 1, side)
+        conversation_id = start_conversation(desktop, qapp, deadline, main_store)
         for number, question in enumerate(QUESTIONS[:2], start=1):
             ask(question, number, conversation_id)
         # A draft of the third question shows the composer in use.

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the app (or one of its checks); returns the exit code."""
-    from jockey_desktop.app import AppOptions, build_parser
+    from jockey_desktop.options import AppOptions, build_parser
 
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))

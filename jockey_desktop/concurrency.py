@@ -1,6 +1,6 @@
 """Run blocking work on a thread pool and deliver the outcome on the GUI thread.
 
-The rules from design.md §2 this module enforces so callers cannot get them wrong:
+The threading rules this module enforces so callers cannot get them wrong:
 
 * Workers never touch widgets or models. A worker reports by emitting a private signal of an
   object living in the GUI thread, connected with ``QueuedConnection`` to a ``@Slot`` of that
@@ -31,6 +31,7 @@ import gc
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Protocol
@@ -278,6 +279,17 @@ class TaskRunner(QObject):
         for task in list(self._streams):
             task.cancel()
 
+    def drain(self, timeout_ms: int = 3000) -> bool:
+        """Wait at most ``timeout_ms`` for every submitted job to have run, cancelling none.
+
+        For the last writes before the database closes: their outcomes are delivered only if
+        the event loop runs again (usually it does not, the app is quitting). True when the
+        pool is idle (also after :meth:`shutdown`, which leaves nothing to wait for).
+        """
+        if self._abandoned:
+            return False
+        return bool(self._pool.waitForDone(max(0, timeout_ms)))
+
     def shutdown(self, timeout_ms: int = 3000) -> bool:
         """Cancel everything, then wait at most ``timeout_ms`` for running jobs to return.
 
@@ -513,12 +525,22 @@ class GuiThreadGarbageCollector(QObject):
     then holds the last reference to a Qt wrapper, the C++ object is destroyed in that thread,
     which crashes Qt at random (seen here: segfaults "Garbage-collecting" in a server thread
     during the window tests, gone with this collector). So automatic collection is switched
-    off and a timer on the GUI thread does the same generational work Python would have done.
+    off and a timer on the GUI thread does the generational work Python would have done.
     Create it on the GUI thread right after the ``QApplication`` and call :meth:`start`.
+
+    A full collection walks every object (tens of milliseconds with a big conversation list
+    loaded), so it runs at most every ``full_interval_s`` — Python itself holds full
+    collections back while few new objects have survived — and :meth:`freeze` takes what
+    start-up built for good out of the collector's sight.
     """
 
-    def __init__(self, interval_ms: int = 250, parent: QObject | None = None) -> None:
+    def __init__(self, interval_ms: int = 250, parent: QObject | None = None, *,
+                 full_interval_s: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
+        self._full_interval_s = full_interval_s
+        self._clock = clock
+        self._last_full = clock()
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.collect_due)
@@ -553,16 +575,29 @@ class GuiThreadGarbageCollector(QObject):
 
     @Slot()
     def collect_due(self) -> int:
-        """Collect the generations whose thresholds are exceeded; returns objects found."""
+        """Collect the generations whose thresholds are exceeded (the oldest at most every
+        ``full_interval_s``); returns the objects found."""
         count0, count1, count2 = gc.get_count()
         threshold0, threshold1, threshold2 = gc.get_threshold()
+        now = self._clock()
         # gc.collect(n) also collects every younger generation, as Python itself does.
-        if count2 > threshold2:
+        if count2 > threshold2 and now - self._last_full >= self._full_interval_s:
+            self._last_full = now
             found = gc.collect(2)
-        elif count1 > threshold1:
+        elif count1 > threshold1 or count2 > threshold2:
             found = gc.collect(1)
         elif count0 > threshold0:
             found = gc.collect(0)
         else:
             found = 0
         return found
+
+    def freeze(self) -> None:
+        """Move every object alive now (the window, the models, the loaded list) to the
+        permanent generation: later full collections walk only what was made since.
+
+        Call it once start-up has built what lives as long as the app (after the first
+        paint). The young generations are collected first, so little garbage is frozen.
+        """
+        gc.collect(1)
+        gc.freeze()

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 QUESTIONS = (
@@ -59,6 +60,10 @@ def _wait_until(qapp: Any, condition: Callable[[], bool], deadline: _Deadline, w
         time.sleep(0.005)
 
 
+def _at_least(items: list[Any], count: int) -> bool:
+    return len(items) >= count
+
+
 def _pick_store(desktop: Any, qapp: Any, deadline: _Deadline) -> Any:
     stores = desktop.stores
     failures: list[str] = []
@@ -74,15 +79,28 @@ def _pick_store(desktop: Any, qapp: Any, deadline: _Deadline) -> Any:
     return store
 
 
+def start_conversation(desktop: Any, qapp: Any, deadline: _Deadline, store: Any) -> int:
+    """Pick ``store`` and start a conversation on it, as Ctrl+N does; returns its id."""
+    desktop.window.store_picker.select_store(store.id)
+    workspace = desktop.workspace
+    if not workspace.new_conversation():
+        raise SelfTestError(f"could not start a conversation on {store.name}")
+
+    def started() -> bool:
+        current = workspace.current_id()
+        return current is not None and (
+            desktop.repo.get_conversation(current).store_id == store.id)
+
+    _wait_until(qapp, started, deadline, "the new conversation")
+    return int(workspace.current_id())
+
+
 def _run(desktop: Any, qapp: Any, deadline: _Deadline) -> str:
     from jockey_desktop.core.storage.models import MessageStatus, Role
 
     store = _pick_store(desktop, qapp, deadline)
     window = desktop.window
-    window.store_picker.select_store(store.id)
-    conversation_id = desktop.new_conversation()
-    if conversation_id is None:
-        raise SelfTestError(f"could not start a conversation on {store.name}")
+    conversation_id = start_conversation(desktop, qapp, deadline, store)
     pane = window.chat_pane
     finished: list[tuple[int, int, str]] = []
 
@@ -94,7 +112,7 @@ def _run(desktop: Any, qapp: Any, deadline: _Deadline) -> str:
         # Through the composer, exactly as a user would (Enter calls submit()).
         pane.composer.set_text(question)
         pane.composer.submit()
-        _wait_until(qapp, lambda n=number: len(finished) >= n, deadline,
+        _wait_until(qapp, partial(_at_least, finished, number), deadline,
                     f"the answer to question {number}")
         _cid, message_id, status = finished[number - 1]
         if status != MessageStatus.COMPLETE.value:
@@ -157,11 +175,12 @@ def run_self_test(api_base: str | None = None, data_dir: str | None = None) -> i
     private_dir = None if data_dir else tempfile.mkdtemp(prefix="jockey-self-test-")
     desktop = None
     try:
-        from jockey_desktop.app import AppOptions, JockeyDesktop, _ensure_qapp
+        from jockey_desktop.app import AppOptions, JockeyDesktop
+        from jockey_desktop.startup import ensure_qapp
 
         if api_base and not os.environ.get("TWELVELABS_API_KEY"):
             raise SelfTestError("--api-base needs the key in TWELVELABS_API_KEY")
-        qapp = _ensure_qapp()
+        qapp = ensure_qapp()
         options = AppOptions(
             sandbox=not api_base, api_base=api_base, data_dir=data_dir or private_dir,
             sandbox_pace="fast", single_instance=False, interactive=False)

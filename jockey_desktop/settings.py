@@ -197,8 +197,9 @@ class AppSettings(QObject):
 
     def _get_bytes(self, key: str) -> bytes | None:
         value = self._settings.value(key)
+        data: bytes
         if isinstance(value, QByteArray):
-            data = value.data()
+            data = bytes(value.data())
         elif isinstance(value, bytes | bytearray):
             data = bytes(value)
         else:

@@ -232,8 +232,15 @@ def build_data_dir(data_dir: Path, conversations: int, messages: int, *, big: in
 
 
 def cached_data_dir(cache_root: Path, conversations: int, messages: int) -> DataInfo:
-    """The cached build for these sizes (built now if missing or stale)."""
-    folder = Path(cache_root) / f"data-v{DATA_VERSION}-{conversations}c-{messages}m"
+    """The cached build for these sizes (built now if missing or stale).
+
+    The folder is named by the storage schema too: a build made by an older schema would be
+    migrated at every measured start, timing the migration instead of the start.
+    """
+    from jockey_desktop.core.storage import SCHEMA_VERSION
+
+    folder = (Path(cache_root)
+              / f"data-v{DATA_VERSION}-s{SCHEMA_VERSION}-{conversations}c-{messages}m")
     info_file = folder / _INFO_FILE
     if info_file.is_file():
         try:

@@ -285,7 +285,8 @@ def _prepare_stream(session: Session, args: argparse.Namespace) -> tuple[int, An
     big = session.info["big_id"]
     conversation = desktop.repo.get_conversation(big)
     store_id = conversation.store_id
-    sandbox = desktop.sandbox
+    sandbox = desktop.connection.sandbox()
+    assert sandbox is not None, "the benchmark runs in sandbox mode"
     sandbox.engines[store_id] = _long_answer_engine(sandbox.engines[store_id], args.words)
     live = sandbox.sessions.create(store_id)
     desktop.repo.set_session_id(big, live.id)
@@ -315,6 +316,9 @@ def _run_stream(session: Session, args: argparse.Namespace,
     limit_ms = int(args.words / 150 * 1000) + 60_000
     if not wait_for(lambda: not desktop.chat.is_busy(big), limit_ms):
         raise RuntimeError("the stream did not finish in time")
+    # The end of the turn is written on the storage runner: measured until it is done.
+    if not wait_for(lambda: desktop.storage_runner.pending_count == 0, 10_000):
+        raise RuntimeError("the answer was not saved in time")
     heartbeat.stop()
     elapsed = time.perf_counter() - started
     messages = desktop.repo.list_messages(big)

@@ -1,100 +1,115 @@
-"""ChatController: one question → one streamed, saved answer (design.md §2 "Data through a turn").
+"""ChatController: one question → one streamed, saved answer.
 
-The controller sits between the chat pane and the core: it saves the question before any
-network, streams the answer on a worker thread, brings every event back to the GUI thread by a
-queued signal, saves the session id the moment the server assigns it, throttles repaints and
-partial-text writes, and turns every failure into a saved, retryable message row.
+The data path of one turn, with no back and forth (docs/ARCHITECTURE.md, "One turn"):
 
-Threading: all public methods and slots run on the GUI thread. Each stream is a
-``concurrency.StreamTask`` on the controller's own ``TaskRunner`` (streams hold a thread for
-minutes; a separate pool keeps them from starving short tasks such as store listing). Every
-turn has a request id bound into its slots; an event for a request that is no longer active
+1. ``send`` checks the question, marks the conversation busy at once and hands the write to
+   the storage runner: ``Repository.start_turn`` saves the question (PENDING) and its empty
+   answer row (STREAMING) in one transaction before any network.
+2. Its result (the two rows) goes to the change feed, and the stream starts on a worker of the
+   controller's own stream pool; every event comes back to the GUI thread by a queued signal.
+3. The session id is saved (on the storage runner) the moment the server assigns it; text is
+   shown at most every ~50 ms (``sig_stream_text``) and flushed to disk about once a second.
+4. The end of a turn is one transaction (``complete_turn`` or ``end_turn``) whose result —
+   both rows and the conversation — is announced on the feed; nothing is read back.
+
+Every failure becomes a saved, retryable row; a session the server lost is continued in a
+new session with a recap. The GUI thread never waits on the disk: it only reads.
+
+Threading: all public methods and slots run on the GUI thread. Each turn has a request id
+bound into its callbacks; an event or a write result for a request that is no longer active
 (stopped, superseded, shut down) is dropped.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import math
-import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from jockey_desktop.concurrency import TaskRunner
-from jockey_desktop.controllers import errors as error_codes
-from jockey_desktop.controllers.errors import describe_error
-from jockey_desktop.core import api
+from jockey_desktop.concurrency import StreamTask, TaskRunner
+from jockey_desktop.controllers.changes import ChangeFeed
+from jockey_desktop.core.errors import (
+    ASKED_AGAIN_TEXT,
+    INTERRUPTED_TEXT,
+    NO_CLIENT_TEXT,
+    SESSION_LOST_TEXT,
+    STOPPED_EMPTY_TEXT,
+    STOPPED_TEXT,
+    ErrorCode,
+    describe_error,
+    retry_wait_seconds,
+)
+from jockey_desktop.core.limits import MAX_QUESTION_CHARS, too_long_reason
+from jockey_desktop.core.ports import ApiClient, ConversationStore, Runner
+from jockey_desktop.core.recap import build_recap, combine_instructions, earlier_pairs
 from jockey_desktop.core.storage import NotFoundError
-from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.core.storage.models import (
+    Message,
+    MessageStatus,
+    Role,
+    TurnWrite,
+)
+from jockey_desktop.presentation.status import waiting_row
+
+if TYPE_CHECKING:
+    from jockey_desktop.core import api
 
 log = logging.getLogger(__name__)
 
-#: The API's limit for one question (jockey-api.md §3.1).
-MAX_QUESTION_CHARS = 10_000
-#: The API's limit for ``instructions`` (jockey-api.md §8.4).
-MAX_INSTRUCTIONS_CHARS = 2_000
-#: How many earlier question/answer pairs a recap carries after a session loss.
-RECAP_PAIRS = 6
-
-_RECAP_HEADER = (
-    "This conversation continues from an earlier session that is no longer available. "
-    "Summary of the earlier turns (most recent last):"
-)
 _SEAM_REASON = (
     "New session started — the server no longer had the previous one. "
     "Earlier turns were summarised for Jockey."
 )
-_INTERRUPTED_TEXT = "The app closed before the answer finished."
 
 
-def _clip(text: str, limit: int) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+@dataclass(frozen=True)
+class _Started:
+    """What a turn's first write returned: its two rows, plus rows it changed on the way."""
+
+    question: Message
+    answer: Message
+    others: tuple[Message, ...] = ()
 
 
-def build_recap(
-    pairs: Sequence[tuple[str, str]],
-    limit: int = MAX_INSTRUCTIONS_CHARS,
-    max_pairs: int = RECAP_PAIRS,
-) -> str | None:
-    """A compact recap of earlier (question, answer) pairs for a new session's instructions.
-
-    Keeps the last ``max_pairs`` pairs, each truncated, and drops the oldest ones until the
-    whole text fits ``limit`` (the API rejects longer instructions). None when there is
-    nothing to recap.
-    """
-    recent = [p for p in pairs if p[0].strip()][-max_pairs:]
-    if not recent:
-        return None
-    q_limit, a_limit = 160, 320
-    while True:
-        lines = [_RECAP_HEADER]
-        for question, answer in recent:
-            lines.append(f"Q: {_clip(question, q_limit)}")
-            lines.append(f"A: {_clip(answer, a_limit) if answer.strip() else '(no answer)'}")
-        text = "\n".join(lines)
-        if len(text) <= limit:
-            return text
-        if len(recent) > 1:
-            recent = recent[1:]
-            continue
-        if a_limit > 60 or q_limit > 60:
-            q_limit, a_limit = max(60, q_limit // 2), max(60, a_limit // 2)
-            continue
-        return text[:limit]
+def _start(repo: ConversationStore, conversation_id: int, text: str) -> _Started:
+    question, answer = repo.start_turn(conversation_id, text)
+    return _Started(question, answer)
 
 
-def _combine_instructions(base: str | None, recap: str | None) -> str | None:
-    parts = [p for p in (base, recap) if p and p.strip()]
-    if not parts:
-        return None
-    return "\n\n".join(parts)[:MAX_INSTRUCTIONS_CHARS]
+def _restart(repo: ConversationStore, question_id: int) -> _Started:
+    question, answer = repo.restart_turn(question_id)
+    return _Started(question, answer)
+
+
+def _ask_again(repo: ConversationStore, conversation_id: int, text: str,
+               old_answers: list[Message]) -> _Started:
+    """An older turn asked again at the end of the conversation; its failed attempts say so
+    and offer no second Retry."""
+    question, answer = repo.start_turn(conversation_id, text)
+    changed = []
+    for old in old_answers:
+        reason = (old.error_message or "").strip()
+        changed.append(repo.fail_message(
+            old.id, status=old.status, error_code=ErrorCode.ASKED_AGAIN.value,
+            error_message=f"{reason} {ASKED_AGAIN_TEXT}".strip()))
+    return _Started(question, answer, tuple(changed))
+
+
+def _recover(repo: ConversationStore, question_id: int, answer_id: int,
+             old_session: str | None) -> _Started:
+    """The failed attempt closed with the reason, a seam row, and the question asked again
+    (with a new answer row) below it."""
+    failed = repo.end_turn(question_id, answer_id, status=MessageStatus.FAILED,
+                           error_code=ErrorCode.SESSION_LOST.value,
+                           error_message=SESSION_LOST_TEXT)
+    seam = repo.add_session_seam(failed.conversation.id, old_session, _SEAM_REASON)
+    question, answer = repo.restart_turn(question_id)
+    return _Started(question, answer, (failed.answer, seam))
 
 
 @dataclass
@@ -103,44 +118,53 @@ class _Turn:
 
     request_id: int
     conversation_id: int
-    user_message_id: int
-    assistant_message_id: int
     store_id: str
     store_name: str
     question: str
     session_id: str | None
-    instructions: str | None
+    base_instructions: str | None
     token: api.CancelToken
     recovering: bool = False  # a re-send in a new session after a session loss
-    task: Any = None  # the StreamTask
+    #: The rows, once the first write has saved them.
+    question_id: int | None = None
+    answer: Message | None = None
+    task: StreamTask | None = None
     text: str = ""
     emitted_len: int = -1  # len(text) at the last sig_stream_text
     last_emit: float = 0.0
     last_flush: float = field(default_factory=time.monotonic)
     flushed_len: int = 0
+    #: The status the turn ends with, once it is ending (late events are then dropped).
+    closing: MessageStatus | None = None
+    #: Ended before its rows were saved: (status, code, sentence) to write once they are.
+    pending_end: tuple[MessageStatus, ErrorCode, str] | None = None
 
 
 class ChatController(QObject):
-    """Sends questions, streams and saves answers; see ui_contract.md for the signals.
+    """Sends questions, streams answers, saves both through the storage runner.
 
-    ``repo`` is a ``core.storage.Repository``. The client is set with ``set_client`` (None =
-    no key yet: sends are refused with a reason). Streams already running keep the client
-    they started with.
+    The client is set with ``set_client`` (None = no key yet: sends are refused with a
+    reason). Streams already running keep the client they started with.
     """
 
-    sig_message_added = Signal(int, object)  # conversation id, Message
-    sig_message_changed = Signal(int, object)  # conversation id, Message
-    sig_stream_text = Signal(int, int, str)  # conversation id, message id, text so far
+    #: Throttled partial text of a streaming answer (conversation id, message id, text).
+    sig_stream_text = Signal(int, int, str)
+    #: A conversation's turn started or ended (conversation id, busy).
     sig_busy_changed = Signal(int, bool)
-    sig_conversation_changed = Signal(int)
+    #: A notice about one conversation (conversation id, sentence).
     sig_notice = Signal(int, str)
-    #: A turn ended (conversation id, assistant message id, final MessageStatus value).
+    #: A question accepted by ``send`` could not be saved: its text goes back into the
+    #: composer with the reason (conversation id, reason).
+    sig_refused = Signal(int, str)
+    #: A turn ended and its rows are saved (conversation id, answer id, MessageStatus value).
     sig_turn_finished = Signal(int, int, str)
 
     def __init__(
         self,
-        repo: Any,
-        client: Any = None,
+        repo: ConversationStore,
+        storage: Runner,
+        feed: ChangeFeed,
+        client: ApiClient | None = None,
         *,
         runner: TaskRunner | None = None,
         emit_interval_ms: int = 50,
@@ -151,6 +175,8 @@ class ChatController(QObject):
     ) -> None:
         super().__init__(parent)
         self._repo = repo
+        self._storage = storage
+        self._feed = feed
         self._client = client
         # Each stream holds a thread for minutes; allow several conversations at once.
         self._runner = runner if runner is not None else TaskRunner(
@@ -170,27 +196,30 @@ class ChatController(QObject):
 
     # ----------------------------------------------------------------- public API
 
-    def set_client(self, client: Any) -> None:
+    @Slot(object)
+    def set_client(self, client: ApiClient | None) -> None:
         """Use ``client`` for new turns (streams in flight keep theirs)."""
         self._client = client
 
-    def client(self) -> Any:
+    def client(self) -> ApiClient | None:
         """The client new turns will use (None when no key is configured)."""
         return self._client
 
     def is_busy(self, conversation_id: int) -> bool:
-        """True while a turn of ``conversation_id`` is streaming."""
+        """True from ``send`` until the conversation's turn has ended."""
         return conversation_id in self._by_conversation
 
     def live_texts(self, conversation_id: int) -> list[tuple[int, str]]:
-        """(assistant message id, text so far) of the conversation's streaming turn.
+        """(answer id, text so far) of the conversation's streaming turn.
 
         The saved partial text may be up to a second old; a pane that opens a conversation
         mid-stream applies this so it shows exactly what arrived.
         """
         rid = self._by_conversation.get(conversation_id)
         turn = self._turns.get(rid) if rid is not None else None
-        return [(turn.assistant_message_id, turn.text)] if turn and turn.text else []
+        if turn is None or turn.answer is None or not turn.text:
+            return []
+        return [(turn.answer.id, turn.text)]
 
     def busy_conversations(self) -> list[int]:
         """Ids of every conversation with a turn in flight."""
@@ -199,7 +228,8 @@ class ChatController(QObject):
     def send(self, conversation_id: int, text: str) -> str | None:
         """Ask ``text`` in the conversation. None = accepted; else the reason it was refused.
 
-        The question is saved (PENDING) before any network, so it survives a crash.
+        The question is saved (PENDING, with its answer row) before any network; should that
+        write fail, ``sig_refused`` gives the reason and the text back.
         """
         refusal = self._refusal(conversation_id, text)
         if refusal:
@@ -207,26 +237,25 @@ class ChatController(QObject):
         conversation = self._repo.get_conversation(conversation_id)
         if conversation is None:
             return "This conversation no longer exists."
-        # Also titles an untitled conversation from this first question (the repository
-        # does it in the same transaction, keeping ``title_is_auto`` set).
-        user_message = self._repo.add_user_message(conversation_id, text)
-        self.sig_message_added.emit(conversation_id, user_message)
-        self._start_turn(conversation, user_message, session_id=conversation.session_id,
-                         instructions=self._instructions_for(conversation, user_message.id))
-        self.sig_conversation_changed.emit(conversation_id)
+        turn = self._reserve(conversation.id, conversation.store_id, conversation.store_name,
+                             text, conversation.session_id, conversation.instructions)
+        self._storage.submit(_start, self._repo, conversation_id, text,
+                             on_success=partial(self._rows_saved, turn.request_id),
+                             on_error=partial(self._rows_failed, turn.request_id))
         return None
 
     def retry(self, message_id: int) -> str | None:
         """Ask again the question of a failed, interrupted or cancelled turn.
 
-        ``message_id`` may be the user question or its assistant answer. For the latest turn
-        the question row is reused and a fresh assistant row is added below it, so the failed
-        attempt stays in the transcript as what happened. For an older turn the question is
-        repeated as a new row at the end (the server appends it to the session there, and an
-        answer below later turns would be linked to nothing); the old attempt is then marked
-        "Asked again below" and offers no Retry. The turn goes into the conversation's
-        current session, so the server may see the question twice (the UI says so). Returns
-        None when started, else the reason it was refused.
+        ``message_id`` may be the question or its answer. For the latest turn the question
+        row is reused and a fresh answer row is added below it, so the failed attempt stays
+        in the transcript as what happened. For an older turn the question is repeated as a
+        new row at the end (the server appends it to the session there, and an answer below
+        later turns would be linked to nothing); the old attempt is then marked "Asked again
+        below" and offers no Retry. The turn goes into the conversation's current session,
+        so the server may see the question twice (the UI says so). Returns None when
+        started, else the reason it was refused — among them the retry lock: a rate-limited
+        turn is refused until the server's Retry-After has passed.
         """
         message = self._repo.get_message(message_id)
         if message is None:
@@ -245,75 +274,75 @@ class ChatController(QObject):
         transcript = self._repo.list_messages(conversation_id)
         answers = [m for m in transcript
                    if m.role == Role.ASSISTANT and m.reply_to == question.id]
-        if any(m.status == MessageStatus.COMPLETE for m in answers):
-            # E.g. the failed first attempt of a turn recovered in a new session.
-            return "This question has already been answered below."
-        if answers and answers[-1].error_code == error_codes.ASKED_AGAIN:
-            return "This question was already asked again below."
-        if answers and answers[-1].error_code == error_codes.SESSION_STORE_MISMATCH:
-            # Sent unchanged it can only fail the same way (jockey-api.md §9).
-            return ("This conversation's session belongs to another knowledge store — "
-                    "start a new conversation to ask this question.")
-        if answers:
-            last = answers[-1]
-            retry_at = error_codes.rate_limit_retry_at(last.error_code, last.error_message,
-                                                       last.updated_at)
-            wait = math.ceil(retry_at - self._wall_clock()) if retry_at is not None else 0
-            if wait > 0:
-                # The server said when; asking sooner only earns another 429.
-                return f"Still rate limited — retry in {wait} s."
+        refusal = self._retry_refusal(answers)
+        if refusal:
+            return refusal
         if self._client is None:
-            return "No API key is set — open Settings, or try the sandbox."
+            return NO_CLIENT_TEXT
         conversation = self._repo.get_conversation(conversation_id)
         if conversation is None:
             return "This conversation no longer exists."
+        turn = self._reserve(conversation.id, conversation.store_id, conversation.store_name,
+                             question.text, conversation.session_id, conversation.instructions)
         latest = max((m.id for m in transcript if m.role == Role.USER), default=question.id)
+        job: Callable[[], _Started]
         if question.id >= latest:
-            self._repo.set_message_status(question.id, MessageStatus.PENDING)
-            self._emit_changed(question.id)
-            asked = self._repo.get_message(question.id) or question
+            job = partial(_restart, self._repo, question.id)
         else:
-            asked = self._repo.add_user_message(conversation_id, question.text)
-            self.sig_message_added.emit(conversation_id, asked)
-            for old in answers:
-                # Kept as what happened, but no second Retry that would ask a third time.
-                reason = (old.error_message or "").strip()
-                self._repo.fail_message(
-                    old.id, status=old.status, error_code=error_codes.ASKED_AGAIN,
-                    error_message=f"{reason} {error_codes.ASKED_AGAIN_TEXT}".strip(),
-                )
-                self._emit_changed(old.id)
-        self._start_turn(conversation, asked, session_id=conversation.session_id,
-                         instructions=self._instructions_for(conversation, asked.id))
-        if asked.id != question.id:
-            self.sig_conversation_changed.emit(conversation_id)
+            job = partial(_ask_again, self._repo, conversation_id, question.text, answers)
+        self._storage.submit(job, on_success=partial(self._rows_saved, turn.request_id),
+                             on_error=partial(self._rows_failed, turn.request_id))
+        return None
+
+    def _retry_refusal(self, answers: list[Message]) -> str | None:
+        if any(m.status == MessageStatus.COMPLETE for m in answers):
+            # E.g. the failed first attempt of a turn recovered in a new session.
+            return "This question has already been answered below."
+        if not answers:
+            return None
+        last = answers[-1]
+        if last.error_code == ErrorCode.ASKED_AGAIN:
+            return "This question was already asked again below."
+        if last.error_code == ErrorCode.SESSION_STORE_MISMATCH:
+            # Sent unchanged it can only fail the same way: a session is bound to its store.
+            return ("This conversation's session belongs to another knowledge store — "
+                    "start a new conversation to ask this question.")
+        wait = retry_wait_seconds(last, self._wall_clock())
+        if wait > 0:
+            # The server said when; asking sooner only earns another 429.
+            return f"Still rate limited — retry in {wait} s."
         return None
 
     def stop(self, conversation_id: int) -> None:
         """Cancel the conversation's turn now; the text that arrived is kept (CANCELLED).
 
-        The UI is updated at once; the worker notices the token within a second and any event
-        it still delivers is dropped.
+        The conversation is idle at once; the worker notices the token within a second and
+        any event it still delivers is dropped.
         """
         rid = self._by_conversation.get(conversation_id)
         if rid is None:
             return
         turn = self._turns[rid]
         self._cancel_work(turn)
-        self._end_turn(turn, MessageStatus.CANCELLED, error_codes.CANCELLED,
-                       error_codes.STOPPED_TEXT if turn.text else error_codes.STOPPED_EMPTY_TEXT)
+        self._end_turn(turn, MessageStatus.CANCELLED, ErrorCode.CANCELLED,
+                       STOPPED_TEXT if turn.text else STOPPED_EMPTY_TEXT)
 
-    def shutdown(self, timeout_s: float = 1.5) -> None:
-        """Cancel every stream, save partial text as INTERRUPTED, wait for workers (bounded)."""
+    def shutdown(self, timeout_s: float = 1.5) -> bool:
+        """Cancel every stream and queue its partial text as INTERRUPTED on the storage
+        runner (the caller drains it), then wait for the stream workers (bounded).
+
+        Returns True when every stream worker returned within the bound.
+        """
         self._shut_down = True
         for turn in list(self._turns.values()):
             self._cancel_work(turn)
-            self._end_turn(turn, MessageStatus.INTERRUPTED, error_codes.INTERRUPTED,
-                           _INTERRUPTED_TEXT)
+            if turn.closing is None:
+                self._end_turn(turn, MessageStatus.INTERRUPTED, ErrorCode.INTERRUPTED,
+                               INTERRUPTED_TEXT)
         self._tick.stop()
         # Never terminate(): cancelled streams end within ~1 s; past the bound the runner
         # abandons its busy threads so the process can still exit.
-        self._runner.shutdown(max(0, int(timeout_s * 1000)))
+        return self._runner.shutdown(max(0, int(timeout_s * 1000)))
 
     # ----------------------------------------------------------------- turn lifecycle
 
@@ -323,65 +352,103 @@ class ChatController(QObject):
         if not text.strip():
             return "Type a question first."
         if len(text) > MAX_QUESTION_CHARS:
-            return (f"Messages are limited to {MAX_QUESTION_CHARS:,} characters — "
-                    f"this one has {len(text):,}.")
+            return too_long_reason(len(text))
         if self.is_busy(conversation_id):
             return "An answer is still arriving — wait for it or press Stop."
         if self._client is None:
-            return "No API key is set — open Settings, or try the sandbox."
+            return NO_CLIENT_TEXT
         return None
 
-    def _start_turn(
-        self,
-        conversation: Any,
-        user_message: Message,
-        *,
-        session_id: str | None,
-        instructions: str | None,
-        recovering: bool = False,
-    ) -> _Turn:
-        assistant = self._repo.start_assistant_message(conversation.id, user_message.id)
-        self.sig_message_added.emit(conversation.id, assistant)
+    def _reserve(self, conversation_id: int, store_id: str, store_name: str, text: str,
+                 session_id: str | None, instructions: str | None, *,
+                 recovering: bool = False) -> _Turn:
+        """A new turn, busy from now on (its rows are being written)."""
+        # The client's package is imported by the first turn, not before the first paint.
+        from jockey_desktop.core import api
+
         rid = self._next_request_id
         self._next_request_id += 1
         turn = _Turn(
             request_id=rid,
-            conversation_id=conversation.id,
-            user_message_id=user_message.id,
-            assistant_message_id=assistant.id,
-            store_id=conversation.store_id,
-            store_name=conversation.store_name,
-            question=user_message.text,
+            conversation_id=conversation_id,
+            store_id=store_id,
+            store_name=store_name,
+            question=text,
             session_id=session_id,
-            instructions=instructions,
+            base_instructions=instructions,
             token=api.CancelToken(),
             recovering=recovering,
             last_flush=self._clock(),
         )
         self._turns[rid] = turn
-        self._by_conversation[conversation.id] = rid
+        self._by_conversation[conversation_id] = rid
         if not recovering:
             # A recovery re-send continues the same busy period: the UI never flickers idle.
-            self.sig_busy_changed.emit(conversation.id, True)
-        log.info("turn %d started (conversation %d, %s session)", rid, conversation.id,
-                 "existing" if session_id else "new")
-        kwargs: dict[str, Any] = {"session_id": session_id, "cancel": turn.token}
+            self.sig_busy_changed.emit(conversation_id, True)
+        return turn
+
+    def _rows_saved(self, request_id: int, started: _Started) -> None:
+        """The first write is durable: show the rows, then stream (or end a stopped turn)."""
+        turn = self._turns.get(request_id)
+        if turn is None:
+            return  # shut down meanwhile: recovery marks the rows interrupted at next start
+        turn.question_id = started.question.id
+        turn.answer = started.answer
+        self._feed.messages([*started.others, started.question, started.answer])
+        self._feed.conversations([turn.conversation_id])
+        if turn.pending_end is not None:
+            status, code, sentence = turn.pending_end
+            self._write_end(turn, status, code, sentence)
+            return
+        self._start_stream(turn, started.question.id)
+
+    def _rows_failed(self, request_id: int, error: BaseException) -> None:
+        turn = self._turns.get(request_id)
+        if turn is None:
+            return
+        if self._release(turn):
+            self.sig_busy_changed.emit(turn.conversation_id, False)
+        self._turns.pop(turn.request_id, None)
+        if isinstance(error, NotFoundError):
+            log.info("turn %d dropped: its conversation was deleted", request_id)
+            return
+        log.warning("turn %d: the question could not be saved: %s", request_id, error)
+        self.sig_refused.emit(turn.conversation_id,
+                              f"Your question was not sent: it could not be saved. {error}")
+
+    def _start_stream(self, turn: _Turn, question_id: int) -> None:
+        client = self._client
+        if client is None or self._shut_down:
+            self._end_turn(turn, MessageStatus.FAILED, ErrorCode.NO_CLIENT, NO_CLIENT_TEXT)
+            return
+        instructions = self._instructions_for(turn, question_id)
+        log.info("turn %d started (conversation %d, %s session)", turn.request_id,
+                 turn.conversation_id, "existing" if turn.session_id else "new")
+        kwargs: dict[str, Any] = {"session_id": turn.session_id, "cancel": turn.token}
         if instructions:
             kwargs["instructions"] = instructions
         # No Qt parent: a parent deleted while the worker still runs would delete the task
         # under it. The runner keeps the task alive until its worker has really returned.
-        task = self._runner.stream(self._client.stream_response, conversation.store_id,
-                                   user_message.text, canceller=turn.token, **kwargs)
+        task = self._runner.stream(client.stream_response, turn.store_id, turn.question,
+                                   canceller=turn.token, **kwargs)
         # StreamTask emits on the GUI thread, so partial() binding the request id is safe.
-        task.sig_item.connect(partial(self._on_event, rid))
-        task.sig_failed.connect(partial(self._on_error, rid))
-        task.sig_finished.connect(partial(self._on_done, rid))
+        task.sig_item.connect(partial(self._on_event, turn.request_id))
+        task.sig_failed.connect(partial(self._on_error, turn.request_id))
+        task.sig_finished.connect(partial(self._on_done, turn.request_id))
         # Deleted here, on the GUI thread, once its worker has returned: otherwise the last
         # reference could be dropped by the worker thread, deleting a QObject off its thread.
         task.sig_stopped.connect(task.deleteLater)
         turn.task = task
         task.start()
-        return turn
+
+    def _instructions_for(self, turn: _Turn, question_id: int) -> str | None:
+        """The conversation's own instructions, plus a recap when a new session must start
+        although earlier turns exist: the server would otherwise answer without any of the
+        conversation's context."""
+        if turn.session_id:
+            return turn.base_instructions
+        pairs = earlier_pairs(self._repo.list_messages(turn.conversation_id), question_id)
+        return combine_instructions(turn.base_instructions, build_recap(pairs))
 
     @staticmethod
     def _cancel_work(turn: _Turn) -> None:
@@ -390,68 +457,70 @@ class ChatController(QObject):
         if turn.task is not None:
             turn.task.cancel()
 
-    def _release(self, turn: _Turn) -> None:
-        """Forget the turn: later events for its request id are dropped.
-
-        ``sig_busy_changed(False)`` is left to ``_announce_idle``, called once the rows are
-        saved, so listeners that re-read the conversation see its final state.
-        """
-        self._turns.pop(turn.request_id, None)
-        if self._by_conversation.get(turn.conversation_id) == turn.request_id:
-            del self._by_conversation[turn.conversation_id]
-        if not self._turns:
+    def _release(self, turn: _Turn) -> bool:
+        """The conversation is no longer busy with this turn; True if it was."""
+        if self._by_conversation.get(turn.conversation_id) != turn.request_id:
+            return False
+        del self._by_conversation[turn.conversation_id]
+        if not self._by_conversation:
             self._tick.stop()
+        return True
 
-    def _announce_idle(self, conversation_id: int) -> None:
-        if conversation_id not in self._by_conversation:
-            self.sig_busy_changed.emit(conversation_id, False)
+    def _end_turn(self, turn: _Turn, status: MessageStatus, code: ErrorCode, message: str,
+                  retry_at: float | None = None) -> None:
+        """Close a turn that did not complete: idle now, both rows saved as ``status``."""
+        turn.closing = status
+        if self._release(turn):
+            self.sig_busy_changed.emit(turn.conversation_id, False)
+        if turn.answer is not None and turn.text and turn.emitted_len != len(turn.text):
+            self.sig_stream_text.emit(turn.conversation_id, turn.answer.id, turn.text)
+        if turn.answer is None:
+            turn.pending_end = (status, code, message)  # written once the rows exist
+            return
+        self._write_end(turn, status, code, message, retry_at)
 
-    def _end_turn(self, turn: _Turn, status: MessageStatus, code: str, message: str) -> None:
-        """Close a turn that did not complete: save what arrived, mark both rows."""
-        self._release(turn)
-        if turn.text and turn.emitted_len != len(turn.text):
-            self.sig_stream_text.emit(turn.conversation_id, turn.assistant_message_id,
-                                      turn.text)
-        self._repo.fail_message(
-            turn.assistant_message_id, status=status, error_code=code, error_message=message,
-            text=turn.text or None,
-        )
-        self._repo.set_message_status(turn.user_message_id, status)
-        self._emit_changed(turn.user_message_id)
-        self._emit_changed(turn.assistant_message_id)
-        self.sig_conversation_changed.emit(turn.conversation_id)
-        self._announce_idle(turn.conversation_id)
-        self.sig_turn_finished.emit(turn.conversation_id, turn.assistant_message_id,
-                                    status.value)
-        log.info("turn %d ended: %s (%s)", turn.request_id, status.value, code)
+    def _write_end(self, turn: _Turn, status: MessageStatus, code: ErrorCode, message: str,
+                   retry_at: float | None = None) -> None:
+        assert turn.question_id is not None and turn.answer is not None
+        turn.closing = status
+        self._storage.submit(
+            self._repo.end_turn, turn.question_id, turn.answer.id, status=status,
+            error_code=code.value, error_message=message, text=turn.text or None,
+            retry_at=retry_at,
+            on_success=partial(self._turn_written, turn.request_id),
+            on_error=partial(self._turn_not_written, turn.request_id))
+        log.info("turn %d ended: %s (%s)", turn.request_id, status.value, code.value)
 
-    def _emit_changed(self, message_id: int) -> None:
-        message = self._repo.get_message(message_id)
-        if message is not None:
-            self.sig_message_changed.emit(message.conversation_id, message)
+    def _turn_written(self, request_id: int, written: TurnWrite) -> None:
+        turn = self._turns.pop(request_id, None)
+        if turn is None:
+            return
+        self._feed.messages([written.question, written.answer])
+        self._feed.conversations([turn.conversation_id])
+        self.sig_turn_finished.emit(turn.conversation_id, written.answer.id,
+                                    written.answer.status.value)
+
+    def _turn_not_written(self, request_id: int, error: BaseException) -> None:
+        turn = self._turns.pop(request_id, None)
+        if turn is None or isinstance(error, NotFoundError):
+            return  # the conversation was deleted meanwhile
+        log.warning("turn %d: the end of the turn could not be saved: %s", request_id, error)
+        self.sig_notice.emit(turn.conversation_id,
+                             f"The end of this answer could not be saved: {error}")
+        if turn.answer is not None:
+            status = turn.closing or MessageStatus.FAILED
+            self.sig_turn_finished.emit(turn.conversation_id, turn.answer.id, status.value)
 
     # ----------------------------------------------------------------- worker events
 
-    def _guarded(self, turn: _Turn, handler: Callable[..., None], *args: Any) -> None:
-        """Run a handler; if the conversation was deleted meanwhile, drop the turn quietly."""
-        try:
-            handler(turn, *args)
-        except NotFoundError:
-            log.info("turn %d dropped: its conversation was deleted", turn.request_id)
-            self._cancel_work(turn)
-            self._release(turn)
-            self._announce_idle(turn.conversation_id)
-
-    @Slot(int, object)
     def _on_event(self, request_id: int, event: object) -> None:
-        turn = self._turns.get(request_id)
-        if turn is None:
-            return  # stopped, superseded or shut down: a late event
-        self._guarded(turn, self._handle_event, event)
+        from jockey_desktop.core import api
 
-    def _handle_event(self, turn: _Turn, event: object) -> None:
+        turn = self._turns.get(request_id)
+        if turn is None or turn.closing is not None:
+            return  # stopped, superseded or shut down: a late event
         if isinstance(event, api.TextDelta):
-            if getattr(event, "phase", "final_answer") != "final_answer":
+            if event.phase != "final_answer":
                 return  # narration of the agent's steps is not part of the answer
             turn.text += event.delta
             self._maybe_emit_text(turn)
@@ -463,30 +532,36 @@ class ChatController(QObject):
             self._on_retry_wait(turn, event)
         # KeepAlive and unknown events: nothing to show.
 
-    def _on_retry_wait(self, turn: _Turn, event: Any) -> None:
+    def _on_retry_wait(self, turn: _Turn, event: api.RetryWait) -> None:
         """The client waits before resending (429/503 with Retry-After): say so in the row's
         status line instead of an answer that seems stuck. Not saved: the wait is over long
         before anyone reopens the conversation."""
-        row = self._repo.get_message(turn.assistant_message_id)
-        if row is None:
+        if turn.answer is None:
             return
         log.info("turn %d: waiting %.1f s before resending (%s)", turn.request_id,
                  event.seconds, event.reason)
-        shown = error_codes.retry_wait_row(row, event.seconds, event.reason, self._wall_clock())
+        shown = waiting_row(turn.answer, event.seconds, event.reason, self._wall_clock())
         if turn.text:
-            shown = dataclasses.replace(shown, text=turn.text)
-        self.sig_message_changed.emit(turn.conversation_id, shown)
+            shown.text = turn.text
+        self._feed.messages([shown])
 
-    def _on_created(self, turn: _Turn, event: Any) -> None:
-        session_id = getattr(event, "session_id", None)
+    def _on_created(self, turn: _Turn, event: api.ResponseCreated) -> None:
+        session_id = event.session_id
         if not session_id or session_id == turn.session_id:
             return
         turn.session_id = session_id
-        conversation = self._repo.get_conversation(turn.conversation_id)
-        if conversation is not None and conversation.session_id != session_id:
-            # Saved at once: a session id lost is a conversation that can never continue.
-            self._repo.set_session_id(turn.conversation_id, session_id)
-            self.sig_conversation_changed.emit(turn.conversation_id)
+        # Saved at once: a session id lost is a conversation that can never continue.
+        self._storage.submit(self._repo.set_session_id, turn.conversation_id, session_id,
+                             on_success=partial(self._session_saved, turn.conversation_id),
+                             on_error=partial(self._write_failed, "the session id"))
+
+    def _session_saved(self, conversation_id: int, _conversation: object) -> None:
+        self._feed.conversations([conversation_id])
+
+    @staticmethod
+    def _write_failed(what: str, error: BaseException) -> None:
+        if not isinstance(error, NotFoundError):
+            log.warning("could not save %s: %s", what, error)
 
     def _maybe_emit_text(self, turn: _Turn) -> None:
         now = self._clock()
@@ -501,13 +576,15 @@ class ChatController(QObject):
     def _emit_text(self, turn: _Turn, now: float) -> None:
         turn.last_emit = now
         turn.emitted_len = len(turn.text)
-        self.sig_stream_text.emit(turn.conversation_id, turn.assistant_message_id, turn.text)
+        if turn.answer is not None:
+            self.sig_stream_text.emit(turn.conversation_id, turn.answer.id, turn.text)
 
     def _flush(self, turn: _Turn, now: float) -> None:
         turn.last_flush = now
-        if turn.flushed_len != len(turn.text):
+        if turn.answer is not None and turn.flushed_len != len(turn.text):
             turn.flushed_len = len(turn.text)
-            self._repo.flush_partial_text(turn.assistant_message_id, turn.text)
+            self._storage.submit(self._repo.flush_partial_text, turn.answer.id, turn.text,
+                                 on_error=partial(self._write_failed, "the partial answer"))
 
     @Slot()
     def _on_tick(self) -> None:
@@ -515,6 +592,8 @@ class ChatController(QObject):
         now = self._clock()
         pending = False
         for turn in list(self._turns.values()):
+            if turn.closing is not None:
+                continue
             if turn.emitted_len != len(turn.text):
                 if now - turn.last_emit >= self._emit_interval_s:
                     self._emit_text(turn, now)
@@ -528,30 +607,17 @@ class ChatController(QObject):
             self._tick.stop()
 
     def _on_response_done(self, turn: _Turn, response: api.Response) -> None:
-        self._release(turn)
+        assert turn.question_id is not None and turn.answer is not None
+        if self._release(turn):
+            self.sig_busy_changed.emit(turn.conversation_id, False)
         text = response.text or turn.text
         citations = [c.to_dict() for c in response.citations]
         usage = response.usage
         session_id = response.session_id or turn.session_id
-        if session_id and session_id != turn.session_id:
-            turn.session_id = session_id
-            self._repo.set_session_id(turn.conversation_id, session_id)
-        self._repo.finish_message(
-            turn.assistant_message_id,
-            text=text,
-            status=MessageStatus.COMPLETE,
-            citations=citations,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            response_id=response.id,
-            session_id=session_id,
-        )
-        self._repo.set_message_status(turn.user_message_id, MessageStatus.COMPLETE)
+        turn.closing = MessageStatus.COMPLETE
         if text != turn.text or turn.emitted_len != len(text):
             # Throttled text may still be pending: the final text always reaches the view.
-            self.sig_stream_text.emit(turn.conversation_id, turn.assistant_message_id, text)
-        self._emit_changed(turn.user_message_id)
-        self._emit_changed(turn.assistant_message_id)
+            self.sig_stream_text.emit(turn.conversation_id, turn.answer.id, text)
         if response.status == "incomplete":
             # A valid prefix of the answer: keep it as complete, but say it was cut short.
             why = ("it reached the length limit"
@@ -559,39 +625,38 @@ class ChatController(QObject):
                    else "the server stopped early")
             self.sig_notice.emit(turn.conversation_id,
                                  f"The answer was cut short ({why}); ask a follow-up for more.")
-        self.sig_conversation_changed.emit(turn.conversation_id)
-        self._announce_idle(turn.conversation_id)
-        self.sig_turn_finished.emit(turn.conversation_id, turn.assistant_message_id,
-                                    MessageStatus.COMPLETE.value)
+        self._storage.submit(
+            self._repo.complete_turn, turn.question_id, turn.answer.id, text=text,
+            citations=citations, input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens, response_id=response.id, session_id=session_id,
+            on_success=partial(self._turn_written, turn.request_id),
+            on_error=partial(self._turn_not_written, turn.request_id))
         log.info("turn %d complete (%d chars, %d citations)", turn.request_id, len(text),
                  len(citations))
 
-    @Slot(int)
     def _on_done(self, request_id: int) -> None:
         turn = self._turns.get(request_id)
-        if turn is None:
+        if turn is None or turn.closing is not None:
             return
         # The client always ends with ResponseDone or raises; ending silently is a bug there,
         # but the user must not be left with a row that streams forever.
-        self._guarded(turn, self._end_turn, MessageStatus.FAILED, error_codes.PROTOCOL,
-                      "The server's reply ended before the answer was complete.")
+        self._end_turn(turn, MessageStatus.FAILED, ErrorCode.PROTOCOL,
+                       "The server's reply ended before the answer was complete.")
 
-    @Slot(int, object)
     def _on_error(self, request_id: int, exc: object) -> None:
-        turn = self._turns.get(request_id)
-        if turn is None:
-            return  # e.g. the RequestCancelledError of a stream the user already stopped
-        self._guarded(turn, self._handle_error, exc)
+        from jockey_desktop.core import api
 
-    def _handle_error(self, turn: _Turn, exc: object) -> None:
-        request_id = turn.request_id
+        turn = self._turns.get(request_id)
+        if turn is None or turn.closing is not None:
+            return  # e.g. the RequestCancelledError of a stream the user already stopped
+        assert isinstance(exc, BaseException)
         if not isinstance(exc, api.JockeyError):
-            log.error("turn %d crashed", request_id, exc_info=exc)  # type: ignore[arg-type]
+            log.error("turn %d crashed", request_id, exc_info=exc)
         if isinstance(exc, api.SessionLostError) and turn.session_id and not turn.text:
             self._recover_session(turn)
             return
-        info = describe_error(exc, store_name=turn.store_name)  # type: ignore[arg-type]
-        self._end_turn(turn, MessageStatus.FAILED, info.code, info.message)
+        info = describe_error(exc, store_name=turn.store_name, now=self._wall_clock)
+        self._end_turn(turn, MessageStatus.FAILED, info.code, info.message, info.retry_at)
         if isinstance(exc, api.SessionStoreMismatchError):
             self.sig_notice.emit(
                 turn.conversation_id,
@@ -606,51 +671,14 @@ class ChatController(QObject):
 
         The failed attempt's row is closed (kept, with the reason), a seam row marks the
         switch, and the same question is sent again without a session id; the answer
-        arrives in a fresh row below the seam.
+        arrives in a fresh row below the seam. The conversation stays busy throughout.
         """
-        old_session = turn.session_id
-        self._release(turn)
+        assert turn.question_id is not None and turn.answer is not None
         log.info("turn %d: session lost; continuing in a new session", turn.request_id)
-        self._repo.fail_message(
-            turn.assistant_message_id, status=MessageStatus.FAILED,
-            error_code=error_codes.SESSION_LOST,
-            error_message="The server no longer had this conversation's session — "
-                          "the question was asked again in a new session below.",
-        )
-        self._emit_changed(turn.assistant_message_id)
-        self._repo.set_session_id(turn.conversation_id, None)
-        seam = self._repo.add_session_seam(turn.conversation_id, old_session, _SEAM_REASON)
-        self.sig_message_added.emit(turn.conversation_id, seam)
-        self.sig_conversation_changed.emit(turn.conversation_id)
-        conversation = self._repo.get_conversation(turn.conversation_id)
-        question = self._repo.get_message(turn.user_message_id)
-        if conversation is None or question is None:
-            self._announce_idle(turn.conversation_id)
-            return
-        # The conversation has no session now, so this includes the recap.
-        self._start_turn(conversation, question, session_id=None,
-                         instructions=self._instructions_for(conversation, question.id),
-                         recovering=True)
-
-    def _instructions_for(self, conversation: Any, question_id: int) -> str | None:
-        """The conversation's own instructions, plus a recap when a new session must start
-        although earlier turns exist (e.g. the re-send after a session loss failed too):
-        the server would otherwise answer without any of the conversation's context."""
-        if conversation.session_id:
-            return conversation.instructions  # type: ignore[no-any-return]
-        recap = build_recap(self._earlier_pairs(conversation.id, question_id))
-        return _combine_instructions(conversation.instructions, recap)
-
-    def _earlier_pairs(self, conversation_id: int, before_message_id: int) -> list[
-            tuple[str, str]]:
-        """(question, best answer) pairs of the turns before ``before_message_id``."""
-        answers: dict[int, str] = {}
-        questions: list[Message] = []
-        for m in self._repo.list_messages(conversation_id):
-            if m.role == Role.USER and m.id < before_message_id:
-                questions.append(m)
-            elif (m.role == Role.ASSISTANT and m.reply_to is not None and m.text.strip()
-                  and (m.status == MessageStatus.COMPLETE or m.reply_to not in answers)):
-                # A complete answer wins over partial text of a failed attempt.
-                answers[m.reply_to] = m.text
-        return [(q.text, answers.get(q.id, "")) for q in questions]
+        self._turns.pop(turn.request_id, None)
+        again = self._reserve(turn.conversation_id, turn.store_id, turn.store_name,
+                              turn.question, None, turn.base_instructions, recovering=True)
+        self._storage.submit(_recover, self._repo, turn.question_id, turn.answer.id,
+                             turn.session_id,
+                             on_success=partial(self._rows_saved, again.request_id),
+                             on_error=partial(self._rows_failed, again.request_id))

@@ -1,21 +1,27 @@
-"""ConversationsController: the conversation list, drafts, search and export.
+"""ConversationsController: the conversation list, drafts, search, export and copy.
 
-Short repository operations (create, rename, pin, delete, read a transcript) run directly on
-the GUI thread: the repository keeps each of them to one small SQLite statement. Slow ones
-(full-text search, export) go to a single-thread storage runner so the window never waits on
-them, and a result for a superseded search is dropped. Drafts are written debounced and
-strictly per conversation: each pending draft is keyed by its conversation id, so switching
-conversations can never save one conversation's text into another.
+Reads are short single statements on the GUI thread (the repository reads through its own
+connection, so a read never waits behind a write). Every write — create, rename, pin, delete,
+drafts — and every slow read (full-text search, the whole list, export) runs on the one-thread
+storage runner, in submission order; the GUI is updated from the results, through the change
+feed. Drafts are written debounced and strictly per conversation: each pending draft is keyed
+by its conversation id, so switching conversations can never save one conversation's text
+into another.
+
+This is also the one reader of the change feed for the list: each changed conversation's row
+is re-read once per feed emission and handed to the sidebar and the chat header together.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from jockey_desktop.controllers.changes import ChangeFeed, Changes
+from jockey_desktop.core.ports import ConversationStore, Handle, Runner
 from jockey_desktop.core.storage.models import Conversation, ConversationSummary, Message
 
 log = logging.getLogger(__name__)
@@ -23,42 +29,63 @@ log = logging.getLogger(__name__)
 EXPORT_FORMATS = ("markdown", "json")
 
 
-def export_conversations(repo: Any, conversation_ids: list[int], fmt: str, path: str) -> str:
+def export_conversations(repo: ConversationStore, conversation_ids: list[int], fmt: str,
+                         path: str) -> str:
     """Export to ``path`` in ``fmt`` ("markdown" or "json"); returns the path. Blocks."""
     from jockey_desktop.core.storage import export as storage_export
 
     content: Any
     if fmt == "markdown":
-        content = storage_export.export_markdown(repo, conversation_ids)
+        content = storage_export.export_markdown(repo, conversation_ids)  # type: ignore[arg-type]
     elif fmt == "json":
-        content = storage_export.export_json(repo, conversation_ids)
+        content = storage_export.export_json(repo, conversation_ids)  # type: ignore[arg-type]
     else:
         raise ValueError(f"Unknown export format {fmt!r}; use markdown or json.")
     # Atomic and 0600: an export holds private conversations.
     return str(storage_export.write_file_atomically(path, content))
 
 
-class ConversationsController(QObject):
-    """Conversation CRUD, per-conversation drafts, async search and export.
+def conversation_markdown(repo: ConversationStore, conversation_id: int) -> str:
+    """One conversation as Markdown, the app's one rendering of it (export and copy). Blocks."""
+    from jockey_desktop.core.storage import export as storage_export
 
-    ``storage_runner`` is a ``concurrency.TaskRunner`` (one thread is enough: it serialises
-    slow SQLite work that would otherwise block the GUI thread on the repository lock).
+    return storage_export.export_markdown(repo, [conversation_id])  # type: ignore[arg-type]
+
+
+def _write_drafts(repo: ConversationStore, drafts: dict[int, str]) -> None:
+    for conversation_id, text in drafts.items():
+        try:
+            repo.set_draft(conversation_id, text)
+        except Exception:  # a deleted conversation must not stop the other drafts
+            log.exception("could not save the draft of conversation %d", conversation_id)
+
+
+class ConversationsController(QObject):
+    """Conversation CRUD, per-conversation drafts, async search, export and copy.
+
+    ``storage_runner`` runs one job at a time, in order: writes never overtake each other.
     """
 
-    sig_conversation_added = Signal(object)  # ConversationSummary
-    sig_conversation_updated = Signal(object)  # ConversationSummary
+    sig_conversation_updated = Signal(object)  # ConversationSummary (added or changed)
     sig_conversation_removed = Signal(int)
     #: The whole list, read on the storage runner (``load_all_summaries``); the sidebar adds
     #: the rows it does not have yet.
     sig_summaries_loaded = Signal(object)  # list[ConversationSummary]
+    #: Every row was re-read (after a restore): the sidebar replaces its list.
+    sig_summaries_reset = Signal(object)  # list[ConversationSummary]
     sig_search_results = Signal(str, object)  # query, list[SearchHit]
     sig_export_done = Signal(str)  # path
+    #: A short message for the status bar ("Exported to …").
+    sig_notice = Signal(str)
+    #: A conversation as Markdown, ready for the clipboard (conversation id, text).
+    sig_markdown_ready = Signal(int, str)
     sig_error = Signal(str)
 
     def __init__(
         self,
-        repo: Any,
-        storage_runner: Any,
+        repo: ConversationStore,
+        storage_runner: Runner,
+        feed: ChangeFeed,
         *,
         draft_delay_ms: int = 500,
         parent: QObject | None = None,
@@ -66,22 +93,25 @@ class ConversationsController(QObject):
         super().__init__(parent)
         self._repo = repo
         self._runner = storage_runner
+        self._feed = feed
         self._pending_drafts: dict[int, str] = {}
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(draft_delay_ms)
         self._draft_timer.timeout.connect(self.flush_drafts)
-        self._search_handle: Any = None
+        self._search_handle: Handle | None = None
         self._search_query = ""
-        self._list_handle: Any = None
+        self._list_handle: Handle | None = None
         #: Conversations deleted while the whole list is being read: a stale read must not
         #: bring them back.
         self._removed_while_listing: set[int] = set()
+        self._shut_down = False
+        feed.sig_changed.connect(self._on_changes)
 
     # ----------------------------------------------------------------- reads
 
     def summaries(self, limit: int | None = None) -> list[ConversationSummary]:
-        """Every conversation for the sidebar, pinned first then by last activity."""
+        """Sidebar rows, pinned first then by last activity (the newest ``limit``)."""
         return list(self._repo.list_conversations(limit=limit))
 
     def load_all_summaries(self) -> None:
@@ -103,16 +133,13 @@ class ConversationsController(QObject):
         """True while ``load_all_summaries`` has not reported yet."""
         return self._list_handle is not None
 
-    @Slot(object)
-    def _on_list_done(self, summaries: object) -> None:
+    def _on_list_done(self, summaries: list[ConversationSummary]) -> None:
         self._list_handle = None
         removed, self._removed_while_listing = self._removed_while_listing, set()
-        rows = [s for s in summaries or []  # type: ignore[attr-defined]
-                if s.conversation.id not in removed]
+        rows = [s for s in summaries if s.conversation.id not in removed]
         self.sig_summaries_loaded.emit(rows)
 
-    @Slot(object)
-    def _on_list_failed(self, error: object) -> None:
+    def _on_list_failed(self, error: BaseException) -> None:
         self._list_handle = None
         self._removed_while_listing.clear()
         log.warning("could not list the conversations: %s", error)
@@ -127,11 +154,7 @@ class ConversationsController(QObject):
         conversation = self._repo.get_conversation(conversation_id)
         if conversation is not None and conversation_id in self._pending_drafts:
             conversation.draft = self._pending_drafts[conversation_id]
-        return conversation  # type: ignore[no-any-return]
-
-    def messages(self, conversation_id: int) -> list[Message]:
-        """The transcript of one conversation, oldest first."""
-        return list(self._repo.list_messages(conversation_id))
+        return conversation
 
     def messages_page(
         self, conversation_id: int, limit: int, before_id: int | None = None
@@ -145,6 +168,10 @@ class ConversationsController(QObject):
         """The transcript's pager (``ChatView``'s ``OlderLoader`` with the id bound)."""
         return self.messages_page(conversation_id, limit, before_id)
 
+    def has_messages(self, conversation_id: int) -> bool:
+        """True once anything was asked in the conversation."""
+        return bool(self.messages_page(conversation_id, 1))
+
     def draft(self, conversation_id: int) -> str:
         """The draft of one conversation (pending text wins over the saved one)."""
         if conversation_id in self._pending_drafts:
@@ -152,47 +179,70 @@ class ConversationsController(QObject):
         conversation = self._repo.get_conversation(conversation_id)
         return conversation.draft if conversation is not None else ""
 
+    # ----------------------------------------------------------------- the change feed
+
+    @Slot(object)
+    def _on_changes(self, changes: Changes) -> None:
+        """Re-read each changed row once and tell the views; forget the removed ones."""
+        if changes.everything:
+            if self._list_handle is not None:
+                self._list_handle.cancel()
+                self._list_handle = None
+            self.sig_summaries_reset.emit(self.summaries())
+            return
+        for conversation_id in changes.removed:
+            if self._list_handle is not None:
+                self._removed_while_listing.add(conversation_id)
+            self.sig_conversation_removed.emit(conversation_id)
+        for conversation_id in sorted(changes.conversations):
+            summary = self.summary(conversation_id)
+            if summary is None:
+                if self._list_handle is not None:
+                    self._removed_while_listing.add(conversation_id)
+                self.sig_conversation_removed.emit(conversation_id)
+            else:
+                self.sig_conversation_updated.emit(summary)
+
     # ----------------------------------------------------------------- writes
 
-    def create(self, store_id: str, store_name: str) -> Conversation:
-        """Start a new, empty conversation on a knowledge store."""
-        conversation = self._repo.create_conversation(store_id, store_name)
-        summary = self.summary(conversation.id)
-        if summary is not None:
-            self.sig_conversation_added.emit(summary)
-        return conversation  # type: ignore[no-any-return]
+    def create(self, store_id: str, store_name: str,
+               on_created: Callable[[Conversation], object] | None = None) -> None:
+        """Start a new, empty conversation on a knowledge store (written on the runner);
+        ``on_created(conversation)`` is called on the GUI thread once it exists."""
+        def created(conversation: Conversation) -> None:
+            self._feed.conversations([conversation.id])
+            if on_created is not None:
+                on_created(conversation)
 
+        self._write(self._repo.create_conversation, store_id, store_name,
+                    what="start a conversation", on_done=created)
+
+    @Slot(int, str)
     def rename(self, conversation_id: int, title: str) -> None:
         """Rename (by the user: the title stops following the first question)."""
         title = " ".join(title.split())
         if not title:
             return
-        self._repo.rename_conversation(conversation_id, title)
-        self.refresh(conversation_id)
+        self._write(self._repo.rename_conversation, conversation_id, title,
+                    what="rename the conversation", changed=conversation_id)
 
+    @Slot(int, bool)
     def set_pinned(self, conversation_id: int, pinned: bool) -> None:
         """Pin (kept at the top of the sidebar) or unpin."""
-        self._repo.set_pinned(conversation_id, pinned)
-        self.refresh(conversation_id)
+        self._write(self._repo.set_pinned, conversation_id, pinned,
+                    what="pin the conversation", changed=conversation_id)
 
     def delete(self, conversation_id: int) -> None:
         """Delete for good (the sidebar asked for confirmation)."""
         self._pending_drafts.pop(conversation_id, None)
         if self._list_handle is not None:
             self._removed_while_listing.add(conversation_id)
-        self._repo.delete_conversation(conversation_id)
-        self.sig_conversation_removed.emit(conversation_id)
 
-    @Slot(int)
-    def refresh(self, conversation_id: int) -> None:
-        """Re-read one conversation and tell the sidebar (or that it is gone)."""
-        summary = self.summary(conversation_id)
-        if summary is None:
-            if self._list_handle is not None:
-                self._removed_while_listing.add(conversation_id)
-            self.sig_conversation_removed.emit(conversation_id)
-        else:
-            self.sig_conversation_updated.emit(summary)
+        def deleted(_result: object) -> None:
+            self._feed.removed([conversation_id])
+
+        self._write(self._repo.delete_conversation, conversation_id,
+                    what="delete the conversation", on_done=deleted)
 
     def save_draft(self, conversation_id: int, text: str) -> None:
         """Remember the composer text of ``conversation_id``; written after a short pause."""
@@ -201,22 +251,44 @@ class ConversationsController(QObject):
 
     @Slot()
     def flush_drafts(self) -> None:
-        """Write every pending draft now (also called on switch and quit)."""
+        """Write every pending draft now (on the runner; also called on switch and quit)."""
         self._draft_timer.stop()
         pending, self._pending_drafts = self._pending_drafts, {}
-        for conversation_id, text in pending.items():
-            try:
-                self._repo.set_draft(conversation_id, text)
-            except Exception:  # a deleted conversation must not stop the other drafts
-                log.exception("could not save the draft of conversation %d", conversation_id)
+        if pending:
+            self._write(_write_drafts, self._repo, pending, what="save the draft")
 
-    # ----------------------------------------------------------------- async work
+    def _write(self, fn: Callable[..., Any], *args: Any, what: str,
+               changed: int | None = None,
+               on_done: Callable[[Any], object] | None = None) -> None:
+        """Run one write on the storage runner; announce ``changed`` (or call ``on_done``)
+        once it is durable, or say what could not be done."""
+        if self._shut_down and fn is not _write_drafts:
+            log.info("not done after quit: %s", what)
+            return
+        def succeeded(result: object) -> None:
+            if changed is not None:
+                self._feed.conversations([changed])
+            if on_done is not None:
+                on_done(result)
 
+        def failed(error: BaseException) -> None:
+            log.warning("could not %s: %s", what, error)
+            if changed is not None:
+                self._feed.conversations([changed])  # show what is really stored
+            self.sig_error.emit(f"Could not {what}: {error}")
+
+        self._runner.submit(fn, *args, on_success=succeeded, on_error=failed)
+
+    # ----------------------------------------------------------------- async reads
+
+    @Slot(str)
     def search(self, query: str) -> None:
         """Search titles and messages; the hits arrive by ``sig_search_results``.
 
         A newer query supersedes an older one still running: its result is dropped.
         """
+        if self._shut_down:
+            return  # a debounced search arriving after quit
         if self._search_handle is not None:
             self._search_handle.cancel()
         self._search_query = query
@@ -228,13 +300,11 @@ class ConversationsController(QObject):
             self._repo.search, query, on_success=self._on_search_done,
             on_error=self._on_search_failed)
 
-    @Slot(object)
-    def _on_search_done(self, hits: object) -> None:
+    def _on_search_done(self, hits: list[Any]) -> None:
         self._search_handle = None
-        self.sig_search_results.emit(self._search_query, list(hits or []))  # type: ignore
+        self.sig_search_results.emit(self._search_query, list(hits))
 
-    @Slot(object)
-    def _on_search_failed(self, error: object) -> None:
+    def _on_search_failed(self, error: BaseException) -> None:
         self._search_handle = None
         log.warning("search failed: %s", error)
         self.sig_search_results.emit(self._search_query, [])
@@ -249,19 +319,38 @@ class ConversationsController(QObject):
             export_conversations, self._repo, list(conversation_ids), fmt, str(path),
             on_success=self._on_export_done, on_error=self._on_export_failed)
 
-    @Slot(object)
-    def _on_export_done(self, path: object) -> None:
-        self.sig_export_done.emit(str(path))
+    @Slot(int, str, str)
+    def export_one(self, conversation_id: int, fmt: str, path: str) -> None:
+        """Export one conversation (the window asked where) → ``sig_export_done(path)``."""
+        self.export([conversation_id], fmt, path)
 
-    @Slot(object)
-    def _on_export_failed(self, error: object) -> None:
+    def _on_export_done(self, path: str) -> None:
+        self.sig_export_done.emit(str(path))
+        self.sig_notice.emit(f"Exported to {path}")
+
+    def _on_export_failed(self, error: BaseException) -> None:
         log.warning("export failed: %s", error)
         detail = getattr(error, "strerror", None) or str(error) or type(error).__name__
         self.sig_error.emit(f"Export failed: {detail}")
 
+    def copy_markdown(self, conversation_id: int) -> None:
+        """Render one conversation as Markdown off the GUI thread →
+        ``sig_markdown_ready(conversation id, text)`` (for "Copy conversation")."""
+        def ready(text: str) -> None:
+            self.sig_markdown_ready.emit(conversation_id, text)
+
+        def failed(error: BaseException) -> None:
+            log.warning("copying the conversation failed: %s", error)
+            self.sig_error.emit(f"Could not copy the conversation: {error}")
+
+        self._runner.submit(conversation_markdown, self._repo, conversation_id,
+                            on_success=ready, on_error=failed)
+
     def shutdown(self) -> None:
-        """Save pending drafts and cancel a running search (called on quit)."""
+        """Queue pending drafts and cancel a running search (called on quit, before the
+        storage runner is drained); later requests are ignored."""
         self.flush_drafts()
+        self._shut_down = True
         for handle in (self._search_handle, self._list_handle):
             if handle is not None:
                 handle.cancel()

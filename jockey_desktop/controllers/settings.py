@@ -11,11 +11,18 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-from jockey_desktop.controllers.errors import describe_error
+from jockey_desktop.core.errors import describe_error
+from jockey_desktop.core.ports import FullApiClient, Handle, KeyStore, Runner
+
+if TYPE_CHECKING:
+    from jockey_desktop.core.secrets import ApiKeyStore, KeyLocation
+
+#: ``(key, base_url or None) -> client`` for "Test connection" (closed after one call).
+TestClientFactory = Callable[[str, str | None], FullApiClient]
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +51,15 @@ class LazyApiKeyStore:
     is forwarded to the real store (``get``, ``set``, ``delete``, ``location``, …).
     """
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, **options: str) -> None:
         self._options = options
-        self._store: Any = None
+        self._store: ApiKeyStore | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"LazyApiKeyStore({self._options!r})"
 
-    def real(self) -> Any:
+    def real(self) -> ApiKeyStore:
         """The ``ApiKeyStore`` (created, and keyring imported, on the first call)."""
         with self._lock:
             if self._store is None:
@@ -61,14 +68,34 @@ class LazyApiKeyStore:
                 self._store = ApiKeyStore(**self._options)
             return self._store
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called for names not found on this object: the store's methods and properties.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.real(), name)
+    def get(self) -> str | None:
+        """The key in use, or None."""
+        return self.real().get()
+
+    def set(self, key: str) -> KeyLocation:
+        """Store ``key``; returns where it went."""
+        return self.real().set(key)
+
+    def delete(self) -> None:
+        """Forget the stored key."""
+        self.real().delete()
+
+    def location(self) -> KeyLocation:
+        """Where the key in use comes from."""
+        return self.real().location()
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why no secure store exists (for the settings dialog), or None."""
+        return self.real().unavailable_reason
+
+    @property
+    def environment_override(self) -> bool:
+        """True while ``TWELVELABS_API_KEY`` overrides the stored key."""
+        return self.real().environment_override
 
 
-def _load(key_store: Any) -> tuple[str | None, str]:
+def _load(key_store: KeyStore) -> tuple[str | None, str]:
     key = key_store.get()
     where = describe_location(key_store.location(),
                               getattr(key_store, "unavailable_reason", None))
@@ -87,7 +114,7 @@ ENV_PRECEDENCE_NOTE = (
 )
 
 
-def _save(key_store: Any, key: str) -> tuple[str, str]:
+def _save(key_store: KeyStore, key: str) -> tuple[str, str]:
     """Store ``key``; returns (the key now in use, a sentence saying where it was saved).
 
     With ``TWELVELABS_API_KEY`` set the environment wins for the whole run (README,
@@ -103,20 +130,18 @@ def _save(key_store: Any, key: str) -> tuple[str, str]:
     return key, where
 
 
-def _delete(key_store: Any) -> str:
+def _delete(key_store: KeyStore) -> str:
     key_store.delete()
     return describe_location(key_store.location(),
                              getattr(key_store, "unavailable_reason", None))
 
 
-def _test_connection(client_factory: Any, key: str, base_url: str | None) -> int:
+def _test_connection(client_factory: TestClientFactory, key: str, base_url: str | None) -> int:
     client = client_factory(key, base_url)
     try:
         return len(list(client.list_knowledge_stores()))
     finally:
-        close = getattr(client, "close", None)
-        if close is not None:
-            close()
+        client.close()
 
 
 class SettingsController(QObject):
@@ -132,9 +157,9 @@ class SettingsController(QObject):
 
     def __init__(
         self,
-        key_store: Any,
-        runner: Any,
-        client_factory: Any = None,
+        key_store: KeyStore,
+        runner: Runner,
+        client_factory: TestClientFactory | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -142,16 +167,16 @@ class SettingsController(QObject):
         self._runner = runner
         self._client_factory = client_factory
         self._pending_key: str | None = None
-        self._test_handle: Any = None
+        self._test_handle: Handle | None = None
         # Key-store operations run one at a time, in the order asked. On a multi-thread pool a
         # load started before a save could otherwise finish after it and report the old state
         # ("No API key is set") over the new one.
         self._key_ops: deque[tuple[Callable[..., Any], tuple[Any, ...],
-                                   Callable[[object], None]]] = deque()
+                                   Callable[[Any], None]]] = deque()
         self._key_op_running = False
 
     def _queue_key_op(self, fn: Callable[..., Any], *args: Any,
-                      on_success: Callable[[object], None]) -> None:
+                      on_success: Callable[[Any], None]) -> None:
         self._key_ops.append((fn, args, on_success))
         self._next_key_op()
 
@@ -168,7 +193,7 @@ class SettingsController(QObject):
             finally:
                 self._next_key_op()
 
-        def failed(error: object) -> None:
+        def failed(error: BaseException) -> None:
             self._key_op_running = False
             try:
                 self._on_failed(error)
@@ -223,39 +248,32 @@ class SettingsController(QObject):
             _test_connection, factory, key.strip(), base_url or None,
             on_success=self._on_test_ok, on_error=self._on_test_failed)
 
-    @Slot(object)
-    def _on_loaded(self, result: object) -> None:
-        key, where = result  # type: ignore[misc]
+    def _on_loaded(self, result: tuple[str | None, str]) -> None:
+        key, where = result
         self.sig_key_loaded.emit(key, where)
 
-    @Slot(object)
-    def _on_saved(self, result: object) -> None:
+    def _on_saved(self, result: tuple[str, str]) -> None:
         self._pending_key = None
-        key, where = result  # type: ignore[misc]
+        key, where = result
         self.sig_key_saved.emit(key, str(where))
 
-    @Slot(object)
-    def _on_removed(self, where: object) -> None:
+    def _on_removed(self, where: str) -> None:
         self.sig_key_removed.emit(str(where))
 
-    @Slot(object)
-    def _on_failed(self, error: object) -> None:
+    def _on_failed(self, error: BaseException) -> None:
         self._pending_key = None
         # Keyring errors do not contain the key; say what failed without a traceback.
         log.warning("API key store operation failed: %s", type(error).__name__)
         self.sig_error.emit(f"Could not access the key store: {error}")
 
-    @Slot(object)
-    def _on_test_ok(self, count: object) -> None:
+    def _on_test_ok(self, n: int) -> None:
         self._test_handle = None
-        n = int(count)  # type: ignore[call-overload]
         noun = "knowledge store" if n == 1 else "knowledge stores"
         self.sig_test_result.emit(True, f"Connected — {n} {noun} available.")
 
-    @Slot(object)
-    def _on_test_failed(self, error: object) -> None:
+    def _on_test_failed(self, error: BaseException) -> None:
         self._test_handle = None
-        info = describe_error(error)  # type: ignore[arg-type]
+        info = describe_error(error)
         self.sig_test_result.emit(False, info.message)
 
 
@@ -266,7 +284,7 @@ def _key_problem(key: str) -> str | None:
     return api_key_problem(key)
 
 
-def _default_client_factory(key: str, base_url: str | None) -> Any:
+def _default_client_factory(key: str, base_url: str | None) -> FullApiClient:
     from jockey_desktop.core.api import DEFAULT_BASE_URL, JockeyClient
 
     return JockeyClient(key, base_url or DEFAULT_BASE_URL)

@@ -10,27 +10,33 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from jockey_desktop.controllers.errors import describe_error
+from jockey_desktop.core.errors import NO_CLIENT_TEXT, describe_error
+from jockey_desktop.core.ports import FullApiClient, Handle, Runner
 from jockey_desktop.core.store_summary import StoreSummary, summarize_store
+from jockey_desktop.settings import AppSettings
+
+if TYPE_CHECKING:
+    from jockey_desktop.core.api import KnowledgeStore
 
 log = logging.getLogger(__name__)
 
 
-def _initial_summary(store: Any) -> StoreSummary:
+def _initial_summary(store: KnowledgeStore) -> StoreSummary:
     return StoreSummary(
         id=str(store.id),
-        name=str(getattr(store, "name", "") or store.id),
-        description=str(getattr(store, "description", "") or ""),
-        item_count=int(getattr(store, "item_count", 0) or 0),
+        name=str(store.name or store.id),
+        description=str(store.description or ""),
+        item_count=int(store.item_count or 0),
     )
 
 
 class StoresController(QObject):
-    """Lists stores with item readiness; see ui_contract.md."""
+    """Lists stores with item readiness; results by ``sig_stores_loaded`` (first the list,
+    then again with counts) or ``sig_stores_failed(reason)``."""
 
     sig_stores_loaded = Signal(object)  # list[StoreSummary]
     sig_stores_failed = Signal(str)
@@ -38,9 +44,9 @@ class StoresController(QObject):
 
     def __init__(
         self,
-        runner: Any,
-        client: Any = None,
-        settings: Any = None,
+        runner: Runner,
+        client: FullApiClient | None = None,
+        settings: AppSettings | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -53,11 +59,14 @@ class StoresController(QObject):
         # True from refresh() until the list itself arrives (or fails): the stores of the
         # previous refresh are not the answer to this one.
         self._listing = False
-        self._handles: list[Any] = []
+        self._handles: list[Handle] = []
 
-    def set_client(self, client: Any) -> None:
-        """Use another client (key or server changed); the caller refreshes."""
+    @Slot(object)
+    def set_client(self, client: FullApiClient | None) -> None:
+        """Use another client (key or server changed) and reload the list with it."""
         self._client = client
+        if client is not None:
+            self.refresh()
 
     def stores(self) -> list[StoreSummary]:
         """The stores of the last refresh."""
@@ -93,7 +102,7 @@ class StoresController(QObject):
         self._outstanding = 0
         self._listing = False
         if self._client is None:
-            self.sig_stores_failed.emit("No API key is set — open Settings, or try the sandbox.")
+            self.sig_stores_failed.emit(NO_CLIENT_TEXT)
             return
         self._listing = True
         self.sig_loading.emit()
@@ -101,9 +110,8 @@ class StoresController(QObject):
             self._client.list_knowledge_stores, on_success=self._on_listed,
             on_error=self._on_list_failed))
 
-    @Slot(object)
-    def _on_listed(self, stores: object) -> None:
-        stores = list(stores or [])  # type: ignore[call-overload]
+    def _on_listed(self, listed: list[KnowledgeStore]) -> None:
+        stores = list(listed)
         generation = self._generation
         self._stores = [_initial_summary(s) for s in stores]
         self._listing = False
@@ -122,24 +130,23 @@ class StoresController(QObject):
                 on_success=partial(self._summary_arrived, generation, store_id),
                 on_error=partial(self._summary_failed, generation, store_id)))
 
-    @Slot(object)
-    def _on_list_failed(self, error: object) -> None:
+    def _on_list_failed(self, error: BaseException) -> None:
         self._listing = False
-        info = describe_error(error)  # type: ignore[arg-type]
+        info = describe_error(error)
         log.warning("listing knowledge stores failed: %s", info.code)
         # Only the reason: the store picker puts its own "Could not load knowledge stores"
         # in front, and two leads read as a stutter.
         self.sig_stores_failed.emit(info.message)
 
-    def _summary_failed(self, generation: int, store_id: str, error: object) -> None:
+    def _summary_failed(self, generation: int, store_id: str, error: BaseException) -> None:
         self._summary_arrived(generation, store_id, None, error)
 
-    def _summary_arrived(self, generation: int, store_id: str, summary: object,
-                         error: object = None) -> None:
+    def _summary_arrived(self, generation: int, store_id: str, summary: StoreSummary | None,
+                         error: BaseException | None = None) -> None:
         if generation != self._generation:
             return  # a newer refresh is under way
         self._outstanding = max(0, self._outstanding - 1)
-        if isinstance(summary, StoreSummary):
+        if summary is not None:
             self._stores = [summary if s.id == store_id else s for s in self._stores]
         elif error is not None:
             log.warning("counting the items of %s failed: %s", store_id, error)

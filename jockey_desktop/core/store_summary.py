@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-#: Item statuses the API documents (jockey-api.md §5). ``pending`` means "waiting for
+#: Item statuses the API documents for knowledge-store items. ``pending`` means "waiting for
 #: capacity", which for the user is the same as queued.
 _QUEUED_STATUSES = frozenset({"queued", "pending"})
 

@@ -1,7 +1,8 @@
 """The chat pane: header (title, store, session state), transcript, notice banner, composer.
 
-The pane holds no business logic: it shows what the controller tells it (see
-``/work/briefs/ui_contract.md``) and turns user actions into signals.
+The pane holds no business logic: it shows what it is given, keeps to the conversation it
+shows (updates for any other conversation are ignored here, by id), and turns user actions
+into signals.
 """
 
 from __future__ import annotations
@@ -26,83 +27,29 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QStackedWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from jockey_desktop.core.storage.models import Conversation, Message, MessageStatus, Role
-from jockey_desktop.ui.chat_view import ChatView, OlderLoader
+from jockey_desktop.core.changes import Changes
+from jockey_desktop.core.storage.models import (
+    Conversation,
+    ConversationSummary,
+    Message,
+    MessageStatus,
+)
+from jockey_desktop.presentation.session import session_state
+from jockey_desktop.presentation.transcript import OlderLoader, OpenedConversation
+from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.composer import Composer
-from jockey_desktop.ui.markdown import conversation_as_markdown
 from jockey_desktop.ui.moment_popup import MomentPopup, ThumbnailLoader
+from jockey_desktop.ui.notice_banner import NoticeBanner
 
-SESSION_NEW = "New conversation"
-SESSION_ACTIVE = "Session active"
-SESSION_EXPIRED = "Session expired — a new one will start"
-#: ``Message.error_code`` of an answer that failed because the server lost the session.
-SESSION_LOST_CODE = "session_lost"
 EMPTY_TEXT = (
     "Ask a question below to start a new conversation on the picked knowledge store,\n"
     "or choose a conversation on the left (Ctrl+N starts a new one)."
 )
 EMPTY_PLACEHOLDER = "Ask a question to start a new conversation…"
-
-
-def session_state_text(conversation: Conversation, messages: list[Message] | None = None) -> str:
-    """The header's session line for a conversation and (optionally) its transcript.
-
-    No session yet but earlier answers (or a seam, or a lost-session failure) means the
-    server forgot it: the next question starts a new, recap-seeded session.
-    """
-    if conversation.session_id:
-        return SESSION_ACTIVE
-    for message in messages or []:
-        if (
-            message.role is Role.SEAM
-            or message.error_code == SESSION_LOST_CODE
-            or (message.role is Role.ASSISTANT and message.status is MessageStatus.COMPLETE)
-        ):
-            return SESSION_EXPIRED
-    return SESSION_NEW
-
-
-class NoticeBanner(QFrame):
-    """A dismissible one-line notice above the composer (session restarted, store warnings)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("noticeBanner")
-        self.setAccessibleName("Notice")
-        # palette() references keep the banner right in light and dark without hard colours.
-        self.setStyleSheet(
-            "QFrame#noticeBanner { background: palette(alternate-base); border: none;"
-            " border-top: 1px solid palette(mid); }"
-        )
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextFormat(Qt.TextFormat.PlainText)
-        self.label.setAccessibleName("Notice text")
-        self.close_button = QToolButton()
-        self.close_button.setText("✕")
-        self.close_button.setAutoRaise(True)
-        self.close_button.setAccessibleName("Dismiss notice")
-        self.close_button.setToolTip("Dismiss")
-        self.close_button.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 6, 6, 6)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def show_text(self, text: str) -> None:
-        """Show ``text`` (an empty text hides the banner)."""
-        self.label.setText(text)
-        self.setVisible(bool(text))
-
-    def text(self) -> str:
-        """The notice shown, or ""."""
-        return self.label.text() if not self.isHidden() else ""
 
 
 class ChatPane(QWidget):
@@ -111,9 +58,14 @@ class ChatPane(QWidget):
     sig_send_requested = Signal(str)
     sig_stop_requested = Signal()
     sig_retry_requested = Signal(int)
-    sig_draft_changed = Signal(str)
-    #: "Copy conversation" was chosen; the pane has already copied its transcript as
-    #: Markdown, the window may add a status message (or copy a richer export).
+    #: The composer's text changed (debounced): the id of the conversation it was typed in
+    #: (None when none is shown) and the text. Carrying the id means a switch can never
+    #: save one conversation's draft into another.
+    sig_draft_changed = Signal(object, str)
+    #: The header's title changed (the window puts it in its title bar).
+    sig_title_changed = Signal(str)
+    #: "Copy conversation" was chosen in the transcript's menu (the conversation is exported
+    #: off the GUI thread and copied once, by whoever owns the clipboard).
     sig_copy_conversation_requested = Signal()
 
     def __init__(
@@ -196,10 +148,11 @@ class ChatPane(QWidget):
 
         self.composer.sig_send_requested.connect(self.sig_send_requested)
         self.composer.sig_stop_requested.connect(self.sig_stop_requested)
-        self.composer.sig_draft_changed.connect(self.sig_draft_changed)
+        self.composer.sig_draft_changed.connect(self._on_draft_changed)
         self.chat_view.sig_retry_requested.connect(self.sig_retry_requested)
         self.chat_view.sig_citation_activated.connect(self._open_moment)
-        self.chat_view.sig_copy_conversation_requested.connect(self.copy_conversation)
+        self.chat_view.sig_copy_conversation_requested.connect(
+            self.sig_copy_conversation_requested)
 
         # Esc stops from the transcript too (the composer handles it when it has focus).
         self._stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.chat_view)
@@ -207,7 +160,15 @@ class ChatPane(QWidget):
         self._stop_shortcut.activated.connect(self._on_escape)
         self.clear()
 
-    # -- contract API -------------------------------------------------------------------------
+    # -- showing --------------------------------------------------------------------------------
+    @Slot(object)
+    def show_opened(self, opened: OpenedConversation) -> None:
+        """Show a conversation as opened by the workspace: transcript, draft, stream state."""
+        self.show_conversation(opened.conversation, opened.page, load_older=opened.load_older)
+        self.set_busy(opened.busy)
+        for message_id, text in opened.live_texts:
+            self.set_stream_text(message_id, text)
+
     def show_conversation(
         self,
         conversation: Conversation,
@@ -232,6 +193,7 @@ class ChatPane(QWidget):
         self.composer.set_text(conversation.draft or "")
         self._update_header(conversation, messages)
 
+    @Slot()
     def clear(self) -> None:
         """Show the empty state (no conversation selected)."""
         self.composer.flush_draft()
@@ -247,6 +209,8 @@ class ChatPane(QWidget):
         # Typing here is never a dead end: the window starts a conversation on Send.
         self.composer.setEnabled(True)
         self.composer.edit.setPlaceholderText(EMPTY_PLACEHOLDER)
+        self.set_busy(False)
+        self.sig_title_changed.emit("")
 
     def current_conversation_id(self) -> int | None:
         """Id of the conversation shown, or None."""
@@ -285,6 +249,42 @@ class ChatPane(QWidget):
         self._conversation = conversation
         self._update_header(conversation, self.chat_view.loaded_messages())
 
+    # -- updates for any conversation: each kept only when it is the one shown ---------------
+    @Slot(object)
+    def apply_changes(self, changes: Changes) -> None:
+        """Stored rows changed (the change feed): show this conversation's."""
+        shown = self.current_conversation_id()
+        if shown is None:
+            return
+        if shown in changes.removed:
+            self.clear()
+            return
+        for message in changes.messages_of(shown):
+            self.replace_message(message)
+
+    @Slot(object)
+    def on_summary_updated(self, summary: ConversationSummary) -> None:
+        """A conversation's row was re-read: refresh the header if it is the one shown."""
+        self.update_header(summary.conversation)
+
+    @Slot(int, int, str)
+    def on_stream_text(self, conversation_id: int, message_id: int, text: str) -> None:
+        """Partial text of an answer streaming in some conversation."""
+        if conversation_id == self.current_conversation_id():
+            self.set_stream_text(message_id, text)
+
+    @Slot(int, bool)
+    def on_busy_changed(self, conversation_id: int, busy: bool) -> None:
+        """A turn started or ended in some conversation."""
+        if conversation_id == self.current_conversation_id():
+            self.set_busy(busy)
+
+    @Slot(int, str)
+    def on_refused(self, conversation_id: int, reason: str) -> None:
+        """A question of some conversation was not sent: its text back, with the reason."""
+        if conversation_id == self.current_conversation_id():
+            self.show_refusal(reason)
+
     def composer_text(self) -> str:
         """The composer's current text."""
         return self.composer.text()
@@ -297,6 +297,13 @@ class ChatPane(QWidget):
         """Show a dismissible notice above the composer ("" hides it)."""
         self.notice.show_text(text)
 
+    @Slot(str)
+    def show_reason(self, text: str) -> None:
+        """Say why something asked from the transcript was refused (e.g. a Retry), inline;
+        whatever is typed stays as it is."""
+        self.composer.show_reason(text)
+
+    @Slot(str)
     def show_refusal(self, text: str) -> None:
         """The controller refused a send: put the text back and say why, inline."""
         self.composer.restore_unsent()
@@ -311,32 +318,29 @@ class ChatPane(QWidget):
         """Inject the worker-backed thumbnail loader used by moment popups."""
         self._load_thumbnail = loader
 
-    def transcript_markdown(self) -> str:
-        """The shown conversation as Markdown (what "Copy conversation" copies)."""
-        title = self._conversation.title if self._conversation is not None else ""
-        return conversation_as_markdown(title, self.chat_view.all_messages())
-
-    @Slot()
-    def copy_conversation(self) -> None:
-        """Copy the transcript to the clipboard, then tell the window."""
-        if self._conversation is None:
-            return
-        QGuiApplication.clipboard().setText(self.transcript_markdown())
-        self.sig_copy_conversation_requested.emit()
-
     # -- internals ----------------------------------------------------------------------------
     def _accepts(self, message: Message) -> bool:
         # Never let a late signal put text into the wrong conversation.
         return self._conversation is not None and message.conversation_id == self._conversation.id
+
+    @Slot(str)
+    def _on_draft_changed(self, text: str) -> None:
+        self.sig_draft_changed.emit(self.current_conversation_id(), text)
+
+    @Slot()
+    def flush_draft(self) -> None:
+        """Deliver a pending draft of the conversation shown now (before it changes)."""
+        self.composer.flush_draft()
 
     def _update_header(self, conversation: Conversation, messages: list[Message]) -> None:
         self.title_label.setText(conversation.title or "New conversation")
         self.title_label.setToolTip(conversation.title)
         self.store_label.setText(conversation.store_name or conversation.store_id)
         self.store_label.setToolTip(f"Knowledge store: {conversation.store_id}")
-        self.session_label.setText(session_state_text(conversation, messages))
+        self.session_label.setText(session_state(conversation, messages).value)
         self._dot.show()
         self.composer.set_store_name(conversation.store_name or conversation.store_id)
+        self.sig_title_changed.emit(conversation.title)
 
     def _apply_muted_style(self) -> None:
         # Secondary text draws with the palette's placeholder role, so it follows light/dark

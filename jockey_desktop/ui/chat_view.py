@@ -43,18 +43,13 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from jockey_desktop.core.storage.models import Message
+from jockey_desktop.presentation.transcript import PAGE_SIZE, OlderLoader
 from jockey_desktop.ui.markdown import citation_index, link_action, message_as_markdown
 from jockey_desktop.ui.message_delegate import MessageDelegate
 from jockey_desktop.ui.models.message_model import MessageListModel
 
 #: How close (px) to the end still counts as "at the bottom" (sub-pixel layouts, rounding).
 _BOTTOM_SLACK = 24
-#: Rows shown when a conversation opens, and rows added per older page.
-PAGE_SIZE = 100
-
-#: ``(before_id, limit) -> messages`` older than ``before_id``, oldest first (at most
-#: ``limit``; fewer means the start of the conversation was reached).
-OlderLoader = Callable[[int, int], list[Message]]
 
 
 class ChatView(QListView):
@@ -199,23 +194,6 @@ class ChatView(QListView):
 
     def loaded_messages(self) -> list[Message]:
         """The messages in memory (rows plus the ones held back), oldest first; reads nothing."""
-        return self._older + self.message_model.messages()
-
-    def all_messages(self) -> list[Message]:
-        """Every message of the conversation, including ones not shown as rows yet (for
-        "Copy conversation"; this may read the rest of the conversation through the loader)."""
-        first = self._older[0] if self._older else self.message_model.message_at(0)
-        if not self._older_exhausted and self._older_loader is not None and first is not None:
-            rest: list[Message] = []
-            before = first.id
-            while True:
-                page = self._older_loader(before, max(self._page_size, 500))
-                if not page:
-                    break
-                rest[:0] = page
-                before = page[0].id
-            self._older[:0] = rest
-        self._older_exhausted = True
         return self._older + self.message_model.messages()
 
     def scroll_to_end(self) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QMimeData, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
-    QColor,
     QFontMetricsF,
     QKeyEvent,
     QPalette,
@@ -28,23 +27,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from jockey_desktop.ui.formatting import format_count
+from jockey_desktop.core.limits import MAX_QUESTION_CHARS, too_long_reason
+from jockey_desktop.presentation.formatting import format_count
+from jockey_desktop.ui.theme import error_color, is_dark_palette
 
-MAX_CHARS = 10_000
+#: What the counter counts against; longer questions are refused by the API.
+MAX_CHARS = MAX_QUESTION_CHARS
 #: The most the field holds at all: room to trim an over-long paste, but never the megabytes
 #: that would freeze the window while the editor lays them out.
 HARD_LIMIT = 2 * MAX_CHARS
 COUNTER_FROM = 9_000
 DRAFT_DEBOUNCE_MS = 400
 BUSY_HINT = "Jockey is still answering — press Esc or Stop to cancel it first."
-
-
-def too_long_reason(length: int) -> str:
-    """The inline refusal text for an over-long message."""
-    return (
-        f"Messages are limited to {format_count(MAX_CHARS)} characters — "
-        f"this one has {format_count(length)}."
-    )
 
 
 def truncated_reason(kept: int, offered: int) -> str:
@@ -363,8 +357,7 @@ class Composer(QWidget):
             self._apply_error_colors()
 
     def _apply_error_colors(self) -> None:
-        dark = self.palette().color(QPalette.ColorRole.Base).lightness() < 128
-        color = QColor("#ff8a80") if dark else QColor("#b3261e")
+        color = error_color(is_dark_palette(self.palette()))
         for label in (self.reason_label, self.counter_label):
             palette = label.palette()
             palette.setColor(QPalette.ColorRole.WindowText, color)

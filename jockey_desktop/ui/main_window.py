@@ -1,24 +1,31 @@
 """The main window: sidebar | (store picker + chat pane) in a splitter, behind a welcome page.
 
 No business logic lives here: menus and shortcuts emit ``sig_*`` signals, and the composition
-root (``app.py``) wires those and the child widgets to the controllers. The window only
-switches pages, opens its own dialogs, shows status text and remembers its geometry.
+root (``app.py``) wires those and the child widgets to the controllers. The window switches
+pages, asks the user (confirmations, file names), shows status text, notices and the
+clipboard, and remembers its geometry. Rarely used parts (the settings dialog) are built the
+first time they are needed, not before the first paint.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeyEvent, QKeySequence, QResizeEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QIcon,
+    QKeyEvent,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -26,12 +33,17 @@ from PySide6.QtWidgets import (
 )
 
 from jockey_desktop import APP_NAME, __version__
+from jockey_desktop.presentation.connection import NOT_CONNECTED, ConnectionStatus
 from jockey_desktop.resources import resource_path
-from jockey_desktop.ui.settings_dialog import SettingsDialog
+from jockey_desktop.ui.chat_pane import ChatPane
+from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.sidebar import ConversationSidebar
 from jockey_desktop.ui.store_picker import StorePicker
 from jockey_desktop.ui.theme import plain_tooltip
 from jockey_desktop.ui.welcome import WelcomePage
+
+if TYPE_CHECKING:
+    from jockey_desktop.ui.settings_dialog import SettingsDialog
 
 DEFAULT_SIZE = (1180, 760)
 DEFAULT_SPLITTER = [300, 880]
@@ -74,72 +86,46 @@ class _ShortcutGuard(QObject):
         return False
 
 
-class NoticeBanner(QFrame):
-    """A dismissible strip above the window's content for notices that must be read in full
-    (a damaged database was moved aside, …): word-wrapped, selectable, plain text."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("NoticeBanner")
-        self.setAccessibleName("Notice")
-        self.label = QLabel(self)
-        self.label.setTextFormat(Qt.TextFormat.PlainText)  # paths and server text, verbatim
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setAccessibleName("Notice text")
-        self.dismiss_button = QPushButton("Dismiss", self)
-        self.dismiss_button.setAccessibleName("Dismiss notice")
-        self.dismiss_button.clicked.connect(self.dismiss)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def show_text(self, text: str) -> None:
-        """Show ``text`` (replacing any earlier notice)."""
-        self.label.setText(text)
-        self.setAccessibleDescription(text)
-        self.show()
-
-    def text(self) -> str:
-        """The notice shown, or "" when dismissed."""
-        return self.label.text() if not self.isHidden() else ""
-
-    @Slot()
-    def dismiss(self) -> None:
-        """Hide the banner."""
-        self.hide()
-        self.label.clear()
-
-
 class MainWindow(QMainWindow):
-    """The application window (see ui_contract.md)."""
+    """The application window: menus, pages, prompts, status, notices, clipboard."""
 
     sig_new_conversation = Signal()
-    sig_export_requested = Signal(str)  # "markdown" / "json"
+    #: Export a conversation (id, "markdown"/"json", the path the user chose).
+    sig_export_chosen = Signal(int, str, str)
     sig_settings_requested = Signal()
-    sig_copy_conversation = Signal()
+    #: Copy a conversation to the clipboard as Markdown (its id).
+    sig_copy_conversation = Signal(int)
     sig_enter_key_requested = Signal()
     sig_try_sandbox_requested = Signal()
     sig_find_requested = Signal()
-    #: File → "Restore newest backup…"; the composition root confirms (see
+    #: File → "Restore newest backup…"; the workspace confirms (see
     #: ``confirm_restore_backup``) and restores.
     sig_restore_backup_requested = Signal()
+    # The settings dialog's requests, relayed so they can be wired before it is built.
+    sig_save_key = Signal(str)
+    sig_remove_key = Signal()
+    sig_test_connection = Signal(str, str)
+    sig_apply_settings = Signal(str, bool)
 
-    PAGE_WELCOME, PAGE_MAIN = range(2)
 
     def __init__(
         self,
         settings: Any = None,
         *,
-        chat_pane: QWidget | None = None,
+        chat_pane: ChatPane | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``settings`` is an ``AppSettings`` (geometry and splitter are saved there when
         given); ``chat_pane`` lets the composition root inject a configured ChatPane."""
         super().__init__(parent)
         self._settings = settings
+        #: Show dialogs for notices and failures; the composition root turns it on when people
+        #: (not tests or the self-test) are watching.
+        self.interactive = False
+        self._settings_dialog: SettingsDialog | None = None
+        # What the settings dialog shows, kept until it is built.
+        self._key_state: tuple[str, bool] | None = None
+        self._settings_values: tuple[str | None, bool, str | None] | None = None
         self._restored_sizes: list[int] | None = None
         self.setWindowTitle(APP_NAME)
         self.setAccessibleName(APP_NAME)
@@ -151,8 +137,6 @@ class MainWindow(QMainWindow):
         self.sidebar = ConversationSidebar(self)
         self.store_picker = StorePicker(self)
         if chat_pane is None:
-            from jockey_desktop.ui.chat_pane import ChatPane
-
             chat_pane = ChatPane(self)
         self.chat_pane = chat_pane
         right = QWidget(self)
@@ -173,12 +157,11 @@ class MainWindow(QMainWindow):
         self.sidebar.setMinimumWidth(220)
         self.splitter.setSizes(DEFAULT_SPLITTER)
 
-        self.welcome = WelcomePage(self, icon=self.app_icon)
-        self.welcome.sig_enter_key_requested.connect(self.sig_enter_key_requested)
-        self.welcome.sig_try_sandbox_requested.connect(self.sig_try_sandbox_requested)
+        # The welcome page is built when first shown: the first paint always shows the main
+        # page (the key lookup that may lead to the welcome page runs after it).
+        self._welcome: WelcomePage | None = None
 
         self.pages = QStackedWidget(self)
-        self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
         self.notice_banner = NoticeBanner(self)
         central = QWidget(self)
@@ -188,14 +171,14 @@ class MainWindow(QMainWindow):
         central_layout.addWidget(self.notice_banner)
         central_layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
-
-        self.settings_dialog = SettingsDialog(self)
+        self.chat_pane.sig_title_changed.connect(self.set_conversation_title)
+        self.chat_pane.sig_copy_conversation_requested.connect(self._copy_shown)
 
         self.connection_label = QLabel(self)
         self.connection_label.setAccessibleName("Connection")
         self.statusBar().addPermanentWidget(self.connection_label)
         self.statusBar().setAccessibleName("Status bar")
-        self.set_connection("Not connected")
+        self.set_connection(NOT_CONNECTED)
         # Status messages are elided to the room they have (full text in the tooltip); the
         # timeout is ours so a re-elide on resize does not restart it.
         self._status_full = ""
@@ -217,7 +200,8 @@ class MainWindow(QMainWindow):
 
     # -- menus -------------------------------------------------------------------------------
 
-    def _action(self, text: str, slot: Any, shortcut: QKeySequence | str | None = None,
+    def _action(self, text: str, slot: Any,
+                shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
                 tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
@@ -255,7 +239,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
 
-        self.action_copy = self._action("&Copy conversation", self.sig_copy_conversation,
+        self.action_copy = self._action("&Copy conversation", self._copy_shown,
                                         "Ctrl+Shift+C", "Copy the whole conversation as text")
         self.action_find = self._action("&Find conversations…", self._find, "Ctrl+K",
                                         "Search titles and messages")
@@ -278,11 +262,37 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _export_markdown(self) -> None:
-        self.sig_export_requested.emit("markdown")
+        self._export_shown("markdown")
 
     @Slot()
     def _export_json(self) -> None:
-        self.sig_export_requested.emit("json")
+        self._export_shown("json")
+
+    def _export_shown(self, fmt: str) -> None:
+        conversation_id = self.chat_pane.current_conversation_id()
+        if conversation_id is not None:
+            self.export_conversation(conversation_id, fmt)
+
+    @Slot(int, str)
+    def export_conversation(self, conversation_id: int, fmt: str) -> None:
+        """Ask where to export one conversation; ``sig_export_chosen`` when a path is given."""
+        summary = self.sidebar.model.summary_for(conversation_id)
+        title = summary.conversation.title if summary is not None else ""
+        path = self.ask_export_path(fmt, title or "conversation")
+        if path:
+            self.sig_export_chosen.emit(conversation_id, fmt, path)
+
+    @Slot()
+    def _copy_shown(self) -> None:
+        conversation_id = self.chat_pane.current_conversation_id()
+        if conversation_id is not None:
+            self.sig_copy_conversation.emit(conversation_id)
+
+    @Slot(int, str)
+    def copy_conversation_text(self, _conversation_id: int, text: str) -> None:
+        """Put a conversation's Markdown on the clipboard (once) and say so."""
+        QGuiApplication.clipboard().setText(text)
+        self.show_status("Conversation copied.", 8000)
 
     @Slot()
     def _find(self) -> None:
@@ -294,30 +304,104 @@ class MainWindow(QMainWindow):
 
     def show_welcome(self) -> None:
         """Show the first-run page; conversation actions are disabled meanwhile."""
-        self.pages.setCurrentIndex(self.PAGE_WELCOME)
+        self.pages.setCurrentWidget(self.welcome)
         for action in self._main_only:
             action.setEnabled(False)
         self.welcome.key_button.setFocus()
 
     def show_main(self) -> None:
         """Show the sidebar and chat."""
-        self.pages.setCurrentIndex(self.PAGE_MAIN)
+        self.pages.setCurrentWidget(self.splitter)
         for action in self._main_only:
             action.setEnabled(True)
 
     def is_welcome_shown(self) -> bool:
         """True while the welcome page is the visible page."""
-        return self.pages.currentIndex() == self.PAGE_WELCOME
+        return self._welcome is not None and self.pages.currentWidget() is self._welcome
+
+    @property
+    def welcome(self) -> WelcomePage:
+        """The first-run page (no key, no sandbox), built the first time it is needed."""
+        if self._welcome is None:
+            page = WelcomePage(self, icon=self.app_icon)
+            page.sig_enter_key_requested.connect(self.sig_enter_key_requested)
+            page.sig_enter_key_requested.connect(self.open_settings)
+            page.sig_try_sandbox_requested.connect(self.sig_try_sandbox_requested)
+            self.pages.addWidget(page)
+            self._welcome = page
+        return self._welcome
+
+    def focus_composer(self) -> None:
+        """Put the keyboard focus in the question box, unless the user is typing a search."""
+        search = self.sidebar.search_field
+        if self.focusWidget() is search and search.text().strip():
+            return  # a search is active and being typed: do not steal its keystrokes
+        self.chat_pane.composer.edit.setFocus()
+
+    @Slot()
+    def flush_draft(self) -> None:
+        """Deliver the composer's pending draft now (before the conversation changes)."""
+        self.chat_pane.flush_draft()
+
+    @Slot()
+    def bring_to_front(self) -> None:
+        """Another launch asked us to show ourselves."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
 
     # -- dialogs -----------------------------------------------------------------------------
+
+    @property
+    def settings_dialog(self) -> SettingsDialog:
+        """The settings dialog, built the first time it is needed."""
+        if self._settings_dialog is None:
+            from jockey_desktop.ui.settings_dialog import SettingsDialog
+
+            dialog = SettingsDialog(self)
+            dialog.sig_save_key.connect(self.sig_save_key)
+            dialog.sig_remove_key.connect(self.sig_remove_key)
+            dialog.sig_test_connection.connect(self.sig_test_connection)
+            dialog.sig_apply.connect(self.sig_apply_settings)
+            self._settings_dialog = dialog
+            if self._key_state is not None:
+                self.set_key_state(*self._key_state)
+            if self._settings_values is not None:
+                self.set_settings_values(*self._settings_values)
+        return self._settings_dialog
 
     @Slot()
     def open_settings(self) -> SettingsDialog:
         """Emit ``sig_settings_requested`` (so results get refreshed) and show the dialog."""
+        dialog = self.settings_dialog
         self.sig_settings_requested.emit()
-        self.settings_dialog.open()  # window-modal, does not block the event loop
-        self.settings_dialog.raise_()
-        return self.settings_dialog
+        dialog.open()  # window-modal, does not block the event loop
+        dialog.raise_()
+        return dialog
+
+    @Slot(str, bool)
+    def set_key_state(self, where: str, has_key: bool) -> None:
+        """Where the key is kept and whether there is one (for the settings dialog)."""
+        self._key_state = (where, has_key)
+        if self._settings_dialog is not None:
+            self._settings_dialog.set_key_location(where)
+            self._settings_dialog.set_has_key(has_key)
+
+    @Slot(object, bool, object)
+    def set_settings_values(self, base_url: str | None, use_sandbox: bool,
+                            proxy: str | None) -> None:
+        """The connection settings the dialog shows."""
+        self._settings_values = (base_url, use_sandbox, proxy)
+        if self._settings_dialog is not None:
+            self._settings_dialog.set_values(base_url, use_sandbox)
+            self._settings_dialog.set_proxy(proxy)
+
+    @Slot(bool, str)
+    def set_test_result(self, ok: bool, text: str) -> None:
+        """The outcome of the dialog's "Test connection"."""
+        self.settings_dialog.set_test_result(ok, text)
 
     def confirm_new_conversation_on(self, store_name: str) -> bool:
         """Ask whether to start a new conversation on another store (sessions are bound to
@@ -357,6 +441,14 @@ class MainWindow(QMainWindow):
         box.exec()
         return box.clickedButton() is restore
 
+    @Slot(str, str, bool)
+    def show_message(self, title: str, text: str, warning: bool = False) -> None:
+        """Something the user must read: the status bar always, a dialog when interactive."""
+        self.show_status(text, 8000)
+        if self.interactive:
+            box = QMessageBox.warning if warning else QMessageBox.information
+            box(self, title, text)
+
     def show_error(self, title: str, text: str) -> None:
         """A warning box for failures the user must see (export failed, …).
 
@@ -377,14 +469,36 @@ class MainWindow(QMainWindow):
 
     # -- status ------------------------------------------------------------------------------
 
-    def set_connection(self, mode: str, proxy: str | None = None) -> None:
+    def set_connection(self, text: str) -> None:
         """Show the connection in the status bar: "Sandbox", "api.twelvelabs.io", and the
         proxy when one is in use."""
-        text = mode if not proxy else f"{mode} · via proxy {proxy}"
         self.connection_label.setTextFormat(Qt.TextFormat.PlainText)  # a configured URL
         self.connection_label.setText(text)
         self.connection_label.setToolTip(plain_tooltip(f"Connected to: {text}"))
         self.connection_label.setAccessibleDescription(text)
+
+    @Slot(object)
+    def show_connection(self, status: ConnectionStatus) -> None:
+        """The connection changed: its label, and the welcome page when there is nothing to
+        connect with."""
+        self.set_connection(status.text)
+        if status.needs_setup:
+            self.show_welcome()
+        else:
+            self.show_main()
+
+    @Slot(str)
+    def show_transient(self, text: str) -> None:
+        """A short message in the status bar."""
+        self.show_status(text, 8000)
+
+    @Slot(int, str)
+    def on_chat_notice(self, conversation_id: int, text: str) -> None:
+        """A notice about one conversation: in the pane if it is shown, else the status bar."""
+        if conversation_id == self.chat_pane.current_conversation_id():
+            self.chat_pane.show_notice(text)
+        else:
+            self.show_status(text, 8000)
 
     def show_status(self, text: str, timeout_ms: int = 5000) -> None:
         """A transient message in the status bar (0 = until replaced).
@@ -400,12 +514,19 @@ class MainWindow(QMainWindow):
 
     def show_notice(self, text: str, important: bool = False) -> None:
         """A notice for the user: in the status bar (elided, full text in its tooltip), and,
-        when ``important``, also in a banner above the content that stays until dismissed."""
+        when ``important``, also in a banner above the content that stays until dismissed
+        (and a dialog once the window is up, when interactive)."""
         if important:
             self.notice_banner.show_text(text)
             self.show_status(text, 15000)
+            if self.interactive:
+                QTimer.singleShot(0, self, self._show_important_notice)
         else:
             self.show_status(text, 8000)
+
+    @Slot()
+    def _show_important_notice(self) -> None:
+        QMessageBox.warning(self, APP_NAME, self.notice_banner.text())
 
     def status_text(self) -> str:
         """The full text of the status message shown, or ""."""
@@ -448,6 +569,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().currentMessage() == self._status_shown):
             self._show_elided_status()
 
+    @Slot(str)
     def set_conversation_title(self, title: str | None) -> None:
         """Put the open conversation's title in the window title."""
         self.setWindowTitle(f"{title} — {APP_NAME}" if title else APP_NAME)

@@ -27,8 +27,8 @@ from PySide6.QtGui import (
     QTextFormat,
 )
 
-from jockey_desktop.core.storage.models import Message, Role
-from jockey_desktop.ui.formatting import citation_label
+from jockey_desktop.core.storage.models import Message
+from jockey_desktop.presentation.formatting import citation_label
 
 #: Markdown flavour for every message: GitHub tables/strikethrough, raw HTML shown as text.
 MARKDOWN_FEATURES = (
@@ -112,8 +112,9 @@ class SafeTextDocument(QTextDocument):
         super().__init__(parent)
         self.refused_resources: list[str] = []
 
-    def loadResource(self, type_: int, name: QUrl) -> Any:
+    def loadResource(self, type_: int, name: QUrl | str) -> Any:
         """Answer every resource request with a blank image (never the real file)."""
+        name = QUrl(name) if isinstance(name, str) else name
         self.refused_resources.append(name.toString())
         if int(type_) == int(QTextDocument.ResourceType.ImageResource):
             image = _blank_image()
@@ -235,19 +236,3 @@ def unique_citations(citations: Iterable[Mapping[str, Any]]) -> list[tuple[int, 
 def message_as_markdown(message: Message) -> str:
     """One message as plain Markdown for the clipboard (the raw text, as the user saw it)."""
     return message.text
-
-
-def conversation_as_markdown(title: str, messages: Iterable[Message]) -> str:
-    """A readable Markdown transcript of a conversation for "Copy conversation"."""
-    lines: list[str] = [f"# {title or 'Conversation'}", ""]
-    for message in messages:
-        if message.role is Role.SEAM:
-            lines += [f"*— {message.text or 'New session started'} —*", ""]
-            continue
-        who = "You" if message.role is Role.USER else "Jockey"
-        lines += [f"**{who}:**", "", message.text.rstrip() or "*(no text)*", ""]
-        if message.role is Role.ASSISTANT and message.citations:
-            for _index, label in unique_citations(message.citations):
-                lines.append(f"- {label}")
-            lines.append("")
-    return "\n".join(lines).rstrip() + "\n"

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from jockey_desktop.ui.formatting import citation_title, format_time_range
+from jockey_desktop.presentation.formatting import citation_title, format_time_range
 
 #: Signature of the injected thumbnail loader.
 ThumbnailLoader = Callable[[str, Callable[[Any], None]], None]

@@ -31,7 +31,7 @@ DEFAULT_BASE_URL_HINT = "https://api.twelvelabs.io/v1.3"
 
 
 class SettingsDialog(QDialog):
-    """API key, connection and sandbox settings (see ui_contract)."""
+    """API key, connection and sandbox settings."""
 
     sig_save_key = Signal(str)
     sig_remove_key = Signal()

@@ -58,7 +58,7 @@ from jockey_desktop.core.storage.models import (
     MessageStatus,
     SearchHit,
 )
-from jockey_desktop.ui.formatting import format_age
+from jockey_desktop.presentation.formatting import format_age
 from jockey_desktop.ui.models.conversation_model import (
     ConversationIdRole,
     ConversationListModel,
@@ -176,7 +176,7 @@ class ConversationDelegate(QStyledItemDelegate):
         small = QFont(opt.font)
         small.setPointSizeF(max(7.0, opt.font.pointSizeF() * 0.88))
         sfm = QFontMetrics(small)
-        if badge:
+        if badge and summary.last_status is not None:
             color = {MessageStatus.FAILED: colors.error,
                      MessageStatus.INTERRUPTED: colors.warning}.get(summary.last_status,
                                                                      colors.streaming)
@@ -253,7 +253,7 @@ class SearchHitDelegate(QStyledItemDelegate):
 
 
 class ConversationSidebar(QWidget):
-    """Search field, "New conversation" button and the conversation list (see ui_contract)."""
+    """Search field, "New conversation" button and the conversation list."""
 
     sig_conversation_selected = Signal(int)
     sig_new_requested = Signal()
@@ -361,7 +361,7 @@ class ConversationSidebar(QWidget):
         self._age_timer.start()
         self._update_page()
 
-    # -- public API (ui_contract) ------------------------------------------------------------
+    # -- public API -----------------------------------------------------------------------------
 
     def set_summaries(self, summaries: Iterable[ConversationSummary]) -> None:
         """Replace the whole list, keeping the selected conversation selected."""
@@ -388,9 +388,12 @@ class ConversationSidebar(QWidget):
         self._update_page()
 
     def upsert_summary(self, summary: ConversationSummary) -> None:
-        """Add or refresh one conversation's row (moves it to its sorted place)."""
+        """Add or refresh one conversation's row (moves it to its sorted place); a row asked
+        to be selected before it was listed (a conversation just created) is selected."""
         with _Programmatic(self):
             self.model.upsert(summary)
+            if summary.conversation.id == self._wanted_id and self._selected_id is None:
+                self._select_row_of(self._wanted_id)
         self._update_page()
 
     def remove_conversation(self, conversation_id: int) -> None:
@@ -419,7 +422,11 @@ class ConversationSidebar(QWidget):
                 return True
             found = self._select_row_of(conversation_id)
             if not found:
-                self._wanted_id = conversation_id  # may still arrive (see add_summaries)
+                # Not listed yet (a later page, or just created): nothing else stays
+                # selected meanwhile, and its row is selected when it arrives.
+                self.list_view.selectionModel().clear()
+                self._selected_id = None
+                self._wanted_id = conversation_id
         if found and notify:
             self.sig_conversation_selected.emit(conversation_id)
         return found

@@ -157,7 +157,7 @@ class StorePopup(QFrame):
 
 
 class StorePicker(QWidget):
-    """Compact current-store control with a popup list (see ui_contract)."""
+    """Compact current-store control with a popup list of the stores to choose from."""
 
     sig_store_chosen = Signal(str)
     sig_refresh_requested = Signal()
@@ -194,13 +194,8 @@ class StorePicker(QWidget):
         self.warning_label.setAccessibleName("Knowledge store warning")
         self.warning_label.hide()
 
-        self.popup = StorePopup(self)
-        self.popup.list_view.setModel(self.filter_model)
-        self.popup.filter_field.textChanged.connect(self._on_filter_changed)
-        self.popup.filter_field.installEventFilter(self)
-        self.popup.list_view.clicked.connect(self._on_row_chosen)
-        self.popup.list_view.activated.connect(self._on_row_chosen)
-        self.popup.refresh_button.clicked.connect(self._on_refresh_clicked)
+        # The drop-down is built the first time it opens (not before the first paint).
+        self._popup: StorePopup | None = None
 
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -214,7 +209,7 @@ class StorePicker(QWidget):
         layout.addWidget(self.warning_label)
         self._refresh_view()
 
-    # -- public API (ui_contract) ------------------------------------------------------------
+    # -- public API -----------------------------------------------------------------------------
 
     def set_stores(self, stores: Iterable[StoreSummary]) -> None:
         """Show a freshly loaded list; keeps (or restores) the selected store when present.
@@ -270,6 +265,21 @@ class StorePicker(QWidget):
 
     # -- popup -------------------------------------------------------------------------------
 
+    @property
+    def popup(self) -> StorePopup:
+        """The drop-down list, built the first time it is needed."""
+        if self._popup is None:
+            popup = StorePopup(self)
+            popup.list_view.setModel(self.filter_model)
+            popup.filter_field.textChanged.connect(self._on_filter_changed)
+            popup.filter_field.installEventFilter(self)
+            popup.list_view.clicked.connect(self._on_row_chosen)
+            popup.list_view.activated.connect(self._on_row_chosen)
+            popup.refresh_button.clicked.connect(self._on_refresh_clicked)
+            self._popup = popup
+            self._refresh_popup()
+        return self._popup
+
     @Slot()
     def show_popup(self) -> None:
         """Open the list under the button with the filter focused."""
@@ -284,7 +294,8 @@ class StorePicker(QWidget):
     def choose(self, store_id: str) -> None:
         """Choose a store as the user would: select it, close the popup, emit."""
         if self.select_store(store_id):
-            self.popup.hide()
+            if self._popup is not None:
+                self._popup.hide()
             self.sig_store_chosen.emit(store_id)
 
     # -- internals ---------------------------------------------------------------------------
@@ -304,29 +315,21 @@ class StorePicker(QWidget):
                 view.setCurrentIndex(self.filter_model.mapFromSource(self.model.index(row, 0)))
 
     def _refresh_view(self) -> None:
-        status = self.popup.status_label
-        status.setProperty("role", "muted")
         if self._state == "loading":
             text = "Loading knowledge stores…"
-            status.setText("Loading…")
         elif self._state == "error":
             text = "Could not load knowledge stores"
-            status.setText(f"Could not load stores: {self._error}")
-            status.setProperty("role", "error")
         elif self.model.rowCount() == 0 and self._state == "loaded":
             text = "No knowledge stores"
-            status.setText("This account has no knowledge stores yet.")
         else:
             text = (store_button_text(self._current) if self._current is not None
                     else "Choose a knowledge store…")
-            status.setText(self._count_text())
-        repolish(status)
         self.button.setText(f"{text}  ▾")
         self.button.setAccessibleDescription(text)
         self.button.setToolTip(plain_tooltip(
             text if self._current is not None
             else "Choose the knowledge store to ask questions about"))
-        self._update_no_match()
+        self._refresh_popup()
 
         warning: str | None = None
         if self._state == "error":
@@ -336,7 +339,25 @@ class StorePicker(QWidget):
             warning = self._current.warning
         self.warning_label.setText(warning or "")
         self.warning_label.setVisible(bool(warning))
-        self.popup.refresh_button.setEnabled(self._state != "loading")
+
+    def _refresh_popup(self) -> None:
+        """The drop-down's status line, Refresh and no-match state (when it is built)."""
+        if self._popup is None:
+            return
+        status = self._popup.status_label
+        status.setProperty("role", "muted")
+        if self._state == "loading":
+            status.setText("Loading…")
+        elif self._state == "error":
+            status.setText(f"Could not load stores: {self._error}")
+            status.setProperty("role", "error")
+        elif self.model.rowCount() == 0 and self._state == "loaded":
+            status.setText("This account has no knowledge stores yet.")
+        else:
+            status.setText(self._count_text())
+        repolish(status)
+        self._update_no_match()
+        self._popup.refresh_button.setEnabled(self._state != "loading")
 
     def _count_text(self) -> str:
         """The footer count: "3 stores", or "1 of 3 stores" while the filter hides some."""
@@ -344,13 +365,15 @@ class StorePicker(QWidget):
         if total == 0:
             return ""
         noun = "store" if total == 1 else "stores"
-        if self.popup.filter_field.text().strip():
+        if self._popup is not None and self._popup.filter_field.text().strip():
             return f"{self.filter_model.rowCount()} of {total} {noun}"
         return f"{total} {noun}"
 
     def _update_no_match(self) -> None:
         """Say so in the list area when the filter hides every store."""
-        query = self.popup.filter_field.text().strip()
+        if self._popup is None:
+            return
+        query = self._popup.filter_field.text().strip()
         no_match = bool(query) and self.model.rowCount() > 0 and not self.filter_model.rowCount()
         if no_match:
             self.popup.empty_label.setText(f"No store matches “{query}”")
@@ -379,7 +402,8 @@ class StorePicker(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """In the filter field: Down/Up move in the list, Enter chooses the current row."""
-        if watched is self.popup.filter_field and event.type() == QEvent.Type.KeyPress:
+        if (self._popup is not None and watched is self._popup.filter_field
+                and event.type() == QEvent.Type.KeyPress):
             key_event: QKeyEvent = event  # type: ignore[assignment]
             view = self.popup.list_view
             key = key_event.key()

@@ -122,13 +122,22 @@ class PaletteColors:
 
 
 def is_dark_palette(palette: QPalette) -> bool:
-    """True when the window background is darker than its text."""
+    """True when the window background is darker than its text: the one test of "dark"."""
     window = palette.color(QPalette.ColorRole.Window)
     text = palette.color(QPalette.ColorRole.WindowText)
     return window.lightnessF() < text.lightnessF()
 
 
-def _blend(a: QColor, b: QColor, t: float) -> QColor:
+def error_color(dark: bool) -> QColor:
+    """The colour of error text and marks, readable on the scheme's background."""
+    return QColor(_ERROR_DARK if dark else _ERROR_LIGHT)
+
+
+_ERROR_DARK = "#ff7b72"
+_ERROR_LIGHT = "#c62828"
+
+
+def blend(a: QColor, b: QColor, t: float) -> QColor:
     """``a`` moved ``t`` (0..1) of the way towards ``b``."""
     return QColor.fromRgbF(
         a.redF() + (b.redF() - a.redF()) * t,
@@ -151,13 +160,13 @@ def palette_colors(palette: QPalette | None = None) -> PaletteColors:
         base=base,
         highlight=highlight,
         highlighted_text=palette.color(QPalette.ColorRole.HighlightedText),
-        user_bubble=_blend(base, highlight, 0.22 if dark else 0.12),
+        user_bubble=blend(base, highlight, 0.22 if dark else 0.12),
         assistant_bubble=palette.color(QPalette.ColorRole.AlternateBase),
-        chip=_blend(base, highlight, 0.30 if dark else 0.16),
+        chip=blend(base, highlight, 0.30 if dark else 0.16),
         chip_text=palette.color(QPalette.ColorRole.Link),
         border=palette.color(QPalette.ColorRole.Mid),
         warning=QColor("#e0a43a" if dark else "#9a5b00"),
-        error=QColor("#ff7b72" if dark else "#c62828"),
+        error=error_color(dark),
         success=QColor("#5fcf80" if dark else "#2e7d32"),
         streaming=QColor("#7fb0ff" if dark else "#1f5fc9"),
         is_dark=dark,
@@ -190,10 +199,10 @@ def stylesheet(scheme: str) -> str:
     """The application stylesheet for a scheme."""
     if scheme == DARK:
         values = {"warn_bg": "#3a2f17", "warn_fg": "#f3d08a", "warn_border": "#6b5320",
-                  "error": "#ff7b72", "primary_hover": "#5590f0", "success": "#5fcf80"}
+                  "error": _ERROR_DARK, "primary_hover": "#5590f0", "success": "#5fcf80"}
     else:
         values = {"warn_bg": "#fff4d6", "warn_fg": "#6b4500", "warn_border": "#e8c875",
-                  "error": "#c62828", "primary_hover": "#255fc4", "success": "#2e7d32"}
+                  "error": _ERROR_LIGHT, "primary_hover": "#255fc4", "success": "#2e7d32"}
     return _STYLESHEET % values
 
 

@@ -3,6 +3,7 @@
 Python's cyclic garbage collector runs only on the GUI thread here, as in the app
 (``concurrency.GuiThreadGarbageCollector``): collected in a sandbox or pool thread, garbage
 holding a Qt wrapper destroys the C++ object in the wrong thread and crashes the test run.
+The shared fixtures themselves live in ``tests/helpers`` and are made available here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from jockey_desktop.concurrency import GuiThreadGarbageCollector
+from tests.helpers.app import start
+from tests.helpers.chat import harness, repo, slow_harness, slow_sandbox
+from tests.helpers.views import opened, view
+
+__all__ = ["harness", "opened", "repo", "slow_harness", "slow_sandbox", "start", "view"]
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -22,10 +28,3 @@ def gui_thread_gc(qapp: QApplication) -> Iterator[GuiThreadGarbageCollector]:
     collector.start()
     yield collector
     collector.stop()
-
-
-@pytest.fixture(autouse=True)
-def _collect_after_each_test(gui_thread_gc: GuiThreadGarbageCollector) -> Iterator[None]:
-    """Tests that never spin the event loop still get their garbage collected, here."""
-    yield
-    gui_thread_gc.collect_due()

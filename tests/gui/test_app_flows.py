@@ -10,51 +10,29 @@ import pytest
 from PySide6.QtGui import QGuiApplication
 
 from jockey_desktop.core.storage.models import MessageStatus, Role
-from tests.gui import test_app_window as window_tests
-from tests.gui.test_app_window import (
+from tests.helpers.app import (
     QUESTION,
     SLOW,
     Started,
     ask_via_composer,
+    current,
+    new_conversation,
+    settled,
     turn_done,
     wait_for_store,
 )
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
 
-start = window_tests.start
-
 
 @pytest.fixture
 def answered(qtbot: Any, start: Started) -> Iterator[tuple[Any, int]]:
     desktop = start()
     wait_for_store(qtbot, desktop)
-    conversation_id = desktop.new_conversation()
+    conversation_id = new_conversation(qtbot, desktop)
     ask_via_composer(desktop, QUESTION)
     qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=15_000)
     yield desktop, conversation_id
-
-
-def test_enter_a_key_from_the_welcome_page(
-    qtbot: Any, start: Started, sandbox: Any, memory_keyring: Any
-) -> None:
-    desktop = start(sandbox=False, api_base=sandbox.base_url)
-    window = desktop.window
-    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
-    window.welcome.sig_enter_key_requested.emit()
-    dialog = window.settings_dialog
-    assert dialog.isVisible()
-    qtbot.waitUntil(lambda: "No API key" in dialog.location_label.text(), timeout=5_000)
-    dialog.key_field.setText("sandbox")
-    dialog.save_button.click()
-    assert dialog.key_field.text() == ""  # the dialog never keeps the key
-    qtbot.waitUntil(lambda: not window.is_welcome_shown(), timeout=5_000)
-    assert "sandbox" in memory_keyring.store.values()
-    assert "keychain" in dialog.location_label.text()
-    wait_for_store(qtbot, desktop)
-    # "Test connection" with an empty field tests the key in use.
-    dialog.test_button.click()
-    qtbot.waitUntil(lambda: "Connected" in dialog.test_result_label.text(), timeout=5_000)
 
 
 def test_rename_pin_search_and_export_from_the_sidebar(
@@ -65,10 +43,13 @@ def test_rename_pin_search_and_export_from_the_sidebar(
     sidebar = window.sidebar
 
     sidebar.sig_rename_requested.emit(conversation_id, "Keynote themes")
-    assert window.chat_pane.title_label.text() == "Keynote themes"
+    qtbot.waitUntil(lambda: window.chat_pane.title_label.text() == "Keynote themes",
+                    timeout=5_000)
     assert sidebar.model.summary_for(conversation_id).conversation.title == "Keynote themes"
+    assert "Keynote themes" in window.windowTitle()
     sidebar.sig_pin_requested.emit(conversation_id, True)
-    assert sidebar.model.summary_for(conversation_id).conversation.pinned
+    qtbot.waitUntil(lambda: sidebar.model.summary_for(conversation_id).conversation.pinned,
+                    timeout=5_000)
 
     hits: list[Any] = []
     desktop.conversations.sig_search_results.connect(lambda q, h: hits.append((q, h)))
@@ -86,19 +67,53 @@ def test_rename_pin_search_and_export_from_the_sidebar(
 
     json_target = tmp_path / "exported.json"
     monkeypatch.setattr(window, "ask_export_path", lambda fmt, name: str(json_target))
-    window.sig_export_requested.emit("json")  # File ▸ Export: the conversation on screen
+    window.action_export_json.trigger()  # File ▸ Export: the conversation on screen
     qtbot.waitUntil(json_target.exists, timeout=5_000)
 
 
-def test_copy_conversation_puts_markdown_with_citations_on_the_clipboard(
-    answered: tuple[Any, int],
+def test_copy_conversation_puts_markdown_with_citations_on_the_clipboard_once(
+    qtbot: Any, answered: tuple[Any, int],
 ) -> None:
-    desktop, _conversation_id = answered
-    desktop.window.sig_copy_conversation.emit()
-    copied = QGuiApplication.clipboard().text()
+    desktop, conversation_id = answered
+    clipboard = QGuiApplication.clipboard()
+    clipboard.setText("")
+    writes: list[int] = []
+    clipboard.dataChanged.connect(lambda: writes.append(1))
+    desktop.window.action_copy.trigger()  # Edit ▸ Copy conversation
+    qtbot.waitUntil(lambda: bool(clipboard.text()), timeout=5_000)
+    copied = clipboard.text()
     assert QUESTION in copied
-    answer = desktop.repo.list_messages(desktop.current_conversation_id())[-1]
+    answer = desktop.repo.list_messages(conversation_id)[-1]
     assert answer.citations[0]["title"] in copied
+    # The app's one Markdown rendering (the export's), written to the clipboard once.
+    assert copied.startswith("# ")
+    qtbot.wait(50)
+    assert len(writes) == 1
+    assert "copied" in desktop.window.statusBar().currentMessage()
+
+
+def test_copy_conversation_includes_messages_not_yet_loaded(
+    qtbot: Any, start: Started
+) -> None:
+    from jockey_desktop.ui.chat_view import PAGE_SIZE
+
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    conversation_id = new_conversation(qtbot, desktop)
+    for n in range(PAGE_SIZE + 60):
+        desktop.repo.add_user_message(conversation_id, f"question number {n}")
+    desktop.window.sidebar.select_conversation(None)
+    desktop.workspace.open(conversation_id)
+    assert desktop.window.chat_pane.chat_view.message_model.rowCount() == PAGE_SIZE
+    clipboard = QGuiApplication.clipboard()
+    clipboard.setText("")
+    desktop.window.chat_pane.sig_copy_conversation_requested.emit()  # the transcript's menu
+    qtbot.waitUntil(lambda: bool(clipboard.text()), timeout=5_000)
+    text = clipboard.text()
+    positions = [text.index(f"question number {n}\n") for n in range(PAGE_SIZE + 60)]
+    assert positions == sorted(positions)
+    # Reading everything for the copy did not add rows to the view.
+    assert desktop.window.chat_pane.chat_view.message_model.rowCount() == PAGE_SIZE
 
 
 def test_deleting_a_streaming_conversation_stops_it_and_clears_the_pane(
@@ -106,13 +121,14 @@ def test_deleting_a_streaming_conversation_stops_it_and_clears_the_pane(
 ) -> None:
     desktop = start(sandbox_pace=SLOW)
     wait_for_store(qtbot, desktop)
-    conversation_id = desktop.new_conversation()
+    conversation_id = new_conversation(qtbot, desktop)
     ask_via_composer(desktop, QUESTION)
     assert desktop.chat.is_busy(conversation_id)
     desktop.window.sidebar.sig_delete_requested.emit(conversation_id)
     assert not desktop.chat.is_busy(conversation_id)
+    assert current(desktop) is None
+    qtbot.waitUntil(lambda: settled(desktop), timeout=5_000)
     assert desktop.repo.get_conversation(conversation_id) is None
-    assert desktop.current_conversation_id() is None
     assert desktop.window.sidebar.model.row_for_conversation(conversation_id) is None
     qtbot.wait(300)  # late stream events for the deleted conversation are dropped quietly
     assert desktop.repo.list_messages(conversation_id) == []
@@ -123,18 +139,18 @@ def test_picking_another_store_offers_a_new_conversation(
 ) -> None:
     desktop, conversation_id = answered
     window = desktop.window
-    current = desktop.repo.get_conversation(conversation_id)
-    other = next(s for s in desktop.stores.stores() if s.id != current.store_id and s.ready)
+    before = desktop.repo.get_conversation(conversation_id)
+    other = next(s for s in desktop.stores.stores() if s.id != before.store_id and s.ready)
     asked: list[str] = []
     monkeypatch.setattr(window, "confirm_new_conversation_on",
                         lambda name: asked.append(name) or True)
     window.store_picker.choose(other.id)
     assert asked == [other.name]
-    new_id = desktop.current_conversation_id()
-    assert new_id != conversation_id
+    qtbot.waitUntil(lambda: current(desktop) != conversation_id, timeout=5_000)
+    new_id = current(desktop)
     assert desktop.repo.get_conversation(new_id).store_id == other.id
     # The old conversation keeps its store and session.
-    assert desktop.repo.get_conversation(conversation_id).store_id == current.store_id
+    assert desktop.repo.get_conversation(conversation_id).store_id == before.store_id
     assert [m.role for m in desktop.repo.list_messages(conversation_id)] == [
         Role.USER, Role.ASSISTANT]
     assert desktop.repo.list_messages(conversation_id)[-1].status == MessageStatus.COMPLETE
@@ -145,16 +161,18 @@ def test_changing_the_store_of_an_empty_conversation_moves_the_typed_text(
 ) -> None:
     desktop = start()
     wait_for_store(qtbot, desktop)
-    first = desktop.new_conversation()
+    first = new_conversation(qtbot, desktop)
     composer = desktop.window.chat_pane.composer
     composer.edit.insertPlainText("half-typed question")
     other = next(s for s in desktop.stores.stores()
                  if s.ready and s.id != desktop.repo.get_conversation(first).store_id)
     desktop.window.store_picker.choose(other.id)
-    current = desktop.current_conversation_id()
-    assert current != first
+    qtbot.waitUntil(lambda: current(desktop) not in (None, first) and settled(desktop),
+                    timeout=5_000)
+    replacement = current(desktop)
     assert desktop.repo.get_conversation(first) is None  # the empty one is gone
-    assert desktop.repo.get_conversation(current).store_id == other.id
+    assert desktop.repo.get_conversation(replacement).store_id == other.id
     assert composer.text() == "half-typed question"
     desktop.conversations.flush_drafts()
-    assert desktop.repo.get_conversation(current).draft == "half-typed question"
+    qtbot.waitUntil(lambda: settled(desktop), timeout=5_000)
+    assert desktop.repo.get_conversation(replacement).draft == "half-typed question"

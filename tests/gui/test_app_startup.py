@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from jockey_desktop.app import AppOptions, JockeyDesktop
+from tests.helpers.app import new_conversation
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
 
@@ -24,6 +25,7 @@ def create(data_dir: Path, **options: Any) -> JockeyDesktop | None:
     options.setdefault("sandbox", True)
     options.setdefault("sandbox_pace", "fast")
     options.setdefault("interactive", False)
+    options.setdefault("freeze_gc", False)  # many apps in one process
     return JockeyDesktop.create(AppOptions(data_dir=str(data_dir), **options),
                                 QApplication.instance())
 
@@ -97,7 +99,7 @@ def test_the_log_file_is_in_the_data_dir_and_never_holds_the_key(
                         and not desktop.stores.is_loading(), timeout=10_000)
         store = desktop.stores.first_ready_store()
         desktop.window.store_picker.select_store(store.id)
-        conversation_id = desktop.new_conversation()
+        conversation_id = new_conversation(qtbot, desktop)
         desktop.window.chat_pane.sig_send_requested.emit("What are the main themes?")
         qtbot.waitUntil(lambda: not desktop.chat.is_busy(conversation_id), timeout=10_000)
         # Even if some code logged the key by mistake, the file gets it redacted.

@@ -3,91 +3,28 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
-from jockey_desktop.app import AppOptions, JockeyDesktop
 from jockey_desktop.core.storage.models import MessageStatus, Role
-from jockey_desktop.sandbox import Pace
 from jockey_desktop.sandbox.faults import Fault
+from tests.helpers.app import (
+    QUESTION,
+    SLOW,
+    Started,
+    ask_via_composer,
+    current,
+    new_conversation,
+    pane_messages,
+    settled,
+    turn_done,
+    wait_for_store,
+)
 
 # The offscreen platform's harmless complaint when a window is shown; anything else fails.
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
-
-QUESTION = "What are the main themes in these videos?"
-#: One word every 15 ms: a turn streams for a couple of seconds.
-SLOW = Pace(first_token_delay=0.0, delta_interval=0.015, words_per_delta=1)
-
-
-class Started:
-    """Builds desktops on a data dir and always shuts them down."""
-
-    def __init__(self, qtbot: Any, data_dir: Path) -> None:
-        self.qtbot = qtbot
-        self.data_dir = data_dir
-        self.running: list[JockeyDesktop] = []
-
-    def __call__(self, **options: Any) -> JockeyDesktop:
-        options.setdefault("sandbox", True)
-        options.setdefault("sandbox_pace", "fast")
-        options.setdefault("interactive", False)
-        desktop = JockeyDesktop.create(
-            AppOptions(data_dir=str(self.data_dir), **options), QApplication.instance())
-        assert desktop is not None
-        self.running.append(desktop)
-        desktop.start(show=True)
-        return desktop
-
-    def stop(self, desktop: JockeyDesktop) -> None:
-        desktop.shutdown()
-        desktop.window.close()
-        self.running.remove(desktop)
-
-    def stop_all(self) -> None:
-        for desktop in list(self.running):
-            self.stop(desktop)
-
-
-@pytest.fixture
-def start(qtbot: Any, tmp_path: Path) -> Iterator[Started]:
-    started = Started(qtbot, tmp_path / "data")
-    try:
-        yield started
-    finally:
-        started.stop_all()
-
-
-def wait_for_store(qtbot: Any, desktop: JockeyDesktop) -> Any:
-    """Until the picker shows a store with ready videos (restored or first loaded)."""
-    qtbot.waitUntil(lambda: bool(desktop.stores.stores()) and not desktop.stores.is_loading(),
-                    timeout=10_000)
-    store = desktop.stores.first_ready_store()
-    desktop.window.store_picker.select_store(store.id)
-    assert desktop.window.store_picker.current_store().id == store.id
-    return store
-
-
-def pane_messages(desktop: JockeyDesktop) -> list[Any]:
-    return list(desktop.window.chat_pane.chat_view.message_model.messages())
-
-
-def ask_via_composer(desktop: JockeyDesktop, text: str) -> None:
-    composer = desktop.window.chat_pane.composer
-    composer.set_text(text)
-    composer.submit()
-
-
-def turn_done(desktop: JockeyDesktop, conversation_id: int, answers: int) -> Callable[[], bool]:
-    def check() -> bool:
-        rows = [m for m in desktop.repo.list_messages(conversation_id)
-                if m.role == Role.ASSISTANT and m.status != MessageStatus.STREAMING]
-        return len(rows) >= answers and not desktop.chat.is_busy(conversation_id)
-    return check
 
 
 def test_new_conversation_send_and_answer_appears(qtbot: Any, start: Started) -> None:
@@ -98,8 +35,9 @@ def test_new_conversation_send_and_answer_appears(qtbot: Any, start: Started) ->
     wait_for_store(qtbot, desktop)
 
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    conversation_id = desktop.current_conversation_id()
-    assert conversation_id is not None
+    # Written on the storage runner, then opened and selected.
+    qtbot.waitUntil(lambda: current(desktop) is not None, timeout=5_000)
+    conversation_id = current(desktop)
     assert window.sidebar.current_conversation_id() == conversation_id
 
     ask_via_composer(desktop, QUESTION)
@@ -121,7 +59,7 @@ def test_restart_on_the_same_data_dir_finds_the_conversation(
 ) -> None:
     first = start()
     wait_for_store(qtbot, first)
-    conversation_id = first.new_conversation()
+    conversation_id = new_conversation(qtbot, first)
     ask_via_composer(first, QUESTION)
     qtbot.waitUntil(turn_done(first, conversation_id, 1), timeout=15_000)
     session = first.repo.get_conversation(conversation_id).session_id
@@ -130,7 +68,7 @@ def test_restart_on_the_same_data_dir_finds_the_conversation(
     start.stop(first)
 
     second = start()
-    assert second.current_conversation_id() == conversation_id  # reopened where we left
+    assert current(second) == conversation_id  # reopened where we left
     assert second.window.sidebar.current_conversation_id() == conversation_id
     shown = pane_messages(second)
     assert [m.text for m in shown if m.role == Role.USER] == [QUESTION]
@@ -149,9 +87,9 @@ def test_switching_conversations_mid_stream_never_mixes_text(qtbot: Any, start: 
     desktop = start(sandbox_pace=SLOW)
     window = desktop.window
     wait_for_store(qtbot, desktop)
-    a = desktop.new_conversation()
+    a = new_conversation(qtbot, desktop)
     ask_via_composer(desktop, QUESTION)
-    b = desktop.new_conversation()
+    b = new_conversation(qtbot, desktop)
     ask_via_composer(desktop, "Show me the most dramatic moment.")
     assert desktop.chat.is_busy(a) and desktop.chat.is_busy(b)
 
@@ -159,9 +97,9 @@ def test_switching_conversations_mid_stream_never_mixes_text(qtbot: Any, start: 
 
     def audit(_cid: int, message_id: int, _text: str) -> None:
         shown = {m.id: m.conversation_id for m in pane_messages(desktop)}
-        current = desktop.current_conversation_id()
-        if any(owner != current for owner in shown.values()):
-            wrong.append((current, message_id))
+        on_screen = current(desktop)
+        if any(owner != on_screen for owner in shown.values()):
+            wrong.append((on_screen, message_id))
 
     desktop.chat.sig_stream_text.connect(audit)
     deadline = time.monotonic() + 20
@@ -169,13 +107,14 @@ def test_switching_conversations_mid_stream_never_mixes_text(qtbot: Any, start: 
     while (desktop.chat.is_busy(a) or desktop.chat.is_busy(b)) and time.monotonic() < deadline:
         target = a if flips % 2 == 0 else b
         window.sidebar.select_conversation(target, notify=True)
-        assert desktop.current_conversation_id() == target
+        assert current(desktop) == target
         # The pane shows exactly this conversation, with its live text already applied.
         assert {m.conversation_id for m in pane_messages(desktop)} == {target}
         assert window.chat_pane.is_busy() == desktop.chat.is_busy(target)
         flips += 1
         qtbot.wait(120)
     assert flips >= 4 and not wrong
+    qtbot.waitUntil(lambda: settled(desktop), timeout=5_000)
     for conversation_id in (a, b):
         window.sidebar.select_conversation(conversation_id, notify=True)
         shown = pane_messages(desktop)
@@ -188,17 +127,19 @@ def test_switching_conversations_mid_stream_never_mixes_text(qtbot: Any, start: 
 def test_drafts_stay_with_their_conversation(qtbot: Any, start: Started) -> None:
     desktop = start()
     wait_for_store(qtbot, desktop)
-    a = desktop.new_conversation()
+    a = new_conversation(qtbot, desktop)
     composer = desktop.window.chat_pane.composer
     composer.edit.insertPlainText("draft for A")
-    b = desktop.new_conversation()  # switching flushes A's pending draft to A
+    b = new_conversation(qtbot, desktop)  # switching flushes A's pending draft to A
     assert composer.text() == ""
     composer.edit.insertPlainText("draft for B")
     desktop.window.sidebar.select_conversation(a, notify=True)
     assert composer.text() == "draft for A"
     desktop.window.sidebar.select_conversation(b, notify=True)
     assert composer.text() == "draft for B"
+    desktop.window.flush_draft()
     desktop.conversations.flush_drafts()
+    qtbot.waitUntil(lambda: settled(desktop), timeout=5_000)
     assert desktop.repo.get_conversation(a).draft == "draft for A"
     assert desktop.repo.get_conversation(b).draft == "draft for B"
 
@@ -208,8 +149,8 @@ def test_errors_and_stop_show_in_the_chat_pane(
 ) -> None:
     desktop = start(sandbox_pace=SLOW)
     wait_for_store(qtbot, desktop)
-    conversation_id = desktop.new_conversation()
-    desktop.sandbox.faults.add(Fault.error(500, times=1, path="/responses"))
+    conversation_id = new_conversation(qtbot, desktop)
+    desktop.connection.sandbox().faults.add(Fault.error(500, times=1, path="/responses"))
     ask_via_composer(desktop, QUESTION)
     qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=15_000)
     failed = pane_messages(desktop)[-1]
@@ -221,18 +162,20 @@ def test_errors_and_stop_show_in_the_chat_pane(
     qtbot.waitUntil(lambda: any(len(m.text) > 10 and m.status == MessageStatus.STREAMING
                                 for m in pane_messages(desktop)), timeout=5_000)
     desktop.window.chat_pane.sig_stop_requested.emit()
-    last = pane_messages(desktop)[-1]
-    assert last.status == MessageStatus.CANCELLED and len(last.text) > 10
-    assert not desktop.window.chat_pane.is_busy()
+    assert not desktop.window.chat_pane.is_busy()  # at once; the rows follow once saved
+    qtbot.waitUntil(lambda: pane_messages(desktop)[-1].status == MessageStatus.CANCELLED,
+                    timeout=5_000)
+    assert len(pane_messages(desktop)[-1].text) > 10
 
 
 def test_session_loss_shows_a_seam_and_the_answer(qtbot: Any, start: Started) -> None:
     desktop = start()
     wait_for_store(qtbot, desktop)
-    conversation_id = desktop.new_conversation()
+    conversation_id = new_conversation(qtbot, desktop)
     ask_via_composer(desktop, QUESTION)
     qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=15_000)
-    desktop.sandbox.expire_session(desktop.repo.get_conversation(conversation_id).session_id)
+    session_id = desktop.repo.get_conversation(conversation_id).session_id
+    desktop.connection.sandbox().expire_session(session_id)
     ask_via_composer(desktop, "Which videos best represent the first theme?")
     qtbot.waitUntil(turn_done(desktop, conversation_id, 3), timeout=15_000)
     shown = pane_messages(desktop)
@@ -244,11 +187,12 @@ def test_session_loss_shows_a_seam_and_the_answer(qtbot: Any, start: Started) ->
 def test_refusal_keeps_the_typed_text_with_the_reason(qtbot: Any, start: Started) -> None:
     desktop = start(sandbox_pace=SLOW)
     wait_for_store(qtbot, desktop)
-    conversation_id = desktop.new_conversation()
+    conversation_id = new_conversation(qtbot, desktop)
     ask_via_composer(desktop, QUESTION)
     # A second send in the same conversation while it streams: refused, text kept.
     desktop.window.chat_pane.sig_send_requested.emit("follow-up typed too early")
     assert desktop.window.chat_pane.composer.reason()
+    qtbot.waitUntil(lambda: settled(desktop), timeout=5_000)
     assert len([m for m in desktop.repo.list_messages(conversation_id)
                 if m.role == Role.USER]) == 1
 
@@ -258,7 +202,7 @@ def test_quit_during_a_stream_is_fast_and_keeps_partial_text(
 ) -> None:
     desktop = start(sandbox_pace=SLOW)
     wait_for_store(qtbot, desktop)
-    conversation_id = desktop.new_conversation()
+    conversation_id = new_conversation(qtbot, desktop)
     ask_via_composer(desktop, QUESTION)
     qtbot.waitUntil(lambda: any(len(m.text) > 10 and m.role == Role.ASSISTANT
                                 for m in pane_messages(desktop)), timeout=5_000)
@@ -275,36 +219,6 @@ def test_quit_during_a_stream_is_fast_and_keeps_partial_text(
         assert answer.status == MessageStatus.INTERRUPTED
         assert len(answer.text) > 10
     del repo
-
-
-def test_welcome_page_without_a_key_then_try_the_sandbox(qtbot: Any, start: Started) -> None:
-    desktop = start(sandbox=False)
-    window = desktop.window
-    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
-    window.welcome.sig_try_sandbox_requested.emit()
-    assert not window.is_welcome_shown()
-    assert window.connection_label.text() == "Sandbox"
-    wait_for_store(qtbot, desktop)
-    assert desktop.settings.use_sandbox  # remembered for the next start
-
-
-def test_a_saved_key_and_api_base_connect_without_the_welcome_page(
-    qtbot: Any, start: Started, sandbox: Any
-) -> None:
-    from jockey_desktop.core.secrets import ApiKeyStore
-
-    ApiKeyStore().set("sandbox")
-    desktop = start(sandbox=False, api_base=sandbox.base_url)
-    window = desktop.window
-    qtbot.waitUntil(lambda: window.connection_label.text().startswith("127.0.0.1:"),
-                    timeout=5_000)
-    assert not window.is_welcome_shown()
-    assert desktop.sandbox is None  # the external server, not an in-process one
-    wait_for_store(qtbot, desktop)
-    # Removing the key goes back to the welcome page.
-    desktop.settings_controller.remove_key()
-    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
-    assert desktop.chat.client() is None
 
 
 def test_first_start_picks_a_store_that_can_answer_then_remembers_the_choice(

@@ -9,17 +9,14 @@ import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QColor, QImage, QPainter, QTextDocument
 
-from jockey_desktop.core.storage.models import Role
 from jockey_desktop.ui.markdown import (
     SafeTextDocument,
     citation_index,
-    conversation_as_markdown,
     link_action,
     link_citation_markers,
     render_markdown,
     unique_citations,
 )
-from tests.gui.test_message_model import make_message
 
 
 def anchors(document: QTextDocument) -> list[tuple[str, str]]:
@@ -149,18 +146,3 @@ def test_unique_citations_dedupes_identical_moments() -> None:
     other = {"item_id": "b", "title": "Intro", "start_sec": 83, "end_sec": 105}
     chips = unique_citations([same, dict(same), other, {"item_id": "a", "title": "Intro"}])
     assert chips == [(0, "Intro · 01:23–01:45"), (2, "Intro · 01:23–01:45"), (3, "Intro")]
-
-
-def test_conversation_as_markdown() -> None:
-    messages = [
-        make_message(1, Role.USER, "Question?"),
-        make_message(2, Role.ASSISTANT, "Answer [1]", citations=[
-            {"item_id": "a", "title": "Intro", "start_sec": 83, "end_sec": 105}]),
-        make_message(3, Role.SEAM, "New session started"),
-    ]
-    md = conversation_as_markdown("My chat", messages)
-    assert md.startswith("# My chat\n")
-    assert "**You:**\n\nQuestion?" in md
-    assert "**Jockey:**\n\nAnswer [1]" in md
-    assert "- Intro · 01:23–01:45" in md
-    assert "*— New session started —*" in md

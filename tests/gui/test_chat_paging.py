@@ -4,7 +4,6 @@ the text being read stays put), and whole-conversation actions still see every m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,8 @@ from jockey_desktop.core.storage import Repository, open_repository
 from jockey_desktop.core.storage.models import Message, Role
 from jockey_desktop.ui.chat_pane import ChatPane
 from jockey_desktop.ui.chat_view import PAGE_SIZE, ChatView
-from tests.gui.test_message_model import make_message
+from tests.helpers.records import make_message
+from tests.helpers.views import settle
 
 # The offscreen platform cannot pass a top-level window's size hints on (the pane is one here).
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
@@ -26,26 +26,6 @@ TEXT = "A paragraph about the video that wraps over a couple of lines in a narro
 def transcript(count: int) -> list[Message]:
     return [make_message(i, Role.USER if i % 2 else Role.ASSISTANT, f"#{i} " + TEXT * (i % 3 + 1))
             for i in range(1, count + 1)]
-
-
-@pytest.fixture
-def view(qtbot: Any) -> Iterator[ChatView]:
-    """A shown ChatView."""
-    widget = ChatView()
-    qtbot.addWidget(widget)
-    widget.resize(640, 480)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-
-
-def settle(qtbot: Any, view: ChatView) -> None:
-    """Let deferred page loads, delayed layouts and height corrections run, then paint."""
-    for _ in range(3):
-        qtbot.wait(1)
-        view.doItemsLayout()
-        view.viewport().repaint()
-    qtbot.wait(1)
 
 
 def row_ids(view: ChatView) -> list[int]:
@@ -144,35 +124,6 @@ def test_pages_come_from_the_repository_loader(qtbot: Any, tmp_path: Path) -> No
             expected[-PAGE_SIZE], expected[-2 * PAGE_SIZE]]
         assert all(limit == PAGE_SIZE for _before, limit in calls)
         repo.add_user_message(conversation.id, "a new question")
-    finally:
-        repo.close()
-
-
-def test_copy_conversation_includes_messages_not_yet_loaded(qtbot: Any, tmp_path: Path) -> None:
-    repo: Repository = open_repository(tmp_path / "chat.db", tmp_path / "backups")
-    try:
-        conversation = repo.create_conversation("store", "Store", title="Long")
-        for n in range(160):
-            repo.add_user_message(conversation.id, f"question number {n}")
-        pane = ChatPane()
-        qtbot.addWidget(pane)
-        pane.resize(760, 820)
-        pane.show()
-        qtbot.waitExposed(pane)
-        pane.show_conversation(
-            conversation,
-            repo.list_messages_page(conversation.id, limit=PAGE_SIZE),
-            load_older=lambda before, limit: repo.list_messages_page(
-                conversation.id, limit=limit, before_id=before),
-        )
-        settle(qtbot, pane.chat_view)
-        assert pane.chat_view.message_model.rowCount() == PAGE_SIZE
-        text = pane.transcript_markdown()
-        positions = [text.index(f"question number {n}\n") for n in range(160)]
-        assert positions == sorted(positions)
-        # Reading everything for the copy did not add rows or lose the scroll position.
-        assert pane.chat_view.message_model.rowCount() == PAGE_SIZE
-        assert pane.chat_view.is_following()
     finally:
         repo.close()
 

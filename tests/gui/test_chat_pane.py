@@ -12,32 +12,14 @@ from PySide6.QtCore import QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPalette
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
-from jockey_desktop.core.storage.models import Conversation, Message, MessageStatus, Role
-from jockey_desktop.ui.chat_pane import (
-    EMPTY_PLACEHOLDER,
-    SESSION_ACTIVE,
-    SESSION_EXPIRED,
-    SESSION_NEW,
-    ChatPane,
-    session_state_text,
-)
+from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.presentation.session import SessionState
+from jockey_desktop.ui.chat_pane import EMPTY_PLACEHOLDER, ChatPane
 from jockey_desktop.ui.moment_popup import MomentPopup, moment_timestamp_text
-from tests.gui.test_chat_view import answer_with_citations, row_layout, settle
-from tests.gui.test_message_model import make_message
+from tests.helpers.records import answer_with_citations, make_conversation, make_message
+from tests.helpers.views import dark_palette, row_layout, settle
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
-
-
-def make_conversation(conversation_id: int = 1, **extra: Any) -> Conversation:
-    """A Conversation with defaults."""
-    now = time.time()
-    values: dict[str, Any] = {
-        "id": conversation_id, "uid": f"c{conversation_id}", "title": "Gradient descent",
-        "store_id": "st_1", "store_name": "ML Lectures", "session_id": None,
-        "instructions": None, "created_at": now, "updated_at": now,
-    }
-    values.update(extra)
-    return Conversation(**values)
 
 
 def sample_conversation() -> list[Message]:
@@ -103,39 +85,24 @@ def test_show_conversation_and_header(qtbot: Any, pane: ChatPane) -> None:
     assert pane.current_conversation_id() == 1
     assert pane.title_label.text() == "Gradient descent"
     assert pane.store_label.text() == "ML Lectures"
-    assert pane.session_label.text() == SESSION_EXPIRED  # answers, but no session any more
+    assert pane.session_label.text() == SessionState.EXPIRED.value  # answers, no session now
     assert pane.composer_text() == "half a question"
     assert pane.chat_view.message_model.rowCount() == 7
     pane.update_header(make_conversation(title="Renamed", session_id="s-1"))
     assert pane.title_label.text() == "Renamed"
-    assert pane.session_label.text() == SESSION_ACTIVE
+    assert pane.session_label.text() == SessionState.ACTIVE.value
     pane.update_header(make_conversation(2, title="Other"))  # not shown: ignored
     assert pane.title_label.text() == "Renamed"
     pane.clear()
     assert pane.current_conversation_id() is None and pane.title_label.text() == "No conversation"
 
 
-def test_session_states() -> None:
-    new, with_session = make_conversation(), make_conversation(session_id="s-9")
-    question = make_message(1)
-    lost = make_message(2, Role.ASSISTANT, "", MessageStatus.FAILED, error_code="session_lost")
-    answered = make_message(3, Role.ASSISTANT, "answer")
-    first_streaming = make_message(4, Role.ASSISTANT, "", MessageStatus.STREAMING)
-    seam = make_message(5, Role.SEAM, "New session started")
-    assert session_state_text(new, []) == SESSION_NEW
-    assert session_state_text(new, [question, first_streaming]) == SESSION_NEW
-    assert session_state_text(new, [question, lost]) == SESSION_EXPIRED
-    assert session_state_text(new, [question, answered]) == SESSION_EXPIRED
-    assert session_state_text(new, [question, lost, seam, first_streaming]) == SESSION_EXPIRED
-    assert session_state_text(with_session, [question, lost, seam]) == SESSION_ACTIVE
-
-
 def test_header_follows_session_changes(pane: ChatPane) -> None:
     lost = make_message(2, Role.ASSISTANT, "", MessageStatus.FAILED, error_code="session_lost")
     pane.show_conversation(make_conversation(), [make_message(1), lost])
-    assert pane.session_label.text() == SESSION_EXPIRED
+    assert pane.session_label.text() == SessionState.EXPIRED.value
     pane.update_header(make_conversation(session_id="new-session"))
-    assert pane.session_label.text() == SESSION_ACTIVE
+    assert pane.session_label.text() == SessionState.ACTIVE.value
 
 
 def test_messages_for_other_conversations_are_ignored(qtbot: Any, pane: ChatPane) -> None:
@@ -153,11 +120,10 @@ def test_messages_for_other_conversations_are_ignored(qtbot: Any, pane: ChatPane
 
 def test_draft_never_follows_into_another_conversation(qtbot: Any, pane: ChatPane) -> None:
     saved: list[tuple[int | None, str]] = []
-    pane.sig_draft_changed.connect(lambda text: saved.append((pane.current_conversation_id(),
-                                                              text)))
+    pane.sig_draft_changed.connect(lambda cid, text: saved.append((cid, text)))
     pane.show_conversation(make_conversation(1), [])
     qtbot.keyClicks(pane.composer.edit, "for one")
-    # Switch before the debounce fires: the draft must be reported while 1 is current.
+    # Switch before the debounce fires: the draft is reported as conversation 1's.
     pane.show_conversation(make_conversation(2, draft="two's draft"), [])
     qtbot.wait(500)
     assert saved == [(1, "for one")]
@@ -195,7 +161,7 @@ def test_notice(pane: ChatPane) -> None:
     pane.show_conversation(make_conversation(), [])
     pane.show_notice("The session expired; a new one was started with a recap.")
     assert pane.notice.isVisible()
-    pane.notice.close_button.click()
+    pane.notice.dismiss_button.click()
     assert not pane.notice.isVisible()
 
 
@@ -274,13 +240,17 @@ def _alive(widget: QWidget) -> bool:
     return shiboken6.isValid(widget)
 
 
-def test_copy_conversation(qtbot: Any, pane: ChatPane) -> None:
+def test_copy_conversation_is_asked_of_the_app_not_done_here(
+    qtbot: Any, pane: ChatPane
+) -> None:
     pane.show_conversation(make_conversation(), sample_conversation())
+    QGuiApplication.clipboard().setText("untouched")
+    menu = pane.chat_view.build_context_menu(pane.chat_view.viewport().rect().center())
+    copy_all = next(a for a in menu.actions() if a.text() == "Copy conversation")
     with qtbot.waitSignal(pane.sig_copy_conversation_requested):
-        pane.copy_conversation()
-    text = QGuiApplication.clipboard().text()
-    assert text.startswith("# Gradient descent")
-    assert "What does the course say about gradient descent?" in text
+        copy_all.trigger()
+    # The one exporter runs off the GUI thread and the window writes the clipboard once.
+    assert QGuiApplication.clipboard().text() == "untouched"
 
 
 def test_every_control_has_an_accessible_name(pane: ChatPane) -> None:
@@ -292,22 +262,6 @@ def test_every_control_has_an_accessible_name(pane: ChatPane) -> None:
         assert widget.accessibleName(), widget
     for label in (pane.title_label, pane.store_label, pane.session_label):
         assert isinstance(label, QLabel) and label.accessibleName()
-
-
-def dark_palette() -> QPalette:
-    """A typical dark palette."""
-    palette = QPalette()
-    colors = {
-        QPalette.ColorRole.Window: "#252526", QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#1e1e1e", QPalette.ColorRole.AlternateBase: "#2d2d2d",
-        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#323234",
-        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#2a82da",
-        QPalette.ColorRole.Link: "#2a82da", QPalette.ColorRole.PlaceholderText: "#969696",
-        QPalette.ColorRole.Mid: "#3c3c3c",
-    }
-    for role, value in colors.items():
-        palette.setColor(role, QColor(value))
-    return palette
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])

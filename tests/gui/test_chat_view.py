@@ -5,88 +5,25 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 
-from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.core.errors import INTERRUPTED_TEXT, ErrorCode
+from jockey_desktop.core.storage.models import MessageStatus, Role
+from jockey_desktop.presentation.status import RETRY_TOOLTIP, StatusKind, StatusLine
 from jockey_desktop.ui.chat_view import ChatView
-from jockey_desktop.ui.message_delegate import (
-    INTERRUPTED_REASON,
-    RETRY_TOOLTIP,
-    RowLayout,
-)
-from tests.gui.test_message_model import make_message
+from jockey_desktop.ui.message_layout import RowLayout
+from tests.helpers.records import answer_with_citations, make_message
+from tests.helpers.views import click, dark_palette, row_layout, settle
 
 LONG = (
     "Gradient descent is explained with a worked example and a plot of the loss surface. "
     "The lecturer then compares step sizes and shows how momentum smooths the path.\n\n"
     "- first point\n- second point\n"
 )
-
-
-def answer_with_citations(message_id: int, **extra: Any) -> Message:
-    """An assistant answer citing two moments (one of them twice)."""
-    text = "It is shown early [1] and again later [2], then once more [1]."
-    first = text.index("[1]")
-    second = text.index("[2]")
-    third = text.index("[1]", first + 1)
-    base = {"kind": "vref", "item_id": "a", "collection_id": None, "thumbnail_url": None,
-            "hls_url": None}
-    citations = [
-        {**base, "marker_start": first, "marker_end": first + 3, "start_sec": 83,
-         "end_sec": 105, "title": "Intro to ML"},
-        {**base, "marker_start": second, "marker_end": second + 3, "item_id": "b",
-         "start_sec": 3723, "end_sec": 3800, "title": "Lecture 4"},
-        {**base, "marker_start": third, "marker_end": third + 3, "start_sec": 83,
-         "end_sec": 105, "title": "Intro to ML"},
-    ]
-    return make_message(message_id, Role.ASSISTANT, text, citations=citations,
-                        input_tokens=1234, output_tokens=210, **extra)
-
-
-@pytest.fixture
-def opened() -> list[QUrl]:
-    """URLs the view asked the system browser to open."""
-    return []
-
-
-@pytest.fixture
-def view(qtbot: Any, opened: list[QUrl]) -> Iterator[ChatView]:
-    """A shown ChatView with a fake URL opener."""
-    widget = ChatView(open_url=opened.append)
-    qtbot.addWidget(widget)
-    widget.resize(640, 480)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-
-
-def settle(qtbot: Any, view: ChatView) -> None:
-    """Let delayed layouts and height corrections run, then paint."""
-    for _ in range(3):
-        qtbot.wait(1)  # processes posted events (zero-timers, delayed layout)
-        view.doItemsLayout()
-        view.viewport().repaint()
-    qtbot.wait(1)
-
-
-def row_layout(view: ChatView, message_id: int) -> tuple[RowLayout, QPoint]:
-    """The painted layout of a row and the row's top-left in viewport coordinates."""
-    index = view.index_for(message_id)
-    view.scrollTo(index)
-    view.viewport().repaint()
-    message = view.message_model.message_at(index.row())
-    layout = view.message_delegate.cached_layout(message)
-    assert layout is not None, "row was not laid out"
-    return layout, view.visualRect(index).topLeft()
-
-
-def click(qtbot: Any, view: ChatView, point: QPointF) -> None:
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point.toPoint())
 
 
 def test_thousand_messages_lay_out_only_visible_rows(qtbot: Any, view: ChatView) -> None:
@@ -217,7 +154,7 @@ def test_links_follow_policy(qtbot: Any, view: ChatView, opened: list[QUrl]) -> 
 @pytest.mark.parametrize(
     ("status", "error", "reason"),
     [
-        (MessageStatus.INTERRUPTED, None, INTERRUPTED_REASON),
+        (MessageStatus.INTERRUPTED, None, INTERRUPTED_TEXT),
         (MessageStatus.FAILED, "Rate limited until 20:41.", "Rate limited until 20:41."),
         (MessageStatus.CANCELLED, None, "Stopped"),
     ],
@@ -259,11 +196,12 @@ def test_streaming_status_and_tick(qtbot: Any, opened: list[QUrl]) -> None:
     streaming = make_message(2, Role.ASSISTANT, "", MessageStatus.STREAMING, created_at=958.0)
     view.set_messages([make_message(1, Role.USER, "q"), streaming])
     assert view.is_ticking()
-    assert delegate._status_text(view.message_model.message_at(1)) == ("busy", "Thinking · 42 s")
+    assert delegate.status_line(view.message_model.message_at(1)) == StatusLine(
+        StatusKind.BUSY, "Thinking · 42 s")
     view.message_model.set_stream_text(2, "Some text")
     now[0] = 1016.0
-    assert delegate._status_text(view.message_model.message_at(1)) == (
-        "busy", "Answering · 58 s")
+    assert delegate.status_line(view.message_model.message_at(1)) == StatusLine(
+        StatusKind.BUSY, "Answering · 58 s")
     done = make_message(2, Role.ASSISTANT, "Some text", MessageStatus.COMPLETE)
     view.message_model.replace(done)
     assert not view.is_ticking()
@@ -385,7 +323,6 @@ def test_palette_change_rebuilds_documents(qtbot: Any, view: ChatView) -> None:
     view.set_messages([answer_with_citations(2)])
     settle(qtbot, view)
     before, _origin = row_layout(view, 2)
-    from tests.gui.test_chat_pane import dark_palette
 
     view.setPalette(dark_palette())
     settle(qtbot, view)
@@ -446,8 +383,7 @@ def test_streaming_answer_reuses_completed_paragraphs(qtbot: Any, view: ChatView
         assert message is not None
         layout = delegate.layout_for(message, width)
         # Same words as one document of the text so far (nothing lost or doubled) ...
-        single = delegate._parse(STREAMED[:end], view.font(), delegate._colors_for(
-            view.palette()))
+        single = delegate.parse(STREAMED[:end], view.font())
         assert _plain_of(layout) == single.toPlainText()
         # ... and a completed paragraph keeps its document: it is never parsed again.
         for position, (_y, doc) in enumerate(layout.parts[:-1]):
@@ -497,3 +433,39 @@ def test_documents_are_drawn_clipped_to_the_viewport(
     assert clips and all(clip.isValid() for clip in clips)
     # Only about one viewport's worth of the (much taller) document is drawn.
     assert max(clip.height() for clip in clips) <= view.viewport().height() + 4
+
+
+def test_a_stopped_answer_is_muted_with_a_normal_retry_link(
+    qtbot: Any, view: ChatView
+) -> None:
+    view.set_messages([
+        make_message(1, Role.USER, "q"),
+        make_message(2, Role.ASSISTANT, "partial", MessageStatus.CANCELLED,
+                     error_code=ErrorCode.CANCELLED.value, error_message="Stopped."),
+        make_message(3, Role.USER, "q2"),
+        make_message(4, Role.ASSISTANT, "", MessageStatus.CANCELLED,
+                     error_code=ErrorCode.CANCELLED.value, error_message="Stopped."),
+    ])
+    settle(qtbot, view)
+    delegate = view.message_delegate
+    assert delegate.status_line(view.message_model.message_at(1)) == StatusLine(
+        StatusKind.STOPPED, "Stopped — partial answer kept")
+    assert delegate.status_line(view.message_model.message_at(3)).text == (
+        "Stopped before an answer arrived")
+    layout, origin = row_layout(view, 2)
+    assert layout.retry_rect is not None
+    with qtbot.waitSignal(view.sig_retry_requested) as blocker:
+        click(qtbot, view, layout.retry_rect.center() + QPointF(origin))
+    assert blocker.args == [2]
+    # Painted without the error colour: no pixel of the status line is the error red.
+    image = view.viewport().grab().toImage()
+    colors = delegate._colors_for(view.palette())
+    top = origin.y() + int(layout.status_rect.top())
+    bottom = origin.y() + int(layout.status_rect.bottom())
+    reds = sum(
+        1
+        for y in range(top, bottom)
+        for x in range(0, int(layout.retry_rect.left()), 2)
+        if image.pixelColor(x, y).rgb() == colors.error.rgb()
+    )
+    assert reds == 0

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from jockey_desktop.ui.composer import BUSY_HINT, DRAFT_DEBOUNCE_MS, Composer
+from jockey_desktop.ui.composer import BUSY_HINT, DRAFT_DEBOUNCE_MS, HARD_LIMIT, Composer
 
 # The offscreen platform cannot pass a top-level window's size limits on; not our warning.
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
@@ -150,3 +151,63 @@ def test_restore_unsent_after_refusal(qtbot: Any, composer: Composer) -> None:
     assert composer.text() == ""
     composer.restore_unsent()
     assert composer.text() == "question"
+
+
+# --- huge pastes ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def windowed_composer(qtbot: Any) -> Iterator[Composer]:
+    """A composer inside a window, as in the app: a top-level composer that grows would ask
+    the offscreen platform for size hints it does not support (a Qt warning)."""
+    window = QWidget()
+    layout = QVBoxLayout(window)
+    widget = Composer(window)
+    layout.addWidget(widget)
+    qtbot.addWidget(window)
+    window.resize(700, 400)
+    window.show()
+    qtbot.waitExposed(window)
+    widget.edit.setFocus()
+    yield widget
+
+
+def test_a_two_million_character_paste_is_cut_with_the_reason(
+    qtbot: Any, windowed_composer: Composer
+) -> None:
+    windowed_composer.set_text("Intro: ")
+    mime = QMimeData()
+    mime.setText("x" * 2_000_000)  # one long line, the worst case for layout
+    assert windowed_composer.edit.canInsertFromMimeData(mime)
+    windowed_composer.edit.insertFromMimeData(mime)
+    qtbot.wait(1)  # the resulting layout and repaint
+    assert len(windowed_composer.text()) == HARD_LIMIT
+    assert windowed_composer.text().startswith("Intro: x")
+    assert "Only the first 19,993 of 2,000,000 pasted characters" in windowed_composer.reason()
+    assert not windowed_composer.can_send()  # still over the API's limit: trim it first
+
+
+def test_a_paste_replacing_a_selection_gets_the_selection_s_room(
+    windowed_composer: Composer,
+) -> None:
+    windowed_composer.set_text("a" * HARD_LIMIT)
+    windowed_composer.edit.selectAll()
+    mime = QMimeData()
+    mime.setText("short question")
+    windowed_composer.edit.insertFromMimeData(mime)
+    assert windowed_composer.text() == "short question"
+    assert windowed_composer.reason() == ""
+
+
+def test_direct_edits_of_the_field_are_cut_too(windowed_composer: Composer) -> None:
+    windowed_composer.edit.setPlainText("z" * 2_000_000)
+    assert len(windowed_composer.text()) == HARD_LIMIT
+    assert "2,000,000" in windowed_composer.reason()
+    windowed_composer.edit.insertPlainText("more")
+    assert len(windowed_composer.text()) == HARD_LIMIT
+
+
+def test_set_text_cuts_a_huge_draft(windowed_composer: Composer) -> None:
+    windowed_composer.set_text("y" * 500_000)
+    assert len(windowed_composer.text()) == HARD_LIMIT
+    assert "500,000" in windowed_composer.reason()

@@ -455,3 +455,31 @@ def test_collector_gives_automatic_collection_back(qapp: QApplication) -> None:
     finally:
         if not was_enabled:
             gc.disable()
+
+
+def test_full_collections_are_spaced_out(qapp: QApplication) -> None:
+    was_enabled = gc.isenabled()
+    now = [0.0]
+    collector = GuiThreadGarbageCollector(full_interval_s=30.0, clock=lambda: now[0])
+    full: list[int] = []
+
+    def note_full(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(1)
+
+    gc.callbacks.append(note_full)
+    try:
+        for minute in range(4):  # two ticks per minute, each with an old generation "due"
+            for second in (0.0, 20.0):
+                now[0] = minute * 60 + second
+                gc.collect(1)  # what a busy app does between ticks...
+                for _ in range(gc.get_threshold()[2] + 1):
+                    gc.collect(1)  # ...until the oldest generation is over its threshold
+                collector.collect_due()
+        # One full collection per 30 s at most: at 0 s the interval since creation is not
+        # over; at 60, 120 and 180 s it is, at 20, 80, ... it is not.
+        assert len(full) == 3
+    finally:
+        gc.callbacks.remove(note_full)
+        if was_enabled:
+            gc.enable()

@@ -9,23 +9,17 @@ from typing import Any
 
 import pytest
 
-from jockey_desktop.controllers import errors as codes
-from jockey_desktop.controllers.chat import MAX_QUESTION_CHARS
+from jockey_desktop.core.errors import STOPPED_EMPTY_TEXT, STOPPED_TEXT, ErrorCode
+from jockey_desktop.core.limits import MAX_QUESTION_CHARS
 from jockey_desktop.core.storage.models import MessageStatus, Role
 from jockey_desktop.sandbox.faults import Fault
-from tests.gui import test_controllers_support as support
-from tests.gui.test_controllers_support import (
+from tests.helpers.chat import (
     ChatHarness,
+    ChatStack,
     make_client,
     not_ready_store,
     ready_store,
 )
-
-# The shared fixtures, made visible to pytest in this module.
-repo = support.repo
-harness = support.harness
-slow_sandbox = support.slow_sandbox
-slow_harness = support.slow_harness
 
 QUESTION = "What are the main themes in these videos?"
 
@@ -34,13 +28,28 @@ def test_full_turn_saves_question_first_then_session_text_and_citations(
     harness: ChatHarness,
 ) -> None:
     conversation = harness.new_conversation()
+    on_disk_at_request: list[list[Any]] = []
+    real = harness.client
+
+    class Recording:
+        """The real client, noting what the database holds when the request goes out."""
+
+        def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+            on_disk_at_request.append(harness.repo.list_messages(conversation.id))
+            return real.stream_response(*args, **kwargs)
+
+    harness.chat.set_client(Recording())
     assert harness.chat.send(conversation.id, QUESTION) is None
-    # Saved before any network: the question is in the repository the moment send returns.
-    rows = harness.repo.list_messages(conversation.id)
-    assert [m.role for m in rows] == [Role.USER, Role.ASSISTANT]
-    assert rows[0].text == QUESTION and rows[0].status == MessageStatus.PENDING
-    assert rows[1].status == MessageStatus.STREAMING
-    assert harness.chat.is_busy(conversation.id)
+    assert harness.chat.is_busy(conversation.id)  # at once, while the rows are written
+    harness.qtbot.waitUntil(lambda: bool(on_disk_at_request), timeout=5_000)
+    # Saved before any network: both rows were durable when the request went out.
+    question, answer_row = on_disk_at_request[0]
+    assert [question.role, answer_row.role] == [Role.USER, Role.ASSISTANT]
+    assert question.text == QUESTION and question.status == MessageStatus.PENDING
+    assert answer_row.status == MessageStatus.STREAMING and answer_row.reply_to == question.id
+    # The views learn about them from the write's result, not by reading them back.
+    harness.qtbot.waitUntil(lambda: len(harness.shown(conversation.id)) >= 2, timeout=5_000)
+    assert harness.changes[0].messages[:2] == (question, answer_row)
 
     harness.qtbot.waitUntil(lambda: harness.finished_count(conversation.id) == 1, timeout=15_000)
     saved = harness.repo.get_conversation(conversation.id)
@@ -56,6 +65,11 @@ def test_full_turn_saves_question_first_then_session_text_and_citations(
     assert all(cid == conversation.id for cid, _mid, _text in harness.stream)
     assert harness.busy == [(conversation.id, True), (conversation.id, False)]
     assert not harness.chat.is_busy(conversation.id)
+    # The end of the turn was announced from its one write: both rows, final.
+    harness.qtbot.waitUntil(lambda: not harness.feed.is_pending(), timeout=5_000)
+    final = {m.id: m for m in harness.shown(conversation.id)}
+    assert final[answer.id].status == MessageStatus.COMPLETE
+    assert final[answer.id].text == answer.text and final[user.id].status == user.status
 
 
 def test_three_turns_use_one_session(harness: ChatHarness) -> None:
@@ -74,6 +88,7 @@ def test_refusals_are_reasons_not_exceptions(harness: ChatHarness) -> None:
     assert "Type a question" in harness.chat.send(conversation.id, "   \n ")
     too_long = harness.chat.send(conversation.id, "x" * (MAX_QUESTION_CHARS + 1))
     assert too_long and "10,000" in too_long and "10,001" in too_long
+    harness.storage.drain(5000)
     assert harness.repo.list_messages(conversation.id) == []  # nothing saved for a refusal
     harness.chat.set_client(None)
     assert "API key" in harness.chat.send(conversation.id, QUESTION)
@@ -84,6 +99,7 @@ def test_second_send_while_streaming_is_refused(slow_harness: ChatHarness) -> No
     assert slow_harness.chat.send(conversation.id, QUESTION) is None
     refusal = slow_harness.chat.send(conversation.id, "another question")
     assert refusal and "still arriving" in refusal
+    slow_harness.storage.drain(5000)
     assert len(slow_harness.repo.list_messages(conversation.id)) == 2
 
 
@@ -92,7 +108,7 @@ def test_stream_text_is_throttled_and_partial_text_flushed(slow_harness: ChatHar
     slow_harness.chat.sig_stream_text.connect(lambda *_: times.append(time.monotonic()))
     conversation = slow_harness.new_conversation()
     assert slow_harness.chat.send(conversation.id, QUESTION) is None
-    answer_id = slow_harness.assistant_rows(conversation.id)[0].id
+    answer_id = slow_harness.wait_streaming(conversation.id).id
     # Within ~1 s of text arriving, the partial answer is on disk (crash safety).
     slow_harness.qtbot.waitUntil(
         lambda: len(slow_harness.repo.get_message(answer_id).text) > 0, timeout=5_000)
@@ -112,23 +128,25 @@ def test_stop_cancels_at_once_keeps_partial_text_and_drops_late_events(
     conversation = h.new_conversation()
     assert h.chat.send(conversation.id, QUESTION) is None
     h.qtbot.waitUntil(lambda: any(len(t) > 20 for _c, _m, t in h.stream), timeout=5_000)
-    answer_id = h.assistant_rows(conversation.id)[0].id
+    answer_id = h.wait_streaming(conversation.id).id
 
     h.chat.stop(conversation.id)
-    # Immediately, without waiting for the worker: cancelled, partial text kept, not busy.
-    stopped = h.repo.get_message(answer_id)
-    assert stopped.status == MessageStatus.CANCELLED
-    assert stopped.error_code == codes.CANCELLED
-    assert len(stopped.text) > 20
+    # Immediately, without waiting for the worker: not busy; the rows follow once written.
     assert not h.chat.is_busy(conversation.id)
     assert h.busy[-1] == (conversation.id, False)
+    h.wait_finished(conversation.id, 1)
+    stopped = h.repo.get_message(answer_id)
+    assert stopped.status == MessageStatus.CANCELLED
+    assert stopped.error_code == ErrorCode.CANCELLED
+    assert len(stopped.text) > 20
     user = h.repo.list_messages(conversation.id)[0]
     assert user.status == MessageStatus.CANCELLED
 
     # Nothing that the worker still delivers reaches the UI or the repository.
-    seen_stream, seen_changed = len(h.stream), len(h.changed)
+    h.qtbot.waitUntil(lambda: not h.feed.is_pending(), timeout=5_000)
+    seen_stream, seen_changes = len(h.stream), len(h.changes)
     h.qtbot.wait(600)
-    assert len(h.stream) == seen_stream and len(h.changed) == seen_changed
+    assert len(h.stream) == seen_stream and len(h.changes) == seen_changes
     assert h.repo.get_message(answer_id).text == stopped.text
     assert h.repo.get_message(answer_id).status == MessageStatus.CANCELLED
 
@@ -141,7 +159,7 @@ def test_retry_reuses_the_question_and_answers_in_the_same_session(
     session = harness.repo.get_conversation(conversation.id).session_id
     sandbox.faults.add(Fault.error(500, times=1, path="/responses"))
     failed = harness.ask(conversation.id, "Which videos best represent the first theme?")
-    assert failed.status == MessageStatus.FAILED and failed.error_code == codes.SERVER
+    assert failed.status == MessageStatus.FAILED and failed.error_code == ErrorCode.SERVER
     question_id = failed.reply_to
 
     assert harness.chat.retry(failed.id) is None
@@ -159,15 +177,15 @@ def test_retry_reuses_the_question_and_answers_in_the_same_session(
 @pytest.mark.parametrize(
     ("fault", "code", "needle"),
     [
-        (Fault.error(401, "api_key_invalid", "The API key is invalid."), codes.AUTH,
+        (Fault.error(401, "api_key_invalid", "The API key is invalid."), ErrorCode.AUTH,
          "open Settings"),
-        (Fault.error(403, "api_allowed_for_paid_plan", "Paid plans only."), codes.FORBIDDEN,
+        (Fault.error(403, "api_allowed_for_paid_plan", "Paid plans only."), ErrorCode.FORBIDDEN,
          "not allowed"),
-        (Fault.rate_limit(retry_after=7), codes.RATE_LIMITED, "(in 7 s)"),
-        (Fault.error(500), codes.SERVER, "server failed"),
-        (Fault.fail_midway(after_deltas=2), codes.SERVER, "server failed"),
-        (Fault.cut_stream(after_deltas=2), codes.PROTOCOL, "could not be understood"),
-        (Fault.malformed_json(after_deltas=1), codes.PROTOCOL, "could not be understood"),
+        (Fault.rate_limit(retry_after=7), ErrorCode.RATE_LIMITED, "(in 7 s)"),
+        (Fault.error(500), ErrorCode.SERVER, "server failed"),
+        (Fault.fail_midway(after_deltas=2), ErrorCode.SERVER, "server failed"),
+        (Fault.cut_stream(after_deltas=2), ErrorCode.PROTOCOL, "could not be understood"),
+        (Fault.malformed_json(after_deltas=1), ErrorCode.PROTOCOL, "could not be understood"),
     ],
 )
 def test_each_server_fault_gives_its_own_saved_message(
@@ -203,13 +221,13 @@ def test_store_not_ready_and_not_found(harness: ChatHarness) -> None:
     store = not_ready_store(harness.client)
     conversation = harness.new_conversation(store)
     answer = harness.ask(conversation.id, QUESTION)
-    assert answer.error_code == codes.STORE_NOT_READY
+    assert answer.error_code == ErrorCode.STORE_NOT_READY
     assert store.name in answer.error_message
 
     gone = harness.repo.create_conversation(
         "ks_019ebcf4-7e08-7201-b69c-000000000000", "Deleted store")
     answer = harness.ask(gone.id, QUESTION)
-    assert answer.error_code == codes.STORE_NOT_FOUND
+    assert answer.error_code == ErrorCode.STORE_NOT_FOUND
     assert "Deleted store" in answer.error_message
 
 
@@ -222,7 +240,8 @@ def test_network_down_and_timeout_are_told_apart(qtbot: Any, repo: Any, sandbox:
         dead_port = s.getsockname()[1]
     dead = make_client(sandbox)
     dead.base_url = f"http://127.0.0.1:{dead_port}/v1.3"
-    chat = ChatController(repo, dead)
+    stack = ChatStack()
+    chat = ChatController(repo, stack.storage, stack.feed, dead)
     finished: list[int] = []
     chat.sig_turn_finished.connect(lambda _c, mid, _s: finished.append(mid))
     try:
@@ -230,7 +249,7 @@ def test_network_down_and_timeout_are_told_apart(qtbot: Any, repo: Any, sandbox:
         assert chat.send(conversation.id, QUESTION) is None
         qtbot.waitUntil(lambda: len(finished) == 1, timeout=15_000)
         failed = repo.get_message(finished[0])
-        assert failed.error_code == codes.NETWORK
+        assert failed.error_code == ErrorCode.NETWORK
         assert "Can't reach the server" in failed.error_message
 
         sandbox.faults.add(Fault.stall(seconds=5, path="/responses"))
@@ -239,10 +258,11 @@ def test_network_down_and_timeout_are_told_apart(qtbot: Any, repo: Any, sandbox:
         assert chat.send(conversation.id, QUESTION) is None
         qtbot.waitUntil(lambda: len(finished) == 2, timeout=15_000)
         timed_out = repo.get_message(finished[1])
-        assert timed_out.error_code == codes.TIMEOUT
+        assert timed_out.error_code == ErrorCode.TIMEOUT
         assert "took too long" in timed_out.error_message
     finally:
         chat.shutdown(1.5)
+        stack.close()
 
 
 def test_two_conversations_stream_at_once_without_cross_talk(slow_harness: ChatHarness) -> None:
@@ -276,9 +296,10 @@ def test_shutdown_mid_stream_is_fast_and_keeps_partial_text(slow_harness: ChatHa
     assert h.chat.send(b.id, QUESTION) is None
     h.qtbot.waitUntil(lambda: {c for c, _m, t in h.stream if len(t) > 10} == {a.id, b.id},
                       timeout=5_000)
-    started = time.monotonic()
-    h.chat.shutdown(1.5)
-    assert time.monotonic() - started < 2.0
+    # Within its bound every stream worker returned (none abandoned), and the partial text
+    # of both turns was queued for the disk.
+    assert h.chat.shutdown(1.5) is True
+    assert h.storage.drain(5_000)
     for conversation in (a, b):
         answer = h.assistant_rows(conversation.id)[0]
         assert answer.status == MessageStatus.INTERRUPTED
@@ -327,7 +348,8 @@ def test_an_incomplete_answer_is_kept_as_complete_with_a_notice(qtbot: Any, repo
                       "final_answer"),
         api.ResponseDone("response.completed", 2, response),
     ])
-    chat = ChatController(repo, client)
+    stack = ChatStack()
+    chat = ChatController(repo, stack.storage, stack.feed, client)
     notices: list[tuple[int, str]] = []
     chat.sig_notice.connect(lambda cid, text: notices.append((cid, text)))
     try:
@@ -341,3 +363,17 @@ def test_an_incomplete_answer_is_kept_as_complete_with_a_notice(qtbot: Any, repo
         assert repo.get_conversation(conversation.id).session_id == "sess_1"
     finally:
         chat.shutdown(1.0)
+        stack.close()
+
+
+def test_stop_saves_a_neutral_reason(harness: ChatHarness) -> None:
+    h = harness
+    conversation = h.new_conversation()
+    assert h.chat.send(conversation.id, QUESTION) is None
+    h.chat.stop(conversation.id)  # before the rows are even written: ended once they are
+    h.wait_finished(conversation.id, 1)
+    answer_id = h.finished[-1][1]
+    stopped = h.repo.get_message(answer_id)
+    assert stopped.status == MessageStatus.CANCELLED
+    assert stopped.error_message in (STOPPED_TEXT, STOPPED_EMPTY_TEXT)
+    assert stopped.error_message != "Stopped."

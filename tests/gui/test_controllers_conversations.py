@@ -1,4 +1,5 @@
-"""ConversationsController: CRUD signals, per-conversation debounced drafts, search, export."""
+"""ConversationsController: writes on the storage runner announced through the change feed,
+one re-read per changed row, per-conversation debounced drafts, search, export and copy."""
 
 from __future__ import annotations
 
@@ -9,30 +10,53 @@ from typing import Any
 
 import pytest
 
-from jockey_desktop.concurrency import create_storage_runner
+from jockey_desktop.concurrency import TaskRunner, create_storage_runner
+from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.controllers.conversations import ConversationsController
-from jockey_desktop.core.storage.models import MessageStatus
-from tests.gui import test_controllers_support as support
+from jockey_desktop.core.storage.models import Conversation, MessageStatus
 
-repo = support.repo
+
+class Stack:
+    """The controller with the storage runner and change feed it writes through."""
+
+    def __init__(self, qtbot: Any, repo: Any) -> None:
+        self.qtbot = qtbot
+        self.repo = repo
+        self.runner: TaskRunner = create_storage_runner()
+        self.feed = ChangeFeed()
+        self.controller = ConversationsController(repo, self.runner, self.feed,
+                                                  draft_delay_ms=100)
+
+    def create(self, store_name: str = "Nature") -> Conversation:
+        """A conversation created through the controller, once it is written."""
+        made: list[Conversation] = []
+        self.controller.create("ks_1", store_name, on_created=made.append)
+        self.qtbot.waitUntil(lambda: bool(made), timeout=5_000)
+        return made[0]
+
+    def settle(self) -> None:
+        """Until every queued write ran and its announcement went out."""
+        self.qtbot.waitUntil(lambda: self.runner.pending_count == 0
+                             and not self.feed.is_pending(), timeout=5_000)
 
 
 @pytest.fixture
-def controller(qtbot: Any, repo: Any) -> Iterator[ConversationsController]:
-    runner = create_storage_runner()
-    ctl = ConversationsController(repo, runner, draft_delay_ms=100)
+def stack(qtbot: Any, repo: Any) -> Iterator[Stack]:
+    s = Stack(qtbot, repo)
     try:
-        yield ctl
+        yield s
     finally:
-        ctl.shutdown()
-        runner.shutdown(2000)
+        s.controller.shutdown()
+        s.runner.drain(2000)
+        s.runner.shutdown(2000)
 
 
-def test_create_rename_pin_delete_emit_summaries(
-    qtbot: Any, controller: ConversationsController
+def test_create_rename_pin_delete_are_written_then_announced_once(
+    qtbot: Any, stack: Stack
 ) -> None:
-    with qtbot.waitSignal(controller.sig_conversation_added) as added:
-        conversation = controller.create("ks_1", "Nature")
+    controller = stack.controller
+    with qtbot.waitSignal(controller.sig_conversation_updated) as added:
+        conversation = stack.create()
     assert added.args[0].conversation.id == conversation.id
     assert conversation.store_name == "Nature" and conversation.title_is_auto
 
@@ -45,7 +69,7 @@ def test_create_rename_pin_delete_emit_summaries(
         controller.set_pinned(conversation.id, True)
     assert updated.args[0].conversation.pinned
 
-    other = controller.create("ks_1", "Nature")
+    other = stack.create()
     assert [s.conversation.id for s in controller.summaries()] == [conversation.id, other.id]
 
     with qtbot.waitSignal(controller.sig_conversation_removed) as removed:
@@ -55,24 +79,44 @@ def test_create_rename_pin_delete_emit_summaries(
     assert [s.conversation.id for s in controller.summaries()] == [other.id]
 
 
-def test_summary_reports_message_count_and_last_status(
-    controller: ConversationsController, repo: Any
+def test_changes_in_one_pass_are_read_once_per_row(
+    qtbot: Any, stack: Stack, repo: Any
 ) -> None:
-    conversation = controller.create("ks_1", "Nature")
-    question = repo.add_user_message(conversation.id, "Hello?")
-    answer = repo.start_assistant_message(conversation.id, question.id)
-    summary = controller.summary(conversation.id)
+    a, b = stack.create(), stack.create()
+    stack.settle()
+    reads: list[int] = []
+    real = repo.get_summary
+
+    def counting(conversation_id: int) -> Any:
+        reads.append(conversation_id)
+        return real(conversation_id)
+
+    repo.get_summary = counting
+    updated: list[int] = []
+    stack.controller.sig_conversation_updated.connect(
+        lambda summary: updated.append(summary.conversation.id))
+    for _ in range(3):  # three writers in one pass of the event loop
+        stack.feed.conversations([a.id, b.id])
+    stack.settle()
+    assert sorted(reads) == [a.id, b.id]
+    assert sorted(updated) == [a.id, b.id]
+
+
+def test_summary_reports_message_count_and_last_status(stack: Stack, repo: Any) -> None:
+    conversation = stack.create()
+    question, answer = repo.start_turn(conversation.id, "Hello?")
+    summary = stack.controller.summary(conversation.id)
     assert summary.message_count == 2 and summary.last_status == MessageStatus.STREAMING
-    repo.fail_message(answer.id, status=MessageStatus.FAILED, error_code="server",
-                      error_message="boom")
-    assert controller.summary(conversation.id).last_status == MessageStatus.FAILED
+    repo.end_turn(question.id, answer.id, status=MessageStatus.FAILED, error_code="server",
+                  error_message="boom")
+    assert stack.controller.summary(conversation.id).last_status == MessageStatus.FAILED
 
 
 def test_drafts_are_debounced_and_never_cross_conversations(
-    qtbot: Any, controller: ConversationsController, repo: Any
+    qtbot: Any, stack: Stack, repo: Any
 ) -> None:
-    a = controller.create("ks_1", "Nature")
-    b = controller.create("ks_1", "Nature")
+    controller = stack.controller
+    a, b = stack.create(), stack.create()
     controller.save_draft(a.id, "half a question for A")
     controller.save_draft(b.id, "draft of B")
     controller.save_draft(a.id, "a whole question for A")
@@ -85,31 +129,41 @@ def test_drafts_are_debounced_and_never_cross_conversations(
     assert repo.get_conversation(b.id).draft == "draft of B"
 
 
-def test_pending_drafts_are_written_on_shutdown(
-    controller: ConversationsController, repo: Any
-) -> None:
-    a = controller.create("ks_1", "Nature")
-    controller.save_draft(a.id, "unsent words")
-    controller.shutdown()
+def test_pending_drafts_are_queued_on_shutdown_and_written(stack: Stack, repo: Any) -> None:
+    a = stack.create()
+    stack.controller.save_draft(a.id, "unsent words")
+    stack.controller.shutdown()
+    assert stack.runner.drain(5000)
     assert repo.get_conversation(a.id).draft == "unsent words"
 
 
 def test_a_deleted_conversations_draft_does_not_stop_the_others(
-    controller: ConversationsController, repo: Any
+    stack: Stack, repo: Any
 ) -> None:
-    a = controller.create("ks_1", "Nature")
-    b = controller.create("ks_1", "Nature")
-    controller.save_draft(a.id, "for a")
-    controller.save_draft(b.id, "for b")
+    a, b = stack.create(), stack.create()
+    stack.controller.save_draft(a.id, "for a")
+    stack.controller.save_draft(b.id, "for b")
     repo.delete_conversation(a.id)  # gone behind the controller's back
-    controller.flush_drafts()
+    stack.controller.flush_drafts()
+    stack.settle()
     assert repo.get_conversation(b.id).draft == "for b"
 
 
-def test_search_runs_off_the_gui_thread_and_drops_superseded_results(
-    qtbot: Any, controller: ConversationsController, repo: Any
+def test_a_failed_write_is_reported_with_what_could_not_be_done(
+    qtbot: Any, stack: Stack, repo: Any
 ) -> None:
-    conversation = controller.create("ks_1", "Nature")
+    conversation = stack.create()
+    repo.delete_conversation(conversation.id)  # gone behind the controller's back
+    with qtbot.waitSignal(stack.controller.sig_error, timeout=5000) as error:
+        stack.controller.rename(conversation.id, "New title")
+    assert error.args[0].startswith("Could not rename the conversation")
+
+
+def test_search_runs_off_the_gui_thread_and_drops_superseded_results(
+    qtbot: Any, stack: Stack, repo: Any
+) -> None:
+    controller = stack.controller
+    conversation = stack.create()
     repo.add_user_message(conversation.id, "Where do the falcons hunt?")
     results: list[tuple[str, Any]] = []
     controller.sig_search_results.connect(lambda q, hits: results.append((q, hits)))
@@ -124,17 +178,21 @@ def test_search_runs_off_the_gui_thread_and_drops_superseded_results(
     assert results == [("   ", [])]
 
 
+def _answered(stack: Stack, repo: Any) -> Conversation:
+    conversation = stack.create()
+    question, answer = repo.start_turn(conversation.id, "What hunts at dusk?")
+    repo.complete_turn(question.id, answer.id, text="Owls [1].")
+    return conversation
+
+
 @pytest.mark.parametrize("fmt", ["markdown", "json"])
 def test_export_writes_a_file_off_the_gui_thread(
-    qtbot: Any, controller: ConversationsController, repo: Any, tmp_path: Path, fmt: str
+    qtbot: Any, stack: Stack, repo: Any, tmp_path: Path, fmt: str
 ) -> None:
-    conversation = controller.create("ks_1", "Nature")
-    question = repo.add_user_message(conversation.id, "What hunts at dusk?")
-    answer = repo.start_assistant_message(conversation.id, question.id)
-    repo.finish_message(answer.id, text="Owls [1].", status=MessageStatus.COMPLETE)
+    conversation = _answered(stack, repo)
     target = tmp_path / f"export.{fmt}"
-    with qtbot.waitSignal(controller.sig_export_done, timeout=5000) as done:
-        controller.export([conversation.id], fmt, str(target))
+    with qtbot.waitSignal(stack.controller.sig_export_done, timeout=5000) as done:
+        stack.controller.export([conversation.id], fmt, str(target))
     assert done.args == [str(target)]
     text = target.read_text(encoding="utf-8")
     assert "What hunts at dusk?" in text and "Owls [1]." in text
@@ -142,15 +200,28 @@ def test_export_writes_a_file_off_the_gui_thread(
         json.loads(text)
 
 
-def test_export_failure_and_unknown_format_are_reported(
-    qtbot: Any, controller: ConversationsController, tmp_path: Path
+def test_copy_renders_the_conversation_as_the_markdown_export_does(
+    qtbot: Any, stack: Stack, repo: Any, tmp_path: Path
 ) -> None:
-    conversation = controller.create("ks_1", "Nature")
+    conversation = _answered(stack, repo)
+    with qtbot.waitSignal(stack.controller.sig_markdown_ready, timeout=5000) as ready:
+        stack.controller.copy_markdown(conversation.id)
+    assert ready.args[0] == conversation.id
+    target = tmp_path / "export.md"
+    with qtbot.waitSignal(stack.controller.sig_export_done, timeout=5000):
+        stack.controller.export([conversation.id], "markdown", str(target))
+    assert ready.args[1] == target.read_text(encoding="utf-8")  # one rendering, not two
+
+
+def test_export_failure_and_unknown_format_are_reported(
+    qtbot: Any, stack: Stack, tmp_path: Path
+) -> None:
+    conversation = stack.create()
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with qtbot.waitSignal(controller.sig_error, timeout=5000) as error:
-        controller.export([conversation.id], "markdown", str(blocker / "x.md"))
+    with qtbot.waitSignal(stack.controller.sig_error, timeout=5000) as error:
+        stack.controller.export([conversation.id], "markdown", str(blocker / "x.md"))
     assert error.args[0].startswith("Export failed")
-    with qtbot.waitSignal(controller.sig_error) as error:
-        controller.export([conversation.id], "pdf", str(tmp_path / "x.pdf"))
+    with qtbot.waitSignal(stack.controller.sig_error) as error:
+        stack.controller.export([conversation.id], "pdf", str(tmp_path / "x.pdf"))
     assert "pdf" in error.args[0]

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from jockey_desktop.concurrency import TaskRunner
 from jockey_desktop.controllers.media import ThumbnailLoader
-from tests.gui.test_controllers_support import make_client, ready_store
+from tests.helpers.chat import make_client, ready_store
 
 
 @pytest.fixture

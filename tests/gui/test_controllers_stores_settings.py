@@ -16,7 +16,7 @@ from jockey_desktop.core.secrets import ApiKeyStore
 from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.sandbox.faults import Fault
 from jockey_desktop.settings import AppSettings
-from tests.gui.test_controllers_support import make_client
+from tests.helpers.chat import make_client
 
 
 @pytest.fixture
@@ -83,9 +83,8 @@ def test_stores_without_a_client_or_with_a_failing_server_say_why(
 
     sandbox.faults.add(Fault.error(401, "api_key_invalid", "bad key", times=None,
                                    path="/knowledge-stores"))
-    stores.set_client(make_client(sandbox))
     with qtbot.waitSignal(stores.sig_stores_failed, timeout=10_000) as failed:
-        stores.refresh()
+        stores.set_client(make_client(sandbox))  # a new client: the list is reloaded with it
     # Only the reason: the store picker writes its own "Could not load knowledge stores".
     assert "API key was rejected" in failed.args[0]
     assert "Could not load" not in failed.args[0]

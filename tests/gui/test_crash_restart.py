@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from jockey_desktop.app import AppOptions, JockeyDesktop
 from jockey_desktop.core.storage.models import MessageStatus, Role
+from tests.helpers.app import current
 
 pytestmark = [
     pytest.mark.slow,
@@ -55,7 +56,10 @@ CHILD = textwrap.dedent(
 
     spin(lambda: d.stores.stores() and not d.stores.is_loading())
     d.window.store_picker.select_store(d.stores.first_ready_store().id)
-    cid = d.new_conversation()
+    opened = []
+    d.workspace.new_conversation(then=opened.append)
+    spin(lambda: bool(opened))
+    cid = opened[0]
     d.window.chat_pane.composer.set_text(sys.argv[2])
     d.window.chat_pane.composer.submit()
 
@@ -95,14 +99,14 @@ def test_crash_mid_stream_then_restart_shows_an_interrupted_retryable_turn(
     # Relaunch on the same data dir: the crashed instance's lock is taken over.
     desktop = JockeyDesktop.create(
         AppOptions(sandbox=True, data_dir=str(data_dir), sandbox_pace="fast",
-                   interactive=False), QApplication.instance())
+                   interactive=False, freeze_gc=False), QApplication.instance())
     assert desktop is not None
     try:
         desktop.start(show=True)
         report = desktop.repo.open_report
         assert report.interrupted_messages == 1
         # The conversation that was open is reopened, showing the kept turn as interrupted.
-        assert desktop.current_conversation_id() == conversation_id
+        assert current(desktop) == conversation_id
         shown = list(desktop.window.chat_pane.chat_view.message_model.messages())
         assert [m.role for m in shown] == [Role.USER, Role.ASSISTANT]
         assert shown[0].text == QUESTION

@@ -16,16 +16,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from jockey_desktop.presentation.connection import ConnectionMode, ConnectionStatus
 from jockey_desktop.settings import AppSettings
 from jockey_desktop.ui.main_window import MainWindow, load_app_icon
+from tests.helpers.records import make_conversation
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
 
 
 @pytest.fixture
-def window(qtbot) -> MainWindow:
+def window(qtbot, monkeypatch, tmp_path: Path) -> MainWindow:
+    """A shown window with conversation 7 on screen; exports "ask" for a path in tmp."""
     win = MainWindow()
     qtbot.addWidget(win)
+    win.chat_pane.show_conversation(make_conversation(7), [])
+    monkeypatch.setattr(win, "ask_export_path",
+                        lambda fmt, name: str(tmp_path / f"{name}.{fmt}"))
     win.show()
     qtbot.waitExposed(win)
     return win
@@ -48,15 +54,26 @@ def test_shortcuts_emit(qtbot, window, key, modifiers, signal) -> None:
     window.settings_dialog.close()
 
 
-def test_export_shortcut_and_menu(qtbot, window) -> None:
+def test_export_shortcut_and_menu_export_the_conversation_on_screen(
+    qtbot, window, tmp_path: Path
+) -> None:
     window.sidebar.list_view.setFocus()
-    with qtbot.waitSignal(window.sig_export_requested) as blocker:
+    with qtbot.waitSignal(window.sig_export_chosen) as blocker:
         qtbot.keyClick(window.sidebar.list_view, Qt.Key.Key_E,
                        Qt.KeyboardModifier.ControlModifier)
-    assert blocker.args == ["markdown"]
-    with qtbot.waitSignal(window.sig_export_requested) as blocker:
+    assert blocker.args == [7, "markdown", str(tmp_path / "conversation.markdown")]
+    with qtbot.waitSignal(window.sig_export_chosen) as blocker:
         window.action_export_json.trigger()
-    assert blocker.args == ["json"]
+    assert blocker.args[:2] == [7, "json"]
+    with qtbot.waitSignal(window.sig_copy_conversation) as blocker:
+        window.action_copy.trigger()
+    assert blocker.args == [7]
+    # With nothing on screen there is nothing to export or copy.
+    window.chat_pane.clear()
+    with qtbot.assertNotEmitted(window.sig_export_chosen, wait=50):
+        window.action_export_md.trigger()
+    with qtbot.assertNotEmitted(window.sig_copy_conversation, wait=50):
+        window.action_copy.trigger()
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&Edit", "&Settings", "&Help"]
 
@@ -70,7 +87,7 @@ def test_ctrl_k_and_ctrl_e_win_over_a_focused_text_field(qtbot, window) -> None:
         qtbot.keyClick(field, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
     assert field.text() == "abc"  # not "delete to end of line"
     assert field.hasFocus()
-    with qtbot.waitSignal(window.sig_export_requested, timeout=1000):
+    with qtbot.waitSignal(window.sig_export_chosen, timeout=1000):
         qtbot.keyClick(field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
 
 
@@ -110,10 +127,15 @@ def test_window_composition_and_accessible_names(window) -> None:
 
 
 def test_status_bar_connection(window) -> None:
-    window.set_connection("Sandbox")
+    window.show_connection(ConnectionStatus(ConnectionMode.SANDBOX, "Sandbox"))
     assert window.connection_label.text() == "Sandbox"
-    window.set_connection("api.twelvelabs.io", "http://proxy.local:3128")
+    window.show_connection(ConnectionStatus(ConnectionMode.API, "api.twelvelabs.io",
+                                            "http://proxy.local:3128"))
     assert window.connection_label.text() == "api.twelvelabs.io · via proxy http://proxy.local:3128"
+    assert not window.is_welcome_shown()
+    window.show_connection(ConnectionStatus(ConnectionMode.NONE, "Not connected",
+                                            needs_setup=True))
+    assert window.is_welcome_shown() and window.connection_label.text() == "Not connected"
     window.set_conversation_title("Trip")
     assert window.windowTitle().startswith("Trip — ")
 
@@ -224,7 +246,7 @@ def test_theme_follows_system(restore_app_look) -> None:
         (Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier, "sig_new_conversation"),
         (Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
          "sig_copy_conversation"),
-        (Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier, "sig_export_requested"),
+        (Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier, "sig_export_chosen"),
     ],
 )
 def test_shortcuts_work_while_typing_in_the_composer(qtbot, window, key, modifiers,
@@ -273,7 +295,8 @@ def test_show_error_shows_server_text_as_plain_text(window, boxes) -> None:
 
 
 def test_connection_label_is_plain(window) -> None:
-    window.set_connection("api.example", f"http://{EVIL}")
+    window.show_connection(ConnectionStatus(ConnectionMode.API, "api.example",
+                                            f"http://{EVIL}"))
     assert window.connection_label.textFormat() == Qt.TextFormat.PlainText
     assert EVIL in window.connection_label.text()
 

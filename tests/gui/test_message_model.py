@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from PySide6.QtCore import Qt
 
-from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.core.storage.models import MessageStatus, Role
 from jockey_desktop.ui.models.message_model import MessageListModel, MessageRole, RevisionRole
-
-
-def make_message(
-    message_id: int,
-    role: Role = Role.USER,
-    text: str | None = None,
-    status: MessageStatus = MessageStatus.COMPLETE,
-    *,
-    conversation_id: int = 1,
-    created_at: float | None = None,
-    **extra: Any,
-) -> Message:
-    """A Message with sensible defaults (shared by the chat GUI tests)."""
-    now = time.time() if created_at is None else created_at
-    return Message(
-        id=message_id,
-        uid=f"uid-{message_id}",
-        conversation_id=conversation_id,
-        role=role,
-        text=f"message {message_id}" if text is None else text,
-        status=status,
-        created_at=now,
-        updated_at=extra.pop("updated_at", now),
-        **extra,
-    )
+from tests.helpers.records import make_message
 
 
 def test_model_passes_qtmodeltester(qtmodeltester: Any) -> None:

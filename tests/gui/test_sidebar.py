@@ -11,8 +11,6 @@ from PySide6.QtCore import Qt
 from jockey_desktop.core.storage.models import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
-    Conversation,
-    ConversationSummary,
     MessageStatus,
     SearchHit,
 )
@@ -22,22 +20,11 @@ from jockey_desktop.ui.models.conversation_model import (
     SummaryRole,
 )
 from jockey_desktop.ui.sidebar import SEARCH_PLACEHOLDER, ConversationSidebar, split_highlights
+from tests.helpers.records import make_summary
+from tests.helpers.views import ids
 
 # The offscreen platform cannot raise windows, grab the keyboard or propagate size hints.
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
-
-
-def make_summary(cid: int, updated: float, *, pinned: bool = False, title: str = "",
-                 status: MessageStatus | None = None) -> ConversationSummary:
-    conv = Conversation(id=cid, uid=f"u{cid}", title=title or f"Conversation {cid}",
-                        store_id="ks_1", store_name="Games", session_id=None,
-                        instructions=None, created_at=updated, updated_at=updated,
-                        pinned=pinned)
-    return ConversationSummary(conversation=conv, message_count=2, last_status=status)
-
-
-def ids(model: ConversationListModel) -> list[int]:
-    return [model.index(r, 0).data(ConversationIdRole) for r in range(model.rowCount())]
 
 
 # -- model ------------------------------------------------------------------------------------

@@ -16,26 +16,14 @@ from PySide6.QtWidgets import QApplication
 from jockey_desktop.app import AppOptions, JockeyDesktop
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.core.storage import database, open_repository
-from jockey_desktop.core.storage.models import Conversation, ConversationSummary
 from jockey_desktop.ui.models.conversation_model import ConversationIdRole, ConversationListModel
 from jockey_desktop.ui.sidebar import ConversationSidebar
+from tests.helpers.records import make_summary
+from tests.helpers.views import ids
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def make_summary(cid: int, updated: float, *, pinned: bool = False,
-                 title: str = "") -> ConversationSummary:
-    conv = Conversation(id=cid, uid=f"u{cid}", title=title or f"Conversation {cid}",
-                        store_id="ks_1", store_name="Games", session_id=None,
-                        instructions=None, created_at=updated, updated_at=updated,
-                        pinned=pinned)
-    return ConversationSummary(conversation=conv, message_count=2, last_status=None)
-
-
-def ids(model: ConversationListModel) -> list[int]:
-    return [model.index(r, 0).data(ConversationIdRole) for r in range(model.rowCount())]
 
 
 def make_data_dir(path: Path, conversations: int) -> Path:
@@ -53,7 +41,8 @@ def make_data_dir(path: Path, conversations: int) -> Path:
 def create(data_dir: Path) -> JockeyDesktop:
     # No sandbox and no key: the welcome page, nothing on the network.
     desktop = JockeyDesktop.create(
-        AppOptions(data_dir=str(data_dir), interactive=False, single_instance=False),
+        AppOptions(data_dir=str(data_dir), interactive=False, single_instance=False,
+                   freeze_gc=False),
         QApplication.instance())
     assert desktop is not None
     return desktop
@@ -127,8 +116,10 @@ def test_a_conversation_deleted_while_the_list_loads_does_not_come_back(
 
     data = make_data_dir(tmp_path / "data", 5)
     repo = open_repository(data / "conversations.sqlite3", data / "backups")
+    from jockey_desktop.controllers.changes import ChangeFeed
+
     runner = TaskRunner(max_threads=1)
-    controller = ConversationsController(repo, runner)
+    controller = ConversationsController(repo, runner, ChangeFeed())
     try:
         victim = repo.list_conversations()[2].conversation.id
         with qtbot.waitSignal(controller.sig_summaries_loaded, timeout=5000) as loaded:
@@ -202,9 +193,9 @@ def test_the_daily_backup_happens_after_start_up_not_before(qtbot: Any, tmp_path
     desktop = create(data)
     try:
         desktop.start(show=True)
-        qtbot.waitUntil(lambda: desktop._first_paint_hook._done, timeout=5000)
-        # The backup job runs after the hook on the one-thread storage runner: flush it.
-        assert desktop.storage_runner.shutdown(5000)
+        qtbot.waitUntil(lambda: desktop.first_paint.done, timeout=5000)
+        # The backup job runs after the hook on the one-thread storage runner: let it run.
+        assert desktop.storage_runner.drain(5000)
         assert len(database.list_backups(backups, db)) == 1
     finally:
         close(desktop)
@@ -234,7 +225,7 @@ _FIRST_PAINT_SCRIPT = textwrap.dedent("""
             return False
 
     watch = Watch()
-    for widget in (window, window.welcome, window.sidebar.list_view.viewport()):
+    for widget in (window, window.sidebar.list_view.viewport()):
         widget.installEventFilter(watch)
     QTimer.singleShot(20_000, qapp.quit)
     desktop.start(show=True)
@@ -279,13 +270,15 @@ def test_opening_a_long_conversation_reads_only_its_newest_page(
             return real_page(cid, limit=limit, before_id=before_id)
 
         desktop.repo.list_messages_page = counting_page  # type: ignore[method-assign]
-        desktop.open_conversation(conversation_id)
+        desktop.window.sidebar.select_conversation(None)
+        desktop.workspace.open(conversation_id)
         view = desktop.window.chat_pane.chat_view
         assert reads == [None]  # one page, the newest
         assert view.message_model.rowCount() == PAGE_SIZE
         assert view.message_model.message_at(PAGE_SIZE - 1).text == f"question {PAGE_SIZE + 29}"
         assert view.has_older()
-        # Scrolling up (or copying) reaches the rest through the pager.
-        assert len(view.all_messages()) == PAGE_SIZE + 30
+        # Scrolling up reaches the rest through the pager.
+        assert view.load_older() == 30
+        assert reads[-1] is not None and not view.has_older()
     finally:
         close(desktop)

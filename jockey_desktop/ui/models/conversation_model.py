@@ -11,7 +11,7 @@ import bisect
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QPersistentModelIndex, Qt
 
 from jockey_desktop.core.storage.models import ConversationSummary
 from jockey_desktop.ui.theme import plain_tooltip
@@ -66,11 +66,11 @@ class ConversationListModel(QAbstractListModel):
             return conv.id
         return None
 
-    def roleNames(self) -> dict[int, bytes]:
+    def roleNames(self) -> dict[int, QByteArray]:
         """Role names (for QML and debugging)."""
         names = dict(super().roleNames())
-        names[SummaryRole] = b"summary"
-        names[ConversationIdRole] = b"conversationId"
+        names[SummaryRole] = QByteArray(b"summary")
+        names[ConversationIdRole] = QByteArray(b"conversationId")
         return names
 
     # -- mutations ----------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.core.storage.models import Message, MessageStatus
+from jockey_desktop.presentation.accessible import accessible_text
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -22,23 +23,6 @@ _Index = QModelIndex | QPersistentModelIndex
 MessageRole = int(Qt.ItemDataRole.UserRole) + 1
 #: ``data(index, RevisionRole)`` returns the row's revision (int).
 RevisionRole = int(Qt.ItemDataRole.UserRole) + 2
-
-
-def accessible_text(message: Message) -> str:
-    """What a screen reader says for a row: who, the text, and any problem."""
-    if message.role is Role.SEAM:
-        return message.text or "New session started"
-    who = "You" if message.role is Role.USER else "Jockey"
-    parts = [f"{who}: {message.text}" if message.text else f"{who}:"]
-    if message.status is MessageStatus.STREAMING:
-        parts.append("(answer in progress)")
-    elif message.status in (
-        MessageStatus.FAILED, MessageStatus.INTERRUPTED, MessageStatus.CANCELLED
-    ):
-        parts.append(f"({message.status.value}: {message.error_message or 'no reason given'})")
-    if message.citations:
-        parts.append(f"{len(message.citations)} cited moments")
-    return " ".join(parts)
 
 
 class MessageListModel(QAbstractListModel):

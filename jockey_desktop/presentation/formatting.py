@@ -1,4 +1,4 @@
-"""Pure text-formatting helpers shared by the widgets (no Qt, no I/O).
+"""Pure text-formatting helpers shared by the views (no Qt, no I/O).
 
 Time stamps, time ranges, citation labels, ages, durations and token counts are shown in several
 places (chat pane, sidebar, exports); keeping them here gives one spelling everywhere.

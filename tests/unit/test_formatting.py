@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jockey_desktop.ui.formatting import (
+from jockey_desktop.presentation.formatting import (
     citation_label,
     format_age,
     format_count,

@@ -1,0 +1,367 @@
+"""Workspace: which conversation is on screen, and everything that changes it.
+
+It owns "the current conversation" (never read back from a widget) and the rules around it:
+opening one (its newest page, its draft, its live stream), starting one on the picked store,
+deleting one, dropping a conversation left empty, what a store switch means for the
+conversation on screen, restoring the newest backup, and the chat actions on the conversation
+on screen (send, stop, retry). Views listen to its signals and keep to the conversation id they
+are given.
+
+The few questions only the user can answer (start a new conversation on another store?
+restore the backup?) go through :class:`Prompts`, which the window implements.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from jockey_desktop.controllers.changes import ChangeFeed
+from jockey_desktop.controllers.chat import ChatController
+from jockey_desktop.controllers.conversations import ConversationsController
+from jockey_desktop.controllers.stores import StoresController
+from jockey_desktop.core.ports import ConversationStore, Runner
+from jockey_desktop.core.storage.models import Conversation
+from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.presentation.transcript import PAGE_SIZE, OpenedConversation
+from jockey_desktop.settings import AppSettings
+
+log = logging.getLogger(__name__)
+
+PICK_A_STORE = "Pick a knowledge store first (the picker above the chat)."
+PICK_A_STORE_TO_ASK = "Pick a knowledge store first, then ask your question."
+NO_BACKUP_TEXT = ("There is no backup of your conversations yet. A backup is taken once a day "
+                  "while the app runs, and before every upgrade.")
+
+
+class Prompts(Protocol):
+    """What the workspace asks the window (which implements it)."""
+
+    def flush_draft(self) -> None:
+        """Deliver the composer's pending draft now (``sig_draft_changed``)."""
+
+    def confirm_new_conversation_on(self, store_name: str) -> bool:
+        """Ask whether to start a new conversation on another store; True = start one."""
+        ...
+
+    def confirm_restore_backup(self, text: str) -> bool:
+        """Ask before replacing the conversations with a backup; True = restore."""
+        ...
+
+
+class Workspace(QObject):
+    """The current conversation and the flows that change it (see the module docstring)."""
+
+    #: The conversation on screen changed (its id, or None for none).
+    sig_current_changed = Signal(object)
+    #: Show this conversation (an :class:`OpenedConversation`).
+    sig_opened = Signal(object)
+    #: Show no conversation.
+    sig_cleared = Signal()
+    #: Show this store in the picker (no "store chosen" follows: it is not the user's act).
+    sig_store_selected = Signal(str)
+    #: Put the keyboard focus in the composer.
+    sig_focus_composer = Signal()
+    #: A short message for the status bar.
+    sig_notice = Signal(str)
+    #: The composer's text was not sent: put it back and say why.
+    sig_refused = Signal(str)
+    #: A Retry was refused (e.g. still rate limited): say why, the composer is left alone.
+    sig_retry_refused = Signal(str)
+    #: Something the user must read (title, text, is a warning); a dialog when interactive.
+    sig_message = Signal(str, str, bool)
+
+    def __init__(
+        self,
+        repo: ConversationStore,
+        storage: Runner,
+        feed: ChangeFeed,
+        conversations: ConversationsController,
+        chat: ChatController,
+        stores: StoresController,
+        settings: AppSettings,
+        prompts: Prompts,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._repo = repo
+        self._storage = storage
+        self._feed = feed
+        self._conversations = conversations
+        self._chat = chat
+        self._stores = stores
+        self._settings = settings
+        self._prompts = prompts
+        self._current: Conversation | None = None
+        #: The store the picker shows (the one new conversations go to).
+        self._picked: StoreSummary | None = None
+        self._restoring = False
+        self._restore_reopen: int | None = None
+
+    # ----------------------------------------------------------------- state
+
+    def current_id(self) -> int | None:
+        """The conversation on screen, or None."""
+        return self._current.id if self._current is not None else None
+
+    def picked_store(self) -> StoreSummary | None:
+        """The store the picker shows, if any."""
+        return self._picked
+
+    def is_restoring(self) -> bool:
+        """True while a backup restore runs (reads are refused meanwhile)."""
+        return self._restoring
+
+    # ----------------------------------------------------------------- opening
+
+    def restore_last(self) -> None:
+        """Reopen the conversation that was on screen when the app last closed."""
+        last = self._settings.last_conversation_id
+        if last is not None:
+            self.open(last)
+
+    @Slot(int)
+    def open(self, conversation_id: int) -> None:
+        """Show a conversation: its newest page, its own draft, its live stream state.
+
+        Leaving a conversation that has no message and no draft deletes it, so empty
+        conversations never pile up in the sidebar (the user made it and typed nothing).
+        """
+        if self._restoring:
+            return
+        previous = self.current_id()
+        if previous is not None and previous != conversation_id:
+            self._prompts.flush_draft()  # the draft goes to the conversation it was typed in
+        conversation = self._conversations.conversation(conversation_id)
+        if conversation is None:
+            return
+        drop_previous = (previous is not None and previous != conversation_id
+                         and self._is_worthless(previous))
+        # The newest page only; older pages are read as the user scrolls up, so opening (and
+        # reopening the last conversation at start) costs the same for 10 or 1,000 messages.
+        page = self._conversations.messages_page(conversation_id, PAGE_SIZE)
+        older = (partial(self._conversations.older_messages, conversation_id)
+                 if len(page) >= PAGE_SIZE else None)
+        self._current = conversation
+        self.sig_opened.emit(OpenedConversation(
+            conversation, page, older, self._chat.is_busy(conversation_id),
+            self._chat.live_texts(conversation_id)))
+        self.sig_store_selected.emit(conversation.store_id)
+        self._settings.last_conversation_id = conversation_id
+        self.sig_current_changed.emit(conversation_id)
+        if drop_previous and previous is not None:
+            self._conversations.delete(previous)
+        self.sig_focus_composer.emit()
+
+    def _is_worthless(self, conversation_id: int) -> bool:
+        """No message, nothing typed, nothing streaming: a conversation worth nothing."""
+        if self._conversations.draft(conversation_id).strip():
+            return False
+        return (not self._chat.is_busy(conversation_id)
+                and not self._conversations.has_messages(conversation_id))
+
+    @Slot()
+    def new_conversation(self, then: Callable[[int], object] | None = None) -> bool:
+        """Start a conversation on the picked store; False (and a notice) when none is.
+
+        The new conversation opens once it is written; ``then(id)`` is called after that.
+        When the conversation on screen is already empty (no message, no draft) and on that
+        store, it is the new conversation: the composer gets the focus and no second empty
+        row is made. (A typed draft is kept: its conversation stays, a new one is made.)
+        """
+        store = self._picked
+        if store is None:
+            self.sig_notice.emit(PICK_A_STORE)
+            return False
+        current = self._current
+        if current is not None:
+            self._prompts.flush_draft()
+            if current.store_id == store.id and self._is_worthless(current.id):
+                self.sig_focus_composer.emit()
+                if then is not None:
+                    then(current.id)
+                return True
+
+        def created(conversation: Conversation) -> None:
+            self.open(conversation.id)
+            if then is not None and self.current_id() == conversation.id:
+                then(conversation.id)
+
+        self._conversations.create(store.id, store.name, on_created=created)
+        return True
+
+    @Slot(int)
+    def delete(self, conversation_id: int) -> None:
+        """Delete (already confirmed by the sidebar); a stream in it is stopped first."""
+        self._chat.stop(conversation_id)
+        self._conversations.delete(conversation_id)
+        if conversation_id == self.current_id():
+            self._show_none()
+            self._settings.last_conversation_id = None
+
+    def _show_none(self) -> None:
+        self._current = None
+        self.sig_cleared.emit()
+        self.sig_current_changed.emit(None)
+
+    # ----------------------------------------------------------------- the chat on screen
+
+    @Slot(object, str)
+    def save_draft(self, conversation_id: object, text: str) -> None:
+        """The composer's text of ``conversation_id`` (None: typed with none on screen)."""
+        if isinstance(conversation_id, int):
+            self._conversations.save_draft(conversation_id, text)
+
+    @Slot(str)
+    def send(self, text: str) -> None:
+        """The composer's Send: a new conversation is started on the picked store if needed.
+
+        The composer has already cleared itself; a refusal puts the text back.
+        """
+        current = self.current_id()
+        if current is not None:
+            self._ask(current, text)
+            return
+        if self._picked is None:
+            self.sig_refused.emit(PICK_A_STORE_TO_ASK)
+            return
+        self.new_conversation(then=partial(self._ask_text, text))
+
+    def _ask_text(self, text: str, conversation_id: int) -> None:
+        self._ask(conversation_id, text)
+
+    def _ask(self, conversation_id: int, text: str) -> None:
+        refusal = self._chat.send(conversation_id, text)
+        if refusal:
+            self.sig_refused.emit(refusal)
+
+    @Slot()
+    def stop(self) -> None:
+        """Stop the answer of the conversation on screen."""
+        current = self.current_id()
+        if current is not None:
+            self._chat.stop(current)
+
+    @Slot(int)
+    def retry(self, message_id: int) -> None:
+        """Retry a failed turn; a refusal (e.g. still rate limited) is shown in the pane."""
+        refusal = self._chat.retry(message_id)
+        if refusal:
+            self.sig_retry_refused.emit(refusal)
+
+    # ----------------------------------------------------------------- stores
+
+    @Slot(object)
+    def on_store_shown(self, store: object) -> None:
+        """The picker shows another store (for any reason): new conversations go there."""
+        self._picked = store if isinstance(store, StoreSummary) else None
+
+    @Slot(object)
+    def on_stores_loaded(self, stores: object) -> None:
+        """Choose the store to show: the open conversation's, else the one chosen last time,
+        else (once readiness is known) the first store with ready videos."""
+        listed = list(stores) if isinstance(stores, list) else []
+        wanted = self._current.store_id if self._current is not None else None
+        wanted = wanted or self._stores.last_store_id()
+        if wanted is None and not self._stores.is_loading():
+            # The first list arrives before item counts; only the complete one knows which
+            # stores can answer, so a store still indexing is not chosen by accident.
+            first = self._stores.first_ready_store()
+            wanted = first.id if first is not None else None
+        if wanted and any(s.id == wanted for s in listed):
+            self.sig_store_selected.emit(wanted)
+
+    @Slot(str)
+    def choose_store(self, store_id: str) -> None:
+        """The user picked a store: remember it; the conversation on screen is bound to its
+        own store, so an empty one is replaced and a used one prompts for a new one."""
+        self._stores.remember_store(store_id)
+        current = self._current
+        if current is None or current.store_id == store_id:
+            return
+        if not self._conversations.has_messages(current.id):
+            # Nothing asked yet: replace the empty conversation by one on the chosen store,
+            # carrying over whatever was typed, instead of sending it to the old store.
+            self._replace_empty(current.id)
+            return
+        store = self._stores.store(store_id)
+        name = store.name if store is not None else store_id
+        if self._prompts.confirm_new_conversation_on(name):
+            self.new_conversation()
+        else:
+            self.sig_store_selected.emit(current.store_id)
+
+    def _replace_empty(self, old_id: int) -> None:
+        self._prompts.flush_draft()
+        draft = self._conversations.draft(old_id)
+        store = self._picked
+        if store is None:
+            return
+
+        def created(conversation: Conversation) -> None:
+            if draft:
+                # Saved before it opens: the pane then shows it as this conversation's draft.
+                self._conversations.save_draft(conversation.id, draft)
+            self.open(conversation.id)
+            self._conversations.delete(old_id)
+
+        self._conversations.create(store.id, store.name, on_created=created)
+
+    # ----------------------------------------------------------------- backups
+
+    @Slot()
+    def restore_newest_backup(self) -> None:
+        """File → "Restore newest backup…": confirm, stop streams, restore on the storage
+        runner (the current state is backed up first), then reload what is on screen."""
+        if self._restoring:
+            return
+        latest = self._repo.latest_backup()
+        if latest is None:
+            self.sig_message.emit("No backup to restore", NO_BACKUP_TEXT, False)
+            return
+        text = (f"Replace all conversations with the newest backup?\n\n{latest}\n\n"
+                "Answers in progress are stopped. The current conversations are backed up "
+                "first, so this can be undone by restoring again.")
+        if not self._prompts.confirm_restore_backup(text):
+            return
+        self._restoring = True
+        for conversation_id in self._chat.busy_conversations():
+            self._chat.stop(conversation_id)
+        # Nothing typed before the restore may be written into the restored conversations
+        # (ids are reused): deliver pending drafts now (queued before the restore on the one
+        # storage thread), then show no conversation while the file is replaced.
+        self._prompts.flush_draft()
+        self._conversations.flush_drafts()
+        self._restore_reopen = self.current_id()
+        self._show_none()
+        self._feed.hold()
+        self.sig_notice.emit("Restoring the newest backup…")
+        self._storage.submit(self._repo.restore_backup, latest,
+                             on_success=self._on_restored, on_error=self._on_restore_failed)
+
+    def _on_restored(self, path: Path) -> None:
+        self._restoring = False
+        log.info("restored the backup %s", path.name)
+        self._feed.release()
+        self._feed.everything()
+        reopen, self._restore_reopen = self._restore_reopen, None
+        if reopen is not None and self._conversations.conversation(reopen) is not None:
+            self.open(reopen)
+        else:
+            self._settings.last_conversation_id = None
+        self.sig_message.emit("Backup restored",
+                              f"Restored the backup {path.name}. The conversations from before "
+                              "the restore were saved as a backup too.", False)
+
+    def _on_restore_failed(self, error: BaseException) -> None:
+        self._restoring = False
+        log.error("restoring the backup failed: %s", error)
+        self._feed.release()
+        self._feed.everything()
+        self.sig_message.emit("Could not restore the backup",
+                              f"The backup was not restored: {error}", True)

@@ -1,0 +1,224 @@
+"""What went wrong in a turn: a stable code, a sentence a user can act on, and when a retry
+is allowed (no Qt).
+
+Every class of ``core.api`` error gets its own :class:`ErrorCode` (stored as text in
+``Message.error_code``, keyed on by the presentation rules and the tests) and a specific
+sentence: a rejected key points at Settings, a slow server is not reported as "no network".
+A rate limit's retry time is data (:attr:`ErrorInfo.retry_at`, saved with the row), never text
+parsed back. The API key never appears here: the client's ``str(err)`` is already key-free and
+nothing else is added.
+
+The sentences a turn's row can carry (stopped, interrupted, asked again, session lost) are
+defined here once; the controller saves them and the presentation rules fall back to them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from jockey_desktop.core.storage.models import Message, MessageStatus
+
+
+class ErrorCode(str, Enum):
+    """``Message.error_code`` values. A ``str`` enum: a stored code compares equal to it."""
+
+    AUTH = "auth"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
+    STORE_NOT_FOUND = "store_not_found"
+    STORE_NOT_READY = "store_not_ready"
+    #: The server no longer had the session; the question was re-asked in a new one.
+    SESSION_LOST = "session_lost"
+    SESSION_STORE_MISMATCH = "session_store_mismatch"
+    INVALID_REQUEST = "invalid_request"
+    NETWORK = "network"
+    TIMEOUT = "timeout"
+    SERVER = "server"
+    PROTOCOL = "protocol"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    NO_CLIENT = "no_client"
+    UNKNOWN = "error"
+    #: A failed attempt whose question was asked again further down (no second Retry).
+    ASKED_AGAIN = "asked_again"
+    #: Only on an in-memory copy of a STREAMING row while the client waits to resend the
+    #: question (never saved): its ``retry_at`` is the moment of the resend.
+    RETRY_WAIT = "retry_wait"
+
+
+#: A cancelled turn's saved reason (cancelled rows are shown neutrally, not as errors).
+STOPPED_TEXT = "Stopped — partial answer kept."
+STOPPED_EMPTY_TEXT = "Stopped before an answer arrived."
+#: The reason saved on a turn the app closed (or crashed) under.
+INTERRUPTED_TEXT = "The app closed before the answer finished."
+ASKED_AGAIN_TEXT = "Asked again below."
+#: The reason saved on the failed attempt of a turn recovered in a new session.
+SESSION_LOST_TEXT = ("The server no longer had this conversation's session — "
+                     "the question was asked again in a new session below.")
+#: Why nothing can be asked or listed yet.
+NO_CLIENT_TEXT = "No API key is set — open Settings, or try the sandbox."
+#: A failure that came with no reason at all.
+FAILED_TEXT = "The request failed."
+#: What the status line says while the client waits before resending, per ``RetryWait.reason``.
+WAIT_LABELS = {
+    "rate_limited": "Rate limited",
+    "unavailable": "The server is busy",
+    "connection": "Could not connect",
+}
+WAIT_LABEL_DEFAULT = "Waiting to retry"
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What the chat shows and saves for one failed turn."""
+
+    code: ErrorCode
+    message: str
+    #: Epoch seconds before which a retry only earns another refusal (a rate limit's
+    #: Retry-After), else None.
+    retry_at: float | None = None
+
+
+def _server_detail(err: BaseException) -> str:
+    """Only the detail of ``err`` (usually the server's own words), without the class summary.
+
+    ``str(err)`` of a client error starts with the class's summary sentence; the messages
+    below start with their own summary, so using ``str(err)`` here printed the same idea
+    twice ("… could not be understood: The server's reply could not be understood. …").
+    """
+    from jockey_desktop.core import api
+
+    if isinstance(err, api.JockeyError):
+        detail = (err.message or "").strip()
+        summary = err.user_summary().strip()
+        return "" if _same_sentence(detail, summary) else detail
+    text = str(err).strip()
+    return text if text else type(err).__name__
+
+
+def _same_sentence(a: str, b: str) -> bool:
+    def norm(text: str) -> str:
+        return " ".join(text.lower().rstrip(".!? ").split())
+
+    return bool(a) and norm(a) == norm(b)
+
+
+def _with_detail(lead: str, err: BaseException) -> str:
+    """``lead`` (one summary sentence) followed by the server's detail once, if it adds any."""
+    detail = _server_detail(err)
+    if not detail or _same_sentence(detail, lead) or detail.lower() in lead.lower():
+        return lead
+    if detail[-1] not in ".!?":
+        detail += "."
+    # A terse server word ("down") still reads as its own sentence.
+    return f"{lead} {detail[0].upper()}{detail[1:]}"
+
+
+def _rate_limited(err: BaseException, now: Callable[[], float]) -> ErrorInfo:
+    retry_after = getattr(err, "retry_after", None)
+    if retry_after is None:
+        return ErrorInfo(ErrorCode.RATE_LIMITED,
+                         "Rate limited by the server — wait a minute, then retry.")
+    seconds = max(0, math.ceil(float(retry_after)))
+    retry_at = now() + seconds
+    at = _dt.datetime.fromtimestamp(retry_at).strftime("%H:%M:%S")
+    return ErrorInfo(ErrorCode.RATE_LIMITED,
+                     f"Rate limited — try again after {at} (in {seconds} s).", retry_at)
+
+
+def describe_error(
+    err: BaseException,
+    *,
+    store_name: str = "",
+    now: Callable[[], float] = time.time,
+) -> ErrorInfo:
+    """Map a client error (or any exception) to its code, a human sentence and its retry time.
+
+    The checks go from the most specific class to the most general, because the client's
+    error classes subclass one another (e.g. a store mismatch is an invalid request).
+    """
+    # Imported on use: the window's first paint needs the codes and sentences, not the
+    # client's error classes (describing an error happens long after start-up).
+    from jockey_desktop.core import api
+
+    store = f"“{store_name}”" if store_name else "this knowledge store"
+    if isinstance(err, api.RequestCancelledError):
+        return ErrorInfo(ErrorCode.CANCELLED, STOPPED_TEXT)
+    if isinstance(err, api.SessionLostError):
+        return ErrorInfo(
+            ErrorCode.SESSION_LOST,
+            "The server no longer has this conversation's session (it expired or was removed).",
+        )
+    if isinstance(err, api.SessionStoreMismatchError):
+        return ErrorInfo(
+            ErrorCode.SESSION_STORE_MISMATCH,
+            "This conversation's server session belongs to a different knowledge store. "
+            "Start a new conversation to ask about this store.",
+        )
+    if isinstance(err, api.StoreNotReadyError):
+        return ErrorInfo(
+            ErrorCode.STORE_NOT_READY,
+            f"No videos in {store} are ready yet — wait for indexing to finish, then retry.",
+        )
+    if isinstance(err, api.ForbiddenError):
+        return ErrorInfo(
+            ErrorCode.FORBIDDEN,
+            _with_detail("Your API key is not allowed to do this (check your plan or "
+                         "account access).", err),
+        )
+    if isinstance(err, api.MalformedKeyError):
+        return ErrorInfo(ErrorCode.AUTH, err.user_summary())
+    if isinstance(err, api.AuthenticationError):
+        return ErrorInfo(ErrorCode.AUTH,
+                         "Your API key was rejected — open Settings to replace it.")
+    if isinstance(err, api.RateLimitedError):
+        return _rate_limited(err, now)
+    if isinstance(err, api.StoreNotFoundError):
+        return ErrorInfo(
+            ErrorCode.STORE_NOT_FOUND,
+            f"The knowledge store {store} no longer exists on the server. "
+            "Start a new conversation on another store.",
+        )
+    if isinstance(err, api.InvalidRequestError):
+        return ErrorInfo(ErrorCode.INVALID_REQUEST,
+                         _with_detail("The server refused the question.", err))
+    # A timeout is checked before the network error: a slow server is not "no network".
+    if isinstance(err, api.RequestTimedOutError):
+        return ErrorInfo(
+            ErrorCode.TIMEOUT,
+            "The server took too long to answer (it stopped sending data). "
+            "Retry, or try again later.",
+        )
+    if isinstance(err, api.NetworkError):
+        return ErrorInfo(ErrorCode.NETWORK, _with_detail(
+            "Can't reach the server — check the network connection or proxy.", err))
+    if isinstance(err, api.ServerError):
+        return ErrorInfo(ErrorCode.SERVER, _with_detail("The server failed to answer.", err))
+    if isinstance(err, api.ProtocolError):
+        return ErrorInfo(ErrorCode.PROTOCOL,
+                         _with_detail("The server's reply could not be understood.", err))
+    if isinstance(err, api.JockeyError):
+        return ErrorInfo(ErrorCode.UNKNOWN, str(err).strip() or type(err).__name__)
+    # A bug on our side: say so plainly, without a traceback in the transcript.
+    return ErrorInfo(ErrorCode.UNKNOWN,
+                     f"Something went wrong in the app ({type(err).__name__}).")
+
+
+# --------------------------------------------------------------------------- the retry lock
+
+
+def retry_wait_seconds(message: Message, now: float) -> int:
+    """Whole seconds until Retry may be used on ``message`` (0 = now): the retry lock.
+
+    A failed turn may be retried once its ``retry_at`` (saved from the server's Retry-After)
+    has passed. The one rule both the controller (which refuses an early retry) and the view
+    (which shows "Retry in N s") follow.
+    """
+    if message.status is not MessageStatus.FAILED or message.retry_at is None:
+        return 0
+    return max(0, math.ceil(message.retry_at - now))

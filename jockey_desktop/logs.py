@@ -1,0 +1,96 @@
+"""The app's log file: INFO and up to a rotating file in the data dir, secrets redacted (no Qt).
+
+Nobody logs the API key, but as a second line of defence every record (message, traceback,
+stack) passes a filter that replaces any registered secret before a handler sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from jockey_desktop import APP_NAME
+
+if TYPE_CHECKING:
+    from jockey_desktop.paths import AppPaths
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces any registered secret in log records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def redact(self, text: str) -> str:
+        """``text`` with every registered secret replaced."""
+        for secret in self.secrets:
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "[redacted]")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the record in place; never drops it."""
+        if not self.secrets:
+            return True
+        text = record.getMessage()
+        redacted = self.redact(text)
+        if redacted != text:
+            record.msg, record.args = redacted, None
+        # A formatted traceback can hold the key too (an exception's repr, a local shown by
+        # a frame line): format it here, redact it, and hand the handler the text only. The
+        # Formatter uses ``exc_text`` as is; ``exc_info`` is dropped so no handler
+        # re-formats the original.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _EXC_FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+_EXC_FORMATTER = logging.Formatter()
+
+#: The filter on the app's log handler (one per process).
+redactor = RedactingFilter()
+
+
+def register_secret(secret: str | None) -> None:
+    """Never let ``secret`` reach the log file, whoever logs it."""
+    if secret:
+        redactor.secrets.add(secret)
+
+
+def setup_logging(paths: AppPaths) -> logging.Handler | None:
+    """Log INFO and up to a rotating file in the data dir's logs/ (never to the console)."""
+    try:
+        # Created 0600 whatever the umask: it names conversations and servers.
+        os.close(os.open(paths.log_file, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+        handler = logging.handlers.RotatingFileHandler(
+            paths.log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    except OSError as exc:
+        print(f"{APP_NAME}: cannot write the log file {paths.log_file}: {exc}", file=sys.stderr)
+        return None
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    handler.addFilter(redactor)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    # urllib3 logs request lines at DEBUG only; keep it quiet regardless of the root level.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    return handler
+
+
+def close_logging(handler: logging.Handler | None) -> None:
+    """Detach and close a handler made by :func:`setup_logging`."""
+    if handler is not None:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
