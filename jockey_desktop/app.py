@@ -200,6 +200,7 @@ class JockeyDesktop(QObject):
         conn.sig_key_state_changed.connect(w.set_key_state)
         conn.sig_settings_values.connect(w.set_settings_values)
         conn.sig_notice.connect(w.show_transient)
+        conn.sig_no_client_reason.connect(chat.set_no_client_reason)
         self.keys.sig_test_result.connect(w.set_test_result)
         self.keys.sig_error.connect(w.show_transient)
         w.sig_settings_requested.connect(conn.refresh_settings)

@@ -178,6 +178,7 @@ class ChatController(QObject):
         self._storage = storage
         self._feed = feed
         self._client = client
+        self._no_client_reason = ""
         # Each stream holds a thread for minutes; allow several conversations at once.
         self._runner = runner if runner is not None else TaskRunner(
             max_threads=8, name="streams", parent=self)
@@ -200,6 +201,15 @@ class ChatController(QObject):
     def set_client(self, client: ApiClient | None) -> None:
         """Use ``client`` for new turns (streams in flight keep theirs)."""
         self._client = client
+
+    @Slot(str)
+    def set_no_client_reason(self, reason: str) -> None:
+        """Why there is no client when it is not simply "no key" (e.g. the keychain could not
+        be read); "" goes back to the usual sentence."""
+        self._no_client_reason = reason
+
+    def _no_client_text(self) -> str:
+        return self._no_client_reason or NO_CLIENT_TEXT
 
     def client(self) -> ApiClient | None:
         """The client new turns will use (None when no key is configured)."""
@@ -278,7 +288,7 @@ class ChatController(QObject):
         if refusal:
             return refusal
         if self._client is None:
-            return NO_CLIENT_TEXT
+            return self._no_client_text()
         conversation = self._repo.get_conversation(conversation_id)
         if conversation is None:
             return "This conversation no longer exists."
@@ -356,7 +366,7 @@ class ChatController(QObject):
         if self.is_busy(conversation_id):
             return "An answer is still arriving — wait for it or press Stop."
         if self._client is None:
-            return NO_CLIENT_TEXT
+            return self._no_client_text()
         return None
 
     def _reserve(self, conversation_id: int, store_id: str, store_name: str, text: str,
@@ -419,7 +429,8 @@ class ChatController(QObject):
     def _start_stream(self, turn: _Turn, question_id: int) -> None:
         client = self._client
         if client is None or self._shut_down:
-            self._end_turn(turn, MessageStatus.FAILED, ErrorCode.NO_CLIENT, NO_CLIENT_TEXT)
+            self._end_turn(turn, MessageStatus.FAILED, ErrorCode.NO_CLIENT,
+                           self._no_client_text())
             return
         instructions = self._instructions_for(turn, question_id)
         log.info("turn %d started (conversation %d, %s session)", turn.request_id,
