@@ -120,6 +120,10 @@ class JockeyDesktop(QObject):
                                          server_name_for_data_dir(self.paths.data_dir), self)
         if self.guard.try_acquire():
             return True
+        if not self.guard.held_by_another():
+            # The lock file could not be written (a read-only folder): not "already running".
+            self._fail("data-dir", self.options, "Cannot start", self.guard.lock_error_text())
+            return False
         if self.guard.notify_running_instance():
             JockeyDesktop.last_start_failure = "already-running"
             log.info("another instance is running; asked it to come forward")

@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from jockey_desktop import APP_NAME
+from jockey_desktop.core.redaction import is_secret, redact
 
 if TYPE_CHECKING:
     from jockey_desktop.paths import AppPaths
@@ -28,11 +29,9 @@ class RedactingFilter(logging.Filter):
         self.secrets: set[str] = set()
 
     def redact(self, text: str) -> str:
-        """``text`` with every registered secret replaced."""
-        for secret in self.secrets:
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "[redacted]")
-        return text
+        """``text`` with every registered secret replaced (only strings long enough to be
+        secrets: ``core.redaction``)."""
+        return redact(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact the record in place; never drops it."""
@@ -63,8 +62,9 @@ redactor = RedactingFilter()
 
 
 def register_secret(secret: str | None) -> None:
-    """Never let ``secret`` reach the log file, whoever logs it."""
-    if secret:
+    """Never let ``secret`` reach the log file, whoever logs it (a string too short to be a
+    secret, like the sandbox's "sandbox", is left alone: it would garble ordinary text)."""
+    if is_secret(secret):
         redactor.secrets.add(secret)
 
 

@@ -35,3 +35,18 @@ def test_a_logged_exception_holding_the_key_is_redacted() -> None:
     assert secret not in text
 
 
+
+
+def test_a_word_too_short_to_be_a_secret_is_never_redacted() -> None:
+    """The sandbox's key is "sandbox": registering it must not garble every log line that
+    mentions the sandbox; a real key is still hidden."""
+    long_secret = "tlk_log_secret_0123456789"
+    register_secret("sandbox")
+    register_secret(long_secret)
+    try:
+        assert redactor.redact("sandbox started; key tlk_log_secret_0123456789") == (
+            "sandbox started; key [redacted]")
+        assert "sandbox" not in redactor.secrets
+    finally:
+        redactor.secrets.discard(long_secret)
+        redactor.secrets.discard("sandbox")
