@@ -25,6 +25,7 @@ from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.controllers.stores import StoresController
+from jockey_desktop.core.errors import QUESTION_NOT_SAVED_TEXT
 from jockey_desktop.core.ports import ConversationStore, Runner
 from jockey_desktop.core.storage.models import Conversation
 from jockey_desktop.core.store_summary import StoreSummary
@@ -145,6 +146,10 @@ class Workspace(QObject):
         # The newest page only; older pages are read as the user scrolls up, so opening (and
         # reopening the last conversation at start) costs the same for 10 or 1,000 messages.
         page = self._conversations.messages_page(conversation_id, PAGE_SIZE)
+        # Answers the disk could not take yet are shown as they are in memory.
+        unsaved = self._chat.unsaved_rows(conversation_id)
+        if unsaved:
+            page = [unsaved.get(m.id, m) for m in page]
         older = (partial(self._conversations.older_messages, conversation_id)
                  if len(page) >= PAGE_SIZE else None)
         self._current = conversation
@@ -166,10 +171,12 @@ class Workspace(QObject):
                 and not self._conversations.has_messages(conversation_id))
 
     @Slot()
-    def new_conversation(self, then: Callable[[int], object] | None = None) -> bool:
+    def new_conversation(self, then: Callable[[int], object] | None = None,
+                         on_failed: Callable[[BaseException], object] | None = None) -> bool:
         """Start a conversation on the picked store; False (and a notice) when none is.
 
-        The new conversation opens once it is written; ``then(id)`` is called after that.
+        The new conversation opens once it is written; ``then(id)`` is called after that, or
+        ``on_failed(error)`` when it could not be written (else the list says so).
         When the conversation on screen is already empty (no message, no draft) and on that
         store, it is the new conversation: the composer gets the focus and no second empty
         row is made. (A typed draft is kept: its conversation stays, a new one is made.)
@@ -192,7 +199,8 @@ class Workspace(QObject):
             if then is not None and self.current_id() == conversation.id:
                 then(conversation.id)
 
-        self._conversations.create(store.id, store.name, on_created=created)
+        self._conversations.create(store.id, store.name, on_created=created,
+                                   on_failed=on_failed)
         return True
 
     @Slot(int)
@@ -230,7 +238,13 @@ class Workspace(QObject):
         if self._picked is None:
             self.sig_refused.emit(PICK_A_STORE_TO_ASK)
             return
-        self.new_conversation(then=partial(self._ask_text, text))
+        self.new_conversation(then=partial(self._ask_text, text),
+                              on_failed=self._not_started)
+
+    def _not_started(self, error: BaseException) -> None:
+        # The conversation for the first question could not be written (a full disk): the
+        # question goes back to the composer with the reason.
+        self.sig_refused.emit(f"{QUESTION_NOT_SAVED_TEXT} {error}")
 
     def _ask_text(self, text: str, conversation_id: int) -> None:
         self._ask(conversation_id, text)
