@@ -196,6 +196,16 @@ class ChatPane(QWidget):
     @Slot()
     def clear(self) -> None:
         """Show the empty state (no conversation selected)."""
+        self._clear(keep_typed=False)
+
+    @Slot()
+    def clear_keeping_typed(self) -> None:
+        """Show the empty state but keep what is typed (and a question on its way, which a
+        refusal can still put back): the conversation vanished with a damaged database, and
+        nothing else holds that text."""
+        self._clear(keep_typed=True)
+
+    def _clear(self, *, keep_typed: bool) -> None:
         self.composer.flush_draft()
         self._conversation = None
         self.chat_view.set_messages([])
@@ -205,7 +215,8 @@ class ChatPane(QWidget):
         self.session_label.setText("")
         self._dot.hide()
         self.notice.show_text("")
-        self.composer.set_text("")
+        if not keep_typed:
+            self.composer.set_text("")
         # Typing here is never a dead end: the window starts a conversation on Send.
         self.composer.setEnabled(True)
         self.composer.edit.setPlaceholderText(EMPTY_PLACEHOLDER)
@@ -281,8 +292,10 @@ class ChatPane(QWidget):
 
     @Slot(int, str)
     def on_refused(self, conversation_id: int, reason: str) -> None:
-        """A question of some conversation was not sent: its text back, with the reason."""
-        if conversation_id == self.current_conversation_id():
+        """A question of some conversation was not sent: its text back, with the reason
+        (also when no conversation is shown: the one it was asked in is gone)."""
+        shown = self.current_conversation_id()
+        if conversation_id == shown or shown is None:
             self.show_refusal(reason)
 
     def composer_text(self) -> str:

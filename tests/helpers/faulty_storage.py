@@ -2,7 +2,8 @@
 
 ``FaultyRepository`` wraps the real one: while ``disk_full`` is set every write raises
 ``DiskFullError`` (nothing written, as SQLite does on SQLITE_FULL); while ``damaged`` is set
-every read and write raises ``DatabaseCorruptError``. ``inject_faults(monkeypatch)`` makes
+every read and write raises ``DatabaseCorruptError`` (until ``replace_damaged`` moves the
+damaged file aside). ``inject_faults(monkeypatch)`` makes
 the app open its database through one (the app calls ``storage.open_repository``).
 """
 
@@ -38,6 +39,8 @@ class FaultyRepository:
         self.real = real
         self.disk_full = False
         self.damaged = False
+        #: Damage met by writes only (a page no read of the test touches).
+        self.damaged_writes = False
         self.failed: list[str] = []
 
     def __repr__(self) -> str:
@@ -51,7 +54,11 @@ class FaultyRepository:
 
     def _guarded(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
-            if self.damaged:
+            if name == "replace_damaged":
+                # The damaged file is moved aside: a new one is used.
+                self.damaged = self.damaged_writes = False
+                return method(*args, **kwargs)
+            if self.damaged or (self.damaged_writes and name not in READS):
                 self.failed.append(name)
                 raise DatabaseCorruptError(self.real.db_path, "read the conversations")
             if self.disk_full and name not in READS:
