@@ -44,6 +44,7 @@ from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.composer import Composer
 from jockey_desktop.ui.moment_popup import MomentPopup, ThumbnailLoader
 from jockey_desktop.ui.notice_banner import NoticeBanner
+from jockey_desktop.ui.theme import plain_tooltip
 
 EMPTY_TEXT = (
     "Ask a question below to start a new conversation on the picked knowledge store,\n"
@@ -347,9 +348,9 @@ class ChatPane(QWidget):
 
     def _update_header(self, conversation: Conversation, messages: list[Message]) -> None:
         self.title_label.setText(conversation.title or "New conversation")
-        self.title_label.setToolTip(conversation.title)
+        self.title_label.setToolTip(plain_tooltip(conversation.title))
         self.store_label.setText(conversation.store_name or conversation.store_id)
-        self.store_label.setToolTip(f"Knowledge store: {conversation.store_id}")
+        self.store_label.setToolTip(plain_tooltip(f"Knowledge store: {conversation.store_id}"))
         self.session_label.setText(session_state(conversation, messages).value)
         self._dot.show()
         self.composer.set_store_name(conversation.store_name or conversation.store_id)

@@ -590,7 +590,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def set_conversation_title(self, title: str | None) -> None:
         """Put the open conversation's title in the window title."""
-        self.setWindowTitle(f"{title} — {APP_NAME}" if title else APP_NAME)
+        self.setWindowTitle(f"{plain_window_title(title)} — {APP_NAME}" if title else APP_NAME)
 
     # -- geometry ----------------------------------------------------------------------------
 
