@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
@@ -20,10 +20,11 @@ from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.connection import Connection
 from jockey_desktop.controllers.conversations import ConversationsController
+from jockey_desktop.controllers.damage import DamageGuard
 from jockey_desktop.controllers.media import ThumbnailLoader
 from jockey_desktop.controllers.settings import LazyApiKeyStore, SettingsController
 from jockey_desktop.controllers.stores import StoresController
-from jockey_desktop.controllers.workspace import Workspace
+from jockey_desktop.controllers.workspace import RESTORE_HINT, Workspace
 from jockey_desktop.core.storage import Repository
 from jockey_desktop.logs import close_logging, setup_logging
 from jockey_desktop.options import AppOptions
@@ -45,8 +46,6 @@ __all__ = ["AppOptions", "JockeyDesktop", "run"]
 
 log = logging.getLogger(__name__)
 
-#: How to restore, added to the damaged-database notice.
-RESTORE_HINT = "To do that, use File → Restore newest backup…"
 
 
 class JockeyDesktop(QObject):
@@ -120,6 +119,10 @@ class JockeyDesktop(QObject):
                                          server_name_for_data_dir(self.paths.data_dir), self)
         if self.guard.try_acquire():
             return True
+        if not self.guard.held_by_another():
+            # The lock file could not be written (a read-only folder): not "already running".
+            self._fail("data-dir", self.options, "Cannot start", self.guard.lock_error_text())
+            return False
         if self.guard.notify_running_instance():
             JockeyDesktop.last_start_failure = "already-running"
             log.info("another instance is running; asked it to come forward")
@@ -140,7 +143,7 @@ class JockeyDesktop(QObject):
             # The daily backup waits until the window is up (``_after_first_paint``); a
             # backup before a migration still happens here, before the upgrade.
             with database.deferring_daily_backup():
-                self.repo = storage.open_repository(self.paths.database, self.paths.backups)
+                repo = storage.open_repository(self.paths.database, self.paths.backups)
         except Exception as exc:
             too_new = isinstance(exc, storage.DatabaseTooNewError)
             self._fail("database", self.options,
@@ -148,9 +151,12 @@ class JockeyDesktop(QObject):
                        else "Cannot open the conversation history",
                        f"{exc}\n\nThe file was left untouched: {self.paths.database}")
             return False
+        # A damaged page met later takes the same path as one met here (controllers.damage).
+        self.damage_guard = DamageGuard(repo)
+        self.repo = cast(Repository, self.damage_guard)
         report = self.repo.open_report
         notice = report.user_message() if report is not None else None
-        if notice and report.moved_aside:
+        if notice and report.moved_aside and self.repo.latest_backup() is not None:
             notice = f"{notice} {RESTORE_HINT}"
         self.startup_notice = notice or None
         return True
@@ -187,6 +193,7 @@ class JockeyDesktop(QObject):
         self.workspace = Workspace(self.repo, self.storage_runner, self.feed,
                                    self.conversations, self.chat, self.stores, self.settings,
                                    self.window, parent=self)
+        self.damage_guard.listener = self.workspace.report_damage
 
     def _wire(self) -> None:
         w, feed, conn, ws = self.window, self.feed, self.connection, self.workspace
@@ -200,6 +207,7 @@ class JockeyDesktop(QObject):
         conn.sig_key_state_changed.connect(w.set_key_state)
         conn.sig_settings_values.connect(w.set_settings_values)
         conn.sig_notice.connect(w.show_transient)
+        conn.sig_no_client_reason.connect(chat.set_no_client_reason)
         self.keys.sig_test_result.connect(w.set_test_result)
         self.keys.sig_error.connect(w.show_transient)
         w.sig_settings_requested.connect(conn.refresh_settings)
@@ -212,6 +220,7 @@ class JockeyDesktop(QObject):
         # The conversation on screen.
         ws.sig_opened.connect(pane.show_opened)
         ws.sig_cleared.connect(pane.clear)
+        ws.sig_lost.connect(pane.clear_keeping_typed)
         ws.sig_current_changed.connect(sidebar.select_conversation)
         ws.sig_store_selected.connect(picker.select_store)
         ws.sig_focus_composer.connect(w.focus_composer)
@@ -219,6 +228,7 @@ class JockeyDesktop(QObject):
         ws.sig_refused.connect(pane.show_refusal)
         ws.sig_retry_refused.connect(pane.show_reason)
         ws.sig_message.connect(w.show_message)
+        ws.sig_damaged.connect(w.show_damaged_notice)
         sidebar.sig_conversation_selected.connect(ws.open)
         sidebar.sig_new_requested.connect(ws.new_conversation)
         sidebar.sig_delete_requested.connect(ws.delete)
@@ -297,7 +307,11 @@ class JockeyDesktop(QObject):
             # interactive); interrupted answers are visible and retryable in their
             # conversations, so the status bar is enough for them.
             damaged = self.repo.open_report.moved_aside is not None
-            self.window.show_notice(self.startup_notice, important=damaged)
+            if damaged:
+                self.window.show_damaged_notice(self.startup_notice,
+                                                self.repo.latest_backup() is not None)
+            else:
+                self.window.show_notice(self.startup_notice)
 
     @Slot()
     def _after_first_paint(self) -> None:

@@ -6,6 +6,7 @@ stack) passes a filter that replaces any registered secret before a handler sees
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.handlers
 import os
@@ -13,11 +14,46 @@ import sys
 from typing import TYPE_CHECKING
 
 from jockey_desktop import APP_NAME
+from jockey_desktop.core.redaction import is_secret, redact
 
 if TYPE_CHECKING:
     from jockey_desktop.paths import AppPaths
 
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
+
+
+class _LogFileHandler(logging.handlers.RotatingFileHandler):
+    """The rotating log file, quiet when its disk is full.
+
+    logging's default reaction to a failed write is a traceback on stderr for every record:
+    on a full disk that is a flood in the terminal while the app itself copes (and tells the
+    user in the window). Records that cannot be written are counted instead, and the count
+    is written once the disk takes a line again.
+    """
+
+    dropped = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record (first saying how many were lost, if any)."""
+        if self.dropped:
+            dropped, self.dropped = self.dropped, 0
+            lost = logging.LogRecord(record.name, logging.WARNING, __file__, 0,
+                                     "%d log record(s) lost: the disk was full", (dropped,),
+                                     None)
+            super().emit(lost)
+            if self.dropped:  # the note failed too: still full, and this record is lost
+                self.dropped = dropped + 1
+                return
+        super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """Count a record lost to a full (or vanished) disk; anything else as usual."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT,
+                                                          errno.EROFS, errno.EIO):
+            self.dropped += 1
+            return
+        super().handleError(record)
 
 
 class RedactingFilter(logging.Filter):
@@ -28,11 +64,9 @@ class RedactingFilter(logging.Filter):
         self.secrets: set[str] = set()
 
     def redact(self, text: str) -> str:
-        """``text`` with every registered secret replaced."""
-        for secret in self.secrets:
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "[redacted]")
-        return text
+        """``text`` with every registered secret replaced (only strings long enough to be
+        secrets: ``core.redaction``)."""
+        return redact(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact the record in place; never drops it."""
@@ -63,8 +97,9 @@ redactor = RedactingFilter()
 
 
 def register_secret(secret: str | None) -> None:
-    """Never let ``secret`` reach the log file, whoever logs it."""
-    if secret:
+    """Never let ``secret`` reach the log file, whoever logs it (a string too short to be a
+    secret, like the sandbox's "sandbox", is left alone: it would garble ordinary text)."""
+    if is_secret(secret):
         redactor.secrets.add(secret)
 
 
@@ -73,7 +108,7 @@ def setup_logging(paths: AppPaths) -> logging.Handler | None:
     try:
         # Created 0600 whatever the umask: it names conversations and servers.
         os.close(os.open(paths.log_file, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
-        handler = logging.handlers.RotatingFileHandler(
+        handler = _LogFileHandler(
             paths.log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
     except OSError as exc:
         print(f"{APP_NAME}: cannot write the log file {paths.log_file}: {exc}", file=sys.stderr)

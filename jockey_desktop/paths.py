@@ -16,9 +16,11 @@ composition root passes the resolved paths in.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +96,12 @@ class AppPaths:
         existing folder handed over with ``--data-dir`` or the environment variable (say a
         shared project folder, or the home directory) keeps the permissions its owner chose.
         """
+        _make_private_dir(self.data_dir, tighten_existing=False)
+        # Before the subfolders: a read-only folder is then named as such, once.
+        _check_writable(self.data_dir)
         for directory in self.directories():
-            _make_private_dir(directory, tighten_existing=directory != self.data_dir)
+            if directory != self.data_dir:
+                _make_private_dir(directory)
 
 
 def configure_application_identity(app: QCoreApplication | None = None) -> None:
@@ -145,6 +151,40 @@ def _choose_data_dir(cli_data_dir: str | None) -> Path:
     return Path(location).absolute()
 
 
+def _check_writable(directory: Path) -> None:
+    """Raise :class:`DataDirError` saying so when nothing can be written in ``directory``.
+
+    Tried by writing, not by asking permission bits (``os.access`` answers for the real
+    uid and misses ACLs): every later failure (the lock file, the log, the database) would
+    otherwise be reported as something else, e.g. "already running".
+    """
+    try:
+        fd, name = tempfile.mkstemp(prefix=".write-test-", dir=directory)
+    except OSError as exc:
+        raise _unusable(directory, exc, "write in") from exc
+    os.close(fd)
+    try:
+        os.unlink(name)
+    except OSError:
+        log.warning("could not remove the write test file %s", name)
+
+
+def _unusable(directory: Path, exc: OSError, action: str) -> DataDirError:
+    """The sentence for a data folder the OS refused: read-only said as read-only."""
+    if exc.errno == errno.EROFS:
+        problem = f"The data folder {directory} is on a read-only disk, so nothing can be saved."
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        problem = (f"The data folder {directory} is read-only for you (permission denied), "
+                   "so nothing can be saved.")
+    elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        problem = f"The disk holding {directory} is full; free some space there."
+    else:
+        return DataDirError(f"Cannot {action} the data folder {directory}: "
+                            f"{exc.strerror or exc}.")
+    return DataDirError(
+        f"{problem} Choose a writable folder with --data-dir or {DATA_DIR_ENV_VAR}.")
+
+
 def _make_private_dir(directory: Path, *, tighten_existing: bool = True) -> None:
     existed = directory.is_dir()
     try:
@@ -152,9 +192,7 @@ def _make_private_dir(directory: Path, *, tighten_existing: bool = True) -> None
     except FileExistsError as exc:
         raise DataDirError(f"{directory} exists but is not a folder.") from exc
     except OSError as exc:
-        raise DataDirError(
-            f"Cannot create the data folder {directory}: {exc.strerror or exc}."
-        ) from exc
+        raise _unusable(directory, exc, "create") from exc
     if not directory.is_dir():
         raise DataDirError(f"{directory} exists but is not a folder.")
     if os.name != "posix":

@@ -166,6 +166,27 @@ def _install_message_filter() -> None:
     qInstallMessageHandler(handler)
 
 
+def _lock_data_dir(data_dir: str) -> Any:
+    """Take the data folder's single-instance lock for the whole self-test, as the app does
+    (without asking a running instance to come forward): a self-test must never open, and at
+    its end close, a database a running app is using — closing removes that app's crash
+    marker."""
+    from jockey_desktop.paths import DataDirError, resolve_paths
+    from jockey_desktop.single_instance import SingleInstanceGuard, server_name_for_data_dir
+
+    try:
+        paths = resolve_paths(data_dir)
+    except DataDirError as exc:
+        raise SelfTestError(str(exc)) from exc
+    guard = SingleInstanceGuard(paths.lock_file, server_name_for_data_dir(paths.data_dir))
+    if guard.try_acquire():
+        return guard
+    if guard.held_by_another():
+        raise SelfTestError(f"another Jockey Desktop is using {paths.data_dir}; quit it or "
+                            "give the self-test another --data-dir")
+    raise SelfTestError(guard.lock_error_text())
+
+
 def run_self_test(api_base: str | None = None, data_dir: str | None = None) -> int:
     """Run the self-test; returns the process exit code (0 OK, 1 failed)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -174,6 +195,7 @@ def run_self_test(api_base: str | None = None, data_dir: str | None = None) -> i
     deadline = _Deadline(TIME_LIMIT_S)
     private_dir = None if data_dir else tempfile.mkdtemp(prefix="jockey-self-test-")
     desktop = None
+    guard = None
     try:
         from jockey_desktop.app import AppOptions, JockeyDesktop
         from jockey_desktop.startup import ensure_qapp
@@ -181,6 +203,8 @@ def run_self_test(api_base: str | None = None, data_dir: str | None = None) -> i
         if api_base and not os.environ.get("TWELVELABS_API_KEY"):
             raise SelfTestError("--api-base needs the key in TWELVELABS_API_KEY")
         qapp = ensure_qapp()
+        if data_dir:
+            guard = _lock_data_dir(data_dir)
         options = AppOptions(
             sandbox=not api_base, api_base=api_base, data_dir=data_dir or private_dir,
             sandbox_pace="fast", single_instance=False, interactive=False)
@@ -199,6 +223,8 @@ def run_self_test(api_base: str | None = None, data_dir: str | None = None) -> i
         if desktop is not None:
             desktop.shutdown()
             desktop.window.close()
+        if guard is not None:
+            guard.release()
         if private_dir is not None:
             shutil.rmtree(private_dir, ignore_errors=True)
     print(summary)

@@ -116,13 +116,19 @@ class SingleInstanceGuard(QObject):
         self._listen()
         return True
 
+    def held_by_another(self) -> bool:
+        """True when :meth:`try_acquire` failed because another live process holds the lock
+        (not because the lock file could not be written)."""
+        return bool(self._lock.error() == QLockFile.LockError.LockFailedError)
+
     def lock_error_text(self) -> str:
         """Why :meth:`try_acquire` failed, as a sentence for the user."""
         error = self._lock.error()
         if error == QLockFile.LockError.LockFailedError:
             return "Jockey Desktop is already running with this data folder."
         if error == QLockFile.LockError.PermissionError:
-            return f"Cannot create the lock file {self._lock_path}: permission denied."
+            return (f"Cannot create the lock file {self._lock_path}: the data folder is "
+                    "read-only (permission denied).")
         if error == QLockFile.LockError.NoError:
             return ""
         return f"Cannot create the lock file {self._lock_path}."

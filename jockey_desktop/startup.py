@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from jockey_desktop import APP_NAME
@@ -34,8 +34,11 @@ def tell(options: AppOptions, title: str, text: str, *, critical: bool = False) 
     """A start-up problem: a dialog for people, stderr for scripts (the caller logs it)."""
     print(f"{APP_NAME}: {title}: {text}", file=sys.stderr)
     if options.interactive and QApplication.instance() is not None:
-        box = QMessageBox.critical if critical else QMessageBox.information
-        box(None, title, text)
+        icon = QMessageBox.Icon.Critical if critical else QMessageBox.Icon.Information
+        box = QMessageBox(icon, title, text)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # paths, OS and storage sentences
+        box.addButton(QMessageBox.StandardButton.Ok)
+        box.exec()
 
 
 def start_daily_backup(storage: Runner, repo: ConversationStore) -> None:

@@ -15,6 +15,12 @@ The data path of one turn, with no back and forth (docs/ARCHITECTURE.md, "One tu
 Every failure becomes a saved, retryable row; a session the server lost is continued in a
 new session with a recap. The GUI thread never waits on the disk: it only reads.
 
+A full disk loses nothing: a question that cannot be saved is refused (its text goes back to
+the composer with the disk's sentence); an answer keeps arriving in memory, and the write
+that ends its turn (and a new session id) is *held*: shown from memory ("Not saved yet"),
+tried again every few seconds and before every send, and saved as soon as there is space.
+Held writes are tried once more at quit; what still cannot be written then is logged.
+
 Threading: all public methods and slots run on the GUI thread. Each turn has a request id
 bound into its callbacks; an event or a write result for a request that is no longer active
 (stopped, superseded, shut down) is dropped.
@@ -34,9 +40,13 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from jockey_desktop.concurrency import StreamTask, TaskRunner
 from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.core.errors import (
+    ARRIVING_IN_MEMORY_TEXT,
     ASKED_AGAIN_TEXT,
+    HELD_IN_MEMORY_TEXT,
+    HELD_SAVED_TEXT,
     INTERRUPTED_TEXT,
     NO_CLIENT_TEXT,
+    QUESTION_NOT_SAVED_TEXT,
     SESSION_LOST_TEXT,
     STOPPED_EMPTY_TEXT,
     STOPPED_TEXT,
@@ -47,14 +57,14 @@ from jockey_desktop.core.errors import (
 from jockey_desktop.core.limits import MAX_QUESTION_CHARS, too_long_reason
 from jockey_desktop.core.ports import ApiClient, ConversationStore, Runner
 from jockey_desktop.core.recap import build_recap, combine_instructions, earlier_pairs
-from jockey_desktop.core.storage import NotFoundError
+from jockey_desktop.core.storage import DiskFullError, NotFoundError
 from jockey_desktop.core.storage.models import (
     Message,
     MessageStatus,
     Role,
     TurnWrite,
 )
-from jockey_desktop.presentation.status import waiting_row
+from jockey_desktop.presentation.status import unsaved_row, waiting_row
 
 if TYPE_CHECKING:
     from jockey_desktop.core import api
@@ -138,6 +148,30 @@ class _Turn:
     closing: MessageStatus | None = None
     #: Ended before its rows were saved: (status, code, sentence) to write once they are.
     pending_end: tuple[MessageStatus, ErrorCode, str] | None = None
+    #: The user was told the disk is full during this turn (said once).
+    told_disk_full: bool = False
+
+
+def _last_try(job: Callable[[], Any], what: str) -> Any:
+    """Run a held write at quit; a disk still full is logged here, on the worker."""
+    try:
+        return job()
+    except DiskFullError:
+        log.warning("lost at quit, the disk is still full: %s", what)
+        raise
+
+
+@dataclass
+class _Held:
+    """A write the disk could not take: kept in memory and tried again."""
+
+    conversation_id: int
+    job: Callable[[], Any]
+    on_saved: Callable[[Any], None]
+    on_failed: Callable[[BaseException], None]
+    #: The row shown from memory meanwhile (an answer's end), or None.
+    shown: Message | None = None
+    in_flight: bool = False
 
 
 class ChatController(QObject):
@@ -159,6 +193,9 @@ class ChatController(QObject):
     #: A turn ended and its rows are saved (conversation id, answer id, MessageStatus value).
     sig_turn_finished = Signal(int, int, str)
 
+    #: How often writes held on a full disk are tried again.
+    HELD_RETRY_MS = 3000
+
     def __init__(
         self,
         repo: ConversationStore,
@@ -178,6 +215,7 @@ class ChatController(QObject):
         self._storage = storage
         self._feed = feed
         self._client = client
+        self._no_client_reason = ""
         # Each stream holds a thread for minutes; allow several conversations at once.
         self._runner = runner if runner is not None else TaskRunner(
             max_threads=8, name="streams", parent=self)
@@ -193,6 +231,11 @@ class ChatController(QObject):
         self._tick = QTimer(self)
         self._tick.setInterval(emit_interval_ms)
         self._tick.timeout.connect(self._on_tick)
+        #: Writes a full disk refused, by key ("end", request id) / ("session", conversation).
+        self._held: dict[tuple[str, int], _Held] = {}
+        self._held_retry = QTimer(self)
+        self._held_retry.setInterval(self.HELD_RETRY_MS)
+        self._held_retry.timeout.connect(self.retry_held_writes)
 
     # ----------------------------------------------------------------- public API
 
@@ -200,6 +243,15 @@ class ChatController(QObject):
     def set_client(self, client: ApiClient | None) -> None:
         """Use ``client`` for new turns (streams in flight keep theirs)."""
         self._client = client
+
+    @Slot(str)
+    def set_no_client_reason(self, reason: str) -> None:
+        """Why there is no client when it is not simply "no key" (e.g. the keychain could not
+        be read); "" goes back to the usual sentence."""
+        self._no_client_reason = reason
+
+    def _no_client_text(self) -> str:
+        return self._no_client_reason or NO_CLIENT_TEXT
 
     def client(self) -> ApiClient | None:
         """The client new turns will use (None when no key is configured)."""
@@ -225,6 +277,29 @@ class ChatController(QObject):
         """Ids of every conversation with a turn in flight."""
         return list(self._by_conversation)
 
+    def unsaved_rows(self, conversation_id: int) -> dict[int, Message]:
+        """Rows of the conversation shown from memory because the disk could not take them
+        yet, by message id: a pane opening the conversation shows these over the stored
+        ones (which still say "streaming")."""
+        return {held.shown.id: held.shown for held in self._held.values()
+                if held.shown is not None and held.conversation_id == conversation_id}
+
+    def held_write_count(self) -> int:
+        """How many writes wait for disk space (0 when everything is saved)."""
+        return len(self._held)
+
+    @Slot()
+    def retry_held_writes(self) -> None:
+        """Try every write held on a full disk again (timer, every send, quit)."""
+        for key, held in list(self._held.items()):
+            if not held.in_flight:
+                held.in_flight = True
+                if self._shut_down:
+                    # The outcome of the last try is never delivered (the event loop has
+                    # stopped): the worker says what was lost.
+                    held.job = partial(_last_try, held.job, key[0])
+                self._submit_write(key, held)
+
     def send(self, conversation_id: int, text: str) -> str | None:
         """Ask ``text`` in the conversation. None = accepted; else the reason it was refused.
 
@@ -239,6 +314,8 @@ class ChatController(QObject):
             return "This conversation no longer exists."
         turn = self._reserve(conversation.id, conversation.store_id, conversation.store_name,
                              text, conversation.session_id, conversation.instructions)
+        # Space may be back: what waits in memory goes first (the runner keeps the order).
+        self.retry_held_writes()
         self._storage.submit(_start, self._repo, conversation_id, text,
                              on_success=partial(self._rows_saved, turn.request_id),
                              on_error=partial(self._rows_failed, turn.request_id))
@@ -278,7 +355,7 @@ class ChatController(QObject):
         if refusal:
             return refusal
         if self._client is None:
-            return NO_CLIENT_TEXT
+            return self._no_client_text()
         conversation = self._repo.get_conversation(conversation_id)
         if conversation is None:
             return "This conversation no longer exists."
@@ -340,6 +417,9 @@ class ChatController(QObject):
                 self._end_turn(turn, MessageStatus.INTERRUPTED, ErrorCode.INTERRUPTED,
                                INTERRUPTED_TEXT)
         self._tick.stop()
+        self._held_retry.stop()
+        # A last try for what waits for space; the caller drains the storage runner.
+        self.retry_held_writes()
         # Never terminate(): cancelled streams end within ~1 s; past the bound the runner
         # abandons its busy threads so the process can still exit.
         return self._runner.shutdown(max(0, int(timeout_s * 1000)))
@@ -356,7 +436,7 @@ class ChatController(QObject):
         if self.is_busy(conversation_id):
             return "An answer is still arriving — wait for it or press Stop."
         if self._client is None:
-            return NO_CLIENT_TEXT
+            return self._no_client_text()
         return None
 
     def _reserve(self, conversation_id: int, store_id: str, store_name: str, text: str,
@@ -414,12 +494,13 @@ class ChatController(QObject):
             return
         log.warning("turn %d: the question could not be saved: %s", request_id, error)
         self.sig_refused.emit(turn.conversation_id,
-                              f"Your question was not sent: it could not be saved. {error}")
+                              f"{QUESTION_NOT_SAVED_TEXT} {error}")
 
     def _start_stream(self, turn: _Turn, question_id: int) -> None:
         client = self._client
         if client is None or self._shut_down:
-            self._end_turn(turn, MessageStatus.FAILED, ErrorCode.NO_CLIENT, NO_CLIENT_TEXT)
+            self._end_turn(turn, MessageStatus.FAILED, ErrorCode.NO_CLIENT,
+                           self._no_client_text())
             return
         instructions = self._instructions_for(turn, question_id)
         log.info("turn %d started (conversation %d, %s session)", turn.request_id,
@@ -483,13 +564,64 @@ class ChatController(QObject):
                    retry_at: float | None = None) -> None:
         assert turn.question_id is not None and turn.answer is not None
         turn.closing = status
-        self._storage.submit(
+        self._write_turn_end(turn, partial(
             self._repo.end_turn, turn.question_id, turn.answer.id, status=status,
             error_code=code.value, error_message=message, text=turn.text or None,
-            retry_at=retry_at,
-            on_success=partial(self._turn_written, turn.request_id),
-            on_error=partial(self._turn_not_written, turn.request_id))
+            retry_at=retry_at), unsaved_row(turn.answer, status=status, text=turn.text,
+                                            reason=message))
         log.info("turn %d ended: %s (%s)", turn.request_id, status.value, code.value)
+
+    def _write_turn_end(self, turn: _Turn, job: Callable[[], TurnWrite],
+                        shown: Message) -> None:
+        """The write that ends a turn; on a full disk it is held with ``shown`` on screen."""
+        self._submit_write(("end", turn.request_id), _Held(
+            turn.conversation_id, job, partial(self._turn_written, turn.request_id),
+            partial(self._turn_not_written, turn.request_id), shown))
+
+    def _submit_write(self, key: tuple[str, int], held: _Held) -> None:
+        """Run ``held.job`` on the storage runner. A full disk holds it (in memory, tried
+        again later); anything else goes to its own failure handler."""
+        def saved(result: object) -> None:
+            was_held = self._release_held(key, held)
+            held.on_saved(result)
+            if was_held:
+                log.info("a write held on a full disk is saved (%s)", key[0])
+                if held.shown is not None:
+                    self.sig_notice.emit(held.conversation_id, HELD_SAVED_TEXT)
+                if not self._held:
+                    self._held_retry.stop()
+
+        def failed(error: BaseException) -> None:
+            held.in_flight = False
+            if isinstance(error, DiskFullError) and not self._shut_down:
+                self._hold(key, held, error)
+                return
+            if self._release_held(key, held) and isinstance(error, DiskFullError):
+                log.warning("lost at quit, the disk is still full: %s", key[0])
+            if not self._held:
+                self._held_retry.stop()
+            held.on_failed(error)
+
+        self._storage.submit(held.job, on_success=saved, on_error=failed)
+
+    def _release_held(self, key: tuple[str, int], held: _Held) -> bool:
+        """Forget ``held`` (not a newer write held under the same key); True if it was held."""
+        if self._held.get(key) is not held:
+            return False
+        del self._held[key]
+        return True
+
+    def _hold(self, key: tuple[str, int], held: _Held, error: DiskFullError) -> None:
+        previous = self._held.get(key)
+        self._held[key] = held  # a newer write (a newer session id) replaces an older one
+        if previous is not None:
+            return  # tried again, still no space: nothing new to say
+        log.warning("disk full: holding a write in memory (%s)", key[0])
+        if held.shown is not None:
+            self._feed.messages([held.shown])
+            self.sig_notice.emit(held.conversation_id, f"{error} {HELD_IN_MEMORY_TEXT}")
+        if not self._held_retry.isActive():
+            self._held_retry.start()
 
     def _turn_written(self, request_id: int, written: TurnWrite) -> None:
         turn = self._turns.pop(request_id, None)
@@ -550,13 +682,26 @@ class ChatController(QObject):
         if not session_id or session_id == turn.session_id:
             return
         turn.session_id = session_id
-        # Saved at once: a session id lost is a conversation that can never continue.
-        self._storage.submit(self._repo.set_session_id, turn.conversation_id, session_id,
-                             on_success=partial(self._session_saved, turn.conversation_id),
-                             on_error=partial(self._write_failed, "the session id"))
+        # Saved at once: a session id lost is a conversation that can never continue (on a
+        # full disk it is held and tried again, like the end of the turn).
+        self._submit_write(("session", turn.conversation_id), _Held(
+            turn.conversation_id,
+            partial(self._repo.set_session_id, turn.conversation_id, session_id),
+            partial(self._session_saved, turn.conversation_id),
+            partial(self._write_failed, "the session id")))
 
     def _session_saved(self, conversation_id: int, _conversation: object) -> None:
         self._feed.conversations([conversation_id])
+
+    def _flush_failed(self, request_id: int, error: BaseException) -> None:
+        """A partial flush failed: nothing to redo (the end of the turn carries the whole
+        text), but a full disk is said once, while the answer keeps arriving."""
+        self._write_failed("the partial answer", error)
+        turn = self._turns.get(request_id)
+        if (isinstance(error, DiskFullError) and turn is not None and turn.closing is None
+                and not turn.told_disk_full):
+            turn.told_disk_full = True
+            self.sig_notice.emit(turn.conversation_id, f"{error} {ARRIVING_IN_MEMORY_TEXT}")
 
     @staticmethod
     def _write_failed(what: str, error: BaseException) -> None:
@@ -584,7 +729,7 @@ class ChatController(QObject):
         if turn.answer is not None and turn.flushed_len != len(turn.text):
             turn.flushed_len = len(turn.text)
             self._storage.submit(self._repo.flush_partial_text, turn.answer.id, turn.text,
-                                 on_error=partial(self._write_failed, "the partial answer"))
+                                 on_error=partial(self._flush_failed, turn.request_id))
 
     @Slot()
     def _on_tick(self) -> None:
@@ -625,12 +770,12 @@ class ChatController(QObject):
                    else "the server stopped early")
             self.sig_notice.emit(turn.conversation_id,
                                  f"The answer was cut short ({why}); ask a follow-up for more.")
-        self._storage.submit(
+        self._write_turn_end(turn, partial(
             self._repo.complete_turn, turn.question_id, turn.answer.id, text=text,
             citations=citations, input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens, response_id=response.id, session_id=session_id,
-            on_success=partial(self._turn_written, turn.request_id),
-            on_error=partial(self._turn_not_written, turn.request_id))
+            output_tokens=usage.output_tokens, response_id=response.id, session_id=session_id),
+            unsaved_row(turn.answer, status=MessageStatus.COMPLETE, text=text,
+                        citations=citations))
         log.info("turn %d complete (%d chars, %d citations)", turn.request_id, len(text),
                  len(citations))
 

@@ -93,8 +93,11 @@ class Connection(QObject):
     sig_key_state_changed = Signal(str, bool)
     #: The settings dialog's values: API base URL (or None), sandbox on, proxy (or None).
     sig_settings_values = Signal(object, bool, object)
-    #: A problem the user must read (a refused base URL).
+    #: A problem the user must read (a refused base URL, a keychain that could not be read).
     sig_notice = Signal(str)
+    #: Why there is no client, when it is not simply "no key" ("" otherwise): the chat says
+    #: it instead of "No API key is set" while a locked keychain may hold one.
+    sig_no_client_reason = Signal(str)
 
     def __init__(
         self,
@@ -133,6 +136,7 @@ class Connection(QObject):
         keys.sig_key_loaded.connect(self._on_key_loaded)
         keys.sig_key_saved.connect(self._on_key_saved)
         keys.sig_key_removed.connect(self._on_key_removed)
+        keys.sig_key_not_removed.connect(self._on_key_not_removed)
 
     # ----------------------------------------------------------------- state
 
@@ -179,9 +183,14 @@ class Connection(QObject):
 
     @Slot()
     def connect_now(self) -> None:
-        """Carry out what :meth:`prepare` decided (once; later calls do nothing)."""
+        """Carry out what :meth:`prepare` decided (once). Later calls (every send does one)
+        only look in the keychain again when it could not be read last time: a failed
+        keyring call is not a verdict for the run, and after an unlock the key is found."""
         plan, self._plan = self._plan, _Plan.NOTHING
-        if plan is _Plan.SANDBOX:
+        if plan is _Plan.NOTHING:
+            if self._mode is ConnectionMode.NONE and self._keys.keychain_unreadable:
+                self._keys.load_key()
+        elif plan is _Plan.SANDBOX:
             if self._mode is not ConnectionMode.SANDBOX:  # not already chosen meanwhile
                 self.use_sandbox()
         elif plan is _Plan.ENV_KEY:
@@ -295,6 +304,10 @@ class Connection(QObject):
     @Slot(object, str)
     def _on_key_loaded(self, key: object, where: str) -> None:
         self.sig_key_state_changed.emit(where, bool(key))
+        unreadable = self._keys.keychain_unreadable and not key
+        self.sig_no_client_reason.emit(where if unreadable else "")
+        if unreadable and self._mode is ConnectionMode.NONE:
+            self.sig_notice.emit(where)
         if self._mode is ConnectionMode.SANDBOX or (
                 self._mode is ConnectionMode.API and key == self._key):
             return
@@ -317,8 +330,15 @@ class Connection(QObject):
     @Slot(str)
     def _on_key_removed(self, where: str) -> None:
         self.sig_key_state_changed.emit(where, False)
+        self.sig_no_client_reason.emit("")
         if self._mode is ConnectionMode.API:
             self._disconnect(needs_setup=True)
+
+    @Slot(str)
+    def _on_key_not_removed(self, sentence: str) -> None:
+        # The key is still in the keychain: the dialog says so and keeps Remove enabled; the
+        # key in use stays in use (removing it here would claim what did not happen).
+        self.sig_key_state_changed.emit(sentence, True)
 
     # ----------------------------------------------------------------- the settings dialog
 

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from jockey_desktop.controllers.changes import ChangeFeed, Changes
 from jockey_desktop.core.ports import ConversationStore, Handle, Runner
+from jockey_desktop.core.storage import DiskFullError, NotFoundError, StorageError
 from jockey_desktop.core.storage.models import Conversation, ConversationSummary, Message
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,24 @@ def conversation_markdown(repo: ConversationStore, conversation_id: int) -> str:
     return storage_export.export_markdown(repo, [conversation_id])  # type: ignore[arg-type]
 
 
-def _write_drafts(repo: ConversationStore, drafts: dict[int, str]) -> None:
+def _write_drafts(repo: ConversationStore, drafts: dict[int, str]
+                  ) -> tuple[dict[int, str], str]:
+    """Write each draft; returns the drafts a full disk refused (to keep and try again) and
+    the disk's sentence. A deleted conversation must not stop the other drafts."""
+    refused: dict[int, str] = {}
+    reason = ""
     for conversation_id, text in drafts.items():
         try:
             repo.set_draft(conversation_id, text)
-        except Exception:  # a deleted conversation must not stop the other drafts
-            log.exception("could not save the draft of conversation %d", conversation_id)
+        except NotFoundError:
+            pass  # deleted meanwhile: its draft goes with it
+        except DiskFullError as exc:
+            refused[conversation_id] = text
+            reason = str(exc)
+        except StorageError as exc:
+            log.warning("could not save the draft of conversation %d: %s", conversation_id,
+                        exc)
+    return refused, reason
 
 
 class ConversationsController(QObject):
@@ -81,6 +94,9 @@ class ConversationsController(QObject):
     sig_markdown_ready = Signal(int, str)
     sig_error = Signal(str)
 
+    #: How often drafts a full disk refused are tried again.
+    DRAFT_RETRY_MS = 3000
+
     def __init__(
         self,
         repo: ConversationStore,
@@ -99,6 +115,12 @@ class ConversationsController(QObject):
         self._draft_timer.setSingleShot(True)
         self._draft_timer.setInterval(draft_delay_ms)
         self._draft_timer.timeout.connect(self.flush_drafts)
+        # Drafts a full disk refused are kept (``_pending_drafts``) and tried again.
+        self._draft_retry = QTimer(self)
+        self._draft_retry.setSingleShot(True)
+        self._draft_retry.setInterval(self.DRAFT_RETRY_MS)
+        self._draft_retry.timeout.connect(self.flush_drafts)
+        self._drafts_held = False
         self._search_handle: Handle | None = None
         self._search_query = ""
         self._list_handle: Handle | None = None
@@ -206,16 +228,18 @@ class ConversationsController(QObject):
     # ----------------------------------------------------------------- writes
 
     def create(self, store_id: str, store_name: str,
-               on_created: Callable[[Conversation], object] | None = None) -> None:
+               on_created: Callable[[Conversation], object] | None = None,
+               on_failed: Callable[[BaseException], object] | None = None) -> None:
         """Start a new, empty conversation on a knowledge store (written on the runner);
-        ``on_created(conversation)`` is called on the GUI thread once it exists."""
+        ``on_created(conversation)`` is called on the GUI thread once it exists, or
+        ``on_failed(error)`` (instead of ``sig_error``) when it could not be written."""
         def created(conversation: Conversation) -> None:
             self._feed.conversations([conversation.id])
             if on_created is not None:
                 on_created(conversation)
 
         self._write(self._repo.create_conversation, store_id, store_name,
-                    what="start a conversation", on_done=created)
+                    what="start a conversation", on_done=created, on_failed=on_failed)
 
     @Slot(int, str)
     def rename(self, conversation_id: int, title: str) -> None:
@@ -253,15 +277,37 @@ class ConversationsController(QObject):
     def flush_drafts(self) -> None:
         """Write every pending draft now (on the runner; also called on switch and quit)."""
         self._draft_timer.stop()
+        self._draft_retry.stop()
         pending, self._pending_drafts = self._pending_drafts, {}
         if pending:
-            self._write(_write_drafts, self._repo, pending, what="save the draft")
+            self._write(_write_drafts, self._repo, pending, what="save the draft",
+                        on_done=self._drafts_written)
+
+    def _drafts_written(self, result: tuple[dict[int, str], str]) -> None:
+        """Keep what a full disk refused (unless newer text came meanwhile), try again."""
+        refused, reason = result
+        if not refused:
+            if self._drafts_held:
+                self._drafts_held = False
+                log.info("drafts held on a full disk are saved")
+            return
+        if self._shut_down:
+            log.warning("%d draft(s) lost at quit: the disk is still full", len(refused))
+            return
+        for conversation_id, text in refused.items():
+            self._pending_drafts.setdefault(conversation_id, text)
+        if not self._drafts_held:
+            self._drafts_held = True
+            self.sig_error.emit(f"{reason} Your draft is kept and saved as soon as there "
+                                "is space.")
+        self._draft_retry.start()
 
     def _write(self, fn: Callable[..., Any], *args: Any, what: str,
                changed: int | None = None,
-               on_done: Callable[[Any], object] | None = None) -> None:
+               on_done: Callable[[Any], object] | None = None,
+               on_failed: Callable[[BaseException], object] | None = None) -> None:
         """Run one write on the storage runner; announce ``changed`` (or call ``on_done``)
-        once it is durable, or say what could not be done."""
+        once it is durable, or say what could not be done (``on_failed`` when given)."""
         if self._shut_down and fn is not _write_drafts:
             log.info("not done after quit: %s", what)
             return
@@ -275,7 +321,10 @@ class ConversationsController(QObject):
             log.warning("could not %s: %s", what, error)
             if changed is not None:
                 self._feed.conversations([changed])  # show what is really stored
-            self.sig_error.emit(f"Could not {what}: {error}")
+            if on_failed is not None:
+                on_failed(error)
+            else:
+                self.sig_error.emit(f"Could not {what}: {error}")
 
         self._runner.submit(fn, *args, on_success=succeeded, on_error=failed)
 

@@ -19,7 +19,7 @@ from jockey_desktop.core.errors import describe_error
 from jockey_desktop.core.ports import FullApiClient, Handle, KeyStore, Runner
 
 if TYPE_CHECKING:
-    from jockey_desktop.core.secrets import ApiKeyStore, KeyLocation
+    from jockey_desktop.core.secrets import ApiKeyStore, KeyLocation, KeyLookup
 
 #: ``(key, base_url or None) -> client`` for "Test connection" (closed after one call).
 TestClientFactory = Callable[[str, str | None], FullApiClient]
@@ -30,17 +30,25 @@ _LOCATION_TEXT = {
     "KEYCHAIN": "Stored in the OS keychain.",
     "ENVIRONMENT": "Taken from the TWELVELABS_API_KEY environment variable (not saved).",
     "MEMORY": "Kept in memory for this run only.",
+    "UNREADABLE": ("The OS keychain could not be read just now; a key stored there is kept. "
+                   "Unlock it, then open Settings again."),
     "NONE": "No API key is set.",
 }
 
 
 def describe_location(location: object, unavailable_reason: str | None = None) -> str:
-    """A sentence saying where the key lives, with the reason when no secure store exists."""
+    """A sentence saying where the key lives, with the reason when the credential store
+    could not be used (no secure store, or a keychain that could not be read just now)."""
     name = getattr(location, "name", None) or str(location).rsplit(".", 1)[-1].upper()
     text = _LOCATION_TEXT.get(name, str(location))
-    if name == "MEMORY" and unavailable_reason:
+    if name in ("MEMORY", "UNREADABLE") and unavailable_reason:
         text = unavailable_reason
     return text
+
+
+def location_is_unreadable(location: object) -> bool:
+    """True for ``KeyLocation.UNREADABLE``: a key may be stored where it could not be read."""
+    return getattr(location, "name", None) == "UNREADABLE"
 
 
 class LazyApiKeyStore:
@@ -84,6 +92,10 @@ class LazyApiKeyStore:
         """Where the key in use comes from."""
         return self.real().location()
 
+    def lookup(self) -> KeyLookup:
+        """The key, where it comes from and what went wrong, with one keyring call."""
+        return self.real().lookup()
+
     @property
     def unavailable_reason(self) -> str | None:
         """Why no secure store exists (for the settings dialog), or None."""
@@ -95,15 +107,24 @@ class LazyApiKeyStore:
         return self.real().environment_override
 
 
-def _load(key_store: KeyStore) -> tuple[str | None, str]:
-    key = key_store.get()
-    where = describe_location(key_store.location(),
-                              getattr(key_store, "unavailable_reason", None))
+def _load(key_store: KeyStore) -> tuple[str | None, str, bool]:
+    """(key or None, where it is, whether the keychain could not be read): one keyring call
+    when the store can say all three at once (a locked keychain prompts once, not thrice)."""
+    lookup = getattr(key_store, "lookup", None)
+    if lookup is not None:
+        found = lookup()
+        key, location, problem = found.key, found.location, found.problem
+    else:
+        key = key_store.get()
+        location = key_store.location()
+        problem = getattr(key_store, "unavailable_reason", None)
+    where = describe_location(location, problem)
+    unreadable = location_is_unreadable(location)
     if key:
         # A key means a client is built next, on the GUI thread: import its module (requests,
         # ~50 ms) here on the worker so the window does not stall for it.
         import jockey_desktop.core.api.client  # noqa: F401
-    return key, where
+    return key, where, unreadable
 
 
 _SAVED_TO = {"KEYCHAIN": "the OS keychain", "MEMORY": "memory for this run only"}
@@ -131,9 +152,10 @@ def _save(key_store: KeyStore, key: str) -> tuple[str, str]:
 
 
 def _delete(key_store: KeyStore) -> str:
+    """Remove the key; returns where a key would now come from. The store raises when the
+    keychain could not be reached, so "removed" is never claimed for a key still stored."""
     key_store.delete()
-    return describe_location(key_store.location(),
-                             getattr(key_store, "unavailable_reason", None))
+    return _load(key_store)[1]
 
 
 def _test_connection(client_factory: TestClientFactory, key: str, base_url: str | None) -> int:
@@ -152,6 +174,8 @@ class SettingsController(QObject):
     sig_key_loaded = Signal(object, str)
     sig_key_saved = Signal(object, str)  # key, location text
     sig_key_removed = Signal(str)  # location text
+    #: Remove did not happen (the keychain could not be reached): the sentence says so.
+    sig_key_not_removed = Signal(str)
     sig_test_result = Signal(bool, str)
     sig_error = Signal(str)
 
@@ -168,6 +192,8 @@ class SettingsController(QObject):
         self._client_factory = client_factory
         self._pending_key: str | None = None
         self._test_handle: Handle | None = None
+        #: The last lookup met a keychain it could not read (locked…): ask again on next use.
+        self.keychain_unreadable = False
         # Key-store operations run one at a time, in the order asked. On a multi-thread pool a
         # load started before a save could otherwise finish after it and report the old state
         # ("No API key is set") over the new one.
@@ -248,8 +274,9 @@ class SettingsController(QObject):
             _test_connection, factory, key.strip(), base_url or None,
             on_success=self._on_test_ok, on_error=self._on_test_failed)
 
-    def _on_loaded(self, result: tuple[str | None, str]) -> None:
-        key, where = result
+    def _on_loaded(self, result: tuple[str | None, str, bool]) -> None:
+        key, where, unreadable = result
+        self.keychain_unreadable = unreadable
         self.sig_key_loaded.emit(key, where)
 
     def _on_saved(self, result: tuple[str, str]) -> None:
@@ -258,12 +285,17 @@ class SettingsController(QObject):
         self.sig_key_saved.emit(key, str(where))
 
     def _on_removed(self, where: str) -> None:
+        self.keychain_unreadable = False
         self.sig_key_removed.emit(str(where))
 
     def _on_failed(self, error: BaseException) -> None:
         self._pending_key = None
         # Keyring errors do not contain the key; say what failed without a traceback.
         log.warning("API key store operation failed: %s", type(error).__name__)
+        if _is_key_store_error(error):
+            self.sig_key_not_removed.emit(str(error))
+            self.sig_error.emit(str(error))
+            return
         self.sig_error.emit(f"Could not access the key store: {error}")
 
     def _on_test_ok(self, n: int) -> None:
@@ -275,6 +307,12 @@ class SettingsController(QObject):
         self._test_handle = None
         info = describe_error(error)
         self.sig_test_result.emit(False, info.message)
+
+
+def _is_key_store_error(error: BaseException) -> bool:
+    from jockey_desktop.core.secrets import KeyStoreError
+
+    return isinstance(error, KeyStoreError)
 
 
 def _key_problem(key: str) -> str | None:

@@ -19,12 +19,13 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.controllers.stores import StoresController
+from jockey_desktop.core.errors import QUESTION_NOT_SAVED_TEXT
 from jockey_desktop.core.ports import ConversationStore, Runner
 from jockey_desktop.core.storage.models import Conversation
 from jockey_desktop.core.store_summary import StoreSummary
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 PICK_A_STORE = "Pick a knowledge store first (the picker above the chat)."
 PICK_A_STORE_TO_ASK = "Pick a knowledge store first, then ask your question."
+#: How to restore, added to the damaged-database notice.
+RESTORE_HINT = "To do that, use File → Restore newest backup…"
 NO_BACKUP_TEXT = ("There is no backup of your conversations yet. A backup is taken once a day "
                   "while the app runs, and before every upgrade.")
 
@@ -63,6 +66,9 @@ class Workspace(QObject):
     sig_opened = Signal(object)
     #: Show no conversation.
     sig_cleared = Signal()
+    #: Show no conversation, keeping what is typed: the one on screen vanished with a
+    #: damaged database.
+    sig_lost = Signal()
     #: Show this store in the picker (no "store chosen" follows: it is not the user's act).
     sig_store_selected = Signal(str)
     #: Put the keyboard focus in the composer.
@@ -75,6 +81,11 @@ class Workspace(QObject):
     sig_retry_refused = Signal(str)
     #: Something the user must read (title, text, is a warning); a dialog when interactive.
     sig_message = Signal(str, str, bool)
+    #: The database was damaged and moved aside; a new one is in use (the sentence, whether
+    #: a backup can be restored).
+    sig_damaged = Signal(str, bool)
+    #: A damaged page was met (the error), from any thread: relayed to the GUI thread.
+    _sig_damage_met = Signal(object)
 
     def __init__(
         self,
@@ -102,6 +113,9 @@ class Workspace(QObject):
         self._picked: StoreSummary | None = None
         self._restoring = False
         self._restore_reopen: int | None = None
+        self._recovering = False
+        # Queued even from the GUI thread: the read that met the damage returns first.
+        self._sig_damage_met.connect(self._on_damage_met, Qt.ConnectionType.QueuedConnection)
 
     # ----------------------------------------------------------------- state
 
@@ -116,6 +130,10 @@ class Workspace(QObject):
     def is_restoring(self) -> bool:
         """True while a backup restore runs (reads are refused meanwhile)."""
         return self._restoring
+
+    def is_recovering(self) -> bool:
+        """True while a damaged database is being moved aside."""
+        return self._recovering
 
     # ----------------------------------------------------------------- opening
 
@@ -145,6 +163,10 @@ class Workspace(QObject):
         # The newest page only; older pages are read as the user scrolls up, so opening (and
         # reopening the last conversation at start) costs the same for 10 or 1,000 messages.
         page = self._conversations.messages_page(conversation_id, PAGE_SIZE)
+        # Answers the disk could not take yet are shown as they are in memory.
+        unsaved = self._chat.unsaved_rows(conversation_id)
+        if unsaved:
+            page = [unsaved.get(m.id, m) for m in page]
         older = (partial(self._conversations.older_messages, conversation_id)
                  if len(page) >= PAGE_SIZE else None)
         self._current = conversation
@@ -166,10 +188,12 @@ class Workspace(QObject):
                 and not self._conversations.has_messages(conversation_id))
 
     @Slot()
-    def new_conversation(self, then: Callable[[int], object] | None = None) -> bool:
+    def new_conversation(self, then: Callable[[int], object] | None = None,
+                         on_failed: Callable[[BaseException], object] | None = None) -> bool:
         """Start a conversation on the picked store; False (and a notice) when none is.
 
-        The new conversation opens once it is written; ``then(id)`` is called after that.
+        The new conversation opens once it is written; ``then(id)`` is called after that, or
+        ``on_failed(error)`` when it could not be written (else the list says so).
         When the conversation on screen is already empty (no message, no draft) and on that
         store, it is the new conversation: the composer gets the focus and no second empty
         row is made. (A typed draft is kept: its conversation stays, a new one is made.)
@@ -192,7 +216,8 @@ class Workspace(QObject):
             if then is not None and self.current_id() == conversation.id:
                 then(conversation.id)
 
-        self._conversations.create(store.id, store.name, on_created=created)
+        self._conversations.create(store.id, store.name, on_created=created,
+                                   on_failed=on_failed)
         return True
 
     @Slot(int)
@@ -230,7 +255,13 @@ class Workspace(QObject):
         if self._picked is None:
             self.sig_refused.emit(PICK_A_STORE_TO_ASK)
             return
-        self.new_conversation(then=partial(self._ask_text, text))
+        self.new_conversation(then=partial(self._ask_text, text),
+                              on_failed=self._not_started)
+
+    def _not_started(self, error: BaseException) -> None:
+        # The conversation for the first question could not be written (a full disk): the
+        # question goes back to the composer with the reason.
+        self.sig_refused.emit(f"{QUESTION_NOT_SAVED_TEXT} {error}")
 
     def _ask_text(self, text: str, conversation_id: int) -> None:
         self._ask(conversation_id, text)
@@ -357,6 +388,51 @@ class Workspace(QObject):
         self.sig_message.emit("Backup restored",
                               f"Restored the backup {path.name}. The conversations from before "
                               "the restore were saved as a backup too.", False)
+
+    # ----------------------------------------------------------------- a damaged file
+
+    def report_damage(self, error: BaseException) -> None:
+        """A damaged page was met by a read or write (any thread; ``DamageGuard`` calls it).
+
+        Takes the start-up path once: streams stopped, the file moved aside and a new one
+        started (``replace_damaged``, on the storage runner), every view reloaded, and the
+        newest backup offered. The app keeps running throughout.
+        """
+        self._sig_damage_met.emit(error)
+
+    @Slot(object)
+    def _on_damage_met(self, error: object) -> None:
+        if self._recovering or self._restoring:
+            return  # one recovery per incident; a restore replaces the file anyway
+        self._recovering = True
+        log.error("the conversation database is damaged; moving it aside: %s", error)
+        for conversation_id in self._chat.busy_conversations():
+            self._chat.stop(conversation_id)
+        self._current = None
+        self.sig_lost.emit()
+        self.sig_current_changed.emit(None)
+        self._settings.last_conversation_id = None
+        self._feed.hold()
+        self.sig_notice.emit("The conversation database is damaged: moving it aside…")
+        self._storage.submit(self._repo.replace_damaged, on_success=self._on_replaced,
+                             on_error=self._on_replace_failed)
+
+    def _on_replaced(self, moved: Path) -> None:
+        self._recovering = False
+        log.info("damaged database moved to %s; a new one was started", moved)
+        self._feed.release()
+        self._feed.everything()
+        text = self._repo.open_report.user_message() or f"The damaged file was moved to {moved}."
+        can_restore = self._repo.latest_backup() is not None
+        self.sig_damaged.emit(f"{text} {RESTORE_HINT}" if can_restore else text, can_restore)
+
+    def _on_replace_failed(self, error: BaseException) -> None:
+        self._recovering = False
+        log.error("could not move the damaged database aside: %s", error)
+        self._feed.release()
+        self._feed.everything()
+        self.sig_message.emit("The conversation database is damaged",
+                              f"{error} Quit and start the app again to recover.", True)
 
     def _on_restore_failed(self, error: BaseException) -> None:
         self._restoring = False

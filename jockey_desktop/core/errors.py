@@ -49,6 +49,9 @@ class ErrorCode(str, Enum):
     #: Only on an in-memory copy of a STREAMING row while the client waits to resend the
     #: question (never saved): its ``retry_at`` is the moment of the resend.
     RETRY_WAIT = "retry_wait"
+    #: Only on an in-memory copy of a finished row the disk could not take yet (never
+    #: saved): it is kept in memory and written as soon as there is space.
+    NOT_SAVED = "not_saved"
 
 
 #: A cancelled turn's saved reason (cancelled rows are shown neutrally, not as errors).
@@ -60,6 +63,18 @@ ASKED_AGAIN_TEXT = "Asked again below."
 #: The reason saved on the failed attempt of a turn recovered in a new session.
 SESSION_LOST_TEXT = ("The server no longer had this conversation's session — "
                      "the question was asked again in a new session below.")
+#: The status line of a finished answer the disk could not take yet.
+NOT_SAVED_TEXT = ("Not saved yet: the disk is full. Kept in memory and saved as soon as there "
+                  "is space.")
+#: Said with a full disk's sentence when a finished answer is held in memory.
+HELD_IN_MEMORY_TEXT = ("This answer is kept in memory and saved by itself as soon as there is "
+                       "space; quitting before then loses it.")
+#: Said once per turn when the partial answer could not be flushed.
+ARRIVING_IN_MEMORY_TEXT = "The answer keeps arriving and is kept in memory until there is space."
+#: Said when every answer kept in memory has reached the disk.
+HELD_SAVED_TEXT = "There is space again: the answer kept in memory is saved."
+#: Why a question went back to the composer: its first write failed (the error follows).
+QUESTION_NOT_SAVED_TEXT = "Your question was not sent: it could not be saved."
 #: Why nothing can be asked or listed yet.
 NO_CLIENT_TEXT = "No API key is set — open Settings, or try the sandbox."
 #: A failure that came with no reason at all.

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # names in annotations only: importing ports costs nothing at
         KnowledgeStoreItem,
         StreamEvent,
     )
+    from jockey_desktop.core.storage.database import OpenReport
     from jockey_desktop.core.storage.models import (
         Conversation,
         ConversationSummary,
@@ -110,6 +111,8 @@ class ConversationStore(Protocol):
 
     db_path: Path
     backup_dir: Path
+    #: What happened when the file was opened (or last replaced after damage).
+    open_report: OpenReport
 
     # reads
     def get_conversation(self, conversation_id: int) -> Conversation | None:
@@ -216,6 +219,11 @@ class ConversationStore(Protocol):
 
     def restore_backup(self, path: Path | None = None) -> Path:
         """Replace the database with a backup (the current state is backed up first)."""
+        ...
+
+    def replace_damaged(self, reason: str = ...) -> Path:
+        """Move a file found damaged aside and start a new, empty one; returns where the
+        damaged file went."""
         ...
 
     def close(self) -> None:

@@ -8,11 +8,13 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from jockey_desktop.core.errors import (
     ASKED_AGAIN_TEXT,
     FAILED_TEXT,
     INTERRUPTED_TEXT,
+    NOT_SAVED_TEXT,
     SESSION_LOST_TEXT,
     WAIT_LABEL_DEFAULT,
     WAIT_LABELS,
@@ -70,6 +72,19 @@ def waiting_row(message: Message, seconds: float, reason: str, now: float) -> Me
         error_message=WAIT_LABELS.get(reason, WAIT_LABEL_DEFAULT), retry_at=now + seconds)
 
 
+def unsaved_row(message: Message, *, status: MessageStatus, text: str,
+                citations: list[dict[str, Any]] | None = None,
+                reason: str | None = None) -> Message:
+    """An in-memory copy of an answer that ended (``status``, ``text``) but that the disk
+    could not take yet; its status line says so (and keeps ``reason``, e.g. "Stopped").
+    Never saved: the saved row replaces it once there is space."""
+    line = f"{reason} {NOT_SAVED_TEXT}" if reason else NOT_SAVED_TEXT
+    return dataclasses.replace(
+        message, status=status, text=text,
+        citations=citations if citations is not None else message.citations,
+        error_code=ErrorCode.NOT_SAVED.value, error_message=line)
+
+
 def waiting_text(message: Message, now: float) -> str | None:
     """"Rate limited — retrying in 18 s" for a row made by :func:`waiting_row` whose wait is
     still running, else None (the row then reads as an ordinary streaming answer)."""
@@ -93,6 +108,9 @@ def status_line(message: Message, now: float) -> StatusLine:
         elapsed = format_duration(max(0.0, now - message.created_at))
         verb = "Answering" if message.text.strip() else "Thinking"
         return StatusLine(StatusKind.BUSY, f"{verb} · {elapsed}")
+    if message.error_code == ErrorCode.NOT_SAVED:
+        # Held in memory on a full disk: a note (no Retry: the answer is there, unsaved).
+        return StatusLine(StatusKind.INFO, message.error_message or NOT_SAVED_TEXT)
     if message.error_code == ErrorCode.ASKED_AGAIN:
         # The question was repeated at the end of the conversation: a note, no Retry.
         return StatusLine(StatusKind.INFO, message.error_message or ASKED_AGAIN_TEXT)

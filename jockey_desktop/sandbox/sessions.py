@@ -98,17 +98,31 @@ class SessionStore:
             if self._dir is None:
                 return
             data = json.dumps(asdict(session), ensure_ascii=False, indent=1)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self._dir)
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self._dir)
+            except OSError as exc:
+                self._kept_in_memory(session, exc)
+                return
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
                     fh.write(data)
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, self._path(session.id))
-            except BaseException:
+            except BaseException as exc:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
-                raise
+                if not isinstance(exc, OSError):
+                    raise
+                self._kept_in_memory(session, exc)
+
+    @staticmethod
+    def _kept_in_memory(session: Session, exc: OSError) -> None:
+        # The state folder lives in the app's data folder: a full (or read-only) disk there
+        # is the user's, not the server's, and must not fail the turn. The session goes on
+        # from memory; only a sandbox restart would forget it.
+        log.warning("sandbox: session %s kept in memory only (%s)", session.id,
+                    exc.strerror or exc)
 
     def touch(self, session: Session) -> None:
         """Mark ``session`` as used now (restarts its TTL)."""

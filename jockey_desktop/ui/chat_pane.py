@@ -44,6 +44,7 @@ from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.composer import Composer
 from jockey_desktop.ui.moment_popup import MomentPopup, ThumbnailLoader
 from jockey_desktop.ui.notice_banner import NoticeBanner
+from jockey_desktop.ui.theme import plain_tooltip
 
 EMPTY_TEXT = (
     "Ask a question below to start a new conversation on the picked knowledge store,\n"
@@ -196,6 +197,16 @@ class ChatPane(QWidget):
     @Slot()
     def clear(self) -> None:
         """Show the empty state (no conversation selected)."""
+        self._clear(keep_typed=False)
+
+    @Slot()
+    def clear_keeping_typed(self) -> None:
+        """Show the empty state but keep what is typed (and a question on its way, which a
+        refusal can still put back): the conversation vanished with a damaged database, and
+        nothing else holds that text."""
+        self._clear(keep_typed=True)
+
+    def _clear(self, *, keep_typed: bool) -> None:
         self.composer.flush_draft()
         self._conversation = None
         self.chat_view.set_messages([])
@@ -205,7 +216,8 @@ class ChatPane(QWidget):
         self.session_label.setText("")
         self._dot.hide()
         self.notice.show_text("")
-        self.composer.set_text("")
+        if not keep_typed:
+            self.composer.set_text("")
         # Typing here is never a dead end: the window starts a conversation on Send.
         self.composer.setEnabled(True)
         self.composer.edit.setPlaceholderText(EMPTY_PLACEHOLDER)
@@ -281,8 +293,10 @@ class ChatPane(QWidget):
 
     @Slot(int, str)
     def on_refused(self, conversation_id: int, reason: str) -> None:
-        """A question of some conversation was not sent: its text back, with the reason."""
-        if conversation_id == self.current_conversation_id():
+        """A question of some conversation was not sent: its text back, with the reason
+        (also when no conversation is shown: the one it was asked in is gone)."""
+        shown = self.current_conversation_id()
+        if conversation_id == shown or shown is None:
             self.show_refusal(reason)
 
     def composer_text(self) -> str:
@@ -334,9 +348,9 @@ class ChatPane(QWidget):
 
     def _update_header(self, conversation: Conversation, messages: list[Message]) -> None:
         self.title_label.setText(conversation.title or "New conversation")
-        self.title_label.setToolTip(conversation.title)
+        self.title_label.setToolTip(plain_tooltip(conversation.title))
         self.store_label.setText(conversation.store_name or conversation.store_id)
-        self.store_label.setToolTip(f"Knowledge store: {conversation.store_id}")
+        self.store_label.setToolTip(plain_tooltip(f"Knowledge store: {conversation.store_id}"))
         self.session_label.setText(session_state(conversation, messages).value)
         self._dot.show()
         self.composer.set_store_name(conversation.store_name or conversation.store_id)

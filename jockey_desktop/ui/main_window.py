@@ -39,7 +39,7 @@ from jockey_desktop.ui.chat_pane import ChatPane
 from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.sidebar import ConversationSidebar
 from jockey_desktop.ui.store_picker import StorePicker
-from jockey_desktop.ui.theme import plain_tooltip
+from jockey_desktop.ui.theme import plain_tooltip, plain_window_title
 from jockey_desktop.ui.welcome import WelcomePage
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 DEFAULT_SIZE = (1180, 760)
 DEFAULT_SPLITTER = [300, 880]
+#: The damaged-database notice's button (the same as the File menu's action).
+RESTORE_ACTION = "Restore newest backup…"
 EXPORT_FILTERS = {"markdown": ("Markdown (*.md)", ".md"), "json": ("JSON (*.json)", ".json")}
 
 
@@ -169,6 +171,7 @@ class MainWindow(QMainWindow):
         central_layout.setContentsMargins(0, 0, 0, 0)
         central_layout.setSpacing(0)
         central_layout.addWidget(self.notice_banner)
+        self.notice_banner.sig_action.connect(self.sig_restore_backup_requested)
         central_layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self.chat_pane.sig_title_changed.connect(self.set_conversation_title)
@@ -446,8 +449,11 @@ class MainWindow(QMainWindow):
         """Something the user must read: the status bar always, a dialog when interactive."""
         self.show_status(text, 8000)
         if self.interactive:
-            box = QMessageBox.warning if warning else QMessageBox.information
-            box(self, title, text)
+            icon = QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Information
+            box = QMessageBox(icon, plain_window_title(title), text, parent=self)
+            box.setTextFormat(Qt.TextFormat.PlainText)  # error text from servers and the OS
+            box.addButton(QMessageBox.StandardButton.Ok)
+            box.exec()
 
     def show_error(self, title: str, text: str) -> None:
         """A warning box for failures the user must see (export failed, …).
@@ -512,21 +518,33 @@ class MainWindow(QMainWindow):
             self._status_timer.stop()
         self._show_elided_status()
 
-    def show_notice(self, text: str, important: bool = False) -> None:
+    def show_notice(self, text: str, important: bool = False,
+                    offer_restore: bool = False) -> None:
         """A notice for the user: in the status bar (elided, full text in its tooltip), and,
         when ``important``, also in a banner above the content that stays until dismissed
-        (and a dialog once the window is up, when interactive)."""
+        (and a dialog once the window is up, when interactive). ``offer_restore`` puts a
+        "Restore newest backup…" button on the banner (a damaged database was moved aside)."""
         if important:
-            self.notice_banner.show_text(text)
+            self.notice_banner.show_text(text, RESTORE_ACTION if offer_restore else "")
             self.show_status(text, 15000)
             if self.interactive:
                 QTimer.singleShot(0, self, self._show_important_notice)
         else:
             self.show_status(text, 8000)
 
+    @Slot(str, bool)
+    def show_damaged_notice(self, text: str, can_restore: bool) -> None:
+        """The conversation database was damaged and moved aside: a banner that stays, with
+        "Restore newest backup…" when there is a backup to restore."""
+        self.show_notice(text, important=True, offer_restore=can_restore)
+
     @Slot()
     def _show_important_notice(self) -> None:
-        QMessageBox.warning(self, APP_NAME, self.notice_banner.text())
+        box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, self.notice_banner.text(),
+                          parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # paths and server text, verbatim
+        box.addButton(QMessageBox.StandardButton.Ok)
+        box.exec()
 
     def status_text(self) -> str:
         """The full text of the status message shown, or ""."""
@@ -572,7 +590,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def set_conversation_title(self, title: str | None) -> None:
         """Put the open conversation's title in the window title."""
-        self.setWindowTitle(f"{title} — {APP_NAME}" if title else APP_NAME)
+        self.setWindowTitle(f"{plain_window_title(title)} — {APP_NAME}" if title else APP_NAME)
 
     # -- geometry ----------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ from jockey_desktop.ui.message_painting import (
     paint_status,
 )
 from jockey_desktop.ui.models.message_model import MessageListModel, MessageRole
+from jockey_desktop.ui.theme import plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -246,7 +247,8 @@ class MessageDelegate(QStyledItemDelegate):
             elif kind == "link":
                 tip = "Show this moment" if str(value).startswith("cite:") else str(value)
         if tip:
-            QToolTip.showText(event.globalPos(), tip, view)
+            # Chip labels are video titles and links are addresses: server text.
+            QToolTip.showText(event.globalPos(), plain_tooltip(tip), view)
             return True
         QToolTip.hideText()
         return False

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from jockey_desktop.presentation.formatting import citation_title, format_time_range
+from jockey_desktop.ui.theme import plain_tooltip
 
 #: Signature of the injected thumbnail loader.
 ThumbnailLoader = Callable[[str, Callable[[Any], None]], None]
@@ -92,7 +93,7 @@ class MomentPopup(QDialog):
 
         self.copy_button = QPushButton("Copy timestamp")
         self.copy_button.setAccessibleName("Copy timestamp")
-        self.copy_button.setToolTip(f"Copy “{moment_timestamp_text(citation)}”")
+        self.copy_button.setToolTip(plain_tooltip(f"Copy “{moment_timestamp_text(citation)}”"))
         self.copy_button.clicked.connect(self.copy_timestamp)
 
         self.open_button = QPushButton("Open video")

@@ -7,12 +7,16 @@ conversation on screen (an answer cut short, a session bound to another store).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 
 class NoticeBanner(QFrame):
-    """A dismissible notice; ``show_text("")`` hides it."""
+    """A dismissible notice; ``show_text("")`` hides it. A notice may offer one action (a
+    button beside Dismiss): ``sig_action`` is emitted when it is clicked."""
+
+    #: The notice's action button was clicked (the banner is dismissed).
+    sig_action = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,20 +31,38 @@ class NoticeBanner(QFrame):
         self.dismiss_button = QPushButton("Dismiss", self)
         self.dismiss_button.setAccessibleName("Dismiss notice")
         self.dismiss_button.clicked.connect(self.dismiss)
+        self.action_button = QPushButton(self)
+        self.action_button.setAccessibleName("Notice action")  # named per notice when shown
+        self.action_button.clicked.connect(self._on_action)
+        self.action_button.hide()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
 
-    def show_text(self, text: str) -> None:
-        """Show ``text``, replacing any earlier notice ("" hides the banner)."""
+    def show_text(self, text: str, action: str = "") -> None:
+        """Show ``text``, replacing any earlier notice ("" hides the banner); ``action`` is
+        the label of a button offering what the notice suggests ("" for none)."""
         if not text:
             self.dismiss()
             return
         self.label.setText(text)
         self.setAccessibleDescription(text)
+        self.action_button.setText(action)
+        self.action_button.setAccessibleName(action)
+        self.action_button.setVisible(bool(action))
         self.show()
+
+    def action(self) -> str:
+        """The label of the action offered now ("" when none)."""
+        return self.action_button.text() if self.action_button.isVisibleTo(self) else ""
+
+    @Slot()
+    def _on_action(self) -> None:
+        self.dismiss()
+        self.sig_action.emit()
 
     def text(self) -> str:
         """The notice shown, or "" when dismissed."""
@@ -51,3 +73,4 @@ class NoticeBanner(QFrame):
         """Hide the banner."""
         self.hide()
         self.label.clear()
+        self.action_button.hide()

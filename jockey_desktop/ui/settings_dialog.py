@@ -7,7 +7,7 @@ field is cleared as soon as it has been handed over with ``sig_save_key``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -75,9 +75,11 @@ class SettingsDialog(QDialog):
                                     "one when the field is empty)")
         self.test_button.clicked.connect(self._on_test)
         self.test_result_label = QLabel(key_box)
+        self.test_result_label.setTextFormat(Qt.TextFormat.PlainText)  # server error text
         self.test_result_label.setWordWrap(True)
         self.test_result_label.setAccessibleName("Connection test result")
         self.location_label = QLabel("Checking where the key is stored…", key_box)
+        self.location_label.setTextFormat(Qt.TextFormat.PlainText)  # keyring error names
         self.location_label.setWordWrap(True)
         self.location_label.setProperty("role", "muted")
         self.location_label.setAccessibleName("Where the API key is stored")
@@ -104,6 +106,7 @@ class SettingsDialog(QDialog):
         self.base_url_field.setToolTip("Leave empty for the TwelveLabs API")
         self.base_url_field.textChanged.connect(self._update_buttons)
         self.base_url_error = QLabel(conn_box)
+        self.base_url_error.setTextFormat(Qt.TextFormat.PlainText)
         self.base_url_error.setProperty("role", "error")
         self.base_url_error.setWordWrap(True)
         self.base_url_error.setAccessibleName("API base URL problem")
@@ -113,6 +116,7 @@ class SettingsDialog(QDialog):
         self.sandbox_check.setAccessibleName("Use the built-in sandbox")
         self.sandbox_check.toggled.connect(self._update_buttons)
         self.proxy_label = QLabel("None", conn_box)
+        self.proxy_label.setTextFormat(Qt.TextFormat.PlainText)  # from the environment
         self.proxy_label.setWordWrap(True)
         self.proxy_label.setAccessibleName("Proxy in use")
         form = QFormLayout(conn_box)

@@ -46,7 +46,7 @@ from jockey_desktop.ui.models.store_model import (
     StoreRole,
     store_counts_text,
 )
-from jockey_desktop.ui.theme import palette_colors, plain_tooltip, repolish
+from jockey_desktop.ui.theme import palette_colors, plain_menu_text, plain_tooltip, repolish
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -324,7 +324,7 @@ class StorePicker(QWidget):
         else:
             text = (store_button_text(self._current) if self._current is not None
                     else "Choose a knowledge store…")
-        self.button.setText(f"{text}  ▾")
+        self.button.setText(plain_menu_text(f"{text}  ▾"))  # "R&D" is not a mnemonic
         self.button.setAccessibleDescription(text)
         self.button.setToolTip(plain_tooltip(
             text if self._current is not None
@@ -402,8 +402,10 @@ class StorePicker(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """In the filter field: Down/Up move in the list, Enter chooses the current row."""
-        if (self._popup is not None and watched is self._popup.filter_field
-                and event.type() == QEvent.Type.KeyPress):
+        # The event type first: while the popup is being destroyed its field still sends
+        # events here, and the half-destroyed popup's attributes are gone by then.
+        if (event.type() == QEvent.Type.KeyPress and self._popup is not None
+                and watched is self._popup.filter_field):
             key_event: QKeyEvent = event  # type: ignore[assignment]
             view = self.popup.list_view
             key = key_event.key()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 LIGHT = "light"
 DARK = "dark"
@@ -276,3 +276,28 @@ def plain_tooltip(text: str) -> str:
         return ""
     escaped = html.escape(text, quote=False).replace("\n", "<br>")
     return f"<qt>{escaped}</qt>"
+
+
+def plain_window_title(text: str) -> str:
+    """``text`` as a window title that shows exactly these characters.
+
+    Qt reads ``[*]`` in a title as the "unsaved changes" placeholder and drops it; doubled,
+    it shows once. Line breaks (a title from a server) are shown as spaces.
+    """
+    return " ".join(text.splitlines()).replace("[*]", "[*][*]")
+
+
+def plain_menu_text(text: str) -> str:
+    """``text`` as a menu item or button label that shows exactly these characters.
+
+    Qt reads ``&`` as the mnemonic marker (``&&`` shows one) and a tab in a menu item as the
+    start of its shortcut text.
+    """
+    return " ".join(text.replace("\t", " ").splitlines()).replace("&", "&&")
+
+
+def set_plain_text(label: QLabel, text: str) -> None:
+    """Show ``text`` in ``label`` as plain text, whatever it looks like (a label's default
+    format renders anything that merely looks like HTML, ``Qt::mightBeRichText``)."""
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)

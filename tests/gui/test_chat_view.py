@@ -342,7 +342,9 @@ def test_retry_tooltip_explains_the_repeat(qtbot: Any, view: ChatView) -> None:
     local = (layout.retry_rect.center() + QPointF(origin)).toPoint()
     event = QHelpEvent(QEvent.Type.ToolTip, local, view.viewport().mapToGlobal(local))
     QApplication.sendEvent(view.viewport(), event)
-    qtbot.waitUntil(lambda: QToolTip.text() == RETRY_TOOLTIP)
+    from jockey_desktop.ui.theme import plain_tooltip
+
+    qtbot.waitUntil(lambda: QToolTip.text() == plain_tooltip(RETRY_TOOLTIP))
     QToolTip.hideText()
 
 

@@ -140,14 +140,14 @@ def test_a_load_started_before_a_save_never_reports_after_it(
 
     release = threading.Event()
     store = ApiKeyStore()
-    real_get = store.get
+    real_lookup = store.lookup
 
-    def slow_get() -> Any:
-        key = real_get()
+    def slow_lookup() -> Any:
+        found = real_lookup()
         release.wait(10)  # the lookup has read "no key" and is slow to report it
-        return key
+        return found
 
-    store.get = slow_get  # type: ignore[method-assign]
+    store.lookup = slow_lookup  # type: ignore[method-assign]
     settings = SettingsController(store, runner)
     order: list[tuple[str, Any]] = []
     settings.sig_key_loaded.connect(lambda key, where: order.append(("loaded", key)))

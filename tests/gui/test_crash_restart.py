@@ -20,7 +20,10 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from jockey_desktop.app import AppOptions, JockeyDesktop
+from jockey_desktop.core.errors import INTERRUPTED_TEXT
+from jockey_desktop.core.storage.export import export_markdown
 from jockey_desktop.core.storage.models import MessageStatus, Role
+from jockey_desktop.presentation.status import status_line
 from tests.helpers.app import current
 
 pytestmark = [
@@ -114,6 +117,18 @@ def test_crash_mid_stream_then_restart_shows_an_interrupted_retryable_turn(
         assert len(shown[1].text) > 20
         partial = shown[1].text
         assert desktop.repo.get_conversation(conversation_id).session_id  # saved at created
+        # Settled, not left pending (issue 10.9): the question with its answer, the row's
+        # line says what happened and offers Retry, the sidebar no longer says "answering",
+        # the status bar says it can be retried, and the export reads sensibly.
+        assert shown[0].status == MessageStatus.INTERRUPTED
+        line = status_line(shown[1], time.time())
+        assert line.text == INTERRUPTED_TEXT and line.offers_retry
+        summary = desktop.conversations.summary(conversation_id)
+        assert summary is not None and summary.last_status == MessageStatus.INTERRUPTED
+        assert "can be retried" in desktop.window.status_text()
+        markdown = export_markdown(desktop.repo, [conversation_id])
+        assert "(not answered)" not in markdown and partial.strip()[:20] in markdown
+        assert markdown.index(QUESTION) < markdown.index(partial.strip()[:20])
 
         # Retry (the pane's Retry link) asks again and gets a complete answer.
         qtbot.waitUntil(lambda: bool(desktop.stores.stores()) and not desktop.stores.is_loading(),

@@ -146,6 +146,8 @@ def test_the_damaged_database_notice_says_how_to_restore(
 ) -> None:
     data_dir = start.data_dir
     desktop = start()
+    # The daily backup is taken after the first paint.
+    qtbot.waitUntil(lambda: desktop.repo.latest_backup() is not None, timeout=5_000)
     start.stop(desktop)
     database = data_dir / "conversations.sqlite3"
     for extra in ("-wal", "-shm"):
@@ -153,10 +155,24 @@ def test_the_damaged_database_notice_says_how_to_restore(
     database.write_bytes(b"this is not a database" * 100)
     desktop = start()
     assert "File → Restore newest backup" in desktop.startup_notice
-    # It stays on screen in a banner until dismissed (a status-bar message would vanish).
+    # It stays on screen in a banner until dismissed (a status-bar message would vanish),
+    # with the restore offered right there.
     banner = desktop.window.notice_banner
     assert banner.isVisible()
     assert "File → Restore newest backup" in banner.text()
+    assert banner.action() == "Restore newest backup…"
+
+
+def test_with_no_backup_the_damaged_database_notice_offers_no_restore(
+    qtbot: Any, start: Started
+) -> None:
+    database = start.data_dir / "conversations.sqlite3"
+    start.data_dir.mkdir(parents=True)
+    database.write_bytes(b"this is not a database" * 100)
+    desktop = start()
+    banner = desktop.window.notice_banner
+    assert banner.isVisible() and "moved to" in banner.text()
+    assert "Restore newest backup" not in banner.text() and banner.action() == ""
 
 
 def test_focus_after_start_with_a_shown_window(qtbot: Any, start: Started) -> None:

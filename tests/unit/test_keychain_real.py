@@ -132,23 +132,22 @@ def test_store_read_replace_and_remove(service: str) -> None:
     store.delete()  # removing nothing is fine
 
 
-def test_a_locked_keychain_reads_as_unavailable_without_losing_the_key(service: str) -> None:
-    """Today's behaviour: a locked login keyring (the unlock prompt cannot open here) makes the
-    store report no secure store; the key stays in the keychain."""
+def test_a_locked_keychain_reads_as_unreadable_without_losing_the_key(service: str) -> None:
+    """A locked login keyring (the unlock prompt cannot open here) is "could not be read",
+    never "no key"; the key stays in the keychain."""
     ApiKeyStore(service=service).set(KEY_1)
     lock_default_collection()
     store = ApiKeyStore(service=service)
-    assert store.get() is None
-    assert store.location() is KeyLocation.NONE
+    found = store.lookup()
+    assert found.key is None
+    assert found.location is KeyLocation.UNREADABLE
     assert not store.secure_store_available
-    assert "KeyringLocked" in (store.unavailable_reason or "")
-    assert KEY_1 not in (store.unavailable_reason or "")
+    assert "KeyringLocked" in (found.problem or "")
+    assert KEY_1 not in (found.problem or "")
     unlock_default_collection()
     assert secret_tool_lookup(service) == KEY_1  # nothing was lost
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10.3: a failed keyring call is a permanent "
-                   "verdict for the run; core/secrets.py will re-check on the next use")
 def test_after_unlock_the_same_store_reads_the_key_again(service: str) -> None:
     ApiKeyStore(service=service).set(KEY_1)
     lock_default_collection()
@@ -158,13 +157,16 @@ def test_after_unlock_the_same_store_reads_the_key_again(service: str) -> None:
     assert store.get() == KEY_1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10.3: Remove after an unlock returns without "
-                   "touching the keychain while the store still thinks it is unavailable")
-def test_remove_after_unlock_removes_the_key(service: str) -> None:
+def test_remove_while_locked_says_so_and_after_unlock_removes_the_key(service: str) -> None:
+    from jockey_desktop.core.secrets import KeyStoreError
+
     ApiKeyStore(service=service).set(KEY_1)
     lock_default_collection()
     store = ApiKeyStore(service=service)
     assert store.get() is None
+    with pytest.raises(KeyStoreError, match="could not be removed"):
+        store.delete()
     unlock_default_collection()
+    assert secret_tool_lookup(service) == KEY_1  # not removed, and not claimed to be
     store.delete()
     assert secret_tool_lookup(service) is None

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import logging
+from pathlib import Path
+
+import pytest
 
 from jockey_desktop.logs import redactor, register_secret
 
@@ -35,3 +38,53 @@ def test_a_logged_exception_holding_the_key_is_redacted() -> None:
     assert secret not in text
 
 
+
+
+def test_a_word_too_short_to_be_a_secret_is_never_redacted() -> None:
+    """The sandbox's key is "sandbox": registering it must not garble every log line that
+    mentions the sandbox; a real key is still hidden."""
+    long_secret = "tlk_log_secret_0123456789"
+    register_secret("sandbox")
+    register_secret(long_secret)
+    try:
+        assert redactor.redact("sandbox started; key tlk_log_secret_0123456789") == (
+            "sandbox started; key [redacted]")
+        assert "sandbox" not in redactor.secrets
+    finally:
+        redactor.secrets.discard(long_secret)
+        redactor.secrets.discard("sandbox")
+
+
+def test_a_full_disk_under_the_log_file_is_counted_not_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """logging prints a traceback per record a handler fails to write; on a full disk the log
+    file's handler counts them instead and says so once the disk takes a line again."""
+    import errno
+
+    from jockey_desktop.logs import close_logging, setup_logging
+    from jockey_desktop.paths import AppPaths
+
+    paths = AppPaths.under(tmp_path)
+    paths.logs.mkdir(parents=True)
+    handler = setup_logging(paths)
+    assert isinstance(handler, logging.StreamHandler)
+    logger = logging.getLogger("test.fulldisk")
+    real_stream = handler.stream
+
+    class FullDisk(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    try:
+        handler.stream = FullDisk()
+        logger.warning("lost one")
+        logger.warning("lost two")
+        handler.stream = real_stream
+        logger.warning("written again")
+    finally:
+        close_logging(handler)
+    assert capsys.readouterr().err == ""
+    text = paths.log_file.read_text(encoding="utf-8")
+    assert "2 log record(s) lost: the disk was full" in text
+    assert "written again" in text and "lost one" not in text

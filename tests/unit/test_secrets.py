@@ -163,3 +163,80 @@ def test_api_key_problem_accepts_printable_ascii_and_names_the_bad_character() -
 def test_set_refuses_a_malformed_key(memory_keyring: object) -> None:
     with pytest.raises(ValueError, match="line break"):
         ApiKeyStore().set("tlk_a\nb")
+
+
+def test_a_locked_keychain_is_asked_again_and_found_after_unlock() -> None:
+    from tests.helpers.keyrings import LockableKeyring
+
+    backend = LockableKeyring()
+    keyring.set_keyring(backend)
+    ApiKeyStore().set(KEY)
+    backend.locked = True
+    store = ApiKeyStore()
+    found = store.lookup()
+    assert found.key is None and found.location is KeyLocation.UNREADABLE
+    # Not "no key": the sentence says the keychain could not be read and how to go on.
+    assert found.problem is not None and "could not be read (KeyringLocked" in found.problem
+    assert "unlock it" in found.problem and KEY not in repr(found)
+    assert not store.secure_store_available
+
+    backend.locked = False
+    assert store.get() == KEY  # the failure was not a verdict for the run
+    assert store.location() is KeyLocation.KEYCHAIN
+    assert store.secure_store_available and store.unavailable_reason is None
+
+
+def test_one_lookup_is_one_keyring_call() -> None:
+    """A locked Secret Service prompts once per call: a lookup must not prompt thrice."""
+    from tests.helpers.keyrings import LockableKeyring
+
+    backend = LockableKeyring(locked=True)
+    keyring.set_keyring(backend)
+    ApiKeyStore().lookup()
+    assert backend.calls == 1
+
+
+def test_remove_on_a_locked_keychain_says_it_could_not() -> None:
+    from jockey_desktop.core.secrets import KeyStoreError
+    from tests.helpers.keyrings import LockableKeyring
+
+    backend = LockableKeyring()
+    keyring.set_keyring(backend)
+    store = ApiKeyStore()
+    store.set(KEY)
+    backend.locked = True
+    with pytest.raises(KeyStoreError) as refused:
+        store.delete()
+    assert str(refused.value).startswith(
+        "The API key could not be removed from the OS keychain (KeyringLocked")
+    assert KEY not in str(refused.value)
+    assert backend.store == {("jockey-desktop", KEYRING_USERNAME): KEY}  # still there
+
+    backend.locked = False
+    store.delete()  # after the unlock, Remove removes
+    assert backend.store == {}
+    assert store.location() is KeyLocation.NONE
+
+
+def test_a_key_typed_while_locked_stays_in_use_after_unlock() -> None:
+    """The key typed this run is the user's latest choice: an older keychain entry found
+    after the unlock does not replace it."""
+    from tests.helpers.keyrings import LockableKeyring
+
+    backend = LockableKeyring()
+    keyring.set_keyring(backend)
+    ApiKeyStore().set("tlk_older_key_in_keychain")
+    backend.locked = True
+    store = ApiKeyStore()
+    assert store.set(KEY) is KeyLocation.MEMORY
+    assert "could not be used (KeyringLocked" in (store.unavailable_reason or "")
+    backend.locked = False
+    assert store.get() == KEY and store.location() is KeyLocation.MEMORY
+
+
+def test_remove_with_no_secure_store_forgets_the_memory_key() -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    store = ApiKeyStore()
+    store.set(KEY)
+    store.delete()  # nothing can be stored in a keychain that does not exist: no error
+    assert store.get() is None and store.location() is KeyLocation.NONE

@@ -62,6 +62,7 @@ from jockey_desktop.core.api.models import (
     RetryWait,
 )
 from jockey_desktop.core.api.urls import base_url_problem
+from jockey_desktop.core.redaction import redact
 
 _log = logging.getLogger(__name__)
 
@@ -565,9 +566,7 @@ class Transport:
     # -- helpers for the endpoint methods --------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        if not text:
-            return text
-        return text.replace(self._api_key, "[redacted]")
+        return redact(text, (self._api_key,))
 
     @contextlib.contextmanager
     def _track(self, token: CancelToken) -> Iterator[None]:

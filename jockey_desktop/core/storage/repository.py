@@ -1277,6 +1277,34 @@ class Repository:
         if failure is not None:
             raise self._translate(failure, "restore the backup") from failure
 
+    def replace_damaged(self, reason: str = "a damaged page was met while running") -> Path:
+        """Move a file found damaged after open aside (with its -wal/-shm) and start a new,
+        empty database in its place, as ``open_repository`` does at start-up; returns where
+        the damaged file went (the app then offers ``restore_backup``).
+
+        Run it off the GUI thread. Reads made meanwhile raise ``StorageBusyError``; writes
+        wait and then apply to the new file. ``open_report`` describes the new file.
+        """
+        with self._lock:
+            self._connection()  # refuse after close()
+            self._restoring = True
+            try:
+                self._close_readers()
+                writer, self._conn = self._conn, None
+                if writer is not None:
+                    with suppress(sqlite3.Error):  # closing checkpoints a file that is damaged
+                        writer.close()
+                report = OpenReport(path=self.db_path, moved_aside_reason=reason)
+                report.moved_aside = database.move_aside(self.db_path)
+                self._conn = _open_once(self.db_path, self.backup_dir, report)
+                self._open_readers()
+                self.open_report = report
+            except (sqlite3.Error, OSError) as exc:
+                raise self._translate(exc, "start a new conversation database") from exc
+            finally:
+                self._restoring = False
+        return report.moved_aside
+
     def _reopen(self) -> None:
         """Open the writer (settling turns the restored file caught in flight) and readers."""
         conn = database.connect(self.db_path)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from jockey_desktop.sandbox import Fault, Pace, SandboxServer
 from tests.helpers.sandbox_http import NATURE, Api, answer_part, body_for
 
@@ -149,3 +151,28 @@ def test_an_edited_session_file_never_breaks_a_request(tmp_path: Path) -> None:
         response = api.ask(store, "Which videos best represent the first theme?",
                            session_id=odd)
         assert response.status_code == 200 and answer_part(response.json())["annotations"]
+
+
+def test_a_full_disk_under_the_state_folder_keeps_sessions_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-process sandbox keeps its state in the app's data folder: when that disk is
+    full a turn must still complete (the real server's storage is not the user's disk)."""
+    import errno
+    import os
+
+    from jockey_desktop.sandbox import sessions
+
+    store = sessions.SessionStore(tmp_path / "state")
+    real_fsync = os.fsync
+
+    def full_fsync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_fsync)
+    session = store.create("ks_1")  # no OSError escapes
+    assert store.get(session.id) is session
+    assert _session_files(tmp_path / "state") == []  # no temporary file left behind
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    store.save(session)  # space back: persisted again
+    assert [p.name for p in _session_files(tmp_path / "state")] == [f"{session.id}.json"]

@@ -153,3 +153,30 @@ def test_a_damaged_page_met_later_raises_database_corrupt(db_path: Path,
         assert repo.integrity_check()
     finally:
         repo.close()
+
+
+def test_damage_met_later_is_moved_aside_and_a_new_file_started(db_path: Path,
+                                                                backup_dir: Path) -> None:
+    """``replace_damaged``: the run-time twin of what open does with a damaged file."""
+    from tests.helpers.damaged_db import database_with_deep_damage
+
+    built = database_with_deep_damage(db_path, backup_dir)
+    damaged_bytes = db_path.read_bytes()
+    repo = open_repository(db_path, backup_dir)
+    try:
+        assert repo.open_report.moved_aside is None
+        with pytest.raises(DatabaseCorruptError):
+            repo.list_messages(built.damaged_id)
+        moved = repo.replace_damaged()
+        assert moved.name.startswith(db_path.name + ".corrupt-")
+        assert moved.read_bytes() == damaged_bytes  # kept as it was, for support
+        assert repo.open_report.moved_aside == moved
+        assert "a damaged page was met while running" in (repo.open_report.user_message()
+                                                          or "")
+        assert repo.count_conversations() == 0
+        repo.create_conversation("s", "S")  # the new file works
+        repo.restore_backup(built.backup)  # and the backup is offered and restores
+        assert repo.get_conversation(built.damaged_id) is not None
+        assert len(repo.list_messages(built.damaged_id)) == 2
+    finally:
+        repo.close()

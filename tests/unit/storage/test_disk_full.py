@@ -4,14 +4,13 @@ half-written, and writing works again once there is space."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from jockey_desktop.core.storage import DiskFullError, MessageStatus, Repository, StorageError
+from tests.helpers.private_mount import mount_unavailable_reason, run_with_private_mounts
 
 CHILD = Path(__file__).with_name("disk_full_child.py")
 
@@ -56,30 +55,15 @@ def test_injected_sqlite_full_raises_disk_full_and_writes_nothing(repo: Reposito
     assert repo.complete_turn(question.id, answer.id, text=big).answer.text == big
 
 
-def _can_mount_tmpfs(where: Path) -> str | None:
-    """None if a private tmpfs can be mounted here, else why not."""
-    if sys.platform != "linux" or shutil.which("unshare") is None:
-        return "needs Linux with unshare(1)"
-    probe = subprocess.run(
-        ["unshare", "--mount", "--map-root-user", "sh", "-c",
-         f"mount -t tmpfs -o size=64k tmpfs '{where}'"],
-        capture_output=True, text=True, timeout=30)
-    if probe.returncode != 0:
-        return f"cannot mount a tmpfs in a private namespace: {probe.stderr.strip()}"
-    return None
-
-
 def test_a_real_full_disk_on_a_small_tmpfs(tmp_path: Path) -> None:
     mount_point = tmp_path / "small-disk"
     mount_point.mkdir()
-    reason = _can_mount_tmpfs(mount_point)
+    reason = mount_unavailable_reason(mount_point)
     if reason is not None:
         pytest.skip(reason)
     # A 2 MB disk in a mount namespace of the child's own: nothing outside sees it.
-    script = (f"mount -t tmpfs -o size=2m tmpfs '{mount_point}' && "
-              f"exec '{sys.executable}' '{CHILD}' '{mount_point}'")
-    run = subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script],
-                         capture_output=True, text=True, timeout=120)
+    run = run_with_private_mounts(f"mount -t tmpfs -o size=2m tmpfs '{mount_point}'",
+                                  [sys.executable, str(CHILD), str(mount_point)])
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     for name, outcome in report["results"].items():

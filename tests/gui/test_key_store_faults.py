@@ -1,0 +1,107 @@
+"""A keychain that is locked, then unlocked, as the app meets it: the failed lookup is not a
+verdict for the run, the app never says "No API key is set" while the keychain may hold one,
+and Remove removes the key or says it could not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import keyring
+import pytest
+
+from jockey_desktop.concurrency import TaskRunner
+from jockey_desktop.controllers.chat import ChatController
+from jockey_desktop.controllers.settings import SettingsController
+from jockey_desktop.core.secrets import KEYRING_USERNAME, ApiKeyStore
+from jockey_desktop.presentation.connection import ConnectionMode
+from tests.helpers.app import Started
+from tests.helpers.keyrings import LockableKeyring
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
+
+KEY = "tlk_LOCKED_KEYCHAIN_TEST_KEY_0001"
+NO_KEY = "No API key is set"
+
+
+@pytest.fixture
+def locked_keychain() -> Iterator[LockableKeyring]:
+    """A keychain holding KEY under the app's service, locked."""
+    previous = keyring.get_keyring()
+    backend = LockableKeyring()
+    backend.store[("jockey-desktop", KEYRING_USERNAME)] = KEY
+    backend.locked = True
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_the_app_finds_the_key_after_an_unlock_and_removes_it_only_when_it_can(
+    qtbot: Any, start: Started, sandbox: Any, locked_keychain: LockableKeyring
+) -> None:
+    from jockey_desktop.paths import AppPaths
+    from jockey_desktop.settings import AppSettings
+
+    start.data_dir.mkdir(parents=True)
+    saved = AppSettings(AppPaths.under(start.data_dir).settings_file)
+    saved.api_base_url = sandbox.base_url
+    saved.sync()
+    desktop = start(sandbox=False)
+    window = desktop.window
+    dialog = window.settings_dialog
+    status = window.statusBar()
+    qtbot.waitUntil(lambda: "could not be read" in status.currentMessage(), timeout=5_000)
+    assert "KeyringLocked" in dialog.location_label.text()
+    assert NO_KEY not in dialog.location_label.text() + status.currentMessage()
+    assert desktop.chat.client() is None
+
+    locked_keychain.locked = False
+    # The next use looks again: a send (even one refused for want of a store) does.
+    window.chat_pane.sig_send_requested.emit("hello")
+    qtbot.waitUntil(lambda: desktop.connection.uses_key(KEY), timeout=5_000)
+    assert desktop.connection.mode is ConnectionMode.API
+    qtbot.waitUntil(lambda: dialog.location_label.text() == "Stored in the OS keychain.",
+                    timeout=5_000)
+
+    locked_keychain.locked = True
+    window.sig_remove_key.emit()
+    qtbot.waitUntil(lambda: "could not be removed" in dialog.location_label.text(),
+                    timeout=5_000)
+    assert dialog.remove_button.isEnabled()  # the key is still there: Remove stays offered
+    assert locked_keychain.store  # nothing was lost, nothing claimed
+    assert desktop.connection.uses_key(KEY)
+
+    locked_keychain.locked = False
+    window.sig_remove_key.emit()
+    qtbot.waitUntil(lambda: dialog.location_label.text() == "No API key is set.",
+                    timeout=5_000)
+    assert locked_keychain.store == {}
+    assert not desktop.connection.uses_key(KEY) and desktop.chat.client() is None
+
+
+def test_a_send_while_the_keychain_is_unreadable_says_so(
+    qtbot: Any, locked_keychain: LockableKeyring, repo: Any
+) -> None:
+    """The chat's refusal names the unreadable keychain, not a missing key."""
+    from jockey_desktop.concurrency import create_storage_runner
+    from jockey_desktop.controllers.changes import ChangeFeed
+    from jockey_desktop.controllers.connection import Connection
+    from jockey_desktop.settings import AppSettings
+
+    runner = TaskRunner(max_threads=2, name="test")
+    storage = create_storage_runner()
+    try:
+        keys = SettingsController(ApiKeyStore(), runner)
+        settings = AppSettings(repo.db_path.parent / "settings.ini")
+        connection = Connection(settings, keys, environ={})
+        chat = ChatController(repo, storage, ChangeFeed())
+        connection.sig_no_client_reason.connect(chat.set_no_client_reason)
+        connection.prepare()
+        with qtbot.waitSignal(keys.sig_key_loaded, timeout=5_000):
+            connection.connect_now()
+        conversation = repo.create_conversation("store-1", "Store")
+        refusal = chat.send(conversation.id, "hello") or ""
+        assert "could not be read (KeyringLocked" in refusal and NO_KEY not in refusal
+    finally:
+        runner.shutdown(2000)
+        storage.shutdown(2000)
