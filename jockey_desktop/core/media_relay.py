@@ -262,6 +262,15 @@ class MediaRelay:
                     for key in [k for k in self._cache if k[0] == token]:
                         self._cached -= len(self._cache.pop(key))
 
+    def upstream_url(self, source: RelaySource) -> str | None:
+        """The signed manifest URL a source plays now (fresh after a re-resolution)."""
+        with self._lock:
+            found = next((s for s in self._sources.values() if s.id == source.id), None)
+        if found is None:
+            return None
+        with found.lock:
+            return found.root_url
+
     def source_count(self) -> int:
         """How many sources are registered."""
         with self._lock:
