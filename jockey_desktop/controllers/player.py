@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from jockey_desktop.core.errors import NO_CLIENT_TEXT
 from jockey_desktop.core.media_cache import ThumbnailCache, load_thumbnail
@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 #: Said when a citation points at an image or a collection.
 NOT_A_VIDEO = "This citation is not a moment of a video, so there is nothing to play."
+#: How long a replaced video's stream stays served (ms; see ``_close_video``).
+CLOSE_GRACE_MS = 20_000
 #: The file "Open in the system's player" writes (an extended M3U playlist).
 EXTERNAL_PLAYLIST = "open-in-player.m3u"
 
@@ -195,8 +197,8 @@ class PlayerController(QObject):
             return
         self._client = client
         if self._video is not None:
-            self._close_video()
             self.sig_stop.emit()
+            self._close_video(at_once=True)
 
     # -- playing ------------------------------------------------------------------------------
 
@@ -311,10 +313,17 @@ class PlayerController(QObject):
         # The video may still play from its citation's address; no transcript, no message.
         log.info("video details not loaded: %s", type(error).__name__)
 
-    def _close_video(self) -> None:
+    def _close_video(self, *, at_once: bool = False) -> None:
         video, self._video = self._video, None
-        if video is not None and video.source is not None and self._relay is not None:
+        if video is None or video.source is None or self._relay is None:
+            return
+        if at_once:
             self._relay.close(video.source)
+            return
+        # The player lets go of the old stream on its own threads, after the new one is set:
+        # a 404 for its last reads would come back as an error of the new video. The old
+        # source stays served a little longer.
+        QTimer.singleShot(CLOSE_GRACE_MS, self, partial(self._relay.close, video.source))
 
     @Slot(object)
     def _on_relay_event(self, event: RelayEvent) -> None:
@@ -435,7 +444,7 @@ class PlayerController(QObject):
     def shutdown(self) -> None:
         """Stop the relay (connections in flight end on their own)."""
         self._shut_down = True
-        self._close_video()
+        self._close_video(at_once=True)
         if self._relay is not None:
             self._relay.stop()
 

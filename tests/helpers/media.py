@@ -77,3 +77,106 @@ def media_sandbox(tmp_path: Path) -> Iterator[MediaSandbox]:
     finally:
         client.close()
         server.stop()
+
+
+# --------------------------------------------------------------------------- the player
+
+
+#: Qt's multimedia noise on a machine without PipeWire, PulseAudio, GPU or hardware decoders:
+#: expected there, exactly these lines (never warnings at large). The PulseAudio line is the
+#: "no audio device" case (the video plays silently); the CPU-conversion line is the "no GPU"
+#: case (offscreen Qt has no RHI backend and says so once per thread).
+PLAYER_LOG_IGNORE = (
+    r"^Couldn't (load|resolve) pipewire-0\.3 (library|symbols)$",
+    r'^"No HW decoder found"$',
+    r"^PulseAudioService: pa_context_connect\(\) failed$",
+    r"ensureRhi\(QRhi::Implementation\) : No RHI backend\. Using CPU conversion\.$",
+    r"^This plugin does not support propagateSizeHints\(\)$",
+)
+
+
+def player_marks() -> list[Any]:
+    """The ``qt_log_ignore`` marks of every player test module."""
+    return [pytest.mark.qt_log_ignore(*PLAYER_LOG_IGNORE)]
+
+
+def answer_message(sb: MediaSandbox, message_id: int = 2, conversation_id: int = 1,
+                   question: str = "What are the main themes in these videos?") -> Any:
+    """A saved answer, as the chat would have stored it, with the sandbox's real citations
+    (signed media URLs included)."""
+    from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+
+    response = sb.client.create_response(sb.store_id, question)
+    return Message(id=message_id, uid=f"u{message_id}", conversation_id=conversation_id,
+                   role=Role.ASSISTANT, text=response.text, status=MessageStatus.COMPLETE,
+                   created_at=time.time(), updated_at=time.time(),
+                   citations=[c.to_dict() for c in response.citations])
+
+
+class PlayerHarness:
+    """The player feature on a real main window, a real runner and controller, and a
+    sandbox whose media URLs can be expired; exports and opened files are recorded."""
+
+    def __init__(self, qtbot: Any, sb: MediaSandbox, tmp_path: Path) -> None:
+        from jockey_desktop.concurrency import TaskRunner
+        from jockey_desktop.controllers.player import PlayerController
+        from jockey_desktop.core.media_cache import ThumbnailCache
+        from jockey_desktop.player_wiring import PlayerFeature
+        from jockey_desktop.ui.main_window import MainWindow
+
+        self.qtbot = qtbot
+        self.sb = sb
+        self.runner = TaskRunner(max_threads=3, name="player-test")
+        self.cache = ThumbnailCache(tmp_path / "thumbnails")
+        self.controller = PlayerController(self.runner, self.cache, tmp_path / "player")
+        self.controller.set_client(sb.client)
+        self.window = MainWindow()
+        qtbot.addWidget(self.window)
+        self.export_answers: list[tuple[str, Any] | None] = []
+        self.opened: list[Any] = []
+        self.feature = PlayerFeature(self.window, self.controller,
+                                     ask_export_path=self._ask, open_url=self.opened.append)
+        self.window.resize(1300, 800)
+        self.window.show()
+        qtbot.waitExposed(self.window)
+
+    def _ask(self, _parent: Any, _title: str) -> tuple[str, Any] | None:
+        return self.export_answers.pop(0) if self.export_answers else None
+
+    @property
+    def panel(self) -> Any:
+        """The player panel (built by the first play)."""
+        assert self.feature.panel is not None
+        return self.feature.panel
+
+    @property
+    def engine(self) -> Any:
+        """The playback engine (built by the first play)."""
+        assert self.feature.engine is not None
+        return self.feature.engine
+
+    def play(self, message: Any, citation: dict[str, Any]) -> None:
+        """Play a citation as a chip click does."""
+        self.feature.play_citation(self.sb.store_id, message, citation)
+
+    def wait_for_frame_near(self, seconds: float, timeout: int = 10_000) -> None:
+        """Until a frame is shown and playback is within 1 s of ``seconds``."""
+        self.qtbot.waitUntil(
+            lambda: self.panel.canvas.has_frame()
+            and abs(self.engine.position() - seconds * 1000) <= 1000, timeout=timeout)
+
+    def close(self) -> None:
+        """Stop the player and the runner."""
+        self.feature.shutdown()
+        self.runner.shutdown(3000)
+        self.window.close()
+
+
+@pytest.fixture
+def player(qtbot: Any, media_sandbox: MediaSandbox, tmp_path: Path) -> Iterator[PlayerHarness]:
+    """A :class:`PlayerHarness` on the ``media_sandbox``."""
+    harness = PlayerHarness(qtbot, media_sandbox, tmp_path)
+    try:
+        yield harness
+    finally:
+        harness.close()

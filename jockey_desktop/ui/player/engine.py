@@ -135,10 +135,6 @@ class PlaybackEngine(QObject):
         self.sig_problem.emit("")
         self.sig_status.emit("Loading…")
         self.player.setSource(self._source)
-        # Some backends report LoadedMedia before this returns (a cached source): seek now.
-        if self.player.mediaStatus() in (QMediaPlayer.MediaStatus.LoadedMedia,
-                                         QMediaPlayer.MediaStatus.BufferedMedia):
-            self._apply_pending()
 
     def play_range(self, start_s: float, end_s: float | None) -> None:
         """Play another range of the video already loaded."""
@@ -283,6 +279,8 @@ class PlaybackEngine(QObject):
     @Slot(QMediaPlayer.MediaStatus)
     def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
         kind = QMediaPlayer.MediaStatus
+        if self.player.source() != self._source:
+            return  # the previous video letting go (reported while the new one is set)
         if status == kind.LoadedMedia:
             self._apply_pending()
         if status == kind.LoadingMedia:

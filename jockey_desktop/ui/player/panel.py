@@ -322,7 +322,7 @@ class PlayerPanel(QWidget):
 
     def problem_text(self) -> str:
         """The problem shown ("" when none)."""
-        return self.problem_label.text() if self.problem_label.isVisible() else ""
+        return "" if self.problem_label.isHidden() else self.problem_label.text()
 
     # -- controls -----------------------------------------------------------------------------
 
