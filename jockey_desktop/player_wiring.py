@@ -112,8 +112,11 @@ class PlayerFeature(QObject):
                              | Qt.DockWidgetArea.LeftDockWidgetArea
                              | Qt.DockWidgetArea.BottomDockWidgetArea)
         dock.setWidget(panel)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        # Where the saved window state put it (docked or popped out, and its size); only a
+        # dock the state does not know is added beside the chat (adding it first would make
+        # Qt ignore the saved state).
         if not window.restoreDockWidget(dock):
+            window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             window.resizeDocks([dock], [DEFAULT_DOCK_WIDTH], Qt.Orientation.Horizontal)
         self.engine, self.panel, self.dock = engine, panel, dock
         self._connect(engine, panel)

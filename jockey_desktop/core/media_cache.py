@@ -119,12 +119,12 @@ def load_thumbnail(client: MediaClient | None, cache: ThumbnailCache, *, store_i
                    item_id: str, seconds: float | None, url: str | None) -> bytes | None:
     """The image of a moment: from the cache, else fetched (no key) and cached (blocking).
 
-    A refused URL (expired) is resolved again through the item and its asset; the asset's
-    representative thumbnail is then used as the video's poster. None when there is no
-    image to be had (no URL, not an image, the host failed): a missing thumbnail is never an
+    A refused URL (expired, or its host unreachable) is resolved again through the item and
+    its asset; the asset's representative thumbnail is then used as the video's poster. None
+    when there is no image to be had (no URL, not an image, the host failed): a missing thumbnail is never an
     error the user must read.
     """
-    from jockey_desktop.core.api.errors import JockeyError, MediaUrlExpiredError
+    from jockey_desktop.core.api.errors import JockeyError, MediaUrlExpiredError, NetworkError
 
     cached = cache.get(item_id, seconds)
     if cached is not None:
@@ -137,7 +137,9 @@ def load_thumbnail(client: MediaClient | None, cache: ThumbnailCache, *, store_i
             raise MediaUrlExpiredError()  # no usable address: ask the asset for one
         assert url is not None
         data = client.fetch_media(url, max_bytes=MAX_THUMBNAIL_BYTES)
-    except MediaUrlExpiredError:
+    except (MediaUrlExpiredError, NetworkError):
+        # Refused (expired) or a host that is gone (a sandbox on another port since): the
+        # asset has the current address of the video's picture.
         poster = cache.get(item_id, None)
         if poster is not None or store_id is None:
             return poster

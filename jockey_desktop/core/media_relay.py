@@ -119,6 +119,8 @@ class _Source:
     playlists: dict[tuple[int, ...], list[str]] = field(default_factory=dict)
     #: The last re-resolution failed, or its fresh address was refused too: no more tries.
     dead: bool = False
+    #: The API was asked once already because the media host could not be reached.
+    asked_for_unreachable: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -295,8 +297,14 @@ class MediaRelay:
                 body, is_playlist = self._fetch_path(source, path)
                 break
             except _ExpiredError:
-                if attempt == 1 or not self._refresh(source, generation):
+                if attempt == 1 or not self._refresh(source, generation, expired=True):
                     raise _RefusedError(404, self._expired_event(source)) from None
+            except _UnreachableError as unreachable:
+                # The host of the address we hold cannot be reached. The API may hand out
+                # addresses elsewhere now (a sandbox restarted on another port, a CDN moved):
+                # ask it once per video, then say what the network said.
+                if attempt == 1 or not self._refresh(source, generation, expired=False):
+                    raise _RefusedError(502, unreachable.event) from None
         if is_playlist:
             return body, _CONTENT_TYPES["m3u8"]
         self._remember(token, path, body)
@@ -332,7 +340,12 @@ class MediaRelay:
         return uris[path[-1]]
 
     def _fetch(self, source: _Source, url: str, max_bytes: int) -> bytes:
-        from jockey_desktop.core.api.errors import JockeyError, MediaUrlExpiredError
+        from jockey_desktop.core.api.errors import (
+            JockeyError,
+            MediaUrlExpiredError,
+            NetworkError,
+            RequestTimedOutError,
+        )
 
         stalled = threading.Event()
 
@@ -353,30 +366,42 @@ class MediaRelay:
         except JockeyError as error:
             # str(error) is a sentence without the key; the URL is never logged (signed).
             log.info("media fetch failed: %s", type(error).__name__)
-            raise _RefusedError(502, RelayEvent(source.id, RelayEventKind.FAILED,
-                                           f"The video could not be loaded: {error}")) from None
+            event = RelayEvent(source.id, RelayEventKind.FAILED,
+                               f"The video could not be loaded: {error}")
+            if isinstance(error, NetworkError) and not isinstance(error, RequestTimedOutError):
+                raise _UnreachableError(event) from None
+            raise _RefusedError(502, event) from None
         finally:
             timer.cancel()
             if stalled.is_set():
                 self._emit(RelayEvent(source.id, RelayEventKind.RESUMED))
 
-    def _refresh(self, source: _Source, generation: int) -> bool:
-        """Re-resolve the source's manifest once; True when the request should retry."""
+    def _refresh(self, source: _Source, generation: int, *, expired: bool) -> bool:
+        """Re-resolve the source's manifest; True when the request should retry.
+
+        An expired address is resolved again each time it expires (a long viewing outlives
+        several signatures; a fresh one refused at once ends it, see :meth:`serve`); an
+        unreachable host only once per source.
+        """
         with source.lock:
             if source.generation != generation:
                 return True  # another request already refreshed it
-            if source.dead or source.resolve is None:
+            if source.dead or source.resolve is None or (
+                    not expired and source.asked_for_unreachable):
                 return False
+            if not expired:
+                source.asked_for_unreachable = True
             resolve = source.resolve
         try:
             fresh = resolve()
         except Exception as error:  # a JockeyError or NoVideoError: a sentence
             log.info("media re-resolution failed: %s", type(error).__name__)
-            with source.lock:
-                source.dead = True
-            self._emit(RelayEvent(source.id, RelayEventKind.EXPIRED,
-                                  f"The video's address expired and a new one could not be "
-                                  f"obtained: {error}"))
+            if expired:
+                with source.lock:
+                    source.dead = True
+                self._emit(RelayEvent(source.id, RelayEventKind.EXPIRED,
+                                      f"The video's address expired and a new one could not "
+                                      f"be obtained: {error}"))
             return False
         with source.lock:
             if source.generation != generation:
@@ -427,6 +452,14 @@ class MediaRelay:
 
 class _ExpiredError(Exception):
     """The upstream refused the address (401/403/404/410)."""
+
+
+class _UnreachableError(Exception):
+    """The upstream host could not be reached; ``event`` says so."""
+
+    def __init__(self, event: RelayEvent) -> None:
+        super().__init__(event.message)
+        self.event = event
 
 
 def _handler_class(relay: MediaRelay) -> type[BaseHTTPRequestHandler]:

@@ -81,3 +81,15 @@ def test_what_is_not_an_image_is_not_kept(tmp_path: Path, media_sandbox: MediaSa
     assert load_thumbnail(sb.client, cache, store_id=sb.store_id, item_id=sb.item.id,
                           seconds=3.0, url=manifest) is None
     assert cache.size() == 0
+
+
+def test_a_file_url_is_never_read_and_the_asset_is_asked_instead(
+    tmp_path: Path, media_sandbox: MediaSandbox
+) -> None:
+    sb = media_sandbox
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(PNG)
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    data = load_thumbnail(sb.client, cache, store_id=sb.store_id, item_id=sb.item.id,
+                          seconds=5.0, url=secret.as_uri())
+    assert data is not None and data != PNG  # the asset's poster, not the local file

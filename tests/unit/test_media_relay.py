@@ -182,3 +182,50 @@ def test_resolve_video_gives_fresh_urls_and_the_frame_rate(media_sandbox: MediaS
     assert info.thumbnail_url is not None
     assert info.duration == pytest.approx(sb.item.duration)
     assert info.fps == sb.item.system_metadata["fps"]
+
+
+def _dead_url(live: str) -> str:
+    """The same address on a loopback port nobody listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    host = live.split("/")[2]
+    return live.replace(host, f"127.0.0.1:{port}", 1)
+
+
+def test_an_unreachable_host_asks_the_api_for_the_current_address_once(
+    relay: MediaRelay, events: Events, media_sandbox: MediaSandbox
+) -> None:
+    # A stored citation from a sandbox that ran on another port (or a CDN that moved).
+    sb = media_sandbox
+    live = str(sb.server.hls_url(sb.item.id))
+    asked: list[str] = []
+
+    def resolve() -> str:
+        asked.append("asked")
+        return live
+
+    source = relay.open(_dead_url(live), sb.client, resolve)
+    assert _get(source.url).status_code == 200
+    assert asked == ["asked"] and events.kinds() == [RelayEventKind.REFRESHED]
+
+
+def test_a_host_still_unreachable_is_said_without_asking_again(
+    relay: MediaRelay, events: Events, media_sandbox: MediaSandbox
+) -> None:
+    sb = media_sandbox
+    dead = _dead_url(str(sb.server.hls_url(sb.item.id)))
+    asked: list[str] = []
+
+    def resolve() -> str:
+        asked.append("asked")
+        return dead
+
+    source = relay.open(dead, sb.client, resolve)
+    assert _get(source.url).status_code == 502
+    assert _get(source.url).status_code == 502
+    assert len(asked) == 1
+    failed = [e for e in events.items if e.kind is RelayEventKind.FAILED]
+    assert failed and failed[0].message.startswith("The video could not be loaded: ")
