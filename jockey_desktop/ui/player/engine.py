@@ -25,6 +25,8 @@ from PySide6.QtMultimedia import (
     QVideoSink,
 )
 
+from jockey_desktop.ui.player.ffmpeg_log import quiet_ffmpeg_log
+
 log = logging.getLogger(__name__)
 
 #: Playback speeds offered (the issue asks for 0.5–2×).
@@ -78,6 +80,7 @@ class PlaybackEngine(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.player = QMediaPlayer(self)
+        quiet_ffmpeg_log()  # the backend has loaded FFmpeg now
         self.sink = QVideoSink(self)
         self.player.setVideoSink(self.sink)
         self.audio: QAudioOutput | None = None
