@@ -121,8 +121,8 @@ def load_thumbnail(client: MediaClient | None, cache: ThumbnailCache, *, store_i
 
     A refused URL (expired, or its host unreachable) is resolved again through the item and
     its asset; the asset's representative thumbnail is then used as the video's poster. None
-    when there is no image to be had (no URL, not an image, the host failed): a missing thumbnail is never an
-    error the user must read.
+    when there is no image to be had (no URL, not an image, the host failed): a missing
+    thumbnail is never an error the user must read.
     """
     from jockey_desktop.core.api.errors import JockeyError, MediaUrlExpiredError, NetworkError
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,13 +11,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtMultimedia import QMediaDevices
 
 from jockey_desktop.core.media_relay import MediaRelay
 from jockey_desktop.sandbox.faults import Fault
 from jockey_desktop.ui.player.engine import NO_AUDIO, NO_BACKEND
+from jockey_desktop.ui.player.ffmpeg_env import AV_LOG_QUIET, loaded_avutil
 from tests.helpers.media import (
     PlayerHarness,
+    RecordingProxy,
     answer_message,
     media_sandbox,
     player,
@@ -120,3 +124,30 @@ def test_without_a_connection_the_player_says_why(player: PlayerHarness) -> None
     player.play(answer, answer.citations[0])
     player.qtbot.waitUntil(lambda: bool(player.panel.problem_text()), timeout=5000)
     assert "No API key is set" in player.panel.problem_text()
+
+
+def test_a_configured_proxy_does_not_take_the_players_loopback_stream(
+    player: PlayerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FFmpeg honours a lowercase http_proxy for every host not in no_proxy, loopback too.
+    answer = answer_message(player.sb)
+    citation = answer.citations[0]
+    proxy = RecordingProxy()
+    try:
+        monkeypatch.setenv("http_proxy", proxy.url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.setenv("NO_PROXY", "corp.example")
+        player.play(answer, citation)
+        player.wait_for_frame_near(citation["start_sec"])
+    finally:
+        proxy.stop()
+    assert proxy.requests == []
+    assert os.environ["no_proxy"].split(",") == ["corp.example", "127.0.0.1"]
+
+
+def test_ffmpeg_writes_nothing_of_its_own_to_stderr(player: PlayerHarness) -> None:
+    answer = answer_message(player.sb)
+    player.play(answer, answer.citations[0])
+    library = loaded_avutil()
+    assert library is not None  # the backend loaded FFmpeg, and we found it
+    assert library.av_log_get_level() == AV_LOG_QUIET

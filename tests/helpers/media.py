@@ -183,3 +183,43 @@ def player(qtbot: Any, media_sandbox: MediaSandbox, tmp_path: Path) -> Iterator[
         yield harness
     finally:
         harness.close()
+
+
+class RecordingProxy:
+    """A plain HTTP forward proxy on loopback that records the absolute URLs it is asked for
+    and the headers that came with them."""
+
+    def __init__(self) -> None:
+        import threading
+        import urllib.request
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        recorded = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                recorded.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                try:
+                    with direct.open(self.path, timeout=10) as upstream:
+                        body, status = upstream.read(), upstream.status
+                except Exception:
+                    body, status = b"", 502
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop listening."""
+        self._server.shutdown()
+        self._server.server_close()

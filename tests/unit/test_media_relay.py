@@ -18,7 +18,7 @@ from jockey_desktop.core.media_relay import (
 )
 from jockey_desktop.core.media_source import manifest_resolver, resolve_video
 from jockey_desktop.sandbox.faults import Fault
-from tests.helpers.media import MediaSandbox, media_sandbox
+from tests.helpers.media import MediaSandbox, RecordingProxy, media_sandbox
 
 __all__ = ["media_sandbox"]
 
@@ -229,3 +229,32 @@ def test_a_host_still_unreachable_is_said_without_asking_again(
     assert len(asked) == 1
     failed = [e for e in events.items if e.kind is RelayEventKind.FAILED]
     assert failed and failed[0].message.startswith("The video could not be loaded: ")
+
+
+def test_media_goes_through_the_proxy_the_api_client_uses(
+    relay: MediaRelay, media_sandbox: MediaSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FFmpeg itself reads only a lowercase http_proxy; through the relay, media follows the
+    # same variables as every API call (here the upper-case HTTP_PROXY, which FFmpeg ignores).
+    sb = media_sandbox
+    proxy = RecordingProxy()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        source = relay.open(str(sb.server.hls_url(sb.item.id)), sb.client)
+        playlist = _get_direct(source.url)
+        assert _get_direct(_segment_url(source.url, playlist.text)).status_code == 200
+    finally:
+        proxy.stop()
+    targets = [target for target, _headers in proxy.requests]
+    assert len(targets) == 2 and all(t.startswith(sb.server.root_url + "/media/")
+                                     for t in targets)
+    assert all("x-api-key" not in headers for _target, headers in proxy.requests)
+
+
+def _get_direct(url: str) -> requests.Response:
+    """A request to the relay that no proxy variable diverts."""
+    session = requests.Session()
+    session.trust_env = False
+    with session:
+        return session.get(url, timeout=10)

@@ -25,7 +25,7 @@ from PySide6.QtMultimedia import (
     QVideoSink,
 )
 
-from jockey_desktop.ui.player.ffmpeg_log import quiet_ffmpeg_log
+from jockey_desktop.ui.player.ffmpeg_env import exempt_loopback, quiet_ffmpeg_log
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class PlaybackEngine(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        exempt_loopback()  # the player reads the media relay on 127.0.0.1, never via a proxy
         self.player = QMediaPlayer(self)
         quiet_ffmpeg_log()  # the backend has loaded FFmpeg now
         self.sink = QVideoSink(self)

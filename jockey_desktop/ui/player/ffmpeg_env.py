@@ -1,12 +1,20 @@
-"""Keep FFmpeg quiet on stderr.
+"""What FFmpeg (inside Qt's multimedia backend) reads from the process: its log level and the
+proxy variables.
 
-Qt's FFmpeg backend leaves FFmpeg's own log at its default level, where FFmpeg writes every
-address it opens and a dump of every stream straight to the process's stderr (not through Qt's
-message handler, so no filter sees it). The player reports its problems itself, in words; the
-packaged self-test fails on unexpected stderr; and an address, even the relay's loopback one,
-does not belong in a terminal. So once the backend has loaded FFmpeg, its log level is set to
-"quiet" through ``av_log_set_level`` of the ``libavutil`` the backend loaded. Setting
-``QT_FFMPEG_DEBUG`` (Qt's own switch for FFmpeg logs) leaves everything as it was.
+**Loopback is never proxied.** The player reads the media relay on ``127.0.0.1``. FFmpeg
+honours a lowercase ``http_proxy`` (and only that one) and exempts nothing but what
+``no_proxy`` names, so with a proxy configured it would send the relay's loopback requests to
+the proxy, which cannot reach them. :func:`exempt_loopback` adds ``127.0.0.1`` to ``no_proxy``
+(merged with whatever ``no_proxy``/``NO_PROXY`` held, so ``requests`` keeps every exemption
+the user set; loopback never goes through a proxy in this app anyway).
+
+**Quiet on stderr.** Qt's FFmpeg backend leaves FFmpeg's own log at its default level, where
+FFmpeg writes every address it opens and a dump of every stream straight to the process's
+stderr (not through Qt's message handler, so no filter sees it). The player reports its
+problems itself, in words; the packaged self-test fails on unexpected stderr; and an address,
+even the relay's loopback one, does not belong in a terminal. So once the backend has loaded
+FFmpeg, its log level is set to "quiet" through ``av_log_set_level`` of the ``libavutil`` the
+backend loaded. Setting ``QT_FFMPEG_DEBUG`` (Qt's own switch for FFmpeg logs) leaves it be.
 """
 
 from __future__ import annotations
@@ -70,6 +78,15 @@ def loaded_avutil() -> ctypes.CDLL | None:
         return ctypes.CDLL(path) if path else None
     except (OSError, AttributeError, ImportError):
         return None
+
+
+def exempt_loopback() -> None:
+    """Make sure ``127.0.0.1`` is in ``no_proxy`` (see the module docstring)."""
+    current = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
+    names = [name.strip() for name in current.split(",") if name.strip()]
+    if "*" in names or "127.0.0.1" in names:
+        return
+    os.environ["no_proxy"] = ",".join([*names, "127.0.0.1"])
 
 
 def quiet_ffmpeg_log() -> bool:
