@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu
 from jockey_desktop.controllers.player import PlayerController
 from jockey_desktop.core.media_cache import ThumbnailCache
 from jockey_desktop.core.storage.models import Message
+from jockey_desktop.presentation.moments import is_playable
 
 if TYPE_CHECKING:
     from jockey_desktop.app import JockeyDesktop
@@ -144,7 +145,11 @@ class PlayerFeature(QObject):
     @Slot(str, object, object)
     def play_citation(self, store_id: str, message: Message,
                       citation: Mapping[str, Any]) -> None:
-        """A citation was clicked: show the player and play that moment."""
+        """A citation was clicked: show the player and play that moment (an image or a
+        collection has nothing to play: the controller says so, no player is built)."""
+        if not is_playable(citation):
+            self.controller.play(store_id, message, citation)
+            return
         self.show_player()
         self.controller.play(store_id, message, citation)
         if self.panel is not None:

@@ -413,7 +413,6 @@ class PlayerController(QObject):
     def export_answer(self, store_id: str, message: Message, fmt: str, path: str,
                       name: str) -> None:
         """Write every moment of one answer."""
-        self._store_id = self._store_id or store_id
         self._export(answer_moments(message), fmt, path, name, store_id)
 
     def export_conversation(self, conversation_id: int, store_id: str, fmt: str, path: str,

@@ -45,9 +45,10 @@ class PlayerMoment:
 
     @property
     def range_text(self) -> str:
-        """``"01:23–01:45"``, or ``"Whole video"``."""
-        return format_time_range(self.start if self.end is not None else None,
-                                 self.end) or "Whole video"
+        """``"01:23–01:45"``, ``"From 01:23"`` (no end given) or ``"Whole video"``."""
+        if self.end is not None:
+            return format_time_range(self.start, self.end)
+        return f"From {format_timestamp(self.start)}" if self.start > 0 else "Whole video"
 
     @property
     def label(self) -> str:
@@ -63,6 +64,16 @@ def _seconds(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) and value >= 0 else None
+
+
+def _cited_range(citation: Mapping[str, Any]) -> tuple[float, float | None]:
+    """(start, end) of a citation: no start is the whole video (0, None); no usable end plays
+    on from the start."""
+    start = _seconds(citation.get("start_sec"))
+    end = _seconds(citation.get("end_sec"))
+    if start is None:
+        return 0.0, None
+    return start, end if end is not None and end > start else None
 
 
 def is_playable(citation: Mapping[str, Any]) -> bool:
@@ -106,10 +117,7 @@ def answer_moments(message: Message) -> list[PlayerMoment]:
     seen: set[tuple[str, float, float | None]] = set()
     for i in order:
         citation = cited[i]
-        start = _seconds(citation.get("start_sec"))
-        end = _seconds(citation.get("end_sec"))
-        if start is None or end is None or end < start:
-            start, end = 0.0, None  # the whole video
+        start, end = _cited_range(citation)
         item_id = str(citation["item_id"])
         if (item_id, start, end) in seen:
             continue
@@ -130,10 +138,7 @@ def moment_of(moments: Sequence[PlayerMoment], citation: Mapping[str, Any]) -> i
     """The index of the moment a clicked citation is (None when it is not playable)."""
     if not is_playable(citation):
         return None
-    start = _seconds(citation.get("start_sec"))
-    end = _seconds(citation.get("end_sec"))
-    if start is None or end is None or end < start:
-        start, end = 0.0, None
+    start, end = _cited_range(citation)
     for moment in moments:
         if moment.key() == (str(citation["item_id"]), start, end):
             return moment.index

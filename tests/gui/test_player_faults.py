@@ -151,3 +151,14 @@ def test_ffmpeg_writes_nothing_of_its_own_to_stderr(player: PlayerHarness) -> No
     library = loaded_avutil()
     assert library is not None  # the backend loaded FFmpeg, and we found it
     assert library.av_log_get_level() == AV_LOG_QUIET
+
+
+def test_an_image_citation_has_nothing_to_play_and_builds_nothing(
+    player: PlayerHarness,
+) -> None:
+    answer = answer_message(player.sb)
+    image = dict(answer.citations[0], kind="image_citation")
+    answer.citations.append(image)
+    player.play(answer, image)
+    assert player.feature.panel is None and player.feature.dock is None
+    assert "nothing to play" in player.window.status_text()

@@ -103,3 +103,13 @@ def test_a_conversation_gathers_every_answers_moments_once() -> None:
     assert [(m.item_id, m.start) for m in moments] == [("a", 83.0), ("b", 3723.0),
                                                        ("b", 10.0)]
     assert [m.index for m in moments] == [0, 1, 2]
+
+
+def test_a_start_without_an_end_plays_on_from_the_start() -> None:
+    text = "From here on [1], and the whole film [2]."
+    citations = [_cite(text, "[1]", "ksi_a", 75, None), _cite(text, "[2]", "ksi_b", None, None)]
+    moments = answer_moments(make_message(2, Role.ASSISTANT, text, citations=citations))
+    assert [(m.start, m.end, m.range_text) for m in moments] == [
+        (75.0, None, "From 01:15"), (0.0, None, "Whole video")]
+    assert moment_of(moments, citations[0]) == 0
+    assert export_moments_of(moments) == []  # no range to cut

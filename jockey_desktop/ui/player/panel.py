@@ -272,7 +272,7 @@ class PlayerPanel(QWidget):
         self._current = moment
         self.title_label.setText(moment.title)
         self.title_label.setToolTip(plain_tooltip(moment.title))
-        cited = f"Cited {moment.range_text}" if moment.end is not None else "Whole video"
+        cited = f"Cited {moment.range_text}" if moment.end is not None else moment.range_text
         self.range_label.setText(f"{cited} · {moment.sentence}" if moment.sentence else cited)
         self.count_label.setText(f"{moment.index + 1} of {len(self._moments)}"
                                  if self._moments else "")
