@@ -26,13 +26,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from jockey_desktop.core.errors import NO_CLIENT_TEXT
 from jockey_desktop.core.media_cache import ThumbnailCache, load_thumbnail
-from jockey_desktop.core.media_relay import MediaRelay, RelayEvent, RelayEventKind, RelaySource
 from jockey_desktop.core.media_source import (
     MediaClient,
     NoVideoError,
@@ -52,6 +51,10 @@ from jockey_desktop.presentation.moments import (
     moment_of,
     step,
 )
+
+if TYPE_CHECKING:
+    # The relay (http.server) is imported by the first video, not at start-up.
+    from jockey_desktop.core.media_relay import MediaRelay, RelayEvent, RelaySource
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +160,7 @@ class PlayerController(QObject):
 
     def __init__(self, runner: Runner, cache: ThumbnailCache, work_dir: Path,
                  repo: ConversationStore | None = None, parent: QObject | None = None,
-                 *, relay_factory: Callable[..., MediaRelay] = MediaRelay) -> None:
+                 *, relay_factory: Callable[..., MediaRelay] | None = None) -> None:
         super().__init__(parent)
         self._runner = runner
         self._cache = cache
@@ -280,7 +283,10 @@ class PlayerController(QObject):
         client, store_id = self._client, self._store_id
         assert client is not None and store_id is not None
         if self._relay is None:
-            self._relay = self._relay_factory(on_event=self._sig_relay_event.emit)
+            from jockey_desktop.core.media_relay import MediaRelay
+
+            factory = self._relay_factory or MediaRelay
+            self._relay = factory(on_event=self._sig_relay_event.emit)
         video.source = self._relay.open(
             url, client, partial(manifest_resolver, client, store_id, moment.item_id))
         video.upstream = url
@@ -327,6 +333,8 @@ class PlayerController(QObject):
 
     @Slot(object)
     def _on_relay_event(self, event: RelayEvent) -> None:
+        from jockey_desktop.core.media_relay import RelayEventKind
+
         video = self._video
         if video is None or video.source is None or video.source.id != event.source_id:
             return  # an older video's connection
