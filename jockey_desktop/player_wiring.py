@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QAction, QDesktopServices, QImage, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMenu
+from PySide6.QtWidgets import QMenu
 
 from jockey_desktop.controllers.player import PlayerController
 from jockey_desktop.core.media_cache import ThumbnailCache
@@ -26,13 +26,13 @@ if TYPE_CHECKING:
     from jockey_desktop.app import JockeyDesktop
     from jockey_desktop.core.moments_export import MomentFormat
     from jockey_desktop.ui.main_window import MainWindow
+    from jockey_desktop.ui.player.dock import PlayerDock
     from jockey_desktop.ui.player.engine import PlaybackEngine
     from jockey_desktop.ui.player.panel import PlayerPanel
 
 #: Asks where to export: (parent, suggested title) → (path, format) or None.
 AskExportPath = Callable[[Any, str], "tuple[str, MomentFormat] | None"]
 
-DOCK_NAME = "playerDock"
 DEFAULT_DOCK_WIDTH = 440
 
 
@@ -49,7 +49,7 @@ class PlayerFeature(QObject):
         self.controller = controller
         self._ask_export_path = ask_export_path
         self._open_url = open_url or QDesktopServices.openUrl
-        self.dock: QDockWidget | None = None
+        self.dock: PlayerDock | None = None
         self.panel: PlayerPanel | None = None
         self.engine: PlaybackEngine | None = None
         self._build_menu()
@@ -100,19 +100,16 @@ class PlayerFeature(QObject):
         """The panel (and the engine and the dock), built the first time it is needed."""
         if self.panel is not None:
             return self.panel
+        from jockey_desktop.ui.player.dock import PlayerDock
         from jockey_desktop.ui.player.engine import PlaybackEngine
         from jockey_desktop.ui.player.panel import PlayerPanel
 
         window = self.window
         engine = PlaybackEngine(self)
         panel = PlayerPanel(engine)
-        dock = QDockWidget("Player", window)
-        dock.setObjectName(DOCK_NAME)
-        dock.setAccessibleName("Player")
-        dock.setAllowedAreas(Qt.DockWidgetArea.RightDockWidgetArea
-                             | Qt.DockWidgetArea.LeftDockWidgetArea
-                             | Qt.DockWidgetArea.BottomDockWidgetArea)
+        dock = PlayerDock(window)
         dock.setWidget(panel)
+        dock.sig_closed.connect(engine.pause)
         # Where the saved window state put it (docked or popped out, and its size); only a
         # dock the state does not know is added beside the chat (adding it first would make
         # Qt ignore the saved state).

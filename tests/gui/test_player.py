@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QAbstractButton
 
 from jockey_desktop.presentation.moments import answer_moments
 from tests.helpers.media import (
@@ -55,6 +56,11 @@ def test_a_moment_plays_from_its_start_and_frames_keep_coming(player: PlayerHarn
     assert panel.moments_list.count() == len(moments)
     assert player.sb.server.media_requests_with_key == 0
     assert panel.problem_text() == ""
+    unnamed = [w for w in [*panel.findChildren(QAbstractButton), panel.seek_bar, panel.canvas]
+               if not w.accessibleName()]
+    assert unnamed == []
+    player.feature.dock.close()  # a player out of sight does not play on
+    player.qtbot.waitUntil(lambda: not player.engine.is_playing(), timeout=3000)
 
 
 def test_playback_pauses_at_the_end_of_the_cited_range(player: PlayerHarness) -> None:
