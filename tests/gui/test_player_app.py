@@ -5,10 +5,13 @@ sees the key on a media request."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 
+from jockey_desktop.core.moments_export import MomentFormat
 from jockey_desktop.core.storage.models import Role
 from jockey_desktop.presentation.moments import answer_moments
 from tests.helpers.app import Started, ask_and_wait, wait_for_store
@@ -56,6 +59,40 @@ def test_a_chip_click_plays_its_moment_in_the_dock(qtbot: Any, start: Started) -
     qtbot.waitUntil(lambda: _playing_near(desktop, moments[1].start), timeout=10_000)
     sandbox = desktop.connection.sandbox()
     assert sandbox is not None and sandbox.media_requests_with_key == 0
+
+
+def test_moments_export_from_the_menu_and_the_transcript(
+    qtbot: Any, start: Started, tmp_path: Path
+) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    conversation_id = ask_and_wait(qtbot, desktop)
+    feature, window = desktop.player, desktop.window
+    asked: list[str] = []
+    targets = [(str(tmp_path / "talk.edl"), MomentFormat.EDL),
+               (str(tmp_path / "answer.csv"), MomentFormat.CSV)]
+
+    def ask(_parent: Any, title: str) -> tuple[str, MomentFormat]:
+        asked.append(title)
+        return targets.pop(0)
+
+    feature._ask_export_path = ask
+    feature.action_export.trigger()  # Video → Export this conversation's moments…
+    qtbot.waitUntil(lambda: (tmp_path / "talk.edl").exists(), timeout=5000)
+    answers = [m for m in desktop.repo.list_messages(conversation_id) if m.role == Role.ASSISTANT]
+    moments = answer_moments(answers[-1])
+    edl = (tmp_path / "talk.edl").read_text(encoding="utf-8")
+    assert len(re.findall(r"^\d{3}\s", edl, re.M)) == len(moments)
+    assert asked[0] == f"{window.chat_pane.title_label.text()} moments"
+    view = window.chat_pane.chat_view
+    settle(qtbot, view)
+    _layout, origin = row_layout(view, answers[-1].id)
+    menu = view.build_context_menu(origin + QPoint(40, 12))
+    next(a for a in menu.actions() if a.text() == "Export moments…").trigger()
+    qtbot.waitUntil(lambda: (tmp_path / "answer.csv").exists(), timeout=5000)
+    rows = (tmp_path / "answer.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + len(moments)
+    assert feature.panel is None  # exporting builds no player
 
 
 @player_marks(r"^This plugin does not support raise\(\)$")[0]  # a floating dock offscreen
