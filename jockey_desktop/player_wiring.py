@@ -270,7 +270,8 @@ def wire_player(desktop: JockeyDesktop) -> PlayerFeature:
     """Build the player's controller and menu, and connect the chat's citation clicks."""
     data_dir = desktop.paths.data_dir
     controller = PlayerController(desktop.runner, ThumbnailCache(data_dir / "thumbnails"),
-                                  data_dir / "player", desktop.repo, parent=desktop)
+                                  data_dir / "player", desktop.repo, parent=desktop,
+                                  storage_runner=desktop.storage_runner)
     desktop.connection.sig_client_changed.connect(controller.set_client)
     feature = PlayerFeature(desktop.window, controller, parent=desktop)
     pane = desktop.window.chat_pane

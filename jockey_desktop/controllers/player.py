@@ -160,9 +160,12 @@ class PlayerController(QObject):
 
     def __init__(self, runner: Runner, cache: ThumbnailCache, work_dir: Path,
                  repo: ConversationStore | None = None, parent: QObject | None = None,
-                 *, relay_factory: Callable[..., MediaRelay] | None = None) -> None:
+                 *, storage_runner: Runner | None = None,
+                 relay_factory: Callable[..., MediaRelay] | None = None) -> None:
         super().__init__(parent)
         self._runner = runner
+        # A whole conversation is a slow read: it goes where the app's slow reads go.
+        self._storage_runner = storage_runner or runner
         self._cache = cache
         self._work_dir = Path(work_dir)
         self._repo = repo
@@ -425,13 +428,19 @@ class PlayerController(QObject):
 
     def export_conversation(self, conversation_id: int, store_id: str, fmt: str, path: str,
                             name: str) -> None:
-        """Write every moment of a conversation (its messages are read on the worker)."""
+        """Write every moment of a conversation (its messages are read on the storage
+        runner, the file written on the network runner)."""
         repo = self._repo
         if repo is None:
             return
-        self._runner.submit(_read_and_export, repo, conversation_id, self._client, store_id,
-                            dict(self._fps), fmt, path, name,
-                            on_success=self._exported, on_error=self._export_error)
+        self._storage_runner.submit(
+            repo.list_messages, conversation_id,
+            on_success=partial(self._conversation_read, store_id, fmt, path, name),
+            on_error=self._export_error)
+
+    def _conversation_read(self, store_id: str, fmt: str, path: str, name: str,
+                           messages: list[Message]) -> None:
+        self._export(conversation_moments(messages), fmt, path, name, store_id)
 
     def _export(self, moments: list[PlayerMoment], fmt: str, path: str, name: str,
                 store_id: str | None = None) -> None:
@@ -489,10 +498,3 @@ def _write_export(moments: list[PlayerMoment], client: MediaClient | None,
                          "no range).")
     return export_moments(records, fmt, path, name)
 
-
-def _read_and_export(repo: ConversationStore, conversation_id: int,
-                     client: MediaClient | None, store_id: str,
-                     fps: dict[str, float | None], fmt: str, path: str, name: str) -> Path:
-    """Read a conversation's messages, then write its moments (blocking)."""
-    moments = conversation_moments(repo.list_messages(conversation_id))
-    return _write_export(moments, client, store_id, fps, fmt, path, name)
