@@ -219,7 +219,7 @@ class MediaRelay:
             server.daemon_threads = True
             self._server = server
             self._thread = threading.Thread(target=server.serve_forever, name="media-relay",
-                                            kwargs={"poll_interval": 0.2}, daemon=True)
+                                            kwargs={"poll_interval": 0.1}, daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
