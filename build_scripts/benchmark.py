@@ -19,8 +19,14 @@ the real app in fresh child processes — never a mock:
    (the sidebar's deliberate debounce is reported separately, not counted);
 5. typing in the composer while that answer streams: key press → repaint, 99th percentile;
 6. memory: resident set with the big directory loaded and the big conversation open;
-7. the packaged app in ``dist/`` (when built): folder size, and cold start against the bare
-   window frozen the same way (PyInstaller one-folder, built once into the cache folder).
+7. the packaged app in ``dist/`` (when built): folder size (the player's QtMultimedia and
+   FFmpeg included), and cold start against the bare window frozen the same way (PyInstaller
+   one-folder, built once into the cache folder);
+8. the player (issue 11), side by side with the chat-only figures of the same run: a click on
+   a chip in the transcript → the first frame at the cited moment painted (10 clicks, each to
+   another video when the answer allows; the first click also builds the player); the
+   event-loop gaps while a video plays and the long answer of measure 3 streams; resident
+   memory with a video playing against the same process before the first click.
 
 Every measure is the median of several runs with min and max; the JSON file holds, per measure,
 ``name, value, unit, target, met, min, max, runs`` (plus ``description``, ``note``,
@@ -55,6 +61,9 @@ BARE_WINDOW = REPO_ROOT / "build_scripts" / "bench" / "bare_window.py"
 DIST_APP_DIR = REPO_ROOT / "dist" / "JockeyDesktop"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "jockey-bench-cache"
 RESULT_PREFIX = "BENCH-RESULT: "
+#: build.py's folder limit (it counts MiB), in the MB (10^6 bytes) this table uses.
+PACKAGED_LIMIT_MIB = 135.0
+PACKAGED_LIMIT_MB = round(PACKAGED_LIMIT_MIB * 2**20 / 1e6, 2)
 _CLOCK_LINE = re.compile(r"^startup-probe-clock: monotonic=([0-9.]+)$", re.M)
 _PROBE_LINE = re.compile(r"^startup-probe: ([0-9.]+) ms", re.M)
 _RSS_LINE = re.compile(r"^bare-window-rss-mb: ([0-9.]+)$", re.M)
@@ -301,6 +310,75 @@ def measure_stream(cfg: Config, data_dir: Path, env: dict[str, str]) -> list[Res
     return results
 
 
+def measure_player(cfg: Config, data_dir: Path, env: dict[str, str],
+                   earlier: list[Result]) -> list[Result]:
+    """Measure 8, next to measure 3's chat-only gaps when this run measured them."""
+    per_run: list[float] = []
+    clicks: list[float] = []
+    first: list[float] = []
+    deltas: list[float] = []
+    chat_only: list[float] = []
+    playing: list[float] = []
+    for i in range(cfg.gui_runs):
+        r = gui_probe("player", data_dir, env, "--clicks", "10", "--run-index", str(i))
+        times = r["click_to_frame_ms"]
+        per_run.append(median(times))
+        clicks.extend(times)
+        first.append(times[0])
+        if r.get("chat_only_rss_mb") is not None and r.get("playing_rss_mb") is not None:
+            chat_only.append(r["chat_only_rss_mb"])
+            playing.append(r["playing_rss_mb"])
+            deltas.append(r["playing_rss_mb"] - r["chat_only_rss_mb"])
+        if r.get("key_leaks"):
+            raise BenchError(f"{r['key_leaks']} media requests carried the API key")
+        progress(f"player run {i + 1}: click → frame median {per_run[-1]:.0f} ms "
+                 f"(first, building the player: {times[0]:.0f} ms), {r['videos']} videos")
+    click = Result.from_runs(
+        "player_click_to_frame_ms", per_run, "ms", 300.0,
+        "8. chip click → first frame at the moment (10 clicks across videos)",
+        first_click_ms=round(median(first), 1), click_p90_ms=round(percentile(clicks, 90), 1),
+        click_max_ms=round(max(clicks), 1), clicks=len(clicks))
+    click.note = (f"the first click also builds the player: {median(first):.0f} ms; "
+                  f"90% of clicks within {percentile(clicks, 90):.0f} ms")
+    results = [click]
+    if deltas:
+        memory = Result.from_runs(
+            "player_memory_delta_mb", deltas, "MB", 80.0,
+            "8. resident memory, video playing − chat only",
+            chat_only_mb=round(median(chat_only), 1), playing_mb=round(median(playing), 1))
+        memory.note = (f"{median(playing):.0f} MB playing vs {median(chat_only):.0f} MB "
+                       "before the first click, same process")
+        results.append(memory)
+    else:
+        results.append(Result.skipped("player_memory_delta_mb", "MB", 80.0,
+                                      "8. resident memory with the player",
+                                      "no /proc on this system"))
+    common = ["--words", str(cfg.words), "--deltas-per-s", str(cfg.deltas_per_s)]
+    p99: list[float] = []
+    worst: list[float] = []
+    painted: list[int] = []
+    for i in range(cfg.stream_runs):
+        r = gui_probe("player_stream", data_dir, env, *common, "--run-index", str(i))
+        gaps = r["gaps_ms"]
+        p99.append(percentile(gaps, 99))
+        worst.append(max(gaps))
+        painted.append(r["frames_painted"])
+        progress(f"player + stream run {i + 1}: p99 gap {p99[-1]:.1f} ms, worst "
+                 f"{worst[-1]:.1f} ms, {r['frames_painted']} frames painted")
+    alone = {r.name: r.value for r in earlier}
+    side = {"stream_alone_p99_ms": alone.get("stream_gap_p99_ms"),
+            "stream_alone_max_ms": alone.get("stream_gap_max_ms")}
+    gap = Result.from_runs("player_stream_gap_p99_ms", p99, "ms", 16.0,
+                           "8. video playing + streaming: event-loop gap p99",
+                           frames_painted=painted, **side)
+    worst_gap = Result.from_runs("player_stream_gap_max_ms", worst, "ms", 50.0,
+                                 "8. video playing + streaming: worst event-loop gap", **side)
+    if side["stream_alone_p99_ms"] is not None:
+        gap.note = f"streaming alone in this run: p99 {side['stream_alone_p99_ms']:.1f} ms"
+        worst_gap.note = f"streaming alone in this run: {side['stream_alone_max_ms']:.1f} ms"
+    return [*results, gap, worst_gap]
+
+
 def folder_size_mb(folder: Path) -> float:
     """Total size of the files under ``folder`` in MB (1,000,000 bytes)."""
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()
@@ -344,13 +422,19 @@ def measure_packaged(cfg: Config, data_dir: Path, env: dict[str, str],
     """Measure 7 (skipped with a note when ``dist/`` holds no build)."""
     exe = DIST_APP_DIR / ("JockeyDesktop.exe" if os.name == "nt" else "JockeyDesktop")
     if not exe.is_file():
-        return [Result.skipped("packaged_size_mb", "MB", None, "7. packaged app folder size",
+        return [Result.skipped("packaged_size_mb", "MB", PACKAGED_LIMIT_MB,
+                               "7. packaged app folder size (with the player)",
                                "no build in dist/ (python build_scripts/build.py)"),
                 Result.skipped("packaged_cold_start_ratio", "×", 1.5,
                                "7. packaged cold start ÷ frozen bare window",
                                "no build in dist/")]
-    results = [Result.from_runs("packaged_size_mb", [folder_size_mb(DIST_APP_DIR)], "MB", None,
-                                "7. packaged app folder size")]
+    size_mb = folder_size_mb(DIST_APP_DIR)
+    size = Result.from_runs("packaged_size_mb", [size_mb], "MB", PACKAGED_LIMIT_MB,
+                            "7. packaged app folder size (with the player)",
+                            folder_mib=round(size_mb * 1e6 / 2**20, 1))
+    size.note = (f"{size_mb * 1e6 / 2**20:.1f} MiB; build.py's limit is "
+                 f"{PACKAGED_LIMIT_MIB:.0f} MiB ({PACKAGED_LIMIT_MB:.1f} MB)")
+    results = [size]
     if cfg.small:
         results.append(Result.skipped(
             "packaged_cold_start_ratio", "×", 1.5, "7. packaged cold start ÷ frozen bare window",
@@ -429,7 +513,7 @@ def run(cfg: Config, cache: Path, env: dict[str, str], only: set[str] | None = N
             # Each family of measures gets a pristine copy: runs add replies and settings.
             return Path(datagen.copy_data_dir(built, work / name).data_dir)
 
-        wanted = only or {"start", "open", "search", "stream", "packaged"}
+        wanted = only or {"start", "open", "search", "stream", "player", "packaged"}
         if "start" in wanted or "open" in wanted:
             progress("1. cold start")
             start_results, bare_rss = measure_cold_start(cfg, fresh("start"), env)
@@ -444,6 +528,9 @@ def run(cfg: Config, cache: Path, env: dict[str, str], only: set[str] | None = N
         if "stream" in wanted:
             progress("3. streaming + 5. typing")
             results.extend(measure_stream(cfg, fresh("stream"), env))
+        if "player" in wanted:
+            progress("8. player (click → frame, playing + streaming, memory)")
+            results.extend(measure_player(cfg, fresh("player"), env, results))
         if "packaged" in wanted:
             progress("7. packaged app")
             results.extend(measure_packaged(cfg, fresh("packaged"), env, cache))
@@ -463,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"where built data and the frozen baseline are kept "
                              f"(default {DEFAULT_CACHE})")
     parser.add_argument("--only", action="append",
-                        choices=["start", "open", "search", "stream", "packaged"],
+                        choices=["start", "open", "search", "stream", "player", "packaged"],
                         help="run only these measures (repeatable)")
     parser.add_argument("--platform", help="Qt platform of the children (default: offscreen "
                                            "when there is no display)")

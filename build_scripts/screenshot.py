@@ -1,12 +1,15 @@
 """Make the README screenshot from the real window, on the built-in sandbox.
 
     python build_scripts/screenshot.py [--out docs/screenshot.png] [--theme light|dark]
+                                       [--player]
 
 It builds the real app (``app.JockeyDesktop``) in a temporary data directory, starts the
 in-process sandbox at a fast pace, holds the guide's three-turn conversation through the
 composer (plus a short conversation on a second store, so the sidebar is not empty), opens the
-first citation's moment, and saves ``window.grab()`` as a PNG. It runs offscreen, so it works
-on a machine without a display.
+first citation's moment, and saves ``window.grab()`` as a PNG. With ``--player`` the first
+moment of the last answer plays in the player beside the chat when the picture is taken
+(``docs/screenshot-player-light.png`` / ``-dark.png``). It runs offscreen, so it works on a
+machine without a display.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 SIDE_QUESTION = "How do the predators hunt?"
 
 
-def make_screenshot(out: Path, theme: str, width: int, height: int) -> None:
+def make_screenshot(out: Path, theme: str, width: int, height: int,
+                    player: bool = False) -> None:
     """Drive the real app through a conversation and save the window as ``out``."""
     from PySide6.QtWidgets import QApplication
 
@@ -35,6 +39,7 @@ def make_screenshot(out: Path, theme: str, width: int, height: int) -> None:
         _Deadline,
         _pick_store,
         _wait_until,
+        play_cited_moment,
         start_conversation,
     )
 
@@ -71,6 +76,15 @@ def make_screenshot(out: Path, theme: str, width: int, height: int) -> None:
             ask(question, number, conversation_id)
         # A draft of the third question shows the composer in use.
         window.chat_pane.composer.set_text(QUESTIONS[2])
+        if player:
+            from jockey_desktop.core.storage.models import Role
+
+            answer = [m for m in desktop.repo.list_messages(conversation_id)
+                      if m.role == Role.ASSISTANT][-1]
+            play_cited_moment(desktop, qapp, deadline, answer)
+            desktop.player.engine.pause()  # a still picture, the list's thumbnails loaded
+            settle = _Deadline(1.5)
+            _wait_until(qapp, lambda: settle.left() <= 0, deadline, "the thumbnails")
         for _ in range(20):
             qapp.processEvents()
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -96,9 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
     parser.add_argument("--size", default="1280x800", help="window size, WIDTHxHEIGHT")
+    parser.add_argument("--player", action="store_true",
+                        help="play the last answer's first moment in the player")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
-    make_screenshot(args.out, args.theme, width, height)
+    make_screenshot(args.out, args.theme, width, height, args.player)
     return 0
 
 

@@ -21,7 +21,6 @@ from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.connection import Connection
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.controllers.damage import DamageGuard
-from jockey_desktop.controllers.media import ThumbnailLoader
 from jockey_desktop.controllers.settings import LazyApiKeyStore, SettingsController
 from jockey_desktop.controllers.stores import StoresController
 from jockey_desktop.controllers.workspace import RESTORE_HINT, Workspace
@@ -29,6 +28,7 @@ from jockey_desktop.core.storage import Repository
 from jockey_desktop.logs import close_logging, setup_logging
 from jockey_desktop.options import AppOptions
 from jockey_desktop.paths import AppPaths, configure_application_identity, resolve_paths
+from jockey_desktop.player_wiring import wire_player
 from jockey_desktop.settings import AppSettings
 from jockey_desktop.startup import (
     FirstPaintHook,
@@ -182,7 +182,6 @@ class JockeyDesktop(QObject):
                                                      parent=self)
         self.chat = ChatController(self.repo, self.storage_runner, self.feed, parent=self)
         self.stores = StoresController(self.runner, settings=self.settings, parent=self)
-        self.thumbnails = ThumbnailLoader(self.runner, parent=self)
 
         from jockey_desktop.ui import theme
 
@@ -243,7 +242,6 @@ class JockeyDesktop(QObject):
         pane.sig_retry_requested.connect(ws.retry)
         pane.sig_stop_requested.connect(ws.stop)
         pane.sig_draft_changed.connect(ws.save_draft)
-        pane.set_thumbnail_loader(self.thumbnails.load)
 
         # One change path: the feed, read once per change by each view.
         feed.sig_changed.connect(pane.apply_changes)
@@ -277,6 +275,8 @@ class JockeyDesktop(QObject):
         stores.sig_stores_failed.connect(picker.set_error)
         if self.guard is not None:
             self.guard.sig_activate_requested.connect(w.bring_to_front)
+        # The player (built on the first citation click) and the moment exports.
+        self.player = wire_player(self)
 
     # ----------------------------------------------------------------- start
 
@@ -343,6 +343,7 @@ class JockeyDesktop(QObject):
         self.window.flush_draft()
         self.conversations.shutdown()
         self.chat.shutdown(timeout_s=1.0)
+        self.player.shutdown()
         # The drafts and the ends of interrupted turns are queued on the storage runner:
         # let them reach the disk before the database closes.
         if not self.storage_runner.drain(3000):

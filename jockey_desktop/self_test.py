@@ -7,13 +7,21 @@ first knowledge store with ready items, creates a conversation, types each quest
 composer and submits it, and waits for the answer. It then checks, from the repository, that
 every answer was saved COMPLETE with citations and that all three turns used one session id.
 
-Prints one line — ``self-test OK: 3 turns, 1 session, N citations, X s`` — and returns 0, or
-``self-test FAILED: <reason>`` (stderr) and 1 on any failure or after the time limit.
+Then it plays a cited moment of the last answer as a click on its chip does: the player is
+built, the video streams through the media relay (Qt Multimedia's FFmpeg backend, offscreen,
+no audio device needed), and the check is a decoded frame within a second of the citation's
+start that is not one flat colour, painted by the player; in sandbox mode also that no media
+request carried the API key.
+
+Prints one line — ``self-test OK: 3 turns, 1 session, N citations, played MM:SS, X s`` — and
+returns 0, or ``self-test FAILED: <reason>`` (stderr) and 1 on any failure or after the time
+limit.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -142,13 +150,65 @@ def _run(desktop: Any, qapp: Any, deadline: _Deadline) -> str:
         raise SelfTestError(f"the turns used {len(sessions)} sessions instead of one")
     if conversation is None or conversation.session_id not in sessions:
         raise SelfTestError("the conversation's saved session id is not the turns' session")
+    played = play_cited_moment(desktop, qapp, deadline, answers[-1])
     return (f"self-test OK: {len(answers)} turns, 1 session, {citations} citations, "
-            f"{deadline.elapsed():.1f} s")
+            f"played {played}, {deadline.elapsed():.1f} s")
+
+
+def play_cited_moment(desktop: Any, qapp: Any, deadline: _Deadline, answer: Any) -> str:
+    """Play the first moment of ``answer`` as a chip click does; check a frame near its start.
+    Returns the position played ("01:23")."""
+    from jockey_desktop.core.timecode import format_timestamp
+    from jockey_desktop.presentation.moments import answer_moments
+
+    moments = answer_moments(answer)
+    if not moments:
+        raise SelfTestError("the last answer cites no moment of a video")
+    moment = moments[0]
+    conversation = desktop.repo.get_conversation(answer.conversation_id)
+    player = desktop.player
+    player.play_citation(conversation.store_id, answer, dict(moment.citation))
+    start_ms = round(moment.start * 1000)
+
+    def near_start() -> bool:
+        panel, engine = player.panel, player.engine
+        if panel is not None and panel.problem_text():
+            raise SelfTestError(f"the player said: {panel.problem_text()}")
+        return (panel is not None and engine is not None and panel.canvas.has_frame()
+                and abs(engine.position() - start_ms) <= 1000)
+
+    _wait_until(qapp, near_start, deadline, f"a frame near {format_timestamp(moment.start)}")
+    image = player.panel.canvas.current_image()
+    if image is None or _distinct_colours(image) < 2:
+        raise SelfTestError("the player painted no picture, or one flat colour")
+    sandbox = desktop.connection.sandbox()
+    if sandbox is not None and sandbox.media_requests_with_key:
+        raise SelfTestError("a media request carried the API key")
+    return format_timestamp(player.engine.position() / 1000)
+
+
+def _distinct_colours(image: Any) -> int:
+    """Distinct colours on an 8×8 grid of an image (1: a flat picture)."""
+    width, height = image.width(), image.height()
+    return len({image.pixel(width * (2 * i + 1) // 16, height * (2 * j + 1) // 16)
+                for i in range(8) for j in range(8)})
 
 
 #: Qt messages that are harmless noise of the offscreen platform (window-manager requests
 #: it cannot honour, e.g. "…support propagateSizeHints()"), not findings.
 _OFFSCREEN_NOISE_PREFIX = "This plugin does not support "
+
+#: What Qt Multimedia says, exactly, on a machine without PipeWire, an audio server, a GPU or
+#: hardware decoders (a CI runner, offscreen): the player handles each case (no sound, CPU
+#: conversion, software decoding), so they are not findings.
+_PLAYER_NOISE = (
+    re.compile(r"^Couldn't (load|resolve) pipewire-0\.3 (library|symbols)$"),
+    re.compile(r'^"No HW decoder found"$'),
+    re.compile(r"^PulseAudioService: pa_context_connect\(\) failed$"),
+    re.compile(r"ensureRhi\(QRhi::Implementation\) : No RHI backend\. Using CPU "
+               r"conversion\.$"),
+    re.compile(r"^Using Qt multimedia with FFmpeg version [\w.]+ [\w. ]+$"),
+)
 
 
 def _install_message_filter() -> None:
@@ -156,7 +216,8 @@ def _install_message_filter() -> None:
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 
     def handler(kind: QtMsgType, _context: Any, message: str) -> None:
-        if message.startswith(_OFFSCREEN_NOISE_PREFIX):
+        if message.startswith(_OFFSCREEN_NOISE_PREFIX) or any(
+                pattern.search(message) for pattern in _PLAYER_NOISE):
             return
         label = {QtMsgType.QtDebugMsg: "debug", QtMsgType.QtInfoMsg: "info",
                  QtMsgType.QtWarningMsg: "warning", QtMsgType.QtCriticalMsg: "critical",

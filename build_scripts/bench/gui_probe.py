@@ -13,6 +13,12 @@ repository root with the offscreen (or a real) Qt platform. Scenarios:
   conversation while a 5 ms heartbeat ``QTimer`` records the GUI event loop's gaps.
 - ``typing``: the same stream, while keys are typed into the composer; key press → repaint of
   the composer.
+- ``player``: ask the sandbox a question with cited moments, then click the answer's chips
+  (alternating videos) in the transcript: click → the player's first painted frame at the
+  cited moment. The first click also builds the player. Resident memory before the first
+  click (chat only) and after a few seconds of playing.
+- ``player_stream``: a video plays (its range looping) while the long answer streams into
+  the big conversation; the 5 ms heartbeat's gaps, as in ``stream``.
 
 "Painted" is detected with an event filter on the widget that must repaint: when its Paint
 event arrives, a zero-timer is armed, and it fires once the whole window pass (all widgets and
@@ -28,6 +34,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -394,8 +401,170 @@ def _what_if_clip(view: QWidget) -> None:
     QAbstractTextDocumentLayout.draw = draw  # type: ignore[method-assign]
 
 
+class FramePaintWatch(QObject):
+    """The end of the first paint of the player's picture that shows a frame at a position
+    (ms, within ``tolerance_ms``); armed per click."""
+
+    def __init__(self, canvas: QWidget) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.target_ms: int | None = None
+        self.tolerance_ms = 1000
+        self.done_at: float | None = None
+        canvas.installEventFilter(self)
+
+    def arm(self, target_ms: int) -> None:
+        """Wait for a painted frame near ``target_ms``."""
+        self.target_ms = target_ms
+        self.done_at = None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and self.target_ms is not None:
+            frame = getattr(self.canvas, "_frame", None)
+            if frame is not None and abs(frame.startTime() / 1000 - self.target_ms) \
+                    <= self.tolerance_ms:
+                self.target_ms = None
+                QTimer.singleShot(0, self._finish)
+        return False
+
+    def _finish(self) -> None:
+        self.done_at = time.perf_counter()
+
+
+def _ask_for_moments(session: Session) -> tuple[Any, Any]:
+    """A new conversation on the sandbox's store with the most ready videos, one answer with
+    cited moments; returns (the answer, the store id) once it is on screen."""
+    from jockey_desktop.core.storage.models import Role
+
+    desktop = session.desktop
+
+    def stores() -> list[Any]:
+        return [s for s in desktop.stores.stores() if s.ready >= 2]
+
+    if not wait_for(lambda: bool(stores()), 10_000):
+        raise RuntimeError("the sandbox has no store with two ready videos")
+    store = max(stores(), key=lambda s: s.ready)
+    session.window.store_picker.select_store(store.id)
+    opened: list[int] = []
+    if not desktop.workspace.new_conversation(then=opened.append):
+        raise RuntimeError("could not start a conversation")
+    if not wait_for(lambda: bool(opened), 10_000):
+        raise RuntimeError("the conversation was not created")
+    conversation_id = opened[0]
+    refusal = desktop.chat.send(conversation_id, "What are the main themes in these videos?")
+    if refusal:
+        raise RuntimeError(f"the question was refused: {refusal}")
+    if not wait_for(lambda: not desktop.chat.is_busy(conversation_id)
+                    and desktop.storage_runner.pending_count == 0, 60_000):
+        raise RuntimeError("the answer did not arrive")
+    spin(300)
+    answer = [m for m in desktop.repo.list_messages(conversation_id)
+              if m.role == Role.ASSISTANT][-1]
+    if not answer.citations:
+        raise RuntimeError("the answer cites nothing")
+    return answer, store.id
+
+
+def _chip_point(view: Any, message_id: int, citation: int) -> Any:
+    """Where to click the chip of citation ``citation`` of a row (viewport coordinates),
+    scrolled into view."""
+    from PySide6.QtCore import QPointF
+
+    index = view.index_for(message_id)
+    view.scrollTo(index)
+    view.viewport().repaint()
+    layout = view.message_delegate.cached_layout(view.message_model.message_at(index.row()))
+    rect = next(rect for rect, cited, _label in layout.chips if cited == citation)
+    return (rect.center() + QPointF(view.visualRect(index).topLeft())).toPoint()
+
+
+def _click_order(moments: list[Any], clicks: int) -> list[Any]:
+    """``clicks`` moments, each in another video than the one before when the answer allows."""
+    order: list[Any] = []
+    previous: str | None = None
+    pool = list(moments)
+    while len(order) < clicks and pool:
+        pick = next((m for m in pool if m.item_id != previous), pool[0])
+        order.append(pick)
+        previous = pick.item_id
+        pool.remove(pick)
+        if not pool:
+            pool = list(moments)
+    return order
+
+
+def scenario_player(session: Session, args: argparse.Namespace) -> dict[str, Any]:
+    """Chip click → first painted frame at the cited moment, across videos; memory."""
+    from PySide6.QtTest import QTest
+
+    from jockey_desktop.presentation.moments import answer_moments
+
+    answer, _store = _ask_for_moments(session)
+    view = session.window.chat_pane.chat_view
+    moments = answer_moments(answer)
+    spin(500)
+    gc_collect()
+    chat_only_rss = rss_mb()
+    feature = session.desktop.player
+    times: list[float] = []
+    watch: FramePaintWatch | None = None
+    for moment in _click_order(moments, args.clicks):
+        cited = next(i for i, c in enumerate(answer.citations) if c == moment.citation)
+        point = _chip_point(view, answer.id, cited)
+        if watch is not None:
+            watch.arm(round(moment.start * 1000))
+        clicked = time.perf_counter()
+        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+        panel = feature.ensure_panel()  # built by the first click: no cost after it
+        if watch is None:
+            watch = FramePaintWatch(panel.canvas)
+            watch.arm(round(moment.start * 1000))
+        armed = watch
+        if not wait_for(partial(_painted, armed), 15_000):
+            raise RuntimeError(f"no frame near {moment.start} s was painted "
+                               f"({panel.problem_text() or 'no problem shown'})")
+        assert armed.done_at is not None
+        times.append((armed.done_at - clicked) * 1000)
+        spin(150)
+    spin(3000)  # playing
+    sandbox = session.desktop.connection.sandbox()
+    return {"click_to_frame_ms": times, "chat_only_rss_mb": chat_only_rss,
+            "playing_rss_mb": rss_mb(), "moments": len(moments),
+            "videos": len({m.item_id for m in moments}),
+            "key_leaks": sandbox.media_requests_with_key if sandbox else None}
+
+
+def _painted(watch: FramePaintWatch) -> bool:
+    return watch.done_at is not None
+
+
+def gc_collect() -> None:
+    """A full collection on the GUI thread (so RSS compares like with like)."""
+    import gc
+
+    gc.collect()
+
+
+def scenario_player_stream(session: Session, args: argparse.Namespace) -> dict[str, Any]:
+    """Heartbeat gaps while a video plays and the long answer streams."""
+    answer, store_id = _ask_for_moments(session)
+    feature = session.desktop.player
+    citation = next(c for c in answer.citations if c.get("hls_url"))
+    feature.play_citation(store_id, answer, citation)
+    panel = feature.ensure_panel()
+    if not wait_for(panel.canvas.has_frame, 15_000):
+        raise RuntimeError("the video did not start")
+    panel.engine.set_loop(True)  # keep playing for the whole stream
+    frames_before = panel.canvas.painted_frames
+    result = _run_stream(session, args)
+    result["frames_painted"] = panel.canvas.painted_frames - frames_before
+    result["still_playing"] = panel.engine.is_playing()
+    return result
+
+
 SCENARIOS = {"open": scenario_open, "search": scenario_search, "stream": scenario_stream,
-             "typing": scenario_typing}
+             "typing": scenario_typing, "player": scenario_player,
+             "player_stream": scenario_player_stream}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -409,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--words", type=int, default=4000)
     parser.add_argument("--keys", type=int, default=150)
     parser.add_argument("--deltas-per-s", type=float, default=200.0)
+    parser.add_argument("--clicks", type=int, default=10)
     parser.add_argument("--what-if-tail", type=int, default=0, metavar="N",
                         help="experiment, not a measure of the app: show only the last N "
                              "messages of a conversation (what a windowed transcript would cost)")

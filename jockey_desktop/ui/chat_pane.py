@@ -7,20 +7,12 @@ into signals.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import (
-    QCursor,
-    QFont,
-    QGuiApplication,
-    QKeySequence,
-    QPalette,
-    QShortcut,
-)
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QFont, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -42,7 +34,6 @@ from jockey_desktop.presentation.session import session_state
 from jockey_desktop.presentation.transcript import OlderLoader, OpenedConversation
 from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.composer import Composer
-from jockey_desktop.ui.moment_popup import MomentPopup, ThumbnailLoader
 from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.theme import plain_tooltip
 
@@ -68,12 +59,16 @@ class ChatPane(QWidget):
     #: "Copy conversation" was chosen in the transcript's menu (the conversation is exported
     #: off the GUI thread and copied once, by whoever owns the clipboard).
     sig_copy_conversation_requested = Signal()
+    #: A citation was clicked: play it (the conversation's store id, the answer, the
+    #: citation dict). The player shows the answer's other moments around it.
+    sig_moment_requested = Signal(str, object, object)
+    #: "Export moments…" was chosen on an answer (the store id, the answer).
+    sig_export_moments_requested = Signal(str, object)
 
     def __init__(
         self,
         parent: QWidget | None = None,
         *,
-        load_thumbnail: ThumbnailLoader | None = None,
         open_url: Callable[[QUrl], Any] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -81,10 +76,7 @@ class ChatPane(QWidget):
         self.setAccessibleName("Chat")
         self._conversation: Conversation | None = None
         self._busy = False
-        self._load_thumbnail = load_thumbnail
         self._open_url = open_url
-        #: The most recently opened moment popup (None once it is closed).
-        self.moment_popup: MomentPopup | None = None
 
         # Header
         self.title_label = QLabel()
@@ -152,6 +144,7 @@ class ChatPane(QWidget):
         self.composer.sig_draft_changed.connect(self._on_draft_changed)
         self.chat_view.sig_retry_requested.connect(self.sig_retry_requested)
         self.chat_view.sig_citation_activated.connect(self._open_moment)
+        self.chat_view.sig_export_moments_requested.connect(self._export_moments)
         self.chat_view.sig_copy_conversation_requested.connect(
             self.sig_copy_conversation_requested)
 
@@ -227,6 +220,10 @@ class ChatPane(QWidget):
     def current_conversation_id(self) -> int | None:
         """Id of the conversation shown, or None."""
         return self._conversation.id if self._conversation is not None else None
+
+    def current_store_id(self) -> str | None:
+        """The knowledge store of the conversation shown, or None."""
+        return self._conversation.store_id if self._conversation is not None else None
 
     def append_message(self, message: Message) -> None:
         """Add a new row (a question, an answer starting, a seam)."""
@@ -328,10 +325,6 @@ class ChatPane(QWidget):
         """True while the pane shows Stop."""
         return self._busy
 
-    def set_thumbnail_loader(self, loader: ThumbnailLoader | None) -> None:
-        """Inject the worker-backed thumbnail loader used by moment popups."""
-        self._load_thumbnail = loader
-
     # -- internals ----------------------------------------------------------------------------
     def _accepts(self, message: Message) -> bool:
         # Never let a late signal put text into the wrong conversation.
@@ -368,31 +361,16 @@ class ChatPane(QWidget):
             self.sig_stop_requested.emit()
 
     @Slot(object, object)
-    def _open_moment(self, _message: Message, citation: Mapping[str, Any]) -> None:
-        if self.moment_popup is not None:
-            with contextlib.suppress(RuntimeError):  # already deleted (WA_DeleteOnClose)
-                self.moment_popup.close()
-        popup = MomentPopup(
-            citation, self, load_thumbnail=self._load_thumbnail, open_url=self._open_url
-        )
-        popup.destroyed.connect(self._forget_popup)
-        self.moment_popup = popup
-        popup.adjustSize()
-        # Beside the pointer, but kept inside the screen's usable area.
-        pos = QCursor.pos() + QPoint(12, 12)
-        # Static lookups only: widget.screen() would make the Qt-owned QScreen a Python child of
-        # this pane, and PySide deletes it if the pane is later freed by the cyclic GC.
-        screen = QGuiApplication.screenAt(QCursor.pos()) or QGuiApplication.primaryScreen()
-        if screen is not None:
-            area = screen.availableGeometry()
-            pos.setX(max(area.left(), min(pos.x(), area.right() - popup.width())))
-            pos.setY(max(area.top(), min(pos.y(), area.bottom() - popup.height())))
-        popup.move(pos)
-        popup.show()
+    def _open_moment(self, message: Message, citation: Mapping[str, Any]) -> None:
+        # Citations are routed with the store they belong to: the player resolves the
+        # video through it when the citation's own address has expired.
+        if self._conversation is not None and message.conversation_id == self._conversation.id:
+            self.sig_moment_requested.emit(self._conversation.store_id, message, citation)
 
-    @Slot()
-    def _forget_popup(self) -> None:
-        self.moment_popup = None
+    @Slot(object)
+    def _export_moments(self, message: Message) -> None:
+        if self._conversation is not None and message.conversation_id == self._conversation.id:
+            self.sig_export_moments_requested.emit(self._conversation.store_id, message)
 
     def streaming_message_ids(self) -> list[int]:
         """Ids of rows still streaming (for the window's status bar)."""

@@ -43,6 +43,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from jockey_desktop.core.storage.models import Message
+from jockey_desktop.presentation.moments import is_playable
 from jockey_desktop.presentation.transcript import PAGE_SIZE, OlderLoader
 from jockey_desktop.ui.markdown import citation_index, link_action, message_as_markdown
 from jockey_desktop.ui.message_delegate import MessageDelegate
@@ -63,6 +64,8 @@ class ChatView(QListView):
     sig_copy_conversation_requested = Signal()
     #: (text) — a message was copied (for a status-bar note).
     sig_message_copied = Signal(str)
+    #: (message) — "Export moments…" was chosen on an answer citing videos.
+    sig_export_moments_requested = Signal(object)
 
     def __init__(
         self,
@@ -253,6 +256,10 @@ class ChatView(QListView):
         copy_all = menu.addAction("Copy conversation")
         copy_all.setEnabled(self.message_model.rowCount() > 0)
         copy_all.triggered.connect(self.sig_copy_conversation_requested)
+        if message is not None and any(is_playable(c) for c in message.citations):
+            cited = message
+            export = menu.addAction("Export moments…")
+            export.triggered.connect(lambda: self.sig_export_moments_requested.emit(cited))
         return menu
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPointF, Qt, QUrl
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPalette
+from PySide6.QtCore import QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
 from jockey_desktop.presentation.session import SessionState
 from jockey_desktop.ui.chat_pane import EMPTY_PLACEHOLDER, ChatPane
-from jockey_desktop.ui.moment_popup import MomentPopup, moment_timestamp_text
 from tests.helpers.records import answer_with_citations, make_conversation, make_message
 from tests.helpers.views import dark_palette, row_layout, settle
 
@@ -58,23 +57,14 @@ def opened() -> list[QUrl]:
 
 
 @pytest.fixture
-def thumbs() -> list[tuple[str, Callable[[Any], None]]]:
-    """Calls made to the (fake) thumbnail loader."""
-    return []
-
-
-@pytest.fixture
-def pane(qtbot: Any, opened: list[QUrl], thumbs: list[Any]) -> Iterator[ChatPane]:
-    """A shown ChatPane with fake URL opener and thumbnail loader."""
-    widget = ChatPane(open_url=opened.append,
-                      load_thumbnail=lambda url, cb: thumbs.append((url, cb)))
+def pane(qtbot: Any, opened: list[QUrl]) -> Iterator[ChatPane]:
+    """A shown ChatPane with a fake URL opener."""
+    widget = ChatPane(open_url=opened.append)
     qtbot.addWidget(widget)
     widget.resize(760, 820)
     widget.show()
     qtbot.waitExposed(widget)
     yield widget
-    if widget.moment_popup is not None:
-        widget.moment_popup.close()
 
 
 def test_show_conversation_and_header(qtbot: Any, pane: ChatPane) -> None:
@@ -176,68 +166,42 @@ def test_retry_forwarded(qtbot: Any, pane: ChatPane) -> None:
     assert blocker.args == [5]
 
 
-def test_chip_click_opens_moment_popup(
-    qtbot: Any, pane: ChatPane, opened: list[QUrl], thumbs: list[Any]
+def test_a_chip_click_asks_for_its_moment_with_the_store(
+    qtbot: Any, pane: ChatPane, opened: list[QUrl]
 ) -> None:
     messages = sample_conversation()
-    messages[1].citations[0]["hls_url"] = "https://cdn.example.com/v.m3u8"
-    messages[1].citations[0]["thumbnail_url"] = "https://cdn.example.com/t.jpg"
-    messages[1].citations[1]["hls_url"] = "file:///etc/passwd"
     pane.show_conversation(make_conversation(), messages)
     view = pane.chat_view
     settle(qtbot, view)
     layout, origin = row_layout(view, 2)
-
-    rect, _index, label = layout.chips[0]
-    assert label == "Intro to ML · 01:23–01:45"
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
-                     pos=(rect.center() + QPointF(origin)).toPoint())
-    popup = pane.moment_popup
-    assert isinstance(popup, MomentPopup) and popup.isVisible()
-    assert popup.title_label.text() == "Intro to ML"
-    assert popup.range_label.text() == "01:23–01:45"
-    popup.copy_button.click()
-    assert QGuiApplication.clipboard().text() == "Intro to ML 01:23–01:45"
-    assert popup.open_button.isEnabled()
-    popup.open_button.click()
-    assert [u.toString() for u in opened] == ["https://cdn.example.com/v.m3u8"]
-    # The thumbnail is fetched by the injected loader, then shown.
-    assert [url for url, _cb in thumbs] == ["https://cdn.example.com/t.jpg"]
-    image = QImage(64, 36, QImage.Format.Format_RGB32)
-    image.fill(QColor("teal"))
-    thumbs[0][1](image)
-    assert popup.thumbnail_label.pixmap() is not None
-    assert not popup.thumbnail_label.pixmap().isNull()
-
     rect, _index, label = layout.chips[1]
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
-                     pos=(rect.center() + QPointF(origin)).toPoint())
-    second = pane.moment_popup
-    assert second is not popup and second.title_label.text() == "Lecture 4"
-    assert not second.open_button.isEnabled()  # file: URL never opens
-    assert second.thumbnail_label.text() == "No preview available"
+    assert label == "Lecture 4 · 1:02:03–1:03:20"
+    with qtbot.waitSignal(pane.sig_moment_requested) as asked:
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                         pos=(rect.center() + QPointF(origin)).toPoint())
+    store_id, message, citation = asked.args
+    assert store_id == make_conversation().store_id
+    assert message.id == 2 and citation is messages[1].citations[1]
+    assert opened == []  # nothing is handed to a browser any more
 
 
-def test_moment_popup_whole_video_and_late_thumbnail(qtbot: Any) -> None:
-    calls: list[Any] = []
-    citation = {"title": "Overview", "start_sec": None, "end_sec": None,
-                "thumbnail_url": "https://x.example/t.png", "hls_url": None}
-    popup = MomentPopup(citation, load_thumbnail=lambda url, cb: calls.append(cb))
-    qtbot.addWidget(popup)
-    assert popup.range_label.text() == "Whole video"
-    assert moment_timestamp_text(citation) == "Overview"
-    assert popup.thumbnail_label.text() == "Loading preview…"
-    calls[0](None)
-    assert popup.thumbnail_label.text() == "No preview available"
-    popup.close()  # deletes it (WA_DeleteOnClose)…
-    qtbot.waitUntil(lambda: not _alive(popup))
-    calls[0](b"not an image")  # …and a late answer is ignored rather than crashing
-
-
-def _alive(widget: QWidget) -> bool:
-    import shiboken6
-
-    return shiboken6.isValid(widget)
+def test_export_moments_is_offered_on_answers_citing_videos(
+    qtbot: Any, pane: ChatPane
+) -> None:
+    pane.show_conversation(make_conversation(), sample_conversation())
+    view = pane.chat_view
+    settle(qtbot, view)
+    for message_id, offered in ((2, True), (1, False)):
+        _layout, origin = row_layout(view, message_id)
+        menu = view.build_context_menu(origin + QPoint(40, 12))
+        actions = [a for a in menu.actions() if a.text() == "Export moments…"]
+        assert bool(actions) is offered
+    _layout, origin = row_layout(view, 2)
+    export = next(a for a in view.build_context_menu(origin + QPoint(40, 12)).actions()
+                  if a.text() == "Export moments…")
+    with qtbot.waitSignal(pane.sig_export_moments_requested) as asked:
+        export.trigger()
+    assert asked.args[0] == make_conversation().store_id and asked.args[1].id == 2
 
 
 def test_copy_conversation_is_asked_of_the_app_not_done_here(

@@ -18,9 +18,11 @@ from jockey_desktop.paths import AppPaths
 from jockey_desktop.settings import AppSettings
 from jockey_desktop.ui import theme
 from tests.helpers.app import Started, open_conversation, wait_for_store
+from tests.helpers.media import player_marks
 from tests.helpers.rich_text import renders_rich, rich_text_findings
 
-pytestmark = pytest.mark.qt_log_ignore(
+# The walk opens the player too: its exact multimedia lines (no PipeWire, no audio device).
+pytestmark = player_marks(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)")
 
 #: A first question that becomes the title: Qt would load the file to render it.
@@ -99,8 +101,9 @@ def test_hostile_titles_names_and_server_text_are_never_rich(
     window.set_key_state(SERVER, False)
     window.set_settings_values(None, False, SERVER)
     message = next(m for m in pane.chat_view.message_model.messages() if m.citations)
-    pane._open_moment(message, message.citations[0])
-    assert pane.moment_popup is not None
+    # The player shows the cited video's title and the moment's sentence.
+    desktop.player.play_citation(pane.current_store_id(), message, message.citations[0])
+    assert desktop.player.panel is not None and desktop.player.dock.isVisible()
     qtbot.wait(50)
 
     assert TITLE in window.windowTitle().replace("[*][*]", "[*]")  # the title is shown

@@ -26,7 +26,8 @@ def test_self_test_passes_with_one_summary_line_and_no_noise(tmp_path: Path) -> 
     result = run_cli("--self-test", "--data-dir", str(tmp_path / "data"))
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(
-        r"self-test OK: 3 turns, 1 session, \d+ citations, \d+\.\d s\n", result.stdout)
+        r"self-test OK: 3 turns, 1 session, \d+ citations, played \d\d:\d\d, \d+\.\d s\n",
+        result.stdout)
     assert result.stderr == ""  # the packaged build fails on unexpected stderr
     # It ran the real storage path: the conversation is in the data dir's database.
     assert (tmp_path / "data" / "conversations.sqlite3").exists()

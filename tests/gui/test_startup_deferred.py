@@ -211,7 +211,9 @@ _FIRST_PAINT_SCRIPT = textwrap.dedent("""
     desktop = JockeyDesktop.create(
         AppOptions(data_dir=sys.argv[1], interactive=False, single_instance=False), qapp)
     heavy = ("requests", "urllib3", "keyring", "jockey_desktop.sandbox",
-             "jockey_desktop.core.api.client")
+             "jockey_desktop.core.api.client", "PySide6.QtMultimedia",
+             "jockey_desktop.ui.player.engine", "jockey_desktop.core.media_relay",
+             "opentimelineio")
     print("after-create", *sorted(m for m in heavy if m in sys.modules))
     window = desktop.window
 

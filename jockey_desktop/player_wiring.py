@@ -1,0 +1,280 @@
+"""The player's wiring: one function the composition root calls (``wire_player(desktop)``).
+
+At start-up it builds only what costs nothing — the :class:`PlayerController` (no Qt
+Multimedia import) and a "Video" menu — and connects the chat pane's citation clicks. The
+player itself (the ``QMediaPlayer`` and its FFmpeg plugin, the panel, the dock) is built on the
+first click, long after the first paint. The dock goes beside the chat, is resizable, can be
+floated ("popped out"), and its place and size come back through the window's saved state
+(``QMainWindow.restoreDockWidget``: the state names the dock even before it exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QAction, QDesktopServices, QImage, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from jockey_desktop.controllers.player import PlayerController
+from jockey_desktop.core.media_cache import ThumbnailCache
+from jockey_desktop.core.storage.models import Message
+from jockey_desktop.presentation.moments import is_playable
+
+if TYPE_CHECKING:
+    from jockey_desktop.app import JockeyDesktop
+    from jockey_desktop.core.moments_export import MomentFormat
+    from jockey_desktop.ui.main_window import MainWindow
+    from jockey_desktop.ui.player.dock import PlayerDock
+    from jockey_desktop.ui.player.engine import PlaybackEngine
+    from jockey_desktop.ui.player.panel import PlayerPanel
+
+#: Asks where to export: (parent, suggested title) → (path, format) or None.
+AskExportPath = Callable[[Any, str], "tuple[str, MomentFormat] | None"]
+
+DEFAULT_DOCK_WIDTH = 440
+
+
+class PlayerFeature(QObject):
+    """Owns the player's widgets (built on first use) and relays between them, the window and
+    the :class:`PlayerController`."""
+
+    def __init__(self, window: MainWindow, controller: PlayerController, *,
+                 ask_export_path: AskExportPath | None = None,
+                 open_url: Callable[[QUrl], object] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.window = window
+        self.controller = controller
+        self._ask_export_path = ask_export_path
+        self._open_url = open_url or QDesktopServices.openUrl
+        self.dock: PlayerDock | None = None
+        self.panel: PlayerPanel | None = None
+        self.engine: PlaybackEngine | None = None
+        self._build_menu()
+        c = controller
+        c.sig_notice.connect(window.show_transient)
+        c.sig_exported.connect(self._on_exported)
+        c.sig_export_failed.connect(self._on_export_failed)
+        c.sig_open_file.connect(self._open_file)
+
+    # -- the menu (built at start-up: a few QActions) -------------------------------------------
+
+    def _build_menu(self) -> None:
+        window = self.window
+        menu = QMenu("&Video", window)
+        menu.setAccessibleName("Video menu")
+        self.action_show = QAction("Show &player", window)
+        self.action_show.setStatusTip("Show the player beside the chat")
+        self.action_show.triggered.connect(self.show_player)
+        self.action_toggle = QAction("&Play / pause", window)
+        self.action_toggle.triggered.connect(self._toggle_playback)
+        self.action_previous = QAction("P&revious moment", window)
+        self.action_previous.setShortcut(QKeySequence("Ctrl+["))
+        self.action_previous.triggered.connect(self._previous)
+        self.action_next = QAction("&Next moment", window)
+        self.action_next.setShortcut(QKeySequence("Ctrl+]"))
+        self.action_next.triggered.connect(self._next)
+        self.action_export = QAction("&Export this conversation's moments…", window)
+        self.action_export.setStatusTip("Save the cited moments for a video editor (OTIO, EDL, "
+                                        "FCP XML, CSV, chapters)")
+        self.action_export.triggered.connect(self.export_conversation)
+        for action in (self.action_show, self.action_toggle, self.action_previous,
+                       self.action_next):
+            menu.addAction(action)
+            window.addAction(action)  # shortcuts work with the menu bar hidden
+        menu.addSeparator()
+        menu.addAction(self.action_export)
+        bar = window.menuBar()
+        help_menu = next((a for a in bar.actions() if a.text() == "&Help"), None)
+        if help_menu is not None:
+            bar.insertMenu(help_menu, menu)
+        else:
+            bar.addMenu(menu)
+        self.menu = menu
+
+    # -- built on first use -------------------------------------------------------------------
+
+    def ensure_panel(self) -> PlayerPanel:
+        """The panel (and the engine and the dock), built the first time it is needed."""
+        if self.panel is not None:
+            return self.panel
+        from jockey_desktop.ui.player.dock import PlayerDock
+        from jockey_desktop.ui.player.engine import PlaybackEngine
+        from jockey_desktop.ui.player.panel import PlayerPanel
+
+        window = self.window
+        engine = PlaybackEngine(self)
+        panel = PlayerPanel(engine)
+        dock = PlayerDock(window)
+        dock.setWidget(panel)
+        dock.sig_closed.connect(engine.pause)
+        # Where the saved window state put it (docked or popped out, and its size); only a
+        # dock the state does not know is added beside the chat (adding it first would make
+        # Qt ignore the saved state).
+        if not window.restoreDockWidget(dock):
+            window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            window.resizeDocks([dock], [DEFAULT_DOCK_WIDTH], Qt.Orientation.Horizontal)
+        self.engine, self.panel, self.dock = engine, panel, dock
+        self._connect(engine, panel)
+        return panel
+
+    def _connect(self, engine: PlaybackEngine, panel: PlayerPanel) -> None:
+        c = self.controller
+        c.sig_moments.connect(panel.show_moments)
+        c.sig_moment.connect(panel.show_moment)
+        c.sig_load.connect(self._load)
+        c.sig_play_range.connect(self._play_range)
+        c.sig_stop.connect(engine.stop)
+        c.sig_poster.connect(self._poster)
+        c.sig_thumbnail.connect(self._thumbnail)
+        c.sig_transcript.connect(panel.set_transcript)
+        c.sig_problem.connect(panel.show_problem)
+        engine.sig_failed.connect(c.on_player_failed)
+        panel.sig_moment_chosen.connect(c.go_to)
+        panel.sig_step_requested.connect(c.step)
+        panel.sig_open_external_requested.connect(c.open_external)
+        panel.sig_export_requested.connect(self._export_from_panel)
+
+    # -- requests -----------------------------------------------------------------------------
+
+    @Slot(str, object, object)
+    def play_citation(self, store_id: str, message: Message,
+                      citation: Mapping[str, Any]) -> None:
+        """A citation was clicked: show the player and play that moment (an image or a
+        collection has nothing to play: the controller says so, no player is built)."""
+        if not is_playable(citation):
+            self.controller.play(store_id, message, citation)
+            return
+        self.show_player()
+        self.controller.play(store_id, message, citation)
+        if self.panel is not None:
+            self.panel.setFocus()
+
+    @Slot()
+    def show_player(self) -> None:
+        """Show (and raise) the player's dock."""
+        self.ensure_panel()
+        assert self.dock is not None
+        self.dock.show()
+        self.dock.raise_()
+
+    @Slot()
+    def _toggle_playback(self) -> None:
+        if self.engine is not None:
+            self.engine.toggle()
+
+    @Slot()
+    def _previous(self) -> None:
+        self.controller.step(-1)
+
+    @Slot()
+    def _next(self) -> None:
+        self.controller.step(1)
+
+    @Slot(str, float, object)
+    def _load(self, url: str, start: float, end: float | None) -> None:
+        if self.engine is not None:
+            self.engine.load(url, start, end)
+
+    @Slot(float, object)
+    def _play_range(self, start: float, end: float | None) -> None:
+        if self.engine is not None:
+            self.engine.play_range(start, end)
+
+    @Slot(object)
+    def _poster(self, data: bytes | None) -> None:
+        if self.panel is not None:
+            self.panel.set_poster(QImage.fromData(data) if data else None)
+
+    @Slot(int, bytes)
+    def _thumbnail(self, index: int, data: bytes) -> None:
+        if self.panel is not None:
+            self.panel.set_thumbnail(index, QImage.fromData(data))
+
+    @Slot(str)
+    def _open_file(self, path: str) -> None:
+        self._open_url(QUrl.fromLocalFile(path))
+
+    # -- exports ------------------------------------------------------------------------------
+
+    def _ask(self, title: str) -> tuple[str, MomentFormat] | None:
+        if self._ask_export_path is not None:
+            return self._ask_export_path(self.window, title)
+        from jockey_desktop.ui.player.export_dialog import ask_moments_export_path
+
+        return ask_moments_export_path(self.window, title)
+
+    def _title(self) -> str:
+        title = self.window.chat_pane.title_label.text()
+        return f"{title} moments" if title else "Jockey moments"
+
+    @Slot(str, list)
+    def _export_from_panel(self, kind: str, indices: list[int]) -> None:
+        from jockey_desktop.ui.player.panel import EXPORT_CONVERSATION
+
+        if kind == EXPORT_CONVERSATION:
+            self.export_conversation()
+            return
+        if not indices:
+            self.window.show_transient("Select the moments to export first.")
+            return
+        answer = self._ask(self._title())
+        if answer is not None:
+            path, fmt = answer
+            self.controller.export(indices, fmt.value, path, self._title())
+
+    @Slot(str, object)
+    def export_answer(self, store_id: str, message: Message) -> None:
+        """Export every moment of one answer (the transcript's context menu)."""
+        answer = self._ask(self._title())
+        if answer is not None:
+            path, fmt = answer
+            self.controller.export_answer(store_id, message, fmt.value, path, self._title())
+
+    @Slot()
+    def export_conversation(self) -> None:
+        """Export every moment of the conversation on screen."""
+        pane = self.window.chat_pane
+        conversation_id, store_id = pane.current_conversation_id(), pane.current_store_id()
+        if conversation_id is None or store_id is None:
+            self.window.show_transient("Open a conversation to export its moments.")
+            return
+        answer = self._ask(self._title())
+        if answer is not None:
+            path, fmt = answer
+            self.controller.export_conversation(conversation_id, store_id, fmt.value, path,
+                                                self._title())
+
+    @Slot(str)
+    def _on_exported(self, path: str) -> None:
+        self.window.show_transient(f"Moments exported to {path}")
+
+    @Slot(str)
+    def _on_export_failed(self, text: str) -> None:
+        self.window.show_message("Export failed", text, True)
+
+    # -- quit ---------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop playing and stop the media relay."""
+        if self.panel is not None and self.panel.full_screen is not None:
+            self.panel.full_screen.close()
+        if self.engine is not None:
+            self.engine.stop()
+        self.controller.shutdown()
+
+
+def wire_player(desktop: JockeyDesktop) -> PlayerFeature:
+    """Build the player's controller and menu, and connect the chat's citation clicks."""
+    data_dir = desktop.paths.data_dir
+    controller = PlayerController(desktop.runner, ThumbnailCache(data_dir / "thumbnails"),
+                                  data_dir / "player", desktop.repo, parent=desktop,
+                                  storage_runner=desktop.storage_runner)
+    desktop.connection.sig_client_changed.connect(controller.set_client)
+    feature = PlayerFeature(desktop.window, controller, parent=desktop)
+    pane = desktop.window.chat_pane
+    pane.sig_moment_requested.connect(feature.play_citation)
+    pane.sig_export_moments_requested.connect(feature.export_answer)
+    return feature

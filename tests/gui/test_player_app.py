@@ -1,0 +1,120 @@
+"""The player in the whole app: nothing of it before the first click, a chip click in the
+transcript plays the moment in a dock beside the chat, the window's shortcuts step through the
+answer, a popped-out player's size comes back after a restart, and the app's sandbox never
+sees the key on a media request."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from jockey_desktop.core.moments_export import MomentFormat
+from jockey_desktop.core.storage.models import Role
+from jockey_desktop.presentation.moments import answer_moments
+from tests.helpers.app import Started, ask_and_wait, wait_for_store
+from tests.helpers.media import player_marks
+from tests.helpers.views import row_layout, settle
+
+pytestmark = player_marks()
+
+
+def _click_chip(qtbot: Any, desktop: Any, chip: int = 0) -> Any:
+    """Click chip ``chip`` of the newest answer on screen; returns that answer."""
+    view = desktop.window.chat_pane.chat_view
+    answer = [m for m in view.message_model.messages() if m.role == Role.ASSISTANT][-1]
+    settle(qtbot, view)
+    layout, origin = row_layout(view, answer.id)
+    rect, _index, _label = layout.chips[chip]
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=(rect.center() + QPointF(origin)).toPoint())
+    return answer
+
+
+def _playing_near(desktop: Any, seconds: float) -> bool:
+    feature = desktop.player
+    return (feature.panel is not None and feature.panel.canvas.has_frame()
+            and abs(feature.engine.position() - seconds * 1000) <= 1000)
+
+
+def test_a_chip_click_plays_its_moment_in_the_dock(qtbot: Any, start: Started) -> None:
+    desktop = start()
+    feature = desktop.player
+    assert feature.panel is None and feature.dock is None  # built on first use only
+    assert feature.menu.title() == "&Video"
+    wait_for_store(qtbot, desktop)
+    ask_and_wait(qtbot, desktop)
+    answer = _click_chip(qtbot, desktop)
+    moments = answer_moments(answer)
+    qtbot.waitUntil(lambda: _playing_near(desktop, moments[0].start), timeout=10_000)
+    assert feature.dock is not None and feature.dock.isVisible()
+    assert feature.dock.isAncestorOf(feature.panel)
+    assert desktop.window.dockWidgetArea(feature.dock) == Qt.DockWidgetArea.RightDockWidgetArea
+    desktop.window.chat_pane.composer.edit.setFocus()
+    qtbot.keyClick(desktop.window.chat_pane.composer.edit, Qt.Key.Key_BracketRight,
+                   Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: feature.controller.current_index() == 1, timeout=3000)
+    qtbot.waitUntil(lambda: _playing_near(desktop, moments[1].start), timeout=10_000)
+    sandbox = desktop.connection.sandbox()
+    assert sandbox is not None and sandbox.media_requests_with_key == 0
+
+
+def test_moments_export_from_the_menu_and_the_transcript(
+    qtbot: Any, start: Started, tmp_path: Path
+) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    conversation_id = ask_and_wait(qtbot, desktop)
+    feature, window = desktop.player, desktop.window
+    asked: list[str] = []
+    targets = [(str(tmp_path / "talk.edl"), MomentFormat.EDL),
+               (str(tmp_path / "answer.csv"), MomentFormat.CSV)]
+
+    def ask(_parent: Any, title: str) -> tuple[str, MomentFormat]:
+        asked.append(title)
+        return targets.pop(0)
+
+    feature._ask_export_path = ask
+    feature.action_export.trigger()  # Video → Export this conversation's moments…
+    qtbot.waitUntil(lambda: (tmp_path / "talk.edl").exists(), timeout=5000)
+    answers = [m for m in desktop.repo.list_messages(conversation_id) if m.role == Role.ASSISTANT]
+    moments = answer_moments(answers[-1])
+    edl = (tmp_path / "talk.edl").read_text(encoding="utf-8")
+    assert len(re.findall(r"^\d{3}\s", edl, re.M)) == len(moments)
+    assert asked[0] == f"{window.chat_pane.title_label.text()} moments"
+    view = window.chat_pane.chat_view
+    settle(qtbot, view)
+    _layout, origin = row_layout(view, answers[-1].id)
+    menu = view.build_context_menu(origin + QPoint(40, 12))
+    next(a for a in menu.actions() if a.text() == "Export moments…").trigger()
+    qtbot.waitUntil(lambda: (tmp_path / "answer.csv").exists(), timeout=5000)
+    rows = (tmp_path / "answer.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + len(moments)
+    assert feature.panel is None  # exporting builds no player
+
+
+@player_marks(r"^This plugin does not support raise\(\)$")[0]  # a floating dock offscreen
+def test_a_popped_out_players_size_comes_back(qtbot: Any, start: Started) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    ask_and_wait(qtbot, desktop)
+    _click_chip(qtbot, desktop)
+    feature = desktop.player
+    qtbot.waitUntil(lambda: feature.dock is not None, timeout=5000)
+    feature.dock.setFloating(True)  # popped out of the window
+    feature.dock.resize(520, 430)
+    qtbot.waitUntil(lambda: feature.dock.width() == 520, timeout=3000)
+    start.stop(desktop)  # closing the window saves its state
+
+    again = start()
+    assert again.player.dock is None
+    qtbot.waitUntil(lambda: again.window.chat_pane.current_conversation_id() is not None,
+                    timeout=5000)
+    _click_chip(qtbot, again)
+    qtbot.waitUntil(lambda: again.player.dock is not None and again.player.dock.isVisible(),
+                    timeout=5000)
+    dock = again.player.dock
+    assert dock.isFloating()
+    qtbot.waitUntil(lambda: (dock.width(), dock.height()) == (520, 430), timeout=3000)

@@ -1,0 +1,99 @@
+"""The player's widgets on their own: the seek bar's markers (hover: the sentence, click: that
+moment) and seeking, the transcript following a position, the moments list's selection, the
+picture's poster, and the export dialog's format rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QImage
+
+from jockey_desktop.core.moments_export import MomentFormat
+from jockey_desktop.presentation.moments import answer_moments
+from jockey_desktop.ui.player.canvas import VideoCanvas
+from jockey_desktop.ui.player.export_dialog import chosen_format, export_filters, safe_file_name
+from jockey_desktop.ui.player.lists import MomentsList, TranscriptView
+from jockey_desktop.ui.player.seek_bar import SeekBar, SeekMarker
+from tests.helpers.records import answer_with_citations
+
+
+def test_seek_bar_markers_say_their_sentence_and_play_their_moment(qtbot: Any) -> None:
+    bar = SeekBar()
+    qtbot.addWidget(bar)
+    bar.resize(416, 26)
+    bar.show()
+    bar.set_duration(400_000)
+    bar.set_range(100_000, 130_000)
+    sentence = "A <b>heron</b> lands & eats."
+    bar.set_markers([SeekMarker(100_000, 0, sentence), SeekMarker(300_000, 3, "Later.")], 0)
+    at_marker = QPoint(round(bar.x_for(300_000)), 4)
+    assert bar.tooltip_at(at_marker) == "Later."
+    assert bar.tooltip_at(QPoint(round(bar.x_for(100_000)), 4)) == sentence
+    assert bar.tooltip_at(QPoint(round(bar.x_for(200_000)), 20)) == "03:20"
+    with qtbot.waitSignal(bar.sig_marker_activated) as marker:
+        qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=at_marker)
+    assert marker.args == [3]
+    with qtbot.waitSignal(bar.sig_seek_requested) as seek:
+        qtbot.mouseClick(bar, Qt.MouseButton.LeftButton,
+                         pos=QPoint(round(bar.x_for(200_000)), 20))
+    assert abs(seek.args[0] - 200_000) <= 1000
+    assert bar.cited_range() == (100_000, 130_000)
+
+
+def test_the_transcript_follows_the_position_and_seeks_on_click(qtbot: Any) -> None:
+    view = TranscriptView()
+    qtbot.addWidget(view)
+    view.resize(300, 200)
+    view.show()
+    view.set_sentences([(9.0, 12.0, "Third."), (0.0, 4.0, "First."), (4.0, 9.0, "Second.")])
+    assert [view.item(i).text() for i in range(3)] == ["00:00  First.", "00:04  Second.",
+                                                        "00:09  Third."]
+    view.follow(5_000)
+    assert view.playing_row() == 1 and view.item(1).font().bold()
+    view.follow(10_000)
+    assert view.playing_row() == 2 and not view.item(1).font().bold()
+    with qtbot.waitSignal(view.sig_seek_requested) as seek:
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                         pos=view.visualItemRect(view.item(0)).center())
+    assert seek.args == [0]
+
+
+def test_the_moments_list_marks_the_current_and_knows_the_selection(qtbot: Any) -> None:
+    moments = answer_moments(answer_with_citations(2))
+    listing = MomentsList()
+    qtbot.addWidget(listing)
+    listing.set_moments(moments, 1)
+    assert listing.count() == 2 and listing.item(1).font().bold()
+    assert listing.item(0).text() == ("Intro to ML · 01:23–01:45\n"
+                                      "It is shown early and again later, then once more.")
+    listing.item(1).setSelected(True)
+    listing.item(0).setSelected(True)
+    assert listing.selected_indices() == [0, 1]
+    with qtbot.waitSignal(listing.sig_moment_chosen) as chosen:
+        listing.itemActivated.emit(listing.item(1))
+    assert chosen.args == [1]
+
+
+def test_the_picture_shows_the_poster_letter_boxed(qtbot: Any) -> None:
+    canvas = VideoCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(320, 240)
+    canvas.show()
+    poster = QImage(160, 90, QImage.Format.Format_RGB32)
+    poster.fill(QColor("teal"))
+    canvas.set_poster(poster)
+    canvas.set_text("Loading…")
+    shot = canvas.grab().toImage()
+    assert shot.pixelColor(160, 120) == QColor("teal")  # the picture, in the middle
+    assert shot.pixelColor(160, 5) == QColor("black")  # the bars above and below
+    assert canvas.text() == "Loading…" and not canvas.has_frame()
+
+
+def test_the_export_format_follows_the_suffix_typed_or_the_filter() -> None:
+    filters = export_filters()
+    assert len(filters) == len(MomentFormat)
+    assert chosen_format("/x/cut.edl", filters[0]) == ("/x/cut.edl", MomentFormat.EDL)
+    assert chosen_format("/x/cut", filters[3]) == ("/x/cut.csv", MomentFormat.CSV)
+    assert chosen_format("/x/cut.v2", "nonsense") == ("/x/cut.v2.otio", MomentFormat.OTIO)
+    assert safe_file_name("What / is <this>? moments") == "What _ is _this__ moments"
