@@ -247,7 +247,8 @@ def test_media_goes_through_the_proxy_the_api_client_uses(
     finally:
         proxy.stop()
     targets = [target for target, _headers in proxy.requests]
-    assert len(targets) == 2 and all(t.startswith(sb.server.root_url + "/media/")
+    # Two fetches at least (playlist, segment; a fetch cut short under load is retried).
+    assert len(targets) >= 2 and all(t.startswith(sb.server.root_url + "/media/")
                                      for t in targets)
     assert all("x-api-key" not in headers for _target, headers in proxy.requests)
 
