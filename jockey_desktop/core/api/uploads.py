@@ -26,7 +26,7 @@ import requests
 from urllib3.fields import RequestField
 
 from jockey_desktop.core.api.cancel import CancelToken
-from jockey_desktop.core.api.citations import web_url
+from jockey_desktop.core.web_sources import web_url
 from jockey_desktop.core.api.errors import (
     InvalidInputError,
     JockeyError,
