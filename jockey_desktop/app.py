@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
 from jockey_desktop import APP_NAME, __version__
+from jockey_desktop.ask_wiring import wire_ask
 from jockey_desktop.concurrency import GuiThreadGarbageCollector, TaskRunner, create_storage_runner
 from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.controllers.chat import ChatController
@@ -277,6 +278,8 @@ class JockeyDesktop(QObject):
             self.guard.sig_activate_requested.connect(w.bring_to_front)
         # The player (built on the first citation click) and the moment exports.
         self.player = wire_player(self)
+        # Selections (chips, @), "Also search the web", the agent's steps.
+        self.ask = wire_ask(self)
 
     # ----------------------------------------------------------------- start
 

@@ -35,6 +35,7 @@ _K_WINDOW_GEOMETRY = "window/geometry"
 _K_WINDOW_STATE = "window/state"
 _K_SPLITTER_SIZES = "window/splitter_sizes"
 _K_THEME = "appearance/theme"
+_K_SHOW_STEPS = "chat/show_steps"
 
 
 class AppSettings(QObject):
@@ -156,6 +157,17 @@ class AppSettings(QObject):
         if value not in THEMES:
             raise ValueError(f"theme must be one of {', '.join(THEMES)}")
         self._set(_K_THEME, value)
+
+    # --- chat -----------------------------------------------------------------------------
+
+    @property
+    def show_steps(self) -> bool:
+        """Ask Jockey for its steps and list them under each answer (default True)."""
+        return self._get_bool(_K_SHOW_STEPS, default=True)
+
+    @show_steps.setter
+    def show_steps(self, value: bool) -> None:
+        self._set(_K_SHOW_STEPS, bool(value))
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -28,9 +28,10 @@ bound into its callbacks; an event or a write result for a request that is no lo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,8 @@ from jockey_desktop.core.storage.models import (
     Role,
     TurnWrite,
 )
+from jockey_desktop.core.web_sources import record_web_sources
+from jockey_desktop.presentation.selections import PREFIXES
 from jockey_desktop.presentation.status import unsaved_row, waiting_row
 
 if TYPE_CHECKING:
@@ -86,8 +89,21 @@ class _Started:
     others: tuple[Message, ...] = ()
 
 
-def _start(repo: ConversationStore, conversation_id: int, text: str) -> _Started:
-    question, answer = repo.start_turn(conversation_id, text)
+def _selections_refusal(selections: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why the API would refuse these selections (a kind it does not know, an id that does
+    not fit its kind), or None. Said before anything is saved or sent."""
+    for chosen in selections:
+        kind, chosen_id = chosen.get("kind"), chosen.get("id")
+        prefix = PREFIXES.get(kind) if isinstance(kind, str) else None
+        if prefix is None or not isinstance(chosen_id, str) or not chosen_id.startswith(prefix):
+            name = chosen.get("name") or chosen_id
+            return f"“{name}” cannot be asked about: it is not an item or a collection."
+    return None
+
+
+def _start(repo: ConversationStore, conversation_id: int, text: str,
+           selections: list[dict[str, Any]]) -> _Started:
+    question, answer = repo.start_turn(conversation_id, text, selections=selections)
     return _Started(question, answer)
 
 
@@ -97,10 +113,10 @@ def _restart(repo: ConversationStore, question_id: int) -> _Started:
 
 
 def _ask_again(repo: ConversationStore, conversation_id: int, text: str,
-               old_answers: list[Message]) -> _Started:
+               selections: list[dict[str, Any]], old_answers: list[Message]) -> _Started:
     """An older turn asked again at the end of the conversation; its failed attempts say so
     and offer no second Retry."""
-    question, answer = repo.start_turn(conversation_id, text)
+    question, answer = repo.start_turn(conversation_id, text, selections=selections)
     changed = []
     for old in old_answers:
         reason = (old.error_message or "").strip()
@@ -134,6 +150,10 @@ class _Turn:
     session_id: str | None
     base_instructions: str | None
     token: api.CancelToken
+    #: What the question asks about (``{"kind", "id", "name"}``; ``{{sel:N}}`` is entry N).
+    selections: list[dict[str, Any]] = field(default_factory=list)
+    #: Send the web-search tool with this turn.
+    web_search: bool = False
     recovering: bool = False  # a re-send in a new session after a session loss
     #: The rows, once the first write has saved them.
     question_id: int | None = None
@@ -150,6 +170,15 @@ class _Turn:
     pending_end: tuple[MessageStatus, ErrorCode, str] | None = None
     #: The user was told the disk is full during this turn (said once).
     told_disk_full: bool = False
+    #: The agent's steps so far, by item id (insertion order is output order).
+    steps: dict[str, api.Step] = field(default_factory=dict)
+    #: Bumped on every step change; ``emitted_steps`` is its value at the last emission.
+    steps_version: int = 0
+    emitted_steps: int = 0
+
+    def step_dicts(self) -> list[dict[str, Any]]:
+        """The steps so far as stored (``Step.to_dict()``), in output order."""
+        return [step.to_dict() for step in self.steps.values()]
 
 
 def _last_try(job: Callable[[], Any], what: str) -> Any:
@@ -192,6 +221,9 @@ class ChatController(QObject):
     sig_refused = Signal(int, str)
     #: A turn ended and its rows are saved (conversation id, answer id, MessageStatus value).
     sig_turn_finished = Signal(int, int, str)
+    #: The agent's steps of a streaming answer so far, throttled like the text
+    #: (conversation id, message id, list of ``Step.to_dict()``).
+    sig_stream_steps = Signal(int, int, object)
 
     #: How often writes held on a full disk are tried again.
     HELD_RETRY_MS = 3000
@@ -216,6 +248,8 @@ class ChatController(QObject):
         self._feed = feed
         self._client = client
         self._no_client_reason = ""
+        #: Ask for the agent's steps (the "Show agent steps" setting).
+        self._include_steps = True
         # Each stream holds a thread for minutes; allow several conversations at once.
         self._runner = runner if runner is not None else TaskRunner(
             max_threads=8, name="streams", parent=self)
@@ -250,6 +284,16 @@ class ChatController(QObject):
         be read); "" goes back to the usual sentence."""
         self._no_client_reason = reason
 
+    @Slot(bool)
+    def set_include_steps(self, include: bool) -> None:
+        """Ask new turns for the agent's steps (``include: ["intermediate_outputs"]``) or
+        not: with the Steps list turned off there is nothing to show them in."""
+        self._include_steps = bool(include)
+
+    def include_steps(self) -> bool:
+        """True when new turns ask for the agent's steps."""
+        return self._include_steps
+
     def _no_client_text(self) -> str:
         return self._no_client_reason or NO_CLIENT_TEXT
 
@@ -272,6 +316,15 @@ class ChatController(QObject):
         if turn is None or turn.answer is None or not turn.text:
             return []
         return [(turn.answer.id, turn.text)]
+
+    def live_steps(self, conversation_id: int) -> list[tuple[int, list[dict[str, Any]]]]:
+        """(answer id, steps so far) of the conversation's streaming turn: a pane that opens
+        the conversation mid-stream shows the live line and the Steps list from these."""
+        rid = self._by_conversation.get(conversation_id)
+        turn = self._turns.get(rid) if rid is not None else None
+        if turn is None or turn.answer is None or not turn.steps:
+            return []
+        return [(turn.answer.id, turn.step_dicts())]
 
     def busy_conversations(self) -> list[int]:
         """Ids of every conversation with a turn in flight."""
@@ -300,23 +353,33 @@ class ChatController(QObject):
                     held.job = partial(_last_try, held.job, key[0])
                 self._submit_write(key, held)
 
-    def send(self, conversation_id: int, text: str) -> str | None:
+    def send(self, conversation_id: int, text: str, *,
+             selections: Sequence[Mapping[str, Any]] = (),
+             web_search: bool | None = None) -> str | None:
         """Ask ``text`` in the conversation. None = accepted; else the reason it was refused.
 
-        The question is saved (PENDING, with its answer row) before any network; should that
-        write fail, ``sig_refused`` gives the reason and the text back.
+        ``selections`` (``{"kind", "id", "name"}`` dicts) scope the question; ``text``
+        refers to entry N as ``{{sel:N}}`` (``presentation.selections.compose_question``
+        writes it). ``web_search`` sends the web-search tool (None: the conversation's own
+        setting). The question is saved (PENDING, with its selections and its answer row)
+        before any network; should that write fail, ``sig_refused`` gives the reason and
+        the text back.
         """
-        refusal = self._refusal(conversation_id, text)
+        refusal = self._refusal(conversation_id, text) or _selections_refusal(selections)
         if refusal:
             return refusal
         conversation = self._repo.get_conversation(conversation_id)
         if conversation is None:
             return "This conversation no longer exists."
+        chosen = [dict(s) for s in selections]
         turn = self._reserve(conversation.id, conversation.store_id, conversation.store_name,
-                             text, conversation.session_id, conversation.instructions)
+                             text, conversation.session_id, conversation.instructions,
+                             selections=chosen,
+                             web_search=conversation.web_search if web_search is None
+                             else bool(web_search))
         # Space may be back: what waits in memory goes first (the runner keeps the order).
         self.retry_held_writes()
-        self._storage.submit(_start, self._repo, conversation_id, text,
+        self._storage.submit(_start, self._repo, conversation_id, text, chosen,
                              on_success=partial(self._rows_saved, turn.request_id),
                              on_error=partial(self._rows_failed, turn.request_id))
         return None
@@ -359,14 +422,17 @@ class ChatController(QObject):
         conversation = self._repo.get_conversation(conversation_id)
         if conversation is None:
             return "This conversation no longer exists."
+        chosen = [dict(s) for s in question.selections]
         turn = self._reserve(conversation.id, conversation.store_id, conversation.store_name,
-                             question.text, conversation.session_id, conversation.instructions)
+                             question.text, conversation.session_id, conversation.instructions,
+                             selections=chosen, web_search=conversation.web_search)
         latest = max((m.id for m in transcript if m.role == Role.USER), default=question.id)
         job: Callable[[], _Started]
         if question.id >= latest:
             job = partial(_restart, self._repo, question.id)
         else:
-            job = partial(_ask_again, self._repo, conversation_id, question.text, answers)
+            job = partial(_ask_again, self._repo, conversation_id, question.text, chosen,
+                          answers)
         self._storage.submit(job, on_success=partial(self._rows_saved, turn.request_id),
                              on_error=partial(self._rows_failed, turn.request_id))
         return None
@@ -441,6 +507,7 @@ class ChatController(QObject):
 
     def _reserve(self, conversation_id: int, store_id: str, store_name: str, text: str,
                  session_id: str | None, instructions: str | None, *,
+                 selections: list[dict[str, Any]] | None = None, web_search: bool = False,
                  recovering: bool = False) -> _Turn:
         """A new turn, busy from now on (its rows are being written)."""
         # The client's package is imported by the first turn, not before the first paint.
@@ -457,6 +524,8 @@ class ChatController(QObject):
             session_id=session_id,
             base_instructions=instructions,
             token=api.CancelToken(),
+            selections=list(selections or []),
+            web_search=web_search,
             recovering=recovering,
             last_flush=self._clock(),
         )
@@ -497,6 +566,8 @@ class ChatController(QObject):
                               f"{QUESTION_NOT_SAVED_TEXT} {error}")
 
     def _start_stream(self, turn: _Turn, question_id: int) -> None:
+        from jockey_desktop.core import api
+
         client = self._client
         if client is None or self._shut_down:
             self._end_turn(turn, MessageStatus.FAILED, ErrorCode.NO_CLIENT,
@@ -508,6 +579,13 @@ class ChatController(QObject):
         kwargs: dict[str, Any] = {"session_id": turn.session_id, "cancel": turn.token}
         if instructions:
             kwargs["instructions"] = instructions
+        # Only what the turn uses is passed: the request stays the documented default form.
+        if turn.selections:
+            kwargs["selections"] = [api.Selection(s["kind"], s["id"]) for s in turn.selections]
+        if self._include_steps:
+            kwargs["include_steps"] = True
+        if turn.web_search:
+            kwargs["web_search"] = True
         # No Qt parent: a parent deleted while the worker still runs would delete the task
         # under it. The runner keeps the task alive until its worker has really returned.
         task = self._runner.stream(client.stream_response, turn.store_id, turn.question,
@@ -564,11 +642,14 @@ class ChatController(QObject):
                    retry_at: float | None = None) -> None:
         assert turn.question_id is not None and turn.answer is not None
         turn.closing = status
+        # The steps that arrived are kept with the attempt: they say how far it got.
+        steps = turn.step_dicts()
         self._write_turn_end(turn, partial(
             self._repo.end_turn, turn.question_id, turn.answer.id, status=status,
             error_code=code.value, error_message=message, text=turn.text or None,
-            retry_at=retry_at), unsaved_row(turn.answer, status=status, text=turn.text,
-                                            reason=message))
+            steps=steps, retry_at=retry_at),
+            unsaved_row(turn.answer, status=status, text=turn.text, reason=message,
+                        steps=steps))
         log.info("turn %d ended: %s (%s)", turn.request_id, status.value, code.value)
 
     def _write_turn_end(self, turn: _Turn, job: Callable[[], TurnWrite],
@@ -653,9 +734,16 @@ class ChatController(QObject):
             return  # stopped, superseded or shut down: a late event
         if isinstance(event, api.TextDelta):
             if event.phase != "final_answer":
-                return  # narration of the agent's steps is not part of the answer
+                # Narration of the agent's steps: never part of the answer, but the live
+                # line and the Steps list show it as it arrives.
+                self._on_commentary(turn, event)
+                return
             turn.text += event.delta
             self._maybe_emit_text(turn)
+        elif isinstance(event, (api.StepStarted, api.StepFinished)):
+            self._on_step(turn, event.step, finished=isinstance(event, api.StepFinished))
+        elif isinstance(event, api.WebSearchProgress):
+            self._on_web_search(turn, event)
         elif isinstance(event, api.ResponseCreated):
             self._on_created(turn, event)
         elif isinstance(event, api.ResponseDone):
@@ -663,6 +751,45 @@ class ChatController(QObject):
         elif isinstance(event, api.RetryWait):
             self._on_retry_wait(turn, event)
         # KeepAlive and unknown events: nothing to show.
+
+    @staticmethod
+    def _step_key(item_id: str | None, output_index: int | None) -> str:
+        return item_id or f"#{output_index}"
+
+    def _on_step(self, turn: _Turn, step: api.Step, *, finished: bool) -> None:
+        key = self._step_key(step.item_id, step.output_index)
+        known = turn.steps.get(key)
+        if not finished and known is not None and known.text and not step.text:
+            # An item re-announced as started must not drop narration already streamed.
+            step = dataclasses.replace(step, text=known.text)
+        turn.steps[key] = step
+        self._steps_changed(turn)
+
+    def _on_commentary(self, turn: _Turn, event: api.TextDelta) -> None:
+        from jockey_desktop.core import api
+
+        key = self._step_key(event.item_id, event.output_index)
+        known = turn.steps.get(key)
+        if known is None:
+            known = api.Step(kind="commentary", item_id=event.item_id,
+                             output_index=event.output_index, status="in_progress", text="",
+                             item_type="message")
+        turn.steps[key] = dataclasses.replace(known, text=(known.text or "") + event.delta)
+        self._steps_changed(turn)
+
+    def _on_web_search(self, turn: _Turn, event: api.WebSearchProgress) -> None:
+        known = turn.steps.get(self._step_key(event.item_id, event.output_index))
+        if known is None:
+            return  # progress of an item never announced: nothing to attach it to
+        status = "completed" if event.state == "completed" else "in_progress"
+        if known.status != status:
+            turn.steps[self._step_key(event.item_id, event.output_index)] = \
+                dataclasses.replace(known, status=status)
+            self._steps_changed(turn)
+
+    def _steps_changed(self, turn: _Turn) -> None:
+        turn.steps_version += 1
+        self._maybe_emit_text(turn)
 
     def _on_retry_wait(self, turn: _Turn, event: api.RetryWait) -> None:
         """The client waits before resending (429/503 with Retry-After): say so in the row's
@@ -709,6 +836,8 @@ class ChatController(QObject):
             log.warning("could not save %s: %s", what, error)
 
     def _maybe_emit_text(self, turn: _Turn) -> None:
+        """Text and steps reach the view at most every ``emit_interval_ms``; the tick
+        delivers what arrived in between."""
         now = self._clock()
         if now - turn.last_emit >= self._emit_interval_s:
             self._emit_text(turn, now)
@@ -720,9 +849,15 @@ class ChatController(QObject):
 
     def _emit_text(self, turn: _Turn, now: float) -> None:
         turn.last_emit = now
-        turn.emitted_len = len(turn.text)
-        if turn.answer is not None:
-            self.sig_stream_text.emit(turn.conversation_id, turn.answer.id, turn.text)
+        if turn.answer is None:
+            return  # kept until the rows exist (the tick comes back for it)
+        if turn.emitted_steps != turn.steps_version:
+            turn.emitted_steps = turn.steps_version
+            self.sig_stream_steps.emit(turn.conversation_id, turn.answer.id, turn.step_dicts())
+        if turn.emitted_len != len(turn.text):
+            turn.emitted_len = len(turn.text)
+            if turn.text:  # steps may come first: no empty "text" for the view to apply
+                self.sig_stream_text.emit(turn.conversation_id, turn.answer.id, turn.text)
 
     def _flush(self, turn: _Turn, now: float) -> None:
         turn.last_flush = now
@@ -739,7 +874,7 @@ class ChatController(QObject):
         for turn in list(self._turns.values()):
             if turn.closing is not None:
                 continue
-            if turn.emitted_len != len(turn.text):
+            if turn.emitted_len != len(turn.text) or turn.emitted_steps != turn.steps_version:
                 if now - turn.last_emit >= self._emit_interval_s:
                     self._emit_text(turn, now)
                 else:
@@ -770,12 +905,16 @@ class ChatController(QObject):
                    else "the server stopped early")
             self.sig_notice.emit(turn.conversation_id,
                                  f"The answer was cut short ({why}); ask a follow-up for more.")
+        # The response's own steps are complete; the streamed ones stand in when it has
+        # none (a server that leaves them out of the final object). Web sources go with them.
+        steps = [step.to_dict() for step in response.steps] or turn.step_dicts()
+        steps = record_web_sources(steps, [w.to_dict() for w in response.web_sources])
         self._write_turn_end(turn, partial(
             self._repo.complete_turn, turn.question_id, turn.answer.id, text=text,
-            citations=citations, input_tokens=usage.input_tokens,
+            citations=citations, steps=steps, input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens, response_id=response.id, session_id=session_id),
             unsaved_row(turn.answer, status=MessageStatus.COMPLETE, text=text,
-                        citations=citations))
+                        citations=citations, steps=steps))
         log.info("turn %d complete (%d chars, %d citations)", turn.request_id, len(text),
                  len(citations))
 
@@ -822,7 +961,9 @@ class ChatController(QObject):
         log.info("turn %d: session lost; continuing in a new session", turn.request_id)
         self._turns.pop(turn.request_id, None)
         again = self._reserve(turn.conversation_id, turn.store_id, turn.store_name,
-                              turn.question, None, turn.base_instructions, recovering=True)
+                              turn.question, None, turn.base_instructions,
+                              selections=turn.selections, web_search=turn.web_search,
+                              recovering=True)
         self._storage.submit(_recover, self._repo, turn.question_id, turn.answer.id,
                              turn.session_id,
                              on_success=partial(self._rows_saved, again.request_id),

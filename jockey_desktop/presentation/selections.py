@@ -65,6 +65,26 @@ def placeholder_for(index: int) -> str:
     return f"{{{{sel:{index}}}}}"
 
 
+#: How much may follow "@" and still be a name being typed (titles are short).
+MENTION_QUERY_CHARS = 60
+
+
+def mention_query(before_cursor: str) -> str | None:
+    """The name being typed after an ``@`` (what completion filters by), from the text of
+    the current line before the cursor; None when the cursor is not in a mention. An ``@``
+    inside a word (an e-mail address) starts none; a name may hold spaces, not a line break.
+    """
+    at = before_cursor.rfind("@")
+    if at < 0:
+        return None
+    if at > 0 and not (before_cursor[at - 1].isspace() or before_cursor[at - 1] in "([{\"'“"):
+        return None
+    query = before_cursor[at + 1:]
+    if len(query) > MENTION_QUERY_CHARS or query.startswith(" ") or "  " in query:
+        return None
+    return query
+
+
 def _join(words: Sequence[str]) -> str:
     if len(words) <= 1:
         return "".join(words)
@@ -99,6 +119,23 @@ def compose_question(text: str, selections: Sequence[Mapping[str, Any]]) -> str:
 def question_text(message: Message) -> str:
     """A question as the transcript shows it: placeholders replaced by the names."""
     return resolve_selection_placeholders(message.text, message.selections)
+
+
+def ask_about(citation: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(kind, id, name) a citation chip's "Ask about this video" selects, or None when the
+    citation names no item (an inline time without a video) or a collection."""
+    item_id = citation.get("item_id")
+    if isinstance(item_id, str) and item_id.startswith(PREFIXES[ITEM]):
+        title = citation.get("title")
+        name = " ".join(title.split()) if isinstance(title, str) and title.strip() else item_id
+        return (ITEM, item_id, name)
+    collection_id = citation.get("collection_id")
+    if isinstance(collection_id, str) and collection_id.startswith(PREFIXES[COLLECTION]):
+        title = citation.get("title")
+        name = " ".join(title.split()) if isinstance(title, str) and title.strip() \
+            else collection_id
+        return (COLLECTION, collection_id, name)
+    return None
 
 
 def selections_in_force(messages: Iterable[Message]) -> list[dict[str, Any]]:

@@ -75,7 +75,8 @@ def waiting_row(message: Message, seconds: float, reason: str, now: float) -> Me
 
 def unsaved_row(message: Message, *, status: MessageStatus, text: str,
                 citations: list[dict[str, Any]] | None = None,
-                reason: str | None = None) -> Message:
+                reason: str | None = None,
+                steps: list[dict[str, Any]] | None = None) -> Message:
     """An in-memory copy of an answer that ended (``status``, ``text``) but that the disk
     could not take yet; its status line says so (and keeps ``reason``, e.g. "Stopped").
     Never saved: the saved row replaces it once there is space."""
@@ -83,6 +84,7 @@ def unsaved_row(message: Message, *, status: MessageStatus, text: str,
     return dataclasses.replace(
         message, status=status, text=text,
         citations=citations if citations is not None else message.citations,
+        steps=steps if steps is not None else message.steps,
         error_code=ErrorCode.NOT_SAVED.value, error_message=line)
 
 
