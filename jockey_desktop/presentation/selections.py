@@ -26,8 +26,8 @@ PREFIXES = {ITEM: "ksi_", COLLECTION: "ksic_"}
 
 #: Anything the API would read as a placeholder; a user who types one literally gets it
 #: broken up (:data:`_BROKEN`) rather than a request the server refuses.
-_TYPED_PLACEHOLDER = re.compile(r"\{\{\s*sel:", re.IGNORECASE)
-_BROKEN = "{{ sel:"
+_TYPED_PLACEHOLDER = re.compile(r"\{\{(?=sel:)", re.IGNORECASE)
+_BROKEN = "{{ "
 
 
 def selection(kind: str, selection_id: str, name: str) -> dict[str, Any] | None:
