@@ -75,3 +75,27 @@ def dark_palette() -> QPalette:
 def ids(model: ConversationListModel) -> list[int]:
     """The conversation ids of a sidebar model, top to bottom."""
     return [model.index(r, 0).data(ConversationIdRole) for r in range(model.rowCount())]
+
+
+def anchor_point(layout: RowLayout, href: str) -> QPointF | None:
+    """The middle of the first character of the anchor ``href`` among a row's extras (row
+    coordinates), or None when no extras document has it."""
+    if layout.extras is None:
+        return None
+    for origin, document in layout.extras.documents:
+        block = document.begin()
+        while block.isValid():
+            it = block.begin()
+            while not it.atEnd():
+                fragment = it.fragment()
+                if fragment.isValid() and fragment.charFormat().anchorHref() == href:
+                    offset = fragment.position() - block.position()
+                    box = document.documentLayout().blockBoundingRect(block)  # lays it out
+                    line = block.layout().lineForTextPosition(offset)
+                    assert line.isValid()
+                    x, _position = line.cursorToX(offset + 1)
+                    return QPointF(origin.x() + box.x() + x - 2,
+                                   origin.y() + box.y() + line.y() + line.height() / 2)
+                it += 1
+            block = block.next()
+    return None
