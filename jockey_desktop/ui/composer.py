@@ -110,12 +110,18 @@ class ComposerEdit(QPlainTextEdit):
         super().setPlainText(text[:HARD_LIMIT])
         self.sig_truncated.emit(HARD_LIMIT, len(text))
 
+    def event(self, event: QEvent) -> bool:
+        """Keys an open completion list owns are left to it — before Qt's own handling,
+        which would move the focus on Tab."""
+        if (event.type() == QEvent.Type.KeyPress and self.key_owner is not None
+                and isinstance(event, QKeyEvent) and self.key_owner(event.key())):
+            event.ignore()
+            return False
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter submits, Shift+Enter inserts a newline, Esc asks to stop."""
         key = event.key()
-        if self.key_owner is not None and self.key_owner(key):
-            event.ignore()  # the completion popup picks (Enter, Tab) or closes (Esc)
-            return
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
                 # A real "\n", not the U+2028 line separator QPlainTextEdit inserts by default.
