@@ -99,3 +99,21 @@ def anchor_point(layout: RowLayout, href: str) -> QPointF | None:
                 it += 1
             block = block.next()
     return None
+
+
+def anchor_in_view(qtbot: Any, view: ChatView, message_id: int, href: str) -> QPointF:
+    """Scroll until the anchor ``href`` under a row is on screen; returns where to click it
+    (viewport coordinates). A tall answer's toggle may sit below the fold, and a view that
+    follows the end scrolls after a layout: the point is taken once everything settled."""
+    for _attempt in range(6):
+        settle(qtbot, view)
+        layout, origin = row_layout(view, message_id)
+        point = anchor_point(layout, href)
+        assert point is not None, f"no {href!r} under message {message_id}"
+        at = point + QPointF(origin)
+        height = view.viewport().height()
+        if 4 <= at.y() <= height - 4:
+            return at
+        bar = view.verticalScrollBar()
+        bar.setValue(bar.value() + int(at.y() - height / 2))
+    raise AssertionError(f"{href!r} could not be scrolled into view")
