@@ -38,6 +38,7 @@ from jockey_desktop.startup import (
     start_daily_backup,
     tell,
 )
+from jockey_desktop.transcript_wiring import wire_transcript
 from jockey_desktop.ui.main_window import MainWindow
 
 if TYPE_CHECKING:
@@ -280,6 +281,7 @@ class JockeyDesktop(QObject):
         self.player = wire_player(self)
         # Selections (chips, @), "Also search the web", the agent's steps.
         self.ask = wire_ask(self)
+        wire_transcript(self)
 
     # ----------------------------------------------------------------- start
 

@@ -42,7 +42,6 @@ from jockey_desktop.concurrency import StreamTask, TaskRunner
 from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.core.errors import (
     ARRIVING_IN_MEMORY_TEXT,
-    ASKED_AGAIN_TEXT,
     HELD_IN_MEMORY_TEXT,
     HELD_SAVED_TEXT,
     INTERRUPTED_TEXT,
@@ -110,20 +109,6 @@ def _start(repo: ConversationStore, conversation_id: int, text: str,
 def _restart(repo: ConversationStore, question_id: int) -> _Started:
     question, answer = repo.restart_turn(question_id)
     return _Started(question, answer)
-
-
-def _ask_again(repo: ConversationStore, conversation_id: int, text: str,
-               selections: list[dict[str, Any]], old_answers: list[Message]) -> _Started:
-    """An older turn asked again at the end of the conversation; its failed attempts say so
-    and offer no second Retry."""
-    question, answer = repo.start_turn(conversation_id, text, selections=selections)
-    changed = []
-    for old in old_answers:
-        reason = (old.error_message or "").strip()
-        changed.append(repo.fail_message(
-            old.id, status=old.status, error_code=ErrorCode.ASKED_AGAIN.value,
-            error_message=f"{reason} {ASKED_AGAIN_TEXT}".strip()))
-    return _Started(question, answer, tuple(changed))
 
 
 def _recover(repo: ConversationStore, question_id: int, answer_id: int,
@@ -387,16 +372,26 @@ class ChatController(QObject):
     def retry(self, message_id: int) -> str | None:
         """Ask again the question of a failed, interrupted or cancelled turn.
 
-        ``message_id`` may be the question or its answer. For the latest turn the question
-        row is reused and a fresh answer row is added below it, so the failed attempt stays
-        in the transcript as what happened. For an older turn the question is repeated as a
-        new row at the end (the server appends it to the session there, and an answer below
-        later turns would be linked to nothing); the old attempt is then marked "Asked again
-        below" and offers no Retry. The turn goes into the conversation's current session,
-        so the server may see the question twice (the UI says so). Returns None when
+        ``message_id`` may be the question or its answer. The question row is reused and a
+        fresh answer row replies to it (``restart_turn``): the attempts are versions of one
+        answer (``core.storage.versions``), the newest shown, the failed one still there
+        behind ‹ ›. The turn goes into the conversation's current session (at its end, for
+        an older question), so the server may see the question twice. Returns None when
         started, else the reason it was refused — among them the retry lock: a rate-limited
         turn is refused until the server's Retry-After has passed.
         """
+        return self._again(message_id, answered_ok=False)
+
+    def ask_again(self, message_id: int) -> str | None:
+        """"Ask again" on an answer (or its question): the question sent once more as a new
+        turn of the same session — the server's session is linear, so it comes after
+        everything asked since — and the answer filed as another version of the question's
+        answer. Unlike Retry it is offered for an answered question too. Returns None when
+        started, else the reason it was refused."""
+        return self._again(message_id, answered_ok=True)
+
+    def _again(self, message_id: int, *, answered_ok: bool) -> str | None:
+        """Retry / Ask again: a new answer version of the message's question."""
         message = self._repo.get_message(message_id)
         if message is None:
             return "That message no longer exists."
@@ -414,7 +409,7 @@ class ChatController(QObject):
         transcript = self._repo.list_messages(conversation_id)
         answers = [m for m in transcript
                    if m.role == Role.ASSISTANT and m.reply_to == question.id]
-        refusal = self._retry_refusal(answers)
+        refusal = self._retry_refusal(answers, answered_ok=answered_ok)
         if refusal:
             return refusal
         if self._client is None:
@@ -426,26 +421,20 @@ class ChatController(QObject):
         turn = self._reserve(conversation.id, conversation.store_id, conversation.store_name,
                              question.text, conversation.session_id, conversation.instructions,
                              selections=chosen, web_search=conversation.web_search)
-        latest = max((m.id for m in transcript if m.role == Role.USER), default=question.id)
-        job: Callable[[], _Started]
-        if question.id >= latest:
-            job = partial(_restart, self._repo, question.id)
-        else:
-            job = partial(_ask_again, self._repo, conversation_id, question.text, chosen,
-                          answers)
+        # Never a second question row: the new answer is a version of this question's.
+        job = partial(_restart, self._repo, question.id)
         self._storage.submit(job, on_success=partial(self._rows_saved, turn.request_id),
                              on_error=partial(self._rows_failed, turn.request_id))
         return None
 
-    def _retry_refusal(self, answers: list[Message]) -> str | None:
-        if any(m.status == MessageStatus.COMPLETE for m in answers):
-            # E.g. the failed first attempt of a turn recovered in a new session.
-            return "This question has already been answered below."
+    def _retry_refusal(self, answers: list[Message], *,
+                       answered_ok: bool = False) -> str | None:
+        if not answered_ok and any(m.status == MessageStatus.COMPLETE for m in answers):
+            # Retry is for a question without an answer; "Ask again" is the way to another.
+            return "This question has already been answered."
         if not answers:
             return None
         last = answers[-1]
-        if last.error_code == ErrorCode.ASKED_AGAIN:
-            return "This question was already asked again below."
         if last.error_code == ErrorCode.SESSION_STORE_MISMATCH:
             # Sent unchanged it can only fail the same way: a session is bound to its store.
             return ("This conversation's session belongs to another knowledge store — "

@@ -29,13 +29,26 @@ from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.controllers.stores import StoresController
 from jockey_desktop.core.errors import QUESTION_NOT_SAVED_TEXT
 from jockey_desktop.core.ports import ConversationStore, Runner
+from jockey_desktop.core.recap import FORK_RECAP_HEADER, build_recap, combine_instructions
 from jockey_desktop.core.storage.models import Conversation
 from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.presentation.selections import add_selection, compose_question, selection
-from jockey_desktop.presentation.transcript import PAGE_SIZE, OpenedConversation
+from jockey_desktop.presentation.transcript import PAGE_SIZE, OpenedConversation, fork_seed
 from jockey_desktop.settings import AppSettings
 
 log = logging.getLogger(__name__)
+
+
+def _create_fork(repo: ConversationStore, origin: Conversation, message_id: int,
+                 instructions: str | None, draft: str) -> Conversation:
+    """The fork's one write job: the conversation, linked back, with its draft."""
+    conversation = repo.create_conversation(
+        origin.store_id, origin.store_name, "", instructions,
+        origin_conversation_id=origin.id, origin_message_id=message_id,
+        web_search=origin.web_search)
+    if draft:
+        conversation = repo.set_draft(conversation.id, draft)
+    return conversation
 
 PICK_A_STORE = "Pick a knowledge store first (the picker above the chat)."
 PICK_A_STORE_TO_ASK = "Pick a knowledge store first, then ask your question."
@@ -92,6 +105,8 @@ class Workspace(QObject):
     sig_selections_changed = Signal(object)
     #: "Also search the web" of the conversation on screen (or of the next new one).
     sig_web_search_changed = Signal(bool)
+    #: Scroll the transcript to this message and mark it (the origin of a fork).
+    sig_reveal_message = Signal(int)
     #: A damaged page was met (the error), from any thread: relayed to the GUI thread.
     _sig_damage_met = Signal(object)
 
@@ -420,6 +435,70 @@ class Workspace(QObject):
         refusal = self._chat.retry(message_id)
         if refusal:
             self.sig_retry_refused.emit(refusal)
+
+    # ----------------------------------------------------------------- versions and forks
+
+    @Slot(int)
+    def ask_again(self, message_id: int) -> None:
+        """"Ask again" on an answer: the question once more in the same session, the new
+        answer filed as a version; a refusal is shown in the pane."""
+        refusal = self._chat.ask_again(message_id)
+        if refusal:
+            self.sig_retry_refused.emit(refusal)
+
+    @Slot(int)
+    def continue_from(self, answer_id: int) -> None:
+        """"Continue in a new conversation from here" on an answer."""
+        self._fork(answer_id)
+
+    @Slot(int)
+    def edit_and_ask(self, question_id: int) -> None:
+        """"Edit and ask" on a question: a new conversation whose composer holds it."""
+        self._fork(question_id)
+
+    def _fork(self, message_id: int) -> None:
+        """A new conversation on the same store, linked back to ``message_id``: a new
+        session whose instructions carry a recap of the origin up to that point, the
+        composer holding the same selections (and the question, for "Edit and ask"). The
+        recap is kept as the new conversation's instructions, so every request of the new
+        session carries it (the API's instructions are per request)."""
+        message = self._repo.get_message(message_id)
+        origin = (self._conversations.conversation(message.conversation_id)
+                  if message is not None else None)
+        seed = (fork_seed(self._repo.list_messages(origin.id), message_id)
+                if origin is not None else None)
+        if origin is None or seed is None:
+            self.sig_notice.emit("That message no longer exists.")
+            return
+        self._prompts.flush_draft()
+        instructions = combine_instructions(
+            origin.instructions, build_recap(seed.pairs, header=FORK_RECAP_HEADER))
+        self._storage.submit(_create_fork, self._repo, origin, message_id, instructions,
+                             seed.draft,
+                             on_success=partial(self._fork_created, seed.selections),
+                             on_error=self._fork_failed)
+
+    def _fork_created(self, selections: list[dict[str, object]],
+                      conversation: Conversation) -> None:
+        self._feed.conversations([conversation.id])
+        self._selections[conversation.id] = list(selections)
+        self.open(conversation.id)
+
+    def _fork_failed(self, error: BaseException) -> None:
+        log.warning("could not start the new conversation: %s", error)
+        self.sig_notice.emit(f"The new conversation could not be started: {error}")
+
+    @Slot()
+    def open_origin(self) -> None:
+        """Open the conversation the one on screen was forked from, at the message it
+        continued from."""
+        current = self._current
+        if current is None or current.origin_conversation_id is None:
+            return
+        origin_message = current.origin_message_id
+        self.open(current.origin_conversation_id)
+        if origin_message is not None and self.current_id() == current.origin_conversation_id:
+            self.sig_reveal_message.emit(origin_message)
 
     # ----------------------------------------------------------------- stores
 

@@ -151,8 +151,12 @@ class ConversationStore(Protocol):
 
     # writes
     def create_conversation(self, store_id: str, store_name: str, title: str = "",
-                            instructions: str | None = None) -> Conversation:
-        """A new, empty conversation on a knowledge store."""
+                            instructions: str | None = None, *,
+                            origin_conversation_id: int | None = None,
+                            origin_message_id: int | None = None,
+                            web_search: bool = False) -> Conversation:
+        """A new, empty conversation on a knowledge store (a fork links back to its
+        origin)."""
         ...
 
     def rename_conversation(self, conversation_id: int, title: str) -> Conversation:

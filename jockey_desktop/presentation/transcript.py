@@ -1,4 +1,5 @@
-"""What the chat pane is given when a conversation opens (Qt-free).
+"""What the chat pane is given when a conversation opens, and what a fork starts with
+(Qt-free).
 
 Long conversations are windowed: only the newest :data:`PAGE_SIZE` messages are read when a
 conversation opens, and older pages are read through a loader as the user scrolls up.
@@ -6,11 +7,19 @@ conversation opens, and older pages are read through a loader as the user scroll
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jockey_desktop.core.storage.models import Conversation, Message
+from jockey_desktop.core.recap import fork_pairs
+from jockey_desktop.core.storage.models import Conversation, Message, Role
+from jockey_desktop.core.storage.versions import reading_order
+from jockey_desktop.presentation.selections import (
+    add_selection,
+    mention,
+    selections_in_force,
+)
 
 #: Rows read when a conversation opens, and rows added per older page.
 PAGE_SIZE = 100
@@ -36,3 +45,58 @@ class OpenedConversation:
     #: (answer id, the agent's steps so far) of a streaming answer (never saved until it
     #: ends): its live line and Steps list.
     live_steps: list[tuple[int, list[dict[str, Any]]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ForkSeed:
+    """What a new conversation forked from a message starts with (Qt-free)."""
+
+    #: (question, answer) pairs the recap in the new session's instructions summarises.
+    pairs: list[tuple[str, str]]
+    #: The composer's text: the question to edit ("Edit and ask"), else "".
+    draft: str
+    #: The composer's chips: what the origin's questions asked about up to that point, so
+    #: the new session asks about the same videos.
+    selections: list[dict[str, Any]]
+
+
+#: The "(About {{sel:0}} and {{sel:1}}.)" ``compose_question`` adds for chips the text does
+#: not mention: the composer adds it again when the question is sent.
+_ABOUT_TAIL = re.compile(r"\s*\(About (?:\{\{sel:\d+\}\}(?:, | and )?)+\.\)\s*$")
+_PLACEHOLDER = re.compile(r"\{\{sel:(\d+)\}\}")
+
+
+def editable_question(message: Message) -> str:
+    """A question as the composer takes it back: ``@Name`` mentions for its placeholders,
+    without the "(About …)" tail the composer adds by itself for chips not mentioned."""
+    text = _ABOUT_TAIL.sub("", message.text)
+
+    def named(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        if 0 <= index < len(message.selections):
+            return mention(message.selections[index])
+        return match.group(0)
+
+    return _PLACEHOLDER.sub(named, text)
+
+
+def fork_seed(messages: Sequence[Message], message_id: int) -> ForkSeed | None:
+    """The seed of a fork from ``message_id``: from an answer ("Continue in a new
+    conversation from here") the turns up to and including it; from a question ("Edit and
+    ask") the turns before it, and the question in the composer. None when the message is
+    not among ``messages`` or is a seam."""
+    target = next((m for m in messages if m.id == message_id), None)
+    if target is None or target.role is Role.SEAM:
+        return None
+    rows = reading_order(messages, every_version=True)
+    if target.role is Role.USER:
+        stop = rows.index(target)
+        before = rows[:stop]
+        chosen = selections_in_force(before)
+        for entry in target.selections:
+            chosen = add_selection(chosen, entry)
+        return ForkSeed(fork_pairs(messages, message_id), editable_question(target), chosen)
+    upto = [m for m in rows[:rows.index(target) + 1]
+            if m.role is not Role.ASSISTANT or m.id == target.id
+            or m.reply_to != target.reply_to]
+    return ForkSeed(fork_pairs(messages, message_id), "", selections_in_force(upto))

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -44,6 +45,8 @@ EMPTY_TEXT = (
     "or choose a conversation on the left (Ctrl+N starts a new one)."
 )
 EMPTY_PLACEHOLDER = "Ask a question to start a new conversation…"
+#: The header's link of a fork ("Continue in a new conversation", "Edit and ask").
+ORIGIN_LINK_TEXT = "↩ Continued from an earlier conversation"
 
 
 class ChatPane(QWidget):
@@ -77,6 +80,12 @@ class ChatPane(QWidget):
     sig_web_search_toggled = Signal(bool)
     #: "Show agent steps" was turned on or off (the setting).
     sig_show_steps_changed = Signal(bool)
+    #: (answer id) "Ask again"; (answer id) "Continue in a new conversation from here";
+    #: (question id) "Edit and ask"; the header's link back to a fork's origin was clicked.
+    sig_ask_again_requested = Signal(int)
+    sig_fork_requested = Signal(int)
+    sig_edit_requested = Signal(int)
+    sig_origin_requested = Signal()
 
     def __init__(
         self,
@@ -131,6 +140,8 @@ class ChatPane(QWidget):
         header_layout.setSpacing(2)
         header_layout.addWidget(self.title_label)
         header_layout.addLayout(sub)
+        self.origin_link = self._build_origin_link()
+        header_layout.addWidget(self.origin_link, 0, Qt.AlignmentFlag.AlignLeft)
         # A flat 1 px rule in the palette's Mid colour; a sunken HLine glares in dark mode.
         line = QFrame()
         line.setFixedHeight(1)
@@ -170,6 +181,9 @@ class ChatPane(QWidget):
             self.sig_copy_conversation_requested)
         self.chat_view.sig_ask_about_requested.connect(self.sig_selection_added)
         self.chat_view.sig_show_steps_changed.connect(self.sig_show_steps_changed)
+        self.chat_view.sig_ask_again_requested.connect(self.sig_ask_again_requested)
+        self.chat_view.sig_fork_requested.connect(self.sig_fork_requested)
+        self.chat_view.sig_edit_requested.connect(self.sig_edit_requested)
         self.composer.sig_mention_picked.connect(self.sig_selection_added)
         self.composer.sig_selection_removed.connect(self.sig_selection_removed)
         self.composer.sig_mentions_wanted.connect(self._on_mentions_wanted)
@@ -243,6 +257,7 @@ class ChatPane(QWidget):
         self.store_label.setText("")
         self.session_label.setText("")
         self._dot.hide()
+        self.origin_link.hide()
         self._show_in_force([])
         self.notice.show_text("")
         if not keep_typed:
@@ -453,7 +468,30 @@ class ChatPane(QWidget):
         self._dot.show()
         self._show_in_force(selections_in_force(messages))
         self.composer.set_store_name(conversation.store_name or conversation.store_id)
+        self.origin_link.setVisible(conversation.origin_conversation_id is not None)
         self.sig_title_changed.emit(conversation.title)
+
+    # -- forks ----------------------------------------------------------------------------------
+    def _build_origin_link(self) -> QPushButton:
+        """The header's way back to the conversation a fork came from (hidden otherwise)."""
+        link = QPushButton(ORIGIN_LINK_TEXT)
+        link.setObjectName("originLink")
+        link.setFlat(True)
+        link.setCursor(Qt.CursorShape.PointingHandCursor)
+        link.setToolTip("Open the conversation this one continues, at the message it "
+                        "continued from")
+        link.setAccessibleName("Open the original conversation")
+        link.setForegroundRole(QPalette.ColorRole.Link)
+        link.setStyleSheet("QPushButton#originLink { border: none; padding: 0; "
+                           "text-align: left; text-decoration: underline; }")
+        link.clicked.connect(self.sig_origin_requested)
+        link.hide()
+        return link
+
+    @Slot(int)
+    def reveal_message(self, message_id: int) -> None:
+        """Scroll to a message of the conversation shown and make it current."""
+        self.chat_view.reveal(message_id)
 
     def _apply_muted_style(self) -> None:
         # Secondary text draws with the palette's placeholder role, so it follows light/dark

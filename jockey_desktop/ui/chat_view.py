@@ -42,12 +42,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
-from jockey_desktop.core.storage.models import Message
+from jockey_desktop.core.storage.models import Message, Role
 from jockey_desktop.presentation.moments import is_playable
 from jockey_desktop.presentation.selections import ask_about
 from jockey_desktop.presentation.transcript import PAGE_SIZE, OlderLoader
 from jockey_desktop.ui.markdown import citation_index, link_action, message_as_markdown
-from jockey_desktop.ui.message_delegate import MessageDelegate
+from jockey_desktop.ui.message_delegate import ACTION_TOOLTIPS, MessageDelegate
+from jockey_desktop.ui.message_layout import answer_actions
 from jockey_desktop.ui.models.message_model import MessageListModel
 from jockey_desktop.ui.steps_view import steps_target
 
@@ -72,6 +73,12 @@ class ChatView(QListView):
     sig_ask_about_requested = Signal(str, str, str)
     #: (show) — "Show agent steps" was turned on or off in the context menu.
     sig_show_steps_changed = Signal(bool)
+    #: (answer id) — "Ask again": the question once more, its answer filed as a version.
+    sig_ask_again_requested = Signal(int)
+    #: (message id) — "Continue in a new conversation from here" (an answer) or "Edit and
+    #: ask" (a question): a new conversation seeded with the transcript up to there.
+    sig_fork_requested = Signal(int)
+    sig_edit_requested = Signal(int)
 
     def __init__(
         self,
@@ -120,6 +127,8 @@ class ChatView(QListView):
         self.message_delegate.sig_citation_activated.connect(self._on_citation)
         self.message_delegate.sig_retry_requested.connect(self.sig_retry_requested)
         self.message_delegate.sig_steps_toggled.connect(self._on_steps_toggled)
+        self.message_delegate.set_version_source(self.message_model.version_of)
+        self.message_delegate.sig_action_requested.connect(self._on_action)
 
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(self._on_range_changed)
@@ -197,14 +206,15 @@ class ChatView(QListView):
             if held.id == message.id:
                 self._older[position] = message
                 return True
-        first = self.message_model.message_at(0)
+        rows = self.message_model.all_messages()
+        first = rows[0] if rows else None
         # Ids grow with time: an unknown id below the first row is an older message that the
         # loader will read (fresh) when it is scrolled to.
         return self.has_older() and first is not None and message.id < first.id
 
     def loaded_messages(self) -> list[Message]:
         """The messages in memory (rows plus the ones held back), oldest first; reads nothing."""
-        return self._older + self.message_model.messages()
+        return self._older + self.message_model.all_messages()
 
     def scroll_to_end(self) -> None:
         """Jump to the newest message and keep following it."""
@@ -268,7 +278,66 @@ class ChatView(QListView):
             export = menu.addAction("Export moments…")
             export.triggered.connect(lambda: self.sig_export_moments_requested.emit(cited))
         self._add_steps_actions(menu, message, pos)
+        self._add_turn_actions(menu, message)
         return menu
+
+    def _add_turn_actions(self, menu: QMenu, message: Message | None) -> None:
+        """"Edit and ask…" on a question; "Ask again" and "Continue in a new conversation
+        from here" on an answer (what its action line offers)."""
+        if message is None:
+            return
+        message_id = message.id
+        if message.role is Role.USER:
+            menu.addSeparator()
+            edit = menu.addAction("Edit and ask…")
+            edit.setStatusTip("Change this question and ask it in a new conversation that "
+                              "starts with a summary of the turns before it")
+            edit.triggered.connect(lambda: self.sig_edit_requested.emit(message_id))
+            return
+        offered = dict(answer_actions(message, self.message_model.version_of(message_id)))
+        if not offered:
+            return
+        menu.addSeparator()
+        if "ask_again" in offered:
+            again = menu.addAction("Ask again")
+            again.setStatusTip(ACTION_TOOLTIPS["ask_again"].replace("\n", " "))
+            again.triggered.connect(lambda: self.sig_ask_again_requested.emit(message_id))
+        fork = menu.addAction("Continue in a new conversation from here")
+        fork.setStatusTip(ACTION_TOOLTIPS["fork"])
+        fork.triggered.connect(lambda: self.sig_fork_requested.emit(message_id))
+
+    def reveal(self, message_id: int) -> bool:
+        """Scroll a message into view (loading older pages until it is a row) and make
+        it the current row; False when it is not in the conversation."""
+        while self.message_model.row_of(message_id) is None and self.has_older():
+            if self.load_older() == 0:
+                break
+        index = self.message_model.index_of(message_id)
+        if not index.isValid():
+            return False
+        self._stick_to_bottom = False
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+        self.setCurrentIndex(index)
+        self._capture_anchor()
+        return True
+
+    def show_version(self, answer_id: int) -> None:
+        """Show another version of an answer in its question's row."""
+        if self.message_model.show_version(answer_id):
+            self.viewport().update()
+
+    @Slot(int, str)
+    def _on_action(self, message_id: int, action: str) -> None:
+        """A click on an answer's action line."""
+        info = self.message_model.version_of(message_id)
+        if action == "version:previous" and info is not None and info.previous_id:
+            self.show_version(info.previous_id)
+        elif action == "version:next" and info is not None and info.next_id:
+            self.show_version(info.next_id)
+        elif action == "ask_again":
+            self.sig_ask_again_requested.emit(message_id)
+        elif action == "fork":
+            self.sig_fork_requested.emit(message_id)
 
     def _add_steps_actions(self, menu: QMenu, message: Message | None, pos: QPoint) -> None:
         """"Ask about this video" on a citation chip; "Show agent steps" (the setting)."""
@@ -415,7 +484,8 @@ class ChatView(QListView):
             del self._older[-len(page):]
         missing = count - len(page)
         if missing and not self._older_exhausted and self._older_loader is not None:
-            first = page[0] if page else self.message_model.message_at(0)
+            held = self.message_model.all_messages()
+            first = page[0] if page else (held[0] if held else None)
             if first is None:
                 self._older_exhausted = True
             else:

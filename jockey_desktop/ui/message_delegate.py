@@ -46,10 +46,12 @@ from PySide6.QtWidgets import (
 )
 
 from jockey_desktop.core.storage.models import Message, Role
+from jockey_desktop.core.storage.versions import VersionInfo
 from jockey_desktop.presentation.status import StatusLine, needs_tick, retry_tooltip, status_line
 from jockey_desktop.ui.message_colors import Colors
 from jockey_desktop.ui.message_layout import RowLayout, RowLayouter, estimate_height
 from jockey_desktop.ui.message_painting import (
+    paint_actions,
     paint_bubble,
     paint_chips,
     paint_documents,
@@ -68,6 +70,30 @@ from jockey_desktop.ui.theme import plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
 
+#: What each action of an answer's action line does, said on hover.
+ACTION_TOOLTIPS = {
+    "version:previous": "Show the previous version of this answer",
+    "version:next": "Show the next version of this answer",
+    "ask_again": (
+        "Ask this question again and keep both answers as versions (‹ ›).\n"
+        "It is sent as a new turn of the same session: the server's session is linear, "
+        "so Jockey also sees everything asked since."
+    ),
+    "fork": (
+        "Continue in a new conversation from here: a new session on the same knowledge "
+        "store, starting with a summary of this conversation up to this answer"
+    ),
+}
+
+
+def action_at(layout: RowLayout, pos: QPointF) -> tuple[str, Any] | None:
+    """("action", action) of the action-line entry under ``pos``, if one acts now."""
+    for rect, action, _label in layout.actions:
+        if action and not action.startswith("off:") and rect.contains(pos):
+            return ("action", action)
+    return None
+
+
 #: How many laid-out rows to keep; a screen shows at most a few dozen.
 DEFAULT_CACHE_SIZE = 64
 
@@ -84,6 +110,9 @@ class MessageDelegate(QStyledItemDelegate):
     sig_link_activated = Signal(int, str)
     #: (message id, anchor) — the Steps toggle or a step's "Show all" was clicked.
     sig_steps_toggled = Signal(int, str)
+    #: (message id, action) — an answer's action line was clicked: "version:previous",
+    #: "version:next", "ask_again" or "fork" (``message_layout.answer_actions``).
+    sig_action_requested = Signal(int, str)
 
     def __init__(
         self,
@@ -110,6 +139,8 @@ class MessageDelegate(QStyledItemDelegate):
         self._show_steps = True
         self._steps_open: set[int] = set()
         self._details_open: dict[int, frozenset[int]] = {}
+        #: Where an answer stands among its versions (the view hands its model's lookup).
+        self._versions_of: Callable[[int], VersionInfo | None] = lambda _id: None
         #: Counters for tests and benchmarks.
         self.layout_count = 0
         self.laid_out_ids: set[int] = set()
@@ -131,6 +162,10 @@ class MessageDelegate(QStyledItemDelegate):
     def view_width(self) -> int:
         """The width rows are currently laid out for."""
         return self._effective_width()
+
+    def set_version_source(self, lookup: Callable[[int], VersionInfo | None]) -> None:
+        """How to find an answer's versions (message id → ``VersionInfo`` or None)."""
+        self._versions_of = lookup
 
     # -- the Steps lists ------------------------------------------------------------------------
     def set_show_steps(self, show: bool) -> None:
@@ -253,6 +288,7 @@ class MessageDelegate(QStyledItemDelegate):
             paint_extras(painter, layout.extras, option.palette, colors,
                          self._document_clip(painter, option))
             paint_status(painter, message, layout, option.font, colors, self._clock())
+            paint_actions(painter, layout, option.font, colors)
         painter.restore()
 
     def editorEvent(
@@ -281,6 +317,8 @@ class MessageDelegate(QStyledItemDelegate):
                 self.sig_link_activated.emit(message.id, str(value))
             elif kind == "steps":
                 self.sig_steps_toggled.emit(message.id, str(value))
+            elif kind == "action":
+                self.sig_action_requested.emit(message.id, str(value))
             return True
         return False
 
@@ -311,6 +349,8 @@ class MessageDelegate(QStyledItemDelegate):
             elif kind == "steps":
                 tip = ("Hide the steps Jockey took" if self.steps_expanded(message.id)
                        else "Show the steps Jockey took") if value == "steps:toggle" else ""
+            elif kind == "action":
+                tip = ACTION_TOOLTIPS.get(str(value), "")
         if tip:
             # Chip labels are video titles and links are addresses: server text.
             QToolTip.showText(event.globalPos(), plain_tooltip(tip), view)
@@ -336,7 +376,8 @@ class MessageDelegate(QStyledItemDelegate):
             return layout
         font = option.font if option is not None else QFont()
         layout = self._layouter.build(message, width, font, colors, self._clock(),
-                                      self._colors_key, self.extras_state(message.id))
+                                      self._colors_key, self.extras_state(message.id),
+                                      self._versions_of(message.id))
         # Older revisions of the same message are dead weight once a newer one exists.
         for old in [k for k in self._cache if k[0] == message.id]:
             del self._cache[old]
@@ -355,7 +396,7 @@ class MessageDelegate(QStyledItemDelegate):
 
     def hit_test(self, layout: RowLayout, pos: QPointF) -> tuple[str, Any] | None:
         """What is under ``pos`` (row coordinates): ("chip", index), ("retry", None),
-        ("link", href), ("steps", anchor) or None."""
+        ("link", href), ("steps", anchor), ("action", action) or None."""
         for rect, citation_index, _label in layout.chips:
             if rect.contains(pos):
                 return ("chip", citation_index)
@@ -370,7 +411,7 @@ class MessageDelegate(QStyledItemDelegate):
         anchor = extras_anchor_at(layout.extras, pos)
         if anchor:
             return ("steps", anchor) if steps_target(anchor) else ("link", anchor)
-        return None
+        return action_at(layout, pos)
 
     def _key(self, message: Message, width: int) -> tuple[Any, ...]:
         return (message.id, message.revision, width, self._colors_key,

@@ -21,6 +21,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
 
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.core.storage.versions import VersionInfo
 from jockey_desktop.presentation.status import (
     RETRY_TEXT,
     RETRY_WAIT_TEXT,
@@ -81,6 +82,9 @@ class RowLayout:
     parts: list[tuple[float, SafeTextDocument]] = field(default_factory=list)
     #: An answer's web sources and Steps list, under its chips (``ui.steps_view``).
     extras: PlacedExtras | None = None
+    #: The answer's action line: (rectangle, action, label); action "" is plain text (the
+    #: "2 / 3" between the version arrows), "off:…" an action not available now.
+    actions: list[tuple[QRectF, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.parts and self.document is not None:
@@ -184,10 +188,12 @@ class RowLayouter:
 
     def build(self, message: Message, width: int, font: QFont, colors: Colors,
               now: float, style_key: Any = None,
-              extras: ExtrasState | None = None) -> RowLayout:
+              extras: ExtrasState | None = None,
+              versions: VersionInfo | None = None) -> RowLayout:
         """The layout of ``message`` at ``width``; ``now`` (epoch s) decides its status line,
         ``style_key`` identifies font and colours (sealed paragraphs are reused while it holds),
-        ``extras`` how its Steps list is shown.
+        ``extras`` how its Steps list is shown, ``versions`` where an answer stands among
+        its question's answers (its action line shows ‹ n / m ›).
         """
         if message.role is Role.SEAM:
             return self._seam(message, width, font)
@@ -218,7 +224,12 @@ class RowLayouter:
             return self._bubble(message, inner, doc, font)
         below = self._extras.documents(message, inner, font, colors, style_key,
                                        extras or ExtrasState())
-        return self._answer(message, inner, doc, parts, font, now, below)
+        layout = self._answer(message, inner, doc, parts, font, now, below)
+        if versions is not None and versions.next_id is not None:
+            # An earlier attempt: the question was asked again since, nothing to retry.
+            layout.retry_rect = None
+        place_actions(layout, message, versions, font)
+        return layout
 
     # -- the three kinds of rows --------------------------------------------------------------
     @staticmethod
@@ -379,3 +390,49 @@ def _status_with_retry(layout: RowLayout, message: Message, status: str, offers_
         layout.retry_rect = QRectF(left - 2, y - 2, retry_w, line_h + 4)
         y += line_h
     return y
+
+
+#: The action line under a finished answer: labels and what they do.
+PREVIOUS_VERSION = "‹"
+NEXT_VERSION = "›"
+ASK_AGAIN_TEXT = "Ask again"
+FORK_TEXT = "Continue in a new conversation"
+ACTION_GAP = 14.0
+
+
+def answer_actions(message: Message, versions: VersionInfo | None) -> list[tuple[str, str]]:
+    """(action, label) of an answer's action line, left to right: the version arrows and
+    count when it has several versions, "Ask again" once it is answered, and "Continue in a
+    new conversation" once it is no longer streaming. Empty for other rows."""
+    if message.role is not Role.ASSISTANT or message.status is MessageStatus.STREAMING:
+        return []
+    actions: list[tuple[str, str]] = []
+    if versions is not None and versions.count > 1:
+        actions += [
+            ("version:previous" if versions.previous_id else "off:previous", PREVIOUS_VERSION),
+            ("", f"{versions.number} / {versions.count}"),
+            ("version:next" if versions.next_id else "off:next", NEXT_VERSION),
+        ]
+    if message.status is MessageStatus.COMPLETE:
+        actions.append(("ask_again", ASK_AGAIN_TEXT))
+    actions.append(("fork", FORK_TEXT))
+    return actions
+
+
+def place_actions(layout: RowLayout, message: Message, versions: VersionInfo | None,
+                  font: QFont) -> None:
+    """Put the answer's action line under everything else in its row (grows the row)."""
+    actions = answer_actions(message, versions)
+    if not actions:
+        return
+    metrics = QFontMetricsF(small_font(font))
+    y = layout.height - MARGIN_Y - 6 + 2
+    x = MARGIN_X
+    line_h = metrics.height() + 4
+    for action, label in actions:
+        tight = action.endswith(("previous", "next")) or action == ""
+        width = metrics.horizontalAdvance(label) + (10 if tight else 4)
+        layout.actions.append((QRectF(x, y, width, line_h), action, label))
+        # The arrows and the count read as one control; the actions stand apart.
+        x += width + (2 if action.endswith("previous") or action == "" else ACTION_GAP)
+    layout.height = y + line_h + MARGIN_Y + 4

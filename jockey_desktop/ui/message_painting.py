@@ -171,3 +171,20 @@ def paint_status(painter: QPainter, message: Message, layout: RowLayout, font: Q
     painter.setFont(link_font)
     painter.setPen(colors.link)
     painter.drawText(layout.retry_rect, align, retry_label(message, now))
+
+
+def paint_actions(painter: QPainter, layout: RowLayout, font: QFont, colors: Colors) -> None:
+    """An answer's action line: the version arrows and count, "Ask again", "Continue in a
+    new conversation" (links in the link colour; an arrow with nowhere to go is muted)."""
+    if not layout.actions:
+        return
+    small = small_font(font)
+    align = int(Qt.AlignmentFlag.AlignCenter | Qt.AlignmentFlag.AlignVCenter)
+    for rect, action, label in layout.actions:
+        text_font = QFont(small)
+        if action.endswith(("previous", "next")):
+            text_font.setWeight(QFont.Weight.Bold)
+        painter.setFont(text_font)
+        live = bool(action) and not action.startswith("off:")
+        painter.setPen(colors.link if live else colors.muted)
+        painter.drawText(rect, align, label)

@@ -1,4 +1,4 @@
-"""Retrying a turn: an older turn is asked again at the end, the latest reuses its question,
+"""Retrying a turn: the question is reused and the new answer is a version of its answer,
 a rate-limited turn is locked until the server's Retry-After, and the client's own wait before
 a resend is shown and can be stopped."""
 
@@ -26,7 +26,7 @@ Q2 = "Which videos best represent the first theme?"
 Q3 = "Who speaks in the second video?"
 
 
-def test_retry_of_an_older_turn_repeats_the_question_at_the_end(
+def test_retry_of_an_older_turn_files_a_version_without_a_second_question(
     harness: ChatHarness, sandbox: Any, view: ChatView, qtbot: Any
 ) -> None:
     h = harness
@@ -40,23 +40,26 @@ def test_retry_of_an_older_turn_repeats_the_question_at_the_end(
     assert h.chat.retry(failed.id) is None
     h.qtbot.waitUntil(lambda: h.finished_count(conversation.id) == 4, timeout=15_000)
     rows = h.repo.list_messages(conversation.id)
-    questions = [m.text for m in rows if m.role == Role.USER]
-    assert questions == [Q1, Q2, Q3, Q2], "the question is repeated after the later turns"
-    # The transcript stays chronological: the new answer follows its repeated question.
-    assert rows[-2].role == Role.USER and rows[-2].text == Q2
-    assert rows[-1].role == Role.ASSISTANT and rows[-1].reply_to == rows[-2].id
-    assert rows[-1].status == MessageStatus.COMPLETE
-    old = h.repo.get_message(failed.id)
-    assert old.error_code == ErrorCode.ASKED_AGAIN
-    assert old.error_message.endswith("Asked again below.")
-    assert "already asked again" in h.chat.retry(failed.id)
+    questions = [m for m in rows if m.role == Role.USER]
+    assert [m.text for m in questions] == [Q1, Q2, Q3], "no second question row"
+    # The new answer replies to the old question: a second version of its answer.
+    newest = rows[-1]
+    assert newest.role == Role.ASSISTANT and newest.reply_to == questions[1].id
+    assert newest.status == MessageStatus.COMPLETE
+    assert h.repo.get_message(failed.id).error_code == ErrorCode.SERVER  # unchanged
+    assert "already been answered" in h.chat.retry(failed.id)
 
-    # The old attempt reads as a note, without a Retry link.
+    # The transcript shows the question with its newest answer right under it (version
+    # 2 of 2); the failed attempt is behind ‹ and offers no Retry there.
     view.set_messages(rows)
     settle(qtbot, view)
-    layout, _origin = row_layout(view, old.id)
+    shown = [m.id for m in view.message_model.messages()]
+    assert shown.index(newest.id) == shown.index(questions[1].id) + 1
+    assert failed.id not in shown
+    view.show_version(failed.id)
+    settle(qtbot, view)
+    layout, _origin = row_layout(view, failed.id)
     assert layout.retry_rect is None
-    assert layout.status_text.endswith("Asked again below.")
 
 
 def test_retry_of_the_latest_turn_still_reuses_its_question(

@@ -223,7 +223,8 @@ def test_context_menu_copy_message(qtbot: Any, view: ChatView) -> None:
     point = view.visualRect(view.index_for(1)).center()
     menu = view.build_context_menu(point)
     actions = {a.text(): a for a in menu.actions() if not a.isSeparator()}
-    assert set(actions) == {"Copy message", "Copy conversation", "Show agent steps"}
+    assert set(actions) == {"Copy message", "Copy conversation", "Show agent steps",
+                            "Edit and ask…"}
     actions["Copy message"].trigger()
     assert QGuiApplication.clipboard().text() == "Copy **me**"
     with qtbot.waitSignal(view.sig_copy_conversation_requested):
