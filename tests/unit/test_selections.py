@@ -119,3 +119,28 @@ def test_at_offers_ready_items_then_collections_by_name() -> None:
         {"kind": "collection", "id": "ksic_z", "name": "Zed"},
     ]
     assert item_name({"title": 3}, {"filename": " f.mp4 "}, "ksi_1") == "f.mp4"
+
+
+def test_a_fork_seed_gives_the_composer_the_question_and_its_selections() -> None:
+    from jockey_desktop.core.storage.models import Role
+    from jockey_desktop.presentation.transcript import editable_question, fork_seed
+    from tests.helpers.records import make_message
+
+    reef = {"kind": "item", "id": "ksi_1", "name": "Reef"}
+    kelp = {"kind": "item", "id": "ksi_2", "name": "Kelp"}
+    rows = [
+        make_message(1, Role.USER, "What is in {{sel:0}}?", selections=[reef]),
+        make_message(2, Role.ASSISTANT, "Fish.", reply_to=1),
+        make_message(3, Role.USER, "Compare {{sel:0}}\n\n(About {{sel:1}}.)",
+                     selections=[reef, kelp]),
+        make_message(4, Role.ASSISTANT, "Both wet.", reply_to=3),
+    ]
+    assert editable_question(rows[2]) == "Compare @Reef"
+    edit = fork_seed(rows, 3)
+    assert edit is not None
+    assert edit.draft == "Compare @Reef" and edit.pairs == [("What is in Reef?", "Fish.")]
+    assert edit.selections == [reef, kelp]
+    cont = fork_seed(rows, 2)
+    assert cont is not None and cont.draft == "" and cont.selections == [reef]
+    assert cont.pairs == [("What is in Reef?", "Fish.")]
+    assert fork_seed(rows, 42) is None

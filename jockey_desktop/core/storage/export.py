@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
+from ..citation_numbers import source_numbers
 from ..timecode import format_time_range
 from ..web_sources import split_web_sources
 from .errors import ImportFormatError
@@ -31,6 +32,7 @@ from .models import Conversation, Message, MessageStatus, Role
 from .plaintext import resolve_selection_placeholders, selection_label
 from .repository import Repository, normalize_citations, normalize_selections, normalize_steps
 from .sanitize import sanitize_json_value, sanitize_optional, sanitize_text
+from .versions import answer_versions, reading_order, version_info
 
 EXPORT_FORMAT = "jockey-desktop-conversations"
 #: 2 added selections, steps, retry_at, web_search and the origin uids. Version 1 files still
@@ -136,7 +138,9 @@ def _conversation_markdown(conversation: Conversation, messages: list[Message]) 
     # A question's own status note only says something when no answer row follows it (the
     # answer carries the note); "(not answered)" above a partial answer would be wrong.
     answered = {m.reply_to for m in messages if m.role is Role.ASSISTANT and m.reply_to}
-    for message in messages:
+    versions = answer_versions(messages)
+    # Each question with all of its answers (the versions, oldest first) under it.
+    for message in reading_order(messages, every_version=True):
         if message.role is Role.SEAM:
             lines += ["---", "", f"*New session: {message.text}*", "", "---", ""]
             continue
@@ -145,6 +149,9 @@ def _conversation_markdown(conversation: Conversation, messages: list[Message]) 
         if message.role is Role.USER and message.id in answered:
             note = None
         heading = f"## {who} — {_iso(message.created_at)}"
+        info = version_info(versions, message)
+        if info is not None and info.count > 1:
+            heading += f" — version {info.number} of {info.count}"
         text = message.text
         if message.role is Role.USER:
             text = resolve_selection_placeholders(text, message.selections)
@@ -155,26 +162,38 @@ def _conversation_markdown(conversation: Conversation, messages: list[Message]) 
             lines += [f"*Asked about: {about}*", ""]
         if message.error_message:
             lines += [f"> {message.error_message}", ""]
-        steps, web_sources = split_web_sources(message.steps)
-        if steps:
-            lines += ["**Steps**", ""]
-            lines += [f"{n}. {format_step(step)}" for n, step in enumerate(steps, 1)]
-            lines.append("")
-        seen: set[str] = set()
-        sources: list[str] = []
-        for citation in message.citations:
-            text = format_citation(citation)
-            if text not in seen:
-                seen.add(text)
-                sources.append(f"- {text}")
-        if sources:
-            lines += ["**Sources**", "", *sources, ""]
-        if web_sources:
-            lines += ["**From the web**", ""]
-            lines += [f"- {_one_line(s['title'] or s['url'], 200)} — <{_autolink(s['url'])}>"
-                      for s in web_sources]
-            lines.append("")
+        lines += _answer_sources_markdown(message)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _answer_sources_markdown(message: Message) -> list[str]:
+    """An answer's Steps, Sources and web sources; sources numbered as their ``[N]``
+    markers in the text (``core.citation_numbers``), so ``[5]`` is source 5 (an ordered
+    list: a Markdown viewer starts it at the first number and counts on, which matches
+    the markers as an answer numbers them, 1, 2, 3…)."""
+    lines: list[str] = []
+    steps, web_sources = split_web_sources(message.steps)
+    if steps:
+        lines += ["**Steps**", ""]
+        lines += [f"{n}. {format_step(step)}" for n, step in enumerate(steps, 1)]
+        lines.append("")
+    # One numbering for the answer's video and web sources, as its markers read.
+    numbers = source_numbers(message.text, [*message.citations, *web_sources])
+    videos: dict[int, Mapping[str, Any]] = {}
+    for number, citation in zip(numbers, message.citations, strict=False):
+        videos.setdefault(number, citation)
+    if videos:
+        lines += ["**Sources**", ""]
+        lines += [f"{n}. {format_citation(c)}" for n, c in sorted(videos.items())]
+        lines.append("")
+    if web_sources:
+        lines += ["**From the web**", ""]
+        pages = sorted(zip(numbers[len(message.citations):], web_sources, strict=True),
+                       key=lambda pair: pair[0])
+        lines += [f"{n}. {_one_line(s['title'] or s['url'], 200)} — <{_autolink(s['url'])}>"
+                  for n, s in pages]
+        lines.append("")
+    return lines
 
 
 def export_markdown(repo: Repository, conversation_ids: Iterable[int]) -> str:

@@ -65,34 +65,55 @@ def reading_order(messages: Iterable[Message],
     """The rows as read: each question followed by its answer, seams in place.
 
     With ``every_version`` all answers of a question follow it (oldest first); otherwise
-    only one does: ``chosen[question id]`` when that is one of them, else the newest.
+    only one does: ``chosen[question id]`` when that is one of them, else the newest. A seam
+    written between a question and its answers (a session lost during that turn: its
+    re-send went into a new session) stays between them.
     """
     ordered = sorted(messages, key=lambda m: m.id)
     versions = answer_versions(ordered)
     questions = {m.id for m in ordered if m.role is Role.USER}
     chosen = chosen or {}
+    inside = _seams_inside_turns(ordered, versions)
 
-    def shown(question_id: int) -> list[Message]:
-        group = versions.get(question_id, [])
-        if every_version or not group:
-            return list(group)
+    def group(question_id: int) -> list[Message]:
+        answers = versions.get(question_id, [])
+        seams = inside.get(question_id, [])
+        if every_version or not answers:
+            return sorted([*answers, *seams], key=lambda m: m.id)
         pick = chosen.get(question_id)
-        return [next((m for m in group if m.id == pick), group[-1])]
+        return [*seams, next((m for m in answers if m.id == pick), answers[-1])]
 
+    inner_seams = {m.id for seams in inside.values() for m in seams}
     result: list[Message] = []
     placed: set[int] = set()  # questions whose answers are placed
     for message in ordered:
         if message.role is Role.USER:
             result.append(message)
-            result.extend(shown(message.id))
+            result.extend(group(message.id))
             placed.add(message.id)
         elif message.role is Role.ASSISTANT and message.reply_to is not None:
             question_id = message.reply_to
             if question_id in questions or question_id in placed:
                 continue  # placed under its question (or with the first of its group)
             # An orphan (its question not among the rows): the group sits where it starts.
-            result.extend(shown(question_id))
+            result.extend(group(question_id))
             placed.add(question_id)
-        else:
+        elif message.id not in inner_seams:
             result.append(message)
     return result
+
+
+def _seams_inside_turns(ordered: list[Message],
+                        versions: Mapping[int, list[Message]]) -> dict[int, list[Message]]:
+    """Question id → the seams written after it and before its last answer, with no other
+    question in between."""
+    inside: dict[int, list[Message]] = {}
+    last_question: Message | None = None
+    for message in ordered:
+        if message.role is Role.USER:
+            last_question = message
+        elif message.role is Role.SEAM and last_question is not None:
+            answers = versions.get(last_question.id, [])
+            if answers and answers[-1].id > message.id:
+                inside.setdefault(last_question.id, []).append(message)
+    return inside

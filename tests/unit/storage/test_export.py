@@ -83,8 +83,9 @@ def test_markdown(repo: Repository, conversation_id: int) -> None:
     assert text.startswith("# When is the goal?\n")
     assert "Match archive (`store-9`)" in text
     assert "## You" in text and "## Jockey" in text
-    assert text.count("- Final 01:23–01:45") == 1  # duplicates collapse
-    assert "- Highlights\n" in text and "- Long match 1:02:03–1:03:20" in text
+    # Numbered (no markers here: in order, one number per moment, duplicates collapse).
+    assert text.count("Final 01:23–01:45") == 1
+    assert "1. Final 01:23–01:45\n2. Highlights\n3. Long match 1:02:03–1:03:20\n" in text
     assert "New session: The session expired" in text
     assert "(failed)" in text and "> Too many requests." in text
     # A question shows the names of what it asked about, never the placeholders.
@@ -302,3 +303,42 @@ def test_any_text_survives_export_and_import(tmp_path: Path, text: str) -> None:
     finally:
         source.close()
         target.close()
+
+
+def test_markdown_sources_are_numbered_as_their_markers(repo: Repository) -> None:
+    conv = repo.create_conversation("store-9", "Match archive")
+    text = "The save [2] came after the goal [1]; the goal again [1]."
+    save, goal, again = text.index("[2]"), text.index("[1]"), text.rindex("[1]")
+    citations = [
+        dict(_cite("Save", 10, 12), marker_start=save, marker_end=save + 3),
+        dict(_cite("Goal", 83, 105), marker_start=goal, marker_end=goal + 3),
+        dict(_cite("Goal", 83, 105), marker_start=again, marker_end=again + 3),
+    ]
+    q, a = repo.start_turn(conv.id, "When?")
+    web = {"kind": "web_sources", "sources": [
+        {"url": "https://example.org/a", "title": "Match report"}]}
+    repo.complete_turn(q.id, a.id, text=text, citations=citations, steps=[web])
+    exported = export_markdown(repo, [conv.id])
+    sources = exported[exported.index("**Sources**"):]
+    # [1] is the goal and [2] the save, as the markers in the text say; the web page, with
+    # no marker, takes the next number.
+    assert "1. Goal 01:23–01:45\n2. Save 00:10–00:12\n" in sources
+    assert "3. Match report — <https://example.org/a>" in sources
+    assert "- " not in sources
+
+
+def test_markdown_lists_every_version_under_its_question(repo: Repository) -> None:
+    conv = repo.create_conversation("store-9", "Match archive")
+    q1, a1 = repo.start_turn(conv.id, "First?")
+    repo.end_turn(q1.id, a1.id, status=MessageStatus.FAILED, error_code="server_error",
+                  error_message="The server failed.")
+    q2, a2 = repo.start_turn(conv.id, "Second?")
+    repo.complete_turn(q2.id, a2.id, text="Two.")
+    _q, a1b = repo.restart_turn(q1.id)  # asked again after the later turn
+    repo.complete_turn(q1.id, a1b.id, text="One.")
+    exported = export_markdown(repo, [conv.id])
+    order = [exported.index(s) for s in ("First?", "The server failed.", "One.", "Second?",
+                                         "Two.")]
+    assert order == sorted(order), "each question is followed by its versions"
+    assert exported.count("— version 1 of 2") == 1 and exported.count("— version 2 of 2") == 1
+    assert exported.count("## You") == 2
