@@ -107,6 +107,8 @@ class Workspace(QObject):
     sig_web_search_changed = Signal(bool)
     #: Scroll the transcript to this message and mark it (the origin of a fork).
     sig_reveal_message = Signal(int)
+    #: (conversation id, title of the conversation it was forked from): the header's link.
+    sig_origin_named = Signal(int, str)
     #: A damaged page was met (the error), from any thread: relayed to the GUI thread.
     _sig_damage_met = Signal(object)
 
@@ -211,6 +213,7 @@ class Workspace(QObject):
         self.sig_web_search_changed.emit(conversation.web_search)
         if drop_previous and previous is not None:
             self._conversations.delete(previous)
+        self._name_origin(conversation)
         self.sig_focus_composer.emit()
 
     def _is_worthless(self, conversation_id: int) -> bool:
@@ -487,6 +490,14 @@ class Workspace(QObject):
     def _fork_failed(self, error: BaseException) -> None:
         log.warning("could not start the new conversation: %s", error)
         self.sig_notice.emit(f"The new conversation could not be started: {error}")
+
+    def _name_origin(self, conversation: Conversation) -> None:
+        """Tell the pane the title of the conversation a fork came from (one read)."""
+        if conversation.origin_conversation_id is None:
+            return
+        origin = self._conversations.conversation(conversation.origin_conversation_id)
+        if origin is not None:
+            self.sig_origin_named.emit(conversation.id, origin.title)
 
     @Slot()
     def open_origin(self) -> None:

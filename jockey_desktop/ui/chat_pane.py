@@ -38,7 +38,7 @@ from jockey_desktop.presentation.transcript import OlderLoader, OpenedConversati
 from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.composer import Composer
 from jockey_desktop.ui.notice_banner import NoticeBanner
-from jockey_desktop.ui.theme import plain_tooltip
+from jockey_desktop.ui.theme import plain_menu_text, plain_tooltip
 
 EMPTY_TEXT = (
     "Ask a question below to start a new conversation on the picked knowledge store,\n"
@@ -47,6 +47,8 @@ EMPTY_TEXT = (
 EMPTY_PLACEHOLDER = "Ask a question to start a new conversation…"
 #: The header's link of a fork ("Continue in a new conversation", "Edit and ask").
 ORIGIN_LINK_TEXT = "↩ Continued from an earlier conversation"
+#: How much of the origin's title the link shows.
+ORIGIN_TITLE_CHARS = 60
 
 
 class ChatPane(QWidget):
@@ -468,6 +470,8 @@ class ChatPane(QWidget):
         self._dot.show()
         self._show_in_force(selections_in_force(messages))
         self.composer.set_store_name(conversation.store_name or conversation.store_id)
+        if conversation.origin_conversation_id is None:
+            self.origin_link.setText(ORIGIN_LINK_TEXT)
         self.origin_link.setVisible(conversation.origin_conversation_id is not None)
         self.sig_title_changed.emit(conversation.title)
 
@@ -481,12 +485,23 @@ class ChatPane(QWidget):
         link.setToolTip("Open the conversation this one continues, at the message it "
                         "continued from")
         link.setAccessibleName("Open the original conversation")
-        link.setForegroundRole(QPalette.ColorRole.Link)
         link.setStyleSheet("QPushButton#originLink { border: none; padding: 0; "
+                           "color: palette(link); background: transparent; "
                            "text-align: left; text-decoration: underline; }")
         link.clicked.connect(self.sig_origin_requested)
         link.hide()
         return link
+
+    @Slot(int, str)
+    def show_origin(self, conversation_id: int, title: str) -> None:
+        """Name the conversation the one shown (``conversation_id``) was forked from."""
+        if conversation_id != self.current_conversation_id():
+            return
+        title = " ".join(title.split())
+        if len(title) > ORIGIN_TITLE_CHARS:
+            title = title[:ORIGIN_TITLE_CHARS - 1].rstrip() + "…"
+        text = f"↩ Continued from “{title}”" if title else ORIGIN_LINK_TEXT
+        self.origin_link.setText(plain_menu_text(text))
 
     @Slot(int)
     def reveal_message(self, message_id: int) -> None:

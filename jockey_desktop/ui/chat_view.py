@@ -419,7 +419,8 @@ class ChatView(QListView):
         layout = self.message_delegate.cached_layout(message)
         if layout is None:
             return None
-        local = QPointF(pos - self.visualRect(index).topLeft())
+        local = QPointF(pos - self.visualRect(index).topLeft()) \
+            - self.message_delegate.column_origin()
         return self.message_delegate.hit_test(layout, local)
 
     def paintEvent(self, event: QPaintEvent) -> None:

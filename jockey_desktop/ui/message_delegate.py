@@ -36,7 +36,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QFont, QHelpEvent, QMouseEvent, QPainter, QPalette
+from PySide6.QtGui import QFont, QFontMetricsF, QHelpEvent, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QStyle,
@@ -49,7 +49,7 @@ from jockey_desktop.core.storage.models import Message, Role
 from jockey_desktop.core.storage.versions import VersionInfo
 from jockey_desktop.presentation.status import StatusLine, needs_tick, retry_tooltip, status_line
 from jockey_desktop.ui.message_colors import Colors
-from jockey_desktop.ui.message_layout import RowLayout, RowLayouter, estimate_height
+from jockey_desktop.ui.message_layout import MARGIN_X, RowLayout, RowLayouter, estimate_height
 from jockey_desktop.ui.message_painting import (
     paint_actions,
     paint_bubble,
@@ -93,6 +93,10 @@ def action_at(layout: RowLayout, pos: QPointF) -> tuple[str, Any] | None:
             return ("action", action)
     return None
 
+
+#: The reading column's width in average characters: answers wrap there and the transcript
+#: is centred in a wider window.
+READING_CHARS = 90
 
 #: How many laid-out rows to keep; a screen shows at most a few dozen.
 DEFAULT_CACHE_SIZE = 64
@@ -141,6 +145,8 @@ class MessageDelegate(QStyledItemDelegate):
         self._details_open: dict[int, frozenset[int]] = {}
         #: Where an answer stands among its versions (the view hands its model's lookup).
         self._versions_of: Callable[[int], VersionInfo | None] = lambda _id: None
+        #: (font key, width) of the reading column's cap.
+        self._reading_width: tuple[str, int] | None = None
         #: Counters for tests and benchmarks.
         self.layout_count = 0
         self.laid_out_ids: set[int] = set()
@@ -275,13 +281,13 @@ class MessageDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setClipRect(option.rect)
-        painter.translate(option.rect.topLeft())
+        painter.translate(QPointF(option.rect.topLeft()) + QPointF(self.column_offset(), 0))
         if message.role is Role.SEAM:
             paint_seam(painter, layout, width, option.font, colors)
         else:
             paint_bubble(painter, layout, colors)
             if option.state & QStyle.StateFlag.State_HasFocus:
-                paint_focus(painter, option.rect.width(), option.rect.height(), colors)
+                paint_focus(painter, width, option.rect.height(), colors)
             paint_documents(painter, layout, option.palette, colors,
                             self._document_clip(painter, option))
             paint_chips(painter, layout, option.font, colors)
@@ -305,7 +311,7 @@ class MessageDelegate(QStyledItemDelegate):
         if not isinstance(message, Message):
             return False
         layout = self.layout_for(message, self._effective_width(option), option)
-        pos = event.position() - QPointF(option.rect.topLeft())
+        pos = event.position() - QPointF(option.rect.topLeft()) - self.column_origin()
         target = self.hit_test(layout, pos)
         if event.button() == Qt.MouseButton.LeftButton and target is not None:
             kind, value = target
@@ -334,7 +340,7 @@ class MessageDelegate(QStyledItemDelegate):
         if event is None or not isinstance(message, Message):
             return False
         layout = self.layout_for(message, self._effective_width(option), option)
-        pos = QPointF(event.pos()) - QPointF(option.rect.topLeft())
+        pos = QPointF(event.pos()) - QPointF(option.rect.topLeft()) - self.column_origin()
         target = self.hit_test(layout, pos)
         tip = ""
         if target is not None:
@@ -417,7 +423,31 @@ class MessageDelegate(QStyledItemDelegate):
         return (message.id, message.revision, width, self._colors_key,
                 self.extras_state(message.id))
 
+    # -- the reading column (issue 14.9) ----------------------------------------------------
+    def reading_width(self) -> int:
+        """The widest a row is laid out: about :data:`READING_CHARS` characters of the
+        view's font plus the row margins (a 1,300 px line is hard to read)."""
+        view = self.parent()
+        font = view.font() if isinstance(view, QAbstractItemView) else QFont()
+        key = font.key()
+        if self._reading_width is None or self._reading_width[0] != key:
+            chars = QFontMetricsF(font).averageCharWidth() * READING_CHARS
+            self._reading_width = (key, math.ceil(chars + 2 * MARGIN_X))
+        return self._reading_width[1]
+
+    def column_offset(self) -> int:
+        """How far right of the viewport's left edge the centred reading column starts."""
+        return max(0, (self._viewport_width() - self._effective_width()) // 2)
+
+    def column_origin(self) -> QPointF:
+        """The column's top-left in row coordinates (layouts are relative to it)."""
+        return QPointF(self.column_offset(), 0)
+
     def _effective_width(self, option: QStyleOptionViewItem | None = None) -> int:
+        """The width rows are laid out for: the viewport's, capped to the reading width."""
+        return min(self._viewport_width(option), self.reading_width())
+
+    def _viewport_width(self, option: QStyleOptionViewItem | None = None) -> int:
         # The live viewport width, not option.rect: QListView hands sizeHint a default rect,
         # and the vertical scroll bar appearing narrows the viewport without a resize event.
         if self._width:

@@ -119,6 +119,21 @@ def seal_point(text: str, start: int, in_fence: bool) -> tuple[int, bool]:
     return best
 
 
+def keep_line_breaks(markdown: str) -> str:
+    """``markdown`` with each line break inside a paragraph made a hard break, so a question
+    typed on several lines (Shift+Enter) keeps them; code fences are left as they are."""
+    lines = markdown.split("\n")
+    fence = False
+    for i, line in enumerate(lines[:-1]):
+        stripped = line.lstrip(" ")
+        if len(line) - len(stripped) <= 3 and stripped.startswith(("```", "~~~")):
+            fence = not fence
+            continue
+        if not fence and line.strip() and lines[i + 1].strip() and not line.endswith("  "):
+            lines[i] = line + "  "
+    return "\n".join(lines)
+
+
 def small_font(font: QFont) -> QFont:
     """The font of chips, status lines and seams: about 88 % of the text font."""
     small = QFont(font)
@@ -217,7 +232,7 @@ class RowLayouter:
                 text, citations = message.text, [*message.citations,
                                                  *web_source_markers(message)]
             else:
-                text, citations = question_markdown(message), []
+                text, citations = keep_line_breaks(question_markdown(message)), []
             render_markdown(doc, text, citations, link_color=colors.link,
                             code_background=colors.chip)
         if message.role is Role.USER:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QCoreApplication, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QPalette
 
 from jockey_desktop.ui.chat_view import ChatView
@@ -48,7 +48,9 @@ def row_layout(view: ChatView, message_id: int) -> tuple[RowLayout, QPoint]:
     message = view.message_model.message_at(index.row())
     layout = view.message_delegate.cached_layout(message)
     assert layout is not None, "row was not laid out"
-    return layout, view.visualRect(index).topLeft()
+    # Layouts are relative to the centred reading column.
+    offset = QPoint(view.message_delegate.column_offset(), 0)
+    return layout, view.visualRect(index).topLeft() + offset
 
 
 def click(qtbot: Any, view: ChatView, point: QPointF) -> None:
@@ -117,3 +119,27 @@ def anchor_in_view(qtbot: Any, view: ChatView, message_id: int, href: str) -> QP
         bar = view.verticalScrollBar()
         bar.setValue(bar.value() + int(at.y() - height / 2))
     raise AssertionError(f"{href!r} could not be scrolled into view")
+
+
+def action_point(view: ChatView, message_id: int, action: str) -> QPointF:
+    """The centre of an answer's action-line entry ("version:previous", "ask_again",
+    "fork"…) in viewport coordinates, the row scrolled into view."""
+    row_layout(view, message_id)
+    # The first exact measurement corrects the row's height on the next pass of the loop.
+    QCoreApplication.processEvents()
+    view.doItemsLayout()
+    layout, origin = row_layout(view, message_id)
+    for rect, name, _label in layout.actions:
+        if name == action:
+            point = QPointF(origin) + rect.center()
+            if not view.viewport().rect().contains(point.toPoint()):
+                # A tall row: bring its action line to the middle of the viewport.
+                bar = view.verticalScrollBar()
+                bar.setValue(bar.value() + int(point.y()) - view.viewport().height() // 2)
+                view.viewport().repaint()
+                origin = view.visualRect(view.index_for(message_id)).topLeft() + QPoint(
+                    view.message_delegate.column_offset(), 0)
+                point = QPointF(origin) + rect.center()
+            return point
+    raise AssertionError(f"no {action!r} on message {message_id}: "
+                         f"{[name for _r, name, _l in layout.actions]}")
