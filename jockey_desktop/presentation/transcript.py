@@ -12,9 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from jockey_desktop.core.citation_numbers import source_numbers
 from jockey_desktop.core.recap import fork_pairs
 from jockey_desktop.core.storage.models import Conversation, Message, Role
 from jockey_desktop.core.storage.versions import reading_order
+from jockey_desktop.core.web_sources import split_web_sources
+from jockey_desktop.presentation.formatting import citation_label
 from jockey_desktop.presentation.selections import (
     add_selection,
     mention,
@@ -100,3 +103,37 @@ def fork_seed(messages: Sequence[Message], message_id: int) -> ForkSeed | None:
             if m.role is not Role.ASSISTANT or m.id == target.id
             or m.reply_to != target.reply_to]
     return ForkSeed(fork_pairs(messages, message_id), "", selections_in_force(upto))
+
+
+def chip_numbers(message: Message) -> dict[int, str]:
+    """What each citation chip of an answer is numbered, by the index of the chip's first
+    citation: the number its ``[N]`` marker shows (``core.citation_numbers``; several when
+    the same moment has several markers, "2, 5"), so ``[5]`` in the text is chip 5."""
+    if not message.citations:
+        return {}
+    cited = [*message.citations, *split_web_sources(message.steps)[1]]
+    numbers = source_numbers(message.text, cited)[:len(message.citations)]
+    first: dict[tuple[Any, str], int] = {}
+    grouped: dict[int, list[int]] = {}
+    for index, (citation, number) in enumerate(zip(message.citations, numbers, strict=True)):
+        key = (citation.get("item_id"), citation_label(citation))
+        head = first.setdefault(key, index)
+        if number not in grouped.setdefault(head, []):
+            grouped[head].append(number)
+    return {head: ", ".join(str(n) for n in sorted(found)) for head, found in grouped.items()}
+
+
+def marker_tooltip(message: Message, index: int) -> str:
+    """The tooltip of a ``[N]`` marker or chip: its number, the video's title and the cited
+    range, and what a click does ("" when the index is out of range)."""
+    if not 0 <= index < len(message.citations):
+        return ""
+    citation = message.citations[index]
+    number = chip_numbers(message).get(index)
+    if number is None:
+        key = (citation.get("item_id"), citation_label(citation))
+        number = next((n for i, n in chip_numbers(message).items()
+                       if (message.citations[i].get("item_id"),
+                           citation_label(message.citations[i])) == key), "")
+    head = f"[{number}] " if number else ""
+    return f"{head}{citation_label(citation)}\nClick to play this moment"

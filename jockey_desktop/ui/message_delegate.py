@@ -48,6 +48,8 @@ from PySide6.QtWidgets import (
 from jockey_desktop.core.storage.models import Message, Role
 from jockey_desktop.core.storage.versions import VersionInfo
 from jockey_desktop.presentation.status import StatusLine, needs_tick, retry_tooltip, status_line
+from jockey_desktop.presentation.transcript import marker_tooltip
+from jockey_desktop.ui.markdown import citation_index
 from jockey_desktop.ui.message_colors import Colors
 from jockey_desktop.ui.message_layout import MARGIN_X, RowLayout, RowLayouter, estimate_height
 from jockey_desktop.ui.message_painting import (
@@ -348,10 +350,10 @@ class MessageDelegate(QStyledItemDelegate):
             if kind == "retry":
                 tip = retry_tooltip(message, self._clock())
             elif kind == "chip":
-                tip = next((lbl for _r, i, lbl in layout.chips if i == value), "")
-                tip = f"{tip}\nShow this moment" if tip else ""
+                tip = marker_tooltip(message, int(value))
             elif kind == "link":
-                tip = "Show this moment" if str(value).startswith("cite:") else str(value)
+                cited = citation_index(str(value))
+                tip = marker_tooltip(message, cited) if cited is not None else str(value)
             elif kind == "steps":
                 tip = ("Hide the steps Jockey took" if self.steps_expanded(message.id)
                        else "Show the steps Jockey took") if value == "steps:toggle" else ""
@@ -403,9 +405,9 @@ class MessageDelegate(QStyledItemDelegate):
     def hit_test(self, layout: RowLayout, pos: QPointF) -> tuple[str, Any] | None:
         """What is under ``pos`` (row coordinates): ("chip", index), ("retry", None),
         ("link", href), ("steps", anchor), ("action", action) or None."""
-        for rect, citation_index, _label in layout.chips:
+        for rect, cited, _label in layout.chips:
             if rect.contains(pos):
-                return ("chip", citation_index)
+                return ("chip", cited)
         if layout.retry_rect is not None and layout.retry_rect.contains(pos):
             return ("retry", None)
         for y, document in layout.parts:

@@ -29,6 +29,7 @@ from jockey_desktop.presentation.status import (
     may_lock_retry,
     status_line,
 )
+from jockey_desktop.presentation.transcript import chip_numbers
 from jockey_desktop.ui.markdown import (
     SafeTextDocument,
     question_markdown,
@@ -72,6 +73,8 @@ class RowLayout:
     bubble: QRectF | None = None
     #: (chip rectangle, citation index, label)
     chips: list[tuple[QRectF, int, str]] = field(default_factory=list)
+    #: Each chip's number, as its ``[N]`` marker reads ("" when it has none), by position.
+    chip_numbers: list[str] = field(default_factory=list)
     status_rect: QRectF | None = None
     status_text: str = ""
     retry_rect: QRectF | None = None
@@ -117,6 +120,11 @@ def seal_point(text: str, start: int, in_fence: bool) -> tuple[int, bool]:
         if not fence and not line.strip():
             best = (offset, fence)
     return best
+
+
+def number_width(metrics: QFontMetricsF, number: str) -> float:
+    """The room a chip's number takes before its play triangle (0 without one)."""
+    return metrics.horizontalAdvance(number) * 1.15 + 7 if number else 0.0
 
 
 def keep_line_breaks(markdown: str) -> str:
@@ -302,14 +310,19 @@ class RowLayouter:
             y += SECTION_GAP
             x = MARGIN_X
             chip_h = metrics.height() + 2 * CHIP_PAD_Y
-            max_label = inner - 2 * CHIP_PAD_X - CHIP_ICON - 6
+            numbers = chip_numbers(message)
             for citation_index, label in chips:
+                number = numbers.get(citation_index, "")
+                number_w = number_width(metrics, number)
+                max_label = inner - 2 * CHIP_PAD_X - CHIP_ICON - 6 - number_w
                 shown = metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, max_label)
-                chip_w = metrics.horizontalAdvance(shown) + 2 * CHIP_PAD_X + CHIP_ICON + 6
+                chip_w = (metrics.horizontalAdvance(shown) + 2 * CHIP_PAD_X + CHIP_ICON + 6
+                          + number_w)
                 if x > MARGIN_X and x + chip_w > MARGIN_X + inner:
                     x = MARGIN_X
                     y += chip_h + CHIP_GAP
                 layout.chips.append((QRectF(x, y, chip_w, chip_h), citation_index, shown))
+                layout.chip_numbers.append(number)
                 x += chip_w + CHIP_GAP
             y += chip_h
 

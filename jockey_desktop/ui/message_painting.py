@@ -30,6 +30,7 @@ from jockey_desktop.ui.message_layout import (
     MARGIN_X,
     STATUS_DOT,
     RowLayout,
+    number_width,
     small_font,
 )
 
@@ -104,14 +105,29 @@ def paint_documents(painter: QPainter, layout: RowLayout, palette: QPalette, col
 
 def paint_chips(painter: QPainter, layout: RowLayout, font: QFont, colors: Colors) -> None:
     """The citation chips: a pill with a small play triangle and the moment's label."""
-    painter.setFont(small_font(font))
-    for rect, _index, label in layout.chips:
+    small = small_font(font)
+    metrics = QFontMetricsF(small)
+    bold = QFont(small)
+    bold.setWeight(QFont.Weight.Bold)
+    for position, (rect, _index, label) in enumerate(layout.chips):
+        painter.setFont(small)
         painter.setPen(QPen(colors.chip_border, 1))
         painter.setBrush(colors.chip)
         radius = rect.height() / 2
         painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), radius, radius)
         mid = rect.center().y()
-        icon_left = rect.left() + CHIP_PAD_X
+        number = layout.chip_numbers[position] if position < len(layout.chip_numbers) else ""
+        number_w = number_width(metrics, number)
+        if number:
+            # The number its [N] marker shows, in the markers' colour and weight.
+            painter.setFont(bold)
+            painter.setPen(colors.link)
+            painter.drawText(QRectF(rect.left() + CHIP_PAD_X - 2, rect.top(), number_w,
+                                    rect.height()),
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                             number)
+            painter.setFont(small)
+        icon_left = rect.left() + CHIP_PAD_X + number_w
         triangle = QPolygonF([
             QPointF(icon_left, mid - CHIP_ICON / 2),
             QPointF(icon_left + CHIP_ICON, mid),
@@ -121,7 +137,7 @@ def paint_chips(painter: QPainter, layout: RowLayout, font: QFont, colors: Color
         painter.setBrush(colors.link)
         painter.drawPolygon(triangle)
         painter.setPen(colors.chip_text)
-        text_rect = rect.adjusted(CHIP_PAD_X + CHIP_ICON + 6, 0, -CHIP_PAD_X + 1, 0)
+        text_rect = rect.adjusted(CHIP_PAD_X + CHIP_ICON + 6 + number_w, 0, -CHIP_PAD_X + 1, 0)
         painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                          label)
 

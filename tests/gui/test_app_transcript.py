@@ -13,6 +13,7 @@ from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from jockey_desktop.core.storage.models import MessageStatus, Role
+from jockey_desktop.core.timecode import format_time_range
 from jockey_desktop.presentation.selections import item_name
 from jockey_desktop.sandbox.faults import Fault
 from tests.helpers.app import (
@@ -28,7 +29,7 @@ from tests.helpers.app import (
     turn_done,
     wait_for_store,
 )
-from tests.helpers.views import action_point, click, row_layout
+from tests.helpers.views import action_point, anchor_in_view, click, row_layout
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)")
@@ -219,3 +220,76 @@ def test_edit_and_ask_starts_a_new_conversation_with_the_question(
     assert question.text == FOLLOW_UP[:-1] + " in one line?"
     assert answer.status == MessageStatus.COMPLETE
     assert settled(desktop)
+
+
+def test_chips_markers_and_the_export_share_the_markers_numbers(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    conversation_id = ask_and_wait(qtbot, desktop, QUESTION)
+    answer = _answers(desktop, conversation_id)[-1]
+    assert len(answer.citations) >= 2
+    view = desktop.window.chat_pane.chat_view
+    layout, _origin = row_layout(view, answer.id)
+    # Each chip reads the number of its citation's [N] marker in the text.
+    for (_rect, index, _label), number in zip(layout.chips, layout.chip_numbers, strict=True):
+        citation = answer.citations[index]
+        marker = answer.text[citation["marker_start"]:citation["marker_end"]]
+        assert marker == f"[{number}]"
+    # The marker's tooltip: its number, the video's title and the cited range.
+    last = max(range(len(answer.citations)),
+               key=lambda i: answer.citations[i]["marker_start"])
+    citation = answer.citations[last]
+    point = anchor_in_view(qtbot, view, answer.id, f"cite:{last}", in_text=True).toPoint()
+    QApplication.sendEvent(view.viewport(), QHelpEvent(
+        QEvent.Type.ToolTip, point, view.viewport().mapToGlobal(point)))
+    marker = answer.text[citation["marker_start"]:citation["marker_end"]]
+    assert QToolTip.text().startswith(f"<qt>{marker} {citation['title']} · ")
+    assert format_time_range(citation["start_sec"], citation["end_sec"]) in QToolTip.text()
+    # Copy conversation (Markdown): the sources numbered the same way.
+    clipboard = QApplication.clipboard()
+    clipboard.clear()
+    desktop.window.sig_copy_conversation.emit(conversation_id)
+    qtbot.waitUntil(lambda: "**Sources**" in clipboard.text(), timeout=5_000)
+    sources = clipboard.text().split("**Sources**", 1)[1]
+    assert f"\n{marker[1:-1]}. {citation['title']} " in sources
+    assert "\n- " not in sources.split("**", 1)[0]
+
+
+def test_a_wide_window_keeps_a_centred_reading_column_and_question_lines(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    desktop.window.resize(1600, 900)
+    conversation_id = new_conversation(qtbot, desktop)
+    composer = desktop.window.chat_pane.composer
+    composer.edit.setFocus()
+    qtbot.keyClicks(composer.edit, "What are the main themes?")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(composer.edit, "Keep it short.")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=15_000)
+    question, answer = desktop.repo.list_messages(conversation_id)
+    assert question.text == "What are the main themes?\nKeep it short."
+    view = desktop.window.chat_pane.chat_view
+    delegate = view.message_delegate
+    viewport = view.viewport().width()
+    assert viewport > 1100
+    column = delegate.view_width()
+    # About 90 characters wide, centred.
+    chars = column / view.fontMetrics().averageCharWidth()
+    assert 80 <= chars <= 100 and column < viewport - 300
+    assert abs(delegate.column_offset() * 2 + column - viewport) <= 1
+    layout, origin = row_layout(view, answer.id)
+    assert layout.document is not None and layout.document.textWidth() <= column
+    assert origin.x() == delegate.column_offset()
+    # The question keeps its two lines in its bubble.
+    layout, _origin = row_layout(view, question.id)
+    assert layout.document is not None
+    lines = sum(layout.document.findBlockByNumber(b).layout().lineCount()
+                for b in range(layout.document.blockCount()))
+    assert lines == 2
+    assert layout.document.toPlainText().splitlines() == ["What are the main themes?",
+                                                          "Keep it short."]

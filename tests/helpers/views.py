@@ -79,12 +79,16 @@ def ids(model: ConversationListModel) -> list[int]:
     return [model.index(r, 0).data(ConversationIdRole) for r in range(model.rowCount())]
 
 
-def anchor_point(layout: RowLayout, href: str) -> QPointF | None:
-    """The middle of the first character of the anchor ``href`` among a row's extras (row
-    coordinates), or None when no extras document has it."""
-    if layout.extras is None:
+def anchor_point(layout: RowLayout, href: str, *, in_text: bool = False) -> QPointF | None:
+    """The middle of the first character of the anchor ``href`` among a row's extras (or,
+    ``in_text``, in its text) in row coordinates, or None when no such document has it."""
+    if in_text:
+        documents = [(layout.doc_origin + QPointF(0, y), d) for y, d in layout.parts]
+    elif layout.extras is None:
         return None
-    for origin, document in layout.extras.documents:
+    else:
+        documents = list(layout.extras.documents)
+    for origin, document in documents:
         block = document.begin()
         while block.isValid():
             it = block.begin()
@@ -103,14 +107,15 @@ def anchor_point(layout: RowLayout, href: str) -> QPointF | None:
     return None
 
 
-def anchor_in_view(qtbot: Any, view: ChatView, message_id: int, href: str) -> QPointF:
+def anchor_in_view(qtbot: Any, view: ChatView, message_id: int, href: str, *,
+                   in_text: bool = False) -> QPointF:
     """Scroll until the anchor ``href`` under a row is on screen; returns where to click it
     (viewport coordinates). A tall answer's toggle may sit below the fold, and a view that
     follows the end scrolls after a layout: the point is taken once everything settled."""
     for _attempt in range(6):
         settle(qtbot, view)
         layout, origin = row_layout(view, message_id)
-        point = anchor_point(layout, href)
+        point = anchor_point(layout, href, in_text=in_text)
         assert point is not None, f"no {href!r} under message {message_id}"
         at = point + QPointF(origin)
         height = view.viewport().height()
