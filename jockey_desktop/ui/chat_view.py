@@ -48,9 +48,19 @@ from jockey_desktop.presentation.selections import ask_about
 from jockey_desktop.presentation.transcript import PAGE_SIZE, OlderLoader
 from jockey_desktop.ui.markdown import citation_index, link_action, message_as_markdown
 from jockey_desktop.ui.message_delegate import ACTION_TOOLTIPS, MessageDelegate
-from jockey_desktop.ui.message_layout import answer_actions
+from jockey_desktop.ui.message_layout import RowLayout, answer_actions
 from jockey_desktop.ui.models.message_model import MessageListModel
 from jockey_desktop.ui.steps_view import steps_target
+from jockey_desktop.ui.text_selection import (
+    End,
+    TextSelection,
+    selected_text,
+    text_length,
+    text_position,
+)
+
+#: A text position past the end of any row ("to the end of that row").
+_END = 1 << 30
 
 #: How close (px) to the end still counts as "at the bottom" (sub-pixel layouts, rounding).
 _BOTTOM_SLACK = 24
@@ -128,6 +138,11 @@ class ChatView(QListView):
         self.message_delegate.sig_retry_requested.connect(self.sig_retry_requested)
         self.message_delegate.sig_steps_toggled.connect(self._on_steps_toggled)
         self.message_delegate.set_version_source(self.message_model.version_of)
+        # Text selection within and across messages (ui/text_selection.py).
+        self._text_selection: TextSelection | None = None
+        self._dragging = False
+        self.message_delegate.set_selection_source(self._selection_in)
+        self.message_model.modelReset.connect(self.clear_text_selection)
         self.message_delegate.sig_action_requested.connect(self._on_action)
 
         bar = self.verticalScrollBar()
@@ -265,7 +280,13 @@ class ChatView(QListView):
         menu.setAccessibleName("Transcript actions")
         index = self.indexAt(pos)
         message = self.message_model.message_at(index.row()) if index.isValid() else None
-        copy_one = menu.addAction("Copy message")
+        copy = menu.addAction("Copy")
+        copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
+        copy.setEnabled(self.has_text_selection())
+        copy.setStatusTip("Copy the selected text as plain text")
+        copy.triggered.connect(self.copy_selection)
+        copy_one = menu.addAction("Copy as Markdown")
+        copy_one.setStatusTip("Copy this message's Markdown")
         copy_one.setEnabled(message is not None and bool(message.text))
         if message is not None:
             message_id = message.id
@@ -385,30 +406,263 @@ class ChatView(QListView):
             self.toggle_steps(message_id, target[1])
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        """Ctrl+C copies the current message; everything else as usual."""
+        """Ctrl+C copies the selected text as plain text (the current message's when none
+        is selected), Ctrl+A selects the whole transcript, Shift with the arrows, Home and
+        End extends the selection; everything else as usual."""
         if event.matches(QKeySequence.StandardKey.Copy):
-            message = self.message_model.message_at(self.currentIndex().row())
-            if message is not None:
-                self.copy_message(message.id)
+            if not self.copy_selection():
+                message = self.message_model.message_at(self.currentIndex().row())
+                if message is not None:
+                    self.copy_plain_message(message.id)
+            event.accept()
+            return
+        if event.matches(QKeySequence.StandardKey.SelectAll):
+            self.select_all_text()
+            event.accept()
+            return
+        if self._extend_by_key(event):
             event.accept()
             return
         super().keyPressEvent(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        """A click makes the row current (NoSelection would otherwise leave it unset)."""
-        index = self.indexAt(event.position().toPoint())
+        """A click makes the row current (NoSelection would otherwise leave it unset); a
+        press on text starts a text selection (Shift extends the one there is)."""
+        pos = event.position().toPoint()
+        index = self.indexAt(pos)
+        self._start_text_selection(event)
         super().mousePressEvent(event)
         if index.isValid():
             self.setCurrentIndex(index)
 
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        """The end of a drag that selected text activates nothing under the mouse."""
+        dragged = self._dragging and self.has_text_selection()
+        self._dragging = False
+        if dragged and event.button() == Qt.MouseButton.LeftButton:
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    # -- text selection (issue 14.7) -----------------------------------------------------------
+    def has_text_selection(self) -> bool:
+        """True while some text is selected."""
+        return self._text_selection is not None and not self._text_selection.is_empty()
+
+    def text_selection(self) -> TextSelection | None:
+        """The selection (anchor and focus), if any."""
+        return self._text_selection
+
+    @Slot()
+    def clear_text_selection(self) -> None:
+        """Select nothing."""
+        if self._text_selection is not None:
+            self._text_selection = None
+            self.viewport().update()
+
+    def select_text(self, anchor: End, focus: End) -> None:
+        """Select from ``anchor`` to ``focus`` ((message id, position) each)."""
+        self._text_selection = TextSelection(anchor, focus)
+        self.viewport().update()
+
+    def select_all_text(self) -> None:
+        """Select the text of every row (Ctrl+A)."""
+        rows = self.message_model.messages()
+        if rows:
+            self.select_text((rows[0].id, 0), (rows[-1].id, _END))
+
+    def selected_plain_text(self) -> str:
+        """The selected text as plain text: each message's part, separated by a blank line."""
+        selection = self._text_selection
+        if selection is None or selection.is_empty():
+            return ""
+        ends = selection.ordered(self.message_model.row_of)
+        if ends is None:
+            return ""
+        first, last = (self.message_model.row_of(end[0]) for end in ends)
+        assert first is not None and last is not None
+        pieces: list[str] = []
+        for row in range(first, last + 1):
+            message = self.message_model.message_at(row)
+            if message is None:
+                continue
+            layout = self._layout_of(message)
+            span = selection.range_in(message.id, self.message_model.row_of,
+                                      text_length(layout))
+            if span is not None:
+                text = selected_text(layout, *span)
+                if text.strip():
+                    pieces.append(text)
+        return "\n\n".join(pieces)
+
+    def copy_selection(self) -> bool:
+        """Put the selected text on the clipboard as plain text; False when none is."""
+        text = self.selected_plain_text()
+        if not text:
+            return False
+        QGuiApplication.clipboard().setText(text)
+        self.sig_message_copied.emit(text)
+        return True
+
+    def copy_plain_message(self, message_id: int) -> None:
+        """Put one message's text on the clipboard as plain text (as it reads)."""
+        message = self.message_model.message(message_id)
+        if message is None:
+            return
+        layout = self._layout_of(message)
+        text = selected_text(layout, 0, text_length(layout))
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.sig_message_copied.emit(text)
+
+    def text_end_at(self, pos: QPoint) -> End | None:
+        """(message id, text position) nearest to a viewport point: above the first row is
+        its start, below the last row its end."""
+        count = self.message_model.rowCount()
+        if count == 0:
+            return None
+        index = self.indexAt(pos)
+        if not index.isValid():
+            first = self.visualRect(self.message_model.index(0, 0))
+            row = 0 if pos.y() < first.top() else count - 1
+            message = self.message_model.message_at(row)
+            assert message is not None
+            return (message.id, 0 if row == 0 and pos.y() < first.top() else _END)
+        message = self.message_model.message_at(index.row())
+        assert message is not None
+        local = QPointF(pos - self.visualRect(index).topLeft()) \
+            - self.message_delegate.column_origin()
+        return (message.id, text_position(self._layout_of(message), local))
+
+    def _layout_of(self, message: Message) -> RowLayout:
+        delegate = self.message_delegate
+        return delegate.cached_layout(message) or delegate.layout_for(
+            message, delegate.view_width())
+
+    def _selection_in(self, message_id: int, layout: RowLayout) -> tuple[int, int] | None:
+        selection = self._text_selection
+        if selection is None:
+            return None
+        return selection.range_in(message_id, self.message_model.row_of, text_length(layout))
+
+    def _start_text_selection(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        if event.button() != Qt.MouseButton.LeftButton or self.target_at(pos) is not None:
+            return
+        end = self.text_end_at(pos)
+        if end is None:
+            self.clear_text_selection()
+            return
+        extend = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if extend and self._text_selection is not None:
+            self.select_text(self._text_selection.anchor, end)
+        else:
+            self.select_text(end, end)
+        self._dragging = True
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        """A drag selects text (scrolling at the edges); otherwise a pointing hand over
+        chips, Retry and links, so they read as clickable."""
+        if self._dragging and event.buttons() & Qt.MouseButton.LeftButton \
+                and self._text_selection is not None:
+            pos = event.position().toPoint()
+            height = self.viewport().height()
+            if pos.y() < 0 or pos.y() > height:
+                bar = self.verticalScrollBar()
+                bar.setValue(bar.value() + (pos.y() if pos.y() < 0 else pos.y() - height))
+            end = self.text_end_at(pos)
+            if end is not None:
+                self.select_text(self._text_selection.anchor, end)
+            event.accept()
+            return
+        self._hover_cursor(event)
+
+    def _extend_by_key(self, event: QKeyEvent) -> bool:
+        """Shift+Left/Right (a character), Shift+Up/Down (to the previous row's start or the
+        next row's end), Shift+Home/End (the row's start or end) move the selection's focus;
+        True when the key was one of these."""
+        if not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            return False
+        key = event.key()
+        keys = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down,
+                Qt.Key.Key_Home, Qt.Key.Key_End)
+        if key not in keys:
+            return False
+        selection = self._text_selection
+        if selection is None:
+            current = self.message_model.message_at(max(0, self.currentIndex().row()))
+            if current is None:
+                return True
+            selection = TextSelection((current.id, 0), (current.id, 0))
+        message_id, position = selection.focus
+        row = self.message_model.row_of(message_id)
+        message = self.message_model.message(message_id)
+        if row is None or message is None:
+            return True
+        length = max(0, text_length(self._layout_of(message)) - 1)
+        position = min(position, length)
+        if key == Qt.Key.Key_Left:
+            focus = self._step_back(row, position)
+        elif key == Qt.Key.Key_Right:
+            focus = self._step_forward(row, position, length)
+        elif key == Qt.Key.Key_Home:
+            focus = (message_id, 0)
+        elif key == Qt.Key.Key_End:
+            focus = (message_id, length)
+        else:
+            target = row - 1 if key == Qt.Key.Key_Up else row + 1
+            neighbour = self.message_model.message_at(target)
+            if neighbour is None:
+                focus = (message_id, 0 if key == Qt.Key.Key_Up else length)
+            else:
+                end = max(0, text_length(self._layout_of(neighbour)) - 1)
+                focus = (neighbour.id, 0 if key == Qt.Key.Key_Up else end)
+        self.select_text(selection.anchor, focus)
+        index = self.message_model.index_of(focus[0])
+        if index.isValid():
+            self.setCurrentIndex(index)
+            self.scrollTo(index)
+        return True
+
+    def _step_back(self, row: int, position: int) -> End:
+        message = self.message_model.message_at(row)
+        assert message is not None
+        if position > 0 or row == 0:
+            return (message.id, max(0, position - 1))
+        previous = self.message_model.message_at(row - 1)
+        assert previous is not None
+        return (previous.id, max(0, text_length(self._layout_of(previous)) - 1))
+
+    def _step_forward(self, row: int, position: int, length: int) -> End:
+        message = self.message_model.message_at(row)
+        assert message is not None
+        following = self.message_model.message_at(row + 1)
+        if position < length or following is None:
+            return (message.id, min(length, position + 1))
+        return (following.id, 0)
+
+    def _hover_cursor(self, event: QMouseEvent) -> None:
         """A pointing hand over chips, Retry and links, so they read as clickable."""
         super().mouseMoveEvent(event)
         self.viewport().setCursor(
             Qt.CursorShape.PointingHandCursor
             if self.target_at(event.position().toPoint()) is not None
+            else Qt.CursorShape.IBeamCursor if self._over_text(event.position().toPoint())
             else Qt.CursorShape.ArrowCursor
         )
+
+    def _over_text(self, pos: QPoint) -> bool:
+        """True when ``pos`` is over a row's text (an I-beam says it can be selected)."""
+        index = self.indexAt(pos)
+        message = self.message_model.message_at(index.row()) if index.isValid() else None
+        layout = self.message_delegate.cached_layout(message) if message is not None else None
+        if layout is None:
+            return False
+        local = QPointF(pos - self.visualRect(index).topLeft()) \
+            - self.message_delegate.column_origin()
+        return any(0 <= (local - layout.doc_origin).y() - y <= d.size().height()
+                   and 0 <= (local - layout.doc_origin).x() <= d.size().width()
+                   for y, d in layout.parts)
 
     def target_at(self, pos: QPoint) -> tuple[str, object] | None:
         """What a click at ``pos`` (viewport coordinates) would activate, if anything."""

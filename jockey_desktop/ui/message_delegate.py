@@ -147,6 +147,9 @@ class MessageDelegate(QStyledItemDelegate):
         self._details_open: dict[int, frozenset[int]] = {}
         #: Where an answer stands among its versions (the view hands its model's lookup).
         self._versions_of: Callable[[int], VersionInfo | None] = lambda _id: None
+        #: The selected text of a row (the view hands its selection's lookup).
+        self._selection_of: Callable[[int, RowLayout], tuple[int, int] | None] = \
+            lambda _id, _layout: None
         #: (font key, width) of the reading column's cap.
         self._reading_width: tuple[str, int] | None = None
         #: Counters for tests and benchmarks.
@@ -170,6 +173,12 @@ class MessageDelegate(QStyledItemDelegate):
     def view_width(self) -> int:
         """The width rows are currently laid out for."""
         return self._effective_width()
+
+    def set_selection_source(
+        self, lookup: Callable[[int, RowLayout], tuple[int, int] | None]
+    ) -> None:
+        """How to find the selected text of a row ((message id, layout) → (start, end))."""
+        self._selection_of = lookup
 
     def set_version_source(self, lookup: Callable[[int], VersionInfo | None]) -> None:
         """How to find an answer's versions (message id → ``VersionInfo`` or None)."""
@@ -291,7 +300,8 @@ class MessageDelegate(QStyledItemDelegate):
             if option.state & QStyle.StateFlag.State_HasFocus:
                 paint_focus(painter, width, option.rect.height(), colors)
             paint_documents(painter, layout, option.palette, colors,
-                            self._document_clip(painter, option))
+                            self._document_clip(painter, option),
+                            self._selection_of(message.id, layout))
             paint_chips(painter, layout, option.font, colors)
             paint_extras(painter, layout.extras, option.palette, colors,
                          self._document_clip(painter, option))
@@ -382,7 +392,11 @@ class MessageDelegate(QStyledItemDelegate):
         if layout is not None:
             self._cache.move_to_end(key)
             return layout
-        font = option.font if option is not None else QFont()
+        if option is not None:
+            font = option.font
+        else:
+            view = self.parent()
+            font = view.font() if isinstance(view, QAbstractItemView) else QFont()
         layout = self._layouter.build(message, width, font, colors, self._clock(),
                                       self._colors_key, self.extras_state(message.id),
                                       self._versions_of(message.id))

@@ -17,6 +17,9 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QPolygonF,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
 )
 
 from jockey_desktop.core.errors import retry_wait_seconds
@@ -33,6 +36,7 @@ from jockey_desktop.ui.message_layout import (
     number_width,
     small_font,
 )
+from jockey_desktop.ui.text_selection import part_ranges
 
 
 def paint_seam(painter: QPainter, layout: RowLayout, width: int, font: QFont,
@@ -76,8 +80,9 @@ def paint_bubble(painter: QPainter, layout: RowLayout, colors: Colors) -> None:
 
 
 def paint_documents(painter: QPainter, layout: RowLayout, palette: QPalette, colors: Colors,
-                    clip: QRectF | None) -> None:
-    """The row's text documents, drawn only where ``clip`` (document coordinates) shows them."""
+                    clip: QRectF | None, selection: tuple[int, int] | None = None) -> None:
+    """The row's text documents, drawn only where ``clip`` (document coordinates) shows them;
+    ``selection`` (start, end positions through the row's text) is drawn highlighted."""
     if layout.document is None:
         return
     painter.save()
@@ -87,7 +92,11 @@ def paint_documents(painter: QPainter, layout: RowLayout, palette: QPalette, col
     text_palette.setColor(QPalette.ColorRole.Text, colors.text)
     text_palette.setColor(QPalette.ColorRole.Link, colors.link)
     ctx.palette = text_palette
-    for y, document in layout.parts:
+    selected = dict.fromkeys(range(len(layout.parts)), (0, 0))
+    if selection is not None:
+        selected.update({i: (lo, hi) for i, lo, hi in part_ranges(layout, *selection)})
+    for part, (y, document) in enumerate(layout.parts):
+        ctx.selections = _highlight(document, selected[part], palette)
         part_clip = clip.translated(0, -y) if clip is not None else None
         height = document.size().height()
         if part_clip is not None:
@@ -101,6 +110,24 @@ def paint_documents(painter: QPainter, layout: RowLayout, palette: QPalette, col
         document.documentLayout().draw(painter, ctx)
         painter.restore()
     painter.restore()
+
+
+def _highlight(document: QTextDocument, span: tuple[int, int],
+               palette: QPalette) -> list[QAbstractTextDocumentLayout.Selection]:
+    """The document's selected span as a layout selection in the palette's highlight."""
+    lo, hi = span
+    if hi <= lo:
+        return []
+    cursor = QTextCursor(document)
+    cursor.setPosition(lo)
+    cursor.setPosition(hi, QTextCursor.MoveMode.KeepAnchor)
+    fmt = QTextCharFormat()
+    fmt.setBackground(palette.color(QPalette.ColorRole.Highlight))
+    fmt.setForeground(palette.color(QPalette.ColorRole.HighlightedText))
+    chosen = QAbstractTextDocumentLayout.Selection()
+    chosen.cursor = cursor
+    chosen.format = fmt
+    return [chosen]
 
 
 def paint_chips(painter: QPainter, layout: RowLayout, font: QFont, colors: Colors) -> None:

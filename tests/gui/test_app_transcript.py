@@ -29,7 +29,7 @@ from tests.helpers.app import (
     turn_done,
     wait_for_store,
 )
-from tests.helpers.views import action_point, anchor_in_view, click, row_layout
+from tests.helpers.views import action_point, anchor_in_view, click, row_layout, text_point
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)")
@@ -293,3 +293,68 @@ def test_a_wide_window_keeps_a_centred_reading_column_and_question_lines(
     assert lines == 2
     assert layout.document.toPlainText().splitlines() == ["What are the main themes?",
                                                           "Keep it short."]
+
+
+def _plain(desktop: Any, message_id: int) -> str:
+    view = desktop.window.chat_pane.chat_view
+    layout, _origin = row_layout(view, message_id)
+    return "\n".join(d.toPlainText() for _y, d in layout.parts)
+
+
+def test_text_is_selected_by_mouse_and_keys_and_copied_as_plain_text(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    desktop.window.resize(1200, 1000)
+    conversation_id = ask_and_wait(qtbot, desktop, QUESTION)
+    ask_and_wait(qtbot, desktop, "Which one is the longest? Answer briefly.")
+    q1, a1, q2, a2 = desktop.repo.list_messages(conversation_id)
+    view = desktop.window.chat_pane.chat_view
+    viewport = view.viewport()
+    clipboard = QApplication.clipboard()
+    left = Qt.MouseButton.LeftButton
+
+    # Inside one message: a drag over part of the last answer's first line.
+    text = _plain(desktop, a2.id)
+    start_at, end_at = 4, text.index("\n") if "\n" in text[:60] else 30
+    end_at = min(end_at, 30)
+    qtbot.mousePress(viewport, left, pos=text_point(view, a2.id, start_at).toPoint())
+    qtbot.mouseMove(viewport, text_point(view, a2.id, end_at).toPoint())
+    qtbot.mouseRelease(viewport, left, pos=text_point(view, a2.id, end_at).toPoint())
+    assert view.has_text_selection()
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == text[start_at:end_at]
+    assert desktop.window.chat_pane.current_conversation_id() == conversation_id  # no link
+
+    # Across messages: from inside the second question to inside the last answer.
+    question = _plain(desktop, q2.id)
+    qtbot.mousePress(viewport, left, pos=text_point(view, q2.id, 6).toPoint())
+    qtbot.mouseMove(viewport, text_point(view, a2.id, 12).toPoint())
+    qtbot.mouseRelease(viewport, left, pos=text_point(view, a2.id, 12).toPoint())
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == f"{question[6:]}\n\n{text[:12]}"
+    assert "**" not in clipboard.text()
+
+    # The keyboard: a click puts the anchor, Shift+Right takes five characters.
+    qtbot.mouseClick(viewport, left, pos=text_point(view, q1.id, 0).toPoint())
+    assert not view.has_text_selection()
+    for _ in range(5):
+        qtbot.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == QUESTION[:5]
+    qtbot.keyClick(view, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text().startswith(QUESTION + "\n\n")  # on into the answer
+
+    # Ctrl+A: the whole transcript as plain text; Copy as Markdown stays its own action.
+    qtbot.keyClick(view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    copied = clipboard.text()
+    assert copied.startswith(QUESTION) and copied.endswith(_plain(desktop, a2.id).rstrip())
+    assert _plain(desktop, a1.id)[:50] in copied and "](" not in copied
+    menu = view.build_context_menu(view.visualRect(view.index_for(a1.id)).center())
+    actions = {a.text(): a for a in menu.actions()}
+    assert actions["Copy"].isEnabled()
+    actions["Copy as Markdown"].trigger()
+    assert clipboard.text() == a1.text

@@ -223,14 +223,15 @@ def test_context_menu_copy_message(qtbot: Any, view: ChatView) -> None:
     point = view.visualRect(view.index_for(1)).center()
     menu = view.build_context_menu(point)
     actions = {a.text(): a for a in menu.actions() if not a.isSeparator()}
-    assert set(actions) == {"Copy message", "Copy conversation", "Show agent steps",
-                            "Edit and ask…"}
-    actions["Copy message"].trigger()
+    assert set(actions) == {"Copy", "Copy as Markdown", "Copy conversation",
+                            "Show agent steps", "Edit and ask…"}
+    assert not actions["Copy"].isEnabled()  # nothing selected
+    actions["Copy as Markdown"].trigger()
     assert QGuiApplication.clipboard().text() == "Copy **me**"
     with qtbot.waitSignal(view.sig_copy_conversation_requested):
         actions["Copy conversation"].trigger()
     empty = view.build_context_menu(QPoint(5, view.viewport().height() - 2))
-    assert not {a.text(): a for a in empty.actions()}["Copy message"].isEnabled()
+    assert not {a.text(): a for a in empty.actions()}["Copy as Markdown"].isEnabled()
 
 
 def test_scrolling_up_keeps_the_text_being_read_still(qtbot: Any, view: ChatView) -> None:
@@ -253,7 +254,9 @@ def test_scrolling_up_keeps_the_text_being_read_still(qtbot: Any, view: ChatView
     assert moved, "estimates were never corrected; the test would prove nothing"
 
 
-def test_ctrl_c_copies_current_message(qtbot: Any, view: ChatView) -> None:
+def test_ctrl_c_without_a_selection_copies_the_current_message_as_plain_text(
+    qtbot: Any, view: ChatView
+) -> None:
     view.set_messages([make_message(1, Role.USER, "first"), make_message(2, Role.USER, "2nd")])
     settle(qtbot, view)
     view.setFocus()

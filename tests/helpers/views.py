@@ -148,3 +148,22 @@ def action_point(view: ChatView, message_id: int, action: str) -> QPointF:
             return point
     raise AssertionError(f"no {action!r} on message {message_id}: "
                          f"{[name for _r, name, _l in layout.actions]}")
+
+
+def text_point(view: ChatView, message_id: int, position: int) -> QPointF:
+    """Where the character at ``position`` of a row's text is (viewport coordinates, the
+    row scrolled into view): the middle of its line, just right of its left edge."""
+    layout, origin = row_layout(view, message_id)
+    offset = 0
+    for y, document in layout.parts:
+        count = document.characterCount()
+        if position < offset + count:
+            local = position - offset
+            block = document.findBlock(local)
+            box = document.documentLayout().blockBoundingRect(block)  # lays it out
+            line = block.layout().lineForTextPosition(local - block.position())
+            x, _next = line.cursorToX(local - block.position())
+            return (QPointF(origin) + layout.doc_origin
+                    + QPointF(box.x() + x + 1, y + box.y() + line.y() + line.height() / 2))
+        offset += count
+    raise AssertionError(f"message {message_id} has no position {position}")
