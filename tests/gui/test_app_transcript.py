@@ -29,6 +29,7 @@ from tests.helpers.app import (
     turn_done,
     wait_for_store,
 )
+from tests.helpers.faulty_storage import inject_faults
 from tests.helpers.views import action_point, anchor_in_view, click, row_layout, text_point
 
 pytestmark = pytest.mark.qt_log_ignore(
@@ -358,3 +359,25 @@ def test_text_is_selected_by_mouse_and_keys_and_copied_as_plain_text(
     assert actions["Copy"].isEnabled()
     actions["Copy as Markdown"].trigger()
     assert clipboard.text() == a1.text
+
+
+def test_a_fork_on_a_full_disk_says_so_and_works_once_there_is_space(
+    qtbot: Any, start: Started, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faulty = inject_faults(monkeypatch)
+    desktop = start()
+    repo = faulty[0]
+    wait_for_store(qtbot, desktop)
+    origin_id = ask_and_wait(qtbot, desktop, QUESTION)
+    answer = _answers(desktop, origin_id)[-1]
+    view = desktop.window.chat_pane.chat_view
+    repo.disk_full = True
+    click(qtbot, view, action_point(view, answer.id, "fork"))
+    status = desktop.window.statusBar()
+    qtbot.waitUntil(lambda: "could not be started" in status.currentMessage(), timeout=5_000)
+    assert "disk" in status.currentMessage().lower()
+    assert current(desktop) == origin_id and repo.real.count_conversations() == 1
+    repo.disk_full = False
+    click(qtbot, view, action_point(view, answer.id, "fork"))
+    qtbot.waitUntil(lambda: current(desktop) not in (None, origin_id), timeout=5_000)
+    assert repo.real.get_conversation(current(desktop)).origin_message_id == answer.id
