@@ -143,6 +143,7 @@ class ChatView(QListView):
         self._dragging = False
         self.message_delegate.set_selection_source(self._selection_in)
         self.message_model.modelReset.connect(self.clear_text_selection)
+        self.message_model.sig_version_added.connect(self._show_new_version)
         self.message_delegate.sig_action_requested.connect(self._on_action)
 
         bar = self.verticalScrollBar()
@@ -341,6 +342,18 @@ class ChatView(QListView):
         self.setCurrentIndex(index)
         self._capture_anchor()
         return True
+
+    @Slot(int)
+    def _show_new_version(self, answer_id: int) -> None:
+        """A new attempt took an earlier question's row (Ask again of an older turn): show
+        it; the end of the transcript is followed only when it is there."""
+        index = self.message_model.index_of(answer_id)
+        if not index.isValid() or index.row() == self.message_model.rowCount() - 1:
+            return
+        self._stick_to_bottom = False
+        self.doItemsLayout()
+        self.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+        self._capture_anchor()
 
     def show_version(self, answer_id: int) -> None:
         """Show another version of an answer in its question's row."""

@@ -137,8 +137,9 @@ def test_ask_again_is_a_new_turn_of_the_same_session_filed_as_a_version(
     assert again.reply_to == q1.id and again.status == MessageStatus.COMPLETE
     assert again.session_id == session == desktop.repo.get_conversation(
         conversation_id).session_id
-    # Shown under its question, the newest version; the later turn stays below.
+    # Shown under its question, the newest version, scrolled to; the later turn below.
     assert _shown_ids(desktop) == [q1.id, again.id, q2.id, a2.id]
+    assert view.index_for(again.id).row() in view.visible_rows()
     assert _labels(desktop, again.id)[:3] == ["‹", "2 / 2", "›"]
     assert _labels(desktop, a2.id) == ["Ask again", "Continue in a new conversation"]
     # The context menu offers the same on an answer.

@@ -88,3 +88,30 @@ def test_accessible_text_says_who_and_what_went_wrong() -> None:
     assert model.data(model.index(0, 0), role) == "You: Where is it?"
     assert model.data(model.index(1, 0), role) == "Jockey: (failed: No network.)"
     assert model.data(model.index(2, 0), role) == "Jockey: Here [1] 1 cited moments"
+
+
+def test_a_new_version_takes_its_questions_row_and_the_others_stay_held(qtbot: Any) -> None:
+    model = MessageListModel()
+    model.set_messages([make_message(1, Role.USER), make_message(
+        2, Role.ASSISTANT, "partial", MessageStatus.CANCELLED, reply_to=1),
+        make_message(3, Role.USER), make_message(4, Role.ASSISTANT, reply_to=3)])
+    assert [m.id for m in model.messages()] == [1, 2, 3, 4]
+    with qtbot.waitSignal(model.sig_version_added) as added:
+        model.append(make_message(5, Role.ASSISTANT, "", MessageStatus.STREAMING, reply_to=1))
+    assert added.args == [5]
+    assert [m.id for m in model.messages()] == [1, 5, 3, 4]  # in place, nothing stacked
+    assert model.row_of(2) is None and model.message(2) is not None
+    info = model.version_of(5)
+    assert info is not None and (info.number, info.count) == (2, 2)
+    # Updates of a held version change it without showing it.
+    assert model.set_stream_text(2, "partial, later") and model.row_of(2) is None
+    assert model.set_stream_text(5, "new text")
+    assert model.message_at(1).text == "new text"
+    assert model.show_version(2)
+    assert [m.id for m in model.messages()] == [1, 2, 3, 4]
+    assert model.message_at(1).text == "partial, later"
+    assert model.shown_version(1) == 2
+    # A newer attempt is shown again whatever was picked.
+    model.append(make_message(6, Role.ASSISTANT, reply_to=1))
+    assert [m.id for m in model.messages()] == [1, 6, 3, 4]
+    assert [m.id for m in model.all_messages()] == [1, 2, 3, 4, 5, 6]

@@ -120,6 +120,17 @@ def test_hostile_titles_names_and_server_text_are_never_rich(
     assert [tip for tip in shown if renders_rich(tip)] == []
     dialog.close()
 
+    # A conversation forked from the hostile one: its header names the origin.
+    fork = desktop.repo.create_conversation(store.id, STORE,
+                                            origin_conversation_id=conversation_id)
+    desktop.workspace.open(fork.id)
+    assert pane.origin_link.isVisible()
+    assert pane.origin_link.text().replace("&&", "&").startswith("↩ Continued from “<img")
+    # Qt's own tooltip label (left from the hover walk, whose texts are checked above) is
+    # escaped rich text by design.
+    assert [f for f in rich_text_findings(QApplication.topLevelWidgets())
+            if "qtooltip_label" not in f] == []
+
 
 def test_the_walk_finds_rich_text_where_it_is(qtbot: Any) -> None:
     """The check itself: each kind of place is found when it holds rich text."""

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
 from jockey_desktop.core.storage.versions import (
@@ -39,6 +39,9 @@ class MessageListModel(QAbstractListModel):
     updated like rows, and shown when picked. A new version (Retry, Ask again) takes its
     question's row at once, so a failed or stopped attempt never stays stacked above it.
     """
+
+    #: (answer id) — a new version of an answer took its question's row (Retry, Ask again).
+    sig_version_added = Signal(int)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -103,9 +106,13 @@ class MessageListModel(QAbstractListModel):
             self.replace(message)
             return
         self._all[message.id] = dataclasses.replace(message)
-        if message.role is Role.ASSISTANT and message.reply_to is not None:
+        replaces = (message.role is Role.ASSISTANT and message.reply_to is not None
+                    and bool(self._versions.get(message.reply_to)))
+        if message.reply_to is not None:
             self._chosen.pop(message.reply_to, None)  # the newest attempt is shown
         self._restructure()
+        if replaces:
+            self.sig_version_added.emit(message.id)
 
     def prepend(self, messages: Iterable[Message]) -> int:
         """Add older messages (oldest first) above the rows; returns how many were new.
