@@ -57,6 +57,7 @@ from jockey_desktop.ui.text_selection import (
     selected_text,
     text_length,
     text_position,
+    word_at,
 )
 
 #: A text position past the end of any row ("to the end of that row").
@@ -331,9 +332,12 @@ class ChatView(QListView):
     def reveal(self, message_id: int) -> bool:
         """Scroll a message into view (loading older pages until it is a row) and make
         it the current row; False when it is not in the conversation."""
-        while self.message_model.row_of(message_id) is None and self.has_older():
+        while self.message_model.message(message_id) is None and self.has_older():
             if self.load_older() == 0:
                 break
+        if self.message_model.row_of(message_id) is None:
+            # An answer version not shown (a search hit, a fork's origin): show it.
+            self.message_model.show_version(message_id)
         index = self.message_model.index_of(message_id)
         if not index.isValid():
             return False
@@ -447,6 +451,20 @@ class ChatView(QListView):
         super().mousePressEvent(event)
         if index.isValid():
             self.setCurrentIndex(index)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        """A double click on text selects the word under it."""
+        pos = event.position().toPoint()
+        end = self.text_end_at(pos) if self.target_at(pos) is None else None
+        message = self.message_model.message(end[0]) if end is not None else None
+        if end is None or message is None or event.button() != Qt.MouseButton.LeftButton:
+            super().mouseDoubleClickEvent(event)
+            return
+        span = word_at(self._layout_of(message), end[1])
+        if span is not None:
+            self.select_text((message.id, span[0]), (message.id, span[1]))
+        self._dragging = False
+        event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         """The end of a drag that selected text activates nothing under the mouse."""

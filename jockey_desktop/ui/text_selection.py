@@ -114,3 +114,19 @@ def part_ranges(layout: RowLayout, start: int, end: int) -> list[tuple[int, int,
             ranges.append((index, lo - offset, hi - offset))
         offset += count
     return ranges
+
+
+def word_at(layout: RowLayout, position: int) -> tuple[int, int] | None:
+    """(start, end) of the word at a position of the row's text, or None (not on a word)."""
+    offset = 0
+    for _y, document in layout.parts:
+        count = document.characterCount()
+        if position < offset + count:
+            cursor = QTextCursor(document)
+            cursor.setPosition(position - offset)
+            cursor.select(QTextCursor.SelectionType.WordUnderCursor)
+            if not cursor.hasSelection():
+                return None
+            return (offset + cursor.selectionStart(), offset + cursor.selectionEnd())
+        offset += count
+    return None

@@ -142,6 +142,9 @@ def test_ask_again_is_a_new_turn_of_the_same_session_filed_as_a_version(
     assert view.index_for(again.id).row() in view.visible_rows()
     assert _labels(desktop, again.id)[:3] == ["‹", "2 / 2", "›"]
     assert _labels(desktop, a2.id) == ["Ask again", "Continue in a new conversation"]
+    # Revealing an earlier version (a search hit on it) shows it in its question's row.
+    assert view.reveal(a1.id) and _shown_ids(desktop) == [q1.id, a1.id, q2.id, a2.id]
+    assert view.currentIndex() == view.index_for(a1.id)
     # The context menu offers the same on an answer.
     center = view.visualRect(view.index_for(a2.id)).center()
     menu = view.build_context_menu(center)
@@ -337,6 +340,12 @@ def test_text_is_selected_by_mouse_and_keys_and_copied_as_plain_text(
     qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert clipboard.text() == f"{question[6:]}\n\n{text[:12]}"
     assert "**" not in clipboard.text()
+
+    # A double click takes a word.
+    word_start = question.index("one")
+    qtbot.mouseDClick(viewport, left, pos=text_point(view, q2.id, word_start + 1).toPoint())
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text() == "one"
 
     # The keyboard: a click puts the anchor, Shift+Right takes five characters.
     qtbot.mouseClick(viewport, left, pos=text_point(view, q1.id, 0).toPoint())
