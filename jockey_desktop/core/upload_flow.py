@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from jockey_desktop.core.api import CancelToken, KnowledgeStoreItem, MultipartStatus
     from jockey_desktop.core.storage.models import Upload
 
+#: Tries of one chunk with fresh URLs after its URL was refused or unreachable.
+_URL_ATTEMPTS = 3
 #: Headers a presigned chunk PUT carries when the session's own ``upload_headers`` are no
 #: longer known (they come only with the new session; a resumed one reuses these).
 DEFAULT_UPLOAD_HEADERS = {"Content-Type": "application/octet-stream"}
@@ -173,13 +175,21 @@ def send_multipart(
         headers = created.upload_headers or DEFAULT_UPLOAD_HEADERS
         done = set()
         on_session(session)
+    # Chunks the server completed that the queue did not save (the app stopped between
+    # the report and the write): saved now, without their ETag (the server has them).
+    saved = {c[0] for c in upload.chunks}
+    for index in sorted(done - saved):
+        on_chunk(index, "", _span(session, index, size)[1])
     sent_before = sum(_span(session, i, size)[1] for i in done)
     progress.set(sent_before)
     pending = [i for i in range(1, session.total_chunks + 1) if i not in done]
-    finished = False
+    finished = not pending
     for index in pending:
         if cancel.cancelled:
             raise RequestCancelledError()
+        # The client checks the file within a chunk; between chunks it is checked against
+        # the file that was queued, so a file edited meanwhile is never sent half old.
+        check_source(upload)
         offset, length = _span(session, index, size)
         base = sent_before
 
@@ -187,7 +197,7 @@ def send_multipart(
             progress.set(base + sent)
 
         etag = None
-        for attempt in range(2):
+        for attempt in range(_URL_ATTEMPTS):
             url = urls.pop(index, None)
             if url is None:
                 urls.update(_renew(client, session, index, pending))
@@ -198,8 +208,9 @@ def send_multipart(
                 break
             except (UploadUrlExpiredError, NetworkError):
                 # An expired or used URL, or one on a host that went away (a restarted
-                # server): a fresh URL once; the client already retried the same one.
-                if attempt == 1 or cancel.cancelled:
+                # server): fresh URLs, a couple of times; the client already retried the
+                # same one.
+                if attempt == _URL_ATTEMPTS - 1 or cancel.cancelled:
                     raise
         assert etag is not None
         result = client.report_chunks(session.upload_id,

@@ -64,6 +64,7 @@ class Queue:
         self.server = SandboxServer(state_dir=self.state_dir, pace=self.pace,
                                     upload_limits=self.limits)
         self.server.start()
+        self.port = self.server.port
         self.client_options = client_options or {}
         self.client = make_client(self.server, **self.client_options)
         self.repo = open_repository(tmp_path / "db" / "conversations.sqlite3",
@@ -122,10 +123,9 @@ class Queue:
         from jockey_desktop.sandbox import SandboxServer
         from tests.helpers.chat import make_client
 
-        port = self.server.port
         self.server.stop()
         self.server = SandboxServer(state_dir=self.state_dir, pace=self.pace,
-                                    upload_limits=self.limits, port=port)
+                                    upload_limits=self.limits, port=self.port)
         self.server.start()
         self.client.close()
         self.client = make_client(self.server, **self.client_options)
