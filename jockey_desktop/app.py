@@ -36,6 +36,7 @@ from jockey_desktop.startup import (
     start_daily_backup,
     tell,
 )
+from jockey_desktop.stores_feature import install_stores_feature
 from jockey_desktop.ui.main_window import MainWindow
 
 if TYPE_CHECKING:
@@ -267,6 +268,7 @@ class JockeyDesktop(QObject):
         stores.sig_stores_failed.connect(picker.set_error)
         if self.guard is not None:
             self.guard.sig_activate_requested.connect(w.bring_to_front)
+        self.store_feature = install_stores_feature(self)
 
     # ----------------------------------------------------------------- start
 
@@ -329,6 +331,7 @@ class JockeyDesktop(QObject):
         self.window.flush_draft()
         self.conversations.shutdown()
         self.chat.shutdown(timeout_s=1.0)
+        self.store_feature.shutdown()
         # The drafts and the ends of interrupted turns are queued on the storage runner:
         # let them reach the disk before the database closes.
         if not self.storage_runner.drain(3000):

@@ -30,6 +30,12 @@ STATE_LABELS = {
     UploadState.FAILED: "Failed",
     UploadState.CANCELLED: "Cancelled",
 }
+#: What an indexing row says for the store item's own status.
+_INDEXING_STEPS = {
+    "queued": "Added · waiting to be indexed",
+    "pending": "Added · waiting for indexing capacity",
+    "processing": "Indexing",
+}
 #: A store item's statuses as the item list shows them (the API's words, capitalised).
 ITEM_STATUS_LABELS = {
     "queued": "Queued",
@@ -86,8 +92,8 @@ def upload_status_text(upload: Upload, *, sent: int | None = None, speed: float 
         if kept and upload.size:
             return f"Paused · {format_size(kept)} of {format_size(upload.size)} sent"
         return "Paused"
-    if state is UploadState.INDEXING and item_status:
-        return f"Indexing · the store says “{item_status}”"
+    if state is UploadState.INDEXING and item_status in _INDEXING_STEPS:
+        return _INDEXING_STEPS[item_status]
     if state is UploadState.QUEUED and upload.size:
         return f"Waiting · {format_size(upload.size)}"
     return STATE_LABELS[state]
