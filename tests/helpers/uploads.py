@@ -153,3 +153,25 @@ def queue(qtbot: Any, tmp_path: Path) -> Iterator[Queue]:
         yield stack
     finally:
         stack.close()
+
+
+def drop_files(widget: Any, paths: list[Path], position: Any = None) -> bool:
+    """Drag ``paths`` onto ``widget`` and drop them at ``position`` (its centre by default),
+    as the window system delivers a file drop; True when the drop was accepted."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    point = position if position is not None else widget.rect().center()
+    action = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(point, action, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    drop = QDropEvent(QPointF(point), action, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
