@@ -89,7 +89,8 @@ def format_size(n_bytes: int) -> str:
         if value < 1000 or unit == "GB":
             if unit == "bytes":
                 return f"{int(value)} byte" + ("" if int(value) == 1 else "s")
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+            shown = f"{value:.1f}".removesuffix(".0") if value < 100 else f"{value:.0f}"
+            return f"{shown} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
 
@@ -131,8 +132,9 @@ def check_file(path: Path, *, direct_above: int | None = None) -> PlannedFile | 
         return Refusal(path, f"“{name}” is empty.")
     most = largest_upload(kind)
     if info.st_size > most:
-        return Refusal(path, f"“{name}” is {format_size(info.st_size)}; a {kind} can be at "
-                             f"most {format_size(most)}.")
+        article = "an" if kind == "image" else "a"
+        return Refusal(path, f"“{name}” is {format_size(info.st_size)}; {article} {kind} can "
+                             f"be at most {format_size(most)}.")
     limit = direct_limit(kind) if direct_above is None else direct_above
     method: Literal["direct", "multipart"] = "direct" if info.st_size <= limit else "multipart"
     return PlannedFile(path, name, info.st_size, info.st_mtime_ns, kind, method)
