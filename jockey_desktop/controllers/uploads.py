@@ -8,7 +8,8 @@ URL is fetched by the server) → ``processing`` (the asset is polled until read
 ``adding`` (``POST …/items`` with ``asset_type`` explicit) → ``indexing`` (the item is polled
 with backoff) → ``ready``; or ``failed`` with a sentence, ``paused``, ``cancelled``.
 
-At most :data:`MAX_TRANSFERS` files are sent at once, on a pool of their own; polls and the
+At most :data:`MAX_TRANSFERS` transfers run at once, on a pool of their own (a lone
+multipart file uses both: two of its chunks at a time); polls and the
 other short calls use the shared network runner; every write goes through the storage
 runner, in order. Workers never touch this object's state: they return results, and the
 multipart flow's "session created" and "chunk acknowledged" reach the GUI thread as queued
@@ -161,6 +162,8 @@ class _Live:
     next_at: float = 0.0
     delay: float | None = None
     rate_limited: bool = False
+    #: Transfer slots the running transfer holds (a lone multipart file takes two).
+    slots: int = 1
     item_status: str | None = None
     #: Adding must first look for an item already made from the asset (after a crash or
     #: an answer that never came).
@@ -456,19 +459,27 @@ class UploadsController(QObject):
         now = time.monotonic()
         self._handles = [h for h in self._handles if not getattr(h, "done", False)]
         if self._client is not None and self._halted is None:
-            sending = sum(1 for i, live in self._live.items()
+            sending = sum(live.slots for i, live in self._live.items()
                           if live.job is not None and self._rows.get(i) is not None
                           and self._rows[i].state in _TRANSFER_STATES)
             # Uploads cut short by a quit or crash go first, then the queue in order.
             order = sorted(self._rows.values(),
                            key=lambda r: (r.state is not UploadState.UPLOADING, r.id))
+            waiting = [r for r in order if r.state in _TRANSFER_STATES and r.active
+                       and not self._live.setdefault(r.id, _Live()).busy
+                       and now >= self._live[r.id].next_at]
             for row in order:
                 live = self._live.setdefault(row.id, _Live())
                 if live.busy or now < live.next_at or not row.active:
                     continue
                 if row.state in _TRANSFER_STATES:
                     if sending < MAX_TRANSFERS:
-                        sending += 1
+                        # A lone multipart file gets both slots: two of its chunks travel at
+                        # once (one is on the wire while the server stores the other).
+                        alone = len(waiting) == 1 and sending == 0
+                        live.slots = MAX_TRANSFERS if alone and \
+                            row.method is UploadMethod.MULTIPART else 1
+                        sending += live.slots
                         self._start_transfer(row, live)
                 elif row.state is UploadState.PROCESSING:
                     self._start_job(row, live, self._client.get_asset, row.asset_id,
@@ -565,7 +576,8 @@ class UploadsController(QObject):
         elif row.method is UploadMethod.MULTIPART:
             fn, args = send_multipart, (client, row, progress, cancel)
             kwargs = {"on_session": partial(self._sig_session.emit, upload_id),
-                      "on_chunk": partial(self._sig_chunk.emit, upload_id)}
+                      "on_chunk": partial(self._sig_chunk.emit, upload_id),
+                      "streams": live.slots}
         else:
             fn, args = send_direct, (client, row, progress, cancel)
         live.job = self._transfers.submit(
@@ -692,6 +704,8 @@ class UploadsController(QObject):
 
     @Slot(int, object)
     def _on_session(self, upload_id: int, session: MultipartSession) -> None:
+        if self._shut_down:
+            return
         self._save(upload_id, upload_id=session.upload_id, asset_id=session.asset_id,
                    chunk_size=session.chunk_size, total_chunks=session.total_chunks,
                    chunks=[])
@@ -699,8 +713,8 @@ class UploadsController(QObject):
     @Slot(int, int, str, int)
     def _on_chunk(self, upload_id: int, index: int, etag: str, size: int) -> None:
         live = self._live.get(upload_id)
-        if live is None:
-            return
+        if live is None or self._shut_down:
+            return  # after quit: the server's own record is read back at the next start
         live.writes += 1
         self._storage.submit(self._repo.record_chunk, upload_id, index, etag, size,
                              on_success=self._saved_write, on_error=self._save_failed)

@@ -19,6 +19,7 @@ read by a timer); :class:`TransferMeter` turns its samples into a speed and a ti
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -32,6 +33,13 @@ from jockey_desktop.core.upload_plan import source_changed
 if TYPE_CHECKING:
     from jockey_desktop.core.api import CancelToken, KnowledgeStoreItem, MultipartStatus
     from jockey_desktop.core.storage.models import Upload
+
+#: Sent chunks are reported this many at a time (a report costs the server a write; a
+#: crash loses at most this many chunks' sending, never their order or the session)...
+REPORT_BATCH = 4
+#: ...or after this many seconds, whichever comes first (slow links report every chunk).
+REPORT_EVERY = 2.0
+log = logging.getLogger(__name__)
 
 #: Tries of one chunk with fresh URLs after its URL was refused or unreachable.
 _URL_ATTEMPTS = 3
@@ -146,20 +154,17 @@ def send_multipart(
     client: _UploadClient, upload: Upload, progress: TransferProgress, cancel: CancelToken, *,
     on_session: Callable[[MultipartSession], None],
     on_chunk: Callable[[int, str, int], None],
+    streams: int = 1,
 ) -> str:
     """Send what the server does not have yet of a multipart upload; returns the asset id.
 
-    ``on_session`` is called (from this thread) when a new session replaces the queued one,
-    ``on_chunk(index, etag, size)`` after each chunk the server acknowledged. Cancelling
-    ``cancel`` stops between (and within) chunks with ``RequestCancelledError``.
+    ``on_session`` is called when a new session replaces the queued one, ``on_chunk(index,
+    etag, size)`` after each chunk the server acknowledged (both from worker threads).
+    ``streams`` chunks go at the same time (the queue gives a lone file both of its transfer
+    slots: while one chunk waits for the server to store it, the next one is on the wire).
+    Cancelling ``cancel`` stops between (and within) chunks with ``RequestCancelledError``.
     """
-    from jockey_desktop.core.api import (
-        CompletedChunk,
-        NetworkError,
-        RequestCancelledError,
-        UploadNotFoundError,
-        UploadUrlExpiredError,
-    )
+    from jockey_desktop.core.api import UploadNotFoundError
 
     check_source(upload)
     size = int(upload.size or 0)
@@ -180,45 +185,10 @@ def send_multipart(
     saved = {c[0] for c in upload.chunks}
     for index in sorted(done - saved):
         on_chunk(index, "", _span(session, index, size)[1])
-    sent_before = sum(_span(session, i, size)[1] for i in done)
-    progress.set(sent_before)
     pending = [i for i in range(1, session.total_chunks + 1) if i not in done]
-    finished = not pending
-    for index in pending:
-        if cancel.cancelled:
-            raise RequestCancelledError()
-        # The client checks the file within a chunk; between chunks it is checked against
-        # the file that was queued, so a file edited meanwhile is never sent half old.
-        check_source(upload)
-        offset, length = _span(session, index, size)
-        base = sent_before
-
-        def report(sent: int, _total: int, base: int = base) -> None:
-            progress.set(base + sent)
-
-        etag = None
-        for attempt in range(_URL_ATTEMPTS):
-            url = urls.pop(index, None)
-            if url is None:
-                urls.update(_renew(client, session, index, pending))
-                url = urls.pop(index)
-            try:
-                etag = client.upload_chunk(url, headers, upload.path, offset, length,
-                                           progress=report, cancel=cancel)
-                break
-            except (UploadUrlExpiredError, NetworkError):
-                # An expired or used URL, or one on a host that went away (a restarted
-                # server): fresh URLs, a couple of times; the client already retried the
-                # same one.
-                if attempt == _URL_ATTEMPTS - 1 or cancel.cancelled:
-                    raise
-        assert etag is not None
-        result = client.report_chunks(session.upload_id,
-                                      [CompletedChunk(index, etag, length)])
-        on_chunk(index, etag, length)
-        sent_before += length
-        progress.set(sent_before)
-        finished = bool(result.is_complete)
+    sender = _ChunkSender(client, upload, session, headers, urls, pending, progress, cancel,
+                          on_chunk, sent=sum(_span(session, i, size)[1] for i in done))
+    finished = sender.run(max(1, min(streams, len(pending)))) if pending else True
     if not finished:
         status = client.get_multipart_status(session.upload_id)
         if status.status != "completed":
@@ -227,6 +197,140 @@ def send_multipart(
             raise ProtocolError("Every part was sent but the server did not complete the "
                                 "upload.")
     return session.asset_id
+
+
+class _ChunkSender:
+    """The missing chunks of one session, PUT by one or more streams (threads) that each
+    take the next chunk and send it; sent chunks are reported in batches (every
+    ``REPORT_BATCH`` chunks or ``REPORT_EVERY`` seconds, and whatever is left when the
+    streams stop, also on a pause or a failure), and ``on_chunk`` is told once the server
+    acknowledged them. The first failure stops every stream and is raised."""
+
+    def __init__(self, client: _UploadClient, upload: Upload, session: MultipartSession,
+                 headers: Mapping[str, str], urls: dict[int, str], pending: list[int],
+                 progress: TransferProgress, cancel: CancelToken,
+                 on_chunk: Callable[[int, str, int], None], *, sent: int) -> None:
+        self._client, self._upload, self._session = client, upload, session
+        self._headers, self._urls, self._pending = headers, urls, pending
+        self._queue = deque(pending)
+        self._progress, self._cancel, self._on_chunk = progress, cancel, on_chunk
+        self._lock = threading.Lock()
+        self._sent = sent  # bytes of whole chunks on the server
+        self._partial: dict[int, int] = {}  # bytes of the chunks on the wire
+        self._errors: list[BaseException] = []
+        self._complete = False
+        #: Chunks on the server but not reported yet, and when the last report went out.
+        self._unreported: list[tuple[int, str, int]] = []
+        self._reported_at = time.monotonic()
+        #: One report at a time, in order (a batch is never overtaken by a later one).
+        self._report_lock = threading.Lock()
+        progress.set(sent)
+
+    def run(self, streams: int) -> bool:
+        """Send every pending chunk; True when the server said the upload is complete."""
+        helpers = [threading.Thread(target=self._stream, name="jockey-upload-stream",
+                                    daemon=True) for _ in range(streams - 1)]
+        for helper in helpers:
+            helper.start()
+        self._stream()
+        for helper in helpers:
+            helper.join()
+        try:
+            self._report(force=True)
+        except Exception as error:  # reported chunks are an optimisation; resume asks
+            if not self._errors:
+                raise
+            log.info("the last chunks could not be reported: %s", type(error).__name__)
+        if self._errors:
+            from jockey_desktop.core.api import RequestCancelledError
+
+            # A cancel seen by one stream is the consequence; the other's error the cause.
+            real = [e for e in self._errors if not isinstance(e, RequestCancelledError)]
+            raise (real or self._errors)[0]
+        if self._cancel.cancelled:
+            from jockey_desktop.core.api import RequestCancelledError
+
+            raise RequestCancelledError()
+        return self._complete
+
+    def _stream(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if self._errors or self._cancel.cancelled or not self._queue:
+                        return
+                    index = self._queue.popleft()
+                self._send(index)
+        except BaseException as error:  # handed to run(), which raises it in the caller
+            with self._lock:
+                self._errors.append(error)
+
+    def _show(self, index: int, sent: int) -> None:
+        with self._lock:
+            self._partial[index] = sent
+            self._progress.set(self._sent + sum(self._partial.values()))
+
+    def _send(self, index: int) -> None:
+        from jockey_desktop.core.api import NetworkError, UploadUrlExpiredError
+
+        # The client checks the file within a chunk; between chunks it is checked against
+        # the file that was queued, so a file edited meanwhile is never sent half old.
+        check_source(self._upload)
+        session, size = self._session, int(self._upload.size or 0)
+        offset, length = _span(session, index, size)
+        etag = ""
+        for attempt in range(_URL_ATTEMPTS):
+            url = self._url(index)
+            try:
+                etag = self._client.upload_chunk(
+                    url, self._headers, self._upload.path, offset, length,
+                    progress=lambda sent, _total: self._show(index, sent), cancel=self._cancel)
+                break
+            except (UploadUrlExpiredError, NetworkError):
+                # An expired or used URL, or one on a host that went away (a restarted
+                # server): fresh URLs, a couple of times; the client already retried the
+                # same one.
+                if attempt == _URL_ATTEMPTS - 1 or self._cancel.cancelled:
+                    raise
+        with self._lock:
+            self._partial.pop(index, None)
+            self._sent += length
+            self._unreported.append((index, etag, length))
+            self._progress.set(self._sent + sum(self._partial.values()))
+        self._report(force=False)
+
+    def _report(self, *, force: bool) -> None:
+        """Report the chunks sent and not yet reported (when a batch is due, or ``force``)."""
+        from jockey_desktop.core.api import CompletedChunk
+
+        with self._report_lock:
+            with self._lock:
+                due = (len(self._unreported) >= REPORT_BATCH or not self._queue
+                       or time.monotonic() - self._reported_at >= REPORT_EVERY)
+                if not self._unreported or not (due or force):
+                    return
+                batch, self._unreported = self._unreported, []
+            try:
+                result = self._client.report_chunks(
+                    self._session.upload_id, [CompletedChunk(*chunk) for chunk in batch])
+            except BaseException:
+                with self._lock:
+                    self._unreported = batch + self._unreported
+                raise
+            self._reported_at = time.monotonic()
+            for chunk in batch:
+                self._on_chunk(*chunk)
+            with self._lock:
+                self._complete = self._complete or bool(result.is_complete)
+
+    def _url(self, index: int) -> str:
+        with self._lock:
+            url = self._urls.pop(index, None)
+            if url is None:
+                # Renewed under the lock: the other stream waits instead of asking too.
+                self._urls.update(_renew(self._client, self._session, index, self._pending))
+                url = self._urls.pop(index)
+            return url
 
 
 def _span(session: MultipartSession, index: int, size: int) -> tuple[int, int]:
@@ -295,7 +399,9 @@ def describe_upload_error(error: BaseException, *, filename: str, resumable: boo
     again = ("Retry continues with the parts already sent." if resumable
              else "Retry sends it again.")
     if isinstance(error, api.UploadSourceChangedError):
-        reason = detail or f"{name} changed or disappeared during the upload."
+        # The client says "The file …"; the queue names it.
+        reason = (name + detail[len("The file"):] if detail.startswith("The file ")
+                  else detail or f"{name} changed or disappeared during the upload.")
         return f"{reason} Retry uploads the file as it is now."
     if isinstance(error, api.AuthenticationError):
         return "The API key was not accepted — open Settings to replace it, then retry."

@@ -180,7 +180,7 @@ def test_polls_back_off_to_a_ceiling() -> None:
      "The server failed while receiving “v.mp4”. Retry continues with the parts already "
      "sent."),
     (api.UploadSourceChangedError("The file was modified during the upload."), True,
-     "The file was modified during the upload. Retry uploads the file as it is now."),
+     "“v.mp4” was modified during the upload. Retry uploads the file as it is now."),
     (api.AuthenticationError("", status=401), False,
      "The API key was not accepted — open Settings to replace it, then retry."),
     (api.StoreNotFoundError("", status=404), False,
