@@ -32,20 +32,10 @@ from jockey_desktop.core.api import (
 )
 from jockey_desktop.sandbox import SANDBOX_API_KEY, Fault, Pace, SandboxServer
 from jockey_desktop.sandbox.assets import UploadLimits
-from tests.helpers.sandbox_resources import FakeClock, file_server, tiny_png
+from tests.helpers.sandbox_resources import FakeClock, Sleeps, file_server, tiny_png
 from tests.helpers.uploads import video_bytes
 
 CHUNK = 64 * 1024
-
-
-class Sleeps:
-    """The client's sleep, recorded instead of waited."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 @pytest.fixture

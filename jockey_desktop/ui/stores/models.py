@@ -37,22 +37,21 @@ SortRole = Qt.ItemDataRole.UserRole + 2
 FractionRole = Qt.ItemDataRole.UserRole + 3
 
 
-class ItemsModel(QAbstractTableModel):
-    """A store's items: title or file name, duration, size, status, added date."""
+class _FlatTable(QAbstractTableModel):
+    """A flat table of records with fixed column titles (``HEADERS``)."""
 
-    HEADERS = ("Title", "Duration", "Size", "Status", "Added")
-    TITLE, DURATION, SIZE, STATUS, ADDED = range(5)
+    HEADERS: tuple[str, ...] = ()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[ItemRow] = []
+        self._rows: list[Any] = []
 
     def rowCount(self, parent: _Index = _ROOT) -> int:
-        """Items (0 under any parent: a flat table)."""
+        """Records (0 under any parent: a flat table)."""
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: _Index = _ROOT) -> int:
-        """Five columns."""
+        """One column per header."""
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
@@ -61,6 +60,15 @@ class ItemsModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         return None
+
+
+class ItemsModel(_FlatTable):
+    """A store's items: title or file name, duration, size, status, added date."""
+
+    HEADERS = ("Title", "Duration", "Size", "Status", "Added")
+    TITLE, DURATION, SIZE, STATUS, ADDED = range(5)
+
+    _rows: list[ItemRow]
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Texts per column; the status coloured; a failed item's reason in the tooltip."""
@@ -104,33 +112,19 @@ class ItemsModel(QAbstractTableModel):
         return next((r for r in self._rows if r.id == item_id), None)
 
 
-class UploadsModel(QAbstractTableModel):
+class UploadsModel(_FlatTable):
     """The upload queue: file, store, progress bar, status line. Live progress comes from
     the queue's ticks (``set_progress``) and only repaints what changed."""
 
     HEADERS = ("File", "Store", "Progress", "Status")
     FILE, STORE, PROGRESS, STATUS = range(4)
 
+    _rows: list[Upload]
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[Upload] = []
         self._live: dict[int, Any] = {}
         self._store_names: dict[str, str] = {}
-
-    def rowCount(self, parent: _Index = _ROOT) -> int:
-        """Uploads (flat)."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = _ROOT) -> int:
-        """Four columns."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column titles."""
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def status_text(self, upload: Upload) -> str:
         """The status line of one row, with its live progress."""

@@ -443,17 +443,11 @@ class StoresView(QWidget):
         store = self._shown_store()
         if store is None:
             return None
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete knowledge store?",
-                          f"Delete “{store.name}”?", parent=self)
-        box.setTextFormat(Qt.TextFormat.PlainText)  # a server-supplied name
-        box.setInformativeText(delete_store_text(store))
-        delete = box.addButton("Delete store and videos", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         store_id = store.id
-        box.buttonClicked.connect(
-            lambda button: self.sig_delete_store.emit(store_id) if button is delete else None)
-        return self._open(box)
+        return self._confirm(QMessageBox.Icon.Warning, "Delete knowledge store?",
+                             f"Delete “{store.name}”?", delete_store_text(store),
+                             "Delete store and videos",
+                             lambda: self.sig_delete_store.emit(store_id))
 
     @Slot()
     def confirm_remove_items(self) -> QMessageBox | None:
@@ -464,18 +458,12 @@ class StoresView(QWidget):
         count = len(ids)
         first = self.items_model.row_by_id(ids[0])
         what = f"“{first.title}”" if count == 1 and first else f"{count} videos"
-        box = QMessageBox(QMessageBox.Icon.Question, "Remove from store?",
-                          f"Remove {what} from the store?", parent=self)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setInformativeText("Answers will no longer use them. The uploaded files stay in "
-                               "your account.")
-        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
         store_id = self._store_id
-        box.buttonClicked.connect(
-            lambda button: self.sig_remove_items.emit(store_id, ids)
-            if button is remove else None)
-        return self._open(box)
+        return self._confirm(QMessageBox.Icon.Question, "Remove from store?",
+                             f"Remove {what} from the store?",
+                             "Answers will no longer use them. The uploaded files stay in "
+                             "your account.", "Remove",
+                             lambda: self.sig_remove_items.emit(store_id, ids))
 
     @Slot()
     def open_url_dialog(self) -> QInputDialog | None:
@@ -515,17 +503,11 @@ class StoresView(QWidget):
         store_id = self._store_id
         if collection is None or store_id is None:
             return None
-        box = QMessageBox(QMessageBox.Icon.Question, "Delete collection?",
-                          f"Delete the collection “{collection.name}”?", parent=self)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setInformativeText("Its videos stay in the store.")
-        delete = box.addButton("Delete collection", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
         cid = collection.id
-        box.buttonClicked.connect(
-            lambda button: self.sig_delete_collection.emit(store_id, cid)
-            if button is delete else None)
-        return self._open(box)
+        return self._confirm(QMessageBox.Icon.Question, "Delete collection?",
+                             f"Delete the collection “{collection.name}”?",
+                             "Its videos stay in the store.", "Delete collection",
+                             lambda: self.sig_delete_collection.emit(store_id, cid))
 
     @Slot()
     def choose_files(self) -> None:
@@ -600,6 +582,19 @@ class StoresView(QWidget):
         if self.active_dialog is dialog:
             self.active_dialog = None
         dialog.deleteLater()
+
+    def _confirm(self, icon: QMessageBox.Icon, title: str, text: str, details: str,
+                 action: str, then: Callable[[], None]) -> QMessageBox:
+        """A non-blocking question whose ``action`` button (destructive) runs ``then``;
+        Cancel is the default. ``text`` may hold server names: shown as plain text."""
+        box = QMessageBox(icon, title, text, parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setInformativeText(details)
+        act = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.buttonClicked.connect(lambda button: then() if button is act else None)
+        return self._open(box)
 
     def _ask_text(self, title: str, label: str, text: str,
                   then: Callable[[str], None]) -> QInputDialog:
