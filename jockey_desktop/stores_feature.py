@@ -270,6 +270,8 @@ class StoresFeature(QObject):
     def _batch_finished(self, outcome: BatchOutcome) -> None:
         text = batch_message(outcome.ready, outcome.failed, self._store_name(outcome.store_id))
         self.window.show_transient(text)
+        if self._view is not None:
+            self._view.show_notice(text)
         view_active = self._view is not None and self._view.isActiveWindow()
         if not self.window.isActiveWindow() and not view_active:
             self.notifier.notify("Videos ready" if outcome.ready else "Upload finished", text)

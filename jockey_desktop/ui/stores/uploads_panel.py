@@ -48,7 +48,8 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.minimum, bar.maximum = 0, 1000
         bar.progress = round(float(fraction) * 1000)
         bar.textVisible = False
-        bar.state = option.state
+        # Without State_Horizontal, Qt 6's styles draw the bar filling upwards.
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
         bar.palette = option.palette
         widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
