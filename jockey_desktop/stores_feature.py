@@ -129,6 +129,8 @@ class StoresFeature(QObject):
         window.statusBar().addPermanentWidget(self.indicator)
         self.indicator.sig_clicked.connect(self.open)
         self.drops.watch(window)
+        # The question box takes text drops itself: a dropped file is an upload there too.
+        self.drops.watch(window.chat_pane.composer.edit.viewport())
         self.drops.sig_dropped.connect(self._dropped_on_window)
         window.store_picker.sig_manage_requested.connect(self.open)
         self._add_menu()

@@ -166,13 +166,19 @@ def test_files_dropped_on_the_main_window_go_to_the_picked_store(
     picked = desktop.window.store_picker.current_store()
     path = write_video(tmp_path / "v", "dropped.mp4")
     assert drop_files(desktop.window, [path])
+    # On the question box too (it takes text drops, not files).
+    other = write_video(tmp_path / "v", "on the composer.mp4", size=30_000)
+    composer = desktop.window.chat_pane.composer.edit
+    assert drop_files(composer.viewport(), [other])
+    assert composer.toPlainText() == ""
     feature = desktop.store_feature
     qtbot.waitUntil(lambda: [r.state for r in feature.uploads.uploads()]
-                    == [UploadState.READY], timeout=15_000)
-    [row] = feature.uploads.uploads()
-    assert row.store_id == picked.id and row.filename == "dropped.mp4"
-    qtbot.waitUntil(lambda: desktop.window.status_text()
-                    == f"1 video is ready to ask about in “{picked.name}”.", timeout=5_000)
+                    == [UploadState.READY] * 2, timeout=15_000)
+    rows = feature.uploads.uploads()
+    assert {r.store_id for r in rows} == {picked.id}
+    assert sorted(r.filename for r in rows) == ["dropped.mp4", "on the composer.mp4"]
+    qtbot.waitUntil(lambda: desktop.window.status_text().endswith(
+        f"ready to ask about in “{picked.name}”."), timeout=5_000)
 
 
 def test_a_failed_video_says_why_and_the_queue_buttons_act(
