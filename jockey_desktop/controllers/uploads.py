@@ -316,8 +316,8 @@ class UploadsController(QObject):
             if answer is None:
                 return
             if answer is False:
-                skip = {id(d) for d in duplicates}
-                chosen = [f for f in files if id(f) not in skip]
+                skip = set(duplicates)
+                chosen = [f for f in files if f not in skip]
         if not chosen:
             return
         rows = [planned.as_row(store_id) for planned in chosen]

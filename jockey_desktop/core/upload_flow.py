@@ -25,7 +25,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from jockey_desktop.core.upload_plan import source_changed
@@ -376,11 +375,6 @@ def find_item_for_asset(client: Any, store_id: str, asset_id: str) -> KnowledgeS
     return None
 
 
-def file_name(path: str) -> str:
-    """The last part of a path, for sentences."""
-    return Path(path).name or path
-
-
 def describe_upload_error(error: BaseException, *, filename: str, resumable: bool) -> str:
     """One sentence (or two) saying why a step of ``filename``'s upload failed and what a
     retry will do. ``resumable``: the parts already sent are kept (multipart)."""
@@ -428,11 +422,6 @@ def describe_upload_error(error: BaseException, *, filename: str, resumable: boo
     return f"Something went wrong in the app while uploading {name} ({type(error).__name__})."
 
 
-def now() -> float:
-    """The monotonic clock the meters use."""
-    return time.monotonic()
-
-
 __all__ = [
     "DEFAULT_UPLOAD_HEADERS",
     "MultipartSession",
@@ -440,10 +429,8 @@ __all__ = [
     "TransferProgress",
     "check_source",
     "describe_upload_error",
-    "file_name",
     "find_item_for_asset",
     "next_delay",
-    "now",
     "send_direct",
     "send_multipart",
 ]
