@@ -37,6 +37,7 @@ from jockey_desktop.startup import (
     start_daily_backup,
     tell,
 )
+from jockey_desktop.stores_feature import install_stores_feature
 from jockey_desktop.ui.main_window import MainWindow
 
 if TYPE_CHECKING:
@@ -277,6 +278,8 @@ class JockeyDesktop(QObject):
             self.guard.sig_activate_requested.connect(w.bring_to_front)
         # The player (built on the first citation click) and the moment exports.
         self.player = wire_player(self)
+        self.store_feature = install_stores_feature(self)
+        self.store_feature.sig_play_item.connect(self.player.play_item)
 
     # ----------------------------------------------------------------- start
 
@@ -344,6 +347,7 @@ class JockeyDesktop(QObject):
         self.conversations.shutdown()
         self.chat.shutdown(timeout_s=1.0)
         self.player.shutdown()
+        self.store_feature.shutdown()
         # The drafts and the ends of interrupted turns are queued on the storage runner:
         # let them reach the disk before the database closes.
         if not self.storage_runner.drain(3000):

@@ -226,6 +226,21 @@ class PlayerController(QObject):
             self._load_list_thumbnails()
         self.go_to(index)
 
+    def play_item(self, store_id: str, item_id: str, title: str) -> None:
+        """Play a whole store item from its start (the stores view's "Play"): a list of one
+        moment, resolved through the item like any video without a citation's address."""
+        if self._shut_down:
+            return
+        moment = PlayerMoment(index=0, item_id=item_id, title=title or "Video", start=0.0,
+                              end=None, sentence="", hls_url=None, thumbnail_url=None,
+                              citation={"kind": "video_citation", "item_id": item_id,
+                                        "title": title, "start_sec": None, "end_sec": None})
+        self._store_id = store_id
+        self._moments = [moment]
+        self.sig_moments.emit(self._moments, 0)
+        self._load_list_thumbnails()
+        self.go_to(0)
+
     @Slot(int)
     def go_to(self, index: int) -> None:
         """Play moment ``index`` of the answer."""

@@ -164,6 +164,8 @@ class StorePicker(QWidget):
     #: The shown store changed for any reason (user, restore, reload); carries the
     #: StoreSummary or None. For display only: user choices come with ``sig_store_chosen``.
     sig_current_changed = Signal(object)
+    #: "Manage…": open the stores view (create stores, upload videos).
+    sig_manage_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -186,6 +188,12 @@ class StorePicker(QWidget):
         self.button.setArrowType(Qt.ArrowType.NoArrow)
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.button.clicked.connect(self.show_popup)
+        self.manage_button = QToolButton(self)
+        self.manage_button.setText("Manage…")
+        self.manage_button.setAccessibleName("Manage knowledge stores")
+        self.manage_button.setToolTip("Create stores, upload videos and watch them index")
+        self.manage_button.setAutoRaise(True)
+        self.manage_button.clicked.connect(self.sig_manage_requested)
         self.warning_label = QLabel(self)
         self.warning_label.setWordWrap(True)
         # Store names and server error text end up here: plain, never interpreted as HTML.
@@ -201,6 +209,7 @@ class StorePicker(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.caption)
         row.addWidget(self.button)
+        row.addWidget(self.manage_button)
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
