@@ -115,6 +115,8 @@ class StoresFeature(QObject):
         conn = desktop.connection
         conn.sig_client_changed.connect(uploads.set_client)
         conn.sig_client_changed.connect(manager.set_client)
+        # A restore or a damaged file moved aside replaced the database: read the queue again.
+        desktop.feed.sig_changed.connect(uploads.on_changes)
         uploads.sig_store_changed.connect(self.stores.refresh_store)
         uploads.sig_notice.connect(window.show_transient)
         uploads.sig_refused.connect(self._refused)

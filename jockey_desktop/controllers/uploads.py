@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from jockey_desktop.concurrency import TaskRunner
+from jockey_desktop.core.changes import Changes
 from jockey_desktop.core.storage.models import Upload, UploadMethod, UploadState
 from jockey_desktop.core.upload_flow import (
     MultipartSession,
@@ -257,6 +258,15 @@ class UploadsController(QObject):
         if client is None or self._shut_down:
             self._timer.stop()
             return
+        self.reload()
+
+    @Slot(object)
+    def on_changes(self, changes: Changes) -> None:
+        """The database was replaced (a restore, a damaged file moved aside): the queue is
+        read again from the new file, and what was under way continues from there."""
+        if not changes.everything or self._client is None or self._shut_down:
+            return
+        self._stop_all("stop")
         self.reload()
 
     def reload(self) -> None:
