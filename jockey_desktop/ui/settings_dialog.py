@@ -279,9 +279,21 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def _on_ok(self) -> None:
-        if self._base_url_problem() is None:
-            self._on_apply()
-            self.accept()
+        # OK means "use what I entered": a key pasted without pressing "Save key" is saved
+        # too (throwing it away silently left the user at "Not connected"). A key that is
+        # not a key keeps the dialog open with the reason, and nothing is applied.
+        if self._base_url_problem() is not None:
+            return
+        key = self.key_field.text().strip()
+        if key:
+            problem = _key_problem(key)
+            if problem is not None:
+                self._show_result(False, problem)
+                self.key_field.setFocus()
+                return
+            self._on_save()
+        self._on_apply()
+        self.accept()
 
     def reject(self) -> None:
         """Close without applying; an unsaved key is dropped from the field."""

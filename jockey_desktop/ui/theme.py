@@ -16,6 +16,8 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from jockey_desktop.presentation.text_actions import has_actions, split_actions
+
 LIGHT = "light"
 DARK = "dark"
 
@@ -301,3 +303,32 @@ def set_plain_text(label: QLabel, text: str) -> None:
     format renders anything that merely looks like HTML, ``Qt::mightBeRichText``)."""
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setText(text)
+
+
+def text_with_action_links(text: str) -> str:
+    """``text`` as rich text whose only markup is ours: every character escaped, line breaks
+    kept, and each action it names (``presentation.text_actions``) an ``action:`` link."""
+    parts: list[str] = []
+    for run, action in split_actions(text):
+        escaped = html.escape(run, quote=False).replace("\n", "<br>")
+        parts.append(f'<a href="{action.value}">{escaped}</a>' if action is not None
+                     else escaped)
+    return f"<qt>{''.join(parts)}</qt>"
+
+
+def set_text_with_actions(label: QLabel, text: str) -> None:
+    """Show ``text`` in ``label`` exactly as written, with the actions it names as links.
+
+    Text naming no action is set as plain text. Links never open anything by themselves
+    (``openExternalLinks`` off): the owner connects ``label.linkActivated`` and does the
+    action (``presentation.text_actions.action_for(href)``).
+    """
+    label.setOpenExternalLinks(False)
+    if not has_actions(text):
+        set_plain_text(label, text)
+        return
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setText(text_with_action_links(text))
+    flags = label.textInteractionFlags()
+    label.setTextInteractionFlags(flags | Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                  | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
