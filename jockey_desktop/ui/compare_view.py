@@ -67,7 +67,7 @@ class CompareColumnView(QFrame):
         self.state_label.setWordWrap(True)
         self.state_label.setProperty("role", "muted")
         self.open_button = QPushButton("Open as conversation", self)
-        self.open_button.setFlat(True)
+        self.open_button.setProperty("link", True)
         self.open_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.open_button.setToolTip("Show this store's answers in the chat, to go on with "
                                     "this store alone")
@@ -159,7 +159,7 @@ class CompareView(QWidget):
         self._busy = False
 
         self.title_label = QLabel(TITLE, self)
-        self.title_label.setProperty("role", "title")
+        self.title_label.setProperty("role", "heading")
         self.intro_label = QLabel(INTRO, self)
         self.intro_label.setTextFormat(Qt.TextFormat.PlainText)
         self.intro_label.setWordWrap(True)
@@ -181,6 +181,9 @@ class CompareView(QWidget):
         self.hint_label = QLabel(self)
         self.hint_label.setTextFormat(Qt.TextFormat.PlainText)
         self.hint_label.setProperty("role", "muted")
+        self.hint_label.setWordWrap(True)
+        # Store names can be long: the hint wraps instead of widening the window.
+        self.hint_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         chips_line = QHBoxLayout()
         chips_line.addLayout(self.chips_row)
         chips_line.addWidget(self.hint_label, 1)
@@ -296,7 +299,9 @@ class CompareView(QWidget):
             chip.setChecked(chosen)
             chip.blockSignals(False)
             full = len(self._chosen) >= MAX_STORES
-            chip.setEnabled(not started and (chosen or (store.ready > 0 and not full)))
+            chip.setEnabled(chosen or (store.ready > 0 and not full))
+            # Once asked, the stores are fixed until "New comparison": the hint names them.
+            chip.setVisible(not started)
         self.new_button.setVisible(started)
         if started:
             names = [c.store_name for c in self._columns]

@@ -92,6 +92,25 @@ QLabel[role="error"] { color: %(error)s; }
 QLabel[role="success"] { color: %(success)s; }
 QLabel[role="muted"] { color: palette(placeholder-text); }
 QLabel[role="title"] { font-size: 20pt; font-weight: 600; }
+QLabel[role="heading"] { font-size: 14pt; font-weight: 600; }
+QPushButton[link="true"] {
+    border: none; background: transparent; color: palette(link); padding: 2px 4px;
+}
+QPushButton[link="true"]:hover { text-decoration: underline; }
+QPushButton#starterQuestion {
+    text-align: left; padding: 8px 14px; border: 1px solid palette(mid); border-radius: 8px;
+    background: palette(base);
+}
+QPushButton#starterQuestion:hover { border-color: palette(highlight); }
+QPushButton#compareChip {
+    padding: 4px 12px; border: 1px solid palette(mid); border-radius: 12px;
+    background: palette(base);
+}
+QPushButton#compareChip:checked {
+    background: palette(highlight); color: palette(highlighted-text);
+    border-color: palette(highlight);
+}
+QPushButton#compareChip:disabled { color: palette(placeholder-text); }
 QFrame#NoticeBanner {
     background: %(warn_bg)s; border: 1px solid %(warn_border)s; border-radius: 4px;
 }
