@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.chat_pane.sig_title_changed.connect(self.set_conversation_title)
         self.chat_pane.sig_copy_conversation_requested.connect(self._copy_shown)
         self.chat_pane.sig_text_action.connect(self.do_text_action)
+        self.store_picker.sig_text_action.connect(self.do_text_action)
         # Typing in the list is a question being started: it goes to the question box.
         self.sidebar.sig_text_typed.connect(self.chat_pane.type_into_composer)
         # Opening a conversation from the list shows it (the comparison steps aside).
@@ -465,6 +466,8 @@ class MainWindow(QMainWindow):
         self.action_notify.blockSignals(True)
         self.action_notify.setChecked(on)
         self.action_notify.blockSignals(False)
+        if self._settings_dialog is not None:
+            self._settings_dialog.set_notify(on)
 
     # -- the conversation or the comparison ------------------------------------------------------
 
@@ -579,6 +582,8 @@ class MainWindow(QMainWindow):
             dialog.sig_remove_key.connect(self.sig_remove_key)
             dialog.sig_test_connection.connect(self.sig_test_connection)
             dialog.sig_apply.connect(self.sig_apply_settings)
+            dialog.sig_notify_changed.connect(self.sig_notify_changed)
+            dialog.set_notify(self.action_notify.isChecked())
             self._settings_dialog = dialog
             if self._key_state is not None:
                 self.set_key_state(*self._key_state)

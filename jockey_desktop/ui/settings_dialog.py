@@ -37,6 +37,8 @@ class SettingsDialog(QDialog):
     sig_remove_key = Signal()
     sig_test_connection = Signal(str, str)
     sig_apply = Signal(str, bool)
+    #: "Notify me when an answer is ready" was switched (on / off).
+    sig_notify_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -125,6 +127,17 @@ class SettingsDialog(QDialog):
         form.addRow("", self.sandbox_check)
         form.addRow("Proxy in use:", self.proxy_label)
 
+        # -- notifications -----------------------------------------------------------------------
+        notify_box = QGroupBox("Notifications", self)
+        self.notify_check = QCheckBox("Notify me when an answer is ready while the window is "
+                                      "in the background", notify_box)
+        self.notify_check.setAccessibleName("Notify me when an answer is ready")
+        self.notify_check.setToolTip("The window flashes in the taskbar and a desktop "
+                                     "notification names the conversation")
+        self.notify_check.setChecked(True)
+        self.notify_check.toggled.connect(self.sig_notify_changed)
+        QVBoxLayout(notify_box).addWidget(self.notify_check)
+
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
             | QDialogButtonBox.StandardButton.Apply, self)
@@ -136,6 +149,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(key_box)
         layout.addWidget(conn_box)
+        layout.addWidget(notify_box)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self._update_buttons()
@@ -186,6 +200,12 @@ class SettingsDialog(QDialog):
             self.resize(max(hint.width(), self.width()), max(hint.height(), self.height()))
         elif not self.isVisible():
             self.adjustSize()
+
+    def set_notify(self, on: bool) -> None:
+        """Show whether answer notifications are on (without emitting a change)."""
+        self.notify_check.blockSignals(True)
+        self.notify_check.setChecked(on)
+        self.notify_check.blockSignals(False)
 
     def set_proxy(self, text: str | None) -> None:
         """The proxy that requests go through, or None/"" for a direct connection."""

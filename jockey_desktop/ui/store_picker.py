@@ -46,7 +46,13 @@ from jockey_desktop.ui.models.store_model import (
     StoreRole,
     store_counts_text,
 )
-from jockey_desktop.ui.theme import palette_colors, plain_menu_text, plain_tooltip, repolish
+from jockey_desktop.ui.theme import (
+    palette_colors,
+    plain_menu_text,
+    plain_tooltip,
+    repolish,
+    set_text_with_actions,
+)
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -164,6 +170,8 @@ class StorePicker(QWidget):
     #: The shown store changed for any reason (user, restore, reload); carries the
     #: StoreSummary or None. For display only: user choices come with ``sig_store_chosen``.
     sig_current_changed = Signal(object)
+    #: An action named in the warning was clicked ("open Settings"): its ``action:`` address.
+    sig_text_action = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -192,6 +200,7 @@ class StorePicker(QWidget):
         self.warning_label.setTextFormat(Qt.TextFormat.PlainText)
         self.warning_label.setProperty("role", "warning")
         self.warning_label.setAccessibleName("Knowledge store warning")
+        self.warning_label.linkActivated.connect(self.sig_text_action)
         self.warning_label.hide()
 
         # The drop-down is built the first time it opens (not before the first paint).
@@ -337,7 +346,8 @@ class StorePicker(QWidget):
                        "Open the list and press Refresh to try again.")
         elif self._current is not None:
             warning = self._current.warning
-        self.warning_label.setText(warning or "")
+        # Verbatim, with the actions it names ("open Settings", "try the sandbox") as links.
+        set_text_with_actions(self.warning_label, warning or "")
         self.warning_label.setVisible(bool(warning))
 
     def _refresh_popup(self) -> None:
