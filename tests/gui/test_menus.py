@@ -151,8 +151,8 @@ def test_export_starts_in_documents_and_import_brings_it_back(
     # Delete it, then File → Import… brings it back.
     monkeypatch.setattr(window.sidebar, "confirm_delete", lambda _title: True)
     window.sidebar.delete(conversation_id)
-    qtbot.waitUntil(lambda: desktop.repo.get_conversation(conversation_id) is None,
-                    timeout=5_000)
+    model = window.sidebar.model
+    qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=5_000)
     opened_at: list[str] = []
 
     def open_dialog(_parent: Any, _caption: str, start_at: str, _filter: str) -> Any:
@@ -162,10 +162,9 @@ def test_export_starts_in_documents_and_import_brings_it_back(
     monkeypatch.setattr(QFileDialog, "getOpenFileName", open_dialog)
     press(qtbot, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
     assert opened_at == [str(documents)]
-    model = window.sidebar.model
     qtbot.waitUntil(lambda: model.rowCount() == 1 and model.index(0, 0).data() == title,
                     timeout=5_000)
-    assert window.status_text() == "Imported 1 conversation."
+    qtbot.waitUntil(lambda: window.status_text() == "Imported 1 conversation.", timeout=5_000)
     # Importing the same file again adds nothing, and says so.
     press(qtbot, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "already here" in window.status_text(), timeout=5_000)
