@@ -92,7 +92,8 @@ class NotificationsController(QObject):
         self._settings = settings
         self._window_active = window_active
         self._alert = alert
-        self._notifier_factory = notifier_factory
+        #: Builds what shows desktop notifications (on the first one); tests replace it.
+        self.notifier_factory = notifier_factory
         self._notifier: Notifier | None = None
         self._pending: list[Finished] = []
         self._timer = QTimer(self)
@@ -100,6 +101,10 @@ class NotificationsController(QObject):
         self._timer.setInterval(COALESCE_MS)
         self._timer.timeout.connect(self._tell)
         self.shown: list[tuple[str, str]] = []  # what was told, for the log and tests
+
+    def is_pending(self) -> bool:
+        """True while ended turns wait to be told (answers close together make one)."""
+        return bool(self._pending)
 
     def enabled(self) -> bool:
         """True when finished answers are told (the setting)."""
@@ -138,7 +143,7 @@ class NotificationsController(QObject):
         self.shown.append((title, body))
         self._alert()
         if self._notifier is None:
-            self._notifier = self._notifier_factory()
+            self._notifier = self.notifier_factory()
             activated = getattr(self._notifier, "sig_activated", None)
             if activated is not None:
                 activated.connect(self.sig_open_requested)  # a click on the notification
