@@ -8,6 +8,7 @@ field is cleared as soon as it has been handed over with ``sig_save_key``.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -314,6 +315,13 @@ class SettingsDialog(QDialog):
             self._on_save()
         self._on_apply()
         self.accept()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Opened without a key (from the welcome page's "Enter an API key…"): the cursor
+        waits in the key field, ready for a paste."""
+        super().showEvent(event)
+        if not self._has_key:
+            self.key_field.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def reject(self) -> None:
         """Close without applying; an unsaved key is dropped from the field."""
