@@ -16,21 +16,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from jockey_desktop.core.ports import ConversationStore
 from jockey_desktop.core.storage.models import MessageStatus
+from jockey_desktop.presentation.notifications import Finished, notification_text, preview
 from jockey_desktop.settings import AppSettings
 
 log = logging.getLogger(__name__)
 
 #: Answers finishing within this long of each other make one notification.
 COALESCE_MS = 400
-#: How much of an answer the notification quotes.
-PREVIEW_CHARS = 140
 
 
 class Notifier(Protocol):
@@ -39,40 +37,6 @@ class Notifier(Protocol):
     def show_message(self, title: str, body: str, conversation_id: int) -> bool:
         """Show it; False when this desktop cannot show one."""
         ...
-
-
-@dataclass(frozen=True)
-class Finished:
-    """One turn that ended while the window was in the background."""
-
-    conversation_id: int
-    title: str
-    preview: str
-    failed: bool
-
-
-def notification_text(finished: list[Finished]) -> tuple[str, str]:
-    """(title, body) of one notification for the turns that just ended."""
-    if len(finished) == 1:
-        one = finished[0]
-        if one.failed:
-            return (f"No answer in “{one.title}”",
-                    "The answer could not be finished. Open the conversation to retry.")
-        return f"Answer ready: {one.title}", one.preview or "Jockey answered."
-    names = ", ".join(f"“{f.title}”" for f in finished[:3])
-    more = f" and {len(finished) - 3} more" if len(finished) > 3 else ""
-    failed = sum(1 for f in finished if f.failed)
-    body = f"{names}{more}."
-    if failed:
-        body += f" {failed} could not be finished."
-    return f"{len(finished)} answers are ready", body
-
-
-def _preview(text: str) -> str:
-    flat = " ".join(text.split())
-    if len(flat) <= PREVIEW_CHARS:
-        return flat
-    return flat[:PREVIEW_CHARS].rsplit(" ", 1)[0] + "…"
 
 
 class NotificationsController(QObject):
@@ -129,8 +93,8 @@ class NotificationsController(QObject):
         conversation = self._repo.get_conversation(conversation_id)
         title = (conversation.title if conversation is not None else "") or "New conversation"
         answer = self._repo.get_message(answer_id) if status == "complete" else None
-        preview = _preview((answer.plain_text or answer.text or "") if answer else "")
-        self._pending.append(Finished(conversation_id, " ".join(title.split()), preview,
+        quoted = preview((answer.plain_text or answer.text or "") if answer else "")
+        self._pending.append(Finished(conversation_id, " ".join(title.split()), quoted,
                                       status == MessageStatus.FAILED.value))
         self._timer.start()
 
