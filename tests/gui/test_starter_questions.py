@@ -77,3 +77,21 @@ def test_starters_follow_the_empty_conversations_store(qtbot: Any, start: Starte
               if i.is_ready]
     qtbot.waitUntil(lambda: any(t in q for q in pane.starters.questions() for t in titles),
                     timeout=5_000)
+
+
+def test_when_the_stores_videos_cannot_be_read_the_guide_is_still_offered(
+    qtbot: Any, start: Started, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unreachable(client: Any, store_id: str) -> list[str]:
+        raise ConnectionError("network is unreachable")
+
+    monkeypatch.setattr(starters_module, "read_store_questions", unreachable)
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    pane = desktop.window.chat_pane
+    qtbot.waitUntil(pane.starters_shown, timeout=5_000)
+    qtbot.waitUntil(lambda: "could not read the videos" in caplog.text, timeout=5_000)
+    # The guide's questions stay, clickable; nothing about the failure interrupts the user.
+    assert pane.starters.questions() == list(GUIDE_QUESTIONS)
+    assert all(b.isEnabled() for b in pane.starters.buttons)
+    assert pane.starters_shown() and desktop.window.status_text() == ""
