@@ -131,3 +131,16 @@ def test_a_stopped_answer_is_not_told(qtbot: Any, start: Started,
     qtbot.waitUntil(lambda: settled(desktop), timeout=5_000)
     assert not desktop.notifications.is_pending()
     assert notifier.messages == [] and alerts == []
+
+
+def test_without_a_tray_the_window_still_flashes(
+    qtbot: Any, start: Started, alerts: list[QWidget]
+) -> None:
+    desktop, _notifier, other = _app(qtbot, start)
+    # A desktop without a tray (plain GNOME): no notifier can be built.
+    desktop.notifications.notifier_factory = lambda: None
+    _to_background(qtbot, desktop.window, other)
+    ask_and_wait(qtbot, desktop)
+    qtbot.waitUntil(lambda: bool(desktop.notifications.shown), timeout=5_000)
+    assert alerts == [desktop.window]
+    assert desktop.notifications.shown[0][0].startswith("Answer ready: ")
