@@ -21,6 +21,10 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -30,10 +34,19 @@ sys.path.insert(0, str(ROOT))
 SIDE_QUESTION = "How do the predators hunt?"
 
 
+def _application() -> QApplication:
+    """The running QApplication, or a new one (the screenshots need widgets)."""
+    from PySide6.QtWidgets import QApplication
+
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    return QApplication(sys.argv[:1])
+
+
 def make_screenshot(out: Path, theme: str, width: int, height: int,
                     player: bool = False) -> None:
     """Drive the real app through a conversation and save the window as ``out``."""
-    from PySide6.QtWidgets import QApplication
 
     from jockey_desktop.app import AppOptions, JockeyDesktop
     from jockey_desktop.self_test import (
@@ -45,7 +58,7 @@ def make_screenshot(out: Path, theme: str, width: int, height: int,
         start_conversation,
     )
 
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp = _application()
     data_dir = tempfile.mkdtemp(prefix="jockey-screenshot-")
     options = AppOptions(sandbox=True, data_dir=data_dir, sandbox_pace="fast",
                          single_instance=False, interactive=False)
@@ -84,7 +97,9 @@ def make_screenshot(out: Path, theme: str, width: int, height: int,
             answer = [m for m in desktop.repo.list_messages(conversation_id)
                       if m.role == Role.ASSISTANT][-1]
             play_cited_moment(desktop, qapp, deadline, answer)
-            desktop.player.engine.pause()  # a still picture, the list's thumbnails loaded
+            engine = desktop.player.engine
+            if engine is not None:
+                engine.pause()  # a still picture, the list's thumbnails loaded
             settle = _Deadline(1.5)
             _wait_until(qapp, lambda: settle.left() <= 0, deadline, "the thumbnails")
         for _ in range(20):
@@ -104,12 +119,11 @@ COMPARE_QUESTION = "How do the videos open?"
 def make_compare_screenshot(out: Path, theme: str, width: int, height: int) -> None:
     """File → Compare stores… on the sandbox's ready stores, one question asked of all of
     them through the comparison's question box; saved once every answer is in."""
-    from PySide6.QtWidgets import QApplication
 
     from jockey_desktop.app import AppOptions, JockeyDesktop
     from jockey_desktop.self_test import _Deadline, _pick_store, _wait_until
 
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp = _application()
     data_dir = tempfile.mkdtemp(prefix="jockey-screenshot-")
     options = AppOptions(sandbox=True, data_dir=data_dir, sandbox_pace="fast",
                          single_instance=False, interactive=False)
