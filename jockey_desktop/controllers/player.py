@@ -88,7 +88,8 @@ def _error_text(error: BaseException) -> str:
 
     if isinstance(error, (JockeyError, NoVideoError)):
         return str(error)
-    return f"an unexpected error ({type(error).__name__})."
+    log.warning("player: unexpected error", exc_info=error)
+    return "an unexpected error (the details are in the log: Help → Open logs)."
 
 
 def video_details(client: MediaClient, store_id: str,

@@ -46,7 +46,13 @@ from jockey_desktop.ui.models.store_model import (
     StoreRole,
     store_counts_text,
 )
-from jockey_desktop.ui.theme import palette_colors, plain_menu_text, plain_tooltip, repolish
+from jockey_desktop.ui.theme import (
+    palette_colors,
+    plain_menu_text,
+    plain_tooltip,
+    repolish,
+    set_text_with_actions,
+)
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -166,6 +172,8 @@ class StorePicker(QWidget):
     sig_current_changed = Signal(object)
     #: "Manage…": open the stores view (create stores, upload videos).
     sig_manage_requested = Signal()
+    #: An action named in the warning was clicked ("open Settings"): its ``action:`` address.
+    sig_text_action = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -200,6 +208,7 @@ class StorePicker(QWidget):
         self.warning_label.setTextFormat(Qt.TextFormat.PlainText)
         self.warning_label.setProperty("role", "warning")
         self.warning_label.setAccessibleName("Knowledge store warning")
+        self.warning_label.linkActivated.connect(self.sig_text_action)
         self.warning_label.hide()
 
         # The drop-down is built the first time it opens (not before the first paint).
@@ -346,7 +355,8 @@ class StorePicker(QWidget):
                        "Open the list and press Refresh to try again.")
         elif self._current is not None:
             warning = self._current.warning
-        self.warning_label.setText(warning or "")
+        # Verbatim, with the actions it names ("open Settings", "try the sandbox") as links.
+        set_text_with_actions(self.warning_label, warning or "")
         self.warning_label.setVisible(bool(warning))
 
     def _refresh_popup(self) -> None:
