@@ -26,7 +26,13 @@ the real app in fresh child processes — never a mock:
    a chip in the transcript → the first frame at the cited moment painted (10 clicks, each to
    another video when the answer allows; the first click also builds the player); the
    event-loop gaps while a video plays and the long answer of measure 3 streams; resident
-   memory with a video playing against the same process before the first click.
+   memory with a video playing against the same process before the first click;
+9. asking (issue 13), side by side in one run: the app's added delay to the first visible
+   word of an answer — the composer's send → the first paint of the answer row with text —
+   against a bare ``requests`` SSE loop reading the same sandbox stream (request → first
+   ``final_answer`` delta), in turns on fresh sessions; and the event-loop gaps while an
+   answer preceded by a long list of agent steps (tool calls with large JSON outputs)
+   streams in with its Steps list open.
 
 Every measure is the median of several runs with min and max; the JSON file holds, per measure,
 ``name, value, unit, target, met, min, max, runs`` (plus ``description``, ``note``,
@@ -310,6 +316,48 @@ def measure_stream(cfg: Config, data_dir: Path, env: dict[str, str]) -> list[Res
     return results
 
 
+def measure_ask(cfg: Config, data_dir: Path, env: dict[str, str]) -> list[Result]:
+    """Measure 9: the first visible word against a bare SSE loop; a long Steps list."""
+    added: list[float] = []
+    app_all: list[float] = []
+    bare_all: list[float] = []
+    turns = "4" if cfg.small else "12"
+    for i in range(cfg.stream_runs):
+        r = gui_probe("first_word", data_dir, env, "--turns", turns, "--run-index", str(i))
+        app, bare = r["app_ms"], r["bare_ms"]
+        added.append(median(app) - median(bare))
+        app_all.extend(app)
+        bare_all.extend(bare)
+        progress(f"first word run {i + 1}: app {median(app):.1f} ms, bare loop "
+                 f"{median(bare):.1f} ms, added {added[-1]:.1f} ms")
+    p99: list[float] = []
+    worst: list[float] = []
+    detail: dict[str, Any] = {}
+    steps = "15" if cfg.small else "60"
+    for i in range(cfg.stream_runs):
+        r = gui_probe("steps_stream", data_dir, env, "--words", "300", "--steps", steps,
+                      "--deltas-per-s", str(cfg.deltas_per_s), "--run-index", str(i))
+        gaps = r["gaps_ms"]
+        p99.append(percentile(gaps, 99))
+        worst.append(max(gaps))
+        detail = {"steps": r["steps"], "list_open": r["list_open"],
+                  "stream_s": round(r["stream_s"], 1), "answer_status": r["answer_status"]}
+        progress(f"steps stream run {i + 1}: p99 gap {p99[-1]:.1f} ms, worst "
+                 f"{worst[-1]:.1f} ms ({r['steps']} steps, list open: {r['list_open']})")
+    first = Result.from_runs(
+        "first_word_added_ms", added, "ms", 10.0,
+        "9. first visible word: the app's delay over a bare SSE loop (median)",
+        app_ms=round(median(app_all), 1), bare_ms=round(median(bare_all), 1),
+        app_ms_runs=[round(v, 1) for v in app_all], bare_ms_runs=[round(v, 1) for v in bare_all])
+    first.note = (f"send → first word painted {median(app_all):.0f} ms vs request → first "
+                  f"answer delta read {median(bare_all):.0f} ms (same sandbox stream, with "
+                  "the agent's steps)")
+    return [first,
+            Result.from_runs("steps_stream_gap_p99_ms", p99, "ms", 16.0,
+                             "9. a long Steps list streaming in (open): event-loop gap p99",
+                             worst_ms=round(max(worst), 1), **detail)]
+
+
 def measure_player(cfg: Config, data_dir: Path, env: dict[str, str],
                    earlier: list[Result]) -> list[Result]:
     """Measure 8, next to measure 3's chat-only gaps when this run measured them."""
@@ -513,7 +561,7 @@ def run(cfg: Config, cache: Path, env: dict[str, str], only: set[str] | None = N
             # Each family of measures gets a pristine copy: runs add replies and settings.
             return Path(datagen.copy_data_dir(built, work / name).data_dir)
 
-        wanted = only or {"start", "open", "search", "stream", "player", "packaged"}
+        wanted = only or {"start", "open", "search", "stream", "player", "ask", "packaged"}
         if "start" in wanted or "open" in wanted:
             progress("1. cold start")
             start_results, bare_rss = measure_cold_start(cfg, fresh("start"), env)
@@ -531,6 +579,9 @@ def run(cfg: Config, cache: Path, env: dict[str, str], only: set[str] | None = N
         if "player" in wanted:
             progress("8. player (click → frame, playing + streaming, memory)")
             results.extend(measure_player(cfg, fresh("player"), env, results))
+        if "ask" in wanted:
+            progress("9. asking (first visible word vs a bare SSE loop, a long Steps list)")
+            results.extend(measure_ask(cfg, fresh("ask"), env))
         if "packaged" in wanted:
             progress("7. packaged app")
             results.extend(measure_packaged(cfg, fresh("packaged"), env, cache))
@@ -550,7 +601,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"where built data and the frozen baseline are kept "
                              f"(default {DEFAULT_CACHE})")
     parser.add_argument("--only", action="append",
-                        choices=["start", "open", "search", "stream", "player", "packaged"],
+                        choices=["start", "open", "search", "stream", "player", "ask",
+                                 "packaged"],
                         help="run only these measures (repeatable)")
     parser.add_argument("--platform", help="Qt platform of the children (default: offscreen "
                                            "when there is no display)")
