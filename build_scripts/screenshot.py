@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 SIDE_QUESTION = "How do the predators hunt?"
 
 
-SELECTIONS_QUESTION = "Compare how the predators hunt in these two videos."
+SELECTIONS_QUESTION = "Compare what these two videos announce."
 
 
 def make_screenshot(out: Path, theme: str, width: int, height: int,
