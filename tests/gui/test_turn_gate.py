@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jockey_desktop.core.errors import STOPPED_EMPTY_TEXT
+from jockey_desktop.core.errors import STOPPED_EMPTY_TEXT, ErrorCode
 from jockey_desktop.core.storage import StorageError
 from jockey_desktop.core.storage.models import MessageStatus, Role
 from tests.helpers.chat import ChatHarness
@@ -121,3 +121,26 @@ def test_a_new_session_is_sent_the_recap_of_the_turns_before_only(
     instructions = client.calls[-1][1].get("instructions") or ""
     assert QUESTION in instructions  # worked out after the write, on the storage thread
     assert follow_up not in instructions  # the question being asked is not its own recap
+
+
+def test_a_recovery_with_no_client_left_ends_once_its_rows_are_saved(
+    harness: ChatHarness, sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    h = harness
+    conversation = h.new_conversation()
+    h.ask(conversation.id, QUESTION)
+    assert sandbox.expire_session(h.repo.get_conversation(conversation.id).session_id)
+    recover = h.chat._recover_session
+
+    def key_removed_meanwhile(turn: Any) -> None:
+        h.chat.set_client(None)  # e.g. the key was removed while the attempt failed
+        recover(turn)
+
+    monkeypatch.setattr(h.chat, "_recover_session", key_removed_meanwhile)
+    assert h.chat.send(conversation.id, "Which video shows it best?") is None
+    h.wait_finished(conversation.id, 2)
+    h.storage.drain(5000)
+    last = h.repo.list_messages(conversation.id)[-1]
+    assert last.role == Role.ASSISTANT and last.status == MessageStatus.FAILED
+    assert last.error_code == ErrorCode.NO_CLIENT
+    assert not h.chat.is_busy(conversation.id)
