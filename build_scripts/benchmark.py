@@ -32,6 +32,12 @@ the real app in fresh child processes — never a mock:
    PUT of the same file to the same server, as a time ratio (≤ 1.25 means a throughput of at
    least 0.8× the bare PUT); the GUI event loop's gaps meanwhile (p99); and the resident set
    growth while a 3 GB sparse file uploads (``--small``: 64 MB and 128 MB).
+10. asking (issue 13), side by side in one run: the app's added delay to the first
+   visible word of an answer — the composer's send → the first paint of the answer row with text —
+   against a bare ``requests`` SSE loop reading the same sandbox stream (request → first
+   ``final_answer`` delta), in turns on fresh sessions; and the event-loop gaps while an
+   answer preceded by a long list of agent steps (tool calls with large JSON outputs)
+   streams in with its Steps list open.
 
 Every measure is the median of several runs with min and max; the JSON file holds, per measure,
 ``name, value, unit, target, met, min, max, runs`` (plus ``description``, ``note``,
@@ -313,6 +319,48 @@ def measure_stream(cfg: Config, data_dir: Path, env: dict[str, str]) -> list[Res
         results.append(Result.skipped("typing_p99_ms", "ms", 16.0, "5. typing while streaming",
                                       "the stream ended before any key was typed"))
     return results
+
+
+def measure_ask(cfg: Config, data_dir: Path, env: dict[str, str]) -> list[Result]:
+    """Measure 9: the first visible word against a bare SSE loop; a long Steps list."""
+    added: list[float] = []
+    app_all: list[float] = []
+    bare_all: list[float] = []
+    turns = "4" if cfg.small else "12"
+    for i in range(cfg.stream_runs):
+        r = gui_probe("first_word", data_dir, env, "--turns", turns, "--run-index", str(i))
+        app, bare = r["app_ms"], r["bare_ms"]
+        added.append(median(app) - median(bare))
+        app_all.extend(app)
+        bare_all.extend(bare)
+        progress(f"first word run {i + 1}: app {median(app):.1f} ms, bare loop "
+                 f"{median(bare):.1f} ms, added {added[-1]:.1f} ms")
+    p99: list[float] = []
+    worst: list[float] = []
+    detail: dict[str, Any] = {}
+    steps = "15" if cfg.small else "60"
+    for i in range(cfg.stream_runs):
+        r = gui_probe("steps_stream", data_dir, env, "--words", "300", "--steps", steps,
+                      "--deltas-per-s", str(cfg.deltas_per_s), "--run-index", str(i))
+        gaps = r["gaps_ms"]
+        p99.append(percentile(gaps, 99))
+        worst.append(max(gaps))
+        detail = {"steps": r["steps"], "list_open": r["list_open"],
+                  "stream_s": round(r["stream_s"], 1), "answer_status": r["answer_status"]}
+        progress(f"steps stream run {i + 1}: p99 gap {p99[-1]:.1f} ms, worst "
+                 f"{worst[-1]:.1f} ms ({r['steps']} steps, list open: {r['list_open']})")
+    first = Result.from_runs(
+        "first_word_added_ms", added, "ms", 10.0,
+        "10. first visible word: the app's delay over a bare SSE loop (median)",
+        app_ms=round(median(app_all), 1), bare_ms=round(median(bare_all), 1),
+        app_ms_runs=[round(v, 1) for v in app_all], bare_ms_runs=[round(v, 1) for v in bare_all])
+    first.note = (f"send → first word painted {median(app_all):.0f} ms vs request → first "
+                  f"answer delta read {median(bare_all):.0f} ms (same sandbox stream, with "
+                  "the agent's steps)")
+    return [first,
+            Result.from_runs("steps_stream_gap_p99_ms", p99, "ms", 16.0,
+                             "10. a long Steps list streaming in (open): event-loop gap p99",
+                             worst_ms=round(max(worst), 1), **detail)]
 
 
 def measure_player(cfg: Config, data_dir: Path, env: dict[str, str],
@@ -638,7 +686,8 @@ def run(cfg: Config, cache: Path, env: dict[str, str], only: set[str] | None = N
             # Each family of measures gets a pristine copy: runs add replies and settings.
             return Path(datagen.copy_data_dir(built, work / name).data_dir)
 
-        wanted = only or {"start", "open", "search", "stream", "player", "packaged", "upload"}
+        wanted = only or {"start", "open", "search", "stream", "player", "ask", "packaged",
+                          "upload"}
         if "start" in wanted or "open" in wanted:
             progress("1. cold start")
             start_results, bare_rss = measure_cold_start(cfg, fresh("start"), env)
@@ -656,6 +705,9 @@ def run(cfg: Config, cache: Path, env: dict[str, str], only: set[str] | None = N
         if "player" in wanted:
             progress("8. player (click → frame, playing + streaming, memory)")
             results.extend(measure_player(cfg, fresh("player"), env, results))
+        if "ask" in wanted:
+            progress("10. asking (first visible word vs a bare SSE loop, a long Steps list)")
+            results.extend(measure_ask(cfg, fresh("ask"), env))
         if "packaged" in wanted:
             progress("7. packaged app")
             results.extend(measure_packaged(cfg, fresh("packaged"), env, cache))
@@ -678,8 +730,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"where built data and the frozen baseline are kept "
                              f"(default {DEFAULT_CACHE})")
     parser.add_argument("--only", action="append",
-                        choices=["start", "open", "search", "stream", "player", "packaged",
-                                 "upload"],
+                        choices=["start", "open", "search", "stream", "player", "ask",
+                                 "packaged", "upload"],
                         help="run only these measures (repeatable)")
     parser.add_argument("--platform", help="Qt platform of the children (default: offscreen "
                                            "when there is no display)")

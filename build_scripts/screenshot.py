@@ -1,7 +1,7 @@
 """Make the README screenshot from the real window, on the built-in sandbox.
 
     python build_scripts/screenshot.py [--out docs/screenshot.png] [--theme light|dark]
-                                       [--player | --compare]
+                                       [--player | --compare | --selections]
 
 It builds the real app (``app.JockeyDesktop``) in a temporary data directory, starts the
 in-process sandbox at a fast pace, holds the guide's three-turn conversation through the
@@ -10,8 +10,10 @@ first citation's moment, and saves ``window.grab()`` as a PNG. With ``--player``
 moment of the last answer plays in the player beside the chat when the picture is taken
 (``docs/screenshot-player-light.png`` / ``-dark.png``); with ``--compare`` one question is asked
 of the sandbox's ready stores side by side (File → Compare stores…,
-``docs/screenshot-compare-light.png`` / ``-dark.png``). It runs offscreen, so it works on a
-machine without a display.
+``docs/screenshot-compare-light.png`` / ``-dark.png``); with ``--selections`` the second
+question is asked about two selected videos (chips picked from the store's items) and the
+answer's Steps list is open (``docs/screenshot-selections.png``). It runs offscreen, so it works
+on a machine without a display.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -44,8 +46,11 @@ def _application() -> QApplication:
     return QApplication(sys.argv[:1])
 
 
+SELECTIONS_QUESTION = "Compare what these two videos announce."
+
+
 def make_screenshot(out: Path, theme: str, width: int, height: int,
-                    player: bool = False) -> None:
+                    player: bool = False, selections: bool = False) -> None:
     """Drive the real app through a conversation and save the window as ``out``."""
 
     from jockey_desktop.app import AppOptions, JockeyDesktop
@@ -87,10 +92,31 @@ def make_screenshot(out: Path, theme: str, width: int, height: int,
             side = start_conversation(desktop, qapp, deadline, others[0])
             ask(SIDE_QUESTION, 1, side)
         conversation_id = start_conversation(desktop, qapp, deadline, main_store)
-        for number, question in enumerate(QUESTIONS[:2], start=1):
-            ask(question, number, conversation_id)
-        # A draft of the third question shows the composer in use.
-        window.chat_pane.composer.set_text(QUESTIONS[2])
+        if selections:
+            ask(QUESTIONS[0], 1, conversation_id)
+            # The real client (the port names only what the chat needs).
+            client: Any = desktop.chat.client()
+            assert client is not None
+            from jockey_desktop.presentation.selections import item_name
+
+            for item in client.list_items(main_store.id, status="ready")[:2]:
+                name = item_name(item.metadata, item.system_metadata, item.id)
+                desktop.workspace.add_selection("item", item.id, name)
+            ask(SELECTIONS_QUESTION, 2, conversation_id)
+            from jockey_desktop.core.storage.models import Role
+
+            answer = [m for m in desktop.repo.list_messages(conversation_id)
+                      if m.role == Role.ASSISTANT][-1]
+            view = window.chat_pane.chat_view
+            view.toggle_steps(answer.id)
+            for _ in range(20):
+                qapp.processEvents()
+            view.scroll_to_end()
+        else:
+            for number, question in enumerate(QUESTIONS[:2], start=1):
+                ask(question, number, conversation_id)
+            # A draft of the third question shows the composer in use.
+            window.chat_pane.composer.set_text(QUESTIONS[2])
         if player:
             from jockey_desktop.core.storage.models import Role
 
@@ -181,12 +207,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="play the last answer's first moment in the player")
     parser.add_argument("--compare", action="store_true",
                         help="one question asked of the sandbox's ready stores side by side")
+    parser.add_argument("--selections", action="store_true",
+                        help="ask about two selected videos, the answer's Steps list open")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     if args.compare:
         make_compare_screenshot(args.out, args.theme, width, height)
     else:
-        make_screenshot(args.out, args.theme, width, height, args.player)
+        make_screenshot(args.out, args.theme, width, height, args.player, args.selections)
     return 0
 
 

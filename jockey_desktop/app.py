@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
 from jockey_desktop import APP_NAME, __version__
+from jockey_desktop.ask_wiring import wire_ask
 from jockey_desktop.compare_wiring import CompareFeature
 from jockey_desktop.concurrency import GuiThreadGarbageCollector, TaskRunner, create_storage_runner
 from jockey_desktop.controllers.changes import ChangeFeed
@@ -308,6 +309,8 @@ class JockeyDesktop(QObject):
         self.store_feature.sig_play_item.connect(self.player.play_item)
         # One question asked of several stores (its view is built on first use).
         self.compare = CompareFeature(self)
+        # Selections (chips, @), "Also search the web", the agent's steps.
+        self.ask = wire_ask(self)
 
     # ----------------------------------------------------------------- start
 

@@ -36,6 +36,7 @@ _K_WINDOW_STATE = "window/state"
 _K_SPLITTER_SIZES = "window/splitter_sizes"
 _K_THEME = "appearance/theme"
 _K_NOTIFY = "notifications/answer_ready"
+_K_SHOW_STEPS = "chat/show_steps"
 
 
 class AppSettings(QObject):
@@ -169,6 +170,17 @@ class AppSettings(QObject):
     @notify_when_answered.setter
     def notify_when_answered(self, value: bool) -> None:
         self._set(_K_NOTIFY, bool(value))
+
+    # --- chat -----------------------------------------------------------------------------
+
+    @property
+    def show_steps(self) -> bool:
+        """Ask Jockey for its steps and list them under each answer (default True)."""
+        return self._get_bool(_K_SHOW_STEPS, default=True)
+
+    @show_steps.setter
+    def show_steps(self, value: bool) -> None:
+        self._set(_K_SHOW_STEPS, bool(value))
 
     # --- plumbing -------------------------------------------------------------------------
 

@@ -5,8 +5,12 @@ The data path of one turn, with no back and forth (docs/ARCHITECTURE.md, "One tu
 1. ``send`` checks the question, marks the conversation busy at once and hands the write to
    the storage runner: ``Repository.start_turn`` saves the question (PENDING) and its empty
    answer row (STREAMING) in one transaction before any network.
-2. Its result (the two rows) goes to the change feed, and the stream starts on a worker of the
-   controller's own stream pool; every event comes back to the GUI thread by a queued signal.
+2. Its result (the two rows) goes to the change feed. The stream's worker (the controller's
+   own stream pool) is started together with the write and waits for it: the request is
+   sent the moment the question is durable, from the storage thread's own signal, without a
+   round trip through the GUI thread (the first word is what a user waits for). Every event
+   comes back to the GUI thread by a queued signal; events that overtake the write's own
+   result are kept until it is applied.
 3. The session id is saved (on the storage runner) the moment the server assigns it; text is
    shown at most every ~50 ms (``sig_stream_text``) and flushed to disk about once a second.
 4. The end of a turn is one transaction (``complete_turn`` or ``end_turn``) whose result —
@@ -28,9 +32,11 @@ bound into its callbacks; an event or a write result for a request that is no lo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -64,6 +70,8 @@ from jockey_desktop.core.storage.models import (
     Role,
     TurnWrite,
 )
+from jockey_desktop.core.web_sources import record_web_sources
+from jockey_desktop.presentation.selections import PREFIXES
 from jockey_desktop.presentation.status import unsaved_row, waiting_row
 
 if TYPE_CHECKING:
@@ -86,8 +94,101 @@ class _Started:
     others: tuple[Message, ...] = ()
 
 
-def _start(repo: ConversationStore, conversation_id: int, text: str) -> _Started:
-    question, answer = repo.start_turn(conversation_id, text)
+class _Gate:
+    """Opened by the storage thread once a turn's question is durable: its stream waits on
+    it, so nothing is sent before the question is on disk (and nothing at all when the
+    write failed or the turn was stopped first)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._ok = False
+        #: The request's instructions, worked out once the question is saved (the recap of
+        #: a new session summarises the turns before it, read after that write).
+        self.instructions: str | None = None
+
+    def open(self, instructions: str | None) -> None:
+        """The question is saved: send, with these instructions."""
+        self.instructions = instructions
+        self._ok = True
+        self._event.set()
+
+    def abort(self) -> None:
+        """The question could not be saved: send nothing."""
+        self._event.set()
+
+    def wait(self, token: api.CancelToken) -> bool:
+        """Until opened or aborted (True = send), or the turn is cancelled (False)."""
+        # Polled: a Stop before the write is done must free the worker within moments.
+        while not self._event.wait(0.05):
+            if token.cancelled:
+                return False
+        return self._ok and not token.cancelled
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What a turn's request needs from storage once its question is saved."""
+
+    conversation_id: int
+    session_id: str | None
+    base_instructions: str | None
+
+
+def _instructions(repo: ConversationStore, request: _Request, question_id: int) -> str | None:
+    """The conversation's own instructions, plus a recap when a new session must start
+    although earlier turns exist (those before ``question_id``): the server would otherwise
+    answer without any of the conversation's context."""
+    if request.session_id:
+        return request.base_instructions
+    pairs = earlier_pairs(repo.list_messages(request.conversation_id), question_id)
+    return combine_instructions(request.base_instructions, build_recap(pairs))
+
+
+def _gated(gate: _Gate, repo: ConversationStore, request: _Request,
+           job: Callable[..., _Started], *args: Any) -> _Started:
+    """Run a turn's first write (on the storage thread), then open its gate with the
+    request's instructions, or abort it when the write failed."""
+    try:
+        started = job(*args)
+    except BaseException:
+        gate.abort()
+        raise
+    try:
+        instructions = _instructions(repo, request, started.question.id)
+    except Exception:  # the question is saved whatever the recap met
+        # Asked without the recap rather than not at all (and the worker never waits on).
+        log.warning("no recap for the new session", exc_info=True)
+        instructions = request.base_instructions
+    gate.open(instructions)
+    return started
+
+
+def _stream_when_saved(gate: _Gate, token: api.CancelToken,
+                       stream: Callable[..., Iterable[Any]], *args: Any,
+                       **kwargs: Any) -> Iterator[Any]:
+    """The stream of a turn, on its worker: waits for the question to be durable first."""
+    if not gate.wait(token):
+        return  # not saved, or stopped meanwhile: nothing was sent
+    if gate.instructions:
+        kwargs["instructions"] = gate.instructions
+    yield from stream(*args, **kwargs)
+
+
+def _selections_refusal(selections: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why the API would refuse these selections (a kind it does not know, an id that does
+    not fit its kind), or None. Said before anything is saved or sent."""
+    for chosen in selections:
+        kind, chosen_id = chosen.get("kind"), chosen.get("id")
+        prefix = PREFIXES.get(kind) if isinstance(kind, str) else None
+        if prefix is None or not isinstance(chosen_id, str) or not chosen_id.startswith(prefix):
+            name = chosen.get("name") or chosen_id
+            return f"“{name}” cannot be asked about: it is not an item or a collection."
+    return None
+
+
+def _start(repo: ConversationStore, conversation_id: int, text: str,
+           selections: list[dict[str, Any]]) -> _Started:
+    question, answer = repo.start_turn(conversation_id, text, selections=selections)
     return _Started(question, answer)
 
 
@@ -97,10 +198,10 @@ def _restart(repo: ConversationStore, question_id: int) -> _Started:
 
 
 def _ask_again(repo: ConversationStore, conversation_id: int, text: str,
-               old_answers: list[Message]) -> _Started:
+               selections: list[dict[str, Any]], old_answers: list[Message]) -> _Started:
     """An older turn asked again at the end of the conversation; its failed attempts say so
     and offer no second Retry."""
-    question, answer = repo.start_turn(conversation_id, text)
+    question, answer = repo.start_turn(conversation_id, text, selections=selections)
     changed = []
     for old in old_answers:
         reason = (old.error_message or "").strip()
@@ -134,6 +235,10 @@ class _Turn:
     session_id: str | None
     base_instructions: str | None
     token: api.CancelToken
+    #: What the question asks about (``{"kind", "id", "name"}``; ``{{sel:N}}`` is entry N).
+    selections: list[dict[str, Any]] = field(default_factory=list)
+    #: Send the web-search tool with this turn.
+    web_search: bool = False
     recovering: bool = False  # a re-send in a new session after a session loss
     #: The rows, once the first write has saved them.
     question_id: int | None = None
@@ -150,6 +255,19 @@ class _Turn:
     pending_end: tuple[MessageStatus, ErrorCode, str] | None = None
     #: The user was told the disk is full during this turn (said once).
     told_disk_full: bool = False
+    #: The agent's steps so far, by item id (insertion order is output order).
+    steps: dict[str, api.Step] = field(default_factory=dict)
+    #: Stream events (and its end) that arrived before the rows were applied: replayed then.
+    early: list[tuple[str, object]] = field(default_factory=list)
+    #: No client when the turn began: it ends once its rows are saved.
+    no_client: bool = False
+    #: Bumped on every step change; ``emitted_steps`` is its value at the last emission.
+    steps_version: int = 0
+    emitted_steps: int = 0
+
+    def step_dicts(self) -> list[dict[str, Any]]:
+        """The steps so far as stored (``Step.to_dict()``), in output order."""
+        return [step.to_dict() for step in self.steps.values()]
 
 
 def _last_try(job: Callable[[], Any], what: str) -> Any:
@@ -192,6 +310,9 @@ class ChatController(QObject):
     sig_refused = Signal(int, str)
     #: A turn ended and its rows are saved (conversation id, answer id, MessageStatus value).
     sig_turn_finished = Signal(int, int, str)
+    #: The agent's steps of a streaming answer so far, throttled like the text
+    #: (conversation id, message id, list of ``Step.to_dict()``).
+    sig_stream_steps = Signal(int, int, object)
 
     #: How often writes held on a full disk are tried again.
     HELD_RETRY_MS = 3000
@@ -216,6 +337,8 @@ class ChatController(QObject):
         self._feed = feed
         self._client = client
         self._no_client_reason = ""
+        #: Ask for the agent's steps (the "Show agent steps" setting).
+        self._include_steps = True
         # Each stream holds a thread for minutes; allow several conversations at once.
         self._runner = runner if runner is not None else TaskRunner(
             max_threads=8, name="streams", parent=self)
@@ -250,6 +373,16 @@ class ChatController(QObject):
         be read); "" goes back to the usual sentence."""
         self._no_client_reason = reason
 
+    @Slot(bool)
+    def set_include_steps(self, include: bool) -> None:
+        """Ask new turns for the agent's steps (``include: ["intermediate_outputs"]``) or
+        not: with the Steps list turned off there is nothing to show them in."""
+        self._include_steps = bool(include)
+
+    def include_steps(self) -> bool:
+        """True when new turns ask for the agent's steps."""
+        return self._include_steps
+
     def _no_client_text(self) -> str:
         return self._no_client_reason or NO_CLIENT_TEXT
 
@@ -272,6 +405,15 @@ class ChatController(QObject):
         if turn is None or turn.answer is None or not turn.text:
             return []
         return [(turn.answer.id, turn.text)]
+
+    def live_steps(self, conversation_id: int) -> list[tuple[int, list[dict[str, Any]]]]:
+        """(answer id, steps so far) of the conversation's streaming turn: a pane that opens
+        the conversation mid-stream shows the live line and the Steps list from these."""
+        rid = self._by_conversation.get(conversation_id)
+        turn = self._turns.get(rid) if rid is not None else None
+        if turn is None or turn.answer is None or not turn.steps:
+            return []
+        return [(turn.answer.id, turn.step_dicts())]
 
     def busy_conversations(self) -> list[int]:
         """Ids of every conversation with a turn in flight."""
@@ -300,25 +442,33 @@ class ChatController(QObject):
                     held.job = partial(_last_try, held.job, key[0])
                 self._submit_write(key, held)
 
-    def send(self, conversation_id: int, text: str) -> str | None:
+    def send(self, conversation_id: int, text: str, *,
+             selections: Sequence[Mapping[str, Any]] = (),
+             web_search: bool | None = None) -> str | None:
         """Ask ``text`` in the conversation. None = accepted; else the reason it was refused.
 
-        The question is saved (PENDING, with its answer row) before any network; should that
-        write fail, ``sig_refused`` gives the reason and the text back.
+        ``selections`` (``{"kind", "id", "name"}`` dicts) scope the question; ``text``
+        refers to entry N as ``{{sel:N}}`` (``presentation.selections.compose_question``
+        writes it). ``web_search`` sends the web-search tool (None: the conversation's own
+        setting). The question is saved (PENDING, with its selections and its answer row)
+        before any network; should that write fail, ``sig_refused`` gives the reason and
+        the text back.
         """
-        refusal = self._refusal(conversation_id, text)
+        refusal = self._refusal(conversation_id, text) or _selections_refusal(selections)
         if refusal:
             return refusal
         conversation = self._repo.get_conversation(conversation_id)
         if conversation is None:
             return "This conversation no longer exists."
+        chosen = [dict(s) for s in selections]
         turn = self._reserve(conversation.id, conversation.store_id, conversation.store_name,
-                             text, conversation.session_id, conversation.instructions)
+                             text, conversation.session_id, conversation.instructions,
+                             selections=chosen,
+                             web_search=conversation.web_search if web_search is None
+                             else bool(web_search))
         # Space may be back: what waits in memory goes first (the runner keeps the order).
         self.retry_held_writes()
-        self._storage.submit(_start, self._repo, conversation_id, text,
-                             on_success=partial(self._rows_saved, turn.request_id),
-                             on_error=partial(self._rows_failed, turn.request_id))
+        self._begin(turn, _start, self._repo, conversation_id, text, chosen)
         return None
 
     def retry(self, message_id: int) -> str | None:
@@ -359,16 +509,16 @@ class ChatController(QObject):
         conversation = self._repo.get_conversation(conversation_id)
         if conversation is None:
             return "This conversation no longer exists."
+        chosen = [dict(s) for s in question.selections]
         turn = self._reserve(conversation.id, conversation.store_id, conversation.store_name,
-                             question.text, conversation.session_id, conversation.instructions)
+                             question.text, conversation.session_id, conversation.instructions,
+                             selections=chosen, web_search=conversation.web_search)
         latest = max((m.id for m in transcript if m.role == Role.USER), default=question.id)
-        job: Callable[[], _Started]
         if question.id >= latest:
-            job = partial(_restart, self._repo, question.id)
+            self._begin(turn, _restart, self._repo, question.id)
         else:
-            job = partial(_ask_again, self._repo, conversation_id, question.text, answers)
-        self._storage.submit(job, on_success=partial(self._rows_saved, turn.request_id),
-                             on_error=partial(self._rows_failed, turn.request_id))
+            self._begin(turn, _ask_again, self._repo, conversation_id, question.text, chosen,
+                        answers)
         return None
 
     def _retry_refusal(self, answers: list[Message]) -> str | None:
@@ -441,6 +591,7 @@ class ChatController(QObject):
 
     def _reserve(self, conversation_id: int, store_id: str, store_name: str, text: str,
                  session_id: str | None, instructions: str | None, *,
+                 selections: list[dict[str, Any]] | None = None, web_search: bool = False,
                  recovering: bool = False) -> _Turn:
         """A new turn, busy from now on (its rows are being written)."""
         # The client's package is imported by the first turn, not before the first paint.
@@ -457,6 +608,8 @@ class ChatController(QObject):
             session_id=session_id,
             base_instructions=instructions,
             token=api.CancelToken(),
+            selections=list(selections or []),
+            web_search=web_search,
             recovering=recovering,
             last_flush=self._clock(),
         )
@@ -467,8 +620,19 @@ class ChatController(QObject):
             self.sig_busy_changed.emit(conversation_id, True)
         return turn
 
+    def _begin(self, turn: _Turn, job: Callable[..., _Started], *args: Any) -> None:
+        """Write the turn's first rows (``job(*args)`` on the storage runner) and start its
+        stream at once, gated on that write."""
+        gate = _Gate()
+        request = _Request(turn.conversation_id, turn.session_id, turn.base_instructions)
+        self._storage.submit(_gated, gate, self._repo, request, job, *args,
+                             on_success=partial(self._rows_saved, turn.request_id),
+                             on_error=partial(self._rows_failed, turn.request_id))
+        self._start_stream(turn, gate)
+
     def _rows_saved(self, request_id: int, started: _Started) -> None:
-        """The first write is durable: show the rows, then stream (or end a stopped turn)."""
+        """The first write is durable: show the rows, then what the stream already brought
+        (or end a turn stopped meanwhile)."""
         turn = self._turns.get(request_id)
         if turn is None:
             return  # shut down meanwhile: recovery marks the rows interrupted at next start
@@ -480,7 +644,18 @@ class ChatController(QObject):
             status, code, sentence = turn.pending_end
             self._write_end(turn, status, code, sentence)
             return
-        self._start_stream(turn, started.question.id)
+        if turn.no_client:
+            self._end_turn(turn, MessageStatus.FAILED, ErrorCode.NO_CLIENT,
+                           self._no_client_text())
+            return
+        early, turn.early = turn.early, []
+        for kind, value in early:
+            if kind == "event":
+                self._on_event(request_id, value)
+            elif kind == "error":
+                self._on_error(request_id, value)
+            else:
+                self._on_done(request_id)
 
     def _rows_failed(self, request_id: int, error: BaseException) -> None:
         turn = self._turns.get(request_id)
@@ -496,22 +671,29 @@ class ChatController(QObject):
         self.sig_refused.emit(turn.conversation_id,
                               f"{QUESTION_NOT_SAVED_TEXT} {error}")
 
-    def _start_stream(self, turn: _Turn, question_id: int) -> None:
+    def _start_stream(self, turn: _Turn, gate: _Gate) -> None:
+        """Start the turn's stream worker; it sends once ``gate`` opens."""
+        from jockey_desktop.core import api
+
         client = self._client
         if client is None or self._shut_down:
-            self._end_turn(turn, MessageStatus.FAILED, ErrorCode.NO_CLIENT,
-                           self._no_client_text())
+            turn.no_client = True  # ended (with the reason) once its rows are saved
             return
-        instructions = self._instructions_for(turn, question_id)
         log.info("turn %d started (conversation %d, %s session)", turn.request_id,
                  turn.conversation_id, "existing" if turn.session_id else "new")
         kwargs: dict[str, Any] = {"session_id": turn.session_id, "cancel": turn.token}
-        if instructions:
-            kwargs["instructions"] = instructions
+        # Only what the turn uses is passed: the request stays the documented default form.
+        if turn.selections:
+            kwargs["selections"] = [api.Selection(s["kind"], s["id"]) for s in turn.selections]
+        if self._include_steps:
+            kwargs["include_steps"] = True
+        if turn.web_search:
+            kwargs["web_search"] = True
         # No Qt parent: a parent deleted while the worker still runs would delete the task
         # under it. The runner keeps the task alive until its worker has really returned.
-        task = self._runner.stream(client.stream_response, turn.store_id, turn.question,
-                                   canceller=turn.token, **kwargs)
+        task = self._runner.stream(_stream_when_saved, gate, turn.token, client.stream_response,
+                                   turn.store_id, turn.question, canceller=turn.token,
+                                   **kwargs)
         # StreamTask emits on the GUI thread, so partial() binding the request id is safe.
         task.sig_item.connect(partial(self._on_event, turn.request_id))
         task.sig_failed.connect(partial(self._on_error, turn.request_id))
@@ -521,15 +703,6 @@ class ChatController(QObject):
         task.sig_stopped.connect(task.deleteLater)
         turn.task = task
         task.start()
-
-    def _instructions_for(self, turn: _Turn, question_id: int) -> str | None:
-        """The conversation's own instructions, plus a recap when a new session must start
-        although earlier turns exist: the server would otherwise answer without any of the
-        conversation's context."""
-        if turn.session_id:
-            return turn.base_instructions
-        pairs = earlier_pairs(self._repo.list_messages(turn.conversation_id), question_id)
-        return combine_instructions(turn.base_instructions, build_recap(pairs))
 
     @staticmethod
     def _cancel_work(turn: _Turn) -> None:
@@ -564,11 +737,14 @@ class ChatController(QObject):
                    retry_at: float | None = None) -> None:
         assert turn.question_id is not None and turn.answer is not None
         turn.closing = status
+        # The steps that arrived are kept with the attempt: they say how far it got.
+        steps = turn.step_dicts()
         self._write_turn_end(turn, partial(
             self._repo.end_turn, turn.question_id, turn.answer.id, status=status,
             error_code=code.value, error_message=message, text=turn.text or None,
-            retry_at=retry_at), unsaved_row(turn.answer, status=status, text=turn.text,
-                                            reason=message))
+            steps=steps, retry_at=retry_at),
+            unsaved_row(turn.answer, status=status, text=turn.text, reason=message,
+                        steps=steps))
         log.info("turn %d ended: %s (%s)", turn.request_id, status.value, code.value)
 
     def _write_turn_end(self, turn: _Turn, job: Callable[[], TurnWrite],
@@ -651,11 +827,21 @@ class ChatController(QObject):
         turn = self._turns.get(request_id)
         if turn is None or turn.closing is not None:
             return  # stopped, superseded or shut down: a late event
+        if turn.answer is None:
+            turn.early.append(("event", event))  # it overtook the write's own result
+            return
         if isinstance(event, api.TextDelta):
             if event.phase != "final_answer":
-                return  # narration of the agent's steps is not part of the answer
+                # Narration of the agent's steps: never part of the answer, but the live
+                # line and the Steps list show it as it arrives.
+                self._on_commentary(turn, event)
+                return
             turn.text += event.delta
             self._maybe_emit_text(turn)
+        elif isinstance(event, (api.StepStarted, api.StepFinished)):
+            self._on_step(turn, event.step, finished=isinstance(event, api.StepFinished))
+        elif isinstance(event, api.WebSearchProgress):
+            self._on_web_search(turn, event)
         elif isinstance(event, api.ResponseCreated):
             self._on_created(turn, event)
         elif isinstance(event, api.ResponseDone):
@@ -663,6 +849,45 @@ class ChatController(QObject):
         elif isinstance(event, api.RetryWait):
             self._on_retry_wait(turn, event)
         # KeepAlive and unknown events: nothing to show.
+
+    @staticmethod
+    def _step_key(item_id: str | None, output_index: int | None) -> str:
+        return item_id or f"#{output_index}"
+
+    def _on_step(self, turn: _Turn, step: api.Step, *, finished: bool) -> None:
+        key = self._step_key(step.item_id, step.output_index)
+        known = turn.steps.get(key)
+        if not finished and known is not None and known.text and not step.text:
+            # An item re-announced as started must not drop narration already streamed.
+            step = dataclasses.replace(step, text=known.text)
+        turn.steps[key] = step
+        self._steps_changed(turn)
+
+    def _on_commentary(self, turn: _Turn, event: api.TextDelta) -> None:
+        from jockey_desktop.core import api
+
+        key = self._step_key(event.item_id, event.output_index)
+        known = turn.steps.get(key)
+        if known is None:
+            known = api.Step(kind="commentary", item_id=event.item_id,
+                             output_index=event.output_index, status="in_progress", text="",
+                             item_type="message")
+        turn.steps[key] = dataclasses.replace(known, text=(known.text or "") + event.delta)
+        self._steps_changed(turn)
+
+    def _on_web_search(self, turn: _Turn, event: api.WebSearchProgress) -> None:
+        known = turn.steps.get(self._step_key(event.item_id, event.output_index))
+        if known is None:
+            return  # progress of an item never announced: nothing to attach it to
+        status = "completed" if event.state == "completed" else "in_progress"
+        if known.status != status:
+            turn.steps[self._step_key(event.item_id, event.output_index)] = \
+                dataclasses.replace(known, status=status)
+            self._steps_changed(turn)
+
+    def _steps_changed(self, turn: _Turn) -> None:
+        turn.steps_version += 1
+        self._maybe_emit_text(turn)
 
     def _on_retry_wait(self, turn: _Turn, event: api.RetryWait) -> None:
         """The client waits before resending (429/503 with Retry-After): say so in the row's
@@ -709,8 +934,13 @@ class ChatController(QObject):
             log.warning("could not save %s: %s", what, error)
 
     def _maybe_emit_text(self, turn: _Turn) -> None:
+        """Text and steps reach the view at most every ``emit_interval_ms``; the tick
+        delivers what arrived in between."""
         now = self._clock()
-        if now - turn.last_emit >= self._emit_interval_s:
+        # The answer's first words are shown at once, even right after a steps update:
+        # the wait for the first word is the one a user feels most.
+        first_words = turn.emitted_len <= 0 and bool(turn.text)
+        if first_words or now - turn.last_emit >= self._emit_interval_s:
             self._emit_text(turn, now)
         if not self._tick.isActive():
             # Delivers throttled text and the ~1 s flush even if no further delta arrives.
@@ -720,9 +950,15 @@ class ChatController(QObject):
 
     def _emit_text(self, turn: _Turn, now: float) -> None:
         turn.last_emit = now
-        turn.emitted_len = len(turn.text)
-        if turn.answer is not None:
-            self.sig_stream_text.emit(turn.conversation_id, turn.answer.id, turn.text)
+        if turn.answer is None:
+            return  # kept until the rows exist (the tick comes back for it)
+        if turn.emitted_steps != turn.steps_version:
+            turn.emitted_steps = turn.steps_version
+            self.sig_stream_steps.emit(turn.conversation_id, turn.answer.id, turn.step_dicts())
+        if turn.emitted_len != len(turn.text):
+            turn.emitted_len = len(turn.text)
+            if turn.text:  # steps may come first: no empty "text" for the view to apply
+                self.sig_stream_text.emit(turn.conversation_id, turn.answer.id, turn.text)
 
     def _flush(self, turn: _Turn, now: float) -> None:
         turn.last_flush = now
@@ -739,7 +975,7 @@ class ChatController(QObject):
         for turn in list(self._turns.values()):
             if turn.closing is not None:
                 continue
-            if turn.emitted_len != len(turn.text):
+            if turn.emitted_len != len(turn.text) or turn.emitted_steps != turn.steps_version:
                 if now - turn.last_emit >= self._emit_interval_s:
                     self._emit_text(turn, now)
                 else:
@@ -770,18 +1006,25 @@ class ChatController(QObject):
                    else "the server stopped early")
             self.sig_notice.emit(turn.conversation_id,
                                  f"The answer was cut short ({why}); ask a follow-up for more.")
+        # The response's own steps are complete; the streamed ones stand in when it has
+        # none (a server that leaves them out of the final object). Web sources go with them.
+        steps = [step.to_dict() for step in response.steps] or turn.step_dicts()
+        steps = record_web_sources(steps, [w.to_dict() for w in response.web_sources])
         self._write_turn_end(turn, partial(
             self._repo.complete_turn, turn.question_id, turn.answer.id, text=text,
-            citations=citations, input_tokens=usage.input_tokens,
+            citations=citations, steps=steps, input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens, response_id=response.id, session_id=session_id),
             unsaved_row(turn.answer, status=MessageStatus.COMPLETE, text=text,
-                        citations=citations))
+                        citations=citations, steps=steps))
         log.info("turn %d complete (%d chars, %d citations)", turn.request_id, len(text),
                  len(citations))
 
     def _on_done(self, request_id: int) -> None:
         turn = self._turns.get(request_id)
         if turn is None or turn.closing is not None:
+            return
+        if turn.answer is None:
+            turn.early.append(("done", None))
             return
         # The client always ends with ResponseDone or raises; ending silently is a bug there,
         # but the user must not be left with a row that streams forever.
@@ -794,6 +1037,9 @@ class ChatController(QObject):
         turn = self._turns.get(request_id)
         if turn is None or turn.closing is not None:
             return  # e.g. the RequestCancelledError of a stream the user already stopped
+        if turn.answer is None:
+            turn.early.append(("error", exc))
+            return
         assert isinstance(exc, BaseException)
         if not isinstance(exc, api.JockeyError):
             log.error("turn %d crashed", request_id, exc_info=exc)
@@ -822,8 +1068,8 @@ class ChatController(QObject):
         log.info("turn %d: session lost; continuing in a new session", turn.request_id)
         self._turns.pop(turn.request_id, None)
         again = self._reserve(turn.conversation_id, turn.store_id, turn.store_name,
-                              turn.question, None, turn.base_instructions, recovering=True)
-        self._storage.submit(_recover, self._repo, turn.question_id, turn.answer.id,
-                             turn.session_id,
-                             on_success=partial(self._rows_saved, again.request_id),
-                             on_error=partial(self._rows_failed, again.request_id))
+                              turn.question, None, turn.base_instructions,
+                              selections=turn.selections, web_search=turn.web_search,
+                              recovering=True)
+        self._begin(again, _recover, self._repo, turn.question_id, turn.answer.id,
+                    turn.session_id)

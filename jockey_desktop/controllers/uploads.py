@@ -336,7 +336,7 @@ class UploadsController(QObject):
     def add_url(self, store_id: str, url: str, filename: str | None = None) -> str | None:
         """Queue a public http(s) URL the server fetches; returns why it was refused (a
         sentence) or None."""
-        from jockey_desktop.core.api.citations import web_url
+        from jockey_desktop.core.web_sources import web_url
 
         url = url.strip()
         if web_url(url) is None:

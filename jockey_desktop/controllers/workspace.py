@@ -4,8 +4,9 @@ It owns "the current conversation" (never read back from a widget) and the rules
 opening one (its newest page, its draft, its live stream), starting one on the picked store,
 deleting one, dropping a conversation left empty, what a store switch means for the
 conversation on screen, restoring the newest backup, and the chat actions on the conversation
-on screen (send, stop, retry). Views listen to its signals and keep to the conversation id they
-are given.
+on screen (send, stop, retry), with what the next question asks about (its selections) and
+whether it also searches the web. Views listen to its signals and keep to the conversation id
+they are given.
 
 The few questions only the user can answer (start a new conversation on another store?
 restore the backup?) go through :class:`Prompts`, which the window implements.
@@ -13,6 +14,7 @@ restore the backup?) go through :class:`Prompts`, which the window implements.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -29,6 +31,7 @@ from jockey_desktop.core.errors import QUESTION_NOT_SAVED_TEXT
 from jockey_desktop.core.ports import ConversationStore, Runner
 from jockey_desktop.core.storage.models import Conversation
 from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.presentation.selections import add_selection, compose_question, selection
 from jockey_desktop.presentation.transcript import PAGE_SIZE, OpenedConversation
 from jockey_desktop.settings import AppSettings
 
@@ -84,6 +87,11 @@ class Workspace(QObject):
     #: The database was damaged and moved aside; a new one is in use (the sentence, whether
     #: a backup can be restored).
     sig_damaged = Signal(str, bool)
+    #: What the next question on screen asks about changed: the composer's chips (a list
+    #: of ``{"kind", "id", "name"}`` dicts, in placeholder order).
+    sig_selections_changed = Signal(object)
+    #: "Also search the web" of the conversation on screen (or of the next new one).
+    sig_web_search_changed = Signal(bool)
     #: A damaged page was met (the error), from any thread: relayed to the GUI thread.
     _sig_damage_met = Signal(object)
 
@@ -114,6 +122,14 @@ class Workspace(QObject):
         self._restoring = False
         self._restore_reopen: int | None = None
         self._recovering = False
+        #: The composer's selections, per conversation (None: typed with none on screen);
+        #: kept in memory like the text being typed, until sent.
+        self._selections: dict[int | None, list[dict[str, object]]] = {}
+        #: Selections of questions on their way (by conversation), put back if refused.
+        self._sent_selections: dict[int, list[dict[str, object]]] = {}
+        #: "Also search the web" for the conversation a Send from the empty screen starts.
+        self._web_search_next = False
+        chat.sig_refused.connect(self._on_chat_refused)
         # Queued even from the GUI thread: the read that met the damage returns first.
         self._sig_damage_met.connect(self._on_damage_met, Qt.ConnectionType.QueuedConnection)
 
@@ -172,10 +188,12 @@ class Workspace(QObject):
         self._current = conversation
         self.sig_opened.emit(OpenedConversation(
             conversation, page, older, self._chat.is_busy(conversation_id),
-            self._chat.live_texts(conversation_id)))
+            self._chat.live_texts(conversation_id), self._chat.live_steps(conversation_id)))
         self.sig_store_selected.emit(conversation.store_id)
         self._settings.last_conversation_id = conversation_id
         self.sig_current_changed.emit(conversation_id)
+        self.sig_selections_changed.emit(self.selections())
+        self.sig_web_search_changed.emit(conversation.web_search)
         if drop_previous and previous is not None:
             self._conversations.delete(previous)
         self.sig_focus_composer.emit()
@@ -233,6 +251,8 @@ class Workspace(QObject):
         self._current = None
         self.sig_cleared.emit()
         self.sig_current_changed.emit(None)
+        self.sig_selections_changed.emit(self.selections())
+        self.sig_web_search_changed.emit(self._web_search_next)
 
     # ----------------------------------------------------------------- the chat on screen
 
@@ -264,12 +284,128 @@ class Workspace(QObject):
         self.sig_refused.emit(f"{QUESTION_NOT_SAVED_TEXT} {error}")
 
     def _ask_text(self, text: str, conversation_id: int) -> None:
-        self._ask(conversation_id, text)
+        if self._web_search_next and self._current is not None \
+                and self._current.id == conversation_id and not self._current.web_search:
+            # Turned on before the conversation existed: it is the new one's setting.
+            self._current = dataclasses.replace(self._current, web_search=True)
+            self._save_web_search(conversation_id, True)
+        self._web_search_next = False
+        self._ask(conversation_id, text, started=True)
 
-    def _ask(self, conversation_id: int, text: str) -> None:
-        refusal = self._chat.send(conversation_id, text)
+    def _ask(self, conversation_id: int, text: str, *, started: bool = False) -> None:
+        # The chips picked with no conversation on screen go with the one a Send started.
+        chosen = self._selections.pop(None if started else conversation_id, None) or []
+        web_search = self.web_search()
+        if self._current is not None and self._current.id == conversation_id:
+            web_search = self._current.web_search
+        refusal = self._chat.send(conversation_id, compose_question(text, chosen),
+                                  selections=chosen, web_search=web_search)
         if refusal:
+            self._put_back(conversation_id, chosen)
             self.sig_refused.emit(refusal)
+            return
+        self._sent_selections[conversation_id] = chosen
+        if self.current_id() == conversation_id:
+            self.sig_selections_changed.emit([])
+
+    def _put_back(self, conversation_id: int, chosen: list[dict[str, object]]) -> None:
+        """A refused question's selections go back to its composer (before any picked
+        since)."""
+        if not chosen:
+            return
+        merged: list[dict[str, object]] = []
+        for entry in [*chosen, *self._selections.get(conversation_id, [])]:
+            merged = add_selection(merged, entry)
+        self._selections[conversation_id] = merged
+        if self.current_id() == conversation_id:
+            self.sig_selections_changed.emit(list(merged))
+
+    @Slot(int, str)
+    def _on_chat_refused(self, conversation_id: int, _reason: str) -> None:
+        # The question could not be saved (its text goes back to the composer): so do the
+        # videos it asked about.
+        self._put_back(conversation_id, self._sent_selections.pop(conversation_id, []))
+
+    # ----------------------------------------------------------------- selections
+
+    def selections(self) -> list[dict[str, object]]:
+        """What the next question on screen asks about (the composer's chips)."""
+        return list(self._selections.get(self.current_id(), []))
+
+    @Slot(str, str, str)
+    def add_selection(self, kind: str, selection_id: str, name: str,
+                      store_id: str | None = None) -> bool:
+        """Ask the next question about an item (``kind`` "item") or a collection
+        ("collection"): a chip in the composer, which gets the focus. The stores view and
+        a citation chip's "Ask about this video" call it; ``@`` in the composer too.
+
+        ``store_id`` is the store it belongs to when the caller knows it: a session is bound
+        to its store, so for another store than the conversation on screen the screen is
+        cleared and the store picked — the next Send starts a conversation there. Returns
+        False (with a notice) when the id does not fit the kind.
+        """
+        chosen = selection(kind, selection_id, name)
+        if chosen is None:
+            self.sig_notice.emit(f"“{name or selection_id}” cannot be asked about: it is not "
+                                 "an item or a collection of a knowledge store.")
+            return False
+        current = self._current
+        if store_id and (current is None or current.store_id != store_id):
+            if current is not None or (self._picked is not None and self._picked.id != store_id):
+                self._selections.pop(None, None)  # chips of another store
+            if current is not None:
+                self._prompts.flush_draft()
+                worthless = self._is_worthless(current.id)
+                self._show_none()
+                self._settings.last_conversation_id = None
+                if worthless:
+                    self._conversations.delete(current.id)
+            self.sig_store_selected.emit(store_id)
+        key = self.current_id()
+        self._selections[key] = add_selection(self._selections.get(key, []), chosen)
+        self.sig_selections_changed.emit(self.selections())
+        self.sig_focus_composer.emit()
+        return True
+
+    @Slot(int)
+    def remove_selection(self, index: int) -> None:
+        """Remove the composer's chip at ``index``."""
+        key = self.current_id()
+        chosen = self._selections.get(key, [])
+        if 0 <= index < len(chosen):
+            self._selections[key] = chosen[:index] + chosen[index + 1:]
+            self.sig_selections_changed.emit(self.selections())
+
+    # ----------------------------------------------------------------- web search
+
+    def web_search(self) -> bool:
+        """"Also search the web" for the conversation on screen (or the next new one)."""
+        return self._current.web_search if self._current is not None else self._web_search_next
+
+    @Slot(bool)
+    def set_web_search(self, on: bool) -> None:
+        """The user turned "Also search the web" on or off for the conversation on screen
+        (saved with it), or for the one a Send from the empty screen will start."""
+        current = self._current
+        if current is None:
+            self._web_search_next = bool(on)
+            return
+        if current.web_search == bool(on):
+            return
+        self._current = dataclasses.replace(current, web_search=bool(on))
+        self._save_web_search(current.id, bool(on))
+
+    def _save_web_search(self, conversation_id: int, on: bool) -> None:
+        self._storage.submit(self._repo.set_web_search, conversation_id, on,
+                             on_success=partial(self._web_search_saved, conversation_id),
+                             on_error=self._web_search_failed)
+
+    def _web_search_saved(self, conversation_id: int, _conversation: object) -> None:
+        self._feed.conversations([conversation_id])
+
+    def _web_search_failed(self, error: BaseException) -> None:
+        log.warning("could not save the web-search setting: %s", error)
+        self.sig_notice.emit(f"“Also search the web” could not be saved: {error}")
 
     @Slot()
     def stop(self) -> None:
@@ -329,6 +465,8 @@ class Workspace(QObject):
 
     def _replace_empty(self, old_id: int) -> None:
         self._prompts.flush_draft()
+        # What was picked belongs to the old store: it cannot scope a question on the new one.
+        self._selections.pop(old_id, None)
         draft = self._conversations.draft(old_id)
         store = self._picked
         if store is None:

@@ -249,6 +249,10 @@ class ConversationStore(Protocol):
         """Save the composer text of a conversation."""
         ...
 
+    def set_web_search(self, conversation_id: int, on: bool) -> Conversation:
+        """Turn "Also search the web" on or off for a conversation."""
+        ...
+
     def set_session_id(self, conversation_id: int, session_id: str | None) -> Conversation:
         """Save (or forget) the server-side session id; durable on return."""
         ...

@@ -23,6 +23,7 @@ from jockey_desktop.core.errors import (
 )
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
 from jockey_desktop.presentation.formatting import format_duration, format_tokens
+from jockey_desktop.presentation.steps import live_activity
 
 #: A cancelled row's line is derived, not the saved text (older versions saved "Stopped.").
 CANCELLED_TEXT = "Stopped — partial answer kept"
@@ -74,7 +75,8 @@ def waiting_row(message: Message, seconds: float, reason: str, now: float) -> Me
 
 def unsaved_row(message: Message, *, status: MessageStatus, text: str,
                 citations: list[dict[str, Any]] | None = None,
-                reason: str | None = None) -> Message:
+                reason: str | None = None,
+                steps: list[dict[str, Any]] | None = None) -> Message:
     """An in-memory copy of an answer that ended (``status``, ``text``) but that the disk
     could not take yet; its status line says so (and keeps ``reason``, e.g. "Stopped").
     Never saved: the saved row replaces it once there is space."""
@@ -82,6 +84,7 @@ def unsaved_row(message: Message, *, status: MessageStatus, text: str,
     return dataclasses.replace(
         message, status=status, text=text,
         citations=citations if citations is not None else message.citations,
+        steps=steps if steps is not None else message.steps,
         error_code=ErrorCode.NOT_SAVED.value, error_message=line)
 
 
@@ -106,7 +109,10 @@ def status_line(message: Message, now: float) -> StatusLine:
         if waiting:
             return StatusLine(StatusKind.BUSY, waiting)
         elapsed = format_duration(max(0.0, now - message.created_at))
-        verb = "Answering" if message.text.strip() else "Thinking"
+        # Before the answer's first word, the agent's latest commentary says what it is
+        # doing ("Looking for scenes with…"); without steps it is simply thinking.
+        verb = "Answering" if message.text.strip() else (
+            live_activity(message.steps) or "Thinking")
         return StatusLine(StatusKind.BUSY, f"{verb} · {elapsed}")
     if message.error_code == ErrorCode.NOT_SAVED:
         # Held in memory on a full disk: a note (no Retry: the answer is there, unsaved).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from jockey_desktop.core.storage.models import Conversation, Message
 
@@ -32,3 +33,6 @@ class OpenedConversation:
     busy: bool = False
     #: (answer id, text so far) of a streaming answer: newer than the saved partial text.
     live_texts: list[tuple[int, str]] = field(default_factory=list)
+    #: (answer id, the agent's steps so far) of a streaming answer (never saved until it
+    #: ends): its live line and Steps list.
+    live_steps: list[tuple[int, list[dict[str, Any]]]] = field(default_factory=list)

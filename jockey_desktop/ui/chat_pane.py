@@ -1,4 +1,5 @@
-"""The chat pane: header (title, store, session state), transcript, notice banner, composer.
+"""The chat pane: header (title, store, session state, what the session asks about),
+transcript, notice banner, composer.
 
 The pane holds no business logic: it shows what it is given, keeps to the conversation it
 shows (updates for any other conversation are ignored here, by id), and turns user actions
@@ -31,6 +32,7 @@ from jockey_desktop.core.storage.models import (
     MessageStatus,
 )
 from jockey_desktop.presentation.find import FindMatch, find_matches, match_label
+from jockey_desktop.presentation.selections import selections_in_force, selections_summary
 from jockey_desktop.presentation.session import SESSION_HINTS, session_state
 from jockey_desktop.presentation.starters import starter_questions
 from jockey_desktop.presentation.transcript import OlderLoader, OpenedConversation
@@ -74,6 +76,17 @@ class ChatPane(QWidget):
     sig_starters_wanted = Signal(str)
     #: An action named in a sentence was clicked (its ``action:`` address, e.g. Settings).
     sig_text_action = Signal(str)
+    #: Ask the next question about this (kind, id, name): an ``@`` pick or a citation
+    #: chip's "Ask about this video".
+    sig_selection_added = Signal(str, str, str)
+    #: The composer's chip at this index should go.
+    sig_selection_removed = Signal(int)
+    #: ``@`` was typed: the store's videos and collections are wanted (the store id).
+    sig_mentions_wanted = Signal(str)
+    #: "Also search the web" was turned on or off for the conversation on screen.
+    sig_web_search_toggled = Signal(bool)
+    #: "Show agent steps" was turned on or off (the setting).
+    sig_show_steps_changed = Signal(bool)
 
     def __init__(
         self,
@@ -115,6 +128,13 @@ class ChatPane(QWidget):
         self.session_label = QLabel()
         self.session_label.setAccessibleName("Session state")
         self.session_label.setTextFormat(Qt.TextFormat.PlainText)
+        # What the session's questions asked about: selections add up on the server.
+        self.selections_label = QLabel()
+        self.selections_label.setAccessibleName("Asking about")
+        self.selections_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.selections_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                            QSizePolicy.Policy.Preferred)
+        self._selections_dot = QLabel("·")
         sub = QHBoxLayout()
         sub.setContentsMargins(0, 0, 0, 0)
         sub.setSpacing(6)
@@ -122,7 +142,8 @@ class ChatPane(QWidget):
         self._dot = QLabel("·")
         sub.addWidget(self._dot)
         sub.addWidget(self.session_label)
-        sub.addStretch(1)
+        sub.addWidget(self._selections_dot)
+        sub.addWidget(self.selections_label, 1)
         self.header = QFrame()
         self.header.setObjectName("chatHeader")
         self.header.setAccessibleName("Conversation header")
@@ -172,6 +193,16 @@ class ChatPane(QWidget):
         self.chat_view.sig_text_typed.connect(self.type_into_composer)
         self.chat_view.sig_action_requested.connect(self.sig_text_action)
         self.notice.sig_link.connect(self.sig_text_action)
+        self.chat_view.sig_ask_about_requested.connect(self.sig_selection_added)
+        self.chat_view.sig_show_steps_changed.connect(self.sig_show_steps_changed)
+        self.composer.sig_mention_picked.connect(self.sig_selection_added)
+        self.composer.sig_selection_removed.connect(self.sig_selection_removed)
+        self.composer.sig_mentions_wanted.connect(self._on_mentions_wanted)
+        self.composer.sig_web_search_toggled.connect(self.sig_web_search_toggled)
+        #: The store ``@`` completes from when no conversation is shown (the picked one).
+        self._default_store_id: str | None = None
+        #: The store whose candidates the composer holds.
+        self._mention_store: str | None = None
 
         # Esc stops from the transcript too (the composer handles it when it has focus).
         self._stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.chat_view)
@@ -187,6 +218,8 @@ class ChatPane(QWidget):
         self.set_busy(opened.busy)
         for message_id, text in opened.live_texts:
             self.set_stream_text(message_id, text)
+        for message_id, steps in opened.live_steps:
+            self.chat_view.message_model.set_stream_steps(message_id, steps)
 
     def show_conversation(
         self,
@@ -209,9 +242,11 @@ class ChatPane(QWidget):
         self.composer.show_reason("")
         self.chat_view.set_messages(messages, older_loader=load_older)
         self.composer.set_text(conversation.draft or "")
+        self.composer.set_web_search(conversation.web_search)
         self._update_header(conversation, messages)
         self._update_page()
         self._refind()
+        self._sync_mention_store()
 
     @Slot()
     def clear(self) -> None:
@@ -235,6 +270,7 @@ class ChatPane(QWidget):
         self.store_label.setText("")
         self.session_label.setText("")
         self._dot.hide()
+        self._show_in_force([])
         self.notice.show_text("")
         if not keep_typed:
             self.composer.set_text("")
@@ -242,6 +278,7 @@ class ChatPane(QWidget):
         self.composer.setEnabled(True)
         self.composer.edit.setPlaceholderText(EMPTY_PLACEHOLDER)
         self.set_busy(False)
+        self._sync_mention_store()
         self.sig_title_changed.emit("")
 
     def current_conversation_id(self) -> int | None:
@@ -312,6 +349,74 @@ class ChatPane(QWidget):
         """Partial text of an answer streaming in some conversation."""
         if conversation_id == self.current_conversation_id():
             self.set_stream_text(message_id, text)
+
+    @Slot(int, int, object)
+    def on_stream_steps(self, conversation_id: int, message_id: int, steps: object) -> None:
+        """The agent's steps so far of an answer streaming in some conversation."""
+        if conversation_id == self.current_conversation_id() and isinstance(steps, list):
+            self.chat_view.message_model.set_stream_steps(message_id, steps)
+
+    # -- what the question asks about ----------------------------------------------------------
+    @Slot(object)
+    def set_selections(self, selections: object) -> None:
+        """Show the composer's chips (what the next question asks about)."""
+        self.composer.set_selections(selections if isinstance(selections, list) else [])
+
+    @Slot(bool)
+    def set_web_search(self, on: bool) -> None:
+        """Show "Also search the web" as the workspace has it (no signal back)."""
+        self.composer.set_web_search(on)
+
+    @Slot(object)
+    def set_default_store(self, store: object) -> None:
+        """The store the picker shows: ``@`` completes from it while no conversation is."""
+        store_id = getattr(store, "id", None)
+        self._default_store_id = store_id if isinstance(store_id, str) else None
+        self._sync_mention_store()
+
+    @Slot(str, object)
+    def set_mention_candidates(self, store_id: str, candidates: object) -> None:
+        """The videos and collections ``@`` offers for ``store_id`` (kept when it is the
+        store questions go to now)."""
+        if store_id == self._mention_store_id() and isinstance(candidates, list):
+            self._mention_store = store_id
+            self.composer.set_mention_candidates(candidates)
+
+    @Slot(str, str)
+    def show_mentions_failed(self, store_id: str, sentence: str) -> None:
+        """Listing the videos ``@`` offers failed: say so under the field."""
+        if store_id == self._mention_store_id():
+            self.composer.show_reason(sentence)
+
+    @Slot(bool)
+    def set_show_steps(self, show: bool) -> None:
+        """Show the answers' Steps lists or not (the setting)."""
+        self.chat_view.set_show_steps(show)
+
+    def _mention_store_id(self) -> str | None:
+        return self.current_store_id() or self._default_store_id
+
+    def _sync_mention_store(self) -> None:
+        # Candidates of another store must never be offered: forget them on a switch.
+        if self._mention_store != self._mention_store_id():
+            self._mention_store = None
+            self.composer.set_mention_candidates(None)
+
+    @Slot()
+    def _on_mentions_wanted(self) -> None:
+        store_id = self._mention_store_id()
+        if store_id:
+            self.sig_mentions_wanted.emit(store_id)
+
+    def _show_in_force(self, in_force: list[dict[str, Any]]) -> None:
+        summary = selections_summary(in_force)
+        self.selections_label.setText(f"Asking about {summary}" if summary else "")
+        self.selections_label.setToolTip(plain_tooltip(
+            "Selections add up in this session: Jockey keeps every video and collection "
+            "asked about so far in mind.\n" + "\n".join(
+                str(s.get("name") or s.get("id") or "") for s in in_force)) if in_force else "")
+        self.selections_label.setVisible(bool(in_force))
+        self._selections_dot.setVisible(bool(in_force))
 
     @Slot(int, bool)
     def on_busy_changed(self, conversation_id: int, busy: bool) -> None:
@@ -566,13 +671,15 @@ class ChatPane(QWidget):
         self.session_label.setText(state.value)
         self.session_label.setToolTip(plain_tooltip(SESSION_HINTS[state]))
         self._dot.show()
+        self._show_in_force(selections_in_force(messages))
         self.composer.set_store_name(conversation.store_name or conversation.store_id)
         self.sig_title_changed.emit(conversation.title)
 
     def _apply_muted_style(self) -> None:
         # Secondary text draws with the palette's placeholder role, so it follows light/dark
         # switches at run time instead of freezing a colour.
-        for label in (self.store_label, self.session_label, self._dot, self.empty_label):
+        for label in (self.store_label, self.session_label, self._dot, self.empty_label,
+                      self.selections_label, self._selections_dot):
             label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
     @Slot()

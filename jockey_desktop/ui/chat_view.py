@@ -50,6 +50,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from jockey_desktop.core.storage.models import Message
 from jockey_desktop.presentation.moments import is_playable
+from jockey_desktop.presentation.selections import ask_about
 from jockey_desktop.presentation.text_actions import action_for
 from jockey_desktop.presentation.transcript import PAGE_SIZE, OlderLoader
 from jockey_desktop.ui.keys import is_typed_text
@@ -57,6 +58,7 @@ from jockey_desktop.ui.markdown import citation_index, link_action, message_as_m
 from jockey_desktop.ui.message_delegate import MessageDelegate
 from jockey_desktop.ui.message_layout import RowLayout
 from jockey_desktop.ui.models.message_model import MessageListModel
+from jockey_desktop.ui.steps_view import steps_target
 from jockey_desktop.ui.theme import palette_colors
 
 #: How close (px) to the end still counts as "at the bottom" (sub-pixel layouts, rounding).
@@ -81,6 +83,10 @@ class ChatView(QListView):
     sig_text_typed = Signal(str)
     #: (``action:`` address) — a link naming an app action ("open Settings") was clicked.
     sig_action_requested = Signal(str)
+    #: (kind, id, name) — "Ask about this video" was chosen on a citation chip.
+    sig_ask_about_requested = Signal(str, str, str)
+    #: (show) — "Show agent steps" was turned on or off in the context menu.
+    sig_show_steps_changed = Signal(bool)
 
     def __init__(
         self,
@@ -133,6 +139,7 @@ class ChatView(QListView):
         self.message_delegate.sig_link_activated.connect(self._on_link)
         self.message_delegate.sig_citation_activated.connect(self._on_citation)
         self.message_delegate.sig_retry_requested.connect(self.sig_retry_requested)
+        self.message_delegate.sig_steps_toggled.connect(self._on_steps_toggled)
 
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(self._on_range_changed)
@@ -283,7 +290,53 @@ class ChatView(QListView):
             cited = message
             export = menu.addAction("Export moments…")
             export.triggered.connect(lambda: self.sig_export_moments_requested.emit(cited))
+        self._add_steps_actions(menu, message, pos)
         return menu
+
+    def _add_steps_actions(self, menu: QMenu, message: Message | None, pos: QPoint) -> None:
+        """"Ask about this video" on a citation chip; "Show agent steps" (the setting)."""
+        target = self.target_at(pos)
+        index = target[1] if target is not None and target[0] == "chip" else None
+        if message is not None and isinstance(index, int) \
+                and 0 <= index < len(message.citations):
+            about = ask_about(message.citations[index])
+            if about is not None:
+                menu.addSeparator()
+                ask = menu.addAction("Ask about this video" if about[0] == "item"
+                                     else "Ask about this collection")
+                ask.setStatusTip("Ask the next question about this video only")
+                ask.triggered.connect(lambda: self.sig_ask_about_requested.emit(*about))
+        menu.addSeparator()
+        show = menu.addAction("Show agent steps")
+        show.setCheckable(True)
+        show.setChecked(self.message_delegate.shows_steps())
+        show.setStatusTip("Ask Jockey for the steps it takes and list them under each answer")
+        show.toggled.connect(self.sig_show_steps_changed)
+
+    def set_show_steps(self, show: bool) -> None:
+        """Show the answers' Steps lists or not (every row is laid out again)."""
+        if show == self.message_delegate.shows_steps():
+            return
+        self.message_delegate.set_show_steps(show)
+        self.message_delegate.clear_cache()
+        self.doItemsLayout()
+        self.viewport().update()
+        self._follow_if_sticking()
+
+    def toggle_steps(self, message_id: int, detail: int | None = None) -> None:
+        """Open or close an answer's Steps list (or show one step's detail whole)."""
+        index = self.message_model.index_of(message_id)
+        if not index.isValid():
+            return
+        self.message_delegate.toggle_steps(message_id, detail)
+        self.message_delegate.relayout(index)
+        self.viewport().update()
+
+    @Slot(int, str)
+    def _on_steps_toggled(self, message_id: int, anchor: str) -> None:
+        target = steps_target(anchor)
+        if target is not None:
+            self.toggle_steps(message_id, target[1])
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Ctrl+C copies the current message; typed text goes to the question box (the

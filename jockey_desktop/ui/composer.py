@@ -1,13 +1,19 @@
 """The message composer: a multi-line editor with Send/Stop, a length counter and inline
-refusal reasons.
+refusal reasons; above it the chips of what the question asks about, below it "Also search
+the web".
 
-Enter sends, Shift+Enter adds a line, Esc stops a running answer. Drafts are reported through a
+Enter sends, Shift+Enter adds a line, Esc stops a running answer. ``@`` offers the store's
+videos and collections (arrows, Enter or Tab pick one; Esc closes the list); a pick becomes a
+chip and ``@Name`` in the text. Drafts are reported through a
 debounced ``sig_draft_changed``; :meth:`Composer.set_text` (loading another conversation's
 draft) never emits it, and :meth:`Composer.flush_draft` lets the owner deliver a pending draft
 *before* it switches conversations, so a draft can't be saved into the wrong one.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from PySide6.QtCore import QEvent, QMimeData, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
@@ -18,6 +24,7 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -29,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from jockey_desktop.core.limits import MAX_QUESTION_CHARS, too_long_reason
 from jockey_desktop.presentation.formatting import format_count
+from jockey_desktop.ui.selection_chips import MentionCompleter, SelectionChipsBar
 from jockey_desktop.ui.theme import error_color, is_dark_palette
 
 #: What the counter counts against; longer questions are refused by the API.
@@ -39,6 +47,9 @@ HARD_LIMIT = 2 * MAX_CHARS
 COUNTER_FROM = 9_000
 DRAFT_DEBOUNCE_MS = 400
 BUSY_HINT = "Jockey is still answering — press Esc or Stop to cancel it first."
+WEB_SEARCH_TEXT = "Also search the web"
+WEB_SEARCH_TIP = ("Jockey may also search the web for this conversation; the pages it uses "
+                  "are listed under the answer and open in your browser.")
 
 
 def truncated_reason(kept: int, offered: int) -> str:
@@ -57,6 +68,9 @@ class ComposerEdit(QPlainTextEdit):
     sig_escape = Signal()
     #: (kept, offered) — an insertion was cut to fit ``HARD_LIMIT``.
     sig_truncated = Signal(int, int)
+
+    #: Keys an open completion popup owns (set by the composer): the field ignores them.
+    key_owner: Callable[[int], bool] | None = None
 
     def room(self) -> int:
         """How many characters an insertion may add (the selection is replaced)."""
@@ -96,6 +110,15 @@ class ComposerEdit(QPlainTextEdit):
         super().setPlainText(text[:HARD_LIMIT])
         self.sig_truncated.emit(HARD_LIMIT, len(text))
 
+    def event(self, event: QEvent) -> bool:
+        """Keys an open completion list owns are left to it — before Qt's own handling,
+        which would move the focus on Tab."""
+        if (event.type() == QEvent.Type.KeyPress and self.key_owner is not None
+                and isinstance(event, QKeyEvent) and self.key_owner(event.key())):
+            event.ignore()
+            return False
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter submits, Shift+Enter inserts a newline, Esc asks to stop."""
         key = event.key()
@@ -120,6 +143,14 @@ class Composer(QWidget):
     sig_send_requested = Signal(str)
     sig_stop_requested = Signal()
     sig_draft_changed = Signal(str)
+    #: The chip at this index should go.
+    sig_selection_removed = Signal(int)
+    #: ``@`` completion picked (kind, id, name).
+    sig_mention_picked = Signal(str, str, str)
+    #: ``@`` was typed and no candidates are known: the owner fetches them.
+    sig_mentions_wanted = Signal()
+    #: "Also search the web" was turned on or off by the user.
+    sig_web_search_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,6 +186,18 @@ class Composer(QWidget):
         self.reason_label.hide()
         self._apply_error_colors()
 
+        self.chips = SelectionChipsBar(self)
+        self.chips.sig_remove_requested.connect(self.sig_selection_removed)
+        self.mentions = MentionCompleter(self.edit, self)
+        self.mentions.sig_wanted.connect(self.sig_mentions_wanted)
+        self.mentions.sig_picked.connect(self.sig_mention_picked)
+        self.edit.key_owner = self.mentions.handles_key
+
+        self.web_search_box = QCheckBox(WEB_SEARCH_TEXT)
+        self.web_search_box.setAccessibleName(WEB_SEARCH_TEXT)
+        self.web_search_box.setToolTip(WEB_SEARCH_TIP)
+        self.web_search_box.toggled.connect(self.sig_web_search_toggled)
+
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.edit, 1)
@@ -162,12 +205,15 @@ class Composer(QWidget):
 
         info = QHBoxLayout()
         info.setContentsMargins(2, 0, 2, 0)
+        info.setSpacing(12)
+        info.addWidget(self.web_search_box, 0, Qt.AlignmentFlag.AlignTop)
         info.addWidget(self.reason_label, 1)
         info.addWidget(self.counter_label, 0, Qt.AlignmentFlag.AlignRight)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 10)
         layout.setSpacing(4)
+        layout.addWidget(self.chips)
         layout.addLayout(row)
         layout.addLayout(info)
 
@@ -213,10 +259,34 @@ class Composer(QWidget):
         if offered > HARD_LIMIT:
             self.show_reason(truncated_reason(HARD_LIMIT, offered))
 
+    def set_selections(self, selections: Sequence[Mapping[str, Any]]) -> None:
+        """Show what the next question asks about (chips, in placeholder order)."""
+        self.chips.set_selections(selections)
+
+    def selections(self) -> list[dict[str, Any]]:
+        """The chips shown."""
+        return self.chips.selections()
+
+    def set_mention_candidates(self, candidates: Sequence[Mapping[str, Any]] | None) -> None:
+        """What ``@`` offers (the store's ready videos and collections; None: unknown)."""
+        self.mentions.set_candidates(candidates)
+
+    def set_web_search(self, on: bool) -> None:
+        """Show the conversation's "Also search the web" (no ``sig_web_search_toggled``)."""
+        self.web_search_box.blockSignals(True)
+        try:
+            self.web_search_box.setChecked(bool(on))
+        finally:
+            self.web_search_box.blockSignals(False)
+
+    def web_search(self) -> bool:
+        """True while "Also search the web" is on."""
+        return self.web_search_box.isChecked()
+
     def set_store_name(self, name: str) -> None:
         """Show which store questions go to in the placeholder."""
         where = name.strip() or "this knowledge store"
-        self.edit.setPlaceholderText(f"Ask about the videos in {where}…")
+        self.edit.setPlaceholderText(f"Ask about the videos in {where}… (@ picks a video)")
 
     def set_busy(self, busy: bool) -> None:
         """While an answer streams, the button becomes Stop (typing stays possible)."""

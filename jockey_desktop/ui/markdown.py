@@ -27,8 +27,11 @@ from PySide6.QtGui import (
     QTextFormat,
 )
 
-from jockey_desktop.core.storage.models import Message
+from jockey_desktop.core.storage.models import Message, Role
+from jockey_desktop.core.storage.plaintext import resolve_selection_placeholders, selection_label
+from jockey_desktop.core.web_sources import web_url
 from jockey_desktop.presentation.formatting import citation_label
+from jockey_desktop.presentation.selections import question_text
 
 #: Markdown flavour for every message: GitHub tables/strikethrough, raw HTML shown as text.
 MARKDOWN_FEATURES = (
@@ -74,9 +77,19 @@ def _valid_spans(text: str, citations: Sequence[Mapping[str, Any]]) -> list[tupl
     return result
 
 
+def _marker_href(citation: Mapping[str, Any], index: int) -> str:
+    """``cite:K`` for a citation; a web source (a dict with an http(s) ``url``) links to its
+    page, in the angle-bracket form so no character of the address can end the link."""
+    url = web_url(citation.get("url"))
+    if url is None:
+        return f"{CITE_SCHEME}:{index}"
+    return "<" + url.replace("<", "%3C").replace(">", "%3E").replace("\n", "") + ">"
+
+
 def link_citation_markers(text: str, citations: Sequence[Mapping[str, Any]]) -> str:
     """Return ``text`` with each citation's ``[marker_start, marker_end)`` span replaced by a
-    Markdown link ``[<marker>](cite:K)``, K being the citation's index in ``citations``.
+    Markdown link ``[<marker>](cite:K)``, K being the citation's index in ``citations`` (a
+    web source's marker links to its page instead).
 
     Offsets are Python ``str`` indices (code points), which is exactly what slicing uses, so
     non-BMP characters (emoji) before a marker need no correction. Invalid, out-of-range or
@@ -93,7 +106,8 @@ def link_citation_markers(text: str, citations: Sequence[Mapping[str, Any]]) -> 
         if chunk.endswith("!") and not chunk.endswith("\\!"):
             chunk = chunk[:-1] + "\\!"
         parts.append(chunk)
-        parts.append(f"[{escape_markdown(text[start:end])}]({CITE_SCHEME}:{index})")
+        href = _marker_href(citations[index], index)
+        parts.append(f"[{escape_markdown(text[start:end])}]({href})")
         pos = end
     parts.append(text[pos:])
     return "".join(parts)
@@ -233,6 +247,18 @@ def unique_citations(citations: Iterable[Mapping[str, Any]]) -> list[tuple[int, 
     return chips
 
 
+def question_markdown(message: Message) -> str:
+    """A question's Markdown as the transcript shows it: each ``{{sel:N}}`` replaced by the
+    name of what it asks about (escaped: a video title is not Markdown)."""
+    if not message.selections:
+        return message.text
+    named = [dict(s, name=escape_markdown(selection_label(s))) for s in message.selections]
+    return resolve_selection_placeholders(message.text, named)
+
+
 def message_as_markdown(message: Message) -> str:
-    """One message as plain Markdown for the clipboard (the raw text, as the user saw it)."""
+    """One message as plain Markdown for the clipboard (the raw text as the user saw it: a
+    question with the names of what it asked about, never placeholders)."""
+    if message.role is Role.USER:
+        return question_text(message)
     return message.text

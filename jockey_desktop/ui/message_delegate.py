@@ -58,6 +58,12 @@ from jockey_desktop.ui.message_painting import (
     paint_status,
 )
 from jockey_desktop.ui.models.message_model import MessageListModel, MessageRole
+from jockey_desktop.ui.steps_view import (
+    ExtrasState,
+    extras_anchor_at,
+    paint_extras,
+    steps_target,
+)
 from jockey_desktop.ui.theme import plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -76,6 +82,8 @@ class MessageDelegate(QStyledItemDelegate):
     sig_retry_requested = Signal(int)
     #: (message id, url) — an ordinary link in the text was clicked (policy is the view's).
     sig_link_activated = Signal(int, str)
+    #: (message id, anchor) — the Steps toggle or a step's "Show all" was clicked.
+    sig_steps_toggled = Signal(int, str)
 
     def __init__(
         self,
@@ -97,6 +105,11 @@ class MessageDelegate(QStyledItemDelegate):
         # The part of the viewport being repainted (set by the view around each paint event).
         self._paint_region: QRect | None = None
         self._layouter = RowLayouter()
+        # The Steps lists: shown at all (the setting), which answers' lists are open, and
+        # which of their details are shown whole (answer id -> step indexes).
+        self._show_steps = True
+        self._steps_open: set[int] = set()
+        self._details_open: dict[int, frozenset[int]] = {}
         #: Counters for tests and benchmarks.
         self.layout_count = 0
         self.laid_out_ids: set[int] = set()
@@ -118,6 +131,51 @@ class MessageDelegate(QStyledItemDelegate):
     def view_width(self) -> int:
         """The width rows are currently laid out for."""
         return self._effective_width()
+
+    # -- the Steps lists ------------------------------------------------------------------------
+    def set_show_steps(self, show: bool) -> None:
+        """Show the answers' Steps lists or not (the "Show agent steps" setting)."""
+        if self._show_steps != bool(show):
+            self._show_steps = bool(show)
+            self._heights.clear()  # every answer with steps changes height
+
+    def shows_steps(self) -> bool:
+        """True while answers show their Steps lists."""
+        return self._show_steps
+
+    def steps_expanded(self, message_id: int) -> bool:
+        """True when the answer's Steps list is open."""
+        return message_id in self._steps_open
+
+    def detail_open(self, message_id: int, index: int) -> bool:
+        """True when step ``index`` of the answer shows its whole detail."""
+        return index in self._details_open.get(message_id, frozenset())
+
+    def extras_state(self, message_id: int) -> ExtrasState:
+        """How the answer's extras are shown now."""
+        return ExtrasState(self._show_steps, message_id in self._steps_open,
+                           self._details_open.get(message_id, frozenset()))
+
+    def toggle_steps(self, message_id: int, detail: int | None = None) -> None:
+        """Open or close an answer's Steps list (``detail`` None), or show one step's detail
+        whole or cut (its index). The view re-lays the row out."""
+        if detail is None:
+            self._steps_open ^= {message_id}
+        else:
+            self._details_open[message_id] = \
+                self._details_open.get(message_id, frozenset()) ^ {detail}
+        self._heights.pop(message_id, None)
+
+    def relayout(self, index: _Index) -> None:
+        """Lay one row out again now (its Steps list opened or closed) and tell the view its
+        new height, so it never shows the old height for a frame."""
+        message = index.data(MessageRole)
+        if not isinstance(message, Message):
+            return
+        width = self._effective_width()
+        layout = self.layout_for(message, width)
+        self._heights[message.id] = (message.revision, width, layout.height, True)
+        self.sizeHintChanged.emit(index)
 
     def cache_size(self) -> int:
         """Number of laid-out rows currently cached (bounded by the LRU size)."""
@@ -192,6 +250,8 @@ class MessageDelegate(QStyledItemDelegate):
             paint_documents(painter, layout, option.palette, colors,
                             self._document_clip(painter, option))
             paint_chips(painter, layout, option.font, colors)
+            paint_extras(painter, layout.extras, option.palette, colors,
+                         self._document_clip(painter, option))
             paint_status(painter, message, layout, option.font, colors, self._clock())
         painter.restore()
 
@@ -219,6 +279,8 @@ class MessageDelegate(QStyledItemDelegate):
                 self.sig_retry_requested.emit(message.id)
             elif kind == "link":
                 self.sig_link_activated.emit(message.id, str(value))
+            elif kind == "steps":
+                self.sig_steps_toggled.emit(message.id, str(value))
             return True
         return False
 
@@ -246,6 +308,9 @@ class MessageDelegate(QStyledItemDelegate):
                 tip = f"{tip}\nShow this moment" if tip else ""
             elif kind == "link":
                 tip = "Show this moment" if str(value).startswith("cite:") else str(value)
+            elif kind == "steps":
+                tip = ("Hide the steps Jockey took" if self.steps_expanded(message.id)
+                       else "Show the steps Jockey took") if value == "steps:toggle" else ""
         if tip:
             # Chip labels are video titles and links are addresses: server text.
             QToolTip.showText(event.globalPos(), plain_tooltip(tip), view)
@@ -271,7 +336,7 @@ class MessageDelegate(QStyledItemDelegate):
             return layout
         font = option.font if option is not None else QFont()
         layout = self._layouter.build(message, width, font, colors, self._clock(),
-                                      self._colors_key)
+                                      self._colors_key, self.extras_state(message.id))
         # Older revisions of the same message are dead weight once a newer one exists.
         for old in [k for k in self._cache if k[0] == message.id]:
             del self._cache[old]
@@ -290,7 +355,7 @@ class MessageDelegate(QStyledItemDelegate):
 
     def hit_test(self, layout: RowLayout, pos: QPointF) -> tuple[str, Any] | None:
         """What is under ``pos`` (row coordinates): ("chip", index), ("retry", None),
-        ("link", href) or None."""
+        ("link", href), ("steps", anchor) or None."""
         for rect, citation_index, _label in layout.chips:
             if rect.contains(pos):
                 return ("chip", citation_index)
@@ -302,10 +367,14 @@ class MessageDelegate(QStyledItemDelegate):
                 href = document.documentLayout().anchorAt(local)
                 if href:
                     return ("link", href)
+        anchor = extras_anchor_at(layout.extras, pos)
+        if anchor:
+            return ("steps", anchor) if steps_target(anchor) else ("link", anchor)
         return None
 
     def _key(self, message: Message, width: int) -> tuple[Any, ...]:
-        return (message.id, message.revision, width, self._colors_key)
+        return (message.id, message.revision, width, self._colors_key,
+                self.extras_state(message.id))
 
     def _effective_width(self, option: QStyleOptionViewItem | None = None) -> int:
         # The live viewport width, not option.rect: QListView hands sizeHint a default rect,

@@ -28,8 +28,21 @@ from jockey_desktop.presentation.status import (
     may_lock_retry,
     status_line,
 )
-from jockey_desktop.ui.markdown import SafeTextDocument, render_markdown, unique_citations
+from jockey_desktop.ui.markdown import (
+    SafeTextDocument,
+    question_markdown,
+    render_markdown,
+    unique_citations,
+)
 from jockey_desktop.ui.message_colors import Colors
+from jockey_desktop.ui.steps_view import (
+    ExtrasBuilder,
+    ExtrasState,
+    Placed,
+    PlacedExtras,
+    place_extras,
+    web_source_markers,
+)
 
 DEFAULT_SEAM_TEXT = "New session started — earlier turns were summarised for Jockey"
 
@@ -67,6 +80,8 @@ class RowLayout:
     #: (y offset under ``doc_origin``, document) of every document drawn, top to bottom: just
     #: ``document`` normally, several for a streaming answer (see module doc).
     parts: list[tuple[float, SafeTextDocument]] = field(default_factory=list)
+    #: An answer's web sources and Steps list, under its chips (``ui.steps_view``).
+    extras: PlacedExtras | None = None
 
     def __post_init__(self) -> None:
         if not self.parts and self.document is not None:
@@ -143,6 +158,8 @@ def estimate_height(message: Message, width: int, font: QFont) -> float:
     small = QFontMetricsF(small_font(font)).height()
     if message.citations:
         height += SECTION_GAP + small + 2 * CHIP_PAD_Y
+    if message.steps:
+        height += SECTION_GAP + small  # at least the Steps toggle (the list starts closed)
     return height + SECTION_GAP + small + 2 * MARGIN_Y + 10
 
 
@@ -152,10 +169,13 @@ class RowLayouter:
     def __init__(self) -> None:
         # message id -> sealed documents of a streaming answer (dropped once it is final).
         self._streams: dict[int, _StreamParts] = {}
+        self._extras = ExtrasBuilder()
 
     def clear(self) -> None:
-        """Forget every streaming answer's sealed paragraphs (palette or font change)."""
+        """Forget every streaming answer's sealed paragraphs and extras (palette or font
+        change)."""
         self._streams.clear()
+        self._extras.clear()
 
     def parse(self, text: str, font: QFont, colors: Colors) -> SafeTextDocument:
         """``text`` (Markdown) as a row document in ``font`` and ``colors``."""
@@ -164,9 +184,11 @@ class RowLayouter:
         return document
 
     def build(self, message: Message, width: int, font: QFont, colors: Colors,
-              now: float, style_key: Any = None) -> RowLayout:
+              now: float, style_key: Any = None,
+              extras: ExtrasState | None = None) -> RowLayout:
         """The layout of ``message`` at ``width``; ``now`` (epoch s) decides its status line,
-        ``style_key`` identifies font and colours (sealed paragraphs are reused while it holds).
+        ``style_key`` identifies font and colours (sealed paragraphs are reused while it holds),
+        ``extras`` how its Steps list is shown.
         """
         if message.role is Role.SEAM:
             return self._seam(message, width, font)
@@ -185,13 +207,19 @@ class RowLayouter:
             doc = parts[-1][1] if parts else None
         elif message.text.strip():
             doc = new_document(font)
-            citations = message.citations if message.role is Role.ASSISTANT else []
-            render_markdown(
-                doc, message.text, citations, link_color=colors.link, code_background=colors.chip
-            )
+            if message.role is Role.ASSISTANT:
+                # A web source's "[N]" links to its page, like a citation's to its moment.
+                text, citations = message.text, [*message.citations,
+                                                 *web_source_markers(message)]
+            else:
+                text, citations = question_markdown(message), []
+            render_markdown(doc, text, citations, link_color=colors.link,
+                            code_background=colors.chip)
         if message.role is Role.USER:
             return self._bubble(message, inner, doc, font)
-        return self._answer(message, inner, doc, parts, font, now)
+        below = self._extras.documents(message, inner, font, colors, style_key,
+                                       extras or ExtrasState())
+        return self._answer(message, inner, doc, parts, font, now, below)
 
     # -- the three kinds of rows --------------------------------------------------------------
     @staticmethod
@@ -232,7 +260,7 @@ class RowLayouter:
     @staticmethod
     def _answer(message: Message, inner: float, doc: SafeTextDocument | None,
                 parts: list[tuple[float, SafeTextDocument]], font: QFont,
-                now: float) -> RowLayout:
+                now: float, below: list[Placed] | None = None) -> RowLayout:
         # Full width text, then chips, then the status line.
         y = MARGIN_Y + 4
         origin = QPointF(MARGIN_X, y)
@@ -260,9 +288,12 @@ class RowLayouter:
                 x += chip_w + CHIP_GAP
             y += chip_h
 
+        if below:
+            layout.extras, y = place_extras(below, MARGIN_X, y)
+
         line = status_line(message, now)
         if line.text or line.kind is not StatusKind.NONE:
-            y += SECTION_GAP if (doc is not None or chips) else 0
+            y += SECTION_GAP if (doc is not None or chips or below) else 0
             dotted = line.kind in (StatusKind.BUSY, StatusKind.ERROR)
             left = MARGIN_X + (STATUS_DOT + 6 if dotted else 0)
             avail = MARGIN_X + inner - left

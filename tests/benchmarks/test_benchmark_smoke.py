@@ -23,7 +23,8 @@ EXPECTED = {"cold_start_ratio", "cold_start_app_ms", "open_ratio", "open_big_ms"
             "typing_p99_ms", "packaged_size_mb", "packaged_cold_start_ratio",
             "player_click_to_frame_ms", "player_memory_delta_mb", "player_stream_gap_p99_ms",
             "player_stream_gap_max_ms",
-            "upload_time_ratio", "upload_gap_p99_ms", "upload_rss_growth_mb"}
+            "upload_time_ratio", "upload_gap_p99_ms", "upload_rss_growth_mb",
+            "first_word_added_ms", "steps_stream_gap_p99_ms"}
 
 FIELDS = ("name", "value", "unit", "target", "met", "min", "max", "runs")
 

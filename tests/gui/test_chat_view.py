@@ -222,8 +222,8 @@ def test_context_menu_copy_message(qtbot: Any, view: ChatView) -> None:
     settle(qtbot, view)
     point = view.visualRect(view.index_for(1)).center()
     menu = view.build_context_menu(point)
-    actions = {a.text(): a for a in menu.actions()}
-    assert set(actions) == {"Copy message", "Copy conversation"}
+    actions = {a.text(): a for a in menu.actions() if not a.isSeparator()}
+    assert set(actions) == {"Copy message", "Copy conversation", "Show agent steps"}
     actions["Copy message"].trigger()
     assert QGuiApplication.clipboard().text() == "Copy **me**"
     with qtbot.waitSignal(view.sig_copy_conversation_requested):

@@ -142,7 +142,8 @@ def test_flush_draft_delivers_pending_change_once(qtbot: Any, composer: Composer
 
 def test_placeholder_names_the_store(composer: Composer) -> None:
     composer.set_store_name("ML Lectures")
-    assert composer.edit.placeholderText() == "Ask about the videos in ML Lectures…"
+    assert composer.edit.placeholderText() == \
+        "Ask about the videos in ML Lectures… (@ picks a video)"
 
 
 def test_restore_unsent_after_refusal(qtbot: Any, composer: Composer) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from jockey_desktop.core.storage.models import Role
@@ -62,6 +62,9 @@ def test_f2_and_del_act_on_the_row_just_clicked(
     qtbot.waitUntil(lambda: desktop.repo.get_conversation(first).title == "Keynote themes",
                     timeout=5_000)
     assert sidebar.list_view.hasFocus() and not editor.isVisible()
+    # The list shows the new title once the change feed has reached it (a turn later).
+    qtbot.waitUntil(lambda: sidebar.model.summary_for(first).conversation.title
+                    == "Keynote themes", timeout=5_000)
 
     asked: list[str] = []
     monkeypatch.setattr(sidebar, "confirm_delete", lambda title: asked.append(title) or True)
@@ -99,9 +102,10 @@ def test_typing_in_the_transcript_goes_to_the_question_box(qtbot: Any, start: St
     wait_for_store(qtbot, desktop)
     conversation_id = ask_and_wait(qtbot, desktop)
     view = window.chat_pane.chat_view
-    # A click in the transcript (as after closing a menu there) gives it the focus.
+    # A click in the transcript (as after closing a menu there) gives it the focus; in the
+    # left margin, where no chip or link would start something else.
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
-                     pos=view.viewport().rect().center())
+                     pos=QPoint(2, view.viewport().height() // 2))
     assert QApplication.focusWidget() is view
     type_text(qtbot, FOLLOW_UP)
     composer = window.chat_pane.composer

@@ -75,3 +75,45 @@ def dark_palette() -> QPalette:
 def ids(model: ConversationListModel) -> list[int]:
     """The conversation ids of a sidebar model, top to bottom."""
     return [model.index(r, 0).data(ConversationIdRole) for r in range(model.rowCount())]
+
+
+def anchor_point(layout: RowLayout, href: str) -> QPointF | None:
+    """The middle of the first character of the anchor ``href`` among a row's extras (row
+    coordinates), or None when no extras document has it."""
+    if layout.extras is None:
+        return None
+    for origin, document in layout.extras.documents:
+        block = document.begin()
+        while block.isValid():
+            it = block.begin()
+            while not it.atEnd():
+                fragment = it.fragment()
+                if fragment.isValid() and fragment.charFormat().anchorHref() == href:
+                    offset = fragment.position() - block.position()
+                    box = document.documentLayout().blockBoundingRect(block)  # lays it out
+                    line = block.layout().lineForTextPosition(offset)
+                    assert line.isValid()
+                    x, _position = line.cursorToX(offset + 1)
+                    return QPointF(origin.x() + box.x() + x - 2,
+                                   origin.y() + box.y() + line.y() + line.height() / 2)
+                it += 1
+            block = block.next()
+    return None
+
+
+def anchor_in_view(qtbot: Any, view: ChatView, message_id: int, href: str) -> QPointF:
+    """Scroll until the anchor ``href`` under a row is on screen; returns where to click it
+    (viewport coordinates). A tall answer's toggle may sit below the fold, and a view that
+    follows the end scrolls after a layout: the point is taken once everything settled."""
+    for _attempt in range(6):
+        settle(qtbot, view)
+        layout, origin = row_layout(view, message_id)
+        point = anchor_point(layout, href)
+        assert point is not None, f"no {href!r} under message {message_id}"
+        at = point + QPointF(origin)
+        height = view.viewport().height()
+        if 4 <= at.y() <= height - 4:
+            return at
+        bar = view.verticalScrollBar()
+        bar.setValue(bar.value() + int(at.y() - height / 2))
+    raise AssertionError(f"{href!r} could not be scrolled into view")

@@ -17,10 +17,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
-from urllib.parse import urlsplit
 
 from jockey_desktop.core.api.jsonfields import opt_float, opt_str
 from jockey_desktop.core.storage.models import CITATION_KEYS
+from jockey_desktop.core.web_sources import web_url
 
 #: Annotation types the client understands; any other type is skipped (marker stays text).
 KNOWN_ANNOTATION_TYPES = ("video_citation", "image_citation", "collection_citation")
@@ -194,21 +194,6 @@ class WebSource:
             return None
         start, end = data.get("marker_start"), data.get("marker_end")
         return cls(url, opt_str(data.get("title")), _opt_index(start), _opt_index(end))
-
-
-def web_url(value: Any) -> str | None:
-    """``value`` if it is an absolute http(s) URL with a host, else None (a ``javascript:``
-    or ``file:`` address must never become a link the user can open)."""
-    if not isinstance(value, str):
-        return None
-    url = value.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
 
 
 def web_source_from_annotation(

@@ -26,7 +26,6 @@ import requests
 from urllib3.fields import RequestField
 
 from jockey_desktop.core.api.cancel import CancelToken
-from jockey_desktop.core.api.citations import web_url
 from jockey_desktop.core.api.errors import (
     InvalidInputError,
     JockeyError,
@@ -60,6 +59,7 @@ from jockey_desktop.core.api.transport import (
     require_dict,
     seg,
 )
+from jockey_desktop.core.web_sources import web_url
 
 #: Bytes read from disk per piece of an upload body.
 UPLOAD_PIECE = 1024 * 1024

@@ -25,6 +25,7 @@ from typing import Any
 
 from ... import __version__
 from ..timecode import format_time_range
+from ..web_sources import split_web_sources
 from .errors import ImportFormatError
 from .models import Conversation, Message, MessageStatus, Role
 from .plaintext import resolve_selection_placeholders, selection_label
@@ -101,8 +102,11 @@ def format_step(step: Mapping[str, Any]) -> str:
     """One agent step on one line. Steps are stored as given (API output items or the app's
     own records), so the usual shapes are read: commentary / ``message`` text,
     ``function_call`` name and arguments, ``function_call_output`` output and web searches'
-    queries; anything else shows its type."""
-    kind = str(step.get("type") or "step")
+    queries; anything else shows its type. The app's own records (``Step.to_dict()``) name
+    the step in ``kind`` (``"other"`` keeps the item's type in ``item_type``)."""
+    kind = str(step.get("type") or step.get("kind") or "step")
+    if kind == "other":
+        kind = str(step.get("item_type") or "step")
     if kind in ("message", "commentary"):
         return _one_line(_step_text(step)) or kind
     if kind == "function_call":
@@ -122,6 +126,11 @@ def format_step(step: Mapping[str, Any]) -> str:
         return "Web search"
     text = _step_text(step)
     return f"{kind}: {_one_line(text)}" if text else kind
+
+
+def _autolink(url: str) -> str:
+    """``url`` safe inside a Markdown autolink (``<…>`` ends at ``>`` and at white space)."""
+    return url.replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
 
 
 def _conversation_markdown(conversation: Conversation, messages: list[Message]) -> str:
@@ -151,9 +160,10 @@ def _conversation_markdown(conversation: Conversation, messages: list[Message]) 
             lines += [f"*Asked about: {about}*", ""]
         if message.error_message:
             lines += [f"> {message.error_message}", ""]
-        if message.steps:
+        steps, web_sources = split_web_sources(message.steps)
+        if steps:
             lines += ["**Steps**", ""]
-            lines += [f"{n}. {format_step(step)}" for n, step in enumerate(message.steps, 1)]
+            lines += [f"{n}. {format_step(step)}" for n, step in enumerate(steps, 1)]
             lines.append("")
         seen: set[str] = set()
         sources: list[str] = []
@@ -164,6 +174,11 @@ def _conversation_markdown(conversation: Conversation, messages: list[Message]) 
                 sources.append(f"- {text}")
         if sources:
             lines += ["**Sources**", "", *sources, ""]
+        if web_sources:
+            lines += ["**From the web**", ""]
+            lines += [f"- {_one_line(s['title'] or s['url'], 200)} — <{_autolink(s['url'])}>"
+                      for s in web_sources]
+            lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 

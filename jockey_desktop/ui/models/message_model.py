@@ -129,6 +129,20 @@ class MessageListModel(QAbstractListModel):
         self._emit_row(row)
         return True
 
+    def set_stream_steps(self, message_id: int, steps: list[dict[str, Any]]) -> bool:
+        """Set the agent's steps so far of a streaming answer (the live line and the Steps
+        list read them); False if the id is not in this model."""
+        row = self._rows.get(message_id)
+        if row is None:
+            return False
+        message = self._messages[row]
+        if message.steps == steps:
+            return True
+        message.steps = list(steps)
+        message.revision += 1
+        self._emit_row(row)
+        return True
+
     def remove(self, message_id: int) -> bool:
         """Remove one row; False if unknown."""
         row = self._rows.get(message_id)

@@ -1,0 +1,334 @@
+"""The parts of an answer row below its text and chips: the web sources and the Steps list.
+
+One job: from an answer's stored ``steps`` (``presentation.steps`` says what each reads), build
+the documents drawn under the answer — "From the web" with numbered links to the pages, a
+"▸ Steps (N)" toggle and, once opened, the list itself (commentary, tool calls with their
+pretty arguments, tool outputs cut to a preview with "Show all", web searches with their
+queries) — and place, paint and hit-test them. Every text goes in through ``QTextCursor`` as
+plain text: nothing a server sent is ever parsed as HTML or Markdown here.
+
+Links are anchors: a web page's own address (the view opens http/https in the browser), and
+``steps:toggle`` / ``steps:output:N`` for the list's own controls (the delegate handles them).
+The documents of an answer are cached by what they show, so an answer streaming in does not
+rebuild an open Steps list on every word.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QFont,
+    QFontDatabase,
+    QPainter,
+    QPalette,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+)
+
+from jockey_desktop.core.storage.models import Message, Role
+from jockey_desktop.core.web_sources import split_web_sources
+from jockey_desktop.presentation.steps import (
+    COMMENTARY,
+    OTHER,
+    WEB_SEARCH,
+    StepLine,
+    step_line,
+    steps_heading,
+    web_source_lines,
+)
+from jockey_desktop.ui.markdown import SafeTextDocument
+from jockey_desktop.ui.message_colors import Colors
+
+STEPS_SCHEME = "steps"
+TOGGLE_HREF = "steps:toggle"
+_OUTPUT_PREFIX = "steps:output:"
+#: Space between the sections under an answer (as between text and chips).
+GAP = 7.0
+#: Space between two steps of an open list.
+STEP_GAP = 5.0
+#: How far the list's details are indented under their heading.
+DETAIL_INDENT = 14.0
+#: Answers whose extras documents are kept (a screen shows a handful).
+CACHE_SIZE = 48
+
+
+@dataclass(frozen=True)
+class ExtrasState:
+    """How one answer's extras are shown: the Steps list at all (the setting), opened, and
+    which of its details are shown whole."""
+
+    show_steps: bool = True
+    expanded: bool = False
+    open_details: frozenset[int] = frozenset()
+
+
+@dataclass
+class PlacedExtras:
+    """The extras of one laid-out row: (top-left in row coordinates, document)."""
+
+    documents: list[tuple[QPointF, SafeTextDocument]] = field(default_factory=list)
+
+
+#: A document under an answer and the gap above it.
+Placed = tuple[float, SafeTextDocument]
+
+
+def output_href(index: int) -> str:
+    """The anchor of step ``index``'s "Show all" / "Show less"."""
+    return f"{_OUTPUT_PREFIX}{index}"
+
+
+def steps_target(href: str) -> tuple[str, int | None] | None:
+    """("toggle", None) or ("detail", N) for the list's own anchors, else None."""
+    if href == TOGGLE_HREF:
+        return ("toggle", None)
+    if href.startswith(_OUTPUT_PREFIX) and href[len(_OUTPUT_PREFIX):].isdigit():
+        return ("detail", int(href[len(_OUTPUT_PREFIX):]))
+    return None
+
+
+def web_source_markers(message: Message) -> list[dict[str, Any]]:
+    """The answer's web sources as marker dicts (``url``, ``marker_start``, ``marker_end``):
+    passed with the citations, their ``[N]`` in the text link to the page."""
+    if message.role is not Role.ASSISTANT or not message.steps:
+        return []
+    return split_web_sources(message.steps)[1]
+
+
+# message_layout places these documents (it imports this module): its helpers are
+# imported when first used, not at import time.
+def _small(font: QFont) -> QFont:
+    from jockey_desktop.ui.message_layout import small_font
+
+    return small_font(font)
+
+
+def _fixed(font: QFont) -> QFont:
+    fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    if font.pointSizeF() > 0:
+        fixed.setPointSizeF(font.pointSizeF())
+    else:
+        fixed.setPixelSize(font.pixelSize())
+    return fixed
+
+
+def _new_document(font: QFont) -> SafeTextDocument:
+    from jockey_desktop.ui.message_layout import new_document
+
+    return new_document(font)
+
+
+def _char(color: Any, *, font: QFont | None = None, bold: bool = False,
+          italic: bool = False, href: str | None = None) -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    if font is not None:
+        fmt.setFont(font)
+    fmt.setForeground(color)
+    if bold:
+        fmt.setFontWeight(QFont.Weight.DemiBold)
+    if italic:
+        fmt.setFontItalic(True)
+    if href is not None:
+        fmt.setAnchor(True)
+        fmt.setAnchorHref(href)
+    return fmt
+
+
+def _block(*, top: float = 0.0, left: float = 0.0, background: Any = None) -> QTextBlockFormat:
+    fmt = QTextBlockFormat()
+    fmt.setTopMargin(top)
+    fmt.setLeftMargin(left)
+    if background is not None:
+        fmt.setBackground(background)
+    return fmt
+
+
+def _web_sources_document(message: Message, font: QFont, colors: Colors) -> SafeTextDocument | None:
+    lines = web_source_lines(message.steps, message.text)
+    if not lines:
+        return None
+    small = _small(font)
+    document = _new_document(small)
+    cursor = QTextCursor(document)
+    cursor.setBlockFormat(_block())
+    cursor.insertText("From the web", _char(colors.muted, font=small, bold=True))
+    for line in lines:
+        cursor.insertBlock(_block(top=2.0))
+        cursor.insertText(f"[{line.number}] ", _char(colors.muted, font=small))
+        cursor.insertText(line.label, _char(colors.link, font=small, href=line.url))
+    return document
+
+
+def _toggle_document(count: int, expanded: bool, font: QFont, colors: Colors) -> SafeTextDocument:
+    small = _small(font)
+    document = _new_document(small)
+    cursor = QTextCursor(document)
+    cursor.insertText(steps_heading(count, expanded),
+                      _char(colors.link, font=small, bold=True, href=TOGGLE_HREF))
+    return document
+
+
+def _step_document(index: int, line: StepLine, whole: bool, font: QFont,
+                   colors: Colors) -> SafeTextDocument:
+    """One step of the list: its number and heading, its detail (cut unless ``whole``) and
+    "Show all" / "Show less" when the detail is cut."""
+    small = _small(font)
+    document = _new_document(small)
+    cursor = QTextCursor(document)
+    cursor.insertText(f"{index + 1}. ", _char(colors.muted, font=small))
+    if line.kind == COMMENTARY:
+        cursor.insertText(line.title, _char(colors.text, font=small, italic=True))
+    else:
+        cursor.insertText(line.title, _char(colors.muted if line.kind == OTHER
+                                            else colors.text, font=small, bold=True))
+    if line.running:
+        cursor.insertText(" · running", _char(colors.muted, font=small))
+    if not line.body:
+        return document
+    shown = line.body if whole or not line.truncated else line.preview
+    detail_font = small if line.kind in (COMMENTARY, OTHER, WEB_SEARCH) else _fixed(small)
+    cursor.insertBlock(_block(top=2.0, left=DETAIL_INDENT, background=colors.chip))
+    # Line separators keep the detail one block: one unbroken background, no gaps.
+    cursor.insertText(shown.replace("\n", "\u2028"), _char(colors.text, font=detail_font))
+    if line.truncated:
+        cursor.insertBlock(_block(top=1.0, left=DETAIL_INDENT))
+        cursor.insertText("Show less" if whole else "Show all",
+                          _char(colors.link, font=small, href=output_href(index)))
+    return document
+
+
+def _step_signature(step: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a step's document depends on (cheap to compare on every update)."""
+    return (step.get("kind") or step.get("type"), step.get("status"),
+            len(str(step.get("text") or "")), len(str(step.get("arguments") or "")),
+            len(str(step.get("output") or "")), len(step.get("queries") or ()),
+            len(step.get("sources") or ()), len(str(step.get("content") or "")))
+
+
+def _signature(stored: Sequence[Any]) -> tuple[Any, ...]:
+    """What the extras documents depend on in ``steps``."""
+    return tuple(_step_signature(step) for step in stored if isinstance(step, Mapping))
+
+
+class ExtrasBuilder:
+    """Builds (and caches, per answer and per step) the documents under an answer.
+
+    An open Steps list is one document per step: while an answer streams in, only the steps
+    that changed (the one being narrated, the one just finished) are built again — a long
+    list must not be re-read, re-indented and laid out whole ~20 times a second.
+    """
+
+    def __init__(self) -> None:
+        self._cache: OrderedDict[int, tuple[tuple[Any, ...], list[Placed]]] = OrderedDict()
+        #: (answer id, step index) -> (what it showed, its document)
+        self._steps: dict[tuple[int, int], tuple[tuple[Any, ...], SafeTextDocument]] = {}
+
+    def clear(self) -> None:
+        """Forget every cached document (palette or font change)."""
+        self._cache.clear()
+        self._steps.clear()
+
+    def documents(self, message: Message, width: float, font: QFont, colors: Colors,
+                  style_key: Any, state: ExtrasState) -> list[Placed]:
+        """The documents under ``message``, top to bottom, each with the gap above it, laid
+        out at ``width``."""
+        if message.role is not Role.ASSISTANT or not message.steps:
+            return []
+        key = (width, font.key(), style_key, state, len(message.text),
+               _signature(message.steps))
+        cached = self._cache.get(message.id)
+        if cached is not None and cached[0] == key:
+            self._cache.move_to_end(message.id)
+            return cached[1]
+        documents: list[Placed] = []
+        sources = _web_sources_document(message, font, colors)
+        if sources is not None:
+            documents.append((GAP, sources))
+        if state.show_steps:
+            steps = split_web_sources(message.steps)[0]
+            if steps:
+                documents.append((GAP, _toggle_document(len(steps), state.expanded, font,
+                                                        colors)))
+                if state.expanded:
+                    documents.extend(self._step_documents(message.id, steps, width, font,
+                                                          colors, style_key, state))
+        for _gap, document in documents:
+            if document.textWidth() != width:
+                document.setTextWidth(width)
+        self._cache[message.id] = (key, documents)
+        while len(self._cache) > CACHE_SIZE:
+            old, _entry = self._cache.popitem(last=False)
+            for step_key in [k for k in self._steps if k[0] == old]:
+                del self._steps[step_key]
+        return documents
+
+    def _step_documents(self, message_id: int, steps: Sequence[Mapping[str, Any]],
+                        width: float, font: QFont, colors: Colors, style_key: Any,
+                        state: ExtrasState) -> list[Placed]:
+        placed: list[Placed] = []
+        for index, step in enumerate(steps):
+            whole = index in state.open_details
+            key = (width, font.key(), style_key, whole, _step_signature(step))
+            cached = self._steps.get((message_id, index))
+            if cached is None or cached[0] != key:
+                document = _step_document(index, step_line(step), whole, font, colors)
+                document.setTextWidth(width)
+                cached = (key, document)
+                self._steps[(message_id, index)] = cached
+            placed.append((STEP_GAP if index else GAP / 2, cached[1]))
+        return placed
+
+
+def place_extras(documents: Sequence[Placed], left: float,
+                 y: float) -> tuple[PlacedExtras, float]:
+    """Stack ``documents`` from ``y`` (each below its gap); returns them placed and the y
+    below the last."""
+    placed = PlacedExtras()
+    for gap, document in documents:
+        y += gap
+        placed.documents.append((QPointF(left, y), document))
+        y += document.size().height()
+    return placed, y
+
+
+def paint_extras(painter: QPainter, placed: PlacedExtras | None, palette: QPalette,
+                 colors: Colors, clip: QRectF | None) -> None:
+    """Draw the extras (clipped to ``clip``, row coordinates; None = everything)."""
+    if placed is None:
+        return
+    ctx = QAbstractTextDocumentLayout.PaintContext()
+    text_palette = QPalette(palette)
+    text_palette.setColor(QPalette.ColorRole.Text, colors.text)
+    ctx.palette = text_palette
+    for origin, document in placed.documents:
+        height = document.size().height()
+        if clip is not None:
+            local = clip.translated(-origin.x(), -origin.y()).intersected(
+                QRectF(-1, -1, 1e7, height + 2))
+            if local.isEmpty():
+                continue
+            ctx.clip = local
+        painter.save()
+        painter.translate(origin)
+        document.documentLayout().draw(painter, ctx)
+        painter.restore()
+
+
+def extras_anchor_at(placed: PlacedExtras | None, pos: QPointF) -> str | None:
+    """The anchor under ``pos`` (row coordinates) in the extras, if any."""
+    if placed is None:
+        return None
+    for origin, document in placed.documents:
+        local = pos - origin
+        if 0 <= local.y() <= document.size().height():
+            href = document.documentLayout().anchorAt(local)
+            if href:
+                return str(href)
+    return None
