@@ -27,6 +27,17 @@ the real app in fresh child processes — never a mock:
    another video when the answer allows; the first click also builds the player); the
    event-loop gaps while a video plays and the long answer of measure 3 streams; resident
    memory with a video playing against the same process before the first click.
+9. uploads (``bench/upload_probe.py``, the sandbox in a process of its own): the app's
+   multipart upload of a 1 GB file (file queued → asset saved) against one bare ``requests``
+   PUT of the same file to the same server, as a time ratio (≤ 1.25 means a throughput of at
+   least 0.8× the bare PUT); the GUI event loop's gaps meanwhile (p99); and the resident set
+   growth while a 3 GB sparse file uploads (``--small``: 64 MB and 128 MB).
+10. asking (issue 13), side by side in one run: the app's added delay to the first
+   visible word of an answer — the composer's send → the first paint of the answer row with text —
+   against a bare ``requests`` SSE loop reading the same sandbox stream (request → first
+   ``final_answer`` delta), in turns on fresh sessions; and the event-loop gaps while an
+   answer preceded by a long list of agent steps (tool calls with large JSON outputs)
+   streams in with its Steps list open.
 
 Every measure is the median of several runs with min and max; the JSON file holds, per measure,
 ``name, value, unit, target, met, min, max, runs`` (plus ``description``, ``note``,
@@ -310,6 +321,48 @@ def measure_stream(cfg: Config, data_dir: Path, env: dict[str, str]) -> list[Res
     return results
 
 
+def measure_ask(cfg: Config, data_dir: Path, env: dict[str, str]) -> list[Result]:
+    """Measure 9: the first visible word against a bare SSE loop; a long Steps list."""
+    added: list[float] = []
+    app_all: list[float] = []
+    bare_all: list[float] = []
+    turns = "4" if cfg.small else "12"
+    for i in range(cfg.stream_runs):
+        r = gui_probe("first_word", data_dir, env, "--turns", turns, "--run-index", str(i))
+        app, bare = r["app_ms"], r["bare_ms"]
+        added.append(median(app) - median(bare))
+        app_all.extend(app)
+        bare_all.extend(bare)
+        progress(f"first word run {i + 1}: app {median(app):.1f} ms, bare loop "
+                 f"{median(bare):.1f} ms, added {added[-1]:.1f} ms")
+    p99: list[float] = []
+    worst: list[float] = []
+    detail: dict[str, Any] = {}
+    steps = "15" if cfg.small else "60"
+    for i in range(cfg.stream_runs):
+        r = gui_probe("steps_stream", data_dir, env, "--words", "300", "--steps", steps,
+                      "--deltas-per-s", str(cfg.deltas_per_s), "--run-index", str(i))
+        gaps = r["gaps_ms"]
+        p99.append(percentile(gaps, 99))
+        worst.append(max(gaps))
+        detail = {"steps": r["steps"], "list_open": r["list_open"],
+                  "stream_s": round(r["stream_s"], 1), "answer_status": r["answer_status"]}
+        progress(f"steps stream run {i + 1}: p99 gap {p99[-1]:.1f} ms, worst "
+                 f"{worst[-1]:.1f} ms ({r['steps']} steps, list open: {r['list_open']})")
+    first = Result.from_runs(
+        "first_word_added_ms", added, "ms", 10.0,
+        "10. first visible word: the app's delay over a bare SSE loop (median)",
+        app_ms=round(median(app_all), 1), bare_ms=round(median(bare_all), 1),
+        app_ms_runs=[round(v, 1) for v in app_all], bare_ms_runs=[round(v, 1) for v in bare_all])
+    first.note = (f"send → first word painted {median(app_all):.0f} ms vs request → first "
+                  f"answer delta read {median(bare_all):.0f} ms (same sandbox stream, with "
+                  "the agent's steps)")
+    return [first,
+            Result.from_runs("steps_stream_gap_p99_ms", p99, "ms", 16.0,
+                             "10. a long Steps list streaming in (open): event-loop gap p99",
+                             worst_ms=round(max(worst), 1), **detail)]
+
+
 def measure_player(cfg: Config, data_dir: Path, env: dict[str, str],
                    earlier: list[Result]) -> list[Result]:
     """Measure 8, next to measure 3's chat-only gaps when this run measured them."""
@@ -377,6 +430,126 @@ def measure_player(cfg: Config, data_dir: Path, env: dict[str, str],
         gap.note = f"streaming alone in this run: p99 {side['stream_alone_p99_ms']:.1f} ms"
         worst_gap.note = f"streaming alone in this run: {side['stream_alone_max_ms']:.1f} ms"
     return [*results, gap, worst_gap]
+
+
+UPLOAD_PROBE = "build_scripts.bench.upload_probe"
+
+
+class _UploadServer:
+    """A sandbox in its own process (see ``upload_probe server``); closed with the context."""
+
+    def __init__(self, chunk_size: int, state_dir: Path, env: dict[str, str]) -> None:
+        self.state_dir = state_dir
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", UPLOAD_PROBE, "server", "--chunk-size", str(chunk_size),
+             "--state-dir", str(state_dir)],
+            env=env, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self._proc.stdout.readline().strip() if self._proc.stdout else ""
+        if not line.startswith("http"):
+            self.close()
+            raise BenchError(f"the upload server did not start: {line!r}")
+        self.base_url = line
+
+    def clear_files(self) -> None:
+        """Drop what earlier runs uploaded (a 1 GB run leaves 1 GB on disk)."""
+        for pattern in ("*.bin", "*.part"):
+            for path in self.state_dir.rglob(pattern):
+                path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Stop the server process."""
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        try:
+            self._proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+        if self._proc.stdout:
+            self._proc.stdout.close()
+
+    def __enter__(self) -> _UploadServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sparse_file(path: Path, size: int) -> Path:
+    with path.open("wb") as handle:
+        handle.truncate(size)
+    return path
+
+
+def _upload_child(scenario: str, env: dict[str, str], *args: str) -> dict[str, Any]:
+    out, _ = run_child([sys.executable, "-m", UPLOAD_PROBE, scenario, *args], env,
+                       timeout=1800)
+    for line in out.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            return dict(json.loads(line[len(RESULT_PREFIX):]))
+    raise BenchError(f"upload probe {scenario} printed no result:\n{out[-2000:]}")
+
+
+def measure_uploads(cfg: Config, env: dict[str, str]) -> list[Result]:
+    """Measure 8: upload throughput against a bare PUT, event-loop gaps, memory growth."""
+    size = 64 * 1024**2 if cfg.small else 1024**3
+    big = 128 * 1024**2 if cfg.small else 3 * 1024**3
+    runs = cfg.stream_runs
+    app_env = dict(env, TWELVELABS_API_KEY="sandbox")
+    work = Path(tempfile.mkdtemp(prefix="jockey-bench-upload-"))
+    try:
+        source = _sparse_file(work / "match.mp4", size)
+        ratios: list[float] = []
+        app_rates: list[float] = []
+        bare_rates: list[float] = []
+        gaps: list[float] = []
+        with _UploadServer(size + 1, work / "bare-server", env) as bare_server, \
+                _UploadServer(8 * 1024**2, work / "app-server", env) as app_server:
+            for i in range(runs):
+                order = ["bare", "app"] if i % 2 == 0 else ["app", "bare"]
+                outcome: dict[str, dict[str, Any]] = {}
+                for which in order:
+                    if which == "bare":
+                        outcome["bare"] = _upload_child(
+                            "bare", env, "--base", bare_server.base_url, "--file", str(source))
+                        bare_server.clear_files()
+                    else:
+                        outcome["app"] = _upload_child(
+                            "app", app_env, "--base", app_server.base_url, "--file",
+                            str(source), "--data-dir", str(work / f"app-data-{i}"))
+                        app_server.clear_files()
+                app, bare = outcome["app"], outcome["bare"]
+                ratios.append(app["seconds"] / bare["seconds"])
+                app_rates.append(size / app["seconds"] / 1e6)
+                bare_rates.append(size / bare["seconds"] / 1e6)
+                gaps.extend(app["gaps_ms"])
+                progress(f"upload run {i + 1}: app {app_rates[-1]:.0f} MB/s in "
+                         f"{app['chunks']} chunks, bare PUT {bare_rates[-1]:.0f} MB/s")
+            progress(f"upload memory: {big / 1e9:.2f} GB sparse file")
+            grown = _upload_child("app", app_env, "--base", app_server.base_url, "--file",
+                                  str(_sparse_file(work / "long-match.mp4", big)),
+                                  "--data-dir", str(work / "app-data-big"))
+            app_server.clear_files()
+        throughput = [1 / r for r in ratios]
+        ratio = Result.from_runs(
+            "upload_time_ratio", ratios, "×", 1.25,
+            f"9. upload {size / 1e9:.2f} GB ÷ bare requests PUT (time)",
+            throughput_ratio=[round(t, 3) for t in throughput],
+            app_mb_per_s=[round(v, 1) for v in app_rates],
+            bare_mb_per_s=[round(v, 1) for v in bare_rates])
+        ratio.note = (f"throughput {median(throughput):.2f}× a bare PUT (≥ 0.8 wanted): app "
+                      f"{median(app_rates):.0f} MB/s, bare {median(bare_rates):.0f} MB/s")
+        gap = Result.from_runs("upload_gap_p99_ms", [percentile(gaps, 99)], "ms", 16.0,
+                               "9. event-loop gap during uploads, p99",
+                               max_ms=round(max(gaps), 1), beats=len(gaps))
+        growth = grown["rss_peak_mb"] - grown["rss_before_mb"]
+        memory = Result.from_runs(
+            "upload_rss_growth_mb", [growth], "MB", 50.0,
+            f"9. resident set growth, {big / 1e9:.2f} GB sparse upload",
+            before_mb=round(grown["rss_before_mb"], 1), peak_mb=round(grown["rss_peak_mb"], 1),
+            seconds=round(grown["seconds"], 1), chunks=grown["chunks"])
+        return [ratio, gap, memory]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def folder_size_mb(folder: Path) -> float:
@@ -513,7 +686,8 @@ def run(cfg: Config, cache: Path, env: dict[str, str], only: set[str] | None = N
             # Each family of measures gets a pristine copy: runs add replies and settings.
             return Path(datagen.copy_data_dir(built, work / name).data_dir)
 
-        wanted = only or {"start", "open", "search", "stream", "player", "packaged"}
+        wanted = only or {"start", "open", "search", "stream", "player", "ask", "packaged",
+                          "upload"}
         if "start" in wanted or "open" in wanted:
             progress("1. cold start")
             start_results, bare_rss = measure_cold_start(cfg, fresh("start"), env)
@@ -531,9 +705,15 @@ def run(cfg: Config, cache: Path, env: dict[str, str], only: set[str] | None = N
         if "player" in wanted:
             progress("8. player (click → frame, playing + streaming, memory)")
             results.extend(measure_player(cfg, fresh("player"), env, results))
+        if "ask" in wanted:
+            progress("10. asking (first visible word vs a bare SSE loop, a long Steps list)")
+            results.extend(measure_ask(cfg, fresh("ask"), env))
         if "packaged" in wanted:
             progress("7. packaged app")
             results.extend(measure_packaged(cfg, fresh("packaged"), env, cache))
+        if "upload" in wanted:
+            progress("8. uploads")
+            results.extend(measure_uploads(cfg, env))
         return results
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -550,7 +730,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"where built data and the frozen baseline are kept "
                              f"(default {DEFAULT_CACHE})")
     parser.add_argument("--only", action="append",
-                        choices=["start", "open", "search", "stream", "player", "packaged"],
+                        choices=["start", "open", "search", "stream", "player", "ask",
+                                 "packaged", "upload"],
                         help="run only these measures (repeatable)")
     parser.add_argument("--platform", help="Qt platform of the children (default: offscreen "
                                            "when there is no display)")

@@ -14,5 +14,6 @@ export PYTHON HOME="$home" XDG_RUNTIME_DIR="$home/run"
 export JOCKEY_REAL_KEYCHAIN=1 JOCKEY_KEYCHAIN_PASSWORD=ci-keychain-pass
 dbus-run-session -- sh -c '
   printf %s "$JOCKEY_KEYCHAIN_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-  "$PYTHON" -m pytest -q -rxXs -p no:cacheprovider tests/unit/test_keychain_real.py tests/unit/test_secrets.py
+  # One process: the tests share one keyring daemon and lock/unlock its collection in turn.
+  "$PYTHON" -m pytest -q -rxXs -p no:cacheprovider -n 0 tests/unit/test_keychain_real.py tests/unit/test_secrets.py
 '

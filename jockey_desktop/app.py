@@ -16,13 +16,16 @@ from PySide6.QtWidgets import QApplication
 
 from jockey_desktop import APP_NAME, __version__
 from jockey_desktop.ask_wiring import wire_ask
+from jockey_desktop.compare_wiring import CompareFeature
 from jockey_desktop.concurrency import GuiThreadGarbageCollector, TaskRunner, create_storage_runner
 from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.connection import Connection
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.controllers.damage import DamageGuard
+from jockey_desktop.controllers.notifications import NotificationsController
 from jockey_desktop.controllers.settings import LazyApiKeyStore, SettingsController
+from jockey_desktop.controllers.starters import StartersController
 from jockey_desktop.controllers.stores import StoresController
 from jockey_desktop.controllers.workspace import RESTORE_HINT, Workspace
 from jockey_desktop.core.storage import Repository
@@ -38,6 +41,7 @@ from jockey_desktop.startup import (
     start_daily_backup,
     tell,
 )
+from jockey_desktop.stores_feature import install_stores_feature
 from jockey_desktop.transcript_wiring import wire_transcript
 from jockey_desktop.ui.main_window import MainWindow
 
@@ -184,6 +188,7 @@ class JockeyDesktop(QObject):
                                                      parent=self)
         self.chat = ChatController(self.repo, self.storage_runner, self.feed, parent=self)
         self.stores = StoresController(self.runner, settings=self.settings, parent=self)
+        self.starters = StartersController(self.runner, parent=self)
 
         from jockey_desktop.ui import theme
 
@@ -195,6 +200,10 @@ class JockeyDesktop(QObject):
                                    self.conversations, self.chat, self.stores, self.settings,
                                    self.window, parent=self)
         self.damage_guard.listener = self.workspace.report_damage
+        self.window.set_folders(self.paths.data_dir, self.paths.logs)
+        self.notifications = NotificationsController(
+            self.repo, self.settings, window_active=self.window.is_window_active,
+            alert=self.window.alert, notifier_factory=self.window.notifier, parent=self)
 
     def _wire(self) -> None:
         w, feed, conn, ws = self.window, self.feed, self.connection, self.workspace
@@ -204,6 +213,7 @@ class JockeyDesktop(QObject):
         # The connection: one announcement of the client, every user of it subscribed.
         conn.sig_client_changed.connect(chat.set_client)
         conn.sig_client_changed.connect(stores.set_client)
+        conn.sig_client_changed.connect(self.starters.set_client)
         conn.sig_status_changed.connect(w.show_connection)
         conn.sig_key_state_changed.connect(w.set_key_state)
         conn.sig_settings_values.connect(w.set_settings_values)
@@ -236,6 +246,7 @@ class JockeyDesktop(QObject):
         w.sig_new_conversation.connect(ws.new_conversation)
         w.sig_restore_backup_requested.connect(ws.restore_newest_backup)
         picker.sig_current_changed.connect(ws.on_store_shown)
+        picker.sig_current_changed.connect(pane.on_store_picked)
         picker.sig_store_chosen.connect(ws.choose_store)
         # A send or retry faster than the first paint connects first instead of refusing.
         pane.sig_send_requested.connect(conn.connect_now)
@@ -259,6 +270,9 @@ class JockeyDesktop(QObject):
         sidebar.sig_rename_requested.connect(conv.rename)
         sidebar.sig_pin_requested.connect(conv.set_pinned)
         sidebar.sig_search_requested.connect(conv.search)
+        # After sidebar.sig_conversation_selected (ws.open): the hit's conversation is shown.
+        sidebar.sig_search_hit_opened.connect(pane.reveal_search_hit)
+        w.sig_import_chosen.connect(conv.import_file)
         sidebar.sig_export_requested.connect(w.export_conversation)
         w.sig_export_chosen.connect(conv.export_one)
         w.sig_copy_conversation.connect(conv.copy_markdown)
@@ -268,6 +282,19 @@ class JockeyDesktop(QObject):
         chat.sig_busy_changed.connect(pane.on_busy_changed)
         chat.sig_refused.connect(pane.on_refused)
         chat.sig_notice.connect(w.on_chat_notice)
+
+        # Starter questions of an empty conversation, drawn from its store's videos.
+        pane.sig_starters_wanted.connect(self.starters.request)
+        self.starters.sig_starters.connect(pane.set_store_questions)
+
+        # An answer finished while the window was in the background.
+        notes = self.notifications
+        chat.sig_turn_finished.connect(notes.on_turn_finished)
+        w.sig_notify_changed.connect(notes.set_enabled)
+        notes.sig_enabled_changed.connect(w.set_notify_checked)
+        notes.sig_open_requested.connect(ws.open)
+        notes.sig_open_requested.connect(w.bring_to_front)
+        w.set_notify_checked(notes.enabled())
 
         # The store list.
         picker.sig_refresh_requested.connect(stores.refresh)
@@ -279,6 +306,10 @@ class JockeyDesktop(QObject):
             self.guard.sig_activate_requested.connect(w.bring_to_front)
         # The player (built on the first citation click) and the moment exports.
         self.player = wire_player(self)
+        self.store_feature = install_stores_feature(self)
+        self.store_feature.sig_play_item.connect(self.player.play_item)
+        # One question asked of several stores (its view is built on first use).
+        self.compare = CompareFeature(self)
         # Selections (chips, @), "Also search the web", the agent's steps.
         self.ask = wire_ask(self)
         wire_transcript(self)
@@ -349,6 +380,7 @@ class JockeyDesktop(QObject):
         self.conversations.shutdown()
         self.chat.shutdown(timeout_s=1.0)
         self.player.shutdown()
+        self.store_feature.shutdown()
         # The drafts and the ends of interrupted turns are queued on the storage runner:
         # let them reach the disk before the database closes.
         if not self.storage_runner.drain(3000):

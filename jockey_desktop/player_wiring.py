@@ -152,6 +152,12 @@ class PlayerFeature(QObject):
         if self.panel is not None:
             self.panel.setFocus()
 
+    @Slot(str, str, str)
+    def play_item(self, store_id: str, item_id: str, title: str) -> None:
+        """A store item's "Play" (stores view): show the player and play it from the start."""
+        self.show_player()
+        self.controller.play_item(store_id, item_id, title)
+
     @Slot()
     def show_player(self) -> None:
         """Show (and raise) the player's dock."""

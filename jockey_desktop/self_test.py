@@ -30,11 +30,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-QUESTIONS = (
-    "What are the main themes in these videos?",
-    "Which videos best represent the first theme?",
-    "Give me timestamps for the key moments in those videos",
-)
+from jockey_desktop.presentation.starters import GUIDE_QUESTIONS
+
+#: The getting-started guide's three questions (also the starters of an empty conversation).
+QUESTIONS = GUIDE_QUESTIONS
 
 #: The whole self-test must finish within this many seconds.
 TIME_LIMIT_S = 60.0

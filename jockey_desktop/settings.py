@@ -35,6 +35,7 @@ _K_WINDOW_GEOMETRY = "window/geometry"
 _K_WINDOW_STATE = "window/state"
 _K_SPLITTER_SIZES = "window/splitter_sizes"
 _K_THEME = "appearance/theme"
+_K_NOTIFY = "notifications/answer_ready"
 _K_SHOW_STEPS = "chat/show_steps"
 
 
@@ -157,6 +158,18 @@ class AppSettings(QObject):
         if value not in THEMES:
             raise ValueError(f"theme must be one of {', '.join(THEMES)}")
         self._set(_K_THEME, value)
+
+    # --- notifications --------------------------------------------------------------------
+
+    @property
+    def notify_when_answered(self) -> bool:
+        """Tell the user when an answer finishes while the window is in the background
+        (default True)."""
+        return self._get_bool(_K_NOTIFY, default=True)
+
+    @notify_when_answered.setter
+    def notify_when_answered(self, value: bool) -> None:
+        self._set(_K_NOTIFY, bool(value))
 
     # --- chat -----------------------------------------------------------------------------
 

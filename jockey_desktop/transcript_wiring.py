@@ -26,5 +26,5 @@ def wire_transcript(desktop: JockeyDesktop) -> None:
     pane.sig_fork_requested.connect(ws.continue_from)
     pane.sig_edit_requested.connect(ws.edit_and_ask)
     pane.sig_origin_requested.connect(ws.open_origin)
-    ws.sig_reveal_message.connect(pane.reveal_message)
+    ws.sig_reveal_message.connect(pane.reveal_origin_message)
     ws.sig_origin_named.connect(pane.show_origin)

@@ -19,6 +19,14 @@ repository root with the offscreen (or a real) Qt platform. Scenarios:
   click (chat only) and after a few seconds of playing.
 - ``player_stream``: a video plays (its range looping) while the long answer streams into
   the big conversation; the 5 ms heartbeat's gaps, as in ``stream``.
+- ``first_word`` (issue 13): the same question (with the agent's steps, as the app asks by
+  default) in turns, once through a bare ``requests`` SSE loop (request sent → first
+  ``final_answer`` delta read) and once through the app (the composer's send → the first
+  paint of the answer row showing text), each on a fresh session of the same in-process
+  sandbox, so both read the same stream with the same pace.
+- ``steps_stream`` (issue 13): an answer preceded by a long list of agent steps (tool calls
+  with large JSON outputs, narration) streams into the big conversation with its Steps list
+  open; the 5 ms heartbeat's gaps, as in ``stream``.
 
 "Painted" is detected with an event filter on the widget that must repaint: when its Paint
 event arrives, a zero-timer is armed, and it fires once the whole window pass (all widgets and
@@ -562,9 +570,141 @@ def scenario_player_stream(session: Session, args: argparse.Namespace) -> dict[s
     return result
 
 
+FIRST_WORD_QUESTION = "How do the predators hunt in these videos?"
+
+
+def _bare_first_word(base_url: str, store_id: str) -> float:
+    """ms from sending the request to reading the first ``final_answer`` delta, with a bare
+    ``requests`` SSE loop (no client library, no parsing beyond finding that event)."""
+    import requests
+
+    from jockey_desktop.sandbox import SANDBOX_API_KEY
+
+    body = {"knowledge_store_id": store_id, "stream": True,
+            "include": ["intermediate_outputs"],
+            "input": [{"type": "message", "role": "user", "content": FIRST_WORD_QUESTION}]}
+    answer_items: set[str] = set()
+    started = time.perf_counter()
+    with requests.post(f"{base_url}/responses", json=body, stream=True, timeout=60,
+                       headers={"x-api-key": SANDBOX_API_KEY}) as reply:
+        reply.raise_for_status()
+        for line in reply.iter_lines(decode_unicode=True):
+            if not line or not line.startswith("data: {"):
+                continue
+            event = json.loads(line[6:])
+            kind = event.get("type")
+            if kind == "response.output_item.added":
+                item = event.get("item") or {}
+                if item.get("type") == "message" and item.get("phase") in (None, "final_answer"):
+                    answer_items.add(str(item.get("id")))
+            elif kind == "response.output_text.delta" and event.get("item_id") in answer_items:
+                return (time.perf_counter() - started) * 1000
+    raise RuntimeError("the bare loop read no answer")
+
+
+def scenario_first_word(session: Session, args: argparse.Namespace) -> dict[str, Any]:
+    """The app's added delay to the first visible word, against a bare SSE loop."""
+    desktop = session.desktop
+    store = session.window.store_picker.current_store()
+    sandbox = desktop.connection.sandbox()
+    assert store is not None and sandbox is not None
+    view = session.window.chat_pane.chat_view
+    watch = PaintWatch([view.viewport()])
+    got_text: list[float] = []
+
+    def on_text(_cid: int, _mid: int, text: str) -> None:
+        # Connected after the pane's own slot: the row holds the text when this runs, so the
+        # next completed paint of the transcript is the one that shows it.
+        if text and not got_text:
+            got_text.append(time.perf_counter())
+            watch.arm()
+
+    desktop.chat.sig_stream_text.connect(on_text)
+    bare: list[float] = []
+    app: list[float] = []
+    for turn in range(args.turns):
+        if turn % 2 == 0:
+            bare.append(_bare_first_word(sandbox.base_url, store.id))
+        conversation = desktop.repo.create_conversation(store.id, store.name)
+        desktop.workspace.open(conversation.id)
+        spin(100)
+        got_text.clear()
+        watch.done_at = None
+        started = time.perf_counter()
+        composer = session.window.chat_pane.composer
+        composer.set_text(FIRST_WORD_QUESTION)
+        composer.submit()
+        if not wait_for(lambda: watch.done_at is not None, 60_000):
+            raise RuntimeError("the answer's first word was never painted")
+        assert watch.done_at is not None
+        app.append((watch.done_at - started) * 1000)
+        if not wait_for(lambda cid=conversation.id: not desktop.chat.is_busy(cid), 60_000):
+            raise RuntimeError("the answer did not finish")
+        if turn % 2 == 1:
+            bare.append(_bare_first_word(sandbox.base_url, store.id))
+        spin(100)
+    return {"bare_ms": bare, "app_ms": app}
+
+
+def _long_steps_engine(engine: Any, steps: int) -> Any:
+    """Wrap a sandbox answer engine: its real answer, preceded by ``steps`` narrated tool
+    calls whose outputs are large JSON lists (what a long agent run looks like)."""
+    from dataclasses import replace
+
+    from jockey_desktop.sandbox.engine import ToolStep
+
+    class LongSteps:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(engine, name)
+
+        def answer(self, *a: Any, **k: Any) -> Any:
+            base = engine.answer(*a, **k)
+            extra = [ToolStep(f"Step {n}: looking for scenes with animals hunting at night, "
+                              f"then checking the transcript around moment {n}.",
+                              "search_knowledge_store",
+                              {"query": f"hunting scene {n}", "limit": 20, "page": n},
+                              [{"item_id": f"ksi_{n:04d}{r:02d}", "title": f"Video {r}",
+                                "start_sec": r * 10.0, "end_sec": r * 10.0 + 8.5,
+                                "score": round(1 / (r + 1), 3),
+                                "description": "A predator stalks its prey through tall "
+                                               "grass before the final sprint."}
+                               for r in range(20)])
+                     for n in range(steps)]
+            return replace(base, steps=[*extra, *base.steps])
+
+    return LongSteps()
+
+
+def scenario_steps_stream(session: Session, args: argparse.Namespace) -> dict[str, Any]:
+    """Heartbeat gaps while a long Steps list streams in, opened, then the answer."""
+    desktop = session.desktop
+    big = session.info["big_id"]
+    conversation = desktop.repo.get_conversation(big)
+    sandbox = desktop.connection.sandbox()
+    assert sandbox is not None and conversation is not None
+    store_id = conversation.store_id
+    sandbox.engines[store_id] = _long_steps_engine(sandbox.engines[store_id], args.steps)
+    view = session.window.chat_pane.chat_view
+    opened: list[int] = []
+
+    def open_list(_cid: int, message_id: int, _steps: object) -> None:
+        if not opened:
+            opened.append(message_id)
+            view.toggle_steps(message_id)  # the user opens the list as it starts
+            view.scroll_to_end()
+
+    desktop.chat.sig_stream_steps.connect(open_list)
+    result = _run_stream(session, args)
+    answer = desktop.repo.list_messages(big)[-1]
+    result["steps"] = len(answer.steps)
+    result["list_open"] = bool(opened) and view.message_delegate.steps_expanded(opened[0])
+    return result
+
+
 SCENARIOS = {"open": scenario_open, "search": scenario_search, "stream": scenario_stream,
              "typing": scenario_typing, "player": scenario_player,
-             "player_stream": scenario_player_stream}
+             "player_stream": scenario_player_stream, "first_word": scenario_first_word,
+             "steps_stream": scenario_steps_stream}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -579,6 +719,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", type=int, default=150)
     parser.add_argument("--deltas-per-s", type=float, default=200.0)
     parser.add_argument("--clicks", type=int, default=10)
+    parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--what-if-tail", type=int, default=0, metavar="N",
                         help="experiment, not a measure of the app: show only the last N "
                              "messages of a conversation (what a windowed transcript would cost)")

@@ -5,8 +5,12 @@ The data path of one turn, with no back and forth (docs/ARCHITECTURE.md, "One tu
 1. ``send`` checks the question, marks the conversation busy at once and hands the write to
    the storage runner: ``Repository.start_turn`` saves the question (PENDING) and its empty
    answer row (STREAMING) in one transaction before any network.
-2. Its result (the two rows) goes to the change feed, and the stream starts on a worker of the
-   controller's own stream pool; every event comes back to the GUI thread by a queued signal.
+2. Its result (the two rows) goes to the change feed. The stream's worker (the controller's
+   own stream pool) is started together with the write and waits for it: the request is
+   sent the moment the question is durable, from the storage thread's own signal, without a
+   round trip through the GUI thread (the first word is what a user waits for). Every event
+   comes back to the GUI thread by a queued signal; events that overtake the write's own
+   result are kept until it is applied.
 3. The session id is saved (on the storage runner) the moment the server assigns it; text is
    shown at most every ~50 ms (``sig_stream_text``) and flushed to disk about once a second.
 4. The end of a turn is one transaction (``complete_turn`` or ``end_turn``) whose result —
@@ -30,8 +34,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -86,6 +91,86 @@ class _Started:
     question: Message
     answer: Message
     others: tuple[Message, ...] = ()
+
+
+class _Gate:
+    """Opened by the storage thread once a turn's question is durable: its stream waits on
+    it, so nothing is sent before the question is on disk (and nothing at all when the
+    write failed or the turn was stopped first)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._ok = False
+        #: The request's instructions, worked out once the question is saved (the recap of
+        #: a new session summarises the turns before it, read after that write).
+        self.instructions: str | None = None
+
+    def open(self, instructions: str | None) -> None:
+        """The question is saved: send, with these instructions."""
+        self.instructions = instructions
+        self._ok = True
+        self._event.set()
+
+    def abort(self) -> None:
+        """The question could not be saved: send nothing."""
+        self._event.set()
+
+    def wait(self, token: api.CancelToken) -> bool:
+        """Until opened or aborted (True = send), or the turn is cancelled (False)."""
+        # Polled: a Stop before the write is done must free the worker within moments.
+        while not self._event.wait(0.05):
+            if token.cancelled:
+                return False
+        return self._ok and not token.cancelled
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What a turn's request needs from storage once its question is saved."""
+
+    conversation_id: int
+    session_id: str | None
+    base_instructions: str | None
+
+
+def _instructions(repo: ConversationStore, request: _Request, question_id: int) -> str | None:
+    """The conversation's own instructions, plus a recap when a new session must start
+    although earlier turns exist (those before ``question_id``): the server would otherwise
+    answer without any of the conversation's context."""
+    if request.session_id:
+        return request.base_instructions
+    pairs = earlier_pairs(repo.list_messages(request.conversation_id), question_id)
+    return combine_instructions(request.base_instructions, build_recap(pairs))
+
+
+def _gated(gate: _Gate, repo: ConversationStore, request: _Request,
+           job: Callable[..., _Started], *args: Any) -> _Started:
+    """Run a turn's first write (on the storage thread), then open its gate with the
+    request's instructions, or abort it when the write failed."""
+    try:
+        started = job(*args)
+    except BaseException:
+        gate.abort()
+        raise
+    try:
+        instructions = _instructions(repo, request, started.question.id)
+    except Exception:  # the question is saved whatever the recap met
+        # Asked without the recap rather than not at all (and the worker never waits on).
+        log.warning("no recap for the new session", exc_info=True)
+        instructions = request.base_instructions
+    gate.open(instructions)
+    return started
+
+
+def _stream_when_saved(gate: _Gate, token: api.CancelToken,
+                       stream: Callable[..., Iterable[Any]], *args: Any,
+                       **kwargs: Any) -> Iterator[Any]:
+    """The stream of a turn, on its worker: waits for the question to be durable first."""
+    if not gate.wait(token):
+        return  # not saved, or stopped meanwhile: nothing was sent
+    if gate.instructions:
+        kwargs["instructions"] = gate.instructions
+    yield from stream(*args, **kwargs)
 
 
 def _selections_refusal(selections: Sequence[Mapping[str, Any]]) -> str | None:
@@ -157,6 +242,10 @@ class _Turn:
     told_disk_full: bool = False
     #: The agent's steps so far, by item id (insertion order is output order).
     steps: dict[str, api.Step] = field(default_factory=dict)
+    #: Stream events (and its end) that arrived before the rows were applied: replayed then.
+    early: list[tuple[str, object]] = field(default_factory=list)
+    #: No client when the turn began: it ends once its rows are saved.
+    no_client: bool = False
     #: Bumped on every step change; ``emitted_steps`` is its value at the last emission.
     steps_version: int = 0
     emitted_steps: int = 0
@@ -364,9 +453,7 @@ class ChatController(QObject):
                              else bool(web_search))
         # Space may be back: what waits in memory goes first (the runner keeps the order).
         self.retry_held_writes()
-        self._storage.submit(_start, self._repo, conversation_id, text, chosen,
-                             on_success=partial(self._rows_saved, turn.request_id),
-                             on_error=partial(self._rows_failed, turn.request_id))
+        self._begin(turn, _start, self._repo, conversation_id, text, chosen)
         return None
 
     def retry(self, message_id: int) -> str | None:
@@ -422,9 +509,7 @@ class ChatController(QObject):
                              question.text, conversation.session_id, conversation.instructions,
                              selections=chosen, web_search=conversation.web_search)
         # Never a second question row: the new answer is a version of this question's.
-        job = partial(_restart, self._repo, question.id)
-        self._storage.submit(job, on_success=partial(self._rows_saved, turn.request_id),
-                             on_error=partial(self._rows_failed, turn.request_id))
+        self._begin(turn, _restart, self._repo, question.id)
         return None
 
     def _retry_refusal(self, answers: list[Message], *,
@@ -525,8 +610,19 @@ class ChatController(QObject):
             self.sig_busy_changed.emit(conversation_id, True)
         return turn
 
+    def _begin(self, turn: _Turn, job: Callable[..., _Started], *args: Any) -> None:
+        """Write the turn's first rows (``job(*args)`` on the storage runner) and start its
+        stream at once, gated on that write."""
+        gate = _Gate()
+        request = _Request(turn.conversation_id, turn.session_id, turn.base_instructions)
+        self._storage.submit(_gated, gate, self._repo, request, job, *args,
+                             on_success=partial(self._rows_saved, turn.request_id),
+                             on_error=partial(self._rows_failed, turn.request_id))
+        self._start_stream(turn, gate)
+
     def _rows_saved(self, request_id: int, started: _Started) -> None:
-        """The first write is durable: show the rows, then stream (or end a stopped turn)."""
+        """The first write is durable: show the rows, then what the stream already brought
+        (or end a turn stopped meanwhile)."""
         turn = self._turns.get(request_id)
         if turn is None:
             return  # shut down meanwhile: recovery marks the rows interrupted at next start
@@ -538,7 +634,18 @@ class ChatController(QObject):
             status, code, sentence = turn.pending_end
             self._write_end(turn, status, code, sentence)
             return
-        self._start_stream(turn, started.question.id)
+        if turn.no_client:
+            self._end_turn(turn, MessageStatus.FAILED, ErrorCode.NO_CLIENT,
+                           self._no_client_text())
+            return
+        early, turn.early = turn.early, []
+        for kind, value in early:
+            if kind == "event":
+                self._on_event(request_id, value)
+            elif kind == "error":
+                self._on_error(request_id, value)
+            else:
+                self._on_done(request_id)
 
     def _rows_failed(self, request_id: int, error: BaseException) -> None:
         turn = self._turns.get(request_id)
@@ -554,20 +661,17 @@ class ChatController(QObject):
         self.sig_refused.emit(turn.conversation_id,
                               f"{QUESTION_NOT_SAVED_TEXT} {error}")
 
-    def _start_stream(self, turn: _Turn, question_id: int) -> None:
+    def _start_stream(self, turn: _Turn, gate: _Gate) -> None:
+        """Start the turn's stream worker; it sends once ``gate`` opens."""
         from jockey_desktop.core import api
 
         client = self._client
         if client is None or self._shut_down:
-            self._end_turn(turn, MessageStatus.FAILED, ErrorCode.NO_CLIENT,
-                           self._no_client_text())
+            turn.no_client = True  # ended (with the reason) once its rows are saved
             return
-        instructions = self._instructions_for(turn, question_id)
         log.info("turn %d started (conversation %d, %s session)", turn.request_id,
                  turn.conversation_id, "existing" if turn.session_id else "new")
         kwargs: dict[str, Any] = {"session_id": turn.session_id, "cancel": turn.token}
-        if instructions:
-            kwargs["instructions"] = instructions
         # Only what the turn uses is passed: the request stays the documented default form.
         if turn.selections:
             kwargs["selections"] = [api.Selection(s["kind"], s["id"]) for s in turn.selections]
@@ -577,8 +681,9 @@ class ChatController(QObject):
             kwargs["web_search"] = True
         # No Qt parent: a parent deleted while the worker still runs would delete the task
         # under it. The runner keeps the task alive until its worker has really returned.
-        task = self._runner.stream(client.stream_response, turn.store_id, turn.question,
-                                   canceller=turn.token, **kwargs)
+        task = self._runner.stream(_stream_when_saved, gate, turn.token, client.stream_response,
+                                   turn.store_id, turn.question, canceller=turn.token,
+                                   **kwargs)
         # StreamTask emits on the GUI thread, so partial() binding the request id is safe.
         task.sig_item.connect(partial(self._on_event, turn.request_id))
         task.sig_failed.connect(partial(self._on_error, turn.request_id))
@@ -588,15 +693,6 @@ class ChatController(QObject):
         task.sig_stopped.connect(task.deleteLater)
         turn.task = task
         task.start()
-
-    def _instructions_for(self, turn: _Turn, question_id: int) -> str | None:
-        """The conversation's own instructions, plus a recap when a new session must start
-        although earlier turns exist: the server would otherwise answer without any of the
-        conversation's context."""
-        if turn.session_id:
-            return turn.base_instructions
-        pairs = earlier_pairs(self._repo.list_messages(turn.conversation_id), question_id)
-        return combine_instructions(turn.base_instructions, build_recap(pairs))
 
     @staticmethod
     def _cancel_work(turn: _Turn) -> None:
@@ -721,6 +817,9 @@ class ChatController(QObject):
         turn = self._turns.get(request_id)
         if turn is None or turn.closing is not None:
             return  # stopped, superseded or shut down: a late event
+        if turn.answer is None:
+            turn.early.append(("event", event))  # it overtook the write's own result
+            return
         if isinstance(event, api.TextDelta):
             if event.phase != "final_answer":
                 # Narration of the agent's steps: never part of the answer, but the live
@@ -828,7 +927,10 @@ class ChatController(QObject):
         """Text and steps reach the view at most every ``emit_interval_ms``; the tick
         delivers what arrived in between."""
         now = self._clock()
-        if now - turn.last_emit >= self._emit_interval_s:
+        # The answer's first words are shown at once, even right after a steps update:
+        # the wait for the first word is the one a user feels most.
+        first_words = turn.emitted_len <= 0 and bool(turn.text)
+        if first_words or now - turn.last_emit >= self._emit_interval_s:
             self._emit_text(turn, now)
         if not self._tick.isActive():
             # Delivers throttled text and the ~1 s flush even if no further delta arrives.
@@ -911,6 +1013,9 @@ class ChatController(QObject):
         turn = self._turns.get(request_id)
         if turn is None or turn.closing is not None:
             return
+        if turn.answer is None:
+            turn.early.append(("done", None))
+            return
         # The client always ends with ResponseDone or raises; ending silently is a bug there,
         # but the user must not be left with a row that streams forever.
         self._end_turn(turn, MessageStatus.FAILED, ErrorCode.PROTOCOL,
@@ -922,6 +1027,9 @@ class ChatController(QObject):
         turn = self._turns.get(request_id)
         if turn is None or turn.closing is not None:
             return  # e.g. the RequestCancelledError of a stream the user already stopped
+        if turn.answer is None:
+            turn.early.append(("error", exc))
+            return
         assert isinstance(exc, BaseException)
         if not isinstance(exc, api.JockeyError):
             log.error("turn %d crashed", request_id, exc_info=exc)
@@ -953,7 +1061,5 @@ class ChatController(QObject):
                               turn.question, None, turn.base_instructions,
                               selections=turn.selections, web_search=turn.web_search,
                               recovering=True)
-        self._storage.submit(_recover, self._repo, turn.question_id, turn.answer.id,
-                             turn.session_id,
-                             on_success=partial(self._rows_saved, again.request_id),
-                             on_error=partial(self._rows_failed, again.request_id))
+        self._begin(again, _recover, self._repo, turn.question_id, turn.answer.id,
+                    turn.session_id)

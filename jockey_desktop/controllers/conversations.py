@@ -46,6 +46,39 @@ def export_conversations(repo: ConversationStore, conversation_ids: list[int], f
     return str(storage_export.write_file_atomically(path, content))
 
 
+#: Larger files are refused before they are read: an export of thousands of conversations is
+#: a few tens of MB, and the whole file is parsed in memory.
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+
+
+def import_conversations_file(repo: ConversationStore, path: str) -> tuple[int, int]:
+    """Import a JSON export (File → Import…); returns (added, already present). Blocks.
+
+    Raises ``ImportFormatError`` (a sentence) for a file that is not such an export, and
+    ``OSError`` when it cannot be read.
+    """
+    from pathlib import Path
+
+    from jockey_desktop.core.storage import export as storage_export
+    from jockey_desktop.core.storage.errors import ImportFormatError
+
+    file = Path(path)
+    if file.stat().st_size > MAX_IMPORT_BYTES:
+        raise ImportFormatError("The file is too large to be a Jockey Desktop conversation "
+                                "export.")
+    result = storage_export.import_json(repo, file.read_bytes())  # type: ignore[arg-type]
+    return result.imported, result.skipped
+
+
+def import_sentence(added: int, present: int) -> str:
+    """What an import did, in words ("Imported 2 conversations; 1 was already here.")."""
+    noun = "conversation" if added == 1 else "conversations"
+    text = f"Imported {added} {noun}." if added else "No new conversations were imported."
+    if present:
+        text += (f" {present} {'was' if present == 1 else 'were'} already here.")
+    return text
+
+
 def conversation_markdown(repo: ConversationStore, conversation_id: int) -> str:
     """One conversation as Markdown, the app's one rendering of it (export and copy). Blocks."""
     from jockey_desktop.core.storage import export as storage_export
@@ -379,8 +412,30 @@ class ConversationsController(QObject):
 
     def _on_export_failed(self, error: BaseException) -> None:
         log.warning("export failed: %s", error)
-        detail = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        detail = (getattr(error, "strerror", None) or str(error)
+                  or "the file could not be written")
         self.sig_error.emit(f"Export failed: {detail}")
+
+    @Slot(str)
+    def import_file(self, path: str) -> None:
+        """Import a JSON export off the GUI thread; the list shows the new conversations and
+        ``sig_notice`` says how many (``sig_error`` says why not)."""
+        if self._shut_down:
+            return
+
+        def done(result: tuple[int, int]) -> None:
+            added, present = result
+            if added:
+                self._feed.everything()
+            self.sig_notice.emit(import_sentence(added, present))
+
+        def failed(error: BaseException) -> None:
+            log.warning("import failed: %s", error)
+            detail = getattr(error, "strerror", None) or str(error)
+            self.sig_error.emit(f"Nothing was imported from {path}: {detail}")
+
+        self._runner.submit(import_conversations_file, self._repo, path,
+                            on_success=done, on_error=failed)
 
     def copy_markdown(self, conversation_id: int) -> None:
         """Render one conversation as Markdown off the GUI thread →

@@ -9,7 +9,9 @@ guard, which turns that moment into the same recovery instead of an exception in
   the workspace relays it to the GUI thread, moves the file aside with
   ``Repository.replace_damaged`` and offers ``restore_backup``);
 - a read then answers as for an empty database (None, [], 0): the views are about to be
-  reloaded from the new file, and a read in a slot must not crash the window meanwhile;
+  reloaded from the new file, and a read in a slot must not crash the window meanwhile; the
+  same holds while the file is being replaced (``StorageBusyError`` during a recovery or a
+  restore): the change feed announces ``everything`` afterwards and the views read again;
 - a write still raises, so its caller says what was not saved (a question goes back to the
   composer).
 
@@ -22,7 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from jockey_desktop.core.storage import DatabaseCorruptError
+from jockey_desktop.core.storage import DatabaseCorruptError, StorageBusyError
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,11 @@ class DamageGuard:
                     self.listener(error)
                 if default is None:
                     raise
+                return default()
+            except StorageBusyError:
+                if default is None:
+                    raise
+                log.info("%s while the database is being replaced: answered empty", name)
                 return default()
 
         guarded.__name__ = name

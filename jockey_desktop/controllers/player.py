@@ -88,7 +88,8 @@ def _error_text(error: BaseException) -> str:
 
     if isinstance(error, (JockeyError, NoVideoError)):
         return str(error)
-    return f"an unexpected error ({type(error).__name__})."
+    log.warning("player: unexpected error", exc_info=error)
+    return "an unexpected error (the details are in the log: Help → Open logs)."
 
 
 def video_details(client: MediaClient, store_id: str,
@@ -225,6 +226,21 @@ class PlayerController(QObject):
             self.sig_moments.emit(moments, index)
             self._load_list_thumbnails()
         self.go_to(index)
+
+    def play_item(self, store_id: str, item_id: str, title: str) -> None:
+        """Play a whole store item from its start (the stores view's "Play"): a list of one
+        moment, resolved through the item like any video without a citation's address."""
+        if self._shut_down:
+            return
+        moment = PlayerMoment(index=0, item_id=item_id, title=title or "Video", start=0.0,
+                              end=None, sentence="", hls_url=None, thumbnail_url=None,
+                              citation={"kind": "video_citation", "item_id": item_id,
+                                        "title": title, "start_sec": None, "end_sec": None})
+        self._store_id = store_id
+        self._moments = [moment]
+        self.sig_moments.emit(self._moments, 0)
+        self._load_list_thumbnails()
+        self.go_to(0)
 
     @Slot(int)
     def go_to(self, index: int) -> None:

@@ -1,26 +1,31 @@
-"""StoresController: load the knowledge stores and how ready each one is, off the GUI thread.
+"""The knowledge stores: their list and readiness (``StoresController``) and managing them
+(``StoreManager``: stores, items and collections), every call off the GUI thread.
 
 A refresh lists the stores on a worker, shows them at once (counts unknown yet), then counts
 each store's items by status on workers (``summarize_store``) and publishes the list again as
 the counts arrive. A newer refresh supersedes an older one: results tagged with an old
-generation are dropped. The last chosen store is remembered in ``AppSettings``.
+generation are dropped. While items index, ``refresh_store`` recounts one store and
+publishes the list again, so the picker shows readiness live. The last chosen store is
+remembered in ``AppSettings``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from jockey_desktop.core.errors import NO_CLIENT_TEXT, describe_error
-from jockey_desktop.core.ports import FullApiClient, Handle, Runner
+from jockey_desktop.core.ports import FullApiClient, Handle, Runner, StoreApiClient
 from jockey_desktop.core.store_summary import StoreSummary, summarize_store
 from jockey_desktop.settings import AppSettings
 
 if TYPE_CHECKING:
     from jockey_desktop.core.api import KnowledgeStore
+    from jockey_desktop.presentation.uploads import ItemRow
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,11 @@ def _initial_summary(store: KnowledgeStore) -> StoreSummary:
         description=str(store.description or ""),
         item_count=int(store.item_count or 0),
     )
+
+
+def _recount(client: StoreApiClient, store_id: str) -> StoreSummary:
+    """A store's summary, read afresh (worker thread)."""
+    return summarize_store(client, client.get_knowledge_store(store_id))
 
 
 class StoresController(QObject):
@@ -60,6 +70,9 @@ class StoresController(QObject):
         # previous refresh are not the answer to this one.
         self._listing = False
         self._handles: list[Handle] = []
+        # One recount per store at a time; a change meanwhile asks for one more after it.
+        self._recounting: set[str] = set()
+        self._recount_again: set[str] = set()
 
     @Slot(object)
     def set_client(self, client: FullApiClient | None) -> None:
@@ -67,6 +80,44 @@ class StoresController(QObject):
         self._client = client
         if client is not None:
             self.refresh()
+
+    @Slot(str)
+    def refresh_store(self, store_id: str) -> None:
+        """Recount one store's items (an upload changed them) and publish the list again;
+        a store not listed yet (just created) reloads the whole list."""
+        if self._client is None:
+            return
+        if self.store(store_id) is None:
+            if not self.is_loading():
+                self.refresh()
+            return
+        if store_id in self._recounting:
+            self._recount_again.add(store_id)
+            return
+        self._recounting.add(store_id)
+        generation = self._generation
+        self._handles.append(self._runner.submit(
+            _recount, cast("StoreApiClient", self._client), store_id,
+            on_success=partial(self._recounted, generation, store_id),
+            on_error=partial(self._recount_failed, generation, store_id)))
+
+    def _recounted(self, generation: int, store_id: str, summary: StoreSummary) -> None:
+        self._recounting.discard(store_id)
+        if generation == self._generation and self.store(store_id) is not None:
+            self._stores = [summary if s.id == store_id else s for s in self._stores]
+            if not self.is_loading():
+                self.sig_stores_loaded.emit(list(self._stores))
+        self._recount_next(store_id)
+
+    def _recount_failed(self, generation: int, store_id: str, error: BaseException) -> None:
+        self._recounting.discard(store_id)
+        log.info("recounting the items of %s failed: %s", store_id, type(error).__name__)
+        self._recount_next(store_id)
+
+    def _recount_next(self, store_id: str) -> None:
+        if store_id in self._recount_again:
+            self._recount_again.discard(store_id)
+            self.refresh_store(store_id)
 
     def stores(self) -> list[StoreSummary]:
         """The stores of the last refresh."""
@@ -153,3 +204,193 @@ class StoresController(QObject):
         if self._outstanding == 0:
             self._handles = []
             self.sig_stores_loaded.emit(list(self._stores))
+
+
+# --------------------------------------------------------------------------- management
+
+
+def _items_with_details(client: StoreApiClient, store_id: str) -> list[ItemRow]:
+    """A store's items as list rows; a failed item carries what the server said about its
+    file, when it said anything (worker thread)."""
+    from jockey_desktop.presentation.uploads import item_row
+
+    rows = []
+    asked = 0
+    for item in client.list_items(store_id):
+        detail = ""
+        # An item has no error field; its asset may (a file the server could not process).
+        # Asked for the first few failed items only: a store of failures must not mean a
+        # request per item.
+        if item.status == "failed" and item.asset_id and asked < 20:
+            asked += 1
+            try:
+                message = client.get_asset(item.asset_id).error_message
+            except Exception:  # the list matters more than the detail
+                message = None
+            if message:
+                detail = f"The server said: {message}"
+        rows.append(item_row(item, detail))
+    return rows
+
+
+class StoreManager(QObject):
+    """Creating, changing and deleting stores, items and collections, off the GUI thread.
+
+    Every request reports back by signal; a failure by ``sig_failed(sentence)``, where the
+    sentence says what was being done and why it did not work (the server's words kept).
+    """
+
+    #: A store was created or changed: the ``KnowledgeStore``.
+    sig_store_saved = Signal(object)
+    sig_store_deleted = Signal(str)
+    #: A store read for editing: the ``KnowledgeStore``.
+    sig_store_loaded = Signal(object)
+    #: ``(store_id, list[ItemRow])``.
+    sig_items_loaded = Signal(str, object)
+    #: Items of the store changed (removed): the store id.
+    sig_items_changed = Signal(str)
+    #: ``(store_id, list[ItemCollection])``.
+    sig_collections_loaded = Signal(str, object)
+    #: ``(store_id, collection_id, list[item id])``.
+    sig_collection_items_loaded = Signal(str, str, object)
+    sig_failed = Signal(str)
+    sig_notice = Signal(str)
+
+    def __init__(self, runner: Runner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._client: StoreApiClient | None = None
+        self._handles: list[Handle] = []
+
+    @Slot(object)
+    def set_client(self, client: StoreApiClient | None) -> None:
+        """Use another client (requests under way are dropped)."""
+        for handle in self._handles:
+            handle.cancel()
+        self._handles = []
+        self._client = client
+
+    def _run(self, doing: str, call: Callable[[StoreApiClient], Any],
+             then: Callable[[Any], object]) -> None:
+        """``call(client)`` on a worker, then ``then(result)``; a failure (or no client)
+        becomes ``sig_failed("Could not <doing>. <why>")``."""
+        if self._client is None:
+            self.sig_failed.emit(f"Could not {doing}. {NO_CLIENT_TEXT}")
+            return
+        self._handles = [h for h in self._handles if not getattr(h, "done", False)]
+        self._handles.append(self._runner.submit(
+            call, self._client, on_success=then, on_error=partial(self._failed, doing)))
+
+    def _failed(self, doing: str, error: BaseException) -> None:
+        log.info("could not %s: %s", doing, type(error).__name__)
+        text = str(error).strip()
+        self.sig_failed.emit(f"Could not {doing}. {text or type(error).__name__}")
+
+    # -- stores ----------------------------------------------------------------------------
+
+    def load_store(self, store_id: str) -> None:
+        """Read a store (its metadata, for editing): ``sig_store_loaded``."""
+        self._run("read the store", lambda c: c.get_knowledge_store(store_id),
+                  self.sig_store_loaded.emit)
+
+    def create_store(self, name: str, description: str | None = None,
+                     metadata: Mapping[str, Any] | None = None) -> None:
+        """Create a store: ``sig_store_saved``."""
+        self._run("create the knowledge store",
+                  lambda c: c.create_knowledge_store(name, description=description or None,
+                                                     metadata=metadata or None),
+                  self._store_created)
+
+    def _store_created(self, store: KnowledgeStore) -> None:
+        self.sig_store_saved.emit(store)
+        self.sig_notice.emit(f"Knowledge store “{store.name}” created.")
+
+    def update_store(self, store_id: str, *, name: str | None = None,
+                     description: str | None = None,
+                     metadata: Mapping[str, Any] | None = None) -> None:
+        """Change a store (only what is given; ``metadata`` replaces the whole map):
+        ``sig_store_saved``."""
+        self._run("save the knowledge store",
+                  lambda c: c.update_knowledge_store(store_id, name=name,
+                                                     description=description,
+                                                     metadata=metadata),
+                  self.sig_store_saved.emit)
+
+    def delete_store(self, store_id: str) -> None:
+        """Delete a store and every item in it: ``sig_store_deleted``."""
+        self._run("delete the knowledge store", lambda c: c.delete_knowledge_store(store_id),
+                  lambda _none: self.sig_store_deleted.emit(store_id))
+
+    # -- items -----------------------------------------------------------------------------
+
+    def load_items(self, store_id: str) -> None:
+        """List a store's items: ``sig_items_loaded``."""
+        self._run("list the store's videos", lambda c: _items_with_details(c, store_id),
+                  lambda rows: self.sig_items_loaded.emit(store_id, rows))
+
+    def remove_items(self, store_id: str, item_ids: Sequence[str]) -> None:
+        """Remove items from a store: ``sig_items_changed`` once all are gone."""
+        ids = list(item_ids)
+        self._run("remove the videos", lambda c: _delete_items(c, store_id, ids),
+                  lambda _none: self._items_removed(store_id, len(ids)))
+
+    def _items_removed(self, store_id: str, count: int) -> None:
+        noun = "video" if count == 1 else "videos"
+        self.sig_notice.emit(f"{count} {noun} removed from the store.")
+        self.sig_items_changed.emit(store_id)
+
+    # -- collections -----------------------------------------------------------------------
+
+    def load_collections(self, store_id: str) -> None:
+        """List a store's collections: ``sig_collections_loaded``."""
+        self._run("list the collections", lambda c: c.list_collections(store_id),
+                  lambda rows: self.sig_collections_loaded.emit(store_id, rows))
+
+    def load_collection_items(self, store_id: str, collection_id: str) -> None:
+        """The ids of a collection's items: ``sig_collection_items_loaded``."""
+        self._run("list the collection",
+                  lambda c: [i.id for i in c.list_collection_items(store_id, collection_id)],
+                  lambda ids: self.sig_collection_items_loaded.emit(
+                      store_id, collection_id, ids))
+
+    def create_collection(self, store_id: str, name: str) -> None:
+        """A new collection; the list is loaded again."""
+        self._run("create the collection", lambda c: c.create_collection(store_id, name),
+                  lambda _c: self.load_collections(store_id))
+
+    def rename_collection(self, store_id: str, collection_id: str, name: str) -> None:
+        """Rename a collection; the list is loaded again."""
+        self._run("rename the collection",
+                  lambda c: c.update_collection(store_id, collection_id, name=name),
+                  lambda _c: self.load_collections(store_id))
+
+    def delete_collection(self, store_id: str, collection_id: str) -> None:
+        """Delete a collection (its items stay); the list is loaded again."""
+        self._run("delete the collection",
+                  lambda c: c.delete_collection(store_id, collection_id),
+                  lambda _none: self.load_collections(store_id))
+
+    def add_to_collection(self, store_id: str, collection_id: str,
+                          item_ids: Sequence[str]) -> None:
+        """Add items to a collection; its members and the list are loaded again."""
+        ids = list(item_ids)
+        self._run("add to the collection",
+                  lambda c: c.add_collection_items(store_id, collection_id, ids),
+                  lambda _c: self._collection_changed(store_id, collection_id))
+
+    def remove_from_collection(self, store_id: str, collection_id: str,
+                               item_ids: Sequence[str]) -> None:
+        """Remove items from a collection (they stay in the store)."""
+        ids = list(item_ids)
+        self._run("remove from the collection",
+                  lambda c: c.remove_collection_items(store_id, collection_id, ids),
+                  lambda _none: self._collection_changed(store_id, collection_id))
+
+    def _collection_changed(self, store_id: str, collection_id: str) -> None:
+        self.load_collections(store_id)
+        self.load_collection_items(store_id, collection_id)
+
+
+def _delete_items(client: StoreApiClient, store_id: str, item_ids: Sequence[str]) -> None:
+    for item_id in item_ids:
+        client.delete_item(store_id, item_id)

@@ -76,6 +76,9 @@ HELD_SAVED_TEXT = "There is space again: the answer kept in memory is saved."
 #: Why a question went back to the composer: its first write failed (the error follows).
 QUESTION_NOT_SAVED_TEXT = "Your question was not sent: it could not be saved."
 #: Why nothing can be asked or listed yet.
+#: An error the app did not expect (a bug): where to find out more, never a class name.
+UNEXPECTED_ERROR_TEXT = ("Something went wrong in the app. The details are in the log "
+                         "(Help → Open logs).")
 NO_CLIENT_TEXT = "No API key is set — open Settings, or try the sandbox."
 #: A failure that came with no reason at all.
 FAILED_TEXT = "The request failed."
@@ -219,9 +222,9 @@ def describe_error(
                          _with_detail("The server's reply could not be understood.", err))
     if isinstance(err, api.JockeyError):
         return ErrorInfo(ErrorCode.UNKNOWN, str(err).strip() or type(err).__name__)
-    # A bug on our side: say so plainly, without a traceback in the transcript.
-    return ErrorInfo(ErrorCode.UNKNOWN,
-                     f"Something went wrong in the app ({type(err).__name__}).")
+    # A bug on our side: say so plainly, without a traceback or a class name in the
+    # transcript (the log has both).
+    return ErrorInfo(ErrorCode.UNKNOWN, UNEXPECTED_ERROR_TEXT)
 
 
 # --------------------------------------------------------------------------- the retry lock

@@ -16,7 +16,10 @@ from jockey_desktop.core.storage.models import MessageStatus
 
 if TYPE_CHECKING:  # names in annotations only: importing ports costs nothing at start-up
     from jockey_desktop.core.api import (
+        Asset,
+        AssetDetail,
         CancelToken,
+        ItemCollection,
         KnowledgeStore,
         KnowledgeStoreItem,
         StreamEvent,
@@ -100,6 +103,85 @@ class FullApiClient(ApiClient, Protocol):
 
     def close(self) -> None:
         """Cancel running requests and release pooled connections."""
+        ...
+
+
+class StoreApiClient(FullApiClient, Protocol):
+    """The client as the stores view and the upload queue use it: managing stores, items
+    and collections, and uploading (``core.api.JockeyClient``)."""
+
+    def get_knowledge_store(self, store_id: str) -> KnowledgeStore:
+        """One store."""
+        ...
+
+    def create_knowledge_store(self, name: str, *, description: str | None = None,
+                               metadata: Any = None) -> KnowledgeStore:
+        """A new store."""
+        ...
+
+    def update_knowledge_store(self, store_id: str, *, name: str | None = None,
+                               description: str | None = None,
+                               metadata: Any = None) -> KnowledgeStore:
+        """Change a store's name, description or metadata."""
+        ...
+
+    def delete_knowledge_store(self, store_id: str) -> None:
+        """Delete a store and every item in it."""
+        ...
+
+    def get_item(self, store_id: str, item_id: str) -> KnowledgeStoreItem:
+        """One item of a store."""
+        ...
+
+    def add_item(self, store_id: str, asset_id: str, *, asset_type: Any,
+                 metadata: Any = None) -> KnowledgeStoreItem:
+        """Add an uploaded asset to a store."""
+        ...
+
+    def delete_item(self, store_id: str, item_id: str) -> None:
+        """Remove an item from its store."""
+        ...
+
+    def list_collections(self, store_id: str) -> list[ItemCollection]:
+        """A store's item collections."""
+        ...
+
+    def create_collection(self, store_id: str, name: str, *, description: str | None = None,
+                          metadata: Any = None) -> ItemCollection:
+        """A new collection."""
+        ...
+
+    def update_collection(self, store_id: str, collection_id: str, *,
+                          name: str | None = None, description: str | None = None,
+                          metadata: Any = None) -> ItemCollection:
+        """Rename a collection (or change its description or metadata)."""
+        ...
+
+    def delete_collection(self, store_id: str, collection_id: str) -> None:
+        """Delete a collection (its items stay in the store)."""
+        ...
+
+    def list_collection_items(self, store_id: str,
+                              collection_id: str) -> list[KnowledgeStoreItem]:
+        """The items of a collection."""
+        ...
+
+    def add_collection_items(self, store_id: str, collection_id: str,
+                             item_ids: Sequence[str]) -> ItemCollection:
+        """Add items to a collection."""
+        ...
+
+    def remove_collection_items(self, store_id: str, collection_id: str,
+                                item_ids: Sequence[str]) -> None:
+        """Remove items from a collection."""
+        ...
+
+    def get_asset(self, asset_id: str) -> AssetDetail:
+        """An uploaded file with its processing status."""
+        ...
+
+    def create_asset_from_url(self, url: str, *, filename: str | None = None) -> Asset:
+        """Have the server fetch a URL as a new asset."""
         ...
 
 

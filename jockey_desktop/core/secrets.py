@@ -105,6 +105,8 @@ class _Failure:
 
     detail: str
     permanent: bool
+    #: Only a store that writes passwords to plain files was found (refused).
+    insecure: bool = False
 
 
 class ApiKeyStore:
@@ -154,7 +156,7 @@ class ApiKeyStore:
         if type(backend).__module__.startswith("keyrings.alt"):
             self._record(_Failure(
                 f"only the insecure {type(backend).__module__} backend was found",
-                permanent=True))
+                permanent=True, insecure=True))
             return True
         return False
 
@@ -181,18 +183,24 @@ class ApiKeyStore:
         return KeyLocation.NONE
 
     def _problem(self) -> str | None:
+        # Words for people: the exception and backend names stay in the log (``detail``).
         failure = self._failure
         if failure is None:
             return None
+        if failure.insecure:
+            return ("The only password store found on this computer keeps passwords in a "
+                    "plain file, which the app does not use, so the key is kept in memory "
+                    "for this run only.")
         if failure.permanent:
-            return (f"No secure credential store is available ({failure.detail}); the key "
-                    "is kept in memory for this run only.")
+            return ("This computer has no secure password store the app can use (such as "
+                    "GNOME Keyring or KWallet), so the key is kept in memory for this run "
+                    "only.")
         if self._memory_key:
-            return (f"The OS keychain could not be used ({failure.detail}); the key is kept "
-                    "in memory for this run only.")
-        return (f"The OS keychain could not be read ({failure.detail}). If it is locked, "
-                "unlock it: the app looks again when you open Settings or send a question. "
-                "A key stored there is kept.")
+            return ("The OS keychain could not be used just now, so the key is kept in "
+                    "memory for this run only.")
+        return ("The OS keychain could not be read; it may be locked. Unlock it: the app "
+                "looks again when you open Settings or send a question. A key stored there "
+                "is kept.")
 
     # --- public API ----------------------------------------------------------------------
 
@@ -260,9 +268,8 @@ class ApiKeyStore:
                 if self._failure.permanent:
                     return  # no keychain: nothing can be stored there
                 raise KeyStoreError(
-                    f"The API key could not be removed from the OS keychain "
-                    f"({self._failure.detail}). Unlock the keychain, then remove the key "
-                    "again.") from None
+                    "The API key could not be removed from the OS keychain; it may be "
+                    "locked. Unlock the keychain, then remove the key again.") from None
             self._record(None)
             log.info("API key removed from the OS credential store")
 

@@ -58,11 +58,20 @@ class StoreSummary:
                 return (f"No videos in “{self.name}” are ready yet ({waiting} still "
                         "indexing). Answers will be empty until indexing finishes.")
             return f"No videos in “{self.name}” are ready, so Jockey cannot answer from it."
+        # Every video left out is named, the failed ones too: "answers only cover the 6
+        # ready" must add up for the user counting the store's videos.
+        parts = []
         if waiting:
-            noun = "video is" if waiting == 1 else "videos are"
-            return (f"{waiting} {noun} still indexing in “{self.name}”; answers only cover "
-                    f"the {self.ready} ready.")
-        return None
+            parts.append(f"{waiting} {'video is' if waiting == 1 else 'videos are'} still "
+                         "indexing")
+        if self.failed:
+            noun = "video" if self.failed == 1 else "videos"
+            parts.append(f"{self.failed} {noun} could not be indexed" if not waiting
+                         else f"{self.failed} could not be indexed")
+        if not parts:
+            return None
+        return (f"{' and '.join(parts)} in “{self.name}”; answers only cover the "
+                f"{self.ready} ready.")
 
 
 def _status_text(item: Any) -> str:

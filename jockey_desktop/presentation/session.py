@@ -10,13 +10,31 @@ from jockey_desktop.core.storage.models import Conversation, Message, MessageSta
 
 
 class SessionState(str, Enum):
-    """The session line of the chat header; the value is the text shown."""
+    """The session line of the chat header; the value is the text shown.
 
-    NEW = "New conversation"
-    ACTIVE = "Session active"
+    Words for people: "session" is the API's word; the user cares whether follow-up
+    questions can build on the earlier answers.
+    """
+
+    NEW = "Nothing asked yet"
+    ACTIVE = "Jockey remembers this conversation"
     #: No session, but earlier answers exist: the server forgot it, and the next question
     #: starts a new session seeded with a recap.
-    EXPIRED = "Session expired — a new one will start"
+    EXPIRED = "Jockey forgot this conversation — your next question brings a summary"
+
+
+#: What each state means, for the header's tooltip.
+SESSION_HINTS = {
+    SessionState.NEW: "Your first question starts the conversation on this knowledge store.",
+    SessionState.ACTIVE: (
+        "Follow-up questions can refer to earlier answers (“those videos”, “the first "
+        "theme”). Jockey keeps a conversation for a limited time; if it forgets it, the app "
+        "starts afresh with a summary of the earlier questions and answers."),
+    SessionState.EXPIRED: (
+        "Jockey no longer has the earlier turns of this conversation. Your next question "
+        "starts afresh, with a short summary of the earlier questions and answers so "
+        "follow-ups still make sense."),
+}
 
 
 def session_state(conversation: Conversation, messages: Iterable[Message] = ()) -> SessionState:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QFont, QKeySequence, QPalette, QShortcut
@@ -32,13 +32,19 @@ from jockey_desktop.core.storage.models import (
     Message,
     MessageStatus,
 )
+from jockey_desktop.presentation.find import FindMatch, find_matches, match_label
 from jockey_desktop.presentation.selections import selections_in_force, selections_summary
-from jockey_desktop.presentation.session import session_state
+from jockey_desktop.presentation.session import SESSION_HINTS, session_state
+from jockey_desktop.presentation.starters import starter_questions
 from jockey_desktop.presentation.transcript import OlderLoader, OpenedConversation
 from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.composer import Composer
 from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.theme import plain_menu_text, plain_tooltip
+
+if TYPE_CHECKING:
+    from jockey_desktop.ui.find_bar import FindBar
+    from jockey_desktop.ui.starter_questions import StarterQuestions
 
 EMPTY_TEXT = (
     "Ask a question below to start a new conversation on the picked knowledge store,\n"
@@ -71,6 +77,10 @@ class ChatPane(QWidget):
     sig_moment_requested = Signal(str, object, object)
     #: "Export moments…" was chosen on an answer (the store id, the answer).
     sig_export_moments_requested = Signal(str, object)
+    #: An empty conversation shows starter questions: draw some from this store's videos.
+    sig_starters_wanted = Signal(str)
+    #: An action named in a sentence was clicked (its ``action:`` address, e.g. Settings).
+    sig_text_action = Signal(str)
     #: Ask the next question about this (kind, id, name): an ``@`` pick or a citation
     #: chip's "Ask about this video".
     sig_selection_added = Signal(str, str, str)
@@ -101,6 +111,17 @@ class ChatPane(QWidget):
         self._conversation: Conversation | None = None
         self._busy = False
         self._open_url = open_url
+        #: The store the picker shows (id, name): what an empty page offers questions about.
+        self._picked: tuple[str, str] | None = None
+        #: Questions drawn from each store's videos, as they arrived.
+        self._store_questions: dict[str, list[str]] = {}
+        self._starters: StarterQuestions | None = None
+        self._starters_store: str | None = None
+        self._starters_name = ""
+        self._find_bar: FindBar | None = None
+        self._find_matches: list[FindMatch] = []
+        self._find_position: int | None = None
+        self._find_stale = False
 
         # Header
         self.title_label = QLabel()
@@ -164,6 +185,7 @@ class ChatPane(QWidget):
         self.composer = Composer(self)
 
         layout = QVBoxLayout(self)
+        self._layout = layout
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.header)
@@ -181,6 +203,9 @@ class ChatPane(QWidget):
         self.chat_view.sig_export_moments_requested.connect(self._export_moments)
         self.chat_view.sig_copy_conversation_requested.connect(
             self.sig_copy_conversation_requested)
+        self.chat_view.sig_text_typed.connect(self.type_into_composer)
+        self.chat_view.sig_action_requested.connect(self.sig_text_action)
+        self.notice.sig_link.connect(self.sig_text_action)
         self.chat_view.sig_ask_about_requested.connect(self.sig_selection_added)
         self.chat_view.sig_show_steps_changed.connect(self.sig_show_steps_changed)
         self.chat_view.sig_ask_again_requested.connect(self.sig_ask_again_requested)
@@ -232,10 +257,11 @@ class ChatPane(QWidget):
         self.notice.show_text("")
         self.composer.show_reason("")
         self.chat_view.set_messages(messages, older_loader=load_older)
-        self.stack.setCurrentWidget(self.chat_view)
         self.composer.set_text(conversation.draft or "")
         self.composer.set_web_search(conversation.web_search)
         self._update_header(conversation, messages)
+        self._update_page()
+        self._refind()
         self._sync_mention_store()
 
     @Slot()
@@ -254,7 +280,8 @@ class ChatPane(QWidget):
         self.composer.flush_draft()
         self._conversation = None
         self.chat_view.set_messages([])
-        self.stack.setCurrentWidget(self.empty_label)
+        self._update_page()
+        self._refind()
         self.title_label.setText("No conversation")
         self.store_label.setText("")
         self.session_label.setText("")
@@ -284,6 +311,8 @@ class ChatPane(QWidget):
         if not self._accepts(message):
             return
         self.chat_view.message_model.append(message)
+        self._find_stale = True
+        self._update_page()
 
     def replace_message(self, message: Message) -> None:
         """Update a row (status, final text, citations, error); unknown ids are appended."""
@@ -293,6 +322,8 @@ class ChatPane(QWidget):
             self.chat_view.replace_older(message)
         ):
             self.chat_view.message_model.append(message)
+            self._update_page()
+        self._find_stale = True
         if self._conversation is not None:
             self._update_header(self._conversation, self.chat_view.loaded_messages())
 
@@ -442,6 +473,194 @@ class ChatPane(QWidget):
         self.composer.restore_unsent()
         self.composer.show_reason(text)
 
+    # -- typing, links, search results ----------------------------------------------------------
+    @Slot(str)
+    def type_into_composer(self, text: str) -> None:
+        """Text typed where no text goes (the transcript, the conversation list): into the
+        question box, which takes the focus so the rest of the question follows."""
+        edit = self.composer.edit
+        edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        edit.insertPlainText(text)
+
+    @Slot(int, object, str)
+    def reveal_search_hit(self, conversation_id: int, message_id: object, query: str) -> None:
+        """A search result was opened: scroll to its message and highlight the match (the
+        conversation was opened just before; a title match leaves the end shown)."""
+        if conversation_id != self.current_conversation_id() or not isinstance(message_id, int):
+            return
+        self.chat_view.reveal_message(message_id, query)
+
+    # -- starter questions ----------------------------------------------------------------------
+    @Slot(object)
+    def on_store_picked(self, store: object) -> None:
+        """The picker shows another store (a ``StoreSummary`` or None): with no conversation
+        on screen, that is the store the starter questions are about."""
+        store_id = getattr(store, "id", None)
+        name = getattr(store, "name", None)
+        self._picked = (str(store_id), str(name or store_id)) if store_id else None
+        self._update_page()
+
+    @Slot(str, object)
+    def set_store_questions(self, store_id: str, questions: object) -> None:
+        """Questions drawn from a store's videos arrived."""
+        listed = questions if isinstance(questions, list) else []
+        self._store_questions[store_id] = [q for q in listed if isinstance(q, str)]
+        if self._starters_store == store_id:
+            self._show_starters(store_id, self._starters_name)
+
+    @property
+    def starters(self) -> StarterQuestions:
+        """The starter-questions page, built the first time an empty page shows it."""
+        if self._starters is None:
+            from jockey_desktop.ui.starter_questions import StarterQuestions
+
+            page = StarterQuestions(self)
+            page.sig_question_chosen.connect(self._ask_starter)
+            self.stack.addWidget(page)
+            self._starters = page
+        return self._starters
+
+    def starters_shown(self) -> bool:
+        """True while the starter questions are on screen."""
+        return self._starters is not None and self.stack.currentWidget() is self._starters
+
+    def _update_page(self) -> None:
+        """The transcript when there is one; starter questions for an empty conversation
+        (or, with none, for the picked store); else the empty-state sentence."""
+        conversation = self._conversation
+        if conversation is not None:
+            view = self.chat_view
+            if view.message_model.rowCount() or view.has_older():
+                self._starters_store = None
+                self.stack.setCurrentWidget(view)
+                return
+            store = (conversation.store_id, conversation.store_name or conversation.store_id)
+        elif self._picked is not None:
+            store = self._picked
+        else:
+            self._starters_store = None
+            self.stack.setCurrentWidget(self.empty_label)
+            return
+        self._show_starters(*store)
+
+    def _show_starters(self, store_id: str, store_name: str) -> None:
+        page = self.starters
+        self._starters_store = store_id
+        self._starters_name = store_name
+        page.set_store_name(store_name)
+        page.set_questions(starter_questions(self._store_questions.get(store_id, [])))
+        self.stack.setCurrentWidget(page)
+        if store_id not in self._store_questions:
+            self._store_questions[store_id] = []  # asked once; the answer replaces it
+            self.sig_starters_wanted.emit(store_id)
+
+    @Slot(str)
+    def _ask_starter(self, question: str) -> None:
+        # As if typed and sent: the composer checks it and clears itself.
+        self.composer.set_text(question)
+        self.composer.submit()
+
+    # -- find in the conversation ---------------------------------------------------------------
+    @property
+    def find_bar(self) -> FindBar:
+        """The find bar over the transcript, built on first use (Ctrl+F)."""
+        if self._find_bar is None:
+            from jockey_desktop.ui.find_bar import FindBar
+
+            bar = FindBar(self)
+            bar.sig_query_changed.connect(self._on_find_query)
+            bar.sig_next.connect(self.find_next)
+            bar.sig_previous.connect(self.find_previous)
+            bar.sig_closed.connect(self._on_find_closed)
+            self._layout.insertWidget(2, bar)  # under the header's rule, over the transcript
+            self._find_bar = bar
+        return self._find_bar
+
+    @Slot()
+    def show_find(self) -> None:
+        """Ctrl+F: open the find bar (its field focused)."""
+        self.find_bar.open_bar()
+
+    def find_count(self) -> tuple[int | None, int]:
+        """(position of the current match or None, number of matches)."""
+        return self._find_position, len(self._find_matches)
+
+    @Slot()
+    def find_next(self) -> None:
+        """Go to the next match (after the last, the first)."""
+        self._step_find(+1)
+
+    @Slot()
+    def find_previous(self) -> None:
+        """Go to the previous match (before the first, the last)."""
+        self._step_find(-1)
+
+    @Slot(str)
+    def _on_find_query(self, query: str) -> None:
+        self._run_find(query, keep=None)
+
+    def _run_find(self, query: str, keep: FindMatch | None) -> None:
+        """Find ``query`` in the whole conversation; the current match is ``keep`` when it
+        still exists, else the newest one (the end of a conversation is what is read)."""
+        if not query or self._conversation is None:
+            self._find_matches, self._find_position = [], None
+            self.chat_view.clear_highlight()
+            if self._find_bar is not None:
+                self._find_bar.set_count("")
+            return
+        self.chat_view.load_all_older()
+        # What is on screen, in reading order (an answer's other versions are not).
+        self._find_matches = find_matches(self.chat_view.shown_messages(), query)
+        self._find_stale = False
+        if not self._find_matches:
+            self._find_position = None
+        elif keep is not None and keep in self._find_matches:
+            self._find_position = self._find_matches.index(keep)
+        else:
+            self._find_position = len(self._find_matches) - 1
+        self._show_find_position()
+
+    def _step_find(self, step: int) -> None:
+        bar = self._find_bar
+        if bar is None or not bar.query():
+            self.show_find()
+            return
+        if self._find_stale:
+            current = (self._find_matches[self._find_position]
+                       if self._find_position is not None else None)
+            self._run_find(bar.query(), keep=current)
+        if not self._find_matches:
+            return
+        position = self._find_position if self._find_position is not None else -1
+        self._find_position = (position + step) % len(self._find_matches)
+        self._show_find_position()
+
+    def _show_find_position(self) -> None:
+        position, matches = self._find_position, self._find_matches
+        if self._find_bar is not None:
+            self._find_bar.set_count(match_label(position, len(matches)))
+        if position is None:
+            self.chat_view.clear_highlight()
+            return
+        match = matches[position]
+        self.chat_view.reveal_message(match.message_id, self.find_bar.query(),
+                                      match.occurrence)
+
+    def _refind(self) -> None:
+        """The conversation changed: find its matches if the bar is open."""
+        self._find_matches, self._find_position = [], None
+        bar = self._find_bar
+        if bar is not None and bar.isVisible() and bar.query():
+            self._run_find(bar.query(), keep=None)
+        elif bar is not None:
+            bar.set_count("")
+
+    @Slot()
+    def _on_find_closed(self) -> None:
+        self._find_matches, self._find_position = [], None
+        self.chat_view.clear_highlight()
+        self.composer.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
     # -- extras -------------------------------------------------------------------------------
     def is_busy(self) -> bool:
         """True while the pane shows Stop."""
@@ -466,7 +685,9 @@ class ChatPane(QWidget):
         self.title_label.setToolTip(plain_tooltip(conversation.title))
         self.store_label.setText(conversation.store_name or conversation.store_id)
         self.store_label.setToolTip(plain_tooltip(f"Knowledge store: {conversation.store_id}"))
-        self.session_label.setText(session_state(conversation, messages).value)
+        state = session_state(conversation, messages)
+        self.session_label.setText(state.value)
+        self.session_label.setToolTip(plain_tooltip(SESSION_HINTS[state]))
         self._dot.show()
         self._show_in_force(selections_in_force(messages))
         self.composer.set_store_name(conversation.store_name or conversation.store_id)
@@ -504,9 +725,9 @@ class ChatPane(QWidget):
         self.origin_link.setText(plain_menu_text(text))
 
     @Slot(int)
-    def reveal_message(self, message_id: int) -> None:
-        """Scroll to a message of the conversation shown and make it current."""
-        self.chat_view.reveal(message_id)
+    def reveal_origin_message(self, message_id: int) -> None:
+        """Scroll to the message a fork continued from and highlight it."""
+        self.chat_view.reveal_message(message_id)
 
     def _apply_muted_style(self) -> None:
         # Secondary text draws with the palette's placeholder role, so it follows light/dark

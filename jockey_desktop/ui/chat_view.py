@@ -24,6 +24,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QPointF,
+    QRectF,
     Qt,
     QTimer,
     QUrl,
@@ -31,21 +32,28 @@ from PySide6.QtCore import (
     Slot,
 )
 from PySide6.QtGui import (
+    QColor,
     QContextMenuEvent,
     QDesktopServices,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
+    QPainter,
     QPaintEvent,
+    QPen,
     QResizeEvent,
+    QTextDocument,
+    QTextLine,
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from jockey_desktop.core.storage.models import Message, Role
 from jockey_desktop.presentation.moments import is_playable
 from jockey_desktop.presentation.selections import ask_about
+from jockey_desktop.presentation.text_actions import action_for
 from jockey_desktop.presentation.transcript import PAGE_SIZE, OlderLoader
+from jockey_desktop.ui.keys import is_typed_text
 from jockey_desktop.ui.markdown import citation_index, link_action, message_as_markdown
 from jockey_desktop.ui.message_delegate import ACTION_TOOLTIPS, MessageDelegate
 from jockey_desktop.ui.message_layout import RowLayout, answer_actions
@@ -59,6 +67,7 @@ from jockey_desktop.ui.text_selection import (
     text_position,
     word_at,
 )
+from jockey_desktop.ui.theme import palette_colors
 
 #: A text position past the end of any row ("to the end of that row").
 _END = 1 << 30
@@ -80,6 +89,11 @@ class ChatView(QListView):
     sig_message_copied = Signal(str)
     #: (message) — "Export moments…" was chosen on an answer citing videos.
     sig_export_moments_requested = Signal(object)
+    #: (text) — printable text was typed while the transcript had the focus: it belongs in
+    #: the question box (the transcript takes no text).
+    sig_text_typed = Signal(str)
+    #: (``action:`` address) — a link naming an app action ("open Settings") was clicked.
+    sig_action_requested = Signal(str)
     #: (kind, id, name) — "Ask about this video" was chosen on a citation chip.
     sig_ask_about_requested = Signal(str, str, str)
     #: (show) — "Show agent steps" was turned on or off in the context menu.
@@ -115,6 +129,11 @@ class ChatView(QListView):
         self._older_exhausted = True
         self._older_scheduled = False
         self._page_size = PAGE_SIZE
+        # The message shown by a search result or Find (its id), the words to mark in it and
+        # which of their occurrences is the current one (None: all alike).
+        self._highlight_id: int | None = None
+        self._highlight_query = ""
+        self._highlight_occurrence: int | None = None
         self.message_model = MessageListModel(self)
         self.message_delegate = MessageDelegate(self, clock=clock)
         self.setModel(self.message_model)
@@ -183,6 +202,9 @@ class ChatView(QListView):
         self._older_exhausted = older_loader is None
         self._anchor = None
         self._stick_to_bottom = True
+        self._highlight_id = None
+        self._highlight_query = ""
+        self._highlight_occurrence = None
         self.message_model.set_messages(messages[cut:])
         self.scroll_to_end()
         # A short window that does not fill the viewport pulls in older pages right away.
@@ -228,6 +250,10 @@ class ChatView(QListView):
         # Ids grow with time: an unknown id below the first row is an older message that the
         # loader will read (fresh) when it is scrolled to.
         return self.has_older() and first is not None and message.id < first.id
+
+    def shown_messages(self) -> list[Message]:
+        """The rows in reading order (one version of each answer); reads nothing."""
+        return self.message_model.messages()
 
     def loaded_messages(self) -> list[Message]:
         """The messages in memory (rows plus the ones held back), oldest first; reads nothing."""
@@ -329,24 +355,6 @@ class ChatView(QListView):
         fork.setStatusTip(ACTION_TOOLTIPS["fork"])
         fork.triggered.connect(lambda: self.sig_fork_requested.emit(message_id))
 
-    def reveal(self, message_id: int) -> bool:
-        """Scroll a message into view (loading older pages until it is a row) and make
-        it the current row; False when it is not in the conversation."""
-        while self.message_model.message(message_id) is None and self.has_older():
-            if self.load_older() == 0:
-                break
-        if self.message_model.row_of(message_id) is None:
-            # An answer version not shown (a search hit, a fork's origin): show it.
-            self.message_model.show_version(message_id)
-        index = self.message_model.index_of(message_id)
-        if not index.isValid():
-            return False
-        self._stick_to_bottom = False
-        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
-        self.setCurrentIndex(index)
-        self._capture_anchor()
-        return True
-
     @Slot(int)
     def _show_new_version(self, answer_id: int) -> None:
         """A new attempt took an earlier question's row (Ask again of an older turn): show
@@ -425,7 +433,9 @@ class ChatView(QListView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Ctrl+C copies the selected text as plain text (the current message's when none
         is selected), Ctrl+A selects the whole transcript, Shift with the arrows, Home and
-        End extends the selection; everything else as usual."""
+        End extends the selection; typed text goes to the question box (the transcript takes
+        none: after a menu closed or a click here, a typed question would otherwise be
+        lost); everything else as usual."""
         if event.matches(QKeySequence.StandardKey.Copy):
             if not self.copy_selection():
                 message = self.message_model.message_at(self.currentIndex().row())
@@ -438,6 +448,10 @@ class ChatView(QListView):
             event.accept()
             return
         if self._extend_by_key(event):
+            event.accept()
+            return
+        if is_typed_text(event):
+            self.sig_text_typed.emit(event.text())
             event.accept()
             return
         super().keyPressEvent(event)
@@ -715,6 +729,8 @@ class ChatView(QListView):
             super().paintEvent(event)
         finally:
             self.message_delegate.set_paint_region(None)
+        if self._highlight_id is not None:
+            self._paint_highlight()
 
     def viewportEvent(self, event: QEvent) -> bool:
         """Restore the arrow cursor when the mouse leaves a link or chip."""
@@ -732,6 +748,8 @@ class ChatView(QListView):
                 self._on_citation(message_id, index)
         elif action == "web":
             self._open_url(QUrl(href))
+        elif action_for(href) is not None:
+            self.sig_action_requested.emit(href)
         # anything else (file:, javascript:, relative) is deliberately ignored
 
     @Slot(int, int)
@@ -878,3 +896,144 @@ class ChatView(QListView):
     def index_for(self, message_id: int) -> QModelIndex:
         """Model index of a message id (invalid if absent)."""
         return self.message_model.index_of(message_id)
+
+    # -- showing one message: search results and Find ------------------------------------------
+    def load_all_older(self) -> int:
+        """Make every older message a row (Find looks through the whole conversation);
+        returns how many were added."""
+        added = 0
+        while self.has_older():
+            count = self.load_older()
+            if count == 0:
+                break
+            added += count
+        return added
+
+    def reveal_message(self, message_id: int, query: str = "",
+                       occurrence: int | None = None) -> bool:
+        """Scroll to a message and highlight it, marking ``query``'s occurrences in it
+        (``occurrence`` the current one, for Find). Older pages are loaded until it is a
+        row; False when the conversation has no such message."""
+        while self.message_model.message(message_id) is None and self.has_older():
+            if self.load_older() == 0:
+                break
+        if self.message_model.row_of(message_id) is None:
+            # An answer version not shown (a search hit, a fork's origin): show it.
+            self.message_model.show_version(message_id)
+        row = self.message_model.row_of(message_id)
+        if row is None:
+            return False
+        self._highlight_id = message_id
+        self._highlight_query = query.strip()
+        self._highlight_occurrence = occurrence
+        index = self.message_model.index(row, 0)
+        self._stick_to_bottom = False
+        self.doItemsLayout()
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        # Rows around it get their real heights as they are painted; anchoring on the
+        # revealed row keeps it where it was put while that happens.
+        self._anchor = QPersistentModelIndex(index)
+        self._anchor_top = self.visualRect(index).top()
+        self.viewport().update()
+        return True
+
+    def clear_highlight(self) -> None:
+        """Stop highlighting a message."""
+        if self._highlight_id is not None:
+            self._highlight_id = None
+            self._highlight_query = ""
+            self._highlight_occurrence = None
+            self.viewport().update()
+
+    def highlighted_message_id(self) -> int | None:
+        """The message highlighted by a search result or Find, or None."""
+        return self._highlight_id
+
+    def highlight_rects(self) -> tuple[QRectF | None, list[QRectF]]:
+        """Where the highlight is painted (viewport coordinates): the message's row and the
+        marked occurrences of the query in it (empty when its layout is not known yet)."""
+        message_id = self._highlight_id
+        if message_id is None:
+            return None, []
+        row = self.message_model.row_of(message_id)
+        if row is None:
+            return None, []
+        row_rect = QRectF(self.visualRect(self.message_model.index(row, 0)))
+        message = self.message_model.message_at(row)
+        layout = self.message_delegate.cached_layout(message) if message is not None else None
+        if layout is None or not self._highlight_query:
+            return row_rect, []
+        # Layouts are relative to the centred reading column.
+        origin = row_rect.topLeft() + self.message_delegate.column_origin()
+        return row_rect, _occurrence_rects(layout, self._highlight_query, origin)
+
+    def _paint_highlight(self) -> None:
+        row_rect, marks = self.highlight_rects()
+        if row_rect is None or not row_rect.intersects(QRectF(self.viewport().rect())):
+            return
+        colors = palette_colors(self.palette())
+        painter = QPainter(self.viewport())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        accent = QColor(colors.chip_text)
+        fill = QColor(accent)
+        fill.setAlphaF(0.07)
+        painter.setBrush(fill)
+        accent.setAlphaF(0.55)
+        painter.setPen(QPen(accent, 1.5))
+        painter.drawRoundedRect(row_rect.adjusted(4, 1, -4, -1), 8, 8)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for number, rect in enumerate(marks):
+            current = self._highlight_occurrence in (None, number)
+            mark = QColor(255, 196, 0) if current else QColor(255, 226, 120)
+            mark.setAlphaF(0.55 if current else 0.35)
+            painter.setBrush(mark)
+            painter.drawRoundedRect(rect.adjusted(-1, 0, 1, 0), 2, 2)
+        painter.end()
+
+
+def _occurrence_rects(layout: RowLayout, query: str, origin: QPointF) -> list[QRectF]:
+    """Rectangles (viewport coordinates, the row's top-left at ``origin``) of every
+    occurrence of ``query`` in the row's documents, in reading order."""
+    rects: list[QRectF] = []
+    for offset, document in layout.parts:
+        top_left = origin + layout.doc_origin + QPointF(0.0, offset)
+        cursor = document.find(query)
+        while not cursor.isNull():
+            rects.extend(_cursor_rects(document, cursor.selectionStart(), cursor.selectionEnd(),
+                                       top_left))
+            cursor = document.find(query, cursor)
+    return rects
+
+
+def _cursor_rects(document: QTextDocument, start: int, end: int,
+                  top_left: QPointF) -> list[QRectF]:
+    """The rectangles a text range covers, one per line it spans."""
+    block = document.findBlock(start)
+    if not block.isValid():
+        return []
+    text_layout = block.layout()
+    block_rect = document.documentLayout().blockBoundingRect(block)
+    first, last = start - block.position(), min(end, block.position() + block.length() - 1)
+    last -= block.position()
+    rects: list[QRectF] = []
+    position = first
+    while position < last:
+        line = text_layout.lineForTextPosition(position)
+        if not line.isValid():
+            break
+        line_end = min(last, line.textStart() + line.textLength())
+        x1 = _line_x(line, position)
+        x2 = _line_x(line, line_end)
+        rects.append(QRectF(top_left.x() + block_rect.x() + min(x1, x2),
+                            top_left.y() + block_rect.y() + line.y(),
+                            abs(x2 - x1), line.height()))
+        if line_end <= position:
+            break
+        position = line_end
+    return rects
+
+
+def _line_x(line: QTextLine, position: int) -> float:
+    """The x of a text position on a line (PySide returns ``(x, position)``)."""
+    result: Any = line.cursorToX(position)
+    return float(result[0] if isinstance(result, tuple) else result)

@@ -9,12 +9,15 @@ first time they are needed, not before the first paint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QDesktopServices,
     QGuiApplication,
     QIcon,
     QKeyEvent,
@@ -34,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from jockey_desktop import APP_NAME, __version__
 from jockey_desktop.presentation.connection import NOT_CONNECTED, ConnectionStatus
+from jockey_desktop.presentation.text_actions import TextAction, action_for
 from jockey_desktop.resources import resource_path
 from jockey_desktop.ui.chat_pane import ChatPane
 from jockey_desktop.ui.notice_banner import NoticeBanner
@@ -44,12 +48,22 @@ from jockey_desktop.ui.welcome import WelcomePage
 
 if TYPE_CHECKING:
     from jockey_desktop.ui.settings_dialog import SettingsDialog
+    from jockey_desktop.ui.shortcuts_dialog import ShortcutsDialog
+    from jockey_desktop.ui.tray_notifier import TrayNotifier
 
 DEFAULT_SIZE = (1180, 760)
 DEFAULT_SPLITTER = [300, 880]
 #: The damaged-database notice's button (the same as the File menu's action).
 RESTORE_ACTION = "Restore newest backup…"
 EXPORT_FILTERS = {"markdown": ("Markdown (*.md)", ".md"), "json": ("JSON (*.json)", ".json")}
+
+
+def documents_dir() -> Path:
+    """Where file dialogs start: the user's Documents folder, else their home folder."""
+    location = QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.DocumentsLocation)
+    folder = Path(location) if location else Path.home()
+    return folder if folder.is_dir() else Path.home()
 
 
 def load_app_icon() -> QIcon:
@@ -108,6 +122,12 @@ class MainWindow(QMainWindow):
     sig_remove_key = Signal()
     sig_test_connection = Signal(str, str)
     sig_apply_settings = Signal(str, bool)
+    #: File → Import…: import this JSON export (its path).
+    sig_import_chosen = Signal(str)
+    #: File → Compare stores…: show the comparison view (built by its feature on first use).
+    sig_compare_requested = Signal()
+    #: Settings → "Notify me when an answer is ready" was switched (on / off).
+    sig_notify_changed = Signal(bool)
 
 
     def __init__(
@@ -129,6 +149,12 @@ class MainWindow(QMainWindow):
         self._key_state: tuple[str, bool] | None = None
         self._settings_values: tuple[str | None, bool, str | None] | None = None
         self._restored_sizes: list[int] | None = None
+        self._shortcuts_dialog: ShortcutsDialog | None = None
+        #: The data folder and the log folder (Help → Open …), set by the composition root.
+        self.data_dir: Path | None = None
+        self.logs_dir: Path | None = None
+        #: Opens a folder or file in the system's file manager (tests replace it).
+        self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
         self.setWindowTitle(APP_NAME)
         self.setAccessibleName(APP_NAME)
         self.app_icon = load_app_icon()
@@ -148,12 +174,17 @@ class MainWindow(QMainWindow):
         right_layout.setSpacing(6)
         right_layout.addWidget(self.store_picker)
         right_layout.addWidget(self.chat_pane, 1)
+        self.conversation_area = right
+        # The conversation, or a comparison of stores (added by its feature when first used).
+        self.right_stack = QStackedWidget(self)
+        self.right_stack.setAccessibleName("Conversation or comparison")
+        self.right_stack.addWidget(right)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setAccessibleName("Sidebar and conversation")
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(right)
+        self.splitter.addWidget(self.right_stack)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.sidebar.setMinimumWidth(220)
@@ -172,10 +203,17 @@ class MainWindow(QMainWindow):
         central_layout.setSpacing(0)
         central_layout.addWidget(self.notice_banner)
         self.notice_banner.sig_action.connect(self.sig_restore_backup_requested)
+        self.notice_banner.sig_link.connect(self.do_text_action)
         central_layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self.chat_pane.sig_title_changed.connect(self.set_conversation_title)
         self.chat_pane.sig_copy_conversation_requested.connect(self._copy_shown)
+        self.chat_pane.sig_text_action.connect(self.do_text_action)
+        self.store_picker.sig_text_action.connect(self.do_text_action)
+        # Typing in the list is a question being started: it goes to the question box.
+        self.sidebar.sig_text_typed.connect(self.chat_pane.type_into_composer)
+        # Opening a conversation from the list shows it (the comparison steps aside).
+        self.sidebar.sig_conversation_selected.connect(self.show_conversation_area)
 
         self.connection_label = QLabel(self)
         self.connection_label.setAccessibleName("Connection")
@@ -223,6 +261,11 @@ class MainWindow(QMainWindow):
         bar.setAccessibleName("Menu bar")
         self.action_new = self._action("&New conversation", self.sig_new_conversation,
                                        "Ctrl+N", "Start a conversation on the chosen store")
+        self.action_compare = self._action(
+            "&Compare stores…", self.sig_compare_requested, "Ctrl+Shift+N",
+            "Ask one question of several knowledge stores and read the answers side by side")
+        self.action_import = self._action("&Import…", self.import_conversations, "Ctrl+O",
+                                          "Add conversations from a JSON export")
         self.action_export_md = self._action("&Export as Markdown…", self._export_markdown,
                                              "Ctrl+E", "Save this conversation as Markdown")
         self.action_export_json = self._action("Export as &JSON…", self._export_json,
@@ -234,7 +277,9 @@ class MainWindow(QMainWindow):
         self.action_quit.setMenuRole(QAction.MenuRole.QuitRole)
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.action_new)
+        file_menu.addAction(self.action_compare)
         file_menu.addSeparator()
+        file_menu.addAction(self.action_import)
         file_menu.addAction(self.action_export_md)
         file_menu.addAction(self.action_export_json)
         file_menu.addSeparator()
@@ -244,24 +289,60 @@ class MainWindow(QMainWindow):
 
         self.action_copy = self._action("&Copy conversation", self._copy_shown,
                                         "Ctrl+Shift+C", "Copy the whole conversation as text")
-        self.action_find = self._action("&Find conversations…", self._find, "Ctrl+K",
+        self.action_find_here = self._action("&Find in conversation…", self.find_in_conversation,
+                                             QKeySequence.StandardKey.Find,
+                                             "Find words in the conversation on screen")
+        self.action_find_next = self._action("Find &next", self.chat_pane.find_next,
+                                             QKeySequence.StandardKey.FindNext)
+        self.action_find_previous = self._action("Find pre&vious", self.chat_pane.find_previous,
+                                                 QKeySequence.StandardKey.FindPrevious)
+        self.action_find = self._action("Search &all conversations…", self._find, "Ctrl+K",
                                         "Search titles and messages")
+        self.action_rename = self._action("&Rename conversation", self._rename_shown, None,
+                                          "Edit the title in the list (F2 there)")
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addAction(self.action_copy)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.action_find_here)
+        edit_menu.addAction(self.action_find_next)
+        edit_menu.addAction(self.action_find_previous)
         edit_menu.addAction(self.action_find)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.action_rename)
 
         self.action_settings = self._action("&Settings…", self.open_settings, "Ctrl+,",
                                             "API key, server and sandbox")
         self.action_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.action_notify = self._action(
+            "&Notify me when an answer is ready", self.sig_notify_changed, None,
+            "When an answer finishes while the window is in the background, flash the "
+            "window and show a desktop notification")
+        self.action_notify.setCheckable(True)
+        self.action_notify.setChecked(True)
         settings_menu = bar.addMenu("&Settings")
         settings_menu.addAction(self.action_settings)
+        settings_menu.addAction(self.action_notify)
 
+        self.action_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts,
+                                             "Ctrl+/", "Every keyboard shortcut on one sheet")
+        self.action_open_data = self._action("Open &data folder", self.open_data_folder, None,
+                                             "Where the conversations, backups and settings "
+                                             "are kept")
+        self.action_open_logs = self._action("Open &logs", self.open_logs_folder, None,
+                                             "The app's log files (useful in a bug report)")
         self.action_about = self._action(f"&About {APP_NAME}", self.show_about)
         self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.action_shortcuts)
+        help_menu.addSeparator()
+        help_menu.addAction(self.action_open_data)
+        help_menu.addAction(self.action_open_logs)
+        help_menu.addSeparator()
         help_menu.addAction(self.action_about)
         self._main_only = [self.action_new, self.action_export_md, self.action_export_json,
-                           self.action_copy, self.action_find]
+                           self.action_copy, self.action_find, self.action_compare,
+                           self.action_find_here, self.action_find_next,
+                           self.action_find_previous, self.action_rename]
 
     @Slot()
     def _export_markdown(self) -> None:
@@ -303,6 +384,113 @@ class MainWindow(QMainWindow):
         self.sidebar.focus_search()
         self.sig_find_requested.emit()
 
+    @Slot()
+    def find_in_conversation(self) -> None:
+        """Ctrl+F: the find bar over the conversation on screen."""
+        self.show_main()
+        self.show_conversation_area()
+        self.chat_pane.show_find()
+
+    @Slot()
+    def _rename_shown(self) -> None:
+        conversation_id = self.chat_pane.current_conversation_id()
+        if conversation_id is not None:
+            self.show_main()
+            self.sidebar.rename(conversation_id)
+
+    @Slot()
+    def import_conversations(self) -> None:
+        """File → Import…: pick a JSON export (from Documents); ``sig_import_chosen``."""
+        # Imported when first needed (its enums cost a few ms at start-up).
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import conversations",
+                                              str(documents_dir()), "JSON (*.json)")
+        if path:
+            self.sig_import_chosen.emit(path)
+
+    # -- folders, links named in sentences, the shortcuts sheet --------------------------------
+
+    def set_folders(self, data_dir: Path, logs_dir: Path) -> None:
+        """The folders Help → "Open data folder" / "Open logs" show."""
+        self.data_dir = data_dir
+        self.logs_dir = logs_dir
+
+    @Slot()
+    def open_data_folder(self) -> None:
+        """Show the data folder in the system's file manager."""
+        self._open_folder(self.data_dir, "data folder")
+
+    @Slot()
+    def open_logs_folder(self) -> None:
+        """Show the log folder in the system's file manager."""
+        self._open_folder(self.logs_dir, "log folder")
+
+    def _open_folder(self, folder: Path | None, what: str) -> None:
+        if folder is None:
+            return
+        if not self.open_url(QUrl.fromLocalFile(str(folder))):
+            self.show_status(f"The {what} could not be opened; it is {folder}", 15000)
+
+    @Slot(str)
+    def do_text_action(self, href: str) -> None:
+        """An action named in a sentence was clicked ("open Settings", "try the sandbox")."""
+        action = action_for(href)
+        if action is TextAction.SETTINGS:
+            self.open_settings()
+        elif action is TextAction.SANDBOX:
+            self.sig_try_sandbox_requested.emit()
+        elif action is TextAction.RESTORE_BACKUP:
+            self.sig_restore_backup_requested.emit()
+        elif action is TextAction.OPEN_LOGS:
+            self.open_logs_folder()
+        elif action is TextAction.IMPORT:
+            self.import_conversations()
+
+    @Slot()
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help → Keyboard shortcuts (built when first opened; re-read each time)."""
+        if self._shortcuts_dialog is None:
+            from jockey_desktop.ui.shortcuts_dialog import ShortcutsDialog
+
+            self._shortcuts_dialog = ShortcutsDialog(self)
+        dialog = self._shortcuts_dialog
+        dialog.refresh()
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    @Slot(bool)
+    def set_notify_checked(self, on: bool) -> None:
+        """Show whether answer notifications are on (without emitting a change)."""
+        self.action_notify.blockSignals(True)
+        self.action_notify.setChecked(on)
+        self.action_notify.blockSignals(False)
+        if self._settings_dialog is not None:
+            self._settings_dialog.set_notify(on)
+
+    # -- the conversation or the comparison ------------------------------------------------------
+
+    def add_side_page(self, page: QWidget) -> None:
+        """Add a page that can take the conversation's place (the comparison view)."""
+        if self.right_stack.indexOf(page) < 0:
+            self.right_stack.addWidget(page)
+
+    def show_side_page(self, page: QWidget) -> None:
+        """Show ``page`` where the conversation is (the sidebar stays)."""
+        self.show_main()
+        self.add_side_page(page)
+        self.right_stack.setCurrentWidget(page)
+
+    @Slot()
+    def show_conversation_area(self, *_args: object) -> None:
+        """Show the conversation again (after a comparison)."""
+        self.right_stack.setCurrentWidget(self.conversation_area)
+
+    def is_conversation_shown(self) -> bool:
+        """True while the conversation (not a comparison) is shown on the right."""
+        return self.right_stack.currentWidget() is self.conversation_area
+
     # -- pages -------------------------------------------------------------------------------
 
     def show_welcome(self) -> None:
@@ -335,10 +523,20 @@ class MainWindow(QMainWindow):
         return self._welcome
 
     def focus_composer(self) -> None:
-        """Put the keyboard focus in the question box, unless the user is typing a search."""
+        """Put the keyboard focus in the question box, unless the user is working in the
+        sidebar: typing a search, or in the list (a click or Up/Down opened a conversation:
+        F2 and Del must still reach the list, and typing there goes to the question box
+        anyway)."""
+        focused = self.focusWidget()
         search = self.sidebar.search_field
-        if self.focusWidget() is search and search.text().strip():
+        if focused is search and search.text().strip():
             return  # a search is active and being typed: do not steal its keystrokes
+        if focused is not None and (focused is self.sidebar.list_view
+                                    or focused is self.sidebar.results_view
+                                    or focused is self.sidebar.rename_editor):
+            return
+        if not self.is_conversation_shown():
+            return  # a comparison is on screen: its own question box keeps the focus
         self.chat_pane.composer.edit.setFocus()
 
     @Slot()
@@ -346,8 +544,24 @@ class MainWindow(QMainWindow):
         """Deliver the composer's pending draft now (before the conversation changes)."""
         self.chat_pane.flush_draft()
 
+    def is_window_active(self) -> bool:
+        """True while the user is looking at this window (it has the focus, not minimised)."""
+        return self.isActiveWindow() and not self.isMinimized()
+
+    def alert(self) -> None:
+        """Ask for attention: the taskbar entry flashes (GNOME: "… is ready")."""
+        QApplication.alert(self, 0)
+
+    def notifier(self) -> TrayNotifier | None:
+        """What shows desktop notifications (built on the first one); None without a tray."""
+        from jockey_desktop.ui.tray_notifier import TrayNotifier
+
+        if not TrayNotifier.available():
+            return None
+        return TrayNotifier(self.app_icon, self)
+
     @Slot()
-    def bring_to_front(self) -> None:
+    def bring_to_front(self, *_args: object) -> None:
         """Another launch asked us to show ourselves."""
         if self.isMinimized():
             self.showNormal()
@@ -368,6 +582,8 @@ class MainWindow(QMainWindow):
             dialog.sig_remove_key.connect(self.sig_remove_key)
             dialog.sig_test_connection.connect(self.sig_test_connection)
             dialog.sig_apply.connect(self.sig_apply_settings)
+            dialog.sig_notify_changed.connect(self.sig_notify_changed)
+            dialog.set_notify(self.action_notify.isChecked())
             self._settings_dialog = dialog
             if self._key_state is not None:
                 self.set_key_state(*self._key_state)
@@ -429,7 +645,9 @@ class MainWindow(QMainWindow):
         # Imported when first needed (its enums cost a few ms at start-up).
         from PySide6.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", name, file_filter)
+        start = documents_dir() / name
+        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(start),
+                                              file_filter)
         return path or None
 
     def confirm_restore_backup(self, text: str) -> bool:

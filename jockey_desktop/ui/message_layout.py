@@ -40,6 +40,7 @@ from jockey_desktop.ui.message_colors import Colors
 from jockey_desktop.ui.steps_view import (
     ExtrasBuilder,
     ExtrasState,
+    Placed,
     PlacedExtras,
     place_extras,
     web_source_markers,
@@ -293,7 +294,7 @@ class RowLayouter:
     @staticmethod
     def _answer(message: Message, inner: float, doc: SafeTextDocument | None,
                 parts: list[tuple[float, SafeTextDocument]], font: QFont,
-                now: float, below: list[SafeTextDocument] | None = None) -> RowLayout:
+                now: float, below: list[Placed] | None = None) -> RowLayout:
         # Full width text, then chips, then the status line.
         y = MARGIN_Y + 4
         origin = QPointF(MARGIN_X, y)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from jockey_desktop.ui.theme import set_text_with_actions
+
 
 class NoticeBanner(QFrame):
     """A dismissible notice; ``show_text("")`` hides it. A notice may offer one action (a
@@ -17,6 +19,9 @@ class NoticeBanner(QFrame):
 
     #: The notice's action button was clicked (the banner is dismissed).
     sig_action = Signal()
+    #: An action named in the text was clicked (its ``action:`` address; see
+    #: ``presentation.text_actions``).
+    sig_link = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -28,6 +33,7 @@ class NoticeBanner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setAccessibleName("Notice text")
+        self.label.linkActivated.connect(self.sig_link)
         self.dismiss_button = QPushButton("Dismiss", self)
         self.dismiss_button.setAccessibleName("Dismiss notice")
         self.dismiss_button.clicked.connect(self.dismiss)
@@ -35,6 +41,7 @@ class NoticeBanner(QFrame):
         self.action_button.setAccessibleName("Notice action")  # named per notice when shown
         self.action_button.clicked.connect(self._on_action)
         self.action_button.hide()
+        self._text = ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.label, 1)
@@ -48,7 +55,9 @@ class NoticeBanner(QFrame):
         if not text:
             self.dismiss()
             return
-        self.label.setText(text)
+        # Verbatim, except that actions the sentence names ("open Settings") are links.
+        set_text_with_actions(self.label, text)
+        self._text = text
         self.setAccessibleDescription(text)
         self.action_button.setText(action)
         self.action_button.setAccessibleName(action)
@@ -66,11 +75,12 @@ class NoticeBanner(QFrame):
 
     def text(self) -> str:
         """The notice shown, or "" when dismissed."""
-        return self.label.text() if not self.isHidden() else ""
+        return self._text if not self.isHidden() else ""
 
     @Slot()
     def dismiss(self) -> None:
         """Hide the banner."""
         self.hide()
+        self._text = ""
         self.label.clear()
         self.action_button.hide()

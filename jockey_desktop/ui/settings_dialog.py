@@ -8,6 +8,7 @@ field is cleared as soon as it has been handed over with ``sig_save_key``.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -37,6 +38,8 @@ class SettingsDialog(QDialog):
     sig_remove_key = Signal()
     sig_test_connection = Signal(str, str)
     sig_apply = Signal(str, bool)
+    #: "Notify me when an answer is ready" was switched (on / off).
+    sig_notify_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -125,6 +128,17 @@ class SettingsDialog(QDialog):
         form.addRow("", self.sandbox_check)
         form.addRow("Proxy in use:", self.proxy_label)
 
+        # -- notifications -----------------------------------------------------------------------
+        notify_box = QGroupBox("Notifications", self)
+        self.notify_check = QCheckBox("Notify me when an answer is ready while the window is "
+                                      "in the background", notify_box)
+        self.notify_check.setAccessibleName("Notify me when an answer is ready")
+        self.notify_check.setToolTip("The window flashes in the taskbar and a desktop "
+                                     "notification names the conversation")
+        self.notify_check.setChecked(True)
+        self.notify_check.toggled.connect(self.sig_notify_changed)
+        QVBoxLayout(notify_box).addWidget(self.notify_check)
+
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
             | QDialogButtonBox.StandardButton.Apply, self)
@@ -136,6 +150,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(key_box)
         layout.addWidget(conn_box)
+        layout.addWidget(notify_box)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self._update_buttons()
@@ -186,6 +201,12 @@ class SettingsDialog(QDialog):
             self.resize(max(hint.width(), self.width()), max(hint.height(), self.height()))
         elif not self.isVisible():
             self.adjustSize()
+
+    def set_notify(self, on: bool) -> None:
+        """Show whether answer notifications are on (without emitting a change)."""
+        self.notify_check.blockSignals(True)
+        self.notify_check.setChecked(on)
+        self.notify_check.blockSignals(False)
 
     def set_proxy(self, text: str | None) -> None:
         """The proxy that requests go through, or None/"" for a direct connection."""
@@ -279,9 +300,28 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def _on_ok(self) -> None:
-        if self._base_url_problem() is None:
-            self._on_apply()
-            self.accept()
+        # OK means "use what I entered": a key pasted without pressing "Save key" is saved
+        # too (throwing it away silently left the user at "Not connected"). A key that is
+        # not a key keeps the dialog open with the reason, and nothing is applied.
+        if self._base_url_problem() is not None:
+            return
+        key = self.key_field.text().strip()
+        if key:
+            problem = _key_problem(key)
+            if problem is not None:
+                self._show_result(False, problem)
+                self.key_field.setFocus()
+                return
+            self._on_save()
+        self._on_apply()
+        self.accept()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Opened without a key (from the welcome page's "Enter an API key…"): the cursor
+        waits in the key field, ready for a paste."""
+        super().showEvent(event)
+        if not self._has_key:
+            self.key_field.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def reject(self) -> None:
         """Close without applying; an unsaved key is dropped from the field."""

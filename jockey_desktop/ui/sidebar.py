@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QColor,
+    QFocusEvent,
     QFont,
     QFontMetrics,
     QKeyEvent,
@@ -59,6 +60,7 @@ from jockey_desktop.core.storage.models import (
     SearchHit,
 )
 from jockey_desktop.presentation.formatting import format_age
+from jockey_desktop.ui.keys import is_typed_text
 from jockey_desktop.ui.models.conversation_model import (
     ConversationIdRole,
     ConversationListModel,
@@ -108,6 +110,49 @@ def split_highlights(snippet: str) -> list[tuple[str, bool]]:
     if current:
         runs.append((current, highlighted))
     return runs
+
+
+def fit_snippet(runs: list[tuple[str, bool]], plain: QFontMetrics, bold: QFontMetrics,
+                room: int) -> list[tuple[str, bool]]:
+    """The runs of a search snippet as they fit on one line of ``room`` pixels.
+
+    The first matched word is always shown whole: when the text before it is too long,
+    words are dropped from the front (shown as a leading "…") rather than eliding the match
+    at the end ("…onto a lem…" told the user nothing). Whatever follows is elided at the
+    end as usual. ``plain``/``bold`` measure unmatched and matched runs.
+    """
+    def width(text: str, highlighted: bool) -> int:
+        return (bold if highlighted else plain).horizontalAdvance(text)
+
+    first = next((i for i, (_t, hl) in enumerate(runs) if hl), None)
+    if first is not None:
+        match_text = runs[first][0]
+        before = "".join(t for t, _hl in runs[:first])
+        needed = width(match_text, True)
+        if width(before, False) + needed > room:
+            # Keep as much of the lead-in as fits, cut at a word, with "…" in front.
+            words = before.split(" ")
+            while words and width("…" + " ".join(words), False) + needed > room:
+                words.pop(0)
+            lead = ("…" + " ".join(words)) if words else "…"
+            if width(lead, False) + needed > room:
+                lead = ""
+            runs = ([(lead, False)] if lead else []) + runs[first:]
+    shown: list[tuple[str, bool]] = []
+    used = 0
+    for text, highlighted in runs:
+        left = room - used
+        metrics = bold if highlighted else plain
+        if left <= metrics.horizontalAdvance("…"):
+            break
+        fitted = metrics.elidedText(text, Qt.TextElideMode.ElideRight, left)
+        if highlighted and fitted != text and not shown:
+            fitted = text  # a match wider than the whole line: shown as far as it goes
+        shown.append((fitted, highlighted))
+        used += metrics.horizontalAdvance(fitted)
+        if fitted != text:
+            break
+    return shown
 
 
 def _paint_background(painter: QPainter, option: QStyleOptionViewItem,
@@ -233,22 +278,18 @@ class SearchHitDelegate(QStyledItemDelegate):
         x = rect.left()
         y = rect.top() + line_h + 2
         snippet = " ".join(str(index.data(HitSnippetRole) or "").split())
-        for text, highlighted in split_highlights(snippet):
+        for text, highlighted in fit_snippet(split_highlights(snippet), fm, bfm,
+                                             rect.width()):
             font, metrics = (bold, bfm) if highlighted else (opt.font, fm)
             painter.setFont(font)
             if highlighted:
                 painter.setPen(colors.highlighted_text if selected else colors.chip_text)
             else:
                 painter.setPen(colors.highlighted_text if selected else colors.muted)
-            room = rect.right() - x
-            if room <= metrics.horizontalAdvance("…"):
-                break
-            shown = metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)
-            painter.drawText(QRect(x, y, room, line_h),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
-            x += metrics.horizontalAdvance(shown)
-            if shown != text:
-                break
+            width = metrics.horizontalAdvance(text)
+            painter.drawText(QRect(x, y, max(width, rect.right() - x), line_h),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+            x += width
         painter.restore()
 
 
@@ -262,6 +303,12 @@ class ConversationSidebar(QWidget):
     sig_delete_requested = Signal(int)
     sig_export_requested = Signal(int, str)
     sig_search_requested = Signal(str)
+    #: A search result was opened (after ``sig_conversation_selected`` for its conversation):
+    #: the conversation id, the matching message's id (None for a title match) and the
+    #: query, so the transcript can scroll to the match and highlight it.
+    sig_search_hit_opened = Signal(int, object, str)
+    #: Printable text typed while the list has the focus: it belongs in the question box.
+    sig_text_typed = Signal(str)
 
     PAGE_LIST, PAGE_EMPTY, PAGE_RESULTS = range(3)
 
@@ -275,6 +322,8 @@ class ConversationSidebar(QWidget):
         #: newest rows first): selected when ``add_summaries`` brings it.
         self._wanted_id: int | None = None
         self._searching_for = ""
+        self._rename_editor: _RenameEditor | None = None
+        self._renaming_id: int | None = None
 
         self.search_field = QLineEdit(self)
         self.search_field.setPlaceholderText(SEARCH_PLACEHOLDER)
@@ -305,6 +354,11 @@ class ConversationSidebar(QWidget):
         self.list_view.selectionModel().currentChanged.connect(self._on_current_changed)
         self.list_view.activated.connect(self._on_activated)
         self.list_view.installEventFilter(self)
+        for model_signal in (self.model.rowsMoved, self.model.rowsInserted,
+                             self.model.rowsRemoved, self.model.modelReset,
+                             self.model.layoutChanged):
+            model_signal.connect(self._place_rename_editor)
+        self.list_view.verticalScrollBar().valueChanged.connect(self._place_rename_editor)
 
         self.empty_label = QLabel(
             "No conversations yet.\n\nPick a knowledge store and press "
@@ -491,27 +545,70 @@ class ConversationSidebar(QWidget):
         box.exec()
         return box.clickedButton() is delete
 
-    def ask_new_title(self, current: str) -> str | None:
-        """Ask for a new title; None when cancelled or left empty."""
-        # Imported when first needed: building its Python enums costs ~4 ms at start-up.
-        from PySide6.QtWidgets import QInputDialog
-
-        text, ok = QInputDialog.getText(self, "Rename conversation", "New title:",
-                                        QLineEdit.EchoMode.Normal, current)
-        text = text.strip()
-        return text if ok and text else None
-
-    # -- actions on one conversation ---------------------------------------------------------
+    # -- renaming in place ---------------------------------------------------------------------
 
     def rename(self, conversation_id: int) -> None:
-        """Ask for a title and emit ``sig_rename_requested`` if it changed."""
+        """Rename in place: an editor over the row's title, the title selected. Enter (or
+        leaving the field) keeps the new title, Esc keeps the old one; a changed, non-blank
+        title is emitted as ``sig_rename_requested``."""
         summary = self.model.summary_for(conversation_id)
         if summary is None:
             return
-        current = summary.conversation.title
-        title = self.ask_new_title(current)
-        if title is not None and title != current:
+        if self.is_searching():
+            self.clear_search()  # the row being renamed must be on screen
+        self._finish_rename(commit=True)
+        with _Programmatic(self):
+            self._select_row_of(conversation_id)
+        editor = self._rename_editor
+        if editor is None:
+            editor = _RenameEditor(self.list_view.viewport())
+            editor.sig_done.connect(self._finish_rename)
+            self._rename_editor = editor
+        self._renaming_id = conversation_id
+        editor.setText(summary.conversation.title or "")
+        editor.selectAll()
+        self._place_rename_editor()
+        editor.show()
+        editor.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def renaming_id(self) -> int | None:
+        """The conversation whose title is being edited in place, or None."""
+        return self._renaming_id
+
+    @property
+    def rename_editor(self) -> QLineEdit | None:
+        """The in-place title editor (None until the first rename)."""
+        return self._rename_editor
+
+    @Slot(bool)
+    def _finish_rename(self, commit: bool) -> None:
+        conversation_id, self._renaming_id = self._renaming_id, None
+        editor = self._rename_editor
+        if conversation_id is None or editor is None:
+            return
+        title = " ".join(editor.text().split())
+        had_focus = editor.hasFocus()
+        editor.hide()
+        if had_focus:
+            self.list_view.setFocus(Qt.FocusReason.OtherFocusReason)
+        summary = self.model.summary_for(conversation_id)
+        if commit and title and summary is not None and title != summary.conversation.title:
             self.sig_rename_requested.emit(conversation_id, title)
+
+    @Slot()
+    def _place_rename_editor(self, *_args: object) -> None:
+        """Keep the editor over its row's title line (rows move while answers arrive)."""
+        editor, conversation_id = self._rename_editor, self._renaming_id
+        if editor is None or conversation_id is None:
+            return
+        row = self.model.row_for_conversation(conversation_id)
+        if row is None:
+            self._finish_rename(commit=False)  # the conversation went away
+            return
+        rect = self.list_view.visualRect(self.model.index(row, 0))
+        height = max(editor.sizeHint().height(), QFontMetrics(editor.font()).height() + 6)
+        editor.setGeometry(rect.left() + _PAD - 2, rect.top() + _PAD - 4,
+                           rect.width() - 2 * _PAD + 2, height)
 
     def delete(self, conversation_id: int) -> None:
         """Confirm, then emit ``sig_delete_requested``."""
@@ -528,7 +625,7 @@ class ConversationSidebar(QWidget):
             return None
         menu = QMenu(self)
         menu.setAccessibleName("Conversation actions")
-        rename = QAction("Rename…", menu)
+        rename = QAction("Rename", menu)
         rename.setShortcut("F2")
         rename.triggered.connect(lambda: self.rename(conversation_id))
         pinned = summary.conversation.pinned
@@ -597,6 +694,9 @@ class ConversationSidebar(QWidget):
             self._select_row_of(conversation_id)
         self._selected_id = conversation_id
         self.sig_conversation_selected.emit(conversation_id)
+        # Opened first (above), then shown at the match: not at the end of the conversation.
+        self.sig_search_hit_opened.emit(conversation_id, index.data(HitMessageRole),
+                                        self.search_field.text().strip())
 
     @Slot(QPoint)
     def _on_context_menu(self, pos: QPoint) -> None:
@@ -648,6 +748,10 @@ class ConversationSidebar(QWidget):
                 self._on_result_activated(self.results_model.index(0, 0))
                 return True
         elif watched is self.list_view:
+            if is_typed_text(key_event):
+                # Typing while the list has the focus is a question being started.
+                self.sig_text_typed.emit(key_event.text())
+                return True
             current = self.list_view.currentIndex()
             conversation_id = current.data(ConversationIdRole) if current.isValid() else None
             if conversation_id is not None:
@@ -658,6 +762,36 @@ class ConversationSidebar(QWidget):
                     self.delete(conversation_id)
                     return True
         return super().eventFilter(watched, event)
+
+
+class _RenameEditor(QLineEdit):
+    """The in-place title editor: Enter or leaving it keeps the text, Esc cancels."""
+
+    #: Editing ended (True = keep the typed title).
+    sig_done = Signal(bool)
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Conversation title")
+        self.setAccessibleDescription("Enter keeps the new title, Escape keeps the old one")
+        self.setMaxLength(300)
+        self.hide()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter commits, Esc cancels; everything else edits."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.sig_done.emit(True)
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self.sig_done.emit(False)
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        """Clicking elsewhere keeps the typed title, as in a file manager."""
+        super().focusOutEvent(event)
+        if self.isVisible():
+            self.sig_done.emit(True)
 
 
 class _Programmatic:

@@ -37,8 +37,9 @@ from jockey_desktop.core.web_sources import split_web_sources
 from jockey_desktop.presentation.steps import (
     COMMENTARY,
     OTHER,
+    WEB_SEARCH,
     StepLine,
-    step_lines,
+    step_line,
     steps_heading,
     web_source_lines,
 )
@@ -50,6 +51,8 @@ TOGGLE_HREF = "steps:toggle"
 _OUTPUT_PREFIX = "steps:output:"
 #: Space between the sections under an answer (as between text and chips).
 GAP = 7.0
+#: Space between two steps of an open list.
+STEP_GAP = 5.0
 #: How far the list's details are indented under their heading.
 DETAIL_INDENT = 14.0
 #: Answers whose extras documents are kept (a screen shows a handful).
@@ -71,6 +74,10 @@ class PlacedExtras:
     """The extras of one laid-out row: (top-left in row coordinates, document)."""
 
     documents: list[tuple[QPointF, SafeTextDocument]] = field(default_factory=list)
+
+
+#: A document under an answer and the gap above it.
+Placed = tuple[float, SafeTextDocument]
 
 
 def output_href(index: int) -> str:
@@ -168,68 +175,70 @@ def _toggle_document(count: int, expanded: bool, font: QFont, colors: Colors) ->
     return document
 
 
-def _list_document(lines: Sequence[StepLine], open_details: frozenset[int], font: QFont,
+def _step_document(index: int, line: StepLine, whole: bool, font: QFont,
                    colors: Colors) -> SafeTextDocument:
+    """One step of the list: its number and heading, its detail (cut unless ``whole``) and
+    "Show all" / "Show less" when the detail is cut."""
     small = _small(font)
-    fixed = _fixed(small)
     document = _new_document(small)
     cursor = QTextCursor(document)
-    for index, line in enumerate(lines):
-        block = _block(top=6.0 if index else 0.0)
-        if index:
-            cursor.insertBlock(block)
-        else:
-            cursor.setBlockFormat(block)
-        cursor.insertText(f"{index + 1}. ", _char(colors.muted, font=small))
-        if line.kind == COMMENTARY:
-            cursor.insertText(line.title, _char(colors.text, font=small, italic=True))
-        else:
-            cursor.insertText(line.title, _char(colors.muted if line.kind == OTHER
-                                                else colors.text, font=small, bold=True))
-        if line.running:
-            cursor.insertText(" · running", _char(colors.muted, font=small))
-        if not line.body:
-            continue
-        whole = index in open_details
-        shown = line.body if whole or not line.truncated else line.preview
-        detail_font = small if line.kind in (COMMENTARY, OTHER, "web_search") else fixed
-        cursor.insertBlock(_block(top=2.0, left=DETAIL_INDENT, background=colors.chip))
-        # Line separators keep the detail one block: one unbroken background, no gaps.
-        cursor.insertText(shown.replace("\n", "\u2028"), _char(colors.text, font=detail_font))
-        if line.truncated:
-            cursor.insertBlock(_block(top=1.0, left=DETAIL_INDENT))
-            cursor.insertText("Show less" if whole else "Show all",
-                              _char(colors.link, font=small, href=output_href(index)))
+    cursor.insertText(f"{index + 1}. ", _char(colors.muted, font=small))
+    if line.kind == COMMENTARY:
+        cursor.insertText(line.title, _char(colors.text, font=small, italic=True))
+    else:
+        cursor.insertText(line.title, _char(colors.muted if line.kind == OTHER
+                                            else colors.text, font=small, bold=True))
+    if line.running:
+        cursor.insertText(" · running", _char(colors.muted, font=small))
+    if not line.body:
+        return document
+    shown = line.body if whole or not line.truncated else line.preview
+    detail_font = small if line.kind in (COMMENTARY, OTHER, WEB_SEARCH) else _fixed(small)
+    cursor.insertBlock(_block(top=2.0, left=DETAIL_INDENT, background=colors.chip))
+    # Line separators keep the detail one block: one unbroken background, no gaps.
+    cursor.insertText(shown.replace("\n", "\u2028"), _char(colors.text, font=detail_font))
+    if line.truncated:
+        cursor.insertBlock(_block(top=1.0, left=DETAIL_INDENT))
+        cursor.insertText("Show less" if whole else "Show all",
+                          _char(colors.link, font=small, href=output_href(index)))
     return document
 
 
+def _step_signature(step: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a step's document depends on (cheap to compare on every update)."""
+    return (step.get("kind") or step.get("type"), step.get("status"),
+            len(str(step.get("text") or "")), len(str(step.get("arguments") or "")),
+            len(str(step.get("output") or "")), len(step.get("queries") or ()),
+            len(step.get("sources") or ()), len(str(step.get("content") or "")))
+
+
 def _signature(stored: Sequence[Any]) -> tuple[Any, ...]:
-    """What the extras documents depend on in ``steps`` (cheap to compare per update)."""
-    parts: list[Any] = []
-    for step in stored:
-        if not isinstance(step, Mapping):
-            continue
-        parts.append((step.get("kind") or step.get("type"), step.get("status"),
-                      len(str(step.get("text") or "")), len(str(step.get("arguments") or "")),
-                      len(str(step.get("output") or "")), len(step.get("queries") or ()),
-                      len(step.get("sources") or ())))
-    return tuple(parts)
+    """What the extras documents depend on in ``steps``."""
+    return tuple(_step_signature(step) for step in stored if isinstance(step, Mapping))
 
 
 class ExtrasBuilder:
-    """Builds (and caches, per answer) the documents under an answer."""
+    """Builds (and caches, per answer and per step) the documents under an answer.
+
+    An open Steps list is one document per step: while an answer streams in, only the steps
+    that changed (the one being narrated, the one just finished) are built again — a long
+    list must not be re-read, re-indented and laid out whole ~20 times a second.
+    """
 
     def __init__(self) -> None:
-        self._cache: OrderedDict[int, tuple[tuple[Any, ...], list[SafeTextDocument]]] = \
-            OrderedDict()
+        self._cache: OrderedDict[int, tuple[tuple[Any, ...], list[Placed]]] = OrderedDict()
+        #: (answer id, step index) -> (what it showed, its document)
+        self._steps: dict[tuple[int, int], tuple[tuple[Any, ...], SafeTextDocument]] = {}
 
     def clear(self) -> None:
         """Forget every cached document (palette or font change)."""
         self._cache.clear()
+        self._steps.clear()
 
     def documents(self, message: Message, width: float, font: QFont, colors: Colors,
-                  style_key: Any, state: ExtrasState) -> list[SafeTextDocument]:
-        """The documents under ``message``, top to bottom, laid out at ``width``."""
+                  style_key: Any, state: ExtrasState) -> list[Placed]:
+        """The documents under ``message``, top to bottom, each with the gap above it, laid
+        out at ``width``."""
         if message.role is not Role.ASSISTANT or not message.steps:
             return []
         key = (width, font.key(), style_key, state, len(message.text),
@@ -238,31 +247,52 @@ class ExtrasBuilder:
         if cached is not None and cached[0] == key:
             self._cache.move_to_end(message.id)
             return cached[1]
-        documents: list[SafeTextDocument] = []
+        documents: list[Placed] = []
         sources = _web_sources_document(message, font, colors)
         if sources is not None:
-            documents.append(sources)
+            documents.append((GAP, sources))
         if state.show_steps:
-            lines = step_lines(message.steps)
-            if lines:
-                documents.append(_toggle_document(len(lines), state.expanded, font, colors))
+            steps = split_web_sources(message.steps)[0]
+            if steps:
+                documents.append((GAP, _toggle_document(len(steps), state.expanded, font,
+                                                        colors)))
                 if state.expanded:
-                    documents.append(_list_document(lines, state.open_details, font, colors))
-        for document in documents:
-            document.setTextWidth(width)
+                    documents.extend(self._step_documents(message.id, steps, width, font,
+                                                          colors, style_key, state))
+        for _gap, document in documents:
+            if document.textWidth() != width:
+                document.setTextWidth(width)
         self._cache[message.id] = (key, documents)
         while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+            old, _entry = self._cache.popitem(last=False)
+            for step_key in [k for k in self._steps if k[0] == old]:
+                del self._steps[step_key]
         return documents
 
+    def _step_documents(self, message_id: int, steps: Sequence[Mapping[str, Any]],
+                        width: float, font: QFont, colors: Colors, style_key: Any,
+                        state: ExtrasState) -> list[Placed]:
+        placed: list[Placed] = []
+        for index, step in enumerate(steps):
+            whole = index in state.open_details
+            key = (width, font.key(), style_key, whole, _step_signature(step))
+            cached = self._steps.get((message_id, index))
+            if cached is None or cached[0] != key:
+                document = _step_document(index, step_line(step), whole, font, colors)
+                document.setTextWidth(width)
+                cached = (key, document)
+                self._steps[(message_id, index)] = cached
+            placed.append((STEP_GAP if index else GAP / 2, cached[1]))
+        return placed
 
-def place_extras(documents: Sequence[SafeTextDocument], left: float,
+
+def place_extras(documents: Sequence[Placed], left: float,
                  y: float) -> tuple[PlacedExtras, float]:
-    """Stack ``documents`` from ``y`` (a gap before each); returns them placed and the y
+    """Stack ``documents`` from ``y`` (each below its gap); returns them placed and the y
     below the last."""
     placed = PlacedExtras()
-    for document in documents:
-        y += GAP
+    for gap, document in documents:
+        y += gap
         placed.documents.append((QPointF(left, y), document))
         y += document.size().height()
     return placed, y

@@ -46,7 +46,13 @@ from jockey_desktop.ui.models.store_model import (
     StoreRole,
     store_counts_text,
 )
-from jockey_desktop.ui.theme import palette_colors, plain_menu_text, plain_tooltip, repolish
+from jockey_desktop.ui.theme import (
+    palette_colors,
+    plain_menu_text,
+    plain_tooltip,
+    repolish,
+    set_text_with_actions,
+)
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -164,6 +170,10 @@ class StorePicker(QWidget):
     #: The shown store changed for any reason (user, restore, reload); carries the
     #: StoreSummary or None. For display only: user choices come with ``sig_store_chosen``.
     sig_current_changed = Signal(object)
+    #: "Manage…": open the stores view (create stores, upload videos).
+    sig_manage_requested = Signal()
+    #: An action named in the warning was clicked ("open Settings"): its ``action:`` address.
+    sig_text_action = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -186,12 +196,19 @@ class StorePicker(QWidget):
         self.button.setArrowType(Qt.ArrowType.NoArrow)
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.button.clicked.connect(self.show_popup)
+        self.manage_button = QToolButton(self)
+        self.manage_button.setText("Manage…")
+        self.manage_button.setAccessibleName("Manage knowledge stores")
+        self.manage_button.setToolTip("Create stores, upload videos and watch them index")
+        self.manage_button.setAutoRaise(True)
+        self.manage_button.clicked.connect(self.sig_manage_requested)
         self.warning_label = QLabel(self)
         self.warning_label.setWordWrap(True)
         # Store names and server error text end up here: plain, never interpreted as HTML.
         self.warning_label.setTextFormat(Qt.TextFormat.PlainText)
         self.warning_label.setProperty("role", "warning")
         self.warning_label.setAccessibleName("Knowledge store warning")
+        self.warning_label.linkActivated.connect(self.sig_text_action)
         self.warning_label.hide()
 
         # The drop-down is built the first time it opens (not before the first paint).
@@ -201,6 +218,7 @@ class StorePicker(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.caption)
         row.addWidget(self.button)
+        row.addWidget(self.manage_button)
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -337,7 +355,8 @@ class StorePicker(QWidget):
                        "Open the list and press Refresh to try again.")
         elif self._current is not None:
             warning = self._current.warning
-        self.warning_label.setText(warning or "")
+        # Verbatim, with the actions it names ("open Settings", "try the sandbox") as links.
+        set_text_with_actions(self.warning_label, warning or "")
         self.warning_label.setVisible(bool(warning))
 
     def _refresh_popup(self) -> None:

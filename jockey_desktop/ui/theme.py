@@ -16,6 +16,8 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from jockey_desktop.presentation.text_actions import has_actions, split_actions
+
 LIGHT = "light"
 DARK = "dark"
 
@@ -90,6 +92,25 @@ QLabel[role="error"] { color: %(error)s; }
 QLabel[role="success"] { color: %(success)s; }
 QLabel[role="muted"] { color: palette(placeholder-text); }
 QLabel[role="title"] { font-size: 20pt; font-weight: 600; }
+QLabel[role="heading"] { font-size: 14pt; font-weight: 600; }
+QPushButton[link="true"] {
+    border: none; background: transparent; color: palette(link); padding: 2px 4px;
+}
+QPushButton[link="true"]:hover { text-decoration: underline; }
+QPushButton#starterQuestion {
+    text-align: left; padding: 8px 14px; border: 1px solid palette(mid); border-radius: 8px;
+    background: palette(base);
+}
+QPushButton#starterQuestion:hover { border-color: palette(highlight); }
+QPushButton#compareChip {
+    padding: 4px 12px; border: 1px solid palette(mid); border-radius: 12px;
+    background: palette(base);
+}
+QPushButton#compareChip:checked {
+    background: palette(highlight); color: palette(highlighted-text);
+    border-color: palette(highlight);
+}
+QPushButton#compareChip:disabled { color: palette(placeholder-text); }
 QFrame#NoticeBanner {
     background: %(warn_bg)s; border: 1px solid %(warn_border)s; border-radius: 4px;
 }
@@ -301,3 +322,32 @@ def set_plain_text(label: QLabel, text: str) -> None:
     format renders anything that merely looks like HTML, ``Qt::mightBeRichText``)."""
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setText(text)
+
+
+def text_with_action_links(text: str) -> str:
+    """``text`` as rich text whose only markup is ours: every character escaped, line breaks
+    kept, and each action it names (``presentation.text_actions``) an ``action:`` link."""
+    parts: list[str] = []
+    for run, action in split_actions(text):
+        escaped = html.escape(run, quote=False).replace("\n", "<br>")
+        parts.append(f'<a href="{action.value}">{escaped}</a>' if action is not None
+                     else escaped)
+    return f"<qt>{''.join(parts)}</qt>"
+
+
+def set_text_with_actions(label: QLabel, text: str) -> None:
+    """Show ``text`` in ``label`` exactly as written, with the actions it names as links.
+
+    Text naming no action is set as plain text. Links never open anything by themselves
+    (``openExternalLinks`` off): the owner connects ``label.linkActivated`` and does the
+    action (``presentation.text_actions.action_for(href)``).
+    """
+    label.setOpenExternalLinks(False)
+    if not has_actions(text):
+        set_plain_text(label, text)
+        return
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setText(text_with_action_links(text))
+    flags = label.textInteractionFlags()
+    label.setTextInteractionFlags(flags | Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                  | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)

@@ -22,7 +22,10 @@ EXPECTED = {"cold_start_ratio", "cold_start_app_ms", "open_ratio", "open_big_ms"
             "memory_rss_mb", "search_keystroke_ms", "stream_gap_p99_ms", "stream_gap_max_ms",
             "typing_p99_ms", "packaged_size_mb", "packaged_cold_start_ratio",
             "player_click_to_frame_ms", "player_memory_delta_mb", "player_stream_gap_p99_ms",
-            "player_stream_gap_max_ms"}
+            "player_stream_gap_max_ms",
+            "upload_time_ratio", "upload_gap_p99_ms", "upload_rss_growth_mb",
+            "first_word_added_ms", "steps_stream_gap_p99_ms"}
+
 FIELDS = ("name", "value", "unit", "target", "met", "min", "max", "runs")
 
 
@@ -59,7 +62,8 @@ def test_small_run_writes_every_measure_as_valid_json(tmp_path: Path) -> None:
     # The GUI measures really drove the app: these can only be skipped by a crash.
     for name in ("cold_start_ratio", "open_big_ms", "search_keystroke_ms",
                  "stream_gap_p99_ms", "typing_p99_ms", "player_click_to_frame_ms",
-                 "player_stream_gap_p99_ms"):
+                 "player_stream_gap_p99_ms", "upload_time_ratio",
+                 "upload_gap_p99_ms", "upload_rss_growth_mb"):
         assert results[name]["value"] is not None, name
     assert results["stream_gap_p99_ms"]["details"]["answer_status"] == "complete"
     # The table went to stdout with one row per measure.

@@ -41,22 +41,13 @@ from jockey_desktop.core.api import (
     TextDelta,
 )
 from jockey_desktop.sandbox import SANDBOX_API_KEY, Fault, Pace, SandboxServer
+from tests.helpers.sandbox_resources import Sleeps
 
 THREE_TURNS = (
     "What are the main themes in these videos?",
     "Which videos best represent the first theme?",
     "Give me timestamps for the key moments in those videos",
 )
-
-
-class Sleeps:
-    """Injected sleep that records delays (retries never really wait in tests)."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
 @pytest.fixture

@@ -111,3 +111,44 @@ def test_enter_a_key_from_the_welcome_page(
     # "Test connection" with an empty field tests the key in use.
     dialog.test_button.click()
     qtbot.waitUntil(lambda: "Connected" in dialog.test_result_label.text(), timeout=5_000)
+
+
+def test_a_pasted_key_is_kept_by_ok(
+    qtbot: Any, start: Started, sandbox: Any, memory_keyring: Any
+) -> None:
+    """Welcome → "Enter an API key…", paste, OK: the key is saved and used (issue 14.1); it
+    was thrown away unless "Save key" was pressed first."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    desktop = start(sandbox=False, api_base=sandbox.base_url)
+    window = desktop.window
+    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
+    qtbot.mouseClick(window.welcome.key_button, Qt.MouseButton.LeftButton)
+    dialog = window.settings_dialog
+    assert dialog.isVisible()
+    qtbot.waitUntil(dialog.key_field.hasFocus, timeout=5_000)  # ready for the paste
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    # Not a key: the dialog stays open and says why; nothing is stored.
+    QGuiApplication.clipboard().setText("not a key\n")
+    qtbot.keyClick(dialog.key_field, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and dialog.test_result_label.text().startswith("✗")
+    assert memory_keyring.store == {}
+
+    dialog.key_field.clear()
+    QGuiApplication.clipboard().setText("sandbox")
+    qtbot.keyClick(dialog.key_field, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.key_field.text() == "sandbox"
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible() and dialog.key_field.text() == ""
+    qtbot.waitUntil(lambda: not window.is_welcome_shown(), timeout=5_000)
+    assert "sandbox" in memory_keyring.store.values()
+    qtbot.waitUntil(lambda: window.connection_label.text().startswith("127.0.0.1:"),
+                    timeout=5_000)
+    wait_for_store(qtbot, desktop)
+    window.open_settings()
+    qtbot.waitUntil(lambda: "keychain" in dialog.location_label.text(), timeout=5_000)
+    assert dialog.save_button.text() == "Replace key"

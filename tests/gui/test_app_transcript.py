@@ -143,8 +143,9 @@ def test_ask_again_is_a_new_turn_of_the_same_session_filed_as_a_version(
     assert _labels(desktop, again.id)[:3] == ["‹", "2 / 2", "›"]
     assert _labels(desktop, a2.id) == ["Ask again", "Continue in a new conversation"]
     # Revealing an earlier version (a search hit on it) shows it in its question's row.
-    assert view.reveal(a1.id) and _shown_ids(desktop) == [q1.id, a1.id, q2.id, a2.id]
-    assert view.currentIndex() == view.index_for(a1.id)
+    assert view.reveal_message(a1.id)
+    assert _shown_ids(desktop) == [q1.id, a1.id, q2.id, a2.id]
+    assert view.highlighted_message_id() == a1.id
     # The context menu offers the same on an answer.
     center = view.visualRect(view.index_for(a2.id)).center()
     menu = view.build_context_menu(center)
@@ -188,7 +189,8 @@ def test_continue_in_a_new_conversation_from_an_answer_links_back(
 
     qtbot.mouseClick(pane.origin_link, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: current(desktop) == origin_id, timeout=5_000)
-    assert view.currentIndex() == view.index_for(a1.id)
+    assert view.highlighted_message_id() == a1.id
+    assert view.index_for(a1.id).row() in view.visible_rows()
     assert not pane.origin_link.isVisible()
     assert q1.id in _shown_ids(desktop)
 

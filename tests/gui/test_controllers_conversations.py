@@ -124,7 +124,9 @@ def test_drafts_are_debounced_and_never_cross_conversations(
     assert repo.get_conversation(a.id).draft == ""
     assert controller.draft(a.id) == "a whole question for A"
     assert controller.conversation(b.id).draft == "draft of B"
-    qtbot.waitUntil(lambda: repo.get_conversation(a.id).draft != "", timeout=10_000)
+    # Each draft is its own write on the storage runner: wait for both.
+    qtbot.waitUntil(lambda: repo.get_conversation(a.id).draft != ""
+                    and repo.get_conversation(b.id).draft != "", timeout=10_000)
     assert repo.get_conversation(a.id).draft == "a whole question for A"
     assert repo.get_conversation(b.id).draft == "draft of B"
 

@@ -104,6 +104,11 @@ def test_hostile_titles_names_and_server_text_are_never_rich(
     # The player shows the cited video's title and the moment's sentence.
     desktop.player.play_citation(pane.current_store_id(), message, message.citations[0])
     assert desktop.player.panel is not None and desktop.player.dock.isVisible()
+    # The find bar searching for the hostile title, and the shortcuts sheet.
+    pane.show_find()
+    pane.find_bar.field.setText(TITLE)
+    shortcuts = window.show_shortcuts()
+    qtbot.waitUntil(lambda: pane.find_bar.count_label.text() != "", timeout=5_000)
     qtbot.wait(50)
 
     assert TITLE in window.windowTitle().replace("[*][*]", "[*]")  # the title is shown
@@ -118,13 +123,20 @@ def test_hostile_titles_names_and_server_text_are_never_rich(
     _hover_everywhere(views, shown)
     assert any("Video" in tip for tip in shown)  # the chip's video title was hovered
     assert [tip for tip in shown if renders_rich(tip)] == []
+    shortcuts.close()
+
+    # The comparison view names the hostile store in its chooser and its column.
+    compare = desktop.compare.show()
+    qtbot.waitUntil(lambda: any(v.name_label.text() == STORE for v in compare.column_views
+                                if v.isVisible()), timeout=5_000)
+    assert rich_text_findings(QApplication.topLevelWidgets()) == []
     dialog.close()
 
     # A conversation forked from the hostile one: its header names the origin.
     fork = desktop.repo.create_conversation(store.id, STORE,
                                             origin_conversation_id=conversation_id)
     desktop.workspace.open(fork.id)
-    assert pane.origin_link.isVisible()
+    assert not pane.origin_link.isHidden()  # (the comparison view may still cover it)
     assert pane.origin_link.text().replace("&&", "&").startswith("↩ Continued from “<img")
     # Qt's own tooltip label (left from the hover walk, whose texts are checked above) is
     # escaped rich text by design.

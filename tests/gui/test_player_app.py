@@ -118,3 +118,28 @@ def test_a_popped_out_players_size_comes_back(qtbot: Any, start: Started) -> Non
     dock = again.player.dock
     assert dock.isFloating()
     qtbot.waitUntil(lambda: (dock.width(), dock.height()) == (520, 430), timeout=3000)
+
+
+# The stores window is a top-level window: raising it logs the offscreen plugin's line too.
+@player_marks(r"^This plugin does not support raise\(\)$")[0]
+def test_play_in_the_stores_view_plays_the_item_from_its_start(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    store = wait_for_store(qtbot, desktop)
+    feature = desktop.store_feature
+    feature.open(store.id)
+    view = feature.view
+    assert view is not None
+    qtbot.waitUntil(lambda: any(r.raw_status == "ready" for r in view.items_model.rows()),
+                    timeout=10_000)
+    ready = next(r for r in view.items_model.rows() if r.raw_status == "ready")
+    view.select_items([ready.id])
+    qtbot.mouseClick(view.play_button, Qt.MouseButton.LeftButton)
+    player = desktop.player
+    qtbot.waitUntil(lambda: _playing_near(desktop, 0.0), timeout=10_000)
+    assert player.dock is not None and player.dock.isVisible()
+    assert [m.item_id for m in player.controller.moments()] == [ready.id]
+    assert player.controller.moments()[0].title == ready.title
+    sandbox = desktop.connection.sandbox()
+    assert sandbox is not None and sandbox.media_requests_with_key == 0

@@ -136,8 +136,9 @@ def _fits(label) -> bool:
 
 def test_long_location_and_result_texts_are_shown_in_full(qtbot, dialog) -> None:
     qtbot.waitExposed(dialog)
-    long_text = ("No secure credential store is available (NoKeyringError from "
-                 "keyring.backends.fail); the key is kept in memory for this run only. " * 3)
+    long_text = ("This computer has no secure password store the app can use (such as "
+                 "GNOME Keyring or KWallet), so the key is kept in memory for this run only. "
+                 * 3)
     dialog.set_key_location(long_text)
     qtbot.waitUntil(lambda: _fits(dialog.location_label))
     dialog.set_test_result(False, "The server could not be reached: " + "details " * 40)

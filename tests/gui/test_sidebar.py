@@ -141,10 +141,17 @@ def test_sidebar_keyboard_navigation(qtbot, sidebar) -> None:
     with qtbot.waitSignal(sidebar.sig_conversation_selected) as blocker:
         qtbot.keyClick(sidebar.list_view, Qt.Key.Key_Return)
     assert blocker.args == [3]
-    sidebar.ask_new_title = lambda current: current + "!"  # type: ignore[method-assign]
+    # F2 renames in place: an editor over the row, its title selected; Enter keeps it.
+    qtbot.keyClick(sidebar.list_view, Qt.Key.Key_F2)
+    editor = sidebar.rename_editor
+    assert editor is not None and editor.isVisible() and editor.hasFocus()
+    assert editor.text() == "Conversation 3" and editor.selectedText() == "Conversation 3"
+    qtbot.keyClick(editor, Qt.Key.Key_End)
+    qtbot.keyClicks(editor, "!")
     with qtbot.waitSignal(sidebar.sig_rename_requested) as blocker:
-        qtbot.keyClick(sidebar.list_view, Qt.Key.Key_F2)
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
     assert blocker.args == [3, "Conversation 3!"]
+    assert not editor.isVisible() and sidebar.list_view.hasFocus()
     sidebar.confirm_delete = lambda title: True  # type: ignore[method-assign]
     with qtbot.waitSignal(sidebar.sig_delete_requested) as blocker:
         qtbot.keyClick(sidebar.list_view, Qt.Key.Key_Delete)
@@ -162,7 +169,7 @@ def test_sidebar_delete_declined_emits_nothing(qtbot, sidebar) -> None:
 def test_sidebar_context_menu_actions_emit(qtbot, sidebar) -> None:
     menu = sidebar.build_context_menu(2)
     actions = {a.text(): a for a in menu.actions() if a.text()}
-    assert list(actions) == ["Rename…", "Unpin", "Export as Markdown…", "Export as JSON…",
+    assert list(actions) == ["Rename", "Unpin", "Export as Markdown…", "Export as JSON…",
                              "Delete…"]
     with qtbot.waitSignal(sidebar.sig_pin_requested) as blocker:
         actions["Unpin"].trigger()
@@ -177,9 +184,11 @@ def test_sidebar_context_menu_actions_emit(qtbot, sidebar) -> None:
     with qtbot.waitSignal(sidebar.sig_delete_requested) as blocker:
         actions["Delete…"].trigger()
     assert blocker.args == [2]
-    sidebar.ask_new_title = lambda current: None  # type: ignore[method-assign]
     with qtbot.assertNotEmitted(sidebar.sig_rename_requested):
-        actions["Rename…"].trigger()
+        actions["Rename"].trigger()  # in place; Esc keeps the old title
+        assert sidebar.renaming_id() == 2
+        qtbot.keyClick(sidebar.rename_editor, Qt.Key.Key_Escape)
+    assert sidebar.renaming_id() is None
     pin_menu = sidebar.build_context_menu(1)
     pin = next(a for a in pin_menu.actions() if a.text() == "Pin to top")
     with qtbot.waitSignal(sidebar.sig_pin_requested) as blocker:

@@ -5,8 +5,9 @@ widgets added later are checked too.
 Qt renders a string as HTML when it merely looks like HTML (``Qt.mightBeRichText``) in
 labels with the default format, tooltips, what's-this and status tips (widgets, actions and
 item roles) and message boxes; it drops ``[*]`` from window titles. The plain-text helpers of
-``ui/theme.py`` produce only one rich form, ``plain_tooltip``'s escaped ``<qt>…</qt>``,
-which is accepted.
+``ui/theme.py`` produce only two rich forms, which are accepted: ``plain_tooltip``'s escaped
+``<qt>…</qt>`` and ``text_with_action_links``' (the same, with the app's own ``action:`` links
+around the actions a sentence names).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from jockey_desktop.ui.theme import plain_tooltip
+from jockey_desktop.ui.theme import plain_tooltip, text_with_action_links
 
 #: Item roles shown as (rich) tooltips or in the status bar.
 _TIP_ROLES = (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.WhatsThisRole,
@@ -52,6 +53,18 @@ def is_plain_tooltip(text: str) -> bool:
 
     original = html.unescape(match.group(1).replace("<br>", "\n"))
     return plain_tooltip(original) == text
+
+
+def is_action_text(text: str) -> bool:
+    """True for text exactly as ``text_with_action_links`` makes it from some plain string."""
+    match = re.fullmatch(r"<qt>(.*)</qt>", text, flags=re.DOTALL)
+    if match is None:
+        return False
+    import html
+
+    inner = re.sub(r'<a href="action:[a-z-]+">(.*?)</a>', r"\1", match.group(1))
+    original = html.unescape(inner.replace("<br>", "\n"))
+    return text_with_action_links(original) == text
 
 
 def renders_rich(text: str) -> bool:
@@ -84,7 +97,7 @@ def _widget_findings(widget: QWidget) -> Iterator[str]:
         if renders_rich(text):
             yield f"{name} {kind}: {text!r}"
     if isinstance(widget, QLabel) and widget.textFormat() != Qt.TextFormat.PlainText \
-            and _might_be_rich(widget.text()):
+            and _might_be_rich(widget.text()) and not is_action_text(widget.text()):
         yield f"{name} text in {widget.textFormat().name}: {widget.text()!r}"
     if isinstance(widget, QMessageBox) and widget.textFormat() != Qt.TextFormat.PlainText \
             and _might_be_rich(widget.text()):

@@ -32,6 +32,16 @@ class FakeClock:
         self.now += seconds
 
 
+class Sleeps:
+    """A client's ``sleep``, recorded instead of waited (retries never really wait)."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
 @contextlib.contextmanager
 def running(**options: Any) -> Iterator[tuple[SandboxServer, ResourceApi]]:
     """A sandbox started with ``options`` (instant pace unless given) and a client for it."""

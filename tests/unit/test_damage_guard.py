@@ -30,3 +30,27 @@ def test_reads_answer_empty_writes_raise_and_every_meeting_is_reported(tmp_path:
         assert moved.exists() and guard.count_conversations() == 0 and len(met) == 3
     finally:
         guard.close()
+
+
+def test_while_the_file_is_being_replaced_reads_answer_empty_and_writes_raise() -> None:
+    from jockey_desktop.core.storage import StorageBusyError
+
+    class Replacing:
+        """A repository in the middle of a restore: every call is refused as busy."""
+
+        def list_uploads(self) -> list[object]:
+            raise StorageBusyError()
+
+        def get_conversation(self, conversation_id: int) -> object:
+            raise StorageBusyError()
+
+        def set_draft(self, conversation_id: int, text: str) -> None:
+            raise StorageBusyError()
+
+    met: list[DatabaseCorruptError] = []
+    guard = DamageGuard(Replacing(), met.append)
+    assert guard.list_uploads() == []
+    assert guard.get_conversation(1) is None
+    with pytest.raises(StorageBusyError):  # a write is never silently dropped
+        guard.set_draft(1, "typed")
+    assert met == []  # busy is not damage

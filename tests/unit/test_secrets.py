@@ -41,8 +41,11 @@ def test_no_secure_store_keeps_key_in_memory(caplog: pytest.LogCaptureFixture) -
     assert not store.secure_store_available
     reason = store.unavailable_reason
     assert reason is not None
-    assert reason.startswith("No secure credential store is available (NoKeyringError")
+    # Words for people in the dialog; the exception and backend names only in the log.
+    assert reason.startswith("This computer has no secure password store")
     assert reason.endswith("the key is kept in memory for this run only.")
+    assert "NoKeyringError" not in reason and "keyring." not in reason
+    assert "NoKeyringError from keyring.backends.fail" in caplog.text
     assert store.location() is KeyLocation.NONE
     assert store.set(KEY) is KeyLocation.MEMORY
     assert store.get() == KEY and store.location() is KeyLocation.MEMORY
@@ -69,7 +72,7 @@ def test_failing_backend_never_leaks_key() -> None:
     store = ApiKeyStore()
     assert store.set(KEY) is KeyLocation.MEMORY
     assert KEY not in (store.unavailable_reason or "")
-    assert "KeyringLocked" in (store.unavailable_reason or "")
+    assert "could not be used just now" in (store.unavailable_reason or "")
 
 
 def test_environment_overrides_and_is_not_persisted(
@@ -145,7 +148,8 @@ def test_keyrings_alt_style_backend_is_refused(memory_keyring: object) -> None:
     assert store.set(KEY) is KeyLocation.MEMORY
     assert PlaintextKeyring.written == {}
     assert not store.secure_store_available
-    assert "keyrings.alt" in (store.unavailable_reason or "")
+    assert "keeps passwords in a plain file" in (store.unavailable_reason or "")
+    assert "keyrings" not in (store.unavailable_reason or "")
     assert store.get() == KEY
 
 
@@ -176,8 +180,9 @@ def test_a_locked_keychain_is_asked_again_and_found_after_unlock() -> None:
     found = store.lookup()
     assert found.key is None and found.location is KeyLocation.UNREADABLE
     # Not "no key": the sentence says the keychain could not be read and how to go on.
-    assert found.problem is not None and "could not be read (KeyringLocked" in found.problem
-    assert "unlock it" in found.problem and KEY not in repr(found)
+    assert found.problem is not None and "could not be read; it may be locked" in found.problem
+    assert "KeyringLocked" not in found.problem
+    assert "Unlock it" in found.problem and KEY not in repr(found)
     assert not store.secure_store_available
 
     backend.locked = False
@@ -208,7 +213,8 @@ def test_remove_on_a_locked_keychain_says_it_could_not() -> None:
     with pytest.raises(KeyStoreError) as refused:
         store.delete()
     assert str(refused.value).startswith(
-        "The API key could not be removed from the OS keychain (KeyringLocked")
+        "The API key could not be removed from the OS keychain; it may be locked.")
+    assert "KeyringLocked" not in str(refused.value)
     assert KEY not in str(refused.value)
     assert backend.store == {("jockey-desktop", KEYRING_USERNAME): KEY}  # still there
 
@@ -229,7 +235,7 @@ def test_a_key_typed_while_locked_stays_in_use_after_unlock() -> None:
     backend.locked = True
     store = ApiKeyStore()
     assert store.set(KEY) is KeyLocation.MEMORY
-    assert "could not be used (KeyringLocked" in (store.unavailable_reason or "")
+    assert "could not be used just now" in (store.unavailable_reason or "")
     backend.locked = False
     assert store.get() == KEY and store.location() is KeyLocation.MEMORY
 

@@ -58,6 +58,7 @@ def test_enum_and_dict_statuses_and_unknown_status() -> None:
     ("summary", "readiness", "warns"),
     [
         (StoreSummary("a", "A", item_count=3, ready=3), "ready", False),
+        (StoreSummary("a", "A", item_count=3, ready=2, failed=1), "ready", True),
         (StoreSummary("a", "A", item_count=3, ready=2, processing=1), "indexing", True),
         (StoreSummary("a", "A", item_count=2, failed=2), "none ready", True),
         (StoreSummary("a", "A", item_count=1, queued=1), "indexing", True),
@@ -74,6 +75,16 @@ def test_readiness_and_warning(summary: StoreSummary, readiness: str, warns: boo
 def test_warning_mentions_ready_count() -> None:
     summary = StoreSummary("a", "A", item_count=5, ready=3, processing=2)
     assert summary.warning == "2 videos are still indexing in “A”; answers only cover the 3 ready."
+
+
+def test_warning_mentions_failed_videos_too() -> None:
+    """The sandbox's Nature store: one still indexing, one failed (issue 14.15)."""
+    both = StoreSummary("a", "A", item_count=8, ready=6, processing=1, failed=1)
+    assert both.warning == ("1 video is still indexing and 1 could not be indexed in “A”; "
+                            "answers only cover the 6 ready.")
+    failed = StoreSummary("a", "A", item_count=8, ready=6, failed=2)
+    assert failed.warning == ("2 videos could not be indexed in “A”; answers only cover "
+                              "the 6 ready.")
 
 
 def test_summarize_every_sandbox_store_over_loopback(sandbox) -> None:

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,13 @@ def format_citation(citation: Mapping[str, Any]) -> str:
     return f"{title} {format_time_range(start, end)}"
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+def local_time_text(ts: float, tz: tzinfo | None = None) -> str:
+    """A timestamp as a reader of the export sees it: local time with its UTC offset,
+    "2026-06-02 11:20 +02:00" (``tz`` defaults to this computer's zone at that moment, so
+    summer and winter times each get their own offset)."""
+    moment = datetime.fromtimestamp(ts, UTC).astimezone(tz)
+    offset = moment.strftime("%z")  # "+0200"
+    return f"{moment:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
 
 
 _STATUS_NOTES = {
@@ -133,7 +138,7 @@ def _autolink(url: str) -> str:
 def _conversation_markdown(conversation: Conversation, messages: list[Message]) -> str:
     lines = [f"# {conversation.title or 'Untitled conversation'}", ""]
     lines.append(f"- Knowledge store: {conversation.store_name} (`{conversation.store_id}`)")
-    lines.append(f"- Started: {_iso(conversation.created_at)}")
+    lines.append(f"- Started: {local_time_text(conversation.created_at)}")
     lines.append("")
     # A question's own status note only says something when no answer row follows it (the
     # answer carries the note); "(not answered)" above a partial answer would be wrong.
@@ -148,7 +153,7 @@ def _conversation_markdown(conversation: Conversation, messages: list[Message]) 
         note = _STATUS_NOTES.get(message.status)
         if message.role is Role.USER and message.id in answered:
             note = None
-        heading = f"## {who} — {_iso(message.created_at)}"
+        heading = f"## {who} — {local_time_text(message.created_at)}"
         info = version_info(versions, message)
         if info is not None and info.count > 1:
             heading += f" — version {info.number} of {info.count}"

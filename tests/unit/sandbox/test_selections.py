@@ -73,7 +73,7 @@ def test_selections_add_up_in_the_session(sandbox: SandboxServer, tmp_path: Path
 def test_a_collection_selects_its_ready_members(sandbox: SandboxServer, api: Api,
                                                 nature_id: str) -> None:
     ids = _ids_by_title(api, nature_id)
-    members = (ids["Wings over the Wetland"], ids["Tide Pools 🌊 of the Northern Coast"])
+    members = (ids["Wings over the Wetland"], ids["Tide Pools of the Northern Coast"])
     collection = Collection(id="ksic_019f0000-0000-7000-8000-000000000001", name="Shorelines",
                             api={}, item_ids=members)
     store = sandbox.stores[nature_id]

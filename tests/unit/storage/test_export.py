@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +21,7 @@ from jockey_desktop.core.storage.export import (
     export_markdown,
     format_citation,
     import_json,
+    local_time_text,
     write_file_atomically,
 )
 
@@ -76,6 +79,17 @@ def test_timestamps_and_citations() -> None:
     assert format_citation(_cite("Whole", None, None)) == "Whole"
     assert format_citation(_cite("Start only", 5, None)) == "Start only 00:05"
     assert format_citation(_cite(None, 1, 2)) == "item-7 00:01–00:02"
+
+
+def test_export_times_are_local_with_their_offset() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    summer = datetime(2026, 6, 2, 9, 20, tzinfo=UTC).timestamp()
+    winter = datetime(2026, 1, 2, 9, 20, tzinfo=UTC).timestamp()
+    # Each moment gets the offset of its own season, not today's.
+    assert local_time_text(summer, paris) == "2026-06-02 11:20 +02:00"
+    assert local_time_text(winter, paris) == "2026-01-02 10:20 +01:00"
+    assert local_time_text(summer, ZoneInfo("Asia/Kolkata")) == "2026-06-02 14:50 +05:30"
+    assert local_time_text(summer, ZoneInfo("America/St_Johns")) == "2026-06-02 06:50 -02:30"
 
 
 def test_markdown(repo: Repository, conversation_id: int) -> None:

@@ -1,0 +1,43 @@
+"""What a notification about finished answers says (Qt-free)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: How much of an answer the notification quotes.
+PREVIEW_CHARS = 140
+
+
+@dataclass(frozen=True)
+class Finished:
+    """One turn that ended while the window was in the background."""
+
+    conversation_id: int
+    title: str
+    preview: str
+    failed: bool
+
+
+def preview(text: str) -> str:
+    """The start of an answer on one line, cut at a word."""
+    flat = " ".join(text.split())
+    if len(flat) <= PREVIEW_CHARS:
+        return flat
+    return flat[:PREVIEW_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def notification_text(finished: list[Finished]) -> tuple[str, str]:
+    """(title, body) of one notification for the turns that just ended."""
+    if len(finished) == 1:
+        one = finished[0]
+        if one.failed:
+            return (f"No answer in “{one.title}”",
+                    "The answer could not be finished. Open the conversation to retry.")
+        return f"Answer ready: {one.title}", one.preview or "Jockey answered."
+    names = ", ".join(f"“{f.title}”" for f in finished[:3])
+    more = f" and {len(finished) - 3} more" if len(finished) > 3 else ""
+    failed = sum(1 for f in finished if f.failed)
+    body = f"{names}{more}."
+    if failed:
+        body += f" {failed} could not be finished."
+    return f"{len(finished)} answers are ready", body

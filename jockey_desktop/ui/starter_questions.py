@@ -1,0 +1,86 @@
+"""What an empty conversation shows: a few questions to start with, one click to ask.
+
+Pure UI: it shows the questions it is given (the guide's, then ones drawn from the store's
+own videos) and emits the one clicked. Question text may hold video titles from a server:
+buttons show it verbatim (``plain_menu_text`` keeps an ``&`` from becoming a mnemonic).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from jockey_desktop.ui.theme import plain_menu_text, plain_tooltip, set_plain_text
+
+INTRO = "Not sure where to start? Ask one of these, or type your own question below."
+
+
+class StarterQuestions(QWidget):
+    """A heading, a sentence and one button per starter question."""
+
+    #: A question was clicked (its text).
+    sig_question_chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("StarterQuestions")
+        self.setAccessibleName("Starter questions")
+        self.heading = QLabel(self)
+        self.heading.setProperty("role", "heading")
+        self.heading.setAccessibleName("Starter questions heading")
+        self.heading.setWordWrap(True)
+        self.intro = QLabel(INTRO, self)
+        self.intro.setTextFormat(Qt.TextFormat.PlainText)
+        self.intro.setWordWrap(True)
+        self.intro.setProperty("role", "muted")
+        self.buttons: list[QPushButton] = []
+        self._questions: list[str] = []
+        self._column = QVBoxLayout()
+        self._column.setSpacing(8)
+        inner = QVBoxLayout()
+        inner.setSpacing(10)
+        inner.addStretch(2)
+        inner.addWidget(self.heading)
+        inner.addWidget(self.intro)
+        inner.addSpacing(6)
+        inner.addLayout(self._column)
+        inner.addStretch(3)
+        holder = QWidget(self)
+        holder.setLayout(inner)
+        holder.setMaximumWidth(640)
+        outer = QHBoxLayout(self)
+        outer.addStretch(1)
+        outer.addWidget(holder, 6)
+        outer.addStretch(1)
+        self.set_store_name("")
+
+    def set_store_name(self, name: str) -> None:
+        """Name the store the questions go to in the heading."""
+        where = name.strip()
+        set_plain_text(self.heading, f"Ask about the videos in “{where}”" if where
+                       else "Ask about the videos in this knowledge store")
+
+    def set_questions(self, questions: list[str]) -> None:
+        """Show these questions (in order), replacing the ones shown."""
+        if questions == self._questions:
+            return
+        self._questions = list(questions)
+        for button in self.buttons:
+            self._column.removeWidget(button)
+            button.deleteLater()
+        self.buttons = []
+        for question in self._questions:
+            button = QPushButton(plain_menu_text(question), self)
+            button.setObjectName("starterQuestion")
+            button.setAccessibleName(question)
+            button.setToolTip(plain_tooltip(f"Ask: {question}"))
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.clicked.connect(partial(self.sig_question_chosen.emit, question))
+            self._column.addWidget(button)
+            self.buttons.append(button)
+
+    def questions(self) -> list[str]:
+        """The questions shown."""
+        return list(self._questions)

@@ -1,0 +1,1 @@
+"""The stores view: managing knowledge stores, their items and collections, and uploads."""

@@ -1,0 +1,97 @@
+"""Starter questions (issue 14.14): an empty conversation — or the empty window with a store
+picked — offers the guide's three questions and ones drawn from the store's own videos (read
+through the client on a worker, not on the GUI thread); one click asks it."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from jockey_desktop.controllers import starters as starters_module
+from jockey_desktop.core.storage.models import Role
+from jockey_desktop.presentation.starters import GUIDE_QUESTIONS, item_title
+from tests.helpers.app import Started, current, new_conversation, turn_done, wait_for_store
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
+
+
+def test_an_empty_page_offers_the_guide_and_the_stores_own_questions(
+    qtbot: Any, start: Started, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[threading.Thread] = []
+    real = starters_module.read_store_questions
+
+    def recorded(client: Any, store_id: str) -> list[str]:
+        threads.append(threading.current_thread())
+        return real(client, store_id)
+
+    monkeypatch.setattr(starters_module, "read_store_questions", recorded)
+    desktop = start()
+    store = wait_for_store(qtbot, desktop)
+    pane = desktop.window.chat_pane
+    assert current(desktop) is None
+    qtbot.waitUntil(pane.starters_shown, timeout=5_000)
+    page = pane.starters
+    assert page.questions()[:3] == list(GUIDE_QUESTIONS)
+    titles = [item_title(i) for i in desktop.connection.client().list_items(store.id)
+              if i.is_ready]
+    qtbot.waitUntil(lambda: len(page.questions()) > 3, timeout=5_000)
+    drawn = page.questions()[3:]
+    assert sum(1 for q in drawn if any(title in q for title in titles)) >= 2
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert store.name in page.heading.text()
+
+    # One click asks it: a conversation starts on the picked store.
+    question = drawn[0]
+    button = next(b for b in page.buttons if b.accessibleName() == question)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: current(desktop) is not None, timeout=5_000)
+    conversation_id = current(desktop)
+    qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=10_000)
+    asked = [m.text for m in desktop.repo.list_messages(conversation_id) if m.role is Role.USER]
+    assert asked == [question]
+    assert not pane.starters_shown() and pane.stack.currentWidget() is pane.chat_view
+    assert pane.composer.text() == ""
+
+    # A new, empty conversation offers them again (read once per store).
+    calls = len(threads)
+    new_conversation(qtbot, desktop)
+    assert pane.starters_shown() and page.questions()[3:] == drawn
+    assert len(threads) == calls
+
+
+def test_starters_follow_the_empty_conversations_store(qtbot: Any, start: Started) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    other = next(s for s in desktop.stores.stores()
+                 if s.ready and s.id != desktop.window.store_picker.current_store().id)
+    desktop.window.store_picker.select_store(other.id)
+    new_conversation(qtbot, desktop)
+    pane = desktop.window.chat_pane
+    assert pane.starters_shown()
+    assert other.name in pane.starters.heading.text()
+    titles = [item_title(i) for i in desktop.connection.client().list_items(other.id)
+              if i.is_ready]
+    qtbot.waitUntil(lambda: any(t in q for q in pane.starters.questions() for t in titles),
+                    timeout=5_000)
+
+
+def test_when_the_stores_videos_cannot_be_read_the_guide_is_still_offered(
+    qtbot: Any, start: Started, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unreachable(client: Any, store_id: str) -> list[str]:
+        raise ConnectionError("network is unreachable")
+
+    monkeypatch.setattr(starters_module, "read_store_questions", unreachable)
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    pane = desktop.window.chat_pane
+    qtbot.waitUntil(pane.starters_shown, timeout=5_000)
+    qtbot.waitUntil(lambda: "could not read the videos" in caplog.text, timeout=5_000)
+    # The guide's questions stay, clickable; nothing about the failure interrupts the user.
+    assert pane.starters.questions() == list(GUIDE_QUESTIONS)
+    assert all(b.isEnabled() for b in pane.starters.buttons)
+    assert pane.starters_shown() and desktop.window.status_text() == ""
