@@ -187,6 +187,8 @@ def estimate_height(message: Message, width: int, font: QFont) -> float:
         height += SECTION_GAP + small + 2 * CHIP_PAD_Y
     if message.steps:
         height += SECTION_GAP + small  # at least the Steps toggle (the list starts closed)
+    if message.status is not MessageStatus.STREAMING:
+        height += small + 4  # the action line (Ask again, Continue…, ‹ n / m ›)
     return height + SECTION_GAP + small + 2 * MARGIN_Y + 10
 
 
