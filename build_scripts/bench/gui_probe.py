@@ -483,7 +483,9 @@ def _chip_point(view: Any, message_id: int, citation: int) -> Any:
     view.viewport().repaint()
     layout = view.message_delegate.cached_layout(view.message_model.message_at(index.row()))
     rect = next(rect for rect, cited, _label in layout.chips if cited == citation)
-    return (rect.center() + QPointF(view.visualRect(index).topLeft())).toPoint()
+    # Layouts are relative to the centred reading column.
+    return (rect.center() + QPointF(view.visualRect(index).topLeft())
+            + view.message_delegate.column_origin()).toPoint()
 
 
 def _click_order(moments: list[Any], clicks: int) -> list[Any]:

@@ -147,5 +147,5 @@ def test_the_markdown_export_lists_the_apps_own_step_records(tmp_path: Path) -> 
     assert "4. Web search: wolf packs; wolf hunting\n" in steps
     assert "5. jockey:future_thing\n" in steps and "6." not in steps
     web = text[text.index("**From the web**"):]
-    assert "- Wolves: an overview — <https://example.org/a>" in web
-    assert "- https://www.example.com/b — <https://www.example.com/b>" in web
+    assert "1. Wolves: an overview — <https://example.org/a>" in web
+    assert "2. https://www.example.com/b — <https://www.example.com/b>" in web
