@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
+    QMenuBar,
     QMessageBox,
     QSplitter,
     QStackedWidget,
@@ -323,6 +324,8 @@ class MainWindow(QMainWindow):
         settings_menu.addAction(self.action_settings)
         settings_menu.addAction(self.action_notify)
 
+        self._build_feature_menus(bar)
+
         self.action_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts,
                                              "Ctrl+/", "Every keyboard shortcut on one sheet")
         self.action_open_data = self._action("Open &data folder", self.open_data_folder, None,
@@ -343,6 +346,51 @@ class MainWindow(QMainWindow):
                            self.action_copy, self.action_find, self.action_compare,
                            self.action_find_here, self.action_find_next,
                            self.action_find_previous, self.action_rename]
+
+    def _placeholder(self, text: str, shortcut: str | None = None, tip: str = "",
+                     *, window_wide: bool = True) -> QAction:
+        """An action a feature built after the first paint connects (its menu is shown from
+        the start; ``window_wide``: its shortcut works with the menu bar hidden)."""
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        if window_wide:
+            self.addAction(action)
+        return action
+
+    def _build_feature_menus(self, bar: QMenuBar) -> None:
+        """Video and Stores: the player and the stores feature (``player_wiring``,
+        ``stores_feature``) are built after the first paint and connect these actions."""
+        self.action_show_player = self._placeholder("Show &player", None,
+                                                    "Show the player beside the chat")
+        self.action_play_pause = self._placeholder("&Play / pause")
+        self.action_previous_moment = self._placeholder("P&revious moment", "Ctrl+[")
+        self.action_next_moment = self._placeholder("&Next moment", "Ctrl+]")
+        self.action_export_moments = self._placeholder(
+            "&Export this conversation's moments…", None,
+            "Save the cited moments for a video editor (OTIO, EDL, FCP XML, CSV, chapters)",
+            window_wide=False)
+        self.video_menu = bar.addMenu("&Video")
+        self.video_menu.setAccessibleName("Video menu")
+        for action in (self.action_show_player, self.action_play_pause,
+                       self.action_previous_moment, self.action_next_moment):
+            self.video_menu.addAction(action)
+        self.video_menu.addSeparator()
+        self.video_menu.addAction(self.action_export_moments)
+
+        self.action_manage_stores = self._placeholder(
+            "&Manage knowledge stores…", "Ctrl+Shift+K",
+            "Create stores, upload videos, watch them index")
+        self.action_add_videos = self._placeholder("&Add videos to the chosen store…",
+                                                   "Ctrl+Shift+U")
+        self.action_add_url = self._placeholder("Add from &URL…", window_wide=False)
+        self.stores_menu = bar.addMenu("S&tores")
+        self.stores_menu.addAction(self.action_manage_stores)
+        self.stores_menu.addSeparator()
+        self.stores_menu.addAction(self.action_add_videos)
+        self.stores_menu.addAction(self.action_add_url)
 
     @Slot()
     def _export_markdown(self) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from tests.helpers.app import (
@@ -21,22 +20,9 @@ from tests.helpers.app import (
     settled,
     wait_for_store,
 )
+from tests.helpers.notifications import FakeNotifier
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
-
-
-class FakeNotifier(QObject):
-    """Records the desktop notifications instead of showing them."""
-
-    sig_activated = Signal(int)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[tuple[str, str, int]] = []
-
-    def show_message(self, title: str, body: str, conversation_id: int) -> bool:
-        self.messages.append((title, body, conversation_id))
-        return True
 
 
 @pytest.fixture
