@@ -130,3 +130,21 @@ def test_without_a_tray_the_window_still_flashes(
     qtbot.waitUntil(lambda: bool(desktop.notifications.shown), timeout=5_000)
     assert alerts == [desktop.window]
     assert desktop.notifications.shown[0][0].startswith("Answer ready: ")
+
+
+def test_other_features_tell_through_the_same_notifier(
+    qtbot: Any, start: Started, alerts: list[QWidget]
+) -> None:
+    desktop, notifier, other = _app(qtbot, start)
+    window = desktop.window
+    _to_background(qtbot, window, other)
+    shown = current(desktop)
+    # The stores' "batch ready" (StoresFeature) says it this way: no conversation to open.
+    desktop.notifications.tell("Videos ready", "3 videos are ready to ask about in “Trips”.")
+    assert notifier.messages == [
+        ("Videos ready", "3 videos are ready to ask about in “Trips”.", None)]
+    assert alerts == [window]
+    # A click on it brings the window forward, on whatever it showed.
+    notifier.sig_activated.emit(None)
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    assert current(desktop) == shown
