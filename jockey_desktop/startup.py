@@ -15,7 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from jockey_desktop import APP_NAME
 from jockey_desktop.core.ports import ConversationStore, Runner
@@ -42,6 +42,8 @@ def tell(options: AppOptions, title: str, text: str, *, critical: bool = False) 
     """A start-up problem: a dialog for people, stderr for scripts (the caller logs it)."""
     print(f"{APP_NAME}: {title}: {text}", file=sys.stderr)
     if options.interactive and QApplication.instance() is not None:
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         icon = QMessageBox.Icon.Critical if critical else QMessageBox.Icon.Information
         box = QMessageBox(icon, title, text)
         box.setTextFormat(Qt.TextFormat.PlainText)  # paths, OS and storage sentences

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenuBar,
-    QMessageBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -673,6 +672,8 @@ class MainWindow(QMainWindow):
     def confirm_new_conversation_on(self, store_name: str) -> bool:
         """Ask whether to start a new conversation on another store (sessions are bound to
         one store). True = start one."""
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         box = QMessageBox(QMessageBox.Icon.Question, "Start a new conversation?",
                           f"Start a new conversation on “{store_name}”?", parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)  # a server-supplied store name
@@ -701,6 +702,8 @@ class MainWindow(QMainWindow):
     def confirm_restore_backup(self, text: str) -> bool:
         """Ask before replacing the conversations with a backup; ``text`` says which backup
         and what happens. True = restore."""
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         box = QMessageBox(QMessageBox.Icon.Warning, "Restore newest backup?", text,
                           parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)  # contains file paths
@@ -713,6 +716,8 @@ class MainWindow(QMainWindow):
     @Slot(str, str, bool)
     def show_message(self, title: str, text: str, warning: bool = False) -> None:
         """Something the user must read: the status bar always, a dialog when interactive."""
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         self.show_status(text, 8000)
         if self.interactive:
             icon = QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Information
@@ -726,6 +731,8 @@ class MainWindow(QMainWindow):
 
         ``text`` often carries server or OS error text: shown as plain text, never as HTML.
         """
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.addButton(QMessageBox.StandardButton.Ok)
@@ -734,6 +741,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_about(self) -> None:
         """The About box."""
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         QMessageBox.about(
             self, f"About {APP_NAME}",
             f"<b>{APP_NAME}</b> {__version__}<br>Explore video collections with TwelveLabs "
@@ -806,6 +815,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _show_important_notice(self) -> None:
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, self.notice_banner.text(),
                           parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)  # paths and server text, verbatim
