@@ -142,15 +142,20 @@ class Deferred(Generic[T]):
     """
 
     def __init__(self, build: Callable[[], T]) -> None:
-        self._build: Callable[[], T] | None = build
+        self._build = build
         self._value: T | None = None
+        self._building = False
 
     def get(self) -> T:
-        """The part, built now if it was not yet."""
+        """The part, built now if it was not yet (a build that failed is tried again)."""
         if self._value is None:
-            build, self._build = self._build, None
-            assert build is not None, "a deferred part was asked for while it was being built"
-            self._value = build()
+            if self._building:
+                raise RuntimeError("a deferred part was asked for by its own build")
+            self._building = True
+            try:
+                self._value = self._build()
+            finally:
+                self._building = False
         return self._value
 
     def built(self) -> T | None:

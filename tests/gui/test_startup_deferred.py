@@ -286,6 +286,30 @@ def test_features_the_first_paint_does_not_show_are_built_just_after_it(
         close(desktop)
 
 
+def test_a_deferred_part_is_built_once_and_a_failed_build_is_tried_again() -> None:
+    from jockey_desktop.startup import Deferred
+
+    calls: list[int] = []
+
+    def build() -> list[int]:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise OSError("not this time")
+        return calls
+
+    part = Deferred(build)
+    assert part.built() is None
+    with pytest.raises(OSError):
+        part.get()
+    assert part.built() is None
+    assert part.get() is calls and part.get() is calls
+    assert calls == [0, 1]  # built once after the failure, then kept
+
+    looping: Deferred[object] = Deferred(lambda: looping.get())
+    with pytest.raises(RuntimeError, match="its own build"):
+        looping.get()
+
+
 def test_a_feature_asked_for_before_the_first_paint_is_built_then(tmp_path: Path) -> None:
     data = make_data_dir(tmp_path / "data", 1)
     desktop = create(data)
