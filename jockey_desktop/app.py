@@ -14,34 +14,30 @@ from typing import TYPE_CHECKING, cast
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
-from jockey_desktop import APP_NAME, __version__
+from jockey_desktop import APP_NAME, __version__, deferred_wiring
 from jockey_desktop.ask_wiring import wire_ask
-from jockey_desktop.compare_wiring import CompareFeature
 from jockey_desktop.concurrency import GuiThreadGarbageCollector, TaskRunner, create_storage_runner
 from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.connection import Connection
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.controllers.damage import DamageGuard
-from jockey_desktop.controllers.notifications import NotificationsController
 from jockey_desktop.controllers.settings import LazyApiKeyStore, SettingsController
-from jockey_desktop.controllers.starters import StartersController
 from jockey_desktop.controllers.stores import StoresController
 from jockey_desktop.controllers.workspace import RESTORE_HINT, Workspace
 from jockey_desktop.core.storage import Repository
 from jockey_desktop.logs import close_logging, setup_logging
 from jockey_desktop.options import AppOptions
 from jockey_desktop.paths import AppPaths, configure_application_identity, resolve_paths
-from jockey_desktop.player_wiring import wire_player
 from jockey_desktop.settings import AppSettings
 from jockey_desktop.startup import (
+    DeferredPart,
     FirstPaintHook,
     ensure_qapp,
     quit_on_signals,
     start_daily_backup,
     tell,
 )
-from jockey_desktop.stores_feature import install_stores_feature
 from jockey_desktop.transcript_wiring import wire_transcript
 from jockey_desktop.ui.main_window import MainWindow
 
@@ -51,7 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["AppOptions", "JockeyDesktop", "run"]
 
 log = logging.getLogger(__name__)
-
 
 
 class JockeyDesktop(QObject):
@@ -73,6 +68,21 @@ class JockeyDesktop(QObject):
     guard: SingleInstanceGuard | None
     repo: Repository
     window: MainWindow
+
+    # What the first paint does not show, built just after it (``_after_first_paint``) or at
+    # its first use; ``deferred_wiring`` imports each feature's modules only then.
+    #: The player's feature (its dock is built on the first citation click).
+    player = DeferredPart(deferred_wiring.player)
+    #: Uploads (the last run's queue resumes), store management, the stores view, drops.
+    store_feature = DeferredPart(deferred_wiring.stores)
+    #: One question asked of several stores (its view is built when opened).
+    compare = DeferredPart(deferred_wiring.compare)
+    #: Tells what finished while the window was in the background.
+    notifications = DeferredPart(deferred_wiring.notifications)
+    #: Starter questions of an empty conversation, drawn from its store's videos.
+    starters = DeferredPart(deferred_wiring.starters)
+    #: The ``@`` candidates: a store's ready videos and collections.
+    mentions = DeferredPart(deferred_wiring.mentions)
 
     def __init__(self, qapp: QApplication, options: AppOptions, paths: AppPaths) -> None:
         super().__init__()
@@ -188,7 +198,6 @@ class JockeyDesktop(QObject):
                                                      parent=self)
         self.chat = ChatController(self.repo, self.storage_runner, self.feed, parent=self)
         self.stores = StoresController(self.runner, settings=self.settings, parent=self)
-        self.starters = StartersController(self.runner, parent=self)
 
         from jockey_desktop.ui import theme
 
@@ -201,9 +210,6 @@ class JockeyDesktop(QObject):
                                    self.window, parent=self)
         self.damage_guard.listener = self.workspace.report_damage
         self.window.set_folders(self.paths.data_dir, self.paths.logs)
-        self.notifications = NotificationsController(
-            self.repo, self.settings, window_active=self.window.is_window_active,
-            alert=self.window.alert, notifier_factory=self.window.notifier, parent=self)
 
     def _wire(self) -> None:
         w, feed, conn, ws = self.window, self.feed, self.connection, self.workspace
@@ -213,7 +219,6 @@ class JockeyDesktop(QObject):
         # The connection: one announcement of the client, every user of it subscribed.
         conn.sig_client_changed.connect(chat.set_client)
         conn.sig_client_changed.connect(stores.set_client)
-        conn.sig_client_changed.connect(self.starters.set_client)
         conn.sig_status_changed.connect(w.show_connection)
         conn.sig_key_state_changed.connect(w.set_key_state)
         conn.sig_settings_values.connect(w.set_settings_values)
@@ -283,19 +288,6 @@ class JockeyDesktop(QObject):
         chat.sig_refused.connect(pane.on_refused)
         chat.sig_notice.connect(w.on_chat_notice)
 
-        # Starter questions of an empty conversation, drawn from its store's videos.
-        pane.sig_starters_wanted.connect(self.starters.request)
-        self.starters.sig_starters.connect(pane.set_store_questions)
-
-        # An answer finished while the window was in the background.
-        notes = self.notifications
-        chat.sig_turn_finished.connect(notes.on_turn_finished)
-        w.sig_notify_changed.connect(notes.set_enabled)
-        notes.sig_enabled_changed.connect(w.set_notify_checked)
-        notes.sig_open_requested.connect(ws.open)
-        notes.sig_open_requested.connect(w.bring_to_front)
-        w.set_notify_checked(notes.enabled())
-
         # The store list.
         picker.sig_refresh_requested.connect(stores.refresh)
         stores.sig_loading.connect(picker.set_loading)
@@ -304,13 +296,7 @@ class JockeyDesktop(QObject):
         stores.sig_stores_failed.connect(picker.set_error)
         if self.guard is not None:
             self.guard.sig_activate_requested.connect(w.bring_to_front)
-        # The player (built on the first citation click) and the moment exports.
-        self.player = wire_player(self)
-        self.store_feature = install_stores_feature(self)
-        self.store_feature.sig_play_item.connect(self.player.play_item)
-        # One question asked of several stores (its view is built on first use).
-        self.compare = CompareFeature(self)
-        # Selections (chips, @), "Also search the web", the agent's steps.
+        # Selections (chips), "Also search the web", the agent's steps.
         self.ask = wire_ask(self)
         wire_transcript(self)
 
@@ -351,9 +337,14 @@ class JockeyDesktop(QObject):
 
     @Slot()
     def _after_first_paint(self) -> None:
-        """The window is on screen: connect, read the rest of the list, take the backup."""
+        """The window is on screen: build the rest, connect, read the rest of the list, take
+        the backup."""
         if self._shut_down:
             return
+        for part in (JockeyDesktop.player, JockeyDesktop.store_feature, JockeyDesktop.compare,
+                     JockeyDesktop.notifications, JockeyDesktop.starters,
+                     JockeyDesktop.mentions):
+            part.of(self).get()
         if self.options.freeze_gc:
             # What start-up built lives as long as the app: out of the collector's sight, so
             # the full collections while an answer streams stay short.
@@ -379,8 +370,10 @@ class JockeyDesktop(QObject):
         self.window.flush_draft()
         self.conversations.shutdown()
         self.chat.shutdown(timeout_s=1.0)
-        self.player.shutdown()
-        self.store_feature.shutdown()
+        for feature in (JockeyDesktop.player.of(self).built(),
+                        JockeyDesktop.store_feature.of(self).built()):
+            if feature is not None:
+                feature.shutdown()
         # The drafts and the ends of interrupted turns are queued on the storage runner:
         # let them reach the disk before the database closes.
         if not self.storage_runner.drain(3000):

@@ -1,4 +1,5 @@
-"""wire_compare(desktop): File → Compare stores…, its controller, and its view built on first use.
+"""CompareFeature(desktop): File → Compare stores…, its controller (built by the composition root
+just after the first paint), and its view built on first use.
 
 The comparison reuses the chat's path for every turn (``CompareController`` over
 ``ConversationsController`` and ``ChatController``); this module only connects the controller,
@@ -29,7 +30,8 @@ class CompareFeature(QObject):
         self.controller = CompareController(desktop.conversations, desktop.chat, desktop.feed,
                                             parent=self)
         self.view: CompareView | None = None
-        self._stores: list[StoreSummary] = []
+        # Built after the first paint: the stores listed before then are known already.
+        self._stores: list[StoreSummary] = list(desktop.stores.stores())
         desktop.window.sig_compare_requested.connect(self.show)
         desktop.stores.sig_stores_loaded.connect(self._on_stores)
 

@@ -1,7 +1,8 @@
 """The player's wiring: one function the composition root calls (``wire_player(desktop)``).
 
-At start-up it builds only what costs nothing — the :class:`PlayerController` (no Qt
-Multimedia import) and a "Video" menu — and connects the chat pane's citation clicks. The
+The composition root builds it just after the first paint (or at its first use): the
+:class:`PlayerController` (no Qt Multimedia import), the "Video" menu's actions (the menu
+itself is the window's, shown from the start) and the chat pane's citation clicks. The
 player itself (the ``QMediaPlayer`` and its FFmpeg plugin, the panel, the dock) is built on the
 first click, long after the first paint. The dock goes beside the chat, is resizable, can be
 floated ("popped out"), and its place and size come back through the window's saved state
@@ -14,13 +15,13 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
-from PySide6.QtGui import QAction, QDesktopServices, QImage, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtGui import QDesktopServices, QImage
 
 from jockey_desktop.controllers.player import PlayerController
 from jockey_desktop.core.media_cache import ThumbnailCache
 from jockey_desktop.core.storage.models import Message
 from jockey_desktop.presentation.moments import is_playable
+from jockey_desktop.startup import follow_client
 
 if TYPE_CHECKING:
     from jockey_desktop.app import JockeyDesktop
@@ -59,40 +60,21 @@ class PlayerFeature(QObject):
         c.sig_export_failed.connect(self._on_export_failed)
         c.sig_open_file.connect(self._open_file)
 
-    # -- the menu (built at start-up: a few QActions) -------------------------------------------
+    # -- the menu (the window's placeholders: shown before this feature exists) ---------------
 
     def _build_menu(self) -> None:
         window = self.window
-        menu = QMenu("&Video", window)
-        menu.setAccessibleName("Video menu")
-        self.action_show = QAction("Show &player", window)
-        self.action_show.setStatusTip("Show the player beside the chat")
+        self.menu = window.video_menu
+        self.action_show = window.action_show_player
+        self.action_toggle = window.action_play_pause
+        self.action_previous = window.action_previous_moment
+        self.action_next = window.action_next_moment
+        self.action_export = window.action_export_moments
         self.action_show.triggered.connect(self.show_player)
-        self.action_toggle = QAction("&Play / pause", window)
         self.action_toggle.triggered.connect(self._toggle_playback)
-        self.action_previous = QAction("P&revious moment", window)
-        self.action_previous.setShortcut(QKeySequence("Ctrl+["))
         self.action_previous.triggered.connect(self._previous)
-        self.action_next = QAction("&Next moment", window)
-        self.action_next.setShortcut(QKeySequence("Ctrl+]"))
         self.action_next.triggered.connect(self._next)
-        self.action_export = QAction("&Export this conversation's moments…", window)
-        self.action_export.setStatusTip("Save the cited moments for a video editor (OTIO, EDL, "
-                                        "FCP XML, CSV, chapters)")
         self.action_export.triggered.connect(self.export_conversation)
-        for action in (self.action_show, self.action_toggle, self.action_previous,
-                       self.action_next):
-            menu.addAction(action)
-            window.addAction(action)  # shortcuts work with the menu bar hidden
-        menu.addSeparator()
-        menu.addAction(self.action_export)
-        bar = window.menuBar()
-        help_menu = next((a for a in bar.actions() if a.text() == "&Help"), None)
-        if help_menu is not None:
-            bar.insertMenu(help_menu, menu)
-        else:
-            bar.addMenu(menu)
-        self.menu = menu
 
     # -- built on first use -------------------------------------------------------------------
 
@@ -278,7 +260,7 @@ def wire_player(desktop: JockeyDesktop) -> PlayerFeature:
     controller = PlayerController(desktop.runner, ThumbnailCache(data_dir / "thumbnails"),
                                   data_dir / "player", desktop.repo, parent=desktop,
                                   storage_runner=desktop.storage_runner)
-    desktop.connection.sig_client_changed.connect(controller.set_client)
+    follow_client(desktop.connection, controller.set_client)
     feature = PlayerFeature(desktop.window, controller, parent=desktop)
     pane = desktop.window.chat_pane
     pane.sig_moment_requested.connect(feature.play_citation)

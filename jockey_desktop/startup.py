@@ -1,5 +1,6 @@
 """Start-up plumbing around the composition root: the QApplication, telling the user why the
-app cannot start, the first-paint hook, the daily backup, and quitting on Ctrl+C / SIGTERM.
+app cannot start, the first-paint hook, parts built after it (:class:`Deferred`), the daily
+backup, and quitting on Ctrl+C / SIGTERM.
 """
 
 from __future__ import annotations
@@ -11,15 +12,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from jockey_desktop import APP_NAME
 from jockey_desktop.core.ports import ConversationStore, Runner
 from jockey_desktop.options import AppOptions
 
+if TYPE_CHECKING:
+    from jockey_desktop.controllers.connection import Connection
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Owner = TypeVar("Owner")
 
 
 def ensure_qapp() -> QApplication:
@@ -34,6 +42,8 @@ def tell(options: AppOptions, title: str, text: str, *, critical: bool = False) 
     """A start-up problem: a dialog for people, stderr for scripts (the caller logs it)."""
     print(f"{APP_NAME}: {title}: {text}", file=sys.stderr)
     if options.interactive and QApplication.instance() is not None:
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         icon = QMessageBox.Icon.Critical if critical else QMessageBox.Icon.Information
         box = QMessageBox(icon, title, text)
         box.setTextFormat(Qt.TextFormat.PlainText)  # paths, OS and storage sentences
@@ -120,6 +130,78 @@ class FirstPaintHook(QObject):
                 widget.removeEventFilter(self)
         self._widgets = []
         return True
+
+
+class Deferred(Generic[T]):
+    """A part of the app the first paint does not show: built once, by :meth:`get` — at its
+    first use, or just after the first paint (the composition root asks for every deferred
+    part then, so background work such as the upload queue's resume starts on its own).
+
+    The build function imports its feature's modules itself: importing them is most of what
+    deferring saves.
+    """
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._building = False
+
+    def get(self) -> T:
+        """The part, built now if it was not yet (a build that failed is tried again)."""
+        if self._value is None:
+            if self._building:
+                raise RuntimeError("a deferred part was asked for by its own build")
+            self._building = True
+            try:
+                self._value = self._build()
+            finally:
+                self._building = False
+        return self._value
+
+    def built(self) -> T | None:
+        """The part if it was built, else None (for shutdown: nothing is built to stop it)."""
+        return self._value
+
+
+class DeferredPart(Generic[Owner, T]):
+    """A class attribute whose value, per instance, is a :class:`Deferred` built by
+    ``build(instance)``: reading the attribute builds the part (once) and returns it;
+    ``Class.attribute.of(instance)`` gives the :class:`Deferred` itself (to build the part
+    after the first paint, or to stop it at quit only if it was built)."""
+
+    def __init__(self, build: Callable[[Owner], T]) -> None:
+        self._build = build
+        self._slot = ""
+
+    def __set_name__(self, owner: type[Owner], name: str) -> None:
+        self._slot = f"_deferred_{name}"
+
+    @overload
+    def __get__(self, instance: None, owner: type[Owner]) -> DeferredPart[Owner, T]: ...
+
+    @overload
+    def __get__(self, instance: Owner, owner: type[Owner]) -> T: ...
+
+    def __get__(self, instance: Owner | None, owner: type[Owner]) -> DeferredPart[Owner, T] | T:
+        return self if instance is None else self.of(instance).get()
+
+    def of(self, instance: Owner) -> Deferred[T]:
+        """This part of ``instance`` (not built by asking)."""
+        state: dict[str, Any] = vars(instance)
+        part = state.get(self._slot)
+        if part is None:
+            build = self._build
+            part = state[self._slot] = Deferred(lambda: build(instance))
+        return part
+
+
+def follow_client(connection: Connection, slot: Callable[[Any], object]) -> None:
+    """``slot`` gets every client ``connection`` announces, starting with the current one: a
+    part built after the connection was made must not wait for the next change."""
+    connection.sig_client_changed.connect(slot)
+    client = connection.client()
+    if client is not None:
+        slot(client)
 
 
 def quit_on_signals(qapp: QApplication) -> None:

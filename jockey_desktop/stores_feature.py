@@ -2,11 +2,14 @@
 on first use), drops on the main window, the Stores menu, the status-bar indicator and the
 notification when a batch has finished indexing.
 
-``install_stores_feature(desktop)`` is the one call ``app.py`` makes; it builds and
-connects, and decides nothing beyond where a message goes. Before the first paint it builds
-only the controllers (cheap, no network) and the hidden indicator; the view and its dialogs
-wait until the user opens them. ``StoresFeature.sig_play_item(store_id, item_id, title)`` goes to
-the player (``PlayerFeature.play_item``).
+``install_stores_feature(desktop)`` is the one call ``app.py`` makes, just after the first
+paint (or at the feature's first use); it builds and connects, and decides nothing beyond
+where a message goes. The Stores menu is the window's (shown from the start; its actions are
+connected here); the controllers, the indicator (hidden until uploads run) and the drop filter
+are built here, and the queue left by the last run resumes once the client is known; the view
+and its dialogs wait until the user opens them. ``StoresFeature.sig_play_item(store_id,
+item_id, title)`` goes to the player (``PlayerFeature.play_item``); the batch notification goes
+through the app's one notifier (``NotificationsController.tell``).
 """
 
 from __future__ import annotations
@@ -14,17 +17,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QPoint, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
 
 from jockey_desktop.controllers.stores import StoreManager
 from jockey_desktop.controllers.uploads import BatchOutcome, UploadsController
 from jockey_desktop.presentation.uploads import batch_message
+from jockey_desktop.startup import follow_client
 from jockey_desktop.ui.stores.drops import FileDropFilter
 from jockey_desktop.ui.stores.indicator import UploadsIndicator
 
 if TYPE_CHECKING:
     from jockey_desktop.app import JockeyDesktop
-    from jockey_desktop.ui.stores.notifier import Notifier
     from jockey_desktop.ui.stores.stores_view import StoresView
 
 
@@ -49,7 +51,6 @@ class StoresFeature(QObject):
         self.indicator = UploadsIndicator(self.window)
         self.drops = FileDropFilter(self)
         self._view: StoresView | None = None
-        self._notifier: Notifier | None = None
 
     # -- parts built on first use ------------------------------------------------------------
 
@@ -67,15 +68,6 @@ class StoresFeature(QObject):
             view.uploads.set_progress(self.uploads.progress())
             self._update_store_names()
         return self._view
-
-    @property
-    def notifier(self) -> Notifier:
-        """The desktop notifier, built the first time something is told."""
-        if self._notifier is None:
-            from jockey_desktop.ui.stores.notifier import Notifier
-
-            self._notifier = Notifier(self.window, self.window.app_icon)
-        return self._notifier
 
     # -- user actions --------------------------------------------------------------------------
 
@@ -113,8 +105,8 @@ class StoresFeature(QObject):
         desktop, window, uploads, manager = self._desktop, self.window, self.uploads, \
             self.manager
         conn = desktop.connection
-        conn.sig_client_changed.connect(uploads.set_client)
-        conn.sig_client_changed.connect(manager.set_client)
+        follow_client(conn, uploads.set_client)  # the last run's queue resumes with it
+        follow_client(conn, manager.set_client)
         # A restore or a damaged file moved aside replaced the database: read the queue again.
         desktop.feed.sig_changed.connect(uploads.on_changes)
         uploads.sig_store_changed.connect(self.stores.refresh_store)
@@ -139,30 +131,13 @@ class StoresFeature(QObject):
 
     def _add_menu(self) -> None:
         window = self.window
-        bar = window.menuBar()
-        manage = QAction("&Manage knowledge stores…", window)
-        manage.setShortcut(QKeySequence("Ctrl+Shift+K"))
-        manage.setStatusTip("Create stores, upload videos, watch them index")
-        manage.triggered.connect(self._open_from_menu)
-        add = QAction("&Add videos to the chosen store…", window)
-        add.setShortcut(QKeySequence("Ctrl+Shift+U"))
-        add.triggered.connect(self.add_videos)
-        url = QAction("Add from &URL…", window)
-        url.triggered.connect(self.add_url)
-        for action in (manage, add):
-            window.addAction(action)  # shortcuts work with the menu bar hidden
-        menu = bar.addMenu("S&tores")
-        menu.addAction(manage)
-        menu.addSeparator()
-        menu.addAction(add)
-        menu.addAction(url)
-        # Before Help, where menus end by convention.
-        help_action = next((a for a in bar.actions() if a.text() == "&Help"), None)
-        if help_action is not None:
-            bar.removeAction(menu.menuAction())
-            bar.insertMenu(help_action, menu)
-        self.menu = menu
-        self.action_manage, self.action_add, self.action_url = manage, add, url
+        self.menu = window.stores_menu
+        self.action_manage = window.action_manage_stores
+        self.action_add = window.action_add_videos
+        self.action_url = window.action_add_url
+        self.action_manage.triggered.connect(self._open_from_menu)
+        self.action_add.triggered.connect(self.add_videos)
+        self.action_url.triggered.connect(self.add_url)
 
     def _wire_view(self, view: StoresView) -> None:
         uploads, manager = self.uploads, self.manager
@@ -278,7 +253,8 @@ class StoresFeature(QObject):
             self._view.show_notice(text)
         view_active = self._view is not None and self._view.isActiveWindow()
         if not self.window.isActiveWindow() and not view_active:
-            self.notifier.notify("Videos ready" if outcome.ready else "Upload finished", text)
+            self._desktop.notifications.tell(
+                "Videos ready" if outcome.ready else "Upload finished", text)
 
 
 def install_stores_feature(desktop: JockeyDesktop) -> StoresFeature:

@@ -14,7 +14,6 @@ sandbox, imports the HTTP client, or asks the key store on a worker) once the wi
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -273,6 +272,9 @@ class Connection(QObject):
         self.sig_client_changed.emit(client)
 
     def _client_for(self, key: str, base_url: str) -> FullApiClient:
+        # hashlib (OpenSSL) is imported by the first connection, after the first paint.
+        import hashlib
+
         cache_key = (base_url, hashlib.sha256(key.encode()).hexdigest())
         client = self._clients.get(cache_key)
         if client is None:

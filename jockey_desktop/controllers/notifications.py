@@ -8,6 +8,9 @@ a tray). Answers that finish close together are told once ("3 answers are ready"
 turns are not told (the user stopped them). Settings → "Notify me when an answer is ready"
 turns it off (``AppSettings.notify_when_answered``).
 
+Other features tell the user through the same desktop notifier with :meth:`tell` (the stores'
+"3 videos are ready"): one tray icon for the app, whatever finished.
+
 The window side is injected (is it active, alert it, show a message), so the rules are tested
 without a desktop.
 """
@@ -32,10 +35,11 @@ COALESCE_MS = 400
 
 
 class Notifier(Protocol):
-    """Shows a desktop notification (``ui.tray_notifier.TrayNotifier``)."""
+    """Shows a desktop notification (``ui.tray_notifier.TrayNotifier``); a click on it is
+    announced by its ``sig_activated(conversation id or None)`` signal when it has one."""
 
-    def show_message(self, title: str, body: str, conversation_id: int) -> bool:
-        """Show it; False when this desktop cannot show one."""
+    def show_message(self, title: str, body: str, conversation_id: int | None) -> bool:
+        """Show it (about that conversation, or None); False when this desktop cannot."""
         ...
 
 
@@ -44,6 +48,8 @@ class NotificationsController(QObject):
 
     #: The user clicked a notification: show this conversation.
     sig_open_requested = Signal(int)
+    #: The user clicked a notification about no conversation (:meth:`tell`): show the window.
+    sig_front_requested = Signal()
     #: Whether notifications are on (for the menu's check mark).
     sig_enabled_changed = Signal(bool)
 
@@ -104,13 +110,30 @@ class NotificationsController(QObject):
         if not finished or self._window_active():
             return  # the user came back meanwhile: they see it
         title, body = notification_text(finished)
+        self._show(title, body, finished[-1].conversation_id)
+
+    @Slot(str, str)
+    def tell(self, title: str, body: str) -> None:
+        """Tell something that is not an answer (the caller decided the user is elsewhere):
+        the window asks for attention and a desktop notification shows it; a click on it
+        brings the window forward. Not switched off by the answers' setting."""
+        self._show(title, body, None)
+
+    def _show(self, title: str, body: str, conversation_id: int | None) -> None:
         self.shown.append((title, body))
         self._alert()
         if self._notifier is None:
             self._notifier = self.notifier_factory()
             activated = getattr(self._notifier, "sig_activated", None)
             if activated is not None:
-                activated.connect(self.sig_open_requested)  # a click on the notification
+                activated.connect(self._activated)  # a click on the notification
         if self._notifier is not None:
-            shown = self._notifier.show_message(title, body, finished[-1].conversation_id)
-            log.info("answer notification: %s", "shown" if shown else "no desktop support")
+            shown = self._notifier.show_message(title, body, conversation_id)
+            log.info("notification: %s", "shown" if shown else "no desktop support")
+
+    @Slot(object)
+    def _activated(self, conversation_id: object) -> None:
+        if isinstance(conversation_id, int):
+            self.sig_open_requested.emit(conversation_id)
+        else:
+            self.sig_front_requested.emit()

@@ -39,6 +39,9 @@ CONTEXT_SHORTCUTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("Shift+Enter / Shift+F3", "Previous match"),
         ("Esc", "Close the find bar"),
     )),
+    ("Knowledge stores window", (
+        ("Ctrl+W", "Close the window"),
+    )),
     ("Player", (
         ("Space", "Play / pause"),
         ("← / →", "Back / forward 5 seconds"),

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
-    QMessageBox,
+    QMenuBar,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -323,6 +323,8 @@ class MainWindow(QMainWindow):
         settings_menu.addAction(self.action_settings)
         settings_menu.addAction(self.action_notify)
 
+        self._build_feature_menus(bar)
+
         self.action_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts,
                                              "Ctrl+/", "Every keyboard shortcut on one sheet")
         self.action_open_data = self._action("Open &data folder", self.open_data_folder, None,
@@ -343,6 +345,51 @@ class MainWindow(QMainWindow):
                            self.action_copy, self.action_find, self.action_compare,
                            self.action_find_here, self.action_find_next,
                            self.action_find_previous, self.action_rename]
+
+    def _placeholder(self, text: str, shortcut: str | None = None, tip: str = "",
+                     *, window_wide: bool = True) -> QAction:
+        """An action a feature built after the first paint connects (its menu is shown from
+        the start; ``window_wide``: its shortcut works with the menu bar hidden)."""
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        if window_wide:
+            self.addAction(action)
+        return action
+
+    def _build_feature_menus(self, bar: QMenuBar) -> None:
+        """Video and Stores: the player and the stores feature (``player_wiring``,
+        ``stores_feature``) are built after the first paint and connect these actions."""
+        self.action_show_player = self._placeholder("Show &player", None,
+                                                    "Show the player beside the chat")
+        self.action_play_pause = self._placeholder("&Play / pause")
+        self.action_previous_moment = self._placeholder("P&revious moment", "Ctrl+[")
+        self.action_next_moment = self._placeholder("&Next moment", "Ctrl+]")
+        self.action_export_moments = self._placeholder(
+            "&Export this conversation's moments…", None,
+            "Save the cited moments for a video editor (OTIO, EDL, FCP XML, CSV, chapters)",
+            window_wide=False)
+        self.video_menu = bar.addMenu("&Video")
+        self.video_menu.setAccessibleName("Video menu")
+        for action in (self.action_show_player, self.action_play_pause,
+                       self.action_previous_moment, self.action_next_moment):
+            self.video_menu.addAction(action)
+        self.video_menu.addSeparator()
+        self.video_menu.addAction(self.action_export_moments)
+
+        self.action_manage_stores = self._placeholder(
+            "&Manage knowledge stores…", "Ctrl+Shift+K",
+            "Create stores, upload videos, watch them index")
+        self.action_add_videos = self._placeholder("&Add videos to the chosen store…",
+                                                   "Ctrl+Shift+U")
+        self.action_add_url = self._placeholder("Add from &URL…", window_wide=False)
+        self.stores_menu = bar.addMenu("S&tores")
+        self.stores_menu.addAction(self.action_manage_stores)
+        self.stores_menu.addSeparator()
+        self.stores_menu.addAction(self.action_add_videos)
+        self.stores_menu.addAction(self.action_add_url)
 
     @Slot()
     def _export_markdown(self) -> None:
@@ -625,6 +672,8 @@ class MainWindow(QMainWindow):
     def confirm_new_conversation_on(self, store_name: str) -> bool:
         """Ask whether to start a new conversation on another store (sessions are bound to
         one store). True = start one."""
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         box = QMessageBox(QMessageBox.Icon.Question, "Start a new conversation?",
                           f"Start a new conversation on “{store_name}”?", parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)  # a server-supplied store name
@@ -653,6 +702,8 @@ class MainWindow(QMainWindow):
     def confirm_restore_backup(self, text: str) -> bool:
         """Ask before replacing the conversations with a backup; ``text`` says which backup
         and what happens. True = restore."""
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         box = QMessageBox(QMessageBox.Icon.Warning, "Restore newest backup?", text,
                           parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)  # contains file paths
@@ -665,6 +716,8 @@ class MainWindow(QMainWindow):
     @Slot(str, str, bool)
     def show_message(self, title: str, text: str, warning: bool = False) -> None:
         """Something the user must read: the status bar always, a dialog when interactive."""
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         self.show_status(text, 8000)
         if self.interactive:
             icon = QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Information
@@ -678,6 +731,8 @@ class MainWindow(QMainWindow):
 
         ``text`` often carries server or OS error text: shown as plain text, never as HTML.
         """
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.addButton(QMessageBox.StandardButton.Ok)
@@ -686,6 +741,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_about(self) -> None:
         """The About box."""
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         QMessageBox.about(
             self, f"About {APP_NAME}",
             f"<b>{APP_NAME}</b> {__version__}<br>Explore video collections with TwelveLabs "
@@ -758,6 +815,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _show_important_notice(self) -> None:
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, self.notice_banner.text(),
                           parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)  # paths and server text, verbatim

@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QMenu,
-    QMessageBox,
     QPushButton,
     QStackedWidget,
     QStyle,
@@ -532,6 +531,8 @@ class ConversationSidebar(QWidget):
 
     def confirm_delete(self, title: str) -> bool:
         """Ask before deleting; the server-side session can never be recovered."""
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
         box = QMessageBox(QMessageBox.Icon.Warning, "Delete conversation",
                           f"Delete “{title}”?", parent=self)
         # The title is user/server text: show its characters, never interpret it as HTML.

@@ -2,9 +2,10 @@
 
 Where the desktop has a tray (KDE, Xfce, Windows, macOS' menu bar), the app's icon appears
 there while a message is shown and the message names the conversation; a click on it brings
-the window forward on that conversation. Without a tray (plain GNOME), ``show_message``
-returns False and the window's ``QApplication.alert`` is what the user sees (GNOME shows it
-as "Jockey Desktop is ready").
+the window forward (on that conversation, when the message is about one). The app has one:
+``controllers.notifications`` builds it and every feature tells through that. Without a tray
+(plain GNOME), ``show_message`` returns False and the window's ``QApplication.alert`` is what
+the user sees (GNOME shows it as "Jockey Desktop is ready").
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ TRAY_LINGER_MS = 15_000
 class TrayNotifier(QObject):
     """Shows messages from a tray icon that exists only while there is something to tell."""
 
-    #: A message was clicked: the conversation it was about.
-    sig_activated = Signal(int)
+    #: A message was clicked: the conversation it was about (an int), or None.
+    sig_activated = Signal(object)
 
     def __init__(self, icon: QIcon, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -38,8 +39,9 @@ class TrayNotifier(QObject):
         """True when this desktop can show tray messages."""
         return QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages()
 
-    def show_message(self, title: str, body: str, conversation_id: int) -> bool:
-        """Show a message (plain text); False when there is no tray to show it from."""
+    def show_message(self, title: str, body: str, conversation_id: int | None) -> bool:
+        """Show a message (plain text) about that conversation (or None); False when there
+        is no tray to show it from."""
         if not self.available():
             return False
         if self._tray is None:
@@ -55,8 +57,7 @@ class TrayNotifier(QObject):
 
     @Slot()
     def _on_clicked(self, *_args: object) -> None:
-        if self._conversation_id is not None:
-            self.sig_activated.emit(self._conversation_id)
+        self.sig_activated.emit(self._conversation_id)
         self._hide()
 
     @Slot()

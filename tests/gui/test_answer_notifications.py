@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QWidget
 
 from tests.helpers.app import (
@@ -21,22 +20,9 @@ from tests.helpers.app import (
     settled,
     wait_for_store,
 )
+from tests.helpers.notifications import FakeNotifier
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
-
-
-class FakeNotifier(QObject):
-    """Records the desktop notifications instead of showing them."""
-
-    sig_activated = Signal(int)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[tuple[str, str, int]] = []
-
-    def show_message(self, title: str, body: str, conversation_id: int) -> bool:
-        self.messages.append((title, body, conversation_id))
-        return True
 
 
 @pytest.fixture
@@ -144,3 +130,21 @@ def test_without_a_tray_the_window_still_flashes(
     qtbot.waitUntil(lambda: bool(desktop.notifications.shown), timeout=5_000)
     assert alerts == [desktop.window]
     assert desktop.notifications.shown[0][0].startswith("Answer ready: ")
+
+
+def test_other_features_tell_through_the_same_notifier(
+    qtbot: Any, start: Started, alerts: list[QWidget]
+) -> None:
+    desktop, notifier, other = _app(qtbot, start)
+    window = desktop.window
+    _to_background(qtbot, window, other)
+    shown = current(desktop)
+    # The stores' "batch ready" (StoresFeature) says it this way: no conversation to open.
+    desktop.notifications.tell("Videos ready", "3 videos are ready to ask about in “Trips”.")
+    assert notifier.messages == [
+        ("Videos ready", "3 videos are ready to ask about in “Trips”.", None)]
+    assert alerts == [window]
+    # A click on it brings the window forward, on whatever it showed.
+    notifier.sig_activated.emit(None)
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    assert current(desktop) == shown

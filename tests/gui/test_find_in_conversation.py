@@ -124,6 +124,8 @@ def test_ctrl_f_finds_next_and_previous_in_the_open_conversation(
     assert pane.find_count()[0] == 0
     press(qtbot, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)  # previous: wraps
     assert pane.find_count()[0] == expected - 1 and view.highlighted_message_id() == last
+    # The word's marks come with the row's layout, once the reveal has scrolled it in.
+    qtbot.waitUntil(lambda: bool(view.highlight_rects()[1]), timeout=5_000)
     row, marks = view.highlight_rects()
     assert isinstance(row, QRectF) and marks
 

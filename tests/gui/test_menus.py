@@ -88,6 +88,25 @@ def test_keyboard_shortcuts_sheet_lists_every_shortcut(qtbot: Any, start: Starte
     dialog.close()
 
 
+def test_the_shortcuts_sheet_lists_the_stores_windows_keys(qtbot: Any) -> None:
+    """The stores window's own keys (no menu item there) are on the sheet, and do work."""
+    from jockey_desktop.ui.stores.stores_view import StoresView
+
+    view = StoresView()
+    qtbot.addWidget(view)
+    bound = {key.toString() for action in view.actions() for key in action.shortcuts()}
+    listed = dict(CONTEXT_SHORTCUTS)["Knowledge stores window"]
+    assert ("Ctrl+W", "Close the window") in listed
+    for keys, _does in listed:
+        assert keys in bound
+    view.show()
+    qtbot.waitExposed(view)
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow, timeout=5_000)
+    press(qtbot, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not view.isVisible(), timeout=5_000)
+
+
 def test_the_shortcuts_sheet_knows_the_players_keys() -> None:
     """The player's keys (ui/player/panel.py) are on the sheet. The source is read, not
     imported: importing it loads QtMultimedia, which is for the player's own tests."""

@@ -214,7 +214,14 @@ _FIRST_PAINT_SCRIPT = textwrap.dedent("""
              "jockey_desktop.core.api.client", "PySide6.QtMultimedia",
              "jockey_desktop.ui.player.engine", "jockey_desktop.core.media_relay",
              "opentimelineio")
-    print("after-create", *sorted(m for m in heavy if m in sys.modules))
+    # The features the first paint does not show: built (and imported) just after it.
+    features = ("jockey_desktop.player_wiring", "jockey_desktop.controllers.player",
+                "jockey_desktop.stores_feature", "jockey_desktop.controllers.uploads",
+                "jockey_desktop.core.upload_flow", "jockey_desktop.ui.stores.indicator",
+                "jockey_desktop.compare_wiring", "jockey_desktop.controllers.compare",
+                "jockey_desktop.controllers.notifications", "jockey_desktop.controllers.starters",
+                "jockey_desktop.controllers.selections", "hashlib")
+    print("after-create", *sorted(m for m in heavy + features if m in sys.modules))
     window = desktop.window
 
     class Watch(QObject):
@@ -222,7 +229,8 @@ _FIRST_PAINT_SCRIPT = textwrap.dedent("""
             if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
                 self.seen = True
                 # requests only: keyring may be loading on a worker meanwhile (by design).
-                print("at-first-paint", *sorted(m for m in heavy[:2] if m in sys.modules))
+                print("at-first-paint",
+                      *sorted(m for m in heavy[:2] + features if m in sys.modules))
                 QTimer.singleShot(0, qapp.quit)
             return False
 
@@ -246,6 +254,72 @@ def test_nothing_heavy_is_imported_before_the_first_paint(tmp_path: Path) -> Non
     lines = proc.stdout.splitlines()
     assert "after-create" in lines, proc.stdout
     assert "at-first-paint" in lines, proc.stdout
+
+
+def test_features_the_first_paint_does_not_show_are_built_just_after_it(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    data = make_data_dir(tmp_path / "data", 3)
+    desktop = create(data)
+    parts = (JockeyDesktop.player, JockeyDesktop.store_feature, JockeyDesktop.compare,
+             JockeyDesktop.notifications, JockeyDesktop.starters, JockeyDesktop.mentions)
+    try:
+        # Their menus are there from the start, with their shortcuts.
+        window = desktop.window
+        assert window.video_menu.menuAction() in window.menuBar().actions()
+        assert window.action_manage_stores in window.actions()
+        assert all(part.of(desktop).built() is None for part in parts)
+        desktop.start(show=True)
+        assert all(part.of(desktop).built() is None for part in parts)
+        qtbot.waitUntil(lambda: desktop.first_paint is not None and desktop.first_paint.done,
+                        timeout=5000)
+        built = [part.of(desktop).built() for part in parts]
+        assert all(feature is not None for feature in built)
+        # Asking again gives the same part (built once).
+        assert desktop.player is built[0] and desktop.store_feature is built[1]
+        # The placeholders now reach their feature: Stores → Manage… opens the stores window.
+        assert desktop.store_feature._view is None
+        window.action_manage_stores.trigger()
+        assert desktop.store_feature._view is not None
+        assert desktop.store_feature.view.isVisible()
+    finally:
+        close(desktop)
+
+
+def test_a_deferred_part_is_built_once_and_a_failed_build_is_tried_again() -> None:
+    from jockey_desktop.startup import Deferred
+
+    calls: list[int] = []
+
+    def build() -> list[int]:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise OSError("not this time")
+        return calls
+
+    part = Deferred(build)
+    assert part.built() is None
+    with pytest.raises(OSError):
+        part.get()
+    assert part.built() is None
+    assert part.get() is calls and part.get() is calls
+    assert calls == [0, 1]  # built once after the failure, then kept
+
+    looping: Deferred[object] = Deferred(lambda: looping.get())
+    with pytest.raises(RuntimeError, match="its own build"):
+        looping.get()
+
+
+def test_a_feature_asked_for_before_the_first_paint_is_built_then(tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path / "data", 1)
+    desktop = create(data)
+    try:
+        assert JockeyDesktop.compare.of(desktop).built() is None
+        compare = desktop.compare
+        assert JockeyDesktop.compare.of(desktop).built() is compare
+        assert JockeyDesktop.player.of(desktop).built() is None  # the others wait
+    finally:
+        close(desktop)
 
 
 def test_opening_a_long_conversation_reads_only_its_newest_page(

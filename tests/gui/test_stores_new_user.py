@@ -13,6 +13,7 @@ from jockey_desktop.core.storage.models import UploadState
 from jockey_desktop.sandbox import Pace
 from jockey_desktop.ui.stores.store_dialog import StoreDialog
 from tests.helpers.app import ask_and_wait, pane_messages
+from tests.helpers.notifications import FakeNotifier
 from tests.helpers.uploads import drop_files, fast_timings, write_video
 
 # The offscreen platform cannot raise windows or propagate size hints.
@@ -26,6 +27,8 @@ NAMES = ("beach day.mp4", "mountain hike.mp4", "city night.mp4")
 def test_create_a_store_drop_three_videos_watch_them_index_and_ask(
         start: Any, qtbot: Any, tmp_path: Path) -> None:
     desktop = start(sandbox_pace=PACE)
+    notifier = FakeNotifier()  # the app's one desktop notifier, answers' and stores' alike
+    desktop.notifications.notifier_factory = lambda: notifier
     feature = desktop.store_feature
     feature.uploads.timings = fast_timings()
     qtbot.waitUntil(lambda: bool(desktop.stores.stores()) and not desktop.stores.is_loading(),
@@ -56,8 +59,6 @@ def test_create_a_store_drop_three_videos_watch_them_index_and_ask(
     rect = view.store_list.visualRect(view.store_model.index(row, 0))
     seen: set[UploadState] = set()
     feature.uploads.sig_rows_changed.connect(lambda rows: seen.update(r.state for r in rows))
-    notified: list[tuple[str, str, str]] = []
-    feature.notifier.sig_notified.connect(lambda *told: notified.append(told))
     assert drop_files(view.store_list.viewport(), files, rect.center())
 
     # Upload and indexing progress: the queue view has a row per file that goes through
@@ -80,8 +81,9 @@ def test_create_a_store_drop_three_videos_watch_them_index_and_ask(
     assert panel.model.status_text(panel.model.rows()[0]) == "Ready"
     # The batch is told: in the status bar, and as a notification (the window is not
     # active offscreen).
-    qtbot.waitUntil(lambda: bool(notified), timeout=5_000)
-    assert notified[0][1] == "3 videos are ready to ask about in “Holiday clips”."
+    qtbot.waitUntil(lambda: bool(notifier.messages), timeout=5_000)
+    assert notifier.messages[0] == (
+        "Videos ready", "3 videos are ready to ask about in “Holiday clips”.", None)
 
     # Ask about them in a new conversation on the store.
     picker.choose(store_id)

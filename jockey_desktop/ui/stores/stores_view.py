@@ -314,7 +314,8 @@ class StoresView(QWidget):
         layout.addWidget(self.message_label)
 
         close = QAction("Close", self)
-        close.setShortcut(QKeySequence(QKeySequence.StandardKey.Close))
+        # Every binding of the platform's Close (Linux: Ctrl+W and Ctrl+F4), not only the first.
+        close.setShortcuts(QKeySequence.StandardKey.Close)
         close.triggered.connect(self.close)
         self.addAction(close)
 
