@@ -805,8 +805,10 @@ def stub_qt_quick_in_toc(binaries: list[TocEntry], work_dir: Path,
                          needed: Callable[[str], list[str]] = elf_needed) -> list[TocEntry]:
     """Swap the bundled libQt6Quick/libQt6Qml for stubs and drop the Qml helpers (Linux).
 
-    Unchanged when the TOC holds no FFmpeg plugin or no Quick/Qml. Raises BuildError when
-    another bundled file links a stubbed library, or when a stub cannot match the plugin.
+    Unchanged when the TOC holds no FFmpeg plugin or no Quick/Qml. Raises BuildError, before
+    compiling anything, when a file that stays (other than the plugin) links a stubbed library
+    (directly, or as a Qml helper something still needs), and when a stub cannot match the
+    plugin's imports.
     """
     def name_of(entry: TocEntry) -> str:
         return PurePosixPath(entry[0].replace("\\", "/")).name
@@ -819,13 +821,26 @@ def stub_qt_quick_in_toc(binaries: list[TocEntry], work_dir: Path,
     if set(real) != set(QT_STUB_IMPORTS):
         raise BuildError(f"expected {', '.join(sorted(QT_STUB_IMPORTS))} in the bundle, found "
                          f"only {', '.join(sorted(real))}")
-    skip = {QT_STUB_CLIENT, *QT_STUB_IMPORTS, *QT_QML_HELPERS}
+
+    def links(entry: TocEntry) -> set[str]:
+        # A stub links nothing of Qt: the real library's own dependencies do not count.
+        return set() if name_of(entry) in QT_STUB_IMPORTS else set(needed(entry[1]))
+
+    # Drop each helper no remaining file links; repeat, as helpers link one another.
+    dropped = {name_of(entry) for entry in files if name_of(entry) in QT_QML_HELPERS}
+    while True:
+        still_needed = {soname for entry in files if name_of(entry) not in dropped
+                        for soname in links(entry)}
+        if not dropped & still_needed:
+            break
+        dropped -= still_needed
     for entry in files:
-        linked = set(needed(entry[1])) & set(QT_STUB_IMPORTS)
-        if linked and name_of(entry) not in skip:
+        linked = links(entry) & set(QT_STUB_IMPORTS)
+        if linked and name_of(entry) != QT_STUB_CLIENT and name_of(entry) not in dropped:
             raise BuildError(f"{entry[0]} links {', '.join(sorted(linked))}, whose stubs carry "
-                             f"only what {QT_STUB_CLIENT} imports: keep the real libraries or "
-                             "drop that file")
+                             f"only what {QT_STUB_CLIENT} imports: keep the real libraries "
+                             "or drop that file")
+
     plugin_symbols = parse_dynamic_symbols(_readelf("--dyn-syms", plugin[1]))
     version_needs = parse_version_needs(_readelf("-V", plugin[1]))
     stubs: dict[str, str] = {}
@@ -834,25 +849,20 @@ def stub_qt_quick_in_toc(binaries: list[TocEntry], work_dir: Path,
         symbols = stub_symbols(plugin_symbols, version_needs, library, library_symbols,
                                expected)
         stubs[library] = str(make_qt_stub(library, symbols, work_dir))
-    swapped = [(dest, stubs[name_of((dest, source, kind))], kind)
-               if kind != "SYMLINK" and name_of((dest, source, kind)) in stubs
-               else (dest, source, kind) for dest, source, kind in binaries]
-    # Drop each helper no remaining file links; repeat, as helpers link one another.
-    dropped = set(QT_QML_HELPERS)
-    while True:
-        still_needed = {soname for entry in swapped if entry[2] != "SYMLINK"
-                        and name_of(entry) not in dropped for soname in needed(entry[1])}
-        if not dropped & still_needed:
-            break
-        dropped -= still_needed
     before = sum(Path(entry[1]).stat().st_size for entry in files
                  if name_of(entry) in stubs or name_of(entry) in dropped)
     after = sum(Path(path).stat().st_size for path in stubs.values())
     print(f"jockey spec: Qt Quick/QML stubbed ({', '.join(sorted(stubs))}; dropped "
           f"{', '.join(sorted(dropped)) or 'nothing'}): {format_mb(before)} -> "
           f"{after / 1000:.0f} kB")
-    return [entry for entry in swapped
-            if entry[2] == "SYMLINK" or name_of(entry) not in dropped]
+    result: list[TocEntry] = []
+    for dest, source, kind in binaries:
+        name = name_of((dest, source, kind))
+        if kind != "SYMLINK" and name in dropped:
+            continue
+        result.append((dest, stubs[name], kind) if kind != "SYMLINK" and name in stubs
+                      else (dest, source, kind))
+    return result
 
 
 # --- version, plist, Windows version resource ---------------------------------------------
