@@ -1009,6 +1009,13 @@ class SizeReport:
         return "\n".join(lines)
 
 
+def check_folder_budget(report: SizeReport, max_mb: float = MAX_FOLDER_MB) -> None:
+    """Raise BuildError when the folder exceeds ``max_mb`` decimal MB."""
+    if report.total_bytes > max_mb * MB:
+        raise BuildError(f"app folder is {format_mb(report.total_bytes)}, over the budget of "
+                         f"{max_mb:g} MB ({max_mb * MB / MIB:.1f} MiB)")
+
+
 def size_report(root: Path, top: int = 15) -> SizeReport:
     """Walk ``root`` and return its total size and the ``top`` biggest files."""
     sizes: list[tuple[str, int]] = []
@@ -1396,9 +1403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("== size", flush=True)
         report = size_report(app_dir)
         print(report.format())
-        if sys.platform.startswith("linux") and report.total_mb > args.max_size_mb:
-            raise BuildError(f"app folder is {format_mb(report.total_bytes)}, budget "
-                             f"{args.max_size_mb:g} MB ({args.max_size_mb * MB / MIB:.1f} MiB)")
+        if sys.platform.startswith("linux"):
+            check_folder_budget(report, args.max_size_mb)
 
         if sys.platform.startswith("linux"):
             print("== shared-library dependencies", flush=True)

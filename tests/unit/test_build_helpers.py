@@ -776,6 +776,29 @@ def test_size_report_totals_and_orders_biggest(tmp_path: Path) -> None:
     assert "4 files" in text and "a/big.so" in text
 
 
+def test_sizes_are_decimal_mb_with_mib_beside(tmp_path: Path) -> None:
+    from build_scripts import benchmark
+
+    (tmp_path / "lib.so").write_bytes(b"x" * 1_500_000)
+    os.symlink("lib.so", tmp_path / "lib.so.6")
+    report = build.size_report(tmp_path)
+    # The benchmark's measure 7 counts the folder as the build does, in the same unit.
+    assert benchmark.folder_size_mb(tmp_path) == report.total_mb == report.total_bytes / 1e6
+    assert benchmark.PACKAGED_LIMIT_MB == build.MAX_FOLDER_MB == 135.0
+    assert build.format_mb(141_407_061) == "141.4 MB (134.9 MiB)"
+    assert report.format().startswith("app folder: 1.5 MB (1.4 MiB) in 2 files")
+
+
+def test_folder_budget_is_135_decimal_mb() -> None:
+    build.check_folder_budget(build.SizeReport(135_000_000, 1, ()))
+    # 135.0 MB + 1 byte is 128.7 MiB: the old check against MiB would have let it through.
+    with pytest.raises(build.BuildError, match=r"135\.0 MB \(128\.7 MiB\), over the budget "
+                                               r"of 135 MB \(128\.7 MiB\)"):
+        build.check_folder_budget(build.SizeReport(135_000_001, 1, ()))
+    with pytest.raises(build.BuildError, match="budget of 120 MB"):
+        build.check_folder_budget(build.SizeReport(124_866_024, 1, ()), max_mb=120)
+
+
 def test_unexpected_stderr_lines_uses_whitelist() -> None:
     stderr = ("This plugin does not support propagateSizeHints()\n\n"
               "QObject::connect: No such signal Foo::bar()\n")
