@@ -1455,7 +1455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"version {version}; app {app_dir}: {format_mb(report.total_bytes)}")
     if artifact is not None:
         size = artifact.stat().st_size if artifact.is_file() else 0
-        print(f"artifact {artifact}" + (f" ({format_mb(size)})" if size else ""))
+        print(f"artifact {artifact}" + (f": {format_mb(size)}" if size else ""))
     print(f"PyInstaller {pyinstaller_seconds:.0f} s; whole build "
           f"{time.monotonic() - total_started:.0f} s")
     if self_test_seconds is not None:

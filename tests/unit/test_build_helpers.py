@@ -583,21 +583,6 @@ def test_stubs_of_the_wheel_load_the_ffmpeg_plugin_and_abort_when_called(
             "of libQt6Quick.so.6") in called.stderr
 
 
-def test_the_expected_imports_match_the_installed_plugin(tmp_path: Path) -> None:
-    """QT_STUB_IMPORTS is what the pinned PySide6's plugin imports (the build checks the same;
-    this says so in the test run, before anyone builds)."""
-    qt = _wheel_qt_dir()
-    if qt is None:
-        pytest.skip("needs the Linux PySide6 wheel's FFmpeg plugin, readelf and cc")
-    plugin = str(qt / "plugins" / "multimedia" / "libffmpegmediaplugin.so")
-    plugin_symbols = build.parse_dynamic_symbols(build._readelf("--dyn-syms", plugin))
-    needs = build.parse_version_needs(build._readelf("-V", plugin))
-    for library, expected in build.QT_STUB_IMPORTS.items():
-        defined = build.parse_dynamic_symbols(
-            build._readelf("--dyn-syms", str(qt / "lib" / library)))
-        assert build.imported_from(plugin_symbols, needs, library, defined) == expected
-
-
 # --- version, plist, Windows version resource --------------------------------------------------
 
 
