@@ -72,9 +72,9 @@ BARE_WINDOW = REPO_ROOT / "build_scripts" / "bench" / "bare_window.py"
 DIST_APP_DIR = REPO_ROOT / "dist" / "JockeyDesktop"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "jockey-bench-cache"
 RESULT_PREFIX = "BENCH-RESULT: "
-#: build.py's folder limit (it counts MiB), in the MB (10^6 bytes) this table uses.
-PACKAGED_LIMIT_MIB = 135.0
-PACKAGED_LIMIT_MB = round(PACKAGED_LIMIT_MIB * 2**20 / 1e6, 2)
+#: The issue's folder budget in MB (10^6 bytes, this table's unit), as build.py's
+#: MAX_FOLDER_MB (issue 11 item 8: 135 MB); build.py fails a build above it.
+PACKAGED_LIMIT_MB = 135.0
 _CLOCK_LINE = re.compile(r"^startup-probe-clock: monotonic=([0-9.]+)$", re.M)
 _PROBE_LINE = re.compile(r"^startup-probe: ([0-9.]+) ms", re.M)
 _RSS_LINE = re.compile(r"^bare-window-rss-mb: ([0-9.]+)$", re.M)
@@ -553,9 +553,10 @@ def measure_uploads(cfg: Config, env: dict[str, str]) -> list[Result]:
 
 
 def folder_size_mb(folder: Path) -> float:
-    """Total size of the files under ``folder`` in MB (1,000,000 bytes)."""
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()
-               and not p.is_symlink()) / 1e6
+    """Total size under ``folder`` in MB (1,000,000 bytes), counted as build.py's size report
+    counts it: every file, a symlink as its link only."""
+    return sum(p.lstat().st_size for p in folder.rglob("*")
+               if p.is_symlink() or p.is_file()) / 1e6
 
 
 def frozen_bare_window(cache: Path, env: dict[str, str]) -> Path | None:
@@ -605,8 +606,8 @@ def measure_packaged(cfg: Config, data_dir: Path, env: dict[str, str],
     size = Result.from_runs("packaged_size_mb", [size_mb], "MB", PACKAGED_LIMIT_MB,
                             "7. packaged app folder size (with the player)",
                             folder_mib=round(size_mb * 1e6 / 2**20, 1))
-    size.note = (f"{size_mb * 1e6 / 2**20:.1f} MiB; build.py's limit is "
-                 f"{PACKAGED_LIMIT_MIB:.0f} MiB ({PACKAGED_LIMIT_MB:.1f} MB)")
+    size.note = (f"{size_mb * 1e6 / 2**20:.1f} MiB; the budget (build.py's too) is "
+                 f"{PACKAGED_LIMIT_MB:.0f} MB ({PACKAGED_LIMIT_MB * 1e6 / 2**20:.1f} MiB)")
     results = [size]
     if cfg.small:
         results.append(Result.skipped(

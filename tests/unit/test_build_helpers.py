@@ -369,6 +369,220 @@ def test_qt_collates_with_the_trimmed_icu_data(tmp_path: Path) -> None:
     assert "Could not create collator" not in result.stderr
 
 
+# --- Qt Quick/QML stubs --------------------------------------------------------------------------
+
+# Lines as ``readelf -W --dyn-syms`` / ``readelf -W -V`` print them (binutils 2.40; the
+# symbol tables' column padding squeezed to one space to fit the line length).
+PLUGIN_DYN_SYMS = """
+Symbol table '.dynsym' contains 6 entries:
+   Num:    Value          Size Type    Bind   Vis      Ndx Name
+  0: 0000000000000000 0 NOTYPE LOCAL DEFAULT UND
+  1: 0000000000000000 0 OBJECT GLOBAL DEFAULT UND _ZN12QQuickWindow16staticMetaObjectE@Qt_6 (38)
+  2: 0000000000000000 0 FUNC GLOBAL DEFAULT UND _ZN12QQuickWindow10grabWindowEv@Qt_6 (38)
+  3: 0000000000000000 0 FUNC GLOBAL DEFAULT UND _ZN7QWindow4showEv@Qt_6 (12)
+  4: 0000000000000000 0 FUNC GLOBAL DEFAULT UND unversioned_quick_function
+  5: 0000000000000000 0 NOTYPE WEAK DEFAULT UND __gmon_start__
+  6: 00000000000a1b20 120 FUNC GLOBAL DEFAULT 14 qt_plugin_instance@@Qt_6
+"""
+PLUGIN_VERSIONS = """
+Version needs section '.gnu.version_r' contains 2 entries:
+ Addr: 0x000000000000da98  Offset: 0x0000da98  Link: 6 (.dynstr)
+  000000: Version: 1  File: libQt6Quick.so.6  Cnt: 1
+  0x0010:   Name: Qt_6  Flags: none  Version: 38
+  0x0020: Version: 1  File: libQt6Gui.so.6  Cnt: 2
+  0x0030:   Name: Qt_6_PRIVATE_API  Flags: none  Version: 21
+  0x0040:   Name: Qt_6  Flags: none  Version: 12
+"""
+QUICK_DYN_SYMS = """
+  1: 0000000000000000 0 FUNC GLOBAL DEFAULT UND _ZN7QWindow4showEv@Qt_6 (5)
+  9691: 00000000002db8f0 282 FUNC GLOBAL DEFAULT 14 _ZN12QQuickWindow10grabWindowEv@@Qt_6
+  9792: 000000000079ab60 56 OBJECT GLOBAL DEFAULT 22 _ZN12QQuickWindow16staticMetaObjectE@@Qt_6
+  9800: 00000000002db000 10 FUNC GLOBAL DEFAULT 14 unversioned_quick_function
+  9801: 0000000000000010 8 TLS GLOBAL DEFAULT 25 quick_tls@@Qt_6_PRIVATE_API
+"""
+QUICK_IMPORTS = frozenset({"_ZN12QQuickWindow10grabWindowEv",
+                           "_ZN12QQuickWindow16staticMetaObjectE"})
+
+
+def test_parse_dynamic_symbols_reads_imports_and_definitions() -> None:
+    symbols = build.parse_dynamic_symbols(PLUGIN_DYN_SYMS)
+    assert [s.name for s in symbols] == [
+        "_ZN12QQuickWindow16staticMetaObjectE", "_ZN12QQuickWindow10grabWindowEv",
+        "_ZN7QWindow4showEv", "unversioned_quick_function", "__gmon_start__",
+        "qt_plugin_instance"]
+    meta, grab, _show, unversioned, _gmon, instance = symbols
+    assert (meta.kind, meta.defined, meta.version, meta.version_index) == (
+        "OBJECT", False, "Qt_6", 38)
+    assert (grab.kind, grab.version_index) == ("FUNC", 38)
+    assert (unversioned.version, unversioned.version_index) == (None, None)
+    assert (instance.defined, instance.size, instance.version) == (True, 120, "Qt_6")
+    quick = {s.name: s for s in build.parse_dynamic_symbols(QUICK_DYN_SYMS)}
+    assert quick["_ZN12QQuickWindow16staticMetaObjectE"].size == 56
+    assert quick["quick_tls"].version == "Qt_6_PRIVATE_API"
+
+
+def test_parse_version_needs_maps_indices_to_files() -> None:
+    assert build.parse_version_needs(PLUGIN_VERSIONS) == {
+        38: "libQt6Quick.so.6", 21: "libQt6Gui.so.6", 12: "libQt6Gui.so.6"}
+
+
+def test_imports_are_attributed_by_version_need_or_by_the_real_definition() -> None:
+    plugin = build.parse_dynamic_symbols(PLUGIN_DYN_SYMS)
+    needs = build.parse_version_needs(PLUGIN_VERSIONS)
+    quick = build.parse_dynamic_symbols(QUICK_DYN_SYMS)
+    # QWindow::show is versioned against Gui even though Quick imports it too; the weak,
+    # unversioned __gmon_start__ is nobody's; the unversioned function Quick defines counts.
+    assert build.imported_from(plugin, needs, "libQt6Quick.so.6", quick) == {
+        *QUICK_IMPORTS, "unversioned_quick_function"}
+    assert build.imported_from(plugin, needs, "libQt6Qml.so.6", []) == set()
+
+
+def test_stub_symbols_are_the_real_definitions_of_the_expected_imports() -> None:
+    plugin = [s for s in build.parse_dynamic_symbols(PLUGIN_DYN_SYMS)
+              if s.name != "unversioned_quick_function"]
+    needs = build.parse_version_needs(PLUGIN_VERSIONS)
+    quick = build.parse_dynamic_symbols(QUICK_DYN_SYMS)
+    symbols = build.stub_symbols(plugin, needs, "libQt6Quick.so.6", quick, QUICK_IMPORTS)
+    assert [(s.name, s.kind, s.size, s.version) for s in symbols] == [
+        ("_ZN12QQuickWindow10grabWindowEv", "FUNC", 282, "Qt_6"),
+        ("_ZN12QQuickWindow16staticMetaObjectE", "OBJECT", 56, "Qt_6")]
+
+
+def test_stub_symbols_fail_when_the_plugin_imports_something_new() -> None:
+    plugin = build.parse_dynamic_symbols(PLUGIN_DYN_SYMS)
+    needs = build.parse_version_needs(PLUGIN_VERSIONS)
+    quick = build.parse_dynamic_symbols(QUICK_DYN_SYMS)
+    with pytest.raises(build.BuildError,
+                       match=r"new: unversioned_quick_function; no longer imported: none.*"
+                             r"QT_STUB_IMPORTS"):
+        build.stub_symbols(plugin, needs, "libQt6Quick.so.6", quick, QUICK_IMPORTS)
+    with pytest.raises(build.BuildError, match=r"no longer imported: extra_symbol"):
+        build.stub_symbols(plugin, needs, "libQt6Quick.so.6", quick,
+                           QUICK_IMPORTS | {"unversioned_quick_function", "extra_symbol"})
+
+
+def test_stub_symbols_refuse_what_a_stub_cannot_define() -> None:
+    tls = build.DynamicSymbol("quick_tls", "TLS", 0, False, "Qt_6_PRIVATE_API", 38)
+    needs = {38: "libQt6Quick.so.6"}
+    quick = build.parse_dynamic_symbols(QUICK_DYN_SYMS)
+    with pytest.raises(build.BuildError, match=r"cannot stub quick_tls.*TLS"):
+        build.stub_symbols([tls], needs, "libQt6Quick.so.6", quick, frozenset({"quick_tls"}))
+
+
+def test_stub_source_aborts_in_functions_and_zeroes_objects() -> None:
+    symbols = [build.DynamicSymbol("_ZN12QQuickWindow10grabWindowEv", "FUNC", 282, True,
+                                   "Qt_6", None),
+               build.DynamicSymbol("_ZN12QQuickWindow16staticMetaObjectE", "OBJECT", 56, True,
+                                   "Qt_6", None)]
+    source = build.stub_c_source("libQt6Quick.so.6", symbols)
+    assert re.search(r"void _ZN12QQuickWindow10grabWindowEv\(void\) \{ "
+                     r'jockey_stub_called\("_ZN12QQuickWindow10grabWindowEv"\); \}', source)
+    assert "abort();" in source and "stub of libQt6Quick.so.6" in source
+    assert "const unsigned char _ZN12QQuickWindow16staticMetaObjectE[56] = {0};" in source
+    script = build.stub_version_script(symbols)
+    assert script == ("Qt_6 {\n  global: _ZN12QQuickWindow10grabWindowEv; "
+                      "_ZN12QQuickWindow16staticMetaObjectE;\n  local: *;\n};\n")
+    # A library the plugin imports nothing from still defines the version node.
+    assert build.stub_version_script([]) == "Qt_6 {\n  local: *;\n};\n"
+    assert "jockey_stub_called" not in build.stub_c_source("libQt6Qml.so.6", [])
+
+
+def _quick_toc(extra: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """A TOC with the plugin, Quick, Qml and the Qml helpers (sources named like files)."""
+    names = ["libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6QmlModels.so.6",
+             "libQt6QmlMeta.so.6", "libQt6QmlWorkerScript.so.6"]
+    return [("PySide6/Qt/plugins/multimedia/libffmpegmediaplugin.so",
+             "/s/libffmpegmediaplugin.so", "BINARY"),
+            *((f"PySide6/Qt/lib/{name}", f"/s/{name}", "BINARY") for name in names),
+            *extra]
+
+
+QUICK_GRAPH = {
+    "/s/libffmpegmediaplugin.so": ["libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6Core.so.6"],
+    "/s/libQt6Quick.so.6": ["libQt6QmlMeta.so.6", "libQt6QmlModels.so.6",
+                            "libQt6QmlWorkerScript.so.6", "libQt6Qml.so.6"],
+    "/s/libQt6Qml.so.6": ["libQt6Core.so.6"],
+    "/s/libQt6QmlModels.so.6": ["libQt6Qml.so.6"],
+    "/s/libQt6QmlMeta.so.6": ["libQt6QmlModels.so.6", "libQt6QmlWorkerScript.so.6",
+                              "libQt6Qml.so.6"],
+    "/s/libQt6QmlWorkerScript.so.6": ["libQt6Qml.so.6"],
+    "/s/libQt6QuickControls2.so.6": ["libQt6Quick.so.6"],
+    "/s/libextra.so": ["libQt6QmlMeta.so.6"],
+}
+
+
+@pytest.mark.parametrize("extra, culprit", [
+    # Another file linking Quick would find only the plugin's two symbols in the stub.
+    ("libQt6QuickControls2.so.6", r"libQt6QuickControls2\.so\.6 links libQt6Quick\.so\.6"),
+    # A file still needing a Qml helper keeps it (and the helpers it links), and they link
+    # the Qml stub.
+    ("libextra.so", r"libQt6QmlModels\.so\.6 links libQt6Qml\.so\.6"),
+])
+def test_stubbing_refuses_a_bundle_where_another_file_links_the_stubs(
+        tmp_path: Path, extra: str, culprit: str) -> None:
+    toc = _quick_toc([(f"PySide6/Qt/lib/{extra}", f"/s/{extra}", "BINARY")])
+    with pytest.raises(build.BuildError, match=culprit):
+        build.stub_qt_quick_in_toc(toc, tmp_path, lambda path: QUICK_GRAPH[path])
+    assert not any(tmp_path.iterdir())  # refused before compiling anything
+
+
+def test_stubbing_leaves_a_bundle_without_the_plugin_alone(tmp_path: Path) -> None:
+    toc = _quick_toc([])[1:]
+    assert build.stub_qt_quick_in_toc(toc, tmp_path, lambda path: QUICK_GRAPH[path]) == toc
+
+
+def _wheel_qt_dir() -> Path | None:
+    """The Linux PySide6 wheel's Qt folder when readelf and cc exist, else None."""
+    spec = importlib.util.find_spec("PySide6")
+    qt = next((Path(p) / "Qt" for p in (spec.submodule_search_locations or [])), None) \
+        if spec else None
+    plugin = qt / "plugins" / "multimedia" / "libffmpegmediaplugin.so" if qt else None
+    if (plugin is None or not plugin.is_file() or shutil.which("readelf") is None
+            or not (shutil.which("cc") or shutil.which("gcc"))):
+        return None
+    return qt
+
+
+def test_stubs_of_the_wheel_load_the_ffmpeg_plugin_and_abort_when_called(
+        tmp_path: Path) -> None:
+    """Stub the real wheel's Quick/Qml, then load the real FFmpeg plugin against the stubs
+    (BIND_NOW: a missing symbol or version fails the load) and call the stub function
+    (about a second: a few readelf runs, two compiles, two processes)."""
+    qt = _wheel_qt_dir()
+    if qt is None:
+        pytest.skip("needs the Linux PySide6 wheel's FFmpeg plugin, readelf and cc")
+    plugin = qt / "plugins" / "multimedia" / "libffmpegmediaplugin.so"
+    libraries = ["libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6QmlModels.so.6",
+                 "libQt6QmlMeta.so.6", "libQt6QmlWorkerScript.so.6", "libQt6Core.so.6"]
+    toc = [("PySide6/Qt/plugins/multimedia/libffmpegmediaplugin.so", str(plugin), "BINARY"),
+           *((f"PySide6/Qt/lib/{n}", str(qt / "lib" / n), "BINARY") for n in libraries),
+           ("libQt6Quick.so.6", "PySide6/Qt/lib/libQt6Quick.so.6", "SYMLINK")]
+    stub_dir = tmp_path / "stubs"
+    result = build.stub_qt_quick_in_toc(toc, stub_dir)
+    assert result == [
+        toc[0],
+        ("PySide6/Qt/lib/libQt6Quick.so.6", str(stub_dir / "libQt6Quick.so.6"), "BINARY"),
+        ("PySide6/Qt/lib/libQt6Qml.so.6", str(stub_dir / "libQt6Qml.so.6"), "BINARY"),
+        toc[6], toc[7]]  # Core and the symlink stay; the Qml helpers are gone
+    assert (stub_dir / "libQt6Quick.so.6").stat().st_size < 100_000
+
+    load = ("import ctypes, os, sys; ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW); "
+            "maps = open('/proc/self/maps').read(); "
+            "print(sys.argv[2] + '/libQt6Quick.so.6' in maps, '/Qt/lib/libQt6Quick' in maps)")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(stub_dir))
+    loaded = subprocess.run([sys.executable, "-c", load, str(plugin), str(stub_dir)],
+                            capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == ["True", "False"]  # the stub, not the real library
+
+    call = ("import ctypes, sys; ctypes.CDLL(sys.argv[1])._ZN12QQuickWindow10grabWindowEv()")
+    called = subprocess.run([sys.executable, "-c", call, str(stub_dir / "libQt6Quick.so.6")],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert called.returncode != 0
+    assert ("_ZN12QQuickWindow10grabWindowEv was called, but this app bundles only a stub "
+            "of libQt6Quick.so.6") in called.stderr
+
+
 # --- version, plist, Windows version resource --------------------------------------------------
 
 
@@ -545,6 +759,29 @@ def test_size_report_totals_and_orders_biggest(tmp_path: Path) -> None:
     assert report.biggest == (("a/big.so", 3000), ("mid.bin", 500))
     text = report.format()
     assert "4 files" in text and "a/big.so" in text
+
+
+def test_sizes_are_decimal_mb_with_mib_beside(tmp_path: Path) -> None:
+    from build_scripts import benchmark
+
+    (tmp_path / "lib.so").write_bytes(b"x" * 1_500_000)
+    os.symlink("lib.so", tmp_path / "lib.so.6")
+    report = build.size_report(tmp_path)
+    # The benchmark's measure 7 counts the folder as the build does, in the same unit.
+    assert benchmark.folder_size_mb(tmp_path) == report.total_mb == report.total_bytes / 1e6
+    assert benchmark.PACKAGED_LIMIT_MB == build.MAX_FOLDER_MB == 135.0
+    assert build.format_mb(141_407_061) == "141.4 MB (134.9 MiB)"
+    assert report.format().startswith("app folder: 1.5 MB (1.4 MiB) in 2 files")
+
+
+def test_folder_budget_is_135_decimal_mb() -> None:
+    build.check_folder_budget(build.SizeReport(135_000_000, 1, ()))
+    # 135.0 MB + 1 byte is 128.7 MiB: the old check against MiB would have let it through.
+    with pytest.raises(build.BuildError, match=r"135\.0 MB \(128\.7 MiB\), over the budget "
+                                               r"of 135 MB \(128\.7 MiB\)"):
+        build.check_folder_budget(build.SizeReport(135_000_001, 1, ()))
+    with pytest.raises(build.BuildError, match="budget of 120 MB"):
+        build.check_folder_budget(build.SizeReport(124_866_024, 1, ()), max_mb=120)
 
 
 def test_unexpected_stderr_lines_uses_whitelist() -> None:
