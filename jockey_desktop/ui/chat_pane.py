@@ -155,6 +155,9 @@ class ChatPane(QWidget):
         sub.addWidget(self.session_label)
         sub.addWidget(self._selections_dot)
         sub.addWidget(self.selections_label, 1)
+        # Keeps the line packed to the left while the selections label is hidden (the labels
+        # would otherwise share the header's width between them).
+        sub.addStretch()
         self.header = QFrame()
         self.header.setObjectName("chatHeader")
         self.header.setAccessibleName("Conversation header")

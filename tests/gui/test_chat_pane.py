@@ -95,6 +95,18 @@ def test_header_follows_session_changes(pane: ChatPane) -> None:
     assert pane.session_label.text() == SessionState.ACTIVE.value
 
 
+def test_the_header_line_reads_left_to_right_without_gaps(qtbot: Any, pane: ChatPane) -> None:
+    # Store · session state, packed to the left whether or not selections are shown (the
+    # labels once spread over the whole width when the selections label was hidden).
+    pane.show_conversation(make_conversation(session_id="s-1"), sample_conversation())
+    qtbot.waitUntil(lambda: pane.session_label.geometry().width() > 0, timeout=5_000)
+    store, session = pane.store_label, pane.session_label
+    assert not pane.selections_label.isVisible()
+    gap = session.geometry().left() - store.geometry().right()
+    assert 0 < gap < 40, gap
+    assert session.geometry().right() < pane.header.width() // 2
+
+
 def test_messages_for_other_conversations_are_ignored(qtbot: Any, pane: ChatPane) -> None:
     pane.show_conversation(make_conversation(1), [make_message(1)])
     pane.append_message(make_message(2, conversation_id=2))
