@@ -38,6 +38,9 @@ class StartersController(QObject):
         self._generation = 0
         self._known: dict[str, list[str]] = {}
         self._asking: set[str] = set()
+        #: Stores asked for before any client existed (an empty conversation reopened at
+        #: start-up asks before the connection is made): read once one arrives.
+        self._waiting: list[str] = []
 
     @Slot(object)
     def set_client(self, client: object) -> None:
@@ -46,6 +49,10 @@ class StartersController(QObject):
         self._generation += 1
         self._known.clear()
         self._asking.clear()
+        if client is not None:
+            waiting, self._waiting = self._waiting, []
+            for store_id in waiting:
+                self.request(store_id)
 
     @Slot(str)
     def request(self, store_id: str) -> None:
@@ -55,7 +62,11 @@ class StartersController(QObject):
         if store_id in self._known:
             self.sig_starters.emit(store_id, list(self._known[store_id]))
             return
-        if self._client is None or store_id in self._asking:
+        if self._client is None:
+            if store_id not in self._waiting:
+                self._waiting.append(store_id)
+            return
+        if store_id in self._asking:
             return
         self._asking.add(store_id)
         generation = self._generation

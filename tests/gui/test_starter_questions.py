@@ -95,3 +95,32 @@ def test_when_the_stores_videos_cannot_be_read_the_guide_is_still_offered(
     assert pane.starters.questions() == list(GUIDE_QUESTIONS)
     assert all(b.isEnabled() for b in pane.starters.buttons)
     assert pane.starters_shown() and desktop.window.status_text() == ""
+
+
+def test_a_store_asked_for_before_the_connection_is_read_once_it_exists(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An empty conversation reopened at start-up asks for its store's questions before the
+    # client exists; the request waits for the client instead of being dropped.
+    from jockey_desktop.concurrency import TaskRunner
+
+    read: list[tuple[object, str]] = []
+
+    def fake_read(client: Any, store_id: str) -> list[str]:
+        read.append((client, store_id))
+        return [f"What happens in {store_id}?"]
+
+    monkeypatch.setattr(starters_module, "read_store_questions", fake_read)
+    runner = TaskRunner(max_threads=1, name="starters-test")
+    try:
+        controller = starters_module.StartersController(runner)
+        got: list[tuple[str, list[str]]] = []
+        controller.sig_starters.connect(lambda store, questions: got.append((store, questions)))
+        controller.request("ks_a")
+        assert read == [] and got == []
+        client = object()
+        controller.set_client(client)
+        qtbot.waitUntil(lambda: got == [("ks_a", ["What happens in ks_a?"])], timeout=5_000)
+        assert read == [(client, "ks_a")]
+    finally:
+        runner.shutdown(1000)
