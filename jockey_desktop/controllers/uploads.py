@@ -718,7 +718,7 @@ class UploadsController(QObject):
             return
         self._save(upload_id, upload_id=session.upload_id, asset_id=session.asset_id,
                    chunk_size=session.chunk_size, total_chunks=session.total_chunks,
-                   chunks=[])
+                   upload_headers=session.upload_headers, chunks=[])
 
     @Slot(int, int, str, int)
     def _on_chunk(self, upload_id: int, index: int, etag: str, size: int) -> None:
