@@ -259,6 +259,11 @@ class UploadsController(QObject):
         """The queue's progress now."""
         return self._snapshot(time.monotonic())
 
+    def transfers_idle(self) -> bool:
+        """True when no transfer runs on a worker (one stopped by a switch of server may
+        still be sending its last report; what it reports reaches the queue afterwards)."""
+        return self._transfers.drain(0)
+
     # ------------------------------------------------------------------ the client
 
     def server(self) -> str | None:

@@ -45,9 +45,12 @@ def test_rows_of_another_server_wait_untouched_and_say_for_which(
 
         # The user switches to another API: the sandbox's upload stops where it is.
         controller.set_client(other, other_id)
+        # The stopped transfer may still report its last chunks: wait for it to end and for
+        # what it reported to be saved.
+        qtbot.waitUntil(controller.transfers_idle, timeout=10_000)
+        qtbot.wait(20)  # delivers its queued "chunk acknowledged" signals
         stack.storage.drain(3000)
-        qtbot.waitUntil(lambda: not controller.progress().busy, timeout=5_000)
-        [parked] = stack.rows()
+        [parked] = stack.wait_rows(lambda rows: True)
         qtbot.wait(300)  # many ticks of the queue (20 ms): nothing may happen to the row
         [row] = stack.rows()
         assert row == parked and controller.upload(row.id) == row
