@@ -105,7 +105,8 @@ class StoresFeature(QObject):
         desktop, window, uploads, manager = self._desktop, self.window, self.uploads, \
             self.manager
         conn = desktop.connection
-        follow_client(conn, uploads.set_client)  # the last run's queue resumes with it
+        # The last run's queue resumes with the client, on the rows of its server only.
+        follow_client(conn, lambda client: uploads.set_client(client, conn.server_identity()))
         follow_client(conn, manager.set_client)
         # A restore or a damaged file moved aside replaced the database: read the queue again.
         desktop.feed.sig_changed.connect(uploads.on_changes)

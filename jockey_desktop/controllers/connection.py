@@ -157,6 +157,18 @@ class Connection(QObject):
         """The in-process sandbox server, once started."""
         return self._sandbox
 
+    def server_identity(self) -> str | None:
+        """Which API the current client talks to, as data that belongs to one server (the
+        upload queue) records it: ``"sandbox"`` for the in-process sandbox (its port changes
+        every run), else the normalised base URL; None without a client. Never the key."""
+        from jockey_desktop.core.api.urls import SANDBOX_SERVER, server_identity
+
+        if self._client is None or self._base_url is None:
+            return None
+        if self._mode is ConnectionMode.SANDBOX:
+            return SANDBOX_SERVER
+        return server_identity(self._base_url)
+
     def uses_key(self, key: str) -> bool:
         """True when ``key`` is the API key in use (for tests and the settings flow)."""
         return self._mode is ConnectionMode.API and self._key == key

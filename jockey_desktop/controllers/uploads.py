@@ -17,8 +17,16 @@ signals. Progress is a counter the workers bump and a timer here reads
 (:class:`~jockey_desktop.core.upload_flow.TransferProgress`), so a fast upload does not
 flood the event loop.
 
-After a restart a multipart upload continues from the chunks the server already has, a
-direct one starts again, and polls pick up where they were. A 429 waits for its
+After a restart a multipart upload continues from the chunks the server already has (its
+chunks PUT with the session's saved ``upload_headers``), a direct one starts again, and polls
+pick up where they were.
+
+Each row belongs to the server it was queued for (``Upload.server``: "sandbox" or a
+normalised base URL, given with the client by :meth:`UploadsController.set_client`). The
+queue works only on the rows of the current server; the others are left exactly as they are
+(not failed, not resumed: their sessions, assets and stores exist only on their server) and
+wait, saying so, until the app talks to that server again. Rows saved before servers were
+recorded are adopted by the first server the queue runs with. A 429 waits for its
 ``Retry-After``. A write the disk refuses halts the queue (nothing is lost: the rows keep
 their last saved step) until :meth:`resume_all`.
 """
@@ -99,6 +107,8 @@ class FileProgress:
     waiting: float | None = None
     #: The store item's own status while indexing (``queued``, ``processing``…), or None.
     item_status: str | None = None
+    #: The server a row of another server waits for ("sandbox" or its base URL), or None.
+    waiting_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +227,8 @@ class UploadsController(QObject):
         self.direct_above: int | None = None
         self._transfers = TaskRunner(MAX_TRANSFERS, name="uploads", parent=self)
         self._client: Any = None
+        #: The identity of the client's server (see ``set_client``); None without one.
+        self._server: str | None = None
         self._rows: dict[int, Upload] = {}
         self._live: dict[int, _Live] = {}
         self._batches_open: set[str] = set()
@@ -247,16 +259,42 @@ class UploadsController(QObject):
         """The queue's progress now."""
         return self._snapshot(time.monotonic())
 
+    def transfers_idle(self) -> bool:
+        """True when no transfer runs on a worker (one stopped by a switch of server may
+        still be sending its last report; what it reports reaches the queue afterwards)."""
+        return self._transfers.drain(0)
+
     # ------------------------------------------------------------------ the client
 
+    def server(self) -> str | None:
+        """The server the queue works for now ("sandbox" or a normalised base URL)."""
+        return self._server
+
+    def waiting_for(self, row: Upload) -> str | None:
+        """The server ``row`` waits for when it belongs to another one (None when the queue
+        may work on it)."""
+        if row.server is None or row.server == self._server:
+            return None
+        return row.server
+
     @Slot(object)
-    def set_client(self, client: Any) -> None:
+    def set_client(self, client: Any, server: str | None = None) -> None:
         """Use another client: work under way stops (it resumes with the new one), the
-        queue is read again and continues."""
+        queue is read again and continues on the rows of the client's server.
+
+        ``server`` names that server ("sandbox" for the in-process sandbox, whose port
+        changes every run); by default the client's normalised ``base_url``."""
+        from jockey_desktop.core.api.urls import server_identity
+
         self._stop_all("stop")
         self._client = client
+        base_url = getattr(client, "base_url", None)
+        self._server = server or (server_identity(base_url) if client is not None
+                                  and isinstance(base_url, str) else None)
         if client is None or self._shut_down:
             self._timer.stop()
+            if not self._shut_down:
+                self.sig_progress.emit(self._snapshot(time.monotonic()))
             return
         self.reload()
 
@@ -279,8 +317,13 @@ class UploadsController(QObject):
                 live.check_existing_item = True
             if row.active:
                 self._batches_open.add(row.batch_id)
+            if row.server is None and self._server is not None and self._client is not None:
+                # Saved before servers were recorded, or queued while disconnected: it
+                # belongs to the first server it runs with (and waits for that one later).
+                self._save(row.id, server=self._server)
         self.sig_rows_reset.emit(self.uploads())
         self._pump()
+        self.sig_progress.emit(self._snapshot(time.monotonic()))
 
     # ------------------------------------------------------------------ adding
 
@@ -348,6 +391,10 @@ class UploadsController(QObject):
         return None
 
     def _queue_rows(self, store_id: str, rows: list[dict[str, Any]]) -> None:
+        if self._server is not None:
+            # The store (and so the upload) exists on this server only.
+            rows = [{**row, "server": self._server} for row in rows]
+
         def queued(added: list[Upload]) -> None:
             for row in added:
                 self._rows[row.id] = row
@@ -404,7 +451,7 @@ class UploadsController(QObject):
                 continue
             live.next_at, live.delay, live.rate_limited = 0.0, None, False
             self._batches_open.add(row.batch_id)
-            if row.item_id and self._client is not None:
+            if row.item_id and self._client is not None and self.waiting_for(row) is None:
                 # The failed item stays in the store as failed: remove it before adding the
                 # video again (best effort; a leftover failed item is harmless).
                 self._handles.append(self._network.submit(
@@ -475,6 +522,8 @@ class UploadsController(QObject):
             # Uploads cut short by a quit or crash go first, then the queue in order.
             order = sorted(self._rows.values(),
                            key=lambda r: (r.state is not UploadState.UPLOADING, r.id))
+            # Rows of another server are left alone: they wait for it.
+            order = [r for r in order if self.waiting_for(r) is None]
             waiting = [r for r in order if r.state in _TRANSFER_STATES and r.active
                        and not self._live.setdefault(r.id, _Live()).busy
                        and now >= self._live[r.id].next_at]
@@ -501,7 +550,7 @@ class UploadsController(QObject):
                     self._start_job(row, live, self._client.get_item, row.store_id,
                                     row.item_id, on_success=self._item_polled)
         alive = any(r.active and r.state is not UploadState.PAUSED
-                    for r in self._rows.values())
+                    and self.waiting_for(r) is None for r in self._rows.values())
         if alive and not self._timer.isActive():
             self._timer.start(self.timings.tick_ms)
         elif not alive and self._timer.isActive():
@@ -525,6 +574,12 @@ class UploadsController(QObject):
                 continue
             live = self._live.get(row.id) or _Live()
             size = row.size
+            elsewhere = self.waiting_for(row)
+            if elsewhere is not None:
+                # Not under way here: shown as waiting for its server, left out of the totals.
+                kept = row.bytes_done if row.method is UploadMethod.MULTIPART else 0
+                files[row.id] = FileProgress(kept, size, None, None, waiting_for=elsewhere)
+                continue
             if row.state in _TRANSFER_STATES or row.state is UploadState.PAUSED:
                 if live.progress is not None and live.job is not None:
                     sent = live.progress.sent
@@ -718,7 +773,7 @@ class UploadsController(QObject):
             return
         self._save(upload_id, upload_id=session.upload_id, asset_id=session.asset_id,
                    chunk_size=session.chunk_size, total_chunks=session.total_chunks,
-                   chunks=[])
+                   upload_headers=session.upload_headers, chunks=[])
 
     @Slot(int, int, str, int)
     def _on_chunk(self, upload_id: int, index: int, etag: str, size: int) -> None:

@@ -5,7 +5,8 @@ saves what it returns; the steps here only talk to the API:
 
 * :func:`send_direct` — one ``POST /assets`` streamed from disk;
 * :func:`send_multipart` — the multipart flow, resumed from what the server already has:
-  an existing session is asked for its completed chunks (``get_multipart_status``), a
+  an existing session (with the ``upload_headers`` saved with it) is asked for its
+  completed chunks (``get_multipart_status``), a
   session that expired or vanished is replaced by a new one, every missing chunk is PUT to
   its presigned URL (renewed when expired, used or unreachable) and reported at once, and
   ``on_chunk`` is told after each report so the queue can save it;
@@ -42,8 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Tries of one chunk with fresh URLs after its URL was refused or unreachable.
 _URL_ATTEMPTS = 3
-#: Headers a presigned chunk PUT carries when the session's own ``upload_headers`` are no
-#: longer known (they come only with the new session; a resumed one reuses these).
+#: Headers a presigned chunk PUT carries when the session's own ``upload_headers`` are not
+#: known: a server that gave none, or a session queued before they were saved (schema v4).
 DEFAULT_UPLOAD_HEADERS = {"Content-Type": "application/octet-stream"}
 
 
@@ -141,12 +142,21 @@ def send_direct(client: _UploadClient, upload: Upload, progress: TransferProgres
 
 @dataclass(frozen=True)
 class MultipartSession:
-    """What the queue saves of a multipart upload session (a new one resets the chunks)."""
+    """What the queue saves of a multipart upload session (a new one resets the chunks).
+
+    ``upload_headers`` are the session's own: every chunk PUT carries exactly these, also
+    after a restart (a presigned URL is signed with them and refuses a PUT without them).
+    """
 
     upload_id: str
     asset_id: str
     chunk_size: int
     total_chunks: int
+    upload_headers: tuple[tuple[str, str], ...] = ()
+
+    def headers(self) -> dict[str, str]:
+        """The headers of a chunk PUT: the session's, or the default when it has none."""
+        return dict(self.upload_headers) or dict(DEFAULT_UPLOAD_HEADERS)
 
 
 def send_multipart(
@@ -169,16 +179,16 @@ def send_multipart(
     size = int(upload.size or 0)
     session, done = _resumable_session(client, upload, UploadNotFoundError)
     urls: dict[int, str] = {}
-    headers: Mapping[str, str] = DEFAULT_UPLOAD_HEADERS
     if session is None:
         created = client.create_multipart_upload(upload.filename, kind=upload.asset_type,
                                                  total_size=size)
         session = MultipartSession(created.upload_id, created.asset_id, created.chunk_size,
-                                   created.total_chunks)
+                                   created.total_chunks,
+                                   tuple((created.upload_headers or {}).items()))
         urls = {u.chunk_index: u.url for u in created.upload_urls}
-        headers = created.upload_headers or DEFAULT_UPLOAD_HEADERS
         done = set()
-        on_session(session)
+        on_session(session)  # saved with its headers before any chunk is sent
+    headers = session.headers()
     # Chunks the server completed that the queue did not save (the app stopped between
     # the report and the write): saved now, without their ETag (the server has them).
     saved = {c[0] for c in upload.chunks}
@@ -347,8 +357,9 @@ def _resumable_session(client: _UploadClient, upload: Upload,
         status = client.get_multipart_status(upload.upload_id)
     except not_found:
         return None, set()
+    # The headers saved with the session (none for a row queued before they were saved).
     session = MultipartSession(upload.upload_id, upload.asset_id, upload.chunk_size,
-                               upload.total_chunks)
+                               upload.total_chunks, upload.upload_headers)
     if status.status == "completed":
         return session, set(range(1, session.total_chunks + 1))
     if status.status != "active":

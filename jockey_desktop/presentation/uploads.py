@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from jockey_desktop.core.storage.models import Upload, UploadMethod, UploadState
 from jockey_desktop.core.timecode import format_timestamp
@@ -73,13 +74,46 @@ def progress_text(sent: int, total: int | None, speed: float | None,
     return " · ".join(parts)
 
 
+def server_name(server: str) -> str:
+    """A server identity as people read it: "the sandbox", or the host (with a port that is
+    not the default) — ``https://api.example.com/v1.3`` → ``api.example.com``."""
+    from jockey_desktop.core.api.urls import SANDBOX_SERVER
+
+    if server == SANDBOX_SERVER:
+        return "the sandbox"
+    try:
+        parts = urlsplit(server)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return server
+    if not host:
+        return server
+    return f"{host}:{port}" if port is not None else host
+
+
+def waiting_for_text(server: str, state: UploadState) -> str:
+    """What a row of another server says: "Waiting for the sandbox", "Queued for
+    api.example.com" (it is left alone until the app talks to that server again)."""
+    from jockey_desktop.core.api.urls import SANDBOX_SERVER
+
+    name = server_name(server)
+    lead = f"Waiting for {name}" if server == SANDBOX_SERVER else f"Queued for {name}"
+    if state is UploadState.PAUSED:
+        return f"Paused · {lead[0].lower()}{lead[1:]}"
+    return lead
+
+
 def upload_status_text(upload: Upload, *, sent: int | None = None, speed: float | None = None,
                        seconds_left: float | None = None, waiting: float | None = None,
-                       item_status: str | None = None) -> str:
-    """The status line of one queue row: what it is doing, or why it failed."""
+                       item_status: str | None = None, waiting_for: str | None = None) -> str:
+    """The status line of one queue row: what it is doing, or why it failed.
+    ``waiting_for``: the server this row belongs to when the app talks to another one."""
     state = upload.state
     if state is UploadState.FAILED:
         return upload.error_message or "Failed."
+    if waiting_for is not None and upload.active:
+        return waiting_for_text(waiting_for, state)
     if waiting is not None and state in (UploadState.QUEUED, UploadState.UPLOADING):
         return f"Rate limited by the server — sending again in {math.ceil(waiting)} s"
     if state is UploadState.UPLOADING and upload.method is UploadMethod.URL:
@@ -213,6 +247,8 @@ __all__ = [
     "item_row",
     "progress_text",
     "queue_summary",
+    "server_name",
     "upload_fraction",
     "upload_status_text",
+    "waiting_for_text",
 ]

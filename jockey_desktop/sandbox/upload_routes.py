@@ -6,7 +6,11 @@ sessions), ``GET``/``POST /assets/multipart-uploads/{upload_id}`` (status / repo
 
 A chunk PUT needs no ``x-api-key`` (the real URLs are on another host and carry their own
 authorisation); one that carries it still works but is counted in
-``SandboxServer.chunk_puts_with_key``, so client tests can assert that never happens.
+``SandboxServer.chunk_puts_with_key``, so client tests can assert that never happens. Each
+session gives ``upload_headers`` of its own (``Content-Type`` and a random
+``x-sandbox-upload-tag``); a chunk PUT without every one of them, with the same value, is
+refused with 403 ``signature_mismatch`` and the URL stays usable, as a presigned URL signed
+with those headers does — so a client that forgets them (after a restart) is caught.
 Errors of the chunk URLs are JSON bodies too: 403 ``access_denied`` (unknown or used URL),
 403 ``request_expired``, 409 ``chunk_already_completed``, 400 for a body of the wrong size.
 """
@@ -32,7 +36,6 @@ from jockey_desktop.sandbox.ids import rfc3339
 from jockey_desktop.sandbox.probe import mime_for, probe_file
 from jockey_desktop.sandbox.uploads import (
     MAX_URLS_PER_REQUEST,
-    UPLOAD_HEADERS,
     Upload,
     UploadStore,
     chunk_info,
@@ -81,7 +84,7 @@ def create_upload(h: Handler, r: Request) -> None:
     h._send_json(201, {
         "upload_id": upload.id, "asset_id": upload.asset_id,
         "upload_urls": uploads.url_entries(app.root_url, issued),
-        "upload_headers": dict(UPLOAD_HEADERS), "chunk_size": upload.chunk_size,
+        "upload_headers": upload.upload_headers(), "chunk_size": upload.chunk_size,
         "total_chunks": upload.total_chunks, "expires_at": rfc3339(upload.expires_at)})
 
 
@@ -208,6 +211,14 @@ def put_chunk(h: Handler, r: Request) -> None:
     expire = bool(app.faults.take(frozenset({FaultKind.EXPIRE_UPLOAD_URL}), r.method, r.rel,
                                   None))
     upload, index, token = uploads.claim(r.parts[2], expire_now=expire)
+    wrong = [name for name, value in upload.upload_headers().items()
+             if h.headers.get(name) != value]
+    if wrong:
+        # Checked before the body is read and without using the URL, like a signature.
+        raise ApiError(403, "signature_mismatch",
+                       "The request does not carry the upload headers this URL was signed "
+                       f"with ({', '.join(wrong)}); send the session's upload_headers "
+                       "exactly.")
     failing = app.faults.take(frozenset({FaultKind.FAIL_CHUNK}), r.method, r.rel, None)
     if failing:
         fault = failing[0]

@@ -38,7 +38,12 @@ from jockey_desktop.sandbox.validation import ApiError
 log = logging.getLogger(__name__)
 
 CHUNK_PREFIX = "/upload-chunks/"
+#: The headers every session gives; each also gets a :data:`SESSION_HEADER` of its own.
 UPLOAD_HEADERS = {"Content-Type": "application/octet-stream"}
+#: A header only one session's chunk PUTs carry (its value is random per session), as a
+#: real presigned URL signs headers of its own (encryption, checksums): a client that does
+#: not send the session's ``upload_headers`` exactly is refused like a signature mismatch.
+SESSION_HEADER = "x-sandbox-upload-tag"
 #: ``POST …/presigned-urls`` hands out at most this many URLs at once.
 MAX_URLS_PER_REQUEST = 50
 
@@ -92,6 +97,16 @@ class Upload:
     #: True once an expired session's asset was failed and its part file deleted.
     abandoned: bool = False
     chunks: dict[int, Chunk] = field(default_factory=dict)
+    #: The value of this session's :data:`SESSION_HEADER` ("" for a session saved before
+    #: sessions had one: only :data:`UPLOAD_HEADERS` are required of it).
+    tag: str = ""
+
+    def upload_headers(self) -> dict[str, str]:
+        """The headers each chunk PUT of this session must carry, exactly."""
+        headers = dict(UPLOAD_HEADERS)
+        if self.tag:
+            headers[SESSION_HEADER] = self.tag
+        return headers
 
     @property
     def total_chunks(self) -> int:
@@ -175,7 +190,8 @@ class UploadStore(Guarded):
                         type=kind, total_size=total_size, chunk_size=self.limits.chunk_size,
                         enable_hls=enable_hls, enable_thumbnail=enable_thumbnail,
                         user_metadata=user_metadata, created_at=now,
-                        expires_at=now + self.limits.upload_session_ttl, updated_at=now)
+                        expires_at=now + self.limits.upload_session_ttl, updated_at=now,
+                        tag=secrets.token_hex(8))
         with self.part_path(upload.id).open("wb") as fh:
             fh.truncate(total_size)  # sparse: no disk used until chunks arrive
         with self._lock:

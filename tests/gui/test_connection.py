@@ -138,3 +138,25 @@ def test_leaving_the_sandbox_in_settings_looks_the_key_up_again(qtbot: Any, rig:
     assert r.clients[-1] is None and r.connection.mode is ConnectionMode.NONE
     assert not r.settings.use_sandbox
     qtbot.waitUntil(lambda: r.statuses[-1].needs_setup, timeout=5_000)  # no key saved
+
+
+def test_the_server_identity_is_stable_for_the_sandbox_and_never_the_key(rig: Any) -> None:
+    r = rig(sandbox_requested=True)
+    seen: list[str | None] = []
+    # What a subscriber reads while the client is announced (the upload queue does).
+    r.connection.sig_client_changed.connect(
+        lambda _client: seen.append(r.connection.server_identity()))
+    assert r.connection.server_identity() is None  # no client yet
+    r.connection.prepare()
+    r.connection.connect_now()
+    # The sandbox listens on a new port each run; its identity does not change.
+    assert seen == ["sandbox"] and r.connection.server_identity() == "sandbox"
+    r.connection.apply_settings("", False)
+    assert seen[-1] is None and r.connection.server_identity() is None
+
+    api = rig(api_base="https://Jockey.Example.org:443/v1.3/",
+              environ={"TWELVELABS_API_KEY": "tlk_env_key_999"})
+    api.connection.prepare()
+    api.connection.connect_now()
+    identity = api.connection.server_identity()
+    assert identity == "https://jockey.example.org/v1.3" and "tlk_env_key_999" not in identity

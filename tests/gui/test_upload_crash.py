@@ -114,6 +114,11 @@ def test_kill_9_mid_upload_loses_nothing_and_the_next_start_finishes(
     kept = len(big.chunks)
     assert 2 <= kept < 12 and big.bytes_done == kept * 8 * 1024 * 1024
     assert all(r.store_id == store_id for r in rows.values())
+    # Queued for the in-process sandbox, whose port changes with each run, with the session's
+    # own headers (the sandbox refuses a chunk PUT without its tag).
+    assert all(r.server == "sandbox" for r in rows.values())
+    tag = dict(big.upload_headers).get("x-sandbox-upload-tag")
+    assert tag
 
     # Relaunch: the queue continues by itself and finishes, sending only what is missing.
     desktop = JockeyDesktop.create(
@@ -134,6 +139,7 @@ def test_kill_9_mid_upload_loses_nothing_and_the_next_start_finishes(
         # The same upload session went on (a new one would have sent every chunk again).
         resumed = next(r for r in uploads.uploads() if r.filename == "big.mp4")
         assert resumed.upload_id == big.upload_id and resumed.asset_id == big.asset_id
+        assert dict(resumed.upload_headers)["x-sandbox-upload-tag"] == tag
         items = desktop.connection.client().list_items(store_id)
         assert sorted(i.filename or "" for i in items) == ["big.mp4", "small-1.mp4",
                                                            "small-2.mp4"]

@@ -169,6 +169,10 @@ def test_a_restart_mid_upload_resumes_from_the_servers_chunks(qtbot: Any,
         qtbot.wait(50)
         [row] = stack.rows()
         assert row.state is UploadState.UPLOADING and row.upload_id
+        # The session's own headers were saved with it: the sandbox refuses (403) a chunk
+        # PUT without its tag, so finishing below proves they were used after the restart.
+        tag = dict(row.upload_headers).get("x-sandbox-upload-tag")
+        assert tag and dict(row.upload_headers)["Content-Type"] == "application/octet-stream"
         kept = len(row.chunks)
         stack.restart_server()
         counted = stack.server.faults.add(Fault.latency(0.0, path="/upload-chunks",
@@ -181,6 +185,7 @@ def test_a_restart_mid_upload_resumes_from_the_servers_chunks(qtbot: Any,
         [row] = stack.wait_all(UploadState.READY, 1)
         assert counted.fired <= 16 - kept + 2
         assert len(stack.client.list_items(store_id)) == 1
+        assert dict(row.upload_headers)["x-sandbox-upload-tag"] == tag  # the same session
     finally:
         stack.close()
 

@@ -247,9 +247,11 @@ def chunk_of(data: bytes, index: int, chunk_size: int) -> bytes:
     return data[(index - 1) * chunk_size:index * chunk_size]
 
 
-def put_chunk(api: ResourceApi, url: str, data: bytes, **kw: Any) -> requests.Response:
-    """PUT one chunk to its presigned URL with only the upload headers (never the key)."""
-    headers = {"Content-Type": "application/octet-stream", **kw.pop("headers", {})}
+def put_chunk(api: ResourceApi, url: str, data: bytes, upload_headers: dict[str, str],
+              **kw: Any) -> requests.Response:
+    """PUT one chunk to its presigned URL with only its session's ``upload_headers`` (never
+    the key); ``headers`` adds or overrides some."""
+    headers = {**upload_headers, **kw.pop("headers", {})}
     return api.http.put(url, data=data, headers=headers, timeout=30, **kw)
 
 
@@ -270,7 +272,7 @@ def multipart_upload(api: ResourceApi, data: bytes, filename: str = "long.mp4",
     reported = []
     for index, url in sorted(urls.items()):
         piece = chunk_of(data, index, size)
-        response = put_chunk(api, url, piece)
+        response = put_chunk(api, url, piece, created["upload_headers"])
         assert response.status_code == 200, response.text
         reported.append({"chunk_index": index, "proof": response.headers["ETag"],
                          "proof_type": "etag", "chunk_size": len(piece)})

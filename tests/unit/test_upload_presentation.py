@@ -16,6 +16,7 @@ from jockey_desktop.presentation.uploads import (
     item_row,
     progress_text,
     queue_summary,
+    server_name,
     upload_fraction,
     upload_status_text,
 )
@@ -111,3 +112,23 @@ def test_an_item_row_prefers_a_title_then_the_file_name() -> None:
     assert failed.detail == "Indexing failed; the API gives no reason for failed items."
     told = item_row(dataclasses.replace(item, status="failed"), "The server said: no video.")
     assert told.detail == "The server said: no video."
+
+
+def test_a_row_of_another_server_says_which_server_it_waits_for() -> None:
+    api = "https://api.example.com/v1.3"
+    assert server_name("sandbox") == "the sandbox"
+    assert server_name(api) == "api.example.com"
+    assert server_name("http://127.0.0.1:8123/v1.3") == "127.0.0.1:8123"
+    sending = upload(state=UploadState.UPLOADING, bytes_done=16_000_000)
+    assert upload_status_text(sending, waiting_for="sandbox") == "Waiting for the sandbox"
+    assert upload_status_text(upload(), waiting_for=api) == "Queued for api.example.com"
+    assert upload_status_text(upload(state=UploadState.INDEXING), waiting_for=api) == \
+        "Queued for api.example.com"
+    assert upload_status_text(upload(state=UploadState.PAUSED), waiting_for="sandbox") == \
+        "Paused · waiting for the sandbox"
+    # Finished rows say what happened to them, wherever they were sent.
+    failed = upload(state=UploadState.FAILED, error_message="The server refused “clip.mp4”.")
+    assert upload_status_text(failed, waiting_for=api) == "The server refused “clip.mp4”."
+    assert upload_status_text(upload(state=UploadState.READY), waiting_for=api) == "Ready"
+    # Without it, the row's own status.
+    assert upload_status_text(sending).startswith("Uploading · ")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from jockey_desktop.core.api.urls import PLAIN_HTTP_PROBLEM, base_url_problem, is_loopback_host
+from jockey_desktop.core.api.urls import (
+    PLAIN_HTTP_PROBLEM,
+    SANDBOX_SERVER,
+    base_url_problem,
+    is_loopback_host,
+    server_identity,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,3 +65,24 @@ def test_is_loopback_host() -> None:
     assert is_loopback_host("127.0.0.1") and is_loopback_host("::1")
     assert is_loopback_host("a.localhost")
     assert not is_loopback_host("") and not is_loopback_host("example.com")
+
+
+@pytest.mark.parametrize(("url", "identity"), [
+    ("https://api.twelvelabs.io/v1.3", "https://api.twelvelabs.io/v1.3"),
+    ("  HTTPS://API.TwelveLabs.io:443/v1.3/  ", "https://api.twelvelabs.io/v1.3"),
+    ("https://api.example.com/v1.3?x=1#top", "https://api.example.com/v1.3"),
+    ("https://api.example.com:8443/v1.3", "https://api.example.com:8443/v1.3"),
+    ("http://127.0.0.1:80/v1.3", "http://127.0.0.1/v1.3"),
+    ("http://[::1]:8123/v1.3", "http://[::1]:8123/v1.3"),
+    ("https://user:secret@api.example.com/V1.3", "https://api.example.com/V1.3"),
+])
+def test_server_identity_names_one_server_one_way(url: str, identity: str) -> None:
+    assert server_identity(url) == identity
+
+
+def test_server_identity_tells_servers_apart() -> None:
+    assert server_identity("https://api.example.com/v1.3") != server_identity(
+        "https://api.example.com/v1.2")
+    assert server_identity("https://a.example.com") != server_identity("https://b.example.com")
+    assert SANDBOX_SERVER not in {server_identity("http://127.0.0.1:9/v1.3"),
+                                  server_identity("https://sandbox")}

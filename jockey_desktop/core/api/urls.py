@@ -11,7 +11,12 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-__all__ = ["PLAIN_HTTP_PROBLEM", "base_url_problem", "is_loopback_host"]
+__all__ = ["PLAIN_HTTP_PROBLEM", "SANDBOX_SERVER", "base_url_problem", "is_loopback_host",
+           "server_identity"]
+
+#: The identity of the app's own in-process sandbox, whatever port it listens on this run.
+SANDBOX_SERVER = "sandbox"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 #: The sentence shown when a base URL would send the key over plain http to another machine.
 PLAIN_HTTP_PROBLEM = (
@@ -65,3 +70,22 @@ def base_url_problem(url: str) -> str | None:
     if scheme == "http" and not is_loopback_host(host):
         return PLAIN_HTTP_PROBLEM
     return None
+
+
+def server_identity(base_url: str) -> str:
+    """A stable name of the API at ``base_url``, for data that belongs to one server (the
+    upload queue): scheme, host and path, lower-cased where case does not matter, without
+    a default port, a trailing slash, a query, a fragment or credentials (never a key).
+    ``https://API.example.com:443/v1.3/`` and ``https://api.example.com/v1.3`` are one
+    server. The in-process sandbox is :data:`SANDBOX_SERVER` instead (its port changes)."""
+    parts = urlsplit(base_url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address keeps its brackets
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    where = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    return f"{scheme}://{where}{parts.path.rstrip('/')}"

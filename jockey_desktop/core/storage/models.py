@@ -202,6 +202,12 @@ class Upload:
     error_message: str | None
     created_at: float
     updated_at: float
+    #: The multipart session's ``upload_headers`` (name, value), sent with every chunk PUT,
+    #: also after a restart; empty without a session (and for rows saved before v4).
+    upload_headers: tuple[tuple[str, str], ...] = ()
+    #: The API this upload was queued for ("sandbox" or a normalised base URL; never a key);
+    #: None until a server adopts it (rows queued while disconnected, rows from before v4).
+    server: str | None = None
 
     @property
     def active(self) -> bool:

@@ -18,6 +18,10 @@ v3 — on messages: ``retry_at`` (a rate-limited turn's retry time, was parsed f
      ``selections`` and ``steps`` (JSON lists); on conversations: ``origin_conversation_id`` /
      ``origin_message_id`` (a fork's origin, NULL once deleted) and ``web_search``; the
      ``uploads`` table (the upload queue, which survives quit, crash and restart).
+v4 — on uploads: ``upload_headers`` (the multipart session's own headers for its chunk PUTs,
+     a JSON object; ``'{}'`` for rows written before, which fall back to the default) and
+     ``server`` (the API the row was queued for: "sandbox" or a normalised base URL, never a
+     key; NULL for older rows, which the first server the queue runs with adopts).
 """
 
 from __future__ import annotations
@@ -260,11 +264,19 @@ def _v3_data(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+V4_STATEMENTS: tuple[str, ...] = (
+    "ALTER TABLE uploads ADD COLUMN upload_headers TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE uploads ADD COLUMN server TEXT",
+)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "conversations and messages", V1_STATEMENTS),
     Migration(2, "pinned, drafts, revisions, sidebar index, full-text search", V2_STATEMENTS),
     Migration(3, "retry time, plain text, selections, steps, forks, web search, uploads",
               V3_STATEMENTS, function=_v3_data),
+    Migration(4, "upload sessions' headers and the server each upload is queued for",
+              V4_STATEMENTS),
 ]
 
 

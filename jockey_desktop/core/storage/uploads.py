@@ -6,6 +6,10 @@ Paths are kept exactly: a file name that is not valid UTF-8 reaches Python as lo
 (``os.fsdecode``'s surrogateescape), which text sanitising would replace and so lose the file.
 Such a path is stored as its bytes (a BLOB in the ``path`` column) and decoded back the same
 way; every other path, and every other text field, is stored as sanitised text.
+
+A multipart session's ``upload_headers`` are kept as a JSON object, exactly as the server
+gave them (they are part of the presigned URLs' signature), and belong to the session: a row
+whose ``upload_id`` is cleared loses them too.
 """
 
 from __future__ import annotations
@@ -22,16 +26,16 @@ from .sanitize import sanitize_optional, sanitize_text
 UPLOAD_COLUMNS = (
     "id, uid, batch_id, store_id, path, filename, size, mtime_ns, asset_type, method, url, "
     "state, upload_id, asset_id, item_id, chunk_size, total_chunks, chunks, bytes_done, "
-    "error_message, created_at, updated_at"
+    "error_message, created_at, updated_at, upload_headers, server"
 )
 
 _TEXT = ("store_id", "filename", "asset_type", "batch_id")
-_OPTIONAL_TEXT = ("url", "upload_id", "asset_id", "item_id", "error_message")
+_OPTIONAL_TEXT = ("url", "upload_id", "asset_id", "item_id", "error_message", "server")
 _OPTIONAL_INT = ("size", "mtime_ns", "chunk_size", "total_chunks")
 #: Fields ``update_upload`` may change (``id``, ``uid`` and the timestamps are storage's).
 UPDATABLE_FIELDS = frozenset(
-    {"path", "state", "method", "bytes_done", "chunks", *_TEXT, *_OPTIONAL_TEXT,
-     *_OPTIONAL_INT})
+    {"path", "state", "method", "bytes_done", "chunks", "upload_headers", *_TEXT,
+     *_OPTIONAL_TEXT, *_OPTIONAL_INT})
 #: Fields a new row may give; ``store_id`` and ``method`` are required.
 NEW_FIELDS = UPDATABLE_FIELDS
 
@@ -71,6 +75,24 @@ def _chunks_json(chunks: Iterable[Sequence[Any]]) -> tuple[str, int]:
     return json.dumps(ordered, ensure_ascii=False), sum(c[2] for c in by_index.values())
 
 
+def _headers_json(headers: object) -> str:
+    """Upload headers as stored: a JSON object of text names and values, unchanged (a
+    changed value would no longer match the URL's signature, so none is sanitised)."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    if not isinstance(pairs, Iterable) or isinstance(pairs, str | bytes):
+        raise StorageError("Upload headers are a mapping of names to values.")
+    result: dict[str, str] = {}
+    for pair in pairs:
+        if not (isinstance(pair, Sequence) and len(pair) == 2
+                and all(isinstance(part, str) for part in pair)):
+            raise StorageError("Upload headers are a mapping of text names to text values.")
+        name, value = pair
+        if sanitize_text(name) != name or sanitize_text(value) != value or not name:
+            raise StorageError("An upload header name or value is not valid text.")
+        result[name] = value
+    return json.dumps(result, ensure_ascii=False)
+
+
 def clean_fields(fields: Mapping[str, Any], *, allowed: frozenset[str]) -> dict[str, Any]:
     """``fields`` validated and converted to column values; raises ``StorageError`` for an
     unknown field or a wrong value (a programming error, reported before anything is
@@ -98,6 +120,11 @@ def clean_fields(fields: Mapping[str, Any], *, allowed: frozenset[str]) -> dict[
             clean["chunks"], done = _chunks_json(value)
             if "bytes_done" not in fields:
                 clean["bytes_done"] = done
+        elif name == "upload_headers":
+            clean[name] = _headers_json(value)
+    if "upload_id" in clean and clean["upload_id"] is None and "upload_headers" not in clean:
+        # The headers were the cleared session's: never sent with another session's URLs.
+        clean["upload_headers"] = "{}"
     return clean
 
 
@@ -143,6 +170,17 @@ def chunks_of(raw: object) -> tuple[tuple[int, str, int], ...]:
     return tuple(chunks)
 
 
+def headers_of(raw: object) -> tuple[tuple[str, str], ...]:
+    """The stored upload headers as (name, value) pairs (a damaged value reads as none)."""
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else {}
+    except ValueError:
+        return ()
+    if not isinstance(value, dict):
+        return ()
+    return tuple((name, text) for name, text in value.items() if isinstance(text, str))
+
+
 def row_to_upload(row: Sequence[Any]) -> Upload:
     """An ``Upload`` from a row of ``UPLOAD_COLUMNS``."""
     path = row[4]
@@ -153,4 +191,5 @@ def row_to_upload(row: Sequence[Any]) -> Upload:
         url=row[10], state=UploadState(row[11]), upload_id=row[12], asset_id=row[13],
         item_id=row[14], chunk_size=row[15], total_chunks=row[16], chunks=chunks_of(row[17]),
         bytes_done=row[18], error_message=row[19], created_at=row[20], updated_at=row[21],
+        upload_headers=headers_of(row[22]), server=row[23],
     )

@@ -133,7 +133,8 @@ class UploadsModel(_FlatTable):
             return upload_status_text(upload)
         return upload_status_text(upload, sent=live.sent, speed=live.speed,
                                   seconds_left=live.seconds_left, waiting=live.waiting,
-                                  item_status=live.item_status)
+                                  item_status=live.item_status,
+                                  waiting_for=live.waiting_for)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """File name, store name, status text; the bar's fraction by ``FractionRole``."""

@@ -56,11 +56,17 @@ def urls_for(api: ResourceApi, upload_id: str, start: int, count: int) -> dict[i
 def test_whole_flow() -> None:
     with running(upload_limits=LIMITS) as (server, api):
         created = create(api, user_metadata={"camera": "drone"})
+        signed = created["upload_headers"]
         assert re.match(r"^[0-9a-f]{24}$", created["upload_id"])
         assert re.match(r"^[0-9a-f]{24}$", created["asset_id"])
         assert created["chunk_size"] == CHUNK
         assert created["total_chunks"] == math.ceil(len(DATA) / CHUNK) == 5
-        assert created["upload_headers"] == {"Content-Type": "application/octet-stream"}
+        # The session's own headers: the content type and a tag no other session has.
+        assert set(signed) == {"Content-Type", "x-sandbox-upload-tag"}
+        assert signed["Content-Type"] == "application/octet-stream"
+        assert re.fullmatch(r"[0-9a-f]{16}", signed["x-sandbox-upload-tag"])
+        assert create(api)["upload_headers"]["x-sandbox-upload-tag"] != \
+            signed["x-sandbox-upload-tag"]
         assert RFC3339.match(created["expires_at"])
         assert [u["chunk_index"] for u in created["upload_urls"]] == [1, 2]
         for url in created["upload_urls"]:
@@ -74,7 +80,7 @@ def test_whole_flow() -> None:
         etags = {}
         for index in (5, 3, 1, 4, 2):  # any order
             piece = chunk_of(DATA, index, CHUNK)
-            response = put_chunk(api, urls[index], piece)
+            response = put_chunk(api, urls[index], piece, signed)
             assert response.status_code == 200, response.text
             assert response.headers["ETag"] == f'"{hashlib.md5(piece).hexdigest()}"'
             etags[index] = response.headers["ETag"]
@@ -109,14 +115,16 @@ def test_whole_flow() -> None:
 def test_urls_are_single_use_and_need_no_key() -> None:
     with running(upload_limits=LIMITS) as (server, api):
         created = create(api)
+        signed = created["upload_headers"]
         url = created["upload_urls"][0]["url"]
         piece = chunk_of(DATA, 1, CHUNK)
-        assert put_chunk(api, url, piece).status_code == 200
-        again = put_chunk(api, url, piece)
+        assert put_chunk(api, url, piece, signed).status_code == 200
+        again = put_chunk(api, url, piece, signed)
         assert (again.status_code, again.json()["code"]) == (403, "access_denied")
-        assert put_chunk(api, api.root + "/upload-chunks/forged", piece).status_code == 403
+        assert put_chunk(api, api.root + "/upload-chunks/forged", piece, signed).status_code == 403
         # A client that leaks its key to the upload host is counted (and still served).
         with_key = put_chunk(api, created["upload_urls"][1]["url"], chunk_of(DATA, 2, CHUNK),
+                             signed,
                              headers={"x-api-key": "sandbox"})
         assert with_key.status_code == 200 and server.chunk_puts_with_key == 1
 
@@ -125,38 +133,41 @@ def test_urls_expire_and_can_be_renewed() -> None:
     clock = FakeClock()
     with running(upload_limits=LIMITS, clock=clock) as (_server, api):
         created = create(api)
+        signed = created["upload_headers"]
         upload_id = created["upload_id"]
         clock.advance(601)
-        expired = put_chunk(api, created["upload_urls"][0]["url"], chunk_of(DATA, 1, CHUNK))
+        expired = put_chunk(api, created["upload_urls"][0]["url"], chunk_of(DATA, 1, CHUNK), signed)
         assert (expired.status_code, expired.json()["code"]) == (403, "request_expired")
         fresh = urls_for(api, upload_id, 1, 1)
-        assert put_chunk(api, fresh[1], chunk_of(DATA, 1, CHUNK)).status_code == 200
+        assert put_chunk(api, fresh[1], chunk_of(DATA, 1, CHUNK), signed).status_code == 200
 
 
 def test_expire_upload_url_fault() -> None:
     with running(upload_limits=LIMITS) as (_server, api):
         created = create(api)
+        signed = created["upload_headers"]
         api.server.faults.add(Fault.expire_upload_url())
         url = created["upload_urls"][0]["url"]
-        assert put_chunk(api, url, chunk_of(DATA, 1, CHUNK)).status_code == 403
-        assert put_chunk(api, url, chunk_of(DATA, 1, CHUNK)).status_code == 403  # for good
+        assert put_chunk(api, url, chunk_of(DATA, 1, CHUNK), signed).status_code == 403
+        assert put_chunk(api, url, chunk_of(DATA, 1, CHUNK), signed).status_code == 403  # for good
         fresh = urls_for(api, created["upload_id"], 1, 1)
-        assert put_chunk(api, fresh[1], chunk_of(DATA, 1, CHUNK)).status_code == 200
+        assert put_chunk(api, fresh[1], chunk_of(DATA, 1, CHUNK), signed).status_code == 200
 
 
 def test_a_chunk_put_that_fails_once() -> None:
     with running(upload_limits=LIMITS) as (_server, api):
         created = create(api)
+        signed = created["upload_headers"]
         upload_id = created["upload_id"]
         fault = api.server.faults.add(Fault.fail_chunk(status=503))
         url = created["upload_urls"][0]["url"]
-        failed = put_chunk(api, url, chunk_of(DATA, 1, CHUNK))
+        failed = put_chunk(api, url, chunk_of(DATA, 1, CHUNK), signed)
         assert failed.status_code == 503 and fault.fired == 1
         status = api.ok("GET", f"/assets/multipart-uploads/{upload_id}")
         assert status["chunks_failed"] == 1 and status["chunks_pending"] == 4
         info = status["uploaded_chunks"][0]
         assert (info["index"], info["status"]) == (1, "failed") and info["error"]
-        retried = put_chunk(api, url, chunk_of(DATA, 1, CHUNK))  # the URL was not used up
+        retried = put_chunk(api, url, chunk_of(DATA, 1, CHUNK), signed)  # the URL was not used up
         assert retried.status_code == 200
         status = api.ok("GET", f"/assets/multipart-uploads/{upload_id}")
         assert status["chunks_failed"] == 0
@@ -167,7 +178,8 @@ def test_a_chunk_put_that_fails_once() -> None:
 def test_chunk_of_the_wrong_size() -> None:
     with running(upload_limits=LIMITS) as (_server, api):
         created = create(api)
-        short = put_chunk(api, created["upload_urls"][0]["url"], b"x" * 10)
+        signed = created["upload_headers"]
+        short = put_chunk(api, created["upload_urls"][0]["url"], b"x" * 10, signed)
         assert short.status_code == 400
         status = api.ok("GET", f"/assets/multipart-uploads/{created['upload_id']}")
         assert status["chunks_failed"] == 1
@@ -176,8 +188,10 @@ def test_chunk_of_the_wrong_size() -> None:
 def test_report_errors_change_nothing() -> None:
     with running(upload_limits=LIMITS) as (_server, api):
         created = create(api)
+        signed = created["upload_headers"]
         upload_id = created["upload_id"]
-        response = put_chunk(api, created["upload_urls"][0]["url"], chunk_of(DATA, 1, CHUNK))
+        response = put_chunk(api, created["upload_urls"][0]["url"], chunk_of(DATA, 1, CHUNK),
+                             signed)
         etag = response.headers["ETag"]
         bad_batches = [
             [entry(2, etag)],  # not uploaded
@@ -198,7 +212,7 @@ def test_report_errors_change_nothing() -> None:
             "chunks_completed"] == 0
         ok = report(api, upload_id, [entry(1, etag.strip('"').upper())]).json()
         assert ok["processed_chunks"] == 1  # ETags compare without quotes or case
-        again = put_chunk(api, urls_for(api, upload_id, 1, 1)[1], chunk_of(DATA, 1, CHUNK))
+        again = put_chunk(api, urls_for(api, upload_id, 1, 1)[1], chunk_of(DATA, 1, CHUNK), signed)
         assert (again.status_code, again.json()["code"]) == (409, "chunk_already_completed")
 
 
@@ -255,7 +269,7 @@ def test_incomplete_uploads_are_listed_and_status_pages() -> None:
         assert done["upload_id"] != waiting["upload_id"]
         for url in waiting["upload_urls"]:
             piece = chunk_of(DATA, url["chunk_index"], CHUNK)
-            assert put_chunk(api, url["url"], piece).status_code == 200
+            assert put_chunk(api, url["url"], piece, waiting["upload_headers"]).status_code == 200
         page = api.ok("GET", f"/assets/multipart-uploads/{waiting['upload_id']}",
                       params={"page_limit": 1, "page": 2})
         assert [c["index"] for c in page["uploaded_chunks"]] == [2]
@@ -266,9 +280,10 @@ def test_a_restart_resumes_the_upload(tmp_path: Path) -> None:
     state = tmp_path / "state"
     with running(state_dir=state, upload_limits=LIMITS) as (_server, api):
         created = create(api)
+        signed = created["upload_headers"]
         upload_id = created["upload_id"]
         urls = {u["chunk_index"]: u["url"] for u in created["upload_urls"]}
-        first = put_chunk(api, urls[1], chunk_of(DATA, 1, CHUNK)).headers["ETag"]
+        first = put_chunk(api, urls[1], chunk_of(DATA, 1, CHUNK), signed).headers["ETag"]
         assert report(api, upload_id, [entry(1, first)]).status_code == 200
         unused_url = urls[2]
     with running(state_dir=state, upload_limits=LIMITS) as (server, api):
@@ -280,11 +295,12 @@ def test_a_restart_resumes_the_upload(tmp_path: Path) -> None:
         # token is taken to it).
         token = unused_url.rsplit("/", 1)[-1]
         etags = {1: first}
-        response = put_chunk(api, f"{api.root}/upload-chunks/{token}", chunk_of(DATA, 2, CHUNK))
+        response = put_chunk(api, f"{api.root}/upload-chunks/{token}",
+                             chunk_of(DATA, 2, CHUNK), signed)
         assert response.status_code == 200
         etags[2] = response.headers["ETag"]
         for index, url in urls_for(api, upload_id, 3, 3).items():
-            etags[index] = put_chunk(api, url, chunk_of(DATA, index, CHUNK)).headers["ETag"]
+            etags[index] = put_chunk(api, url, chunk_of(DATA, index, CHUNK), signed).headers["ETag"]
         done = report(api, upload_id, [entry(i, etags[i]) for i in range(1, 6)]).json()
         assert (done["processed_chunks"], done["duplicate_chunks"]) == (4, 1)
         assert api.wait_asset(created["asset_id"])["status"] == "ready"
@@ -304,3 +320,24 @@ def test_an_expired_session_fails_its_asset() -> None:
         assert detail["status"] == "failed" and "expired" in detail["error"]["message"]
         assert report(api, created["upload_id"], [entry(1, '"x"')]).status_code == 400
         assert not server.uploads.part_path(created["upload_id"]).exists()
+
+
+@pytest.mark.parametrize("change", [
+    {"x-sandbox-upload-tag": None},  # left out
+    {"x-sandbox-upload-tag": "0123456789abcdef"},  # another session's value
+    {"Content-Type": "video/mp4"},
+])
+def test_a_chunk_put_without_its_sessions_headers_is_refused_like_a_bad_signature(
+        change: dict[str, str | None]) -> None:
+    with running(upload_limits=LIMITS) as (_server, api):
+        created = create(api)
+        signed = created["upload_headers"]
+        sent = {k: v for k, v in {**signed, **change}.items() if v is not None}
+        url = created["upload_urls"][0]["url"]
+        refused = api.http.put(url, data=chunk_of(DATA, 1, CHUNK), headers=sent, timeout=30)
+        assert (refused.status_code, refused.json()["code"]) == (403, "signature_mismatch")
+        assert next(iter(change)) in refused.json()["message"]
+        status = api.ok("GET", f"/assets/multipart-uploads/{created['upload_id']}")
+        assert status["uploaded_size"] == 0  # nothing was written
+        # The URL was not used up: with the session's headers it works.
+        assert put_chunk(api, url, chunk_of(DATA, 1, CHUNK), signed).status_code == 200

@@ -1,4 +1,4 @@
-"""Schema migrations from the v1 and v2 fixtures, failing steps, too-new databases."""
+"""Schema migrations from the v1, v2 and v3 databases, failing steps, too-new databases."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ from tests.fixtures import make_v2_db as v2
 from tests.helpers.storage_fixtures import (
     V1_FIXTURE,
     V2_FIXTURE,
+    V3_UPLOAD_ROWS,
     digest,
     raw_query,
     user_version,
+    v3_database,
 )
 
 _digest = digest
@@ -215,5 +217,55 @@ def test_failing_v3_step_leaves_the_v2_file_as_it_was(
     try:
         assert repo.open_report.migrated_from == 2
         assert repo.search("stalk")
+    finally:
+        repo.close()
+
+
+def test_migrates_v3_keeping_every_upload_row(db_path: Path, backup_dir: Path) -> None:
+    v3_database(db_path)
+    columns = ", ".join(V3_UPLOAD_ROWS[0])
+    before = raw_query(db_path, f"SELECT {columns} FROM uploads ORDER BY id")
+    assert len(before) == len(V3_UPLOAD_ROWS)
+    repo = open_repository(db_path, backup_dir)
+    try:
+        report = repo.open_report
+        assert report.migrated_from == 3 and report.schema_version == SCHEMA_VERSION
+        assert report.backup is not None and "pre-migration-v3" in report.backup.name
+        assert db.read_backup_version(report.backup) == 3
+        # Every v3 column of every row as it was; the new columns at their defaults.
+        assert raw_query(db_path, f"SELECT {columns} FROM uploads ORDER BY id") == before
+        assert raw_query(db_path, "SELECT upload_headers, server FROM uploads") == [
+            ("{}", None)] * len(V3_UPLOAD_ROWS)
+        rows = repo.list_uploads()
+        assert [r.uid for r in rows] == ["up-1", "up-2", "up-3"]
+        big = rows[0]
+        assert (big.upload_id, big.chunks, big.bytes_done) == (
+            "6650f0c1a3b2c4d5e6f70819", ((1, '"e1"', 8_388_608), (2, '"e2"', 8_388_608)),
+            16_777_216)
+        assert big.upload_headers == () and big.server is None
+        assert rows[1].path == "/videos/caf\udce9.mp4"  # the undecodable name, exactly
+        # The new columns take values afterwards.
+        saved = repo.update_upload(big.id, upload_headers={"x-tag": "t1"}, server="sandbox")
+        assert saved.upload_headers == (("x-tag", "t1"),) and saved.server == "sandbox"
+        assert repo.integrity_check()
+    finally:
+        repo.close()
+
+
+def test_failing_v4_step_leaves_the_v3_file_as_it_was(
+    db_path: Path, backup_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v3_database(db_path)
+    before = _digest(db_path)
+    broken = schema.Migration(4, "broken", (*schema.V4_STATEMENTS, "NOT SQL"))
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS[:3], broken])
+    with pytest.raises(MigrationError, match="version 4"):
+        open_repository(db_path, backup_dir)
+    assert _digest(db_path) == before and user_version(db_path) == 3
+    monkeypatch.undo()
+    repo = open_repository(db_path, backup_dir)
+    try:
+        assert repo.open_report.migrated_from == 3
+        assert len(repo.list_uploads()) == len(V3_UPLOAD_ROWS)
     finally:
         repo.close()

@@ -130,3 +130,52 @@ def test_a_path_that_is_not_utf8_is_kept_exactly(repo: Repository) -> None:
     assert upload.path == path and os.fsencode(upload.path) == b"/videos/caf\xe9 \xff.mp4"
     assert "\ufffd" in upload.filename  # the shown name is safe text
     assert repo.update_upload(upload.id, path=path).path == path
+
+
+def test_a_session_keeps_its_headers_and_server_until_it_is_cleared(
+        db_path: Path, backup_dir: Path, repo: Repository) -> None:
+    (row,) = repo.add_uploads([_file("/videos/a.mp4", server="https://api.example.com/v1.3")])
+    assert row.upload_headers == () and row.server == "https://api.example.com/v1.3"
+    headers = {"Content-Type": "application/octet-stream",
+               "x-amz-server-side-encryption": "AES256", "x-tag": " exact value "}
+    repo.update_upload(row.id, upload_id="up_1", asset_id="as_1", chunk_size=8, total_chunks=3,
+                       upload_headers=headers)
+    repo.record_chunk(row.id, 1, '"e1"', 8)
+    repo.close()
+    reopened = open_repository(db_path, backup_dir)
+    try:
+        (saved,) = reopened.list_uploads()
+        assert dict(saved.upload_headers) == headers  # values exactly, order kept
+        assert [name for name, _ in saved.upload_headers] == list(headers)
+        assert saved.server == "https://api.example.com/v1.3"
+        # A new session replaces them; clearing the session clears them too.
+        renewed = reopened.update_upload(row.id, upload_id="up_2", upload_headers={"x": "2"})
+        assert renewed.upload_headers == (("x", "2"),)
+        cleared = reopened.update_upload(row.id, upload_id=None, chunks=[])
+        assert cleared.upload_headers == () and cleared.server == row.server
+        kept = reopened.update_upload(row.id, state="paused")
+        assert kept.upload_headers == ()
+    finally:
+        reopened.close()
+
+
+@pytest.mark.parametrize("bad", ["x-tag: 1", {"x-tag": 1}, {"": "v"}, [("only name",)]])
+def test_upload_headers_must_be_text_names_and_values(repo: Repository, bad: object) -> None:
+    (row,) = repo.add_uploads([_file("/videos/a.mp4")])
+    with pytest.raises(StorageError):
+        repo.update_upload(row.id, upload_headers=bad)
+    assert repo.list_uploads() == [row]
+
+
+def test_damaged_stored_headers_read_as_none(repo: Repository, db_path: Path) -> None:
+    import sqlite3
+
+    (row,) = repo.add_uploads([_file("/videos/a.mp4")])
+    conn = sqlite3.connect(db_path)
+    try:
+        conn.execute("UPDATE uploads SET upload_headers = '[1, 2' WHERE id = ?", (row.id,))
+        conn.commit()
+    finally:
+        conn.close()
+    (read,) = repo.list_uploads()
+    assert read.upload_headers == ()
