@@ -23,7 +23,9 @@ A full disk loses nothing: a question that cannot be saved is refused (its text 
 the composer with the disk's sentence); an answer keeps arriving in memory, and the write
 that ends its turn (and a new session id) is *held*: shown from memory ("Not saved yet"),
 tried again every few seconds and before every send, and saved as soon as there is space.
-Held writes are tried once more at quit; what still cannot be written then is logged.
+Closing the window first tries them once more and asks the user if some are still held
+(``controllers.quitting.QuitGuard``, through ``try_held_writes``); the shutdown makes a
+last try and logs what still cannot be written.
 
 Threading: all public methods and slots run on the GUI thread. Each turn has a request id
 bound into its callbacks; an event or a write result for a request that is no longer active
