@@ -69,6 +69,7 @@ class QuitGuard(QObject):
         if not self._interactive:
             log.warning("quitting with %d write(s) held on a full disk and no one to ask; "
                         "they are tried once more", held)
+            self._approved = True  # said once
             return True
         if not self._deciding:
             self._deciding = True

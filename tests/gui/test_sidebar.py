@@ -321,6 +321,10 @@ def test_model_held_conversations_read_not_saved_and_repaint(qtmodeltester) -> N
     assert [badge(1), badge(2)] == ["answering…", None]
     model.set_held([1, 7])  # 7 is not listed: nothing to repaint for it
     assert [badge(1), badge(2)] == ["not saved — disk full", None]
+    assert model.index(model.row_for_conversation(1), 0).data(
+        Qt.ItemDataRole.AccessibleTextRole) == "Conversation 1, not saved — disk full"
+    assert model.index(model.row_for_conversation(2), 0).data(
+        Qt.ItemDataRole.AccessibleTextRole) == "Conversation 2"
     assert changed == [model.row_for_conversation(1)]
     changed.clear()
     model.set_held([1])  # no change: no repaint

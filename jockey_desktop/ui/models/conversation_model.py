@@ -61,8 +61,13 @@ class ConversationListModel(QAbstractListModel):
             return None
         summary = self._rows[index.row()]
         conv = summary.conversation
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return conv.title or "New conversation"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            # The badge is painted: a screen reader hears it with the title.
+            badge = row_badge(summary.last_status, held=conv.id in self._held)
+            title = conv.title or "New conversation"
+            return f"{title}, {badge.text}" if badge is not None else title
         if role == Qt.ItemDataRole.ToolTipRole:
             # Titles and store names are user/server text: never let Qt read them as HTML.
             return plain_tooltip(f"{conv.title or 'New conversation'}\nStore: {conv.store_name}")
