@@ -179,6 +179,10 @@ def test_the_whole_app_on_a_real_full_tmpfs(tmp_path: Path) -> None:
     assert report["stored_while_full"][1] < report["shown_len"]
     assert "kept in memory" in report["notice"]
     assert report["saved"] == ["complete", report["shown_len"]] and report["integrity"]
+    # Closing while it was held asked (once, naming the disk), and Try again saved it.
+    assert report["closed_at_once"] is False and len(report["quit_asked"]) == 1
+    assert f"could not be saved: the disk holding {data} is full" in report["quit_asked"][0]
+    assert report["held_at_close"] == 0
 
 
 def test_an_answer_held_until_quit_is_tried_once_more_and_logged_as_lost(
