@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QObject, Slot
@@ -22,6 +23,7 @@ from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.connection import Connection
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.controllers.damage import DamageGuard
+from jockey_desktop.controllers.quitting import QuitGuard
 from jockey_desktop.controllers.settings import LazyApiKeyStore, SettingsController
 from jockey_desktop.controllers.stores import StoresController
 from jockey_desktop.controllers.workspace import RESTORE_HINT, Workspace
@@ -40,6 +42,7 @@ from jockey_desktop.startup import (
 )
 from jockey_desktop.transcript_wiring import wire_transcript
 from jockey_desktop.ui.main_window import MainWindow
+from jockey_desktop.ui.quit_dialog import ask_about_held_writes
 
 if TYPE_CHECKING:
     from jockey_desktop.single_instance import SingleInstanceGuard
@@ -209,6 +212,9 @@ class JockeyDesktop(QObject):
                                    self.conversations, self.chat, self.stores, self.settings,
                                    self.window, parent=self)
         self.damage_guard.listener = self.workspace.report_damage
+        self.quit_guard = QuitGuard(self.chat, partial(ask_about_held_writes, self.window),
+                                    interactive=options.interactive,
+                                    folder=self.paths.database.parent, parent=self)
         self.window.set_folders(self.paths.data_dir, self.paths.logs)
 
     def _wire(self) -> None:
@@ -287,6 +293,11 @@ class JockeyDesktop(QObject):
         chat.sig_busy_changed.connect(pane.on_busy_changed)
         chat.sig_refused.connect(pane.on_refused)
         chat.sig_notice.connect(w.on_chat_notice)
+        chat.sig_held_changed.connect(sidebar.set_held_conversations)
+        # Closing with answers a full disk could not take tries them, then asks.
+        w.close_guard = self.quit_guard.may_close
+        self.quit_guard.sig_close_approved.connect(w.close)
+        self.quit_guard.sig_notice.connect(w.show_transient)
 
         # The store list.
         picker.sig_refresh_requested.connect(stores.refresh)
@@ -365,6 +376,7 @@ class JockeyDesktop(QObject):
             return
         self._shut_down = True
         log.info("shutting down")
+        self.quit_guard.quit_without_asking()  # a window closed from now on just closes
         if self.first_paint is not None:
             self.first_paint.cancel()  # nothing more to start; and no filter outlives the app
         self.window.flush_draft()
@@ -402,7 +414,7 @@ def run(options: AppOptions) -> int:
         # A second launch that brought the first window forward did what the user wanted.
         return 0 if JockeyDesktop.last_start_failure == "already-running" else 1
     desktop.start()
-    quit_on_signals(qapp)
+    quit_on_signals(qapp, before_quit=desktop.quit_guard.quit_without_asking)
     try:
         return int(qapp.exec())
     finally:

@@ -204,13 +204,17 @@ def follow_client(connection: Connection, slot: Callable[[Any], object]) -> None
         slot(client)
 
 
-def quit_on_signals(qapp: QApplication) -> None:
+def quit_on_signals(qapp: QApplication,
+                    before_quit: Callable[[], object] | None = None) -> None:
     """Ctrl+C / SIGTERM quit through the normal path (streams saved, database closed).
 
+    ``before_quit`` runs first (the quit guard: nobody is there to answer a question).
     Python only runs signal handlers when it gets control, which a Qt event loop rarely
     gives it; a cheap timer hands control back a few times a second.
     """
     def request_quit(_signum: int, _frame: FrameType | None) -> None:
+        if before_quit is not None:
+            before_quit()
         qapp.quit()
 
     for name in ("SIGINT", "SIGTERM"):

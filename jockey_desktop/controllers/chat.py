@@ -23,7 +23,9 @@ A full disk loses nothing: a question that cannot be saved is refused (its text 
 the composer with the disk's sentence); an answer keeps arriving in memory, and the write
 that ends its turn (and a new session id) is *held*: shown from memory ("Not saved yet"),
 tried again every few seconds and before every send, and saved as soon as there is space.
-Held writes are tried once more at quit; what still cannot be written then is logged.
+Closing the window first tries them once more and asks the user if some are still held
+(``controllers.quitting.QuitGuard``, through ``try_held_writes``); the shutdown makes a
+last try and logs what still cannot be written.
 
 Threading: all public methods and slots run on the GUI thread. Each turn has a request id
 bound into its callbacks; an event or a write result for a request that is no longer active
@@ -39,6 +41,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -298,6 +301,9 @@ class ChatController(QObject):
     #: The agent's steps of a streaming answer so far, throttled like the text
     #: (conversation id, message id, list of ``Step.to_dict()``).
     sig_stream_steps = Signal(int, int, object)
+    #: The conversations whose answer waits in memory for disk space changed (a frozenset
+    #: of conversation ids; empty once everything is saved).
+    sig_held_changed = Signal(object)
 
     #: How often writes held on a full disk are tried again.
     HELD_RETRY_MS = 3000
@@ -344,6 +350,12 @@ class ChatController(QObject):
         self._held_retry = QTimer(self)
         self._held_retry.setInterval(self.HELD_RETRY_MS)
         self._held_retry.timeout.connect(self.retry_held_writes)
+        #: What ``sig_held_changed`` said last.
+        self._held_announced: frozenset[int] = frozenset()
+        #: Called once every held write tried by ``try_held_writes`` has answered.
+        self._held_waiters: list[Callable[[], None]] = []
+        #: The folder of the disk that refused the newest held write.
+        self._held_folder: Path | None = None
 
     # ----------------------------------------------------------------- public API
 
@@ -414,6 +426,29 @@ class ChatController(QObject):
     def held_write_count(self) -> int:
         """How many writes wait for disk space (0 when everything is saved)."""
         return len(self._held)
+
+    def held_answer_count(self) -> int:
+        """How many of the held writes end an answer (the rest save new session ids)."""
+        return sum(1 for held in self._held.values() if held.shown is not None)
+
+    def held_conversations(self) -> frozenset[int]:
+        """The conversations whose answer waits in memory for disk space."""
+        return frozenset(held.conversation_id for held in self._held.values()
+                         if held.shown is not None)
+
+    def held_folder(self) -> Path | None:
+        """The folder whose disk refused the newest held write (None: nothing held)."""
+        return self._held_folder if self._held else None
+
+    def try_held_writes(self, on_done: Callable[[], None]) -> None:
+        """Try every held write now (on the storage runner) and call ``on_done`` on the GUI
+        thread once each has answered, saved or still held: then ``held_write_count()``
+        says what is left. Quitting asks this before it warns. ``on_done`` is never
+        called from inside this method."""
+        self._held_waiters.append(on_done)
+        self.retry_held_writes()
+        if not any(held.in_flight for held in self._held.values()):
+            QTimer.singleShot(0, self._call_held_waiters)  # nothing was held
 
     @Slot()
     def retry_held_writes(self) -> None:
@@ -756,19 +791,38 @@ class ChatController(QObject):
                     self.sig_notice.emit(held.conversation_id, HELD_SAVED_TEXT)
                 if not self._held:
                     self._held_retry.stop()
+            self._held_answered()
 
         def failed(error: BaseException) -> None:
             held.in_flight = False
             if isinstance(error, DiskFullError) and not self._shut_down:
                 self._hold(key, held, error)
+                self._held_answered()
                 return
             if self._release_held(key, held) and isinstance(error, DiskFullError):
                 log.warning("lost at quit, the disk is still full: %s", key[0])
             if not self._held:
                 self._held_retry.stop()
             held.on_failed(error)
+            self._held_answered()
 
         self._storage.submit(held.job, on_success=saved, on_error=failed)
+
+    def _held_answered(self) -> None:
+        """A write answered: tell the views which conversations still wait for space, and
+        the waiters of ``try_held_writes`` once no held write is being tried."""
+        held_now = self.held_conversations()
+        if held_now != self._held_announced:
+            self._held_announced = held_now
+            self.sig_held_changed.emit(held_now)
+        if self._held_waiters and not any(h.in_flight for h in self._held.values()):
+            self._call_held_waiters()
+
+    @Slot()
+    def _call_held_waiters(self) -> None:
+        waiters, self._held_waiters = self._held_waiters, []
+        for waiter in waiters:
+            waiter()
 
     def _release_held(self, key: tuple[str, int], held: _Held) -> bool:
         """Forget ``held`` (not a newer write held under the same key); True if it was held."""
@@ -780,6 +834,7 @@ class ChatController(QObject):
     def _hold(self, key: tuple[str, int], held: _Held, error: DiskFullError) -> None:
         previous = self._held.get(key)
         self._held[key] = held  # a newer write (a newer session id) replaces an older one
+        self._held_folder = error.folder
         if previous is not None:
             return  # tried again, still no space: nothing new to say
         log.warning("disk full: holding a write in memory (%s)", key[0])

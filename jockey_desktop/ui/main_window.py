@@ -155,6 +155,8 @@ class MainWindow(QMainWindow):
         self.logs_dir: Path | None = None
         #: Opens a folder or file in the system's file manager (tests replace it).
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
+        #: Asked before the window closes (False = not now); set by the composition root.
+        self.close_guard: Callable[[], bool] | None = None
         self.setWindowTitle(APP_NAME)
         self.setAccessibleName(APP_NAME)
         self.app_icon = load_app_icon()
@@ -905,7 +907,10 @@ class MainWindow(QMainWindow):
             sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Remember the layout, then close."""
+        """Ask ``close_guard`` (closing may have to wait), remember the layout, close."""
+        if self.close_guard is not None and not self.close_guard():
+            event.ignore()  # put off: the guard closes the window again when it may
+            return
         self.save_state()
         app = QApplication.instance()
         if app is not None:

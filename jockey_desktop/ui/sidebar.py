@@ -55,12 +55,13 @@ from jockey_desktop.core.storage.models import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
     ConversationSummary,
-    MessageStatus,
     SearchHit,
 )
+from jockey_desktop.presentation.conversation_row import Badge, BadgeTone
 from jockey_desktop.presentation.formatting import format_age
 from jockey_desktop.ui.keys import is_typed_text
 from jockey_desktop.ui.models.conversation_model import (
+    BadgeRole,
     ConversationIdRole,
     ConversationListModel,
     SummaryRole,
@@ -76,14 +77,6 @@ SEARCH_PLACEHOLDER = "Search conversations (Ctrl+K)"
 HitConversationRole = Qt.ItemDataRole.UserRole + 1
 HitSnippetRole = Qt.ItemDataRole.UserRole + 2
 HitMessageRole = Qt.ItemDataRole.UserRole + 3
-
-#: Badge text per newest-message state; other states need no badge.
-_BADGES = {
-    MessageStatus.STREAMING: "answering…",
-    MessageStatus.PENDING: "answering…",
-    MessageStatus.FAILED: "failed",
-    MessageStatus.INTERRUPTED: "interrupted",
-}
 
 _PAD = 8
 
@@ -216,15 +209,14 @@ class ConversationDelegate(QStyledItemDelegate):
         # Line 2: state badge on the right, "store · age" on the left.
         y2 = rect.top() + line_h + 2
         right = rect.right()
-        badge = _BADGES.get(summary.last_status) if summary.last_status else None
+        badge: Badge | None = index.data(BadgeRole)
         small = QFont(opt.font)
         small.setPointSizeF(max(7.0, opt.font.pointSizeF() * 0.88))
         sfm = QFontMetrics(small)
-        if badge and summary.last_status is not None:
-            color = {MessageStatus.FAILED: colors.error,
-                     MessageStatus.INTERRUPTED: colors.warning}.get(summary.last_status,
-                                                                     colors.streaming)
-            width = sfm.horizontalAdvance(badge) + 12
+        if badge is not None:
+            color = {BadgeTone.ERROR: colors.error,
+                     BadgeTone.WARNING: colors.warning}.get(badge.tone, colors.streaming)
+            width = sfm.horizontalAdvance(badge.text) + 12
             badge_rect = QRect(right - width, y2 + 1, width, line_h - 2)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             fill = QColor(color)
@@ -234,7 +226,7 @@ class ConversationDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(badge_rect, 4, 4)
             painter.setFont(small)
             painter.setPen(colors.highlighted_text if selected else color)
-            painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
+            painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge.text)
             right = badge_rect.left() - 6
         painter.setFont(opt.font)
         painter.setPen(muted)
@@ -448,6 +440,12 @@ class ConversationSidebar(QWidget):
             if summary.conversation.id == self._wanted_id and self._selected_id is None:
                 self._select_row_of(self._wanted_id)
         self._update_page()
+
+    @Slot(object)
+    def set_held_conversations(self, conversation_ids: Iterable[int]) -> None:
+        """The conversations whose answer waits in memory for disk space: their rows say so
+        instead of "answering…" (the stored answer still reads "streaming")."""
+        self.model.set_held(conversation_ids)
 
     def remove_conversation(self, conversation_id: int) -> None:
         """Drop a conversation's row; a removed selection leaves nothing selected."""

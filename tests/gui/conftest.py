@@ -16,9 +16,10 @@ from PySide6.QtWidgets import QApplication
 from jockey_desktop.concurrency import GuiThreadGarbageCollector
 from tests.helpers.app import start
 from tests.helpers.chat import harness, repo, slow_harness, slow_sandbox
+from tests.helpers.full_disk import faulty
 from tests.helpers.views import opened, view
 
-__all__ = ["harness", "opened", "repo", "slow_harness", "slow_sandbox", "start", "view"]
+__all__ = ["faulty", "harness", "opened", "repo", "slow_harness", "slow_sandbox", "start", "view"]
 
 
 @pytest.fixture(scope="package", autouse=True)

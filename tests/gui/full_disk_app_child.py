@@ -3,8 +3,9 @@ small tmpfs at ``FOLDER``; not collected).
 
 Usage: ``python full_disk_app_child.py FOLDER``. Starts the whole app (sandbox, slow pace) on
 ``FOLDER/data``, asks once, fills the disk and presses Enter on a question, frees the space
-and asks again, fills the disk while that answer streams, waits for it to end, frees the
-space and waits for it to be saved. Prints one JSON object with what it saw.
+and asks again, fills the disk while that answer streams, waits for it to end, closes the
+window (the quit question frees the space and answers Try again) and waits for the window to
+close with the answer saved. Prints one JSON object with what it saw.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from PySide6.QtCore import QEventLoop
 from jockey_desktop.app import AppOptions, JockeyDesktop
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.core.storage.models import MessageStatus, Role
+from jockey_desktop.presentation.quitting import QuitChoice
 from jockey_desktop.sandbox import Pace
 from jockey_desktop.startup import ensure_qapp
 
@@ -63,7 +65,7 @@ def main(folder: Path) -> None:
     ChatController.HELD_RETRY_MS = 200
     qapp = ensure_qapp()
     desktop = JockeyDesktop.create(AppOptions(
-        data_dir=str(folder / "data"), sandbox=True, sandbox_pace=SLOW, interactive=False,
+        data_dir=str(folder / "data"), sandbox=True, sandbox_pace=SLOW, interactive=True,
         freeze_gc=False), qapp)
     assert desktop is not None
     desktop.start(show=True)
@@ -119,8 +121,21 @@ def main(folder: Path) -> None:
     report["shown_len"] = len(shown.text)
     report["stored_while_full"] = [answers()[-1].status.value, len(answers()[-1].text)]
     report["notice"] = pane.notice.text()
-    os.unlink(filler)
-    wait(qapp, lambda: chat.held_write_count() == 0, "the held write")
+    # Quit while it is held: tried once more, then asked; the user frees some space and
+    # chooses Try again, which saves it and closes the window.
+    asked: list[str] = []
+
+    def free_space_and_try_again(text: str) -> QuitChoice:
+        asked.append(text)
+        os.unlink(filler)
+        return QuitChoice.TRY_AGAIN
+
+    desktop.quit_guard.ask = free_space_and_try_again
+    desktop.window.close()
+    report["closed_at_once"] = not desktop.window.isVisible()
+    wait(qapp, lambda: not desktop.window.isVisible(), "the window closed after Try again")
+    report["quit_asked"] = asked
+    report["held_at_close"] = chat.held_write_count()
     last = answers()[-1]
     report["saved"] = [last.status.value, len(last.text)]
     report["integrity"] = repo.integrity_check()

@@ -7,14 +7,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jockey_desktop.controllers.chat import ChatController
-from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.core.errors import ErrorCode
 from jockey_desktop.core.storage.models import MessageStatus, Role
 from tests.helpers.app import (
@@ -28,23 +25,11 @@ from tests.helpers.app import (
     turn_done,
     wait_for_store,
 )
-from tests.helpers.faulty_storage import FaultyRepository, inject_faults
+from tests.helpers.faulty_storage import FaultyRepository
+from tests.helpers.full_disk import fill_disk_mid_answer, stored_answers
 from tests.helpers.private_mount import mount_unavailable_reason, run_with_private_mounts
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
-
-
-@pytest.fixture
-def faulty(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[FaultyRepository]]:
-    """Apps started in the test open their database through a FaultyRepository; held
-    writes are retried quickly."""
-    monkeypatch.setattr(ChatController, "HELD_RETRY_MS", 100)
-    monkeypatch.setattr(ConversationsController, "DRAFT_RETRY_MS", 100)
-    yield inject_faults(monkeypatch)
-
-
-def _answers(repo: FaultyRepository, conversation_id: int) -> list[Any]:
-    return [m for m in repo.real.list_messages(conversation_id) if m.role == Role.ASSISTANT]
 
 
 def _stored_draft(repo: FaultyRepository, conversation_id: int) -> str | None:
@@ -105,33 +90,20 @@ def test_the_first_question_on_a_full_disk_goes_back_to_the_composer(
     qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=15_000)
 
 
-def _fill_disk_mid_answer(qtbot: Any, desktop: Any, repo: FaultyRepository) -> int:
-    """Ask (slow pace), and fill the disk once part of the answer was flushed to it."""
-    wait_for_store(qtbot, desktop)
-    ask_via_composer(desktop, "What are the main themes in these videos?")
-    qtbot.waitUntil(lambda: current(desktop) is not None, timeout=5_000)
-    conversation_id = current(desktop)
-    assert conversation_id is not None
-    qtbot.waitUntil(lambda: any(a.text for a in _answers(repo, conversation_id)),
-                    timeout=10_000)
-    repo.disk_full = True
-    return conversation_id
-
-
 def test_an_answer_finishing_on_a_full_disk_is_kept_and_saved_when_space_returns(
     qtbot: Any, start: Started, faulty: list[FaultyRepository]
 ) -> None:
     desktop = start(sandbox_pace=SLOW)
     repo = faulty[0]
     pane = desktop.window.chat_pane
-    conversation_id = _fill_disk_mid_answer(qtbot, desktop, repo)
+    conversation_id = fill_disk_mid_answer(qtbot, desktop, repo)
     # The partial flush fails: said once, the answer keeps arriving.
     qtbot.waitUntil(lambda: "keeps arriving" in pane.notice.text(), timeout=10_000)
     qtbot.waitUntil(lambda: not desktop.chat.is_busy(conversation_id), timeout=20_000)
     assert not pane.is_busy()  # Send again, not a Stop that does nothing
     qtbot.waitUntil(lambda: desktop.chat.held_write_count() == 1, timeout=5_000)
     shown = pane_messages(desktop)[-1]
-    stored = _answers(repo, conversation_id)[-1]
+    stored = stored_answers(repo, conversation_id)[-1]
     assert stored.status is MessageStatus.STREAMING  # nothing on disk yet...
     assert shown.status is MessageStatus.COMPLETE  # ...the whole answer on screen
     assert shown.error_code == ErrorCode.NOT_SAVED and len(shown.text) > len(stored.text)
@@ -141,9 +113,9 @@ def test_an_answer_finishing_on_a_full_disk_is_kept_and_saved_when_space_returns
     desktop.workspace.open(conversation_id)
     assert pane_messages(desktop)[-1].text == shown.text
     repo.disk_full = False
-    qtbot.waitUntil(lambda: _answers(repo, conversation_id)[-1].status
+    qtbot.waitUntil(lambda: stored_answers(repo, conversation_id)[-1].status
                     is MessageStatus.COMPLETE, timeout=5_000)
-    saved = _answers(repo, conversation_id)[-1]
+    saved = stored_answers(repo, conversation_id)[-1]
     assert saved.text == shown.text and saved.citations == shown.citations
     qtbot.waitUntil(lambda: settled(desktop) and desktop.chat.held_write_count() == 0,
                     timeout=5_000)
@@ -159,7 +131,7 @@ def test_stop_on_a_full_disk_works_and_the_stopped_answer_is_saved_later(
     desktop = start(sandbox_pace=SLOW)
     repo = faulty[0]
     pane = desktop.window.chat_pane
-    conversation_id = _fill_disk_mid_answer(qtbot, desktop, repo)
+    conversation_id = fill_disk_mid_answer(qtbot, desktop, repo)
     qtbot.waitUntil(lambda: len(pane_messages(desktop)[-1].text) > 20, timeout=10_000)
     pane.composer.send_button.click()  # Stop
     assert not desktop.chat.is_busy(conversation_id) and not pane.is_busy()
@@ -173,7 +145,7 @@ def test_stop_on_a_full_disk_works_and_the_stopped_answer_is_saved_later(
     repo.disk_full = False
     pane.composer.submit()  # sending works again: the held end is written first
     qtbot.waitUntil(turn_done(desktop, conversation_id, 2), timeout=20_000)
-    answers = _answers(repo, conversation_id)
+    answers = stored_answers(repo, conversation_id)
     assert answers[0].status is MessageStatus.CANCELLED and answers[0].text == shown.text
     assert answers[1].status is MessageStatus.COMPLETE
 
@@ -207,6 +179,10 @@ def test_the_whole_app_on_a_real_full_tmpfs(tmp_path: Path) -> None:
     assert report["stored_while_full"][1] < report["shown_len"]
     assert "kept in memory" in report["notice"]
     assert report["saved"] == ["complete", report["shown_len"]] and report["integrity"]
+    # Closing while it was held asked (once, naming the disk), and Try again saved it.
+    assert report["closed_at_once"] is False and len(report["quit_asked"]) == 1
+    assert f"could not be saved: the disk holding {data} is full" in report["quit_asked"][0]
+    assert report["held_at_close"] == 0
 
 
 def test_an_answer_held_until_quit_is_tried_once_more_and_logged_as_lost(
@@ -215,16 +191,16 @@ def test_an_answer_held_until_quit_is_tried_once_more_and_logged_as_lost(
 ) -> None:
     desktop = start(sandbox_pace=SLOW)
     repo = faulty[0]
-    conversation_id = _fill_disk_mid_answer(qtbot, desktop, repo)
+    conversation_id = fill_disk_mid_answer(qtbot, desktop, repo)
     qtbot.waitUntil(lambda: desktop.chat.held_write_count() == 1, timeout=20_000)
     tries = repo.failed.count("complete_turn")
-    partial = _answers(repo, conversation_id)[-1]  # what the disk kept
+    partial = stored_answers(repo, conversation_id)[-1]  # what the disk kept
     assert partial.status is MessageStatus.STREAMING and partial.text
     start.stop(desktop)  # the disk never freed up
     assert repo.failed.count("complete_turn") == tries + 1  # one last try at quit
     assert "lost at quit, the disk is still full: end" in caplog.text
     # The next start settles what the disk kept: the partial answer, interrupted.
     again = start()
-    answer = _answers(faulty[1], conversation_id)[-1]
+    answer = stored_answers(faulty[1], conversation_id)[-1]
     assert answer.status is MessageStatus.INTERRUPTED and answer.text == partial.text
     assert again.repo.open_report.interrupted_messages == 1

@@ -15,6 +15,7 @@ from jockey_desktop.core.storage.models import (
     SearchHit,
 )
 from jockey_desktop.ui.models.conversation_model import (
+    BadgeRole,
     ConversationIdRole,
     ConversationListModel,
     SummaryRole,
@@ -301,3 +302,44 @@ def test_conversation_tooltip_is_escaped(qtbot) -> None:
     model.set_summaries([make_summary(1, 10.0, title=EVIL)])
     tip = model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
     assert shown_as(tip) == f"{EVIL}\nStore: Games"
+
+
+def test_model_held_conversations_read_not_saved_and_repaint(qtmodeltester) -> None:
+    model = ConversationListModel()
+    qtmodeltester.check(model, force_py=True)
+    model.set_summaries([make_summary(1, 1.0, status=MessageStatus.STREAMING),
+                         make_summary(2, 2.0, status=MessageStatus.COMPLETE)])
+    changed: list[int] = []
+    model.dataChanged.connect(lambda top, _bottom, _roles: changed.append(top.row()))
+
+    def badge(cid: int) -> str | None:
+        row = model.row_for_conversation(cid)
+        assert row is not None
+        found = model.index(row, 0).data(BadgeRole)
+        return None if found is None else found.text
+
+    assert [badge(1), badge(2)] == ["answering…", None]
+    model.set_held([1, 7])  # 7 is not listed: nothing to repaint for it
+    assert [badge(1), badge(2)] == ["not saved — disk full", None]
+    assert model.index(model.row_for_conversation(1), 0).data(
+        Qt.ItemDataRole.AccessibleTextRole) == "Conversation 1, not saved — disk full"
+    assert model.index(model.row_for_conversation(2), 0).data(
+        Qt.ItemDataRole.AccessibleTextRole) == "Conversation 2"
+    assert changed == [model.row_for_conversation(1)]
+    changed.clear()
+    model.set_held([1])  # no change: no repaint
+    assert changed == []
+    model.set_held([])
+    assert badge(1) == "answering…" and changed == [model.row_for_conversation(1)]
+
+
+def test_sidebar_paints_the_held_badge(qtbot) -> None:
+    sidebar = ConversationSidebar()
+    qtbot.addWidget(sidebar)
+    sidebar.resize(300, 200)
+    sidebar.set_summaries([make_summary(1, time.time(), status=MessageStatus.STREAMING)])
+    sidebar.show()
+    before = sidebar.list_view.viewport().grab().toImage()
+    sidebar.set_held_conversations(frozenset({1}))
+    qtbot.waitUntil(lambda: sidebar.list_view.viewport().grab().toImage() != before,
+                    timeout=5_000)

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QPersistentModelIndex, Qt
 
 from jockey_desktop.core.storage.models import ConversationSummary
+from jockey_desktop.presentation.conversation_row import row_badge
 from jockey_desktop.ui.theme import plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -22,6 +23,8 @@ _Index = QModelIndex | QPersistentModelIndex
 SummaryRole = Qt.ItemDataRole.UserRole + 1
 #: The conversation id (int) of a row.
 ConversationIdRole = Qt.ItemDataRole.UserRole + 2
+#: The row's state badge (``presentation.conversation_row.Badge``) or None.
+BadgeRole = Qt.ItemDataRole.UserRole + 3
 
 
 def sort_key(summary: ConversationSummary) -> tuple[bool, float, int]:
@@ -42,6 +45,9 @@ class ConversationListModel(QAbstractListModel):
         self._rows: list[ConversationSummary] = []
         self._keys: list[tuple[bool, float, int]] = []
         self._row_of: dict[int, int] = {}
+        #: Conversations whose answer waits in memory for disk space (not in the summaries:
+        #: their stored answer still says "streaming").
+        self._held: frozenset[int] = frozenset()
 
     # -- Qt model API -------------------------------------------------------------------------
 
@@ -55,8 +61,13 @@ class ConversationListModel(QAbstractListModel):
             return None
         summary = self._rows[index.row()]
         conv = summary.conversation
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return conv.title or "New conversation"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            # The badge is painted: a screen reader hears it with the title.
+            badge = row_badge(summary.last_status, held=conv.id in self._held)
+            title = conv.title or "New conversation"
+            return f"{title}, {badge.text}" if badge is not None else title
         if role == Qt.ItemDataRole.ToolTipRole:
             # Titles and store names are user/server text: never let Qt read them as HTML.
             return plain_tooltip(f"{conv.title or 'New conversation'}\nStore: {conv.store_name}")
@@ -64,6 +75,8 @@ class ConversationListModel(QAbstractListModel):
             return summary
         if role == ConversationIdRole:
             return conv.id
+        if role == BadgeRole:
+            return row_badge(summary.last_status, held=conv.id in self._held)
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:
@@ -71,6 +84,7 @@ class ConversationListModel(QAbstractListModel):
         names = dict(super().roleNames())
         names[SummaryRole] = QByteArray(b"summary")
         names[ConversationIdRole] = QByteArray(b"conversationId")
+        names[BadgeRole] = QByteArray(b"badge")
         return names
 
     # -- mutations ----------------------------------------------------------------------------
@@ -156,6 +170,17 @@ class ConversationListModel(QAbstractListModel):
         index = self.index(new, 0)
         self.dataChanged.emit(index, index)
         return new
+
+    def set_held(self, conversation_ids: Iterable[int]) -> None:
+        """The conversations whose answer waits for disk space now; their rows (and the
+        rows that no longer wait) are repainted."""
+        held = frozenset(conversation_ids)
+        changed, self._held = held ^ self._held, held
+        for conversation_id in changed:
+            row = self._row_of.get(conversation_id)
+            if row is not None:
+                index = self.index(row, 0)
+                self.dataChanged.emit(index, index, [BadgeRole])
 
     def remove(self, conversation_id: int) -> bool:
         """Remove one conversation; returns False when it was not in the list."""

@@ -1,0 +1,47 @@
+"""The running app on a full disk: the ``faulty`` fixture (every app started in the test
+opens its database through a ``FaultyRepository``; held writes and drafts are retried
+quickly) and the steps the full-disk tests share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from jockey_desktop.controllers.chat import ChatController
+from jockey_desktop.controllers.conversations import ConversationsController
+from jockey_desktop.core.storage.models import Message, Role
+from tests.helpers.app import ask_via_composer, current, wait_for_store
+from tests.helpers.faulty_storage import FaultyRepository, inject_faults
+
+#: A question with a long answer (the slow sandbox streams it for seconds).
+LONG_QUESTION = "What are the main themes in these videos?"
+
+
+@pytest.fixture
+def faulty(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[FaultyRepository]]:
+    """Apps started in the test open their database through a FaultyRepository; held
+    writes are retried quickly."""
+    monkeypatch.setattr(ChatController, "HELD_RETRY_MS", 100)
+    monkeypatch.setattr(ConversationsController, "DRAFT_RETRY_MS", 100)
+    yield inject_faults(monkeypatch)
+
+
+def stored_answers(repo: FaultyRepository, conversation_id: int) -> list[Message]:
+    """The conversation's answers as the file holds them (past the fault injection)."""
+    return [m for m in repo.real.list_messages(conversation_id) if m.role == Role.ASSISTANT]
+
+
+def fill_disk_mid_answer(qtbot: Any, desktop: Any, repo: FaultyRepository) -> int:
+    """Ask (slow pace), and fill the disk once part of the answer was flushed to it;
+    returns the conversation id."""
+    wait_for_store(qtbot, desktop)
+    ask_via_composer(desktop, LONG_QUESTION)
+    qtbot.waitUntil(lambda: current(desktop) is not None, timeout=5_000)
+    conversation_id = current(desktop)
+    assert conversation_id is not None
+    qtbot.waitUntil(lambda: any(a.text for a in stored_answers(repo, conversation_id)),
+                    timeout=10_000)
+    repo.disk_full = True
+    return conversation_id
