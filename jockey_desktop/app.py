@@ -383,7 +383,8 @@ class JockeyDesktop(QObject):
         self.conversations.shutdown()
         self.chat.shutdown(timeout_s=1.0)
         for feature in (JockeyDesktop.player.of(self).built(),
-                        JockeyDesktop.store_feature.of(self).built()):
+                        JockeyDesktop.store_feature.of(self).built(),
+                        JockeyDesktop.notifications.of(self).built()):
             if feature is not None:
                 feature.shutdown()
         # The drafts and the ends of interrupted turns are queued on the storage runner:

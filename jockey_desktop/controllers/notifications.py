@@ -104,6 +104,12 @@ class NotificationsController(QObject):
                                       status == MessageStatus.FAILED.value))
         self._timer.start()
 
+    def shutdown(self) -> None:
+        """The app quits: answers still waiting to be told are dropped (their window is
+        going away), and nothing fires after it."""
+        self._timer.stop()
+        self._pending.clear()
+
     @Slot()
     def _tell(self) -> None:
         finished, self._pending = self._pending, []

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication, QWidget
 
+from jockey_desktop.controllers.notifications import COALESCE_MS
 from tests.helpers.app import (
     SLOW,
     Started,
@@ -148,3 +149,19 @@ def test_other_features_tell_through_the_same_notifier(
     notifier.sig_activated.emit(None)
     qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
     assert current(desktop) == shown
+
+
+def test_a_notification_still_waiting_at_quit_is_dropped(
+    qtbot: Any, start: Started, alerts: list[QWidget]
+) -> None:
+    # An answer that ended just before quitting waits (answers close together make one
+    # notification); quitting drops it instead of telling after the window is gone.
+    desktop, notifier, other = _app(qtbot, start)
+    _to_background(qtbot, desktop.window, other)
+    ask_and_wait(qtbot, desktop)
+    assert desktop.notifications.is_pending()
+    notes = desktop.notifications
+    start.stop(desktop)
+    assert not notes.is_pending()
+    qtbot.wait(COALESCE_MS + 200)  # past the moment it would have told
+    assert notifier.messages == [] and alerts == []

@@ -43,6 +43,9 @@ class Started:
         """Shut one desktop down and close its window."""
         desktop.shutdown()
         desktop.window.close()
+        # Deleted, not just closed: every window left alive is re-polished by each later
+        # app's theme (``QApplication.setStyleSheet``), which made the suite quadratic.
+        desktop.window.deleteLater()
         self.running.remove(desktop)
 
     def stop_all(self) -> None:
