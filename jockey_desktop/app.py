@@ -395,6 +395,7 @@ class JockeyDesktop(QObject):
             runner.shutdown(300)
         self.connection.shutdown()
         self.settings.sync()
+        self.feed.close()
         self.repo.close()
         self.collector.stop()
         self._release()

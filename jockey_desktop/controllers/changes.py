@@ -36,6 +36,7 @@ class ChangeFeed(QObject):
         self._removed: set[int] = set()
         self._everything = False
         self._held = False
+        self._closed = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -80,6 +81,12 @@ class ChangeFeed(QObject):
         self._held = False
         self._schedule()
 
+    def close(self) -> None:
+        """The database is closing (quit): nothing more is announced, so no view reads it
+        after it closed (the last writes drained at quit still announce themselves)."""
+        self._closed = True
+        self._timer.stop()
+
     def is_pending(self) -> bool:
         """True while announcements wait for the next :meth:`flush`."""
         return self._timer.isActive()
@@ -88,7 +95,7 @@ class ChangeFeed(QObject):
     def flush(self) -> None:
         """Emit what was announced since the last flush (nothing when nothing was)."""
         self._timer.stop()
-        if self._held or not (self._messages or self._conversations or self._removed
+        if self._held or self._closed or not (self._messages or self._conversations or self._removed
                               or self._everything):
             return
         changes = Changes(tuple(self._messages.values()), frozenset(self._conversations),
@@ -98,5 +105,5 @@ class ChangeFeed(QObject):
         self.sig_changed.emit(changes)
 
     def _schedule(self) -> None:
-        if not self._held and not self._timer.isActive():
+        if not self._held and not self._closed and not self._timer.isActive():
             self._timer.start()

@@ -62,3 +62,16 @@ def test_nothing_announced_is_nothing_emitted(qtbot: Any) -> None:
     with qtbot.assertNotEmitted(feed.sig_changed, wait=30):
         feed.flush()
         feed.messages([])
+
+
+def test_a_closed_feed_announces_nothing_more(qtbot: Any) -> None:
+    # At quit the database closes after the last writes drained: their announcements must
+    # not make a view read the closed database.
+    feed = ChangeFeed()
+    feed.conversations([1])  # announced before the close, still waiting
+    feed.close()
+    assert not feed.is_pending()
+    with qtbot.assertNotEmitted(feed.sig_changed, wait=50):
+        feed.messages([make_message(1)])
+        feed.everything()
+        feed.flush()
