@@ -130,3 +130,20 @@ def word_at(layout: RowLayout, position: int) -> tuple[int, int] | None:
             return (offset + cursor.selectionStart(), offset + cursor.selectionEnd())
         offset += count
     return None
+
+
+def block_at(layout: RowLayout, position: int) -> tuple[int, int] | None:
+    """(start, end) of the paragraph (text block: a paragraph, a list item, a code block)
+    at a position of the row's text, or None past its end — what a triple click takes."""
+    offset = 0
+    for _y, document in layout.parts:
+        count = document.characterCount()
+        if position < offset + count:
+            block = document.findBlock(position - offset)
+            if not block.isValid():
+                return None
+            start = offset + block.position()
+            # A block's length counts its closing separator: the paragraph's text only.
+            return (start, start + max(0, block.length() - 1))
+        offset += count
+    return None

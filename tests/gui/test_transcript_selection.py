@@ -1,0 +1,177 @@
+"""Selecting transcript text in the whole app with the mouse and keys (issue 14 item 7): a
+drag held past the top or bottom edge keeps scrolling and extending the selection, a triple
+click takes a paragraph, and an answer streaming in leaves a selection above it alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
+
+from jockey_desktop.core.storage.models import MessageStatus
+from tests.helpers.app import (
+    QUESTION,
+    SLOW,
+    Started,
+    ask_and_wait,
+    ask_via_composer,
+    turn_done,
+    wait_for_store,
+)
+from tests.helpers.views import row_layout, text_point
+
+pytestmark = pytest.mark.qt_log_ignore(
+    r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)")
+
+LEFT = Qt.MouseButton.LeftButton
+SECOND = "Which one is the longest? Answer briefly."
+
+
+def _plain(view: Any, message_id: int) -> str:
+    """A row's text as the transcript reads it (its documents' plain text)."""
+    layout, _origin = row_layout(view, message_id)
+    return "\n".join(d.toPlainText() for _y, d in layout.parts)
+
+
+def _copy(qtbot: Any, view: Any) -> str:
+    QApplication.clipboard().clear()
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    return QApplication.clipboard().text()
+
+
+def _two_turns(qtbot: Any, start: Started, height: int = 420) -> tuple[Any, list[Any]]:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    desktop.window.resize(1000, height)
+    conversation_id = ask_and_wait(qtbot, desktop, QUESTION)
+    ask_and_wait(qtbot, desktop, SECOND)
+    return desktop, desktop.repo.list_messages(conversation_id)
+
+
+def test_a_drag_held_past_the_bottom_edge_scrolls_on_and_selects_to_the_end(
+    qtbot: Any, start: Started
+) -> None:
+    desktop, (q1, _a1, _q2, a2) = _two_turns(qtbot, start)
+    view = desktop.window.chat_pane.chat_view
+    viewport = view.viewport()
+    bar = view.verticalScrollBar()
+    bar.setValue(0)
+    # Much taller than the window: one mouse move's worth (60 px) cannot get there.
+    assert bar.maximum() > 5 * 60
+
+    press = text_point(view, q1.id, 0).toPoint()
+    qtbot.mousePress(viewport, LEFT, pos=press)
+    below = QPoint(press.x(), viewport.height() + 60)
+    qtbot.mouseMove(viewport, below)  # then held still: the timer scrolls on
+    qtbot.waitUntil(lambda: bar.value() == bar.maximum() and bar.maximum() > 0,
+                    timeout=15_000)
+    assert view.is_scrolling_drag()
+    qtbot.mouseRelease(viewport, LEFT, pos=below)
+    assert not view.is_scrolling_drag()
+    value = bar.value()
+    qtbot.wait(100)
+    assert bar.value() == value  # released: no more scrolling
+
+    copied = _copy(qtbot, view)
+    assert copied.startswith(QUESTION + "\n\n")
+    assert copied.endswith(_plain(view, a2.id).rstrip())
+
+
+def test_a_drag_held_past_the_top_edge_scrolls_back_and_selects_to_the_start(
+    qtbot: Any, start: Started
+) -> None:
+    desktop, (_q1, _a1, q2, a2) = _two_turns(qtbot, start)
+    view = desktop.window.chat_pane.chat_view
+    viewport = view.viewport()
+    bar = view.verticalScrollBar()
+    view.scroll_to_end()
+    assert bar.maximum() > 5 * 120
+
+    answer = _plain(view, a2.id)
+    press = text_point(view, a2.id, 10).toPoint()
+    qtbot.mousePress(viewport, LEFT, pos=press)
+    # A little past the edge first: it creeps; farther out it goes faster.
+    qtbot.mouseMove(viewport, QPoint(press.x(), -4))
+    qtbot.waitUntil(lambda: bar.value() < bar.maximum(), timeout=5_000)
+    qtbot.mouseMove(viewport, QPoint(press.x(), -120))
+    qtbot.waitUntil(lambda: bar.value() == 0, timeout=15_000)
+    qtbot.mouseRelease(viewport, LEFT, pos=QPoint(press.x(), -120))
+
+    copied = _copy(qtbot, view)
+    assert copied.startswith(QUESTION + "\n\n")
+    assert f"\n\n{_plain(view, q2.id)}\n\n" in copied
+    assert copied.endswith(answer[:10])
+
+
+def test_a_triple_click_selects_the_paragraph_under_the_pointer(
+    qtbot: Any, start: Started
+) -> None:
+    desktop, (_q1, a1, q2, _a2) = _two_turns(qtbot, start, height=900)
+    view = desktop.window.chat_pane.chat_view
+    viewport = view.viewport()
+    text = _plain(view, a1.id)
+    paragraphs = [line for line in text.split("\n") if len(line) > 12]
+    assert len(paragraphs) >= 2, text
+    paragraph = paragraphs[1]  # not the first: the whole answer would start there too
+    at = text_point(view, a1.id, text.index(paragraph) + 5).toPoint()
+
+    qtbot.mouseDClick(viewport, LEFT, pos=at)
+    word = _copy(qtbot, view)
+    assert word and word in paragraph and word != paragraph  # a double click: one word
+    qtbot.mousePress(viewport, LEFT, pos=at)  # the third click
+    qtbot.mouseRelease(viewport, LEFT, pos=at)
+    assert _copy(qtbot, view) == paragraph.replace("\u2028", "\n")
+
+    # The question bubble: its whole text is its one paragraph.
+    at = text_point(view, q2.id, 3).toPoint()
+    qtbot.mouseDClick(viewport, LEFT, pos=at)
+    qtbot.mousePress(viewport, LEFT, pos=at)
+    qtbot.mouseRelease(viewport, LEFT, pos=at)
+    assert _copy(qtbot, view) == SECOND
+
+    # A click long after a double click is a click: it puts the anchor, selects nothing.
+    qtbot.mouseDClick(viewport, LEFT, pos=at)
+    qtbot.mouseClick(viewport, LEFT, pos=at, delay=QApplication.doubleClickInterval() + 50)
+    assert not view.has_text_selection()
+
+
+def test_a_streaming_answer_leaves_a_selection_in_an_earlier_message_alone(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start(sandbox_pace=SLOW)
+    wait_for_store(qtbot, desktop)
+    desktop.window.resize(1000, 700)
+    conversation_id = ask_and_wait(qtbot, desktop, QUESTION)
+    _q1, a1 = desktop.repo.list_messages(conversation_id)
+    view = desktop.window.chat_pane.chat_view
+    viewport = view.viewport()
+    answer = _plain(view, a1.id)
+
+    # Part of the first answer, by a drag.
+    qtbot.mousePress(viewport, LEFT, pos=text_point(view, a1.id, 3).toPoint())
+    qtbot.mouseMove(viewport, text_point(view, a1.id, 25).toPoint())
+    qtbot.mouseRelease(viewport, LEFT, pos=text_point(view, a1.id, 25).toPoint())
+    selected = answer[3:25]
+    assert _copy(qtbot, view) == selected
+    selection = view.text_selection()
+
+    ask_via_composer(desktop, SECOND)
+
+    def streaming_text() -> str:
+        rows = view.message_model.messages()
+        last = rows[-1] if rows else None
+        if last is None or last.id == a1.id or last.status is not MessageStatus.STREAMING:
+            return ""
+        return last.text
+
+    # While words arrive (several updates of the new answer), the selection stays put.
+    qtbot.waitUntil(lambda: len(streaming_text().split()) >= 3, timeout=10_000)
+    seen = streaming_text()
+    qtbot.waitUntil(lambda: len(streaming_text()) > len(seen) + 10, timeout=10_000)
+    assert view.text_selection() == selection
+    assert view.selected_plain_text() == selected
+    qtbot.waitUntil(turn_done(desktop, conversation_id, 2), timeout=20_000)
+    assert view.text_selection() == selection
+    assert _copy(qtbot, view) == selected
