@@ -140,6 +140,19 @@ class ChatView(QListView):
         self._highlight_id: int | None = None
         self._highlight_query = ""
         self._highlight_occurrence: int | None = None
+        # Text selection within and across messages (ui/text_selection.py); set before the
+        # model: a layout pass asks whether a drag holds the view still.
+        self._text_selection: TextSelection | None = None
+        self._dragging = False
+        # Where the mouse is during a text drag (viewport coordinates): held past the top or
+        # bottom edge, a timer scrolls on and extends the selection although it stays still.
+        self._drag_pos: QPoint | None = None
+        self._edge_timer = QTimer(self)
+        self._edge_timer.setInterval(EDGE_SCROLL_INTERVAL_MS)
+        self._edge_timer.timeout.connect(self._scroll_drag_at_edge)
+        # (timestamp, position) of the last double click on text: a press right after it at
+        # the same place is the third click of a triple click (Qt has no such event).
+        self._last_double_click: tuple[int, QPoint] | None = None
         self.message_model = MessageListModel(self)
         self.message_delegate = MessageDelegate(self, clock=clock)
         self.setModel(self.message_model)
@@ -164,18 +177,6 @@ class ChatView(QListView):
         self.message_delegate.sig_retry_requested.connect(self.sig_retry_requested)
         self.message_delegate.sig_steps_toggled.connect(self._on_steps_toggled)
         self.message_delegate.set_version_source(self.message_model.version_of)
-        # Text selection within and across messages (ui/text_selection.py).
-        self._text_selection: TextSelection | None = None
-        self._dragging = False
-        # Where the mouse is during a text drag (viewport coordinates): held past the top or
-        # bottom edge, a timer scrolls on and extends the selection although it stays still.
-        self._drag_pos: QPoint | None = None
-        self._edge_timer = QTimer(self)
-        self._edge_timer.setInterval(EDGE_SCROLL_INTERVAL_MS)
-        self._edge_timer.timeout.connect(self._scroll_drag_at_edge)
-        # (timestamp, position) of the last double click on text: a press right after it at
-        # the same place is the third click of a triple click (Qt has no such event).
-        self._last_double_click: tuple[int, QPoint] | None = None
         self.message_delegate.set_selection_source(self._selection_in)
         self.message_model.modelReset.connect(self.clear_text_selection)
         self.message_model.sig_version_added.connect(self._show_new_version)
@@ -473,18 +474,23 @@ class ChatView(QListView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         """A click makes the row current (NoSelection would otherwise leave it unset); a
-        press on text starts a text selection (Shift extends the one there is)."""
+        press on text starts a text selection (Shift extends the one there is). The view
+        does not scroll to the row: pressing in a tall answer half on screen must not move
+        the text under the pointer (the selection would start somewhere else)."""
         pos = event.position().toPoint()
         index = self.indexAt(pos)
-        if self._select_paragraph_on_triple_click(event):
+        auto_scroll = self.hasAutoScroll()
+        self.setAutoScroll(False)  # currentChanged scrolls to the current row otherwise
+        try:
+            if self._select_paragraph_on_triple_click(event):
+                event.accept()
+            else:
+                self._start_text_selection(event)
+                super().mousePressEvent(event)
             if index.isValid():
                 self.setCurrentIndex(index)
-            event.accept()
-            return
-        self._start_text_selection(event)
-        super().mousePressEvent(event)
-        if index.isValid():
-            self.setCurrentIndex(index)
+        finally:
+            self.setAutoScroll(auto_scroll)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         """A double click on text selects the word under it."""
@@ -625,6 +631,14 @@ class ChatView(QListView):
         else:
             self.select_text(end, end)
         self._dragging = True
+        # Held still from here while an answer streams below: anchored on the row under
+        # the pointer, so rows elsewhere getting their measured heights do not move it.
+        index = self.indexAt(pos)
+        if index.isValid():
+            self._anchor = QPersistentModelIndex(index)
+            self._anchor_top = self.visualRect(index).top()
+        else:
+            self._capture_anchor()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         """A drag selects text (held past the top or bottom edge, it keeps scrolling);
@@ -673,9 +687,21 @@ class ChatView(QListView):
         self._extend_drag_to(pos)
 
     def _stop_drag(self) -> None:
+        pinned = self._pinned_by_drag()
         self._dragging = False
         self._drag_pos = None
         self._edge_timer.stop()
+        if pinned:
+            # An answer that streamed on during the drag grew below: the end is followed
+            # again only if the view is still there, else the selection would scroll away.
+            bar = self.verticalScrollBar()
+            self._stick_to_bottom = bar.value() >= bar.maximum() - _BOTTOM_SLACK
+
+    def _pinned_by_drag(self) -> bool:
+        """True while a text drag holds the transcript still: an answer streaming in must
+        not scroll the text under the pointer (the selection would jump on the next move);
+        held past an edge, the drag scrolls it itself."""
+        return self._dragging and not self._edge_timer.isActive()
 
     def _select_paragraph_on_triple_click(self, event: QMouseEvent) -> bool:
         """The third click of a triple click on text selects its paragraph (the text block
@@ -838,7 +864,7 @@ class ChatView(QListView):
 
     @Slot(int, int)
     def _on_range_changed(self, _minimum: int, maximum: int) -> None:
-        if self._stick_to_bottom:
+        if self._stick_to_bottom and not self._pinned_by_drag():
             self.verticalScrollBar().setValue(maximum)
         else:
             self._restore_anchor()
@@ -919,7 +945,7 @@ class ChatView(QListView):
     def updateGeometries(self) -> None:
         """After every relayout, keep the anchored row where the user last saw it."""
         super().updateGeometries()
-        if not self._stick_to_bottom:
+        if not self._stick_to_bottom or self._pinned_by_drag():
             self._restore_anchor()
 
     @Slot()

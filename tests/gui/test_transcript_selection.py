@@ -87,7 +87,7 @@ def test_a_drag_held_past_the_top_edge_scrolls_back_and_selects_to_the_start(
     viewport = view.viewport()
     bar = view.verticalScrollBar()
     view.scroll_to_end()
-    assert bar.maximum() > 5 * 120
+    assert bar.maximum() > 3 * 124  # more than the two mouse moves would scroll
 
     answer = _plain(view, a2.id)
     press = text_point(view, a2.id, 10).toPoint()
@@ -175,3 +175,44 @@ def test_a_streaming_answer_leaves_a_selection_in_an_earlier_message_alone(
     qtbot.waitUntil(turn_done(desktop, conversation_id, 2), timeout=20_000)
     assert view.text_selection() == selection
     assert _copy(qtbot, view) == selected
+
+
+def test_a_drag_during_streaming_holds_the_text_under_the_pointer_still(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start(sandbox_pace=SLOW)
+    wait_for_store(qtbot, desktop)
+    desktop.window.resize(1000, 700)
+    conversation_id = ask_and_wait(qtbot, desktop, QUESTION)
+    _q1, a1 = desktop.repo.list_messages(conversation_id)
+    view = desktop.window.chat_pane.chat_view
+    viewport = view.viewport()
+    bar = view.verticalScrollBar()
+    answer = _plain(view, a1.id)
+    start_at, end_at = len(answer) - 40, len(answer) - 10
+
+    ask_via_composer(desktop, SECOND)
+    rows = view.message_model.messages
+    qtbot.waitUntil(lambda: len(rows()) == 4 and len(rows()[-1].text.split()) >= 2,
+                    timeout=10_000)
+    view.scroll_to_end()
+    # Where those characters are now, without scrolling the view off the end.
+    press, release = (text_point(view, a1.id, p, scroll=False).toPoint()
+                      for p in (start_at, end_at))
+    assert view.is_following() and viewport.rect().contains(press)
+
+    qtbot.mousePress(viewport, LEFT, pos=press)
+    grown = len(rows()[-1].text)
+    value = bar.value()
+    # Lines arrive below while the button is held: the view does not follow them.
+    qtbot.waitUntil(lambda: len(rows()[-1].text) > grown + 200, timeout=10_000)
+    qtbot.wait(50)
+    assert bar.value() == value and bar.maximum() > value
+    qtbot.mouseMove(viewport, release)
+    qtbot.mouseRelease(viewport, LEFT, pos=release)
+    assert _copy(qtbot, view) == answer[start_at:end_at]
+    assert not view.is_following()  # the selection stays on screen as the answer grows
+    value = bar.value()
+    qtbot.waitUntil(turn_done(desktop, conversation_id, 2), timeout=20_000)
+    assert bar.value() == value
+    assert _copy(qtbot, view) == answer[start_at:end_at]

@@ -40,10 +40,13 @@ def settle(qtbot: Any, view: ChatView) -> None:
     qtbot.wait(1)
 
 
-def row_layout(view: ChatView, message_id: int) -> tuple[RowLayout, QPoint]:
-    """The painted layout of a row and the row's top-left in viewport coordinates."""
+def row_layout(view: ChatView, message_id: int, *,
+               scroll: bool = True) -> tuple[RowLayout, QPoint]:
+    """The painted layout of a row and the row's top-left in viewport coordinates (the row
+    scrolled into view first unless ``scroll`` is False)."""
     index = view.index_for(message_id)
-    view.scrollTo(index)
+    if scroll:
+        view.scrollTo(index)
     view.viewport().repaint()
     message = view.message_model.message_at(index.row())
     layout = view.message_delegate.cached_layout(message)
@@ -150,10 +153,12 @@ def action_point(view: ChatView, message_id: int, action: str) -> QPointF:
                          f"{[name for _r, name, _l in layout.actions]}")
 
 
-def text_point(view: ChatView, message_id: int, position: int) -> QPointF:
+def text_point(view: ChatView, message_id: int, position: int, *,
+               scroll: bool = True) -> QPointF:
     """Where the character at ``position`` of a row's text is (viewport coordinates, the
-    row scrolled into view): the middle of its line, just right of its left edge."""
-    layout, origin = row_layout(view, message_id)
+    row scrolled into view unless ``scroll`` is False): the middle of its line, just right
+    of its left edge."""
+    layout, origin = row_layout(view, message_id, scroll=scroll)
     offset = 0
     for y, document in layout.parts:
         count = document.characterCount()
