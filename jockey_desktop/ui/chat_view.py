@@ -68,6 +68,7 @@ from jockey_desktop.ui.text_selection import (
     End,
     TextSelection,
     block_at,
+    over_text,
     selected_text,
     text_length,
     text_position,
@@ -799,7 +800,7 @@ class ChatView(QListView):
         )
 
     def _over_text(self, pos: QPoint) -> bool:
-        """True when ``pos`` is over a row's text (an I-beam says it can be selected)."""
+        """True when ``pos`` is over a row's selectable text (an I-beam says so)."""
         index = self.indexAt(pos)
         message = self.message_model.message_at(index.row()) if index.isValid() else None
         layout = self.message_delegate.cached_layout(message) if message is not None else None
@@ -807,9 +808,7 @@ class ChatView(QListView):
             return False
         local = QPointF(pos - self.visualRect(index).topLeft()) \
             - self.message_delegate.column_origin()
-        return any(0 <= (local - layout.doc_origin).y() - y <= d.size().height()
-                   and 0 <= (local - layout.doc_origin).x() <= d.size().width()
-                   for y, d in layout.parts)
+        return over_text(layout, local)
 
     def target_at(self, pos: QPoint) -> tuple[str, object] | None:
         """What a click at ``pos`` (viewport coordinates) would activate, if anything."""

@@ -1,6 +1,8 @@
-"""Selecting transcript text in the whole app with the mouse and keys (issue 14 item 7): a
-drag held past the top or bottom edge keeps scrolling and extending the selection, a triple
-click takes a paragraph, and an answer streaming in leaves a selection above it alone."""
+"""Selecting transcript text with the mouse and keys (issue 14 item 7): a drag held past the
+top or bottom edge keeps scrolling and extending the selection, a triple click takes a
+paragraph, an answer streaming in leaves a selection above it alone, and the text of an
+answer's web sources and Steps list is selected and copied like the answer's (the Steps
+toggle, "Show all" and chips are controls, never text)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from jockey_desktop.core.storage.models import MessageStatus
+from jockey_desktop.core.api import Step
+from jockey_desktop.core.storage.models import MessageStatus, Role
+from jockey_desktop.core.web_sources import record_web_sources
+from jockey_desktop.ui.chat_view import ChatView
+from jockey_desktop.ui.steps_view import TOGGLE_HREF
 from tests.helpers.app import (
     QUESTION,
     SLOW,
@@ -20,7 +26,14 @@ from tests.helpers.app import (
     turn_done,
     wait_for_store,
 )
-from tests.helpers.views import row_layout, text_point
+from tests.helpers.records import make_message
+from tests.helpers.views import (
+    anchor_in_view,
+    extras_text_point,
+    row_layout,
+    settle,
+    text_point,
+)
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)")
@@ -216,3 +229,71 @@ def test_a_drag_during_streaming_holds_the_text_under_the_pointer_still(
     qtbot.waitUntil(turn_done(desktop, conversation_id, 2), timeout=20_000)
     assert bar.value() == value
     assert _copy(qtbot, view) == answer[start_at:end_at]
+
+
+WOLVES = "Wolves hunt in packs [1]."
+COMMENTARY = "Looking for scenes with hunting."
+LONG_OUTPUT = "\n".join(f"result {n}: a wolf chases an elk" for n in range(40))
+WOLF_STEPS = [
+    Step("commentary", "m0", 0, "completed", text=COMMENTARY),
+    Step("function_call", "fc1", 1, "completed", name="search_knowledge_store",
+         arguments='{"query": "hunting"}'),
+    Step("function_call_output", "fo2", 2, "completed", output=LONG_OUTPUT),
+]
+WEB = [{"url": "https://example.org/wolves", "title": "Wolves: an overview",
+        "marker_start": WOLVES.index("[1]"), "marker_end": WOLVES.index("[1]") + 3}]
+
+
+def test_the_steps_list_and_web_sources_are_selected_and_copied_as_text(
+    qtbot: Any, view: ChatView
+) -> None:
+    steps = record_web_sources([s.to_dict() for s in WOLF_STEPS], WEB)
+    view.set_messages([make_message(1, Role.USER, "How do wolves hunt?"),
+                       make_message(2, Role.ASSISTANT, WOLVES, steps=steps)])
+    settle(qtbot, view)
+    viewport = view.viewport()
+    qtbot.mouseClick(viewport, LEFT, pos=anchor_in_view(qtbot, view, 2, TOGGLE_HREF).toPoint())
+    settle(qtbot, view)
+    assert view.message_delegate.steps_expanded(2)
+    layout, _origin = row_layout(view, 2)
+    assert layout.extras is not None
+    assert "Show all" in "".join(d.toPlainText() for _o, d in layout.extras.documents)
+
+    # Inside the list: from the commentary into the tool call's arguments.
+    press = extras_text_point(view, 2, COMMENTARY, 8).toPoint()
+    release = extras_text_point(view, 2, '"query"', 3).toPoint()
+    assert viewport.rect().contains(press) and viewport.rect().contains(release)
+    qtbot.mousePress(viewport, LEFT, pos=press)
+    qtbot.mouseMove(viewport, release)
+    qtbot.mouseRelease(viewport, LEFT, pos=release)
+    copied = _copy(qtbot, view)
+    assert copied.startswith(COMMENTARY[8:]) and copied.endswith('"qu')
+    assert "search_knowledge_store" in copied and "Steps (" not in copied
+    assert view.message_delegate.steps_expanded(2)  # a drag over the list toggles nothing
+
+    # From the question, over the answer, its web sources and the whole list.
+    qtbot.mousePress(viewport, LEFT, pos=text_point(view, 1, 4).toPoint())
+    end = extras_text_point(view, 2, "result 2:", 6).toPoint()
+    qtbot.mouseMove(viewport, end)
+    qtbot.mouseRelease(viewport, LEFT, pos=end)
+    copied = _copy(qtbot, view)
+    assert copied.startswith("do wolves hunt?\n\nWolves hunt in packs [1].\n\nFrom the web")
+    assert "Wolves: an overview" in copied and COMMENTARY in copied
+    assert copied.endswith("result 0: a wolf chases an elk\nresult 1: a wolf chases an elk\n"
+                           "result")
+    assert "Steps (" not in copied and "Show all" not in copied
+
+    # A triple click on a tool output takes it whole (as far as it is shown).
+    at = extras_text_point(view, 2, "result 1:", 3).toPoint()
+    qtbot.mouseDClick(viewport, LEFT, pos=at)
+    qtbot.mousePress(viewport, LEFT, pos=at)
+    qtbot.mouseRelease(viewport, LEFT, pos=at)
+    copied = _copy(qtbot, view)
+    assert copied.startswith("result 0: a wolf chases an elk\nresult 1:")
+    assert "Show all" not in copied and COMMENTARY not in copied
+
+    # Ctrl+A copies the list too, and still not its controls.
+    qtbot.keyClick(view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    copied = _copy(qtbot, view)
+    assert COMMENTARY in copied and '"query": "hunting"' in copied
+    assert "Steps (" not in copied and "Show all" not in copied
