@@ -35,6 +35,7 @@ from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
     QDesktopServices,
+    QFocusEvent,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
@@ -492,6 +493,13 @@ class ChatView(QListView):
                 self.setCurrentIndex(index)
         finally:
             self.setAutoScroll(auto_scroll)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        """A dialog or another window taking the focus ends a text drag: the release may
+        never come here, and the edge timer must not scroll on with no button held."""
+        if self._dragging:
+            self._stop_drag()
+        super().focusOutEvent(event)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         """A double click on text selects the word under it."""

@@ -109,7 +109,7 @@ def over_text(layout: RowLayout, pos: QPointF) -> bool:
 def selected_text(layout: RowLayout, start: int, end: int) -> str:
     """The plain text between two positions of the row's text (line and paragraph breaks
     as newlines, no Markdown; a step's "Show all" left out)."""
-    pieces: list[str] = []
+    copied = ""
     offset = 0
     for _origin, document, extra in row_documents(layout):
         count = document.characterCount()
@@ -117,10 +117,14 @@ def selected_text(layout: RowLayout, start: int, end: int) -> str:
         if hi > lo:
             text = _plain_without_controls(document, lo - offset, hi - offset) if extra \
                 else _cursor_text(document, lo - offset, hi - offset)
-            if text:
-                pieces.append(text)
+            if text and copied:
+                # A streaming answer's parts are consecutive paragraphs of one text: one
+                # line break between them, as once it is whole; a blank line before what is
+                # under the answer and between steps.
+                copied += "\n\n" if extra else "\n"
+            copied += text
         offset += count
-    return "\n\n".join(pieces)
+    return copied
 
 
 def _cursor_text(document: QTextDocument, lo: int, hi: int) -> str:

@@ -185,9 +185,22 @@ def test_a_streaming_answer_leaves_a_selection_in_an_earlier_message_alone(
     qtbot.waitUntil(lambda: len(streaming_text()) > len(seen) + 10, timeout=10_000)
     assert view.text_selection() == selection
     assert view.selected_plain_text() == selected
+
+    # Text selected in the answer while it streams (drawn as several paragraphs) is the
+    # same text once the answer is whole (one document).
+    qtbot.waitUntil(lambda: len(streaming_text()) > 160, timeout=10_000)
+    a2 = view.message_model.messages()[-1]
+    qtbot.mousePress(viewport, LEFT, pos=text_point(view, a2.id, 5).toPoint())
+    qtbot.mouseMove(viewport, text_point(view, a2.id, 150).toPoint())
+    qtbot.mouseRelease(viewport, LEFT, pos=text_point(view, a2.id, 150).toPoint())
+    now = view.message_model.message(a2.id)
+    assert now is not None and now.status is MessageStatus.STREAMING
+    assert len(row_layout(view, a2.id)[0].parts) > 1  # drawn as several paragraphs
+    while_streaming = _copy(qtbot, view)
+    assert len(while_streaming) > 100 and "\n\n" not in while_streaming
     qtbot.waitUntil(turn_done(desktop, conversation_id, 2), timeout=20_000)
-    assert view.text_selection() == selection
-    assert _copy(qtbot, view) == selected
+    assert len(row_layout(view, a2.id)[0].parts) == 1
+    assert _copy(qtbot, view) == while_streaming
 
 
 def test_a_drag_during_streaming_holds_the_text_under_the_pointer_still(
