@@ -137,3 +137,23 @@ def marker_tooltip(message: Message, index: int) -> str:
                            citation_label(message.citations[i])) == key), "")
     head = f"[{number}] " if number else ""
     return f"{head}{citation_label(citation)}\nClick to play this moment"
+
+
+#: How often (ms) a drag held past the transcript's top or bottom edge scrolls it on.
+EDGE_SCROLL_INTERVAL_MS = 30
+#: The slowest and fastest a held drag scrolls (pixels per tick).
+EDGE_SCROLL_MIN = 4
+EDGE_SCROLL_MAX = 240
+
+
+def edge_scroll_step(y: int, height: int) -> int:
+    """How far (pixels, negative = up) one tick of a text drag held at ``y`` scrolls a
+    transcript ``height`` pixels tall: nothing inside it, and past an edge more the farther
+    the mouse is (as in every text view: a nudge creeps, a fling races)."""
+    if y < 0:
+        distance, sign = -y, -1
+    elif y >= height:
+        distance, sign = y - height + 1, 1
+    else:
+        return 0
+    return sign * min(EDGE_SCROLL_MAX, EDGE_SCROLL_MIN + distance // 2)

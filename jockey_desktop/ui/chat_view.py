@@ -35,6 +35,7 @@ from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
     QDesktopServices,
+    QFocusEvent,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
@@ -52,7 +53,12 @@ from jockey_desktop.core.storage.models import Message, Role
 from jockey_desktop.presentation.moments import is_playable
 from jockey_desktop.presentation.selections import ask_about
 from jockey_desktop.presentation.text_actions import action_for
-from jockey_desktop.presentation.transcript import PAGE_SIZE, OlderLoader
+from jockey_desktop.presentation.transcript import (
+    EDGE_SCROLL_INTERVAL_MS,
+    PAGE_SIZE,
+    OlderLoader,
+    edge_scroll_step,
+)
 from jockey_desktop.ui.keys import is_typed_text
 from jockey_desktop.ui.markdown import citation_index, link_action, message_as_markdown
 from jockey_desktop.ui.message_delegate import ACTION_TOOLTIPS, MessageDelegate
@@ -62,6 +68,8 @@ from jockey_desktop.ui.steps_view import steps_target
 from jockey_desktop.ui.text_selection import (
     End,
     TextSelection,
+    block_at,
+    over_text,
     selected_text,
     text_length,
     text_position,
@@ -134,6 +142,19 @@ class ChatView(QListView):
         self._highlight_id: int | None = None
         self._highlight_query = ""
         self._highlight_occurrence: int | None = None
+        # Text selection within and across messages (ui/text_selection.py); set before the
+        # model: a layout pass asks whether a drag holds the view still.
+        self._text_selection: TextSelection | None = None
+        self._dragging = False
+        # Where the mouse is during a text drag (viewport coordinates): held past the top or
+        # bottom edge, a timer scrolls on and extends the selection although it stays still.
+        self._drag_pos: QPoint | None = None
+        self._edge_timer = QTimer(self)
+        self._edge_timer.setInterval(EDGE_SCROLL_INTERVAL_MS)
+        self._edge_timer.timeout.connect(self._scroll_drag_at_edge)
+        # (timestamp, position) of the last double click on text: a press right after it at
+        # the same place is the third click of a triple click (Qt has no such event).
+        self._last_double_click: tuple[int, QPoint] | None = None
         self.message_model = MessageListModel(self)
         self.message_delegate = MessageDelegate(self, clock=clock)
         self.setModel(self.message_model)
@@ -158,9 +179,6 @@ class ChatView(QListView):
         self.message_delegate.sig_retry_requested.connect(self.sig_retry_requested)
         self.message_delegate.sig_steps_toggled.connect(self._on_steps_toggled)
         self.message_delegate.set_version_source(self.message_model.version_of)
-        # Text selection within and across messages (ui/text_selection.py).
-        self._text_selection: TextSelection | None = None
-        self._dragging = False
         self.message_delegate.set_selection_source(self._selection_in)
         self.message_model.modelReset.connect(self.clear_text_selection)
         self.message_model.sig_version_added.connect(self._show_new_version)
@@ -458,13 +476,30 @@ class ChatView(QListView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         """A click makes the row current (NoSelection would otherwise leave it unset); a
-        press on text starts a text selection (Shift extends the one there is)."""
+        press on text starts a text selection (Shift extends the one there is). The view
+        does not scroll to the row: pressing in a tall answer half on screen must not move
+        the text under the pointer (the selection would start somewhere else)."""
         pos = event.position().toPoint()
         index = self.indexAt(pos)
-        self._start_text_selection(event)
-        super().mousePressEvent(event)
-        if index.isValid():
-            self.setCurrentIndex(index)
+        auto_scroll = self.hasAutoScroll()
+        self.setAutoScroll(False)  # currentChanged scrolls to the current row otherwise
+        try:
+            if self._select_paragraph_on_triple_click(event):
+                event.accept()
+            else:
+                self._start_text_selection(event)
+                super().mousePressEvent(event)
+            if index.isValid():
+                self.setCurrentIndex(index)
+        finally:
+            self.setAutoScroll(auto_scroll)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        """A dialog or another window taking the focus ends a text drag: the release may
+        never come here, and the edge timer must not scroll on with no button held."""
+        if self._dragging:
+            self._stop_drag()
+        super().focusOutEvent(event)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         """A double click on text selects the word under it."""
@@ -478,12 +513,13 @@ class ChatView(QListView):
         if span is not None:
             self.select_text((message.id, span[0]), (message.id, span[1]))
         self._dragging = False
+        self._last_double_click = (event.timestamp(), pos)
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         """The end of a drag that selected text activates nothing under the mouse."""
         dragged = self._dragging and self.has_text_selection()
-        self._dragging = False
+        self._stop_drag()
         if dragged and event.button() == Qt.MouseButton.LeftButton:
             event.accept()
             return
@@ -604,23 +640,98 @@ class ChatView(QListView):
         else:
             self.select_text(end, end)
         self._dragging = True
+        # Held still from here while an answer streams below: anchored on the row under
+        # the pointer, so rows elsewhere getting their measured heights do not move it.
+        index = self.indexAt(pos)
+        if index.isValid():
+            self._anchor = QPersistentModelIndex(index)
+            self._anchor_top = self.visualRect(index).top()
+        else:
+            self._capture_anchor()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        """A drag selects text (scrolling at the edges); otherwise a pointing hand over
-        chips, Retry and links, so they read as clickable."""
+        """A drag selects text (held past the top or bottom edge, it keeps scrolling);
+        otherwise a pointing hand over chips, Retry and links, so they read as clickable."""
         if self._dragging and event.buttons() & Qt.MouseButton.LeftButton \
                 and self._text_selection is not None:
             pos = event.position().toPoint()
-            height = self.viewport().height()
-            if pos.y() < 0 or pos.y() > height:
-                bar = self.verticalScrollBar()
-                bar.setValue(bar.value() + (pos.y() if pos.y() < 0 else pos.y() - height))
-            end = self.text_end_at(pos)
-            if end is not None:
-                self.select_text(self._text_selection.anchor, end)
+            self._drag_pos = pos
+            self._extend_drag_to(pos)
+            if edge_scroll_step(pos.y(), self.viewport().height()):
+                if not self._edge_timer.isActive():
+                    self._scroll_drag_at_edge()  # at once: the first step is not a tick late
+                    self._edge_timer.start()
+            else:
+                self._edge_timer.stop()
             event.accept()
             return
         self._hover_cursor(event)
+
+    def is_scrolling_drag(self) -> bool:
+        """True while a text drag held past an edge scrolls the transcript."""
+        return self._edge_timer.isActive()
+
+    def _extend_drag_to(self, pos: QPoint) -> None:
+        """Move the selection's focus to the text at ``pos``; past the top or bottom edge,
+        to the text at that edge (what has been scrolled into view), not the transcript's
+        first or last row."""
+        if self._text_selection is None:
+            return
+        inside = QPoint(pos.x(), min(max(pos.y(), 0), max(0, self.viewport().height() - 1)))
+        end = self.text_end_at(inside)
+        if end is not None:
+            self.select_text(self._text_selection.anchor, end)
+
+    @Slot()
+    def _scroll_drag_at_edge(self) -> None:
+        """One tick of a drag held past an edge: scroll (faster the farther out the mouse
+        is) and extend the selection to what came into view."""
+        pos = self._drag_pos
+        step = edge_scroll_step(pos.y(), self.viewport().height()) if pos is not None else 0
+        if not self._dragging or pos is None or step == 0:
+            self._edge_timer.stop()
+            return
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.value() + step)
+        self._extend_drag_to(pos)
+
+    def _stop_drag(self) -> None:
+        pinned = self._pinned_by_drag()
+        self._dragging = False
+        self._drag_pos = None
+        self._edge_timer.stop()
+        if pinned:
+            # An answer that streamed on during the drag grew below: the end is followed
+            # again only if the view is still there, else the selection would scroll away.
+            bar = self.verticalScrollBar()
+            self._stick_to_bottom = bar.value() >= bar.maximum() - _BOTTOM_SLACK
+
+    def _pinned_by_drag(self) -> bool:
+        """True while a text drag holds the transcript still: an answer streaming in must
+        not scroll the text under the pointer (the selection would jump on the next move);
+        held past an edge, the drag scrolls it itself."""
+        return self._dragging and not self._edge_timer.isActive()
+
+    def _select_paragraph_on_triple_click(self, event: QMouseEvent) -> bool:
+        """The third click of a triple click on text selects its paragraph (the text block
+        under the pointer); True when it did."""
+        last, self._last_double_click = self._last_double_click, None
+        if last is None or event.button() != Qt.MouseButton.LeftButton:
+            return False
+        hints = QGuiApplication.styleHints()
+        pos = event.position().toPoint()
+        if not 0 <= event.timestamp() - last[0] <= hints.mouseDoubleClickInterval() \
+                or (pos - last[1]).manhattanLength() > hints.startDragDistance():
+            return False
+        end = self.text_end_at(pos) if self.target_at(pos) is None else None
+        message = self.message_model.message(end[0]) if end is not None else None
+        span = block_at(self._layout_of(message), end[1]) \
+            if end is not None and message is not None else None
+        if message is None or span is None:
+            return False
+        self.select_text((message.id, span[0]), (message.id, span[1]))
+        self._stop_drag()
+        return True
 
     def _extend_by_key(self, event: QKeyEvent) -> bool:
         """Shift+Left/Right (a character), Shift+Up/Down (to the previous row's start or the
@@ -697,7 +808,7 @@ class ChatView(QListView):
         )
 
     def _over_text(self, pos: QPoint) -> bool:
-        """True when ``pos`` is over a row's text (an I-beam says it can be selected)."""
+        """True when ``pos`` is over a row's selectable text (an I-beam says so)."""
         index = self.indexAt(pos)
         message = self.message_model.message_at(index.row()) if index.isValid() else None
         layout = self.message_delegate.cached_layout(message) if message is not None else None
@@ -705,9 +816,7 @@ class ChatView(QListView):
             return False
         local = QPointF(pos - self.visualRect(index).topLeft()) \
             - self.message_delegate.column_origin()
-        return any(0 <= (local - layout.doc_origin).y() - y <= d.size().height()
-                   and 0 <= (local - layout.doc_origin).x() <= d.size().width()
-                   for y, d in layout.parts)
+        return over_text(layout, local)
 
     def target_at(self, pos: QPoint) -> tuple[str, object] | None:
         """What a click at ``pos`` (viewport coordinates) would activate, if anything."""
@@ -762,7 +871,7 @@ class ChatView(QListView):
 
     @Slot(int, int)
     def _on_range_changed(self, _minimum: int, maximum: int) -> None:
-        if self._stick_to_bottom:
+        if self._stick_to_bottom and not self._pinned_by_drag():
             self.verticalScrollBar().setValue(maximum)
         else:
             self._restore_anchor()
@@ -843,7 +952,7 @@ class ChatView(QListView):
     def updateGeometries(self) -> None:
         """After every relayout, keep the anchored row where the user last saw it."""
         super().updateGeometries()
-        if not self._stick_to_bottom:
+        if not self._stick_to_bottom or self._pinned_by_drag():
             self._restore_anchor()
 
     @Slot()

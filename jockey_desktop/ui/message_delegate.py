@@ -53,6 +53,7 @@ from jockey_desktop.ui.markdown import citation_index
 from jockey_desktop.ui.message_colors import Colors
 from jockey_desktop.ui.message_layout import MARGIN_X, RowLayout, RowLayouter, estimate_height
 from jockey_desktop.ui.message_painting import (
+    extras_highlights,
     paint_actions,
     paint_bubble,
     paint_chips,
@@ -299,12 +300,14 @@ class MessageDelegate(QStyledItemDelegate):
             paint_bubble(painter, layout, colors)
             if option.state & QStyle.StateFlag.State_HasFocus:
                 paint_focus(painter, width, option.rect.height(), colors)
+            selection = self._selection_of(message.id, layout)
             paint_documents(painter, layout, option.palette, colors,
-                            self._document_clip(painter, option),
-                            self._selection_of(message.id, layout))
+                            self._document_clip(painter, option), selection)
             paint_chips(painter, layout, option.font, colors)
+            # The web sources and steps are selectable text too (not the Steps toggle).
             paint_extras(painter, layout.extras, option.palette, colors,
-                         self._document_clip(painter, option))
+                         self._document_clip(painter, option),
+                         extras_highlights(layout, selection, option.palette))
             paint_status(painter, message, layout, option.font, colors, self._clock())
             paint_actions(painter, layout, option.font, colors)
         painter.restore()

@@ -36,7 +36,8 @@ from jockey_desktop.ui.message_layout import (
     number_width,
     small_font,
 )
-from jockey_desktop.ui.text_selection import part_ranges
+from jockey_desktop.ui.steps_view import Highlight
+from jockey_desktop.ui.text_selection import part_ranges, row_documents
 
 
 def paint_seam(painter: QPainter, layout: RowLayout, width: int, font: QFont,
@@ -110,6 +111,17 @@ def paint_documents(painter: QPainter, layout: RowLayout, palette: QPalette, col
         document.documentLayout().draw(painter, ctx)
         painter.restore()
     painter.restore()
+
+
+def extras_highlights(layout: RowLayout, selection: tuple[int, int] | None,
+                      palette: QPalette) -> list[Highlight]:
+    """The selected text of the documents under an answer (web sources, steps), each as
+    the highlight ``steps_view.paint_extras`` draws on it."""
+    if selection is None or layout.extras is None:
+        return []
+    documents = row_documents(layout)
+    return [(documents[index][1], _highlight(documents[index][1], (lo, hi), palette))
+            for index, lo, hi in part_ranges(layout, *selection) if documents[index][2]]
 
 
 def _highlight(document: QTextDocument, span: tuple[int, int],

@@ -4,8 +4,9 @@ One job: from an answer's stored ``steps`` (``presentation.steps`` says what eac
 the documents drawn under the answer — "From the web" with numbered links to the pages, a
 "▸ Steps (N)" toggle and, once opened, the list itself (commentary, tool calls with their
 pretty arguments, tool outputs cut to a preview with "Show all", web searches with their
-queries) — and place, paint and hit-test them. Every text goes in through ``QTextCursor`` as
-plain text: nothing a server sent is ever parsed as HTML or Markdown here.
+queries) — and place, paint and hit-test them, and say which hold selectable text (all but the
+toggle). Every text goes in through ``QTextCursor`` as plain text: nothing a server sent is
+ever parsed as HTML or Markdown here.
 
 Links are anchors: a web page's own address (the view opens http/https in the browser), and
 ``steps:toggle`` / ``steps:output:N`` for the list's own controls (the delegate handles them).
@@ -30,6 +31,7 @@ from PySide6.QtGui import (
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
+    QTextDocument,
 )
 
 from jockey_desktop.core.storage.models import Message, Role
@@ -57,6 +59,8 @@ STEP_GAP = 5.0
 DETAIL_INDENT = 14.0
 #: Answers whose extras documents are kept (a screen shows a handful).
 CACHE_SIZE = 48
+#: The dynamic property marking a document that is a control (the Steps toggle).
+_CONTROL = "jockey_control"
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,8 @@ def _web_sources_document(message: Message, font: QFont, colors: Colors) -> Safe
 def _toggle_document(count: int, expanded: bool, font: QFont, colors: Colors) -> SafeTextDocument:
     small = _small(font)
     document = _new_document(small)
+    # A control, not text: it opens and closes the list, it is never selected.
+    document.setProperty(_CONTROL, True)
     cursor = QTextCursor(document)
     cursor.insertText(steps_heading(count, expanded),
                       _char(colors.link, font=small, bold=True, href=TOGGLE_HREF))
@@ -299,8 +305,10 @@ def place_extras(documents: Sequence[Placed], left: float,
 
 
 def paint_extras(painter: QPainter, placed: PlacedExtras | None, palette: QPalette,
-                 colors: Colors, clip: QRectF | None) -> None:
-    """Draw the extras (clipped to ``clip``, row coordinates; None = everything)."""
+                 colors: Colors, clip: QRectF | None,
+                 selected: Sequence[Highlight] = ()) -> None:
+    """Draw the extras (clipped to ``clip``, row coordinates; None = everything), with
+    the selected text of each document in ``selected`` highlighted."""
     if placed is None:
         return
     ctx = QAbstractTextDocumentLayout.PaintContext()
@@ -315,10 +323,32 @@ def paint_extras(painter: QPainter, placed: PlacedExtras | None, palette: QPalet
             if local.isEmpty():
                 continue
             ctx.clip = local
+        ctx.selections = next((marks for marked, marks in selected if marked is document), [])
         painter.save()
         painter.translate(origin)
         document.documentLayout().draw(painter, ctx)
         painter.restore()
+
+
+# -- selecting the text under an answer (issue 14.7) ------------------------------------------
+#: A document and the highlighted selection to draw on it.
+Highlight = tuple[QTextDocument, list[QAbstractTextDocumentLayout.Selection]]
+
+
+def selectable_extras(placed: PlacedExtras | None) -> list[tuple[QPointF, SafeTextDocument]]:
+    """The documents under an answer whose text can be selected and copied like the
+    answer's (the web sources, each step's heading and detail), top to bottom: every one
+    but the Steps toggle, which is a control."""
+    if placed is None:
+        return []
+    return [(origin, document) for origin, document in placed.documents
+            if not document.property(_CONTROL)]
+
+
+def skipped_when_copied(href: str) -> bool:
+    """True for the text of a control inside a step ("Show all" / "Show less"): selected
+    along with the step, it is left out of the copied text."""
+    return steps_target(href) is not None
 
 
 def extras_anchor_at(placed: PlacedExtras | None, pos: QPointF) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPalette, QTextDocument, QTextLine
 
 from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.message_layout import RowLayout
@@ -40,12 +40,16 @@ def settle(qtbot: Any, view: ChatView) -> None:
     qtbot.wait(1)
 
 
-def row_layout(view: ChatView, message_id: int) -> tuple[RowLayout, QPoint]:
-    """The painted layout of a row and the row's top-left in viewport coordinates."""
+def row_layout(view: ChatView, message_id: int, *,
+               scroll: bool = True) -> tuple[RowLayout, QPoint]:
+    """The painted layout of a row and the row's top-left in viewport coordinates (the row
+    scrolled into view first unless ``scroll`` is False)."""
     index = view.index_for(message_id)
-    view.scrollTo(index)
+    if scroll:
+        view.scrollTo(index)
     view.viewport().repaint()
     message = view.message_model.message_at(index.row())
+    assert message is not None, f"message {message_id} is not a row"
     layout = view.message_delegate.cached_layout(message)
     assert layout is not None, "row was not laid out"
     # Layouts are relative to the centred reading column.
@@ -99,7 +103,7 @@ def anchor_point(layout: RowLayout, href: str, *, in_text: bool = False) -> QPoi
                     box = document.documentLayout().blockBoundingRect(block)  # lays it out
                     line = block.layout().lineForTextPosition(offset)
                     assert line.isValid()
-                    x, _position = line.cursorToX(offset + 1)
+                    x = _cursor_x(line, offset + 1)
                     return QPointF(origin.x() + box.x() + x - 2,
                                    origin.y() + box.y() + line.y() + line.height() / 2)
                 it += 1
@@ -150,20 +154,45 @@ def action_point(view: ChatView, message_id: int, action: str) -> QPointF:
                          f"{[name for _r, name, _l in layout.actions]}")
 
 
-def text_point(view: ChatView, message_id: int, position: int) -> QPointF:
+def text_point(view: ChatView, message_id: int, position: int, *,
+               scroll: bool = True) -> QPointF:
     """Where the character at ``position`` of a row's text is (viewport coordinates, the
-    row scrolled into view): the middle of its line, just right of its left edge."""
-    layout, origin = row_layout(view, message_id)
+    row scrolled into view unless ``scroll`` is False): the middle of its line, just right
+    of its left edge."""
+    layout, origin = row_layout(view, message_id, scroll=scroll)
     offset = 0
     for y, document in layout.parts:
         count = document.characterCount()
         if position < offset + count:
-            local = position - offset
-            block = document.findBlock(local)
-            box = document.documentLayout().blockBoundingRect(block)  # lays it out
-            line = block.layout().lineForTextPosition(local - block.position())
-            x, _next = line.cursorToX(local - block.position())
-            return (QPointF(origin) + layout.doc_origin
-                    + QPointF(box.x() + x + 1, y + box.y() + line.y() + line.height() / 2))
+            return _document_point(document, QPointF(origin) + layout.doc_origin
+                                   + QPointF(0, y), position - offset)
         offset += count
     raise AssertionError(f"message {message_id} has no position {position}")
+
+
+def extras_text_point(view: ChatView, message_id: int, needle: str,
+                      after: int = 0) -> QPointF:
+    """Where character ``after`` of the first occurrence of ``needle`` in the documents
+    under an answer (web sources, Steps list) is, in viewport coordinates (the row
+    scrolled into view): the middle of its line, just right of its left edge."""
+    layout, origin = row_layout(view, message_id)
+    assert layout.extras is not None, f"message {message_id} has nothing under it"
+    for top_left, document in layout.extras.documents:
+        found = document.toPlainText().find(needle)
+        if found >= 0:
+            return _document_point(document, QPointF(origin) + top_left, found + after)
+    raise AssertionError(f"{needle!r} is not under message {message_id}")
+
+
+def _cursor_x(line: QTextLine, position: int) -> float:
+    # PySide returns (x, position); the stubs say an int.
+    result: Any = line.cursorToX(position)
+    return float(result[0] if isinstance(result, tuple) else result)
+
+
+def _document_point(document: QTextDocument, top_left: QPointF, position: int) -> QPointF:
+    block = document.findBlock(position)
+    box = document.documentLayout().blockBoundingRect(block)  # lays it out
+    line = block.layout().lineForTextPosition(position - block.position())
+    x = _cursor_x(line, position - block.position())
+    return top_left + QPointF(box.x() + x + 1, box.y() + line.y() + line.height() / 2)
