@@ -112,6 +112,9 @@ def main(folder: Path) -> None:
          seconds=60)
     wait(qapp, lambda: chat.held_write_count() > 0 or answers()[-1].status
          is not MessageStatus.STREAMING, "the end's write")
+    # The transcript shows the held end once the change feed has reached it (a pass later).
+    wait(qapp, lambda: pane.chat_view.message_model.messages()[-1].status
+         is not MessageStatus.STREAMING, "the end on screen")
     shown = pane.chat_view.message_model.messages()[-1]
     report["second_saved"] = answers()[1].status.value
     report["held"] = chat.held_write_count()
