@@ -21,29 +21,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication
+    pass
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from build_scripts.shot_app import application, sandbox_desktop  # noqa: E402
+
 SIDE_QUESTION = "How do the predators hunt?"
-
-
-def _application() -> QApplication:
-    """The running QApplication, or a new one (the screenshots need widgets)."""
-    from PySide6.QtWidgets import QApplication
-
-    existing = QApplication.instance()
-    if isinstance(existing, QApplication):
-        return existing
-    return QApplication(sys.argv[:1])
 
 
 SELECTIONS_QUESTION = "Compare what these two videos announce."
@@ -53,7 +44,6 @@ def make_screenshot(out: Path, theme: str, width: int, height: int,
                     player: bool = False, selections: bool = False) -> None:
     """Drive the real app through a conversation and save the window as ``out``."""
 
-    from jockey_desktop.app import AppOptions, JockeyDesktop
     from jockey_desktop.self_test import (
         QUESTIONS,
         _Deadline,
@@ -63,20 +53,9 @@ def make_screenshot(out: Path, theme: str, width: int, height: int,
         start_conversation,
     )
 
-    qapp = _application()
-    data_dir = tempfile.mkdtemp(prefix="jockey-screenshot-")
-    options = AppOptions(sandbox=True, data_dir=data_dir, sandbox_pace="fast",
-                         single_instance=False, interactive=False)
-    desktop = JockeyDesktop.create(options, qapp)
-    if desktop is None:
-        raise SystemExit(f"the app did not start: {JockeyDesktop.last_start_failure}")
-    try:
-        from jockey_desktop.ui.theme import apply_theme
-
-        apply_theme(qapp, theme)
-        desktop.start(show=True)
+    qapp = application()
+    with sandbox_desktop(theme, width, height) as desktop:
         window = desktop.window
-        window.resize(width, height)
         deadline = _Deadline(60.0)
         main_store = _pick_store(desktop, qapp, deadline)
         others = [s for s in desktop.stores.stores() if s.id != main_store.id and s.ready]
@@ -134,9 +113,6 @@ def make_screenshot(out: Path, theme: str, width: int, height: int,
         if not window.grab().save(str(out)):
             raise SystemExit(f"could not write {out}")
         print(f"wrote {out} ({window.width()}×{window.height()}, {theme})")
-    finally:
-        desktop.shutdown()
-        desktop.window.close()
 
 
 COMPARE_QUESTION = "How do the videos open?"
@@ -146,23 +122,11 @@ def make_compare_screenshot(out: Path, theme: str, width: int, height: int) -> N
     """File → Compare stores… on the sandbox's ready stores, one question asked of all of
     them through the comparison's question box; saved once every answer is in."""
 
-    from jockey_desktop.app import AppOptions, JockeyDesktop
     from jockey_desktop.self_test import _Deadline, _pick_store, _wait_until
 
-    qapp = _application()
-    data_dir = tempfile.mkdtemp(prefix="jockey-screenshot-")
-    options = AppOptions(sandbox=True, data_dir=data_dir, sandbox_pace="fast",
-                         single_instance=False, interactive=False)
-    desktop = JockeyDesktop.create(options, qapp)
-    if desktop is None:
-        raise SystemExit(f"the app did not start: {JockeyDesktop.last_start_failure}")
-    try:
-        from jockey_desktop.ui.theme import apply_theme
-
-        apply_theme(qapp, theme)
-        desktop.start(show=True)
+    qapp = application()
+    with sandbox_desktop(theme, width, height) as desktop:
         window = desktop.window
-        window.resize(width, height)
         deadline = _Deadline(60.0)
         _pick_store(desktop, qapp, deadline)
         window.action_compare.trigger()
@@ -184,9 +148,6 @@ def make_compare_screenshot(out: Path, theme: str, width: int, height: int) -> N
         if not window.grab().save(str(out)):
             raise SystemExit(f"could not write {out}")
         print(f"wrote {out} ({window.width()}×{window.height()}, {theme}, comparison)")
-    finally:
-        desktop.shutdown()
-        desktop.window.close()
 
 
 def _answered(desktop: object, conversation_id: int) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -20,12 +19,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from build_scripts.shot_app import application, sandbox_desktop  # noqa: E402
+
 
 def make_screenshot(theme: str, width: int, height: int) -> Path:
     """Drive the real app through two turns, select across them and save the PNG."""
-    from PySide6.QtWidgets import QAbstractItemView, QApplication
+    from PySide6.QtWidgets import QAbstractItemView
 
-    from jockey_desktop.app import AppOptions, JockeyDesktop
     from jockey_desktop.core.storage.models import MessageStatus, Role
     from jockey_desktop.self_test import (
         QUESTIONS,
@@ -34,20 +34,11 @@ def make_screenshot(theme: str, width: int, height: int) -> Path:
         _wait_until,
         start_conversation,
     )
-    from jockey_desktop.ui.theme import apply_theme
 
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
-    options = AppOptions(sandbox=True, data_dir=tempfile.mkdtemp(prefix="jockey-shot-"),
-                         sandbox_pace="fast", single_instance=False, interactive=False)
-    desktop = JockeyDesktop.create(options, qapp)
-    if desktop is None:
-        raise SystemExit(f"the app did not start: {JockeyDesktop.last_start_failure}")
+    qapp = application()
     out = ROOT / "docs" / f"screenshot-selection-{theme}.png"
-    try:
-        apply_theme(qapp, theme)
-        desktop.start(show=True)
+    with sandbox_desktop(theme, width, height) as desktop:
         window = desktop.window
-        window.resize(width, height)
         deadline = _Deadline(90.0)
         store = _pick_store(desktop, qapp, deadline)
         pane = window.chat_pane
@@ -76,9 +67,6 @@ def make_screenshot(theme: str, width: int, height: int) -> Path:
         if not window.grab().save(str(out)):
             raise SystemExit(f"could not write {out}")
         print(f"wrote {out}")
-    finally:
-        desktop.shutdown()
-        desktop.window.close()
     return out
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -22,12 +21,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from build_scripts.shot_app import application, sandbox_desktop  # noqa: E402
+
 
 def make_screenshots(theme: str, width: int, height: int) -> None:
     """Drive the real app through versions and a fork; save the two PNGs in docs/."""
-    from PySide6.QtWidgets import QApplication
-
-    from jockey_desktop.app import AppOptions, JockeyDesktop
     from jockey_desktop.core.storage.models import MessageStatus, Role
     from jockey_desktop.sandbox.faults import Fault
     from jockey_desktop.self_test import (
@@ -37,19 +35,10 @@ def make_screenshots(theme: str, width: int, height: int) -> None:
         _wait_until,
         start_conversation,
     )
-    from jockey_desktop.ui.theme import apply_theme
 
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
-    options = AppOptions(sandbox=True, data_dir=tempfile.mkdtemp(prefix="jockey-shot-"),
-                         sandbox_pace="fast", single_instance=False, interactive=False)
-    desktop = JockeyDesktop.create(options, qapp)
-    if desktop is None:
-        raise SystemExit(f"the app did not start: {JockeyDesktop.last_start_failure}")
-    try:
-        apply_theme(qapp, theme)
-        desktop.start(show=True)
+    qapp = application()
+    with sandbox_desktop(theme, width, height) as desktop:
         window = desktop.window
-        window.resize(width, height)
         deadline = _Deadline(90.0)
         store = _pick_store(desktop, qapp, deadline)
         pane = window.chat_pane
@@ -91,9 +80,6 @@ def make_screenshots(theme: str, width: int, height: int) -> None:
         for _ in range(30):
             qapp.processEvents()
         shot(window, ROOT / "docs" / f"screenshot-fork-{theme}.png")
-    finally:
-        desktop.shutdown()
-        desktop.window.close()
 
 
 def shot(window: object, out: Path) -> None:
