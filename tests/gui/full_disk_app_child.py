@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.helpers.private_mount import fill
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QEventLoop
@@ -42,23 +45,6 @@ def wait(qapp: Any, condition: Callable[[], bool], what: str, seconds: float = 3
             raise TimeoutError(what)
         qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         time.sleep(0.005)
-
-
-def fill(folder: Path) -> Path:
-    """Write a filler file until the disk is full, to the last byte; returns it."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_CREAT | os.O_WRONLY, 0o600)
-    try:
-        for size in (65536, 4096, 1):
-            while True:
-                try:
-                    if os.write(fd, b"\0" * size) < size:
-                        break
-                except OSError:
-                    break
-    finally:
-        os.close(fd)
-    return filler
 
 
 def main(folder: Path) -> None:

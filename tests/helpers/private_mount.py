@@ -3,6 +3,7 @@ outside sees its mounts), where a tmpfs can be mounted small (a full disk) or re
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -33,3 +34,20 @@ def run_with_private_mounts(setup: str, argv: Sequence[str], *, timeout: float =
     return subprocess.run(
         ["unshare", "--mount", "--map-root-user", "sh", "-c", f"{setup} && exec {command}"],
         capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def fill(folder: Path) -> Path:
+    """Write a filler file until the disk is full, to the last byte; returns it."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        for size in (65536, 4096, 1):
+            while True:
+                try:
+                    if os.write(fd, b"\0" * size) < size:
+                        break
+                except OSError:
+                    break
+    finally:
+        os.close(fd)
+    return filler

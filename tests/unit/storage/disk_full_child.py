@@ -22,6 +22,7 @@ from jockey_desktop.core.storage import (
     StorageError,
     open_repository,
 )
+from tests.helpers.private_mount import fill
 
 
 def attempt(call: Any) -> str:
@@ -33,23 +34,6 @@ def attempt(call: Any) -> str:
     except StorageError as exc:
         return f"{type(exc).__name__}: {exc}"
     return "ok"
-
-
-def fill(folder: Path) -> Path:
-    """Write a filler file until the disk is full, to the last byte; returns it."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_CREAT | os.O_WRONLY, 0o600)
-    try:
-        for size in (65536, 4096, 1):
-            while True:
-                try:
-                    if os.write(fd, b"\0" * size) < size:
-                        break
-                except OSError:
-                    break
-    finally:
-        os.close(fd)
-    return filler
 
 
 def main(folder: Path) -> None:
