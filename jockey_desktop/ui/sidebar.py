@@ -67,6 +67,7 @@ from jockey_desktop.ui.models.conversation_model import (
     SummaryRole,
 )
 from jockey_desktop.ui.theme import palette_colors, plain_tooltip
+from jockey_desktop.ui.uniform_list_view import UniformListView
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -331,12 +332,11 @@ class ConversationSidebar(QWidget):
         self.new_button.clicked.connect(self.sig_new_requested)
 
         self.model = ConversationListModel(self)
-        self.list_view = QListView(self)
+        self.list_view = UniformListView(self)  # O(1) layout and no relayout per row change
         self.list_view.setAccessibleName("Conversation list")
         self.list_view.setModel(self.model)
         self.delegate = ConversationDelegate(self.list_view)
         self.list_view.setItemDelegate(self.delegate)
-        self.list_view.setUniformItemSizes(True)  # O(1) layout for 10,000 rows
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.list_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
