@@ -212,7 +212,8 @@ class JockeyDesktop(QObject):
                                    self.conversations, self.chat, self.stores, self.settings,
                                    self.window, parent=self)
         self.damage_guard.listener = self.workspace.report_damage
-        self.quit_guard = QuitGuard(self.chat, partial(ask_about_held_writes, self.window),
+        self.quit_guard = QuitGuard(self.chat, self.conversations,
+                                    partial(ask_about_held_writes, self.window),
                                     interactive=options.interactive,
                                     folder=self.paths.database.parent, parent=self)
         self.window.set_folders(self.paths.data_dir, self.paths.logs)

@@ -154,6 +154,9 @@ class ConversationsController(QObject):
         self._draft_retry.setInterval(self.DRAFT_RETRY_MS)
         self._draft_retry.timeout.connect(self.flush_drafts)
         self._drafts_held = False
+        #: Draft writes on the runner, and who waits for them to answer (quitting).
+        self._draft_writes_in_flight = 0
+        self._draft_waiters: list[Callable[[], None]] = []
         self._search_handle: Handle | None = None
         self._search_query = ""
         self._list_handle: Handle | None = None
@@ -313,12 +316,48 @@ class ConversationsController(QObject):
         self._draft_retry.stop()
         pending, self._pending_drafts = self._pending_drafts, {}
         if pending:
+            self._draft_writes_in_flight += 1
             self._write(_write_drafts, self._repo, pending, what="save the draft",
-                        on_done=self._drafts_written)
+                        on_done=self._drafts_written, on_failed=self._draft_write_failed)
+
+    def held_draft_count(self) -> int:
+        """How many drafts a full disk refused and wait in memory (0 when all are saved)."""
+        return len(self._pending_drafts) if self._drafts_held else 0
+
+    def try_held_drafts(self, on_done: Callable[[], None]) -> None:
+        """Write the drafts waiting in memory now (on the storage runner) and call ``on_done``
+        on the GUI thread once every draft write has answered: then ``held_draft_count()``
+        says what is left. Quitting asks this before it warns. ``on_done`` is never called
+        from inside this method."""
+        self._draft_waiters.append(on_done)
+        if self._pending_drafts:
+            self.flush_drafts()
+        elif self._draft_writes_in_flight == 0:
+            QTimer.singleShot(0, self._call_draft_waiters)
+
+    def _call_draft_waiters(self) -> None:
+        if self._draft_writes_in_flight:
+            return  # the write under way calls them when it answers
+        waiters, self._draft_waiters = self._draft_waiters, []
+        for waiter in waiters:
+            waiter()
+
+    def _draft_write_failed(self, error: BaseException) -> None:
+        self.sig_error.emit(f"Could not save the draft: {error}")
+        self._draft_write_answered()
+
+    def _draft_write_answered(self) -> None:
+        self._draft_writes_in_flight -= 1
+        self._call_draft_waiters()
 
     def _drafts_written(self, result: tuple[dict[int, str], str]) -> None:
         """Keep what a full disk refused (unless newer text came meanwhile), try again."""
-        refused, reason = result
+        try:
+            self._keep_refused_drafts(*result)
+        finally:
+            self._draft_write_answered()
+
+    def _keep_refused_drafts(self, refused: dict[int, str], reason: str) -> None:
         if not refused:
             if self._drafts_held:
                 self._drafts_held = False

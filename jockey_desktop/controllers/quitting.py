@@ -1,5 +1,6 @@
 """QuitGuard: quitting while writes wait for disk space (issue 10.1, "kept until quit with
-a warning").
+a warning"): ended answers and new session ids the chat holds, and drafts the conversation
+list holds.
 
 Closing the window (or File → Quit) asks :meth:`QuitGuard.may_close` first. With nothing
 held it answers yes at once. Otherwise the held writes are tried once more on the storage
@@ -19,6 +20,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from jockey_desktop.controllers.chat import ChatController
+from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.presentation.quitting import QuitChoice, held_writes_text
 
 log = logging.getLogger(__name__)
@@ -39,12 +41,14 @@ class QuitGuard(QObject):
     #: A sentence for the status bar.
     sig_notice = Signal(str)
 
-    def __init__(self, chat: ChatController, ask: Callable[[str], QuitChoice], *,
-                 interactive: bool, folder: Path, parent: QObject | None = None) -> None:
+    def __init__(self, chat: ChatController, drafts: ConversationsController,
+                 ask: Callable[[str], QuitChoice], *, interactive: bool, folder: Path,
+                 parent: QObject | None = None) -> None:
         """``ask(text)`` shows the question and returns the user's choice; ``folder`` is
         named when the chat does not know which disk refused (the database's folder)."""
         super().__init__(parent)
         self._chat = chat
+        self._drafts = drafts
         #: Asks the user (the window's dialog; tests replace it).
         self.ask = ask
         self._interactive = interactive
@@ -63,7 +67,7 @@ class QuitGuard(QObject):
     def may_close(self) -> bool:
         """True = close now. False = put off: the held writes are being tried (and the user
         asked); ``sig_close_approved`` follows when closing may go ahead."""
-        held = self._chat.held_write_count()
+        held = self._held_count()
         if self._approved or held == 0:
             return True
         if not self._interactive:
@@ -73,15 +77,14 @@ class QuitGuard(QObject):
             return True
         if not self._deciding:
             self._deciding = True
-            self.sig_notice.emit(TRYING_TEXT)
-            self._chat.try_held_writes(self._tried)
+            self._try_held()
         return False
 
     @Slot()
     def quit_without_asking(self) -> None:
         """The app quits with nobody to ask (SIGTERM, Ctrl+C, the shutdown itself): every
         close from now on goes ahead."""
-        held = self._chat.held_write_count()
+        held = self._held_count()
         if held and not self._approved:
             log.warning("quitting without asking with %d write(s) held on a full disk; "
                         "they are tried once more", held)
@@ -91,12 +94,29 @@ class QuitGuard(QObject):
         """What quitting now would lose, in words (the question's text)."""
         answers = self._chat.held_answer_count()
         folder = self._chat.held_folder() or self._folder
-        return held_writes_text(answers, self._chat.held_write_count() - answers, str(folder))
+        return held_writes_text(answers, self._chat.held_write_count() - answers, str(folder),
+                                drafts=self._drafts.held_draft_count())
+
+    def _held_count(self) -> int:
+        return self._chat.held_write_count() + self._drafts.held_draft_count()
+
+    def _try_held(self) -> None:
+        """Try the chat's and the drafts' held writes at once; ``_tried`` once both answered."""
+        self.sig_notice.emit(TRYING_TEXT)
+        waiting = [2]
+
+        def answered() -> None:
+            waiting[0] -= 1
+            if waiting[0] == 0:
+                self._tried()
+
+        self._chat.try_held_writes(answered)
+        self._drafts.try_held_drafts(answered)
 
     def _tried(self) -> None:
         if self._approved:
             return
-        if self._chat.held_write_count() == 0:
+        if self._held_count() == 0:
             log.info("the writes held on a full disk were saved; quitting")
             self._approve()
         else:
@@ -106,7 +126,7 @@ class QuitGuard(QObject):
     def _ask_user(self) -> None:
         if self._approved:
             return
-        if self._chat.held_write_count() == 0:  # saved meanwhile (the chat's own retries)
+        if self._held_count() == 0:  # saved meanwhile (the chat's and drafts' own retries)
             self._approve()
             return
         text = self.held_text()
@@ -114,8 +134,7 @@ class QuitGuard(QObject):
         if self._approved:
             return  # quit by a signal while the question was open
         if choice is QuitChoice.TRY_AGAIN:
-            self.sig_notice.emit(TRYING_TEXT)
-            self._chat.try_held_writes(self._tried)
+            self._try_held()
             return
         self._deciding = False
         if choice is QuitChoice.QUIT:

@@ -27,16 +27,20 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def held_writes_text(answers: int, sessions: int, folder: str) -> str:
-    """What will be lost by quitting now, in words: ``answers`` ended answers and
-    ``sessions`` new server sessions the disk holding ``folder`` could not take."""
+def held_writes_text(answers: int, sessions: int, folder: str, drafts: int = 0) -> str:
+    """What will be lost by quitting now, in words: ``answers`` ended answers, ``sessions``
+    new server sessions and ``drafts`` unsent questions the disk holding ``folder`` could not
+    take."""
     parts = []
     if answers:
         parts.append(_count(answers, "answer", "answers"))
     if sessions:
         parts.append(_count(sessions, "conversation's new session",
                             "conversations' new sessions"))
-    what = " and ".join(parts) or "Some changes"
-    them = "it" if answers + sessions == 1 else "them"
+    if drafts:
+        parts.append(_count(drafts, "unsent draft", "unsent drafts"))
+    what = (", ".join(parts[:-1]) + " and " + parts[-1]) if len(parts) > 1 else (
+        parts[0] if parts else "Some changes")
+    them = "it" if answers + sessions + drafts == 1 else "them"
     return (f"{what} could not be saved: the disk holding {folder} is full. Free some space "
             f"and choose {TRY_AGAIN_TEXT}, or quit and lose {them}.")

@@ -154,6 +154,38 @@ def test_quit_anyway_quits_and_logs_what_is_lost(
     assert "lost at quit, the disk is still full: end" in caplog.text
 
 
+def test_a_draft_the_disk_refused_is_named_at_close_and_saved_by_try_again(
+    qtbot: Any, start: Started, faulty: list[FaultyRepository]
+) -> None:
+    desktop = start(interactive=True)
+    repo = faulty[0]
+    wait_for_store(qtbot, desktop)
+    conversation_id = ask_and_wait(qtbot, desktop)
+    conversations = desktop.conversations
+    repo.disk_full = True
+    desktop.window.chat_pane.composer.edit.setPlainText("A question typed on a full disk")
+    qtbot.waitUntil(lambda: conversations.held_draft_count() == 1, timeout=5_000)
+    conversations._draft_retry.stop()  # only the close's own tries from here on
+    tries = repo.failed.count("set_draft")
+
+    def free_space() -> None:
+        repo.disk_full = False
+
+    # The first question (disk still full) is answered Try again; space is freed while the
+    # second is open, and its Try again saves the draft and quits.
+    asked = _answering(desktop, QuitChoice.TRY_AGAIN, QuitChoice.TRY_AGAIN,
+                       before={2: free_space})
+    desktop.window.close()
+    qtbot.waitUntil(lambda: not desktop.window.isVisible(), timeout=5_000)
+    folder = desktop.paths.database.parent
+    assert asked == [f"1 unsent draft could not be saved: the disk holding {folder} is full. "
+                     "Free some space and choose Try again, or quit and lose it."] * 2
+    assert repo.failed.count("set_draft") == tries + 2  # tried at close and at the 1st answer
+    conversation = repo.real.get_conversation(conversation_id)
+    assert conversation is not None and conversation.draft == "A question typed on a full disk"
+    assert conversations.held_draft_count() == 0
+
+
 def test_nothing_held_closes_without_asking(
     qtbot: Any, start: Started, faulty: list[FaultyRepository]
 ) -> None:

@@ -30,6 +30,20 @@ def test_the_quit_question_says_what_would_be_lost(answers: int, sessions: int,
     assert held_writes_text(answers, sessions, "/d") == expected
 
 
+@pytest.mark.parametrize(("answers", "sessions", "drafts", "expected"), [
+    (0, 0, 1, "1 unsent draft could not be saved: the disk holding /d is full. Free some "
+              "space and choose Try again, or quit and lose it."),
+    (1, 0, 2, "1 answer and 2 unsent drafts could not be saved: the disk holding /d is full. "
+              "Free some space and choose Try again, or quit and lose them."),
+    (1, 1, 1, "1 answer, 1 conversation's new session and 1 unsent draft could not be saved: "
+              "the disk holding /d is full. Free some space and choose Try again, or quit "
+              "and lose them."),
+])
+def test_the_quit_question_names_unsent_drafts(answers: int, sessions: int, drafts: int,
+                                               expected: str) -> None:
+    assert held_writes_text(answers, sessions, "/d", drafts=drafts) == expected
+
+
 def test_a_held_answer_reads_not_saved_whatever_the_stored_row_says() -> None:
     held = Badge(HELD_BADGE_TEXT, BadgeTone.ERROR)
     assert HELD_BADGE_TEXT == "not saved — disk full"
