@@ -203,7 +203,13 @@ class WebSourceLine:
 def web_source_lines(stored: Sequence[Any], answer_text: str = "") -> list[WebSourceLine]:
     """The answer's web sources, numbered as their markers in ``answer_text`` read ("[5]")
     when they have one, else counting on from the highest number used."""
-    _steps, sources = split_web_sources(stored)
+    return number_web_sources(split_web_sources(stored)[1], answer_text)
+
+
+def number_web_sources(sources: Sequence[Mapping[str, Any]],
+                       answer_text: str = "") -> list[WebSourceLine]:
+    """:func:`web_source_lines` of sources already split from the stored steps
+    (``core.web_sources.split_web_sources``)."""
     lines: list[WebSourceLine] = []
     used: set[int] = set()
     numbers: list[int | None] = []

@@ -266,8 +266,17 @@ class MessageDelegate(QStyledItemDelegate):
         if not isinstance(message, Message):
             return QSize(width, 0)
         known = self._heights.get(message.id)
-        if known is not None and known[0] == message.revision and known[1] == width:
-            return QSize(width, math.ceil(known[2]))
+        if known is not None and known[1] == width:
+            if known[0] == message.revision:
+                return QSize(width, math.ceil(known[2]))
+            if known[3]:
+                # A row measured before and changed since (a streamed update): measure it
+                # again now. An estimate would shrink a tall streaming answer for a frame
+                # (the view jumps, then paint corrects it and everything is laid out and
+                # painted twice per update); the new layout is needed for the paint anyway.
+                layout = self.layout_for(message, width, option)
+                self._heights[message.id] = (message.revision, width, layout.height, True)
+                return QSize(width, math.ceil(layout.height))
         height = estimate_height(message, width, option.font)
         self._heights[message.id] = (message.revision, width, height, False)
         return QSize(width, math.ceil(height))
