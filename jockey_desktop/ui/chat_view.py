@@ -314,6 +314,15 @@ class ChatView(QListView):
             self._stick_to_bottom = True
             QTimer.singleShot(0, self, self._follow_if_sticking)
 
+    def changeEvent(self, event: QEvent) -> None:
+        """A new font: every row and the reading column are measured again (the delegate
+        keeps them until told)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.message_delegate.clear_cache()
+            self.doItemsLayout()
+            self.viewport().update()
+
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         """Copy message (the one under the mouse) / Copy conversation."""
         menu = self.build_context_menu(event.pos())

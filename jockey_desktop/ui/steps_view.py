@@ -75,20 +75,52 @@ class ExtrasState:
     open_details: frozenset[int] = frozenset()
 
 
-@dataclass
-class PlacedExtras:
-    """The extras of one laid-out row: (top-left in row coordinates, document), with each
-    document's top and bottom (row y) to find the few a paint or a pointer reaches."""
+@dataclass(frozen=True)
+class ExtrasStack:
+    """The documents under one answer, top to bottom, each one's top and bottom relative to
+    the top of the stack (gaps included), and the height of the whole stack."""
 
-    documents: list[tuple[QPointF, SafeTextDocument]] = field(default_factory=list)
+    documents: list[SafeTextDocument] = field(default_factory=list)
     tops: list[float] = field(default_factory=list)
     bottoms: list[float] = field(default_factory=list)
+    height: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+
+class PlacedExtras:
+    """The extras of one laid-out row: their stack placed at (``left``, ``top``) in row
+    coordinates. Painting and hit-testing find the few documents they reach by bisection
+    (an open list of 180 steps is drawn a screenful at a time); ``documents`` lists them all
+    with their top-left corners, made on first use."""
+
+    def __init__(self, stack: ExtrasStack, left: float, top: float) -> None:
+        self.stack = stack
+        self.left = left
+        self.top = top
+        self._documents: list[tuple[QPointF, SafeTextDocument]] | None = None
+
+    @property
+    def documents(self) -> list[tuple[QPointF, SafeTextDocument]]:
+        """(top-left in row coordinates, document) of every document, top to bottom."""
+        if self._documents is None:
+            left, top = self.left, self.top
+            self._documents = [(QPointF(left, top + y), document) for y, document
+                               in zip(self.stack.tops, self.stack.documents, strict=True)]
+        return self._documents
 
     def reaching(self, top: float, bottom: float) -> range:
-        """Indexes of the documents that reach into rows ``top``..``bottom`` (inclusive):
-        an open list of 180 steps is painted and hit-tested a screenful at a time."""
-        first = bisect_left(self.bottoms, top)
-        return range(first, max(first, bisect_right(self.tops, bottom)))
+        """Indexes of the documents that reach into rows ``top``..``bottom`` (inclusive,
+        row coordinates)."""
+        first = bisect_left(self.stack.bottoms, top - self.top)
+        return range(first, max(first, bisect_right(self.stack.tops, bottom - self.top)))
+
+    def placed(self, index: int) -> tuple[QPointF, SafeTextDocument, float]:
+        """Document ``index``: its top-left (row coordinates), itself and its height."""
+        stack = self.stack
+        return (QPointF(self.left, self.top + stack.tops[index]), stack.documents[index],
+                stack.bottoms[index] - stack.tops[index])
 
 
 #: A document under an answer: the gap above it, the document, its height.
@@ -244,6 +276,9 @@ class _Entry:
     #: (open details) the open list below was made for, and that list (gap, doc, height).
     block_key: frozenset[int] | None = None
     block: list[Placed] = field(default_factory=list)
+    #: The stack last returned and the parts it was made of (compared by identity).
+    stack: ExtrasStack | None = None
+    stack_parts: tuple[Any, ...] = (None, None, None)
 
 
 class ExtrasBuilder:
@@ -265,17 +300,16 @@ class ExtrasBuilder:
         self._cache.clear()
 
     def documents(self, message: Message, width: float, font: QFont, colors: Colors,
-                  style_key: Any, state: ExtrasState) -> list[Placed]:
-        """The documents under ``message``, top to bottom, each with the gap above it and
-        its height, laid out at ``width``."""
+                  style_key: Any, state: ExtrasState) -> ExtrasStack:
+        """The documents under ``message`` laid out at ``width`` and stacked."""
         if message.role is not Role.ASSISTANT or not message.steps:
-            return []
+            return _EMPTY
         entry = self._entry(message.id, (font.key(), style_key), width)
+        # Stored steps are values (the model swaps in a new list on every change): equal
+        # lists — the same dicts, or equal ones — need no new split.
         if entry.stored != message.steps:
             entry.steps, entry.sources = split_web_sources(message.steps)
-            # Copies: a step changed in place later must still differ from what is shown.
-            entry.stored = [dict(step) if isinstance(step, Mapping) else step
-                            for step in message.steps]
+            entry.stored = list(message.steps)
             entry.block_key = None
         documents: list[Placed] = []
         lines = number_web_sources(entry.sources, message.text) if entry.sources else []
@@ -299,7 +333,15 @@ class ExtrasBuilder:
                                                    state.open_details)
                     entry.block_key = state.open_details
                 documents.extend(entry.block)
-        return documents
+        # The stack is made again only when one of its parts is another object.
+        listed = state.show_steps and bool(entry.steps)
+        parts = (entry.sources_doc, entry.toggle_doc if listed else None,
+                 entry.block if listed and state.expanded else None)
+        if entry.stack is None or any(
+                new is not old for new, old in zip(parts, entry.stack_parts, strict=True)):
+            entry.stack = _stack(documents)
+            entry.stack_parts = parts
+        return entry.stack
 
     def _entry(self, message_id: int, style: tuple[Any, ...], width: float) -> _Entry:
         """The answer's cache entry, emptied for a new font or palette and re-wrapped for a
@@ -321,6 +363,7 @@ class ExtrasBuilder:
             entry.step_docs = [(step, whole, document, _wrap(document, width))
                                for step, whole, document, _h in entry.step_docs]
             entry.block_key = None
+            entry.stack = None
         return entry
 
     @staticmethod
@@ -350,18 +393,25 @@ def _wrap(document: SafeTextDocument, width: float) -> float:
     return float(document.size().height())
 
 
-def place_extras(documents: Sequence[Placed], left: float,
-                 y: float) -> tuple[PlacedExtras, float]:
-    """Stack ``documents`` from ``y`` (each below its gap); returns them placed and the y
-    below the last."""
-    placed = PlacedExtras()
+def _stack(documents: Sequence[Placed]) -> ExtrasStack:
+    """Stack (gap, document, height) entries from y = 0."""
+    stack = ExtrasStack()
+    y = 0.0
     for gap, document, height in documents:
         y += gap
-        placed.documents.append((QPointF(left, y), document))
-        placed.tops.append(y)
+        stack.documents.append(document)
+        stack.tops.append(y)
         y += height
-        placed.bottoms.append(y)
-    return placed, y
+        stack.bottoms.append(y)
+    return ExtrasStack(stack.documents, stack.tops, stack.bottoms, y)
+
+
+_EMPTY = ExtrasStack()
+
+
+def place_extras(stack: ExtrasStack, left: float, y: float) -> tuple[PlacedExtras, float]:
+    """Put ``stack`` at (``left``, ``y``) in its row; returns it placed and the y below it."""
+    return PlacedExtras(stack, left, y), y + stack.height
 
 
 def paint_extras(painter: QPainter, placed: PlacedExtras | None, palette: QPalette,
@@ -375,12 +425,11 @@ def paint_extras(painter: QPainter, placed: PlacedExtras | None, palette: QPalet
     text_palette = QPalette(palette)
     text_palette.setColor(QPalette.ColorRole.Text, colors.text)
     ctx.palette = text_palette
-    shown = (range(len(placed.documents)) if clip is None
+    shown = (range(len(placed.stack)) if clip is None
              else placed.reaching(clip.top() - 1, clip.bottom() + 1))
     for index in shown:
-        origin, document = placed.documents[index]
+        origin, document, height = placed.placed(index)
         if clip is not None:
-            height = placed.bottoms[index] - placed.tops[index]
             local = clip.translated(-origin.x(), -origin.y()).intersected(
                 QRectF(-1, -1, 1e7, height + 2))
             if local.isEmpty():
@@ -419,9 +468,9 @@ def extras_anchor_at(placed: PlacedExtras | None, pos: QPointF) -> str | None:
     if placed is None:
         return None
     for index in placed.reaching(pos.y(), pos.y()):
-        origin, document = placed.documents[index]
+        origin, document, height = placed.placed(index)
         local = pos - origin
-        if 0 <= local.y() <= document.size().height():
+        if 0 <= local.y() <= height:
             href = document.documentLayout().anchorAt(local)
             if href:
                 return str(href)
