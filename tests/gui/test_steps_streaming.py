@@ -171,3 +171,24 @@ def test_a_new_font_measures_the_rows_and_the_reading_column_again(
     assert delegate.reading_width() > narrow * 1.3
     assert streaming.visualRect(streaming.index_for(ANSWER_ID)).height() == \
         _exact_height(streaming) != height
+
+
+def test_a_streamed_update_asks_only_its_own_row_whether_the_tick_goes_on(
+        qtbot: Any, streaming: ChatView, monkeypatch: pytest.MonkeyPatch) -> None:
+    scans: list[int] = []
+    every_row = streaming._ticking_rows
+
+    def counted() -> list[int]:
+        scans.append(1)
+        return every_row()
+
+    monkeypatch.setattr(streaming, "_ticking_rows", counted)
+    assert streaming.is_ticking()
+    for n in range(5):
+        streaming.message_model.set_stream_text(ANSWER_ID, f"Wolves hunt {n}")
+    assert scans == [] and streaming.is_ticking()
+    finished = streaming.message_model.message(ANSWER_ID)
+    assert finished is not None
+    streaming.message_model.replace(make_message(ANSWER_ID, Role.ASSISTANT, finished.text,
+                                                 steps=finished.steps))
+    assert scans == [1] and not streaming.is_ticking()  # the last one stops it at once
