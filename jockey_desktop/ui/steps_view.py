@@ -20,6 +20,7 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, chain
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF
@@ -273,6 +274,8 @@ class _Entry:
     #: Per step of an open list: (the step as shown, shown whole, document, height).
     step_docs: list[tuple[Mapping[str, Any], bool, SafeTextDocument, float]] = \
         field(default_factory=list)
+    #: The details shown whole when ``step_docs`` were made.
+    shown_details: frozenset[int] | None = None
     #: (open details) the open list below was made for, and that list (gap, doc, height).
     block_key: frozenset[int] | None = None
     block: list[Placed] = field(default_factory=list)
@@ -372,18 +375,35 @@ class ExtrasBuilder:
         """The open list: each step's document, built again only when the step (or whether
         its detail is shown whole) differs from what it showed."""
         kept = entry.step_docs
-        fresh: list[tuple[Mapping[str, Any], bool, SafeTextDocument, float]] = []
-        block: list[Placed] = []
-        for index, step in enumerate(entry.steps):
+        steps = entry.steps
+        # The steps before the first one that changed are kept as they are. An update
+        # touches the end of the list: one comparison of the long prefix (in C) first.
+        same = 0
+        if entry.shown_details == open_details:
+            shown = [cached[0] for cached in kept]
+            count = min(len(shown), len(steps))
+            same = max(0, count - _TAIL)
+            if shown[:same] != steps[:same]:
+                same = 0
+            while same < count and shown[same] == steps[same]:
+                same += 1
+        fresh = kept[:same]
+        for index in range(same, len(steps)):
+            step = steps[index]
             whole = index in open_details
             cached = kept[index] if index < len(kept) else None
             if cached is None or cached[1] != whole or cached[0] != step:
                 document = _step_document(index, step_line(step), whole, font, colors)
                 cached = (dict(step), whole, document, _wrap(document, width))
             fresh.append(cached)
-            block.append((STEP_GAP if index else GAP / 2, cached[2], cached[3]))
         entry.step_docs = fresh
-        return block
+        entry.shown_details = open_details
+        return [(STEP_GAP if index else GAP / 2, document, height)
+                for index, (_step, _whole, document, height) in enumerate(fresh)]
+
+
+#: How many steps at the end of a list are compared one by one on an update.
+_TAIL = 4
 
 
 def _wrap(document: SafeTextDocument, width: float) -> float:
@@ -395,15 +415,11 @@ def _wrap(document: SafeTextDocument, width: float) -> float:
 
 def _stack(documents: Sequence[Placed]) -> ExtrasStack:
     """Stack (gap, document, height) entries from y = 0."""
-    stack = ExtrasStack()
-    y = 0.0
-    for gap, document, height in documents:
-        y += gap
-        stack.documents.append(document)
-        stack.tops.append(y)
-        y += height
-        stack.bottoms.append(y)
-    return ExtrasStack(stack.documents, stack.tops, stack.bottoms, y)
+    # Running sums of gap, height, gap, height…: the tops and bottoms in turn.
+    edges = list(accumulate(chain.from_iterable((gap, height)
+                                                for gap, _document, height in documents)))
+    return ExtrasStack([document for _gap, document, _height in documents], edges[0::2],
+                       edges[1::2], edges[-1] if edges else 0.0)
 
 
 _EMPTY = ExtrasStack()

@@ -20,7 +20,7 @@ from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.markdown import SafeTextDocument
 from jockey_desktop.ui.message_colors import Colors
 from tests.helpers.records import make_message
-from tests.helpers.views import settle
+from tests.helpers.views import row_layout, settle
 
 ANSWER_ID = 2
 
@@ -116,6 +116,19 @@ def test_a_step_update_rebuilds_that_step_only(qtbot: Any, streaming: ChatView,
     streaming.message_model.set_stream_steps(ANSWER_ID, [*_steps(10), *_steps(11)[-3:]])
     settle(qtbot, streaming)
     assert step_builds == [29, 29, 30, 31, 32]  # the finished one again, the new three
+
+    # A step far from the end that changes is found too, and a detail shown whole.
+    earlier = [*_steps(10), *_steps(11)[-3:]]
+    earlier[4] = {**earlier[4], "arguments": '{"page": 99}'}
+    streaming.message_model.set_stream_steps(ANSWER_ID, earlier)
+    settle(qtbot, streaming)
+    streaming.toggle_steps(ANSWER_ID, 2)
+    settle(qtbot, streaming)
+    assert step_builds[5:] == [4, 2]
+    extras = row_layout(streaming, ANSWER_ID)[0].extras
+    assert extras is not None
+    text = "".join(document.toPlainText() for _origin, document in extras.documents)
+    assert '"page": 99' in text and "Video 7" in text and "Show less" in text
 
 
 def test_a_paint_draws_only_the_steps_it_reaches(monkeypatch: pytest.MonkeyPatch) -> None:
