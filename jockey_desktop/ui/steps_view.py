@@ -87,6 +87,7 @@ class ExtrasStack:
     height: float = 0.0
 
     def __len__(self) -> int:
+        """How many documents (an empty stack is false)."""
         return len(self.documents)
 
 
