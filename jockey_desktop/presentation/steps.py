@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
-from jockey_desktop.core.web_sources import split_web_sources, web_source_host
+from jockey_desktop.core.web_sources import WEB_SOURCES_KIND, split_web_sources, web_source_host
 
 COMMENTARY = "commentary"
 TOOL_CALL = "function_call"
@@ -175,14 +176,16 @@ def live_activity(stored: Sequence[Any]) -> str | None:
     """What the agent is doing now, for the line under an answer in progress: a web search
     that is running ("Searching the web for “…”"), else the latest commentary ("Looking for
     scenes with…"); None when there is nothing to say (the line then says "Thinking")."""
-    steps, _sources = split_web_sources(stored)
-    if not steps:
+    # Read from the end: the line is painted on every update of a long list.
+    steps = (entry for entry in reversed(stored)
+             if isinstance(entry, Mapping) and entry.get("kind") != WEB_SOURCES_KIND)
+    last = next(steps, None)
+    if last is None:
         return None
-    last = steps[-1]
     if step_kind(last) == WEB_SEARCH and last.get("status") == "in_progress":
         queries = _queries_of(last)
         return f"Searching the web for “{queries[0]}”" if queries else "Searching the web"
-    for step in reversed(steps):
+    for step in chain((last,), steps):
         if step_kind(step) == COMMENTARY:
             text = " ".join(_text_of(step).split())
             if text:
@@ -203,7 +206,13 @@ class WebSourceLine:
 def web_source_lines(stored: Sequence[Any], answer_text: str = "") -> list[WebSourceLine]:
     """The answer's web sources, numbered as their markers in ``answer_text`` read ("[5]")
     when they have one, else counting on from the highest number used."""
-    _steps, sources = split_web_sources(stored)
+    return number_web_sources(split_web_sources(stored)[1], answer_text)
+
+
+def number_web_sources(sources: Sequence[Mapping[str, Any]],
+                       answer_text: str = "") -> list[WebSourceLine]:
+    """:func:`web_source_lines` of sources already split from the stored steps
+    (``core.web_sources.split_web_sources``)."""
     lines: list[WebSourceLine] = []
     used: set[int] = set()
     numbers: list[int | None] = []

@@ -314,6 +314,15 @@ class ChatView(QListView):
             self._stick_to_bottom = True
             QTimer.singleShot(0, self, self._follow_if_sticking)
 
+    def changeEvent(self, event: QEvent) -> None:
+        """A new font: every row and the reading column are measured again (the delegate
+        keeps them until told)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.message_delegate.clear_cache()
+            self.doItemsLayout()
+            self.viewport().update()
+
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         """Copy message (the one under the mouse) / Copy conversation."""
         menu = self.build_context_menu(event.pos())
@@ -961,8 +970,17 @@ class ChatView(QListView):
             bar = self.verticalScrollBar()
             bar.setValue(bar.maximum())
 
-    @Slot()
-    def _update_tick(self, *_args: object) -> None:
+    def _update_tick(self, *args: object) -> None:
+        # No @Slot(): connected to dataChanged it gets the changed rows (first, last).
+        first, last = (*args, None, None)[:2]
+        if (self._tick.isActive() and isinstance(first, QModelIndex)
+                and isinstance(last, QModelIndex) and first.isValid()):
+            # A row changed while the tick runs (every streamed update): it goes on as long
+            # as a changed row still counts seconds, without asking all the others.
+            model = self.message_model
+            changed = (model.message_at(row) for row in range(first.row(), last.row() + 1))
+            if any(m is not None and self.message_delegate.needs_tick(m) for m in changed):
+                return
         streaming = bool(self._ticking_rows())
         if streaming and not self._tick.isActive():
             self._tick.start()

@@ -151,8 +151,11 @@ class MessageDelegate(QStyledItemDelegate):
         #: The selected text of a row (the view hands its selection's lookup).
         self._selection_of: Callable[[int, RowLayout], tuple[int, int] | None] = \
             lambda _id, _layout: None
-        #: (font key, width) of the reading column's cap.
-        self._reading_width: tuple[str, int] | None = None
+        #: The reading column's cap for the view's font (None: measure it again).
+        self._reading_width: int | None = None
+        #: The view painted (the parent), looked up once: sizeHint asks for the width of
+        #: every row on every layout pass.
+        self._view = parent if isinstance(parent, QAbstractItemView) else None
         #: Counters for tests and benchmarks.
         self.layout_count = 0
         self.laid_out_ids: set[int] = set()
@@ -235,10 +238,12 @@ class MessageDelegate(QStyledItemDelegate):
         return len(self._cache)
 
     def clear_cache(self) -> None:
-        """Forget every laid-out row (palette or font change)."""
+        """Forget every laid-out row and measure the reading column again (palette or font
+        change)."""
         self._cache.clear()
         self._heights.clear()
         self._layouter.clear()
+        self._reading_width = None
 
     def cached_layout(self, message: Message) -> RowLayout | None:
         """The cached layout of ``message`` at the current width, if any (no layout work)."""
@@ -266,8 +271,17 @@ class MessageDelegate(QStyledItemDelegate):
         if not isinstance(message, Message):
             return QSize(width, 0)
         known = self._heights.get(message.id)
-        if known is not None and known[0] == message.revision and known[1] == width:
-            return QSize(width, math.ceil(known[2]))
+        if known is not None and known[1] == width:
+            if known[0] == message.revision:
+                return QSize(width, math.ceil(known[2]))
+            if known[3]:
+                # A row measured before and changed since (a streamed update): measure it
+                # again now. An estimate would shrink a tall streaming answer for a frame
+                # (the view jumps, then paint corrects it and everything is laid out and
+                # painted twice per update); the new layout is needed for the paint anyway.
+                layout = self.layout_for(message, width, option)
+                self._heights[message.id] = (message.revision, width, layout.height, True)
+                return QSize(width, math.ceil(layout.height))
         height = estimate_height(message, width, option.font)
         self._heights[message.id] = (message.revision, width, height, False)
         return QSize(width, math.ceil(height))
@@ -446,13 +460,11 @@ class MessageDelegate(QStyledItemDelegate):
     def reading_width(self) -> int:
         """The widest a row is laid out: about :data:`READING_CHARS` characters of the
         view's font plus the row margins (a 1,300 px line is hard to read)."""
-        view = self.parent()
-        font = view.font() if isinstance(view, QAbstractItemView) else QFont()
-        key = font.key()
-        if self._reading_width is None or self._reading_width[0] != key:
+        if self._reading_width is None:
+            font = self._view.font() if self._view is not None else QFont()
             chars = QFontMetricsF(font).averageCharWidth() * READING_CHARS
-            self._reading_width = (key, math.ceil(chars + 2 * MARGIN_X))
-        return self._reading_width[1]
+            self._reading_width = math.ceil(chars + 2 * MARGIN_X)
+        return self._reading_width
 
     def column_offset(self) -> int:
         """How far right of the viewport's left edge the centred reading column starts."""
@@ -471,9 +483,8 @@ class MessageDelegate(QStyledItemDelegate):
         # and the vertical scroll bar appearing narrows the viewport without a resize event.
         if self._width:
             return self._width
-        view = self.parent()
-        if isinstance(view, QAbstractItemView):
-            return max(view.viewport().width(), 120)
+        if self._view is not None:
+            return max(self._view.viewport().width(), 120)
         return max(option.rect.width() if option is not None else 0, 200)
 
     def _document_clip(

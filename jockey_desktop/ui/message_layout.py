@@ -39,8 +39,8 @@ from jockey_desktop.ui.markdown import (
 from jockey_desktop.ui.message_colors import Colors
 from jockey_desktop.ui.steps_view import (
     ExtrasBuilder,
+    ExtrasStack,
     ExtrasState,
-    Placed,
     PlacedExtras,
     place_extras,
     web_source_markers,
@@ -296,7 +296,7 @@ class RowLayouter:
     @staticmethod
     def _answer(message: Message, inner: float, doc: SafeTextDocument | None,
                 parts: list[tuple[float, SafeTextDocument]], font: QFont,
-                now: float, below: list[Placed] | None = None) -> RowLayout:
+                now: float, below: ExtrasStack | None = None) -> RowLayout:
         # Full width text, then chips, then the status line.
         y = MARGIN_Y + 4
         origin = QPointF(MARGIN_X, y)

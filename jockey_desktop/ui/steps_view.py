@@ -16,9 +16,11 @@ rebuild an open Steps list on every word.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, chain
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF
@@ -41,9 +43,10 @@ from jockey_desktop.presentation.steps import (
     OTHER,
     WEB_SEARCH,
     StepLine,
+    WebSourceLine,
+    number_web_sources,
     step_line,
     steps_heading,
-    web_source_lines,
 )
 from jockey_desktop.ui.markdown import SafeTextDocument
 from jockey_desktop.ui.message_colors import Colors
@@ -73,15 +76,57 @@ class ExtrasState:
     open_details: frozenset[int] = frozenset()
 
 
-@dataclass
+@dataclass(frozen=True)
+class ExtrasStack:
+    """The documents under one answer, top to bottom, each one's top and bottom relative to
+    the top of the stack (gaps included), and the height of the whole stack."""
+
+    documents: list[SafeTextDocument] = field(default_factory=list)
+    tops: list[float] = field(default_factory=list)
+    bottoms: list[float] = field(default_factory=list)
+    height: float = 0.0
+
+    def __len__(self) -> int:
+        """How many documents (an empty stack is false)."""
+        return len(self.documents)
+
+
 class PlacedExtras:
-    """The extras of one laid-out row: (top-left in row coordinates, document)."""
+    """The extras of one laid-out row: their stack placed at (``left``, ``top``) in row
+    coordinates. Painting and hit-testing find the few documents they reach by bisection
+    (an open list of 180 steps is drawn a screenful at a time); ``documents`` lists them all
+    with their top-left corners, made on first use."""
 
-    documents: list[tuple[QPointF, SafeTextDocument]] = field(default_factory=list)
+    def __init__(self, stack: ExtrasStack, left: float, top: float) -> None:
+        self.stack = stack
+        self.left = left
+        self.top = top
+        self._documents: list[tuple[QPointF, SafeTextDocument]] | None = None
+
+    @property
+    def documents(self) -> list[tuple[QPointF, SafeTextDocument]]:
+        """(top-left in row coordinates, document) of every document, top to bottom."""
+        if self._documents is None:
+            left, top = self.left, self.top
+            self._documents = [(QPointF(left, top + y), document) for y, document
+                               in zip(self.stack.tops, self.stack.documents, strict=True)]
+        return self._documents
+
+    def reaching(self, top: float, bottom: float) -> range:
+        """Indexes of the documents that reach into rows ``top``..``bottom`` (inclusive,
+        row coordinates)."""
+        first = bisect_left(self.stack.bottoms, top - self.top)
+        return range(first, max(first, bisect_right(self.stack.tops, bottom - self.top)))
+
+    def placed(self, index: int) -> tuple[QPointF, SafeTextDocument, float]:
+        """Document ``index``: its top-left (row coordinates), itself and its height."""
+        stack = self.stack
+        return (QPointF(self.left, self.top + stack.tops[index]), stack.documents[index],
+                stack.bottoms[index] - stack.tops[index])
 
 
-#: A document under an answer and the gap above it.
-Placed = tuple[float, SafeTextDocument]
+#: A document under an answer: the gap above it, the document, its height.
+Placed = tuple[float, SafeTextDocument, float]
 
 
 def output_href(index: int) -> str:
@@ -154,10 +199,8 @@ def _block(*, top: float = 0.0, left: float = 0.0, background: Any = None) -> QT
     return fmt
 
 
-def _web_sources_document(message: Message, font: QFont, colors: Colors) -> SafeTextDocument | None:
-    lines = web_source_lines(message.steps, message.text)
-    if not lines:
-        return None
+def _web_sources_document(lines: Sequence[WebSourceLine], font: QFont,
+                          colors: Colors) -> SafeTextDocument:
     small = _small(font)
     document = _new_document(small)
     cursor = QTextCursor(document)
@@ -210,98 +253,182 @@ def _step_document(index: int, line: StepLine, whole: bool, font: QFont,
     return document
 
 
-def _step_signature(step: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What a step's document depends on (cheap to compare on every update)."""
-    return (step.get("kind") or step.get("type"), step.get("status"),
-            len(str(step.get("text") or "")), len(str(step.get("arguments") or "")),
-            len(str(step.get("output") or "")), len(step.get("queries") or ()),
-            len(step.get("sources") or ()), len(str(step.get("content") or "")))
+@dataclass
+class _Entry:
+    """The documents under one answer, kept between layouts (see :class:`ExtrasBuilder`)."""
 
-
-def _signature(stored: Sequence[Any]) -> tuple[Any, ...]:
-    """What the extras documents depend on in ``steps``."""
-    return tuple(_step_signature(step) for step in stored if isinstance(step, Mapping))
+    #: (font key, style key): what every document here was built in.
+    style: tuple[Any, ...]
+    width: float = -1.0
+    #: Copies of the stored steps the split below was made from (compared on every layout).
+    stored: list[Any] = field(default_factory=list)
+    steps: list[Mapping[str, Any]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    #: The web sources as last shown, their document and its height.
+    lines: list[WebSourceLine] | None = None
+    sources_doc: SafeTextDocument | None = None
+    sources_height: float = 0.0
+    #: (step count, expanded), the toggle's document and its height.
+    toggle_key: tuple[int, bool] | None = None
+    toggle_doc: SafeTextDocument | None = None
+    toggle_height: float = 0.0
+    #: Per step of an open list: (the step as shown, shown whole, document, height).
+    step_docs: list[tuple[Mapping[str, Any], bool, SafeTextDocument, float]] = \
+        field(default_factory=list)
+    #: The details shown whole when ``step_docs`` were made.
+    shown_details: frozenset[int] | None = None
+    #: (open details) the open list below was made for, and that list (gap, doc, height).
+    block_key: frozenset[int] | None = None
+    block: list[Placed] = field(default_factory=list)
+    #: The stack last returned and the parts it was made of (compared by identity).
+    stack: ExtrasStack | None = None
+    stack_parts: tuple[Any, ...] = (None, None, None)
 
 
 class ExtrasBuilder:
     """Builds (and caches, per answer and per step) the documents under an answer.
 
-    An open Steps list is one document per step: while an answer streams in, only the steps
-    that changed (the one being narrated, the one just finished) are built again — a long
-    list must not be re-read, re-indented and laid out whole ~20 times a second.
+    An open Steps list is one document per step. While an answer streams in, a layout must
+    not cost more than what changed: an update of the answer's text reuses the whole list
+    (the stored steps compare equal to the copy kept here), an update of its steps rebuilds
+    only the steps that differ (the one being narrated, the one just finished), and the
+    heights of the others are remembered — a long list is never re-read, re-indented or
+    measured whole ~20 times a second.
     """
 
     def __init__(self) -> None:
-        self._cache: OrderedDict[int, tuple[tuple[Any, ...], list[Placed]]] = OrderedDict()
-        #: (answer id, step index) -> (what it showed, its document)
-        self._steps: dict[tuple[int, int], tuple[tuple[Any, ...], SafeTextDocument]] = {}
+        self._cache: OrderedDict[int, _Entry] = OrderedDict()
 
     def clear(self) -> None:
         """Forget every cached document (palette or font change)."""
         self._cache.clear()
-        self._steps.clear()
 
     def documents(self, message: Message, width: float, font: QFont, colors: Colors,
-                  style_key: Any, state: ExtrasState) -> list[Placed]:
-        """The documents under ``message``, top to bottom, each with the gap above it, laid
-        out at ``width``."""
+                  style_key: Any, state: ExtrasState) -> ExtrasStack:
+        """The documents under ``message`` laid out at ``width`` and stacked."""
         if message.role is not Role.ASSISTANT or not message.steps:
-            return []
-        key = (width, font.key(), style_key, state, len(message.text),
-               _signature(message.steps))
-        cached = self._cache.get(message.id)
-        if cached is not None and cached[0] == key:
-            self._cache.move_to_end(message.id)
-            return cached[1]
+            return _EMPTY
+        entry = self._entry(message.id, (font.key(), style_key), width)
+        # Stored steps are values (the model swaps in a new list on every change): equal
+        # lists — the same dicts, or equal ones — need no new split.
+        if entry.stored != message.steps:
+            entry.steps, entry.sources = split_web_sources(message.steps)
+            entry.stored = list(message.steps)
+            entry.block_key = None
         documents: list[Placed] = []
-        sources = _web_sources_document(message, font, colors)
-        if sources is not None:
-            documents.append((GAP, sources))
-        if state.show_steps:
-            steps = split_web_sources(message.steps)[0]
-            if steps:
-                documents.append((GAP, _toggle_document(len(steps), state.expanded, font,
-                                                        colors)))
-                if state.expanded:
-                    documents.extend(self._step_documents(message.id, steps, width, font,
-                                                          colors, style_key, state))
-        for _gap, document in documents:
-            if document.textWidth() != width:
-                document.setTextWidth(width)
-        self._cache[message.id] = (key, documents)
-        while len(self._cache) > CACHE_SIZE:
-            old, _entry = self._cache.popitem(last=False)
-            for step_key in [k for k in self._steps if k[0] == old]:
-                del self._steps[step_key]
-        return documents
+        lines = number_web_sources(entry.sources, message.text) if entry.sources else []
+        if lines != entry.lines:
+            entry.lines = lines
+            entry.sources_doc = _web_sources_document(lines, font, colors) if lines else None
+            entry.sources_height = (_wrap(entry.sources_doc, width)
+                                    if entry.sources_doc is not None else 0.0)
+        if entry.sources_doc is not None:
+            documents.append((GAP, entry.sources_doc, entry.sources_height))
+        if state.show_steps and entry.steps:
+            toggle_key = (len(entry.steps), state.expanded)
+            if toggle_key != entry.toggle_key or entry.toggle_doc is None:
+                entry.toggle_key = toggle_key
+                entry.toggle_doc = _toggle_document(*toggle_key, font, colors)
+                entry.toggle_height = _wrap(entry.toggle_doc, width)
+            documents.append((GAP, entry.toggle_doc, entry.toggle_height))
+            if state.expanded:
+                if entry.block_key != state.open_details:
+                    entry.block = self._step_block(entry, width, font, colors,
+                                                   state.open_details)
+                    entry.block_key = state.open_details
+                documents.extend(entry.block)
+        # The stack is made again only when one of its parts is another object.
+        listed = state.show_steps and bool(entry.steps)
+        parts = (entry.sources_doc, entry.toggle_doc if listed else None,
+                 entry.block if listed and state.expanded else None)
+        if entry.stack is None or any(
+                new is not old for new, old in zip(parts, entry.stack_parts, strict=True)):
+            entry.stack = _stack(documents)
+            entry.stack_parts = parts
+        return entry.stack
 
-    def _step_documents(self, message_id: int, steps: Sequence[Mapping[str, Any]],
-                        width: float, font: QFont, colors: Colors, style_key: Any,
-                        state: ExtrasState) -> list[Placed]:
-        placed: list[Placed] = []
-        for index, step in enumerate(steps):
-            whole = index in state.open_details
-            key = (width, font.key(), style_key, whole, _step_signature(step))
-            cached = self._steps.get((message_id, index))
-            if cached is None or cached[0] != key:
+    def _entry(self, message_id: int, style: tuple[Any, ...], width: float) -> _Entry:
+        """The answer's cache entry, emptied for a new font or palette and re-wrapped for a
+        new width (the documents are kept: only their lines change)."""
+        entry = self._cache.get(message_id)
+        if entry is None or entry.style != style:
+            entry = _Entry(style)
+            self._cache[message_id] = entry
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(message_id)
+        if entry.width != width:
+            entry.width = width
+            if entry.sources_doc is not None:
+                entry.sources_height = _wrap(entry.sources_doc, width)
+            if entry.toggle_doc is not None:
+                entry.toggle_height = _wrap(entry.toggle_doc, width)
+            entry.step_docs = [(step, whole, document, _wrap(document, width))
+                               for step, whole, document, _h in entry.step_docs]
+            entry.block_key = None
+            entry.stack = None
+        return entry
+
+    @staticmethod
+    def _step_block(entry: _Entry, width: float, font: QFont, colors: Colors,
+                    open_details: frozenset[int]) -> list[Placed]:
+        """The open list: each step's document, built again only when the step (or whether
+        its detail is shown whole) differs from what it showed."""
+        kept = entry.step_docs
+        steps = entry.steps
+        # The steps before the first one that changed are kept as they are. An update
+        # touches the end of the list: one comparison of the long prefix (in C) first.
+        same = 0
+        if entry.shown_details == open_details:
+            shown = [cached[0] for cached in kept]
+            count = min(len(shown), len(steps))
+            same = max(0, count - _TAIL)
+            if shown[:same] != steps[:same]:
+                same = 0
+            while same < count and shown[same] == steps[same]:
+                same += 1
+        fresh = kept[:same]
+        for index in range(same, len(steps)):
+            step = steps[index]
+            whole = index in open_details
+            cached = kept[index] if index < len(kept) else None
+            if cached is None or cached[1] != whole or cached[0] != step:
                 document = _step_document(index, step_line(step), whole, font, colors)
-                document.setTextWidth(width)
-                cached = (key, document)
-                self._steps[(message_id, index)] = cached
-            placed.append((STEP_GAP if index else GAP / 2, cached[1]))
-        return placed
+                cached = (dict(step), whole, document, _wrap(document, width))
+            fresh.append(cached)
+        entry.step_docs = fresh
+        entry.shown_details = open_details
+        return [(STEP_GAP if index else GAP / 2, document, height)
+                for index, (_step, _whole, document, height) in enumerate(fresh)]
 
 
-def place_extras(documents: Sequence[Placed], left: float,
-                 y: float) -> tuple[PlacedExtras, float]:
-    """Stack ``documents`` from ``y`` (each below its gap); returns them placed and the y
-    below the last."""
-    placed = PlacedExtras()
-    for gap, document in documents:
-        y += gap
-        placed.documents.append((QPointF(left, y), document))
-        y += document.size().height()
-    return placed, y
+#: How many steps at the end of a list are compared one by one on an update.
+_TAIL = 4
+
+
+def _wrap(document: SafeTextDocument, width: float) -> float:
+    """Lay ``document`` out at ``width``; its height."""
+    if document.textWidth() != width:
+        document.setTextWidth(width)
+    return float(document.size().height())
+
+
+def _stack(documents: Sequence[Placed]) -> ExtrasStack:
+    """Stack (gap, document, height) entries from y = 0."""
+    # Running sums of gap, height, gap, height…: the tops and bottoms in turn.
+    edges = list(accumulate(chain.from_iterable((gap, height)
+                                                for gap, _document, height in documents)))
+    return ExtrasStack([document for _gap, document, _height in documents], edges[0::2],
+                       edges[1::2], edges[-1] if edges else 0.0)
+
+
+_EMPTY = ExtrasStack()
+
+
+def place_extras(stack: ExtrasStack, left: float, y: float) -> tuple[PlacedExtras, float]:
+    """Put ``stack`` at (``left``, ``y``) in its row; returns it placed and the y below it."""
+    return PlacedExtras(stack, left, y), y + stack.height
 
 
 def paint_extras(painter: QPainter, placed: PlacedExtras | None, palette: QPalette,
@@ -315,8 +442,10 @@ def paint_extras(painter: QPainter, placed: PlacedExtras | None, palette: QPalet
     text_palette = QPalette(palette)
     text_palette.setColor(QPalette.ColorRole.Text, colors.text)
     ctx.palette = text_palette
-    for origin, document in placed.documents:
-        height = document.size().height()
+    shown = (range(len(placed.stack)) if clip is None
+             else placed.reaching(clip.top() - 1, clip.bottom() + 1))
+    for index in shown:
+        origin, document, height = placed.placed(index)
         if clip is not None:
             local = clip.translated(-origin.x(), -origin.y()).intersected(
                 QRectF(-1, -1, 1e7, height + 2))
@@ -355,9 +484,10 @@ def extras_anchor_at(placed: PlacedExtras | None, pos: QPointF) -> str | None:
     """The anchor under ``pos`` (row coordinates) in the extras, if any."""
     if placed is None:
         return None
-    for origin, document in placed.documents:
+    for index in placed.reaching(pos.y(), pos.y()):
+        origin, document, height = placed.placed(index)
         local = pos - origin
-        if 0 <= local.y() <= document.size().height():
+        if 0 <= local.y() <= height:
             href = document.documentLayout().anchorAt(local)
             if href:
                 return str(href)
