@@ -252,10 +252,20 @@ class _Turn:
     #: Bumped on every step change; ``emitted_steps`` is its value at the last emission.
     steps_version: int = 0
     emitted_steps: int = 0
+    #: Each step's stored form while the step is the same (frozen) object: an update
+    #: replaces only the step that changed, so the others are not converted again on every
+    #: emission (a long agent run has hundreds). Readers never change these dicts.
+    stored_steps: dict[str, tuple[api.Step, dict[str, Any]]] = field(default_factory=dict)
 
     def step_dicts(self) -> list[dict[str, Any]]:
         """The steps so far as stored (``Step.to_dict()``), in output order."""
-        return [step.to_dict() for step in self.steps.values()]
+        dicts = []
+        for key, step in self.steps.items():
+            stored = self.stored_steps.get(key)
+            if stored is None or stored[0] is not step:
+                stored = self.stored_steps[key] = (step, step.to_dict())
+            dicts.append(stored[1])
+        return dicts
 
 
 def _last_try(job: Callable[[], Any], what: str) -> Any:

@@ -3,6 +3,7 @@ the real sandbox and real storage: what is sent, what streams to the view, what 
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -113,6 +114,25 @@ def test_steps_stream_to_the_view_before_the_answer_and_open_mid_stream(
     assert h.chat.live_steps(conversation.id) == []
     saved = h.repo.get_message(answer_id)
     assert [s["kind"] for s in saved.steps][:2] == ["commentary", "function_call"]
+
+
+def test_a_step_that_did_not_change_is_not_converted_again(
+    slow_harness: ChatHarness,
+) -> None:
+    """Each emission carries every step so far; only the ones that changed are converted
+    again, the others are the very dicts emitted before (a long agent run has hundreds)."""
+    h = slow_harness
+    emitted: list[list[dict[str, Any]]] = []
+    h.chat.sig_stream_steps.connect(lambda _cid, _mid, steps: emitted.append(steps))
+    conversation = h.new_conversation()
+    assert h.chat.send(conversation.id, QUESTION, web_search=True) is None
+    h.wait_finished(conversation.id, 1, 20_000)
+    kept = [new is old for before, after in itertools.pairwise(emitted)
+            for old, new in zip(before, after, strict=False) if old == new]
+    assert kept and all(kept)
+    changed = [new is old for before, after in itertools.pairwise(emitted)
+               for old, new in zip(before, after, strict=False) if old != new]
+    assert changed and not any(changed)
 
 
 def test_a_failed_turn_keeps_its_steps_and_retry_asks_about_the_same_videos(
