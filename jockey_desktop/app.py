@@ -61,8 +61,8 @@ class JockeyDesktop(QObject):
     """
 
     #: Sidebar rows read before the window shows; the rest are read on the storage runner
-    #: once it has painted (a screenful is ~20 rows; 200 leave room to scroll meanwhile).
-    STARTUP_PAGE = 200
+    #: once it has painted (a screenful is ~20 rows; 60 fill a 4K-tall sidebar).
+    STARTUP_PAGE = 60
     #: Why the last :meth:`create` returned None: "already-running" (the running instance
     #: was asked to come forward — not an error), "already-running-unreachable", "data-dir",
     #: "database"; None after a successful create.
@@ -268,6 +268,7 @@ class JockeyDesktop(QObject):
         the backup."""
         if self._shut_down:
             return
+        self.window.apply_app_icon()
         for part in (JockeyDesktop.player, JockeyDesktop.store_feature, JockeyDesktop.compare,
                      JockeyDesktop.notifications, JockeyDesktop.starters,
                      JockeyDesktop.mentions):

@@ -19,7 +19,6 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
     QGuiApplication,
-    QIcon,
     QKeyEvent,
     QKeySequence,
     QResizeEvent,
@@ -44,12 +43,14 @@ from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.sidebar import ConversationSidebar
 from jockey_desktop.ui.store_picker import StorePicker
 from jockey_desktop.ui.theme import plain_tooltip, plain_window_title
-from jockey_desktop.ui.welcome import WelcomePage
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
+
     from jockey_desktop.ui.settings_dialog import SettingsDialog
     from jockey_desktop.ui.shortcuts_dialog import ShortcutsDialog
     from jockey_desktop.ui.tray_notifier import TrayNotifier
+    from jockey_desktop.ui.welcome import WelcomePage
 
 DEFAULT_SIZE = (1180, 760)
 DEFAULT_SPLITTER = [300, 880]
@@ -68,6 +69,10 @@ def documents_dir() -> Path:
 
 def load_app_icon() -> QIcon:
     """The application icon (SVG, else the PNG), or an empty icon when neither loads."""
+    # Here, not at the top: QIcon's type (and the SVG plugin) cost ms the first paint
+    # does not need (the window's icon is set just after it, ``MainWindow.apply_app_icon``).
+    from PySide6.QtGui import QIcon
+
     for name in ("app.svg", "app-256.png"):
         path = resource_path("icons", name)
         if path.is_file():
@@ -159,9 +164,7 @@ class MainWindow(QMainWindow):
         self.close_guard: Callable[[], bool] | None = None
         self.setWindowTitle(APP_NAME)
         self.setAccessibleName(APP_NAME)
-        self.app_icon = load_app_icon()
-        if not self.app_icon.isNull():
-            self.setWindowIcon(self.app_icon)
+        self._app_icon: QIcon | None = None
 
         # -- widgets ---------------------------------------------------------------------------
         self.sidebar = ConversationSidebar(self)
@@ -560,9 +563,24 @@ class MainWindow(QMainWindow):
         return self._welcome is not None and self.pages.currentWidget() is self._welcome
 
     @property
+    def app_icon(self) -> QIcon:
+        """The application icon, loaded at its first use (may be a null icon)."""
+        if self._app_icon is None:
+            self._app_icon = load_app_icon()
+        return self._app_icon
+
+    def apply_app_icon(self) -> None:
+        """Give the window its icon (the composition root calls this after the first paint:
+        the icon shows in the task bar and title bar, never in the window's own pixels)."""
+        if not self.app_icon.isNull():
+            self.setWindowIcon(self.app_icon)
+
+    @property
     def welcome(self) -> WelcomePage:
         """The first-run page (no key, no sandbox), built the first time it is needed."""
         if self._welcome is None:
+            from jockey_desktop.ui.welcome import WelcomePage
+
             page = WelcomePage(self, icon=self.app_icon)
             page.sig_enter_key_requested.connect(self.sig_enter_key_requested)
             page.sig_enter_key_requested.connect(self.open_settings)
