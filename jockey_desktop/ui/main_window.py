@@ -9,6 +9,7 @@ first time they are needed, not before the first paint.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,12 +90,25 @@ class _ShortcutGuard(QObject):
     On Linux a QLineEdit claims Ctrl+K (delete to end of line) and Ctrl+E (end of line) via
     ShortcutOverride, which would make "Find" and "Export" dead while typing. For these few
     sequences, inside this window only, the override is refused so the action fires.
+
+    ShortcutOverride goes to the focus widget, so the filter sits on the window's focus widget
+    only and moves with the focus (``follow_focus``): a filter on the application would run
+    Python for every event of every object (hundreds before the first paint alone).
     """
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self._window = window
         self.sequences: set[QKeySequence] = set()
+
+    @Slot(QWidget, QWidget)
+    def follow_focus(self, old: QWidget | None, new: QWidget | None) -> None:
+        """The focus moved: watch the new focus widget if it is in our window."""
+        if old is not None:
+            with contextlib.suppress(RuntimeError):  # a widget already being deleted
+                old.removeEventFilter(self)
+        if new is not None and new.window() is self._window:
+            new.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Refuse ShortcutOverride for our sequences when the target is in our window."""
@@ -237,8 +251,9 @@ class MainWindow(QMainWindow):
         self._guard = _ShortcutGuard(self)
         self._build_menus()
         app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self._guard)
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._guard.follow_focus)
+            self._guard.follow_focus(None, app.focusWidget())
 
         self.resize(*DEFAULT_SIZE)
         self.restore_state()
