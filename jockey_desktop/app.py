@@ -43,6 +43,7 @@ from jockey_desktop.startup import (
 from jockey_desktop.transcript_wiring import wire_transcript
 from jockey_desktop.ui.main_window import MainWindow
 from jockey_desktop.ui.quit_dialog import ask_about_held_writes
+from jockey_desktop.ui.viewport import viewport_of
 
 if TYPE_CHECKING:
     from jockey_desktop.single_instance import SingleInstanceGuard
@@ -242,7 +243,7 @@ class JockeyDesktop(QObject):
             self.window.show()
         w = self.window
         self.first_paint = FirstPaintHook(
-            [w, w.sidebar.list_view.viewport()], self._after_first_paint,
+            [w, viewport_of(w.sidebar.list_view)], self._after_first_paint,
             wait=show, parent=self)
         # The sandbox, the HTTP client (requests) and keyring cost 20–80 ms of imports each:
         # connected after the first paint, but what the user will see is shown now.
