@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, cast
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QApplication
 
-from jockey_desktop import APP_NAME, __version__, deferred_wiring
+from jockey_desktop import APP_NAME, __version__, deferred_wiring, wiring
 from jockey_desktop.ask_wiring import wire_ask
 from jockey_desktop.concurrency import GuiThreadGarbageCollector, TaskRunner, create_storage_runner
 from jockey_desktop.controllers.changes import ChangeFeed
@@ -43,6 +43,7 @@ from jockey_desktop.startup import (
 from jockey_desktop.transcript_wiring import wire_transcript
 from jockey_desktop.ui.main_window import MainWindow
 from jockey_desktop.ui.quit_dialog import ask_about_held_writes
+from jockey_desktop.ui.viewport import viewport_of
 
 if TYPE_CHECKING:
     from jockey_desktop.single_instance import SingleInstanceGuard
@@ -61,8 +62,8 @@ class JockeyDesktop(QObject):
     """
 
     #: Sidebar rows read before the window shows; the rest are read on the storage runner
-    #: once it has painted (a screenful is ~20 rows; 200 leave room to scroll meanwhile).
-    STARTUP_PAGE = 200
+    #: once it has painted (a screenful is ~20 rows; 60 fill a 4K-tall sidebar).
+    STARTUP_PAGE = 60
     #: Why the last :meth:`create` returned None: "already-running" (the running instance
     #: was asked to come forward — not an error), "already-running-unreachable", "data-dir",
     #: "database"; None after a successful create.
@@ -219,96 +220,12 @@ class JockeyDesktop(QObject):
         self.window.set_folders(self.paths.data_dir, self.paths.logs)
 
     def _wire(self) -> None:
-        w, feed, conn, ws = self.window, self.feed, self.connection, self.workspace
-        pane, sidebar, picker = w.chat_pane, w.sidebar, w.store_picker
-        chat, conv, stores = self.chat, self.conversations, self.stores
-
-        # The connection: one announcement of the client, every user of it subscribed.
-        conn.sig_client_changed.connect(chat.set_client)
-        conn.sig_client_changed.connect(stores.set_client)
-        conn.sig_status_changed.connect(w.show_connection)
-        conn.sig_key_state_changed.connect(w.set_key_state)
-        conn.sig_settings_values.connect(w.set_settings_values)
-        conn.sig_notice.connect(w.show_transient)
-        conn.sig_no_client_reason.connect(chat.set_no_client_reason)
-        self.keys.sig_test_result.connect(w.set_test_result)
-        self.keys.sig_error.connect(w.show_transient)
-        w.sig_settings_requested.connect(conn.refresh_settings)
-        w.sig_save_key.connect(conn.save_key)
-        w.sig_remove_key.connect(conn.remove_key)
-        w.sig_test_connection.connect(conn.test_connection)
-        w.sig_apply_settings.connect(conn.apply_settings)
-        w.sig_try_sandbox_requested.connect(conn.try_sandbox)
-
-        # The conversation on screen.
-        ws.sig_opened.connect(pane.show_opened)
-        ws.sig_cleared.connect(pane.clear)
-        ws.sig_lost.connect(pane.clear_keeping_typed)
-        ws.sig_current_changed.connect(sidebar.select_conversation)
-        ws.sig_store_selected.connect(picker.select_store)
-        ws.sig_focus_composer.connect(w.focus_composer)
-        ws.sig_notice.connect(w.show_transient)
-        ws.sig_refused.connect(pane.show_refusal)
-        ws.sig_retry_refused.connect(pane.show_reason)
-        ws.sig_message.connect(w.show_message)
-        ws.sig_damaged.connect(w.show_damaged_notice)
-        sidebar.sig_conversation_selected.connect(ws.open)
-        sidebar.sig_new_requested.connect(ws.new_conversation)
-        sidebar.sig_delete_requested.connect(ws.delete)
-        w.sig_new_conversation.connect(ws.new_conversation)
-        w.sig_restore_backup_requested.connect(ws.restore_newest_backup)
-        picker.sig_current_changed.connect(ws.on_store_shown)
-        picker.sig_current_changed.connect(pane.on_store_picked)
-        picker.sig_store_chosen.connect(ws.choose_store)
-        # A send or retry faster than the first paint connects first instead of refusing.
-        pane.sig_send_requested.connect(conn.connect_now)
-        pane.sig_send_requested.connect(ws.send)
-        pane.sig_retry_requested.connect(conn.connect_now)
-        pane.sig_retry_requested.connect(ws.retry)
-        pane.sig_stop_requested.connect(ws.stop)
-        pane.sig_draft_changed.connect(ws.save_draft)
-
-        # One change path: the feed, read once per change by each view.
-        feed.sig_changed.connect(pane.apply_changes)
-        conv.sig_conversation_updated.connect(sidebar.upsert_summary)
-        conv.sig_conversation_updated.connect(pane.on_summary_updated)
-        conv.sig_conversation_removed.connect(sidebar.remove_conversation)
-        conv.sig_summaries_loaded.connect(sidebar.add_summaries)
-        conv.sig_summaries_reset.connect(sidebar.set_summaries)
-        conv.sig_search_results.connect(sidebar.show_search_results)
-        conv.sig_notice.connect(w.show_transient)
-        conv.sig_markdown_ready.connect(w.copy_conversation_text)
-        conv.sig_error.connect(w.show_transient)
-        sidebar.sig_rename_requested.connect(conv.rename)
-        sidebar.sig_pin_requested.connect(conv.set_pinned)
-        sidebar.sig_search_requested.connect(conv.search)
-        # After sidebar.sig_conversation_selected (ws.open): the hit's conversation is shown.
-        sidebar.sig_search_hit_opened.connect(pane.reveal_search_hit)
-        w.sig_import_chosen.connect(conv.import_file)
-        sidebar.sig_export_requested.connect(w.export_conversation)
-        w.sig_export_chosen.connect(conv.export_one)
-        w.sig_copy_conversation.connect(conv.copy_markdown)
-
-        # The chat's live state (not stored): each view keeps its own conversation's.
-        chat.sig_stream_text.connect(pane.on_stream_text)
-        chat.sig_busy_changed.connect(pane.on_busy_changed)
-        chat.sig_refused.connect(pane.on_refused)
-        chat.sig_notice.connect(w.on_chat_notice)
-        chat.sig_held_changed.connect(sidebar.set_held_conversations)
-        # Closing with answers a full disk could not take tries them, then asks.
-        w.close_guard = self.quit_guard.may_close
-        self.quit_guard.sig_close_approved.connect(w.close)
-        self.quit_guard.sig_notice.connect(w.show_transient)
-
-        # The store list.
-        picker.sig_refresh_requested.connect(stores.refresh)
-        stores.sig_loading.connect(picker.set_loading)
-        stores.sig_stores_loaded.connect(picker.set_stores)
-        stores.sig_stores_loaded.connect(ws.on_stores_loaded)
-        stores.sig_stores_failed.connect(picker.set_error)
-        if self.guard is not None:
-            self.guard.sig_activate_requested.connect(w.bring_to_front)
-        # Selections (chips), "Also search the web", the agent's steps.
+        wiring.wire_connection(self)
+        wiring.wire_conversation(self)
+        wiring.wire_changes(self)
+        wiring.wire_chat(self)
+        wiring.wire_stores(self)
+        # Selections (chips), "Also search the web", the agent's steps; the turn actions.
         self.ask = wire_ask(self)
         wire_transcript(self)
 
@@ -327,7 +244,7 @@ class JockeyDesktop(QObject):
             self.window.show()
         w = self.window
         self.first_paint = FirstPaintHook(
-            [w, w.sidebar.list_view.viewport()], self._after_first_paint,
+            [w, viewport_of(w.sidebar.list_view)], self._after_first_paint,
             wait=show, parent=self)
         # The sandbox, the HTTP client (requests) and keyring cost 20–80 ms of imports each:
         # connected after the first paint, but what the user will see is shown now.
@@ -353,6 +270,7 @@ class JockeyDesktop(QObject):
         the backup."""
         if self._shut_down:
             return
+        self.window.apply_app_icon()
         for part in (JockeyDesktop.player, JockeyDesktop.store_feature, JockeyDesktop.compare,
                      JockeyDesktop.notifications, JockeyDesktop.starters,
                      JockeyDesktop.mentions):

@@ -98,6 +98,7 @@ def run_startup_probe(target: argparse.Namespace | str | os.PathLike[str] | None
     from PySide6.QtWidgets import QApplication
 
     from jockey_desktop.app import AppOptions, JockeyDesktop
+    from jockey_desktop.ui.viewport import viewport_of
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(qapp, QApplication)
@@ -143,7 +144,7 @@ def run_startup_probe(target: argparse.Namespace | str | os.PathLike[str] | None
             qapp.quit()
 
     watcher = FirstPaint()
-    sidebar_view.viewport().installEventFilter(watcher)
+    viewport_of(sidebar_view).installEventFilter(watcher)
     if desktop.repo.count_conversations() == 0:
         # No conversation at all: the sidebar shows its empty page; any window paint counts.
         window.installEventFilter(watcher)

@@ -37,12 +37,12 @@ from jockey_desktop.presentation.selections import selections_in_force, selectio
 from jockey_desktop.presentation.session import SESSION_HINTS, session_state
 from jockey_desktop.presentation.starters import starter_questions
 from jockey_desktop.presentation.transcript import OlderLoader, OpenedConversation
-from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.composer import Composer
 from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.theme import plain_menu_text, plain_tooltip
 
 if TYPE_CHECKING:
+    from jockey_desktop.ui.chat_view import ChatView
     from jockey_desktop.ui.find_bar import FindBar
     from jockey_desktop.ui.starter_questions import StarterQuestions
 
@@ -174,15 +174,18 @@ class ChatPane(QWidget):
         line.setAutoFillBackground(True)
         line.setBackgroundRole(QPalette.ColorRole.Mid)
 
-        # Transcript / empty state
-        self.chat_view = ChatView(self, clock=clock, open_url=open_url)
+        # Transcript / empty state. The transcript (and the modules that draw messages) is
+        # built when a conversation is first shown (``chat_view``): a start with none on
+        # screen paints without it.
+        self._clock = clock
+        self._chat_view: ChatView | None = None
+        self._show_steps: bool | None = None
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setAccessibleName("No conversation selected")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_label)
-        self.stack.addWidget(self.chat_view)
 
         self.notice = NoticeBanner(self)
         self.composer = Composer(self)
@@ -201,19 +204,6 @@ class ChatPane(QWidget):
         self.composer.sig_send_requested.connect(self.sig_send_requested)
         self.composer.sig_stop_requested.connect(self.sig_stop_requested)
         self.composer.sig_draft_changed.connect(self._on_draft_changed)
-        self.chat_view.sig_retry_requested.connect(self.sig_retry_requested)
-        self.chat_view.sig_citation_activated.connect(self._open_moment)
-        self.chat_view.sig_export_moments_requested.connect(self._export_moments)
-        self.chat_view.sig_copy_conversation_requested.connect(
-            self.sig_copy_conversation_requested)
-        self.chat_view.sig_text_typed.connect(self.type_into_composer)
-        self.chat_view.sig_action_requested.connect(self.sig_text_action)
-        self.notice.sig_link.connect(self.sig_text_action)
-        self.chat_view.sig_ask_about_requested.connect(self.sig_selection_added)
-        self.chat_view.sig_show_steps_changed.connect(self.sig_show_steps_changed)
-        self.chat_view.sig_ask_again_requested.connect(self.sig_ask_again_requested)
-        self.chat_view.sig_fork_requested.connect(self.sig_fork_requested)
-        self.chat_view.sig_edit_requested.connect(self.sig_edit_requested)
         self.composer.sig_mention_picked.connect(self.sig_selection_added)
         self.composer.sig_selection_removed.connect(self.sig_selection_removed)
         self.composer.sig_mentions_wanted.connect(self._on_mentions_wanted)
@@ -222,12 +212,42 @@ class ChatPane(QWidget):
         self._default_store_id: str | None = None
         #: The store whose candidates the composer holds.
         self._mention_store: str | None = None
+        self.clear()
 
+    @property
+    def chat_view(self) -> ChatView:
+        """The transcript, built (and its modules imported) at its first use."""
+        if self._chat_view is None:
+            self._chat_view = self._build_chat_view()
+        return self._chat_view
+
+    def _build_chat_view(self) -> ChatView:
+        from jockey_desktop.ui.chat_view import ChatView
+
+        view = ChatView(self, clock=self._clock, open_url=self._open_url)
+        self.stack.addWidget(view)
+        # Its place in the Tab order when it was built with the pane: after the header's
+        # last focusable widget (only unfocusable ones stood between); a widget added later
+        # would otherwise come after the menu bar.
+        QWidget.setTabOrder(self.origin_link, view)
+        if self._show_steps is not None:
+            view.set_show_steps(self._show_steps)
+        view.sig_retry_requested.connect(self.sig_retry_requested)
+        view.sig_citation_activated.connect(self._open_moment)
+        view.sig_export_moments_requested.connect(self._export_moments)
+        view.sig_copy_conversation_requested.connect(self.sig_copy_conversation_requested)
+        view.sig_text_typed.connect(self.type_into_composer)
+        view.sig_action_requested.connect(self.sig_text_action)
+        view.sig_ask_about_requested.connect(self.sig_selection_added)
+        view.sig_show_steps_changed.connect(self.sig_show_steps_changed)
+        view.sig_ask_again_requested.connect(self.sig_ask_again_requested)
+        view.sig_fork_requested.connect(self.sig_fork_requested)
+        view.sig_edit_requested.connect(self.sig_edit_requested)
         # Esc stops from the transcript too (the composer handles it when it has focus).
-        self._stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.chat_view)
+        self._stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), view)
         self._stop_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._stop_shortcut.activated.connect(self._on_escape)
-        self.clear()
+        return view
 
     # -- showing --------------------------------------------------------------------------------
     @Slot(object)
@@ -282,7 +302,8 @@ class ChatPane(QWidget):
     def _clear(self, *, keep_typed: bool) -> None:
         self.composer.flush_draft()
         self._conversation = None
-        self.chat_view.set_messages([])
+        if self._chat_view is not None:
+            self._chat_view.set_messages([])
         self._update_page()
         self._refind()
         self.title_label.setText("No conversation")
@@ -411,7 +432,9 @@ class ChatPane(QWidget):
     @Slot(bool)
     def set_show_steps(self, show: bool) -> None:
         """Show the answers' Steps lists or not (the setting)."""
-        self.chat_view.set_show_steps(show)
+        self._show_steps = bool(show)
+        if self._chat_view is not None:
+            self._chat_view.set_show_steps(show)
 
     def _mention_store_id(self) -> str | None:
         return self.current_store_id() or self._default_store_id

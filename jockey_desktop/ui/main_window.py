@@ -9,6 +9,7 @@ first time they are needed, not before the first paint.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,6 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDesktopServices,
     QGuiApplication,
-    QIcon,
     QKeyEvent,
     QKeySequence,
     QResizeEvent,
@@ -44,12 +44,14 @@ from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.sidebar import ConversationSidebar
 from jockey_desktop.ui.store_picker import StorePicker
 from jockey_desktop.ui.theme import plain_tooltip, plain_window_title
-from jockey_desktop.ui.welcome import WelcomePage
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
+
     from jockey_desktop.ui.settings_dialog import SettingsDialog
     from jockey_desktop.ui.shortcuts_dialog import ShortcutsDialog
     from jockey_desktop.ui.tray_notifier import TrayNotifier
+    from jockey_desktop.ui.welcome import WelcomePage
 
 DEFAULT_SIZE = (1180, 760)
 DEFAULT_SPLITTER = [300, 880]
@@ -68,6 +70,10 @@ def documents_dir() -> Path:
 
 def load_app_icon() -> QIcon:
     """The application icon (SVG, else the PNG), or an empty icon when neither loads."""
+    # Here, not at the top: QIcon's type (and the SVG plugin) cost ms the first paint
+    # does not need (the window's icon is set just after it, ``MainWindow.apply_app_icon``).
+    from PySide6.QtGui import QIcon
+
     for name in ("app.svg", "app-256.png"):
         path = resource_path("icons", name)
         if path.is_file():
@@ -84,12 +90,25 @@ class _ShortcutGuard(QObject):
     On Linux a QLineEdit claims Ctrl+K (delete to end of line) and Ctrl+E (end of line) via
     ShortcutOverride, which would make "Find" and "Export" dead while typing. For these few
     sequences, inside this window only, the override is refused so the action fires.
+
+    ShortcutOverride goes to the focus widget, so the filter sits on the window's focus widget
+    only and moves with the focus (``follow_focus``): a filter on the application would run
+    Python for every event of every object (hundreds before the first paint alone).
     """
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self._window = window
         self.sequences: set[QKeySequence] = set()
+
+    @Slot(QWidget, QWidget)
+    def follow_focus(self, old: QWidget | None, new: QWidget | None) -> None:
+        """The focus moved: watch the new focus widget if it is in our window."""
+        if old is not None:
+            with contextlib.suppress(RuntimeError):  # a widget already being deleted
+                old.removeEventFilter(self)
+        if new is not None and new.window() is self._window:
+            new.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Refuse ShortcutOverride for our sequences when the target is in our window."""
@@ -159,9 +178,7 @@ class MainWindow(QMainWindow):
         self.close_guard: Callable[[], bool] | None = None
         self.setWindowTitle(APP_NAME)
         self.setAccessibleName(APP_NAME)
-        self.app_icon = load_app_icon()
-        if not self.app_icon.isNull():
-            self.setWindowIcon(self.app_icon)
+        self._app_icon: QIcon | None = None
 
         # -- widgets ---------------------------------------------------------------------------
         self.sidebar = ConversationSidebar(self)
@@ -234,8 +251,9 @@ class MainWindow(QMainWindow):
         self._guard = _ShortcutGuard(self)
         self._build_menus()
         app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self._guard)
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._guard.follow_focus)
+            self._guard.follow_focus(None, app.focusWidget())
 
         self.resize(*DEFAULT_SIZE)
         self.restore_state()
@@ -560,9 +578,24 @@ class MainWindow(QMainWindow):
         return self._welcome is not None and self.pages.currentWidget() is self._welcome
 
     @property
+    def app_icon(self) -> QIcon:
+        """The application icon, loaded at its first use (may be a null icon)."""
+        if self._app_icon is None:
+            self._app_icon = load_app_icon()
+        return self._app_icon
+
+    def apply_app_icon(self) -> None:
+        """Give the window its icon (the composition root calls this after the first paint:
+        the icon shows in the task bar and title bar, never in the window's own pixels)."""
+        if not self.app_icon.isNull():
+            self.setWindowIcon(self.app_icon)
+
+    @property
     def welcome(self) -> WelcomePage:
         """The first-run page (no key, no sandbox), built the first time it is needed."""
         if self._welcome is None:
+            from jockey_desktop.ui.welcome import WelcomePage
+
             page = WelcomePage(self, icon=self.app_icon)
             page.sig_enter_key_requested.connect(self.sig_enter_key_requested)
             page.sig_enter_key_requested.connect(self.open_settings)

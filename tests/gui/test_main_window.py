@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
+    QApplication,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
@@ -91,6 +93,35 @@ def test_ctrl_k_and_ctrl_e_win_over_a_focused_text_field(qtbot, window) -> None:
     assert field.hasFocus()
     with qtbot.waitSignal(window.sig_export_chosen, timeout=1000):
         qtbot.keyClick(field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_the_shortcut_guard_follows_the_focus_and_keeps_to_its_window(qtbot, window) -> None:
+    # Ctrl+A stands in for Ctrl+K / Ctrl+E: every platform's line edit claims it (Qt's
+    # offscreen key bindings have no "delete to end of line").
+    window._guard.sequences.add(QKeySequence("Ctrl+A"))
+
+    def claimed(widget: QWidget) -> bool:
+        event = QKeyEvent(QEvent.Type.ShortcutOverride, Qt.Key.Key_A,
+                          Qt.KeyboardModifier.ControlModifier)
+        QApplication.sendEvent(widget, event)
+        return event.isAccepted()
+
+    edit = window.chat_pane.composer.edit
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=2000)
+    field = window.sidebar.search_field
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=2000)
+    # The guard moved with the focus: the window's shortcut wins in the second field too.
+    assert not claimed(field)
+    # A field in another window keeps its own Ctrl+A.
+    other = QLineEdit()
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    other.setFocus()
+    qtbot.waitUntil(other.hasFocus, timeout=2000)
+    assert claimed(other)
 
 
 def test_ctrl_k_focuses_search(qtbot, window) -> None:

@@ -7,18 +7,22 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication
 
 from jockey_desktop.app import AppOptions, JockeyDesktop
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.core.storage import database, open_repository
+from jockey_desktop.settings import AppSettings
 from jockey_desktop.ui.models.conversation_model import ConversationIdRole, ConversationListModel
 from jockey_desktop.ui.sidebar import ConversationSidebar
 from tests.helpers.records import make_summary
+from tests.helpers.storage_fixtures import answered_turn
 from tests.helpers.views import ids
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
@@ -51,6 +55,26 @@ def create(data_dir: Path) -> JockeyDesktop:
 def close(desktop: JockeyDesktop) -> None:
     desktop.shutdown()
     desktop.window.close()
+
+
+def hide_steps(data_dir: Path) -> None:
+    """Turn "Show agent steps" off in the data dir's settings (it is on by default)."""
+    settings = AppSettings(data_dir / "settings.ini")
+    settings.show_steps = False
+    settings.sync()
+
+
+class PaintSpy(QObject):
+    """Calls ``on_paint`` at each Paint event of the watched widget."""
+
+    def __init__(self, on_paint: Callable[[], object], parent: QObject) -> None:
+        super().__init__(parent)
+        self._on_paint = on_paint
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self._on_paint()
+        return False
 
 
 # --------------------------------------------------------------------------- the model
@@ -220,7 +244,11 @@ _FIRST_PAINT_SCRIPT = textwrap.dedent("""
                 "jockey_desktop.core.upload_flow", "jockey_desktop.ui.stores.indicator",
                 "jockey_desktop.compare_wiring", "jockey_desktop.controllers.compare",
                 "jockey_desktop.controllers.notifications", "jockey_desktop.controllers.starters",
-                "jockey_desktop.controllers.selections", "hashlib")
+                "jockey_desktop.controllers.selections", "hashlib", "uuid",
+                "jockey_desktop.ui.welcome")
+    # What draws messages: no conversation is reopened here, so the first paint needs none.
+    transcript = ("jockey_desktop.ui.chat_view", "jockey_desktop.ui.message_delegate",
+                  "jockey_desktop.ui.markdown")
     print("after-create", *sorted(m for m in heavy + features if m in sys.modules))
     window = desktop.window
 
@@ -231,6 +259,8 @@ _FIRST_PAINT_SCRIPT = textwrap.dedent("""
                 # requests only: keyring may be loading on a worker meanwhile (by design).
                 print("at-first-paint",
                       *sorted(m for m in heavy[:2] + features if m in sys.modules))
+                print("transcript-at-first-paint",
+                      *sorted(m for m in transcript if m in sys.modules))
                 QTimer.singleShot(0, qapp.quit)
             return False
 
@@ -254,6 +284,62 @@ def test_nothing_heavy_is_imported_before_the_first_paint(tmp_path: Path) -> Non
     lines = proc.stdout.splitlines()
     assert "after-create" in lines, proc.stdout
     assert "at-first-paint" in lines, proc.stdout
+    assert "transcript-at-first-paint" in lines, proc.stdout
+
+
+def test_the_transcript_is_built_when_a_conversation_is_first_shown(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    data = make_data_dir(tmp_path / "data", 2)
+    hide_steps(data)
+    desktop = create(data)
+    try:
+        window = desktop.window
+        pane = window.chat_pane
+        desktop.start(show=True)
+        qtbot.waitUntil(lambda: desktop.first_paint is not None and desktop.first_paint.done,
+                        timeout=5000)
+        # Nothing reopened: the empty page was painted without a transcript; the window's
+        # icon came just after the paint.
+        assert pane._chat_view is None
+        assert pane.stack.currentWidget() is pane.empty_label
+        assert not window.windowIcon().isNull()
+        newest = desktop.conversations.summaries(limit=1)[0].conversation.id
+        desktop.workspace.open(newest)
+        view = pane._chat_view
+        assert view is not None and pane.chat_view is view  # built once, on this open
+        # The Steps setting given before it existed holds; its place in the Tab order is
+        # the one it had when built with the pane (right after the header).
+        assert view.message_delegate.shows_steps() is False
+        assert pane.origin_link.nextInFocusChain() is view
+    finally:
+        close(desktop)
+
+
+def test_a_reopened_conversation_is_in_the_first_paint(qtbot: Any, tmp_path: Path) -> None:
+    data = make_data_dir(tmp_path / "data", 2)
+    repo = open_repository(data / "conversations.sqlite3", data / "backups")
+    try:
+        answered = repo.create_conversation("ks_1", "Games", title="Answered")
+        answered_turn(repo, answered.id, "Who scored?", "Number 9, at 01:02.")
+    finally:
+        repo.close()
+    desktop = create(data)
+    desktop.settings.last_conversation_id = answered.id
+    pane = desktop.window.chat_pane
+    painted: list[object] = []
+
+    def on_paint() -> None:
+        painted.append(pane.stack.currentWidget())
+
+    try:
+        desktop.window.sidebar.list_view.viewport().installEventFilter(
+            PaintSpy(on_paint, desktop.window))
+        desktop.start(show=True)
+        qtbot.waitUntil(lambda: bool(painted), timeout=5000)
+        assert pane._chat_view is not None and painted[0] is pane._chat_view
+    finally:
+        close(desktop)
 
 
 def test_features_the_first_paint_does_not_show_are_built_just_after_it(

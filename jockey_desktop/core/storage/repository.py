@@ -45,7 +45,6 @@ import sqlite3
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -125,6 +124,8 @@ _ENDED_STATUSES = (MessageStatus.FAILED, MessageStatus.CANCELLED, MessageStatus.
 
 def new_uid() -> str:
     """A fresh UUID4 string for the ``uid`` columns."""
+    import uuid  # here: uuid imports platform, ~4 ms the first paint does not need
+
     return str(uuid.uuid4())
 
 
