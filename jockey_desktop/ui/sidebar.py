@@ -68,6 +68,7 @@ from jockey_desktop.ui.models.conversation_model import (
 )
 from jockey_desktop.ui.theme import palette_colors, plain_tooltip
 from jockey_desktop.ui.uniform_list_view import UniformListView
+from jockey_desktop.ui.viewport import viewport_of
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -402,7 +403,7 @@ class ConversationSidebar(QWidget):
         # "5 min ago" goes stale: repaint the visible rows once a minute (cheap).
         self._age_timer = QTimer(self)
         self._age_timer.setInterval(60_000)
-        self._age_timer.timeout.connect(self.list_view.viewport().update)
+        self._age_timer.timeout.connect(viewport_of(self.list_view).update)
         self._age_timer.start()
         self._update_page()
 
