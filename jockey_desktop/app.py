@@ -12,7 +12,7 @@ import sys
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from jockey_desktop import APP_NAME, __version__, deferred_wiring, wiring
@@ -280,6 +280,10 @@ class JockeyDesktop(QObject):
             # the full collections while an answer streams stay short.
             self.collector.freeze()
         self.connection.connect_now()
+        from jockey_desktop.ui.warm_up import warm_up_transcript_types
+
+        # Its own pass of the event loop: this one is long enough already.
+        QTimer.singleShot(0, warm_up_transcript_types)
         if not self._list_complete:
             self.conversations.load_all_summaries()
         # After the list on the same one-thread runner: the user sees every row first.
