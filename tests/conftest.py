@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,20 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# With PYTHONDONTWRITEBYTECODE set (this machine sets it, to keep ``__pycache__`` out of
+# source trees), every xdist worker recompiled the app and re-ran pytest's assertion rewriting
+# of all ~250 test modules on every run (~6 s of CPU per worker), and every app child a test
+# starts recompiled the app. Compiled code goes to a cache outside the tree instead, which
+# honours the intent (nothing is written next to the sources) without paying for it each run.
+# Set here, in the first module pytest imports from the tree, and in the environment, so the
+# xdist workers and the children of tests start with it. Left alone when bytecode is written.
+if sys.dont_write_bytecode and not sys.pycache_prefix:
+    _PYCACHE = str(Path(tempfile.gettempdir()) / "jockey-desktop-tests-pycache")
+    sys.pycache_prefix = _PYCACHE
+    sys.dont_write_bytecode = False
+    os.environ["PYTHONPYCACHEPREFIX"] = _PYCACHE
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 # Python's cyclic garbage collector runs in whichever thread happens to allocate. If it runs in a
 # worker thread and frees a cycle that holds a Qt widget, Qt deletes the widget off the GUI
