@@ -20,7 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # With PYTHONDONTWRITEBYTECODE set (this machine sets it, to keep ``__pycache__`` out of
 # source trees), every xdist worker recompiled the app and re-ran pytest's assertion rewriting
-# of all ~250 test modules on every run (~6 s of CPU per worker), and every app child a test
+# of all ~150 test modules on every run (~6 s of CPU per worker), and every app child a test
 # starts recompiled the app. Compiled code goes to a cache outside the tree instead, which
 # honours the intent (nothing is written next to the sources) without paying for it each run.
 # Set here, in the first module pytest imports from the tree, and in the environment, so the
