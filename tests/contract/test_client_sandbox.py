@@ -410,7 +410,9 @@ def test_latency_beyond_read_timeout(sandbox: SandboxServer,
 
 def test_stream_stall_idle_timeout(sandbox: SandboxServer,
                                    stores: list[KnowledgeStore]) -> None:
-    client = JockeyClient(SANDBOX_API_KEY, sandbox.base_url, stream_idle_timeout=0.3,
+    # 1 s, far below the 5 s stall: with 0.3 s a loaded machine sometimes timed the request
+    # out before its first event ("created") arrived, and the test failed on got[0].
+    client = JockeyClient(SANDBOX_API_KEY, sandbox.base_url, stream_idle_timeout=1.0,
                           sleep=Sleeps())
     store, _ = ready_store(client, stores)
     sandbox.faults.add(Fault.stall(5.0, path="/responses"))

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from jockey_desktop.app import AppOptions, JockeyDesktop
-from tests.helpers.app import new_conversation
+from tests.helpers.app import close_desktop, new_conversation
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
 
@@ -28,11 +28,6 @@ def create(data_dir: Path, **options: Any) -> JockeyDesktop | None:
     options.setdefault("freeze_gc", False)  # many apps in one process
     return JockeyDesktop.create(AppOptions(data_dir=str(data_dir), **options),
                                 QApplication.instance())
-
-
-def close(desktop: JockeyDesktop) -> None:
-    desktop.shutdown()
-    desktop.window.close()
 
 
 def test_a_second_instance_brings_the_first_forward(qtbot: Any, tmp_path: Path) -> None:
@@ -49,13 +44,13 @@ def test_a_second_instance_brings_the_first_forward(qtbot: Any, tmp_path: Path) 
         # Another data dir is another instance.
         other = create(tmp_path / "other")
         assert other is not None
-        close(other)
+        close_desktop(other)
     finally:
-        close(first)
+        close_desktop(first)
     # After the first quits, the data dir is free again.
     again = create(tmp_path / "data")
     assert again is not None
-    close(again)
+    close_desktop(again)
 
 
 def test_a_second_launch_from_the_command_line_exits_cleanly(
@@ -78,7 +73,7 @@ def test_a_second_launch_from_the_command_line_exits_cleanly(
         assert "already running" in err
         qtbot.waitUntil(lambda: bool(activated), timeout=3000)
     finally:
-        close(first)
+        close_desktop(first)
 
 
 def test_the_log_file_is_in_the_data_dir_and_never_holds_the_key(
@@ -105,7 +100,7 @@ def test_the_log_file_is_in_the_data_dir_and_never_holds_the_key(
         # Even if some code logged the key by mistake, the file gets it redacted.
         logging.getLogger("test").warning("oops, the key is %s", secret)
     finally:
-        close(desktop)
+        close_desktop(desktop)
         server.stop()
     log_file = tmp_path / "data" / "logs" / "jockey-desktop.log"
     text = log_file.read_text(encoding="utf-8")

@@ -24,7 +24,7 @@ from jockey_desktop.core.errors import INTERRUPTED_TEXT
 from jockey_desktop.core.storage.export import export_markdown
 from jockey_desktop.core.storage.models import MessageStatus, Role
 from jockey_desktop.presentation.status import status_line
-from tests.helpers.app import current
+from tests.helpers.app import close_desktop, current
 
 pytestmark = [
     pytest.mark.slow,
@@ -143,5 +143,4 @@ def test_crash_mid_stream_then_restart_shows_an_interrupted_retryable_turn(
         assert kept.status == MessageStatus.INTERRUPTED and kept.text == partial
         assert rows[-1].role == Role.ASSISTANT and rows[-1].text.strip()
     finally:
-        desktop.shutdown()
-        desktop.window.close()
+        close_desktop(desktop)

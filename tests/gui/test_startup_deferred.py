@@ -21,6 +21,7 @@ from jockey_desktop.core.storage import database, open_repository
 from jockey_desktop.settings import AppSettings
 from jockey_desktop.ui.models.conversation_model import ConversationIdRole, ConversationListModel
 from jockey_desktop.ui.sidebar import ConversationSidebar
+from tests.helpers.app import close_desktop
 from tests.helpers.records import make_summary
 from tests.helpers.storage_fixtures import answered_turn
 from tests.helpers.views import ids
@@ -50,11 +51,6 @@ def create(data_dir: Path) -> JockeyDesktop:
         QApplication.instance())
     assert desktop is not None
     return desktop
-
-
-def close(desktop: JockeyDesktop) -> None:
-    desktop.shutdown()
-    desktop.window.close()
 
 
 def hide_steps(data_dir: Path) -> None:
@@ -181,7 +177,7 @@ def test_the_sidebar_shows_a_first_page_then_every_conversation(
         assert ids(model)[:10] == first_page
         assert ids(model) == [s.conversation.id for s in desktop.repo.list_conversations()]
     finally:
-        close(desktop)
+        close_desktop(desktop)
 
 
 def test_a_short_list_is_read_once(qtbot: Any, tmp_path: Path) -> None:
@@ -196,7 +192,7 @@ def test_a_short_list_is_read_once(qtbot: Any, tmp_path: Path) -> None:
         assert not desktop.conversations.is_loading_summaries()
         assert desktop.window.sidebar.model.rowCount() == 3
     finally:
-        close(desktop)
+        close_desktop(desktop)
 
 
 def test_the_daily_backup_happens_after_start_up_not_before(qtbot: Any, tmp_path: Path) -> None:
@@ -212,7 +208,7 @@ def test_the_daily_backup_happens_after_start_up_not_before(qtbot: Any, tmp_path
         qtbot.waitUntil(lambda: len(database.list_backups(backups, db)) == 1, timeout=5000)
         assert "daily" in database.list_backups(backups, db)[0].name
     finally:
-        close(desktop)
+        close_desktop(desktop)
     # A second start the same day takes none.
     desktop = create(data)
     try:
@@ -222,7 +218,7 @@ def test_the_daily_backup_happens_after_start_up_not_before(qtbot: Any, tmp_path
         assert desktop.storage_runner.drain(5000)
         assert len(database.list_backups(backups, db)) == 1
     finally:
-        close(desktop)
+        close_desktop(desktop)
 
 
 _FIRST_PAINT_SCRIPT = textwrap.dedent("""
@@ -313,7 +309,7 @@ def test_the_transcript_is_built_when_a_conversation_is_first_shown(
         assert view.message_delegate.shows_steps() is False
         assert pane.origin_link.nextInFocusChain() is view
     finally:
-        close(desktop)
+        close_desktop(desktop)
 
 
 def test_a_reopened_conversation_is_in_the_first_paint(qtbot: Any, tmp_path: Path) -> None:
@@ -339,7 +335,7 @@ def test_a_reopened_conversation_is_in_the_first_paint(qtbot: Any, tmp_path: Pat
         qtbot.waitUntil(lambda: bool(painted), timeout=5000)
         assert pane._chat_view is not None and painted[0] is pane._chat_view
     finally:
-        close(desktop)
+        close_desktop(desktop)
 
 
 def test_features_the_first_paint_does_not_show_are_built_just_after_it(
@@ -369,7 +365,7 @@ def test_features_the_first_paint_does_not_show_are_built_just_after_it(
         assert desktop.store_feature._view is not None
         assert desktop.store_feature.view.isVisible()
     finally:
-        close(desktop)
+        close_desktop(desktop)
 
 
 def test_a_deferred_part_is_built_once_and_a_failed_build_is_tried_again() -> None:
@@ -405,7 +401,7 @@ def test_a_feature_asked_for_before_the_first_paint_is_built_then(tmp_path: Path
         assert JockeyDesktop.compare.of(desktop).built() is compare
         assert JockeyDesktop.player.of(desktop).built() is None  # the others wait
     finally:
-        close(desktop)
+        close_desktop(desktop)
 
 
 def test_opening_a_long_conversation_reads_only_its_newest_page(
@@ -443,4 +439,4 @@ def test_opening_a_long_conversation_reads_only_its_newest_page(
         assert view.load_older() == 30
         assert reads[-1] is not None and not view.has_older()
     finally:
-        close(desktop)
+        close_desktop(desktop)

@@ -23,6 +23,7 @@ from jockey_desktop.app import AppOptions, JockeyDesktop
 from jockey_desktop.core.storage import open_repository
 from jockey_desktop.core.storage.models import UploadMethod, UploadState
 from jockey_desktop.sandbox import Fault
+from tests.helpers.app import close_desktop
 from tests.helpers.uploads import fast_timings
 
 pytestmark = [
@@ -145,5 +146,4 @@ def test_kill_9_mid_upload_loses_nothing_and_the_next_start_finishes(
                                                            "small-2.mp4"]
         assert all(i.status == "ready" for i in items)
     finally:
-        desktop.shutdown()
-        desktop.window.close()
+        close_desktop(desktop)

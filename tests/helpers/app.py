@@ -41,17 +41,22 @@ class Started:
 
     def stop(self, desktop: JockeyDesktop) -> None:
         """Shut one desktop down and close its window."""
-        desktop.shutdown()
-        desktop.window.close()
-        # Deleted, not just closed: every window left alive is re-polished by each later
-        # app's theme (``QApplication.setStyleSheet``), which made the suite quadratic.
-        desktop.window.deleteLater()
+        close_desktop(desktop)
         self.running.remove(desktop)
 
     def stop_all(self) -> None:
         """Shut every desktop still running down."""
         for desktop in list(self.running):
             self.stop(desktop)
+
+
+def close_desktop(desktop: JockeyDesktop) -> None:
+    """Shut a desktop down, close its window and delete it (when the test's teardown runs, at
+    the latest). Deleted, not just closed: every window left alive is re-polished by each
+    later app's theme (``QApplication.setStyleSheet``), which made the suite quadratic."""
+    desktop.shutdown()
+    desktop.window.close()
+    desktop.window.deleteLater()
 
 
 @pytest.fixture
