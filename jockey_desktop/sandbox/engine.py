@@ -36,6 +36,7 @@ nothing is fetched). Each answer also carries the steps an agent would have take
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -126,6 +127,9 @@ _IRREGULAR = {"wolves": "wolf", "calves": "calf", "halves": "half", "knives": "k
               "men": "man", "teeth": "tooth", "feet": "foot", "fish": "fish"}
 
 
+# Pure and called for every word of every sample store each time a server builds its index
+# (tests start hundreds of servers): cached, thread-safe, bounded.
+@functools.lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """A small deterministic English suffix stemmer (Porter-style, far fewer rules).
 
