@@ -335,7 +335,7 @@ class ConversationSidebar(QWidget):
         self.model = ConversationListModel(self)
         self.list_view = UniformListView(self)  # O(1) layout and no relayout per row change
         self.list_view.setAccessibleName("Conversation list")
-        self.list_view.setModel(self.model)
+        self.list_view.set_list_model(self.model)
         self.delegate = ConversationDelegate(self.list_view)
         self.list_view.setItemDelegate(self.delegate)
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -605,7 +605,7 @@ class ConversationSidebar(QWidget):
         if row is None:
             self._finish_rename(commit=False)  # the conversation went away
             return
-        rect = self.list_view.visualRect(self.model.index(row, 0))
+        rect = self.list_view.visualRect(self.list_view.index_for_row(row))
         height = max(editor.sizeHint().height(), QFontMetrics(editor.font()).height() + 6)
         editor.setGeometry(rect.left() + _PAD - 2, rect.top() + _PAD - 4,
                            rect.width() - 2 * _PAD + 2, height)
@@ -654,7 +654,7 @@ class ConversationSidebar(QWidget):
         if row is None:
             return False
         self._wanted_id = None
-        index = self.model.index(row, 0)
+        index = self.list_view.index_for_row(row)
         self.list_view.setCurrentIndex(index)
         self.list_view.scrollTo(index)
         self._selected_id = conversation_id

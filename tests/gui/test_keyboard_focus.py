@@ -24,7 +24,7 @@ def _click_row(qtbot: Any, desktop: Any, conversation_id: int) -> None:
     sidebar = desktop.window.sidebar
     row = sidebar.model.row_for_conversation(conversation_id)
     assert row is not None
-    rect = sidebar.list_view.visualRect(sidebar.model.index(row, 0))
+    rect = sidebar.list_view.visualRect(sidebar.list_view.index_for_row(row))
     qtbot.mouseClick(sidebar.list_view.viewport(), Qt.MouseButton.LeftButton,
                      pos=rect.center())
 
@@ -85,7 +85,7 @@ def test_esc_in_the_rename_editor_keeps_the_title(qtbot: Any, start: Started) ->
     editor = sidebar.rename_editor
     assert editor is not None and editor.isVisible()
     row_rect = sidebar.list_view.visualRect(
-        sidebar.model.index(sidebar.model.row_for_conversation(first), 0))
+        sidebar.list_view.index_for_row(sidebar.model.row_for_conversation(first)))
     assert editor.width() >= row_rect.width() - 20
     type_text(qtbot, "something else")
     press(qtbot, Qt.Key.Key_Escape)
