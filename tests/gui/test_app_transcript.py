@@ -30,7 +30,14 @@ from tests.helpers.app import (
     wait_for_store,
 )
 from tests.helpers.faulty_storage import inject_faults
-from tests.helpers.views import action_point, anchor_in_view, click, row_layout, text_point
+from tests.helpers.views import (
+    action_point,
+    anchor_in_view,
+    click,
+    drag_text,
+    row_layout,
+    text_point,
+)
 
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)")
@@ -326,9 +333,7 @@ def test_text_is_selected_by_mouse_and_keys_and_copied_as_plain_text(
     text = _plain(desktop, a2.id)
     start_at, end_at = 4, text.index("\n") if "\n" in text[:60] else 30
     end_at = min(end_at, 30)
-    qtbot.mousePress(viewport, left, pos=text_point(view, a2.id, start_at).toPoint())
-    qtbot.mouseMove(viewport, text_point(view, a2.id, end_at).toPoint())
-    qtbot.mouseRelease(viewport, left, pos=text_point(view, a2.id, end_at).toPoint())
+    drag_text(qtbot, view, (a2.id, start_at), (a2.id, end_at))
     assert view.has_text_selection()
     qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert clipboard.text() == text[start_at:end_at]
@@ -336,9 +341,7 @@ def test_text_is_selected_by_mouse_and_keys_and_copied_as_plain_text(
 
     # Across messages: from inside the second question to inside the last answer.
     question = _plain(desktop, q2.id)
-    qtbot.mousePress(viewport, left, pos=text_point(view, q2.id, 6).toPoint())
-    qtbot.mouseMove(viewport, text_point(view, a2.id, 12).toPoint())
-    qtbot.mouseRelease(viewport, left, pos=text_point(view, a2.id, 12).toPoint())
+    drag_text(qtbot, view, (q2.id, 6), (a2.id, 12))
     qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert clipboard.text() == f"{question[6:]}\n\n{text[:12]}"
     assert "**" not in clipboard.text()

@@ -29,6 +29,7 @@ from tests.helpers.app import (
 from tests.helpers.records import make_message
 from tests.helpers.views import (
     anchor_in_view,
+    drag_text,
     extras_text_point,
     row_layout,
     settle,
@@ -150,22 +151,26 @@ def test_a_triple_click_selects_the_paragraph_under_the_pointer(
     assert not view.has_text_selection()
 
 
-def test_a_streaming_answer_leaves_a_selection_in_an_earlier_message_alone(
-    qtbot: Any, start: Started
-) -> None:
+def _one_slow_answer(qtbot: Any, start: Started) -> tuple[Any, int, Any]:
+    """An app whose answers stream slowly, one question answered: (desktop, conversation
+    id, the answer)."""
     desktop = start(sandbox_pace=SLOW)
     wait_for_store(qtbot, desktop)
     desktop.window.resize(1000, 700)
     conversation_id = ask_and_wait(qtbot, desktop, QUESTION)
     _q1, a1 = desktop.repo.list_messages(conversation_id)
+    return desktop, conversation_id, a1
+
+
+def test_a_streaming_answer_leaves_a_selection_in_an_earlier_message_alone(
+    qtbot: Any, start: Started
+) -> None:
+    desktop, conversation_id, a1 = _one_slow_answer(qtbot, start)
     view = desktop.window.chat_pane.chat_view
-    viewport = view.viewport()
     answer = _plain(view, a1.id)
 
     # Part of the first answer, by a drag.
-    qtbot.mousePress(viewport, LEFT, pos=text_point(view, a1.id, 3).toPoint())
-    qtbot.mouseMove(viewport, text_point(view, a1.id, 25).toPoint())
-    qtbot.mouseRelease(viewport, LEFT, pos=text_point(view, a1.id, 25).toPoint())
+    drag_text(qtbot, view, (a1.id, 3), (a1.id, 25))
     selected = answer[3:25]
     assert _copy(qtbot, view) == selected
     selection = view.text_selection()
@@ -190,9 +195,7 @@ def test_a_streaming_answer_leaves_a_selection_in_an_earlier_message_alone(
     # same text once the answer is whole (one document).
     qtbot.waitUntil(lambda: len(streaming_text()) > 160, timeout=10_000)
     a2 = view.message_model.messages()[-1]
-    qtbot.mousePress(viewport, LEFT, pos=text_point(view, a2.id, 5).toPoint())
-    qtbot.mouseMove(viewport, text_point(view, a2.id, 150).toPoint())
-    qtbot.mouseRelease(viewport, LEFT, pos=text_point(view, a2.id, 150).toPoint())
+    drag_text(qtbot, view, (a2.id, 5), (a2.id, 150))
     now = view.message_model.message(a2.id)
     assert now is not None and now.status is MessageStatus.STREAMING
     assert len(row_layout(view, a2.id)[0].parts) > 1  # drawn as several paragraphs
@@ -206,11 +209,7 @@ def test_a_streaming_answer_leaves_a_selection_in_an_earlier_message_alone(
 def test_a_drag_during_streaming_holds_the_text_under_the_pointer_still(
     qtbot: Any, start: Started
 ) -> None:
-    desktop = start(sandbox_pace=SLOW)
-    wait_for_store(qtbot, desktop)
-    desktop.window.resize(1000, 700)
-    conversation_id = ask_and_wait(qtbot, desktop, QUESTION)
-    _q1, a1 = desktop.repo.list_messages(conversation_id)
+    desktop, conversation_id, a1 = _one_slow_answer(qtbot, start)
     view = desktop.window.chat_pane.chat_view
     viewport = view.viewport()
     bar = view.verticalScrollBar()

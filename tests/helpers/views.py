@@ -170,6 +170,17 @@ def text_point(view: ChatView, message_id: int, position: int, *,
     raise AssertionError(f"message {message_id} has no position {position}")
 
 
+def drag_text(qtbot: Any, view: ChatView, start: tuple[int, int], end: tuple[int, int]) -> None:
+    """Drag with the left button from character ``start[1]`` of message ``start[0]`` to
+    character ``end[1]`` of message ``end[0]`` (press, move, release), as a user selects."""
+    viewport = view.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton,
+                     pos=text_point(view, *start).toPoint())
+    release = text_point(view, *end).toPoint()
+    qtbot.mouseMove(viewport, release)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=release)
+
+
 def extras_text_point(view: ChatView, message_id: int, needle: str,
                       after: int = 0) -> QPointF:
     """Where character ``after`` of the first occurrence of ``needle`` in the documents
