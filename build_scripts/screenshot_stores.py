@@ -36,6 +36,7 @@ def make_screenshots(out_dir: Path, theme: str) -> list[Path]:
     from jockey_desktop.controllers.uploads import UploadTimings
     from jockey_desktop.core.storage.models import UploadState
     from jockey_desktop.sandbox import Fault, Pace
+    from jockey_desktop.self_test import _Deadline, _wait_until
     from jockey_desktop.ui.theme import apply_theme
     from tests.helpers.uploads import write_video
 
@@ -49,13 +50,8 @@ def make_screenshots(out_dir: Path, theme: str) -> list[Path]:
         raise SystemExit(f"the app did not start: {JockeyDesktop.last_start_failure}")
     saved: list[Path] = []
 
-    def spin(condition: Callable[[], bool], limit: float = 60.0) -> None:
-        end = time.monotonic() + limit
-        while not condition():
-            if time.monotonic() > end:
-                raise SystemExit("timed out")
-            qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            time.sleep(0.01)
+    def spin(condition: Callable[[], bool]) -> None:
+        _wait_until(qapp, condition, _Deadline(60.0), "the stores view")
 
     def settle(seconds: float) -> None:
         end = time.monotonic() + seconds
