@@ -103,11 +103,12 @@ class QuitGuard(QObject):
     def _try_held(self) -> None:
         """Try the chat's and the drafts' held writes at once; ``_tried`` once both answered."""
         self.sig_notice.emit(TRYING_TEXT)
-        waiting = [2]
+        waiting = 2
 
         def answered() -> None:
-            waiting[0] -= 1
-            if waiting[0] == 0:
+            nonlocal waiting
+            waiting -= 1
+            if waiting == 0:
                 self._tried()
 
         self._chat.try_held_writes(answered)
