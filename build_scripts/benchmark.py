@@ -69,6 +69,8 @@ from build_scripts.bench import datagen  # noqa: E402
 from build_scripts.bench.stats import Result, format_table, median, percentile  # noqa: E402
 
 BARE_WINDOW = REPO_ROOT / "build_scripts" / "bench" / "bare_window.py"
+#: The bare window plus what PySide makes any app showing this window pay (informational).
+FLOOR_WINDOW = REPO_ROOT / "build_scripts" / "bench" / "floor_window.py"
 DIST_APP_DIR = REPO_ROOT / "dist" / "JockeyDesktop"
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "jockey-bench-cache"
 RESULT_PREFIX = "BENCH-RESULT: "
@@ -181,26 +183,32 @@ def progress(text: str) -> None:
 
 def measure_cold_start(cfg: Config, data_dir: Path, env: dict[str, str]) -> tuple[
         list[Result], float]:
-    """Measure 1; also returns the bare window's median RSS (MB) for measure 6."""
+    """Measure 1 (and the floor, informational); also returns the bare window's median RSS
+    (MB) for measure 6."""
     app_cmd = [sys.executable, "-m", "jockey_desktop", "--startup-probe", "--sandbox",
                "--data-dir", str(data_dir)]
     bare_cmd = [sys.executable, str(BARE_WINDOW)]
+    from jockey_desktop.paths import AppPaths  # here: it imports PySide
+
+    floor_cmd = [sys.executable, str(FLOOR_WINDOW), str(AppPaths.under(data_dir).database)]
     # One warm-up of each: the first run after a build pays for disk cache and .pyc writes,
     # which is not what a user's second-and-later start costs.
-    time_to_first_paint(bare_cmd, env)
-    time_to_first_paint(app_cmd, env)
+    for cmd in (bare_cmd, app_cmd, floor_cmd):
+        time_to_first_paint(cmd, env)
     app_ms: list[float] = []
     bare_ms: list[float] = []
+    floor_ms: list[float] = []
     bare_rss: list[float] = []
     for i in range(cfg.start_runs):
-        order = [(bare_cmd, bare_ms), (app_cmd, app_ms)]
+        order = [(bare_cmd, bare_ms), (app_cmd, app_ms), (floor_cmd, floor_ms)]
         for cmd, sink in order if i % 2 == 0 else reversed(order):
             ms, out = time_to_first_paint(cmd, env)
             sink.append(ms)
             rss = _RSS_LINE.search(out)
             if rss and cmd is bare_cmd:
                 bare_rss.append(float(rss.group(1)))
-        progress(f"cold start run {i + 1}: app {app_ms[-1]:.0f} ms, bare {bare_ms[-1]:.0f} ms")
+        progress(f"cold start run {i + 1}: app {app_ms[-1]:.0f} ms, bare {bare_ms[-1]:.0f} ms, "
+                 f"floor {floor_ms[-1]:.0f} ms")
     ratios = [a / b for a, b in zip(app_ms, bare_ms, strict=True)]
     result = Result.from_runs(
         "cold_start_ratio", ratios, "×", 1.5,
@@ -211,7 +219,21 @@ def measure_cold_start(cfg: Config, data_dir: Path, env: dict[str, str]) -> tupl
                    "(process start → first paint, sidebar populated)")
     app_result = Result.from_runs("cold_start_app_ms", app_ms, "ms", None,
                                   "1. cold start, app (informational)")
-    return [result, app_result], (median(bare_rss) if bare_rss else float("nan"))
+    floor_result = floor_ratio_result("cold_start_floor_ratio", "1.", floor_ms, bare_ms)
+    return [result, app_result, floor_result], (median(bare_rss) if bare_rss else float("nan"))
+
+
+def floor_ratio_result(name: str, number: str, floor_ms: list[float],
+                       bare_ms: list[float]) -> Result:
+    """The floor window ÷ the bare window (informational): the share of the start that PySide
+    makes any app showing this window pay, whatever its own code does."""
+    ratios = [f / b for f, b in zip(floor_ms, bare_ms, strict=True)]
+    result = Result.from_runs(name, ratios, "×", None,
+                              f"{number} floor ÷ bare (PySide's share; informational)",
+                              floor_ms=round(median(floor_ms), 1))
+    result.note = (f"floor {median(floor_ms):.0f} ms: the bare window plus the Qt types, "
+                   "SQLite read and stylesheet of the app's first paint, none of its code")
+    return result
 
 
 def measure_open_and_memory(cfg: Config, data_dir: Path, env: dict[str, str],
@@ -559,15 +581,16 @@ def folder_size_mb(folder: Path) -> float:
                if p.is_symlink() or p.is_file()) / 1e6
 
 
-def frozen_bare_window(cache: Path, env: dict[str, str]) -> Path | None:
-    """The bare window frozen like the app (PyInstaller one-folder, windowed, the app's Python
-    and Qt excludes); built once into the cache. None when PyInstaller is missing."""
+def frozen_baseline(cache: Path, env: dict[str, str], script: Path, name: str) -> Path | None:
+    """A baseline script (the bare or the floor window) frozen like the app (PyInstaller
+    one-folder, windowed, the app's Python and Qt excludes); built once into the cache. None
+    when PyInstaller is missing."""
     try:
         import PySide6
     except ImportError:
         return None
-    target = cache / f"frozen-bare-{PySide6.__version__}"
-    exe = target / "dist" / "BareWindow" / ("BareWindow.exe" if os.name == "nt" else "BareWindow")
+    target = cache / f"frozen-{script.stem}-{PySide6.__version__}"
+    exe = target / "dist" / name / (f"{name}.exe" if os.name == "nt" else name)
     if exe.is_file():
         return exe
     if shutil.which("pyinstaller", path=str(Path(sys.executable).parent)) is None:
@@ -582,11 +605,11 @@ def frozen_bare_window(cache: Path, env: dict[str, str]) -> Path | None:
     finally:
         sys.path.pop(0)
     cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--onedir", "--windowed",
-           "--name", "BareWindow", "--distpath", str(target / "dist"),
+           "--name", name, "--distpath", str(target / "dist"),
            "--workpath", str(target / "work"), "--specpath", str(target),
            "--hidden-import", "jockey_desktop.startup_probe",
-           *(f"--exclude-module={m}" for m in excludes), str(BARE_WINDOW)]
-    progress("freezing the bare window with PyInstaller (once; cached)")
+           *(f"--exclude-module={m}" for m in excludes), str(script)]
+    progress(f"freezing {script.name} with PyInstaller (once; cached)")
     subprocess.run(cmd, env=env, cwd=REPO_ROOT, capture_output=True, check=True, timeout=900)
     return exe if exe.is_file() else None
 
@@ -615,17 +638,21 @@ def measure_packaged(cfg: Config, data_dir: Path, env: dict[str, str],
             "not in --small runs (freezing the baseline takes minutes)"))
         return results
     try:
-        bare = frozen_bare_window(cache, env)
+        bare = frozen_baseline(cache, env, BARE_WINDOW, "BareWindow")
+        floor = frozen_baseline(cache, env, FLOOR_WINDOW, "FloorWindow")
     except (subprocess.SubprocessError, OSError) as exc:
-        bare = None
-        progress(f"could not freeze the bare window: {exc}")
-    if bare is None:
+        bare = floor = None
+        progress(f"could not freeze the baseline windows: {exc}")
+    if bare is None or floor is None:
         results.append(Result.skipped(
             "packaged_cold_start_ratio", "×", 1.5, "7. packaged cold start ÷ frozen bare window",
             "PyInstaller is not installed (pip install -e .[build])"))
         return results
+    from jockey_desktop.paths import AppPaths  # here: it imports PySide
+
     app_cmd = [str(exe), "--startup-probe", "--sandbox", "--data-dir", str(data_dir)]
     bare_cmd = [str(bare)]
+    floor_cmd = [str(floor), str(AppPaths.under(data_dir).database)]
     try:
         time_to_first_paint(app_cmd, env)
     except BenchError as exc:
@@ -634,10 +661,12 @@ def measure_packaged(cfg: Config, data_dir: Path, env: dict[str, str],
             f"the build in dist/ cannot run --startup-probe ({str(exc).splitlines()[0]})"))
         return results
     time_to_first_paint(bare_cmd, env)
+    time_to_first_paint(floor_cmd, env)
     app_ms: list[float] = []
     bare_ms: list[float] = []
+    floor_ms: list[float] = []
     for i in range(cfg.start_runs):
-        order = [(bare_cmd, bare_ms), (app_cmd, app_ms)]
+        order = [(bare_cmd, bare_ms), (app_cmd, app_ms), (floor_cmd, floor_ms)]
         for cmd, sink in order if i % 2 == 0 else reversed(order):
             sink.append(time_to_first_paint(cmd, env)[0])
     ratios = [a / b for a, b in zip(app_ms, bare_ms, strict=True)]
@@ -648,6 +677,8 @@ def measure_packaged(cfg: Config, data_dir: Path, env: dict[str, str],
         bare_folder_mb=round(folder_size_mb(bare.parent), 1))
     result.note = f"frozen app {median(app_ms):.0f} ms vs frozen bare {median(bare_ms):.0f} ms"
     results.append(result)
+    results.append(floor_ratio_result("packaged_cold_start_floor_ratio", "7.", floor_ms,
+                                      bare_ms))
     return results
 
 
