@@ -76,6 +76,7 @@ from jockey_desktop.ui.text_selection import (
     word_at,
 )
 from jockey_desktop.ui.theme import palette_colors
+from jockey_desktop.ui.viewport import viewport_of
 
 #: A text position past the end of any row ("to the end of that row").
 _END = 1 << 30
@@ -121,6 +122,10 @@ class ChatView(QListView):
         open_url: Callable[[QUrl], Any] | None = None,
     ) -> None:
         super().__init__(parent)
+        # Wrapped once here and kept: the first plain ``viewport()`` call would make PySide
+        # initialise some twenty widget types (~15 ms before the first paint of a reopened
+        # conversation); later calls return this wrapper (see ui.viewport).
+        self._viewport_widget = viewport_of(self)
         self._open_url = open_url or QDesktopServices.openUrl
         self._stick_to_bottom = True
         # Scroll anchor while not following the end: the bottom-most visible row and its

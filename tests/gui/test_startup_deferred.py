@@ -283,6 +283,64 @@ def test_nothing_heavy_is_imported_before_the_first_paint(tmp_path: Path) -> Non
     assert "transcript-at-first-paint" in lines, proc.stdout
 
 
+
+_UNUSED_TYPES_SCRIPT = textwrap.dedent("""
+    import sys
+    from PySide6 import QtWidgets
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication
+    from jockey_desktop.app import AppOptions, JockeyDesktop
+    from jockey_desktop.ui.viewport import viewport_of
+
+    # Widget types the app never shows. PySide sets up a type's Python side (enums included)
+    # the first time Python meets it; a plain ``viewport()`` call makes it set up these and
+    # some fifteen more at once (ui/viewport.py).
+    never_shown = ("QCalendarWidget", "QLCDNumber", "QDial", "QFontDialog", "QErrorMessage")
+    qapp = QApplication(sys.argv[:1])
+    desktop = JockeyDesktop.create(
+        AppOptions(data_dir=sys.argv[1], interactive=False, single_instance=False), qapp)
+    if len(sys.argv) > 2:
+        desktop.settings.last_conversation_id = int(sys.argv[2])
+
+    class Watch(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
+                self.seen = True
+                view = desktop.window.chat_pane._chat_view
+                print("transcript-shown", view is not None and view.isVisible())
+                print("set-up", *sorted(t for t in never_shown if t in vars(QtWidgets)))
+                QTimer.singleShot(0, qapp.quit)
+            return False
+
+    watch = Watch()
+    viewport_of(desktop.window.sidebar.list_view).installEventFilter(watch)
+    QTimer.singleShot(20_000, qapp.quit)
+    desktop.start(show=True)
+    qapp.exec()
+    desktop.shutdown()
+""")
+
+
+@pytest.mark.parametrize("reopened", [False, True], ids=["new", "reopened"])
+def test_the_first_paint_sets_up_no_widget_type_the_app_never_shows(
+        tmp_path: Path, reopened: bool) -> None:
+    data = make_data_dir(tmp_path / "data", 2)
+    repo = open_repository(data / "conversations.sqlite3", data / "backups")
+    try:
+        answered = repo.create_conversation("ks_1", "Games", title="Answered")
+        answered_turn(repo, answered.id, "Who scored?", "Number 9, at **01:02**.")
+    finally:
+        repo.close()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env.pop("TWELVELABS_API_KEY", None)
+    args = [str(data), str(answered.id)] if reopened else [str(data)]
+    proc = subprocess.run([sys.executable, "-c", _UNUSED_TYPES_SCRIPT, *args], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert f"transcript-shown {reopened}" in lines, proc.stdout
+    assert "set-up" in lines, proc.stdout  # none of them
+
 def test_the_transcript_is_built_when_a_conversation_is_first_shown(
     qtbot: Any, tmp_path: Path
 ) -> None:
