@@ -43,6 +43,18 @@ def make_data_dir(path: Path, conversations: int) -> Path:
     return path
 
 
+def make_data_dir_with_an_answer(path: Path) -> tuple[Path, int]:
+    """A data dir of two empty conversations and a third with one answered turn (its id)."""
+    data = make_data_dir(path, 2)
+    repo = open_repository(data / "conversations.sqlite3", data / "backups")
+    try:
+        answered = repo.create_conversation("ks_1", "Games", title="Answered")
+        answered_turn(repo, answered.id, "Who scored?", "Number 9, at **01:02**.")
+    finally:
+        repo.close()
+    return data, answered.id
+
+
 def create(data_dir: Path) -> JockeyDesktop:
     # No sandbox and no key: the welcome page, nothing on the network.
     desktop = JockeyDesktop.create(
@@ -324,16 +336,10 @@ _UNUSED_TYPES_SCRIPT = textwrap.dedent("""
 @pytest.mark.parametrize("reopened", [False, True], ids=["new", "reopened"])
 def test_the_first_paint_sets_up_no_widget_type_the_app_never_shows(
         tmp_path: Path, reopened: bool) -> None:
-    data = make_data_dir(tmp_path / "data", 2)
-    repo = open_repository(data / "conversations.sqlite3", data / "backups")
-    try:
-        answered = repo.create_conversation("ks_1", "Games", title="Answered")
-        answered_turn(repo, answered.id, "Who scored?", "Number 9, at **01:02**.")
-    finally:
-        repo.close()
+    data, answered_id = make_data_dir_with_an_answer(tmp_path / "data")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     env.pop("TWELVELABS_API_KEY", None)
-    args = [str(data), str(answered.id)] if reopened else [str(data)]
+    args = [str(data), str(answered_id)] if reopened else [str(data)]
     proc = subprocess.run([sys.executable, "-c", _UNUSED_TYPES_SCRIPT, *args], env=env,
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -371,15 +377,9 @@ def test_the_transcript_is_built_when_a_conversation_is_first_shown(
 
 
 def test_a_reopened_conversation_is_in_the_first_paint(qtbot: Any, tmp_path: Path) -> None:
-    data = make_data_dir(tmp_path / "data", 2)
-    repo = open_repository(data / "conversations.sqlite3", data / "backups")
-    try:
-        answered = repo.create_conversation("ks_1", "Games", title="Answered")
-        answered_turn(repo, answered.id, "Who scored?", "Number 9, at 01:02.")
-    finally:
-        repo.close()
+    data, answered_id = make_data_dir_with_an_answer(tmp_path / "data")
     desktop = create(data)
-    desktop.settings.last_conversation_id = answered.id
+    desktop.settings.last_conversation_id = answered_id
     pane = desktop.window.chat_pane
     painted: list[object] = []
 
