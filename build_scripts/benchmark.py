@@ -10,7 +10,10 @@ the real app in fresh child processes — never a mock:
 
 1. cold start: process start → first paint of the main window with the sidebar populated
    (``python -m jockey_desktop --startup-probe --sandbox``), against a bare PySide6
-   ``QMainWindow`` (``bench/bare_window.py``) in the same run, interleaved, as a ratio;
+   ``QMainWindow`` (``bench/bare_window.py``) in the same run, interleaved, as a ratio; beside
+   it, informational: the floor (``bench/floor_window.py``: the bare window plus the Qt types,
+   SQLite read and stylesheet the app's first paint needs, none of the app's code; what PySide
+   makes any app showing this window pay) and a start that reopens a conversation;
 2. opening a conversation: sidebar selection → first complete paint of the transcript, the
    1,000-message conversation against the 10-message one (first open in a fresh process);
 3. streaming: a 5 ms heartbeat ``QTimer`` records the GUI event loop's gaps while the sandbox
@@ -21,7 +24,7 @@ the real app in fresh child processes — never a mock:
 6. memory: resident set with the big directory loaded and the big conversation open;
 7. the packaged app in ``dist/`` (when built): folder size (the player's QtMultimedia and
    FFmpeg included), and cold start against the bare window frozen the same way (PyInstaller
-   one-folder, built once into the cache folder);
+   one-folder, built once into the cache folder), with the frozen floor beside it;
 8. the player (issue 11), side by side with the chat-only figures of the same run: a click on
    a chip in the transcript → the first frame at the cited moment painted (10 clicks, each to
    another video when the answer allows; the first click also builds the player); the
