@@ -206,12 +206,12 @@ def describe_error(
         return ErrorInfo(ErrorCode.INVALID_REQUEST,
                          _with_detail("The server refused the question.", err))
     # A timeout is checked before the network error: a slow server is not "no network".
+    # Its detail says which wait ran out (no first byte, a silent stream, the overall
+    # deadline, a gateway's 504); the lead claims none of them, and no "Retry", which the
+    # store list and Settings (where this sentence is shown too) do not offer.
     if isinstance(err, api.RequestTimedOutError):
-        return ErrorInfo(
-            ErrorCode.TIMEOUT,
-            "The server took too long to answer (it stopped sending data). "
-            "Retry, or try again later.",
-        )
+        return ErrorInfo(ErrorCode.TIMEOUT,
+                         _with_detail("The server took too long to answer.", err))
     if isinstance(err, api.NetworkError):
         return ErrorInfo(ErrorCode.NETWORK, _with_detail(
             "Can't reach the server — check the network connection or proxy.", err))

@@ -39,6 +39,17 @@ def test_each_error_class_has_its_own_code_and_sentence(
     assert needle in info.message
 
 
+def test_a_timeout_says_which_wait_ran_out_and_nothing_it_does_not_know() -> None:
+    # A server that accepted the connection and never answered did not "stop sending data",
+    # and the store list that shows this sentence has no Retry to point at.
+    info = describe_error(api.RequestTimedOutError("No answer arrived within the time limit."))
+    assert info.message == ("The server took too long to answer. No answer arrived within the "
+                            "time limit.")
+    stalled = describe_error(api.RequestTimedOutError("The reply stream went silent for too "
+                                                      "long."))
+    assert stalled.message.endswith("The reply stream went silent for too long.")
+
+
 def test_rate_limit_message_says_when() -> None:
     info = describe_error(api.RateLimitedError("x", retry_after=7), now=lambda: 0.0)
     assert info.message.startswith("Rate limited — try again after ")
