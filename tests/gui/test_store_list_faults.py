@@ -1,0 +1,87 @@
+"""A question or Ctrl+N while the knowledge stores are still loading, or after they could not
+be loaded: the app says which (never "Pick a knowledge store first", which blames the user for
+what the server did), and the question stays in the composer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import keyring
+import pytest
+
+from jockey_desktop.app import JockeyDesktop
+from jockey_desktop.core.secrets import KEYRING_USERNAME
+from jockey_desktop.sandbox import Fault
+from jockey_desktop.sandbox.server import SANDBOX_API_KEY
+from tests.helpers.app import Started, ask_via_composer
+from tests.helpers.keyrings import LockableKeyring
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
+
+QUESTION = "What are the main themes?"
+
+
+@pytest.fixture
+def sandbox_key() -> Iterator[None]:
+    """The keychain holds the sandbox server's key (the app connects as to a real server)."""
+    previous = keyring.get_keyring()
+    backend = LockableKeyring()
+    backend.store[("jockey-desktop", KEYRING_USERNAME)] = SANDBOX_API_KEY
+    keyring.set_keyring(backend)
+    yield
+    keyring.set_keyring(previous)
+
+
+def _start_on(start: Started, base_url: str) -> JockeyDesktop:
+    from jockey_desktop.paths import AppPaths
+    from jockey_desktop.settings import AppSettings
+
+    start.data_dir.mkdir(parents=True, exist_ok=True)
+    saved = AppSettings(AppPaths.under(start.data_dir).settings_file)
+    saved.api_base_url = base_url
+    saved.sync()
+    return start(sandbox=False)
+
+
+def _reason(desktop: JockeyDesktop) -> str:
+    label = desktop.window.chat_pane.composer.reason_label
+    return label.text() if label.isVisibleTo(desktop.window) else ""
+
+
+def test_a_question_while_the_stores_could_not_be_loaded_says_so_and_is_kept(
+    qtbot: Any, start: Started, sandbox: Any, sandbox_key: None
+) -> None:
+    broken = sandbox.faults.add(Fault.error(403, "forbidden", times=None,
+                                            path="/knowledge-stores", method="GET"))
+    desktop = _start_on(start, sandbox.base_url)
+    qtbot.waitUntil(lambda: broken.fired > 0
+                    and not desktop.stores.is_loading(), timeout=10_000)
+    assert desktop.stores.stores() == []
+
+    ask_via_composer(desktop, QUESTION)
+    qtbot.waitUntil(lambda: bool(_reason(desktop)), timeout=5_000)
+    reason = _reason(desktop)
+    assert "could not be loaded" in reason and "Refresh" in reason
+    assert "Pick a knowledge store" not in reason
+    assert desktop.window.chat_pane.composer.text() == QUESTION
+
+    notices: list[str] = []
+    desktop.workspace.sig_notice.connect(notices.append)
+    assert not desktop.workspace.new_conversation()  # Ctrl+N
+    assert notices and "could not be loaded" in notices[-1]
+
+
+def test_a_question_while_the_stores_are_loading_says_so_and_is_kept(
+    qtbot: Any, start: Started, sandbox: Any, sandbox_key: None
+) -> None:
+    # Long enough to ask while it lasts; short, because shutting down waits for it.
+    sandbox.faults.add(Fault.latency(3, times=1, path="/knowledge-stores", method="GET"))
+    desktop = _start_on(start, sandbox.base_url)
+    qtbot.waitUntil(desktop.stores.is_loading, timeout=10_000)
+
+    ask_via_composer(desktop, QUESTION)
+    qtbot.waitUntil(lambda: bool(_reason(desktop)), timeout=5_000)
+    reason = _reason(desktop)
+    assert "still loading" in reason and "Pick a knowledge store" not in reason
+    assert desktop.window.chat_pane.composer.text() == QUESTION
