@@ -145,8 +145,10 @@ def _rate_limited(err: BaseException, now: Callable[[], float]) -> ErrorInfo:
     seconds = max(0, math.ceil(float(retry_after)))
     retry_at = now() + seconds
     at = _dt.datetime.fromtimestamp(retry_at).strftime("%H:%M:%S")
-    return ErrorInfo(ErrorCode.RATE_LIMITED,
-                     f"Rate limited — try again after {at} (in {seconds} s).", retry_at)
+    # No "(in N s)": the sentence is saved with the row and shown for as long as it exists,
+    # beside the row's live "Retry in N s" — a frozen count beside a live one disagreed at
+    # once, and was wrong for good after the wait.
+    return ErrorInfo(ErrorCode.RATE_LIMITED, f"Rate limited — try again after {at}.", retry_at)
 
 
 def describe_error(
