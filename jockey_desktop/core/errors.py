@@ -91,6 +91,17 @@ WAIT_LABELS = {
 WAIT_LABEL_DEFAULT = "Waiting to retry"
 
 
+def kept_in_memory_notice(error: BaseException, kept: str) -> str:
+    """The notice of a write the disk refused that is kept in memory and written by itself
+    once there is space (``kept`` says what happens to it): a full disk's own "then try
+    again" would send the user to retry what needs no retry."""
+    from jockey_desktop.core.storage.errors import DiskFullError
+
+    if not isinstance(error, DiskFullError):
+        return f"{error} {kept}"
+    return f"{error.problem} Free some space there: {kept[:1].lower()}{kept[1:]}"
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
     """What the chat shows and saves for one failed turn."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +139,19 @@ def test_every_error_class_reads_without_a_repeated_sentence(cls: type, detail: 
 )
 def test_qa_error_texts(err: Exception, expected: str) -> None:
     assert describe_error(err).message == expected
+
+
+def test_a_write_kept_in_memory_on_a_full_disk_is_not_sent_to_be_tried_again(
+    tmp_path: Path
+) -> None:
+    from jockey_desktop.core.errors import HELD_IN_MEMORY_TEXT, kept_in_memory_notice
+    from jockey_desktop.core.storage.errors import DiskFullError
+
+    notice = kept_in_memory_notice(DiskFullError(tmp_path, "save the answer"),
+                                   HELD_IN_MEMORY_TEXT)
+    assert notice.startswith(f"The disk holding {tmp_path} is full, so the app could not "
+                             "save the answer. Free some space there: this answer is kept in "
+                             "memory and saved by itself")
+    assert "try again" not in notice
+    other = kept_in_memory_notice(OSError("no"), HELD_IN_MEMORY_TEXT)
+    assert other == f"no {HELD_IN_MEMORY_TEXT}"
