@@ -230,6 +230,11 @@ def describe_error(
             "Can't reach the server — check the network connection or proxy.", err))
     if isinstance(err, api.ServerError):
         return ErrorInfo(ErrorCode.SERVER, _with_detail("The server failed to answer.", err))
+    if isinstance(err, api.StreamCutError):
+        # Nothing was misunderstood: the connection closed before the end (a server that
+        # restarted, a proxy that timed out). The partial answer is kept above the sentence.
+        return ErrorInfo(ErrorCode.PROTOCOL, "The connection to the server closed before the "
+                                             "answer was complete.")
     if isinstance(err, api.ProtocolError):
         return ErrorInfo(ErrorCode.PROTOCOL,
                          _with_detail("The server's reply could not be understood.", err))

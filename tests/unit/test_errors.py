@@ -28,6 +28,9 @@ from jockey_desktop.core.errors import ErrorCode, describe_error
         (api.RequestTimedOutError("idle"), ErrorCode.TIMEOUT, "took too long"),
         (api.ServerError("boom", status=500), ErrorCode.SERVER, "server failed"),
         (api.ProtocolError("junk"), ErrorCode.PROTOCOL, "could not be understood"),
+        # A cut stream was not misunderstood: it ended early.
+        (api.StreamCutError("ended early"), ErrorCode.PROTOCOL,
+         "The connection to the server closed before the answer was complete."),
         (api.SessionLostError("expired", status=404), ErrorCode.SESSION_LOST, "session"),
         (api.RequestCancelledError(), ErrorCode.CANCELLED, "Stopped"),
         (ValueError("bug"), ErrorCode.UNKNOWN, "went wrong"),

@@ -217,6 +217,13 @@ class ProtocolError(JockeyError):
     summary = "The server's reply could not be understood."
 
 
+class StreamCutError(ProtocolError):
+    """The reply stream ended (or its connection broke) before the turn's terminal event:
+    nothing was misunderstood, the answer is just incomplete (its partial text is kept)."""
+
+    summary = "The connection to the server closed before the answer was complete."
+
+
 class RequestCancelledError(JockeyError):
     """The request was cancelled through its :class:`CancelToken`."""
 
@@ -255,6 +262,7 @@ __all__ = [
     "SessionStoreMismatchError",
     "StoreNotFoundError",
     "StoreNotReadyError",
+    "StreamCutError",
     "UploadNotFoundError",
     "UploadSourceChangedError",
     "UploadUrlExpiredError",
