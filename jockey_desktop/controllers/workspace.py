@@ -57,11 +57,13 @@ PICK_A_STORE_TO_ASK = "Pick a knowledge store first, then ask your question."
 STORES_LOADING = "The knowledge stores are still loading — try again in a moment."
 STORES_LOADING_TO_ASK = ("Your question was not sent: the knowledge stores are still loading. "
                          "Send it again in a moment.")
-STORES_NOT_LOADED = ("The knowledge stores could not be loaded (the notice above says why). "
-                     "Open the store list and press Refresh to try again.")
+#: The notice above the chat says why and what to do (Refresh, or replace a rejected key):
+#: repeating one remedy here would be wrong advice for the other.
+STORES_NOT_LOADED = ("The knowledge stores could not be loaded (the notice above says why), so "
+                     "no conversation can be started yet.")
 STORES_NOT_LOADED_TO_ASK = ("Your question was not sent: the knowledge stores could not be "
-                            "loaded (the notice above says why). Open the store list and press "
-                            "Refresh, then send it again.")
+                            "loaded (the notice above says why and what to do). It stays here "
+                            "to send once they are.")
 #: How to restore, added to the damaged-database notice.
 RESTORE_HINT = "To do that, use File → Restore newest backup…"
 NO_BACKUP_TEXT = ("There is no backup of your conversations yet. A backup is taken once a day "

@@ -62,7 +62,7 @@ def test_a_question_while_the_stores_could_not_be_loaded_says_so_and_is_kept(
     ask_via_composer(desktop, QUESTION)
     qtbot.waitUntil(lambda: bool(_reason(desktop)), timeout=5_000)
     reason = _reason(desktop)
-    assert "could not be loaded" in reason and "Refresh" in reason
+    assert "could not be loaded" in reason and "the notice above says why" in reason
     assert "Pick a knowledge store" not in reason
     assert desktop.window.chat_pane.composer.text() == QUESTION
 
