@@ -36,6 +36,8 @@ class ErrorCode(str, Enum):
     SESSION_LOST = "session_lost"
     SESSION_STORE_MISMATCH = "session_store_mismatch"
     INVALID_REQUEST = "invalid_request"
+    #: No Jockey API at the base URL (its list of knowledge stores was "not found").
+    API_NOT_FOUND = "api_not_found"
     NETWORK = "network"
     TIMEOUT = "timeout"
     SERVER = "server"
@@ -209,6 +211,15 @@ def describe_error(
                          "Your API key was rejected — open Settings to replace it.")
     if isinstance(err, api.RateLimitedError):
         return _rate_limited(err, now)
+    if isinstance(err, api.ApiNotFoundError):
+        # Checked before a gone store: "the knowledge store this knowledge store no longer
+        # exists" was said of a wrong address.
+        return ErrorInfo(
+            ErrorCode.API_NOT_FOUND,
+            "The server at this address does not offer the Jockey API (it answered “not "
+            "found” for the list of knowledge stores) — open Settings to check the API base "
+            "URL (it ends in /v1.3).",
+        )
     if isinstance(err, api.StoreNotFoundError):
         return ErrorInfo(
             ErrorCode.STORE_NOT_FOUND,

@@ -1,6 +1,7 @@
 """A question or Ctrl+N while the knowledge stores are still loading, or after they could not
 be loaded: the app says which (never "Pick a knowledge store first", which blames the user for
-what the server did), and the question stays in the composer."""
+what the server did), and the question stays in the composer; and a wrong API address is
+named as such (not as a knowledge store that is gone)."""
 
 from __future__ import annotations
 
@@ -85,3 +86,17 @@ def test_a_question_while_the_stores_are_loading_says_so_and_is_kept(
     reason = _reason(desktop)
     assert "still loading" in reason and "Pick a knowledge store" not in reason
     assert desktop.window.chat_pane.composer.text() == QUESTION
+
+
+def test_a_wrong_api_address_is_named_as_such_not_as_a_store_that_is_gone(
+    qtbot: Any, start: Started, sandbox: Any, sandbox_key: None
+) -> None:
+    # What a web server at the wrong address (no /v1.3, another service) answers.
+    sandbox.faults.add(Fault.error(404, "not_found", "File not found", times=None,
+                                   path="/knowledge-stores", method="GET"))
+    desktop = _start_on(start, sandbox.base_url)
+    warning = desktop.window.store_picker.warning_label
+    qtbot.waitUntil(lambda: "Could not load" in warning.text(), timeout=10_000)
+    assert "does not offer the Jockey API" in warning.text()
+    assert "API base URL" in warning.text()
+    assert "no longer exists" not in warning.text()

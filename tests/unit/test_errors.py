@@ -20,6 +20,8 @@ from jockey_desktop.core.errors import ErrorCode, describe_error
         (api.RateLimitedError("slow down", status=429, retry_after=7), ErrorCode.RATE_LIMITED,
          "try again after"),
         (api.StoreNotFoundError("gone", status=404), ErrorCode.STORE_NOT_FOUND, "no longer exists"),
+        (api.ApiNotFoundError("File not found", status=404), ErrorCode.API_NOT_FOUND,
+         "does not offer the Jockey API"),
         (api.StoreNotReadyError("none ready", status=400), ErrorCode.STORE_NOT_READY, "indexing"),
         (api.SessionStoreMismatchError("other", status=400), ErrorCode.SESSION_STORE_MISMATCH,
          "new conversation"),

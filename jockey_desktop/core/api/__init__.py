@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from jockey_desktop.core.api.cancel import CancelToken
 from jockey_desktop.core.api.citations import Citation, WebSource
 from jockey_desktop.core.api.errors import (
+    ApiNotFoundError,
     AssetNotFoundError,
     AuthenticationError,
     CollectionNotFoundError,
@@ -94,6 +95,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_BASE_URL",
     "USER_AGENT",
+    "ApiNotFoundError",
     "Asset",
     "AssetDetail",
     "AssetNotFoundError",

@@ -98,6 +98,13 @@ class NotFoundError(JockeyError):
     summary = "The requested object was not found on the server."
 
 
+class ApiNotFoundError(NotFoundError):
+    """The list of knowledge stores itself was not found (HTTP 404 on ``/knowledge-stores``):
+    no Jockey API answers at the base URL (a wrong address, a missing ``/v1.3``)."""
+
+    summary = "The server at this address does not offer the Jockey API."
+
+
 class StoreNotFoundError(NotFoundError):
     """A knowledge store (or, via the subclass, an item) does not exist (HTTP 404)."""
 
@@ -240,6 +247,7 @@ def size_text(n_bytes: int) -> str:
 
 
 __all__ = [
+    "ApiNotFoundError",
     "AssetNotFoundError",
     "AuthenticationError",
     "CollectionNotFoundError",
@@ -401,6 +409,9 @@ def _not_found_class(path: str) -> type[NotFoundError]:
         return CollectionNotFoundError
     if "/items/" in path:
         return ItemNotFoundError
+    if path.split("?", 1)[0].rstrip("/").endswith("/knowledge-stores"):
+        # Not a store that is gone: the list of stores, so no Jockey API at this address.
+        return ApiNotFoundError
     return StoreNotFoundError
 
 
