@@ -793,7 +793,10 @@ class MainWindow(QMainWindow):
         proxy when one is in use."""
         self.connection_label.setTextFormat(Qt.TextFormat.PlainText)  # a configured URL
         self.connection_label.setText(text)
-        self.connection_label.setToolTip(plain_tooltip(f"Connected to: {text}"))
+        # "Server in use", not "Connected to": the label names the server even while it
+        # cannot be reached, and "Connected to: Not connected" said nothing.
+        self.connection_label.setToolTip(plain_tooltip(
+            text if text == NOT_CONNECTED else f"Server in use: {text}"))
         self.connection_label.setAccessibleDescription(text)
 
     @Slot(object)
