@@ -57,6 +57,11 @@ PICK_A_STORE_TO_ASK = "Pick a knowledge store first, then ask your question."
 STORES_LOADING = "The knowledge stores are still loading — try again in a moment."
 STORES_LOADING_TO_ASK = ("Your question was not sent: the knowledge stores are still loading. "
                          "Send it again in a moment.")
+#: The server has no store at all (a new account): there is nothing to pick.
+NO_STORES = ("There is no knowledge store yet — create one and add videos with Manage… "
+             "(beside the store picker).")
+NO_STORES_TO_ASK = ("Your question was not sent: there is no knowledge store to ask about yet. "
+                    "Create one and add videos with Manage… (beside the store picker).")
 #: The notice above the chat says why and what to do (Refresh, or replace a rejected key):
 #: repeating one remedy here would be wrong advice for the other.
 STORES_NOT_LOADED = ("The knowledge stores could not be loaded (the notice above says why), so "
@@ -530,12 +535,14 @@ class Workspace(QObject):
     # ----------------------------------------------------------------- stores
 
     def _why_no_store(self, *, asking: bool) -> str:
-        """Why no store is picked: the list is loading, could not be loaded, or the user has
-        not picked one (``asking``: said of a question put back in the composer)."""
+        """Why no store is picked: the list is loading, could not be loaded, is empty, or the
+        user has not picked one (``asking``: said of a question put back in the composer)."""
         if self._stores.is_loading():
             return STORES_LOADING_TO_ASK if asking else STORES_LOADING
         if self._stores_failed:
             return STORES_NOT_LOADED_TO_ASK if asking else STORES_NOT_LOADED
+        if not self._stores.stores():
+            return NO_STORES_TO_ASK if asking else NO_STORES
         return PICK_A_STORE_TO_ASK if asking else PICK_A_STORE
 
     @Slot(str)

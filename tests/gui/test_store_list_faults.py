@@ -6,6 +6,7 @@ named as such (not as a knowledge store that is gone)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import keyring
@@ -13,7 +14,7 @@ import pytest
 
 from jockey_desktop.app import JockeyDesktop
 from jockey_desktop.core.secrets import KEYRING_USERNAME
-from jockey_desktop.sandbox import Fault
+from jockey_desktop.sandbox import Fault, Pace
 from jockey_desktop.sandbox.server import SANDBOX_API_KEY
 from tests.helpers.app import Started, ask_via_composer
 from tests.helpers.keyrings import LockableKeyring
@@ -100,3 +101,27 @@ def test_a_wrong_api_address_is_named_as_such_not_as_a_store_that_is_gone(
     assert "does not offer the Jockey API" in warning.text()
     assert "API base URL" in warning.text()
     assert "no longer exists" not in warning.text()
+
+
+def test_a_question_on_an_account_with_no_store_says_to_create_one(
+    qtbot: Any, start: Started, sandbox_key: None, tmp_path: Path
+) -> None:
+    from jockey_desktop.sandbox.server import SandboxServer
+
+    empty = SandboxServer(stores_dir=tmp_path / "no-stores", pace=Pace.instant())
+    (tmp_path / "no-stores").mkdir()
+    empty.start()
+    try:
+        desktop = _start_on(start, empty.base_url)
+        qtbot.waitUntil(lambda: not desktop.stores.is_loading()
+                        and "No knowledge stores" in desktop.window.store_picker.button.text(),
+                        timeout=10_000)
+        ask_via_composer(desktop, QUESTION)
+        qtbot.waitUntil(lambda: bool(_reason(desktop)), timeout=5_000)
+        # "Pick a knowledge store first" could not be done: there is none to pick.
+        assert "no knowledge store to ask about yet" in _reason(desktop)
+        assert "Manage…" in _reason(desktop)
+        assert desktop.window.chat_pane.composer.text() == QUESTION
+    finally:
+        start.stop_all()
+        empty.stop()
