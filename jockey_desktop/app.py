@@ -166,9 +166,12 @@ class JockeyDesktop(QObject):
                 repo = storage.open_repository(self.paths.database, self.paths.backups)
         except Exception as exc:
             too_new = isinstance(exc, storage.DatabaseTooNewError)
+            # A too-new database's sentence already names the file and says it was left
+            # untouched; saying it twice read as two different problems.
             self._fail("database", self.options,
                        "Conversations saved by a newer version" if too_new
                        else "Cannot open the conversation history",
+                       str(exc) if too_new else
                        f"{exc}\n\nThe file was left untouched: {self.paths.database}")
             return False
         # A damaged page met later takes the same path as one met here (controllers.damage).

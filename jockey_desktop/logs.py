@@ -6,6 +6,7 @@ stack) passes a filter that replaces any registered secret before a handler sees
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import logging.handlers
@@ -128,4 +129,7 @@ def close_logging(handler: logging.Handler | None) -> None:
     """Detach and close a handler made by :func:`setup_logging`."""
     if handler is not None:
         logging.getLogger().removeHandler(handler)
-        handler.close()
+        # Its last flush can meet a full disk: the file is closed all the same, and a
+        # traceback at quit (or at a start refused for that disk) would say nothing more.
+        with contextlib.suppress(OSError):
+            handler.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
+import shutil
 import time
 from functools import partial
 from pathlib import Path
@@ -131,6 +132,13 @@ class SingleInstanceGuard(QObject):
                     "read-only (permission denied).")
         if error == QLockFile.LockError.NoError:
             return ""
+        # QLockFile says only "unknown error" when its file cannot be written; a full disk
+        # is the common case (the data folder's own write test passes: an empty file needs
+        # no space), and one the user can act on.
+        if _disk_is_full(self._lock_path.parent):
+            return (f"Cannot create the lock file {self._lock_path}: the disk holding "
+                    f"{self._lock_path.parent} is full. Free some space there, or choose "
+                    "another folder with --data-dir.")
         return f"Cannot create the lock file {self._lock_path}."
 
     def holder_pid(self) -> int | None:
@@ -245,3 +253,11 @@ class SingleInstanceGuard(QObject):
             return
         socket.abort()
         socket.deleteLater()
+
+
+def _disk_is_full(folder: Path) -> bool:
+    """True when the disk holding ``folder`` has (next to) no room left for a lock file."""
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False

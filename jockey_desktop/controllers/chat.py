@@ -60,6 +60,7 @@ from jockey_desktop.core.errors import (
     STOPPED_TEXT,
     ErrorCode,
     describe_error,
+    kept_in_memory_notice,
     retry_wait_seconds,
 )
 from jockey_desktop.core.limits import MAX_QUESTION_CHARS, too_long_reason
@@ -850,7 +851,8 @@ class ChatController(QObject):
         log.warning("disk full: holding a write in memory (%s)", key[0])
         if held.shown is not None:
             self._feed.messages([held.shown])
-            self.sig_notice.emit(held.conversation_id, f"{error} {HELD_IN_MEMORY_TEXT}")
+            self.sig_notice.emit(held.conversation_id,
+                                 kept_in_memory_notice(error, HELD_IN_MEMORY_TEXT))
         if not self._held_retry.isActive():
             self._held_retry.start()
 
@@ -981,7 +983,8 @@ class ChatController(QObject):
         if (isinstance(error, DiskFullError) and turn is not None and turn.closing is None
                 and not turn.told_disk_full):
             turn.told_disk_full = True
-            self.sig_notice.emit(turn.conversation_id, f"{error} {ARRIVING_IN_MEMORY_TEXT}")
+            self.sig_notice.emit(turn.conversation_id,
+                                 kept_in_memory_notice(error, ARRIVING_IN_MEMORY_TEXT))
 
     @staticmethod
     def _write_failed(what: str, error: BaseException) -> None:

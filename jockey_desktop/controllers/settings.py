@@ -265,7 +265,7 @@ class SettingsController(QObject):
         if not key.strip():
             self.sig_test_result.emit(False, "Enter an API key first.")
             return
-        problem = _key_problem(key)
+        problem = _key_problem(key) or _url_problem(base_url)
         if problem is not None:
             self.sig_test_result.emit(False, problem)
             return
@@ -322,7 +322,18 @@ def _key_problem(key: str) -> str | None:
     return api_key_problem(key)
 
 
+def _url_problem(base_url: str | None) -> str | None:
+    # Said before a client is made: the client refuses such a URL with a ValueError, which
+    # the test's result then called a bug ("Something went wrong in the app").
+    from jockey_desktop.core.api.urls import base_url_problem
+
+    return base_url_problem(base_url) if base_url else None
+
+
 def _default_client_factory(key: str, base_url: str | None) -> FullApiClient:
     from jockey_desktop.core.api import DEFAULT_BASE_URL, JockeyClient
 
-    return JockeyClient(key, base_url or DEFAULT_BASE_URL)
+    # No retries: the user pressed Test and waits for the answer of now (a refused
+    # connection was retried with back-off, leaving "Testing…" for seconds); pressing Test
+    # again is the retry.
+    return JockeyClient(key, base_url or DEFAULT_BASE_URL, max_retries=0)

@@ -52,6 +52,23 @@ def _create_fork(repo: ConversationStore, origin: Conversation, message_id: int,
 
 PICK_A_STORE = "Pick a knowledge store first (the picker above the chat)."
 PICK_A_STORE_TO_ASK = "Pick a knowledge store first, then ask your question."
+#: Why there is no store to pick while the list is on its way or could not be read: not
+#: "Pick a knowledge store first", which blames the user for what the server did.
+STORES_LOADING = "The knowledge stores are still loading — try again in a moment."
+STORES_LOADING_TO_ASK = ("Your question was not sent: the knowledge stores are still loading. "
+                         "Send it again in a moment.")
+#: The server has no store at all (a new account): there is nothing to pick.
+NO_STORES = ("There is no knowledge store yet — create one and add videos with Manage… "
+             "(beside the store picker).")
+NO_STORES_TO_ASK = ("Your question was not sent: there is no knowledge store to ask about yet. "
+                    "Create one and add videos with Manage… (beside the store picker).")
+#: The notice above the chat says why and what to do (Refresh, or replace a rejected key):
+#: repeating one remedy here would be wrong advice for the other.
+STORES_NOT_LOADED = ("The knowledge stores could not be loaded (the notice above says why), so "
+                     "no conversation can be started yet.")
+STORES_NOT_LOADED_TO_ASK = ("Your question was not sent: the knowledge stores could not be "
+                            "loaded (the notice above says why and what to do). It stays here "
+                            "to send once they are.")
 #: How to restore, added to the damaged-database notice.
 RESTORE_HINT = "To do that, use File → Restore newest backup…"
 NO_BACKUP_TEXT = ("There is no backup of your conversations yet. A backup is taken once a day "
@@ -146,6 +163,10 @@ class Workspace(QObject):
         self._sent_selections: dict[int, list[dict[str, object]]] = {}
         #: "Also search the web" for the conversation a Send from the empty screen starts.
         self._web_search_next = False
+        #: The store list's last load failed (until it is loaded again).
+        self._stores_failed = False
+        stores.sig_stores_failed.connect(self._on_stores_failed)
+        stores.sig_loading.connect(self._on_stores_loading)
         chat.sig_refused.connect(self._on_chat_refused)
         # Queued even from the GUI thread: the read that met the damage returns first.
         self._sig_damage_met.connect(self._on_damage_met, Qt.ConnectionType.QueuedConnection)
@@ -236,7 +257,7 @@ class Workspace(QObject):
         """
         store = self._picked
         if store is None:
-            self.sig_notice.emit(PICK_A_STORE)
+            self.sig_notice.emit(self._why_no_store(asking=False))
             return False
         current = self._current
         if current is not None:
@@ -291,7 +312,7 @@ class Workspace(QObject):
             self._ask(current, text)
             return
         if self._picked is None:
-            self.sig_refused.emit(PICK_A_STORE_TO_ASK)
+            self.sig_refused.emit(self._why_no_store(asking=True))
             return
         self.new_conversation(then=partial(self._ask_text, text),
                               on_failed=self._not_started)
@@ -513,6 +534,25 @@ class Workspace(QObject):
 
     # ----------------------------------------------------------------- stores
 
+    def _why_no_store(self, *, asking: bool) -> str:
+        """Why no store is picked: the list is loading, could not be loaded, is empty, or the
+        user has not picked one (``asking``: said of a question put back in the composer)."""
+        if self._stores.is_loading():
+            return STORES_LOADING_TO_ASK if asking else STORES_LOADING
+        if self._stores_failed:
+            return STORES_NOT_LOADED_TO_ASK if asking else STORES_NOT_LOADED
+        if not self._stores.stores():
+            return NO_STORES_TO_ASK if asking else NO_STORES
+        return PICK_A_STORE_TO_ASK if asking else PICK_A_STORE
+
+    @Slot(str)
+    def _on_stores_failed(self, _reason: str) -> None:
+        self._stores_failed = True
+
+    @Slot()
+    def _on_stores_loading(self) -> None:
+        self._stores_failed = False
+
     @Slot(object)
     def on_store_shown(self, store: object) -> None:
         """The picker shows another store (for any reason): new conversations go there."""
@@ -522,6 +562,7 @@ class Workspace(QObject):
     def on_stores_loaded(self, stores: object) -> None:
         """Choose the store to show: the open conversation's, else the one chosen last time,
         else (once readiness is known) the first store with ready videos."""
+        self._stores_failed = False
         listed = list(stores) if isinstance(stores, list) else []
         wanted = self._current.store_id if self._current is not None else None
         wanted = wanted or self._stores.last_store_id()

@@ -36,6 +36,8 @@ class ErrorCode(str, Enum):
     SESSION_LOST = "session_lost"
     SESSION_STORE_MISMATCH = "session_store_mismatch"
     INVALID_REQUEST = "invalid_request"
+    #: No Jockey API at the base URL (its list of knowledge stores was "not found").
+    API_NOT_FOUND = "api_not_found"
     NETWORK = "network"
     TIMEOUT = "timeout"
     SERVER = "server"
@@ -89,6 +91,17 @@ WAIT_LABELS = {
     "connection": "Could not connect",
 }
 WAIT_LABEL_DEFAULT = "Waiting to retry"
+
+
+def kept_in_memory_notice(error: BaseException, kept: str) -> str:
+    """The notice of a write the disk refused that is kept in memory and written by itself
+    once there is space (``kept`` says what happens to it): a full disk's own "then try
+    again" would send the user to retry what needs no retry."""
+    from jockey_desktop.core.storage.errors import DiskFullError
+
+    if not isinstance(error, DiskFullError):
+        return f"{error} {kept}"
+    return f"{error.problem} Free some space there: {kept[:1].lower()}{kept[1:]}"
 
 
 @dataclass(frozen=True)
@@ -145,8 +158,10 @@ def _rate_limited(err: BaseException, now: Callable[[], float]) -> ErrorInfo:
     seconds = max(0, math.ceil(float(retry_after)))
     retry_at = now() + seconds
     at = _dt.datetime.fromtimestamp(retry_at).strftime("%H:%M:%S")
-    return ErrorInfo(ErrorCode.RATE_LIMITED,
-                     f"Rate limited — try again after {at} (in {seconds} s).", retry_at)
+    # No "(in N s)": the sentence is saved with the row and shown for as long as it exists,
+    # beside the row's live "Retry in N s" — a frozen count beside a live one disagreed at
+    # once, and was wrong for good after the wait.
+    return ErrorInfo(ErrorCode.RATE_LIMITED, f"Rate limited — try again after {at}.", retry_at)
 
 
 def describe_error(
@@ -196,6 +211,15 @@ def describe_error(
                          "Your API key was rejected — open Settings to replace it.")
     if isinstance(err, api.RateLimitedError):
         return _rate_limited(err, now)
+    if isinstance(err, api.ApiNotFoundError):
+        # Checked before a gone store: "the knowledge store this knowledge store no longer
+        # exists" was said of a wrong address.
+        return ErrorInfo(
+            ErrorCode.API_NOT_FOUND,
+            "The server at this address does not offer the Jockey API (it answered “not "
+            "found” for the list of knowledge stores) — open Settings to check the API base "
+            "URL (it ends in /v1.3).",
+        )
     if isinstance(err, api.StoreNotFoundError):
         return ErrorInfo(
             ErrorCode.STORE_NOT_FOUND,
@@ -206,17 +230,22 @@ def describe_error(
         return ErrorInfo(ErrorCode.INVALID_REQUEST,
                          _with_detail("The server refused the question.", err))
     # A timeout is checked before the network error: a slow server is not "no network".
+    # Its detail says which wait ran out (no first byte, a silent stream, the overall
+    # deadline, a gateway's 504); the lead claims none of them, and no "Retry", which the
+    # store list and Settings (where this sentence is shown too) do not offer.
     if isinstance(err, api.RequestTimedOutError):
-        return ErrorInfo(
-            ErrorCode.TIMEOUT,
-            "The server took too long to answer (it stopped sending data). "
-            "Retry, or try again later.",
-        )
+        return ErrorInfo(ErrorCode.TIMEOUT,
+                         _with_detail("The server took too long to answer.", err))
     if isinstance(err, api.NetworkError):
         return ErrorInfo(ErrorCode.NETWORK, _with_detail(
             "Can't reach the server — check the network connection or proxy.", err))
     if isinstance(err, api.ServerError):
         return ErrorInfo(ErrorCode.SERVER, _with_detail("The server failed to answer.", err))
+    if isinstance(err, api.StreamCutError):
+        # Nothing was misunderstood: the connection closed before the end (a server that
+        # restarted, a proxy that timed out). The partial answer is kept above the sentence.
+        return ErrorInfo(ErrorCode.PROTOCOL, "The connection to the server closed before the "
+                                             "answer was complete.")
     if isinstance(err, api.ProtocolError):
         return ErrorInfo(ErrorCode.PROTOCOL,
                          _with_detail("The server's reply could not be understood.", err))

@@ -196,8 +196,11 @@ class ApiKeyStore:
                     "GNOME Keyring or KWallet), so the key is kept in memory for this run "
                     "only.")
         if self._memory_key:
-            return ("The OS keychain could not be used just now, so the key is kept in "
-                    "memory for this run only.")
+            # What to do, not only what happened: without it a user who unlocks later
+            # still finds the older key (or none) at the next start.
+            return ("The OS keychain could not be used just now (it may be locked), so the "
+                    "key is kept in memory for this run only. To keep it, unlock the "
+                    "keychain, then save the key again.")
         return ("The OS keychain could not be read; it may be locked. Unlock it: the app "
                 "looks again when you open Settings or send a question. A key stored there "
                 "is kept.")

@@ -17,6 +17,9 @@ class SessionState(str, Enum):
     """
 
     NEW = "Nothing asked yet"
+    #: Questions asked, none answered yet (the first is on its way, waiting, or failed):
+    #: "Nothing asked yet" beside a question on screen read as if it had been lost.
+    UNANSWERED = "No answer yet"
     ACTIVE = "Jockey remembers this conversation"
     #: No session, but earlier answers exist: the server forgot it, and the next question
     #: starts a new session seeded with a recap.
@@ -26,6 +29,9 @@ class SessionState(str, Enum):
 #: What each state means, for the header's tooltip.
 SESSION_HINTS = {
     SessionState.NEW: "Your first question starts the conversation on this knowledge store.",
+    SessionState.UNANSWERED: (
+        "Jockey has not answered a question of this conversation yet, so it has nothing to "
+        "remember; the first answer starts the conversation on this knowledge store."),
     SessionState.ACTIVE: (
         "Follow-up questions can refer to earlier answers (“those videos”, “the first "
         "theme”). Jockey keeps a conversation for a limited time; if it forgets it, the app "
@@ -41,10 +47,11 @@ def session_state(conversation: Conversation, messages: Iterable[Message] = ()) 
     """The session state of ``conversation`` given (some of) its transcript.
 
     No session yet but earlier answers (or a seam, or a lost-session failure) means the
-    server forgot it.
+    server forgot it; no session and no answer, but a question, means none has been answered.
     """
     if conversation.session_id:
         return SessionState.ACTIVE
+    asked = False
     for message in messages:
         if (
             message.role is Role.SEAM
@@ -52,4 +59,5 @@ def session_state(conversation: Conversation, messages: Iterable[Message] = ()) 
             or (message.role is Role.ASSISTANT and message.status is MessageStatus.COMPLETE)
         ):
             return SessionState.EXPIRED
-    return SessionState.NEW
+        asked = asked or message.role is Role.USER
+    return SessionState.UNANSWERED if asked else SessionState.NEW

@@ -212,6 +212,8 @@ class MainWindow(QMainWindow):
         # The welcome page is built when first shown: the first paint always shows the main
         # page (the key lookup that may lead to the welcome page runs after it).
         self._welcome: WelcomePage | None = None
+        #: Why a stored key could not be read (the welcome page says it), or "".
+        self._key_problem = ""
 
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.splitter)
@@ -600,6 +602,7 @@ class MainWindow(QMainWindow):
             page.sig_enter_key_requested.connect(self.sig_enter_key_requested)
             page.sig_enter_key_requested.connect(self.open_settings)
             page.sig_try_sandbox_requested.connect(self.sig_try_sandbox_requested)
+            page.set_problem(self._key_problem)
             self.pages.addWidget(page)
             self._welcome = page
         return self._welcome
@@ -790,7 +793,10 @@ class MainWindow(QMainWindow):
         proxy when one is in use."""
         self.connection_label.setTextFormat(Qt.TextFormat.PlainText)  # a configured URL
         self.connection_label.setText(text)
-        self.connection_label.setToolTip(plain_tooltip(f"Connected to: {text}"))
+        # "Server in use", not "Connected to": the label names the server even while it
+        # cannot be reached, and "Connected to: Not connected" said nothing.
+        self.connection_label.setToolTip(plain_tooltip(
+            text if text == NOT_CONNECTED else f"Server in use: {text}"))
         self.connection_label.setAccessibleDescription(text)
 
     @Slot(object)
@@ -802,6 +808,14 @@ class MainWindow(QMainWindow):
             self.show_welcome()
         else:
             self.show_main()
+
+    @Slot(str)
+    def set_key_problem(self, text: str) -> None:
+        """Why a stored key could not be read ("" once it could): on the welcome page, which
+        otherwise reads as if no key had ever been saved."""
+        self._key_problem = text
+        if self._welcome is not None:
+            self._welcome.set_problem(text)
 
     @Slot(str)
     def show_transient(self, text: str) -> None:

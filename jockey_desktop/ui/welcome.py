@@ -56,6 +56,16 @@ class WelcomePage(QWidget):
         self.sandbox_button.setProperty("big", True)
         self.sandbox_button.clicked.connect(self.sig_try_sandbox_requested)
 
+        # Why a key the user has may not be found (a locked keychain): it stays on the page
+        # (the status bar's copy is gone after seconds, and this page reads as a first run).
+        self.problem_label = QLabel(self)
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.problem_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.problem_label.setProperty("role", "error")
+        self.problem_label.setAccessibleName("Why no API key was found")
+        self.problem_label.hide()
+
         self.note_label = QLabel(f"{KEY_NOTE}\n\n{SANDBOX_NOTE}", self)
         self.note_label.setWordWrap(True)
         self.note_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -76,6 +86,7 @@ class WelcomePage(QWidget):
         column.addWidget(self.title_label)
         column.addWidget(self.tagline_label)
         column.addSpacing(16)
+        column.addWidget(self.problem_label)
         column.addLayout(buttons)
         column.addSpacing(16)
         column.addWidget(self.note_label)
@@ -89,3 +100,8 @@ class WelcomePage(QWidget):
         holder.setMaximumWidth(620)
         outer.addWidget(holder, 4)
         outer.addStretch(1)
+
+    def set_problem(self, text: str) -> None:
+        """Say why a stored key could not be read ("" hides the line)."""
+        self.problem_label.setText(text)
+        self.problem_label.setVisible(bool(text))

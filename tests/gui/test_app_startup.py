@@ -123,7 +123,9 @@ def test_a_database_from_a_newer_version_is_refused_and_left_untouched(
     assert create(data) is None
     assert JockeyDesktop.last_start_failure == "database"
     assert db.read_bytes() == before
-    assert "newer version" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "newer version" in err and str(db) in err
+    assert err.count("left untouched") == 1  # said once, not twice
     # The data dir stays usable by the newer app: our lock was released.
     assert not (data / "jockey-desktop.lock").exists()
 

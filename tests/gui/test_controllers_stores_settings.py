@@ -197,6 +197,32 @@ def test_connection_test_reports_success_and_failure_without_the_key(
     assert result.args == [False, "Enter an API key first."]
 
 
+def test_connection_test_of_a_bad_address_says_what_is_wrong_with_it(
+    qtbot: Any, runner: TaskRunner
+) -> None:
+    # The client refuses such an address with a ValueError, once reported as a bug.
+    settings = SettingsController(ApiKeyStore(), runner)
+    with qtbot.waitSignal(settings.sig_test_result) as result:
+        settings.test_connection("sandbox", "htp:/nonsense")
+    assert result.args == [False, "The API base URL must start with https:// (or http:// for "
+                                  "a server on this computer)."]
+
+
+def test_connection_test_answers_with_the_first_failure_without_retrying(
+    qtbot: Any, runner: TaskRunner, sandbox: Any
+) -> None:
+    from jockey_desktop.sandbox import Fault
+
+    busy = sandbox.faults.add(Fault.error(503, "service_unavailable", times=None,
+                                          path="/knowledge-stores", method="GET"))
+    settings = SettingsController(ApiKeyStore(), runner)
+    with qtbot.waitSignal(settings.sig_test_result, timeout=10_000) as result:
+        settings.test_connection("sandbox", sandbox.base_url)
+    ok, text = result.args
+    assert not ok and text.startswith("The server failed to answer.")
+    assert busy.fired == 1  # "Testing…" is not held through the client's back-off
+
+
 def test_with_the_env_key_set_a_saved_key_is_stored_but_the_env_key_stays_in_use(
     qtbot: Any, runner: TaskRunner, memory_keyring: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

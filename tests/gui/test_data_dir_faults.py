@@ -58,6 +58,28 @@ def test_a_read_only_data_folder_is_reported_as_read_only(tmp_path: Path) -> Non
                                        "read-only disk")
 
 
+def test_a_full_disk_at_start_up_is_named_without_a_traceback(tmp_path: Path) -> None:
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    reason = mount_unavailable_reason(mount_point)
+    if reason is not None:
+        pytest.skip(reason)
+    data = mount_point / "data"
+    # Filled to the last byte: empty files (the folder's write test) still fit, the lock
+    # file's few bytes do not.
+    setup = (f"mount -t tmpfs -o size=512k tmpfs '{mount_point}' && "
+             f"(dd if=/dev/zero of='{mount_point}/filler' bs=4k 2>/dev/null; "
+             f"dd if=/dev/zero of='{mount_point}/filler2' bs=1 2>/dev/null; true)")
+    run = run_with_private_mounts(setup, [sys.executable, "-c", START_APP, str(data)],
+                                  env=_env())
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "data-dir"
+    # It said "Cannot create the lock file …." without a reason, then crashed closing its
+    # log on the same disk.
+    assert f"the disk holding {data} is full" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
 def test_a_read_only_lock_is_not_called_another_instance(
     qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

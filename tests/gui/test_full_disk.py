@@ -99,6 +99,8 @@ def test_an_answer_finishing_on_a_full_disk_is_kept_and_saved_when_space_returns
     conversation_id = fill_disk_mid_answer(qtbot, desktop, repo)
     # The partial flush fails: said once, the answer keeps arriving.
     qtbot.waitUntil(lambda: "keeps arriving" in pane.notice.text(), timeout=10_000)
+    # Nothing for the user to try again: the answer is written by itself once there is space.
+    assert "try again" not in pane.notice.text() and "Free some space" in pane.notice.text()
     qtbot.waitUntil(lambda: not desktop.chat.is_busy(conversation_id), timeout=20_000)
     assert not pane.is_busy()  # Send again, not a Stop that does nothing
     qtbot.waitUntil(lambda: desktop.chat.held_write_count() == 1, timeout=5_000)
@@ -108,6 +110,7 @@ def test_an_answer_finishing_on_a_full_disk_is_kept_and_saved_when_space_returns
     assert shown.status is MessageStatus.COMPLETE  # ...the whole answer on screen
     assert shown.error_code == ErrorCode.NOT_SAVED and len(shown.text) > len(stored.text)
     assert "kept in memory" in pane.notice.text()
+    assert "try again" not in pane.notice.text()
     assert str(desktop.paths.database.parent) in pane.notice.text()
     # Reopened (as from the sidebar), the answer is still shown from memory.
     desktop.workspace.open(conversation_id)

@@ -106,3 +106,31 @@ def test_a_send_while_the_keychain_is_unreadable_says_so(
     finally:
         runner.shutdown(2000)
         storage.shutdown(2000)
+
+
+def test_the_welcome_page_says_the_keychain_could_not_be_read_for_as_long_as_it_is_shown(
+    qtbot: Any, start: Started, sandbox: Any, locked_keychain: LockableKeyring
+) -> None:
+    from jockey_desktop.paths import AppPaths
+    from jockey_desktop.settings import AppSettings
+
+    start.data_dir.mkdir(parents=True)
+    saved = AppSettings(AppPaths.under(start.data_dir).settings_file)
+    saved.api_base_url = sandbox.base_url
+    saved.sync()
+    desktop = start(sandbox=False)
+    window = desktop.window
+    qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
+    problem = window.welcome.problem_label
+    # On the page itself, not only in the status bar (whose copy is gone after seconds):
+    # without it the page reads as a first run, as if no key had ever been saved.
+    qtbot.waitUntil(lambda: problem.isVisibleTo(window) and "could not be read"
+                    in problem.text(), timeout=5_000)
+    assert NO_KEY not in problem.text()
+    window.show_status("", 0)  # the status bar's copy gone
+    assert problem.isVisibleTo(window)
+
+    locked_keychain.locked = False
+    window.welcome.key_button.click()  # opens Settings, which looks again
+    qtbot.waitUntil(lambda: desktop.connection.uses_key(KEY), timeout=5_000)
+    assert not problem.isVisibleTo(window) and problem.text() == ""

@@ -334,6 +334,16 @@ def test_connection_label_is_plain(window) -> None:
     assert EVIL in window.connection_label.text()
 
 
+def test_the_connection_tooltip_never_claims_a_connection(window) -> None:
+    from jockey_desktop.presentation.connection import NOT_CONNECTED
+    from jockey_desktop.ui.theme import plain_tooltip
+
+    window.show_connection(ConnectionStatus(ConnectionMode.API, "127.0.0.1:9", None))
+    assert window.connection_label.toolTip() == plain_tooltip("Server in use: 127.0.0.1:9")
+    window.set_connection(NOT_CONNECTED)
+    assert window.connection_label.toolTip() == plain_tooltip(NOT_CONNECTED)
+
+
 def test_long_status_notice_is_elided_with_full_text_in_tooltip(qtbot, window) -> None:
     from PySide6.QtGui import QTextDocument
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import re
+from pathlib import Path
 
 import pytest
 
@@ -16,8 +18,10 @@ from jockey_desktop.core.errors import ErrorCode, describe_error
         (api.AuthenticationError("bad key", status=401), ErrorCode.AUTH, "open Settings"),
         (api.ForbiddenError("plan", status=403), ErrorCode.FORBIDDEN, "not allowed"),
         (api.RateLimitedError("slow down", status=429, retry_after=7), ErrorCode.RATE_LIMITED,
-         "(in 7 s)"),
+         "try again after"),
         (api.StoreNotFoundError("gone", status=404), ErrorCode.STORE_NOT_FOUND, "no longer exists"),
+        (api.ApiNotFoundError("File not found", status=404), ErrorCode.API_NOT_FOUND,
+         "does not offer the Jockey API"),
         (api.StoreNotReadyError("none ready", status=400), ErrorCode.STORE_NOT_READY, "indexing"),
         (api.SessionStoreMismatchError("other", status=400), ErrorCode.SESSION_STORE_MISMATCH,
          "new conversation"),
@@ -26,6 +30,9 @@ from jockey_desktop.core.errors import ErrorCode, describe_error
         (api.RequestTimedOutError("idle"), ErrorCode.TIMEOUT, "took too long"),
         (api.ServerError("boom", status=500), ErrorCode.SERVER, "server failed"),
         (api.ProtocolError("junk"), ErrorCode.PROTOCOL, "could not be understood"),
+        # A cut stream was not misunderstood: it ended early.
+        (api.StreamCutError("ended early"), ErrorCode.PROTOCOL,
+         "The connection to the server closed before the answer was complete."),
         (api.SessionLostError("expired", status=404), ErrorCode.SESSION_LOST, "session"),
         (api.RequestCancelledError(), ErrorCode.CANCELLED, "Stopped"),
         (ValueError("bug"), ErrorCode.UNKNOWN, "went wrong"),
@@ -39,10 +46,23 @@ def test_each_error_class_has_its_own_code_and_sentence(
     assert needle in info.message
 
 
+def test_a_timeout_says_which_wait_ran_out_and_nothing_it_does_not_know() -> None:
+    # A server that accepted the connection and never answered did not "stop sending data",
+    # and the store list that shows this sentence has no Retry to point at.
+    info = describe_error(api.RequestTimedOutError("No answer arrived within the time limit."))
+    assert info.message == ("The server took too long to answer. No answer arrived within the "
+                            "time limit.")
+    stalled = describe_error(api.RequestTimedOutError("The reply stream went silent for too "
+                                                      "long."))
+    assert stalled.message.endswith("The reply stream went silent for too long.")
+
+
 def test_rate_limit_message_says_when() -> None:
     info = describe_error(api.RateLimitedError("x", retry_after=7), now=lambda: 0.0)
-    assert info.message.startswith("Rate limited — try again after ")
-    assert info.message.endswith("(in 7 s).")
+    at = datetime.datetime.fromtimestamp(7.0).strftime("%H:%M:%S")
+    # The clock time only: the row's live "Retry in N s" counts down beside it, and a frozen
+    # "(in 7 s)" disagreed with it at once.
+    assert info.message == f"Rate limited — try again after {at}."
     no_hint = describe_error(api.RateLimitedError("x"))
     assert "wait a minute" in no_hint.message
     assert no_hint.retry_at is None
@@ -124,3 +144,19 @@ def test_every_error_class_reads_without_a_repeated_sentence(cls: type, detail: 
 )
 def test_qa_error_texts(err: Exception, expected: str) -> None:
     assert describe_error(err).message == expected
+
+
+def test_a_write_kept_in_memory_on_a_full_disk_is_not_sent_to_be_tried_again(
+    tmp_path: Path
+) -> None:
+    from jockey_desktop.core.errors import HELD_IN_MEMORY_TEXT, kept_in_memory_notice
+    from jockey_desktop.core.storage.errors import DiskFullError
+
+    notice = kept_in_memory_notice(DiskFullError(tmp_path, "save the answer"),
+                                   HELD_IN_MEMORY_TEXT)
+    assert notice.startswith(f"The disk holding {tmp_path} is full, so the app could not "
+                             "save the answer. Free some space there: this answer is kept in "
+                             "memory and saved by itself")
+    assert "try again" not in notice
+    other = kept_in_memory_notice(OSError("no"), HELD_IN_MEMORY_TEXT)
+    assert other == f"no {HELD_IN_MEMORY_TEXT}"

@@ -88,3 +88,32 @@ def test_a_full_disk_under_the_log_file_is_counted_not_printed(
     text = paths.log_file.read_text(encoding="utf-8")
     assert "2 log record(s) lost: the disk was full" in text
     assert "written again" in text and "lost one" not in text
+
+
+def test_closing_the_log_on_a_full_disk_raises_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The last flush of the log file at quit (or when a start is refused) on a full disk:
+    it crashed the app with a traceback."""
+    import errno
+
+    from jockey_desktop.logs import close_logging, setup_logging
+    from jockey_desktop.paths import AppPaths
+
+    paths = AppPaths.under(tmp_path)
+    paths.logs.mkdir(parents=True)
+    handler = setup_logging(paths)
+    assert isinstance(handler, logging.StreamHandler)
+
+    class FullDisk(io.StringIO):
+        def flush(self) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self) -> None:
+            self.flush()
+
+    handler.stream.close()
+    handler.stream = FullDisk()
+    close_logging(handler)
+    assert handler not in logging.getLogger().handlers
+    assert capsys.readouterr().err == ""

@@ -73,6 +73,9 @@ def test_failing_backend_never_leaks_key() -> None:
     assert store.set(KEY) is KeyLocation.MEMORY
     assert KEY not in (store.unavailable_reason or "")
     assert "could not be used just now" in (store.unavailable_reason or "")
+    # What to do about it, so the key is not lost at the next start.
+    assert (store.unavailable_reason or "").endswith("unlock the keychain, then save the key "
+                                                     "again.")
 
 
 def test_environment_overrides_and_is_not_persisted(

@@ -15,7 +15,12 @@ def test_session_states() -> None:
     first_streaming = make_message(4, Role.ASSISTANT, "", MessageStatus.STREAMING)
     seam = make_message(5, Role.SEAM, "New session started")
     assert session_state(new, []) == SessionState.NEW
-    assert session_state(new, [question, first_streaming]) == SessionState.NEW
+    # A question on screen is never "Nothing asked yet", whether its answer is on its way,
+    # waiting to be resent, or failed.
+    assert session_state(new, [question]) == SessionState.UNANSWERED
+    assert session_state(new, [question, first_streaming]) == SessionState.UNANSWERED
+    failed = make_message(6, Role.ASSISTANT, "", MessageStatus.FAILED, error_code="server")
+    assert session_state(new, [question, failed]) == SessionState.UNANSWERED
     assert session_state(new, [question, lost]) == SessionState.EXPIRED
     assert session_state(new, [question, answered]) == SessionState.EXPIRED
     assert session_state(new, [question, lost, seam, first_streaming]) == SessionState.EXPIRED

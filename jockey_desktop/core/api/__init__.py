@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from jockey_desktop.core.api.cancel import CancelToken
 from jockey_desktop.core.api.citations import Citation, WebSource
 from jockey_desktop.core.api.errors import (
+    ApiNotFoundError,
     AssetNotFoundError,
     AuthenticationError,
     CollectionNotFoundError,
@@ -34,6 +35,7 @@ from jockey_desktop.core.api.errors import (
     SessionStoreMismatchError,
     StoreNotFoundError,
     StoreNotReadyError,
+    StreamCutError,
     UploadNotFoundError,
     UploadSourceChangedError,
     UploadUrlExpiredError,
@@ -93,6 +95,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DEFAULT_BASE_URL",
     "USER_AGENT",
+    "ApiNotFoundError",
     "Asset",
     "AssetDetail",
     "AssetNotFoundError",
@@ -142,6 +145,7 @@ __all__ = [
     "StepStarted",
     "StoreNotFoundError",
     "StoreNotReadyError",
+    "StreamCutError",
     "StreamEvent",
     "TextDelta",
     "TranscriptSentence",

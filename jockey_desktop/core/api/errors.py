@@ -98,6 +98,13 @@ class NotFoundError(JockeyError):
     summary = "The requested object was not found on the server."
 
 
+class ApiNotFoundError(NotFoundError):
+    """The list of knowledge stores itself was not found (HTTP 404 on ``/knowledge-stores``):
+    no Jockey API answers at the base URL (a wrong address, a missing ``/v1.3``)."""
+
+    summary = "The server at this address does not offer the Jockey API."
+
+
 class StoreNotFoundError(NotFoundError):
     """A knowledge store (or, via the subclass, an item) does not exist (HTTP 404)."""
 
@@ -217,6 +224,13 @@ class ProtocolError(JockeyError):
     summary = "The server's reply could not be understood."
 
 
+class StreamCutError(ProtocolError):
+    """The reply stream ended (or its connection broke) before the turn's terminal event:
+    nothing was misunderstood, the answer is just incomplete (its partial text is kept)."""
+
+    summary = "The connection to the server closed before the answer was complete."
+
+
 class RequestCancelledError(JockeyError):
     """The request was cancelled through its :class:`CancelToken`."""
 
@@ -233,6 +247,7 @@ def size_text(n_bytes: int) -> str:
 
 
 __all__ = [
+    "ApiNotFoundError",
     "AssetNotFoundError",
     "AuthenticationError",
     "CollectionNotFoundError",
@@ -255,6 +270,7 @@ __all__ = [
     "SessionStoreMismatchError",
     "StoreNotFoundError",
     "StoreNotReadyError",
+    "StreamCutError",
     "UploadNotFoundError",
     "UploadSourceChangedError",
     "UploadUrlExpiredError",
@@ -393,6 +409,9 @@ def _not_found_class(path: str) -> type[NotFoundError]:
         return CollectionNotFoundError
     if "/items/" in path:
         return ItemNotFoundError
+    if path.split("?", 1)[0].rstrip("/").endswith("/knowledge-stores"):
+        # Not a store that is gone: the list of stores, so no Jockey API at this address.
+        return ApiNotFoundError
     return StoreNotFoundError
 
 

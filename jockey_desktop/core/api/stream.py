@@ -18,6 +18,7 @@ from jockey_desktop.core.api.errors import (
     JockeyError,
     ProtocolError,
     ServerError,
+    StreamCutError,
     error_from_failed_event,
 )
 from jockey_desktop.core.api.models import (
@@ -81,7 +82,7 @@ class StreamDecoder:
         """Decode one SSE event. Raises a ``JockeyError`` for a failed turn or bad data."""
         if sse.is_done:
             if not self.finished:
-                raise ProtocolError(
+                raise StreamCutError(
                     "The reply stream ended before the answer was complete.",
                     session_id=self.session_id,
                 )
@@ -137,7 +138,7 @@ class StreamDecoder:
     def finish(self) -> None:
         """The connection ended: without a terminal event, that is a failed turn."""
         if not self.finished:
-            raise ProtocolError(
+            raise StreamCutError(
                 "The reply stream ended before the answer was complete.",
                 session_id=self.session_id,
             )

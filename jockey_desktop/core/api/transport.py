@@ -52,6 +52,7 @@ from jockey_desktop.core.api.errors import (
     ProtocolError,
     RequestCancelledError,
     RequestTimedOutError,
+    StreamCutError,
     error_from_http,
     size_text,
 )
@@ -353,7 +354,7 @@ def map_transport_error(exc: BaseException, *, in_body: bool) -> TransportFailur
         return TransportFailure(NetworkError("The proxy could not be used."), False, True)
     if in_body:
         return TransportFailure(
-            ProtocolError("The reply stream was cut off before the answer was complete."),
+            StreamCutError("The reply stream was cut off before the answer was complete."),
             False,
             False,
         )

@@ -41,9 +41,10 @@ class DiskFullError(StorageError):
 
     def __init__(self, folder: Path, action: str) -> None:
         self.folder = folder
+        #: What happened, without the advice (a write kept in memory needs no "try again").
+        self.problem = f"The disk holding {folder} is full, so the app could not {action}."
         super().__init__(
-            f"The disk holding {folder} is full, so the app could not {action}. Nothing was "
-            "half-saved: free some space there, then try again."
+            f"{self.problem} Nothing was half-saved: free some space there, then try again."
         )
 
 

@@ -7,6 +7,7 @@ import email.utils
 import pytest
 
 from jockey_desktop.core.api import (
+    ApiNotFoundError,
     AuthenticationError,
     ForbiddenError,
     InvalidRequestError,
@@ -41,6 +42,11 @@ SESS = "sess_019f4f2a-b69b-7a01-9018-cc51681121ea"
          "/v1.3/responses", SESS, StoreNotFoundError),
         (404, "resource_not_exist", "No item.", "/v1.3/knowledge-stores/ks_1/items/ksi_2",
          None, ItemNotFoundError),
+        (404, "resource_not_exist", "The knowledge store `ks_1` does not exist.",
+         "/knowledge-stores/ks_1", None, StoreNotFoundError),
+        # The list itself not found: no Jockey API at this address (not "a store is gone").
+        (404, None, "File not found", "/knowledge-stores", None, ApiNotFoundError),
+        (404, None, "", "/v1.3/knowledge-stores/?page=1", None, ApiNotFoundError),
         (400, "parameter_invalid", "The knowledge store `ks_1` has no items that are ready "
          "to be queried.", "/responses", None, StoreNotReadyError),
         (400, "parameter_invalid", f"Session {SESS} belongs to knowledge store ks_other.",
