@@ -392,6 +392,8 @@ class ConversationSidebar(QWidget):
         layout.setSpacing(8)
         layout.addWidget(self.new_button)
         layout.addWidget(self.search_field)
+        # Tab follows the order on screen: the button above the search field comes first.
+        QWidget.setTabOrder(self.new_button, self.search_field)
         layout.addWidget(self.pages, 1)
 
         self._search_timer = QTimer(self)

@@ -159,6 +159,19 @@ def test_sidebar_keyboard_navigation(qtbot, sidebar) -> None:
     assert blocker.args == [3]
 
 
+def test_sidebar_tab_order_follows_the_screen(qtbot, sidebar) -> None:
+    sidebar.activateWindow()
+    qtbot.waitUntil(sidebar.isActiveWindow, timeout=5_000)
+    sidebar.new_button.setFocus()
+    # Top to bottom as drawn: the New button, the search field, then the list.
+    qtbot.keyClick(sidebar.new_button, Qt.Key.Key_Tab)
+    assert sidebar.search_field.hasFocus()
+    qtbot.keyClick(sidebar.search_field, Qt.Key.Key_Tab)
+    assert sidebar.list_view.hasFocus()
+    qtbot.keyClick(sidebar.list_view, Qt.Key.Key_Backtab)
+    assert sidebar.search_field.hasFocus()
+
+
 def test_sidebar_delete_declined_emits_nothing(qtbot, sidebar) -> None:
     asked: list[str] = []
     sidebar.confirm_delete = lambda title: asked.append(title) or False  # type: ignore
