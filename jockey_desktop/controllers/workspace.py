@@ -33,7 +33,12 @@ from jockey_desktop.core.recap import FORK_RECAP_HEADER, build_recap, combine_in
 from jockey_desktop.core.storage.models import Conversation
 from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.presentation.selections import add_selection, compose_question, selection
-from jockey_desktop.presentation.transcript import PAGE_SIZE, OpenedConversation, fork_seed
+from jockey_desktop.presentation.transcript import (
+    PAGE_SIZE,
+    PICK_A_STORE_TO_ASK,
+    OpenedConversation,
+    fork_seed,
+)
 from jockey_desktop.settings import AppSettings
 
 log = logging.getLogger(__name__)
@@ -51,7 +56,6 @@ def _create_fork(repo: ConversationStore, origin: Conversation, message_id: int,
     return conversation
 
 PICK_A_STORE = "Pick a knowledge store first (the picker above the chat)."
-PICK_A_STORE_TO_ASK = "Pick a knowledge store first, then ask your question."
 #: How to restore, added to the damaged-database notice.
 RESTORE_HINT = "To do that, use File → Restore newest backup…"
 NO_BACKUP_TEXT = ("There is no backup of your conversations yet. A backup is taken once a day "

@@ -36,7 +36,11 @@ from jockey_desktop.presentation.find import FindMatch, find_matches, match_labe
 from jockey_desktop.presentation.selections import selections_in_force, selections_summary
 from jockey_desktop.presentation.session import SESSION_HINTS, session_state
 from jockey_desktop.presentation.starters import starter_questions
-from jockey_desktop.presentation.transcript import OlderLoader, OpenedConversation
+from jockey_desktop.presentation.transcript import (
+    PICK_A_STORE_TO_ASK,
+    OlderLoader,
+    OpenedConversation,
+)
 from jockey_desktop.ui.composer import Composer
 from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.theme import plain_menu_text, plain_tooltip
@@ -524,6 +528,8 @@ class ChatPane(QWidget):
         store_id = getattr(store, "id", None)
         name = getattr(store, "name", None)
         self._picked = (str(store_id), str(name or store_id)) if store_id else None
+        if self._picked is not None and self.composer.reason() == PICK_A_STORE_TO_ASK:
+            self.composer.show_reason("")  # a store is picked now: no longer true
         self._update_page()
 
     @Slot(str, object)

@@ -13,7 +13,9 @@ from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.presentation.session import SessionState
+from jockey_desktop.presentation.transcript import PICK_A_STORE_TO_ASK
 from jockey_desktop.ui.chat_pane import EMPTY_PLACEHOLDER, ChatPane
 from tests.helpers.records import answer_with_citations, make_conversation, make_message
 from tests.helpers.views import dark_palette, row_layout, settle
@@ -144,6 +146,26 @@ def test_send_refusal_restores_text_and_shows_reason(qtbot: Any, pane: ChatPane)
     assert sent == ["question"]
     pane.show_refusal("Jockey is already answering in this conversation.")
     assert pane.composer_text() == "question"
+    assert pane.composer.reason() == "Jockey is already answering in this conversation."
+
+
+def test_picking_a_store_takes_back_the_pick_a_store_refusal(qtbot: Any, pane: ChatPane) -> None:
+    sent: list[str] = []
+    pane.sig_send_requested.connect(sent.append)
+    qtbot.keyClicks(pane.composer.edit, "hello?")
+    qtbot.keyClick(pane.composer.edit, Qt.Key.Key_Return)
+    assert sent == ["hello?"]
+    pane.show_refusal(PICK_A_STORE_TO_ASK)
+    assert pane.composer.reason() == PICK_A_STORE_TO_ASK
+    pane.on_store_picked(None)  # still none: still true
+    assert pane.composer.reason() == PICK_A_STORE_TO_ASK
+    pane.on_store_picked(StoreSummary("ks_a", "Product keynotes", "", 5, ready=5))
+    # No longer true once a store is picked; the question waits to be sent again.
+    assert pane.composer.reason() == ""
+    assert pane.composer_text() == "hello?"
+    # Any other reason stays: it is still true whatever store is picked.
+    pane.composer.show_reason("Jockey is already answering in this conversation.")
+    pane.on_store_picked(StoreSummary("ks_b", "Cooking shows", "", 3, ready=3))
     assert pane.composer.reason() == "Jockey is already answering in this conversation."
 
 
