@@ -81,6 +81,7 @@ QPushButton[primary="true"] {
     font-weight: 600;
 }
 QPushButton[primary="true"]:hover { background: %(primary_hover)s; }
+QPushButton[primary="true"][big="true"] { padding: 10px 22px; }
 QPushButton[primary="true"]:disabled {
     background: palette(button); color: palette(placeholder-text); border-color: palette(mid);
 }

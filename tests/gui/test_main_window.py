@@ -259,6 +259,21 @@ def test_theme_palettes_are_readable(restore_app_look, scheme) -> None:
     assert _contrast(colors.error, colors.base) >= 3.0
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_welcome_pages_two_buttons_are_one_size(qtbot, restore_app_look, window,
+                                                    scheme) -> None:
+    from jockey_desktop.ui.theme import apply_theme
+
+    apply_theme(restore_app_look, scheme)
+    window.show_welcome()
+    welcome = window.welcome
+    qtbot.waitUntil(welcome.key_button.isVisible, timeout=5_000)
+    # Side by side, the primary "Enter an API key…" is as tall as "Try the sandbox" (the
+    # primary style's smaller padding used to win over the big one's).
+    assert welcome.key_button.height() == welcome.sandbox_button.height()
+    assert welcome.key_button.sizeHint().height() == welcome.sandbox_button.sizeHint().height()
+
+
 def test_theme_follows_system(restore_app_look) -> None:
     from jockey_desktop.ui.theme import _SchemeFollower, apply_theme, system_scheme
 
