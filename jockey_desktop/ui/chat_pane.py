@@ -42,6 +42,7 @@ from jockey_desktop.presentation.transcript import (
     OpenedConversation,
 )
 from jockey_desktop.ui.composer import Composer
+from jockey_desktop.ui.elided_label import ElidedLabel
 from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.theme import plain_menu_text, plain_tooltip
 
@@ -128,7 +129,7 @@ class ChatPane(QWidget):
         self._find_stale = False
 
         # Header
-        self.title_label = QLabel()
+        self.title_label = ElidedLabel()
         self.title_label.setAccessibleName("Conversation title")
         self.title_label.setTextFormat(Qt.TextFormat.PlainText)
         title_font = QFont(self.title_label.font())
@@ -144,7 +145,7 @@ class ChatPane(QWidget):
         self.session_label.setAccessibleName("Session state")
         self.session_label.setTextFormat(Qt.TextFormat.PlainText)
         # What the session's questions asked about: selections add up on the server.
-        self.selections_label = QLabel()
+        self.selections_label = ElidedLabel()
         self.selections_label.setAccessibleName("Asking about")
         self.selections_label.setTextFormat(Qt.TextFormat.PlainText)
         self.selections_label.setSizePolicy(QSizePolicy.Policy.Ignored,

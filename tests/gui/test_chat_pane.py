@@ -89,6 +89,21 @@ def test_show_conversation_and_header(qtbot: Any, pane: ChatPane) -> None:
     assert pane.current_conversation_id() is None and pane.title_label.text() == "No conversation"
 
 
+def test_a_long_title_ends_in_an_ellipsis_not_mid_letter(qtbot: Any, pane: ChatPane) -> None:
+    title = "A very long question about the product keynotes that goes on and on, " * 3
+    pane.show_conversation(make_conversation(title=title), [])
+    label = pane.title_label
+    qtbot.waitUntil(lambda: label.width() > 0, timeout=5_000)
+    assert label.text() == title  # read whole (screen readers, the tooltip)
+    shown = label.shown_text()
+    assert shown.endswith("…") and title.startswith(shown[:-1])
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    pane.resize(1800, pane.height())
+    qtbot.waitUntil(lambda: len(label.shown_text()) > len(shown), timeout=5_000)
+    pane.update_header(make_conversation(title="Short"))
+    assert label.shown_text() == "Short"
+
+
 def test_header_follows_session_changes(pane: ChatPane) -> None:
     lost = make_message(2, Role.ASSISTANT, "", MessageStatus.FAILED, error_code="session_lost")
     pane.show_conversation(make_conversation(), [make_message(1), lost])
