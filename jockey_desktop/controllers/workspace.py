@@ -97,6 +97,8 @@ class Workspace(QObject):
     sig_notice = Signal(str)
     #: The composer's text was not sent: put it back and say why.
     sig_refused = Signal(str)
+    #: At start with no conversation on screen: the question typed then and never sent.
+    sig_unsent_restored = Signal(str)
     #: A Retry was refused (e.g. still rate limited): say why, the composer is left alone.
     sig_retry_refused = Signal(str)
     #: Something the user must read (title, text, is a warning); a dialog when interactive.
@@ -179,6 +181,9 @@ class Workspace(QObject):
         last = self._settings.last_conversation_id
         if last is not None:
             self.open(last)
+        unsent = self._settings.unsent_question
+        if self.current_id() is None and unsent:
+            self.sig_unsent_restored.emit(unsent)
 
     @Slot(int)
     def open(self, conversation_id: int) -> None:
@@ -283,6 +288,9 @@ class Workspace(QObject):
         """The composer's text of ``conversation_id`` (None: typed with none on screen)."""
         if isinstance(conversation_id, int):
             self._conversations.save_draft(conversation_id, text)
+        elif conversation_id is None:
+            # No conversation holds it: kept in the settings so a restart does not lose it.
+            self._settings.unsent_question = text
 
     @Slot(str)
     def send(self, text: str) -> None:
