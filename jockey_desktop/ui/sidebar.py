@@ -369,6 +369,7 @@ class ConversationSidebar(QWidget):
         self.results_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.results_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results_view.activated.connect(self._on_result_activated)
+        self.results_view.installEventFilter(self)
         self.results_view.clicked.connect(self._on_result_activated)
         self.results_status = QLabel(self)
         self.results_status.setProperty("role", "muted")
@@ -730,7 +731,8 @@ class ConversationSidebar(QWidget):
             self.sig_search_requested.emit(query)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Esc/Down/Enter in the search field; F2/Delete/Enter in the list."""
+        """Esc/Down/Enter in the search field; Esc/Up back to it from the results;
+        F2/Delete/Enter in the list."""
         if event.type() != QEvent.Type.KeyPress:
             return super().eventFilter(watched, event)
         key_event: QKeyEvent = event  # type: ignore[assignment]
@@ -748,6 +750,12 @@ class ConversationSidebar(QWidget):
                 return True
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.results_model.rowCount():
                 self._on_result_activated(self.results_model.index(0, 0))
+                return True
+        elif watched is self.results_view:
+            # Back up to the query (kept; Esc there clears it), as Down came down from it.
+            at_top = self.results_view.currentIndex().row() <= 0
+            if key == Qt.Key.Key_Escape or (key == Qt.Key.Key_Up and at_top):
+                self.search_field.setFocus(Qt.FocusReason.OtherFocusReason)
                 return True
         elif watched is self.list_view:
             if is_typed_text(key_event):

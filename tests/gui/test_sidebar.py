@@ -251,6 +251,29 @@ def test_search_is_debounced_and_results_highlight(qtbot, sidebar) -> None:
     assert sidebar.pages.currentIndex() == sidebar.PAGE_LIST
 
 
+def test_esc_or_up_from_the_results_goes_back_to_the_query(qtbot, sidebar) -> None:
+    sidebar.activateWindow()
+    qtbot.waitUntil(sidebar.isActiveWindow, timeout=5_000)
+    sidebar.focus_search()
+    qtbot.keyClicks(sidebar.search_field, "goal")
+    hits = [SearchHit(3, "Conversation 3", "goal", 7, 1.0),
+            SearchHit(1, "Conversation 1", "goal", 2, 0.5)]
+    sidebar.show_search_results("goal", hits)
+    qtbot.keyClick(sidebar.search_field, Qt.Key.Key_Down)
+    assert sidebar.results_view.hasFocus()
+    qtbot.keyClick(sidebar.results_view, Qt.Key.Key_Escape)
+    assert sidebar.search_field.hasFocus() and sidebar.search_field.text() == "goal"
+    assert sidebar.pages.currentIndex() == sidebar.PAGE_RESULTS  # the query is kept
+    # Up walks the results, and from the first one back to the query.
+    qtbot.keyClick(sidebar.search_field, Qt.Key.Key_Down)
+    qtbot.keyClick(sidebar.results_view, Qt.Key.Key_Down)
+    assert sidebar.results_view.currentIndex().row() == 1
+    qtbot.keyClick(sidebar.results_view, Qt.Key.Key_Up)
+    assert sidebar.results_view.hasFocus() and sidebar.results_view.currentIndex().row() == 0
+    qtbot.keyClick(sidebar.results_view, Qt.Key.Key_Up)
+    assert sidebar.search_field.hasFocus()
+
+
 def test_search_no_results_message(qtbot, sidebar) -> None:
     sidebar.search_field.setText("zzz")
     sidebar.show_search_results("zzz", [])
