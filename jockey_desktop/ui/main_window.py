@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenuBar,
+    QPushButton,
     QSplitter,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -85,7 +87,8 @@ def load_app_icon() -> QIcon:
 
 
 class _ShortcutGuard(QObject):
-    """Lets the window's own shortcuts win over text fields.
+    """Lets the window's own shortcuts win over text fields, and Enter press the focused
+    button (a main window's buttons otherwise answer Space only).
 
     On Linux a QLineEdit claims Ctrl+K (delete to end of line) and Ctrl+E (end of line) via
     ShortcutOverride, which would make "Find" and "Export" dead while typing. For these few
@@ -111,12 +114,25 @@ class _ShortcutGuard(QObject):
             new.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Refuse ShortcutOverride for our sequences when the target is in our window."""
+        """Refuse ShortcutOverride for our sequences when the target is in our window; Enter
+        presses the focused button."""
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(watched, QWidget):
             key_event: QKeyEvent = event  # type: ignore[assignment]
             sequence = QKeySequence(key_event.keyCombination())
             if sequence in self.sequences and watched.window() is self._window:
                 event.ignore()
+                return True
+        elif (event.type() == QEvent.Type.KeyPress
+              and isinstance(watched, (QPushButton, QToolButton))
+              and watched.window() is self._window and watched.isEnabled()):
+            # Outside a dialog a focused button answers Space only: a keyboard user who
+            # tabbed to "Try the sandbox", "Send" or a starter question pressed Enter and
+            # nothing happened.
+            key_event = event  # type: ignore[assignment]
+            if (key_event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                    and key_event.modifiers() in (Qt.KeyboardModifier.NoModifier,
+                                                  Qt.KeyboardModifier.KeypadModifier)):
+                watched.click()
                 return True
         return False
 

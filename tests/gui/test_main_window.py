@@ -146,6 +146,27 @@ def test_welcome_main_switch_and_buttons(qtbot, window) -> None:
     assert window.pages.currentWidget() is window.splitter
 
 
+def test_enter_presses_the_focused_button(qtbot, window) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    # The welcome page's second button (Tab reaches it; before, only Space pressed it).
+    window.show_welcome()
+    window.welcome.sandbox_button.setFocus()
+    with qtbot.waitSignal(window.sig_try_sandbox_requested, timeout=2_000):
+        qtbot.keyClick(window.welcome.sandbox_button, Qt.Key.Key_Return)
+    window.show_main()
+    window.sidebar.new_button.setFocus()
+    with qtbot.waitSignal(window.sidebar.sig_new_requested, timeout=2_000):
+        qtbot.keyClick(window.sidebar.new_button, Qt.Key.Key_Enter,
+                       Qt.KeyboardModifier.KeypadModifier)
+    composer = window.chat_pane.composer
+    composer.set_text("What happens first?")
+    composer.send_button.setFocus()
+    with qtbot.waitSignal(window.chat_pane.sig_send_requested, timeout=2_000) as sent:
+        qtbot.keyClick(composer.send_button, Qt.Key.Key_Return)
+    assert sent.args == ["What happens first?"]
+
+
 def test_window_composition_and_accessible_names(window) -> None:
     assert window.sidebar.parent() is not None
     assert window.chat_pane.isVisibleTo(window)
