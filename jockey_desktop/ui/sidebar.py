@@ -609,9 +609,10 @@ class ConversationSidebar(QWidget):
             self._finish_rename(commit=False)  # the conversation went away
             return
         rect = self.list_view.visualRect(self.list_view.index_for_row(row))
-        height = max(editor.sizeHint().height(), QFontMetrics(editor.font()).height() + 6)
+        # Exactly over the title line: its usual size hint (the theme's padding) also hid
+        # the top of the "store · age" line below.
         editor.setGeometry(rect.left() + _PAD - 2, rect.top() + _PAD - 4,
-                           rect.width() - 2 * _PAD + 2, height)
+                           rect.width() - 2 * _PAD + 2, rename_editor_height(editor.font()))
 
     def delete(self, conversation_id: int) -> None:
         """Confirm, then emit ``sig_delete_requested``."""
@@ -774,6 +775,11 @@ class ConversationSidebar(QWidget):
         return super().eventFilter(watched, event)
 
 
+def rename_editor_height(font: QFont) -> int:
+    """The in-place title editor's height: the title line and its frame, no more."""
+    return QFontMetrics(font).height() + 6
+
+
 class _RenameEditor(QLineEdit):
     """The in-place title editor: Enter or leaving it keeps the text, Esc cancels."""
 
@@ -784,6 +790,8 @@ class _RenameEditor(QLineEdit):
         super().__init__(parent)
         self.setAccessibleName("Conversation title")
         self.setAccessibleDescription("Enter keeps the new title, Escape keeps the old one")
+        # No vertical padding: the text fits the title line's height (rename_editor_height).
+        self.setStyleSheet("QLineEdit { padding: 0px 4px; }")
         self.setMaxLength(300)
         self.hide()
 

@@ -172,6 +172,33 @@ def test_sidebar_tab_order_follows_the_screen(qtbot, sidebar) -> None:
     assert sidebar.search_field.hasFocus()
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_rename_editor_covers_the_title_line_only(qtbot, qapp, sidebar, scheme) -> None:
+    from PySide6.QtGui import QFontMetrics
+
+    from jockey_desktop.ui.theme import apply_theme
+
+    palette, style, sheet = qapp.palette(), qapp.style().name(), qapp.styleSheet()
+    try:
+        apply_theme(qapp, scheme)  # the theme's padding made the editor too tall
+        sidebar.rename(3)
+        editor = sidebar.rename_editor
+        assert editor is not None and editor.isVisible()
+        row = sidebar.model.row_for_conversation(3)
+        rect = sidebar.list_view.visualRect(sidebar.list_view.index_for_row(row))
+        line = QFontMetrics(sidebar.list_view.font()).height()
+        second_line_top = rect.top() + 8 + line + 2  # the delegate's padding, one line, gap
+        assert editor.geometry().bottom() < second_line_top  # "store · age" stays readable
+        assert editor.geometry().top() >= rect.top()
+        # …and the title still fits inside it.
+        assert editor.contentsRect().height() >= editor.fontMetrics().height()
+    finally:
+        if style:
+            qapp.setStyle(style)
+        qapp.setPalette(palette)
+        qapp.setStyleSheet(sheet)
+
+
 def test_sidebar_delete_declined_emits_nothing(qtbot, sidebar) -> None:
     asked: list[str] = []
     sidebar.confirm_delete = lambda title: asked.append(title) or False  # type: ignore
