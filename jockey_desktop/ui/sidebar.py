@@ -535,8 +535,10 @@ class ConversationSidebar(QWidget):
         """Ask before deleting; the server-side session can never be recovered."""
         from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
 
+        # Titles are usually questions: "Delete “…videos?”?" read oddly, so the title gets a
+        # line of its own.
         box = QMessageBox(QMessageBox.Icon.Warning, "Delete conversation",
-                          f"Delete “{title}”?", parent=self)
+                          f"Delete this conversation?\n“{title}”", parent=self)
         # The title is user/server text: show its characters, never interpret it as HTML.
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(

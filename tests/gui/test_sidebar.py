@@ -350,6 +350,23 @@ def test_confirm_delete_shows_an_html_title_as_plain_text(qtbot, sidebar, monkey
     assert EVIL in box.text()
 
 
+def test_confirm_delete_names_a_question_title_without_a_doubled_question_mark(
+        qtbot, sidebar, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    seen: list[str] = []
+
+    def fake_exec(box: QMessageBox) -> int:
+        seen.append(box.text())
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    sidebar.confirm_delete("What are the main themes?")
+    (text,) = seen
+    assert "“What are the main themes?”" in text
+    assert "?”?" not in text and text.startswith("Delete")
+
+
 def test_search_results_never_render_html(qtbot, sidebar) -> None:
     sidebar.search_field.setText(EVIL)
     sidebar.show_search_results(EVIL, [])
