@@ -592,6 +592,9 @@ class ChatPane(QWidget):
         # As if typed and sent: the composer checks it and clears itself.
         self.composer.set_text(question)
         self.composer.submit()
+        # The clicked button goes with the page: the follow-up is typed in the question box
+        # (the focus otherwise fell on whatever came next, the transcript).
+        self.composer.edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- find in the conversation ---------------------------------------------------------------
     @property

@@ -153,3 +153,20 @@ def test_a_long_question_is_elided_and_never_widens_or_lengthens_the_window(qtbo
     page.resize(1200, 600)
     qtbot.waitUntil(lambda: medium.text() == questions[-2].replace("&", "&&"), timeout=5_000)
     assert page.buttons[0].text() == GUIDE_QUESTIONS[0]
+
+
+def test_a_clicked_starter_leaves_the_focus_in_the_question_box(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    window = desktop.window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    wait_for_store(qtbot, desktop)
+    conversation_id = new_conversation(qtbot, desktop)  # an empty one: its page has them
+    pane = window.chat_pane
+    qtbot.waitUntil(pane.starters_shown, timeout=5_000)
+    qtbot.mouseClick(pane.starters.buttons[0], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not pane.starters_shown(), timeout=5_000)
+    assert pane.composer.edit.hasFocus()  # the follow-up is typed where it belongs
+    qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=10_000)
