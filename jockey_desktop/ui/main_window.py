@@ -381,6 +381,13 @@ class MainWindow(QMainWindow):
                            self.action_copy, self.action_find, self.action_compare,
                            self.action_find_here, self.action_find_next,
                            self.action_find_previous, self.action_rename]
+        #: Act on the conversation on screen: greyed out while there is none (Ctrl+F opened
+        #: a find bar over the empty page; Copy did nothing and said nothing).
+        self._on_conversation = {self.action_export_md, self.action_export_json,
+                                 self.action_copy, self.action_find_here,
+                                 self.action_find_next, self.action_find_previous,
+                                 self.action_rename}
+        self._update_actions()
 
     def _placeholder(self, text: str, shortcut: str | None = None, tip: str = "",
                      *, window_wide: bool = True) -> QAction:
@@ -579,15 +586,19 @@ class MainWindow(QMainWindow):
     def show_welcome(self) -> None:
         """Show the first-run page; conversation actions are disabled meanwhile."""
         self.pages.setCurrentWidget(self.welcome)
-        for action in self._main_only:
-            action.setEnabled(False)
+        self._update_actions()
         self.welcome.key_button.setFocus()
 
     def show_main(self) -> None:
         """Show the sidebar and chat."""
         self.pages.setCurrentWidget(self.splitter)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        main = not self.is_welcome_shown()
+        shown = self.chat_pane.current_conversation_id() is not None
         for action in self._main_only:
-            action.setEnabled(True)
+            action.setEnabled(main and (shown or action not in self._on_conversation))
 
     def is_welcome_shown(self) -> bool:
         """True while the welcome page is the visible page."""
@@ -917,8 +928,10 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def set_conversation_title(self, title: str | None) -> None:
-        """Put the open conversation's title in the window title."""
+        """Put the open conversation's title in the window title (and offer the actions on
+        a conversation only while one is open)."""
         self.setWindowTitle(f"{plain_window_title(title)} — {APP_NAME}" if title else APP_NAME)
+        self._update_actions()
 
     # -- geometry ----------------------------------------------------------------------------
 

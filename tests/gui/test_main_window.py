@@ -167,6 +167,27 @@ def test_enter_presses_the_focused_button(qtbot, window) -> None:
     assert sent.args == ["What happens first?"]
 
 
+def test_conversation_actions_wait_for_a_conversation(qtbot, window) -> None:
+    on_conversation = [window.action_copy, window.action_export_md, window.action_export_json,
+                       window.action_find_here, window.action_find_next,
+                       window.action_find_previous, window.action_rename]
+    assert all(action.isEnabled() for action in on_conversation)  # conversation 7 is open
+    window.chat_pane.clear()
+    assert not any(action.isEnabled() for action in on_conversation)
+    assert window.action_new.isEnabled() and window.action_find.isEnabled()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    window.chat_pane.composer.edit.setFocus()
+    qtbot.keyClick(window.chat_pane.composer.edit, Qt.Key.Key_F,
+                   Qt.KeyboardModifier.ControlModifier)
+    assert not window.chat_pane.find_bar.isVisible()  # no find bar over the empty page
+    assert window.chat_pane.composer.edit.hasFocus()
+    window.chat_pane.show_conversation(make_conversation(8), [])
+    assert all(action.isEnabled() for action in on_conversation)
+    window.show_welcome()
+    assert not window.action_copy.isEnabled()
+
+
 def test_window_composition_and_accessible_names(window) -> None:
     assert window.sidebar.parent() is not None
     assert window.chat_pane.isVisibleTo(window)
