@@ -316,6 +316,26 @@ def test_the_welcome_pages_two_buttons_are_one_size(qtbot, restore_app_look, win
     assert welcome.key_button.sizeHint().height() == welcome.sandbox_button.sizeHint().height()
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_focused_primary_button_shows_it(qtbot, restore_app_look, window, scheme) -> None:
+    from jockey_desktop.ui.theme import apply_theme
+
+    apply_theme(restore_app_look, scheme)
+    window.show_welcome()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    key, sandbox = window.welcome.key_button, window.welcome.sandbox_button
+    key.setFocus()
+    qtbot.waitUntil(key.hasFocus, timeout=5_000)
+    focused, focused_size = key.grab().toImage(), key.size()
+    sandbox.setFocus()
+    qtbot.waitUntil(sandbox.hasFocus, timeout=5_000)
+    # A keyboard user sees where the focus is (the theme's blue button drew its focus in
+    # blue on blue), and the button does not change size when it gets the focus.
+    assert key.grab().toImage() != focused
+    assert key.size() == focused_size
+
+
 def test_theme_follows_system(restore_app_look) -> None:
     from jockey_desktop.ui.theme import _SchemeFollower, apply_theme, system_scheme
 
