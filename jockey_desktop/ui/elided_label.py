@@ -22,8 +22,9 @@ class ElidedLabel(QLabel):
 
     def shown_text(self) -> str:
         """What is painted: the text, or as much of it as fits followed by "…"."""
-        first_line = self.text().split("\n", 1)[0]
-        return self.fontMetrics().elidedText(first_line, Qt.TextElideMode.ElideRight,
+        # On one line: an imported title may hold line breaks.
+        line = " ".join(self.text().split())
+        return self.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight,
                                              self.contentsRect().width())
 
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -102,6 +102,8 @@ def test_a_long_title_ends_in_an_ellipsis_not_mid_letter(qtbot: Any, pane: ChatP
     qtbot.waitUntil(lambda: len(label.shown_text()) > len(shown), timeout=5_000)
     pane.update_header(make_conversation(title="Short"))
     assert label.shown_text() == "Short"
+    pane.update_header(make_conversation(title="Two\nlines"))  # e.g. an imported title
+    assert label.shown_text() == "Two lines"
 
 
 def test_header_follows_session_changes(pane: ChatPane) -> None:
