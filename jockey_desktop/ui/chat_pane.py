@@ -278,6 +278,10 @@ class ChatPane(QWidget):
         or just the newest page, with ``load_older(before_id, limit)`` returning older messages
         oldest first (e.g. ``Repository.list_messages_page``) as the user scrolls up.
         """
+        # Typed with no conversation on screen, then "New conversation": the text belongs to
+        # the new, empty one (it vanished when that opened).
+        carried = (self.composer.text() if self._conversation is None and not messages
+                   and not conversation.draft else "")
         # A draft typed for the previous conversation must be delivered while it is still the
         # current one, or it would be saved into the new one.
         self.composer.flush_draft()
@@ -285,7 +289,10 @@ class ChatPane(QWidget):
         self.notice.show_text("")
         self.composer.show_reason("")
         self.chat_view.set_messages(messages, older_loader=load_older)
-        self.composer.set_text(conversation.draft or "")
+        self.composer.set_text(conversation.draft or carried)
+        if carried:
+            self.sig_draft_changed.emit(None, "")  # no longer typed without a conversation
+            self.sig_draft_changed.emit(conversation.id, carried)
         self.composer.set_web_search(conversation.web_search)
         self._update_header(conversation, messages)
         self._update_page()
