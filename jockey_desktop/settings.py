@@ -37,6 +37,7 @@ _K_SPLITTER_SIZES = "window/splitter_sizes"
 _K_THEME = "appearance/theme"
 _K_NOTIFY = "notifications/answer_ready"
 _K_SHOW_STEPS = "chat/show_steps"
+_K_UNSENT_QUESTION = "chat/unsent_question"
 
 
 class AppSettings(QObject):
@@ -107,6 +108,16 @@ class AppSettings(QObject):
     @last_conversation_id.setter
     def last_conversation_id(self, value: int | None) -> None:
         self._set(_K_LAST_CONVERSATION_ID, None if value is None else int(value))
+
+    @property
+    def unsent_question(self) -> str:
+        """What was typed with no conversation on screen and not sent (no conversation holds
+        it as a draft), shown again at the next start."""
+        return self._get_str(_K_UNSENT_QUESTION)
+
+    @unsent_question.setter
+    def unsent_question(self, value: str) -> None:
+        self._set(_K_UNSENT_QUESTION, value or None)
 
     # --- window ---------------------------------------------------------------------------
 

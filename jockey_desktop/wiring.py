@@ -56,6 +56,7 @@ def wire_conversation(desktop: JockeyDesktop) -> None:
     ws.sig_focus_composer.connect(w.focus_composer)
     ws.sig_notice.connect(w.show_transient)
     ws.sig_refused.connect(pane.show_refusal)
+    ws.sig_unsent_restored.connect(pane.set_composer_text)
     ws.sig_retry_refused.connect(pane.show_reason)
     ws.sig_message.connect(w.show_message)
     ws.sig_damaged.connect(w.show_damaged_notice)

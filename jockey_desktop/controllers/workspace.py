@@ -33,7 +33,12 @@ from jockey_desktop.core.recap import FORK_RECAP_HEADER, build_recap, combine_in
 from jockey_desktop.core.storage.models import Conversation
 from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.presentation.selections import add_selection, compose_question, selection
-from jockey_desktop.presentation.transcript import PAGE_SIZE, OpenedConversation, fork_seed
+from jockey_desktop.presentation.transcript import (
+    PAGE_SIZE,
+    PICK_A_STORE_TO_ASK,
+    OpenedConversation,
+    fork_seed,
+)
 from jockey_desktop.settings import AppSettings
 
 log = logging.getLogger(__name__)
@@ -51,7 +56,6 @@ def _create_fork(repo: ConversationStore, origin: Conversation, message_id: int,
     return conversation
 
 PICK_A_STORE = "Pick a knowledge store first (the picker above the chat)."
-PICK_A_STORE_TO_ASK = "Pick a knowledge store first, then ask your question."
 #: Why there is no store to pick while the list is on its way or could not be read: not
 #: "Pick a knowledge store first", which blames the user for what the server did.
 STORES_LOADING = "The knowledge stores are still loading — try again in a moment."
@@ -110,6 +114,8 @@ class Workspace(QObject):
     sig_notice = Signal(str)
     #: The composer's text was not sent: put it back and say why.
     sig_refused = Signal(str)
+    #: At start with no conversation on screen: the question typed then and never sent.
+    sig_unsent_restored = Signal(str)
     #: A Retry was refused (e.g. still rate limited): say why, the composer is left alone.
     sig_retry_refused = Signal(str)
     #: Something the user must read (title, text, is a warning); a dialog when interactive.
@@ -196,6 +202,9 @@ class Workspace(QObject):
         last = self._settings.last_conversation_id
         if last is not None:
             self.open(last)
+        unsent = self._settings.unsent_question
+        if self.current_id() is None and unsent:
+            self.sig_unsent_restored.emit(unsent)
 
     @Slot(int)
     def open(self, conversation_id: int) -> None:
@@ -300,6 +309,9 @@ class Workspace(QObject):
         """The composer's text of ``conversation_id`` (None: typed with none on screen)."""
         if isinstance(conversation_id, int):
             self._conversations.save_draft(conversation_id, text)
+        elif conversation_id is None:
+            # No conversation holds it: kept in the settings so a restart does not lose it.
+            self._settings.unsent_question = text
 
     @Slot(str)
     def send(self, text: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jockey_desktop.presentation.formatting import plain_line
+
 #: How much of an answer the notification quotes.
 PREVIEW_CHARS = 140
 
@@ -19,8 +21,8 @@ class Finished:
 
 
 def preview(text: str) -> str:
-    """The start of an answer on one line, cut at a word."""
-    flat = " ".join(text.split())
+    """The start of an answer on one line, without its Markdown marks, cut at a word."""
+    flat = plain_line(text)
     if len(flat) <= PREVIEW_CHARS:
         return flat
     return flat[:PREVIEW_CHARS].rsplit(" ", 1)[0] + "…"

@@ -29,6 +29,10 @@ CONTEXT_SHORTCUTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("Enter", "Open the first result, scrolled to the match"),
         ("Esc", "Clear the search"),
     )),
+    ("Search results", (
+        ("Enter", "Open the result, scrolled to the match"),
+        ("Esc, or ↑ on the first result", "Back to the search field"),
+    )),
     ("Transcript", (
         ("Ctrl+C", "Copy the message"),
         ("Esc", "Stop the answer that is arriving"),

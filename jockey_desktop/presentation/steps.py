@@ -16,6 +16,7 @@ from itertools import chain
 from typing import Any
 
 from jockey_desktop.core.web_sources import WEB_SOURCES_KIND, split_web_sources, web_source_host
+from jockey_desktop.presentation.formatting import plain_line
 
 COMMENTARY = "commentary"
 TOOL_CALL = "function_call"
@@ -135,7 +136,7 @@ def step_line(step: Mapping[str, Any]) -> StepLine:
     kind = step_kind(step)
     running = step.get("status") == "in_progress"
     if kind == COMMENTARY:
-        return StepLine(kind, " ".join(_text_of(step).split()) or "…", running=running)
+        return StepLine(kind, plain_line(_text_of(step)) or "…", running=running)
     if kind == TOOL_CALL:
         name = step.get("name") if isinstance(step.get("name"), str) else None
         body = _bounded(pretty_json(_json_text(step.get("arguments"))))
@@ -187,7 +188,7 @@ def live_activity(stored: Sequence[Any]) -> str | None:
         return f"Searching the web for “{queries[0]}”" if queries else "Searching the web"
     for step in chain((last,), steps):
         if step_kind(step) == COMMENTARY:
-            text = " ".join(_text_of(step).split())
+            text = plain_line(_text_of(step))
             if text:
                 return text if len(text) <= LIVE_CHARS else text[:LIVE_CHARS - 1].rstrip() + "…"
     return None

@@ -27,6 +27,9 @@ from jockey_desktop.presentation.selections import (
 #: Rows read when a conversation opens, and rows added per older page.
 PAGE_SIZE = 100
 
+#: Why a question typed with no store picked was not sent; it goes once a store is picked.
+PICK_A_STORE_TO_ASK = "Pick a knowledge store first, then ask your question."
+
 #: ``(before_id, limit) -> messages`` older than ``before_id``, oldest first (at most
 #: ``limit``; fewer means the start of the conversation was reached).
 OlderLoader = Callable[[int, int], list[Message]]

@@ -36,8 +36,13 @@ from jockey_desktop.presentation.find import FindMatch, find_matches, match_labe
 from jockey_desktop.presentation.selections import selections_in_force, selections_summary
 from jockey_desktop.presentation.session import SESSION_HINTS, session_state
 from jockey_desktop.presentation.starters import starter_questions
-from jockey_desktop.presentation.transcript import OlderLoader, OpenedConversation
+from jockey_desktop.presentation.transcript import (
+    PICK_A_STORE_TO_ASK,
+    OlderLoader,
+    OpenedConversation,
+)
 from jockey_desktop.ui.composer import Composer
+from jockey_desktop.ui.elided_label import ElidedLabel
 from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.theme import plain_menu_text, plain_tooltip
 
@@ -124,7 +129,7 @@ class ChatPane(QWidget):
         self._find_stale = False
 
         # Header
-        self.title_label = QLabel()
+        self.title_label = ElidedLabel()
         self.title_label.setAccessibleName("Conversation title")
         self.title_label.setTextFormat(Qt.TextFormat.PlainText)
         title_font = QFont(self.title_label.font())
@@ -140,7 +145,7 @@ class ChatPane(QWidget):
         self.session_label.setAccessibleName("Session state")
         self.session_label.setTextFormat(Qt.TextFormat.PlainText)
         # What the session's questions asked about: selections add up on the server.
-        self.selections_label = QLabel()
+        self.selections_label = ElidedLabel()
         self.selections_label.setAccessibleName("Asking about")
         self.selections_label.setTextFormat(Qt.TextFormat.PlainText)
         self.selections_label.setSizePolicy(QSizePolicy.Policy.Ignored,
@@ -273,6 +278,10 @@ class ChatPane(QWidget):
         or just the newest page, with ``load_older(before_id, limit)`` returning older messages
         oldest first (e.g. ``Repository.list_messages_page``) as the user scrolls up.
         """
+        # Typed with no conversation on screen, then "New conversation": the text belongs to
+        # the new, empty one (it vanished when that opened).
+        carried = (self.composer.text() if self._conversation is None and not messages
+                   and not conversation.draft else "")
         # A draft typed for the previous conversation must be delivered while it is still the
         # current one, or it would be saved into the new one.
         self.composer.flush_draft()
@@ -280,7 +289,10 @@ class ChatPane(QWidget):
         self.notice.show_text("")
         self.composer.show_reason("")
         self.chat_view.set_messages(messages, older_loader=load_older)
-        self.composer.set_text(conversation.draft or "")
+        self.composer.set_text(conversation.draft or carried)
+        if carried:
+            self.sig_draft_changed.emit(None, "")  # no longer typed without a conversation
+            self.sig_draft_changed.emit(conversation.id, carried)
         self.composer.set_web_search(conversation.web_search)
         self._update_header(conversation, messages)
         self._update_page()
@@ -524,6 +536,8 @@ class ChatPane(QWidget):
         store_id = getattr(store, "id", None)
         name = getattr(store, "name", None)
         self._picked = (str(store_id), str(name or store_id)) if store_id else None
+        if self._picked is not None and self.composer.reason() == PICK_A_STORE_TO_ASK:
+            self.composer.show_reason("")  # a store is picked now: no longer true
         self._update_page()
 
     @Slot(str, object)
@@ -585,6 +599,9 @@ class ChatPane(QWidget):
         # As if typed and sent: the composer checks it and clears itself.
         self.composer.set_text(question)
         self.composer.submit()
+        # The clicked button goes with the page: the follow-up is typed in the question box
+        # (the focus otherwise fell on whatever came next, the transcript).
+        self.composer.edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- find in the conversation ---------------------------------------------------------------
     @property

@@ -170,6 +170,8 @@ class Composer(QWidget):
         self.send_button.setDefault(False)
         self.send_button.setAutoDefault(False)
         self.send_button.setMinimumWidth(76)
+        # A click leaves the focus in the question box (Tab still reaches the button).
+        self.send_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.send_button.setAccessibleName("Send message")
         # Picked up by the app theme's stylesheet (ui/theme.py) when one is applied.
         self.send_button.setProperty("primary", True)
@@ -408,7 +410,12 @@ class Composer(QWidget):
             self.send_button.setText("Send")
             self.send_button.setAccessibleName("Send message")
             self.send_button.setToolTip("Send (Enter) — Shift+Enter adds a line")
-            self.send_button.setEnabled(bool(self.text().strip()))
+            enabled = bool(self.text().strip())
+            if not enabled and self.send_button.hasFocus():
+                # Disabled with the focus, the button would hand it on to the next control
+                # (the web-search box: typing was lost, Space switched web search on).
+                self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.send_button.setEnabled(enabled)
 
     def showEvent(self, event: QShowEvent) -> None:
         """Text loaded while hidden was wrapped for a guessed width: fit it now."""

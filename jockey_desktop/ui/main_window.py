@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenuBar,
+    QPushButton,
     QSplitter,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -85,7 +87,8 @@ def load_app_icon() -> QIcon:
 
 
 class _ShortcutGuard(QObject):
-    """Lets the window's own shortcuts win over text fields.
+    """Lets the window's own shortcuts win over text fields, and Enter press the focused
+    button (a main window's buttons otherwise answer Space only).
 
     On Linux a QLineEdit claims Ctrl+K (delete to end of line) and Ctrl+E (end of line) via
     ShortcutOverride, which would make "Find" and "Export" dead while typing. For these few
@@ -111,12 +114,25 @@ class _ShortcutGuard(QObject):
             new.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Refuse ShortcutOverride for our sequences when the target is in our window."""
+        """Refuse ShortcutOverride for our sequences when the target is in our window; Enter
+        presses the focused button."""
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(watched, QWidget):
             key_event: QKeyEvent = event  # type: ignore[assignment]
             sequence = QKeySequence(key_event.keyCombination())
             if sequence in self.sequences and watched.window() is self._window:
                 event.ignore()
+                return True
+        elif (event.type() == QEvent.Type.KeyPress
+              and isinstance(watched, (QPushButton, QToolButton))
+              and watched.window() is self._window and watched.isEnabled()):
+            # Outside a dialog a focused button answers Space only: a keyboard user who
+            # tabbed to "Try the sandbox", "Send" or a starter question pressed Enter and
+            # nothing happened.
+            key_event = event  # type: ignore[assignment]
+            if (key_event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                    and key_event.modifiers() in (Qt.KeyboardModifier.NoModifier,
+                                                  Qt.KeyboardModifier.KeypadModifier)):
+                watched.click()
                 return True
         return False
 
@@ -367,6 +383,13 @@ class MainWindow(QMainWindow):
                            self.action_copy, self.action_find, self.action_compare,
                            self.action_find_here, self.action_find_next,
                            self.action_find_previous, self.action_rename]
+        #: Act on the conversation on screen: greyed out while there is none (Ctrl+F opened
+        #: a find bar over the empty page; Copy did nothing and said nothing).
+        self._on_conversation = {self.action_export_md, self.action_export_json,
+                                 self.action_copy, self.action_find_here,
+                                 self.action_find_next, self.action_find_previous,
+                                 self.action_rename}
+        self._update_actions()
 
     def _placeholder(self, text: str, shortcut: str | None = None, tip: str = "",
                      *, window_wide: bool = True) -> QAction:
@@ -565,15 +588,19 @@ class MainWindow(QMainWindow):
     def show_welcome(self) -> None:
         """Show the first-run page; conversation actions are disabled meanwhile."""
         self.pages.setCurrentWidget(self.welcome)
-        for action in self._main_only:
-            action.setEnabled(False)
+        self._update_actions()
         self.welcome.key_button.setFocus()
 
     def show_main(self) -> None:
         """Show the sidebar and chat."""
         self.pages.setCurrentWidget(self.splitter)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        main = not self.is_welcome_shown()
+        shown = self.chat_pane.current_conversation_id() is not None
         for action in self._main_only:
-            action.setEnabled(True)
+            action.setEnabled(main and (shown or action not in self._on_conversation))
 
     def is_welcome_shown(self) -> bool:
         """True while the welcome page is the visible page."""
@@ -915,8 +942,10 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def set_conversation_title(self, title: str | None) -> None:
-        """Put the open conversation's title in the window title."""
+        """Put the open conversation's title in the window title (and offer the actions on
+        a conversation only while one is open)."""
         self.setWindowTitle(f"{plain_window_title(title)} — {APP_NAME}" if title else APP_NAME)
+        self._update_actions()
 
     # -- geometry ----------------------------------------------------------------------------
 

@@ -286,6 +286,9 @@ class RowLayouter:
             doc = new_document(font)
         doc.setTextWidth(max_bubble - 2 * BUBBLE_PAD_X)
         text_w = min(doc.idealWidth(), max_bubble - 2 * BUBBLE_PAD_X)
+        # The document shrinks to the bubble's inside: a right-to-left question aligns to its
+        # document's right edge, which was otherwise beyond the bubble (text cut off).
+        doc.setTextWidth(math.ceil(text_w))
         bubble_w = math.ceil(text_w) + 2 * BUBBLE_PAD_X
         bubble_h = doc.size().height() + 2 * BUBBLE_PAD_Y
         left = MARGIN_X + inner - bubble_w

@@ -81,6 +81,8 @@ class SettingsDialog(QDialog):
         self.test_result_label.setTextFormat(Qt.TextFormat.PlainText)  # server error text
         self.test_result_label.setWordWrap(True)
         self.test_result_label.setAccessibleName("Connection test result")
+        # Shown only with something to say: empty, it left a blank line under the buttons.
+        self.test_result_label.hide()
         self.location_label = QLabel("Checking where the key is stored…", key_box)
         self.location_label.setTextFormat(Qt.TextFormat.PlainText)  # keyring error names
         self.location_label.setWordWrap(True)
@@ -181,6 +183,7 @@ class SettingsDialog(QDialog):
         self.test_result_label.setText(("✓ " if ok else "✗ ") + text)
         self.test_result_label.setProperty("role", "success" if ok else "error")
         repolish(self.test_result_label)
+        self.test_result_label.show()
         self._refit()
 
     def _refit(self) -> None:
@@ -273,6 +276,8 @@ class SettingsDialog(QDialog):
         self.key_field.clear()
         self.show_key_button.setChecked(False)
         self.test_result_label.clear()
+        self.test_result_label.hide()
+        self._refit()
         self.sig_save_key.emit(key)
 
     @Slot()
@@ -290,6 +295,8 @@ class SettingsDialog(QDialog):
         self.test_result_label.setProperty("role", "muted")
         self.test_result_label.setText("Testing…")
         repolish(self.test_result_label)
+        self.test_result_label.show()
+        self._refit()
         self.test_button.setEnabled(False)
         self.sig_test_connection.emit(self.key_field.text().strip(), self.base_url())
 

@@ -99,6 +99,23 @@ class ShortcutsDialog(QDialog):
                 QTreeWidgetItem(heading, [keys, does])
             heading.setExpanded(True)
         self.tree.resizeColumnToContents(0)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """Wide enough that no description is cut short ("Esc canc…"), within the screen."""
+        self.tree.resizeColumnToContents(1)
+        header = self.tree.header()
+        needed = (header.sectionSize(0) + header.sectionSize(1)
+                  + self.tree.verticalScrollBar().sizeHint().width()
+                  + 2 * self.tree.frameWidth())
+        layout = self.layout()
+        if layout is not None:
+            margins = layout.contentsMargins()
+            needed += margins.left() + margins.right()
+        screen = self.screen()
+        limit = screen.availableGeometry().width() if screen is not None else needed
+        if needed > self.width():
+            self.resize(min(needed, limit), self.height())
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(section, keys, does) of every row shown."""

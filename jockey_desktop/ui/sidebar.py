@@ -369,6 +369,7 @@ class ConversationSidebar(QWidget):
         self.results_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.results_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results_view.activated.connect(self._on_result_activated)
+        self.results_view.installEventFilter(self)
         self.results_view.clicked.connect(self._on_result_activated)
         self.results_status = QLabel(self)
         self.results_status.setProperty("role", "muted")
@@ -392,6 +393,8 @@ class ConversationSidebar(QWidget):
         layout.setSpacing(8)
         layout.addWidget(self.new_button)
         layout.addWidget(self.search_field)
+        # Tab follows the order on screen: the button above the search field comes first.
+        QWidget.setTabOrder(self.new_button, self.search_field)
         layout.addWidget(self.pages, 1)
 
         self._search_timer = QTimer(self)
@@ -532,8 +535,10 @@ class ConversationSidebar(QWidget):
         """Ask before deleting; the server-side session can never be recovered."""
         from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
 
+        # Titles are usually questions: "Delete “…videos?”?" read oddly, so the title gets a
+        # line of its own.
         box = QMessageBox(QMessageBox.Icon.Warning, "Delete conversation",
-                          f"Delete “{title}”?", parent=self)
+                          f"Delete this conversation?\n“{title}”", parent=self)
         # The title is user/server text: show its characters, never interpret it as HTML.
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(
@@ -606,9 +611,10 @@ class ConversationSidebar(QWidget):
             self._finish_rename(commit=False)  # the conversation went away
             return
         rect = self.list_view.visualRect(self.list_view.index_for_row(row))
-        height = max(editor.sizeHint().height(), QFontMetrics(editor.font()).height() + 6)
+        # Exactly over the title line: its usual size hint (the theme's padding) also hid
+        # the top of the "store · age" line below.
         editor.setGeometry(rect.left() + _PAD - 2, rect.top() + _PAD - 4,
-                           rect.width() - 2 * _PAD + 2, height)
+                           rect.width() - 2 * _PAD + 2, rename_editor_height(editor.font()))
 
     def delete(self, conversation_id: int) -> None:
         """Confirm, then emit ``sig_delete_requested``."""
@@ -728,7 +734,8 @@ class ConversationSidebar(QWidget):
             self.sig_search_requested.emit(query)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Esc/Down/Enter in the search field; F2/Delete/Enter in the list."""
+        """Esc/Down/Enter in the search field; Esc/Up back to it from the results;
+        F2/Delete/Enter in the list."""
         if event.type() != QEvent.Type.KeyPress:
             return super().eventFilter(watched, event)
         key_event: QKeyEvent = event  # type: ignore[assignment]
@@ -747,6 +754,12 @@ class ConversationSidebar(QWidget):
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.results_model.rowCount():
                 self._on_result_activated(self.results_model.index(0, 0))
                 return True
+        elif watched is self.results_view:
+            # Back up to the query (kept; Esc there clears it), as Down came down from it.
+            at_top = self.results_view.currentIndex().row() <= 0
+            if key == Qt.Key.Key_Escape or (key == Qt.Key.Key_Up and at_top):
+                self.search_field.setFocus(Qt.FocusReason.OtherFocusReason)
+                return True
         elif watched is self.list_view:
             if is_typed_text(key_event):
                 # Typing while the list has the focus is a question being started.
@@ -764,6 +777,11 @@ class ConversationSidebar(QWidget):
         return super().eventFilter(watched, event)
 
 
+def rename_editor_height(font: QFont) -> int:
+    """The in-place title editor's height: the title line and its frame, no more."""
+    return QFontMetrics(font).height() + 6
+
+
 class _RenameEditor(QLineEdit):
     """The in-place title editor: Enter or leaving it keeps the text, Esc cancels."""
 
@@ -774,6 +792,8 @@ class _RenameEditor(QLineEdit):
         super().__init__(parent)
         self.setAccessibleName("Conversation title")
         self.setAccessibleDescription("Enter keeps the new title, Escape keeps the old one")
+        # No vertical padding: the text fits the title line's height (rename_editor_height).
+        self.setStyleSheet("QLineEdit { padding: 0px 4px; }")
         self.setMaxLength(300)
         self.hide()
 

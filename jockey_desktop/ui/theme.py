@@ -81,6 +81,10 @@ QPushButton[primary="true"] {
     font-weight: 600;
 }
 QPushButton[primary="true"]:hover { background: %(primary_hover)s; }
+QPushButton[primary="true"][big="true"] { padding: 10px 22px; }
+QPushButton[big="true"]:focus { border: 2px solid palette(highlight); padding: 9px 21px; }
+QPushButton[primary="true"]:focus { border: 2px solid palette(text); padding: 7px 17px; }
+QPushButton[primary="true"][big="true"]:focus { padding: 9px 21px; }
 QPushButton[primary="true"]:disabled {
     background: palette(button); color: palette(placeholder-text); border-color: palette(mid);
 }

@@ -176,3 +176,50 @@ def test_changing_the_store_of_an_empty_conversation_moves_the_typed_text(
     desktop.conversations.flush_drafts()
     qtbot.waitUntil(lambda: settled(desktop), timeout=5_000)
     assert desktop.repo.get_conversation(replacement).draft == "half-typed question"
+
+
+def test_a_question_typed_with_no_conversation_survives_a_restart(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    assert current(desktop) is None
+    composer = desktop.window.chat_pane.composer
+    qtbot.keyClicks(composer.edit, "half a question typed before any conversation")
+    start.stop(desktop)  # quit straight away: the pending (debounced) text is written too
+
+    again = start()
+    composer = again.window.chat_pane.composer
+    assert current(again) is None
+    assert composer.text() == "half a question typed before any conversation"
+
+    # Sent, it is no longer unsent: the next start does not bring it back.
+    wait_for_store(qtbot, again)
+    composer.submit()
+    qtbot.waitUntil(lambda: current(again) is not None, timeout=5_000)
+    qtbot.waitUntil(turn_done(again, current(again), 1), timeout=15_000)
+    start.stop(again)
+    third = start()
+    assert third.settings.unsent_question == ""
+    assert third.window.chat_pane.composer.text() == ""
+
+
+def test_text_typed_before_new_conversation_moves_into_it(qtbot: Any, start: Started) -> None:
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    assert current(desktop) is None
+    composer = desktop.window.chat_pane.composer
+    qtbot.keyClicks(composer.edit, "typed first, then New conversation")
+    conversation_id = new_conversation(qtbot, desktop)  # as the button and Ctrl+N do
+    assert composer.text() == "typed first, then New conversation"
+    qtbot.waitUntil(lambda: settled(desktop) and desktop.repo.get_conversation(
+        conversation_id).draft == "typed first, then New conversation", timeout=5_000)
+    assert desktop.settings.unsent_question == ""  # it has a conversation now
+    # Asking from the empty page is not a draft left behind in the new conversation.
+    desktop.workspace.delete(conversation_id)
+    assert current(desktop) is None and composer.text() == ""
+    ask_via_composer(desktop, QUESTION)
+    qtbot.waitUntil(lambda: current(desktop) is not None, timeout=5_000)
+    asked = current(desktop)
+    qtbot.waitUntil(turn_done(desktop, asked, 1), timeout=15_000)
+    assert composer.text() == "" and desktop.repo.get_conversation(asked).draft in ("", None)

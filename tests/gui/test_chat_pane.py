@@ -13,7 +13,9 @@ from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
+from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.presentation.session import SessionState
+from jockey_desktop.presentation.transcript import PICK_A_STORE_TO_ASK
 from jockey_desktop.ui.chat_pane import EMPTY_PLACEHOLDER, ChatPane
 from tests.helpers.records import answer_with_citations, make_conversation, make_message
 from tests.helpers.views import dark_palette, row_layout, settle
@@ -87,6 +89,23 @@ def test_show_conversation_and_header(qtbot: Any, pane: ChatPane) -> None:
     assert pane.current_conversation_id() is None and pane.title_label.text() == "No conversation"
 
 
+def test_a_long_title_ends_in_an_ellipsis_not_mid_letter(qtbot: Any, pane: ChatPane) -> None:
+    title = "A very long question about the product keynotes that goes on and on, " * 3
+    pane.show_conversation(make_conversation(title=title), [])
+    label = pane.title_label
+    qtbot.waitUntil(lambda: label.width() > 0, timeout=5_000)
+    assert label.text() == title  # read whole (screen readers, the tooltip)
+    shown = label.shown_text()
+    assert shown.endswith("…") and title.startswith(shown[:-1])
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    pane.resize(1800, pane.height())
+    qtbot.waitUntil(lambda: len(label.shown_text()) > len(shown), timeout=5_000)
+    pane.update_header(make_conversation(title="Short"))
+    assert label.shown_text() == "Short"
+    pane.update_header(make_conversation(title="Two\nlines"))  # e.g. an imported title
+    assert label.shown_text() == "Two lines"
+
+
 def test_header_follows_session_changes(pane: ChatPane) -> None:
     lost = make_message(2, Role.ASSISTANT, "", MessageStatus.FAILED, error_code="session_lost")
     pane.show_conversation(make_conversation(), [make_message(1), lost])
@@ -144,6 +163,26 @@ def test_send_refusal_restores_text_and_shows_reason(qtbot: Any, pane: ChatPane)
     assert sent == ["question"]
     pane.show_refusal("Jockey is already answering in this conversation.")
     assert pane.composer_text() == "question"
+    assert pane.composer.reason() == "Jockey is already answering in this conversation."
+
+
+def test_picking_a_store_takes_back_the_pick_a_store_refusal(qtbot: Any, pane: ChatPane) -> None:
+    sent: list[str] = []
+    pane.sig_send_requested.connect(sent.append)
+    qtbot.keyClicks(pane.composer.edit, "hello?")
+    qtbot.keyClick(pane.composer.edit, Qt.Key.Key_Return)
+    assert sent == ["hello?"]
+    pane.show_refusal(PICK_A_STORE_TO_ASK)
+    assert pane.composer.reason() == PICK_A_STORE_TO_ASK
+    pane.on_store_picked(None)  # still none: still true
+    assert pane.composer.reason() == PICK_A_STORE_TO_ASK
+    pane.on_store_picked(StoreSummary("ks_a", "Product keynotes", "", 5, ready=5))
+    # No longer true once a store is picked; the question waits to be sent again.
+    assert pane.composer.reason() == ""
+    assert pane.composer_text() == "hello?"
+    # Any other reason stays: it is still true whatever store is picked.
+    pane.composer.show_reason("Jockey is already answering in this conversation.")
+    pane.on_store_picked(StoreSummary("ks_b", "Cooking shows", "", 3, ready=3))
     assert pane.composer.reason() == "Jockey is already answering in this conversation."
 
 

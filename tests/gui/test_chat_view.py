@@ -323,6 +323,26 @@ def test_long_unbroken_text_stays_inside_the_bubble(qtbot: Any, view: ChatView) 
     assert answer.doc_origin.x() + answer.document.size().width() <= width
 
 
+@pytest.mark.parametrize("question", [
+    "ما هي المواضيع الرئيسية في هذه الفيديوهات؟",
+    "ما هي المواضيع الرئيسية في هذه الفيديوهات؟ " * 12,
+], ids=["one line", "wrapped"])
+def test_right_to_left_question_is_drawn_inside_its_bubble(qtbot: Any, view: ChatView,
+                                                            question: str) -> None:
+    view.set_messages([make_message(1, Role.USER, question)])
+    settle(qtbot, view)
+    layout, _origin = row_layout(view, 1)
+    assert layout.bubble is not None and layout.doc_origin is not None
+    block = layout.document.firstBlock()
+    text_layout = block.layout()
+    assert text_layout.lineCount() >= 1
+    for n in range(text_layout.lineCount()):
+        # Where each line's glyphs land (right-aligned lines included), in row coordinates.
+        line = text_layout.lineAt(n).naturalTextRect().translated(layout.doc_origin)
+        assert line.left() >= layout.bubble.left() - 0.5
+        assert line.right() <= layout.bubble.right() + 0.5
+
+
 def test_palette_change_rebuilds_documents(qtbot: Any, view: ChatView) -> None:
     view.set_messages([answer_with_citations(2)])
     settle(qtbot, view)

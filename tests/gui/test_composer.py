@@ -212,3 +212,29 @@ def test_set_text_cuts_a_huge_draft(windowed_composer: Composer) -> None:
     windowed_composer.set_text("y" * 500_000)
     assert len(windowed_composer.text()) == HARD_LIMIT
     assert "500,000" in windowed_composer.reason()
+
+
+def test_send_and_stop_leave_the_focus_in_the_question_box(
+    qtbot: Any, windowed_composer: Composer
+) -> None:
+    composer = windowed_composer
+    window = composer.window()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    composer.edit.setFocus()
+    qtbot.keyClicks(composer.edit, "First question")
+    # A click on Send: the question goes, the focus stays where the next one is typed.
+    with qtbot.waitSignal(composer.sig_send_requested):
+        qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
+    assert composer.edit.hasFocus()
+    # Tabbed to and pressed, Stop turns into a disabled Send: the focus comes back to the
+    # box instead of moving on to "Also search the web" (where typing was lost).
+    composer.set_busy(True)
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Tab)
+    assert composer.send_button.hasFocus()
+    with qtbot.waitSignal(composer.sig_stop_requested):
+        qtbot.keyClick(composer.send_button, Qt.Key.Key_Space)
+    composer.set_busy(False)  # the answer stopped
+    assert composer.edit.hasFocus() and not composer.web_search_box.hasFocus()
+    qtbot.keyClicks(composer.edit, "abc")
+    assert composer.text() == "abc" and not composer.web_search()

@@ -146,6 +146,48 @@ def test_welcome_main_switch_and_buttons(qtbot, window) -> None:
     assert window.pages.currentWidget() is window.splitter
 
 
+def test_enter_presses_the_focused_button(qtbot, window) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    # The welcome page's second button (Tab reaches it; before, only Space pressed it).
+    window.show_welcome()
+    window.welcome.sandbox_button.setFocus()
+    with qtbot.waitSignal(window.sig_try_sandbox_requested, timeout=2_000):
+        qtbot.keyClick(window.welcome.sandbox_button, Qt.Key.Key_Return)
+    window.show_main()
+    window.sidebar.new_button.setFocus()
+    with qtbot.waitSignal(window.sidebar.sig_new_requested, timeout=2_000):
+        qtbot.keyClick(window.sidebar.new_button, Qt.Key.Key_Enter,
+                       Qt.KeyboardModifier.KeypadModifier)
+    composer = window.chat_pane.composer
+    composer.set_text("What happens first?")
+    composer.send_button.setFocus()
+    with qtbot.waitSignal(window.chat_pane.sig_send_requested, timeout=2_000) as sent:
+        qtbot.keyClick(composer.send_button, Qt.Key.Key_Return)
+    assert sent.args == ["What happens first?"]
+
+
+def test_conversation_actions_wait_for_a_conversation(qtbot, window) -> None:
+    on_conversation = [window.action_copy, window.action_export_md, window.action_export_json,
+                       window.action_find_here, window.action_find_next,
+                       window.action_find_previous, window.action_rename]
+    assert all(action.isEnabled() for action in on_conversation)  # conversation 7 is open
+    window.chat_pane.clear()
+    assert not any(action.isEnabled() for action in on_conversation)
+    assert window.action_new.isEnabled() and window.action_find.isEnabled()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    window.chat_pane.composer.edit.setFocus()
+    qtbot.keyClick(window.chat_pane.composer.edit, Qt.Key.Key_F,
+                   Qt.KeyboardModifier.ControlModifier)
+    assert not window.chat_pane.find_bar.isVisible()  # no find bar over the empty page
+    assert window.chat_pane.composer.edit.hasFocus()
+    window.chat_pane.show_conversation(make_conversation(8), [])
+    assert all(action.isEnabled() for action in on_conversation)
+    window.show_welcome()
+    assert not window.action_copy.isEnabled()
+
+
 def test_window_composition_and_accessible_names(window) -> None:
     assert window.sidebar.parent() is not None
     assert window.chat_pane.isVisibleTo(window)
@@ -257,6 +299,41 @@ def test_theme_palettes_are_readable(restore_app_look, scheme) -> None:
     assert _contrast(colors.chip_text, colors.chip) >= 3.0
     assert _contrast(colors.muted, colors.base) >= 3.0
     assert _contrast(colors.error, colors.base) >= 3.0
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_welcome_pages_two_buttons_are_one_size(qtbot, restore_app_look, window,
+                                                    scheme) -> None:
+    from jockey_desktop.ui.theme import apply_theme
+
+    apply_theme(restore_app_look, scheme)
+    window.show_welcome()
+    welcome = window.welcome
+    qtbot.waitUntil(welcome.key_button.isVisible, timeout=5_000)
+    # Side by side, the primary "Enter an API key…" is as tall as "Try the sandbox" (the
+    # primary style's smaller padding used to win over the big one's).
+    assert welcome.key_button.height() == welcome.sandbox_button.height()
+    assert welcome.key_button.sizeHint().height() == welcome.sandbox_button.sizeHint().height()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_focused_primary_button_shows_it(qtbot, restore_app_look, window, scheme) -> None:
+    from jockey_desktop.ui.theme import apply_theme
+
+    apply_theme(restore_app_look, scheme)
+    window.show_welcome()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    key, sandbox = window.welcome.key_button, window.welcome.sandbox_button
+    key.setFocus()
+    qtbot.waitUntil(key.hasFocus, timeout=5_000)
+    focused, focused_size = key.grab().toImage(), key.size()
+    sandbox.setFocus()
+    qtbot.waitUntil(sandbox.hasFocus, timeout=5_000)
+    # A keyboard user sees where the focus is (the theme's blue button drew its focus in
+    # blue on blue), and the button does not change size when it gets the focus.
+    assert key.grab().toImage() != focused
+    assert key.size() == focused_size
 
 
 def test_theme_follows_system(restore_app_look) -> None:

@@ -200,3 +200,18 @@ def test_importing_a_file_that_is_not_an_export_says_so(
     window.action_import.trigger()
     qtbot.waitUntil(lambda: "Nothing was imported" in window.status_text(), timeout=5_000)
     assert "not a Jockey Desktop conversation export" in window.status_text()
+
+
+def test_the_shortcuts_sheet_shows_every_description_whole(qtbot: Any, start: Started) -> None:
+    window = start().window
+    dialog = window.show_shortcuts()
+    qtbot.waitExposed(dialog)
+    tree, header = dialog.tree, dialog.tree.header()
+    metrics = tree.fontMetrics()
+    longest = max(metrics.horizontalAdvance(does) for _section, _keys, does in dialog.rows())
+    # The "Does" column is as wide as its longest text (with the cell's margins) and ends
+    # inside the visible list: nothing is cut to "…".
+    assert tree.sizeHintForColumn(1) > longest
+    assert header.sectionSize(1) >= tree.sizeHintForColumn(1)
+    assert header.sectionPosition(1) + header.sectionSize(1) <= tree.viewport().width()
+    dialog.close()

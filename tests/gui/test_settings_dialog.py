@@ -53,6 +53,28 @@ def test_replace_and_remove(qtbot, dialog) -> None:
         dialog.remove_button.click()
 
 
+def test_no_blank_line_for_a_test_result_not_yet_given(qtbot, dialog) -> None:
+    qtbot.waitExposed(dialog)
+
+    def gap() -> int:
+        # From the buttons row to the line saying where the key is kept.
+        below = dialog.save_button.mapTo(dialog, dialog.save_button.rect().bottomLeft()).y()
+        return dialog.location_label.mapTo(dialog, dialog.location_label.rect().topLeft()).y() \
+            - below
+
+    line = dialog.location_label.fontMetrics().lineSpacing()
+    assert not dialog.test_result_label.isVisible()
+    assert gap() < line  # only the layout's spacing
+    dialog.key_field.setText("k1")
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.test_result_label.isVisible() and gap() >= line,
+                    timeout=5_000)
+    dialog.key_field.setText("a-new-key-1234567890")
+    dialog.save_button.click()  # the result was about the key just handed over: gone
+    qtbot.waitUntil(lambda: not dialog.test_result_label.isVisible() and gap() < line,
+                    timeout=5_000)
+
+
 def test_test_connection_and_result(qtbot, dialog) -> None:
     dialog.base_url_field.setText("http://127.0.0.1:9/v1.3")
     dialog.key_field.setText("k1")

@@ -159,6 +159,46 @@ def test_sidebar_keyboard_navigation(qtbot, sidebar) -> None:
     assert blocker.args == [3]
 
 
+def test_sidebar_tab_order_follows_the_screen(qtbot, sidebar) -> None:
+    sidebar.activateWindow()
+    qtbot.waitUntil(sidebar.isActiveWindow, timeout=5_000)
+    sidebar.new_button.setFocus()
+    # Top to bottom as drawn: the New button, the search field, then the list.
+    qtbot.keyClick(sidebar.new_button, Qt.Key.Key_Tab)
+    assert sidebar.search_field.hasFocus()
+    qtbot.keyClick(sidebar.search_field, Qt.Key.Key_Tab)
+    assert sidebar.list_view.hasFocus()
+    qtbot.keyClick(sidebar.list_view, Qt.Key.Key_Backtab)
+    assert sidebar.search_field.hasFocus()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_rename_editor_covers_the_title_line_only(qtbot, qapp, sidebar, scheme) -> None:
+    from PySide6.QtGui import QFontMetrics
+
+    from jockey_desktop.ui.theme import apply_theme
+
+    palette, style, sheet = qapp.palette(), qapp.style().name(), qapp.styleSheet()
+    try:
+        apply_theme(qapp, scheme)  # the theme's padding made the editor too tall
+        sidebar.rename(3)
+        editor = sidebar.rename_editor
+        assert editor is not None and editor.isVisible()
+        row = sidebar.model.row_for_conversation(3)
+        rect = sidebar.list_view.visualRect(sidebar.list_view.index_for_row(row))
+        line = QFontMetrics(sidebar.list_view.font()).height()
+        second_line_top = rect.top() + 8 + line + 2  # the delegate's padding, one line, gap
+        assert editor.geometry().bottom() < second_line_top  # "store · age" stays readable
+        assert editor.geometry().top() >= rect.top()
+        # …and the title still fits inside it.
+        assert editor.contentsRect().height() >= editor.fontMetrics().height()
+    finally:
+        if style:
+            qapp.setStyle(style)
+        qapp.setPalette(palette)
+        qapp.setStyleSheet(sheet)
+
+
 def test_sidebar_delete_declined_emits_nothing(qtbot, sidebar) -> None:
     asked: list[str] = []
     sidebar.confirm_delete = lambda title: asked.append(title) or False  # type: ignore
@@ -238,6 +278,29 @@ def test_search_is_debounced_and_results_highlight(qtbot, sidebar) -> None:
     assert sidebar.pages.currentIndex() == sidebar.PAGE_LIST
 
 
+def test_esc_or_up_from_the_results_goes_back_to_the_query(qtbot, sidebar) -> None:
+    sidebar.activateWindow()
+    qtbot.waitUntil(sidebar.isActiveWindow, timeout=5_000)
+    sidebar.focus_search()
+    qtbot.keyClicks(sidebar.search_field, "goal")
+    hits = [SearchHit(3, "Conversation 3", "goal", 7, 1.0),
+            SearchHit(1, "Conversation 1", "goal", 2, 0.5)]
+    sidebar.show_search_results("goal", hits)
+    qtbot.keyClick(sidebar.search_field, Qt.Key.Key_Down)
+    assert sidebar.results_view.hasFocus()
+    qtbot.keyClick(sidebar.results_view, Qt.Key.Key_Escape)
+    assert sidebar.search_field.hasFocus() and sidebar.search_field.text() == "goal"
+    assert sidebar.pages.currentIndex() == sidebar.PAGE_RESULTS  # the query is kept
+    # Up walks the results, and from the first one back to the query.
+    qtbot.keyClick(sidebar.search_field, Qt.Key.Key_Down)
+    qtbot.keyClick(sidebar.results_view, Qt.Key.Key_Down)
+    assert sidebar.results_view.currentIndex().row() == 1
+    qtbot.keyClick(sidebar.results_view, Qt.Key.Key_Up)
+    assert sidebar.results_view.hasFocus() and sidebar.results_view.currentIndex().row() == 0
+    qtbot.keyClick(sidebar.results_view, Qt.Key.Key_Up)
+    assert sidebar.search_field.hasFocus()
+
+
 def test_search_no_results_message(qtbot, sidebar) -> None:
     sidebar.search_field.setText("zzz")
     sidebar.show_search_results("zzz", [])
@@ -285,6 +348,23 @@ def test_confirm_delete_shows_an_html_title_as_plain_text(qtbot, sidebar, monkey
     (box,) = seen
     assert box.textFormat() == Qt.TextFormat.PlainText
     assert EVIL in box.text()
+
+
+def test_confirm_delete_names_a_question_title_without_a_doubled_question_mark(
+        qtbot, sidebar, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    seen: list[str] = []
+
+    def fake_exec(box: QMessageBox) -> int:
+        seen.append(box.text())
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    sidebar.confirm_delete("What are the main themes?")
+    (text,) = seen
+    assert "“What are the main themes?”" in text
+    assert "?”?" not in text and text.startswith("Delete")
 
 
 def test_search_results_never_render_html(qtbot, sidebar) -> None:

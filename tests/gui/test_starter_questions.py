@@ -124,3 +124,49 @@ def test_a_store_asked_for_before_the_connection_is_read_once_it_exists(
         assert read == [(client, "ks_a")]
     finally:
         runner.shutdown(1000)
+
+
+def test_a_long_question_is_elided_and_never_widens_or_lengthens_the_window(qtbot: Any) -> None:
+    from jockey_desktop.ui.starter_questions import StarterQuestions
+
+    title = "Annual All-Hands & Product Roadmap Review"
+    questions = [*GUIDE_QUESTIONS, f"What happens in “{title}”?",
+                 f"Summarise “{title} {title} {title} {title}” with timestamps"]
+    page = StarterQuestions()
+    qtbot.addWidget(page)
+    page.set_store_name("Product keynotes")
+    page.set_questions(questions)
+    # However long its questions and however many, the page never makes the window
+    # wider or taller than a small screen (it elides and scrolls instead).
+    assert page.minimumSizeHint().width() < 400
+    assert page.minimumSizeHint().height() < 200
+    page.resize(420, 300)
+    page.show()
+    qtbot.waitExposed(page)
+    medium, longest = page.buttons[-2], page.buttons[-1]
+    qtbot.waitUntil(lambda: medium.text().endswith("…") and longest.text().endswith("…"),
+                    timeout=5_000)
+    for button in page.buttons:
+        assert button.mapTo(page, button.rect().topRight()).x() <= page.width()
+    assert longest.accessibleName() == questions[-1]
+    # A wide page shows a question whole again ("&&" is how a button shows one "&").
+    page.resize(1200, 600)
+    qtbot.waitUntil(lambda: medium.text() == questions[-2].replace("&", "&&"), timeout=5_000)
+    assert page.buttons[0].text() == GUIDE_QUESTIONS[0]
+
+
+def test_a_clicked_starter_leaves_the_focus_in_the_question_box(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    window = desktop.window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    wait_for_store(qtbot, desktop)
+    conversation_id = new_conversation(qtbot, desktop)  # an empty one: its page has them
+    pane = window.chat_pane
+    qtbot.waitUntil(pane.starters_shown, timeout=5_000)
+    qtbot.mouseClick(pane.starters.buttons[0], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not pane.starters_shown(), timeout=5_000)
+    assert pane.composer.edit.hasFocus()  # the follow-up is typed where it belongs
+    qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=10_000)

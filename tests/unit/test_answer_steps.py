@@ -115,6 +115,17 @@ def test_the_live_line_says_what_the_agent_is_doing() -> None:
     assert status_line(answer, 112.0).text == "Answering · 12 s"
 
 
+def test_commentary_reads_without_its_markdown_marks() -> None:
+    # The sandbox (and the API) narrate in Markdown; the live line and the Steps list
+    # show plain text, so "**Product keynotes**" showed its asterisks.
+    narrated = [{"kind": "commentary",
+                 "text": "I'll group the moments in **Product keynotes** by _topic_."}]
+    assert live_activity(narrated) == "I'll group the moments in Product keynotes by topic."
+    assert step_lines(narrated)[0].title == "I'll group the moments in Product keynotes by topic."
+    assert live_activity([{"kind": "commentary", "text": "Reading ks_019f_abc"}]) == \
+        "Reading ks_019f_abc"  # an id's underscores are not emphasis
+
+
 def test_web_sources_are_numbered_as_their_markers_read() -> None:
     text = "Wolves hunt [3] in packs [4]."
     marked = record_web_sources([], [

@@ -70,3 +70,13 @@ def test_format_age() -> None:
     assert format_age(now - 4 * 86400, now) == "4 days ago"
     old = format_age(now - 40 * 86400, now)
     assert old[-4:].isdigit() and "ago" not in old
+
+
+def test_plain_line_drops_markdown_marks_only() -> None:
+    from jockey_desktop.presentation.formatting import plain_line
+
+    assert plain_line("# Themes\n> **Bold**, *it*, __also__, `code`, [a link](https://x.y)") == \
+        "Themes Bold, it, also, code, a link"
+    # Not emphasis: identifiers, arithmetic, a lone star.
+    assert plain_line("ks_019f_abc snake_case 2 * 3 * 4 a*") == \
+        "ks_019f_abc snake_case 2 * 3 * 4 a*"

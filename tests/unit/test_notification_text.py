@@ -47,3 +47,10 @@ def test_preview_is_one_line_and_cut_at_a_word() -> None:
     # Cut between words: the text before the ellipsis is whole words only.
     assert all(word == "elephant" for word in cut[:-1].split())
     assert preview("x" * PREVIEW_CHARS) == "x" * PREVIEW_CHARS
+
+
+def test_preview_reads_without_markdown_marks() -> None:
+    answer = ("Across the 5 ready videos in **Product keynotes**, four themes: `live demos` "
+              "and [pricing](https://example.com/p) in ks_019f_abc.")
+    assert preview(answer) == ("Across the 5 ready videos in Product keynotes, four themes: "
+                               "live demos and pricing in ks_019f_abc.")
