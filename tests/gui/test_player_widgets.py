@@ -17,7 +17,7 @@ from jockey_desktop.ui.player.export_dialog import chosen_format, export_filters
 from jockey_desktop.ui.player.lists import MomentsList, TranscriptView
 from jockey_desktop.ui.player.seek_bar import SeekBar, SeekMarker
 from tests.helpers.look import themed
-from tests.helpers.media import player_marks
+from tests.helpers.media import PLAYER_LOG_IGNORE
 from tests.helpers.records import answer_with_citations
 
 
@@ -108,7 +108,7 @@ def lightest(image: QImage) -> int:
                for x in range(image.width()) for y in range(image.height()))
 
 
-@player_marks()[0]
+@pytest.mark.qt_log_ignore(*PLAYER_LOG_IGNORE)
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_full_screen_time_is_light_on_the_black_screen_in_either_theme(
     qtbot: Any, qapp: Any, scheme: str
