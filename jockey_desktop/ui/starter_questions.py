@@ -2,7 +2,7 @@
 
 Pure UI: it shows the questions it is given (the guide's, then ones drawn from the store's
 own videos) and emits the one clicked. Question text may hold video titles from a server:
-buttons show it verbatim (``plain_menu_text`` keeps an ``&`` from becoming a mnemonic).
+buttons show it verbatim (an ``&`` is no mnemonic), elided when the column is narrow.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 from functools import partial
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from jockey_desktop.ui.theme import plain_menu_text, plain_tooltip, set_plain_text
+from jockey_desktop.ui.elided_button import ElidedPushButton
+from jockey_desktop.ui.theme import plain_tooltip, set_plain_text
 
 INTRO = "Not sure where to start? Ask one of these, or type your own question below."
 
@@ -35,7 +36,7 @@ class StarterQuestions(QWidget):
         self.intro.setTextFormat(Qt.TextFormat.PlainText)
         self.intro.setWordWrap(True)
         self.intro.setProperty("role", "muted")
-        self.buttons: list[QPushButton] = []
+        self.buttons: list[ElidedPushButton] = []
         self._questions: list[str] = []
         self._column = QVBoxLayout()
         self._column.setSpacing(8)
@@ -72,7 +73,8 @@ class StarterQuestions(QWidget):
             button.deleteLater()
         self.buttons = []
         for question in self._questions:
-            button = QPushButton(plain_menu_text(question), self)
+            # Elided when narrow (a long video title must not widen the window).
+            button = ElidedPushButton(question, self)
             button.setObjectName("starterQuestion")
             button.setAccessibleName(question)
             button.setToolTip(plain_tooltip(f"Ask: {question}"))

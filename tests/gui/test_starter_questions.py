@@ -124,3 +124,25 @@ def test_a_store_asked_for_before_the_connection_is_read_once_it_exists(
         assert read == [(client, "ks_a")]
     finally:
         runner.shutdown(1000)
+
+
+def test_a_long_question_is_elided_when_narrow_and_whole_when_there_is_room(qtbot: Any) -> None:
+    from jockey_desktop.ui.starter_questions import StarterQuestions
+
+    long = "Summarise “Lumen Phone 9 Launch Keynote & Q&A” with timestamps of its moments"
+    page = StarterQuestions()
+    qtbot.addWidget(page)
+    page.set_questions(["Short one?", long])
+    # A long video title must not set the window's minimum width.
+    assert page.minimumSizeHint().width() < 400
+    page.resize(420, 400)
+    page.show()
+    short, button = page.buttons
+    qtbot.waitUntil(lambda: button.width() <= 420, timeout=2000)
+    assert button.shown_text().endswith("…") and button.accessibleName() == long
+    assert short.shown_text() == "Short one?"
+    page.resize(1400, 400)
+    qtbot.waitUntil(lambda: button.shown_text() == long.replace("&", "&&"), timeout=2000)
+    with qtbot.waitSignal(page.sig_question_chosen) as chosen:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert chosen.args == [long]
