@@ -61,6 +61,7 @@ READINESS_LABELS = {
     "ready": "Ready",
     "indexing": "Indexing",
     "none ready": "None ready",
+    "empty": "Empty",
     "unknown": "Not checked",
 }
 
