@@ -339,25 +339,34 @@ class UploadsController(QObject):
             on_error=self._report_failure))
 
     def _planned(self, store_id: str, plan: Plan) -> None:
-        if plan.refused:
-            self.sig_refused.emit(" ".join(r.reason for r in plan.refused))
-        if plan.truncated:
-            self.sig_notice.emit("The folder holds too many files; only the first ones were "
-                                 "added.")
+        def tell_left_out() -> None:
+            # Said after "N files queued" (the views keep only the last message): the
+            # files left out and why must be what stays on screen.
+            if plan.truncated:
+                self.sig_notice.emit("The folder holds too many files; only the first ones "
+                                     "were added.")
+            if plan.refused:
+                self.sig_refused.emit(" ".join(r.reason for r in plan.refused))
+
         if not plan.files:
+            tell_left_out()
             return
         client = self._client
         if client is None:
-            self._check_duplicates(store_id, plan.files, [])
+            self._check_duplicates(store_id, plan.files, [], tell_left_out)
             return
         self._handles.append(self._network.submit(
             client.list_items, store_id,
             on_success=lambda items: self._check_duplicates(
-                store_id, plan.files, store_files(items)),
-            on_error=lambda _error: self._check_duplicates(store_id, plan.files, [])))
+                store_id, plan.files, store_files(items), tell_left_out),
+            on_error=lambda _error: self._check_duplicates(store_id, plan.files, [],
+                                                           tell_left_out)))
 
     def _check_duplicates(self, store_id: str, files: Sequence[PlannedFile],
-                          in_store: list[KnownFile]) -> None:
+                          in_store: list[KnownFile],
+                          then: Callable[[], None] | None = None) -> None:
+        """Ask about files already in the store or the queue, then queue the others;
+        ``then`` runs once the outcome has been said (or when nothing is queued)."""
         queued = [KnownFile(r.filename, r.size) for r in self._rows.values()
                   if r.store_id == store_id
                   and r.state not in (UploadState.FAILED, UploadState.CANCELLED)]
@@ -366,15 +375,17 @@ class UploadsController(QObject):
         if duplicates:
             answer = self.prompts.confirm_duplicates(self._store_name(store_id),
                                                      [d.filename for d in duplicates])
-            if answer is None:
-                return
             if answer is False:
                 skip = set(duplicates)
                 chosen = [f for f in files if f not in skip]
+            elif answer is None:
+                chosen = []
         if not chosen:
+            if then is not None:
+                then()
             return
         rows = [planned.as_row(store_id) for planned in chosen]
-        self._queue_rows(store_id, rows)
+        self._queue_rows(store_id, rows, then)
 
     def add_url(self, store_id: str, url: str, filename: str | None = None) -> str | None:
         """Queue a public http(s) URL the server fetches; returns why it was refused (a
@@ -390,7 +401,8 @@ class UploadsController(QObject):
                                      "url": url, "filename": name, "asset_type": kind}])
         return None
 
-    def _queue_rows(self, store_id: str, rows: list[dict[str, Any]]) -> None:
+    def _queue_rows(self, store_id: str, rows: list[dict[str, Any]],
+                    then: Callable[[], None] | None = None) -> None:
         if self._server is not None:
             # The store (and so the upload) exists on this server only.
             rows = [{**row, "server": self._server} for row in rows]
@@ -404,10 +416,17 @@ class UploadsController(QObject):
             noun = "file" if len(added) == 1 else "files"
             self.sig_notice.emit(f"{len(added)} {noun} queued for "
                                  f"“{self._store_name(store_id)}”.")
+            if then is not None:
+                then()
             self._pump()
 
+        def not_queued(error: BaseException) -> None:
+            if then is not None:
+                then()
+            self._storage_failed(error)  # the last word: nothing of this drop was queued
+
         self._storage.submit(self._repo.add_uploads, rows, on_success=queued,
-                             on_error=self._storage_failed)
+                             on_error=not_queued)
 
     # ------------------------------------------------------------------ user actions
 

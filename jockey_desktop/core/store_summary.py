@@ -36,13 +36,16 @@ class StoreSummary:
     processing: int = 0
     failed: int = 0
     queued: int = 0
+    #: True once the items were listed and counted (a store just listed is not yet).
+    counted: bool = False
 
     @property
     def readiness(self) -> str:
-        """"ready", "indexing", "none ready" or "unknown" (no counts at all)."""
+        """"ready", "indexing", "none ready", "empty" (counted: no items) or "unknown" (no
+        counts at all yet)."""
         counted = self.ready + self.processing + self.failed + self.queued
         if counted == 0 and self.item_count == 0:
-            return "unknown"
+            return "empty" if self.counted else "unknown"
         if self.processing or self.queued:
             return "indexing"
         if self.ready == 0:
@@ -101,6 +104,7 @@ def summarize_items(store: Any, items: Iterable[Any]) -> StoreSummary:
         name=str(getattr(store, "name", "") or store.id),
         description=str(getattr(store, "description", "") or ""),
         item_count=max(int(item_count or 0), total),
+        counted=True,
         **counts,
     )
 

@@ -175,6 +175,9 @@ class SelectionChipsBar(QWidget):
             chip.sig_remove.connect(lambda i=index: self.sig_remove_requested.emit(i))
             self._flow.addItem(QWidgetItem(chip))
             self._chips.append(chip)
+            # A child made after its parent is shown stays hidden until shown itself (and
+            # a hidden chip takes no room in the flow): a second pick hid every chip.
+            chip.show()
         self.setVisible(bool(wanted))
         self.updateGeometry()
 

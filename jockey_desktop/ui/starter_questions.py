@@ -9,66 +9,21 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from jockey_desktop.ui.theme import plain_menu_text, plain_tooltip, set_plain_text
+from jockey_desktop.ui.elided_button import ElidedPushButton
+from jockey_desktop.ui.theme import plain_tooltip, set_plain_text
 
 INTRO = "Not sure where to start? Ask one of these, or type your own question below."
-#: The narrowest a question button gets (its text is then elided; the tooltip has it all).
-MIN_BUTTON_WIDTH = 160
-
-
-class QuestionButton(QPushButton):
-    """A starter question's button: as wide as its question when there is room, narrower with
-    the question elided when there is not (a long video title in a question must not force
-    the window wider than the screen)."""
-
-    def __init__(self, question: str, parent: QWidget | None = None) -> None:
-        super().__init__(plain_menu_text(question), parent)
-        self._question = question
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-
-    def sizeHint(self) -> QSize:
-        """The size that shows the whole question (whatever is shown now)."""
-        hint = super().sizeHint()
-        metrics = self.fontMetrics()
-        hidden = (metrics.horizontalAdvance(self._question)
-                  - metrics.horizontalAdvance(self._shown_question()))
-        return QSize(hint.width() + max(0, hidden), hint.height())
-
-    def minimumSizeHint(self) -> QSize:
-        """Narrow enough for any window; the text is elided below its full width."""
-        hint = self.sizeHint()
-        return QSize(min(hint.width(), MIN_BUTTON_WIDTH), hint.height())
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        """Show as much of the question as the new width holds."""
-        super().resizeEvent(event)
-        self._fit_text()
-
-    def _shown_question(self) -> str:
-        # The shown text with its "&&" (a literal "&") turned back into the question's "&".
-        return self.text().replace("&&", "&")
-
-    def _fit_text(self) -> None:
-        metrics = self.fontMetrics()
-        padding = super().sizeHint().width() - metrics.horizontalAdvance(self._shown_question())
-        shown = metrics.elidedText(self._question, Qt.TextElideMode.ElideRight,
-                                   max(0, self.width() - padding))
-        if shown != self._shown_question():
-            self.setText(plain_menu_text(shown))
-
 
 class StarterQuestions(QWidget):
     """A heading, a sentence and one button per starter question."""
@@ -141,7 +96,8 @@ class StarterQuestions(QWidget):
             button.deleteLater()
         self.buttons = []
         for question in self._questions:
-            button = QuestionButton(question, self)
+            # Elided when narrow (a long video title must not widen the window).
+            button = ElidedPushButton(question, self)
             button.setObjectName("starterQuestion")
             button.setAccessibleName(question)
             button.setToolTip(plain_tooltip(f"Ask: {question}"))

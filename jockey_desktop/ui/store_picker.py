@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.ui.elided_button import ElidedToolButton
 from jockey_desktop.ui.models.store_model import (
     StoreFilterModel,
     StoreIdRole,
@@ -60,6 +61,7 @@ READINESS_LABELS = {
     "ready": "Ready",
     "indexing": "Indexing",
     "none ready": "None ready",
+    "empty": "Empty",
     "unknown": "Not checked",
 }
 
@@ -189,7 +191,8 @@ class StorePicker(QWidget):
 
         self.caption = QLabel("Knowledge store:", self)
         self.caption.setProperty("role", "muted")
-        self.button = QToolButton(self)
+        # Elided when narrow: a long store name must not make the window wider.
+        self.button = ElidedToolButton(self, suffix="  ▾", min_width=120)
         self.button.setAccessibleName("Choose knowledge store")
         self.button.setToolTip("Choose the knowledge store to ask questions about")
         self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)

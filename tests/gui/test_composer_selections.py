@@ -128,6 +128,22 @@ def test_chips_show_the_selections_and_their_remove_buttons_ask_to_remove(
     assert not composer.chips.isVisible()
 
 
+def test_chips_added_or_removed_while_chips_show_are_shown_and_take_room(
+    qtbot: Any, composer: Composer
+) -> None:
+    composer.set_selections([FOX])
+    qtbot.waitUntil(lambda: composer.chips.chips()[0].isVisible(), timeout=2000)
+    # A second pick, then removing the first: the bar is already shown each time.
+    for chosen in ([FOX, WINGS], [WINGS]):
+        composer.set_selections(chosen)
+        chips = composer.chips.chips()
+        assert [c.label.text() for c in chips] == [c["name"] for c in chosen]
+        assert all(c.isVisible() for c in chips)
+        tall = chips[0].sizeHint().height()
+        qtbot.waitUntil(lambda tall=tall: composer.chips.height() >= tall, timeout=2000)
+        assert all(not c.geometry().isEmpty() for c in chips)
+
+
 def test_the_web_search_box_says_when_the_user_turns_it(qtbot: Any,
                                                         composer: Composer) -> None:
     toggled: list[bool] = []

@@ -143,3 +143,20 @@ def test_play_in_the_stores_view_plays_the_item_from_its_start(
     assert player.controller.moments()[0].title == ready.title
     sandbox = desktop.connection.sandbox()
     assert sandbox is not None and sandbox.media_requests_with_key == 0
+
+
+def test_the_player_opens_beside_the_chat_of_a_small_window_without_widening_it(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    window = desktop.window
+    window.resize(900, 600)
+    wait_for_store(qtbot, desktop)
+    qtbot.waitUntil(lambda: window.width() == 900, timeout=5000)
+    desktop.player.show_player()
+    dock = desktop.player.dock
+    qtbot.waitUntil(lambda: dock is not None and dock.isVisible(), timeout=5000)
+    # The window's minimum is the chat's plus the dock's: it must fit the small window
+    # (long starter questions and store names used to push it to ~1180 pixels).
+    assert window.minimumSizeHint().width() <= 900
+    assert window.width() == 900

@@ -1,11 +1,12 @@
 """The player's widgets on their own: the seek bar's markers (hover: the sentence, click: that
 moment) and seeking, the transcript following a position, the moments list's selection, the
-picture's poster, and the export dialog's format rules."""
+picture's poster, the export dialog's format rules, and the full-screen window's time."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 
@@ -15,6 +16,8 @@ from jockey_desktop.ui.player.canvas import VideoCanvas
 from jockey_desktop.ui.player.export_dialog import chosen_format, export_filters, safe_file_name
 from jockey_desktop.ui.player.lists import MomentsList, TranscriptView
 from jockey_desktop.ui.player.seek_bar import SeekBar, SeekMarker
+from tests.helpers.look import themed
+from tests.helpers.media import PLAYER_LOG_IGNORE
 from tests.helpers.records import answer_with_citations
 
 
@@ -97,3 +100,36 @@ def test_the_export_format_follows_the_suffix_typed_or_the_filter() -> None:
     assert chosen_format("/x/cut", filters[3]) == ("/x/cut.csv", MomentFormat.CSV)
     assert chosen_format("/x/cut.v2", "nonsense") == ("/x/cut.v2.otio", MomentFormat.OTIO)
     assert safe_file_name("What / is <this>? moments") == "What _ is _this__ moments"
+
+
+def lightest(image: QImage) -> int:
+    """The highest lightness of any pixel in ``image`` (0–255)."""
+    return max(image.pixelColor(x, y).lightness()
+               for x in range(image.width()) for y in range(image.height()))
+
+
+@pytest.mark.qt_log_ignore(*PLAYER_LOG_IGNORE)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_full_screen_time_is_light_on_the_black_screen_in_either_theme(
+    qtbot: Any, qapp: Any, scheme: str
+) -> None:
+    from jockey_desktop.ui.player.engine import PlaybackEngine
+    from jockey_desktop.ui.player.fullscreen import FullScreenVideo
+
+    with themed(qapp, scheme):
+        engine = PlaybackEngine()
+        bar = SeekBar()
+        qtbot.addWidget(bar)
+        bar.set_duration(3_842_000)
+        window = FullScreenVideo(engine, "Lumen Phone 9 Launch Keynote", bar, lambda _: None)
+        qtbot.addWidget(window)
+        window.resize(800, 600)
+        window.show()
+        qtbot.waitExposed(window)
+        engine.sig_position.emit(610_000)
+        assert window.time_label.text() == "10:10 / 1:04:02"
+        # Its text, drawn on the window's black: not the theme's dark text colour.
+        shown = window.grab(window.time_label.geometry()).toImage()
+        assert shown.pixelColor(0, 0).lightness() < 30  # the black around the text
+        assert lightest(shown) > 180
+        window.close()

@@ -144,15 +144,20 @@ def test_a_long_question_is_elided_and_never_widens_or_lengthens_the_window(qtbo
     page.show()
     qtbot.waitExposed(page)
     medium, longest = page.buttons[-2], page.buttons[-1]
-    qtbot.waitUntil(lambda: medium.text().endswith("…") and longest.text().endswith("…"),
-                    timeout=5_000)
+    qtbot.waitUntil(lambda: medium.shown_text().endswith("…")
+                    and longest.shown_text().endswith("…"), timeout=5_000)
     for button in page.buttons:
         assert button.mapTo(page, button.rect().topRight()).x() <= page.width()
     assert longest.accessibleName() == questions[-1]
     # A wide page shows a question whole again ("&&" is how a button shows one "&").
     page.resize(1200, 600)
-    qtbot.waitUntil(lambda: medium.text() == questions[-2].replace("&", "&&"), timeout=5_000)
-    assert page.buttons[0].text() == GUIDE_QUESTIONS[0]
+    qtbot.waitUntil(lambda: medium.shown_text() == questions[-2].replace("&", "&&"),
+                    timeout=5_000)
+    assert page.buttons[0].shown_text() == GUIDE_QUESTIONS[0]
+    # The whole question is what a click asks, whatever was drawn.
+    with qtbot.waitSignal(page.sig_question_chosen) as chosen:
+        qtbot.mouseClick(longest, Qt.MouseButton.LeftButton)
+    assert chosen.args == [questions[-1]]
 
 
 def test_a_clicked_starter_leaves_the_focus_in_the_question_box(

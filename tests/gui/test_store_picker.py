@@ -183,3 +183,22 @@ def test_filter_without_match_says_so_and_counts(qtbot, picker) -> None:
     assert popup.list_view.isVisible() and not popup.empty_label.isVisible()
     assert popup.status_label.text() == "3 stores"
     popup.hide()
+
+
+def test_a_long_store_name_is_elided_and_does_not_widen_the_picker(qtbot, picker) -> None:
+    name = "Raw aerial survey footage & interviews from " + "the northern coast " * 8
+    store = StoreSummary("ks_long", name, "", 3, ready=3)
+    picker.set_stores([store])
+    picker.choose("ks_long")
+    whole = store_button_text(store).replace("&", "&&") + "  ▾"
+    assert picker.button.text() == whole  # what the tooltip and screen readers get
+    # The window's minimum width is the sum of its parts': the picker stays small.
+    assert picker.minimumSizeHint().width() < 500
+    picker.resize(500, 80)
+    qtbot.waitUntil(lambda: picker.button.width() <= 500 - picker.caption.width(), timeout=2000)
+    shown = picker.button.shown_text()
+    assert shown.startswith("Raw aerial survey") and shown.endswith("…  ▾")
+    width = picker.button.fontMetrics().horizontalAdvance(shown.replace("&&", "&"))
+    assert width < picker.button.width()
+    picker.resize(2400, 80)
+    qtbot.waitUntil(lambda: picker.button.shown_text() == whole, timeout=2000)

@@ -77,6 +77,23 @@ def test_files_a_store_cannot_take_are_refused_with_reasons(queue: Queue,
     assert "“gone.mov” no longer exists." in text
 
 
+def test_files_left_out_are_said_after_the_files_queued(queue: Queue, tmp_path: Path) -> None:
+    # The views keep only the last message: "1 file queued" must not hide the refusal.
+    said: list[tuple[str, str]] = []
+    queue.controller.sig_notice.connect(lambda text: said.append(("notice", text)))
+    queue.controller.sig_refused.connect(lambda text: said.append(("refused", text)))
+    store_id = queue.new_store()
+    good = write_video(tmp_path / "in", "good.mp4")
+    notes = tmp_path / "in" / "notes.txt"
+    notes.write_text("not a video")
+    queue.controller.add_paths(store_id, [str(good), str(notes)])
+    queue.wait_all(UploadState.READY, 1)
+    kinds = [kind for kind, _text in said]
+    assert kinds[:2] == ["notice", "refused"]
+    assert said[0][1].startswith("1 file queued")
+    assert "“notes.txt” is not a video or an image" in said[1][1]
+
+
 class Answers:
     """Prompts that answer the duplicate question as told and record what was asked."""
 

@@ -44,7 +44,7 @@ def test_summarize_store_counts_by_status() -> None:
     summary = summarize_store(client, _Store("ks_1", "Games", "desc", 6))
     assert client.calls == ["ks_1"]
     assert summary == StoreSummary("ks_1", "Games", "desc", 6, ready=2, processing=1,
-                                   failed=1, queued=2)
+                                   failed=1, queued=2, counted=True)
     assert summary.readiness == "indexing"
 
 
@@ -63,6 +63,7 @@ def test_enum_and_dict_statuses_and_unknown_status() -> None:
         (StoreSummary("a", "A", item_count=2, failed=2), "none ready", True),
         (StoreSummary("a", "A", item_count=1, queued=1), "indexing", True),
         (StoreSummary("a", "A"), "unknown", False),
+        (StoreSummary("a", "A", counted=True), "empty", False),
     ],
 )
 def test_readiness_and_warning(summary: StoreSummary, readiness: str, warns: bool) -> None:
@@ -70,6 +71,12 @@ def test_readiness_and_warning(summary: StoreSummary, readiness: str, warns: boo
     assert (summary.warning is not None) == warns
     if warns:
         assert "“A”" in (summary.warning or "")
+
+
+def test_a_store_counted_with_no_items_is_empty_not_unchecked() -> None:
+    """A store just created: its items were listed (none), so it is known to be empty."""
+    summary = summarize_store(_Client([]), _Store("ks_new", "Holiday clips"))
+    assert summary.readiness == "empty" and summary.warning is None
 
 
 def test_warning_mentions_ready_count() -> None:

@@ -42,6 +42,9 @@ class FullScreenVideo(QWidget):
             self.seek_bar.set_range(*cited)
         self.time_label = QLabel(self)
         self.time_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # The app's stylesheet polishes every label with the app palette, so the window's
+        # palette alone left the time in the light theme's dark text on this black.
+        self.time_label.setStyleSheet(f"color: {TEXT.name()};")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.addWidget(self.canvas, 1)
