@@ -7,11 +7,11 @@ places (chat pane, sidebar, exports); keeping them here gives one spelling every
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from jockey_desktop.core.storage.plaintext import markdown_to_plain
 from jockey_desktop.core.timecode import RANGE_DASH, format_time_range, format_timestamp
 
 __all__ = ["RANGE_DASH", "format_time_range", "format_timestamp"]  # re-exported for widgets
@@ -19,26 +19,12 @@ __all__ = ["RANGE_DASH", "format_time_range", "format_timestamp"]  # re-exported
 #: Shown for a citation whose video has no title (the API may omit it).
 UNTITLED_VIDEO = "Untitled video"
 
-# Markdown that reads as noise on a one-line, plain-text display (emphasis marks, code
-# ticks, link targets, heading and quote marks). An underscore counts only around words, so
-# "ks_019…" or "snake_case" stay as they are.
-_MD_LINK = re.compile(r"\[([^\]\n]+)\]\([^)\s]*\)")
-_MD_STARS = re.compile(r"\*{1,3}(?=\S)(.+?)(?<=\S)\*{1,3}")
-_MD_UNDERSCORES = re.compile(r"(?<!\w)_{1,3}(?=\S)(.+?)(?<=\S)_{1,3}(?!\w)")
-_MD_CODE = re.compile(r"`([^`]*)`")
-_MD_LINE_MARK = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?)", re.MULTILINE)
-
-
 
 def plain_line(markdown: str) -> str:
     """Markdown (an agent's commentary, an answer's start) as plain text on one line: what
-    it says without the marks ("**Product keynotes**" reads "Product keynotes")."""
-    text = _MD_LINE_MARK.sub("", markdown)
-    text = _MD_LINK.sub(r"\1", text)
-    text = _MD_CODE.sub(r"\1", text)
-    text = _MD_STARS.sub(r"\1", text)
-    text = _MD_UNDERSCORES.sub(r"\1", text)
-    return " ".join(text.split())
+    it says without the marks ("**Product keynotes**" reads "Product keynotes"), stripped by
+    the one Markdown stripper (``core.storage.plaintext``)."""
+    return " ".join(markdown_to_plain(markdown).split())
 
 
 def citation_title(citation: Mapping[str, Any]) -> str:

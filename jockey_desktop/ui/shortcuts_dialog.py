@@ -7,7 +7,7 @@ only work in one part of the window come from ``presentation.shortcuts``.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -112,7 +112,10 @@ class ShortcutsDialog(QDialog):
         if layout is not None:
             margins = layout.contentsMargins()
             needed += margins.left() + margins.right()
-        screen = self.screen()
+        # A static lookup: PySide adopts the QScreen that ``self.screen()`` returns as a child
+        # of this dialog and deletes it with the dialog (tests/gui/test_qt_lifetime.py).
+        centre = self.mapToGlobal(self.rect().center())
+        screen = QGuiApplication.screenAt(centre) or QGuiApplication.primaryScreen()
         limit = screen.availableGeometry().width() if screen is not None else needed
         if needed > self.width():
             self.resize(min(needed, limit), self.height())

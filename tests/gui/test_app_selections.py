@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt, QUrl
 
 from jockey_desktop.core.storage.models import Role
 from jockey_desktop.core.web_sources import split_web_sources
+from jockey_desktop.presentation.formatting import plain_line
 from jockey_desktop.presentation.selections import item_name
 from jockey_desktop.ui.steps_view import TOGGLE_HREF
 from tests.helpers.app import (
@@ -114,7 +115,7 @@ def test_the_steps_list_opens_by_click_and_is_there_after_a_restart(
     click(qtbot, view, toggle)
     qtbot.waitUntil(lambda: view.message_delegate.steps_expanded(answer.id), timeout=2_000)
     opened_text = extras_text(row_layout(view, answer.id)[0])
-    assert "Tool call · " in opened_text and steps[0]["text"] in opened_text
+    assert "Tool call · " in opened_text and plain_line(steps[0]["text"]) in opened_text
 
     start.stop(desktop)
     again = start()
