@@ -17,6 +17,8 @@ class SessionState(str, Enum):
     """
 
     NEW = "Nothing asked yet"
+    #: Asked, but no answer has started a session yet (the first is on its way, or failed).
+    NO_ANSWER = "No answer yet"
     ACTIVE = "Jockey remembers this conversation"
     #: No session, but earlier answers exist: the server forgot it, and the next question
     #: starts a new session seeded with a recap.
@@ -26,6 +28,9 @@ class SessionState(str, Enum):
 #: What each state means, for the header's tooltip.
 SESSION_HINTS = {
     SessionState.NEW: "Your first question starts the conversation on this knowledge store.",
+    SessionState.NO_ANSWER: (
+        "Jockey starts remembering this conversation with its first answer; follow-up "
+        "questions can then refer to it."),
     SessionState.ACTIVE: (
         "Follow-up questions can refer to earlier answers (“those videos”, “the first "
         "theme”). Jockey keeps a conversation for a limited time; if it forgets it, the app "
@@ -45,6 +50,7 @@ def session_state(conversation: Conversation, messages: Iterable[Message] = ()) 
     """
     if conversation.session_id:
         return SessionState.ACTIVE
+    asked = False
     for message in messages:
         if (
             message.role is Role.SEAM
@@ -52,4 +58,6 @@ def session_state(conversation: Conversation, messages: Iterable[Message] = ()) 
             or (message.role is Role.ASSISTANT and message.status is MessageStatus.COMPLETE)
         ):
             return SessionState.EXPIRED
-    return SessionState.NEW
+        asked = asked or message.role is Role.USER
+    # "Nothing asked yet" under a question that failed read as if it had not been asked.
+    return SessionState.NO_ANSWER if asked else SessionState.NEW

@@ -1,4 +1,5 @@
-"""The header's session line: new, active, or expired (a new session will start)."""
+"""The header's session line: new, asked but not answered yet, active, or expired (a new
+session will start)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ def test_session_states() -> None:
     first_streaming = make_message(4, Role.ASSISTANT, "", MessageStatus.STREAMING)
     seam = make_message(5, Role.SEAM, "New session started")
     assert session_state(new, []) == SessionState.NEW
-    assert session_state(new, [question, first_streaming]) == SessionState.NEW
+    assert session_state(new, [question, first_streaming]) == SessionState.NO_ANSWER
+    failed = make_message(6, Role.ASSISTANT, "", MessageStatus.FAILED, error_code="no_videos")
+    assert session_state(new, [question, failed]) == SessionState.NO_ANSWER
+    assert SessionState.NO_ANSWER.value == "No answer yet"
     assert session_state(new, [question, lost]) == SessionState.EXPIRED
     assert session_state(new, [question, answered]) == SessionState.EXPIRED
     assert session_state(new, [question, lost, seam, first_streaming]) == SessionState.EXPIRED
