@@ -61,8 +61,11 @@ def wire_conversation(desktop: JockeyDesktop) -> None:
     ws.sig_message.connect(w.show_message)
     ws.sig_damaged.connect(w.show_damaged_notice)
     sidebar.sig_conversation_selected.connect(ws.open)
+    # A new conversation leaves a search: the list shows it, selected.
+    sidebar.sig_new_requested.connect(sidebar.clear_search)
     sidebar.sig_new_requested.connect(ws.new_conversation)
     sidebar.sig_delete_requested.connect(ws.delete)
+    w.sig_new_conversation.connect(sidebar.clear_search)
     w.sig_new_conversation.connect(ws.new_conversation)
     w.sig_restore_backup_requested.connect(ws.restore_newest_backup)
     picker.sig_current_changed.connect(ws.on_store_shown)

@@ -279,6 +279,10 @@ class Workspace(QObject):
 
         def created(conversation: Conversation) -> None:
             self.open(conversation.id)
+            if self.current_id() == conversation.id:
+                # Its first question is typed next, wherever the focus was (the search
+                # field kept it: the question went into the search).
+                self.sig_focus_composer.emit()
             if then is not None and self.current_id() == conversation.id:
                 then(conversation.id)
 

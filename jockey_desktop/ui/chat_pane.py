@@ -123,6 +123,8 @@ class ChatPane(QWidget):
         self._starters: StarterQuestions | None = None
         self._starters_store: str | None = None
         self._starters_name = ""
+        #: Stores shown by the picker with videos but none ready (their starters are greyed).
+        self._not_ready_stores: set[str] = set()
         self._find_bar: FindBar | None = None
         self._find_matches: list[FindMatch] = []
         self._find_position: int | None = None
@@ -536,6 +538,14 @@ class ChatPane(QWidget):
         store_id = getattr(store, "id", None)
         name = getattr(store, "name", None)
         self._picked = (str(store_id), str(name or store_id)) if store_id else None
+        if store_id:
+            # Counted, and none ready: every starter question would fail.
+            none_ready = getattr(store, "readiness", None) in ("indexing", "none ready") \
+                and getattr(store, "ready", 1) == 0
+            if none_ready:
+                self._not_ready_stores.add(str(store_id))
+            else:
+                self._not_ready_stores.discard(str(store_id))
         if self._picked is not None and self.composer.reason() == PICK_A_STORE_TO_ASK:
             self.composer.show_reason("")  # a store is picked now: no longer true
         self._update_page()
@@ -589,6 +599,7 @@ class ChatPane(QWidget):
         self._starters_name = store_name
         page.set_store_name(store_name)
         page.set_questions(starter_questions(self._store_questions.get(store_id, [])))
+        page.set_answerable(store_id not in self._not_ready_stores)
         self.stack.setCurrentWidget(page)
         if store_id not in self._store_questions:
             self._store_questions[store_id] = []  # asked once; the answer replaces it

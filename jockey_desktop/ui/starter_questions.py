@@ -24,6 +24,10 @@ from jockey_desktop.ui.elided_button import ElidedPushButton
 from jockey_desktop.ui.theme import plain_tooltip, set_plain_text
 
 INTRO = "Not sure where to start? Ask one of these, or type your own question below."
+#: The intro while none of the store's videos is ready (its questions are then greyed out).
+NOT_READY_INTRO = ("None of this store's videos is ready yet, so these questions cannot be "
+                   "answered for now.")
+
 
 class StarterQuestions(QWidget):
     """A heading, a sentence and one button per starter question."""
@@ -44,6 +48,7 @@ class StarterQuestions(QWidget):
         self.intro.setWordWrap(True)
         self.intro.setProperty("role", "muted")
         self.buttons: list[QPushButton] = []
+        self._answerable = True
         self._questions: list[str] = []
         self._column = QVBoxLayout()
         self._column.setSpacing(8)
@@ -103,9 +108,22 @@ class StarterQuestions(QWidget):
             button.setToolTip(plain_tooltip(f"Ask: {question}"))
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.clicked.connect(partial(self.sig_question_chosen.emit, question))
+            button.setEnabled(self._answerable)
             self._column.addWidget(button)
             self.buttons.append(button)
 
     def questions(self) -> list[str]:
         """The questions shown."""
         return list(self._questions)
+
+    def set_answerable(self, answerable: bool) -> None:
+        """Offer the questions, or grey them out and say why (no video of the store is ready:
+        every one of them would fail)."""
+        self._answerable = answerable
+        self.intro.setText(INTRO if answerable else NOT_READY_INTRO)
+        for button in self.buttons:
+            button.setEnabled(answerable)
+
+    def is_answerable(self) -> bool:
+        """False while the questions are greyed out."""
+        return self._answerable

@@ -223,3 +223,24 @@ def test_text_typed_before_new_conversation_moves_into_it(qtbot: Any, start: Sta
     asked = current(desktop)
     qtbot.waitUntil(turn_done(desktop, asked, 1), timeout=15_000)
     assert composer.text() == "" and desktop.repo.get_conversation(asked).draft in ("", None)
+
+
+def test_new_conversation_during_a_search_shows_it_ready_for_its_question(
+    qtbot: Any, answered: tuple[Any, int]
+) -> None:
+    from PySide6.QtCore import Qt
+
+    desktop, first = answered
+    window, sidebar = desktop.window, desktop.window.sidebar
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    sidebar.focus_search()
+    qtbot.keyClicks(sidebar.search_field, "themes")
+    qtbot.waitUntil(lambda: sidebar.results_model.rowCount() > 0, timeout=5_000)
+    qtbot.keyClick(sidebar.search_field, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: current(desktop) not in (None, first), timeout=5_000)
+    # The list (not the old results) shows the new conversation, and what is typed next is
+    # its question, not more search.
+    assert not sidebar.is_searching()
+    assert sidebar.current_conversation_id() == current(desktop)
+    qtbot.waitUntil(window.chat_pane.composer.edit.hasFocus, timeout=5_000)

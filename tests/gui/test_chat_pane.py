@@ -186,6 +186,27 @@ def test_picking_a_store_takes_back_the_pick_a_store_refusal(qtbot: Any, pane: C
     assert pane.composer.reason() == "Jockey is already answering in this conversation."
 
 
+def test_starters_wait_for_a_ready_video(qtbot: Any, pane: ChatPane) -> None:
+    from jockey_desktop.ui.starter_questions import INTRO, NOT_READY_INTRO
+
+    indexing = StoreSummary("ks_a", "Drone survey", "", 2, ready=0, processing=2)
+    pane.on_store_picked(indexing)
+    assert pane.starters_shown()
+    page = pane.starters
+    # Every one of them would fail: greyed out, and the page says why.
+    assert page.buttons and not any(button.isEnabled() for button in page.buttons)
+    assert page.intro.text() == NOT_READY_INTRO
+    pane.on_store_picked(StoreSummary("ks_a", "Drone survey", "", 2, ready=1, processing=1))
+    assert all(button.isEnabled() for button in page.buttons)
+    assert page.intro.text() == INTRO
+    failed_only = StoreSummary("ks_b", "Broken", "", 1, ready=0, failed=1)
+    pane.on_store_picked(failed_only)
+    assert not any(button.isEnabled() for button in page.buttons)
+    # A store not counted yet is not held back.
+    pane.on_store_picked(StoreSummary("ks_c", "Unknown", ""))
+    assert all(button.isEnabled() for button in page.buttons)
+
+
 def test_busy_and_esc_from_transcript(qtbot: Any, pane: ChatPane) -> None:
     pane.show_conversation(make_conversation(), sample_conversation())
     pane.set_busy(True)
