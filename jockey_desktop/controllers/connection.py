@@ -97,6 +97,9 @@ class Connection(QObject):
     #: Why there is no client, when it is not simply "no key" ("" otherwise): the chat says
     #: it instead of "No API key is set" while a locked keychain may hold one.
     sig_no_client_reason = Signal(str)
+    #: Why a key could not be read from, or kept in, the keychain while there is none ("" once
+    #: there is a key): the welcome page says it, so a key asked for again is not a mystery.
+    sig_key_problem = Signal(str)
 
     def __init__(
         self,
@@ -320,6 +323,7 @@ class Connection(QObject):
         self.sig_key_state_changed.emit(where, bool(key))
         unreadable = self._keys.keychain_unreadable and not key
         self.sig_no_client_reason.emit(where if unreadable else "")
+        self.sig_key_problem.emit("" if key else (self._keys.keychain_problem or ""))
         if unreadable and self._mode is ConnectionMode.NONE:
             self.sig_notice.emit(where)
         if self._mode is ConnectionMode.SANDBOX or (
