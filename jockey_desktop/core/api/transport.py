@@ -327,6 +327,14 @@ def map_transport_error(exc: BaseException, *, in_body: bool) -> TransportFailur
         return TransportFailure(
             NetworkError("The connection could not be made in time."), True, True
         )
+    unverified = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
+    if unverified is not None:
+        # The one TLS failure a user can act on (a self-signed server, a company proxy that
+        # inspects HTTPS with its own certificate): said as such, with OpenSSL's reason.
+        why = (unverified.verify_message or "").strip()
+        return TransportFailure(NetworkError(
+            "The server's security certificate could not be verified"
+            + (f" ({why})." if why else ".")), False, False)
     if any(isinstance(e, (requests.exceptions.SSLError, ssl.SSLError)) for e in chain):
         return TransportFailure(
             NetworkError("The secure (TLS) connection failed."), False, False

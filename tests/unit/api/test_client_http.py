@@ -297,6 +297,22 @@ def test_connect_timeout_and_dns_failures_map_to_network_and_are_safe_to_resend(
     assert isinstance(reset.error, NetworkError) and not reset.before_send
 
 
+def test_an_unverified_certificate_is_named_with_its_reason() -> None:
+    # A self-signed server or a company proxy inspecting HTTPS: the one TLS failure a user
+    # can act on, once said only as "The secure (TLS) connection failed."
+    import ssl
+
+    cause = ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate")
+    cause.verify_message = "self-signed certificate"
+    failure = map_transport_error(requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
+        None, "/", reason=urllib3.exceptions.SSLError(cause))), in_body=False)
+    assert isinstance(failure.error, NetworkError)
+    assert str(failure.error).endswith("The server's security certificate could not be verified "
+                                       "(self-signed certificate).")
+    assert not failure.retryable
+
+
 def test_tls_failure_is_network_error_not_retried(server: FakeServer, sleeps: Sleeps) -> None:
     # https:// against a plain-HTTP server: the handshake fails.
     client = JockeyClient(KEY, f"https://127.0.0.1:{server.port}/v1.3", sleep=sleeps)
