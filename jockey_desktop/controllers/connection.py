@@ -55,6 +55,11 @@ class _Plan(Enum):
     KEY_STORE = "key-store"
 
 
+#: Why "Try the sandbox" did nothing: ``why`` is ": <OS reason>." or ".".
+SANDBOX_NOT_STARTED_TEXT = ("The sandbox could not be started{why} The details are in the log "
+                            "(Help → Open logs).")
+
+
 def _default_factory(key: str, base_url: str) -> FullApiClient:
     from jockey_desktop.core.api import JockeyClient
 
@@ -225,8 +230,23 @@ class Connection(QObject):
             pace = self._sandbox_pace
             if isinstance(pace, str):
                 pace = Pace.instant() if pace == "fast" else Pace.realistic()
-            self._sandbox = SandboxServer(state_dir=self._sandbox_state_dir, pace=pace)
-            log.info("sandbox started at %s", self._sandbox.start())
+            try:
+                sandbox = SandboxServer(state_dir=self._sandbox_state_dir, pace=pace)
+                log.info("sandbox started at %s", sandbox.start())
+            except Exception as exc:  # a port it cannot bind, its sample data unreadable…
+                # Said, not raised out of a button's slot (the click then did nothing
+                # visible); the window stays as it was.
+                log.exception("the sandbox could not be started")
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else ""
+                self.sig_notice.emit(SANDBOX_NOT_STARTED_TEXT.format(
+                    why=f": {why.rstrip('.')}." if why else "."))
+                if self._mode is ConnectionMode.NONE:
+                    # At start-up the first paint already said "Sandbox": take it back, and
+                    # offer the welcome page's choices.
+                    self._announce(ConnectionStatus(ConnectionMode.NONE, NOT_CONNECTED,
+                                                    needs_setup=True))
+                return
+            self._sandbox = sandbox
         self._use_api(SANDBOX_API_KEY, self._sandbox.base_url, mode=ConnectionMode.SANDBOX)
 
     @Slot()
