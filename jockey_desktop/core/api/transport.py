@@ -360,6 +360,17 @@ def map_transport_error(exc: BaseException, *, in_body: bool) -> TransportFailur
         )
     if any(isinstance(e, requests.exceptions.ProxyError) for e in chain):
         return TransportFailure(NetworkError("The proxy could not be used."), False, True)
+    unusable = next((e for e in chain if isinstance(e, (requests.exceptions.InvalidSchema,
+                                                         requests.exceptions.InvalidURL))), None)
+    if unusable is not None:
+        # The base URL and our paths are checked before any request: an address requests
+        # cannot use here is the proxy's (HTTPS_PROXY and the like). Its text is not echoed:
+        # a proxy address can hold a password.
+        what = ("a SOCKS proxy, which the app does not support" if "socks" in
+                str(unusable).lower() else "not an address the app can use")
+        return TransportFailure(NetworkError(
+            "The proxy set for this computer (HTTPS_PROXY, ALL_PROXY or the system settings) "
+            f"is {what}."), True, False)
     if in_body:
         return TransportFailure(
             StreamCutError("The reply stream was cut off before the answer was complete."),
