@@ -33,7 +33,7 @@ def wire_connection(desktop: JockeyDesktop) -> None:
     conn.sig_settings_values.connect(w.set_settings_values)
     conn.sig_notice.connect(w.show_transient)
     conn.sig_no_client_reason.connect(desktop.chat.set_no_client_reason)
-    conn.sig_no_client_reason.connect(w.set_key_problem)
+    conn.sig_key_problem.connect(w.set_key_problem)
     keys.sig_test_result.connect(w.set_test_result)
     keys.sig_error.connect(w.show_transient)
     w.sig_settings_requested.connect(conn.refresh_settings)

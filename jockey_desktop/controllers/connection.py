@@ -55,6 +55,11 @@ class _Plan(Enum):
     KEY_STORE = "key-store"
 
 
+#: Why "Try the sandbox" did nothing: ``why`` is ": <OS reason>." or ".".
+SANDBOX_NOT_STARTED_TEXT = ("The sandbox could not be started{why} The details are in the log "
+                            "(Help → Open logs).")
+
+
 def _default_factory(key: str, base_url: str) -> FullApiClient:
     from jockey_desktop.core.api import JockeyClient
 
@@ -97,6 +102,9 @@ class Connection(QObject):
     #: Why there is no client, when it is not simply "no key" ("" otherwise): the chat says
     #: it instead of "No API key is set" while a locked keychain may hold one.
     sig_no_client_reason = Signal(str)
+    #: Why a key could not be read from, or kept in, the keychain while there is none ("" once
+    #: there is a key): the welcome page says it, so a key asked for again is not a mystery.
+    sig_key_problem = Signal(str)
 
     def __init__(
         self,
@@ -222,8 +230,23 @@ class Connection(QObject):
             pace = self._sandbox_pace
             if isinstance(pace, str):
                 pace = Pace.instant() if pace == "fast" else Pace.realistic()
-            self._sandbox = SandboxServer(state_dir=self._sandbox_state_dir, pace=pace)
-            log.info("sandbox started at %s", self._sandbox.start())
+            try:
+                sandbox = SandboxServer(state_dir=self._sandbox_state_dir, pace=pace)
+                log.info("sandbox started at %s", sandbox.start())
+            except Exception as exc:  # a port it cannot bind, its sample data unreadable…
+                # Said, not raised out of a button's slot (the click then did nothing
+                # visible); the window stays as it was.
+                log.exception("the sandbox could not be started")
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else ""
+                self.sig_notice.emit(SANDBOX_NOT_STARTED_TEXT.format(
+                    why=f": {why.rstrip('.')}." if why else "."))
+                if self._mode is ConnectionMode.NONE:
+                    # At start-up the first paint already said "Sandbox": take it back, and
+                    # offer the welcome page's choices.
+                    self._announce(ConnectionStatus(ConnectionMode.NONE, NOT_CONNECTED,
+                                                    needs_setup=True))
+                return
+            self._sandbox = sandbox
         self._use_api(SANDBOX_API_KEY, self._sandbox.base_url, mode=ConnectionMode.SANDBOX)
 
     @Slot()
@@ -320,6 +343,7 @@ class Connection(QObject):
         self.sig_key_state_changed.emit(where, bool(key))
         unreadable = self._keys.keychain_unreadable and not key
         self.sig_no_client_reason.emit(where if unreadable else "")
+        self.sig_key_problem.emit("" if key else (self._keys.keychain_problem or ""))
         if unreadable and self._mode is ConnectionMode.NONE:
             self.sig_notice.emit(where)
         if self._mode is ConnectionMode.SANDBOX or (

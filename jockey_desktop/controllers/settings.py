@@ -107,9 +107,10 @@ class LazyApiKeyStore:
         return self.real().environment_override
 
 
-def _load(key_store: KeyStore) -> tuple[str | None, str, bool]:
-    """(key or None, where it is, whether the keychain could not be read): one keyring call
-    when the store can say all three at once (a locked keychain prompts once, not thrice)."""
+def _load(key_store: KeyStore) -> tuple[str | None, str, bool, str | None]:
+    """(key or None, where it is, whether the keychain could not be read, why the keychain
+    could not be used or None): one keyring call when the store can say all at once (a locked
+    keychain prompts once, not thrice)."""
     lookup = getattr(key_store, "lookup", None)
     if lookup is not None:
         found = lookup()
@@ -124,7 +125,7 @@ def _load(key_store: KeyStore) -> tuple[str | None, str, bool]:
         # A key means a client is built next, on the GUI thread: import its module (requests,
         # ~50 ms) here on the worker so the window does not stall for it.
         import jockey_desktop.core.api.client  # noqa: F401
-    return key, where, unreadable
+    return key, where, unreadable, problem
 
 
 _SAVED_TO = {"KEYCHAIN": "the OS keychain", "MEMORY": "memory for this run only"}
@@ -194,6 +195,9 @@ class SettingsController(QObject):
         self._test_handle: Handle | None = None
         #: The last lookup met a keychain it could not read (locked…): ask again on next use.
         self.keychain_unreadable = False
+        #: Why the last lookup could not use the keychain (locked, or no secure store at
+        #: all: a key entered is then forgotten at quit), or None.
+        self.keychain_problem: str | None = None
         # Key-store operations run one at a time, in the order asked. On a multi-thread pool a
         # load started before a save could otherwise finish after it and report the old state
         # ("No API key is set") over the new one.
@@ -274,9 +278,10 @@ class SettingsController(QObject):
             _test_connection, factory, key.strip(), base_url or None,
             on_success=self._on_test_ok, on_error=self._on_test_failed)
 
-    def _on_loaded(self, result: tuple[str | None, str, bool]) -> None:
-        key, where, unreadable = result
+    def _on_loaded(self, result: tuple[str | None, str, bool, str | None]) -> None:
+        key, where, unreadable, problem = result
         self.keychain_unreadable = unreadable
+        self.keychain_problem = problem
         self.sig_key_loaded.emit(key, where)
 
     def _on_saved(self, result: tuple[str, str]) -> None:

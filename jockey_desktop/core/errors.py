@@ -240,7 +240,12 @@ def describe_error(
         return ErrorInfo(ErrorCode.NETWORK, _with_detail(
             "Can't reach the server — check the network connection or proxy.", err))
     if isinstance(err, api.ServerError):
-        return ErrorInfo(ErrorCode.SERVER, _with_detail("The server failed to answer.", err))
+        message = _with_detail("The server failed to answer.", err)
+        if not _server_detail(err) and err.status:
+            # A gateway's bare 502/503 page carries no words of its own: the status is the
+            # one fact the user (or their support) can go on.
+            message = f"The server failed to answer (HTTP {err.status})."
+        return ErrorInfo(ErrorCode.SERVER, message)
     if isinstance(err, api.StreamCutError):
         # Nothing was misunderstood: the connection closed before the end (a server that
         # restarted, a proxy that timed out). The partial answer is kept above the sentence.

@@ -192,9 +192,11 @@ class ApiKeyStore:
                     "plain file, which the app does not use, so the key is kept in memory "
                     "for this run only.")
         if failure.permanent:
+            # With the way to keep it: asked for at every start, the user needs one.
             return ("This computer has no secure password store the app can use (such as "
                     "GNOME Keyring or KWallet), so the key is kept in memory for this run "
-                    "only.")
+                    f"only. To keep it across runs, set the {self.env_var} environment "
+                    "variable.")
         if self._memory_key:
             # What to do, not only what happened: without it a user who unlocks later
             # still finds the older key (or none) at the next start.

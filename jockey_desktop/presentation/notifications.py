@@ -39,7 +39,13 @@ def notification_text(finished: list[Finished]) -> tuple[str, str]:
     names = ", ".join(f"“{f.title}”" for f in finished[:3])
     more = f" and {len(finished) - 3} more" if len(finished) > 3 else ""
     failed = sum(1 for f in finished if f.failed)
+    ready = len(finished) - failed
     body = f"{names}{more}."
-    if failed:
-        body += f" {failed} could not be finished."
-    return f"{len(finished)} answers are ready", body
+    if not failed:
+        return f"{len(finished)} answers are ready", body
+    # The title counts what is ready: "5 answers are ready" over one that failed misled.
+    body += " Open the conversations to retry what could not be finished."
+    if not ready:
+        return f"{failed} answers could not be finished", body
+    answers = "answer is" if ready == 1 else "answers are"
+    return f"{ready} {answers} ready, {failed} could not be finished", body

@@ -35,8 +35,9 @@ def held_writes_text(answers: int, sessions: int, folder: str, drafts: int = 0) 
     if answers:
         parts.append(_count(answers, "answer", "answers"))
     if sessions:
-        parts.append(_count(sessions, "conversation's new session",
-                            "conversations' new sessions"))
+        # Words for people (as the chat header's "Jockey remembers this conversation"): a
+        # "session" is the API's word.
+        parts.append("Jockey's memory of " + _count(sessions, "conversation", "conversations"))
     if drafts:
         parts.append(_count(drafts, "unsent draft", "unsent drafts"))
     what = (", ".join(parts[:-1]) + " and " + parts[-1]) if len(parts) > 1 else (

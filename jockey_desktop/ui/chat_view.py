@@ -52,6 +52,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 from jockey_desktop.core.storage.models import Message, Role
 from jockey_desktop.presentation.moments import is_playable
 from jockey_desktop.presentation.selections import ask_about
+from jockey_desktop.presentation.status import retry_label, retry_tooltip, status_line
 from jockey_desktop.presentation.text_actions import action_for
 from jockey_desktop.presentation.transcript import (
     EDGE_SCROLL_INTERVAL_MS,
@@ -379,6 +380,13 @@ class ChatView(QListView):
         if not offered:
             return
         menu.addSeparator()
+        now = time.time()
+        if status_line(message, now).offers_retry:
+            # The row's Retry link is for the mouse only: from the keyboard (the Menu key on
+            # the current row) a failed answer could not be retried at all.
+            retry = menu.addAction(retry_label(message, now))
+            retry.setStatusTip(retry_tooltip(message, now))
+            retry.triggered.connect(lambda: self.sig_retry_requested.emit(message_id))
         if "ask_again" in offered:
             again = menu.addAction("Ask again")
             again.setStatusTip(ACTION_TOOLTIPS["ask_again"].replace("\n", " "))

@@ -89,6 +89,46 @@ def test_the_sandbox_is_shown_before_it_starts_and_announced_once(rig: Any) -> N
     assert r.clients == [r.built[0]] and len(r.built) == 1
 
 
+def test_a_sandbox_that_cannot_start_is_said_and_nothing_changes(
+    rig: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from jockey_desktop.sandbox import SandboxServer
+
+    def refuse(self: Any) -> str:
+        raise OSError(98, "Address already in use")
+
+    monkeypatch.setattr(SandboxServer, "start", refuse)
+    r = rig()
+    # "Try the sandbox" on the welcome page: it raised out of the button's slot, and the
+    # click did nothing visible.
+    r.connection.try_sandbox()
+    assert r.notices == ["The sandbox could not be started: Address already in use. The "
+                         "details are in the log (Help → Open logs)."]
+    assert r.connection.mode is ConnectionMode.NONE and r.connection.sandbox() is None
+    assert r.clients == [] and "could not be started" in caplog.text
+    assert r.statuses[-1].needs_setup and r.statuses[-1].label != "Sandbox"
+    monkeypatch.undo()
+    r.connection.try_sandbox()  # the next click tries again
+    assert r.connection.mode is ConnectionMode.SANDBOX
+
+
+def test_a_sandbox_asked_for_at_start_up_that_cannot_start_takes_back_its_label(
+    rig: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jockey_desktop.sandbox import SandboxServer
+
+    def refuse(self: Any) -> str:
+        raise OSError(98, "Address already in use")
+
+    monkeypatch.setattr(SandboxServer, "start", refuse)
+    r = rig(sandbox_requested=True)
+    r.connection.prepare()
+    assert r.statuses[-1].label == "Sandbox"  # the first paint
+    r.connection.connect_now()
+    assert r.statuses[-1].needs_setup and r.statuses[-1].label != "Sandbox"
+    assert "could not be started" in r.notices[-1]
+
+
 def test_a_saved_key_switches_to_the_api_and_removing_it_asks_for_setup(
     qtbot: Any, rig: Any
 ) -> None:

@@ -54,7 +54,8 @@ def test_a_damaged_page_at_start_up_is_moved_aside_and_the_backup_offered(
     desktop = start()  # starts: no exit, no traceback
     banner = desktop.window.notice_banner
     assert banner.isVisible()
-    assert banner.text().startswith("The conversation database was damaged (")
+    assert banner.text().startswith("The conversation database was damaged: ")
+    assert "))" not in banner.text()  # no brackets within brackets
     moved = desktop.repo.open_report.moved_aside
     assert moved is not None and moved.exists() and str(moved) in banner.text()
     assert _titles(desktop) == []  # a new, empty database meanwhile
@@ -87,8 +88,8 @@ def test_a_damaged_page_met_while_running_takes_the_same_path(
     open_conversation(desktop, built.damaged_id)  # its long question is on damaged pages
     banner = desktop.window.notice_banner
     qtbot.waitUntil(banner.isVisible, timeout=10_000)
-    assert banner.text().startswith("The conversation database was damaged (a damaged page "
-                                    "was met while running). It was moved to ")
+    assert banner.text().startswith("The conversation database was damaged: a damaged page "
+                                    "was met while running. It was moved to ")
     moved = desktop.repo.open_report.moved_aside
     assert moved is not None and moved.exists() and not desktop.workspace.is_recovering()
     assert current(desktop) is None and _titles(desktop) == []

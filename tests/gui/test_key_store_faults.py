@@ -134,3 +134,23 @@ def test_the_welcome_page_says_the_keychain_could_not_be_read_for_as_long_as_it_
     window.welcome.key_button.click()  # opens Settings, which looks again
     qtbot.waitUntil(lambda: desktop.connection.uses_key(KEY), timeout=5_000)
     assert not problem.isVisibleTo(window) and problem.text() == ""
+
+
+def test_without_a_secure_store_the_welcome_page_says_a_key_is_kept_for_this_run_only(
+    qtbot: Any, start: Started
+) -> None:
+    import keyring.backends.fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # headless Linux: no Secret Service
+    try:
+        desktop = start(sandbox=False)
+        window = desktop.window
+        qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
+        problem = window.welcome.problem_label
+        # Else the key entered yesterday is asked for again today with no word why.
+        qtbot.waitUntil(lambda: "no secure password store" in problem.text(), timeout=5_000)
+        assert problem.isVisibleTo(window)
+        assert "memory for this run only" in problem.text()
+    finally:
+        keyring.set_keyring(previous)

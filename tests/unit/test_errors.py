@@ -160,3 +160,11 @@ def test_a_write_kept_in_memory_on_a_full_disk_is_not_sent_to_be_tried_again(
     assert "try again" not in notice
     other = kept_in_memory_notice(OSError("no"), HELD_IN_MEMORY_TEXT)
     assert other == f"no {HELD_IN_MEMORY_TEXT}"
+
+
+def test_a_bare_gateway_error_names_its_status() -> None:
+    # A proxy's HTML 502 page gives no sentence of its own; the status is what is left.
+    bare = describe_error(api.ServerError("", status=502))
+    assert bare.message == "The server failed to answer (HTTP 502)."
+    worded = describe_error(api.ServerError("Upstream is down.", status=502))
+    assert worded.message == "The server failed to answer. Upstream is down."

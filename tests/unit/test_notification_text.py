@@ -30,8 +30,14 @@ def test_a_failed_answer_says_so_and_what_to_do() -> None:
 def test_several_answers_make_one_notification_naming_three_and_counting_the_rest() -> None:
     finished = [Finished(i, f"Conv {i}", "x", failed=i == 4) for i in range(1, 6)]
     title, body = notification_text(finished)
-    assert title == "5 answers are ready"
-    assert body == "“Conv 1”, “Conv 2”, “Conv 3” and 2 more. 1 could not be finished."
+    # Not "5 answers are ready" over one that failed.
+    assert title == "4 answers are ready, 1 could not be finished"
+    assert body == ("“Conv 1”, “Conv 2”, “Conv 3” and 2 more. Open the conversations to retry "
+                    "what could not be finished.")
+    all_failed = [Finished(i, f"C{i}", "", failed=True) for i in range(2)]
+    assert notification_text(all_failed)[0] == "2 answers could not be finished"
+    one_ready = [Finished(1, "A", "x", failed=False), Finished(2, "B", "", failed=True)]
+    assert notification_text(one_ready)[0] == "1 answer is ready, 1 could not be finished"
 
 
 def test_two_answers_are_both_named_without_a_count_of_more() -> None:

@@ -20,10 +20,10 @@ from jockey_desktop.presentation.quitting import held_writes_text
            "choose Try again, or quit and lose it."),
     (2, 0, "2 answers could not be saved: the disk holding /d is full. Free some space and "
            "choose Try again, or quit and lose them."),
-    (0, 1, "1 conversation's new session could not be saved: the disk holding /d is full. "
-           "Free some space and choose Try again, or quit and lose it."),
-    (1, 2, "1 answer and 2 conversations' new sessions could not be saved: the disk holding "
-           "/d is full. Free some space and choose Try again, or quit and lose them."),
+    (0, 1, "Jockey's memory of 1 conversation could not be saved: the disk holding /d is "
+           "full. Free some space and choose Try again, or quit and lose it."),
+    (1, 2, "1 answer and Jockey's memory of 2 conversations could not be saved: the disk "
+           "holding /d is full. Free some space and choose Try again, or quit and lose them."),
 ])
 def test_the_quit_question_says_what_would_be_lost(answers: int, sessions: int,
                                                    expected: str) -> None:
@@ -35,9 +35,9 @@ def test_the_quit_question_says_what_would_be_lost(answers: int, sessions: int,
               "space and choose Try again, or quit and lose it."),
     (1, 0, 2, "1 answer and 2 unsent drafts could not be saved: the disk holding /d is full. "
               "Free some space and choose Try again, or quit and lose them."),
-    (1, 1, 1, "1 answer, 1 conversation's new session and 1 unsent draft could not be saved: "
-              "the disk holding /d is full. Free some space and choose Try again, or quit "
-              "and lose them."),
+    (1, 1, 1, "1 answer, Jockey's memory of 1 conversation and 1 unsent draft could not be "
+              "saved: the disk holding /d is full. Free some space and choose Try again, or "
+              "quit and lose them."),
 ])
 def test_the_quit_question_names_unsent_drafts(answers: int, sessions: int, drafts: int,
                                                expected: str) -> None:

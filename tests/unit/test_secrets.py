@@ -43,7 +43,9 @@ def test_no_secure_store_keeps_key_in_memory(caplog: pytest.LogCaptureFixture) -
     assert reason is not None
     # Words for people in the dialog; the exception and backend names only in the log.
     assert reason.startswith("This computer has no secure password store")
-    assert reason.endswith("the key is kept in memory for this run only.")
+    assert "the key is kept in memory for this run only." in reason
+    assert reason.endswith("To keep it across runs, set the TWELVELABS_API_KEY environment "
+                           "variable.")
     assert "NoKeyringError" not in reason and "keyring." not in reason
     assert "NoKeyringError from keyring.backends.fail" in caplog.text
     assert store.location() is KeyLocation.NONE

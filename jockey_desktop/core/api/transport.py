@@ -327,6 +327,14 @@ def map_transport_error(exc: BaseException, *, in_body: bool) -> TransportFailur
         return TransportFailure(
             NetworkError("The connection could not be made in time."), True, True
         )
+    unverified = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
+    if unverified is not None:
+        # The one TLS failure a user can act on (a self-signed server, a company proxy that
+        # inspects HTTPS with its own certificate): said as such, with OpenSSL's reason.
+        why = (unverified.verify_message or "").strip()
+        return TransportFailure(NetworkError(
+            "The server's security certificate could not be verified"
+            + (f" ({why})." if why else ".")), False, False)
     if any(isinstance(e, (requests.exceptions.SSLError, ssl.SSLError)) for e in chain):
         return TransportFailure(
             NetworkError("The secure (TLS) connection failed."), False, False
@@ -352,6 +360,17 @@ def map_transport_error(exc: BaseException, *, in_body: bool) -> TransportFailur
         )
     if any(isinstance(e, requests.exceptions.ProxyError) for e in chain):
         return TransportFailure(NetworkError("The proxy could not be used."), False, True)
+    unusable = next((e for e in chain if isinstance(e, (requests.exceptions.InvalidSchema,
+                                                         requests.exceptions.InvalidURL))), None)
+    if unusable is not None:
+        # The base URL and our paths are checked before any request: an address requests
+        # cannot use here is the proxy's (HTTPS_PROXY and the like). Its text is not echoed:
+        # a proxy address can hold a password.
+        what = ("a SOCKS proxy, which the app does not support" if "socks" in
+                str(unusable).lower() else "not an address the app can use")
+        return TransportFailure(NetworkError(
+            "The proxy set for this computer (HTTPS_PROXY, ALL_PROXY or the system settings) "
+            f"is {what}."), True, False)
     if in_body:
         return TransportFailure(
             StreamCutError("The reply stream was cut off before the answer was complete."),

@@ -85,7 +85,9 @@ class OpenReport:
         parts: list[str] = []
         if self.moved_aside is not None:
             parts.append(
-                f"The conversation database was damaged ({self.moved_aside_reason}). It was "
+                # A colon, not brackets: the reasons carry brackets of their own ("file is
+                # not a database (no SQLite header)").
+                f"The conversation database was damaged: {self.moved_aside_reason}. It was "
                 f"moved to {self.moved_aside} and a new, empty one was started; you can "
                 "restore the newest backup."
             )

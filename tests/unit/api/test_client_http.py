@@ -297,6 +297,41 @@ def test_connect_timeout_and_dns_failures_map_to_network_and_are_safe_to_resend(
     assert isinstance(reset.error, NetworkError) and not reset.before_send
 
 
+@pytest.mark.parametrize(("proxy", "said"), [
+    ("http://user:secret@[bad", "not an address the app can use"),
+    ("socks5://127.0.0.1:1", "a SOCKS proxy, which the app does not support"),
+])
+def test_an_unusable_proxy_setting_is_named_as_such(
+    monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps, proxy: str, said: str
+) -> None:
+    # It said "The connection was interrupted." (and was retried): nothing was ever sent.
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = JockeyClient(KEY, "https://api.example.invalid/v1.3", sleep=sleeps)
+    with pytest.raises(NetworkError) as info:
+        client.get_knowledge_store("ks_1")
+    assert str(info.value).endswith(f"(HTTPS_PROXY, ALL_PROXY or the system settings) is "
+                                    f"{said}.")
+    assert "secret" not in str(info.value) and sleeps.calls == []
+
+
+def test_an_unverified_certificate_is_named_with_its_reason() -> None:
+    # A self-signed server or a company proxy inspecting HTTPS: the one TLS failure a user
+    # can act on, once said only as "The secure (TLS) connection failed."
+    import ssl
+
+    cause = ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate")
+    cause.verify_message = "self-signed certificate"
+    failure = map_transport_error(requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(
+        None, "/", reason=urllib3.exceptions.SSLError(cause))), in_body=False)
+    assert isinstance(failure.error, NetworkError)
+    assert str(failure.error).endswith("The server's security certificate could not be verified "
+                                       "(self-signed certificate).")
+    assert not failure.retryable
+
+
 def test_tls_failure_is_network_error_not_retried(server: FakeServer, sleeps: Sleeps) -> None:
     # https:// against a plain-HTTP server: the handshake fails.
     client = JockeyClient(KEY, f"https://127.0.0.1:{server.port}/v1.3", sleep=sleeps)
