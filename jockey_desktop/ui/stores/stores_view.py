@@ -200,6 +200,19 @@ class StoresView(QWidget):
         self.items_table.setShowGrid(False)
         self.items_table.setWordWrap(False)
         self.items_table.doubleClicked.connect(self._play_index)
+        # Tab leaves the table (to Play and the rest) instead of walking its cells; Enter
+        # plays the selected video and Delete asks to remove it, as a double click and the
+        # buttons do.
+        self.items_table.setTabKeyNavigation(False)
+        for keys, slot in (((QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)),
+                            self._play_selected),
+                           ((QKeySequence(QKeySequence.StandardKey.Delete),),
+                            self.confirm_remove_items)):
+            action = QAction(self.items_table)
+            action.setShortcuts(list(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(slot)
+            self.items_table.addAction(action)
         header = self.items_table.horizontalHeader()
         header.setSectionResizeMode(ItemsModel.TITLE, QHeaderView.ResizeMode.Stretch)
         for column in (ItemsModel.DURATION, ItemsModel.SIZE, ItemsModel.STATUS,

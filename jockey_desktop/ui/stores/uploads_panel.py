@@ -90,6 +90,7 @@ class UploadsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the buttons, not cell to cell
         self.table.setItemDelegateForColumn(UploadsModel.PROGRESS, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(UploadsModel.FILE, QHeaderView.ResizeMode.Interactive)
