@@ -63,6 +63,10 @@ VIDEO_FILTER = ("Videos and images (*.mp4 *.m4v *.mov *.qt *.mkv *.webm *.avi *.
 
 _Dialog = TypeVar("_Dialog", bound=QDialog)
 
+#: The videos tab of a store without videos, and of no store at all (nothing takes a drop).
+NO_VIDEOS_TEXT = "No videos yet. Drop video files or a folder here, or use Add videos…"
+NO_STORE_TEXT = "Videos go into a knowledge store: create one with New store… first."
+
 
 def delete_store_text(store: StoreSummary) -> str:
     """The delete confirmation's text: every item goes with the store."""
@@ -218,8 +222,7 @@ class StoresView(QWidget):
         for column in (ItemsModel.DURATION, ItemsModel.SIZE, ItemsModel.STATUS,
                        ItemsModel.ADDED):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.items_empty = QLabel("No videos yet. Drop video files or a folder here, or use "
-                                  "Add videos…", self)
+        self.items_empty = QLabel(NO_VIDEOS_TEXT, self)
         self.items_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.items_empty.setWordWrap(True)
         self.items_empty.setProperty("role", "muted")
@@ -638,9 +641,11 @@ class StoresView(QWidget):
                                     else "Choose a knowledge store")
             self.description_label.setText("Create one with New store…, then drop videos "
                                            "on it.")
+            self.description_label.show()  # hidden by a store without a description
             self.counts_label.clear()
             self.warning_label.hide()
             self.items_model.set_rows([])
+            self.items_empty.setText(NO_STORE_TEXT)
             self.items_stack.setCurrentWidget(self.items_empty)
             self.collections_model.set_rows([])
             self._update_buttons()
@@ -648,6 +653,7 @@ class StoresView(QWidget):
         from jockey_desktop.ui.models.store_model import store_counts_text
         from jockey_desktop.ui.store_picker import READINESS_LABELS
 
+        self.items_empty.setText(NO_VIDEOS_TEXT)
         self.name_label.setText(store.name)
         self.description_label.setText(store.description)
         self.description_label.setVisible(bool(store.description))
