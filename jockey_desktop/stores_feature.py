@@ -161,6 +161,8 @@ class StoresFeature(QObject):
         view.sig_add_to_collection.connect(manager.add_to_collection)
         view.sig_remove_from_collection.connect(manager.remove_from_collection)
         manager.sig_store_loaded.connect(view.open_edit_dialog)
+        manager.sig_store_saved.connect(view.store_saved)
+        manager.sig_store_not_saved.connect(view.store_not_saved)
         manager.sig_items_loaded.connect(view.show_items)
         manager.sig_collections_loaded.connect(view.show_collections)
         manager.sig_collection_items_loaded.connect(view.show_collection_items)

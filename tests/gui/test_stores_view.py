@@ -247,3 +247,30 @@ def test_an_address_that_is_not_http_is_refused_in_words(start: Any, qtbot: Any)
     dialog.accept()
     assert view.message_label.text() == "Only http:// and https:// addresses can be added."
     assert desktop.store_feature.uploads.uploads() == []
+
+
+def test_a_store_the_server_did_not_create_keeps_the_dialog_and_what_was_typed(
+        start: Any, qtbot: Any) -> None:
+    desktop = _ready_app(start, qtbot)
+    view = desktop.store_feature.open()
+    desktop.connection.sandbox().faults.add(
+        Fault.error(503, code="service_unavailable", message="Down for maintenance.",
+                    path="/knowledge-stores", method="POST", times=1))
+    dialog = view.open_new_store_dialog()
+    qtbot.keyClicks(dialog.name_field, "Holiday clips")
+    dialog.description_field.setPlainText("Summer 2026")
+    dialog.add_field("year", "Number", "2026")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and not dialog.ok_button.isEnabled()  # "Creating…"
+    qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=10_000)
+    assert dialog.error_label.text().startswith("Could not create the knowledge store.")
+    assert "Down for maintenance." in dialog.error_label.text()
+    assert dialog.isVisible() and dialog.ok_button.isEnabled()
+    assert dialog.values() == ("Holiday clips", "Summer 2026", {"year": 2026})
+    # Sent again as it stands: created, and the dialog closes.
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.name_label.text() == "Holiday clips", timeout=10_000)
+    client = desktop.connection.client()
+    created = [s for s in client.list_knowledge_stores() if s.name == "Holiday clips"]
+    assert len(created) == 1 and created[0].metadata == {"year": 2026}

@@ -419,6 +419,20 @@ class StoresView(QWidget):
         self._members[collection_id] = list(item_ids)
         self._refresh_members()
 
+    @Slot(object)
+    def store_saved(self, _store: object) -> None:
+        """The server saved the store the open dialog sent: the dialog closes."""
+        dialog = self.active_dialog
+        if isinstance(dialog, StoreDialog) and dialog.is_saving():
+            dialog.saved()
+
+    @Slot(str)
+    def store_not_saved(self, sentence: str) -> None:
+        """The server did not save it: the open dialog says why, keeping what was typed."""
+        dialog = self.active_dialog
+        if isinstance(dialog, StoreDialog) and dialog.is_saving():
+            dialog.not_saved(sentence)
+
     def show_failure(self, text: str) -> None:
         """A request failed: say why (kept until the next message)."""
         self.message_label.setProperty("role", "error")
