@@ -157,6 +157,7 @@ class StoreDialog(QDialog):
         self.ok_button = self.buttons.addButton(
             "Save" if editing else "Create store", QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok_button.setProperty("primary", True)
+        repolish(self.ok_button)  # polished by addButton already: the property needs a redo
         self.ok_button.setDefault(True)
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self._submit)
