@@ -309,16 +309,19 @@ class StoresView(QWidget):
         top.addWidget(left)
         top.addWidget(right)
         top.setStretchFactor(1, 1)
-        top.setSizes([270, 650])
+        # Room for a store row's counts ("8 videos · 6 ready · 1 processing · 1 failed").
+        top.setSizes([300, 620])
         top.setChildrenCollapsible(False)
 
         self.uploads = UploadsPanel(self)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.uploads)
+        # The videos get most of the height (at 600 pixels the queue, mostly empty, left
+        # room for three of them); the queue can be dragged taller while uploads run.
         self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([420, 240])
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([480, 180])
         self.splitter.setChildrenCollapsible(False)
 
         self.message_label = QLabel(self)
