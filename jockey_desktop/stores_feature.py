@@ -154,6 +154,7 @@ class StoresFeature(QObject):
         view.sig_add_url.connect(self._add_url)
         view.sig_remove_items.connect(manager.remove_items)
         view.sig_play_item.connect(self.sig_play_item)
+        view.sig_ask_about.connect(self._ask_about)
         view.sig_create_collection.connect(manager.create_collection)
         view.sig_rename_collection.connect(manager.rename_collection)
         view.sig_delete_collection.connect(manager.delete_collection)
@@ -223,6 +224,15 @@ class StoresFeature(QObject):
                       metadata: object) -> None:
         self.manager.update_store(store_id, name=name, description=description,
                                   metadata=metadata if isinstance(metadata, dict) else None)
+
+    @Slot(str, object)
+    def _ask_about(self, store_id: str, chosen: object) -> None:
+        """"Ask about": chips in the main window's question box (the next question is on
+        that store), and the window comes forward to type it."""
+        for kind, selection_id, name in chosen if isinstance(chosen, list) else []:
+            self._desktop.workspace.add_selection(kind, selection_id, name, store_id=store_id)
+        self.window.raise_()
+        self.window.activateWindow()
 
     @Slot(str, str)
     def _add_url(self, store_id: str, url: str) -> None:

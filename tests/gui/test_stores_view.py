@@ -274,3 +274,28 @@ def test_a_store_the_server_did_not_create_keeps_the_dialog_and_what_was_typed(
     client = desktop.connection.client()
     created = [s for s in client.list_knowledge_stores() if s.name == "Holiday clips"]
     assert len(created) == 1 and created[0].metadata == {"year": 2026}
+
+
+def test_ask_about_puts_the_selected_videos_or_a_collection_in_the_question_box(
+        start: Any, qtbot: Any, tmp_path: Path) -> None:
+    desktop = _ready_app(start, qtbot)
+    view, store_id = _store_with_videos(qtbot, desktop, tmp_path, "Clips",
+                                        ("one.mp4", "two.mp4"))
+    rows = {r.title: r.id for r in view.items_model.rows()}
+    composer, picker = desktop.window.chat_pane.composer, desktop.window.store_picker
+    assert not view.ask_button.isEnabled()  # nothing selected
+    view.select_items([rows["one.mp4"], rows["two.mp4"]])
+    qtbot.mouseClick(view.ask_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(composer.selections()) == 2, timeout=5_000)
+    assert {(s["kind"], s["id"], s["name"]) for s in composer.selections()} == {
+        ("item", rows["one.mp4"], "one.mp4"), ("item", rows["two.mp4"], "two.mp4")}
+    assert picker.current_store().id == store_id  # the next question goes to that store
+
+    collection = desktop.connection.client().create_collection(store_id, "Best of")
+    view.tabs.setCurrentIndex(1)
+    desktop.store_feature.manager.load_collections(store_id)
+    qtbot.waitUntil(lambda: view.select_collection(collection.id), timeout=10_000)
+    qtbot.mouseClick(view.ask_collection_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(composer.selections()) == 3, timeout=5_000)
+    assert composer.selections()[-1] == {"kind": "collection", "id": collection.id,
+                                         "name": "Best of"}

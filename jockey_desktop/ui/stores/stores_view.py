@@ -98,6 +98,8 @@ class StoresView(QWidget):
     sig_remove_items = Signal(str, object)
     #: Play an item in the player: (store id, item id).
     sig_play_item = Signal(str, str, str)
+    #: Ask the next question about these: (store id, list of (kind, id, name)).
+    sig_ask_about = Signal(str, object)
     sig_create_collection = Signal(str, str)
     sig_rename_collection = Signal(str, str, str)
     sig_delete_collection = Signal(str, str)
@@ -117,6 +119,8 @@ class StoresView(QWidget):
         #: The summary last shown (a new one with other counts reloads the items).
         self._shown_summary: StoreSummary | None = None
         self._editing_id: str | None = None
+        #: The message line explains the failed video selected (not a request's outcome).
+        self._explaining = False
         self._members: dict[str, list[str]] = {}
 
         # -- the store list (left) -----------------------------------------------------------
@@ -237,10 +241,15 @@ class StoresView(QWidget):
         self.to_collection_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.to_collection_menu = QMenu(self.to_collection_button)
         self.to_collection_button.setMenu(self.to_collection_menu)
+        self.ask_button = QPushButton("Ask about", self)
+        self.ask_button.setToolTip("Ask the next question about the selected ready videos")
+        self.ask_button.setAccessibleDescription(self.ask_button.toolTip())
+        self.ask_button.clicked.connect(self._ask_about_selected)
         self.play_button.clicked.connect(self._play_selected)
         self.remove_items_button.clicked.connect(self.confirm_remove_items)
         item_buttons = QHBoxLayout()
         item_buttons.addWidget(self.play_button)
+        item_buttons.addWidget(self.ask_button)
         item_buttons.addWidget(self.to_collection_button)
         item_buttons.addStretch(1)
         item_buttons.addWidget(self.remove_items_button)
@@ -266,6 +275,11 @@ class StoresView(QWidget):
         self.rename_collection_button = QPushButton("Rename…", self)
         self.delete_collection_button = QPushButton("Delete…", self)
         self.remove_member_button = QPushButton("Remove from collection", self)
+        self.ask_collection_button = QPushButton("Ask about", self)
+        self.ask_collection_button.setToolTip("Ask the next question about this collection")
+        self.ask_collection_button.setAccessibleDescription(
+            self.ask_collection_button.toolTip())
+        self.ask_collection_button.clicked.connect(self._ask_about_collection)
         self.new_collection_button.clicked.connect(self.open_new_collection_dialog)
         self.rename_collection_button.clicked.connect(self.open_rename_collection_dialog)
         self.delete_collection_button.clicked.connect(self.confirm_delete_collection)
@@ -285,7 +299,11 @@ class StoresView(QWidget):
         self.members_caption.setProperty("role", "muted")
         member_side.addWidget(self.members_caption)
         member_side.addWidget(self.members_list, 1)
-        member_side.addWidget(self.remove_member_button, 0, Qt.AlignmentFlag.AlignRight)
+        member_buttons = QHBoxLayout()
+        member_buttons.addWidget(self.ask_collection_button)
+        member_buttons.addStretch(1)
+        member_buttons.addWidget(self.remove_member_button)
+        member_side.addLayout(member_buttons)
         collections_layout = QHBoxLayout(collections)
         collections_layout.setContentsMargins(0, 6, 0, 0)
         collections_layout.addLayout(collection_side, 2)
@@ -438,12 +456,14 @@ class StoresView(QWidget):
 
     def show_failure(self, text: str) -> None:
         """A request failed: say why (kept until the next message)."""
+        self._explaining = False
         self.message_label.setProperty("role", "error")
         self.message_label.setText(text)
         repolish(self.message_label)
 
     def show_notice(self, text: str) -> None:
         """Something done or worth knowing."""
+        self._explaining = False
         self.message_label.setProperty("role", "muted")
         self.message_label.setText(text)
         repolish(self.message_label)
@@ -647,6 +667,8 @@ class StoresView(QWidget):
 
     def _show_store(self, store: StoreSummary | None) -> None:
         changed = (store.id if store else None) != self._store_id
+        if changed:
+            self._clear_explanation()  # it was about a video of the store shown before
         self._store_id = store.id if store else None
         has_store = store is not None
         for widget in (self.edit_button, self.delete_button, self.add_videos_button,
@@ -752,6 +774,21 @@ class StoresView(QWidget):
             self.sig_play_item.emit(self._store_id, record.id, record.title)
 
     @Slot()
+    def _ask_about_selected(self) -> None:
+        rows = [self.items_model.row_by_id(i) for i in self.selected_item_ids()]
+        chosen = [("item", r.id, r.title) for r in rows if r is not None
+                  and r.raw_status == "ready"]
+        if chosen and self._store_id is not None:
+            self.sig_ask_about.emit(self._store_id, chosen)
+
+    @Slot()
+    def _ask_about_collection(self) -> None:
+        collection = self.current_collection()
+        if collection is not None and self._store_id is not None:
+            self.sig_ask_about.emit(self._store_id,
+                                    [("collection", collection.id, collection.name)])
+
+    @Slot()
     def _add_to_collection_from_menu(self) -> None:
         action = self.sender()
         ids = self.selected_item_ids()
@@ -777,20 +814,34 @@ class StoresView(QWidget):
 
     @Slot()
     def _explain_selected(self) -> None:
-        """A failed video, selected, says why (what the API said, when it said anything)."""
+        """A failed video, selected, says why (what the API said, when it said anything);
+        the sentence goes once that video is no longer the one selected."""
         ids = self.selected_item_ids()
         row = self.items_model.row_by_id(ids[0]) if len(ids) == 1 else None
         if row is not None and row.raw_status == "failed":
             self.show_failure(f"“{row.title}” failed. {row.detail}")
+            self._explaining = True
+        else:
+            self._clear_explanation()
+
+    def _clear_explanation(self) -> None:
+        if self._explaining:
+            self._explaining = False
+            self.message_label.clear()
 
     @Slot()
     def _update_buttons(self) -> None:
         items = bool(self.selected_item_ids())
+        ready = [self.items_model.row_by_id(i) for i in self.selected_item_ids()]
+        # Only a ready video can scope an answer (the others are not indexed yet).
+        self.ask_button.setEnabled(any(r is not None and r.raw_status == "ready"
+                                       for r in ready))
         self.play_button.setEnabled(items)
         self.remove_items_button.setEnabled(items)
         self.to_collection_button.setEnabled(items)
         collection = self.current_collection() is not None
         self.rename_collection_button.setEnabled(collection)
+        self.ask_collection_button.setEnabled(collection)
         self.delete_collection_button.setEnabled(collection)
         self.remove_member_button.setEnabled(collection
                                              and bool(self.members_list.selectedItems()))

@@ -1,0 +1,58 @@
+"""What the stores view says: with no store to show, how to make one (not an invitation to
+drop videos that would be refused), also after the last store (one without a description)
+is deleted; and why a failed video failed only while it is the one selected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.ui.stores.stores_view import StoresView
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
+
+
+def test_no_store_says_how_to_make_one_and_a_store_invites_videos(qtbot: Any) -> None:
+    view = StoresView()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_stores([StoreSummary("ks_1", "Holiday clips", "", 0, counted=True)])
+    assert view.items_stack.currentWidget() is view.items_empty
+    assert view.items_empty.text().startswith("No videos yet. Drop video files")
+    assert not view.description_label.isVisible()  # the store has no description
+
+    view.set_stores([])  # the last store was deleted
+    assert view.name_label.text() == "No knowledge store yet"
+    assert view.description_label.isVisible()
+    assert "New store…" in view.description_label.text()
+    assert "Drop" not in view.items_empty.text()
+    assert "New store…" in view.items_empty.text()
+
+
+def test_why_a_video_failed_goes_with_its_selection_and_its_store(qtbot: Any) -> None:
+    from jockey_desktop.presentation.uploads import ItemRow
+
+    def row(item_id: str, title: str, status: str) -> ItemRow:
+        return ItemRow(id=item_id, asset_id=None, title=title, kind="video", duration="",
+                       size="", status=status.title(), added="", raw_status=status,
+                       detail="Indexing failed; the API gives no reason for failed items.")
+
+    view = StoresView()
+    qtbot.addWidget(view)
+    stores = [StoreSummary("ks_1", "Nature", "", 2, ready=1, failed=1, counted=True),
+              StoreSummary("ks_2", "Drone", "", 0, counted=True)]
+    view.set_stores(stores)
+    view.show_items("ks_1", [row("ksi_a", "Coral", "failed"), row("ksi_b", "Fox", "ready")])
+    view.select_items(["ksi_a"])
+    assert view.message_label.text().startswith("“Coral” failed.")
+    view.select_items(["ksi_b"])  # another video: the sentence was about Coral
+    assert view.message_label.text() == ""
+    view.select_items(["ksi_a"])
+    assert view.select_store("ks_2")  # another store: nor is it about this one
+    assert view.current_store_id() == "ks_2" and view.message_label.text() == ""
+    view.show_failure("Could not delete the store. Offline.")  # an outcome stays
+    assert view.select_store("ks_1")
+    assert view.message_label.text() == "Could not delete the store. Offline."
