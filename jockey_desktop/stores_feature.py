@@ -239,6 +239,8 @@ class StoresFeature(QObject):
         refused = self.uploads.add_url(store_id, url)
         if refused and self._view is not None:
             self._view.show_failure(refused)
+            # Asked again with the address as typed: a wrong scheme is fixed, not retyped.
+            self._view.open_url_dialog(url, refused)
 
     @Slot(object, object, QPoint)
     def _dropped_on_window(self, paths: object, _widget: object, _position: QPoint) -> None:

@@ -247,6 +247,17 @@ def test_an_address_that_is_not_http_is_refused_in_words(start: Any, qtbot: Any)
     dialog.accept()
     assert view.message_label.text() == "Only http:// and https:// addresses can be added."
     assert desktop.store_feature.uploads.uploads() == []
+    # Asked again with what was typed and why it was refused: corrected, not retyped.
+    again = view.active_dialog
+    assert isinstance(again, QInputDialog) and again is not dialog and again.isVisible()
+    assert again.textValue() == "file:///etc/passwd"
+    assert again.labelText().startswith("Only http:// and https:// addresses can be added.")
+    again.setTextValue("ftp://example.com/clip.mp4")
+    again.accept()
+    third = view.active_dialog
+    assert isinstance(third, QInputDialog) and third.textValue() == "ftp://example.com/clip.mp4"
+    third.reject()
+    assert desktop.store_feature.uploads.uploads() == []
 
 
 def test_a_store_the_server_did_not_create_keeps_the_dialog_and_what_was_typed(

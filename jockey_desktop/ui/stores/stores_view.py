@@ -520,15 +520,16 @@ class StoresView(QWidget):
                              lambda: self.sig_remove_items.emit(store_id, ids))
 
     @Slot()
-    def open_url_dialog(self) -> QInputDialog | None:
-        """Ask for a public http(s) address the server fetches."""
+    def open_url_dialog(self, url: str = "", problem: str = "") -> QInputDialog | None:
+        """Ask for a public http(s) address the server fetches; asked again with the
+        ``url`` typed and the ``problem`` it had when it was refused."""
         store_id = self._store_id
         if store_id is None:
             return None
-        return self._ask_text("Add from URL",
-                              "Address of a video or image (http:// or https://). The "
-                              "server downloads it; it must be public.", "",
-                              lambda url: self.sig_add_url.emit(store_id, url))
+        label = ("Address of a video or image (http:// or https://). The server downloads "
+                 "it; it must be public.")
+        return self._ask_text("Add from URL", f"{problem}\n\n{label}" if problem else label,
+                              url, lambda typed: self.sig_add_url.emit(store_id, typed))
 
     @Slot()
     def open_new_collection_dialog(self) -> QInputDialog | None:
