@@ -1,6 +1,7 @@
 """What the stores view says: with no store to show, how to make one (not an invitation to
 drop videos that would be refused), also after the last store (one without a description)
-is deleted; and why a failed video failed only while it is the one selected."""
+is deleted; a store whose videos are still loading is not said to have none; and why a
+failed video failed, only while it is the one selected."""
 
 from __future__ import annotations
 
@@ -56,3 +57,22 @@ def test_why_a_video_failed_goes_with_its_selection_and_its_store(qtbot: Any) ->
     view.show_failure("Could not delete the store. Offline.")  # an outcome stays
     assert view.select_store("ks_1")
     assert view.message_label.text() == "Could not delete the store. Offline."
+
+
+def test_a_store_whose_videos_are_still_loading_is_not_said_to_have_none(qtbot: Any) -> None:
+    from jockey_desktop.presentation.uploads import ItemRow
+
+    view = StoresView()
+    qtbot.addWidget(view)
+    view.set_stores([StoreSummary("ks_1", "Nature", "", 8, ready=8, counted=True),
+                     StoreSummary("ks_2", "Empty one", "", 0, counted=True)])
+    assert view.current_store_id() == "ks_1"
+    assert view.items_stack.currentWidget() is view.items_empty
+    assert "No videos" not in view.items_empty.text()  # 8 videos, not listed yet
+    view.show_items("ks_1", [ItemRow(id="ksi_a", asset_id=None, title="Fox", kind="video",
+                                     duration="", size="", status="Ready", added="",
+                                     detail="", raw_status="ready")])
+    assert view.items_stack.currentWidget() is view.items_table
+    assert view.select_store("ks_2")
+    assert view.items_stack.currentWidget() is view.items_empty
+    assert view.items_empty.text().startswith("No videos yet")  # known to be empty

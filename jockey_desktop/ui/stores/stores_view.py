@@ -406,6 +406,7 @@ class StoresView(QWidget):
             return
         selected = set(self.selected_item_ids())
         self.items_model.set_rows(rows)
+        self.items_empty.setText(NO_VIDEOS_TEXT)
         self.items_stack.setCurrentWidget(self.items_table if rows else self.items_empty)
         if selected:
             self.select_items(list(selected))
@@ -693,7 +694,6 @@ class StoresView(QWidget):
         from jockey_desktop.ui.models.store_model import store_counts_text
         from jockey_desktop.ui.store_picker import READINESS_LABELS
 
-        self.items_empty.setText(NO_VIDEOS_TEXT)
         self.name_label.setText(store.name)
         self.description_label.setText(store.description)
         self.description_label.setVisible(bool(store.description))
@@ -704,6 +704,9 @@ class StoresView(QWidget):
         self.warning_label.setVisible(bool(warning))
         if changed:
             self.items_model.set_rows([])
+            # Until its list arrives, a store with videos is not said to have none.
+            self.items_empty.setText(NO_VIDEOS_TEXT if store.item_count == 0 else "")
+            self.items_stack.setCurrentWidget(self.items_empty)
             self.collections_model.set_rows([])
             self._members.clear()
             self.members_list.clear()
