@@ -1,5 +1,6 @@
 """What the stores view says: with no store to show, how to make one (not an invitation to
-drop videos that would be refused), also after the last store (one without a description)
+drop videos that would be refused, nor silence when videos are added), also after the last
+store (one without a description)
 is deleted; a store whose videos are still loading is not said to have none; and why a
 failed video failed, only while it is the one selected."""
 
@@ -76,3 +77,15 @@ def test_a_store_whose_videos_are_still_loading_is_not_said_to_have_none(qtbot: 
     assert view.select_store("ks_2")
     assert view.items_stack.currentWidget() is view.items_empty
     assert view.items_empty.text().startswith("No videos yet")  # known to be empty
+
+
+def test_adding_videos_with_no_store_says_to_make_one_first(qtbot: Any) -> None:
+    from jockey_desktop.ui.stores.stores_view import NO_STORE_FOR_VIDEOS
+
+    view = StoresView()
+    qtbot.addWidget(view)
+    view.set_stores([])
+    for add in (view.choose_files, view.choose_folder, view.open_url_dialog):
+        view.message_label.clear()
+        add()  # the Stores menu's "Add videos…" / "Add from URL…" with no store
+        assert view.message_label.text() == NO_STORE_FOR_VIDEOS

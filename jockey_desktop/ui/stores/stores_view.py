@@ -66,6 +66,8 @@ _Dialog = TypeVar("_Dialog", bound=QDialog)
 #: The videos tab of a store without videos, and of no store at all (nothing takes a drop).
 NO_VIDEOS_TEXT = "No videos yet. Drop video files or a folder here, or use Add videos…"
 NO_STORE_TEXT = "Videos go into a knowledge store: create one with New store… first."
+#: Adding videos (a menu item, a drop) with no store shown.
+NO_STORE_FOR_VIDEOS = "Create or choose a knowledge store first."
 
 
 def delete_store_text(store: StoreSummary) -> str:
@@ -526,6 +528,7 @@ class StoresView(QWidget):
         ``url`` typed and the ``problem`` it had when it was refused."""
         store_id = self._store_id
         if store_id is None:
+            self.show_failure(NO_STORE_FOR_VIDEOS)
             return None
         label = ("Address of a video or image (http:// or https://). The server downloads "
                  "it; it must be public.")
@@ -569,6 +572,7 @@ class StoresView(QWidget):
     def choose_files(self) -> None:
         """"Add videos…": pick files for the shown store."""
         if self._store_id is None:
+            self.show_failure(NO_STORE_FOR_VIDEOS)  # the Stores menu's item did nothing
             return
         from PySide6.QtWidgets import QFileDialog
 
@@ -580,6 +584,7 @@ class StoresView(QWidget):
     def choose_folder(self) -> None:
         """"Add folder…": every video and image of a folder, for the shown store."""
         if self._store_id is None:
+            self.show_failure(NO_STORE_FOR_VIDEOS)
             return
         from PySide6.QtWidgets import QFileDialog
 
@@ -591,7 +596,7 @@ class StoresView(QWidget):
         """Upload files or folders to a store (the shown one by default)."""
         target = store_id or self._store_id
         if target is None:
-            self.show_failure("Create or choose a knowledge store first.")
+            self.show_failure(NO_STORE_FOR_VIDEOS)
             return
         self.sig_add_paths.emit(target, list(paths))
 
