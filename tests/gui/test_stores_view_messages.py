@@ -1,8 +1,7 @@
 """What the stores view says: with no store to show, how to make one (not an invitation to
 drop videos that would be refused, nor silence when videos are added), also after the last
-store (one without a description)
-is deleted; a store whose videos are still loading is not said to have none; and why a
-failed video failed, only while it is the one selected."""
+store (one without a description) is deleted; a store whose videos are still loading is
+not said to have none; and why a failed video failed, only while it is the one selected."""
 
 from __future__ import annotations
 
