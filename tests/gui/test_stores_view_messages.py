@@ -1,7 +1,8 @@
 """What the stores view says: with no store to show, how to make one (not an invitation to
 drop videos that would be refused, nor silence when videos are added), also after the last
 store (one without a description) is deleted; a store whose videos are still loading is
-not said to have none; and why a failed video failed, only while it is the one selected."""
+not said to have none; and why a failed video or upload failed, in full, only while it is
+the one selected."""
 
 from __future__ import annotations
 
@@ -88,3 +89,27 @@ def test_adding_videos_with_no_store_says_to_make_one_first(qtbot: Any) -> None:
         view.message_label.clear()
         add()  # the Stores menu's "Add videos…" / "Add from URL…" with no store
         assert view.message_label.text() == NO_STORE_FOR_VIDEOS
+
+
+def test_a_failed_upload_selected_says_why_in_full(qtbot: Any) -> None:
+    from jockey_desktop.core.storage.models import Upload, UploadMethod, UploadState
+
+    def upload(upload_id: int, state: UploadState, error: str | None) -> Upload:
+        return Upload(id=upload_id, uid=f"u{upload_id}", batch_id="b", store_id="ks_1",
+                      path="/v/clip.mp4", filename=f"clip{upload_id}.mp4", size=10,
+                      mtime_ns=1, asset_type="video", method=UploadMethod.DIRECT, url=None,
+                      state=state, upload_id=None, asset_id=None, item_id=None,
+                      chunk_size=None, total_chunks=None, chunks=(), bytes_done=0,
+                      error_message=error, created_at=1.0, updated_at=1.0)
+
+    why = ("The server could not process “clip1.mp4”: The file is not a video, audio file "
+           "or image the server can read. Retry sends it again.")
+    view = StoresView()
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.uploads.set_rows([upload(1, UploadState.FAILED, why),
+                           upload(2, UploadState.READY, None)])
+    view.uploads.select_ids([1])
+    assert view.message_label.text() == why
+    view.uploads.select_ids([2])
+    assert view.message_label.text() == ""

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from jockey_desktop.core.storage.models import UploadState
 from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.presentation.uploads import ItemRow
 from jockey_desktop.ui.models.store_model import StoreIdRole, StoreListModel, StoreRole
@@ -334,6 +335,9 @@ class StoresView(QWidget):
         top.setChildrenCollapsible(False)
 
         self.uploads = UploadsPanel(self)
+        # A failed file's sentence is cut in its row: selecting it says it whole (also for
+        # those who cannot hover for the tooltip).
+        self.uploads.table.selectionModel().selectionChanged.connect(self._explain_upload)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.uploads)
@@ -829,6 +833,18 @@ class StoresView(QWidget):
         row = self.items_model.row_by_id(ids[0]) if len(ids) == 1 else None
         if row is not None and row.raw_status == "failed":
             self.show_failure(f"“{row.title}” failed. {row.detail}")
+            self._explaining = True
+        else:
+            self._clear_explanation()
+
+    @Slot()
+    def _explain_upload(self) -> None:
+        """A failed upload, selected, says why in full."""
+        ids = self.uploads.selected_ids()
+        row = next((r for r in self.uploads.model.rows() if r.id in ids), None) \
+            if len(ids) == 1 else None
+        if row is not None and row.state is UploadState.FAILED and row.error_message:
+            self.show_failure(row.error_message)
             self._explaining = True
         else:
             self._clear_explanation()
