@@ -154,6 +154,7 @@ class StoresFeature(QObject):
         view.sig_add_url.connect(self._add_url)
         view.sig_remove_items.connect(manager.remove_items)
         view.sig_play_item.connect(self.sig_play_item)
+        view.sig_ask_about.connect(self._ask_about)
         view.sig_create_collection.connect(manager.create_collection)
         view.sig_rename_collection.connect(manager.rename_collection)
         view.sig_delete_collection.connect(manager.delete_collection)
@@ -161,6 +162,8 @@ class StoresFeature(QObject):
         view.sig_add_to_collection.connect(manager.add_to_collection)
         view.sig_remove_from_collection.connect(manager.remove_from_collection)
         manager.sig_store_loaded.connect(view.open_edit_dialog)
+        manager.sig_store_saved.connect(view.store_saved)
+        manager.sig_store_not_saved.connect(view.store_not_saved)
         manager.sig_items_loaded.connect(view.show_items)
         manager.sig_collections_loaded.connect(view.show_collections)
         manager.sig_collection_items_loaded.connect(view.show_collection_items)
@@ -222,11 +225,22 @@ class StoresFeature(QObject):
         self.manager.update_store(store_id, name=name, description=description,
                                   metadata=metadata if isinstance(metadata, dict) else None)
 
+    @Slot(str, object)
+    def _ask_about(self, store_id: str, chosen: object) -> None:
+        """"Ask about": chips in the main window's question box (the next question is on
+        that store), and the window comes forward to type it."""
+        for kind, selection_id, name in chosen if isinstance(chosen, list) else []:
+            self._desktop.workspace.add_selection(kind, selection_id, name, store_id=store_id)
+        self.window.raise_()
+        self.window.activateWindow()
+
     @Slot(str, str)
     def _add_url(self, store_id: str, url: str) -> None:
         refused = self.uploads.add_url(store_id, url)
         if refused and self._view is not None:
             self._view.show_failure(refused)
+            # Asked again with the address as typed: a wrong scheme is fixed, not retyped.
+            self._view.open_url_dialog(url, refused)
 
     @Slot(object, object, QPoint)
     def _dropped_on_window(self, paths: object, _widget: object, _position: QPoint) -> None:

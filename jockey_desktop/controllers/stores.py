@@ -254,6 +254,9 @@ class StoreManager(QObject):
     #: ``(store_id, collection_id, list[item id])``.
     sig_collection_items_loaded = Signal(str, str, object)
     sig_failed = Signal(str)
+    #: Creating or saving a store failed (the sentence also goes out by ``sig_failed``): the
+    #: dialog that asked stays open with what was typed.
+    sig_store_not_saved = Signal(str)
     sig_notice = Signal(str)
 
     def __init__(self, runner: Runner, parent: QObject | None = None) -> None:
@@ -271,20 +274,28 @@ class StoreManager(QObject):
         self._client = client
 
     def _run(self, doing: str, call: Callable[[StoreApiClient], Any],
-             then: Callable[[Any], object]) -> None:
+             then: Callable[[Any], object],
+             also_failed: Callable[[str], object] | None = None) -> None:
         """``call(client)`` on a worker, then ``then(result)``; a failure (or no client)
-        becomes ``sig_failed("Could not <doing>. <why>")``."""
+        becomes ``sig_failed("Could not <doing>. <why>")`` (and ``also_failed(sentence)``)."""
         if self._client is None:
-            self.sig_failed.emit(f"Could not {doing}. {NO_CLIENT_TEXT}")
+            self._say_failed(f"Could not {doing}. {NO_CLIENT_TEXT}", also_failed)
             return
         self._handles = [h for h in self._handles if not getattr(h, "done", False)]
         self._handles.append(self._runner.submit(
-            call, self._client, on_success=then, on_error=partial(self._failed, doing)))
+            call, self._client, on_success=then,
+            on_error=partial(self._failed, doing, also_failed)))
 
-    def _failed(self, doing: str, error: BaseException) -> None:
+    def _failed(self, doing: str, also_failed: Callable[[str], object] | None,
+                error: BaseException) -> None:
         log.info("could not %s: %s", doing, type(error).__name__)
         text = str(error).strip()
-        self.sig_failed.emit(f"Could not {doing}. {text or type(error).__name__}")
+        self._say_failed(f"Could not {doing}. {text or type(error).__name__}", also_failed)
+
+    def _say_failed(self, sentence: str, also_failed: Callable[[str], object] | None) -> None:
+        self.sig_failed.emit(sentence)
+        if also_failed is not None:
+            also_failed(sentence)
 
     # -- stores ----------------------------------------------------------------------------
 
@@ -299,7 +310,7 @@ class StoreManager(QObject):
         self._run("create the knowledge store",
                   lambda c: c.create_knowledge_store(name, description=description or None,
                                                      metadata=metadata or None),
-                  self._store_created)
+                  self._store_created, self.sig_store_not_saved.emit)
 
     def _store_created(self, store: KnowledgeStore) -> None:
         self.sig_store_saved.emit(store)
@@ -314,7 +325,7 @@ class StoreManager(QObject):
                   lambda c: c.update_knowledge_store(store_id, name=name,
                                                      description=description,
                                                      metadata=metadata),
-                  self.sig_store_saved.emit)
+                  self.sig_store_saved.emit, self.sig_store_not_saved.emit)
 
     def delete_store(self, store_id: str) -> None:
         """Delete a store and every item in it: ``sig_store_deleted``."""

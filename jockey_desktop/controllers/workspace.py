@@ -572,7 +572,15 @@ class Workspace(QObject):
     @Slot(object)
     def on_store_shown(self, store: object) -> None:
         """The picker shows another store (for any reason): new conversations go there."""
+        before = self._picked.id if self._picked is not None else None
         self._picked = store if isinstance(store, StoreSummary) else None
+        after = self._picked.id if self._picked is not None else None
+        if before is None or after == before:
+            return
+        # The next new conversation's chips were the other store's videos: they cannot
+        # scope a question on this one (they stayed, and were sent to the wrong store).
+        if self._selections.pop(None, []):
+            self.sig_selections_changed.emit(self.selections())
 
     @Slot(object)
     def on_stores_loaded(self, stores: object) -> None:

@@ -43,6 +43,11 @@ def elided_label(button: QPushButton | QToolButton, width: int, suffix: str = ""
     return plain_menu_text(metrics.elidedText(body, Qt.TextElideMode.ElideRight, room) + suffix)
 
 
+def narrowed(hint: QSize, min_width: int) -> QSize:
+    """A button's minimum size: ``hint``'s height, its width but at most ``min_width``."""
+    return QSize(min(hint.width(), min_width), hint.height())
+
+
 class ElidedPushButton(QPushButton):
     """A push button drawing its text elided (see the module docstring)."""
 
@@ -55,8 +60,7 @@ class ElidedPushButton(QPushButton):
 
     def minimumSizeHint(self) -> QSize:
         """As tall as the text needs, at most ``min_width`` wide."""
-        hint = self.sizeHint()
-        return QSize(min(hint.width(), self._min_width), hint.height())
+        return narrowed(self.sizeHint(), self._min_width)
 
     def shown_text(self) -> str:
         """The text as drawn at the current width."""
@@ -84,8 +88,7 @@ class ElidedToolButton(QToolButton):
 
     def minimumSizeHint(self) -> QSize:
         """As tall as the text needs, at most ``min_width`` wide."""
-        hint = self.sizeHint()
-        return QSize(min(hint.width(), self._min_width), hint.height())
+        return narrowed(self.sizeHint(), self._min_width)
 
     def shown_text(self) -> str:
         """The text as drawn at the current width."""

@@ -41,6 +41,9 @@ POPUP_ROWS = 8
 SELECTION_ROLE = int(Qt.ItemDataRole.UserRole) + 11
 #: What completion matches against: the name alone (the row shows "… · collection").
 NAME_ROLE = int(Qt.ItemDataRole.UserRole) + 12
+#: The one row ``@`` shows when the store has nothing to pick (no ready video, no
+#: collection): without it the list simply did not open, as if ``@`` were broken.
+NOTHING_TO_PICK = "Nothing here is ready to ask about yet"
 
 
 class FlowLayout(QLayout):
@@ -238,6 +241,11 @@ class MentionCompleter(QObject):
         """What ``@`` offers (None: not known yet); an open popup is refreshed."""
         self._model.clear()
         self._has_candidates = candidates is not None
+        if candidates is not None and not candidates:
+            row = QStandardItem(NOTHING_TO_PICK)
+            row.setFlags(Qt.ItemFlag.NoItemFlags)  # shown greyed, never picked
+            row.setData("", NAME_ROLE)  # matches "@" alone, not "@name"
+            self._model.appendRow(row)
         for chosen in candidates or []:
             name = str(chosen.get("name") or chosen.get("id") or "")
             shown = f"{name} · collection" if chosen.get("kind") == COLLECTION else name

@@ -128,6 +128,24 @@ def test_chips_show_the_selections_and_their_remove_buttons_ask_to_remove(
     assert not composer.chips.isVisible()
 
 
+def test_at_in_a_store_with_nothing_to_pick_says_so_and_picks_nothing(
+    qtbot: Any, composer: Composer
+) -> None:
+    from jockey_desktop.ui.selection_chips import NOTHING_TO_PICK
+
+    picked: list[tuple[str, str, str]] = []
+    composer.sig_mention_picked.connect(lambda *args: picked.append(args))
+    composer.set_mention_candidates([])  # listed: no ready video, no collection
+    type_text(qtbot, composer, "What is in @")
+    assert composer.mentions.is_open()
+    assert shown_rows(composer) == [NOTHING_TO_PICK]
+    press(qtbot, composer, Qt.Key.Key_Return)
+    assert picked == [] and composer.selections() == []
+    assert composer.text() == "What is in @"
+    type_text(qtbot, composer, "x")  # a name: the sentence is no answer to it
+    assert not composer.mentions.is_open()
+
+
 def test_chips_added_or_removed_while_chips_show_are_shown_and_take_room(
     qtbot: Any, composer: Composer
 ) -> None:

@@ -133,3 +133,29 @@ def test_full_screen_time_is_light_on_the_black_screen_in_either_theme(
         assert shown.pixelColor(0, 0).lightness() < 30  # the black around the text
         assert lightest(shown) > 180
         window.close()
+
+
+@pytest.mark.qt_log_ignore(*PLAYER_LOG_IGNORE)
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_loop_on_is_filled_with_the_highlight(qtbot: Any, qapp: Any, scheme: str) -> None:
+    from jockey_desktop.ui.player.engine import PlaybackEngine
+    from jockey_desktop.ui.player.panel import PlayerPanel
+
+    with themed(qapp, scheme):
+        panel = PlayerPanel(PlaybackEngine())
+        qtbot.addWidget(panel)
+        panel.show()
+        qtbot.waitExposed(panel)
+        button = panel.loop_button
+        highlight = button.palette().highlight().color().name()
+
+        def share_of_highlight() -> float:
+            image = button.grab().toImage()
+            pixels = [image.pixelColor(x, y).name()
+                      for x in range(image.width()) for y in range(image.height())]
+            return pixels.count(highlight) / len(pixels)
+
+        assert share_of_highlight() < 0.05
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        assert button.isChecked()
+        assert share_of_highlight() > 0.5

@@ -247,3 +247,66 @@ def test_an_address_that_is_not_http_is_refused_in_words(start: Any, qtbot: Any)
     dialog.accept()
     assert view.message_label.text() == "Only http:// and https:// addresses can be added."
     assert desktop.store_feature.uploads.uploads() == []
+    # Asked again with what was typed and why it was refused: corrected, not retyped.
+    again = view.active_dialog
+    assert isinstance(again, QInputDialog) and again is not dialog and again.isVisible()
+    assert again.textValue() == "file:///etc/passwd"
+    assert again.labelText().startswith("Only http:// and https:// addresses can be added.")
+    again.setTextValue("ftp://example.com/clip.mp4")
+    again.accept()
+    third = view.active_dialog
+    assert isinstance(third, QInputDialog) and third.textValue() == "ftp://example.com/clip.mp4"
+    third.reject()
+    assert desktop.store_feature.uploads.uploads() == []
+
+
+def test_a_store_the_server_did_not_create_keeps_the_dialog_and_what_was_typed(
+        start: Any, qtbot: Any) -> None:
+    desktop = _ready_app(start, qtbot)
+    view = desktop.store_feature.open()
+    desktop.connection.sandbox().faults.add(
+        Fault.error(503, code="service_unavailable", message="Down for maintenance.",
+                    path="/knowledge-stores", method="POST", times=1))
+    dialog = view.open_new_store_dialog()
+    qtbot.keyClicks(dialog.name_field, "Holiday clips")
+    dialog.description_field.setPlainText("Summer 2026")
+    dialog.add_field("year", "Number", "2026")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and not dialog.ok_button.isEnabled()  # "Creating…"
+    qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=10_000)
+    assert dialog.error_label.text().startswith("Could not create the knowledge store.")
+    assert "Down for maintenance." in dialog.error_label.text()
+    assert dialog.isVisible() and dialog.ok_button.isEnabled()
+    assert dialog.values() == ("Holiday clips", "Summer 2026", {"year": 2026})
+    # Sent again as it stands: created, and the dialog closes.
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.name_label.text() == "Holiday clips", timeout=10_000)
+    client = desktop.connection.client()
+    created = [s for s in client.list_knowledge_stores() if s.name == "Holiday clips"]
+    assert len(created) == 1 and created[0].metadata == {"year": 2026}
+
+
+def test_ask_about_puts_the_selected_videos_or_a_collection_in_the_question_box(
+        start: Any, qtbot: Any, tmp_path: Path) -> None:
+    desktop = _ready_app(start, qtbot)
+    view, store_id = _store_with_videos(qtbot, desktop, tmp_path, "Clips",
+                                        ("one.mp4", "two.mp4"))
+    rows = {r.title: r.id for r in view.items_model.rows()}
+    composer, picker = desktop.window.chat_pane.composer, desktop.window.store_picker
+    assert not view.ask_button.isEnabled()  # nothing selected
+    view.select_items([rows["one.mp4"], rows["two.mp4"]])
+    qtbot.mouseClick(view.ask_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(composer.selections()) == 2, timeout=5_000)
+    assert {(s["kind"], s["id"], s["name"]) for s in composer.selections()} == {
+        ("item", rows["one.mp4"], "one.mp4"), ("item", rows["two.mp4"], "two.mp4")}
+    assert picker.current_store().id == store_id  # the next question goes to that store
+
+    collection = desktop.connection.client().create_collection(store_id, "Best of")
+    view.tabs.setCurrentIndex(1)
+    desktop.store_feature.manager.load_collections(store_id)
+    qtbot.waitUntil(lambda: view.select_collection(collection.id), timeout=10_000)
+    qtbot.mouseClick(view.ask_collection_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(composer.selections()) == 3, timeout=5_000)
+    assert composer.selections()[-1] == {"kind": "collection", "id": collection.id,
+                                         "name": "Best of"}

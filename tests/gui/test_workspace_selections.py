@@ -81,3 +81,23 @@ def test_a_video_of_another_store_starts_the_next_question_there(
     assert question.role == Role.USER and question.selections == [video]
     assert {c["item_id"] for c in answer.citations} <= {video["id"]}
     assert desktop.repo.get_conversation(used) is not None  # the used one was kept
+
+
+def test_chips_for_the_next_conversation_go_when_another_store_is_picked(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    store = wait_for_store(qtbot, desktop)
+    composer, picker = desktop.window.chat_pane.composer, desktop.window.store_picker
+    assert current(desktop) is None and picker.current_store().id == store.id
+    video = ready_items(desktop, store.id)[0]
+    assert desktop.workspace.add_selection(video["kind"], video["id"], video["name"])
+    assert composer.selections() == [video]
+    other = next(s for s in desktop.stores.stores() if s.id != store.id and s.ready)
+    picker.choose(other.id)  # no conversation open: nothing to ask about
+    qtbot.waitUntil(lambda: picker.current_store().id == other.id, timeout=5_000)
+    # The first store's video cannot scope a question on the other store.
+    assert desktop.workspace.selections() == [] and composer.selections() == []
+    assert not composer.chips.isVisible()
+    picker.choose(store.id)  # and back: not brought back either (they were dropped)
+    assert composer.selections() == []

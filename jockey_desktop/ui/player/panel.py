@@ -95,6 +95,11 @@ class PlayerPanel(QWidget):
         self.next_button = self._tool("Next moment (N)")
         self.loop_button = self._tool("Loop the cited range (L)", text="Loop")
         self.loop_button.setCheckable(True)
+        # An auto-raised tool button pressed in looks almost like one let out (in the dark
+        # theme hardly at all): looping is filled with the highlight, plainly on.
+        self.loop_button.setStyleSheet(
+            "QToolButton:checked { background: palette(highlight); "
+            "color: palette(highlighted-text); border-radius: 4px; padding: 2px 6px; }")
         self.rate_box = QComboBox(self)
         self.rate_box.setAccessibleName("Playback speed")
         self.rate_box.setToolTip("Playback speed (Shift+, slower, Shift+. faster)")

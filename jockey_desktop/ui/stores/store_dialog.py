@@ -3,7 +3,9 @@
 Metadata values are typed (text, number, yes/no, a list of texts) and checked against the
 API's limits before anything is sent (``validate_metadata``); a problem is said under the
 table in one sentence and the dialog stays open. The dialog only collects: it emits
-``sig_submitted(name, description, metadata)`` and the view asks the controller.
+``sig_submitted(name, description, metadata)`` and the view asks the controller; it stays
+open ("Creating…") until the view says the server saved it (``saved()``) or why not
+(``not_saved(sentence)``: what was typed is still there to correct or send again).
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ class StoreDialog(QDialog):
                  editing: bool = False) -> None:
         super().__init__(parent)
         self.editing = editing
+        self._saving = False
         self.setWindowTitle("Edit knowledge store" if editing else "New knowledge store")
         self.setAccessibleName(self.windowTitle())
         self.name_field = QLineEdit(name, self)
@@ -154,6 +157,7 @@ class StoreDialog(QDialog):
         self.ok_button = self.buttons.addButton(
             "Save" if editing else "Create store", QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok_button.setProperty("primary", True)
+        repolish(self.ok_button)  # polished by addButton already: the property needs a redo
         self.ok_button.setDefault(True)
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self._submit)
@@ -239,8 +243,31 @@ class StoreDialog(QDialog):
             self.show_problem("A knowledge store needs a name.")
             return
         self.show_problem("")
+        self._set_saving(True)
         self.sig_submitted.emit(name, description, metadata)
+
+    def is_saving(self) -> bool:
+        """True from a submit until the server's answer."""
+        return self._saving
+
+    def saved(self) -> None:
+        """The server saved the store: close."""
+        self._set_saving(False)
         self.accept()
+
+    def not_saved(self, sentence: str) -> None:
+        """The server did not save it: say why and keep everything typed."""
+        self._set_saving(False)
+        self.show_problem(sentence)
+
+    def _set_saving(self, saving: bool) -> None:
+        self._saving = saving
+        self.ok_button.setText(("Saving…" if self.editing else "Creating…") if saving
+                               else ("Save" if self.editing else "Create store"))
+        for widget in (self.name_field, self.description_field, self.table, self.add_button,
+                       self.remove_button):
+            widget.setEnabled(not saving)
+        self._update_ok()
 
     @Slot()
     def _add_empty_row(self) -> None:
@@ -268,4 +295,4 @@ class StoreDialog(QDialog):
 
     @Slot()
     def _update_ok(self) -> None:
-        self.ok_button.setEnabled(bool(self.name_field.text().strip()))
+        self.ok_button.setEnabled(bool(self.name_field.text().strip()) and not self._saving)

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from jockey_desktop.core.storage.models import UploadState
 from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.presentation.uploads import ItemRow
 from jockey_desktop.ui.models.store_model import StoreIdRole, StoreListModel, StoreRole
@@ -62,6 +63,12 @@ VIDEO_FILTER = ("Videos and images (*.mp4 *.m4v *.mov *.qt *.mkv *.webm *.avi *.
 
 
 _Dialog = TypeVar("_Dialog", bound=QDialog)
+
+#: The videos tab of a store without videos, and of no store at all (nothing takes a drop).
+NO_VIDEOS_TEXT = "No videos yet. Drop video files or a folder here, or use Add videos…"
+NO_STORE_TEXT = "Videos go into a knowledge store: create one with New store… first."
+#: Adding videos (a menu item, a drop) with no store shown.
+NO_STORE_FOR_VIDEOS = "Create or choose a knowledge store first."
 
 
 def delete_store_text(store: StoreSummary) -> str:
@@ -94,6 +101,8 @@ class StoresView(QWidget):
     sig_remove_items = Signal(str, object)
     #: Play an item in the player: (store id, item id).
     sig_play_item = Signal(str, str, str)
+    #: Ask the next question about these: (store id, list of (kind, id, name)).
+    sig_ask_about = Signal(str, object)
     sig_create_collection = Signal(str, str)
     sig_rename_collection = Signal(str, str, str)
     sig_delete_collection = Signal(str, str)
@@ -113,6 +122,8 @@ class StoresView(QWidget):
         #: The summary last shown (a new one with other counts reloads the items).
         self._shown_summary: StoreSummary | None = None
         self._editing_id: str | None = None
+        #: The message line explains the failed video selected (not a request's outcome).
+        self._explaining = False
         self._members: dict[str, list[str]] = {}
 
         # -- the store list (left) -----------------------------------------------------------
@@ -200,13 +211,25 @@ class StoresView(QWidget):
         self.items_table.setShowGrid(False)
         self.items_table.setWordWrap(False)
         self.items_table.doubleClicked.connect(self._play_index)
+        # Tab leaves the table (to Play and the rest) instead of walking its cells; Enter
+        # plays the selected video and Delete asks to remove it, as a double click and the
+        # buttons do.
+        self.items_table.setTabKeyNavigation(False)
+        for keys, slot in (((QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)),
+                            self._play_selected),
+                           ((QKeySequence(QKeySequence.StandardKey.Delete),),
+                            self.confirm_remove_items)):
+            action = QAction(self.items_table)
+            action.setShortcuts(list(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(slot)
+            self.items_table.addAction(action)
         header = self.items_table.horizontalHeader()
         header.setSectionResizeMode(ItemsModel.TITLE, QHeaderView.ResizeMode.Stretch)
         for column in (ItemsModel.DURATION, ItemsModel.SIZE, ItemsModel.STATUS,
                        ItemsModel.ADDED):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.items_empty = QLabel("No videos yet. Drop video files or a folder here, or use "
-                                  "Add videos…", self)
+        self.items_empty = QLabel(NO_VIDEOS_TEXT, self)
         self.items_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.items_empty.setWordWrap(True)
         self.items_empty.setProperty("role", "muted")
@@ -221,10 +244,15 @@ class StoresView(QWidget):
         self.to_collection_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.to_collection_menu = QMenu(self.to_collection_button)
         self.to_collection_button.setMenu(self.to_collection_menu)
+        self.ask_button = QPushButton("Ask about", self)
+        self.ask_button.setToolTip("Ask the next question about the selected ready videos")
+        self.ask_button.setAccessibleDescription(self.ask_button.toolTip())
+        self.ask_button.clicked.connect(self._ask_about_selected)
         self.play_button.clicked.connect(self._play_selected)
         self.remove_items_button.clicked.connect(self.confirm_remove_items)
         item_buttons = QHBoxLayout()
         item_buttons.addWidget(self.play_button)
+        item_buttons.addWidget(self.ask_button)
         item_buttons.addWidget(self.to_collection_button)
         item_buttons.addStretch(1)
         item_buttons.addWidget(self.remove_items_button)
@@ -250,6 +278,11 @@ class StoresView(QWidget):
         self.rename_collection_button = QPushButton("Rename…", self)
         self.delete_collection_button = QPushButton("Delete…", self)
         self.remove_member_button = QPushButton("Remove from collection", self)
+        self.ask_collection_button = QPushButton("Ask about", self)
+        self.ask_collection_button.setToolTip("Ask the next question about this collection")
+        self.ask_collection_button.setAccessibleDescription(
+            self.ask_collection_button.toolTip())
+        self.ask_collection_button.clicked.connect(self._ask_about_collection)
         self.new_collection_button.clicked.connect(self.open_new_collection_dialog)
         self.rename_collection_button.clicked.connect(self.open_rename_collection_dialog)
         self.delete_collection_button.clicked.connect(self.confirm_delete_collection)
@@ -269,7 +302,11 @@ class StoresView(QWidget):
         self.members_caption.setProperty("role", "muted")
         member_side.addWidget(self.members_caption)
         member_side.addWidget(self.members_list, 1)
-        member_side.addWidget(self.remove_member_button, 0, Qt.AlignmentFlag.AlignRight)
+        member_buttons = QHBoxLayout()
+        member_buttons.addWidget(self.ask_collection_button)
+        member_buttons.addStretch(1)
+        member_buttons.addWidget(self.remove_member_button)
+        member_side.addLayout(member_buttons)
         collections_layout = QHBoxLayout(collections)
         collections_layout.setContentsMargins(0, 6, 0, 0)
         collections_layout.addLayout(collection_side, 2)
@@ -293,16 +330,22 @@ class StoresView(QWidget):
         top.addWidget(left)
         top.addWidget(right)
         top.setStretchFactor(1, 1)
-        top.setSizes([270, 650])
+        # Room for a store row's counts ("8 videos · 6 ready · 1 processing · 1 failed").
+        top.setSizes([300, 620])
         top.setChildrenCollapsible(False)
 
         self.uploads = UploadsPanel(self)
+        # A failed file's sentence is cut in its row: selecting it says it whole (also for
+        # those who cannot hover for the tooltip).
+        self.uploads.table.selectionModel().selectionChanged.connect(self._explain_upload)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(top)
         self.splitter.addWidget(self.uploads)
+        # The videos get most of the height (at 600 pixels the queue, mostly empty, left
+        # room for three of them); the queue can be dragged taller while uploads run.
         self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([420, 240])
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([480, 180])
         self.splitter.setChildrenCollapsible(False)
 
         self.message_label = QLabel(self)
@@ -369,6 +412,7 @@ class StoresView(QWidget):
             return
         selected = set(self.selected_item_ids())
         self.items_model.set_rows(rows)
+        self.items_empty.setText(NO_VIDEOS_TEXT)
         self.items_stack.setCurrentWidget(self.items_table if rows else self.items_empty)
         if selected:
             self.select_items(list(selected))
@@ -403,14 +447,30 @@ class StoresView(QWidget):
         self._members[collection_id] = list(item_ids)
         self._refresh_members()
 
+    @Slot(object)
+    def store_saved(self, _store: object) -> None:
+        """The server saved the store the open dialog sent: the dialog closes."""
+        dialog = self.active_dialog
+        if isinstance(dialog, StoreDialog) and dialog.is_saving():
+            dialog.saved()
+
+    @Slot(str)
+    def store_not_saved(self, sentence: str) -> None:
+        """The server did not save it: the open dialog says why, keeping what was typed."""
+        dialog = self.active_dialog
+        if isinstance(dialog, StoreDialog) and dialog.is_saving():
+            dialog.not_saved(sentence)
+
     def show_failure(self, text: str) -> None:
         """A request failed: say why (kept until the next message)."""
+        self._explaining = False
         self.message_label.setProperty("role", "error")
         self.message_label.setText(text)
         repolish(self.message_label)
 
     def show_notice(self, text: str) -> None:
         """Something done or worth knowing."""
+        self._explaining = False
         self.message_label.setProperty("role", "muted")
         self.message_label.setText(text)
         repolish(self.message_label)
@@ -467,15 +527,17 @@ class StoresView(QWidget):
                              lambda: self.sig_remove_items.emit(store_id, ids))
 
     @Slot()
-    def open_url_dialog(self) -> QInputDialog | None:
-        """Ask for a public http(s) address the server fetches."""
+    def open_url_dialog(self, url: str = "", problem: str = "") -> QInputDialog | None:
+        """Ask for a public http(s) address the server fetches; asked again with the
+        ``url`` typed and the ``problem`` it had when it was refused."""
         store_id = self._store_id
         if store_id is None:
+            self.show_failure(NO_STORE_FOR_VIDEOS)
             return None
-        return self._ask_text("Add from URL",
-                              "Address of a video or image (http:// or https://). The "
-                              "server downloads it; it must be public.", "",
-                              lambda url: self.sig_add_url.emit(store_id, url))
+        label = ("Address of a video or image (http:// or https://). The server downloads "
+                 "it; it must be public.")
+        return self._ask_text("Add from URL", f"{problem}\n\n{label}" if problem else label,
+                              url, lambda typed: self.sig_add_url.emit(store_id, typed))
 
     @Slot()
     def open_new_collection_dialog(self) -> QInputDialog | None:
@@ -514,6 +576,7 @@ class StoresView(QWidget):
     def choose_files(self) -> None:
         """"Add videos…": pick files for the shown store."""
         if self._store_id is None:
+            self.show_failure(NO_STORE_FOR_VIDEOS)  # the Stores menu's item did nothing
             return
         from PySide6.QtWidgets import QFileDialog
 
@@ -525,6 +588,7 @@ class StoresView(QWidget):
     def choose_folder(self) -> None:
         """"Add folder…": every video and image of a folder, for the shown store."""
         if self._store_id is None:
+            self.show_failure(NO_STORE_FOR_VIDEOS)
             return
         from PySide6.QtWidgets import QFileDialog
 
@@ -536,7 +600,7 @@ class StoresView(QWidget):
         """Upload files or folders to a store (the shown one by default)."""
         target = store_id or self._store_id
         if target is None:
-            self.show_failure("Create or choose a knowledge store first.")
+            self.show_failure(NO_STORE_FOR_VIDEOS)
             return
         self.sig_add_paths.emit(target, list(paths))
 
@@ -614,6 +678,8 @@ class StoresView(QWidget):
 
     def _show_store(self, store: StoreSummary | None) -> None:
         changed = (store.id if store else None) != self._store_id
+        if changed:
+            self._clear_explanation()  # it was about a video of the store shown before
         self._store_id = store.id if store else None
         has_store = store is not None
         for widget in (self.edit_button, self.delete_button, self.add_videos_button,
@@ -625,9 +691,11 @@ class StoresView(QWidget):
                                     else "Choose a knowledge store")
             self.description_label.setText("Create one with New store…, then drop videos "
                                            "on it.")
+            self.description_label.show()  # hidden by a store without a description
             self.counts_label.clear()
             self.warning_label.hide()
             self.items_model.set_rows([])
+            self.items_empty.setText(NO_STORE_TEXT)
             self.items_stack.setCurrentWidget(self.items_empty)
             self.collections_model.set_rows([])
             self._update_buttons()
@@ -645,6 +713,9 @@ class StoresView(QWidget):
         self.warning_label.setVisible(bool(warning))
         if changed:
             self.items_model.set_rows([])
+            # Until its list arrives, a store with videos is not said to have none.
+            self.items_empty.setText(NO_VIDEOS_TEXT if store.item_count == 0 else "")
+            self.items_stack.setCurrentWidget(self.items_empty)
             self.collections_model.set_rows([])
             self._members.clear()
             self.members_list.clear()
@@ -716,6 +787,21 @@ class StoresView(QWidget):
             self.sig_play_item.emit(self._store_id, record.id, record.title)
 
     @Slot()
+    def _ask_about_selected(self) -> None:
+        rows = [self.items_model.row_by_id(i) for i in self.selected_item_ids()]
+        chosen = [("item", r.id, r.title) for r in rows if r is not None
+                  and r.raw_status == "ready"]
+        if chosen and self._store_id is not None:
+            self.sig_ask_about.emit(self._store_id, chosen)
+
+    @Slot()
+    def _ask_about_collection(self) -> None:
+        collection = self.current_collection()
+        if collection is not None and self._store_id is not None:
+            self.sig_ask_about.emit(self._store_id,
+                                    [("collection", collection.id, collection.name)])
+
+    @Slot()
     def _add_to_collection_from_menu(self) -> None:
         action = self.sender()
         ids = self.selected_item_ids()
@@ -741,20 +827,46 @@ class StoresView(QWidget):
 
     @Slot()
     def _explain_selected(self) -> None:
-        """A failed video, selected, says why (what the API said, when it said anything)."""
+        """A failed video, selected, says why (what the API said, when it said anything);
+        the sentence goes once that video is no longer the one selected."""
         ids = self.selected_item_ids()
         row = self.items_model.row_by_id(ids[0]) if len(ids) == 1 else None
         if row is not None and row.raw_status == "failed":
             self.show_failure(f"“{row.title}” failed. {row.detail}")
+            self._explaining = True
+        else:
+            self._clear_explanation()
+
+    @Slot()
+    def _explain_upload(self) -> None:
+        """A failed upload, selected, says why in full."""
+        ids = self.uploads.selected_ids()
+        row = next((r for r in self.uploads.model.rows() if r.id in ids), None) \
+            if len(ids) == 1 else None
+        if row is not None and row.state is UploadState.FAILED and row.error_message:
+            self.show_failure(row.error_message)
+            self._explaining = True
+        else:
+            self._clear_explanation()
+
+    def _clear_explanation(self) -> None:
+        if self._explaining:
+            self._explaining = False
+            self.message_label.clear()
 
     @Slot()
     def _update_buttons(self) -> None:
         items = bool(self.selected_item_ids())
+        ready = [self.items_model.row_by_id(i) for i in self.selected_item_ids()]
+        # Only a ready video can scope an answer (the others are not indexed yet).
+        self.ask_button.setEnabled(any(r is not None and r.raw_status == "ready"
+                                       for r in ready))
         self.play_button.setEnabled(items)
         self.remove_items_button.setEnabled(items)
         self.to_collection_button.setEnabled(items)
         collection = self.current_collection() is not None
         self.rename_collection_button.setEnabled(collection)
+        self.ask_collection_button.setEnabled(collection)
         self.delete_collection_button.setEnabled(collection)
         self.remove_member_button.setEnabled(collection
                                              and bool(self.members_list.selectedItems()))

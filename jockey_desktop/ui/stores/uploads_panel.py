@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Signal, Slot
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -32,6 +32,8 @@ from jockey_desktop.ui.stores.models import FractionRole, RecordRole, UploadsMod
 
 _Index = QModelIndex | QPersistentModelIndex
 _TRANSFER = (UploadState.QUEUED, UploadState.UPLOADING)
+#: Rows that will not move on by themselves: their bars are drawn greyed.
+_STOPPED = (UploadState.CANCELLED, UploadState.FAILED, UploadState.PAUSED)
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -51,6 +53,13 @@ class ProgressDelegate(QStyledItemDelegate):
         # Without State_Horizontal, Qt 6's styles draw the bar filling upwards.
         bar.state = option.state | QStyle.StateFlag.State_Horizontal
         bar.palette = option.palette
+        upload = index.data(RecordRole)
+        if isinstance(upload, Upload) and upload.state in _STOPPED:
+            # Greyed: a cancelled file's part-filled bar looked like one still sending.
+            palette = QPalette(option.palette)
+            palette.setColor(QPalette.ColorRole.Highlight,
+                             palette.color(QPalette.ColorRole.PlaceholderText))
+            bar.palette = palette
         widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
@@ -90,6 +99,7 @@ class UploadsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the buttons, not cell to cell
         self.table.setItemDelegateForColumn(UploadsModel.PROGRESS, ProgressDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(UploadsModel.FILE, QHeaderView.ResizeMode.Interactive)
