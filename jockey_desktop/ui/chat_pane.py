@@ -140,12 +140,12 @@ class ChatPane(QWidget):
             title_font.setPointSizeF(title_font.pointSizeF() * 1.2)
         self.title_label.setFont(title_font)
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.store_label = QLabel()
+        # Elided (whole in text() and the tooltip) when narrow: a long store name must not set
+        # the window's minimum width (opening the player beside it widened a small window).
+        self.store_label = ElidedLabel()
         self.store_label.setAccessibleName("Knowledge store")
-        self.store_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.session_label = QLabel()
+        self.session_label = ElidedLabel()
         self.session_label.setAccessibleName("Session state")
-        self.session_label.setTextFormat(Qt.TextFormat.PlainText)
         # What the session's questions asked about: selections add up on the server.
         self.selections_label = ElidedLabel()
         self.selections_label.setAccessibleName("Asking about")

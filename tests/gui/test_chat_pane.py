@@ -328,3 +328,19 @@ def test_render_screenshot(qtbot: Any, tmp_path: Path, mode: str) -> None:
         assert len(distinct) > 20
     finally:
         app.setPalette(previous)
+
+
+def test_a_long_store_name_never_widens_the_window(qtbot: Any, pane: ChatPane) -> None:
+    name = "Quarterly All-Hands Recordings and Product Roadmap Reviews 2019–2026"
+    pane.show_conversation(make_conversation(session_id="s-1", store_name=name),
+                           sample_conversation())
+    # However long the store's name, the header asks for less than a small window's chat.
+    assert pane.header.minimumSizeHint().width() < 300
+    pane.resize(420, 500)
+    pane.show()
+    qtbot.waitExposed(pane)
+    store = pane.store_label
+    qtbot.waitUntil(lambda: store.shown_text().endswith("…"), timeout=5_000)
+    assert store.text() == name  # whole for screen readers and tests
+    pane.resize(1400, 500)
+    qtbot.waitUntil(lambda: store.shown_text() == name, timeout=5_000)

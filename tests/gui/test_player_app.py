@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from jockey_desktop.core.moments_export import MomentFormat
 from jockey_desktop.core.storage.models import Role
 from jockey_desktop.presentation.moments import answer_moments
-from tests.helpers.app import Started, ask_and_wait, wait_for_store
+from tests.helpers.app import Started, ask_and_wait, new_conversation, wait_for_store
 from tests.helpers.media import player_marks
 from tests.helpers.views import row_layout, settle
 
@@ -158,5 +158,10 @@ def test_the_player_opens_beside_the_chat_of_a_small_window_without_widening_it(
     qtbot.waitUntil(lambda: dock is not None and dock.isVisible(), timeout=5000)
     # The window's minimum is the chat's plus the dock's: it must fit the small window
     # (long starter questions and store names used to push it to ~1180 pixels).
+    assert window.minimumSizeHint().width() <= 900
+    assert window.width() == 900
+    # With a conversation on screen too (its header names the store and the session).
+    new_conversation(qtbot, desktop)
+    assert window.chat_pane.store_label.text()
     assert window.minimumSizeHint().width() <= 900
     assert window.width() == 900
