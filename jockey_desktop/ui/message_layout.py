@@ -22,6 +22,7 @@ from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
 
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
 from jockey_desktop.core.storage.versions import VersionInfo
+from jockey_desktop.presentation.formatting import unique_citations
 from jockey_desktop.presentation.status import (
     RETRY_TEXT,
     RETRY_WAIT_TEXT,
@@ -34,7 +35,6 @@ from jockey_desktop.ui.markdown import (
     SafeTextDocument,
     question_markdown,
     render_markdown,
-    unique_citations,
 )
 from jockey_desktop.ui.message_colors import Colors
 from jockey_desktop.ui.steps_view import (
