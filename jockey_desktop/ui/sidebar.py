@@ -149,6 +149,18 @@ def fit_snippet(runs: list[tuple[str, bool]], plain: QFontMetrics, bold: QFontMe
     return shown
 
 
+def fit_meta(store_name: str, age: str, metrics: QFontMetrics, width: int) -> str:
+    """A row's second line, "store · age", in ``width``: the store name is elided, the age
+    stays whole (eliding the middle of the line showed "Nature …ust now": neither the store
+    nor when); in a row too narrow even for the age, the age alone, elided."""
+    suffix = f" · {age}"
+    room = width - metrics.horizontalAdvance(suffix)
+    store = metrics.elidedText(store_name, Qt.TextElideMode.ElideRight, room) if room > 0 else ""
+    if not store:
+        return metrics.elidedText(age, Qt.TextElideMode.ElideRight, width)
+    return store + suffix
+
+
 def _paint_background(painter: QPainter, option: QStyleOptionViewItem,
                       widget: QWidget | None) -> None:
     style = widget.style() if widget is not None else None
@@ -232,8 +244,8 @@ class ConversationDelegate(QStyledItemDelegate):
             right = badge_rect.left() - 6
         painter.setFont(opt.font)
         painter.setPen(muted)
-        meta = f"{conv.store_name} · {format_age(conv.updated_at, self.now or time.time())}"
-        meta = fm.elidedText(meta, Qt.TextElideMode.ElideMiddle, right - rect.left())
+        meta = fit_meta(conv.store_name, format_age(conv.updated_at, self.now or time.time()),
+                        fm, right - rect.left())
         painter.drawText(QRect(rect.left(), y2, right - rect.left(), line_h),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, meta)
         painter.restore()

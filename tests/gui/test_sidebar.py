@@ -423,3 +423,24 @@ def test_sidebar_paints_the_held_badge(qtbot) -> None:
     sidebar.set_held_conversations(frozenset({1}))
     qtbot.waitUntil(lambda: sidebar.list_view.viewport().grab().toImage() != before,
                     timeout=5_000)
+
+
+def test_a_narrow_row_elides_the_store_name_and_keeps_the_age(qtbot) -> None:
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QApplication
+
+    from jockey_desktop.ui.sidebar import fit_meta
+
+    metrics = QFontMetrics(QApplication.font())
+    age = "just now"
+    store = "Nature documentaries"
+    whole = f"{store} · {age}"
+    assert fit_meta(store, age, metrics, metrics.horizontalAdvance(whole) + 2) == whole
+    narrow = metrics.horizontalAdvance(f"Natu… · {age}") + 2
+    shown = fit_meta(store, age, metrics, narrow)
+    assert shown.endswith(f" · {age}")
+    assert shown.startswith("Nat") and "…" in shown
+    assert metrics.horizontalAdvance(shown) <= narrow
+    # Too narrow for anything but the age: the age, never a stray dot.
+    assert fit_meta(store, age, metrics, metrics.horizontalAdvance(age) + 2) == age
+
