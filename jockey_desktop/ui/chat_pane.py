@@ -132,7 +132,7 @@ class ChatPane(QWidget):
 
         # Header
         self.title_label = ElidedLabel()
-        self.title_label.setAccessibleName("Conversation title")
+        self.title_label.setAccessibleDescription("Conversation title")
         self.title_label.setTextFormat(Qt.TextFormat.PlainText)
         title_font = QFont(self.title_label.font())
         title_font.setBold(True)
@@ -141,10 +141,10 @@ class ChatPane(QWidget):
         self.title_label.setFont(title_font)
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.store_label = QLabel()
-        self.store_label.setAccessibleName("Knowledge store")
+        self.store_label.setAccessibleDescription("Knowledge store")
         self.store_label.setTextFormat(Qt.TextFormat.PlainText)
         self.session_label = QLabel()
-        self.session_label.setAccessibleName("Session state")
+        self.session_label.setAccessibleDescription("Session state")
         self.session_label.setTextFormat(Qt.TextFormat.PlainText)
         # What the session's questions asked about: selections add up on the server.
         self.selections_label = ElidedLabel()
@@ -190,7 +190,7 @@ class ChatPane(QWidget):
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
-        self.empty_label.setAccessibleName("No conversation selected")
+        self.empty_label.setAccessibleDescription("No conversation selected")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_label)
 

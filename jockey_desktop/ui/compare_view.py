@@ -57,7 +57,7 @@ class CompareColumnView(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.column: CompareColumn | None = None
         self.name_label = QLabel(self)
-        self.name_label.setAccessibleName("Knowledge store")
+        self.name_label.setAccessibleDescription("Knowledge store")
         font = QFont(self.name_label.font())
         font.setBold(True)
         self.name_label.setFont(font)

@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
         self.sidebar.sig_conversation_selected.connect(self.show_conversation_area)
 
         self.connection_label = QLabel(self)
-        self.connection_label.setAccessibleName("Connection")
+        self.connection_label.setAccessibleDescription("Connection")
         self.statusBar().addPermanentWidget(self.connection_label)
         self.statusBar().setAccessibleName("Status bar")
         self.set_connection(NOT_CONNECTED)

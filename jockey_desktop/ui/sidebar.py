@@ -371,7 +371,7 @@ class ConversationSidebar(QWidget):
         self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setProperty("role", "muted")
-        self.empty_label.setAccessibleName("No conversations yet")
+        self.empty_label.setAccessibleDescription("No conversations yet")
 
         self.results_model = QStandardItemModel(self)
         self.results_view = QListView(self)

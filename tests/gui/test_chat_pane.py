@@ -17,6 +17,7 @@ from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.presentation.session import SessionState
 from jockey_desktop.presentation.transcript import PICK_A_STORE_TO_ASK
 from jockey_desktop.ui.chat_pane import EMPTY_PLACEHOLDER, ChatPane
+from tests.helpers.accessibility import announced_name
 from tests.helpers.records import answer_with_citations, make_conversation, make_message
 from tests.helpers.views import dark_palette, row_layout, settle
 
@@ -296,8 +297,10 @@ def test_every_control_has_an_accessible_name(pane: ChatPane) -> None:
     assert len(controls) >= 3
     for widget in controls:
         assert widget.accessibleName(), widget
+    # A label is announced with what it shows, then what it is (a name would replace the text).
     for label in (pane.title_label, pane.store_label, pane.session_label):
-        assert isinstance(label, QLabel) and label.accessibleName()
+        assert isinstance(label, QLabel) and label.text()
+        assert announced_name(label) == label.text() and label.accessibleDescription()
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])

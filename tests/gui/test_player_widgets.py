@@ -4,6 +4,7 @@ picture's poster, the export dialog's format rules, and the full-screen window's
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -133,3 +134,26 @@ def test_full_screen_time_is_light_on_the_black_screen_in_either_theme(
         assert shown.pixelColor(0, 0).lightness() < 30  # the black around the text
         assert lightest(shown) > 180
         window.close()
+
+
+@pytest.mark.qt_log_ignore(*PLAYER_LOG_IGNORE)
+def test_a_long_title_is_elided_beside_the_moment_count(qtbot: Any) -> None:
+    from jockey_desktop.ui.player.engine import PlaybackEngine
+    from jockey_desktop.ui.player.panel import PlayerPanel
+
+    panel = PlayerPanel(PlaybackEngine())
+    qtbot.addWidget(panel)
+    moments = answer_moments(answer_with_citations(2))
+    long_title = "Cascade Cloud Developer Day Opening Keynote, Recorded Live " * 2
+    moment = replace(moments[0], title=long_title)
+    panel.show_moments(moments, 0)
+    panel.show_moment(moment)
+    panel.resize(320, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    label = panel.title_label
+    shown = label.shown_text()
+    assert label.text() == long_title  # what the tooltip and screen readers get
+    assert shown.endswith("…")
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    assert label.geometry().right() < panel.count_label.geometry().left()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from jockey_desktop.core.timecode import format_timestamp
 from jockey_desktop.presentation.moments import PlayerMoment, position_text
+from jockey_desktop.ui.elided_label import ElidedLabel
 from jockey_desktop.ui.player.canvas import VideoCanvas
 from jockey_desktop.ui.player.engine import (
     NO_AUDIO,
@@ -69,18 +70,18 @@ class PlayerPanel(QWidget):
         #: The full-screen window while it is shown.
         self.full_screen: FullScreenVideo | None = None
 
-        self.title_label = QLabel("No moment playing")
-        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.title_label.setAccessibleName("Video title")
+        # Elided: a long title was cut off mid-letter against the "1 of 3" beside it.
+        self.title_label = ElidedLabel("No moment playing")
+        self.title_label.setAccessibleDescription("Video title")
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         font = self.title_label.font()
         font.setBold(True)
         self.title_label.setFont(font)
         self.count_label = QLabel("")
-        self.count_label.setAccessibleName("Moment number")
+        self.count_label.setAccessibleDescription("Moment number")
         self.range_label = QLabel("")
         self.range_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.range_label.setAccessibleName("Cited range")
+        self.range_label.setAccessibleDescription("Cited range")
         self.range_label.setWordWrap(True)
         self.range_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.count_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -88,7 +89,7 @@ class PlayerPanel(QWidget):
         self.canvas = VideoCanvas(self)
         self.seek_bar = SeekBar(self)
         self.time_label = QLabel("00:00 / 00:00")
-        self.time_label.setAccessibleName("Time")
+        self.time_label.setAccessibleDescription("Time")
 
         self.prev_button = self._tool("Previous moment (P)")
         self.play_button = self._tool("Play (Space)")

@@ -1,0 +1,48 @@
+"""Accessibility of the real window: every control a keyboard reaches has a name, and the
+labels that show information (titles, store, session state, the player's title, count,
+range and time) are announced with what they show, not with a name in its place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jockey_desktop.presentation.moments import answer_moments
+from jockey_desktop.ui.player.engine import PlaybackEngine
+from jockey_desktop.ui.player.panel import PlayerPanel
+from tests.helpers.accessibility import hidden_label_texts, unnamed_controls
+from tests.helpers.app import Started, ask_and_wait, new_conversation, wait_for_store
+from tests.helpers.media import PLAYER_LOG_IGNORE
+from tests.helpers.records import answer_with_citations
+
+pytestmark = pytest.mark.qt_log_ignore(*PLAYER_LOG_IGNORE, r"This plugin does not support")
+
+
+def test_the_window_names_its_controls_and_speaks_its_labels(qtbot: Any,
+                                                             start: Started) -> None:
+    desktop = start()
+    window = desktop.window
+    wait_for_store(qtbot, desktop)
+    new_conversation(qtbot, desktop)
+    # The starter questions page, then a conversation with an answer.
+    qtbot.waitUntil(lambda: window.chat_pane.starters_shown() and bool(
+        window.chat_pane.starters.buttons), timeout=10_000)
+    assert unnamed_controls(window) == []
+    assert hidden_label_texts(window) == []
+    ask_and_wait(qtbot, desktop)
+    assert unnamed_controls(window) == []
+    assert hidden_label_texts(window) == []
+
+
+def test_the_player_speaks_its_title_count_range_and_time(qtbot: Any) -> None:
+    panel = PlayerPanel(PlaybackEngine())
+    qtbot.addWidget(panel)
+    moments = answer_moments(answer_with_citations(2))
+    panel.show_moments(moments, 0)
+    panel.show_moment(moments[0])
+    panel.resize(400, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert hidden_label_texts(panel) == []
+    assert unnamed_controls(panel) == []
