@@ -148,7 +148,7 @@ class ChatPane(QWidget):
         self.session_label.setTextFormat(Qt.TextFormat.PlainText)
         # What the session's questions asked about: selections add up on the server.
         self.selections_label = ElidedLabel()
-        self.selections_label.setAccessibleName("Asking about")
+        self.selections_label.setAccessibleDescription("Asking about")
         self.selections_label.setTextFormat(Qt.TextFormat.PlainText)
         self.selections_label.setSizePolicy(QSizePolicy.Policy.Ignored,
                                             QSizePolicy.Policy.Preferred)

@@ -63,7 +63,7 @@ class CompareColumnView(QFrame):
         self.name_label.setFont(font)
         self.name_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.state_label = QLabel(self)
-        self.state_label.setAccessibleName("Answer state")
+        self.state_label.setAccessibleDescription("Answer state")
         self.state_label.setWordWrap(True)
         self.state_label.setProperty("role", "muted")
         self.open_button = QPushButton("Open as conversation", self)

@@ -388,7 +388,7 @@ class ConversationSidebar(QWidget):
         # Shows the typed query: plain text, so "<b>" is searched for, not rendered.
         self.results_status.setTextFormat(Qt.TextFormat.PlainText)
         self.results_status.setWordWrap(True)
-        self.results_status.setAccessibleName("Search status")
+        self.results_status.setAccessibleDescription("Search status")
         results_page = QWidget(self)
         results_layout = QVBoxLayout(results_page)
         results_layout.setContentsMargins(0, 0, 0, 0)

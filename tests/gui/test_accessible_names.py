@@ -4,14 +4,21 @@ range and time) are announced with what they show, not with a name in its place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QWidget
 
 from jockey_desktop.presentation.moments import answer_moments
 from jockey_desktop.ui.player.engine import PlaybackEngine
 from jockey_desktop.ui.player.panel import PlayerPanel
-from tests.helpers.accessibility import hidden_label_texts, unnamed_controls
+from tests.helpers.accessibility import (
+    hidden_label_texts,
+    labels_named_over_their_text,
+    unnamed_controls,
+)
 from tests.helpers.app import Started, ask_and_wait, new_conversation, wait_for_store
 from tests.helpers.media import PLAYER_LOG_IGNORE
 from tests.helpers.records import answer_with_citations
@@ -46,3 +53,41 @@ def test_the_player_speaks_its_title_count_range_and_time(qtbot: Any) -> None:
     qtbot.waitExposed(panel)
     assert hidden_label_texts(panel) == []
     assert unnamed_controls(panel) == []
+
+
+def _widgets() -> list[tuple[str, Callable[[], QWidget]]]:
+    from jockey_desktop.ui.chat_pane import ChatPane
+    from jockey_desktop.ui.compare_view import CompareColumnView
+    from jockey_desktop.ui.composer import Composer
+    from jockey_desktop.ui.find_bar import FindBar
+    from jockey_desktop.ui.notice_banner import NoticeBanner
+    from jockey_desktop.ui.settings_dialog import SettingsDialog
+    from jockey_desktop.ui.sidebar import ConversationSidebar
+    from jockey_desktop.ui.store_picker import StorePicker
+    from jockey_desktop.ui.stores.store_dialog import StoreDialog
+    from jockey_desktop.ui.stores.stores_view import StoresView
+    from jockey_desktop.ui.welcome import WelcomePage
+
+    return [("chat pane", ChatPane), ("compare column", CompareColumnView),
+            ("composer", Composer), ("find bar", FindBar), ("notice", NoticeBanner),
+            ("settings", SettingsDialog), ("sidebar", ConversationSidebar),
+            ("store picker", StorePicker), ("store dialog", StoreDialog),
+            ("stores", StoresView), ("welcome", lambda: WelcomePage(icon=_logo())),
+            ("player", lambda: PlayerPanel(PlaybackEngine()))]
+
+
+def _logo() -> QIcon:
+    picture = QPixmap(32, 32)
+    picture.fill(QColor("teal"))
+    return QIcon(picture)
+
+
+@pytest.mark.parametrize("make", [make for _name, make in _widgets()],
+                         ids=[name for name, _make in _widgets()])
+def test_no_label_has_a_name_in_place_of_its_text(qtbot: Any,
+                                                  make: Callable[[], QWidget]) -> None:
+    # A reason why a question was not sent, a store's problem, a search's status: each label
+    # is read as what it says (what it is goes in its description).
+    widget = make()
+    qtbot.addWidget(widget)
+    assert labels_named_over_their_text(widget) == []

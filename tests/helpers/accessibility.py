@@ -34,3 +34,13 @@ def hidden_label_texts(root: QWidget) -> list[str]:
             for label in root.findChildren(QLabel)
             if label.isVisible() and label.text().strip()
             and label.text().strip() not in announced_name(label)]
+
+
+def labels_named_over_their_text(root: QWidget) -> list[str]:
+    """The labels under ``root`` (shown or not: a status line appears later) that carry an
+    accessible name, which a screen reader speaks instead of the text the label shows. A
+    picture-only label is left out (its name is its only text), and so is a name that is the
+    label's own text."""
+    return [f"{type(label.parentWidget()).__name__}: {label.accessibleName()!r}"
+            for label in root.findChildren(QLabel)
+            if label.accessibleName() not in ("", label.text()) and label.pixmap().isNull()]

@@ -125,7 +125,7 @@ class PlayerPanel(QWidget):
         self.problem_label = QLabel("")
         self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
         self.problem_label.setWordWrap(True)
-        self.problem_label.setAccessibleName("Player problem")
+        self.problem_label.setAccessibleDescription("Player problem")
         self.problem_label.hide()
 
         self.moments_list = MomentsList(self)
