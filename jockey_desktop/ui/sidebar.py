@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QMenu,
-    QPushButton,
     QStackedWidget,
     QStyle,
     QStyledItemDelegate,
@@ -59,6 +58,7 @@ from jockey_desktop.core.storage.models import (
 )
 from jockey_desktop.presentation.conversation_row import Badge, BadgeTone
 from jockey_desktop.presentation.formatting import format_age
+from jockey_desktop.ui.elided_button import ElidedPushButton
 from jockey_desktop.ui.keys import is_typed_text
 from jockey_desktop.ui.models.conversation_model import (
     BadgeRole,
@@ -338,7 +338,9 @@ class ConversationSidebar(QWidget):
             "Type to search titles and messages; Escape clears the search")
         self.search_field.installEventFilter(self)
 
-        self.new_button = QPushButton("+  New conversation", self)
+        # Elided in a narrow sidebar (a big font, the player open): a plain button's text was
+        # cut off mid-letter ("New conversat").
+        self.new_button = ElidedPushButton("+  New conversation", self, min_width=0)
         self.new_button.setAccessibleName("New conversation")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.setProperty("primary", True)

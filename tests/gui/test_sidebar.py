@@ -444,3 +444,23 @@ def test_a_narrow_row_elides_the_store_name_and_keeps_the_age(qtbot) -> None:
     # Too narrow for anything but the age: the age, never a stray dot.
     assert fit_meta(store, age, metrics, metrics.horizontalAdvance(age) + 2) == age
 
+
+
+def test_new_conversation_is_elided_not_cut_in_a_narrow_sidebar(qtbot) -> None:
+    from PySide6.QtGui import QFont
+
+    sidebar = ConversationSidebar()
+    qtbot.addWidget(sidebar)
+    big = QFont(sidebar.font())
+    big.setPointSizeF(16)
+    sidebar.setFont(big)  # a user with low vision; the sidebar at its narrowest (220)
+    sidebar.resize(220, 400)
+    sidebar.show()
+    qtbot.waitExposed(sidebar)
+    button = sidebar.new_button
+    assert button.width() <= 220
+    shown = button.shown_text()
+    assert shown != button.text() and shown.endswith("…")
+    assert button.accessibleName() == "New conversation"
+    sidebar.resize(600, 400)
+    qtbot.waitUntil(lambda: button.shown_text() == button.text(), timeout=5_000)
