@@ -157,3 +157,26 @@ def test_a_long_title_is_elided_beside_the_moment_count(qtbot: Any) -> None:
     assert shown.endswith("…")
     assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
     assert label.geometry().right() < panel.count_label.geometry().left()
+
+
+@pytest.mark.qt_log_ignore(*PLAYER_LOG_IGNORE)
+def test_the_control_icons_grow_with_the_font_and_stay_sharp(qtbot: Any) -> None:
+    from PySide6.QtGui import QFont
+
+    from jockey_desktop.ui.player.engine import PlaybackEngine
+    from jockey_desktop.ui.player.panel import PlayerPanel
+
+    panel = PlayerPanel(PlaybackEngine())
+    qtbot.addWidget(panel)
+    normal = QFont(panel.font())
+    normal.setPointSizeF(9)
+    panel.setFont(normal)
+    small_side = panel.play_button.iconSize().width()
+    big = QFont(normal)
+    big.setPointSizeF(18)  # a user with low vision
+    panel.setFont(big)
+    side = panel.play_button.iconSize().width()
+    assert side >= small_side * 1.6
+    assert panel.next_button.iconSize().width() == side
+    # Drawn at twice that size: a 2× screen needs no upscaled (blurry) pixmap.
+    assert max(s.width() for s in panel.play_button.icon().availableSizes()) >= 2 * side

@@ -37,7 +37,7 @@ from jockey_desktop.ui.player.engine import (
     PlaybackEngine,
 )
 from jockey_desktop.ui.player.fullscreen import FullScreenVideo
-from jockey_desktop.ui.player.icons import player_icon
+from jockey_desktop.ui.player.icons import icon_side, player_icon
 from jockey_desktop.ui.player.lists import MomentsList, TranscriptView
 from jockey_desktop.ui.player.seek_bar import SeekBar, SeekMarker
 from jockey_desktop.ui.theme import error_color, is_dark_palette, plain_tooltip
@@ -69,6 +69,8 @@ class PlayerPanel(QWidget):
         self._duration = 0
         #: The full-screen window while it is shown.
         self.full_screen: FullScreenVideo | None = None
+        #: The control buttons (their icons follow the font's size).
+        self._tool_buttons: list[QToolButton] = []
 
         # Elided: a long title was cut off mid-letter against the "1 of 3" beside it.
         self.title_label = ElidedLabel("No moment playing")
@@ -189,12 +191,14 @@ class PlayerPanel(QWidget):
 
     def _tool(self, tip: str, text: str = "") -> QToolButton:
         button = QToolButton(self)
-        button.setIconSize(QSize(18, 18))
+        side = icon_side(self.fontMetrics().height())
+        button.setIconSize(QSize(side, side))
         if text:
             button.setText(text)
         button.setToolTip(tip)
         button.setAccessibleName(tip.split(" (")[0])
         button.setAutoRaise(True)
+        self._tool_buttons.append(button)
         return button
 
     def _connect(self) -> None:
@@ -485,7 +489,8 @@ class PlayerPanel(QWidget):
                              (self.mute_button,
                               "muted" if self.mute_button.isChecked() else "volume"),
                              (self.open_button, "open"), (self.full_button, "full_screen")):
-            button.setIcon(player_icon(name, colour, disabled))
+            # Drawn at twice the side shown: sharp on a 2× screen too.
+            button.setIcon(player_icon(name, colour, disabled, 2 * button.iconSize().width()))
 
     def changeEvent(self, event: QEvent) -> None:
         """Icons and the problem colour follow a theme switch."""
@@ -493,6 +498,11 @@ class PlayerPanel(QWidget):
         if event.type() == QEvent.Type.PaletteChange:
             self._paint_icons()
             self._apply_problem_colour()
+        elif event.type() == QEvent.Type.FontChange:
+            side = icon_side(self.fontMetrics().height())
+            for button in self._tool_buttons:
+                button.setIconSize(QSize(side, side))
+            self._paint_icons()
 
     def _apply_problem_colour(self) -> None:
         palette = self.problem_label.palette()
