@@ -140,10 +140,12 @@ class ChatPane(QWidget):
             title_font.setPointSizeF(title_font.pointSizeF() * 1.2)
         self.title_label.setFont(title_font)
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.store_label = QLabel()
+        # Elided, not holding the pane wide: a long store name (or a big font) made the window
+        # wider than the screen.
+        self.store_label = ElidedLabel()
         self.store_label.setAccessibleDescription("Knowledge store")
         self.store_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.session_label = QLabel()
+        self.session_label = ElidedLabel()
         self.session_label.setAccessibleDescription("Session state")
         self.session_label.setTextFormat(Qt.TextFormat.PlainText)
         # What the session's questions asked about: selections add up on the server.

@@ -3,7 +3,7 @@ cuts the text off mid-letter), keeping the whole text as its ``text()`` and tool
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QStyle, QWidget
 
@@ -19,6 +19,14 @@ class ElidedLabel(QLabel):
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def minimumSizeHint(self) -> QSize:
+        """As tall as the text, and only a few letters wide: the label elides rather than
+        holding its layout (and the window) as wide as the whole text."""
+        hint = super().minimumSizeHint()
+        few = self.fontMetrics().horizontalAdvance("Mmm…") + self.contentsMargins().left() \
+            + self.contentsMargins().right()
+        return QSize(min(hint.width(), few), hint.height())
 
     def shown_text(self) -> str:
         """What is painted: the text, or as much of it as fits followed by "…"."""

@@ -331,3 +331,17 @@ def test_render_screenshot(qtbot: Any, tmp_path: Path, mode: str) -> None:
         assert len(distinct) > 20
     finally:
         app.setPalette(previous)
+
+
+def test_a_long_store_name_is_elided_and_leaves_the_pane_narrow(qtbot: Any,
+                                                                pane: ChatPane) -> None:
+    store_name = "Regional broadcast archive of evening news and weather bulletins " * 3
+    pane.show_conversation(make_conversation(store_name=store_name), sample_conversation())
+    qtbot.waitUntil(lambda: pane.store_label.text() == store_name, timeout=5_000)
+    # The pane (so the window) does not have to be as wide as the header's line.
+    assert pane.minimumSizeHint().width() < 500
+    pane.resize(480, 820)
+    qtbot.waitUntil(lambda: pane.width() == 480, timeout=5_000)
+    shown = pane.store_label.shown_text()
+    assert shown.endswith("…") and store_name.startswith(shown[:-1].rstrip())
+    assert pane.session_label.isVisible() and pane.session_label.width() > 0
