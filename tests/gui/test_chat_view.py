@@ -522,3 +522,38 @@ def test_chips_padding_and_play_mark_grow_with_a_big_font(qtbot: Any, view: Chat
     # Padding, play triangle and number room scale with the text (they were fixed pixels).
     assert big[0] >= normal[0] * 1.7
     assert big[1] >= normal[1] * 1.7
+
+
+@pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
+def test_tabbing_into_a_long_transcript_puts_the_focus_on_a_row_on_screen(
+        qtbot: Any) -> None:
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    field = QLineEdit(window)
+    view = ChatView(window)
+    layout = QVBoxLayout(window)
+    layout.addWidget(field)
+    layout.addWidget(view)
+    window.resize(640, 480)
+    window.show()
+    qtbot.waitExposed(window)
+    messages = []
+    for turn in range(8):
+        messages.append(make_message(2 * turn + 1, Role.USER, f"Question {turn}?"))
+        messages.append(make_message(2 * turn + 2, Role.ASSISTANT, "A long answer. " * 60))
+    view.set_messages(messages)
+    settle(qtbot, view)
+    view.scroll_to_end()
+    settle(qtbot, view)
+    scrolled = view.verticalScrollBar().value()
+    assert scrolled > 0 and 0 not in view.visible_rows()
+    window.activateWindow()
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=5_000)
+    qtbot.keyClick(field, Qt.Key.Key_Tab)
+    qtbot.waitUntil(view.hasFocus, timeout=5_000)
+    # The focus frame is drawn on the current row: it must be one the user can see.
+    assert view.currentIndex().row() in view.visible_rows()
+    assert view.verticalScrollBar().value() == scrolled  # and reading is not disturbed
