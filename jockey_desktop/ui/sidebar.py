@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QRect,
+    QRectF,
     QSize,
     Qt,
     QTimer,
@@ -33,6 +34,8 @@ from PySide6.QtGui import (
     QFontMetrics,
     QKeyEvent,
     QPainter,
+    QPalette,
+    QPen,
     QStandardItem,
     QStandardItemModel,
 )
@@ -165,8 +168,18 @@ def _paint_background(painter: QPainter, option: QStyleOptionViewItem,
                       widget: QWidget | None) -> None:
     style = widget.style() if widget is not None else None
     if style is not None:
-        # The style draws selection, hover and focus exactly like every other list.
+        # The style draws selection and hover exactly like every other list.
         style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
+    if option.state & QStyle.StateFlag.State_HasFocus:
+        # ... but not the keyboard focus: a focused list looked exactly like one without it.
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        role = (QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(option.palette.color(role), 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(QRectF(option.rect).adjusted(2, 2, -2, -2), 4, 4)
+        painter.restore()
 
 
 class ConversationDelegate(QStyledItemDelegate):

@@ -464,3 +464,25 @@ def test_new_conversation_is_elided_not_cut_in_a_narrow_sidebar(qtbot) -> None:
     assert button.accessibleName() == "New conversation"
     sidebar.resize(600, 400)
     qtbot.waitUntil(lambda: button.shown_text() == button.text(), timeout=5_000)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_focused_list_shows_its_focus_on_the_current_row(qtbot, qapp, sidebar,
+                                                             scheme) -> None:
+    from PySide6.QtCore import QRect
+
+    from tests.helpers.look import themed
+
+    with themed(qapp, scheme):
+        view = sidebar.list_view
+        sidebar.select_conversation(2, notify=False)
+        sidebar.window().activateWindow()
+        sidebar.search_field.setFocus()
+        qtbot.waitUntil(sidebar.search_field.hasFocus, timeout=5_000)
+        row = view.visualRect(view.currentIndex())
+        assert row.isValid()
+        without = view.viewport().grab(QRect(row)).toImage()
+        view.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(view.hasFocus, timeout=5_000)
+        qtbot.waitUntil(lambda: view.viewport().grab(QRect(row)).toImage() != without,
+                        timeout=5_000)
