@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from jockey_desktop.presentation.moments import answer_moments
+from jockey_desktop.ui.notice_banner import NoticeBanner
 from jockey_desktop.ui.player.engine import PlaybackEngine
 from jockey_desktop.ui.player.panel import PlayerPanel
 from tests.helpers.accessibility import (
@@ -60,7 +61,6 @@ def _widgets() -> list[tuple[str, Callable[[], QWidget]]]:
     from jockey_desktop.ui.compare_view import CompareColumnView
     from jockey_desktop.ui.composer import Composer
     from jockey_desktop.ui.find_bar import FindBar
-    from jockey_desktop.ui.notice_banner import NoticeBanner
     from jockey_desktop.ui.settings_dialog import SettingsDialog
     from jockey_desktop.ui.sidebar import ConversationSidebar
     from jockey_desktop.ui.store_picker import StorePicker
@@ -69,11 +69,17 @@ def _widgets() -> list[tuple[str, Callable[[], QWidget]]]:
     from jockey_desktop.ui.welcome import WelcomePage
 
     return [("chat pane", ChatPane), ("compare column", CompareColumnView),
-            ("composer", Composer), ("find bar", FindBar), ("notice", NoticeBanner),
+            ("composer", Composer), ("find bar", FindBar),
+            ("notice", lambda: _notice(NoticeBanner())),
             ("settings", SettingsDialog), ("sidebar", ConversationSidebar),
             ("store picker", StorePicker), ("store dialog", StoreDialog),
             ("stores", StoresView), ("welcome", lambda: WelcomePage(icon=_logo())),
             ("player", lambda: PlayerPanel(PlaybackEngine()))]
+
+
+def _notice(banner: NoticeBanner) -> NoticeBanner:
+    banner.show_text("The data folder is full: open Settings to choose another.", "Retry")
+    return banner
 
 
 def _logo() -> QIcon:
@@ -91,3 +97,14 @@ def test_no_label_has_a_name_in_place_of_its_text(qtbot: Any,
     widget = make()
     qtbot.addWidget(widget)
     assert labels_named_over_their_text(widget) == []
+
+
+@pytest.mark.parametrize("make", [make for _name, make in _widgets()],
+                         ids=[name for name, _make in _widgets()])
+def test_every_control_a_keyboard_reaches_has_a_name(qtbot: Any,
+                                                      make: Callable[[], QWidget]) -> None:
+    widget = make()
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    assert unnamed_controls(widget) == []

@@ -276,6 +276,7 @@ class StoresView(QWidget):
         collections_layout.addLayout(member_side, 3)
 
         self.tabs = QTabWidget(self)
+        self.tabs.setAccessibleName("The store's videos and collections")
         self.tabs.addTab(videos, "Videos")
         self.tabs.addTab(collections, "Collections")
 
