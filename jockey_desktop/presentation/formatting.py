@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jockey_desktop.core.storage.plaintext import markdown_to_plain
@@ -41,6 +41,23 @@ def citation_label(citation: Mapping[str, Any]) -> str:
     title = citation_title(citation)
     span = format_time_range(citation.get("start_sec"), citation.get("end_sec"))
     return f"{title} · {span}" if span else title
+
+
+def unique_citations(citations: Iterable[Mapping[str, Any]]) -> list[tuple[int, str]]:
+    """(first citation index, label) for each distinct chip, in order of first appearance.
+
+    Two citations of the same video and the same span make one chip, whatever their markers.
+    """
+    seen: set[tuple[Any, ...]] = set()
+    chips: list[tuple[int, str]] = []
+    for index, citation in enumerate(citations):
+        label = citation_label(citation)
+        key = (citation.get("item_id"), label)
+        if key in seen:
+            continue
+        seen.add(key)
+        chips.append((index, label))
+    return chips
 
 
 def format_count(number: int) -> str:

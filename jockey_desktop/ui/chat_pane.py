@@ -132,7 +132,7 @@ class ChatPane(QWidget):
 
         # Header
         self.title_label = ElidedLabel()
-        self.title_label.setAccessibleName("Conversation title")
+        self.title_label.setAccessibleDescription("Conversation title")
         self.title_label.setTextFormat(Qt.TextFormat.PlainText)
         title_font = QFont(self.title_label.font())
         title_font.setBold(True)
@@ -140,15 +140,17 @@ class ChatPane(QWidget):
             title_font.setPointSizeF(title_font.pointSizeF() * 1.2)
         self.title_label.setFont(title_font)
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        # Elided (whole in text() and the tooltip) when narrow: a long store name must not set
-        # the window's minimum width (opening the player beside it widened a small window).
+        # Elided, not holding the pane wide: a long store name (or a big font) made the window
+        # wider than the screen.
         self.store_label = ElidedLabel()
-        self.store_label.setAccessibleName("Knowledge store")
+        self.store_label.setAccessibleDescription("Knowledge store")
+        self.store_label.setTextFormat(Qt.TextFormat.PlainText)
         self.session_label = ElidedLabel()
-        self.session_label.setAccessibleName("Session state")
+        self.session_label.setAccessibleDescription("Session state")
+        self.session_label.setTextFormat(Qt.TextFormat.PlainText)
         # What the session's questions asked about: selections add up on the server.
         self.selections_label = ElidedLabel()
-        self.selections_label.setAccessibleName("Asking about")
+        self.selections_label.setAccessibleDescription("Asking about")
         self.selections_label.setTextFormat(Qt.TextFormat.PlainText)
         self.selections_label.setSizePolicy(QSizePolicy.Policy.Ignored,
                                             QSizePolicy.Policy.Preferred)
@@ -190,7 +192,7 @@ class ChatPane(QWidget):
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
-        self.empty_label.setAccessibleName("No conversation selected")
+        self.empty_label.setAccessibleDescription("No conversation selected")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_label)
 

@@ -516,6 +516,24 @@ class ChatView(QListView):
         finally:
             self.setAutoScroll(auto_scroll)
 
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        """Reached by the keyboard, the focus frame goes on a row on screen: the current row
+        was otherwise the first one (Qt's default), scrolled away in a long conversation, so
+        nothing showed where the focus was. Nothing scrolls."""
+        auto_scroll = self.hasAutoScroll()
+        self.setAutoScroll(False)
+        try:
+            super().focusInEvent(event)
+            if event.reason() in (Qt.FocusReason.TabFocusReason,
+                                  Qt.FocusReason.BacktabFocusReason,
+                                  Qt.FocusReason.ShortcutFocusReason):
+                rows = self.visible_rows()
+                if rows and self.currentIndex().row() not in rows:
+                    # The lowest row on screen: the newest answer in view.
+                    self.setCurrentIndex(self.model().index(rows[-1], 0))
+        finally:
+            self.setAutoScroll(auto_scroll)
+
     def focusOutEvent(self, event: QFocusEvent) -> None:
         """A dialog or another window taking the focus ends a text drag: the release may
         never come here, and the edge timer must not scroll on with no button held."""

@@ -37,6 +37,7 @@ from jockey_desktop.presentation.compare import (
 )
 from jockey_desktop.ui.chat_view import ChatView
 from jockey_desktop.ui.composer import Composer
+from jockey_desktop.ui.elided_label import ElidedLabel
 from jockey_desktop.ui.theme import plain_menu_text, plain_tooltip, repolish, set_plain_text
 
 TITLE = "Compare knowledge stores"
@@ -56,14 +57,14 @@ class CompareColumnView(QFrame):
         self.setObjectName("compareColumn")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.column: CompareColumn | None = None
-        self.name_label = QLabel(self)
-        self.name_label.setAccessibleName("Knowledge store")
+        self.name_label = ElidedLabel("", self)  # a long name was cut off mid-letter
+        self.name_label.setAccessibleDescription("Knowledge store")
         font = QFont(self.name_label.font())
         font.setBold(True)
         self.name_label.setFont(font)
         self.name_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.state_label = QLabel(self)
-        self.state_label.setAccessibleName("Answer state")
+        self.state_label.setAccessibleDescription("Answer state")
         self.state_label.setWordWrap(True)
         self.state_label.setProperty("role", "muted")
         self.open_button = QPushButton("Open as conversation", self)

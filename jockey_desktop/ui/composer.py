@@ -177,11 +177,11 @@ class Composer(QWidget):
         self.send_button.setProperty("primary", True)
 
         self.counter_label = QLabel()
-        self.counter_label.setAccessibleName("Character count")
+        self.counter_label.setAccessibleDescription("Character count")
         self.counter_label.hide()
 
         self.reason_label = QLabel()
-        self.reason_label.setAccessibleName("Why the message was not sent")
+        self.reason_label.setAccessibleDescription("Why the message was not sent")
         self.reason_label.setWordWrap(True)
         self.reason_label.setTextFormat(Qt.TextFormat.PlainText)
         self.reason_label.setProperty("role", "error")

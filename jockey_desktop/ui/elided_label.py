@@ -16,21 +16,17 @@ class ElidedLabel(QLabel):
     left-to-right window) even when it is right-to-left text, like the lines around it.
     """
 
-    #: The narrowest the label gets, in average characters ("…" included): below its whole
-    #: text's width it elides instead of setting the window's minimum width.
-    MIN_CHARS = 8
-
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
 
     def minimumSizeHint(self) -> QSize:
-        """As tall as a line, at most :attr:`MIN_CHARS` characters wide (a plain QLabel's
-        minimum is its whole text: a long store name made the window wider)."""
+        """As tall as the text, and only a few letters wide: the label elides rather than
+        holding its layout (and the window) as wide as the whole text."""
         hint = super().minimumSizeHint()
-        narrow = self.fontMetrics().averageCharWidth() * self.MIN_CHARS
-        margins = self.contentsMargins()
-        return QSize(min(hint.width(), narrow + margins.left() + margins.right()), hint.height())
+        few = self.fontMetrics().horizontalAdvance("Mmm…") + self.contentsMargins().left() \
+            + self.contentsMargins().right()
+        return QSize(min(hint.width(), few), hint.height())
 
     def shown_text(self) -> str:
         """What is painted: the text, or as much of it as fits followed by "…"."""

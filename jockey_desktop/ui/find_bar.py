@@ -38,7 +38,7 @@ class FindBar(QFrame):
         self.field.installEventFilter(self)
         self.count_label = QLabel(self)
         self.count_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.count_label.setAccessibleName("Matches")
+        self.count_label.setAccessibleDescription("Matches")
         self.count_label.setProperty("role", "muted")
         self.count_label.setMinimumWidth(self.count_label.fontMetrics().horizontalAdvance(
             "888 of 888") + 8)

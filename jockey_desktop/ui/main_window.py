@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
         self.sidebar.sig_conversation_selected.connect(self.show_conversation_area)
 
         self.connection_label = QLabel(self)
-        self.connection_label.setAccessibleName("Connection")
+        self.connection_label.setAccessibleDescription("Connection")
         self.statusBar().addPermanentWidget(self.connection_label)
         self.statusBar().setAccessibleName("Status bar")
         self.set_connection(NOT_CONNECTED)
@@ -372,6 +372,9 @@ class MainWindow(QMainWindow):
                                              "The app's log files (useful in a bug report)")
         self.action_about = self._action(f"&About {APP_NAME}", self.show_about)
         self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
+        self.action_about_qt = self._action("About &Qt", self.show_about_qt, None,
+                                            "Qt's version and licence")
+        self.action_about_qt.setMenuRole(QAction.MenuRole.AboutQtRole)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.action_shortcuts)
         help_menu.addSeparator()
@@ -379,6 +382,7 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.action_open_logs)
         help_menu.addSeparator()
         help_menu.addAction(self.action_about)
+        help_menu.addAction(self.action_about_qt)
         self._main_only = [self.action_new, self.action_export_md, self.action_export_json,
                            self.action_copy, self.action_find, self.action_compare,
                            self.action_find_here, self.action_find_next,
@@ -806,12 +810,25 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_about(self) -> None:
         """The About box."""
+        import platform
+
+        import PySide6
+        from PySide6.QtCore import qVersion
         from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
 
-        QMessageBox.about(
-            self, f"About {APP_NAME}",
-            f"<b>{APP_NAME}</b> {__version__}<br>Explore video collections with TwelveLabs "
-            "Jockey: ask questions, follow up, and jump to the cited moments.")
+        from jockey_desktop.presentation.about import about_html
+
+        QMessageBox.about(self, f"About {APP_NAME}", about_html(
+            APP_NAME, __version__, python_version=platform.python_version(),
+            qt_version=qVersion(), pyside_version=PySide6.__version__))
+
+    @Slot()
+    def show_about_qt(self) -> None:
+        """Qt's own About box: its version and licence notes (the LGPL asks that users of an
+        app shipping Qt can find them)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.aboutQt(self, "About Qt")
 
     # -- status ------------------------------------------------------------------------------
 
@@ -824,7 +841,6 @@ class MainWindow(QMainWindow):
         # cannot be reached, and "Connected to: Not connected" said nothing.
         self.connection_label.setToolTip(plain_tooltip(
             text if text == NOT_CONNECTED else f"Server in use: {text}"))
-        self.connection_label.setAccessibleDescription(text)
 
     @Slot(object)
     def show_connection(self, status: ConnectionStatus) -> None:

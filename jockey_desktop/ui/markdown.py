@@ -12,7 +12,7 @@ of the *rendered* text, so mapping after parsing would be wrong for emoji and an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QUrl
@@ -30,7 +30,6 @@ from PySide6.QtGui import (
 from jockey_desktop.core.storage.models import Message, Role
 from jockey_desktop.core.storage.plaintext import resolve_selection_placeholders, selection_label
 from jockey_desktop.core.web_sources import web_url
-from jockey_desktop.presentation.formatting import citation_label
 from jockey_desktop.presentation.selections import question_text
 
 #: Markdown flavour for every message: GitHub tables/strikethrough, raw HTML shown as text.
@@ -228,23 +227,6 @@ def citation_index(url: str) -> int | None:
         return None
     rest = url[len(prefix):]
     return int(rest) if rest.isdigit() else None
-
-
-def unique_citations(citations: Iterable[Mapping[str, Any]]) -> list[tuple[int, str]]:
-    """(first citation index, label) for each distinct chip, in order of first appearance.
-
-    Two citations of the same video and the same span make one chip, whatever their markers.
-    """
-    seen: set[tuple[Any, ...]] = set()
-    chips: list[tuple[int, str]] = []
-    for index, citation in enumerate(citations):
-        label = citation_label(citation)
-        key = (citation.get("item_id"), label)
-        if key in seen:
-            continue
-        seen.add(key)
-        chips.append((index, label))
-    return chips
 
 
 def question_markdown(message: Message) -> str:

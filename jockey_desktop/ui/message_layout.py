@@ -22,6 +22,7 @@ from PySide6.QtGui import QFont, QFontMetricsF, QTextOption
 
 from jockey_desktop.core.storage.models import Message, MessageStatus, Role
 from jockey_desktop.core.storage.versions import VersionInfo
+from jockey_desktop.presentation.formatting import unique_citations
 from jockey_desktop.presentation.status import (
     RETRY_TEXT,
     RETRY_WAIT_TEXT,
@@ -34,7 +35,6 @@ from jockey_desktop.ui.markdown import (
     SafeTextDocument,
     question_markdown,
     render_markdown,
-    unique_citations,
 )
 from jockey_desktop.ui.message_colors import Colors
 from jockey_desktop.ui.steps_view import (
@@ -123,9 +123,38 @@ def seal_point(text: str, start: int, in_fence: bool) -> tuple[int, bool]:
     return best
 
 
+#: The small font's line height the chip constants above were drawn for (9 pt text).
+CHIP_REFERENCE_HEIGHT = 13.0
+
+
+@dataclass(frozen=True)
+class ChipGeometry:
+    """A chip's padding, play triangle, the space after it, the gap between chips, and the
+    status dot, for one small font."""
+
+    pad_x: float
+    pad_y: float
+    icon: float
+    gap: float
+    dot: float
+    space: float
+
+
+def chip_geometry(metrics: QFontMetricsF) -> ChipGeometry:
+    """The chip constants grown with the font (never below them): with a 16 pt font the
+    fixed 7 px play triangle and 3 px padding looked like a speck in a cramped pill."""
+    scale = _chip_scale(metrics)
+    return ChipGeometry(CHIP_PAD_X * scale, CHIP_PAD_Y * scale, CHIP_ICON * scale,
+                        CHIP_GAP * scale, STATUS_DOT * scale, 6 * scale)
+
+
+def _chip_scale(metrics: QFontMetricsF) -> float:
+    return max(1.0, metrics.height() / CHIP_REFERENCE_HEIGHT)
+
+
 def number_width(metrics: QFontMetricsF, number: str) -> float:
     """The room a chip's number takes before its play triangle (0 without one)."""
-    return metrics.horizontalAdvance(number) * 1.15 + 7 if number else 0.0
+    return metrics.horizontalAdvance(number) * 1.15 + 7 * _chip_scale(metrics) if number else 0.0
 
 
 def keep_line_breaks(markdown: str) -> str:
@@ -315,21 +344,22 @@ class RowLayouter:
         if chips:
             y += SECTION_GAP
             x = MARGIN_X
-            chip_h = metrics.height() + 2 * CHIP_PAD_Y
+            chip = chip_geometry(metrics)
+            chip_h = metrics.height() + 2 * chip.pad_y
             numbers = chip_numbers(message)
             for citation_index, label in chips:
                 number = numbers.get(citation_index, "")
                 number_w = number_width(metrics, number)
-                max_label = inner - 2 * CHIP_PAD_X - CHIP_ICON - 6 - number_w
+                max_label = inner - 2 * chip.pad_x - chip.icon - chip.space - number_w
                 shown = metrics.elidedText(label, Qt.TextElideMode.ElideMiddle, max_label)
-                chip_w = (metrics.horizontalAdvance(shown) + 2 * CHIP_PAD_X + CHIP_ICON + 6
-                          + number_w)
+                chip_w = (metrics.horizontalAdvance(shown) + 2 * chip.pad_x + chip.icon
+                          + chip.space + number_w)
                 if x > MARGIN_X and x + chip_w > MARGIN_X + inner:
                     x = MARGIN_X
-                    y += chip_h + CHIP_GAP
+                    y += chip_h + chip.gap
                 layout.chips.append((QRectF(x, y, chip_w, chip_h), citation_index, shown))
                 layout.chip_numbers.append(number)
-                x += chip_w + CHIP_GAP
+                x += chip_w + chip.gap
             y += chip_h
 
         if below:
@@ -339,7 +369,7 @@ class RowLayouter:
         if line.text or line.kind is not StatusKind.NONE:
             y += SECTION_GAP if (doc is not None or chips or below) else 0
             dotted = line.kind in (StatusKind.BUSY, StatusKind.ERROR)
-            left = MARGIN_X + (STATUS_DOT + 6 if dotted else 0)
+            left = MARGIN_X + (chip_geometry(metrics).dot + 6 if dotted else 0)
             avail = MARGIN_X + inner - left
             line_h = metrics.height()
             layout.status_text = line.text

@@ -28,11 +28,9 @@ from jockey_desktop.presentation.status import StatusKind, retry_label, status_l
 from jockey_desktop.ui.message_colors import Colors
 from jockey_desktop.ui.message_layout import (
     BUBBLE_RADIUS,
-    CHIP_ICON,
-    CHIP_PAD_X,
     MARGIN_X,
-    STATUS_DOT,
     RowLayout,
+    chip_geometry,
     number_width,
     small_font,
 )
@@ -148,6 +146,7 @@ def paint_chips(painter: QPainter, layout: RowLayout, font: QFont, colors: Color
     metrics = QFontMetricsF(small)
     bold = QFont(small)
     bold.setWeight(QFont.Weight.Bold)
+    chip = chip_geometry(metrics)
     for position, (rect, _index, label) in enumerate(layout.chips):
         painter.setFont(small)
         painter.setPen(QPen(colors.chip_border, 1))
@@ -161,22 +160,23 @@ def paint_chips(painter: QPainter, layout: RowLayout, font: QFont, colors: Color
             # The number its [N] marker shows, in the markers' colour and weight.
             painter.setFont(bold)
             painter.setPen(colors.link)
-            painter.drawText(QRectF(rect.left() + CHIP_PAD_X - 2, rect.top(), number_w,
+            painter.drawText(QRectF(rect.left() + chip.pad_x - 2, rect.top(), number_w,
                                     rect.height()),
                              int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                              number)
             painter.setFont(small)
-        icon_left = rect.left() + CHIP_PAD_X + number_w
+        icon_left = rect.left() + chip.pad_x + number_w
         triangle = QPolygonF([
-            QPointF(icon_left, mid - CHIP_ICON / 2),
-            QPointF(icon_left + CHIP_ICON, mid),
-            QPointF(icon_left, mid + CHIP_ICON / 2),
+            QPointF(icon_left, mid - chip.icon / 2),
+            QPointF(icon_left + chip.icon, mid),
+            QPointF(icon_left, mid + chip.icon / 2),
         ])
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colors.link)
         painter.drawPolygon(triangle)
         painter.setPen(colors.chip_text)
-        text_rect = rect.adjusted(CHIP_PAD_X + CHIP_ICON + 6 + number_w, 0, -CHIP_PAD_X + 1, 0)
+        text_rect = rect.adjusted(chip.pad_x + chip.icon + chip.space + number_w, 0,
+                                  -chip.pad_x + 1, 0)
         painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                          label)
 
@@ -193,7 +193,8 @@ def paint_status(painter: QPainter, message: Message, layout: RowLayout, font: Q
     line = status_line(message, now)
     if line.kind in (StatusKind.BUSY, StatusKind.ERROR):
         first_line_mid = rect.top() + metrics.height() / 2
-        dot = QRectF(MARGIN_X, first_line_mid - STATUS_DOT / 2, STATUS_DOT, STATUS_DOT)
+        size = chip_geometry(metrics).dot
+        dot = QRectF(MARGIN_X, first_line_mid - size / 2, size, size)
         painter.setPen(Qt.PenStyle.NoPen)
         if line.kind is StatusKind.BUSY:
             # A soft pulse (one step per timer tick) shows the app is alive.

@@ -32,7 +32,7 @@ class NoticeBanner(QFrame):
         self.label.setTextFormat(Qt.TextFormat.PlainText)  # paths and server text, verbatim
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setAccessibleName("Notice text")
+        self.label.setAccessibleDescription("Notice text")
         self.label.linkActivated.connect(self.sig_link)
         self.dismiss_button = QPushButton("Dismiss", self)
         self.dismiss_button.setAccessibleName("Dismiss notice")

@@ -80,14 +80,14 @@ class SettingsDialog(QDialog):
         self.test_result_label = QLabel(key_box)
         self.test_result_label.setTextFormat(Qt.TextFormat.PlainText)  # server error text
         self.test_result_label.setWordWrap(True)
-        self.test_result_label.setAccessibleName("Connection test result")
+        self.test_result_label.setAccessibleDescription("Connection test result")
         # Shown only with something to say: empty, it left a blank line under the buttons.
         self.test_result_label.hide()
         self.location_label = QLabel("Checking where the key is stored…", key_box)
         self.location_label.setTextFormat(Qt.TextFormat.PlainText)  # keyring error names
         self.location_label.setWordWrap(True)
         self.location_label.setProperty("role", "muted")
-        self.location_label.setAccessibleName("Where the API key is stored")
+        self.location_label.setAccessibleDescription("Where the API key is stored")
 
         field_row = QHBoxLayout()
         field_row.addWidget(self.key_field, 1)
@@ -114,7 +114,7 @@ class SettingsDialog(QDialog):
         self.base_url_error.setTextFormat(Qt.TextFormat.PlainText)
         self.base_url_error.setProperty("role", "error")
         self.base_url_error.setWordWrap(True)
-        self.base_url_error.setAccessibleName("API base URL problem")
+        self.base_url_error.setAccessibleDescription("API base URL problem")
         self.base_url_error.hide()
         self.sandbox_check = QCheckBox("Use the built-in sandbox (sample videos, no key needed)",
                                        conn_box)
@@ -123,7 +123,7 @@ class SettingsDialog(QDialog):
         self.proxy_label = QLabel("None", conn_box)
         self.proxy_label.setTextFormat(Qt.TextFormat.PlainText)  # from the environment
         self.proxy_label.setWordWrap(True)
-        self.proxy_label.setAccessibleName("Proxy in use")
+        self.proxy_label.setAccessibleDescription("Proxy in use")
         form = QFormLayout(conn_box)
         form.addRow("API base URL:", self.base_url_field)
         form.addRow("", self.base_url_error)

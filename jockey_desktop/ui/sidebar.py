@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QRect,
+    QRectF,
     QSize,
     Qt,
     QTimer,
@@ -33,6 +34,8 @@ from PySide6.QtGui import (
     QFontMetrics,
     QKeyEvent,
     QPainter,
+    QPalette,
+    QPen,
     QStandardItem,
     QStandardItemModel,
 )
@@ -42,7 +45,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QMenu,
-    QPushButton,
     QStackedWidget,
     QStyle,
     QStyledItemDelegate,
@@ -59,6 +61,7 @@ from jockey_desktop.core.storage.models import (
 )
 from jockey_desktop.presentation.conversation_row import Badge, BadgeTone
 from jockey_desktop.presentation.formatting import format_age
+from jockey_desktop.ui.elided_button import ElidedPushButton
 from jockey_desktop.ui.keys import is_typed_text
 from jockey_desktop.ui.models.conversation_model import (
     BadgeRole,
@@ -149,12 +152,34 @@ def fit_snippet(runs: list[tuple[str, bool]], plain: QFontMetrics, bold: QFontMe
     return shown
 
 
+def fit_meta(store_name: str, age: str, metrics: QFontMetrics, width: int) -> str:
+    """A row's second line, "store · age", in ``width``: the store name is elided, the age
+    stays whole (eliding the middle of the line showed "Nature …ust now": neither the store
+    nor when); in a row too narrow even for the age, the age alone, elided."""
+    suffix = f" · {age}"
+    room = width - metrics.horizontalAdvance(suffix)
+    store = metrics.elidedText(store_name, Qt.TextElideMode.ElideRight, room) if room > 0 else ""
+    if not store:
+        return metrics.elidedText(age, Qt.TextElideMode.ElideRight, width)
+    return store + suffix
+
+
 def _paint_background(painter: QPainter, option: QStyleOptionViewItem,
                       widget: QWidget | None) -> None:
     style = widget.style() if widget is not None else None
     if style is not None:
-        # The style draws selection, hover and focus exactly like every other list.
+        # The style draws selection and hover exactly like every other list.
         style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
+    if option.state & QStyle.StateFlag.State_HasFocus:
+        # ... but not the keyboard focus: a focused list looked exactly like one without it.
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        role = (QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(option.palette.color(role), 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(QRectF(option.rect).adjusted(2, 2, -2, -2), 4, 4)
+        painter.restore()
 
 
 class ConversationDelegate(QStyledItemDelegate):
@@ -232,8 +257,8 @@ class ConversationDelegate(QStyledItemDelegate):
             right = badge_rect.left() - 6
         painter.setFont(opt.font)
         painter.setPen(muted)
-        meta = f"{conv.store_name} · {format_age(conv.updated_at, self.now or time.time())}"
-        meta = fm.elidedText(meta, Qt.TextElideMode.ElideMiddle, right - rect.left())
+        meta = fit_meta(conv.store_name, format_age(conv.updated_at, self.now or time.time()),
+                        fm, right - rect.left())
         painter.drawText(QRect(rect.left(), y2, right - rect.left(), line_h),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, meta)
         painter.restore()
@@ -326,7 +351,9 @@ class ConversationSidebar(QWidget):
             "Type to search titles and messages; Escape clears the search")
         self.search_field.installEventFilter(self)
 
-        self.new_button = QPushButton("+  New conversation", self)
+        # Elided in a narrow sidebar (a big font, the player open): a plain button's text was
+        # cut off mid-letter ("New conversat").
+        self.new_button = ElidedPushButton("+  New conversation", self, min_width=0)
         self.new_button.setAccessibleName("New conversation")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.setProperty("primary", True)
@@ -359,7 +386,7 @@ class ConversationSidebar(QWidget):
         self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setProperty("role", "muted")
-        self.empty_label.setAccessibleName("No conversations yet")
+        self.empty_label.setAccessibleDescription("No conversations yet")
 
         self.results_model = QStandardItemModel(self)
         self.results_view = QListView(self)
@@ -376,7 +403,7 @@ class ConversationSidebar(QWidget):
         # Shows the typed query: plain text, so "<b>" is searched for, not rendered.
         self.results_status.setTextFormat(Qt.TextFormat.PlainText)
         self.results_status.setWordWrap(True)
-        self.results_status.setAccessibleName("Search status")
+        self.results_status.setAccessibleDescription("Search status")
         results_page = QWidget(self)
         results_layout = QVBoxLayout(results_page)
         results_layout.setContentsMargins(0, 0, 0, 0)

@@ -41,7 +41,7 @@ class StarterQuestions(QWidget):
         self.setAccessibleName("Starter questions")
         self.heading = QLabel(self)
         self.heading.setProperty("role", "heading")
-        self.heading.setAccessibleName("Starter questions heading")
+        self.heading.setAccessibleDescription("Starter questions heading")
         self.heading.setWordWrap(True)
         self.intro = QLabel(INTRO, self)
         self.intro.setTextFormat(Qt.TextFormat.PlainText)
@@ -77,6 +77,9 @@ class StarterQuestions(QWidget):
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll_area.setWidget(row)
+        # Not a tab stop of its own: an unnamed stop between the question box and the
+        # questions, where Tab seemed to do nothing (it still scrolls to a focused question).
+        self.scroll_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         # The page's own background shows through (light and dark themes alike).
         self.scroll_area.viewport().setAutoFillBackground(False)
         row.setAutoFillBackground(False)

@@ -142,13 +142,13 @@ class StorePopup(QFrame):
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setProperty("role", "muted")
-        self.empty_label.setAccessibleName("No matching store")
+        self.empty_label.setAccessibleDescription("No matching store")
         self.empty_label.hide()
         self.status_label = QLabel(self)
         self.status_label.setWordWrap(True)
         # Server error text goes here: plain, so markup in it is shown, not rendered.
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.status_label.setAccessibleName("Store list status")
+        self.status_label.setAccessibleDescription("Store list status")
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.setAccessibleName("Refresh knowledge stores")
         self.refresh_button.setToolTip("Reload the stores and their indexing status")
@@ -210,7 +210,7 @@ class StorePicker(QWidget):
         # Store names and server error text end up here: plain, never interpreted as HTML.
         self.warning_label.setTextFormat(Qt.TextFormat.PlainText)
         self.warning_label.setProperty("role", "warning")
-        self.warning_label.setAccessibleName("Knowledge store warning")
+        self.warning_label.setAccessibleDescription("Knowledge store warning")
         self.warning_label.linkActivated.connect(self.sig_text_action)
         self.warning_label.hide()
 

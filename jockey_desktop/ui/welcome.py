@@ -63,7 +63,7 @@ class WelcomePage(QWidget):
         self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
         self.problem_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.problem_label.setProperty("role", "error")
-        self.problem_label.setAccessibleName("Why no API key was found")
+        self.problem_label.setAccessibleDescription("Why no API key was found")
         self.problem_label.hide()
 
         self.note_label = QLabel(f"{KEY_NOTE}\n\n{SANDBOX_NOTE}", self)

@@ -9,13 +9,13 @@ import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QColor, QImage, QPainter, QTextDocument
 
+from jockey_desktop.presentation.formatting import unique_citations
 from jockey_desktop.ui.markdown import (
     SafeTextDocument,
     citation_index,
     link_action,
     link_citation_markers,
     render_markdown,
-    unique_citations,
 )
 
 

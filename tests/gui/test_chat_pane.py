@@ -17,6 +17,7 @@ from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.presentation.session import SessionState
 from jockey_desktop.presentation.transcript import PICK_A_STORE_TO_ASK
 from jockey_desktop.ui.chat_pane import EMPTY_PLACEHOLDER, ChatPane
+from tests.helpers.accessibility import announced_name
 from tests.helpers.records import answer_with_citations, make_conversation, make_message
 from tests.helpers.views import dark_palette, row_layout, settle
 
@@ -296,8 +297,10 @@ def test_every_control_has_an_accessible_name(pane: ChatPane) -> None:
     assert len(controls) >= 3
     for widget in controls:
         assert widget.accessibleName(), widget
+    # A label is announced with what it shows, then what it is (a name would replace the text).
     for label in (pane.title_label, pane.store_label, pane.session_label):
-        assert isinstance(label, QLabel) and label.accessibleName()
+        assert isinstance(label, QLabel) and label.text()
+        assert announced_name(label) == label.text() and label.accessibleDescription()
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])
@@ -330,17 +333,15 @@ def test_render_screenshot(qtbot: Any, tmp_path: Path, mode: str) -> None:
         app.setPalette(previous)
 
 
-def test_a_long_store_name_never_widens_the_window(qtbot: Any, pane: ChatPane) -> None:
-    name = "Quarterly All-Hands Recordings and Product Roadmap Reviews 2019–2026"
-    pane.show_conversation(make_conversation(session_id="s-1", store_name=name),
-                           sample_conversation())
-    # However long the store's name, the header asks for less than a small window's chat.
-    assert pane.header.minimumSizeHint().width() < 300
-    pane.resize(420, 500)
-    pane.show()
-    qtbot.waitExposed(pane)
-    store = pane.store_label
-    qtbot.waitUntil(lambda: store.shown_text().endswith("…"), timeout=5_000)
-    assert store.text() == name  # whole for screen readers and tests
-    pane.resize(1400, 500)
-    qtbot.waitUntil(lambda: store.shown_text() == name, timeout=5_000)
+def test_a_long_store_name_is_elided_and_leaves_the_pane_narrow(qtbot: Any,
+                                                                pane: ChatPane) -> None:
+    store_name = "Regional broadcast archive of evening news and weather bulletins " * 3
+    pane.show_conversation(make_conversation(store_name=store_name), sample_conversation())
+    qtbot.waitUntil(lambda: pane.store_label.text() == store_name, timeout=5_000)
+    # The pane (so the window) does not have to be as wide as the header's line.
+    assert pane.minimumSizeHint().width() < 500
+    pane.resize(480, 820)
+    qtbot.waitUntil(lambda: pane.width() == 480, timeout=5_000)
+    shown = pane.store_label.shown_text()
+    assert shown.endswith("…") and store_name.startswith(shown[:-1].rstrip())
+    assert pane.session_label.isVisible() and pane.session_label.width() > 0

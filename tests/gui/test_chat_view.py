@@ -495,3 +495,65 @@ def test_a_stopped_answer_is_muted_with_a_normal_retry_link(
         if image.pixelColor(x, y).rgb() == colors.error.rgb()
     )
     assert reds == 0
+
+
+def test_chips_padding_and_play_mark_grow_with_a_big_font(qtbot: Any, view: ChatView) -> None:
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    from jockey_desktop.ui.message_layout import small_font
+
+    def chip_room() -> tuple[float, float]:
+        """(height beyond the text, width beyond the label) of the first chip."""
+        settle(qtbot, view)
+        layout, _origin = row_layout(view, 2)
+        rect, _index, label = layout.chips[0]
+        metrics = QFontMetricsF(small_font(view.font()))
+        return rect.height() - metrics.height(), rect.width() - metrics.horizontalAdvance(label)
+
+    view.set_messages([answer_with_citations(2)])
+    normal_font = QFont(view.font())
+    normal_font.setPointSizeF(9)
+    view.setFont(normal_font)
+    normal = chip_room()
+    big_font = QFont(normal_font)
+    big_font.setPointSizeF(18)  # a user with low vision
+    view.setFont(big_font)
+    big = chip_room()
+    # Padding, play triangle and number room scale with the text (they were fixed pixels).
+    assert big[0] >= normal[0] * 1.7
+    assert big[1] >= normal[1] * 1.7
+
+
+@pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
+def test_tabbing_into_a_long_transcript_puts_the_focus_on_a_row_on_screen(
+        qtbot: Any) -> None:
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    field = QLineEdit(window)
+    view = ChatView(window)
+    layout = QVBoxLayout(window)
+    layout.addWidget(field)
+    layout.addWidget(view)
+    window.resize(640, 480)
+    window.show()
+    qtbot.waitExposed(window)
+    messages = []
+    for turn in range(8):
+        messages.append(make_message(2 * turn + 1, Role.USER, f"Question {turn}?"))
+        messages.append(make_message(2 * turn + 2, Role.ASSISTANT, "A long answer. " * 60))
+    view.set_messages(messages)
+    settle(qtbot, view)
+    view.scroll_to_end()
+    settle(qtbot, view)
+    scrolled = view.verticalScrollBar().value()
+    assert scrolled > 0 and 0 not in view.visible_rows()
+    window.activateWindow()
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=5_000)
+    qtbot.keyClick(field, Qt.Key.Key_Tab)
+    qtbot.waitUntil(view.hasFocus, timeout=5_000)
+    # The focus frame is drawn on the current row: it must be one the user can see.
+    assert view.currentIndex().row() in view.visible_rows()
+    assert view.verticalScrollBar().value() == scrolled  # and reading is not disturbed

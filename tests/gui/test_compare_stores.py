@@ -150,3 +150,19 @@ def test_fewer_than_two_stores_cannot_be_compared(qtbot: Any, start: Started) ->
     refusal = desktop.compare.controller.ask([(first, "A")], QUESTION)
     assert refusal == "Choose 2 to 4 knowledge stores to compare."
     assert desktop.compare.controller.conversation_ids() == []
+
+
+def test_a_long_store_name_is_elided_in_its_column(qtbot: Any) -> None:
+    from jockey_desktop.presentation.compare import CompareColumn
+    from jockey_desktop.ui.compare_view import CompareColumnView
+
+    view = CompareColumnView()
+    qtbot.addWidget(view)
+    name = "Regional broadcast archive of evening news and weather bulletins"
+    view.show_column(CompareColumn("ks_1", name, 3), busy=False)
+    view.resize(260, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    shown = view.name_label.shown_text()
+    assert view.name_label.text() == name
+    assert shown.endswith("…") and name.startswith(shown[:-1].rstrip())

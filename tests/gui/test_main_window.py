@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from jockey_desktop.presentation.connection import ConnectionMode, ConnectionStatus
 from jockey_desktop.settings import AppSettings
 from jockey_desktop.ui.main_window import MainWindow, load_app_icon
+from tests.helpers.accessibility import announced_name
 from tests.helpers.records import make_conversation
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
@@ -204,6 +205,9 @@ def test_window_composition_and_accessible_names(window) -> None:
 def test_status_bar_connection(window) -> None:
     window.show_connection(ConnectionStatus(ConnectionMode.SANDBOX, "Sandbox"))
     assert window.connection_label.text() == "Sandbox"
+    # Read as "Sandbox, Connection": what it says, then what it is (not the text twice).
+    assert announced_name(window.connection_label) == "Sandbox"
+    assert window.connection_label.accessibleDescription() == "Connection"
     window.show_connection(ConnectionStatus(ConnectionMode.API, "api.twelvelabs.io",
                                             "http://proxy.local:3128"))
     assert window.connection_label.text() == "api.twelvelabs.io · via proxy http://proxy.local:3128"
@@ -495,3 +499,24 @@ def test_welcome_does_not_promise_a_keychain(window) -> None:
     assert "keychain when one is available" in note
     assert "never in a file" in note
     assert "secure keychain, never" not in note
+
+
+def test_help_about_shows_the_running_versions_and_about_qt_is_offered(
+        window, monkeypatch) -> None:
+    import PySide6
+    from PySide6.QtCore import qVersion
+
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "about",
+                        lambda parent, title, text: shown.append((title, text)))
+    asked_qt: list[str] = []
+    monkeypatch.setattr(QMessageBox, "aboutQt", lambda parent, title: asked_qt.append(title))
+    window.action_about.trigger()
+    [(title, text)] = shown
+    assert title == "About Jockey Desktop"
+    assert f"Qt {qVersion()} and PySide6 {PySide6.__version__}" in text
+    assert "Lesser General Public License" in text
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    assert window.action_about_qt in help_menu.actions()
+    window.action_about_qt.trigger()
+    assert asked_qt == ["About Qt"]

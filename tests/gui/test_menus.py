@@ -61,7 +61,7 @@ def test_the_menus_offer_import_shortcuts_and_folders(qtbot: Any, start: Started
     assert "&Import…" in _menu(window, "&File")
     assert "&Compare stores…" in _menu(window, "&File")
     assert _menu(window, "&Help") == ["&Keyboard shortcuts", "Open &data folder", "Open &logs",
-                                      "&About Jockey Desktop"]
+                                      "&About Jockey Desktop", "About &Qt"]
     assert len(_menu(window, "&Settings")) >= 2  # no longer a menu of one item
 
 

@@ -87,7 +87,18 @@ def test_accessible_text_says_who_and_what_went_wrong() -> None:
     role = Qt.ItemDataRole.AccessibleTextRole
     assert model.data(model.index(0, 0), role) == "You: Where is it?"
     assert model.data(model.index(1, 0), role) == "Jockey: (failed: No network.)"
-    assert model.data(model.index(2, 0), role) == "Jockey: Here [1] 1 cited moments"
+    assert model.data(model.index(2, 0), role) == "Jockey: Here 1 cited moment: A"
+
+
+def test_accessible_text_reads_an_answer_as_words_and_names_its_chips() -> None:
+    model = MessageListModel()
+    model.set_messages([make_message(
+        1, Role.ASSISTANT, "Two **themes**:\n\n- `Live` demos [1]\n- Battery [2]",
+        citations=[{"item_id": "a", "title": "Intro", "start_sec": 5, "end_sec": 9},
+                   {"item_id": "b", "title": "Demo", "start_sec": 60, "end_sec": 90}])])
+    text = model.data(model.index(0, 0), Qt.ItemDataRole.AccessibleTextRole)
+    assert text == ("Jockey: Two themes: Live demos Battery 2 cited moments: "
+                    "Intro · 00:05–00:09; Demo · 01:00–01:30")
 
 
 def test_a_new_version_takes_its_questions_row_and_the_others_stay_held(qtbot: Any) -> None:

@@ -4,6 +4,7 @@ picture's poster, the export dialog's format rules, and the full-screen window's
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -159,3 +160,49 @@ def test_loop_on_is_filled_with_the_highlight(qtbot: Any, qapp: Any, scheme: str
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
         assert button.isChecked()
         assert share_of_highlight() > 0.5
+
+
+@pytest.mark.qt_log_ignore(*PLAYER_LOG_IGNORE)
+def test_a_long_title_is_elided_beside_the_moment_count(qtbot: Any) -> None:
+    from jockey_desktop.ui.player.engine import PlaybackEngine
+    from jockey_desktop.ui.player.panel import PlayerPanel
+
+    panel = PlayerPanel(PlaybackEngine())
+    qtbot.addWidget(panel)
+    moments = answer_moments(answer_with_citations(2))
+    long_title = "Cascade Cloud Developer Day Opening Keynote, Recorded Live " * 2
+    moment = replace(moments[0], title=long_title)
+    panel.show_moments(moments, 0)
+    panel.show_moment(moment)
+    panel.resize(320, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    label = panel.title_label
+    shown = label.shown_text()
+    assert label.text() == long_title  # what the tooltip and screen readers get
+    assert shown.endswith("…")
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+    assert label.geometry().right() < panel.count_label.geometry().left()
+
+
+@pytest.mark.qt_log_ignore(*PLAYER_LOG_IGNORE)
+def test_the_control_icons_grow_with_the_font_and_stay_sharp(qtbot: Any) -> None:
+    from PySide6.QtGui import QFont
+
+    from jockey_desktop.ui.player.engine import PlaybackEngine
+    from jockey_desktop.ui.player.panel import PlayerPanel
+
+    panel = PlayerPanel(PlaybackEngine())
+    qtbot.addWidget(panel)
+    normal = QFont(panel.font())
+    normal.setPointSizeF(9)
+    panel.setFont(normal)
+    small_side = panel.play_button.iconSize().width()
+    big = QFont(normal)
+    big.setPointSizeF(18)  # a user with low vision
+    panel.setFont(big)
+    side = panel.play_button.iconSize().width()
+    assert side >= small_side * 1.6
+    assert panel.next_button.iconSize().width() == side
+    # Drawn at twice that size: a 2× screen needs no upscaled (blurry) pixmap.
+    assert max(s.width() for s in panel.play_button.icon().availableSizes()) >= 2 * side

@@ -423,3 +423,66 @@ def test_sidebar_paints_the_held_badge(qtbot) -> None:
     sidebar.set_held_conversations(frozenset({1}))
     qtbot.waitUntil(lambda: sidebar.list_view.viewport().grab().toImage() != before,
                     timeout=5_000)
+
+
+def test_a_narrow_row_elides_the_store_name_and_keeps_the_age(qtbot) -> None:
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QApplication
+
+    from jockey_desktop.ui.sidebar import fit_meta
+
+    metrics = QFontMetrics(QApplication.font())
+    age = "just now"
+    store = "Nature documentaries"
+    whole = f"{store} · {age}"
+    assert fit_meta(store, age, metrics, metrics.horizontalAdvance(whole) + 2) == whole
+    narrow = metrics.horizontalAdvance(f"Natu… · {age}") + 2
+    shown = fit_meta(store, age, metrics, narrow)
+    assert shown.endswith(f" · {age}")
+    assert shown.startswith("Nat") and "…" in shown
+    assert metrics.horizontalAdvance(shown) <= narrow
+    # Too narrow for anything but the age: the age, never a stray dot.
+    assert fit_meta(store, age, metrics, metrics.horizontalAdvance(age) + 2) == age
+
+
+
+def test_new_conversation_is_elided_not_cut_in_a_narrow_sidebar(qtbot) -> None:
+    from PySide6.QtGui import QFont
+
+    sidebar = ConversationSidebar()
+    qtbot.addWidget(sidebar)
+    big = QFont(sidebar.font())
+    big.setPointSizeF(16)
+    sidebar.setFont(big)  # a user with low vision; the sidebar at its narrowest (220)
+    sidebar.resize(220, 400)
+    sidebar.show()
+    qtbot.waitExposed(sidebar)
+    button = sidebar.new_button
+    assert button.width() <= 220
+    shown = button.shown_text()
+    assert shown != button.text() and shown.endswith("…")
+    assert button.accessibleName() == "New conversation"
+    sidebar.resize(600, 400)
+    qtbot.waitUntil(lambda: button.shown_text() == button.text(), timeout=5_000)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_focused_list_shows_its_focus_on_the_current_row(qtbot, qapp, sidebar,
+                                                             scheme) -> None:
+    from PySide6.QtCore import QRect
+
+    from tests.helpers.look import themed
+
+    with themed(qapp, scheme):
+        view = sidebar.list_view
+        sidebar.select_conversation(2, notify=False)
+        sidebar.window().activateWindow()
+        sidebar.search_field.setFocus()
+        qtbot.waitUntil(sidebar.search_field.hasFocus, timeout=5_000)
+        row = view.visualRect(view.currentIndex())
+        assert row.isValid()
+        without = view.viewport().grab(QRect(row)).toImage()
+        view.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(view.hasFocus, timeout=5_000)
+        qtbot.waitUntil(lambda: view.viewport().grab(QRect(row)).toImage() != without,
+                        timeout=5_000)

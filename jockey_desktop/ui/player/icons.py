@@ -68,6 +68,17 @@ def _draw(painter: QPainter, name: str, s: float, colour: QColor) -> None:
         painter.drawLine(QPointF(s * 0.84, s * 0.16), QPointF(s * 0.84, s * 0.42))
 
 
+#: The side of a control icon with the 9 pt font the player was drawn for.
+ICON_SIDE = 18
+
+
+def icon_side(text_height: float) -> int:
+    """The side of the control icons beside text ``text_height`` pixels high: 18 px with
+    the 9 pt font, growing with a bigger one (fixed 18 px icons were specks beside 16 pt
+    text, and small targets for the users who choose such a font)."""
+    return max(ICON_SIDE, round(text_height * 1.3))
+
+
 def player_icon(name: str, colour: QColor, disabled: QColor, size: int = 36) -> QIcon:
     """An icon (``NAMES``) in ``colour``, greyed to ``disabled`` when its button is off."""
     icon = QIcon()

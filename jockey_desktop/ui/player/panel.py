@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from jockey_desktop.core.timecode import format_timestamp
 from jockey_desktop.presentation.moments import PlayerMoment, position_text
+from jockey_desktop.ui.elided_label import ElidedLabel
 from jockey_desktop.ui.player.canvas import VideoCanvas
 from jockey_desktop.ui.player.engine import (
     NO_AUDIO,
@@ -36,7 +37,7 @@ from jockey_desktop.ui.player.engine import (
     PlaybackEngine,
 )
 from jockey_desktop.ui.player.fullscreen import FullScreenVideo
-from jockey_desktop.ui.player.icons import player_icon
+from jockey_desktop.ui.player.icons import icon_side, player_icon
 from jockey_desktop.ui.player.lists import MomentsList, TranscriptView
 from jockey_desktop.ui.player.seek_bar import SeekBar, SeekMarker
 from jockey_desktop.ui.theme import error_color, is_dark_palette, plain_tooltip
@@ -68,19 +69,21 @@ class PlayerPanel(QWidget):
         self._duration = 0
         #: The full-screen window while it is shown.
         self.full_screen: FullScreenVideo | None = None
+        #: The control buttons (their icons follow the font's size).
+        self._tool_buttons: list[QToolButton] = []
 
-        self.title_label = QLabel("No moment playing")
-        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.title_label.setAccessibleName("Video title")
+        # Elided: a long title was cut off mid-letter against the "1 of 3" beside it.
+        self.title_label = ElidedLabel("No moment playing")
+        self.title_label.setAccessibleDescription("Video title")
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         font = self.title_label.font()
         font.setBold(True)
         self.title_label.setFont(font)
         self.count_label = QLabel("")
-        self.count_label.setAccessibleName("Moment number")
+        self.count_label.setAccessibleDescription("Moment number")
         self.range_label = QLabel("")
         self.range_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.range_label.setAccessibleName("Cited range")
+        self.range_label.setAccessibleDescription("Cited range")
         self.range_label.setWordWrap(True)
         self.range_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.count_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -88,7 +91,7 @@ class PlayerPanel(QWidget):
         self.canvas = VideoCanvas(self)
         self.seek_bar = SeekBar(self)
         self.time_label = QLabel("00:00 / 00:00")
-        self.time_label.setAccessibleName("Time")
+        self.time_label.setAccessibleDescription("Time")
 
         self.prev_button = self._tool("Previous moment (P)")
         self.play_button = self._tool("Play (Space)")
@@ -129,7 +132,7 @@ class PlayerPanel(QWidget):
         self.problem_label = QLabel("")
         self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
         self.problem_label.setWordWrap(True)
-        self.problem_label.setAccessibleName("Player problem")
+        self.problem_label.setAccessibleDescription("Player problem")
         self.problem_label.hide()
 
         self.moments_list = MomentsList(self)
@@ -193,12 +196,14 @@ class PlayerPanel(QWidget):
 
     def _tool(self, tip: str, text: str = "") -> QToolButton:
         button = QToolButton(self)
-        button.setIconSize(QSize(18, 18))
+        side = icon_side(self.fontMetrics().height())
+        button.setIconSize(QSize(side, side))
         if text:
             button.setText(text)
         button.setToolTip(tip)
         button.setAccessibleName(tip.split(" (")[0])
         button.setAutoRaise(True)
+        self._tool_buttons.append(button)
         return button
 
     def _connect(self) -> None:
@@ -489,7 +494,8 @@ class PlayerPanel(QWidget):
                              (self.mute_button,
                               "muted" if self.mute_button.isChecked() else "volume"),
                              (self.open_button, "open"), (self.full_button, "full_screen")):
-            button.setIcon(player_icon(name, colour, disabled))
+            # Drawn at twice the side shown: sharp on a 2× screen too.
+            button.setIcon(player_icon(name, colour, disabled, 2 * button.iconSize().width()))
 
     def changeEvent(self, event: QEvent) -> None:
         """Icons and the problem colour follow a theme switch."""
@@ -497,6 +503,11 @@ class PlayerPanel(QWidget):
         if event.type() == QEvent.Type.PaletteChange:
             self._paint_icons()
             self._apply_problem_colour()
+        elif event.type() == QEvent.Type.FontChange:
+            side = icon_side(self.fontMetrics().height())
+            for button in self._tool_buttons:
+                button.setIconSize(QSize(side, side))
+            self._paint_icons()
 
     def _apply_problem_colour(self) -> None:
         palette = self.problem_label.palette()

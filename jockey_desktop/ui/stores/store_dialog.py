@@ -150,7 +150,7 @@ class StoreDialog(QDialog):
         self.error_label.setTextFormat(Qt.TextFormat.PlainText)  # echoes typed names
         self.error_label.setWordWrap(True)
         self.error_label.setProperty("role", "error")
-        self.error_label.setAccessibleName("Problem")
+        self.error_label.setAccessibleDescription("Problem")
         self.error_label.hide()
 
         self.buttons = QDialogButtonBox(self)

@@ -166,14 +166,14 @@ class StoresView(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.35)
         font.setBold(True)
         self.name_label.setFont(font)
-        self.name_label.setAccessibleName("Store name")
+        self.name_label.setAccessibleDescription("Store name")
         self.description_label = QLabel(self)
         self.description_label.setTextFormat(Qt.TextFormat.PlainText)
         self.description_label.setWordWrap(True)
         self.description_label.setProperty("role", "muted")
         self.counts_label = QLabel(self)
         self.counts_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.counts_label.setAccessibleName("Store readiness")
+        self.counts_label.setAccessibleDescription("Store readiness")
         self.warning_label = QLabel(self)
         self.warning_label.setTextFormat(Qt.TextFormat.PlainText)
         self.warning_label.setWordWrap(True)
@@ -313,6 +313,7 @@ class StoresView(QWidget):
         collections_layout.addLayout(member_side, 3)
 
         self.tabs = QTabWidget(self)
+        self.tabs.setAccessibleName("The store's videos and collections")
         self.tabs.addTab(videos, "Videos")
         self.tabs.addTab(collections, "Collections")
 
@@ -351,7 +352,7 @@ class StoresView(QWidget):
         self.message_label = QLabel(self)
         self.message_label.setTextFormat(Qt.TextFormat.PlainText)  # server text
         self.message_label.setWordWrap(True)
-        self.message_label.setAccessibleName("Last message")
+        self.message_label.setAccessibleDescription("Last message")
         layout = QVBoxLayout(self)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.message_label)

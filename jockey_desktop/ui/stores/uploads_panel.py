@@ -85,7 +85,7 @@ class UploadsPanel(QWidget):
         self.title.setFont(font)
         self.summary = QLabel("Nothing is uploading.", self)
         self.summary.setProperty("role", "muted")
-        self.summary.setAccessibleName("Upload progress")
+        self.summary.setAccessibleDescription("Upload progress")
         self.total_bar = QProgressBar(self)
         self.total_bar.setRange(0, 1000)
         self.total_bar.setTextVisible(False)
