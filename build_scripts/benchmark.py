@@ -640,6 +640,8 @@ def frozen_baseline(cache: Path, env: dict[str, str], script: Path, name: str) -
         sys.path.pop(0)
     cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--onedir", "--windowed",
            "--name", name, "--distpath", str(target / "dist"),
+           # The floor window imports its sibling, the bare window.
+           "--paths", str(script.parent),
            "--workpath", str(target / "work"), "--specpath", str(target),
            "--hidden-import", "jockey_desktop.startup_probe",
            *(f"--exclude-module={m}" for m in excludes), str(script)]
