@@ -50,6 +50,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from jockey_desktop.core.storage.models import Message, Role
+from jockey_desktop.presentation.formatting import unique_citations
 from jockey_desktop.presentation.moments import is_playable
 from jockey_desktop.presentation.selections import ask_about
 from jockey_desktop.presentation.status import retry_label, retry_tooltip, status_line
@@ -58,6 +59,7 @@ from jockey_desktop.presentation.transcript import (
     EDGE_SCROLL_INTERVAL_MS,
     PAGE_SIZE,
     OlderLoader,
+    chip_numbers,
     edge_scroll_step,
 )
 from jockey_desktop.ui.keys import is_typed_text
@@ -76,7 +78,7 @@ from jockey_desktop.ui.text_selection import (
     text_position,
     word_at,
 )
-from jockey_desktop.ui.theme import palette_colors
+from jockey_desktop.ui.theme import palette_colors, plain_menu_text
 from jockey_desktop.ui.viewport import viewport_of
 
 #: A text position past the end of any row ("to the end of that row").
@@ -330,10 +332,21 @@ class ChatView(QListView):
             self.viewport().update()
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        """Copy message (the one under the mouse) / Copy conversation."""
-        menu = self.build_context_menu(event.pos())
+        """Copy message (the one under the mouse) / Copy conversation; from the keyboard
+        (the Menu key, Shift+F10) for the current row, not the one in the view's middle."""
+        menu = self.build_context_menu(self.context_menu_pos(event))
         menu.exec(event.globalPos())
         menu.deleteLater()
+
+    def context_menu_pos(self, event: QContextMenuEvent) -> QPoint:
+        """Where a context menu acts (viewport coordinates): the mouse's point, or from the
+        keyboard the current row (Qt gives the middle of the view)."""
+        current = self.currentIndex()
+        if event.reason() == QContextMenuEvent.Reason.Keyboard and current.isValid():
+            row = self.visualRect(current).intersected(self.viewport().rect())
+            if not row.isEmpty():
+                return row.center()
+        return event.pos()
 
     def build_context_menu(self, pos: QPoint) -> QMenu:
         """The context menu for a point in viewport coordinates (public for tests)."""
@@ -357,11 +370,27 @@ class ChatView(QListView):
         copy_all.triggered.connect(self.sig_copy_conversation_requested)
         if message is not None and any(is_playable(c) for c in message.citations):
             cited = message
+            self._add_play_actions(menu, cited)
             export = menu.addAction("Export moments…")
             export.triggered.connect(lambda: self.sig_export_moments_requested.emit(cited))
         self._add_steps_actions(menu, message, pos)
         self._add_turn_actions(menu, message)
         return menu
+
+    def _add_play_actions(self, menu: QMenu, message: Message) -> None:
+        """"Play cited moment" with one entry per chip, as the chip reads: the chips are
+        painted, so this is how the keyboard (and a screen reader) plays a moment."""
+        play = menu.addMenu("Play cited moment")
+        play.setAccessibleName("Play cited moment")
+        numbers = chip_numbers(message)
+        message_id = message.id
+        for index, label in unique_citations(message.citations):
+            if not is_playable(message.citations[index]):
+                continue
+            number = numbers.get(index, "")
+            action = play.addAction(plain_menu_text(f"{number}  {label}" if number else label))
+            action.triggered.connect(
+                lambda _checked=False, i=index: self._on_citation(message_id, i))
 
     def _add_turn_actions(self, menu: QMenu, message: Message | None) -> None:
         """"Edit and ask…" on a question; "Ask again" and "Continue in a new conversation

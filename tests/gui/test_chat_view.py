@@ -557,3 +557,25 @@ def test_tabbing_into_a_long_transcript_puts_the_focus_on_a_row_on_screen(
     # The focus frame is drawn on the current row: it must be one the user can see.
     assert view.currentIndex().row() in view.visible_rows()
     assert view.verticalScrollBar().value() == scrolled  # and reading is not disturbed
+
+
+def test_the_keyboards_menu_plays_each_cited_moment_of_the_current_answer(
+        qtbot: Any, view: ChatView) -> None:
+    from PySide6.QtGui import QContextMenuEvent
+
+    view.set_messages([make_message(1, Role.USER, "Where?"), answer_with_citations(2)])
+    settle(qtbot, view)
+    view.setCurrentIndex(view.index_for(2))
+    # The Menu key: the menu is for the current row, wherever the event says.
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(1, 1),
+                              view.viewport().mapToGlobal(QPoint(1, 1)))
+    pos = view.context_menu_pos(event)
+    assert view.indexAt(pos) == view.index_for(2)
+    menu = view.build_context_menu(pos)
+    play = next(a.menu() for a in menu.actions() if a.text() == "Play cited moment")
+    labels = [a.text() for a in play.actions()]
+    assert labels == ["1  Intro to ML · 01:23–01:45", "2  Lecture 4 · 1:02:03–1:03:20"]
+    with qtbot.waitSignal(view.sig_citation_activated, timeout=5_000) as blocker:
+        play.actions()[1].trigger()
+    message, citation = blocker.args
+    assert message.id == 2 and citation["title"] == "Lecture 4"

@@ -454,15 +454,16 @@ def test_new_conversation_is_elided_not_cut_in_a_narrow_sidebar(qtbot) -> None:
     big = QFont(sidebar.font())
     big.setPointSizeF(16)
     sidebar.setFont(big)  # a user with low vision; the sidebar at its narrowest (220)
-    sidebar.resize(220, 400)
+    button = sidebar.new_button
+    # Narrower than the button's text whatever font a style sheet left behind.
+    sidebar.setFixedWidth(min(220, button.sizeHint().width() - 40))
     sidebar.show()
     qtbot.waitExposed(sidebar)
-    button = sidebar.new_button
-    assert button.width() <= 220
+    assert button.width() < button.sizeHint().width()
     shown = button.shown_text()
     assert shown != button.text() and shown.endswith("…")
     assert button.accessibleName() == "New conversation"
-    sidebar.resize(600, 400)
+    sidebar.setFixedWidth(button.sizeHint().width() + 60)
     qtbot.waitUntil(lambda: button.shown_text() == button.text(), timeout=5_000)
 
 
