@@ -16,9 +16,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QStyle,
-    QStyleOptionButton,
-    QStyleOptionToolButton,
-    QStylePainter,
     QToolButton,
     QWidget,
 )
@@ -66,12 +63,19 @@ class ElidedPushButton(QPushButton):
         """The text as drawn at the current width."""
         return elided_label(self, self.width())
 
-    def paintEvent(self, _event: QPaintEvent) -> None:
+    def paintEvent(self, event: QPaintEvent) -> None:
         """The style's button with the text elided to the width."""
+        shown = self.shown_text()
+        if shown == self.text():
+            super().paintEvent(event)  # it fits: Qt's own paint, no style option built
+            return
+        # Imported here: their Python types (and enums) cost ms at start, where names fit.
+        from PySide6.QtWidgets import QStyleOptionButton, QStylePainter
+
         painter = QStylePainter(self)
         option = QStyleOptionButton()
         self.initStyleOption(option)
-        option.text = self.shown_text()
+        option.text = shown
         painter.drawControl(QStyle.ControlElement.CE_PushButton, option)
 
 
@@ -94,10 +98,16 @@ class ElidedToolButton(QToolButton):
         """The text as drawn at the current width."""
         return elided_label(self, self.width(), self._suffix)
 
-    def paintEvent(self, _event: QPaintEvent) -> None:
+    def paintEvent(self, event: QPaintEvent) -> None:
         """The style's tool button with the text elided to the width."""
+        shown = self.shown_text()
+        if shown == self.text():
+            super().paintEvent(event)  # it fits: Qt's own paint, no style option built
+            return
+        from PySide6.QtWidgets import QStyleOptionToolButton, QStylePainter
+
         painter = QStylePainter(self)
         option = QStyleOptionToolButton()
         self.initStyleOption(option)
-        option.text = self.shown_text()
+        option.text = shown
         painter.drawComplexControl(QStyle.ComplexControl.CC_ToolButton, option)
