@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QApplication, QToolTip
 from jockey_desktop.core.storage.models import MessageStatus, Role
 from jockey_desktop.core.timecode import format_time_range
 from jockey_desktop.presentation.selections import item_name
-from jockey_desktop.sandbox.faults import Fault
 from tests.helpers.app import (
     QUESTION,
     SLOW,
     Started,
+    ask_and_fail,
     ask_and_wait,
     ask_via_composer,
     current,
@@ -62,14 +62,8 @@ def test_retry_after_an_error_files_a_version_instead_of_stacking(
     qtbot: Any, start: Started
 ) -> None:
     desktop = start()
-    wait_for_store(qtbot, desktop)
-    conversation_id = new_conversation(qtbot, desktop)
+    conversation_id, question, failed = ask_and_fail(qtbot, desktop)
     view = desktop.window.chat_pane.chat_view
-    desktop.connection.sandbox().faults.add(Fault.error(500, times=1, path="/responses"))
-    ask_via_composer(desktop, QUESTION)
-    qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=15_000)
-    question, failed = desktop.repo.list_messages(conversation_id)
-    assert failed.status == MessageStatus.FAILED
     layout, origin = row_layout(view, failed.id)
     assert layout.retry_rect is not None
     click(qtbot, view, QPointF(origin) + layout.retry_rect.center())

@@ -32,23 +32,36 @@ def _env() -> dict[str, str]:
     return dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
 
 
-def test_a_read_only_data_folder_is_reported_as_read_only(tmp_path: Path) -> None:
+def _mount_point(tmp_path: Path) -> Path:
+    """An empty folder to mount a private tmpfs on (the test is skipped where it cannot)."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     reason = mount_unavailable_reason(mount_point)
     if reason is not None:
         pytest.skip(reason)
+    return mount_point
+
+
+def _start_refused(setup: str, data: Path) -> str:
+    """Start the app on ``data`` after the shell ``setup`` (private mounts); it must refuse
+    to start for its data folder. Returns what it wrote on stderr."""
+    run = run_with_private_mounts(setup, [sys.executable, "-c", START_APP, str(data)],
+                                  env=_env())
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "data-dir"
+    return run.stderr
+
+
+def test_a_read_only_data_folder_is_reported_as_read_only(tmp_path: Path) -> None:
+    mount_point = _mount_point(tmp_path)
     data = mount_point / "data"
     # An existing data folder (from an earlier run) on a disk since remounted read-only.
     setup = (f"mount -t tmpfs -o size=1m tmpfs '{mount_point}' && "
              f"mkdir -p '{data}/logs' '{data}/backups' '{data}/sandbox' && "
              f"mount -o remount,ro '{mount_point}'")
-    run = run_with_private_mounts(setup, [sys.executable, "-c", START_APP, str(data)],
-                                  env=_env())
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "data-dir"
-    assert f"The data folder {data} is on a read-only disk" in run.stderr
-    assert "already running" not in run.stderr.lower()
+    stderr = _start_refused(setup, data)
+    assert f"The data folder {data} is on a read-only disk" in stderr
+    assert "already running" not in stderr.lower()
 
     self_test = run_with_private_mounts(
         setup, [sys.executable, "-m", "jockey_desktop", "--self-test", "--data-dir", str(data)],
@@ -59,25 +72,18 @@ def test_a_read_only_data_folder_is_reported_as_read_only(tmp_path: Path) -> Non
 
 
 def test_a_full_disk_at_start_up_is_named_without_a_traceback(tmp_path: Path) -> None:
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    reason = mount_unavailable_reason(mount_point)
-    if reason is not None:
-        pytest.skip(reason)
+    mount_point = _mount_point(tmp_path)
     data = mount_point / "data"
     # Filled to the last byte: empty files (the folder's write test) still fit, the lock
     # file's few bytes do not.
     setup = (f"mount -t tmpfs -o size=512k tmpfs '{mount_point}' && "
              f"(dd if=/dev/zero of='{mount_point}/filler' bs=4k 2>/dev/null; "
              f"dd if=/dev/zero of='{mount_point}/filler2' bs=1 2>/dev/null; true)")
-    run = run_with_private_mounts(setup, [sys.executable, "-c", START_APP, str(data)],
-                                  env=_env())
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "data-dir"
+    stderr = _start_refused(setup, data)
     # It said "Cannot create the lock file …." without a reason, then crashed closing its
     # log on the same disk.
-    assert f"the disk holding {data} is full" in run.stderr
-    assert "Traceback" not in run.stderr
+    assert f"the disk holding {data} is full" in stderr
+    assert "Traceback" not in stderr
 
 
 def test_a_read_only_lock_is_not_called_another_instance(

@@ -36,17 +36,22 @@ def locked_keychain() -> Iterator[LockableKeyring]:
     keyring.set_keyring(previous)
 
 
-def test_the_app_finds_the_key_after_an_unlock_and_removes_it_only_when_it_can(
-    qtbot: Any, start: Started, sandbox: Any, locked_keychain: LockableKeyring
-) -> None:
+
+def _start_on(start: Started, base_url: str) -> Any:
+    """Start the app (no sandbox of its own) with ``base_url`` as its saved server."""
     from jockey_desktop.paths import AppPaths
     from jockey_desktop.settings import AppSettings
 
     start.data_dir.mkdir(parents=True)
     saved = AppSettings(AppPaths.under(start.data_dir).settings_file)
-    saved.api_base_url = sandbox.base_url
+    saved.api_base_url = base_url
     saved.sync()
-    desktop = start(sandbox=False)
+    return start(sandbox=False)
+
+def test_the_app_finds_the_key_after_an_unlock_and_removes_it_only_when_it_can(
+    qtbot: Any, start: Started, sandbox: Any, locked_keychain: LockableKeyring
+) -> None:
+    desktop = _start_on(start, sandbox.base_url)
     window = desktop.window
     dialog = window.settings_dialog
     status = window.statusBar()
@@ -111,14 +116,7 @@ def test_a_send_while_the_keychain_is_unreadable_says_so(
 def test_the_welcome_page_says_the_keychain_could_not_be_read_for_as_long_as_it_is_shown(
     qtbot: Any, start: Started, sandbox: Any, locked_keychain: LockableKeyring
 ) -> None:
-    from jockey_desktop.paths import AppPaths
-    from jockey_desktop.settings import AppSettings
-
-    start.data_dir.mkdir(parents=True)
-    saved = AppSettings(AppPaths.under(start.data_dir).settings_file)
-    saved.api_base_url = sandbox.base_url
-    saved.sync()
-    desktop = start(sandbox=False)
+    desktop = _start_on(start, sandbox.base_url)
     window = desktop.window
     qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
     problem = window.welcome.problem_label

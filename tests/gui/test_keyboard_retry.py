@@ -8,14 +8,10 @@ from typing import Any
 import pytest
 
 from jockey_desktop.core.storage.models import MessageStatus, Role
-from jockey_desktop.sandbox.faults import Fault
 from tests.helpers.app import (
-    QUESTION,
     Started,
-    ask_via_composer,
-    new_conversation,
+    ask_and_fail,
     turn_done,
-    wait_for_store,
 )
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
@@ -30,14 +26,8 @@ def _menu_labels(view: Any, message_id: int) -> dict[str, Any]:
 
 def test_a_failed_answer_can_be_retried_from_the_keyboard(qtbot: Any, start: Started) -> None:
     desktop = start()
-    wait_for_store(qtbot, desktop)
-    conversation_id = new_conversation(qtbot, desktop)
+    conversation_id, _question, failed = ask_and_fail(qtbot, desktop)
     view = desktop.window.chat_pane.chat_view
-    desktop.connection.sandbox().faults.add(Fault.error(500, times=1, path="/responses"))
-    ask_via_composer(desktop, QUESTION)
-    qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=15_000)
-    _question, failed = desktop.repo.list_messages(conversation_id)
-    assert failed.status == MessageStatus.FAILED
 
     actions = _menu_labels(view, failed.id)
     assert "Retry" in actions

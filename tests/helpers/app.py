@@ -141,6 +141,23 @@ def ask_and_wait(qtbot: Any, desktop: JockeyDesktop, text: str = QUESTION,
     return conversation_id
 
 
+def ask_and_fail(qtbot: Any, desktop: JockeyDesktop) -> tuple[int, Message, Message]:
+    """Start a conversation on the picked store and ask :data:`QUESTION` while the sandbox
+    answers it with a 500: the conversation's id, the question and the failed answer."""
+    from jockey_desktop.sandbox.faults import Fault
+
+    wait_for_store(qtbot, desktop)
+    conversation_id = new_conversation(qtbot, desktop)
+    sandbox = desktop.connection.sandbox()
+    assert sandbox is not None
+    sandbox.faults.add(Fault.error(500, times=1, path="/responses"))
+    ask_via_composer(desktop, QUESTION)
+    qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=15_000)
+    question, failed = desktop.repo.list_messages(conversation_id)
+    assert failed.status == MessageStatus.FAILED
+    return conversation_id, question, failed
+
+
 def _answer_counts(desktop: JockeyDesktop) -> dict[int, int]:
     conversation_id = current(desktop)
     if conversation_id is None:
