@@ -317,6 +317,7 @@ class JockeyDesktop(QObject):
         # let them reach the disk before the database closes.
         if not self.storage_runner.drain(3000):
             log.warning("writes were still running at quit; they are recovered at next start")
+        self.chat.log_writes_lost_at_quit()
         for runner in (self.runner, self.storage_runner):
             runner.shutdown(300)
         self.connection.shutdown()

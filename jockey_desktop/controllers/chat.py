@@ -269,18 +269,19 @@ class _Turn:
         return dicts
 
 
-def _last_try(job: Callable[[], Any], what: str) -> Any:
-    """Run a held write at quit; a disk still full is logged here, on the worker."""
-    try:
-        return job()
-    except DiskFullError:
-        log.warning("lost at quit, the disk is still full: %s", what)
-        raise
+#: Why a write was lost at quit when the disk refused it (the log's wording).
+DISK_STILL_FULL = "the disk is still full"
 
 
-@dataclass
+def _log_lost_at_quit(what: str, why: str) -> None:
+    """The one log line of a write lost at quit (the user was asked before quitting)."""
+    log.warning("lost at quit, %s: %s", why, what)
+
+
+@dataclass(eq=False)
 class _Held:
-    """A write the disk could not take: kept in memory and tried again."""
+    """A write of the end of a turn or a session id; if the disk cannot take it, it is kept
+    in memory and tried again."""
 
     conversation_id: int
     job: Callable[[], Any]
@@ -289,6 +290,25 @@ class _Held:
     #: The row shown from memory meanwhile (an answer's end), or None.
     shown: Message | None = None
     in_flight: bool = False
+    #: Set by the worker when a try ends: "" once saved, else why not (the disk still
+    #: full, another error); None while it runs. At quit the answer of the last try is
+    #: not delivered to the GUI thread (the event loop has stopped), so what was lost is
+    #: read from here once the storage runner has drained.
+    unsaved_because: str | None = None
+
+    def attempt(self) -> Any:
+        """Run the write once (on the storage runner) and record whether it was saved."""
+        self.unsaved_because = None
+        try:
+            result = self.job()
+        except DiskFullError:
+            self.unsaved_because = DISK_STILL_FULL
+            raise
+        except Exception as exc:
+            self.unsaved_because = str(exc) or type(exc).__name__
+            raise
+        self.unsaved_because = ""
+        return result
 
 
 class ChatController(QObject):
@@ -358,6 +378,9 @@ class ChatController(QObject):
         self._tick.timeout.connect(self._on_tick)
         #: Writes a full disk refused, by key ("end", request id) / ("session", conversation).
         self._held: dict[tuple[str, int], _Held] = {}
+        #: Every write submitted and not yet answered on the GUI thread, with what it saves
+        #: ("end", "session"): at quit, answers are no longer delivered.
+        self._writing: dict[_Held, str] = {}
         self._held_retry = QTimer(self)
         self._held_retry.setInterval(self.HELD_RETRY_MS)
         self._held_retry.timeout.connect(self.retry_held_writes)
@@ -465,12 +488,8 @@ class ChatController(QObject):
     def retry_held_writes(self) -> None:
         """Try every write held on a full disk again (timer, every send, quit)."""
         for key, held in list(self._held.items()):
-            if not held.in_flight:
+            if not held.in_flight:  # one in flight is the try: its outcome is awaited
                 held.in_flight = True
-                if self._shut_down:
-                    # The outcome of the last try is never delivered (the event loop has
-                    # stopped): the worker says what was lost.
-                    held.job = partial(_last_try, held.job, key[0])
                 self._submit_write(key, held)
 
     def send(self, conversation_id: int, text: str, *,
@@ -794,6 +813,7 @@ class ChatController(QObject):
         """Run ``held.job`` on the storage runner. A full disk holds it (in memory, tried
         again later); anything else goes to its own failure handler."""
         def saved(result: object) -> None:
+            self._writing.pop(held, None)
             was_held = self._release_held(key, held)
             held.on_saved(result)
             if was_held:
@@ -805,19 +825,33 @@ class ChatController(QObject):
             self._held_answered()
 
         def failed(error: BaseException) -> None:
+            self._writing.pop(held, None)
             held.in_flight = False
             if isinstance(error, DiskFullError) and not self._shut_down:
                 self._hold(key, held, error)
                 self._held_answered()
                 return
-            if self._release_held(key, held) and isinstance(error, DiskFullError):
-                log.warning("lost at quit, the disk is still full: %s", key[0])
+            self._release_held(key, held)
+            if isinstance(error, DiskFullError):
+                _log_lost_at_quit(key[0], DISK_STILL_FULL)
             if not self._held:
                 self._held_retry.stop()
             held.on_failed(error)
             self._held_answered()
 
-        self._storage.submit(held.job, on_success=saved, on_error=failed)
+        self._writing[held] = key[0]
+        self._storage.submit(held.attempt, on_success=saved, on_error=failed)
+
+    def log_writes_lost_at_quit(self) -> int:
+        """Once the storage runner has drained at quit: log each write whose answer never
+        reached the GUI thread and that was not saved (the disk still full, another error,
+        or not finished), so a lost answer is in the log even when its last try ended after
+        the event loop had stopped. Returns how many were logged."""
+        lost = [(what, held.unsaved_because) for held, what in self._writing.items()
+                if held.unsaved_because != ""]
+        for what, why in lost:
+            _log_lost_at_quit(what, why or "its write had not finished")
+        return len(lost)
 
     def _held_answered(self) -> None:
         """A write answered: tell the views which conversations still wait for space, and

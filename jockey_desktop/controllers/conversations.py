@@ -86,10 +86,12 @@ def conversation_markdown(repo: ConversationStore, conversation_id: int) -> str:
     return storage_export.export_markdown(repo, [conversation_id])  # type: ignore[arg-type]
 
 
-def _write_drafts(repo: ConversationStore, drafts: dict[int, str]
+def _write_drafts(repo: ConversationStore, drafts: dict[int, str], at_quit: bool = False
                   ) -> tuple[dict[int, str], str]:
     """Write each draft; returns the drafts a full disk refused (to keep and try again) and
-    the disk's sentence. A deleted conversation must not stop the other drafts."""
+    the disk's sentence. A deleted conversation must not stop the other drafts. ``at_quit``:
+    the last write, whose answer reaches no one (the event loop has stopped): what the disk
+    refused is logged here, on the worker."""
     refused: dict[int, str] = {}
     reason = ""
     for conversation_id, text in drafts.items():
@@ -103,6 +105,8 @@ def _write_drafts(repo: ConversationStore, drafts: dict[int, str]
         except StorageError as exc:
             log.warning("could not save the draft of conversation %d: %s", conversation_id,
                         exc)
+    if refused and at_quit:
+        log.warning("%d draft(s) lost at quit: the disk is still full", len(refused))
     return refused, reason
 
 
@@ -317,8 +321,9 @@ class ConversationsController(QObject):
         pending, self._pending_drafts = self._pending_drafts, {}
         if pending:
             self._draft_writes_in_flight += 1
-            self._write(_write_drafts, self._repo, pending, what="save the draft",
-                        on_done=self._drafts_written, on_failed=self._draft_write_failed)
+            self._write(_write_drafts, self._repo, pending, self._shut_down,
+                        what="save the draft", on_done=self._drafts_written,
+                        on_failed=self._draft_write_failed)
 
     def held_draft_count(self) -> int:
         """How many drafts a full disk refused and wait in memory (0 when all are saved)."""
@@ -364,8 +369,7 @@ class ConversationsController(QObject):
                 log.info("drafts held on a full disk are saved")
             return
         if self._shut_down:
-            log.warning("%d draft(s) lost at quit: the disk is still full", len(refused))
-            return
+            return  # the quit's last write: ``_write_drafts`` logged what it lost
         for conversation_id, text in refused.items():
             self._pending_drafts.setdefault(conversation_id, text)
         if not self._drafts_held:
@@ -492,8 +496,8 @@ class ConversationsController(QObject):
     def shutdown(self) -> None:
         """Queue pending drafts and cancel a running search (called on quit, before the
         storage runner is drained); later requests are ignored."""
+        self._shut_down = True  # first: the flush below is the last write of the drafts
         self.flush_drafts()
-        self._shut_down = True
         for handle in (self._search_handle, self._list_handle):
             if handle is not None:
                 handle.cancel()

@@ -26,7 +26,7 @@ from tests.helpers.app import (
     wait_for_store,
 )
 from tests.helpers.faulty_storage import FaultyRepository
-from tests.helpers.full_disk import fill_disk_mid_answer, stored_answers
+from tests.helpers.full_disk import fill_disk_mid_answer, settle_held_retries, stored_answers
 from tests.helpers.private_mount import mount_unavailable_reason, run_with_private_mounts
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
@@ -196,6 +196,7 @@ def test_an_answer_held_until_quit_is_tried_once_more_and_logged_as_lost(
     repo = faulty[0]
     conversation_id = fill_disk_mid_answer(qtbot, desktop, repo)
     qtbot.waitUntil(lambda: desktop.chat.held_write_count() == 1, timeout=20_000)
+    settle_held_retries(qtbot, desktop)
     tries = repo.failed.count("complete_turn")
     partial = stored_answers(repo, conversation_id)[-1]  # what the disk kept
     assert partial.status is MessageStatus.STREAMING and partial.text

@@ -22,7 +22,7 @@ from jockey_desktop.sandbox import Pace
 from jockey_desktop.ui.models.conversation_model import BadgeRole
 from tests.helpers.app import Started, ask_and_wait, ask_via_composer, current, wait_for_store
 from tests.helpers.faulty_storage import FaultyRepository
-from tests.helpers.full_disk import LONG_QUESTION, stored_answers
+from tests.helpers.full_disk import LONG_QUESTION, settle_held_retries, stored_answers
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
 
@@ -90,7 +90,7 @@ def test_closing_with_a_held_answer_tries_it_asks_and_cancel_keeps_the_window(
                     timeout=5_000)
     summary = desktop.conversations.summary(conversation_id)
     assert summary is not None and summary.last_status is MessageStatus.STREAMING
-    desktop.chat._held_retry.stop()  # only the close's own try from here on
+    settle_held_retries(qtbot, desktop)  # only the close's own try from here on
     tries = repo.failed.count("complete_turn")
 
     window.close()
@@ -118,7 +118,7 @@ def test_try_again_asks_again_while_the_disk_is_full_and_quits_once_saved(
     qtbot: Any, start: Started, faulty: list[FaultyRepository]
 ) -> None:
     desktop, repo, conversation_id = _held_answer(qtbot, start, faulty, interactive=True)
-    desktop.chat._held_retry.stop()  # the question's Try again saves it, not the timer
+    settle_held_retries(qtbot, desktop)  # the question's Try again saves it, not the timer
     shown = desktop.chat.unsaved_rows(conversation_id)
 
     def free_space() -> None:
@@ -154,6 +154,23 @@ def test_quit_anyway_quits_and_logs_what_is_lost(
     assert "lost at quit, the disk is still full: end" in caplog.text
 
 
+def test_a_try_still_under_way_when_the_app_quits_is_logged_as_lost(
+    qtbot: Any, start: Started, faulty: list[FaultyRepository],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The timer's try had started when the app quit: quitting waits for it instead of trying
+    # again, and its answer never reaches the GUI thread (the event loop has stopped). The
+    # log said nothing of the lost answer; the worker's record of the try says it now.
+    caplog.set_level(logging.INFO)
+    desktop, repo, _conversation_id = _held_answer(qtbot, start, faulty)
+    settle_held_retries(qtbot, desktop)
+    tries = repo.failed.count("complete_turn")
+    desktop.chat.retry_held_writes()  # in flight; no event loop runs before the quit
+    start.stop(desktop)
+    assert repo.failed.count("complete_turn") == tries + 1  # that try was the last one
+    assert caplog.text.count("lost at quit, the disk is still full: end") == 1
+
+
 def test_a_draft_the_disk_refused_is_named_at_close_and_saved_by_try_again(
     qtbot: Any, start: Started, faulty: list[FaultyRepository]
 ) -> None:
@@ -165,7 +182,7 @@ def test_a_draft_the_disk_refused_is_named_at_close_and_saved_by_try_again(
     repo.disk_full = True
     desktop.window.chat_pane.composer.edit.setPlainText("A question typed on a full disk")
     qtbot.waitUntil(lambda: conversations.held_draft_count() == 1, timeout=5_000)
-    conversations._draft_retry.stop()  # only the close's own tries from here on
+    settle_held_retries(qtbot, desktop)  # only the close's own tries from here on
     tries = repo.failed.count("set_draft")
 
     def free_space() -> None:
@@ -184,6 +201,27 @@ def test_a_draft_the_disk_refused_is_named_at_close_and_saved_by_try_again(
     conversation = repo.real.get_conversation(conversation_id)
     assert conversation is not None and conversation.draft == "A question typed on a full disk"
     assert conversations.held_draft_count() == 0
+
+
+def test_a_draft_still_refused_at_quit_is_logged_as_lost(
+    qtbot: Any, start: Started, faulty: list[FaultyRepository],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The quit's last write of the drafts answers after the event loop has stopped: the
+    # worker says what was lost (the GUI-side log line was never reached at a real quit).
+    caplog.set_level(logging.INFO)
+    desktop = start()
+    repo = faulty[0]
+    wait_for_store(qtbot, desktop)
+    ask_and_wait(qtbot, desktop)
+    repo.disk_full = True
+    desktop.window.chat_pane.composer.edit.setPlainText("A question typed on a full disk")
+    qtbot.waitUntil(lambda: desktop.conversations.held_draft_count() == 1, timeout=5_000)
+    settle_held_retries(qtbot, desktop)
+    tries = repo.failed.count("set_draft")
+    start.stop(desktop)
+    assert repo.failed.count("set_draft") == tries + 1  # the quit's last try
+    assert caplog.text.count("1 draft(s) lost at quit: the disk is still full") == 1
 
 
 def test_nothing_held_closes_without_asking(

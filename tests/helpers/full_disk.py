@@ -45,3 +45,16 @@ def fill_disk_mid_answer(qtbot: Any, desktop: Any, repo: FaultyRepository) -> in
                     timeout=10_000)
     repo.disk_full = True
     return conversation_id
+
+
+def settle_held_retries(qtbot: Any, desktop: Any) -> None:
+    """Stop the timed retries of held writes and drafts and wait until no try is in flight,
+    so that a test counting tries counts only its own (a retry the timer had started would
+    answer the next ``try_held_writes`` / ``try_held_drafts`` instead of a new try)."""
+    done: list[str] = []
+    desktop.chat._held_retry.stop()
+    desktop.chat.try_held_writes(lambda: done.append("writes"))
+    desktop.conversations.try_held_drafts(lambda: done.append("drafts"))
+    qtbot.waitUntil(lambda: len(done) == 2, timeout=10_000)
+    desktop.chat._held_retry.stop()
+    desktop.conversations._draft_retry.stop()  # a draft refused again restarted it
