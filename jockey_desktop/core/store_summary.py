@@ -54,27 +54,41 @@ class StoreSummary:
 
     @property
     def warning(self) -> str | None:
-        """A sentence warning the user about an incomplete store, or None when all is well."""
+        """A sentence warning the user about an incomplete store, or None when all is well.
+
+        Videos being indexed and videos queued for it are named apart: "3 still indexing"
+        for one at work and two waiting their turn promised too early an end."""
         waiting = self.processing + self.queued
         if self.ready == 0 and (waiting or self.failed or self.item_count):
             if waiting:
-                return (f"No videos in “{self.name}” are ready yet ({waiting} still "
-                        "indexing). Answers will be empty until indexing finishes.")
+                return (f"No videos in “{self.name}” are ready yet ({self._waiting_words()})"
+                        ". Answers will be empty until indexing finishes.")
             return f"No videos in “{self.name}” are ready, so Jockey cannot answer from it."
         # Every video left out is named, the failed ones too: "answers only cover the 6
-        # ready" must add up for the user counting the store's videos.
-        parts = []
-        if waiting:
-            parts.append(f"{waiting} {'video is' if waiting == 1 else 'videos are'} still "
-                         "indexing")
-        if self.failed:
-            noun = "video" if self.failed == 1 else "videos"
-            parts.append(f"{self.failed} {noun} could not be indexed" if not waiting
-                         else f"{self.failed} could not be indexed")
+        # ready" must add up for the user counting the store's videos. Only the first part
+        # says "video(s)": "1 video is still indexing, 2 are queued for indexing and 1
+        # could not be indexed".
+        parts: list[str] = []
+        for count, one, many in ((self.processing, "is still indexing", "are still indexing"),
+                                 (self.queued, "is queued for indexing",
+                                  "are queued for indexing"),
+                                 (self.failed, "could not be indexed", "could not be indexed")):
+            if not count:
+                continue
+            noun = ("video " if count == 1 else "videos ") if not parts else ""
+            parts.append(f"{count} {noun}{one if count == 1 else many}")
         if not parts:
             return None
-        return (f"{' and '.join(parts)} in “{self.name}”; answers only cover the "
-                f"{self.ready} ready.")
+        listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+        return f"{listed} in “{self.name}”; answers only cover the {self.ready} ready."
+
+    def _waiting_words(self) -> str:
+        """"3 still indexing", "2 queued for indexing" or "1 indexing, 2 queued"."""
+        if self.processing and self.queued:
+            return f"{self.processing} indexing, {self.queued} queued"
+        if self.queued:
+            return f"{self.queued} queued for indexing"
+        return f"{self.processing} still indexing"
 
 
 def _status_text(item: Any) -> str:

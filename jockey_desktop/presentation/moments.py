@@ -19,7 +19,7 @@ from typing import Any
 from jockey_desktop.core.storage.models import Message
 from jockey_desktop.core.storage.plaintext import markdown_to_plain
 from jockey_desktop.core.timecode import format_time_range, format_timestamp
-from jockey_desktop.presentation.formatting import citation_title
+from jockey_desktop.presentation.formatting import citation_title, unique_citations
 
 #: Citation kinds that never play: a whole image, a whole collection, a time with no video.
 _NOT_VIDEO = frozenset({"image_citation", "collection_citation", "inline_time"})
@@ -81,6 +81,15 @@ def is_playable(citation: Mapping[str, Any]) -> bool:
     collection)."""
     item = citation.get("item_id")
     return isinstance(item, str) and bool(item) and citation.get("kind") not in _NOT_VIDEO
+
+
+def first_playable_chip(citations: Sequence[Mapping[str, Any]]) -> int | None:
+    """The citation index of an answer's first chip that plays (the first entry of its
+    "Play cited moment" menu, what Enter on the answer plays), or None when none does."""
+    for index, _label in unique_citations(citations):
+        if is_playable(citations[index]):
+            return index
+    return None
 
 
 def citation_sentence(text: str, marker_start: object, marker_end: object) -> str:

@@ -34,6 +34,9 @@ CONTEXT_SHORTCUTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("Esc, or ↑ on the first result", "Back to the search field"),
     )),
     ("Transcript", (
+        ("↑ / ↓", "Move between messages"),
+        ("Enter", "Play the answer's first cited moment"),
+        ("Menu key / Shift+F10", "The message's menu (Play cited moment, Copy as Markdown…)"),
         ("Ctrl+C", "Copy the message"),
         ("Esc", "Stop the answer that is arriving"),
         ("Any letter", "Start typing a question (it goes to the question box)"),

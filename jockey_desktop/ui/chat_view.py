@@ -51,7 +51,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
 
 from jockey_desktop.core.storage.models import Message, Role
 from jockey_desktop.presentation.formatting import unique_citations
-from jockey_desktop.presentation.moments import is_playable
+from jockey_desktop.presentation.moments import first_playable_chip, is_playable
 from jockey_desktop.presentation.selections import ask_about
 from jockey_desktop.presentation.status import retry_label, retry_tooltip, status_line
 from jockey_desktop.presentation.text_actions import action_for
@@ -392,6 +392,16 @@ class ChatView(QListView):
             action.triggered.connect(
                 lambda _checked=False, i=index: self._on_citation(message_id, i))
 
+    def play_first_moment(self) -> bool:
+        """Play the current answer's first cited moment (its first chip that plays, the
+        first entry of "Play cited moment"); False when the current row has none."""
+        message = self.message_model.message_at(self.currentIndex().row())
+        index = first_playable_chip(message.citations) if message is not None else None
+        if message is None or index is None:
+            return False
+        self._on_citation(message.id, index)
+        return True
+
     def _add_turn_actions(self, menu: QMenu, message: Message | None) -> None:
         """"Edit and ask…" on a question; "Ask again" and "Continue in a new conversation
         from here" on an answer (what its action line offers)."""
@@ -502,9 +512,10 @@ class ChatView(QListView):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Ctrl+C copies the selected text as plain text (the current message's when none
         is selected), Ctrl+A selects the whole transcript, Shift with the arrows, Home and
-        End extends the selection; typed text goes to the question box (the transcript takes
-        none: after a menu closed or a click here, a typed question would otherwise be
-        lost); everything else as usual."""
+        End extends the selection; Enter on an answer plays its first cited moment (as a
+        click on its first chip: the chips are painted, out of the keyboard's reach); typed
+        text goes to the question box (the transcript takes none: after a menu closed or a
+        click here, a typed question would otherwise be lost); everything else as usual."""
         if event.matches(QKeySequence.StandardKey.Copy):
             if not self.copy_selection():
                 message = self.message_model.message_at(self.currentIndex().row())
@@ -517,6 +528,14 @@ class ChatView(QListView):
             event.accept()
             return
         if self._extend_by_key(event):
+            event.accept()
+            return
+        if (event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() in (Qt.KeyboardModifier.NoModifier,
+                                          Qt.KeyboardModifier.KeypadModifier)):
+            # Taken even on a row with nothing to play: the transcript has no other use
+            # for Enter, and passed on it would reach whatever default button holds it.
+            self.play_first_moment()
             event.accept()
             return
         if is_typed_text(event):

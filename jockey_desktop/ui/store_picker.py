@@ -39,13 +39,13 @@ from PySide6.QtWidgets import (
 )
 
 from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.presentation.store_counts import readiness_label, store_counts_text
 from jockey_desktop.ui.elided_button import ElidedToolButton
 from jockey_desktop.ui.models.store_model import (
     StoreFilterModel,
     StoreIdRole,
     StoreListModel,
     StoreRole,
-    store_counts_text,
 )
 from jockey_desktop.ui.theme import (
     palette_colors,
@@ -57,19 +57,22 @@ from jockey_desktop.ui.theme import (
 
 _Index = QModelIndex | QPersistentModelIndex
 
-READINESS_LABELS = {
-    "ready": "Ready",
-    "indexing": "Indexing",
-    "none ready": "None ready",
-    "empty": "Empty",
-    "unknown": "Not checked",
-}
-
 
 def store_button_text(store: StoreSummary) -> str:
     """The compact control's text: "Name · 12 videos · Ready"."""
     noun = "video" if store.item_count == 1 else "videos"
-    return f"{store.name} · {store.item_count} {noun} · {READINESS_LABELS[store.readiness]}"
+    return f"{store.name} · {store.item_count} {noun} · {readiness_label(store)}"
+
+
+def fitting_counts_text(store: StoreSummary, metrics: QFontMetrics, width: int) -> str:
+    """A store row's counts line for ``width`` pixels: the whole line when it fits, else
+    without the total (the tooltip and the header give it) rather than cutting off the
+    queued and failed; elided only when even that is too long."""
+    counts = store_counts_text(store)
+    if metrics.horizontalAdvance(counts) <= width:
+        return counts
+    return metrics.elidedText(store_counts_text(store, short=True),
+                              Qt.TextElideMode.ElideRight, width)
 
 
 class StoreDelegate(QStyledItemDelegate):
@@ -96,7 +99,7 @@ class StoreDelegate(QStyledItemDelegate):
         rect = opt.rect.adjusted(10, 8, -10, -8)
         fm = QFontMetrics(opt.font)
         line_h = fm.height()
-        tag = READINESS_LABELS[store.readiness]
+        tag = readiness_label(store)
         tag_color = {"ready": colors.success, "indexing": colors.warning,
                      "none ready": colors.error}.get(store.readiness, colors.muted)
         tag_w = fm.horizontalAdvance(tag) + 4
@@ -113,8 +116,7 @@ class StoreDelegate(QStyledItemDelegate):
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
         painter.setFont(opt.font)
         painter.setPen(colors.highlighted_text if selected else colors.muted)
-        counts = fm.elidedText(store_counts_text(store), Qt.TextElideMode.ElideRight,
-                               rect.width())
+        counts = fitting_counts_text(store, fm, rect.width())
         painter.drawText(QRect(rect.left(), rect.top() + line_h + 2, rect.width(), line_h),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, counts)
         painter.restore()

@@ -120,6 +120,12 @@ QFrame#NoticeBanner {
 }
 QFrame#NoticeBanner QLabel { color: %(warn_fg)s; }
 QListView { border: none; }
+/* The player dock's title as a header (it was plain text against the dock's edge): bold
+   (a style sheet's font is not passed on to the player inside), in line with the player's
+   content (Fusion adds 4 px to the padding) and off the top; text-align is what makes Qt
+   apply the padding at all. The pop-out and close buttons stay Qt's own. */
+QDockWidget#playerDock { font-weight: 600; }
+QDockWidget#playerDock::title { text-align: left; padding: 7px 4px 5px 4px; }
 QLineEdit { padding: 4px 6px; border-radius: 4px; border: 1px solid palette(mid); }
 QLineEdit:focus { border: 1px solid palette(highlight); }
 """

@@ -579,3 +579,27 @@ def test_the_keyboards_menu_plays_each_cited_moment_of_the_current_answer(
         play.actions()[1].trigger()
     message, citation = blocker.args
     assert message.id == 2 and citation["title"] == "Lecture 4"
+
+
+def test_enter_on_an_answer_plays_its_first_cited_moment(qtbot: Any, view: ChatView) -> None:
+    """The chips are painted, out of the keyboard's reach: Enter on the current answer plays
+    what a click on its first chip plays; on a question, or an answer whose only citation
+    does not play, it does nothing (and types nothing into the question box)."""
+    web_only = make_message(3, Role.ASSISTANT, "See the page [1].",
+                            citations=[{"title": "A web page", "url": "https://example.com"}])
+    view.set_messages([make_message(1, Role.USER, "Where?"), answer_with_citations(2),
+                       web_only])
+    settle(qtbot, view)
+    view.setCurrentIndex(view.index_for(2))
+    for key, modifier in ((Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier),
+                          (Qt.Key.Key_Enter, Qt.KeyboardModifier.KeypadModifier)):
+        with qtbot.waitSignal(view.sig_citation_activated, timeout=5_000) as blocker:
+            qtbot.keyClick(view, key, modifier)
+        message, citation = blocker.args
+        assert message.id == 2
+        assert (citation["title"], citation["start_sec"]) == ("Intro to ML", 83)
+    for quiet in (1, 3):
+        view.setCurrentIndex(view.index_for(quiet))
+        with qtbot.assertNotEmitted(view.sig_citation_activated), \
+                qtbot.assertNotEmitted(view.sig_text_typed):
+            qtbot.keyClick(view, Qt.Key.Key_Return)

@@ -98,7 +98,7 @@ def test_accessible_text_reads_an_answer_as_words_and_names_its_chips() -> None:
                    {"item_id": "b", "title": "Demo", "start_sec": 60, "end_sec": 90}])])
     text = model.data(model.index(0, 0), Qt.ItemDataRole.AccessibleTextRole)
     assert text == ("Jockey: Two themes: Live demos Battery 2 cited moments: "
-                    "Intro · 00:05–00:09; Demo · 01:00–01:30")
+                    "Intro · 00:05–00:09; Demo · 01:00–01:30 (Enter plays the first)")
 
 
 def test_a_new_version_takes_its_questions_row_and_the_others_stay_held(qtbot: Any) -> None:

@@ -14,7 +14,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from jockey_desktop.core.moments_export import MomentFormat
 from jockey_desktop.core.storage.models import Role
 from jockey_desktop.presentation.moments import answer_moments
-from tests.helpers.app import Started, ask_and_wait, new_conversation, wait_for_store
+from tests.helpers.app import (
+    Started,
+    ask_and_wait,
+    new_conversation,
+    turn_done,
+    wait_for_store,
+)
 from tests.helpers.media import player_marks
 from tests.helpers.views import row_layout, settle
 
@@ -59,6 +65,32 @@ def test_a_chip_click_plays_its_moment_in_the_dock(qtbot: Any, start: Started) -
     qtbot.waitUntil(lambda: _playing_near(desktop, moments[1].start), timeout=10_000)
     sandbox = desktop.connection.sandbox()
     assert sandbox is not None and sandbox.media_requests_with_key == 0
+
+
+def test_enter_on_an_answer_plays_its_first_moment_and_enter_in_the_question_box_sends(
+        qtbot: Any, start: Started) -> None:
+    """The keyboard's way to a chip: Enter on the answer (moved to with the arrows) plays
+    its first moment in the dock, as a click on that chip does; the question box's Enter
+    still sends."""
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    conversation_id = ask_and_wait(qtbot, desktop)
+    view = desktop.window.chat_pane.chat_view
+    answer = [m for m in view.message_model.messages() if m.role == Role.ASSISTANT][-1]
+    view.setFocus()
+    view.setCurrentIndex(view.index_for(answer.id))
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    moments = answer_moments(answer)
+    qtbot.waitUntil(lambda: _playing_near(desktop, moments[0].start), timeout=10_000)
+    feature = desktop.player
+    assert feature.dock is not None and feature.dock.isVisible()
+    assert feature.controller.current_index() == 0
+    composer = desktop.window.chat_pane.composer
+    composer.edit.setFocus()
+    composer.set_text("And the second one?")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(turn_done(desktop, conversation_id, 2), timeout=15_000)
+    assert composer.text() == ""
 
 
 def test_moments_export_from_the_menu_and_the_transcript(

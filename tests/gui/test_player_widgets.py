@@ -206,3 +206,52 @@ def test_the_control_icons_grow_with_the_font_and_stay_sharp(qtbot: Any) -> None
     assert panel.next_button.iconSize().width() == side
     # Drawn at twice that size: a 2× screen needs no upscaled (blurry) pixmap.
     assert max(s.width() for s in panel.play_button.icon().availableSizes()) >= 2 * side
+
+
+@pytest.mark.qt_log_ignore(*PLAYER_LOG_IGNORE, r"This plugin does not support")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_player_docks_title_is_a_header_and_its_buttons_still_work(
+    qtbot: Any, qapp: Any, scheme: str
+) -> None:
+    """The dock's title was plain text against its edge: it is bold, stands off the top and
+    starts where the player's content does, and the player's own text stays as it was; the
+    pop-out and close buttons still work."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel, QMainWindow
+
+    from jockey_desktop.ui.player.dock import PlayerDock
+    from jockey_desktop.ui.player.engine import PlaybackEngine
+    from jockey_desktop.ui.player.panel import PlayerPanel
+
+    with themed(qapp, scheme):
+        window = QMainWindow()
+        qtbot.addWidget(window)
+        window.setCentralWidget(QLabel("chat"))
+        panel = PlayerPanel(PlaybackEngine())
+        dock = PlayerDock(window)
+        dock.setWidget(panel)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        window.resize(1000, 600)
+        window.show()
+        qtbot.waitExposed(window)
+        assert dock.font().weight() >= 600
+        assert panel.count_label.font().weight() == qapp.font().weight()
+        float_button = dock.findChild(QAbstractButton, "qt_dockwidget_floatbutton")
+        close_button = dock.findChild(QAbstractButton, "qt_dockwidget_closebutton")
+        assert float_button is not None and close_button is not None
+        # Where "Player" is drawn: the title band, left of the buttons.
+        content = panel.mapTo(dock, QPoint(panel.layout().contentsMargins().left(), 0))
+        band = dock.grab().toImage().copy(0, 0, float_button.x(), content.y())
+        ink = [(x, y) for x in range(band.width()) for y in range(band.height())
+               if abs(band.pixelColor(x, y).lightness()
+                      - dock.palette().window().color().lightness()) > 80]
+        assert ink, "the title is drawn"
+        left, top = min(x for x, _y in ink), min(y for _x, y in ink)
+        assert content.x() <= left <= content.x() + 2  # in line with the player's content
+        assert top >= 8  # off the top edge, as the app's other headers are
+        qtbot.mouseClick(float_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(dock.isFloating, timeout=5_000)
+        qtbot.mouseClick(float_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dock.isFloating(), timeout=5_000)
+        with qtbot.waitSignal(dock.sig_closed, timeout=5_000):
+            qtbot.mouseClick(close_button, Qt.MouseButton.LeftButton)
+        assert not dock.isVisible()

@@ -6,11 +6,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.presentation.store_counts import store_counts_text
 from jockey_desktop.ui.models.store_model import (
     StoreFilterModel,
     StoreListModel,
     StoreRole,
-    store_counts_text,
 )
 from jockey_desktop.ui.store_picker import StorePicker, store_button_text
 
@@ -37,7 +37,7 @@ def test_store_models(qtmodeltester) -> None:
     proxy.set_filter_text("")
     assert proxy.rowCount() == 3
     assert model.row_for_store("ks_c") == 2 and model.row_for_store("nope") is None
-    assert store_counts_text(STORES[1]) == "5 videos · 3 ready · 2 processing"
+    assert store_counts_text(STORES[1]) == "5 videos · 3 ready · 2 indexing"
     assert store_counts_text(STORES[2]) == "2 videos · 0 ready · 2 failed"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from jockey_desktop.core.store_summary import StoreSummary
-from jockey_desktop.ui.models.store_model import store_counts_text
+from jockey_desktop.presentation.store_counts import store_counts_text
 from jockey_desktop.ui.stores.stores_view import StoresView
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")

@@ -113,3 +113,31 @@ def test_a_failed_upload_selected_says_why_in_full(qtbot: Any) -> None:
     assert view.message_label.text() == why
     view.uploads.select_ids([2])
     assert view.message_label.text() == ""
+
+
+def test_a_store_says_how_many_videos_index_and_how_many_wait(qtbot: Any) -> None:
+    """One video at work and two waiting their turn read "1 indexing · 2 queued" in the
+    header, the warning, the row's tooltip and a narrow row, never "3 processing"."""
+    from PySide6.QtCore import Qt
+
+    from jockey_desktop.ui.store_picker import fitting_counts_text
+
+    store = StoreSummary("ks_l", "Lectures", "", 13, ready=9, processing=1, queued=2,
+                         failed=1, counted=True)
+    view = StoresView()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_stores([store])
+    assert view.counts_label.text() == ("13 videos · 9 ready · 1 indexing · 2 queued · "
+                                        "1 failed · Indexing")
+    assert view.warning_label.text().startswith(
+        "1 video is still indexing, 2 are queued for indexing and 1 could not be indexed")
+    index = view.store_model.index(0, 0)
+    assert "1 indexing · 2 queued" in index.data(Qt.ItemDataRole.ToolTipRole)
+    assert "1 indexing · 2 queued" in index.data(Qt.ItemDataRole.AccessibleTextRole)
+    metrics = view.store_list.fontMetrics()
+    narrow = metrics.horizontalAdvance("9 ready · 1 indexing · 2 queued · 1 failed") + 2
+    assert fitting_counts_text(store, metrics, narrow) == ("9 ready · 1 indexing · 2 queued · "
+                                                           "1 failed")
+    assert fitting_counts_text(store, metrics, 2000).startswith("13 videos · ")

@@ -113,3 +113,17 @@ def test_a_start_without_an_end_plays_on_from_the_start() -> None:
         (75.0, None, "From 01:15"), (0.0, None, "Whole video")]
     assert moment_of(moments, citations[0]) == 0
     assert export_moments_of(moments) == []  # no range to cut
+
+
+def test_the_first_chip_that_plays_is_the_one_enter_plays() -> None:
+    """Enter on an answer plays the first entry of its "Play cited moment" menu: chips in
+    order of first appearance, skipping those that are no video (an image, a web page)."""
+    from jockey_desktop.presentation.moments import first_playable_chip
+
+    image = {"item_id": "img", "kind": "image_citation", "title": "Poster"}
+    video = {"item_id": "v", "kind": "vref", "title": "Talk", "start_sec": 5, "end_sec": 9}
+    other = {"item_id": "w", "kind": "vref", "title": "Demo", "start_sec": 1, "end_sec": 2}
+    assert first_playable_chip([image, video, other, video]) == 1
+    assert first_playable_chip([other, video]) == 0
+    assert first_playable_chip([image, {"title": "A web page"}]) is None
+    assert first_playable_chip([]) is None

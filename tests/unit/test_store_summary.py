@@ -111,3 +111,26 @@ def test_summarize_every_sandbox_store_over_loopback(sandbox) -> None:
         assert counted == summary.item_count
         assert summary.readiness in ("ready", "indexing", "none ready")
     assert any(s.readiness == "ready" for s in summaries)
+
+
+def test_warning_tells_videos_indexing_from_videos_queued() -> None:
+    """"3 still indexing" for one at work and two waiting their turn promised too early an
+    end: the two are named apart, with the failed ones after them."""
+    summary = StoreSummary("a", "A", item_count=10, ready=6, processing=1, queued=2, failed=1)
+    assert summary.warning == ("1 video is still indexing, 2 are queued for indexing and 1 "
+                               "could not be indexed in “A”; answers only cover the 6 ready.")
+    queued = StoreSummary("a", "A", item_count=5, ready=3, queued=2)
+    assert queued.warning == ("2 videos are queued for indexing in “A”; answers only cover "
+                              "the 3 ready.")
+
+
+def test_a_store_with_none_ready_says_how_many_index_and_how_many_wait() -> None:
+    both = StoreSummary("a", "A", item_count=3, processing=1, queued=2)
+    assert both.warning == ("No videos in “A” are ready yet (1 indexing, 2 queued). Answers "
+                            "will be empty until indexing finishes.")
+    waiting = StoreSummary("a", "A", item_count=2, queued=2)
+    assert waiting.warning == ("No videos in “A” are ready yet (2 queued for indexing). "
+                               "Answers will be empty until indexing finishes.")
+    indexing = StoreSummary("a", "A", item_count=2, processing=2)
+    assert indexing.warning == ("No videos in “A” are ready yet (2 still indexing). Answers "
+                                "will be empty until indexing finishes.")

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
 )
 
 from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.presentation.store_counts import store_counts_text
 from jockey_desktop.ui.theme import plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -22,18 +23,6 @@ _Index = QModelIndex | QPersistentModelIndex
 StoreRole = Qt.ItemDataRole.UserRole + 1
 #: The store id (str) of a row.
 StoreIdRole = Qt.ItemDataRole.UserRole + 2
-
-
-def store_counts_text(store: StoreSummary) -> str:
-    """"12 videos · 10 ready · 2 processing · 1 failed" (zero counts other than ready left out)."""
-    noun = "video" if store.item_count == 1 else "videos"
-    parts = [f"{store.item_count} {noun}", f"{store.ready} ready"]
-    waiting = store.processing + store.queued
-    if waiting:
-        parts.append(f"{waiting} processing")
-    if store.failed:
-        parts.append(f"{store.failed} failed")
-    return " · ".join(parts)
 
 
 class StoreListModel(QAbstractListModel):

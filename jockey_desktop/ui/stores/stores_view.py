@@ -331,7 +331,7 @@ class StoresView(QWidget):
         top.addWidget(left)
         top.addWidget(right)
         top.setStretchFactor(1, 1)
-        # Room for a store row's counts ("8 videos · 6 ready · 1 processing · 1 failed").
+        # Room for a store row's counts ("8 videos · 6 ready · 1 indexing · 1 failed").
         top.setSizes([300, 620])
         top.setChildrenCollapsible(False)
 
@@ -701,14 +701,13 @@ class StoresView(QWidget):
             self.collections_model.set_rows([])
             self._update_buttons()
             return
-        from jockey_desktop.ui.models.store_model import store_counts_text
-        from jockey_desktop.ui.store_picker import READINESS_LABELS
+        from jockey_desktop.presentation.store_counts import readiness_label, store_counts_text
 
         self.name_label.setText(store.name)
         self.description_label.setText(store.description)
         self.description_label.setVisible(bool(store.description))
         self.counts_label.setText(f"{store_counts_text(store)} · "
-                                  f"{READINESS_LABELS[store.readiness]}")
+                                  f"{readiness_label(store)}")
         warning = store.warning
         self.warning_label.setText(warning or "")
         self.warning_label.setVisible(bool(warning))
