@@ -583,17 +583,25 @@ class ChatPane(QWidget):
         if conversation is not None:
             view = self.chat_view
             if view.message_model.rowCount() or view.has_older():
-                self._starters_store = None
-                self.stack.setCurrentWidget(view)
+                self._leave_starters(view)
                 return
             store = (conversation.store_id, conversation.store_name or conversation.store_id)
         elif self._picked is not None:
             store = self._picked
         else:
-            self._starters_store = None
-            self.stack.setCurrentWidget(self.empty_label)
+            self._leave_starters(self.empty_label)
             return
         self._show_starters(*store)
+
+    def _leave_starters(self, page: QWidget) -> None:
+        """Show ``page`` instead of the starter questions. A focus left on them (a starter
+        just clicked or pressed) goes to the question box, where the follow-up is typed;
+        Qt would hand it to the next page (the transcript)."""
+        self._starters_store = None
+        starters, focus = self._starters, self.window().focusWidget()
+        if starters is not None and focus is not None and starters.isAncestorOf(focus):
+            self.composer.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.stack.setCurrentWidget(page)
 
     def _show_starters(self, store_id: str, store_name: str) -> None:
         page = self.starters

@@ -178,3 +178,24 @@ def test_a_clicked_starter_leaves_the_focus_in_the_question_box(
     # in the same process can take away for a moment.
     assert window.focusWidget() is pane.composer.edit
     qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=10_000)
+
+
+def test_a_focus_left_on_the_starters_goes_to_the_question_box_when_they_give_way(
+    qtbot: Any, start: Started
+) -> None:
+    # The page of starters goes when the conversation's first question is on screen. A focus
+    # still on one of them (however it got there) went to the transcript, Qt's next page.
+    desktop = start()
+    window = desktop.window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    wait_for_store(qtbot, desktop)
+    conversation_id = new_conversation(qtbot, desktop)
+    pane = window.chat_pane
+    qtbot.waitUntil(pane.starters_shown, timeout=5_000)
+    pane.starters.buttons[0].setFocus()
+    assert window.focusWidget() is pane.starters.buttons[0]
+    assert desktop.chat.send(conversation_id, "What is in these videos?") is None
+    qtbot.waitUntil(lambda: not pane.starters_shown(), timeout=5_000)
+    assert window.focusWidget() is pane.composer.edit
+    qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=10_000)
