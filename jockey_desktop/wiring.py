@@ -60,6 +60,8 @@ def wire_conversation(desktop: JockeyDesktop) -> None:
     ws.sig_refused.connect(pane.show_refusal)
     ws.sig_unsent_restored.connect(pane.set_composer_text)
     ws.sig_retry_refused.connect(pane.show_reason)
+    ws.sig_store_gone.connect(pane.show_store_gone)
+    ws.sig_pick_store_requested.connect(picker.show_popup)
     ws.sig_message.connect(w.show_message)
     ws.sig_damaged.connect(w.show_damaged_notice)
     sidebar.sig_conversation_selected.connect(ws.open)

@@ -69,6 +69,9 @@ class StoresController(QObject):
         # True from refresh() until the list itself arrives (or fails): the stores of the
         # previous refresh are not the answer to this one.
         self._listing = False
+        # The last completed listing, with the client in use, succeeded: a store not in it
+        # is known to be gone (not merely unlisted because the list is loading or failed).
+        self._listed = False
         self._handles: list[Handle] = []
         # One recount per store at a time; a change meanwhile asks for one more after it.
         self._recounting: set[str] = set()
@@ -78,6 +81,7 @@ class StoresController(QObject):
     def set_client(self, client: FullApiClient | None) -> None:
         """Use another client (key or server changed) and reload the list with it."""
         self._client = client
+        self._listed = False
         if client is not None:
             self.refresh()
 
@@ -127,6 +131,11 @@ class StoresController(QObject):
         """One store of the last refresh, by id."""
         return next((s for s in self._stores if s.id == store_id), None)
 
+    def is_gone(self, store_id: str) -> bool:
+        """True when the server's list of stores, read successfully with the client in use,
+        does not have this store: it was deleted (or belongs to another server)."""
+        return self._listed and self.store(store_id) is None
+
     def last_store_id(self) -> str | None:
         """The store chosen last time (from AppSettings)."""
         return self._settings.last_store_id if self._settings is not None else None
@@ -153,6 +162,7 @@ class StoresController(QObject):
         self._outstanding = 0
         self._listing = False
         if self._client is None:
+            self._listed = False
             self.sig_stores_failed.emit(NO_CLIENT_TEXT)
             return
         self._listing = True
@@ -166,6 +176,7 @@ class StoresController(QObject):
         generation = self._generation
         self._stores = [_initial_summary(s) for s in stores]
         self._listing = False
+        self._listed = True
         # Set before the preliminary list goes out, so its listeners see it is not final.
         self._outstanding = len(stores)
         self.sig_stores_loaded.emit(list(self._stores))
@@ -183,6 +194,7 @@ class StoresController(QObject):
 
     def _on_list_failed(self, error: BaseException) -> None:
         self._listing = False
+        self._listed = False
         info = describe_error(error)
         log.warning("listing knowledge stores failed: %s", info.code)
         # Only the reason: the store picker puts its own "Could not load knowledge stores"
