@@ -216,18 +216,20 @@ class SettingsController(QObject):
         # load started before a save could otherwise finish after it and report the old state
         # ("No API key is set") over the new one.
         self._key_ops: deque[tuple[Callable[..., Any], tuple[Any, ...],
-                                   Callable[[Any], None]]] = deque()
+                                   Callable[[Any], None],
+                                   Callable[[BaseException], None] | None]] = deque()
         self._key_op_running = False
 
     def _queue_key_op(self, fn: Callable[..., Any], *args: Any,
-                      on_success: Callable[[Any], None]) -> None:
-        self._key_ops.append((fn, args, on_success))
+                      on_success: Callable[[Any], None],
+                      on_failure: Callable[[BaseException], None] | None = None) -> None:
+        self._key_ops.append((fn, args, on_success, on_failure))
         self._next_key_op()
 
     def _next_key_op(self) -> None:
         if self._key_op_running or not self._key_ops:
             return
-        fn, args, on_success = self._key_ops.popleft()
+        fn, args, on_success, on_failure = self._key_ops.popleft()
         self._key_op_running = True
 
         def succeeded(result: object) -> None:
@@ -241,6 +243,8 @@ class SettingsController(QObject):
             self._key_op_running = False
             try:
                 self._on_failed(error)
+                if on_failure is not None:
+                    on_failure(error)
             finally:
                 self._next_key_op()
 
@@ -338,8 +342,13 @@ class SettingsController(QObject):
             self._on_saved(result)
             self.sig_key_checked.emit(verdict, sentence)
 
+        def not_saved(error: BaseException) -> None:
+            # The dialog waits for a verdict: "Checking…" must not stay forever.
+            self.sig_key_checked.emit(KeyVerdict.NOT_SAVED,
+                                      f"The key could not be saved: {error}")
+
         self._pending_key = key
-        self._queue_key_op(_save, key, on_success=saved)
+        self._queue_key_op(_save, key, on_success=saved, on_failure=not_saved)
 
     def _on_loaded(self, result: tuple[str | None, str, bool, str | None]) -> None:
         key, where, unreadable, problem = result

@@ -47,6 +47,8 @@ class KeyVerdict(Enum):
     REFUSED = "refused"
     #: The server could not say (down, failing, another address…): saved, the reason told.
     UNCHECKED = "unchecked"
+    #: The key store failed while saving it: nothing saved, the field keeps it.
+    NOT_SAVED = "not_saved"
 
 
 #: Said in the dialog while the server is asked about a key about to be saved.

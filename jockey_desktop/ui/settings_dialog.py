@@ -190,15 +190,16 @@ class SettingsDialog(QDialog):
 
     def set_key_check_result(self, verdict: object, text: str) -> None:
         """What became of the key handed over with ``sig_save_key``: accepted and saved (the
-        field empties; OK pressed meanwhile closes the dialog now), refused (nothing saved:
-        the field keeps it, selected, to correct), or saved without a verdict (the reason)."""
+        field empties; OK pressed meanwhile closes the dialog now), refused or not saved
+        (the field keeps it, selected, to correct), or saved without a verdict (the
+        reason)."""
         if not self._checking:
             return  # closed meanwhile: the check was cancelled
         self._checking = False
         close = self._close_when_checked
         self._close_when_checked = False
         self.key_field.setReadOnly(False)
-        if verdict is KeyVerdict.REFUSED:
+        if verdict in (KeyVerdict.REFUSED, KeyVerdict.NOT_SAVED):
             self._show_result(False, text)
             self._update_buttons()
             self.key_field.setFocus(Qt.FocusReason.OtherFocusReason)

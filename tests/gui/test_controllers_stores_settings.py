@@ -258,3 +258,31 @@ def test_malformed_keys_are_refused_on_save_and_on_test(
     with qtbot.waitSignal(settings.sig_test_result) as result:
         settings.test_connection(pasted, "http://127.0.0.1:9/v1.3")
     assert result.args[0] is False and result.args[1].startswith(expected)
+
+
+def test_a_checked_key_the_key_store_cannot_take_gets_a_verdict_not_a_lasting_checking(
+    qtbot: Any, runner: TaskRunner, sandbox: Any
+) -> None:
+    """The dialog says "Checking…" until a verdict: a key store failing on the save must
+    give one (nothing saved), or the dialog waited forever."""
+    from jockey_desktop.presentation.connection import KeyVerdict
+
+    class BrokenStore:
+        def get(self) -> str | None:
+            return None
+
+        def set(self, key: str) -> Any:
+            raise OSError("the credential store went away")
+
+        def delete(self) -> None:
+            pass
+
+        def location(self) -> Any:
+            return "NONE"
+
+    settings = SettingsController(BrokenStore(), runner)
+    with qtbot.waitSignal(settings.sig_key_checked, timeout=10_000) as verdict:
+        settings.check_and_save_key("sandbox", sandbox.base_url)
+    assert verdict.args[0] is KeyVerdict.NOT_SAVED
+    assert verdict.args[1] == "The key could not be saved: the credential store went away"
+    assert not settings.has_key
