@@ -132,5 +132,6 @@ def wire_stores(desktop: JockeyDesktop) -> None:
     stores.sig_stores_loaded.connect(picker.set_stores)
     stores.sig_stores_loaded.connect(desktop.workspace.on_stores_loaded)
     stores.sig_stores_failed.connect(picker.set_error)
+    stores.sig_key_refused.connect(w.set_saved_key_refused)
     if desktop.guard is not None:
         desktop.guard.sig_activate_requested.connect(w.bring_to_front)

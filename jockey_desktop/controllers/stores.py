@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from jockey_desktop.core.errors import NO_CLIENT_TEXT, describe_error
+from jockey_desktop.core.errors import NO_CLIENT_TEXT, ErrorCode, describe_error
 from jockey_desktop.core.ports import FullApiClient, Handle, Runner, StoreApiClient
 from jockey_desktop.core.store_summary import StoreSummary, summarize_store
 from jockey_desktop.settings import AppSettings
@@ -51,6 +51,9 @@ class StoresController(QObject):
     sig_stores_loaded = Signal(object)  # list[StoreSummary]
     sig_stores_failed = Signal(str)
     sig_loading = Signal()
+    #: Whether the server refused the key in use for the list (True), or listed the stores
+    #: after such a refusal (False): the settings dialog says so next to the key field.
+    sig_key_refused = Signal(bool)
 
     def __init__(
         self,
@@ -72,6 +75,7 @@ class StoresController(QObject):
         # The last completed listing, with the client in use, succeeded: a store not in it
         # is known to be gone (not merely unlisted because the list is loading or failed).
         self._listed = False
+        self._key_refused = False
         self._handles: list[Handle] = []
         # One recount per store at a time; a change meanwhile asks for one more after it.
         self._recounting: set[str] = set()
@@ -82,6 +86,7 @@ class StoresController(QObject):
         """Use another client (key or server changed) and reload the list with it."""
         self._client = client
         self._listed = False
+        self._tell_key_refused(False)  # another key (or none): not refused so far
         if client is not None:
             self.refresh()
 
@@ -177,6 +182,7 @@ class StoresController(QObject):
         self._stores = [_initial_summary(s) for s in stores]
         self._listing = False
         self._listed = True
+        self._tell_key_refused(False)
         # Set before the preliminary list goes out, so its listeners see it is not final.
         self._outstanding = len(stores)
         self.sig_stores_loaded.emit(list(self._stores))
@@ -197,9 +203,15 @@ class StoresController(QObject):
         self._listed = False
         info = describe_error(error)
         log.warning("listing knowledge stores failed: %s", info.code)
+        self._tell_key_refused(info.code is ErrorCode.AUTH)
         # Only the reason: the store picker puts its own "Could not load knowledge stores"
         # in front, and two leads read as a stutter.
         self.sig_stores_failed.emit(info.message)
+
+    def _tell_key_refused(self, refused: bool) -> None:
+        if refused != self._key_refused:
+            self._key_refused = refused
+            self.sig_key_refused.emit(refused)
 
     def _summary_failed(self, generation: int, store_id: str, error: BaseException) -> None:
         self._summary_arrived(generation, store_id, None, error)

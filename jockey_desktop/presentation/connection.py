@@ -55,6 +55,11 @@ class KeyVerdict(Enum):
 KEY_CHECKING_TEXT = "Checking this key with the server…"
 
 
+#: Said next to the key field while the server refuses the key in use (revoked, regenerated).
+SAVED_KEY_REFUSED_TEXT = ("The server refuses the saved key (it may have been revoked or "
+                          "regenerated). Paste a valid key above and choose Replace key.")
+
+
 def key_accepted_text(store_count: int) -> str:
     """The dialog's line once the server accepted a key and it was saved (the line below it
     says where: the keychain, or memory for this run)."""

@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         # What the settings dialog shows, kept until it is built.
         self._key_state: tuple[str, bool] | None = None
         self._settings_values: tuple[str | None, bool, str | None] | None = None
+        self._saved_key_refused = False
         self._restored_sizes: list[int] | None = None
         self._shortcuts_dialog: ShortcutsDialog | None = None
         #: The data folder and the log folder (Help → Open …), set by the composition root.
@@ -709,6 +710,7 @@ class MainWindow(QMainWindow):
                 self.set_key_state(*self._key_state)
             if self._settings_values is not None:
                 self.set_settings_values(*self._settings_values)
+            dialog.set_saved_key_refused(self._saved_key_refused)
         return self._settings_dialog
 
     @Slot()
@@ -741,6 +743,14 @@ class MainWindow(QMainWindow):
     def set_test_result(self, ok: bool, text: str) -> None:
         """The outcome of the dialog's "Test connection"."""
         self.settings_dialog.set_test_result(ok, text)
+
+    @Slot(bool)
+    def set_saved_key_refused(self, refused: bool) -> None:
+        """The server refuses the key in use (True) or took it again (False): the settings
+        dialog says so by the key field, where "open Settings to replace it" leads."""
+        self._saved_key_refused = refused
+        if self._settings_dialog is not None:
+            self._settings_dialog.set_saved_key_refused(refused)
 
     @Slot(object, str)
     def set_key_check_result(self, verdict: object, text: str) -> None:

@@ -28,7 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from jockey_desktop.core.api.urls import base_url_problem
-from jockey_desktop.presentation.connection import KEY_CHECKING_TEXT, KeyVerdict
+from jockey_desktop.presentation.connection import (
+    KEY_CHECKING_TEXT,
+    SAVED_KEY_REFUSED_TEXT,
+    KeyVerdict,
+)
 from jockey_desktop.ui.theme import repolish
 
 DEFAULT_BASE_URL_HINT = "https://api.twelvelabs.io/v1.3"
@@ -213,6 +217,20 @@ class SettingsDialog(QDialog):
         if accepted and close:
             self._on_apply()
             self.accept()
+
+    def set_saved_key_refused(self, refused: bool) -> None:
+        """The server refuses the key in use: said by the key field (the main window's
+        notice sends the user here); taken back once a key works again."""
+        if self._checking:
+            return  # the verdict on the key being checked says more
+        shown = self.test_result_label.isVisible() and self.test_result_label.text().endswith(
+            SAVED_KEY_REFUSED_TEXT)
+        if refused and not shown:
+            self._show_result(False, SAVED_KEY_REFUSED_TEXT)
+        elif not refused and shown:
+            self.test_result_label.clear()
+            self.test_result_label.hide()
+            self._refit()
 
     def is_checking_key(self) -> bool:
         """True while a key handed over waits for the server's verdict."""

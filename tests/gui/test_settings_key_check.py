@@ -105,14 +105,12 @@ def test_closing_while_the_key_is_checked_saves_nothing(
     qtbot: Any, start: Started, sandbox: Any, memory_keyring: Any
 ) -> None:
     desktop, dialog = _settings_on(qtbot, start, sandbox)
-    slow = sandbox.faults.add(Fault.latency(0.5, path="/knowledge-stores", method="GET"))
     _save(qtbot, dialog, GOOD_KEY)
-    dialog.reject()
+    dialog.reject()  # before the server's answer can have been delivered
     assert not dialog.isVisible() and dialog.key_field.text() == ""
-    # The server has answered (the worker is done) and its answer was dropped.
-    qtbot.waitUntil(lambda: slow.fired == 1
+    # Every job done or dropped: the check (and no save after it).
+    qtbot.waitUntil(lambda: desktop.runner.pending_count == 0
                     and desktop.runner.pool.activeThreadCount() == 0, timeout=10_000)
-    qtbot.waitUntil(lambda: desktop.runner.pending_count == 0, timeout=5_000)
     assert memory_keyring.store == {}
     assert desktop.chat.client() is None
 
@@ -171,3 +169,31 @@ def test_a_locked_keychain_on_save_is_said_in_the_dialog(
         assert desktop.connection.uses_key(GOOD_KEY)
     finally:
         keyring.set_keyring(previous)
+
+
+def test_settings_opened_from_a_refused_saved_key_says_so_by_the_key_field(
+    qtbot: Any, start: Started, sandbox: Any, memory_keyring: Any
+) -> None:
+    """The key saved earlier is refused now (revoked): the main window's notice says "open
+    Settings to replace it", and Settings itself says why it was opened."""
+    from jockey_desktop.core.secrets import ApiKeyStore
+
+    ApiKeyStore().set(WRONG_KEY)
+    desktop = start(sandbox=False, api_base=sandbox.base_url)
+    window = desktop.window
+    qtbot.waitUntil(lambda: "rejected" in window.store_picker.warning_label.text(),
+                    timeout=10_000)
+    dialog = window.open_settings()
+    assert _result(dialog).startswith("✗ The server refuses the saved key")
+    assert dialog.key_field.text() == ""  # the saved key is never shown
+
+    _save(qtbot, dialog, GOOD_KEY)
+    qtbot.waitUntil(lambda: _result(dialog).startswith("✓"), timeout=10_000)
+    wait_for_store(qtbot, desktop)
+    assert _result(dialog).startswith("✓ The server accepted this key")
+
+    desktop.connection.remove_key()
+    qtbot.waitUntil(lambda: desktop.chat.client() is None, timeout=5_000)
+    dialog.reject()
+    window.open_settings()
+    assert "refuses the saved key" not in _result(dialog)
