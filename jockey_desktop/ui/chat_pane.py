@@ -525,6 +525,7 @@ class ChatPane(QWidget):
             if self._gone_reason and self.composer.reason() == self._gone_reason:
                 self.composer.show_reason("")
             self._gone_reason = ""
+        self.store_label.setText(self._store_label_text(conversation))
         self._update_page()
 
     @Slot(str)
@@ -766,7 +767,7 @@ class ChatPane(QWidget):
     def _update_header(self, conversation: Conversation, messages: list[Message]) -> None:
         self.title_label.setText(conversation.title or "New conversation")
         self.title_label.setToolTip(plain_tooltip(conversation.title))
-        self.store_label.setText(conversation.store_name or conversation.store_id)
+        self.store_label.setText(self._store_label_text(conversation))
         self.store_label.setToolTip(plain_tooltip(f"Knowledge store: {conversation.store_id}"))
         state = session_state(conversation, messages)
         self.session_label.setText(state.value)
@@ -778,6 +779,12 @@ class ChatPane(QWidget):
             self.origin_link.setText(ORIGIN_LINK_TEXT)
         self.origin_link.setVisible(conversation.origin_conversation_id is not None)
         self.sig_title_changed.emit(conversation.title)
+
+    def _store_label_text(self, conversation: Conversation) -> str:
+        """The header's store: its name, and that it is gone when the server lost it."""
+        name = conversation.store_name or conversation.store_id
+        return (f"{name} (no longer on the server)" if conversation.store_id
+                in self._gone_stores else name)
 
     # -- forks ----------------------------------------------------------------------------------
     def _build_origin_link(self) -> QPushButton:

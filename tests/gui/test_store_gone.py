@@ -70,6 +70,7 @@ def test_continue_from_an_answer_waits_for_another_store_and_moves_there_with_it
     assert f"“{gone.name}” {GONE}" in reason and "Pick another store" in reason
     assert pane.starters_shown() and not pane.starters.is_answerable()
     assert GONE in pane.starters.intro.text()
+    assert pane.store_label.text() == f"{gone.name} (no longer on the server)"
 
     # A question typed meanwhile is not sent to the store that is gone: it stays.
     ask_via_composer(desktop, "And which one is the most surprising?")
@@ -88,6 +89,7 @@ def test_continue_from_an_answer_waits_for_another_store_and_moves_there_with_it
     assert pane.origin_link.isVisible()
     assert pane.composer.text() == "And which one is the most surprising?"
     assert pane.composer.reason() == "" and pane.starters.is_answerable()
+    assert pane.store_label.text() == other.name
     qtbot.waitUntil(lambda: desktop.repo.get_conversation(waiting.id) is None, timeout=5_000)
 
     pane.composer.submit()
