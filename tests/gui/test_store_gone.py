@@ -144,6 +144,7 @@ def test_a_store_deleted_elsewhere_is_learnt_from_the_question_that_fails_on_it(
     qtbot.waitUntil(turn_done(desktop, origin_id, 3), timeout=15_000)
     failed = desktop.repo.list_messages(origin_id)[-1]
     assert failed.role is Role.ASSISTANT and failed.error_code == ErrorCode.STORE_NOT_FOUND
+    assert "continue in a new conversation and pick another store" in failed.error_message
     # The failure made the app read the store list again: now it knows, and says so.
     qtbot.waitUntil(lambda: desktop.stores.is_gone(gone.id), timeout=10_000)
     qtbot.waitUntil(lambda: "can be read but not continued" in pane.composer.reason(),
