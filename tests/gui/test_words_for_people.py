@@ -27,6 +27,7 @@ def test_settings_say_where_the_key_is_without_class_names(qtbot: Any, start: St
     label = dialog.location_label
     qtbot.waitUntil(lambda: label.text() == "No API key is set.", timeout=5_000)
     # The key is checked against this server (the sandbox's), never the real API.
+    qtbot.waitUntil(lambda: desktop.connection.sandbox() is not None, timeout=5_000)
     dialog.base_url_field.setText(desktop.connection.sandbox().base_url)
     dialog.key_field.setText("sandbox")
     dialog.save_button.click()
