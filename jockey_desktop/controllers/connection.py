@@ -396,9 +396,23 @@ class Connection(QObject):
         in_use = self._mode is ConnectionMode.API
         if not key.strip() and in_use and self._key:
             key = self._key
-        server = (base_url or (self._base_url if in_use else None) or self._api_base
-                  or self._settings.api_base_url or _default_base_url())
-        self._keys.test_connection(key, server)
+        self._keys.test_connection(key, self._server_to_test(base_url))
+
+    @Slot(str, str)
+    def check_and_save_key(self, key: str, base_url: str) -> None:
+        """The dialog's Save: the typed key is checked against the typed server (or the one
+        in use), then saved unless the server refuses it; the dialog hears the verdict."""
+        self._keys.check_and_save_key(key, self._server_to_test(base_url))
+
+    @Slot()
+    def cancel_key_check(self) -> None:
+        """The dialog closed while its key was being checked: that key is not saved."""
+        self._keys.cancel_key_check()
+
+    def _server_to_test(self, base_url: str) -> str:
+        in_use = self._mode is ConnectionMode.API
+        return (base_url or (self._base_url if in_use else None) or self._api_base
+                or self._settings.api_base_url or _default_base_url())
 
     # ----------------------------------------------------------------- quit
 

@@ -11,12 +11,19 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from jockey_desktop.core.errors import describe_error
 from jockey_desktop.core.ports import FullApiClient, Handle, KeyStore, Runner
+from jockey_desktop.presentation.connection import (
+    KeyVerdict,
+    key_accepted_text,
+    key_refused_text,
+    key_unchecked_text,
+)
 
 if TYPE_CHECKING:
     from jockey_desktop.core.secrets import ApiKeyStore, KeyLocation, KeyLookup
@@ -178,6 +185,9 @@ class SettingsController(QObject):
     #: Remove did not happen (the keychain could not be reached): the sentence says so.
     sig_key_not_removed = Signal(str)
     sig_test_result = Signal(bool, str)
+    #: What became of a key handed to :meth:`check_and_save_key`: a
+    #: ``presentation.connection.KeyVerdict`` and the sentence the dialog shows.
+    sig_key_checked = Signal(object, str)
     sig_error = Signal(str)
 
     def __init__(
@@ -193,27 +203,33 @@ class SettingsController(QObject):
         self._client_factory = client_factory
         self._pending_key: str | None = None
         self._test_handle: Handle | None = None
+        self._check_handle: Handle | None = None
         #: The last lookup met a keychain it could not read (locked…): ask again on next use.
         self.keychain_unreadable = False
         #: Why the last lookup could not use the keychain (locked, or no secure store at
         #: all: a key entered is then forgotten at quit), or None.
         self.keychain_problem: str | None = None
+        #: The last lookup, save or removal left a key in use (the refusal says whether the
+        #: key saved before stays).
+        self.has_key = False
         # Key-store operations run one at a time, in the order asked. On a multi-thread pool a
         # load started before a save could otherwise finish after it and report the old state
         # ("No API key is set") over the new one.
         self._key_ops: deque[tuple[Callable[..., Any], tuple[Any, ...],
-                                   Callable[[Any], None]]] = deque()
+                                   Callable[[Any], None],
+                                   Callable[[BaseException], None] | None]] = deque()
         self._key_op_running = False
 
     def _queue_key_op(self, fn: Callable[..., Any], *args: Any,
-                      on_success: Callable[[Any], None]) -> None:
-        self._key_ops.append((fn, args, on_success))
+                      on_success: Callable[[Any], None],
+                      on_failure: Callable[[BaseException], None] | None = None) -> None:
+        self._key_ops.append((fn, args, on_success, on_failure))
         self._next_key_op()
 
     def _next_key_op(self) -> None:
         if self._key_op_running or not self._key_ops:
             return
-        fn, args, on_success = self._key_ops.popleft()
+        fn, args, on_success, on_failure = self._key_ops.popleft()
         self._key_op_running = True
 
         def succeeded(result: object) -> None:
@@ -227,6 +243,8 @@ class SettingsController(QObject):
             self._key_op_running = False
             try:
                 self._on_failed(error)
+                if on_failure is not None:
+                    on_failure(error)
             finally:
                 self._next_key_op()
 
@@ -278,19 +296,76 @@ class SettingsController(QObject):
             _test_connection, factory, key.strip(), base_url or None,
             on_success=self._on_test_ok, on_error=self._on_test_failed)
 
+    def check_and_save_key(self, key: str, base_url: str | None = None) -> None:
+        """Ask the server about ``key`` (its list of stores, on a worker), then save it:
+        ``sig_key_checked(verdict, sentence)``. A key the server refuses (401) is not saved;
+        one it could not judge (unreachable, failing, another address) is saved, with the
+        reason. A save that follows also gives ``sig_key_saved`` as :meth:`save_key` does."""
+        self.cancel_key_check()
+        key = key.strip()
+        problem = _key_problem(key) or _url_problem(base_url)
+        if problem is not None:
+            self.sig_key_checked.emit(KeyVerdict.REFUSED, problem)
+            return
+        factory = self._client_factory or _default_client_factory
+        self._check_handle = self._runner.submit(
+            _test_connection, factory, key, base_url or None,
+            on_success=partial(self._on_key_check_ok, key),
+            on_error=partial(self._on_key_check_failed, key))
+
+    def cancel_key_check(self) -> None:
+        """Forget a check still under way (the dialog was closed): its key is not saved."""
+        if self._check_handle is not None:
+            self._check_handle.cancel()
+            self._check_handle = None
+
+    def _on_key_check_ok(self, key: str, count: int) -> None:
+        self._check_handle = None
+        self._save_then_tell(key, KeyVerdict.ACCEPTED, key_accepted_text(count))
+
+    def _on_key_check_failed(self, key: str, error: BaseException) -> None:
+        self._check_handle = None
+        from jockey_desktop.core.api import AuthenticationError, ForbiddenError
+
+        if isinstance(error, AuthenticationError) and not isinstance(error, ForbiddenError):
+            # Refused by the server: storing it would replace a working key with a dead one.
+            self.sig_key_checked.emit(KeyVerdict.REFUSED, key_refused_text(
+                had_key=self.has_key))
+            return
+        # The server could not judge it (down, 5xx, another service at that address, a
+        # 403 that says the key is known): the user meant to save it, so it is saved.
+        self._save_then_tell(key, KeyVerdict.UNCHECKED,
+                             key_unchecked_text(describe_error(error).message))
+
+    def _save_then_tell(self, key: str, verdict: KeyVerdict, sentence: str) -> None:
+        def saved(result: tuple[str, str]) -> None:
+            self._on_saved(result)
+            self.sig_key_checked.emit(verdict, sentence)
+
+        def not_saved(error: BaseException) -> None:
+            # The dialog waits for a verdict: "Checking…" must not stay forever.
+            self.sig_key_checked.emit(KeyVerdict.NOT_SAVED,
+                                      f"The key could not be saved: {error}")
+
+        self._pending_key = key
+        self._queue_key_op(_save, key, on_success=saved, on_failure=not_saved)
+
     def _on_loaded(self, result: tuple[str | None, str, bool, str | None]) -> None:
         key, where, unreadable, problem = result
+        self.has_key = bool(key)
         self.keychain_unreadable = unreadable
         self.keychain_problem = problem
         self.sig_key_loaded.emit(key, where)
 
     def _on_saved(self, result: tuple[str, str]) -> None:
         self._pending_key = None
+        self.has_key = True
         key, where = result
         self.sig_key_saved.emit(key, str(where))
 
     def _on_removed(self, where: str) -> None:
         self.keychain_unreadable = False
+        self.has_key = False
         self.sig_key_removed.emit(str(where))
 
     def _on_failed(self, error: BaseException) -> None:

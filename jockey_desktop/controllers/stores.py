@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from jockey_desktop.core.errors import NO_CLIENT_TEXT, describe_error
+from jockey_desktop.core.errors import NO_CLIENT_TEXT, ErrorCode, describe_error
 from jockey_desktop.core.ports import FullApiClient, Handle, Runner, StoreApiClient
 from jockey_desktop.core.store_summary import StoreSummary, summarize_store
 from jockey_desktop.settings import AppSettings
@@ -51,6 +51,9 @@ class StoresController(QObject):
     sig_stores_loaded = Signal(object)  # list[StoreSummary]
     sig_stores_failed = Signal(str)
     sig_loading = Signal()
+    #: Whether the server refused the key in use for the list (True), or listed the stores
+    #: after such a refusal (False): the settings dialog says so next to the key field.
+    sig_key_refused = Signal(bool)
 
     def __init__(
         self,
@@ -69,6 +72,10 @@ class StoresController(QObject):
         # True from refresh() until the list itself arrives (or fails): the stores of the
         # previous refresh are not the answer to this one.
         self._listing = False
+        # The last completed listing, with the client in use, succeeded: a store not in it
+        # is known to be gone (not merely unlisted because the list is loading or failed).
+        self._listed = False
+        self._key_refused = False
         self._handles: list[Handle] = []
         # One recount per store at a time; a change meanwhile asks for one more after it.
         self._recounting: set[str] = set()
@@ -78,6 +85,8 @@ class StoresController(QObject):
     def set_client(self, client: FullApiClient | None) -> None:
         """Use another client (key or server changed) and reload the list with it."""
         self._client = client
+        self._listed = False
+        self._tell_key_refused(False)  # another key (or none): not refused so far
         if client is not None:
             self.refresh()
 
@@ -127,6 +136,11 @@ class StoresController(QObject):
         """One store of the last refresh, by id."""
         return next((s for s in self._stores if s.id == store_id), None)
 
+    def is_gone(self, store_id: str) -> bool:
+        """True when the server's list of stores, read successfully with the client in use,
+        does not have this store: it was deleted (or belongs to another server)."""
+        return self._listed and self.store(store_id) is None
+
     def last_store_id(self) -> str | None:
         """The store chosen last time (from AppSettings)."""
         return self._settings.last_store_id if self._settings is not None else None
@@ -153,6 +167,7 @@ class StoresController(QObject):
         self._outstanding = 0
         self._listing = False
         if self._client is None:
+            self._listed = False
             self.sig_stores_failed.emit(NO_CLIENT_TEXT)
             return
         self._listing = True
@@ -166,6 +181,8 @@ class StoresController(QObject):
         generation = self._generation
         self._stores = [_initial_summary(s) for s in stores]
         self._listing = False
+        self._listed = True
+        self._tell_key_refused(False)
         # Set before the preliminary list goes out, so its listeners see it is not final.
         self._outstanding = len(stores)
         self.sig_stores_loaded.emit(list(self._stores))
@@ -183,11 +200,18 @@ class StoresController(QObject):
 
     def _on_list_failed(self, error: BaseException) -> None:
         self._listing = False
+        self._listed = False
         info = describe_error(error)
         log.warning("listing knowledge stores failed: %s", info.code)
+        self._tell_key_refused(info.code is ErrorCode.AUTH)
         # Only the reason: the store picker puts its own "Could not load knowledge stores"
         # in front, and two leads read as a stutter.
         self.sig_stores_failed.emit(info.message)
+
+    def _tell_key_refused(self, refused: bool) -> None:
+        if refused != self._key_refused:
+            self._key_refused = refused
+            self.sig_key_refused.emit(refused)
 
     def _summary_failed(self, generation: int, store_id: str, error: BaseException) -> None:
         self._summary_arrived(generation, store_id, None, error)

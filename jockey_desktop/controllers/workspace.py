@@ -27,10 +27,10 @@ from jockey_desktop.controllers.changes import ChangeFeed
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.conversations import ConversationsController
 from jockey_desktop.controllers.stores import StoresController
-from jockey_desktop.core.errors import QUESTION_NOT_SAVED_TEXT
+from jockey_desktop.core.errors import QUESTION_NOT_SAVED_TEXT, ErrorCode
 from jockey_desktop.core.ports import ConversationStore, Runner
 from jockey_desktop.core.recap import FORK_RECAP_HEADER, build_recap, combine_instructions
-from jockey_desktop.core.storage.models import Conversation
+from jockey_desktop.core.storage.models import Conversation, MessageStatus
 from jockey_desktop.core.store_summary import StoreSummary
 from jockey_desktop.presentation.selections import add_selection, compose_question, selection
 from jockey_desktop.presentation.transcript import (
@@ -38,6 +38,8 @@ from jockey_desktop.presentation.transcript import (
     PICK_A_STORE_TO_ASK,
     OpenedConversation,
     fork_seed,
+    store_gone_refusal,
+    store_gone_text,
 )
 from jockey_desktop.settings import AppSettings
 
@@ -51,6 +53,19 @@ def _create_fork(repo: ConversationStore, origin: Conversation, message_id: int,
         origin.store_id, origin.store_name, "", instructions,
         origin_conversation_id=origin.id, origin_message_id=message_id,
         web_search=origin.web_search)
+    if draft:
+        conversation = repo.set_draft(conversation.id, draft)
+    return conversation
+
+
+def _create_moved(repo: ConversationStore, old: Conversation, store_id: str, store_name: str,
+                  draft: str) -> Conversation:
+    """An empty conversation again on another store: what made it more than empty (a
+    fork's recap in its instructions, its link back, web search, the typed draft) kept."""
+    conversation = repo.create_conversation(
+        store_id, store_name, "", old.instructions,
+        origin_conversation_id=old.origin_conversation_id,
+        origin_message_id=old.origin_message_id, web_search=old.web_search)
     if draft:
         conversation = repo.set_draft(conversation.id, draft)
     return conversation
@@ -132,6 +147,11 @@ class Workspace(QObject):
     sig_reveal_message = Signal(int)
     #: (conversation id, title of the conversation it was forked from): the header's link.
     sig_origin_named = Signal(int, str)
+    #: (conversation id, sentence): its knowledge store no longer exists on the server, and
+    #: what to do ("" once it is not so: the store is back, or another conversation).
+    sig_store_gone = Signal(int, str)
+    #: Open the store picker's list: a new conversation waits for a store to go to.
+    sig_pick_store_requested = Signal()
     #: A damaged page was met (the error), from any thread: relayed to the GUI thread.
     _sig_damage_met = Signal(object)
 
@@ -171,9 +191,12 @@ class Workspace(QObject):
         self._web_search_next = False
         #: The store list's last load failed (until it is loaded again).
         self._stores_failed = False
+        #: (conversation, sentence) last said about a store that is gone ("" = not gone).
+        self._told_gone: tuple[int, str] | None = None
         stores.sig_stores_failed.connect(self._on_stores_failed)
         stores.sig_loading.connect(self._on_stores_loading)
         chat.sig_refused.connect(self._on_chat_refused)
+        chat.sig_turn_finished.connect(self._on_turn_finished)
         # Queued even from the GUI thread: the read that met the damage returns first.
         self._sig_damage_met.connect(self._on_damage_met, Qt.ConnectionType.QueuedConnection)
 
@@ -244,6 +267,7 @@ class Workspace(QObject):
         if drop_previous and previous is not None:
             self._conversations.delete(previous)
         self._name_origin(conversation)
+        self._tell_store_gone(opened=True)
         self.sig_focus_composer.emit()
 
     def _is_worthless(self, conversation_id: int) -> bool:
@@ -348,6 +372,11 @@ class Workspace(QObject):
         self._ask(conversation_id, text, started=True)
 
     def _ask(self, conversation_id: int, text: str, *, started: bool = False) -> None:
+        gone = self._store_gone_refusal(conversation_id)
+        if gone is not None:
+            # Sent, it would only fail there: the text stays in the composer with the way on.
+            self.sig_refused.emit(gone)
+            return
         # The chips picked with no conversation on screen go with the one a Send started.
         chosen = self._selections.pop(None if started else conversation_id, None) or []
         web_search = self.web_search()
@@ -472,7 +501,8 @@ class Workspace(QObject):
     @Slot(int)
     def retry(self, message_id: int) -> None:
         """Retry a failed turn; a refusal (e.g. still rate limited) is shown in the pane."""
-        refusal = self._chat.retry(message_id)
+        refusal = (self._store_gone_refusal_of(message_id, "Not retried")
+                   or self._chat.retry(message_id))
         if refusal:
             self.sig_retry_refused.emit(refusal)
 
@@ -482,7 +512,8 @@ class Workspace(QObject):
     def ask_again(self, message_id: int) -> None:
         """"Ask again" on an answer: the question once more in the same session, the new
         answer filed as a version; a refusal is shown in the pane."""
-        refusal = self._chat.ask_again(message_id)
+        refusal = (self._store_gone_refusal_of(message_id, "Not asked again")
+                   or self._chat.ask_again(message_id))
         if refusal:
             self.sig_retry_refused.emit(refusal)
 
@@ -513,16 +544,23 @@ class Workspace(QObject):
         self._prompts.flush_draft()
         instructions = combine_instructions(
             origin.instructions, build_recap(seed.pairs, header=FORK_RECAP_HEADER))
+        # Its store gone, the new conversation still opens (recap, question, link back: all
+        # kept) and waits for the user to pick another store, which it then moves to
+        # (``choose_store``). The chips named videos of the store that is gone: dropped.
+        gone = self._stores.is_gone(origin.store_id)
+        selections = [] if gone else seed.selections
         self._storage.submit(_create_fork, self._repo, origin, message_id, instructions,
                              seed.draft,
-                             on_success=partial(self._fork_created, seed.selections),
+                             on_success=partial(self._fork_created, selections, gone),
                              on_error=self._fork_failed)
 
-    def _fork_created(self, selections: list[dict[str, object]],
+    def _fork_created(self, selections: list[dict[str, object]], store_gone: bool,
                       conversation: Conversation) -> None:
         self._feed.conversations([conversation.id])
         self._selections[conversation.id] = list(selections)
         self.open(conversation.id)
+        if store_gone and self.current_id() == conversation.id:
+            self.sig_pick_store_requested.emit()
 
     def _fork_failed(self, error: BaseException) -> None:
         log.warning("could not start the new conversation: %s", error)
@@ -561,6 +599,58 @@ class Workspace(QObject):
             return NO_STORES_TO_ASK if asking else NO_STORES
         return PICK_A_STORE_TO_ASK if asking else PICK_A_STORE
 
+    def _gone_name(self, conversation: Conversation | None) -> str | None:
+        """The name of the conversation's store when the server no longer has it."""
+        if conversation is None or not self._stores.is_gone(conversation.store_id):
+            return None
+        return conversation.store_name or conversation.store_id
+
+    def _store_gone_refusal(self, conversation_id: int) -> str | None:
+        """Why a question in this conversation is not sent: its store is gone (or None)."""
+        conversation = (self._current if self._current is not None
+                        and self._current.id == conversation_id
+                        else self._conversations.conversation(conversation_id))
+        name = self._gone_name(conversation)
+        if name is None:
+            return None
+        return store_gone_refusal(
+            name, empty=not self._conversations.has_messages(conversation_id))
+
+    def _store_gone_refusal_of(self, message_id: int, lead: str) -> str | None:
+        """Why Retry / Ask again on this message is not done: its store is gone (or None)."""
+        message = self._repo.get_message(message_id)
+        conversation = (self._conversations.conversation(message.conversation_id)
+                        if message is not None else None)
+        name = self._gone_name(conversation)
+        return None if name is None else store_gone_refusal(name, empty=False, lead=lead)
+
+    def _tell_store_gone(self, *, opened: bool = False) -> None:
+        """Say whether the conversation on screen is on a store the server no longer has:
+        when it is opened, and when the store list changes what is known (said once per
+        change; the pane's sentence is cleared only if it had been said)."""
+        current = self._current
+        if current is None:
+            return
+        name = self._gone_name(current)
+        text = "" if name is None else store_gone_text(
+            name, empty=not self._conversations.has_messages(current.id))
+        told = (current.id, text)
+        if (text and (opened or told != self._told_gone)) or (
+                not text and self._told_gone is not None
+                and self._told_gone[0] == current.id and self._told_gone[1]):
+            self.sig_store_gone.emit(current.id, text)
+        self._told_gone = told
+
+    @Slot(int, int, str)
+    def _on_turn_finished(self, _conversation_id: int, answer_id: int, status: str) -> None:
+        """A turn failed because its store is gone: the store list learns it (the store was
+        deleted elsewhere), so what is offered next knows too."""
+        if status != MessageStatus.FAILED.value or self._stores.is_loading():
+            return
+        answer = self._repo.get_message(answer_id)
+        if answer is not None and answer.error_code == ErrorCode.STORE_NOT_FOUND:
+            self._stores.refresh()
+
     @Slot(str)
     def _on_stores_failed(self, _reason: str) -> None:
         self._stores_failed = True
@@ -597,6 +687,7 @@ class Workspace(QObject):
             wanted = first.id if first is not None else None
         if wanted and any(s.id == wanted for s in listed):
             self.sig_store_selected.emit(wanted)
+        self._tell_store_gone()  # deleted (or back) while on screen
 
     @Slot(str)
     def choose_store(self, store_id: str) -> None:
@@ -624,17 +715,23 @@ class Workspace(QObject):
         self._selections.pop(old_id, None)
         draft = self._conversations.draft(old_id)
         store = self._picked
-        if store is None:
+        old = self._current
+        if store is None or old is None or old.id != old_id:
             return
+        # One write: the new conversation with the draft (saved before it opens, so the pane
+        # shows it as this conversation's), a fork's recap and link back.
+        self._storage.submit(_create_moved, self._repo, old, store.id, store.name, draft,
+                             on_success=partial(self._moved, old_id),
+                             on_error=self._move_failed)
 
-        def created(conversation: Conversation) -> None:
-            if draft:
-                # Saved before it opens: the pane then shows it as this conversation's draft.
-                self._conversations.save_draft(conversation.id, draft)
-            self.open(conversation.id)
-            self._conversations.delete(old_id)
+    def _moved(self, old_id: int, conversation: Conversation) -> None:
+        self._feed.conversations([conversation.id])
+        self.open(conversation.id)
+        self._conversations.delete(old_id)
 
-        self._conversations.create(store.id, store.name, on_created=created)
+    def _move_failed(self, error: BaseException) -> None:
+        log.warning("could not start the conversation on the chosen store: %s", error)
+        self.sig_notice.emit(f"The conversation could not be started on that store: {error}")
 
     # ----------------------------------------------------------------- backups
 

@@ -224,7 +224,11 @@ def describe_error(
         return ErrorInfo(
             ErrorCode.STORE_NOT_FOUND,
             f"The knowledge store {store} no longer exists on the server. "
-            "Start a new conversation on another store.",
+            # Said on a turn (the store named): its row offers "Continue in a new
+            # conversation", which keeps the earlier turns and asks for another store.
+            + ("To go on, continue in a new conversation and pick another store: the earlier "
+               "turns go with it." if store_name else
+               "Start a new conversation on another store."),
         )
     if isinstance(err, api.InvalidRequestError):
         return ErrorInfo(ErrorCode.INVALID_REQUEST,

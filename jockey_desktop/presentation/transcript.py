@@ -30,6 +30,36 @@ PAGE_SIZE = 100
 #: Why a question typed with no store picked was not sent; it goes once a store is picked.
 PICK_A_STORE_TO_ASK = "Pick a knowledge store first, then ask your question."
 
+#: The starter page's intro when the store is gone (the question box says what to do).
+STORE_GONE_INTRO = ("This knowledge store no longer exists on the server, so these questions "
+                    "cannot be asked here.")
+
+
+def _store_gone_remedy(empty: bool) -> str:
+    if empty:
+        return ("Pick another store in the picker above to ask there: this conversation "
+                "moves to it, with its recap of the earlier turns and what you typed.")
+    return ("This conversation can be read but not continued there. To go on, use "
+            "“Continue in a new conversation from here” on an answer and pick another store: "
+            "the earlier turns go with it as a recap.")
+
+
+def store_gone_text(store_name: str, *, empty: bool) -> str:
+    """What a conversation on a knowledge store the server no longer has says under its
+    question box. ``empty``: nothing asked in it yet (a new conversation, a fork), which
+    moves to the store picked next, recap and typed question with it."""
+    return (f"The knowledge store “{store_name}” no longer exists on the server. "
+            f"{_store_gone_remedy(empty)}")
+
+
+def store_gone_refusal(store_name: str, *, empty: bool,
+                       lead: str = "Your question was not sent") -> str:
+    """Why a question (``lead``: or Ask again, Retry) on a store that is gone was not sent
+    (it would only fail there)."""
+    return (f"{lead}: the knowledge store “{store_name}” no longer exists on the server. "
+            f"{_store_gone_remedy(empty)}")
+
+
 #: ``(before_id, limit) -> messages`` older than ``before_id``, oldest first (at most
 #: ``limit``; fewer means the start of the conversation was reached).
 OlderLoader = Callable[[int, int], list[Message]]

@@ -38,6 +38,7 @@ from jockey_desktop.presentation.session import SESSION_HINTS, session_state
 from jockey_desktop.presentation.starters import starter_questions
 from jockey_desktop.presentation.transcript import (
     PICK_A_STORE_TO_ASK,
+    STORE_GONE_INTRO,
     OlderLoader,
     OpenedConversation,
 )
@@ -125,6 +126,10 @@ class ChatPane(QWidget):
         self._starters_name = ""
         #: Stores shown by the picker with videos but none ready (their starters are greyed).
         self._not_ready_stores: set[str] = set()
+        # Stores the server no longer has (their starter questions greyed out), and the
+        # sentence under the question box that says so (cleared when it stops being true).
+        self._gone_stores: set[str] = set()
+        self._gone_reason = ""
         self._find_bar: FindBar | None = None
         self._find_matches: list[FindMatch] = []
         self._find_position: int | None = None
@@ -503,6 +508,26 @@ class ChatPane(QWidget):
         """Show a dismissible notice above the composer ("" hides it)."""
         self.notice.show_text(text)
 
+    @Slot(int, str)
+    def show_store_gone(self, conversation_id: int, text: str) -> None:
+        """The conversation's knowledge store no longer exists on the server (``text``: why
+        and what to do, under the question box, for as long as it is so; "" once it is not).
+        Its starter questions are greyed out: each would only fail."""
+        conversation = self._conversation
+        if conversation is None or conversation.id != conversation_id:
+            return
+        if text:
+            self._gone_stores.add(conversation.store_id)
+            self._gone_reason = text
+            self.composer.show_reason(text)
+        else:
+            self._gone_stores.discard(conversation.store_id)
+            if self._gone_reason and self.composer.reason() == self._gone_reason:
+                self.composer.show_reason("")
+            self._gone_reason = ""
+        self.store_label.setText(self._store_label_text(conversation))
+        self._update_page()
+
     @Slot(str)
     def show_reason(self, text: str) -> None:
         """Say why something asked from the transcript was refused (e.g. a Retry), inline;
@@ -609,7 +634,10 @@ class ChatPane(QWidget):
         self._starters_name = store_name
         page.set_store_name(store_name)
         page.set_questions(starter_questions(self._store_questions.get(store_id, [])))
-        page.set_answerable(store_id not in self._not_ready_stores)
+        if store_id in self._gone_stores:
+            page.set_answerable(False, STORE_GONE_INTRO)
+        else:
+            page.set_answerable(store_id not in self._not_ready_stores)
         self.stack.setCurrentWidget(page)
         if store_id not in self._store_questions:
             self._store_questions[store_id] = []  # asked once; the answer replaces it
@@ -747,7 +775,7 @@ class ChatPane(QWidget):
     def _update_header(self, conversation: Conversation, messages: list[Message]) -> None:
         self.title_label.setText(conversation.title or "New conversation")
         self.title_label.setToolTip(plain_tooltip(conversation.title))
-        self.store_label.setText(conversation.store_name or conversation.store_id)
+        self.store_label.setText(self._store_label_text(conversation))
         self.store_label.setToolTip(plain_tooltip(f"Knowledge store: {conversation.store_id}"))
         state = session_state(conversation, messages)
         self.session_label.setText(state.value)
@@ -759,6 +787,12 @@ class ChatPane(QWidget):
             self.origin_link.setText(ORIGIN_LINK_TEXT)
         self.origin_link.setVisible(conversation.origin_conversation_id is not None)
         self.sig_title_changed.emit(conversation.title)
+
+    def _store_label_text(self, conversation: Conversation) -> str:
+        """The header's store: its name, and that it is gone when the server lost it."""
+        name = conversation.store_name or conversation.store_id
+        return (f"{name} (no longer on the server)" if conversation.store_id
+                in self._gone_stores else name)
 
     # -- forks ----------------------------------------------------------------------------------
     def _build_origin_link(self) -> QPushButton:

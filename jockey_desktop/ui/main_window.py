@@ -153,7 +153,10 @@ class MainWindow(QMainWindow):
     #: ``confirm_restore_backup``) and restores.
     sig_restore_backup_requested = Signal()
     # The settings dialog's requests, relayed so they can be wired before it is built.
-    sig_save_key = Signal(str)
+    #: A key to check against the server and save (key, the API base URL typed, or "").
+    sig_save_key = Signal(str, str)
+    #: The dialog closed while its key was being checked.
+    sig_key_check_cancelled = Signal()
     sig_remove_key = Signal()
     sig_test_connection = Signal(str, str)
     sig_apply_settings = Signal(str, bool)
@@ -183,6 +186,7 @@ class MainWindow(QMainWindow):
         # What the settings dialog shows, kept until it is built.
         self._key_state: tuple[str, bool] | None = None
         self._settings_values: tuple[str | None, bool, str | None] | None = None
+        self._saved_key_refused = False
         self._restored_sizes: list[int] | None = None
         self._shortcuts_dialog: ShortcutsDialog | None = None
         #: The data folder and the log folder (Help → Open …), set by the composition root.
@@ -695,6 +699,7 @@ class MainWindow(QMainWindow):
 
             dialog = SettingsDialog(self)
             dialog.sig_save_key.connect(self.sig_save_key)
+            dialog.sig_key_check_cancelled.connect(self.sig_key_check_cancelled)
             dialog.sig_remove_key.connect(self.sig_remove_key)
             dialog.sig_test_connection.connect(self.sig_test_connection)
             dialog.sig_apply.connect(self.sig_apply_settings)
@@ -705,6 +710,7 @@ class MainWindow(QMainWindow):
                 self.set_key_state(*self._key_state)
             if self._settings_values is not None:
                 self.set_settings_values(*self._settings_values)
+            dialog.set_saved_key_refused(self._saved_key_refused)
         return self._settings_dialog
 
     @Slot()
@@ -737,6 +743,20 @@ class MainWindow(QMainWindow):
     def set_test_result(self, ok: bool, text: str) -> None:
         """The outcome of the dialog's "Test connection"."""
         self.settings_dialog.set_test_result(ok, text)
+
+    @Slot(bool)
+    def set_saved_key_refused(self, refused: bool) -> None:
+        """The server refuses the key in use (True) or took it again (False): the settings
+        dialog says so by the key field, where "open Settings to replace it" leads."""
+        self._saved_key_refused = refused
+        if self._settings_dialog is not None:
+            self._settings_dialog.set_saved_key_refused(refused)
+
+    @Slot(object, str)
+    def set_key_check_result(self, verdict: object, text: str) -> None:
+        """What became of the key the dialog handed over (checked, then saved or not)."""
+        if self._settings_dialog is not None:
+            self._settings_dialog.set_key_check_result(verdict, text)
 
     def confirm_new_conversation_on(self, store_name: str) -> bool:
         """Ask whether to start a new conversation on another store (sessions are bound to

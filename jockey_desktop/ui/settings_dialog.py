@@ -1,8 +1,10 @@
 """The Settings dialog: API key (save/replace/remove/test), API base URL, sandbox, proxy.
 
 Pure UI: it never touches the keyring or the network. It emits what the user asked for and
-shows the results the SettingsController sends back. The key is never logged or kept: the
-field is cleared as soon as it has been handed over with ``sig_save_key``.
+shows the results the SettingsController sends back. A key handed over with ``sig_save_key``
+is checked with the server before it is saved ("Checking…", the field read-only meanwhile):
+the field is cleared once it is saved, and keeps the key the server refused so it can be
+corrected. The key is never logged or kept anywhere else.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from jockey_desktop.core.api.urls import base_url_problem
+from jockey_desktop.presentation.connection import (
+    KEY_CHECKING_TEXT,
+    SAVED_KEY_REFUSED_TEXT,
+    KeyVerdict,
+)
 from jockey_desktop.ui.theme import repolish
 
 DEFAULT_BASE_URL_HINT = "https://api.twelvelabs.io/v1.3"
@@ -34,7 +41,10 @@ DEFAULT_BASE_URL_HINT = "https://api.twelvelabs.io/v1.3"
 class SettingsDialog(QDialog):
     """API key, connection and sandbox settings."""
 
-    sig_save_key = Signal(str)
+    #: Check this key with the server, then save it (key, the API base URL typed or "").
+    sig_save_key = Signal(str, str)
+    #: The dialog closed while its key was being checked: do not save it.
+    sig_key_check_cancelled = Signal()
     sig_remove_key = Signal()
     sig_test_connection = Signal(str, str)
     sig_apply = Signal(str, bool)
@@ -47,6 +57,9 @@ class SettingsDialog(QDialog):
         self.setAccessibleName("Settings")
         self.setMinimumWidth(520)
         self._has_key = False
+        # A key handed over and not yet judged by the server; OK waits for the verdict.
+        self._checking = False
+        self._close_when_checked = False
         # Re-fitting waits for the event loop: a label's new size hint is only known once the
         # layout has processed the text change (and several changes make one re-fit).
         self._refit_timer = QTimer(self)
@@ -177,11 +190,58 @@ class SettingsDialog(QDialog):
     def set_test_result(self, ok: bool, text: str) -> None:
         """Show the outcome of "Test connection"."""
         self._show_result(ok, _in_settings_wording(text))
-        self.test_button.setEnabled(True)
+        self._update_buttons()
 
-    def _show_result(self, ok: bool, text: str) -> None:
-        self.test_result_label.setText(("✓ " if ok else "✗ ") + text)
-        self.test_result_label.setProperty("role", "success" if ok else "error")
+    def set_key_check_result(self, verdict: object, text: str) -> None:
+        """What became of the key handed over with ``sig_save_key``: accepted and saved (the
+        field empties; OK pressed meanwhile closes the dialog now), refused or not saved
+        (the field keeps it, selected, to correct), or saved without a verdict (the
+        reason)."""
+        if not self._checking:
+            return  # closed meanwhile: the check was cancelled
+        self._checking = False
+        close = self._close_when_checked
+        self._close_when_checked = False
+        self.key_field.setReadOnly(False)
+        if verdict in (KeyVerdict.REFUSED, KeyVerdict.NOT_SAVED):
+            self._show_result(False, text)
+            self._update_buttons()
+            self.key_field.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.key_field.selectAll()
+            return
+        self.key_field.clear()
+        self.show_key_button.setChecked(False)
+        accepted = verdict is KeyVerdict.ACCEPTED
+        self._show_result(True if accepted else None, _in_settings_wording(text))
+        self._update_buttons()
+        if accepted and close:
+            self._on_apply()
+            self.accept()
+
+    def set_saved_key_refused(self, refused: bool) -> None:
+        """The server refuses the key in use: said by the key field (the main window's
+        notice sends the user here); taken back once a key works again."""
+        if self._checking:
+            return  # the verdict on the key being checked says more
+        shown = self.test_result_label.isVisible() and self.test_result_label.text().endswith(
+            SAVED_KEY_REFUSED_TEXT)
+        if refused and not shown:
+            self._show_result(False, SAVED_KEY_REFUSED_TEXT)
+        elif not refused and shown:
+            self.test_result_label.clear()
+            self.test_result_label.hide()
+            self._refit()
+
+    def is_checking_key(self) -> bool:
+        """True while a key handed over waits for the server's verdict."""
+        return self._checking
+
+    def _show_result(self, ok: bool | None, text: str) -> None:
+        """✓ (ok), ✗ (not), ⚠ (None: done, with a caveat) and the sentence, under the key."""
+        mark, role = {True: ("✓ ", "success"), False: ("✗ ", "error"),
+                      None: ("⚠ ", "warning")}[ok]
+        self.test_result_label.setText(mark + text)
+        self.test_result_label.setProperty("role", role)
         repolish(self.test_result_label)
         self.test_result_label.show()
         self._refit()
@@ -241,10 +301,12 @@ class SettingsDialog(QDialog):
     @Slot()
     def _update_buttons(self) -> None:
         has_text = bool(self.key_field.text().strip())
+        checking = self._checking
         self.save_button.setText("Replace key" if self._has_key else "Save key")
-        self.save_button.setEnabled(has_text)
-        self.remove_button.setEnabled(self._has_key)
-        self.test_button.setEnabled(has_text or self._has_key or self.sandbox_check.isChecked())
+        self.save_button.setEnabled(has_text and not checking)
+        self.remove_button.setEnabled(self._has_key and not checking)
+        self.test_button.setEnabled(not checking and (
+            has_text or self._has_key or self.sandbox_check.isChecked()))
         problem = self._base_url_problem()
         if problem != (self.base_url_error.text() or None):
             self.base_url_error.setText(problem or "")
@@ -254,7 +316,7 @@ class SettingsDialog(QDialog):
             self, "buttons") else None
         for button in (ok, getattr(self, "apply_button", None)):
             if button is not None:
-                button.setEnabled(problem is None)
+                button.setEnabled(problem is None and not checking)
 
     @Slot(bool)
     def _on_show_toggled(self, shown: bool) -> None:
@@ -270,15 +332,21 @@ class SettingsDialog(QDialog):
         problem = _key_problem(key)
         if problem is not None:
             # Keep the field so the user sees what they pasted; nothing is stored.
+            self._close_when_checked = False
             self._show_result(False, problem)
             return
-        # Clear before emitting: the key must not linger in the widget whatever happens next.
-        self.key_field.clear()
-        self.show_key_button.setChecked(False)
-        self.test_result_label.clear()
-        self.test_result_label.hide()
+        # The server is asked before the key is saved: a refused key said here, next to the
+        # field that still holds it, instead of behind the dialog after it replaced a
+        # working one. Read-only meanwhile: the verdict is about exactly this text.
+        self._checking = True
+        self.key_field.setReadOnly(True)
+        self.test_result_label.setProperty("role", "muted")
+        self.test_result_label.setText(KEY_CHECKING_TEXT)
+        repolish(self.test_result_label)
+        self.test_result_label.show()
         self._refit()
-        self.sig_save_key.emit(key)
+        self._update_buttons()
+        self.sig_save_key.emit(key, self.base_url())
 
     @Slot()
     def _on_remove(self) -> None:
@@ -319,7 +387,11 @@ class SettingsDialog(QDialog):
                 self._show_result(False, problem)
                 self.key_field.setFocus()
                 return
+            # Closed once the server accepted it (set_key_check_result); a refusal or a
+            # key it could not check keeps the dialog open with the reason.
+            self._close_when_checked = True
             self._on_save()
+            return
         self._on_apply()
         self.accept()
 
@@ -331,14 +403,27 @@ class SettingsDialog(QDialog):
             self.key_field.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def reject(self) -> None:
-        """Close without applying; an unsaved key is dropped from the field."""
+        """Close without applying; an unsaved key is dropped from the field (and one still
+        being checked is not saved)."""
+        self._stop_checking()
         self.key_field.clear()
         super().reject()
 
     def accept(self) -> None:
         """Close; an unsaved key is dropped from the field."""
+        self._stop_checking()
         self.key_field.clear()
         super().accept()
+
+    def _stop_checking(self) -> None:
+        if self._checking:
+            self._checking = False
+            self._close_when_checked = False
+            self.key_field.setReadOnly(False)
+            self.test_result_label.clear()
+            self.test_result_label.hide()
+            self._update_buttons()
+            self.sig_key_check_cancelled.emit()
 
 
 def _key_problem(key: str) -> str | None:

@@ -119,11 +119,11 @@ class StarterQuestions(QWidget):
         """The questions shown."""
         return list(self._questions)
 
-    def set_answerable(self, answerable: bool) -> None:
-        """Offer the questions, or grey them out and say why (no video of the store is ready:
-        every one of them would fail)."""
+    def set_answerable(self, answerable: bool, why: str | None = None) -> None:
+        """Offer the questions, or grey them out and say why (``why``, by default: no video
+        of the store is ready; every one of them would fail)."""
         self._answerable = answerable
-        self.intro.setText(INTRO if answerable else NOT_READY_INTRO)
+        self.intro.setText(INTRO if answerable else (why or NOT_READY_INTRO))
         for button in self.buttons:
             button.setEnabled(answerable)
 

@@ -91,6 +91,39 @@ def test_stores_without_a_client_or_with_a_failing_server_say_why(
     assert "open Settings" in failed.args[0]
 
 
+def test_a_store_is_called_gone_only_after_a_listing_that_succeeded_without_it(
+    qtbot: Any, runner: TaskRunner, sandbox: Any
+) -> None:
+    """"No longer exists" is said of a store only when the server listed the stores and it
+    was not there: never while the list loads, after it failed, or for another key."""
+    stores = StoresController(runner)
+    unknown = "ks_019ebcf4-7e08-7201-b69c-000000000000"
+    assert not stores.is_gone(unknown)  # nothing listed yet
+    refused: list[bool] = []
+    stores.sig_key_refused.connect(refused.append)
+    stores.set_client(make_client(sandbox))
+    assert not stores.is_gone(unknown)  # loading
+    qtbot.waitUntil(lambda: not stores.is_loading(), timeout=10_000)
+    assert stores.is_gone(unknown)
+    assert not stores.is_gone(stores.stores()[0].id)
+
+    sandbox.faults.add(Fault.error(503, "service_unavailable", times=None,
+                                   path="/knowledge-stores", method="GET"))
+    with qtbot.waitSignal(stores.sig_stores_failed, timeout=10_000):
+        stores.refresh()
+    assert not stores.is_gone(unknown)  # the server did not say
+    assert refused == []  # a failing server is not a refused key
+
+    sandbox.faults.clear()
+    sandbox.faults.add(Fault.error(401, "api_key_invalid", "bad key", times=None,
+                                   path="/knowledge-stores", method="GET"))
+    with qtbot.waitSignal(stores.sig_stores_failed, timeout=10_000):
+        stores.refresh()
+    assert refused == [True] and not stores.is_gone(unknown)
+    stores.set_client(None)  # the key removed: nothing refused any more
+    assert refused == [True, False]
+
+
 def test_a_newer_refresh_supersedes_an_older_one(
     qtbot: Any, runner: TaskRunner, sandbox: Any
 ) -> None:
@@ -258,3 +291,31 @@ def test_malformed_keys_are_refused_on_save_and_on_test(
     with qtbot.waitSignal(settings.sig_test_result) as result:
         settings.test_connection(pasted, "http://127.0.0.1:9/v1.3")
     assert result.args[0] is False and result.args[1].startswith(expected)
+
+
+def test_a_checked_key_the_key_store_cannot_take_gets_a_verdict_not_a_lasting_checking(
+    qtbot: Any, runner: TaskRunner, sandbox: Any
+) -> None:
+    """The dialog says "Checking…" until a verdict: a key store failing on the save must
+    give one (nothing saved), or the dialog waited forever."""
+    from jockey_desktop.presentation.connection import KeyVerdict
+
+    class BrokenStore:
+        def get(self) -> str | None:
+            return None
+
+        def set(self, key: str) -> Any:
+            raise OSError("the credential store went away")
+
+        def delete(self) -> None:
+            pass
+
+        def location(self) -> Any:
+            return "NONE"
+
+    settings = SettingsController(BrokenStore(), runner)
+    with qtbot.waitSignal(settings.sig_key_checked, timeout=10_000) as verdict:
+        settings.check_and_save_key("sandbox", sandbox.base_url)
+    assert verdict.args[0] is KeyVerdict.NOT_SAVED
+    assert verdict.args[1] == "The key could not be saved: the credential store went away"
+    assert not settings.has_key

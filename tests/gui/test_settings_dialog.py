@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
+from jockey_desktop.presentation.connection import KeyVerdict
 from jockey_desktop.ui.settings_dialog import SettingsDialog
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support")
@@ -21,14 +22,17 @@ def dialog(qtbot) -> SettingsDialog:
     return widget
 
 
-def test_save_emits_key_and_clears_field(qtbot, dialog, caplog) -> None:
+def test_save_emits_key_and_clears_field_once_saved(qtbot, dialog, caplog) -> None:
     assert dialog.key_field.echoMode() == QLineEdit.EchoMode.Password
     assert not dialog.save_button.isEnabled()
     qtbot.keyClicks(dialog.key_field, f"  {SECRET} ")
     with qtbot.waitSignal(dialog.sig_save_key) as blocker:
         dialog.save_button.click()
-    assert blocker.args == [SECRET]
-    assert dialog.key_field.text() == ""
+    assert blocker.args == [SECRET, ""]  # checked against the server in use
+    assert dialog.is_checking_key() and dialog.key_field.isReadOnly()
+    dialog.set_key_check_result(KeyVerdict.ACCEPTED, "The server accepted this key.")
+    assert dialog.key_field.text() == "" and not dialog.is_checking_key()
+    assert dialog.test_result_label.text() == "✓ The server accepted this key."
     assert SECRET not in caplog.text
 
 
@@ -70,7 +74,9 @@ def test_no_blank_line_for_a_test_result_not_yet_given(qtbot, dialog) -> None:
     qtbot.waitUntil(lambda: dialog.test_result_label.isVisible() and gap() >= line,
                     timeout=5_000)
     dialog.key_field.setText("a-new-key-1234567890")
-    dialog.save_button.click()  # the result was about the key just handed over: gone
+    dialog.save_button.click()  # "Checking…" replaces the result
+    dialog.reject()  # closed meanwhile: nothing more to say when it opens again
+    dialog.show()
     qtbot.waitUntil(lambda: not dialog.test_result_label.isVisible() and gap() < line,
                     timeout=5_000)
 

@@ -21,11 +21,15 @@ CLASS_NAMES = ("Error", "keyring.", "Exception", "backends")
 
 def test_settings_say_where_the_key_is_without_class_names(qtbot: Any, start: Started) -> None:
     keyring.set_keyring(keyring.backends.fail.Keyring())  # no secure store on this machine
-    window = start().window
+    desktop = start()
+    window = desktop.window
     dialog = window.open_settings()
     label = dialog.location_label
     qtbot.waitUntil(lambda: label.text() == "No API key is set.", timeout=5_000)
-    dialog.key_field.setText("tlk_a_key_kept_in_memory_1")
+    # The key is checked against this server (the sandbox's), never the real API.
+    qtbot.waitUntil(lambda: desktop.connection.sandbox() is not None, timeout=5_000)
+    dialog.base_url_field.setText(desktop.connection.sandbox().base_url)
+    dialog.key_field.setText("sandbox")
     dialog.save_button.click()
     qtbot.waitUntil(lambda: "password store" in label.text(), timeout=5_000)
     assert not any(name in label.text() for name in CLASS_NAMES), label.text()
