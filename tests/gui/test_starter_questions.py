@@ -170,7 +170,7 @@ def test_a_clicked_starter_leaves_the_focus_in_the_question_box(
     wait_for_store(qtbot, desktop)
     conversation_id = new_conversation(qtbot, desktop)  # an empty one: its page has them
     pane = window.chat_pane
-    qtbot.waitUntil(pane.starters_shown, timeout=5_000)
+    _wait_for_the_stores_starters(qtbot, pane)
     qtbot.mouseClick(pane.starters.buttons[0], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not pane.starters_shown(), timeout=5_000)
     # The follow-up is typed where it belongs. The window's own focus widget, not hasFocus():
@@ -192,10 +192,19 @@ def test_a_focus_left_on_the_starters_goes_to_the_question_box_when_they_give_wa
     wait_for_store(qtbot, desktop)
     conversation_id = new_conversation(qtbot, desktop)
     pane = window.chat_pane
-    qtbot.waitUntil(pane.starters_shown, timeout=5_000)
+    _wait_for_the_stores_starters(qtbot, pane)
     pane.starters.buttons[0].setFocus()
     assert window.focusWidget() is pane.starters.buttons[0]
     assert desktop.chat.send(conversation_id, "What is in these videos?") is None
     qtbot.waitUntil(lambda: not pane.starters_shown(), timeout=5_000)
     assert window.focusWidget() is pane.composer.edit
     qtbot.waitUntil(turn_done(desktop, conversation_id, 1), timeout=10_000)
+
+
+def _wait_for_the_stores_starters(qtbot: Any, pane: Any) -> None:
+    """Until the page shows the questions drawn from the store's videos (they replace the
+    guide's three when the videos are read) and their buttons are on screen (a layout shows
+    new buttons one event-loop turn later): a button clicked or focused before then could be
+    replaced under the test."""
+    qtbot.waitUntil(lambda: pane.starters_shown() and len(pane.starters.questions()) > 3
+                    and pane.starters.buttons[0].isVisible(), timeout=5_000)
