@@ -26,8 +26,9 @@ the real app in fresh child processes — never a mock:
    FFmpeg included), and cold start against the bare window frozen the same way (PyInstaller
    one-folder, built once into the cache folder), with the frozen floor beside it;
 8. the player (issue 11), side by side with the chat-only figures of the same run: a click on
-   a chip in the transcript → the first frame at the cited moment painted (10 clicks, each to
-   another video when the answer allows; the first click also builds the player); the
+   a chip in the transcript → the first frame at the cited moment painted (10 clicks, 3 with
+   ``--small``, each to another video when the answer allows; the first click also builds the
+   player); the
    event-loop gaps while a video plays and the long answer of measure 3 streams; resident
    memory with a video playing against the same process before the first click.
 9. uploads (``bench/upload_probe.py``, the sandbox in a process of its own): the app's
@@ -105,6 +106,7 @@ class Config:
             self.words = 300
             self.keys = 20
             self.open_repeats = 1
+            self.clicks, self.play_ms = 3, 1000
         else:
             self.conversations, self.messages = 10_000, 200_000
             self.start_runs = runs or 7
@@ -113,6 +115,7 @@ class Config:
             self.words = 4000
             self.keys = 150
             self.open_repeats = 3
+            self.clicks, self.play_ms = 10, 3000
         self.deltas_per_s = 200.0
 
 
@@ -429,7 +432,8 @@ def measure_player(cfg: Config, data_dir: Path, env: dict[str, str],
     chat_only: list[float] = []
     playing: list[float] = []
     for i in range(cfg.gui_runs):
-        r = gui_probe("player", data_dir, env, "--clicks", "10", "--run-index", str(i))
+        r = gui_probe("player", data_dir, env, "--clicks", str(cfg.clicks),
+                      "--play-ms", str(cfg.play_ms), "--run-index", str(i))
         times = r["click_to_frame_ms"]
         per_run.append(median(times))
         clicks.extend(times)
@@ -444,7 +448,7 @@ def measure_player(cfg: Config, data_dir: Path, env: dict[str, str],
                  f"(first, building the player: {times[0]:.0f} ms), {r['videos']} videos")
     click = Result.from_runs(
         "player_click_to_frame_ms", per_run, "ms", 300.0,
-        "8. chip click → first frame at the moment (10 clicks across videos)",
+        f"8. chip click → first frame at the moment ({cfg.clicks} clicks across videos)",
         first_click_ms=round(median(first), 1), click_p90_ms=round(percentile(clicks, 90), 1),
         click_max_ms=round(max(clicks), 1), clicks=len(clicks))
     click.note = (f"the first click also builds the player: {median(first):.0f} ms; "

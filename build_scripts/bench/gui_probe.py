@@ -536,7 +536,7 @@ def scenario_player(session: Session, args: argparse.Namespace) -> dict[str, Any
         assert armed.done_at is not None
         times.append((armed.done_at - clicked) * 1000)
         spin(150)
-    spin(3000)  # playing
+    spin(args.play_ms)  # playing, before the memory is read
     sandbox = session.desktop.connection.sandbox()
     return {"click_to_frame_ms": times, "chat_only_rss_mb": chat_only_rss,
             "playing_rss_mb": rss_mb(), "moments": len(moments),
@@ -721,6 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", type=int, default=150)
     parser.add_argument("--deltas-per-s", type=float, default=200.0)
     parser.add_argument("--clicks", type=int, default=10)
+    parser.add_argument("--play-ms", type=int, default=3000)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--what-if-tail", type=int, default=0, metavar="N",
