@@ -525,7 +525,7 @@ class ChatPane(QWidget):
             if self._gone_reason and self.composer.reason() == self._gone_reason:
                 self.composer.show_reason("")
             self._gone_reason = ""
-        self.store_label.setText(self._store_label_text(conversation))
+        self._show_store(conversation)
         self._update_page()
 
     @Slot(str)
@@ -775,24 +775,25 @@ class ChatPane(QWidget):
     def _update_header(self, conversation: Conversation, messages: list[Message]) -> None:
         self.title_label.setText(conversation.title or "New conversation")
         self.title_label.setToolTip(plain_tooltip(conversation.title))
-        self.store_label.setText(self._store_label_text(conversation))
+        self._show_store(conversation)
         self.store_label.setToolTip(plain_tooltip(f"Knowledge store: {conversation.store_id}"))
         state = session_state(conversation, messages)
         self.session_label.setText(state.value)
         self.session_label.setToolTip(plain_tooltip(SESSION_HINTS[state]))
         self._dot.show()
         self._show_in_force(selections_in_force(messages))
-        self.composer.set_store_name(conversation.store_name or conversation.store_id)
         if conversation.origin_conversation_id is None:
             self.origin_link.setText(ORIGIN_LINK_TEXT)
         self.origin_link.setVisible(conversation.origin_conversation_id is not None)
         self.sig_title_changed.emit(conversation.title)
 
-    def _store_label_text(self, conversation: Conversation) -> str:
-        """The header's store: its name, and that it is gone when the server lost it."""
+    def _show_store(self, conversation: Conversation) -> None:
+        """The conversation's store in the header and the question box's placeholder, and
+        in both that it is gone when the server lost it."""
         name = conversation.store_name or conversation.store_id
-        return (f"{name} (no longer on the server)" if conversation.store_id
-                in self._gone_stores else name)
+        gone = conversation.store_id in self._gone_stores
+        self.store_label.setText(f"{name} (no longer on the server)" if gone else name)
+        self.composer.set_store_name(name, gone=gone)
 
     # -- forks ----------------------------------------------------------------------------------
     def _build_origin_link(self) -> QPushButton:

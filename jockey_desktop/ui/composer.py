@@ -285,10 +285,13 @@ class Composer(QWidget):
         """True while "Also search the web" is on."""
         return self.web_search_box.isChecked()
 
-    def set_store_name(self, name: str) -> None:
-        """Show which store questions go to in the placeholder."""
+    def set_store_name(self, name: str, *, gone: bool = False) -> None:
+        """Show which store questions go to in the placeholder (``gone``: the store no longer
+        exists on the server, so the placeholder points to the picker instead)."""
         where = name.strip() or "this knowledge store"
-        self.edit.setPlaceholderText(f"Ask about the videos in {where}… (@ picks a video)")
+        self.edit.setPlaceholderText(
+            f"{where} no longer exists: pick another knowledge store above to ask…" if gone
+            else f"Ask about the videos in {where}… (@ picks a video)")
 
     def set_busy(self, busy: bool) -> None:
         """While an answer streams, the button becomes Stop (typing stays possible)."""

@@ -71,6 +71,8 @@ def test_continue_from_an_answer_waits_for_another_store_and_moves_there_with_it
     assert pane.starters_shown() and not pane.starters.is_answerable()
     assert GONE in pane.starters.intro.text()
     assert pane.store_label.text() == f"{gone.name} (no longer on the server)"
+    assert pane.composer.edit.placeholderText().startswith(
+        f"{gone.name} no longer exists: pick another knowledge store")
 
     # A question typed meanwhile is not sent to the store that is gone: it stays.
     ask_via_composer(desktop, "And which one is the most surprising?")
