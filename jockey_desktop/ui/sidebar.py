@@ -644,12 +644,31 @@ class ConversationSidebar(QWidget):
                            rect.width() - 2 * _PAD + 2, rename_editor_height(editor.font()))
 
     def delete(self, conversation_id: int) -> None:
-        """Confirm, then emit ``sig_delete_requested``."""
+        """Confirm, then emit ``sig_delete_requested``.
+
+        Deleting the selected conversation then opens the one below it (above it when it
+        was the last row), as a mail client does: the list keeps a current row, so Del, Del
+        deletes one after the other, and Down goes on from where the user was — it left
+        nothing selected, a second Del did nothing and Down jumped to the top of the list.
+        """
         summary = self.model.summary_for(conversation_id)
         if summary is None:
             return
-        if self.confirm_delete(summary.conversation.title or "New conversation"):
-            self.sig_delete_requested.emit(conversation_id)
+        if not self.confirm_delete(summary.conversation.title or "New conversation"):
+            return
+        following = (self._neighbour_of(conversation_id)
+                     if conversation_id == self._selected_id else None)
+        self.sig_delete_requested.emit(conversation_id)
+        if following is not None and self.model.summary_for(following) is not None:
+            self.select_conversation(following, notify=True)
+
+    def _neighbour_of(self, conversation_id: int) -> int | None:
+        """The conversation below ``conversation_id`` in the list, else the one above."""
+        row = self.model.row_for_conversation(conversation_id)
+        if row is None:
+            return None
+        neighbour = self.model.summary_at(row + 1) or self.model.summary_at(row - 1)
+        return neighbour.conversation.id if neighbour is not None else None
 
     def build_context_menu(self, conversation_id: int) -> QMenu | None:
         """The right-click menu for one conversation (None when it is not listed)."""

@@ -207,6 +207,32 @@ def test_sidebar_delete_declined_emits_nothing(qtbot, sidebar) -> None:
     assert asked == ["Conversation 1"]
 
 
+def test_deleting_the_selected_conversation_opens_the_next_one(qtbot, sidebar) -> None:
+    # Rows: 2, 3, 1. A delete is removed from the list later, when storage says so.
+    sidebar.confirm_delete = lambda title: True  # type: ignore[method-assign]
+    events: list[tuple[str, int]] = []
+    sidebar.sig_delete_requested.connect(lambda cid: events.append(("delete", cid)))
+    sidebar.sig_conversation_selected.connect(lambda cid: events.append(("open", cid)))
+    sidebar.select_conversation(3)
+    sidebar.list_view.setFocus()
+    qtbot.keyClick(sidebar.list_view, Qt.Key.Key_Delete)
+    assert events == [("delete", 3), ("open", 1)]  # the row below, once deleted
+    sidebar.remove_conversation(3)
+    assert sidebar.current_conversation_id() == 1
+    assert sidebar.list_view.currentIndex().data(ConversationIdRole) == 1
+    # The last row: the one above it opens, and a second Del goes on from there.
+    events.clear()
+    qtbot.keyClick(sidebar.list_view, Qt.Key.Key_Delete)
+    assert events == [("delete", 1), ("open", 2)]
+    sidebar.remove_conversation(1)
+    # A conversation that is not the selected one: the selection stays where it is.
+    sidebar.upsert_summary(make_summary(4, 50))
+    events.clear()
+    sidebar.delete(4)
+    assert events == [("delete", 4)]
+    assert sidebar.current_conversation_id() == 2
+
+
 def test_sidebar_context_menu_actions_emit(qtbot, sidebar) -> None:
     menu = sidebar.build_context_menu(2)
     actions = {a.text(): a for a in menu.actions() if a.text()}
