@@ -24,6 +24,7 @@ from jockey_desktop.controllers.changes import ChangeFeed, Changes
 from jockey_desktop.core.ports import ConversationStore, Handle, Runner
 from jockey_desktop.core.storage import DiskFullError, NotFoundError, StorageError
 from jockey_desktop.core.storage.models import Conversation, ConversationSummary, Message
+from jockey_desktop.core.storage.search import SEARCH_SHOWN
 
 log = logging.getLogger(__name__)
 
@@ -408,7 +409,8 @@ class ConversationsController(QObject):
 
     @Slot(str)
     def search(self, query: str) -> None:
-        """Search titles and messages; the hits arrive by ``sig_search_results``.
+        """Search titles and messages; the hits arrive by ``sig_search_results``: the best
+        ``SEARCH_SHOWN``, and one more when more conversations match.
 
         A newer query supersedes an older one still running: its result is dropped.
         """
@@ -421,8 +423,9 @@ class ConversationsController(QObject):
             self._search_handle = None
             self.sig_search_results.emit(query, [])
             return
+        # One more than is listed: the sidebar then knows whether more conversations match.
         self._search_handle = self._runner.submit(
-            self._repo.search, query, on_success=self._on_search_done,
+            self._repo.search, query, SEARCH_SHOWN + 1, on_success=self._on_search_done,
             on_error=self._on_search_failed)
 
     def _on_search_done(self, hits: list[Any]) -> None:

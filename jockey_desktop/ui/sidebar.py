@@ -59,6 +59,7 @@ from jockey_desktop.core.storage.models import (
     ConversationSummary,
     SearchHit,
 )
+from jockey_desktop.core.storage.search import SEARCH_SHOWN
 from jockey_desktop.presentation.conversation_row import Badge, BadgeTone
 from jockey_desktop.presentation.formatting import format_age
 from jockey_desktop.ui.elided_button import ElidedPushButton
@@ -518,12 +519,16 @@ class ConversationSidebar(QWidget):
         return self._selected_id
 
     def show_search_results(self, query: str, hits: Iterable[SearchHit]) -> None:
-        """Show the hits for ``query`` (dropped when the field already asks something else)."""
+        """Show the hits for ``query`` (dropped when the field already asks something else):
+        the first ``SEARCH_SHOWN``; a hit beyond them means more conversations match."""
         if query.strip() != self.search_field.text().strip():
             return  # a late answer to an older query
         self.results_model.clear()
+        hits = list(hits)
+        # The controller asks for one hit more than is listed: there it says that more match.
+        more = len(hits) > SEARCH_SHOWN
         count = 0
-        for hit in hits:
+        for hit in hits[:SEARCH_SHOWN]:
             item = QStandardItem(hit.title or "New conversation")
             item.setData(hit.conversation_id, HitConversationRole)
             item.setData(hit.snippet, HitSnippetRole)
@@ -534,7 +539,12 @@ class ConversationSidebar(QWidget):
             item.setEditable(False)
             self.results_model.appendRow(item)
             count += 1
-        if count:
+        if more:
+            # "50 matches" read as all of them when hundreds of conversations match.
+            self.results_status.setText(
+                f"The {count} best matches; more conversations match: add a word to narrow "
+                "the search · Enter opens · Esc clears")
+        elif count:
             self.results_status.setText(f"{count} match{'es' if count != 1 else ''} "
                                         "· Enter opens · Esc clears")
         else:

@@ -21,6 +21,9 @@ from .sanitize import sanitize_text
 #: term made only of punctuation is dropped instead of becoming an empty phrase.
 _WORD = re.compile(r"\w", re.UNICODE)
 MAX_TERMS = 16
+#: How many conversations a search lists (the best ones). The sidebar asks for one more, so it
+#: can tell "these are all" from "more match: narrow the search".
+SEARCH_SHOWN = 50
 MIN_PREFIX_LENGTH = 3
 #: bm25 over one short title field is not directly comparable to bm25 over message text; a
 #: title match is a strong signal, so its score is scaled up (more negative = better).

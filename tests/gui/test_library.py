@@ -1,0 +1,34 @@
+"""The conversation library on the real app: many saved conversations, searching them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jockey_desktop.core.storage.search import SEARCH_SHOWN
+from tests.helpers.app import Started
+from tests.helpers.storage_fixtures import answered_turn
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
+
+
+def test_a_search_matching_more_than_it_lists_says_so(qtbot: Any, start: Started) -> None:
+    desktop = start()
+    for number in range(SEARCH_SHOWN + 10):
+        conversation = desktop.repo.create_conversation("ks_nature", "Nature")
+        answered_turn(desktop.repo, conversation.id, f"Question {number}",
+                      f"Answer {number}: the lions hunt zebras at dawn.")
+    sidebar = desktop.window.sidebar
+    sidebar.focus_search()
+    qtbot.keyClicks(sidebar.search_field, "zebras")
+    qtbot.waitUntil(lambda: sidebar.results_model.rowCount() > 0, timeout=10_000)
+    assert sidebar.results_model.rowCount() == SEARCH_SHOWN
+    status = sidebar.results_status.text()
+    assert status.startswith(f"The {SEARCH_SHOWN} best matches; more conversations match")
+    assert "add a word to narrow" in status
+    # A narrower query finds them all, and says how many.
+    sidebar.search_field.clear()
+    qtbot.keyClicks(sidebar.search_field, "Answer 7")
+    qtbot.waitUntil(lambda: sidebar.results_status.text().startswith("1 match"),
+                    timeout=10_000)
