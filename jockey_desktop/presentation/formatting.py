@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from jockey_desktop.core.storage.plaintext import markdown_to_plain
@@ -95,7 +96,9 @@ def format_age(epoch: float, now: float | None = None) -> str:
     ``"3 h ago"``, ``"yesterday"``, ``"4 days ago"``, then the date (``"12 Mar 2026"``).
 
     ``now`` defaults to the current time; pass it in tests. A time in the future (clock skew,
-    imported data) reads as "just now" rather than a negative age.
+    imported data) reads as "just now" rather than a negative age. Days are calendar days in
+    local time, as people count them: at 08:00 on Thursday, Tuesday 23:00 (33 h before) is
+    "2 days ago" — counted in 24-hour blocks it said "yesterday".
     """
     if now is None:
         now = time.time()
@@ -106,8 +109,8 @@ def format_age(epoch: float, now: float | None = None) -> str:
         return f"{int(delta // 60)} min ago"
     if delta < 86400:
         return f"{int(delta // 3600)} h ago"
-    days = int(delta // 86400)
-    if days == 1:
+    days = (date.fromtimestamp(now) - date.fromtimestamp(epoch)).days
+    if days <= 1:
         return "yesterday"
     if days < 7:
         return f"{days} days ago"

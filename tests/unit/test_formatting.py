@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from jockey_desktop.presentation.formatting import (
@@ -66,10 +68,22 @@ def test_format_age() -> None:
     assert format_age(now + 100, now) == "just now"  # clock skew never gives a negative age
     assert format_age(now - 300, now) == "5 min ago"
     assert format_age(now - 3 * 3600, now) == "3 h ago"
-    assert format_age(now - 86400 - 5, now) == "yesterday"
+    # "yesterday" depends on the time of day in the local zone: see the calendar-day test.
     assert format_age(now - 4 * 86400, now) == "4 days ago"
     old = format_age(now - 40 * 86400, now)
     assert old[-4:].isdigit() and "ago" not in old
+
+
+def test_format_age_counts_calendar_days() -> None:
+    def local(day: int, hour: int) -> float:  # June 2026: no daylight-saving change
+        return time.mktime((2026, 6, day, hour, 0, 0, 0, 0, -1))
+
+    thursday_8 = local(11, 8)
+    assert format_age(local(10, 20), thursday_8) == "12 h ago"
+    assert format_age(local(10, 1), thursday_8) == "yesterday"  # 31 h ago, on Wednesday
+    assert format_age(local(9, 23), thursday_8) == "2 days ago"  # 33 h ago, on Tuesday
+    assert format_age(local(8, 20), thursday_8) == "3 days ago"  # Monday evening
+    assert format_age(local(5, 9), thursday_8) == "6 days ago"
 
 
 def test_plain_line_drops_markdown_marks_only() -> None:
