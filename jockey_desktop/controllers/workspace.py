@@ -30,8 +30,10 @@ from jockey_desktop.controllers.stores import StoresController
 from jockey_desktop.core.errors import QUESTION_NOT_SAVED_TEXT, ErrorCode
 from jockey_desktop.core.ports import ConversationStore, Runner
 from jockey_desktop.core.recap import FORK_RECAP_HEADER, build_recap, combine_instructions
+from jockey_desktop.core.storage.database import backup_taken_at
 from jockey_desktop.core.storage.models import Conversation, MessageStatus
 from jockey_desktop.core.store_summary import StoreSummary
+from jockey_desktop.presentation.backups import restore_question, restored_text
 from jockey_desktop.presentation.selections import add_selection, compose_question, selection
 from jockey_desktop.presentation.transcript import (
     PAGE_SIZE,
@@ -745,9 +747,8 @@ class Workspace(QObject):
         if latest is None:
             self.sig_message.emit("No backup to restore", NO_BACKUP_TEXT, False)
             return
-        text = (f"Replace all conversations with the newest backup?\n\n{latest}\n\n"
-                "Answers in progress are stopped. The current conversations are backed up "
-                "first, so this can be undone by restoring again.")
+        # When it was taken, in words: the path alone ("…-20261203-180215-…") said nothing.
+        text = restore_question(latest, backup_taken_at(latest))
         if not self._prompts.confirm_restore_backup(text):
             return
         self._restoring = True
@@ -775,9 +776,8 @@ class Workspace(QObject):
             self.open(reopen)
         else:
             self._settings.last_conversation_id = None
-        self.sig_message.emit("Backup restored",
-                              f"Restored the backup {path.name}. The conversations from before "
-                              "the restore were saved as a backup too.", False)
+        self.sig_message.emit("Backup restored", restored_text(path, backup_taken_at(path)),
+                              False)
 
     # ----------------------------------------------------------------- a damaged file
 

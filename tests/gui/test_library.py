@@ -32,3 +32,21 @@ def test_a_search_matching_more_than_it_lists_says_so(qtbot: Any, start: Started
     qtbot.keyClicks(sidebar.search_field, "Answer 7")
     qtbot.waitUntil(lambda: sidebar.results_status.text().startswith("1 match"),
                     timeout=10_000)
+
+
+def test_restoring_a_backup_asks_with_its_time_in_words(qtbot: Any, start: Started) -> None:
+    desktop = start()
+    backup = desktop.repo.backup_now("manual")
+    asked: list[str] = []
+    desktop.window.confirm_restore_backup = lambda text: asked.append(text) or True
+    desktop.window.sig_restore_backup_requested.emit()
+    assert asked[0].startswith("Replace all your conversations with the backup taken on ")
+    assert "(just now)?" in asked[0] and asked[0].endswith(f"Backup file: {backup}")
+    qtbot.waitUntil(lambda: not desktop.workspace.is_restoring(), timeout=10_000)
+    qtbot.waitUntil(lambda: "Your conversations are back as they were on"
+                    in desktop.window.status_text(), timeout=10_000)
+    # The copy made before the restore is the newest now: restoring it says what it is.
+    desktop.window.sig_restore_backup_requested.emit()
+    assert asked[1].startswith("Put your conversations back as they were just before the "
+                               "last restore, on ")
+    qtbot.waitUntil(lambda: not desktop.workspace.is_restoring(), timeout=10_000)

@@ -15,6 +15,7 @@ import contextvars
 import errno
 import logging
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -317,6 +318,23 @@ def list_backups(backup_dir: Path, db_path: Path) -> list[Path]:
         p for p in backup_dir.iterdir()
         if p.name.startswith(prefix) and p.name.endswith(BACKUP_SUFFIX) and p.is_file()
     )
+
+
+_BACKUP_STAMP = re.compile(r"-(\d{8}-\d{6})(?:-\d+)?-")
+
+
+def backup_taken_at(path: Path) -> float:
+    """When a backup was taken: the UTC time :func:`backup` puts in its name (a copied file
+    keeps it), else the file's modification time (0.0 when the file cannot be read)."""
+    found = _BACKUP_STAMP.search(path.name)
+    if found is not None:
+        with contextlib.suppress(ValueError):
+            return datetime.strptime(found.group(1), "%Y%m%d-%H%M%S").replace(
+                tzinfo=UTC).timestamp()
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def latest_backup(backup_dir: Path, db_path: Path) -> Path | None:
