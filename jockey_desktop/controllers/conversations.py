@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -25,6 +25,9 @@ from jockey_desktop.core.ports import ConversationStore, Handle, Runner
 from jockey_desktop.core.storage import DiskFullError, NotFoundError, StorageError
 from jockey_desktop.core.storage.models import Conversation, ConversationSummary, Message
 from jockey_desktop.core.storage.search import SEARCH_SHOWN
+
+if TYPE_CHECKING:  # the export module is imported when first used (start-up time)
+    from jockey_desktop.core.storage.export import ImportResult
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,9 @@ def export_conversations(repo: ConversationStore, conversation_ids: list[int], f
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 
 
-def import_conversations_file(repo: ConversationStore, path: str) -> tuple[int, int]:
-    """Import a JSON export (File → Import…); returns (added, already present). Blocks.
+def import_conversations_file(repo: ConversationStore, path: str) -> ImportResult:
+    """Import a JSON export (File → Import…); returns what was added, already present and
+    left out. Blocks.
 
     Raises ``ImportFormatError`` (a sentence) for a file that is not such an export, and
     ``OSError`` when it cannot be read.
@@ -67,16 +71,19 @@ def import_conversations_file(repo: ConversationStore, path: str) -> tuple[int, 
     if file.stat().st_size > MAX_IMPORT_BYTES:
         raise ImportFormatError("The file is too large to be a Jockey Desktop conversation "
                                 "export.")
-    result = storage_export.import_json(repo, file.read_bytes())  # type: ignore[arg-type]
-    return result.imported, result.skipped
+    return storage_export.import_json(repo, file.read_bytes())  # type: ignore[arg-type]
 
 
-def import_sentence(added: int, present: int) -> str:
-    """What an import did, in words ("Imported 2 conversations; 1 was already here.")."""
+def import_sentence(added: int, present: int, unreadable: int = 0, problem: str = "") -> str:
+    """What an import did, in words ("Imported 2 conversations. 1 was already here. 1 could
+    not be read and was left out: ‹why›")."""
     noun = "conversation" if added == 1 else "conversations"
     text = f"Imported {added} {noun}." if added else "No new conversations were imported."
     if present:
         text += (f" {present} {'was' if present == 1 else 'were'} already here.")
+    if unreadable:
+        text += (f" {unreadable} could not be read and {'was' if unreadable == 1 else 'were'} "
+                 f"left out: {problem}")
     return text
 
 
@@ -469,11 +476,11 @@ class ConversationsController(QObject):
         if self._shut_down:
             return
 
-        def done(result: tuple[int, int]) -> None:
-            added, present = result
-            if added:
+        def done(result: ImportResult) -> None:
+            if result.imported:
                 self._feed.everything()
-            self.sig_notice.emit(import_sentence(added, present))
+            self.sig_notice.emit(import_sentence(result.imported, result.skipped,
+                                                 result.unreadable, result.problem))
 
         def failed(error: BaseException) -> None:
             log.warning("import failed: %s", error)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QFileDialog
 
+from jockey_desktop.core.storage.export import export_json
 from jockey_desktop.core.storage.search import SEARCH_SHOWN
 from tests.helpers.app import Started
 from tests.helpers.storage_fixtures import answered_turn
@@ -50,3 +54,28 @@ def test_restoring_a_backup_asks_with_its_time_in_words(qtbot: Any, start: Start
     assert asked[1].startswith("Put your conversations back as they were just before the "
                                "last restore, on ")
     qtbot.waitUntil(lambda: not desktop.workspace.is_restoring(), timeout=10_000)
+
+
+def test_an_import_with_a_damaged_conversation_brings_the_others_and_says_so(
+    qtbot: Any, start: Started, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desktop = start()
+    repo = desktop.repo
+    ids = [repo.create_conversation("ks_nature", "Nature", title=f"Lions {n}").id
+           for n in range(3)]
+    for conversation_id in ids:
+        answered_turn(repo, conversation_id, "How do lions hunt?", "At dawn.")
+    document = export_json(repo, ids)
+    document["conversations"][1]["messages"][0]["role"] = "narrator"  # damaged by hand
+    for conversation_id in ids:
+        repo.delete_conversation(conversation_id)
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a: (str(path), ""))
+    desktop.window.action_import.trigger()
+    model = desktop.window.sidebar.model
+    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=10_000)
+    assert sorted(s.conversation.title for s in model.summaries()) == ["Lions 0", "Lions 2"]
+    qtbot.waitUntil(lambda: desktop.window.status_text() == (
+        "Imported 2 conversations. 1 could not be read and was left out: A message has an "
+        "unknown role or status."), timeout=10_000)

@@ -48,6 +48,10 @@ class ImportResult:
 
     imported: int
     skipped: int
+    #: Conversations of the file that could not be read and were left out, and why the
+    #: first of them could not ("" when every one was read).
+    unreadable: int = 0
+    problem: str = ""
 
 
 # --- Markdown ------------------------------------------------------------------------------
@@ -384,16 +388,24 @@ def _finite(value: float | None) -> float | None:
 def import_json(repo: Repository, data: Mapping[str, Any] | str | bytes) -> ImportResult:
     """Import an ``export_json`` document (dict or JSON text). Conversations whose ``uid``
     already exists are skipped, so importing the same file twice adds nothing. The whole
-    document is validated before anything is written; each conversation is written in one
+    document is read before anything is written; each conversation is written in one
     transaction, origins before their forks (by creation time), so a fork imported with its
-    origin links back to it. Raises ``ImportFormatError`` for anything that is not such a
-    document (including JSON nested too deeply to read)."""
+    origin links back to it.
+
+    A conversation record that cannot be read (a field of the wrong type, a message with an
+    unknown role: a damaged or hand-edited file) is left out and counted in ``unreadable``;
+    the others are imported — one bad record among hundreds refused the whole file. Raises
+    ``ImportFormatError`` for anything that is not such a document (including JSON nested too
+    deeply to read) and when none of its conversations can be read."""
     try:
-        parsed = _parse_document(data)
+        parsed, unreadable, problem = _parse_document(data)
     except RecursionError as exc:
         raise ImportFormatError(
             "The file is not a Jockey Desktop conversation export: its data is nested too "
             "deeply.") from exc
+    if unreadable and not parsed:
+        noun = "conversation" if unreadable == 1 else f"{unreadable} conversations"
+        raise ImportFormatError(f"Its {noun} could not be read. {problem}")
     imported = skipped = 0
     for item in sorted(parsed, key=lambda p: p.conversation.created_at):
         new_id = repo.import_conversation(
@@ -404,10 +416,13 @@ def import_json(repo: Repository, data: Mapping[str, Any] | str | bytes) -> Impo
             skipped += 1
         else:
             imported += 1
-    return ImportResult(imported=imported, skipped=skipped)
+    return ImportResult(imported=imported, skipped=skipped, unreadable=unreadable,
+                        problem=problem)
 
 
-def _parse_document(data: Mapping[str, Any] | str | bytes) -> list[_ParsedConversation]:
+def _parse_document(data: Mapping[str, Any] | str | bytes
+                    ) -> tuple[list[_ParsedConversation], int, str]:
+    """The readable conversations of a document, how many were not, and the first reason."""
     if isinstance(data, (str, bytes)):
         try:
             data = json.loads(data)
@@ -425,7 +440,16 @@ def _parse_document(data: Mapping[str, Any] | str | bytes) -> list[_ParsedConver
     records = data.get("conversations")
     if not isinstance(records, list):
         raise ImportFormatError("The export has no conversation list.")
-    return [_parse_conversation(sanitize_json_value(r)) for r in records]
+    parsed: list[_ParsedConversation] = []
+    unreadable = 0
+    problem = ""
+    for record in records:
+        try:
+            parsed.append(_parse_conversation(sanitize_json_value(record)))
+        except ImportFormatError as exc:
+            unreadable += 1
+            problem = problem or str(exc)
+    return parsed, unreadable, problem
 
 
 def write_file_atomically(path: Path | str, content: str | bytes | Mapping[str, Any]) -> Path:

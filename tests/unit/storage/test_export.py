@@ -281,6 +281,25 @@ def test_bad_imports_are_refused_without_writing(repo: Repository, bad: object) 
     assert repo.count_conversations() == 0
 
 
+def test_an_unreadable_conversation_is_left_out_and_the_others_imported(
+    repo: Repository, conversation_id: int, tmp_path: Path
+) -> None:
+    from jockey_desktop.core.storage import open_repository
+
+    data = export_json(repo, [conversation_id])
+    data["conversations"].append({"uid": "damaged", "store_id": 5})  # a hand-edited record
+    data["conversations"].append("not a conversation")
+    other = open_repository(tmp_path / "other.sqlite3", tmp_path / "other-backups")
+    try:
+        result = import_json(other, data)
+        assert (result.imported, result.skipped, result.unreadable) == (1, 0, 2)
+        assert result.problem == "The field 'store_id' has the wrong type."
+        assert other.count_conversations() == 1
+        assert other.get_conversation_by_uid("damaged") is None
+    finally:
+        other.close()
+
+
 def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
     target = tmp_path / "notes.md"
     write_file_atomically(target, "first")
