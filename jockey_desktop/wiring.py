@@ -106,6 +106,7 @@ def wire_changes(desktop: JockeyDesktop) -> None:
     w.sig_import_chosen.connect(conv.import_file)
     sidebar.sig_export_requested.connect(w.export_conversation)
     w.sig_export_chosen.connect(conv.export_one)
+    conv.sig_export_failed.connect(w.show_export_failure)
     w.sig_copy_conversation.connect(conv.copy_markdown)
 
 

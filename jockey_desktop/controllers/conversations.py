@@ -133,6 +133,9 @@ class ConversationsController(QObject):
     sig_summaries_reset = Signal(object)  # list[ConversationSummary]
     sig_search_results = Signal(str, object)  # query, list[SearchHit]
     sig_export_done = Signal(str)  # path
+    #: An export could not be written: the sentence names the file and why (a dialog: the
+    #: user asked for the file and must not miss that it is not there).
+    sig_export_failed = Signal(str)
     #: A short message for the status bar ("Exported to …").
     sig_notice = Signal(str)
     #: A conversation as Markdown, ready for the clipboard (conversation id, text).
@@ -445,14 +448,19 @@ class ConversationsController(QObject):
         self.sig_search_results.emit(self._search_query, [])
 
     def export(self, conversation_ids: Iterable[int], fmt: str, path: str) -> None:
-        """Export conversations to a file off the GUI thread → ``sig_export_done(path)``."""
+        """Export conversations to a file off the GUI thread → ``sig_export_done(path)``, or
+        ``sig_export_failed(sentence)`` when the file could not be written."""
         if fmt not in EXPORT_FORMATS:
             self.sig_error.emit(f"Unknown export format “{fmt}”.")
             return
         self.flush_drafts()
+
+        def failed(error: BaseException) -> None:
+            self._on_export_failed(str(path), error)
+
         self._runner.submit(
             export_conversations, self._repo, list(conversation_ids), fmt, str(path),
-            on_success=self._on_export_done, on_error=self._on_export_failed)
+            on_success=self._on_export_done, on_error=failed)
 
     @Slot(int, str, str)
     def export_one(self, conversation_id: int, fmt: str, path: str) -> None:
@@ -463,11 +471,12 @@ class ConversationsController(QObject):
         self.sig_export_done.emit(str(path))
         self.sig_notice.emit(f"Exported to {path}")
 
-    def _on_export_failed(self, error: BaseException) -> None:
+    def _on_export_failed(self, path: str, error: BaseException) -> None:
         log.warning("export failed: %s", error)
-        detail = (getattr(error, "strerror", None) or str(error)
-                  or "the file could not be written")
-        self.sig_error.emit(f"Export failed: {detail}")
+        detail = getattr(error, "strerror", None) or str(error) or "unknown error"
+        # The file is named: "Export failed: Is a directory" said neither which nor what to do.
+        self.sig_export_failed.emit(f"Nothing was exported: {path} could not be written "
+                                    f"({detail}). Choose another folder or file name.")
 
     @Slot(str)
     def import_file(self, path: str) -> None:

@@ -815,6 +815,12 @@ class MainWindow(QMainWindow):
             box.addButton(QMessageBox.StandardButton.Ok)
             box.exec()
 
+    @Slot(str)
+    def show_export_failure(self, text: str) -> None:
+        """An export the user asked for was not written: the status bar, and a dialog when
+        interactive (a status line alone was gone in 8 s, and the file was not there)."""
+        self.show_message("Export failed", text, True)
+
     def show_error(self, title: str, text: str) -> None:
         """A warning box for failures the user must see (export failed, …).
 

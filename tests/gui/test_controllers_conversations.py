@@ -221,9 +221,12 @@ def test_export_failure_and_unknown_format_are_reported(
     conversation = stack.create()
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with qtbot.waitSignal(stack.controller.sig_error, timeout=5000) as error:
+    with qtbot.waitSignal(stack.controller.sig_export_failed, timeout=5000) as error:
         stack.controller.export([conversation.id], "markdown", str(blocker / "x.md"))
-    assert error.args[0].startswith("Export failed")
+    # The file is named, with why and what to do.
+    assert error.args[0].startswith(f"Nothing was exported: {blocker / 'x.md'} could not be "
+                                    "written (")
+    assert error.args[0].endswith("). Choose another folder or file name.")
     with qtbot.waitSignal(stack.controller.sig_error) as error:
         stack.controller.export([conversation.id], "pdf", str(tmp_path / "x.pdf"))
     assert "pdf" in error.args[0]

@@ -79,3 +79,23 @@ def test_an_import_with_a_damaged_conversation_brings_the_others_and_says_so(
     qtbot.waitUntil(lambda: desktop.window.status_text() == (
         "Imported 2 conversations. 1 could not be read and was left out: A message has an "
         "unknown role or status."), timeout=10_000)
+
+
+def test_an_export_that_cannot_be_written_names_the_file_in_a_dialog(
+    qtbot: Any, start: Started, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desktop = start()
+    window = desktop.window
+    conversation = desktop.repo.create_conversation("ks_nature", "Nature", title="Lions")
+    answered_turn(desktop.repo, conversation.id, "How do lions hunt?", "At dawn.")
+    target = tmp_path / "a folder"
+    target.mkdir()  # chosen as the file's name: it cannot be written
+    monkeypatch.setattr(window, "ask_export_path", lambda _fmt, _name: str(target))
+    told: list[tuple[str, str, bool]] = []
+    monkeypatch.setattr(window, "show_message",
+                        lambda title, text, warning=False: told.append((title, text, warning)))
+    window.export_conversation(conversation.id, "json")
+    qtbot.waitUntil(lambda: bool(told), timeout=10_000)
+    title, text, warning = told[0]
+    assert (title, warning) == ("Export failed", True)
+    assert text.startswith(f"Nothing was exported: {target} could not be written (")
