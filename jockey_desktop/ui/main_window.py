@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from jockey_desktop import APP_NAME, __version__
 from jockey_desktop.presentation.connection import NOT_CONNECTED, ConnectionStatus
+from jockey_desktop.presentation.file_names import export_file_name
 from jockey_desktop.presentation.text_actions import TextAction, action_for
 from jockey_desktop.resources import resource_path
 from jockey_desktop.ui.chat_pane import ChatPane
@@ -778,8 +779,7 @@ class MainWindow(QMainWindow):
     def ask_export_path(self, fmt: str, suggested_name: str) -> str | None:
         """A save-file dialog for an export; None when cancelled."""
         file_filter, suffix = EXPORT_FILTERS.get(fmt, EXPORT_FILTERS["markdown"])
-        safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in suggested_name)
-        name = (safe.strip() or "conversation")[:80] + suffix
+        name = export_file_name(suggested_name, suffix)
         # Imported when first needed (its enums cost a few ms at start-up).
         from PySide6.QtWidgets import QFileDialog
 

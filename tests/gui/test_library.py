@@ -99,3 +99,19 @@ def test_an_export_that_cannot_be_written_names_the_file_in_a_dialog(
     title, text, warning = told[0]
     assert (title, warning) == ("Export failed", True)
     assert text.startswith(f"Nothing was exported: {target} could not be written (")
+
+
+def test_the_export_dialog_offers_the_title_as_a_clean_file_name(
+    qtbot: Any, start: Started, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = start().window
+    offered: list[str] = []
+
+    def save_dialog(_parent: Any, _caption: str, start_at: str, _filter: str) -> Any:
+        offered.append(Path(start_at).name)
+        return "", ""  # cancelled
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    assert window.ask_export_path("markdown", "What are the main themes in these videos?") \
+        is None
+    assert offered == ["What are the main themes in these videos.md"]

@@ -1,0 +1,37 @@
+"""The file name an export suggests for a conversation, from its title (no Qt).
+
+Titles are usually questions ("What are the main themes in these videos?"): every character
+that is not a letter or a digit became "_", so the dialog offered "What are the main themes
+in these videos_.md", cut mid-word at 80 characters. Here characters no file system likes are
+dropped (as spaces), the name is cut between words, and names Windows reserves are avoided.
+"""
+
+from __future__ import annotations
+
+#: Punctuation kept in a suggested name: safe on every file system and common in titles.
+_KEPT = frozenset(" -_,.'()&+!#")
+#: Names Windows refuses whatever their extension.
+_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)),
+                       *(f"LPT{n}" for n in range(1, 10))})
+#: The longest suggested name before its suffix (titles can be a whole question).
+NAME_LIMIT = 80
+FALLBACK_NAME = "conversation"
+
+
+def export_file_name(title: str, suffix: str, limit: int = NAME_LIMIT) -> str:
+    """``title`` as a file name ending in ``suffix`` (".md"), at most ``limit`` characters
+    before it, cut between words; "conversation" when nothing of the title is usable."""
+    words = "".join(c if c.isalnum() or c in _KEPT else " " for c in title).split()
+    name = ""
+    for word in words:
+        longer = f"{name} {word}" if name else word
+        if len(longer) > limit:
+            break
+        name = longer
+    if not name and words:
+        name = words[0][:limit]  # one word longer than the limit
+    # A leading or trailing dot hides the file or is dropped by Windows.
+    name = name.strip(" .")
+    if not name or name.split(".")[0].upper() in _RESERVED:
+        name = f"{FALLBACK_NAME} {name}".strip() if name else FALLBACK_NAME
+    return name + suffix
