@@ -182,7 +182,10 @@ class Workspace(QObject):
         #: The store the picker shows (the one new conversations go to).
         self._picked: StoreSummary | None = None
         self._restoring = False
-        self._restore_reopen: int | None = None
+        #: The uid of the conversation on screen when a restore began: ids are reused, so
+        #: the restored file's row with the same id can be another conversation.
+        self._restore_reopen: str | None = None
+        self._restore_title = ""
         self._recovering = False
         #: The composer's selections, per conversation (None: typed with none on screen);
         #: kept in memory like the text being typed, until sent.
@@ -759,7 +762,9 @@ class Workspace(QObject):
         # storage thread), then show no conversation while the file is replaced.
         self._prompts.flush_draft()
         self._conversations.flush_drafts()
-        self._restore_reopen = self.current_id()
+        self._restore_reopen = self._current.uid if self._current is not None else None
+        self._restore_title = (self._current.title or "New conversation"
+                               if self._current is not None else "")
         self._show_none()
         self._feed.hold()
         self.sig_notice.emit("Restoring the newest backup…")
@@ -772,12 +777,14 @@ class Workspace(QObject):
         self._feed.release()
         self._feed.everything()
         reopen, self._restore_reopen = self._restore_reopen, None
-        if reopen is not None and self._conversations.conversation(reopen) is not None:
-            self.open(reopen)
+        restored = self._repo.get_conversation_by_uid(reopen) if reopen is not None else None
+        if restored is not None:
+            self.open(restored.id)
         else:
             self._settings.last_conversation_id = None
-        self.sig_message.emit("Backup restored", restored_text(path, backup_taken_at(path)),
-                              False)
+        self.sig_message.emit("Backup restored", restored_text(
+            path, backup_taken_at(path), lost_title=self._restore_title
+            if reopen is not None and restored is None else None), False)
 
     # ----------------------------------------------------------------- a damaged file
 

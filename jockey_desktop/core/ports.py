@@ -197,6 +197,10 @@ class ConversationStore(Protocol):
     open_report: OpenReport
 
     # reads
+    def get_conversation_by_uid(self, uid: str) -> Conversation | None:
+        """The conversation with this uid (unique across files), or None."""
+        ...
+
     def get_conversation(self, conversation_id: int) -> Conversation | None:
         """One conversation, or None."""
         ...

@@ -37,9 +37,12 @@ def restore_question(path: Path, taken_at: float, now: float | None = None) -> s
             f"Backup file: {path}")
 
 
-def restored_text(path: Path, taken_at: float) -> str:
-    """What is said once the backup is in place."""
+def restored_text(path: Path, taken_at: float, lost_title: str | None = None) -> str:
+    """What is said once the backup is in place; ``lost_title``: the conversation that was
+    on screen is not in the backup (it is in the copy made before the restore)."""
     stamp = time.strftime("%d %b %Y at %H:%M", time.localtime(taken_at)).lstrip("0")
-    return (f"Your conversations are back as they were on {stamp} ({path.name}). The ones "
-            "from before the restore were saved as a backup: File → Restore newest backup… "
-            "brings them back.")
+    lost = (f" “{lost_title}”, which was on screen, is not in this backup."
+            if lost_title is not None else "")
+    return (f"Your conversations are back as they were on {stamp} ({path.name}).{lost} The "
+            "ones from before the restore were saved as a backup: File → Restore newest "
+            "backup… brings them back.")

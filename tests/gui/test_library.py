@@ -115,3 +115,37 @@ def test_the_export_dialog_offers_the_title_as_a_clean_file_name(
     assert window.ask_export_path("markdown", "What are the main themes in these videos?") \
         is None
     assert offered == ["What are the main themes in these videos.md"]
+
+
+def test_a_restore_never_opens_another_conversation_that_took_the_same_id(
+    qtbot: Any, start: Started
+) -> None:
+    desktop = start()
+    repo = desktop.repo
+    kept = repo.create_conversation("ks_nature", "Nature", title="Lions")
+    answered_turn(repo, kept.id, "How do lions hunt?", "At dawn.")
+    gone = repo.create_conversation("ks_nature", "Nature", title="Zebras")
+    answered_turn(repo, gone.id, "Where do zebras drink?", "At the river.")
+    repo.backup_now("manual")
+    repo.delete_conversation(gone.id)
+    # SQLite gives the next conversation the highest id again: the one the backup has.
+    newer = repo.create_conversation("ks_nature", "Nature", title="Hyenas")
+    answered_turn(repo, newer.id, "Do hyenas hunt?", "Often.")
+    assert newer.id == gone.id
+    desktop.feed.everything()
+    qtbot.waitUntil(lambda: desktop.window.sidebar.model.summary_for(newer.id) is not None,
+                    timeout=10_000)
+    desktop.workspace.open(newer.id)
+    desktop.window.confirm_restore_backup = lambda _text: True
+    desktop.window.sig_restore_backup_requested.emit()
+    qtbot.waitUntil(lambda: "Your conversations are back" in desktop.window.status_text(),
+                    timeout=10_000)
+    # "Zebras" has Hyenas' id in the backup: it is not shown as if it were the same one.
+    assert desktop.workspace.current_id() is None
+    assert "“Hyenas”, which was on screen, is not in this backup." in \
+        desktop.window.status_text()
+    # The conversation on screen, when the backup has it, opens again.
+    desktop.workspace.open(kept.id)
+    desktop.window.sig_restore_backup_requested.emit()  # the copy made before the restore
+    qtbot.waitUntil(lambda: not desktop.workspace.is_restoring()
+                    and desktop.workspace.current_id() == kept.id, timeout=10_000)

@@ -34,3 +34,11 @@ def test_the_restore_question_says_when_the_backup_was_taken_in_words() -> None:
         "11 Jun 2026 at 18:02 (1 min ago)?")
     assert restored_text(path, taken).startswith(
         "Your conversations are back as they were on 11 Jun 2026 at 18:02 (conversations-")
+
+
+def test_the_restored_note_names_the_conversation_the_backup_does_not_have() -> None:
+    taken = time.mktime((2026, 6, 11, 18, 2, 0, 0, 0, -1))
+    path = Path("/data/backups/conversations-20260611-160200-000001-daily.sqlite3")
+    assert "“Hyenas”, which was on screen, is not in this backup." in restored_text(
+        path, taken, lost_title="Hyenas")
+    assert "on screen" not in restored_text(path, taken)
