@@ -29,6 +29,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QColor,
+    QContextMenuEvent,
     QFocusEvent,
     QFont,
     QFontMetrics,
@@ -374,6 +375,8 @@ class ConversationSidebar(QWidget):
         self.list_view.selectionModel().currentChanged.connect(self._on_current_changed)
         self.list_view.activated.connect(self._on_activated)
         self.list_view.installEventFilter(self)
+        # The Menu key / Shift+F10 reach the viewport with the view's middle as their point.
+        self.list_view.viewport().installEventFilter(self)
         for model_signal in (self.model.rowsMoved, self.model.rowsInserted,
                              self.model.rowsRemoved, self.model.modelReset,
                              self.model.layoutChanged):
@@ -770,6 +773,22 @@ class ConversationSidebar(QWidget):
             menu.exec(self.list_view.viewport().mapToGlobal(pos))
             menu.deleteLater()
 
+    def _keyboard_context_menu(self, event: QContextMenuEvent) -> bool:
+        """The Menu key or Shift+F10: the current row's menu, shown on that row. Qt gives the
+        middle of the view as the point, so the menu acted on whichever conversation was
+        there (Delete… offered to delete another one), or on none. True = handled here."""
+        if event.reason() != QContextMenuEvent.Reason.Keyboard:
+            return False  # the mouse: its own point (customContextMenuRequested)
+        current = self.list_view.currentIndex()
+        if not current.isValid():
+            return True
+        self.list_view.scrollTo(current)
+        row = self.list_view.visualRect(current).intersected(
+            self.list_view.viewport().rect())
+        if not row.isEmpty():
+            self._on_context_menu(row.center())
+        return True
+
     @Slot(str)
     def _on_search_text_changed(self, text: str) -> None:
         if text.strip():
@@ -792,6 +811,9 @@ class ConversationSidebar(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Esc/Down/Enter in the search field; Esc/Up back to it from the results;
         F2/Delete/Enter in the list."""
+        if (event.type() == QEvent.Type.ContextMenu
+                and watched is self.list_view.viewport()):
+            return self._keyboard_context_menu(event)  # type: ignore[arg-type]
         if event.type() != QEvent.Type.KeyPress:
             return super().eventFilter(watched, event)
         key_event: QKeyEvent = event  # type: ignore[assignment]

@@ -7,6 +7,8 @@ import time
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication
 
 from jockey_desktop.core.storage.models import (
     HIGHLIGHT_END,
@@ -231,6 +233,26 @@ def test_deleting_the_selected_conversation_opens_the_next_one(qtbot, sidebar) -
     sidebar.delete(4)
     assert events == [("delete", 4)]
     assert sidebar.current_conversation_id() == 2
+
+
+def test_the_menu_key_opens_the_current_rows_menu_not_the_middle_ones(qtbot, sidebar) -> None:
+    for n in range(4, 30):  # enough rows that the view's middle holds another one
+        sidebar.upsert_summary(make_summary(n, 100 - n))
+    asked: list[int] = []
+    sidebar.build_context_menu = lambda cid: asked.append(cid) or None  # type: ignore
+    viewport = sidebar.list_view.viewport()
+    middle = viewport.rect().center()
+    assert sidebar.list_view.indexAt(middle).data(ConversationIdRole) not in (None, 3)
+    sidebar.select_conversation(3)
+    sidebar.list_view.setFocus()
+    # As Qt sends the Menu key / Shift+F10: the view's middle as the point.
+    QApplication.sendEvent(viewport, QContextMenuEvent(
+        QContextMenuEvent.Reason.Keyboard, middle, viewport.mapToGlobal(middle)))
+    assert asked == [3]
+    # The mouse: the row under it.
+    QApplication.sendEvent(viewport, QContextMenuEvent(
+        QContextMenuEvent.Reason.Mouse, middle, viewport.mapToGlobal(middle)))
+    assert asked == [3, sidebar.list_view.indexAt(middle).data(ConversationIdRole)]
 
 
 def test_sidebar_context_menu_actions_emit(qtbot, sidebar) -> None:
