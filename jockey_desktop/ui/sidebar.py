@@ -376,7 +376,8 @@ class ConversationSidebar(QWidget):
         self.list_view.activated.connect(self._on_activated)
         self.list_view.installEventFilter(self)
         # The Menu key / Shift+F10 reach the viewport with the view's middle as their point.
-        self.list_view.viewport().installEventFilter(self)
+        self._list_viewport = viewport_of(self.list_view)  # not viewport(): start-up time
+        self._list_viewport.installEventFilter(self)
         for model_signal in (self.model.rowsMoved, self.model.rowsInserted,
                              self.model.rowsRemoved, self.model.modelReset,
                              self.model.layoutChanged):
@@ -812,7 +813,7 @@ class ConversationSidebar(QWidget):
         """Esc/Down/Enter in the search field; Esc/Up back to it from the results;
         F2/Delete/Enter in the list."""
         if (event.type() == QEvent.Type.ContextMenu
-                and watched is self.list_view.viewport()):
+                and watched is self._list_viewport):
             return self._keyboard_context_menu(event)  # type: ignore[arg-type]
         if event.type() != QEvent.Type.KeyPress:
             return super().eventFilter(watched, event)
