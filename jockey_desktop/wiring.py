@@ -107,6 +107,7 @@ def wire_changes(desktop: JockeyDesktop) -> None:
     sidebar.sig_export_requested.connect(w.export_conversation)
     w.sig_export_chosen.connect(conv.export_one)
     conv.sig_export_failed.connect(w.show_export_failure)
+    w.sig_export_all_chosen.connect(conv.export_all)
     w.sig_copy_conversation.connect(conv.copy_markdown)
 
 

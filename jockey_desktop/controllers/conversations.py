@@ -55,6 +55,12 @@ def export_conversations(repo: ConversationStore, conversation_ids: list[int], f
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 
 
+def export_all_conversations(repo: ConversationStore, path: str) -> tuple[str, int]:
+    """Every conversation to one JSON export at ``path``; returns (path, how many). Blocks."""
+    ids = [summary.conversation.id for summary in repo.list_conversations()]
+    return export_conversations(repo, ids, "json", path), len(ids)
+
+
 def import_conversations_file(repo: ConversationStore, path: str) -> ImportResult:
     """Import a JSON export (File → Import…); returns what was added, already present and
     left out. Blocks.
@@ -466,6 +472,24 @@ class ConversationsController(QObject):
     def export_one(self, conversation_id: int, fmt: str, path: str) -> None:
         """Export one conversation (the window asked where) → ``sig_export_done(path)``."""
         self.export([conversation_id], fmt, path)
+
+    @Slot(str)
+    def export_all(self, path: str) -> None:
+        """Every conversation to one JSON file off the GUI thread → ``sig_export_done(path)``
+        and a notice saying how many (``sig_export_failed`` when it could not be written)."""
+        self.flush_drafts()  # queued first: the export holds what was just typed
+
+        def done(result: tuple[str, int]) -> None:
+            written, count = result
+            self.sig_export_done.emit(written)
+            noun = "conversation" if count == 1 else "conversations"
+            self.sig_notice.emit(f"Exported {count} {noun} to {written}")
+
+        def failed(error: BaseException) -> None:
+            self._on_export_failed(path, error)
+
+        self._runner.submit(export_all_conversations, self._repo, path, on_success=done,
+                            on_error=failed)
 
     def _on_export_done(self, path: str) -> None:
         self.sig_export_done.emit(str(path))

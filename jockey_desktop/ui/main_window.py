@@ -10,6 +10,7 @@ first time they are needed, not before the first paint.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,6 +145,8 @@ class MainWindow(QMainWindow):
     sig_new_conversation = Signal()
     #: Export a conversation (id, "markdown"/"json", the path the user chose).
     sig_export_chosen = Signal(int, str, str)
+    #: Export every conversation to one JSON file (the path the user chose).
+    sig_export_all_chosen = Signal(str)
     sig_settings_requested = Signal()
     #: Copy a conversation to the clipboard as Markdown (its id).
     sig_copy_conversation = Signal(int)
@@ -313,6 +316,10 @@ class MainWindow(QMainWindow):
                                              "Ctrl+E", "Save this conversation as Markdown")
         self.action_export_json = self._action("Export as &JSON…", self._export_json,
                                                None, "Save this conversation as JSON")
+        self.action_export_all = self._action(
+            "Export &all conversations…", self._export_all, None,
+            "Save every conversation in one JSON file (File → Import… reads it back, here or "
+            "on another computer)")
         self.action_restore_backup = self._action(
             "&Restore newest backup…", self.sig_restore_backup_requested, None,
             "Replace the conversations with the newest automatic backup")
@@ -325,6 +332,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_import)
         file_menu.addAction(self.action_export_md)
         file_menu.addAction(self.action_export_json)
+        file_menu.addAction(self.action_export_all)
         file_menu.addSeparator()
         file_menu.addAction(self.action_restore_backup)
         file_menu.addSeparator()
@@ -389,6 +397,7 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.action_about)
         help_menu.addAction(self.action_about_qt)
         self._main_only = [self.action_new, self.action_export_md, self.action_export_json,
+                           self.action_export_all,
                            self.action_copy, self.action_find, self.action_compare,
                            self.action_find_here, self.action_find_next,
                            self.action_find_previous, self.action_rename]
@@ -466,6 +475,18 @@ class MainWindow(QMainWindow):
         path = self.ask_export_path(fmt, title or "conversation")
         if path:
             self.sig_export_chosen.emit(conversation_id, fmt, path)
+
+    @Slot()
+    def _export_all(self) -> None:
+        """File → Export all conversations…: one JSON file of the whole library (importing
+        one file per conversation was the only way to move a library before)."""
+        if self.sidebar.model.rowCount() == 0:
+            self.show_status("There are no conversations to export.", 8000)
+            return
+        name = f"Jockey Desktop conversations {time.strftime('%Y-%m-%d')}"
+        path = self.ask_export_path("json", name, caption="Export all conversations")
+        if path:
+            self.sig_export_all_chosen.emit(path)
 
     @Slot()
     def _copy_shown(self) -> None:
@@ -776,7 +797,8 @@ class MainWindow(QMainWindow):
         box.exec()
         return box.clickedButton() is start
 
-    def ask_export_path(self, fmt: str, suggested_name: str) -> str | None:
+    def ask_export_path(self, fmt: str, suggested_name: str,
+                        caption: str = "Export conversation") -> str | None:
         """A save-file dialog for an export; None when cancelled."""
         file_filter, suffix = EXPORT_FILTERS.get(fmt, EXPORT_FILTERS["markdown"])
         name = export_file_name(suggested_name, suffix)
@@ -784,8 +806,7 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QFileDialog
 
         start = documents_dir() / name
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(start),
-                                              file_filter)
+        path, _ = QFileDialog.getSaveFileName(self, caption, str(start), file_filter)
         return path or None
 
     def confirm_restore_backup(self, text: str) -> bool:

@@ -149,3 +149,51 @@ def test_a_restore_never_opens_another_conversation_that_took_the_same_id(
     desktop.window.sig_restore_backup_requested.emit()  # the copy made before the restore
     qtbot.waitUntil(lambda: not desktop.workspace.is_restoring()
                     and desktop.workspace.current_id() == kept.id, timeout=10_000)
+
+
+def test_export_all_writes_the_whole_library_to_one_file_import_reads_back(
+    qtbot: Any, start: Started, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desktop = start()
+    window = desktop.window
+    # With no conversation there is nothing to export: it says so, no dialog.
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *_a: pytest.fail("no dialog for an empty library"))
+    window.action_export_all.trigger()
+    assert window.status_text() == "There are no conversations to export."
+
+    repo = desktop.repo
+    titles = ["Lions", "Zebras", "Hyenas"]
+    for title in titles:
+        conversation = repo.create_conversation("ks_nature", "Nature", title=title)
+        answered_turn(repo, conversation.id, f"What do {title.lower()} eat?", "Plenty.")
+    desktop.feed.everything()
+    model = window.sidebar.model
+    qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=10_000)
+    target = tmp_path / "library.json"
+    asked: list[tuple[str, str]] = []
+
+    def save_dialog(_parent: Any, caption: str, start_at: str, _filter: str) -> Any:
+        asked.append((caption, Path(start_at).name))
+        return str(target), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    assert "Export &all conversations…" in [a.text() for a in window.menuBar().actions()[0]
+                                             .menu().actions()]
+    window.action_export_all.trigger()
+    qtbot.waitUntil(lambda: window.status_text() == f"Exported 3 conversations to {target}",
+                    timeout=10_000)
+    caption, offered = asked[0]
+    assert caption == "Export all conversations"
+    assert offered.startswith("Jockey Desktop conversations ") and offered.endswith(".json")
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert sorted(c["title"] for c in document["conversations"]) == sorted(titles)
+
+    for summary in model.summaries():
+        repo.delete_conversation(summary.conversation.id)
+    desktop.feed.everything()
+    qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=10_000)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_a: (str(target), ""))
+    window.action_import.trigger()
+    qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=10_000)
+    assert window.status_text() == "Imported 3 conversations."
