@@ -8,6 +8,9 @@ dropped (as spaces), the name is cut between words, and names Windows reserves a
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePath
+
 #: Punctuation kept in a suggested name: safe on every file system and common in titles.
 _KEPT = frozenset(" -_,.'()&+!#")
 #: Names Windows refuses whatever their extension.
@@ -16,6 +19,8 @@ _RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1,
 #: The longest suggested name before its suffix (titles can be a whole question).
 NAME_LIMIT = 80
 FALLBACK_NAME = "conversation"
+#: A file name's own extension: ".md", ".txt", ".json" (not ". zebras" in "Lions vs. zebras").
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 
 def export_file_name(title: str, suffix: str, limit: int = NAME_LIMIT) -> str:
@@ -35,3 +40,10 @@ def export_file_name(title: str, suffix: str, limit: int = NAME_LIMIT) -> str:
     if not name or name.split(".")[0].upper() in _RESERVED:
         name = f"{FALLBACK_NAME} {name}".strip() if name else FALLBACK_NAME
     return name + suffix
+
+
+def with_export_suffix(path: str, suffix: str) -> str:
+    """``path`` with ``suffix`` added when its name has no extension of its own: a name typed
+    as "notes" in the save dialog was written as "notes", which nothing opens as Markdown."""
+    name = PurePath(path).name
+    return path if _EXTENSION.search(name) else path + suffix

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from jockey_desktop import APP_NAME, __version__
 from jockey_desktop.presentation.connection import NOT_CONNECTED, ConnectionStatus
-from jockey_desktop.presentation.file_names import export_file_name
+from jockey_desktop.presentation.file_names import export_file_name, with_export_suffix
 from jockey_desktop.presentation.text_actions import TextAction, action_for
 from jockey_desktop.resources import resource_path
 from jockey_desktop.ui.chat_pane import ChatPane
@@ -807,7 +807,27 @@ class MainWindow(QMainWindow):
 
         start = documents_dir() / name
         path, _ = QFileDialog.getSaveFileName(self, caption, str(start), file_filter)
-        return path or None
+        if not path:
+            return None
+        chosen = with_export_suffix(path, suffix)
+        # The dialog asked about replacing the name as typed, not the one with its suffix.
+        if chosen != path and Path(chosen).exists() and not self.confirm_replace(chosen):
+            return None
+        return chosen
+
+    def confirm_replace(self, path: str) -> bool:
+        """Ask before an export replaces an existing file. True = replace it."""
+        from PySide6.QtWidgets import QMessageBox  # here: its type costs ms at start
+
+        box = QMessageBox(QMessageBox.Icon.Warning, "Replace the file?",
+                          f"{Path(path).name} already exists in {Path(path).parent}. "
+                          "Replace it?", parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # a file name, not markup
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is replace
 
     def confirm_restore_backup(self, text: str) -> bool:
         """Ask before replacing the conversations with a backup; ``text`` says which backup

@@ -197,3 +197,20 @@ def test_export_all_writes_the_whole_library_to_one_file_import_reads_back(
     window.action_import.trigger()
     qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=10_000)
     assert window.status_text() == "Imported 3 conversations."
+
+
+def test_an_export_name_typed_without_extension_gets_one_and_asks_before_replacing(
+    qtbot: Any, start: Started, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = start().window
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *_a: (str(tmp_path / "notes"), ""))
+    assert window.ask_export_path("markdown", "Lions") == str(tmp_path / "notes.md")
+    # That file exists: the dialog asked about "notes", so the window asks about "notes.md".
+    (tmp_path / "notes.md").write_text("keep me", encoding="utf-8")
+    asked: list[str] = []
+    monkeypatch.setattr(window, "confirm_replace", lambda path: asked.append(path) or False)
+    assert window.ask_export_path("markdown", "Lions") is None
+    assert asked == [str(tmp_path / "notes.md")]
+    monkeypatch.setattr(window, "confirm_replace", lambda _path: True)
+    assert window.ask_export_path("json", "Lions") == str(tmp_path / "notes.json")

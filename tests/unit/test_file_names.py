@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jockey_desktop.presentation.file_names import export_file_name
+from jockey_desktop.presentation.file_names import export_file_name, with_export_suffix
 
 
 def test_a_question_title_gives_a_clean_file_name() -> None:
@@ -27,3 +27,11 @@ def test_unusable_or_reserved_titles_fall_back() -> None:
     assert export_file_name("...hidden...", ".md") == "hidden.md"
     assert export_file_name("CON", ".md") == "conversation CON.md"
     assert export_file_name("nul.txt", ".md") == "conversation nul.txt.md"
+
+
+def test_a_name_typed_without_extension_gets_the_formats() -> None:
+    assert with_export_suffix("/docs/notes", ".md") == "/docs/notes.md"
+    assert with_export_suffix("/docs/Lions vs. zebras", ".md") == "/docs/Lions vs. zebras.md"
+    assert with_export_suffix("/docs/notes.md", ".md") == "/docs/notes.md"
+    assert with_export_suffix("/docs/notes.txt", ".md") == "/docs/notes.txt"  # the user's own
+    assert with_export_suffix("/my.folder/notes", ".json") == "/my.folder/notes.json"
