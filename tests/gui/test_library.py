@@ -1,4 +1,5 @@
-"""The conversation library on the real app: many saved conversations, searching them."""
+"""The conversation library on the real app: searching many conversations, backups and
+restore, export and import."""
 
 from __future__ import annotations
 
