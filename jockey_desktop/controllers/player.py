@@ -37,9 +37,9 @@ from jockey_desktop.core.media_source import (
     NoVideoError,
     VideoInfo,
     is_web_url,
-    item_fps,
     manifest_resolver,
     resolve_video,
+    source_facts,
 )
 from jockey_desktop.core.ports import ConversationStore, Runner
 from jockey_desktop.core.storage.models import Message
@@ -55,6 +55,7 @@ from jockey_desktop.presentation.moments import (
 if TYPE_CHECKING:
     # The relay (http.server) is imported by the first video, not at start-up.
     from jockey_desktop.core.media_relay import MediaRelay, RelayEvent, RelaySource
+    from jockey_desktop.core.moments_export import SourceFacts
 
 log = logging.getLogger(__name__)
 
@@ -93,22 +94,23 @@ def _error_text(error: BaseException) -> str:
 
 
 def video_details(client: MediaClient, store_id: str,
-                  item_id: str) -> tuple[float | None, Sentences | None]:
-    """The item's frame rate and its transcript sentences (None when it has none). Blocking."""
+                  item_id: str) -> tuple[SourceFacts, Sentences | None]:
+    """What the exports use of the item (frame rate, file name, length) and its transcript
+    sentences (None when it has none). Blocking."""
     from jockey_desktop.core.api.errors import JockeyError
 
     item = client.get_item(store_id, item_id)
-    fps = item_fps(item)
+    facts = source_facts(item)
     if not item.asset_id:
-        return fps, None
+        return facts, None
     try:
         transcription = client.get_transcription(item.asset_id)
     except JockeyError as error:  # no transcript is not a problem worth a message
         log.info("no transcript: %s", type(error).__name__)
-        return fps, None
+        return facts, None
     if transcription is None or not transcription.sentences:
-        return fps, None
-    return fps, [(s.start, s.end, s.text) for s in transcription.sentences]
+        return facts, None
+    return facts, [(s.start, s.end, s.text) for s in transcription.sentences]
 
 
 def external_playlist(title: str, url: str, start: float) -> str:
@@ -179,7 +181,7 @@ class PlayerController(QObject):
         self._video: _Video | None = None
         self._generation = 0
         self._list_generation = 0
-        self._fps: dict[str, float | None] = {}
+        self._sources: dict[str, SourceFacts] = {}
         self._shut_down = False
         self._sig_relay_event.connect(self._on_relay_event)
 
@@ -328,9 +330,9 @@ class PlayerController(QObject):
             self.sig_problem.emit(f"This video cannot be played: {_error_text(error)}")
 
     def _details_ready(self, generation: int, item_id: str,
-                       details: tuple[float | None, Sentences | None]) -> None:
-        fps, sentences = details
-        self._fps[item_id] = fps
+                       details: tuple[SourceFacts, Sentences | None]) -> None:
+        facts, sentences = details
+        self._sources[item_id] = facts
         if self._video is not None and self._video.generation == generation:
             self.sig_transcript.emit(sentences)
 
@@ -461,7 +463,7 @@ class PlayerController(QObject):
     def _export(self, moments: list[PlayerMoment], fmt: str, path: str, name: str,
                 store_id: str | None = None) -> None:
         self._runner.submit(_write_export, moments, self._client,
-                            store_id or self._store_id, dict(self._fps), fmt, path, name,
+                            store_id or self._store_id, dict(self._sources), fmt, path, name,
                             on_success=self._exported, on_error=self._export_error)
 
     def _exported(self, path: Path) -> None:
@@ -485,32 +487,34 @@ def _ignore(_error: BaseException) -> None:
     """A thumbnail that does not come is not worth a message."""
 
 
-def _known_rates(moments: Sequence[PlayerMoment], client: MediaClient | None,
-                 store_id: str | None, fps: dict[str, float | None]) -> dict[str, float | None]:
-    """Frame rates of the moments' videos: what the player learnt, else asked (best effort:
-    an unknown rate falls back to the exporter's default)."""
+def _known_sources(moments: Sequence[PlayerMoment], client: MediaClient | None,
+                   store_id: str | None,
+                   known: dict[str, SourceFacts]) -> dict[str, SourceFacts]:
+    """What is known of the moments' videos (frame rate, file name, length): what the player
+    learnt, else asked (best effort: an unknown rate falls back to the exporter's default, an
+    unknown file name to the video's title)."""
     from jockey_desktop.core.api.errors import JockeyError
+    from jockey_desktop.core.moments_export import SourceFacts
 
-    rates = dict(fps)
+    sources = dict(known)
     for item_id in dict.fromkeys(m.item_id for m in moments):
-        if item_id in rates or client is None or store_id is None:
+        if item_id in sources or client is None or store_id is None:
             continue
         try:
-            rates[item_id] = item_fps(client.get_item(store_id, item_id))
+            sources[item_id] = source_facts(client.get_item(store_id, item_id))
         except JockeyError:
-            rates[item_id] = None
-    return rates
+            sources[item_id] = SourceFacts()
+    return sources
 
 
 def _write_export(moments: list[PlayerMoment], client: MediaClient | None,
-                  store_id: str | None, fps: dict[str, float | None], fmt: str, path: str,
+                  store_id: str | None, sources: dict[str, SourceFacts], fmt: str, path: str,
                   name: str) -> Path:
-    """Write moments in a format (blocking: network for frame rates, then the file)."""
+    """Write moments in a format (blocking: network for the videos' facts, then the file)."""
     from jockey_desktop.core.moments_export import export_moments
 
-    records = export_moments_of(moments, _known_rates(moments, client, store_id, fps))
+    records = export_moments_of(moments, _known_sources(moments, client, store_id, sources))
     if not records:
         raise ValueError("There are no cited ranges to export (whole-video citations have "
                          "no range).")
     return export_moments(records, fmt, path, name)
-

@@ -20,6 +20,15 @@ first one seen on a tie). The FCP XML sequence uses that rate too, while each cl
 in/out at its video's rate. Source timecode starts at 00:00:00:00 (Jockey's seconds count from
 the start of the video).
 
+Relinking. No file holds a media address (a signed URL expires within hours and carries its
+own authorisation); an editor relinks each clip to the user's own copy of the video by its file
+name. When the uploaded file's name is known (``Moment.file_name``) it is the media
+reference's name — the ``<file><name>`` Premiere's "Link Media" and Resolve match on, the
+OTIO reference's name — and the EDL's ``* FROM CLIP:`` source line; otherwise the video's
+title stands in. When the video's length is known (``Moment.duration_sec``) it is the
+reference's available range, and a cited range running past the end is cut at the last frame
+(an editor shows frames past the media as offline); the CSV and chapters keep the cited times.
+
 ``export_moments(moments, fmt, path)`` writes any format atomically with mode 0600, like the
 conversation exports (:func:`jockey_desktop.core.storage.export.write_file_atomically`).
 """
@@ -85,8 +94,9 @@ class Moment:
     """One cited range of a video: what every export format is made of.
 
     ``start_sec``/``end_sec`` count from the start of the video; ``fps`` is the video's frame
-    rate when known; ``media_url`` (for example the citation's HLS address) becomes the clip's
-    media reference in editor formats, so an editor can relink to it.
+    rate when known; ``media_url`` (a stable address of the media, never a signed one)
+    becomes the clip's media reference in editor formats; ``file_name`` (the uploaded file's
+    name) and ``duration_sec`` (the video's length) let an editor relink to the user's copy.
     """
 
     video_title: str
@@ -96,6 +106,8 @@ class Moment:
     text: str
     fps: float | None = None
     media_url: str | None = None
+    file_name: str | None = None
+    duration_sec: float | None = None
 
     def __post_init__(self) -> None:
         # A bad range would only surface later as a garbled editor file: refuse it here, with
@@ -110,6 +122,29 @@ class Moment:
         if self.fps is not None and (not _finite(self.fps) or self.fps <= 0):
             raise ValueError(f"The frame rate of {where} is not a positive number: "
                              f"{self.fps!r}.")
+        if self.duration_sec is not None and (not _finite(self.duration_sec)
+                                              or self.duration_sec <= 0):
+            raise ValueError(f"The length of the video of {where} is not a positive number: "
+                             f"{self.duration_sec!r}.")
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the exports can know of one video besides its citations (all optional): its
+    frame rate, the uploaded file's name and its length in seconds."""
+
+    fps: float | None = None
+    file_name: str | None = None
+    duration_sec: float | None = None
+
+
+def file_name_of(name: str | None) -> str | None:
+    """The file name an editor relinks by: the last part of a path, on one line (None when
+    there is none)."""
+    if not name:
+        return None
+    base = one_line(re.split(r"[\\/]", name)[-1])
+    return base or None
 
 
 def _finite(value: object) -> bool:
@@ -156,10 +191,15 @@ def sequence_rate(moments: Sequence[Moment]) -> float:
 
 
 def frame_range(moment: Moment, rate: float) -> tuple[int, int]:
-    """(first frame, frame after the last) of a moment at ``rate``: nearest frames, >= 1 long."""
+    """(first frame, frame after the last) of a moment at ``rate``: nearest frames, >= 1 long,
+    and within the video when its length is known (a range past the end is cut there; one
+    wholly past it becomes the last frame)."""
     start = round(moment.start_sec * rate)
-    end = max(round(moment.end_sec * rate), start + 1)
-    return start, end
+    end = round(moment.end_sec * rate)
+    if moment.duration_sec is not None:
+        last = max(round(moment.duration_sec * rate), 1)
+        start, end = min(start, last - 1), min(end, last)
+    return start, max(end, start + 1)
 
 
 # --- OpenTimelineIO ---------------------------------------------------------------------------
@@ -191,9 +231,10 @@ def moments_timeline(moments: Sequence[Moment], name: str = DEFAULT_TIMELINE_NAM
     """An ``opentimelineio.schema.Timeline`` of the moments, one clip each, in order.
 
     ``rate`` forces every clip onto one rate (what an EDL needs); by default each clip is at
-    its own video's rate. Each clip's media reference covers its video from 0 to the furthest
-    cited end (the true length is not known here), the same reference for all clips of one
-    video so editors see one source per video.
+    its own video's rate. Each clip's media reference is named by the video's file name (see
+    "Relinking" above) and covers the video from 0 to its length, or to the furthest cited end
+    when the length is not known; all clips of one video share the same reference, so editors
+    see one source per video.
     """
     otio = _otio()
     if not moments:
@@ -212,18 +253,24 @@ def moments_timeline(moments: Sequence[Moment], name: str = DEFAULT_TIMELINE_NAM
     for moment in moments:
         clip_rate = rate if rate is not None else timecode_rate(moment.fps)
         first, after = frame_range(moment, clip_rate)
-        video_end = max(round(furthest[moment.item_id] * clip_rate), after)
+        if moment.duration_sec is not None:
+            video_end = max(round(moment.duration_sec * clip_rate), after)
+        else:
+            video_end = max(round(furthest[moment.item_id] * clip_rate), after)
         title = one_line(moment.video_title) or moment.item_id
+        file_name = file_name_of(moment.file_name)
         available = span(time(0, clip_rate), time(video_end, clip_rate))
-        ref_metadata = {METADATA_KEY: {"item_id": moment.item_id}}
+        ref_metadata: dict[str, Any] = {METADATA_KEY: {"item_id": moment.item_id}}
+        if file_name:
+            ref_metadata[METADATA_KEY]["file_name"] = file_name
         reference: Any
         if moment.media_url:
             reference = otio.schema.ExternalReference(
                 target_url=moment.media_url, available_range=available, metadata=ref_metadata)
-            reference.name = title
+            reference.name = file_name or title
         else:
             reference = otio.schema.MissingReference(
-                name=title, available_range=available, metadata=ref_metadata)
+                name=file_name or title, available_range=available, metadata=ref_metadata)
         clip = otio.schema.Clip(
             name=title,
             media_reference=reference,
@@ -253,6 +300,16 @@ def to_edl(moments: Sequence[Moment], name: str = DEFAULT_TIMELINE_NAME) -> str:
     otio = _otio()
     rate = sequence_rate(moments)
     timeline = moments_timeline(moments, name, rate=rate)
+    for clip in timeline.find_clips():
+        # The adapter writes a reference's address as the "* FROM CLIP:" source line, which
+        # Avid and Resolve match media on: the file name, when known, is that address here.
+        reference = clip.media_reference
+        file_name = reference.metadata.get(METADATA_KEY, {}).get("file_name")
+        if file_name and not isinstance(reference, otio.schema.ExternalReference):
+            clip.media_reference = otio.schema.ExternalReference(
+                target_url=file_name, available_range=reference.available_range,
+                metadata=reference.metadata)
+            clip.media_reference.name = reference.name
     return str(otio.adapters.write_to_string(timeline, "cmx_3600", rate=rate))
 
 

@@ -180,15 +180,22 @@ def sentence_at(starts: Sequence[float], seconds: float) -> int | None:
 
 
 def export_moments_of(moments: Iterable[PlayerMoment],
-                      fps: Mapping[str, float | None] | None = None) -> list[Any]:
-    """The ``core.moments_export.Moment`` s of player moments, with each video's frame rate
-    where known. A whole-video moment has no range and is left out; signed media URLs are
-    left out too (they expire within hours and carry their own authorisation)."""
-    from jockey_desktop.core.moments_export import Moment
+                      sources: Mapping[str, Any] | None = None) -> list[Any]:
+    """The ``core.moments_export.Moment`` s of player moments, with what is known of each
+    video (``core.moments_export.SourceFacts`` by item id: frame rate, file name, length). A
+    whole-video moment has no range and is left out; signed media URLs are left out too
+    (they expire within hours and carry their own authorisation)."""
+    from jockey_desktop.core.moments_export import Moment, SourceFacts
 
-    rates = fps or {}
-    return [Moment(m.title, m.item_id, m.start, m.end, m.sentence, fps=rates.get(m.item_id))
-            for m in moments if m.end is not None]
+    known = sources or {}
+    records = []
+    for m in moments:
+        if m.end is None:
+            continue
+        facts = known.get(m.item_id) or SourceFacts()
+        records.append(Moment(m.title, m.item_id, m.start, m.end, m.sentence, fps=facts.fps,
+                              file_name=facts.file_name, duration_sec=facts.duration_sec))
+    return records
 
 
 def conversation_moments(messages: Iterable[Message]) -> list[PlayerMoment]:

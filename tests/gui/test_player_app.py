@@ -115,6 +115,8 @@ def test_moments_export_from_the_menu_and_the_transcript(
     moments = answer_moments(answers[-1])
     edl = (tmp_path / "talk.edl").read_text(encoding="utf-8")
     assert len(re.findall(r"^\d{3}\s", edl, re.M)) == len(moments)
+    # Each event names the uploaded file (asked of the server): what an editor relinks by.
+    assert len(re.findall(r"^\* FROM CLIP: [a-z0-9_]+\.mp4$", edl, re.M)) == len(moments)
     assert asked[0] == f"{window.chat_pane.title_label.text()} moments"
     view = window.chat_pane.chat_view
     settle(qtbot, view)

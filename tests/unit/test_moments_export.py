@@ -243,3 +243,52 @@ def test_a_zero_length_moment_is_one_frame_long() -> None:
     clip = next(iter(moments_timeline([Moment("A", "a", 7.0, 7.0, "", fps=25)]).find_clips()))
     assert clip.source_range.start_time.value == 175
     assert clip.source_range.duration.value == 1
+
+
+#: A 29.97 video whose uploaded file and length are known; its second moment runs past the end.
+SAVANNA = [
+    Moment("Savanna at first light", OCEAN, 612.5, 620.0, "Lions wake.", fps=29.97,
+           file_name="footage/savanna_first_light.mp4", duration_sec=1122.4),
+    Moment("Savanna at first light", OCEAN, 1120.0, 1130.0, "Dusk.", fps=29.97,
+           file_name="footage/savanna_first_light.mp4", duration_sec=1122.4),
+    Moment("Kelp forest", FOREST, 10.0, 20.0, "Kelp.", fps=29.97),
+]
+
+
+def test_editor_formats_name_the_uploaded_file_so_an_editor_can_relink() -> None:
+    # FCP XML: the <file> name is what Premiere's Link Media and Resolve match on; one file
+    # per video, its length the video's.
+    root = ET.fromstring(to_fcp_xml(SAVANNA))
+    files = [f for f in root.iter("file") if f.find("name") is not None]
+    assert [(f.findtext("name"), f.findtext("duration")) for f in files] == [
+        ("savanna_first_light.mp4", str(_frames(1122.4, NTSC))), ("Kelp forest", "599")]
+    assert "pathurl" not in to_fcp_xml(SAVANNA)  # no address that would point nowhere
+    # EDL: the source line Avid and Resolve read, and the adapter reads back.
+    edl = to_edl(SAVANNA)
+    assert edl.count("* FROM CLIP: savanna_first_light.mp4") == 2
+    back = otio.adapters.read_from_string(edl, "cmx_3600", rate=NTSC)
+    assert [getattr(c.media_reference, "target_url", None) for c in back.find_clips()] == [
+        "savanna_first_light.mp4", "savanna_first_light.mp4", None]
+    # OTIO: the reference's name and this app's metadata.
+    clip = next(iter(otio.adapters.read_from_string(to_otio(SAVANNA), "otio_json")
+                     .find_clips()))
+    assert clip.name == "Savanna at first light"
+    assert clip.media_reference.name == "savanna_first_light.mp4"
+    assert clip.media_reference.metadata["jockey_desktop"]["file_name"] == \
+        "savanna_first_light.mp4"
+    assert clip.media_reference.available_range.duration.value == _frames(1122.4, NTSC)
+
+
+def test_a_moment_running_past_the_videos_end_stops_at_its_last_frame() -> None:
+    last = _frames(1122.4, NTSC)
+    clips = list(moments_timeline(SAVANNA).find_clips())
+    assert clips[1].source_range.start_time.value == _frames(1120.0, NTSC)
+    assert clips[1].source_range.end_time_exclusive().value == last
+    beyond = Moment("Savanna at first light", OCEAN, 1200.0, 1210.0, "", fps=29.97,
+                    duration_sec=1122.4)
+    clip = next(iter(moments_timeline([beyond]).find_clips()))
+    assert (clip.source_range.start_time.value, clip.source_range.duration.value) == (last - 1, 1)
+    # The plain-text formats keep the cited times.
+    assert ",1120,1130," in to_csv(SAVANNA)
+    with pytest.raises(ValueError, match="length of the video"):
+        Moment("A", "a", 1.0, 2.0, "", duration_sec=0)

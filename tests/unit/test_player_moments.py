@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jockey_desktop.core.moments_export import SourceFacts
 from jockey_desktop.core.storage.models import Role
 from jockey_desktop.presentation.moments import (
     answer_moments,
@@ -88,9 +89,11 @@ def test_export_records_carry_ranges_sentences_and_known_rates() -> None:
     answer = answer_with_citations(2)
     answer.citations[0]["hls_url"] = "https://cdn.example/v.m3u8?sig=secret"
     moments = answer_moments(answer)
-    records = export_moments_of(moments, {"a": 25.0})
+    records = export_moments_of(moments, {"a": SourceFacts(25.0, "intro.mov", 600.0)})
     assert [(r.video_title, r.item_id, r.start_sec, r.end_sec, r.fps) for r in records] == [
         ("Intro to ML", "a", 83.0, 105.0, 25.0), ("Lecture 4", "b", 3723.0, 3800.0, None)]
+    assert [(r.file_name, r.duration_sec) for r in records] == [("intro.mov", 600.0),
+                                                                 (None, None)]
     assert records[0].text == "It is shown early and again later, then once more."
     assert all(r.media_url is None for r in records)  # no signed address in a shared file
 
