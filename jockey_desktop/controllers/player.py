@@ -454,7 +454,7 @@ class PlayerController(QObject):
         self._storage_runner.submit(
             repo.list_messages, conversation_id,
             on_success=partial(self._conversation_read, store_id, fmt, path, name),
-            on_error=self._export_error)
+            on_error=partial(self._export_error, path))
 
     def _conversation_read(self, store_id: str, fmt: str, path: str, name: str,
                            messages: list[Message]) -> None:
@@ -464,13 +464,21 @@ class PlayerController(QObject):
                 store_id: str | None = None) -> None:
         self._runner.submit(_write_export, moments, self._client,
                             store_id or self._store_id, dict(self._sources), fmt, path, name,
-                            on_success=self._exported, on_error=self._export_error)
+                            on_success=self._exported,
+                            on_error=partial(self._export_error, path))
 
     def _exported(self, path: Path) -> None:
         self.sig_exported.emit(str(path))
 
-    def _export_error(self, error: BaseException) -> None:
-        reason = str(error) if isinstance(error, (ValueError, OSError)) else _error_text(error)
+    def _export_error(self, path: str, error: BaseException) -> None:
+        if isinstance(error, OSError):
+            # The OS's text names the temporary file beside the chosen one, in errno terms.
+            from jockey_desktop.core.storage.export import write_failure_text
+
+            self.sig_export_failed.emit(f"The moments were not exported: "
+                                        f"{write_failure_text(path, error)}")
+            return
+        reason = str(error) if isinstance(error, ValueError) else _error_text(error)
         self.sig_export_failed.emit(f"The moments could not be exported: {reason}")
 
     # -- quit ---------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ adapters and from the text, exact CSV and chapter lines, atomic 0600 files, clea
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import os
 import re
 import stat
 import xml.etree.ElementTree as ET
@@ -27,6 +29,8 @@ from jockey_desktop.core.moments_export import (
     to_fcp_xml,
     to_otio,
 )
+from jockey_desktop.core.storage import export as storage_export
+from jockey_desktop.core.storage.export import write_failure_text
 
 NTSC = 30000 / 1001
 OCEAN = "66f1a2b3c4d5e6f7a8b9c0d1"
@@ -292,3 +296,29 @@ def test_a_moment_running_past_the_videos_end_stops_at_its_last_frame() -> None:
     assert ",1120,1130," in to_csv(SAVANNA)
     with pytest.raises(ValueError, match="length of the video"):
         Moment("A", "a", 1.0, 2.0, "", duration_sec=0)
+
+
+@pytest.mark.parametrize(("errno_code", "said"), [
+    (errno.ENOSPC, "the disk holding {folder} is full. The file that was there is unchanged. "
+                   "Free some space there"),
+    (errno.EACCES, "you cannot write in the folder {folder} (permission denied). The file "
+                   "that was there is unchanged. Choose another folder"),
+    (errno.EROFS, "the folder {folder} is on a read-only disk."),
+])
+def test_a_failed_save_keeps_the_old_file_and_says_why_in_words(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, errno_code: int, said: str) -> None:
+    target = tmp_path / "cut.edl"
+    target.write_text("the editor's earlier cut", encoding="utf-8")
+
+    def refuse(_fd: int) -> None:
+        raise OSError(errno_code, os.strerror(errno_code))
+
+    monkeypatch.setattr(storage_export.os, "fsync", refuse)
+    with pytest.raises(OSError) as raised:
+        export_moments(PAL, MomentFormat.EDL, target)
+    assert target.read_text(encoding="utf-8") == "the editor's earlier cut"
+    assert [p.name for p in tmp_path.iterdir()] == ["cut.edl"]  # no temporary file left
+    sentence = write_failure_text(target, raised.value)
+    assert sentence.startswith("cut.edl could not be saved: " + said.format(folder=tmp_path))
+    assert ".tmp" not in sentence and "Errno" not in sentence
+    assert write_failure_text(tmp_path / "new.edl", raised.value).count("unchanged") == 0
