@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QStandardPaths, Slot
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from jockey_desktop.core.moments_export import MomentFormat
 
@@ -34,20 +34,52 @@ def chosen_format(path: str, selected_filter: str) -> tuple[str, MomentFormat]:
     for fmt in MomentFormat:
         if suffix == fmt.value:
             return path, fmt
-    filters = export_filters()
-    fmt = list(MomentFormat)[filters.index(selected_filter)] if selected_filter in filters \
-        else MomentFormat.OTIO
+    fmt = format_of_filter(selected_filter)
     return f"{path}.{fmt.value}", fmt
+
+
+def format_of_filter(selected_filter: str) -> MomentFormat:
+    """The format a dialog filter stands for (OpenTimelineIO for one it does not know)."""
+    filters = export_filters()
+    return list(MomentFormat)[filters.index(selected_filter)] if selected_filter in filters \
+        else MomentFormat.OTIO
+
+
+class MomentsSaveDialog(QFileDialog):
+    """The save dialog of a moments export: one filter per format, and a default suffix that
+    follows the format picked, so a name typed without one gets it *inside* the dialog, where
+    the "replace the existing file?" question is asked (added afterwards, an existing file
+    of that name was replaced without a word)."""
+
+    def __init__(self, parent: QWidget | None, title: str, folder: Path | None = None,
+                 fmt: MomentFormat = MomentFormat.OTIO) -> None:
+        filters = export_filters()
+        start = folder if folder is not None else documents_folder()
+        super().__init__(parent, "Export moments", str(start), ";;".join(filters))
+        self.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        self.setFileMode(QFileDialog.FileMode.AnyFile)
+        self.selectNameFilter(filters[list(MomentFormat).index(fmt)])
+        self.setDefaultSuffix(fmt.value)
+        self.selectFile(f"{safe_file_name(title)}.{fmt.value}")
+        self.filterSelected.connect(self._follow_filter)
+
+    @Slot(str)
+    def _follow_filter(self, selected_filter: str) -> None:
+        self.setDefaultSuffix(format_of_filter(selected_filter).value)
+
+    def chosen(self) -> tuple[str, MomentFormat] | None:
+        """The path and format accepted (None before an accept or with no file)."""
+        files = self.selectedFiles()
+        if self.result() != QFileDialog.DialogCode.Accepted or not files or not files[0]:
+            return None
+        return chosen_format(files[0], self.selectedNameFilter())
 
 
 def ask_moments_export_path(parent: QWidget | None, title: str) -> tuple[str, MomentFormat] | None:
     """Ask where to save and in which format; None when cancelled."""
-    from PySide6.QtWidgets import QFileDialog
-
-    filters = export_filters()
-    start = documents_folder() / f"{safe_file_name(title)}.{MomentFormat.OTIO.value}"
-    path, selected = QFileDialog.getSaveFileName(parent, "Export moments", str(start),
-                                                 ";;".join(filters), filters[0])
-    if not path:
-        return None
-    return chosen_format(path, selected)
+    dialog = MomentsSaveDialog(parent, title)
+    try:
+        dialog.exec()
+        return dialog.chosen()
+    finally:
+        dialog.deleteLater()
