@@ -12,6 +12,7 @@ floated ("popped out"), and its place and size come back through the window's sa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
@@ -26,6 +27,7 @@ from jockey_desktop.startup import follow_client
 if TYPE_CHECKING:
     from jockey_desktop.app import JockeyDesktop
     from jockey_desktop.core.moments_export import MomentFormat
+    from jockey_desktop.settings import AppSettings
     from jockey_desktop.ui.main_window import MainWindow
     from jockey_desktop.ui.player.dock import PlayerDock
     from jockey_desktop.ui.player.engine import PlaybackEngine
@@ -44,9 +46,11 @@ class PlayerFeature(QObject):
     def __init__(self, window: MainWindow, controller: PlayerController, *,
                  ask_export_path: AskExportPath | None = None,
                  open_url: Callable[[QUrl], object] | None = None,
+                 settings: AppSettings | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.window = window
+        self._settings = settings
         self.controller = controller
         self._ask_export_path = ask_export_path
         self._open_url = open_url or QDesktopServices.openUrl
@@ -187,12 +191,34 @@ class PlayerFeature(QObject):
 
     # -- exports ------------------------------------------------------------------------------
 
+    def export_start(self) -> tuple[Path | None, MomentFormat]:
+        """Where the export dialog opens and the format it picks: the last export's (kept
+        across restarts: an editor exports to one project folder in one format, again and
+        again), else Documents and OpenTimelineIO."""
+        from jockey_desktop.core.moments_export import MomentFormat
+
+        if self._settings is None:
+            return None, MomentFormat.OTIO
+        folder_text = self._settings.moments_export_folder
+        folder = Path(folder_text) if folder_text else None
+        try:
+            fmt = MomentFormat(self._settings.moments_export_format)
+        except ValueError:
+            fmt = MomentFormat.OTIO
+        # A folder since removed (or an unplugged disk) opens Documents instead.
+        return (folder if folder is not None and folder.is_dir() else None), fmt
+
     def _ask(self, title: str) -> tuple[str, MomentFormat] | None:
         if self._ask_export_path is not None:
-            return self._ask_export_path(self.window, title)
-        from jockey_desktop.ui.player.export_dialog import ask_moments_export_path
+            answer = self._ask_export_path(self.window, title)
+        else:
+            from jockey_desktop.ui.player.export_dialog import ask_moments_export_path
 
-        return ask_moments_export_path(self.window, title)
+            answer = ask_moments_export_path(self.window, title, *self.export_start())
+        if answer is not None and self._settings is not None:
+            self._settings.moments_export_folder = str(Path(answer[0]).parent)
+            self._settings.moments_export_format = answer[1].value
+        return answer
 
     def _title(self) -> str:
         title = self.window.chat_pane.title_label.text()
@@ -261,7 +287,8 @@ def wire_player(desktop: JockeyDesktop) -> PlayerFeature:
                                   data_dir / "player", desktop.repo, parent=desktop,
                                   storage_runner=desktop.storage_runner)
     follow_client(desktop.connection, controller.set_client)
-    feature = PlayerFeature(desktop.window, controller, parent=desktop)
+    feature = PlayerFeature(desktop.window, controller, settings=desktop.settings,
+                            parent=desktop)
     pane = desktop.window.chat_pane
     pane.sig_moment_requested.connect(feature.play_citation)
     pane.sig_export_moments_requested.connect(feature.export_answer)

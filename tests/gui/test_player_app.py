@@ -199,3 +199,38 @@ def test_the_player_opens_beside_the_chat_of_a_small_window_without_widening_it(
     assert window.chat_pane.store_label.text()
     assert window.minimumSizeHint().width() <= 900
     assert window.width() == 900
+
+
+@player_marks(r"^This plugin does not support propagateSizeHints\(\)$")[0]  # the dialog
+def test_the_export_dialog_opens_where_the_last_export_went_after_a_restart(
+    qtbot: Any, start: Started, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from jockey_desktop.ui.player.export_dialog import MomentsSaveDialog, export_filters
+
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    ask_and_wait(qtbot, desktop)
+    feature = desktop.player
+    assert feature.export_start() == (None, MomentFormat.OTIO)  # Documents, the first time
+    project = tmp_path / "project"
+    project.mkdir()
+    feature._ask_export_path = lambda _parent, _title: (str(project / "cut.xml"),
+                                                        MomentFormat.FCP_XML)
+    feature.action_export.trigger()
+    qtbot.waitUntil(lambda: (project / "cut.xml").exists(), timeout=5000)
+    start.stop(desktop)
+
+    again = start()
+    wait_for_store(qtbot, again)
+    assert again.player.export_start() == (project, MomentFormat.FCP_XML)
+    dialog = MomentsSaveDialog(None, "Next moments", *again.player.export_start())
+    qtbot.addWidget(dialog)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+    assert dialog.directory().absolutePath() == str(project)
+    assert dialog.selectedNameFilter() == export_filters()[2]
+    assert dialog.selectedFiles() == [str(project / "Next moments.xml")]
+    (project / "cut.xml").unlink()
+    project.rmdir()  # a folder since removed opens Documents, in the format last used
+    assert again.player.export_start() == (None, MomentFormat.FCP_XML)

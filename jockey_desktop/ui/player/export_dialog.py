@@ -1,4 +1,5 @@
-"""Where to export moments, and in which format: a save dialog starting in Documents."""
+"""Where to export moments, and in which format: a save dialog starting in the last export's
+folder with its format picked (Documents and OpenTimelineIO the first time)."""
 
 from __future__ import annotations
 
@@ -75,9 +76,12 @@ class MomentsSaveDialog(QFileDialog):
         return chosen_format(files[0], self.selectedNameFilter())
 
 
-def ask_moments_export_path(parent: QWidget | None, title: str) -> tuple[str, MomentFormat] | None:
-    """Ask where to save and in which format; None when cancelled."""
-    dialog = MomentsSaveDialog(parent, title)
+def ask_moments_export_path(parent: QWidget | None, title: str, folder: Path | None = None,
+                            fmt: MomentFormat = MomentFormat.OTIO,
+                            ) -> tuple[str, MomentFormat] | None:
+    """Ask where to save and in which format (starting in ``folder``, else Documents, with
+    ``fmt`` picked); None when cancelled."""
+    dialog = MomentsSaveDialog(parent, title, folder, fmt)
     try:
         dialog.exec()
         return dialog.chosen()
