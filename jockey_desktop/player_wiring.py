@@ -12,6 +12,7 @@ floated ("popped out"), and its place and size come back through the window's sa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,12 @@ from PySide6.QtGui import QDesktopServices, QImage
 from jockey_desktop.controllers.player import PlayerController
 from jockey_desktop.core.media_cache import ThumbnailCache
 from jockey_desktop.core.storage.models import Message
-from jockey_desktop.presentation.moments import is_playable
+from jockey_desktop.presentation.moments import (
+    PlayerMoment,
+    answer_moments,
+    is_playable,
+    nothing_to_export_text,
+)
 from jockey_desktop.startup import follow_client
 
 if TYPE_CHECKING:
@@ -226,13 +232,18 @@ class PlayerFeature(QObject):
 
     @Slot(str, list)
     def _export_from_panel(self, kind: str, indices: list[int]) -> None:
-        from jockey_desktop.ui.player.panel import EXPORT_CONVERSATION
+        from jockey_desktop.ui.player.panel import EXPORT_CONVERSATION, EXPORT_SELECTED
 
         if kind == EXPORT_CONVERSATION:
             self.export_conversation()
             return
         if not indices:
             self.window.show_transient("Select the moments to export first.")
+            return
+        scope = "The selection" if kind == EXPORT_SELECTED else "This answer"
+        refusal = nothing_to_export_text(scope, self.controller.chosen_moments(indices))
+        if refusal is not None:
+            self.window.show_transient(refusal)
             return
         answer = self._ask(self._title())
         if answer is not None:
@@ -242,6 +253,10 @@ class PlayerFeature(QObject):
     @Slot(str, object)
     def export_answer(self, store_id: str, message: Message) -> None:
         """Export every moment of one answer (the transcript's context menu)."""
+        refusal = nothing_to_export_text("This answer", answer_moments(message))
+        if refusal is not None:
+            self.window.show_transient(refusal)
+            return
         answer = self._ask(self._title())
         if answer is not None:
             path, fmt = answer
@@ -249,17 +264,29 @@ class PlayerFeature(QObject):
 
     @Slot()
     def export_conversation(self) -> None:
-        """Export every moment of the conversation on screen."""
+        """Export every moment of the conversation on screen: its moments are read first, so
+        a conversation with none says so instead of asking for a file name."""
         pane = self.window.chat_pane
         conversation_id, store_id = pane.current_conversation_id(), pane.current_store_id()
         if conversation_id is None or store_id is None:
             self.window.show_transient("Open a conversation to export its moments.")
             return
+        self.controller.read_conversation_moments(
+            conversation_id, partial(self._export_conversation_moments, conversation_id,
+                                     store_id))
+
+    def _export_conversation_moments(self, conversation_id: int, store_id: str,
+                                     moments: list[PlayerMoment]) -> None:
+        if self.window.chat_pane.current_conversation_id() != conversation_id:
+            return  # another conversation was opened meanwhile: its Export is another click
+        refusal = nothing_to_export_text("This conversation", moments)
+        if refusal is not None:
+            self.window.show_transient(refusal)
+            return
         answer = self._ask(self._title())
         if answer is not None:
             path, fmt = answer
-            self.controller.export_conversation(conversation_id, store_id, fmt.value, path,
-                                                self._title())
+            self.controller.export_moments(moments, store_id, fmt.value, path, self._title())
 
     @Slot(str)
     def _on_exported(self, path: str) -> None:

@@ -434,31 +434,40 @@ class PlayerController(QObject):
 
     # -- exports ------------------------------------------------------------------------------
 
+    def chosen_moments(self, indices: Sequence[int]) -> list[PlayerMoment]:
+        """The moments of the answer being played with these indices."""
+        wanted = set(indices)
+        return [m for m in self._moments if m.index in wanted]
+
     def export(self, indices: Sequence[int], fmt: str, path: str, name: str) -> None:
         """Write moments of the answer being played (by index) in ``fmt`` to ``path``."""
-        chosen = [m for m in self._moments if m.index in set(indices)]
-        self._export(chosen, fmt, path, name)
+        self._export(self.chosen_moments(indices), fmt, path, name)
 
     def export_answer(self, store_id: str, message: Message, fmt: str, path: str,
                       name: str) -> None:
         """Write every moment of one answer."""
         self._export(answer_moments(message), fmt, path, name, store_id)
 
-    def export_conversation(self, conversation_id: int, store_id: str, fmt: str, path: str,
-                            name: str) -> None:
-        """Write every moment of a conversation (its messages are read on the storage
-        runner, the file written on the network runner)."""
+    def read_conversation_moments(self, conversation_id: int,
+                                  on_ready: Callable[[list[PlayerMoment]], None]) -> None:
+        """Every moment of a conversation, read on the storage runner and handed to
+        ``on_ready`` on the GUI thread (a read that fails is said as an export failure)."""
         repo = self._repo
         if repo is None:
             return
         self._storage_runner.submit(
             repo.list_messages, conversation_id,
-            on_success=partial(self._conversation_read, store_id, fmt, path, name),
-            on_error=partial(self._export_error, path))
+            on_success=partial(self._conversation_moments_read, on_ready),
+            on_error=partial(self._export_error, ""))
 
-    def _conversation_read(self, store_id: str, fmt: str, path: str, name: str,
-                           messages: list[Message]) -> None:
-        self._export(conversation_moments(messages), fmt, path, name, store_id)
+    def _conversation_moments_read(self, on_ready: Callable[[list[PlayerMoment]], None],
+                                   messages: list[Message]) -> None:
+        on_ready(conversation_moments(messages))
+
+    def export_moments(self, moments: list[PlayerMoment], store_id: str, fmt: str, path: str,
+                       name: str) -> None:
+        """Write these moments (of a conversation read with ``read_conversation_moments``)."""
+        self._export(moments, fmt, path, name, store_id)
 
     def _export(self, moments: list[PlayerMoment], fmt: str, path: str, name: str,
                 store_id: str | None = None) -> None:

@@ -198,6 +198,18 @@ def export_moments_of(moments: Iterable[PlayerMoment],
     return records
 
 
+def nothing_to_export_text(scope: str, moments: Sequence[PlayerMoment]) -> str | None:
+    """Why there is nothing to export from ``scope`` ("This answer", "This conversation",
+    "The selected moments"), or None when some moment has a time range. Said *before* the
+    save dialog: asking for a file name and then failing wastes the user's time."""
+    if any(m.end is not None for m in moments):
+        return None
+    if not moments:
+        return f"{scope} cites no moments of a video, so there is nothing to export."
+    return (f"{scope} cites whole videos only, with no time range to cut, so there is "
+            "nothing to export.")
+
+
 def conversation_moments(messages: Iterable[Message]) -> list[PlayerMoment]:
     """Every answer's moments of a conversation, in order, each distinct range once."""
     found: list[PlayerMoment] = []

@@ -234,3 +234,25 @@ def test_the_export_dialog_opens_where_the_last_export_went_after_a_restart(
     (project / "cut.xml").unlink()
     project.rmdir()  # a folder since removed opens Documents, in the format last used
     assert again.player.export_start() == (None, MomentFormat.FCP_XML)
+
+
+def test_nothing_to_export_is_said_before_any_save_dialog(qtbot: Any, start: Started) -> None:
+    from tests.helpers.records import answer_with_citations
+
+    desktop = start()
+    store = wait_for_store(qtbot, desktop)
+    new_conversation(qtbot, desktop)
+    feature, window = desktop.player, desktop.window
+    asked: list[str] = []
+    feature._ask_export_path = lambda _parent, title: asked.append(title)
+    feature.action_export.trigger()  # Video → Export: a conversation with no answer yet
+    qtbot.waitUntil(lambda: "nothing to export" in window.status_text(), timeout=5000)
+    assert window.status_text() == ("This conversation cites no moments of a video, so there "
+                                    "is nothing to export.")
+    whole = answer_with_citations(7)
+    for citation in whole.citations:
+        citation["start_sec"] = citation["end_sec"] = None
+    feature.export_answer(store.id, whole)  # the transcript's "Export moments…"
+    assert window.status_text() == ("This answer cites whole videos only, with no time range "
+                                    "to cut, so there is nothing to export.")
+    assert asked == []  # no file name was asked for
