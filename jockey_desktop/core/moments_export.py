@@ -9,7 +9,8 @@ them as:
   a marker at the clip's start. These go through ``opentimelineio`` and its adapters
   (``otio-cmx3600-adapter``, ``otio-fcp-adapter``), found through OTIO's plugin entry points
   (the frozen app bundles their metadata and sources; ``frozen_checks`` proves it);
-* CSV (video, item id, start, end, text) and YouTube-style chapter lines, plain text.
+* CSV (video, item id, start, end, text) and YouTube chapter lines (first at 0:00, at least
+  10 s apart, so YouTube takes them), plain text.
 
 Timing. A clip's frame rate is its video's (``Moment.fps``) when known and a SMPTE timecode
 rate (29.97 is read as 30000/1001); otherwise :data:`DEFAULT_FPS` (30, the common web rate; a
@@ -346,12 +347,38 @@ def to_csv(moments: Sequence[Moment]) -> str:
     return out.getvalue()
 
 
+#: YouTube takes chapters only when the first starts at 0:00 and each lasts this long (s).
+CHAPTER_MIN_SECONDS = 10
+
+
+def _video_chapters(group: Sequence[Moment], title: str) -> list[tuple[int, str]]:
+    """(start second, label) chapters of one video that YouTube accepts: the first at 0:00 (a
+    first moment within the first 10 s is moved there, else the video's title opens at 0:00),
+    each at least 10 s after the one before (moments starting sooner join its label)."""
+    chapters: list[tuple[int, list[str]]] = []
+    for moment in sorted(group, key=lambda m: m.start_sec):
+        second = int(moment.start_sec)  # the second the line shows (timestamps truncate)
+        label = one_line(moment.text) or title
+        if not chapters:
+            if second >= CHAPTER_MIN_SECONDS:
+                chapters.append((0, [title]))
+            else:
+                second = 0
+        if chapters and second - chapters[-1][0] < CHAPTER_MIN_SECONDS:
+            if label not in chapters[-1][1]:
+                chapters[-1][1].append(label)
+            continue
+        chapters.append((second, [label]))
+    return [(second, " · ".join(labels)) for second, labels in chapters]
+
+
 def to_chapters(moments: Sequence[Moment]) -> str:
-    """YouTube-style chapter lines: ``MM:SS text`` per moment, by start time, per video.
+    """YouTube chapter lines: ``MM:SS text`` per moment, by start time, per video.
 
     Videos come in the order they are first cited; with more than one video, each group is
     headed by the video's title and groups are separated by a blank line. A moment without
-    text is labelled with its video's title.
+    text is labelled with its video's title. Each group is a list YouTube takes as chapters
+    (see :func:`_video_chapters`); the CSV keeps every moment's exact times.
     """
     groups: dict[str, list[Moment]] = {}
     for moment in moments:
@@ -360,9 +387,8 @@ def to_chapters(moments: Sequence[Moment]) -> str:
     for group in groups.values():
         title = one_line(group[0].video_title) or group[0].item_id
         lines = [title] if len(groups) > 1 else []
-        for moment in sorted(group, key=lambda m: m.start_sec):
-            lines.append(f"{format_timestamp(moment.start_sec)} "
-                         f"{one_line(moment.text) or title}")
+        lines.extend(f"{format_timestamp(second)} {label}"
+                     for second, label in _video_chapters(group, title))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 

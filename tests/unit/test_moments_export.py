@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import errno
 import io
+import itertools
 import os
 import re
 import stat
@@ -198,15 +199,44 @@ def test_csv_is_exact_and_neutralises_formulas() -> None:
 def test_chapters_are_exact_per_video_in_time_order() -> None:
     assert to_chapters(PAL) == (
         "Ocean life\n"
-        "00:03 Ocean life\n"
+        "00:00 Ocean life\n"  # cited at 00:03: the first chapter starts at 0:00
         "00:12 A whale surfaces near the boat.\n"
         "\n"
         "Forest walk\n"
+        "00:00 Forest walk\n"
         "01:00 Moss on every trunk.\n"
     )
     one_video = [Moment("Talk", "t", 3725.0, 3730.0, "Q&A", fps=None),
                  Moment("Talk", "t", 5.0, 9.0, "Intro", fps=None)]
-    assert to_chapters(one_video) == "00:05 Intro\n1:02:05 Q&A\n"
+    assert to_chapters(one_video) == "00:00 Intro\n1:02:05 Q&A\n"
+
+
+def _youtube_takes(lines: list[str]) -> bool:
+    """YouTube's rules for chapters in a description: the first at 0:00, ascending, each at
+    least 10 seconds long."""
+    seconds = []
+    for line in lines:
+        stamp = line.split(" ", 1)[0]
+        value = 0
+        for part in stamp.split(":"):
+            value = value * 60 + int(part)
+        seconds.append(value)
+    return seconds[0] == 0 and all(b - a >= 10 for a, b in itertools.pairwise(seconds))
+
+
+def test_chapters_are_a_list_youtube_takes() -> None:
+    """A first moment at 10:10 left no 0:00 chapter, and two moments starting in the same
+    few seconds gave chapters YouTube refuses: it then shows none of them."""
+    talk = [Moment("Keynote", "k", 610.0, 842.0, "Night mode."),
+            Moment("Keynote", "k", 615.5, 640.0, "A candle-lit dinner."),
+            Moment("Keynote", "k", 615.9, 700.0, "A candle-lit dinner."),
+            Moment("Keynote", "k", 1320.0, 1500.0, "")]
+    text = to_chapters(talk)
+    assert text == ("00:00 Keynote\n"
+                    "10:10 Night mode. · A candle-lit dinner.\n"
+                    "22:00 Keynote\n")
+    assert _youtube_takes(text.splitlines())
+    assert ",615.5,640," in to_csv(talk)  # the CSV keeps every moment's exact times
 
 
 @pytest.mark.parametrize("fmt", list(MomentFormat))
