@@ -22,10 +22,21 @@ def documents_folder() -> Path:
     return Path(location) if location else Path.home()
 
 
+#: Longest file name offered (before the suffix): the start of a title says enough.
+MAX_NAME = 80
+
+
 def safe_file_name(title: str) -> str:
-    """A file name from a title: letters, digits, spaces, dashes (80 characters at most)."""
-    safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title)
-    return (" ".join(safe.split()) or "moments")[:80]
+    """A file name from a title, safe on every system: letters (any script), digits, spaces
+    and ``-_'(),&+``; anything else (``/ \\ : * ? " < > |``, dots, controls) becomes a space,
+    so "Who spoke? moments" reads "Who spoke moments" rather than "Who spoke_ moments".
+    At most :data:`MAX_NAME` characters, cut between words."""
+    safe = "".join(c if c.isalnum() or c in " -_'(),&+" else " " for c in title)
+    name = " ".join(safe.split()) or "moments"
+    if len(name) > MAX_NAME:
+        cut = name[:MAX_NAME + 1].rsplit(" ", 1)[0]
+        name = cut if len(cut) >= MAX_NAME // 2 else name[:MAX_NAME]
+    return name.strip()
 
 
 def chosen_format(path: str, selected_filter: str) -> tuple[str, MomentFormat]:
