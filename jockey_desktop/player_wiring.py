@@ -289,8 +289,8 @@ class PlayerFeature(QObject):
             self.controller.export_moments(moments, store_id, fmt.value, path, self._title())
 
     @Slot(str)
-    def _on_exported(self, path: str) -> None:
-        self.window.show_transient(f"Moments exported to {path}")
+    def _on_exported(self, sentence: str) -> None:
+        self.window.show_transient(sentence)
 
     @Slot(str)
     def _on_export_failed(self, text: str) -> None:

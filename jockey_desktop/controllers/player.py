@@ -48,6 +48,7 @@ from jockey_desktop.presentation.moments import (
     answer_moments,
     conversation_moments,
     export_moments_of,
+    exported_text,
     moment_of,
     step,
 )
@@ -155,7 +156,7 @@ class PlayerController(QObject):
     sig_notice = Signal(str)
     #: Open this local file with the system (the external-player playlist).
     sig_open_file = Signal(str)
-    #: An export was written (its path) or failed (a sentence).
+    #: An export was written or failed (a sentence each: what went where, or why not).
     sig_exported = Signal(str)
     sig_export_failed = Signal(str)
     #: Relay events arrive on the relay's threads; this hands them to the GUI thread.
@@ -476,8 +477,8 @@ class PlayerController(QObject):
                             on_success=self._exported,
                             on_error=partial(self._export_error, path))
 
-    def _exported(self, path: Path) -> None:
-        self.sig_exported.emit(str(path))
+    def _exported(self, sentence: str) -> None:
+        self.sig_exported.emit(sentence)
 
     def _export_error(self, path: str, error: BaseException) -> None:
         if isinstance(error, OSError):
@@ -506,32 +507,45 @@ def _ignore(_error: BaseException) -> None:
 
 def _known_sources(moments: Sequence[PlayerMoment], client: MediaClient | None,
                    store_id: str | None,
-                   known: dict[str, SourceFacts]) -> dict[str, SourceFacts]:
+                   known: dict[str, SourceFacts]) -> tuple[dict[str, SourceFacts], set[str]]:
     """What is known of the moments' videos (frame rate, file name, length): what the player
     learnt, else asked (best effort: an unknown rate falls back to the exporter's default, an
-    unknown file name to the video's title)."""
+    unknown file name to the video's title); with the ids of the videos that could not be
+    asked (no connection, a refusal)."""
     from jockey_desktop.core.api.errors import JockeyError
     from jockey_desktop.core.moments_export import SourceFacts
 
     sources = dict(known)
+    unasked: set[str] = set()
     for item_id in dict.fromkeys(m.item_id for m in moments):
-        if item_id in sources or client is None or store_id is None:
+        if item_id in sources:
+            continue
+        if client is None or store_id is None:
+            unasked.add(item_id)
             continue
         try:
             sources[item_id] = source_facts(client.get_item(store_id, item_id))
         except JockeyError:
+            unasked.add(item_id)
             sources[item_id] = SourceFacts()
-    return sources
+    return sources, unasked
 
 
 def _write_export(moments: list[PlayerMoment], client: MediaClient | None,
                   store_id: str | None, sources: dict[str, SourceFacts], fmt: str, path: str,
-                  name: str) -> Path:
-    """Write moments in a format (blocking: network for the videos' facts, then the file)."""
-    from jockey_desktop.core.moments_export import export_moments
+                  name: str) -> str:
+    """Write moments in a format (blocking: network for the videos' facts, then the file);
+    returns the sentence saying what was written (``presentation.moments.exported_text``)."""
+    from jockey_desktop.core.moments_export import MomentFormat, export_moments
 
-    records = export_moments_of(moments, _known_sources(moments, client, store_id, sources))
+    known, unasked = _known_sources(moments, client, store_id, sources)
+    records = export_moments_of(moments, known)
     if not records:
         raise ValueError("There are no cited ranges to export (whole-video citations have "
                          "no range).")
-    return export_moments(records, fmt, path, name)
+    written = export_moments(records, fmt, path, name)
+    # Rates matter to the editor formats only (CSV and chapters are in seconds).
+    timed = MomentFormat(fmt) in (MomentFormat.OTIO, MomentFormat.EDL, MomentFormat.FCP_XML)
+    untimed = [] if not timed else list(dict.fromkeys(
+        r.video_title for r in records if r.fps is None and r.item_id in unasked))
+    return exported_text(str(written), len(records), len(moments) - len(records), untimed)

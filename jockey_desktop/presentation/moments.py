@@ -198,6 +198,27 @@ def export_moments_of(moments: Iterable[PlayerMoment],
     return records
 
 
+def exported_text(path: str, exported: int, left_out: int,
+                  untimed_videos: Sequence[str]) -> str:
+    """What an export did: how many moments went to which file, how many citations were left
+    out for having no end time (nothing to cut), and which videos were timed at the default
+    rate because theirs could not be asked (their timecodes may be off in an editor)."""
+    from jockey_desktop.core.moments_export import DEFAULT_FPS
+
+    noun = "moment" if exported == 1 else "moments"
+    parts = [f"{exported} {noun} exported to {path}."]
+    if left_out:
+        cites = "citation" if left_out == 1 else "citations"
+        parts.append(f"{left_out} {cites} with no end time left out (nothing to cut).")
+    if untimed_videos:
+        names = ", ".join(untimed_videos[:3]) + (" …" if len(untimed_videos) > 3 else "")
+        whose = "its" if len(untimed_videos) == 1 else "their"
+        parts.append(f"Frame rate not known for {names} (the server could not be asked): "
+                     f"timed at {DEFAULT_FPS:g} fps, so {whose} timecodes may be off; export "
+                     "again when connected.")
+    return " ".join(parts)
+
+
 def nothing_to_export_text(scope: str, moments: Sequence[PlayerMoment]) -> str | None:
     """Why there is nothing to export from ``scope`` ("This answer", "This conversation",
     "The selected moments"), or None when some moment has a time range. Said *before* the

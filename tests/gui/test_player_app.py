@@ -256,3 +256,31 @@ def test_nothing_to_export_is_said_before_any_save_dialog(qtbot: Any, start: Sta
     assert window.status_text() == ("This answer cites whole videos only, with no time range "
                                     "to cut, so there is nothing to export.")
     assert asked == []  # no file name was asked for
+
+
+def test_an_export_says_how_many_moments_went_where_and_whose_rate_was_guessed(
+    qtbot: Any, start: Started, tmp_path: Path
+) -> None:
+    desktop = start()
+    store = wait_for_store(qtbot, desktop)
+    conversation_id = ask_and_wait(qtbot, desktop)
+    answer = [m for m in desktop.repo.list_messages(conversation_id)
+              if m.role == Role.ASSISTANT][-1]
+    moments = answer_moments(answer)
+    titles = list(dict.fromkeys(m.title for m in moments))
+    feature, window = desktop.player, desktop.window
+    target = tmp_path / "cut.edl"
+    feature._ask_export_path = lambda _parent, _title: (str(target), MomentFormat.EDL)
+    feature.export_answer(store.id, answer)
+    qtbot.waitUntil(lambda: "exported to" in window.status_text(), timeout=5000)
+    assert window.status_text() == f"{len(moments)} moments exported to {target}."
+    target.unlink()
+    feature.controller.set_client(None)  # the server cannot be asked for the frame rates
+    feature.export_answer(store.id, answer)
+    qtbot.waitUntil(target.exists, timeout=5000)
+    qtbot.waitUntil(lambda: "Frame rate not known" in window.status_text(), timeout=5000)
+    shown = ", ".join(titles[:3]) + (" …" if len(titles) > 3 else "")
+    assert window.status_text() == (
+        f"{len(moments)} moments exported to {target}. Frame rate not known for {shown} (the "
+        f"server could not be asked): timed at 30 fps, so {'its' if len(titles) == 1 else 'their'}"
+        " timecodes may be off; export again when connected.")

@@ -13,6 +13,7 @@ from jockey_desktop.presentation.moments import (
     citation_sentence,
     conversation_moments,
     export_moments_of,
+    exported_text,
     moment_of,
     moments_in_video,
     position_text,
@@ -130,3 +131,11 @@ def test_the_first_chip_that_plays_is_the_one_enter_plays() -> None:
     assert first_playable_chip([other, video]) == 0
     assert first_playable_chip([image, {"title": "A web page"}]) is None
     assert first_playable_chip([]) is None
+
+
+def test_the_export_sentence_counts_what_was_left_out_and_names_guessed_rates() -> None:
+    assert exported_text("/x/cut.edl", 1, 0, []) == "1 moment exported to /x/cut.edl."
+    assert exported_text("/x/cut.edl", 3, 2, ["Ocean", "Forest", "City", "Desert"]) == (
+        "3 moments exported to /x/cut.edl. 2 citations with no end time left out (nothing to "
+        "cut). Frame rate not known for Ocean, Forest, City … (the server could not be "
+        "asked): timed at 30 fps, so their timecodes may be off; export again when connected.")
