@@ -9,8 +9,8 @@ them as:
   a marker at the clip's start. These go through ``opentimelineio`` and its adapters
   (``otio-cmx3600-adapter``, ``otio-fcp-adapter``), found through OTIO's plugin entry points
   (the frozen app bundles their metadata and sources; ``frozen_checks`` proves it);
-* CSV (video, item id, start, end, text) and YouTube chapter lines (first at 0:00, at least
-  10 s apart, so YouTube takes them), plain text.
+* CSV (video, file, item id, start, end, their timecodes, text) and YouTube chapter lines
+  (first at 0:00, at least 10 s apart, so YouTube takes them), plain text.
 
 Timing. A clip's frame rate is its video's (``Moment.fps``) when known and a SMPTE timecode
 rate (29.97 is read as 30000/1001); otherwise :data:`DEFAULT_FPS` (30, the common web rate; a
@@ -59,8 +59,10 @@ DEFAULT_TIMELINE_NAME = "Jockey moments"
 #: Key of this app's entries in OTIO metadata dictionaries.
 METADATA_KEY = "jockey_desktop"
 
-#: Header row of the CSV export.
-CSV_HEADER = ("video", "item id", "start", "end", "text")
+#: Header row of the CSV export: seconds for scripts and spreadsheets, the uploaded file and
+#: SMPTE timecodes at the video's rate (drop-frame for 29.97/59.94) for logging in an editor.
+CSV_HEADER = ("video", "file", "item id", "start", "end", "start timecode", "end timecode",
+              "text")
 
 #: A CMX 3600 reel name holds at most 8 characters.
 _REEL_LENGTH = 8
@@ -335,15 +337,27 @@ def _cell(text: str) -> str:
     return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
+def source_timecode(seconds: float, fps: float | None) -> str:
+    """The SMPTE timecode of a position in a video, at its timecode rate (drop-frame, with
+    ``;``, at 29.97 and 59.94), counting from 00:00:00:00 as the editor formats do."""
+    otio = _otio()
+    rate = timecode_rate(fps)
+    return str(otio.opentime.to_timecode(otio.opentime.RationalTime(round(seconds * rate),
+                                                                     rate), rate))
+
+
 def to_csv(moments: Sequence[Moment]) -> str:
-    """The moments as CSV: video, item id, start, end (seconds), text; CRLF rows (RFC 4180)."""
+    """The moments as CSV (:data:`CSV_HEADER`): the cited seconds and their timecodes at the
+    video's rate; CRLF rows (RFC 4180)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     for moment in moments:
-        writer.writerow((_cell(moment.video_title), _cell(moment.item_id),
+        writer.writerow((_cell(moment.video_title), _cell(file_name_of(moment.file_name) or ""),
+                         _cell(moment.item_id),
                          _seconds_text(moment.start_sec), _seconds_text(moment.end_sec),
-                         _cell(moment.text)))
+                         source_timecode(moment.start_sec, moment.fps),
+                         source_timecode(moment.end_sec, moment.fps), _cell(moment.text)))
     return out.getvalue()
 
 

@@ -126,6 +126,9 @@ def test_moments_export_from_the_menu_and_the_transcript(
     qtbot.waitUntil(lambda: (tmp_path / "answer.csv").exists(), timeout=5000)
     rows = (tmp_path / "answer.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + len(moments)
+    # The file to relink and the drop-frame timecodes of the sandbox's 29.97 videos.
+    assert all(re.match(r"[^,]*,[a-z0-9_]+\.mp4,[^,]+,[\d.]+,[\d.]+,\d\d:\d\d:\d\d;\d\d,", row)
+               for row in rows[1:])
     assert feature.panel is None  # exporting builds no player
 
 

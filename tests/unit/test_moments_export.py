@@ -186,14 +186,27 @@ def test_fcp_xml_gives_each_clip_its_own_rate() -> None:
 def test_csv_is_exact_and_neutralises_formulas() -> None:
     moments = [*PAL, Moment("=HYPERLINK(\"x\")", "id,2", 1.0, 2.5, "@sum", fps=None)]
     assert to_csv(moments) == (
-        "video,item id,start,end,text\r\n"
-        "Ocean life,66f1a2b3c4d5e6f7a8b9c0d1,12.5,20.25,\"A whale surfaces\nnear the boat.\"\r\n"
-        "Forest walk,66f1a2b3c4d5e6f7a8b9c0d2,60,75,Moss on every trunk.\r\n"
-        "Ocean life,66f1a2b3c4d5e6f7a8b9c0d1,3,4,\r\n"
-        "\"'=HYPERLINK(\"\"x\"\")\",\"id,2\",1,2.5,'@sum\r\n"
+        "video,file,item id,start,end,start timecode,end timecode,text\r\n"
+        "Ocean life,,66f1a2b3c4d5e6f7a8b9c0d1,12.5,20.25,00:00:12:12,00:00:20:06,"
+        "\"A whale surfaces\nnear the boat.\"\r\n"
+        "Forest walk,,66f1a2b3c4d5e6f7a8b9c0d2,60,75,00:01:00:00,00:01:15:00,"
+        "Moss on every trunk.\r\n"
+        "Ocean life,,66f1a2b3c4d5e6f7a8b9c0d1,3,4,00:00:03:00,00:00:04:00,\r\n"
+        "\"'=HYPERLINK(\"\"x\"\")\",,\"id,2\",1,2.5,00:00:01:00,00:00:02:15,'@sum\r\n"
     )
     rows = list(csv.reader(io.StringIO(to_csv(PAL), newline="")))
-    assert rows[1][4] == "A whale surfaces\nnear the boat."
+    assert rows[1][7] == "A whale surfaces\nnear the boat."
+
+
+def test_csv_names_the_file_and_gives_timecodes_at_the_videos_rate() -> None:
+    """An editor logging the moments needs the file to relink and the timecode the editor
+    shows (drop-frame at 29.97); the CSV had seconds and an item id only."""
+    rows = list(csv.reader(io.StringIO(to_csv(SAVANNA), newline="")))
+    assert rows[1][:7] == ["Savanna at first light", "savanna_first_light.mp4", OCEAN,
+                           "612.5", "620", "00:10:12;15", "00:10:19;29"]
+    assert rows[3][1] == "" and rows[3][5] == "00:00:10;00"  # the file is not known
+    assert to_csv([Moment("Film", "f", 3605.0, 3609.0, "", fps=23.976)]).splitlines()[1] \
+        == "Film,,f,3605,3609,01:00:01:10,01:00:05:09,"
 
 
 def test_chapters_are_exact_per_video_in_time_order() -> None:
@@ -255,7 +268,7 @@ def test_export_moments_replaces_an_existing_file(tmp_path: Path) -> None:
     target = tmp_path / "moments.csv"
     target.write_text("old", encoding="utf-8")
     export_moments(PAL[:1], "csv", target)
-    assert target.read_text("utf-8").startswith("video,item id")
+    assert target.read_text("utf-8").startswith("video,file,item id")
 
 
 def test_refusals_say_what_is_wrong(tmp_path: Path) -> None:
