@@ -288,9 +288,14 @@ class PlayerFeature(QObject):
             path, fmt = answer
             self.controller.export_moments(moments, store_id, fmt.value, path, self._title())
 
-    @Slot(str)
-    def _on_exported(self, sentence: str) -> None:
-        self.window.show_transient(sentence)
+    @Slot(str, bool)
+    def _on_exported(self, sentence: str, caution: bool) -> None:
+        if caution:
+            # Too long for the status bar, which cuts it and clears it in seconds: the part
+            # that matters (timecodes may be off) would be lost.
+            self.window.show_message("Moments exported", sentence, True)
+        else:
+            self.window.show_transient(sentence)
 
     @Slot(str)
     def _on_export_failed(self, text: str) -> None:

@@ -156,8 +156,9 @@ class PlayerController(QObject):
     sig_notice = Signal(str)
     #: Open this local file with the system (the external-player playlist).
     sig_open_file = Signal(str)
-    #: An export was written or failed (a sentence each: what went where, or why not).
-    sig_exported = Signal(str)
+    #: An export was written (what went where, and whether it carries a caution the user
+    #: must read: videos timed at a guessed rate) or failed (why not).
+    sig_exported = Signal(str, bool)
     sig_export_failed = Signal(str)
     #: Relay events arrive on the relay's threads; this hands them to the GUI thread.
     _sig_relay_event = Signal(object)
@@ -477,8 +478,8 @@ class PlayerController(QObject):
                             on_success=self._exported,
                             on_error=partial(self._export_error, path))
 
-    def _exported(self, sentence: str) -> None:
-        self.sig_exported.emit(sentence)
+    def _exported(self, outcome: tuple[str, bool]) -> None:
+        self.sig_exported.emit(*outcome)
 
     def _export_error(self, path: str, error: BaseException) -> None:
         if isinstance(error, OSError):
@@ -533,9 +534,10 @@ def _known_sources(moments: Sequence[PlayerMoment], client: MediaClient | None,
 
 def _write_export(moments: list[PlayerMoment], client: MediaClient | None,
                   store_id: str | None, sources: dict[str, SourceFacts], fmt: str, path: str,
-                  name: str) -> str:
+                  name: str) -> tuple[str, bool]:
     """Write moments in a format (blocking: network for the videos' facts, then the file);
-    returns the sentence saying what was written (``presentation.moments.exported_text``)."""
+    returns the sentence saying what was written (``presentation.moments.exported_text``)
+    and whether it carries a caution (a video timed at a guessed rate)."""
     from jockey_desktop.core.moments_export import MomentFormat, export_moments
 
     known, unasked = _known_sources(moments, client, store_id, sources)
@@ -548,4 +550,5 @@ def _write_export(moments: list[PlayerMoment], client: MediaClient | None,
     timed = MomentFormat(fmt) in (MomentFormat.OTIO, MomentFormat.EDL, MomentFormat.FCP_XML)
     untimed = [] if not timed else list(dict.fromkeys(
         r.video_title for r in records if r.fps is None and r.item_id in unasked))
-    return exported_text(str(written), len(records), len(moments) - len(records), untimed)
+    return (exported_text(str(written), len(records), len(moments) - len(records), untimed),
+            bool(untimed))
