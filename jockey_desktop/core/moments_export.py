@@ -316,10 +316,25 @@ def to_edl(moments: Sequence[Moment], name: str = DEFAULT_TIMELINE_NAME) -> str:
     return str(otio.adapters.write_to_string(timeline, "cmx_3600", rate=rate))
 
 
+def is_drop_frame_rate(rate: float) -> bool:
+    """True for the NTSC rates whose timecode is drop-frame (29.97 and 59.94), as the EDL
+    and the CSV write it."""
+    return any(abs(rate - ntsc) < 1e-6 for ntsc in (30000 / 1001, 60000 / 1001))
+
+
 def to_fcp_xml(moments: Sequence[Moment], name: str = DEFAULT_TIMELINE_NAME) -> str:
-    """The moments as Final Cut Pro 7 XML (xmeml v4), which Premiere imports."""
+    """The moments as Final Cut Pro 7 XML (xmeml v4), which Premiere imports; the timecode of
+    a 29.97 or 59.94 source and sequence is shown drop-frame, as the EDL and CSV give it."""
     otio = _otio()
-    return str(otio.adapters.write_to_string(moments_timeline(moments, name), "fcp_xml"))
+    timeline = moments_timeline(moments, name)
+    drop_frame = {"fcp_xml": {"timecode": {"displayformat": "DF"}}}
+    if is_drop_frame_rate(timeline.global_start_time.rate):
+        timeline.metadata.update(drop_frame)
+    for clip in timeline.find_clips():
+        reference = clip.media_reference
+        if is_drop_frame_rate(reference.available_range.start_time.rate):
+            reference.metadata.update(drop_frame)
+    return str(otio.adapters.write_to_string(timeline, "fcp_xml"))
 
 
 # --- plain text -------------------------------------------------------------------------------

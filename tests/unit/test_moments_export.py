@@ -365,3 +365,20 @@ def test_a_failed_save_keeps_the_old_file_and_says_why_in_words(
     assert sentence.startswith("cut.edl could not be saved: " + said.format(folder=tmp_path))
     assert ".tmp" not in sentence and "Errno" not in sentence
     assert write_failure_text(tmp_path / "new.edl", raised.value).count("unchanged") == 0
+
+
+def test_fcp_xml_shows_ntsc_timecode_drop_frame_as_the_edl_and_csv_do() -> None:
+    """A 29.97 source in Premiere showed 00:21:58:20 (non-drop) where the EDL and the CSV
+    said 00:21:59;28 for the same frame."""
+    moments = [Moment("Savanna", OCEAN, 1320.0, 1330.0, "", fps=29.97),
+               Moment("Drone", "d", 5.0, 6.0, "", fps=59.94),
+               Moment("Ocean", FOREST, 12.5, 20.0, "", fps=25)]
+    root = ET.fromstring(to_fcp_xml(moments))
+    shown = {f.findtext("name"): f.findtext("timecode/displayformat")
+             for f in root.iter("file") if f.find("name") is not None}
+    assert shown == {"Savanna": "DF", "Drone": "DF", "Ocean": "NDF"}
+    assert root.findtext("project/children/sequence/timecode/displayformat") == "DF"
+    assert ";" in to_csv(moments[:1]) and ";" in to_edl(moments[:1])
+    assert root.findtext("project/children/sequence/timecode/string") == "00:00:00;00"
+    pal = ET.fromstring(to_fcp_xml(PAL))
+    assert pal.findtext("project/children/sequence/timecode/displayformat") == "NDF"
