@@ -12,6 +12,8 @@ floated ("popped out"), and its place and size come back through the window's sa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
@@ -20,12 +22,18 @@ from PySide6.QtGui import QDesktopServices, QImage
 from jockey_desktop.controllers.player import PlayerController
 from jockey_desktop.core.media_cache import ThumbnailCache
 from jockey_desktop.core.storage.models import Message
-from jockey_desktop.presentation.moments import is_playable
+from jockey_desktop.presentation.moments import (
+    PlayerMoment,
+    answer_moments,
+    is_playable,
+    nothing_to_export_text,
+)
 from jockey_desktop.startup import follow_client
 
 if TYPE_CHECKING:
     from jockey_desktop.app import JockeyDesktop
     from jockey_desktop.core.moments_export import MomentFormat
+    from jockey_desktop.settings import AppSettings
     from jockey_desktop.ui.main_window import MainWindow
     from jockey_desktop.ui.player.dock import PlayerDock
     from jockey_desktop.ui.player.engine import PlaybackEngine
@@ -44,9 +52,11 @@ class PlayerFeature(QObject):
     def __init__(self, window: MainWindow, controller: PlayerController, *,
                  ask_export_path: AskExportPath | None = None,
                  open_url: Callable[[QUrl], object] | None = None,
+                 settings: AppSettings | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.window = window
+        self._settings = settings
         self.controller = controller
         self._ask_export_path = ask_export_path
         self._open_url = open_url or QDesktopServices.openUrl
@@ -187,12 +197,34 @@ class PlayerFeature(QObject):
 
     # -- exports ------------------------------------------------------------------------------
 
+    def export_start(self) -> tuple[Path | None, MomentFormat]:
+        """Where the export dialog opens and the format it picks: the last export's (kept
+        across restarts: an editor exports to one project folder in one format, again and
+        again), else Documents and OpenTimelineIO."""
+        from jockey_desktop.core.moments_export import MomentFormat
+
+        if self._settings is None:
+            return None, MomentFormat.OTIO
+        folder_text = self._settings.moments_export_folder
+        folder = Path(folder_text) if folder_text else None
+        try:
+            fmt = MomentFormat(self._settings.moments_export_format)
+        except ValueError:
+            fmt = MomentFormat.OTIO
+        # A folder since removed (or an unplugged disk) opens Documents instead.
+        return (folder if folder is not None and folder.is_dir() else None), fmt
+
     def _ask(self, title: str) -> tuple[str, MomentFormat] | None:
         if self._ask_export_path is not None:
-            return self._ask_export_path(self.window, title)
-        from jockey_desktop.ui.player.export_dialog import ask_moments_export_path
+            answer = self._ask_export_path(self.window, title)
+        else:
+            from jockey_desktop.ui.player.export_dialog import ask_moments_export_path
 
-        return ask_moments_export_path(self.window, title)
+            answer = ask_moments_export_path(self.window, title, *self.export_start())
+        if answer is not None and self._settings is not None:
+            self._settings.moments_export_folder = str(Path(answer[0]).parent)
+            self._settings.moments_export_format = answer[1].value
+        return answer
 
     def _title(self) -> str:
         title = self.window.chat_pane.title_label.text()
@@ -200,13 +232,18 @@ class PlayerFeature(QObject):
 
     @Slot(str, list)
     def _export_from_panel(self, kind: str, indices: list[int]) -> None:
-        from jockey_desktop.ui.player.panel import EXPORT_CONVERSATION
+        from jockey_desktop.ui.player.panel import EXPORT_CONVERSATION, EXPORT_SELECTED
 
         if kind == EXPORT_CONVERSATION:
             self.export_conversation()
             return
         if not indices:
             self.window.show_transient("Select the moments to export first.")
+            return
+        scope = "The selection" if kind == EXPORT_SELECTED else "This answer"
+        refusal = nothing_to_export_text(scope, self.controller.chosen_moments(indices))
+        if refusal is not None:
+            self.window.show_transient(refusal)
             return
         answer = self._ask(self._title())
         if answer is not None:
@@ -216,6 +253,10 @@ class PlayerFeature(QObject):
     @Slot(str, object)
     def export_answer(self, store_id: str, message: Message) -> None:
         """Export every moment of one answer (the transcript's context menu)."""
+        refusal = nothing_to_export_text("This answer", answer_moments(message))
+        if refusal is not None:
+            self.window.show_transient(refusal)
+            return
         answer = self._ask(self._title())
         if answer is not None:
             path, fmt = answer
@@ -223,21 +264,38 @@ class PlayerFeature(QObject):
 
     @Slot()
     def export_conversation(self) -> None:
-        """Export every moment of the conversation on screen."""
+        """Export every moment of the conversation on screen: its moments are read first, so
+        a conversation with none says so instead of asking for a file name."""
         pane = self.window.chat_pane
         conversation_id, store_id = pane.current_conversation_id(), pane.current_store_id()
         if conversation_id is None or store_id is None:
             self.window.show_transient("Open a conversation to export its moments.")
             return
+        self.controller.read_conversation_moments(
+            conversation_id, partial(self._export_conversation_moments, conversation_id,
+                                     store_id))
+
+    def _export_conversation_moments(self, conversation_id: int, store_id: str,
+                                     moments: list[PlayerMoment]) -> None:
+        if self.window.chat_pane.current_conversation_id() != conversation_id:
+            return  # another conversation was opened meanwhile: its Export is another click
+        refusal = nothing_to_export_text("This conversation", moments)
+        if refusal is not None:
+            self.window.show_transient(refusal)
+            return
         answer = self._ask(self._title())
         if answer is not None:
             path, fmt = answer
-            self.controller.export_conversation(conversation_id, store_id, fmt.value, path,
-                                                self._title())
+            self.controller.export_moments(moments, store_id, fmt.value, path, self._title())
 
-    @Slot(str)
-    def _on_exported(self, path: str) -> None:
-        self.window.show_transient(f"Moments exported to {path}")
+    @Slot(str, bool)
+    def _on_exported(self, sentence: str, caution: bool) -> None:
+        if caution:
+            # Too long for the status bar, which cuts it and clears it in seconds: the part
+            # that matters (timecodes may be off) would be lost.
+            self.window.show_message("Moments exported", sentence, True)
+        else:
+            self.window.show_transient(sentence)
 
     @Slot(str)
     def _on_export_failed(self, text: str) -> None:
@@ -261,7 +319,8 @@ def wire_player(desktop: JockeyDesktop) -> PlayerFeature:
                                   data_dir / "player", desktop.repo, parent=desktop,
                                   storage_runner=desktop.storage_runner)
     follow_client(desktop.connection, controller.set_client)
-    feature = PlayerFeature(desktop.window, controller, parent=desktop)
+    feature = PlayerFeature(desktop.window, controller, settings=desktop.settings,
+                            parent=desktop)
     pane = desktop.window.chat_pane
     pane.sig_moment_requested.connect(feature.play_citation)
     pane.sig_export_moments_requested.connect(feature.export_answer)

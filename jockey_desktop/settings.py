@@ -38,6 +38,8 @@ _K_THEME = "appearance/theme"
 _K_NOTIFY = "notifications/answer_ready"
 _K_SHOW_STEPS = "chat/show_steps"
 _K_UNSENT_QUESTION = "chat/unsent_question"
+_K_MOMENTS_FOLDER = "exports/moments_folder"
+_K_MOMENTS_FORMAT = "exports/moments_format"
 
 
 class AppSettings(QObject):
@@ -192,6 +194,26 @@ class AppSettings(QObject):
     @show_steps.setter
     def show_steps(self, value: bool) -> None:
         self._set(_K_SHOW_STEPS, bool(value))
+
+    # --- moment exports --------------------------------------------------------------------
+
+    @property
+    def moments_export_folder(self) -> str:
+        """The folder the last moments export was saved in ("" before the first)."""
+        return self._get_str(_K_MOMENTS_FOLDER)
+
+    @moments_export_folder.setter
+    def moments_export_folder(self, value: str) -> None:
+        self._set(_K_MOMENTS_FOLDER, value)
+
+    @property
+    def moments_export_format(self) -> str:
+        """The suffix of the last moments export's format ("" before the first)."""
+        return self._get_str(_K_MOMENTS_FORMAT)
+
+    @moments_export_format.setter
+    def moments_export_format(self, value: str) -> None:
+        self._set(_K_MOMENTS_FORMAT, value)
 
     # --- plumbing -------------------------------------------------------------------------
 

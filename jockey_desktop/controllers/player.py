@@ -37,9 +37,9 @@ from jockey_desktop.core.media_source import (
     NoVideoError,
     VideoInfo,
     is_web_url,
-    item_fps,
     manifest_resolver,
     resolve_video,
+    source_facts,
 )
 from jockey_desktop.core.ports import ConversationStore, Runner
 from jockey_desktop.core.storage.models import Message
@@ -48,6 +48,7 @@ from jockey_desktop.presentation.moments import (
     answer_moments,
     conversation_moments,
     export_moments_of,
+    exported_text,
     moment_of,
     step,
 )
@@ -55,6 +56,7 @@ from jockey_desktop.presentation.moments import (
 if TYPE_CHECKING:
     # The relay (http.server) is imported by the first video, not at start-up.
     from jockey_desktop.core.media_relay import MediaRelay, RelayEvent, RelaySource
+    from jockey_desktop.core.moments_export import SourceFacts
 
 log = logging.getLogger(__name__)
 
@@ -93,22 +95,23 @@ def _error_text(error: BaseException) -> str:
 
 
 def video_details(client: MediaClient, store_id: str,
-                  item_id: str) -> tuple[float | None, Sentences | None]:
-    """The item's frame rate and its transcript sentences (None when it has none). Blocking."""
+                  item_id: str) -> tuple[SourceFacts, Sentences | None]:
+    """What the exports use of the item (frame rate, file name, length) and its transcript
+    sentences (None when it has none). Blocking."""
     from jockey_desktop.core.api.errors import JockeyError
 
     item = client.get_item(store_id, item_id)
-    fps = item_fps(item)
+    facts = source_facts(item)
     if not item.asset_id:
-        return fps, None
+        return facts, None
     try:
         transcription = client.get_transcription(item.asset_id)
     except JockeyError as error:  # no transcript is not a problem worth a message
         log.info("no transcript: %s", type(error).__name__)
-        return fps, None
+        return facts, None
     if transcription is None or not transcription.sentences:
-        return fps, None
-    return fps, [(s.start, s.end, s.text) for s in transcription.sentences]
+        return facts, None
+    return facts, [(s.start, s.end, s.text) for s in transcription.sentences]
 
 
 def external_playlist(title: str, url: str, start: float) -> str:
@@ -153,8 +156,9 @@ class PlayerController(QObject):
     sig_notice = Signal(str)
     #: Open this local file with the system (the external-player playlist).
     sig_open_file = Signal(str)
-    #: An export was written (its path) or failed (a sentence).
-    sig_exported = Signal(str)
+    #: An export was written (what went where, and whether it carries a caution the user
+    #: must read: videos timed at a guessed rate) or failed (why not).
+    sig_exported = Signal(str, bool)
     sig_export_failed = Signal(str)
     #: Relay events arrive on the relay's threads; this hands them to the GUI thread.
     _sig_relay_event = Signal(object)
@@ -179,7 +183,7 @@ class PlayerController(QObject):
         self._video: _Video | None = None
         self._generation = 0
         self._list_generation = 0
-        self._fps: dict[str, float | None] = {}
+        self._sources: dict[str, SourceFacts] = {}
         self._shut_down = False
         self._sig_relay_event.connect(self._on_relay_event)
 
@@ -328,9 +332,9 @@ class PlayerController(QObject):
             self.sig_problem.emit(f"This video cannot be played: {_error_text(error)}")
 
     def _details_ready(self, generation: int, item_id: str,
-                       details: tuple[float | None, Sentences | None]) -> None:
-        fps, sentences = details
-        self._fps[item_id] = fps
+                       details: tuple[SourceFacts, Sentences | None]) -> None:
+        facts, sentences = details
+        self._sources[item_id] = facts
         if self._video is not None and self._video.generation == generation:
             self.sig_transcript.emit(sentences)
 
@@ -432,43 +436,60 @@ class PlayerController(QObject):
 
     # -- exports ------------------------------------------------------------------------------
 
+    def chosen_moments(self, indices: Sequence[int]) -> list[PlayerMoment]:
+        """The moments of the answer being played with these indices."""
+        wanted = set(indices)
+        return [m for m in self._moments if m.index in wanted]
+
     def export(self, indices: Sequence[int], fmt: str, path: str, name: str) -> None:
         """Write moments of the answer being played (by index) in ``fmt`` to ``path``."""
-        chosen = [m for m in self._moments if m.index in set(indices)]
-        self._export(chosen, fmt, path, name)
+        self._export(self.chosen_moments(indices), fmt, path, name)
 
     def export_answer(self, store_id: str, message: Message, fmt: str, path: str,
                       name: str) -> None:
         """Write every moment of one answer."""
         self._export(answer_moments(message), fmt, path, name, store_id)
 
-    def export_conversation(self, conversation_id: int, store_id: str, fmt: str, path: str,
-                            name: str) -> None:
-        """Write every moment of a conversation (its messages are read on the storage
-        runner, the file written on the network runner)."""
+    def read_conversation_moments(self, conversation_id: int,
+                                  on_ready: Callable[[list[PlayerMoment]], None]) -> None:
+        """Every moment of a conversation, read on the storage runner and handed to
+        ``on_ready`` on the GUI thread (a read that fails is said as an export failure)."""
         repo = self._repo
         if repo is None:
             return
         self._storage_runner.submit(
             repo.list_messages, conversation_id,
-            on_success=partial(self._conversation_read, store_id, fmt, path, name),
-            on_error=self._export_error)
+            on_success=partial(self._conversation_moments_read, on_ready),
+            on_error=partial(self._export_error, ""))
 
-    def _conversation_read(self, store_id: str, fmt: str, path: str, name: str,
-                           messages: list[Message]) -> None:
-        self._export(conversation_moments(messages), fmt, path, name, store_id)
+    def _conversation_moments_read(self, on_ready: Callable[[list[PlayerMoment]], None],
+                                   messages: list[Message]) -> None:
+        on_ready(conversation_moments(messages))
+
+    def export_moments(self, moments: list[PlayerMoment], store_id: str, fmt: str, path: str,
+                       name: str) -> None:
+        """Write these moments (of a conversation read with ``read_conversation_moments``)."""
+        self._export(moments, fmt, path, name, store_id)
 
     def _export(self, moments: list[PlayerMoment], fmt: str, path: str, name: str,
                 store_id: str | None = None) -> None:
         self._runner.submit(_write_export, moments, self._client,
-                            store_id or self._store_id, dict(self._fps), fmt, path, name,
-                            on_success=self._exported, on_error=self._export_error)
+                            store_id or self._store_id, dict(self._sources), fmt, path, name,
+                            on_success=self._exported,
+                            on_error=partial(self._export_error, path))
 
-    def _exported(self, path: Path) -> None:
-        self.sig_exported.emit(str(path))
+    def _exported(self, outcome: tuple[str, bool]) -> None:
+        self.sig_exported.emit(*outcome)
 
-    def _export_error(self, error: BaseException) -> None:
-        reason = str(error) if isinstance(error, (ValueError, OSError)) else _error_text(error)
+    def _export_error(self, path: str, error: BaseException) -> None:
+        if isinstance(error, OSError):
+            # The OS's text names the temporary file beside the chosen one, in errno terms.
+            from jockey_desktop.core.storage.export import write_failure_text
+
+            self.sig_export_failed.emit(f"The moments were not exported: "
+                                        f"{write_failure_text(path, error)}")
+            return
+        reason = str(error) if isinstance(error, ValueError) else _error_text(error)
         self.sig_export_failed.emit(f"The moments could not be exported: {reason}")
 
     # -- quit ---------------------------------------------------------------------------------
@@ -485,32 +506,49 @@ def _ignore(_error: BaseException) -> None:
     """A thumbnail that does not come is not worth a message."""
 
 
-def _known_rates(moments: Sequence[PlayerMoment], client: MediaClient | None,
-                 store_id: str | None, fps: dict[str, float | None]) -> dict[str, float | None]:
-    """Frame rates of the moments' videos: what the player learnt, else asked (best effort:
-    an unknown rate falls back to the exporter's default)."""
+def _known_sources(moments: Sequence[PlayerMoment], client: MediaClient | None,
+                   store_id: str | None,
+                   known: dict[str, SourceFacts]) -> tuple[dict[str, SourceFacts], set[str]]:
+    """What is known of the moments' videos (frame rate, file name, length): what the player
+    learnt, else asked (best effort: an unknown rate falls back to the exporter's default, an
+    unknown file name to the video's title); with the ids of the videos that could not be
+    asked (no connection, a refusal)."""
     from jockey_desktop.core.api.errors import JockeyError
+    from jockey_desktop.core.moments_export import SourceFacts
 
-    rates = dict(fps)
+    sources = dict(known)
+    unasked: set[str] = set()
     for item_id in dict.fromkeys(m.item_id for m in moments):
-        if item_id in rates or client is None or store_id is None:
+        if item_id in sources:
+            continue
+        if client is None or store_id is None:
+            unasked.add(item_id)
             continue
         try:
-            rates[item_id] = item_fps(client.get_item(store_id, item_id))
+            sources[item_id] = source_facts(client.get_item(store_id, item_id))
         except JockeyError:
-            rates[item_id] = None
-    return rates
+            unasked.add(item_id)
+            sources[item_id] = SourceFacts()
+    return sources, unasked
 
 
 def _write_export(moments: list[PlayerMoment], client: MediaClient | None,
-                  store_id: str | None, fps: dict[str, float | None], fmt: str, path: str,
-                  name: str) -> Path:
-    """Write moments in a format (blocking: network for frame rates, then the file)."""
-    from jockey_desktop.core.moments_export import export_moments
+                  store_id: str | None, sources: dict[str, SourceFacts], fmt: str, path: str,
+                  name: str) -> tuple[str, bool]:
+    """Write moments in a format (blocking: network for the videos' facts, then the file);
+    returns the sentence saying what was written (``presentation.moments.exported_text``)
+    and whether it carries a caution (a video timed at a guessed rate)."""
+    from jockey_desktop.core.moments_export import MomentFormat, export_moments
 
-    records = export_moments_of(moments, _known_rates(moments, client, store_id, fps))
+    known, unasked = _known_sources(moments, client, store_id, sources)
+    records = export_moments_of(moments, known)
     if not records:
         raise ValueError("There are no cited ranges to export (whole-video citations have "
                          "no range).")
-    return export_moments(records, fmt, path, name)
-
+    written = export_moments(records, fmt, path, name)
+    # Rates matter to the editor formats only (CSV and chapters are in seconds).
+    timed = MomentFormat(fmt) in (MomentFormat.OTIO, MomentFormat.EDL, MomentFormat.FCP_XML)
+    untimed = [] if not timed else list(dict.fromkeys(
+        r.video_title for r in records if r.fps is None and r.item_id in unasked))
+    return (exported_text(str(written), len(records), len(moments) - len(records), untimed),
+            bool(untimed))

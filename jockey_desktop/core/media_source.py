@@ -10,12 +10,14 @@ rate and duration, which the player and the editor exports use.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from jockey_desktop.core.api import AssetDetail, KnowledgeStoreItem, Transcription
+    from jockey_desktop.core.moments_export import SourceFacts
 
 
 class MediaClient(Protocol):
@@ -71,6 +73,16 @@ def item_fps(item: KnowledgeStoreItem) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if 0 < value < 1000 else None
+
+
+def source_facts(item: KnowledgeStoreItem) -> SourceFacts:
+    """What the moment exports use of an item: frame rate, uploaded file name, length."""
+    from jockey_desktop.core.moments_export import SourceFacts  # the exports' module, on use
+
+    duration = item.duration
+    return SourceFacts(fps=item_fps(item), file_name=item.filename,
+                       duration_sec=duration if duration is not None
+                       and math.isfinite(duration) and duration > 0 else None)
 
 
 def resolve_video(client: MediaClient, store_id: str, item_id: str) -> VideoInfo:

@@ -9,7 +9,8 @@ them as:
   a marker at the clip's start. These go through ``opentimelineio`` and its adapters
   (``otio-cmx3600-adapter``, ``otio-fcp-adapter``), found through OTIO's plugin entry points
   (the frozen app bundles their metadata and sources; ``frozen_checks`` proves it);
-* CSV (video, item id, start, end, text) and YouTube-style chapter lines, plain text.
+* CSV (video, file, item id, start, end, their timecodes, text) and YouTube chapter lines
+  (first at 0:00, at least 10 s apart, so YouTube takes them), plain text.
 
 Timing. A clip's frame rate is its video's (``Moment.fps``) when known and a SMPTE timecode
 rate (29.97 is read as 30000/1001); otherwise :data:`DEFAULT_FPS` (30, the common web rate; a
@@ -19,6 +20,15 @@ has a single rate, so it is written at the *sequence rate*: the most common clip
 first one seen on a tie). The FCP XML sequence uses that rate too, while each clip keeps its own
 in/out at its video's rate. Source timecode starts at 00:00:00:00 (Jockey's seconds count from
 the start of the video).
+
+Relinking. No file holds a media address (a signed URL expires within hours and carries its
+own authorisation); an editor relinks each clip to the user's own copy of the video by its file
+name. When the uploaded file's name is known (``Moment.file_name``) it is the media
+reference's name — the ``<file><name>`` Premiere's "Link Media" and Resolve match on, the
+OTIO reference's name — and the EDL's ``* FROM CLIP:`` source line; otherwise the video's
+title stands in. When the video's length is known (``Moment.duration_sec``) it is the
+reference's available range, and a cited range running past the end is cut at the last frame
+(an editor shows frames past the media as offline); the CSV and chapters keep the cited times.
 
 ``export_moments(moments, fmt, path)`` writes any format atomically with mode 0600, like the
 conversation exports (:func:`jockey_desktop.core.storage.export.write_file_atomically`).
@@ -49,8 +59,10 @@ DEFAULT_TIMELINE_NAME = "Jockey moments"
 #: Key of this app's entries in OTIO metadata dictionaries.
 METADATA_KEY = "jockey_desktop"
 
-#: Header row of the CSV export.
-CSV_HEADER = ("video", "item id", "start", "end", "text")
+#: Header row of the CSV export: seconds for scripts and spreadsheets, the uploaded file and
+#: SMPTE timecodes at the video's rate (drop-frame for 29.97/59.94) for logging in an editor.
+CSV_HEADER = ("video", "file", "item id", "start", "end", "start timecode", "end timecode",
+              "text")
 
 #: A CMX 3600 reel name holds at most 8 characters.
 _REEL_LENGTH = 8
@@ -85,8 +97,9 @@ class Moment:
     """One cited range of a video: what every export format is made of.
 
     ``start_sec``/``end_sec`` count from the start of the video; ``fps`` is the video's frame
-    rate when known; ``media_url`` (for example the citation's HLS address) becomes the clip's
-    media reference in editor formats, so an editor can relink to it.
+    rate when known; ``media_url`` (a stable address of the media, never a signed one)
+    becomes the clip's media reference in editor formats; ``file_name`` (the uploaded file's
+    name) and ``duration_sec`` (the video's length) let an editor relink to the user's copy.
     """
 
     video_title: str
@@ -96,6 +109,8 @@ class Moment:
     text: str
     fps: float | None = None
     media_url: str | None = None
+    file_name: str | None = None
+    duration_sec: float | None = None
 
     def __post_init__(self) -> None:
         # A bad range would only surface later as a garbled editor file: refuse it here, with
@@ -110,6 +125,29 @@ class Moment:
         if self.fps is not None and (not _finite(self.fps) or self.fps <= 0):
             raise ValueError(f"The frame rate of {where} is not a positive number: "
                              f"{self.fps!r}.")
+        if self.duration_sec is not None and (not _finite(self.duration_sec)
+                                              or self.duration_sec <= 0):
+            raise ValueError(f"The length of the video of {where} is not a positive number: "
+                             f"{self.duration_sec!r}.")
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the exports can know of one video besides its citations (all optional): its
+    frame rate, the uploaded file's name and its length in seconds."""
+
+    fps: float | None = None
+    file_name: str | None = None
+    duration_sec: float | None = None
+
+
+def file_name_of(name: str | None) -> str | None:
+    """The file name an editor relinks by: the last part of a path, on one line (None when
+    there is none)."""
+    if not name:
+        return None
+    base = one_line(re.split(r"[\\/]", name)[-1])
+    return base or None
 
 
 def _finite(value: object) -> bool:
@@ -156,10 +194,15 @@ def sequence_rate(moments: Sequence[Moment]) -> float:
 
 
 def frame_range(moment: Moment, rate: float) -> tuple[int, int]:
-    """(first frame, frame after the last) of a moment at ``rate``: nearest frames, >= 1 long."""
+    """(first frame, frame after the last) of a moment at ``rate``: nearest frames, >= 1 long,
+    and within the video when its length is known (a range past the end is cut there; one
+    wholly past it becomes the last frame)."""
     start = round(moment.start_sec * rate)
-    end = max(round(moment.end_sec * rate), start + 1)
-    return start, end
+    end = round(moment.end_sec * rate)
+    if moment.duration_sec is not None:
+        last = max(round(moment.duration_sec * rate), 1)
+        start, end = min(start, last - 1), min(end, last)
+    return start, max(end, start + 1)
 
 
 # --- OpenTimelineIO ---------------------------------------------------------------------------
@@ -191,9 +234,10 @@ def moments_timeline(moments: Sequence[Moment], name: str = DEFAULT_TIMELINE_NAM
     """An ``opentimelineio.schema.Timeline`` of the moments, one clip each, in order.
 
     ``rate`` forces every clip onto one rate (what an EDL needs); by default each clip is at
-    its own video's rate. Each clip's media reference covers its video from 0 to the furthest
-    cited end (the true length is not known here), the same reference for all clips of one
-    video so editors see one source per video.
+    its own video's rate. Each clip's media reference is named by the video's file name (see
+    "Relinking" above) and covers the video from 0 to its length, or to the furthest cited end
+    when the length is not known; all clips of one video share the same reference, so editors
+    see one source per video.
     """
     otio = _otio()
     if not moments:
@@ -212,18 +256,24 @@ def moments_timeline(moments: Sequence[Moment], name: str = DEFAULT_TIMELINE_NAM
     for moment in moments:
         clip_rate = rate if rate is not None else timecode_rate(moment.fps)
         first, after = frame_range(moment, clip_rate)
-        video_end = max(round(furthest[moment.item_id] * clip_rate), after)
+        if moment.duration_sec is not None:
+            video_end = max(round(moment.duration_sec * clip_rate), after)
+        else:
+            video_end = max(round(furthest[moment.item_id] * clip_rate), after)
         title = one_line(moment.video_title) or moment.item_id
+        file_name = file_name_of(moment.file_name)
         available = span(time(0, clip_rate), time(video_end, clip_rate))
-        ref_metadata = {METADATA_KEY: {"item_id": moment.item_id}}
+        ref_metadata: dict[str, Any] = {METADATA_KEY: {"item_id": moment.item_id}}
+        if file_name:
+            ref_metadata[METADATA_KEY]["file_name"] = file_name
         reference: Any
         if moment.media_url:
             reference = otio.schema.ExternalReference(
                 target_url=moment.media_url, available_range=available, metadata=ref_metadata)
-            reference.name = title
+            reference.name = file_name or title
         else:
             reference = otio.schema.MissingReference(
-                name=title, available_range=available, metadata=ref_metadata)
+                name=file_name or title, available_range=available, metadata=ref_metadata)
         clip = otio.schema.Clip(
             name=title,
             media_reference=reference,
@@ -253,13 +303,38 @@ def to_edl(moments: Sequence[Moment], name: str = DEFAULT_TIMELINE_NAME) -> str:
     otio = _otio()
     rate = sequence_rate(moments)
     timeline = moments_timeline(moments, name, rate=rate)
+    for clip in timeline.find_clips():
+        # The adapter writes a reference's address as the "* FROM CLIP:" source line, which
+        # Avid and Resolve match media on: the file name, when known, is that address here.
+        reference = clip.media_reference
+        file_name = reference.metadata.get(METADATA_KEY, {}).get("file_name")
+        if file_name and not isinstance(reference, otio.schema.ExternalReference):
+            clip.media_reference = otio.schema.ExternalReference(
+                target_url=file_name, available_range=reference.available_range,
+                metadata=reference.metadata)
+            clip.media_reference.name = reference.name
     return str(otio.adapters.write_to_string(timeline, "cmx_3600", rate=rate))
 
 
+def is_drop_frame_rate(rate: float) -> bool:
+    """True for the NTSC rates whose timecode is drop-frame (29.97 and 59.94), as the EDL
+    and the CSV write it."""
+    return any(abs(rate - ntsc) < 1e-6 for ntsc in (30000 / 1001, 60000 / 1001))
+
+
 def to_fcp_xml(moments: Sequence[Moment], name: str = DEFAULT_TIMELINE_NAME) -> str:
-    """The moments as Final Cut Pro 7 XML (xmeml v4), which Premiere imports."""
+    """The moments as Final Cut Pro 7 XML (xmeml v4), which Premiere imports; the timecode of
+    a 29.97 or 59.94 source and sequence is shown drop-frame, as the EDL and CSV give it."""
     otio = _otio()
-    return str(otio.adapters.write_to_string(moments_timeline(moments, name), "fcp_xml"))
+    timeline = moments_timeline(moments, name)
+    drop_frame = {"fcp_xml": {"timecode": {"displayformat": "DF"}}}
+    if is_drop_frame_rate(timeline.global_start_time.rate):
+        timeline.metadata.update(drop_frame)
+    for clip in timeline.find_clips():
+        reference = clip.media_reference
+        if is_drop_frame_rate(reference.available_range.start_time.rate):
+            reference.metadata.update(drop_frame)
+    return str(otio.adapters.write_to_string(timeline, "fcp_xml"))
 
 
 # --- plain text -------------------------------------------------------------------------------
@@ -277,24 +352,62 @@ def _cell(text: str) -> str:
     return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
+def source_timecode(seconds: float, fps: float | None) -> str:
+    """The SMPTE timecode of a position in a video, at its timecode rate (drop-frame, with
+    ``;``, at 29.97 and 59.94), counting from 00:00:00:00 as the editor formats do."""
+    otio = _otio()
+    rate = timecode_rate(fps)
+    return str(otio.opentime.to_timecode(otio.opentime.RationalTime(round(seconds * rate),
+                                                                     rate), rate))
+
+
 def to_csv(moments: Sequence[Moment]) -> str:
-    """The moments as CSV: video, item id, start, end (seconds), text; CRLF rows (RFC 4180)."""
+    """The moments as CSV (:data:`CSV_HEADER`): the cited seconds and their timecodes at the
+    video's rate; CRLF rows (RFC 4180)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     for moment in moments:
-        writer.writerow((_cell(moment.video_title), _cell(moment.item_id),
+        writer.writerow((_cell(moment.video_title), _cell(file_name_of(moment.file_name) or ""),
+                         _cell(moment.item_id),
                          _seconds_text(moment.start_sec), _seconds_text(moment.end_sec),
-                         _cell(moment.text)))
+                         source_timecode(moment.start_sec, moment.fps),
+                         source_timecode(moment.end_sec, moment.fps), _cell(moment.text)))
     return out.getvalue()
 
 
+#: YouTube takes chapters only when the first starts at 0:00 and each lasts this long (s).
+CHAPTER_MIN_SECONDS = 10
+
+
+def _video_chapters(group: Sequence[Moment], title: str) -> list[tuple[int, str]]:
+    """(start second, label) chapters of one video that YouTube accepts: the first at 0:00 (a
+    first moment within the first 10 s is moved there, else the video's title opens at 0:00),
+    each at least 10 s after the one before (moments starting sooner join its label)."""
+    chapters: list[tuple[int, list[str]]] = []
+    for moment in sorted(group, key=lambda m: m.start_sec):
+        second = int(moment.start_sec)  # the second the line shows (timestamps truncate)
+        label = one_line(moment.text) or title
+        if not chapters:
+            if second >= CHAPTER_MIN_SECONDS:
+                chapters.append((0, [title]))
+            else:
+                second = 0
+        if chapters and second - chapters[-1][0] < CHAPTER_MIN_SECONDS:
+            if label not in chapters[-1][1]:
+                chapters[-1][1].append(label)
+            continue
+        chapters.append((second, [label]))
+    return [(second, " · ".join(labels)) for second, labels in chapters]
+
+
 def to_chapters(moments: Sequence[Moment]) -> str:
-    """YouTube-style chapter lines: ``MM:SS text`` per moment, by start time, per video.
+    """YouTube chapter lines: ``MM:SS text`` per moment, by start time, per video.
 
     Videos come in the order they are first cited; with more than one video, each group is
     headed by the video's title and groups are separated by a blank line. A moment without
-    text is labelled with its video's title.
+    text is labelled with its video's title. Each group is a list YouTube takes as chapters
+    (see :func:`_video_chapters`); the CSV keeps every moment's exact times.
     """
     groups: dict[str, list[Moment]] = {}
     for moment in moments:
@@ -303,9 +416,8 @@ def to_chapters(moments: Sequence[Moment]) -> str:
     for group in groups.values():
         title = one_line(group[0].video_title) or group[0].item_id
         lines = [title] if len(groups) > 1 else []
-        for moment in sorted(group, key=lambda m: m.start_sec):
-            lines.append(f"{format_timestamp(moment.start_sec)} "
-                         f"{one_line(moment.text) or title}")
+        lines.extend(f"{format_timestamp(second)} {label}"
+                     for second, label in _video_chapters(group, title))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 

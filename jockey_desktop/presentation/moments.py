@@ -180,15 +180,55 @@ def sentence_at(starts: Sequence[float], seconds: float) -> int | None:
 
 
 def export_moments_of(moments: Iterable[PlayerMoment],
-                      fps: Mapping[str, float | None] | None = None) -> list[Any]:
-    """The ``core.moments_export.Moment`` s of player moments, with each video's frame rate
-    where known. A whole-video moment has no range and is left out; signed media URLs are
-    left out too (they expire within hours and carry their own authorisation)."""
-    from jockey_desktop.core.moments_export import Moment
+                      sources: Mapping[str, Any] | None = None) -> list[Any]:
+    """The ``core.moments_export.Moment`` s of player moments, with what is known of each
+    video (``core.moments_export.SourceFacts`` by item id: frame rate, file name, length). A
+    whole-video moment has no range and is left out; signed media URLs are left out too
+    (they expire within hours and carry their own authorisation)."""
+    from jockey_desktop.core.moments_export import Moment, SourceFacts
 
-    rates = fps or {}
-    return [Moment(m.title, m.item_id, m.start, m.end, m.sentence, fps=rates.get(m.item_id))
-            for m in moments if m.end is not None]
+    known = sources or {}
+    records = []
+    for m in moments:
+        if m.end is None:
+            continue
+        facts = known.get(m.item_id) or SourceFacts()
+        records.append(Moment(m.title, m.item_id, m.start, m.end, m.sentence, fps=facts.fps,
+                              file_name=facts.file_name, duration_sec=facts.duration_sec))
+    return records
+
+
+def exported_text(path: str, exported: int, left_out: int,
+                  untimed_videos: Sequence[str]) -> str:
+    """What an export did: how many moments went to which file, how many citations were left
+    out for having no end time (nothing to cut), and which videos were timed at the default
+    rate because theirs could not be asked (their timecodes may be off in an editor)."""
+    from jockey_desktop.core.moments_export import DEFAULT_FPS
+
+    noun = "moment" if exported == 1 else "moments"
+    parts = [f"{exported} {noun} exported to {path}."]
+    if left_out:
+        cites = "citation" if left_out == 1 else "citations"
+        parts.append(f"{left_out} {cites} with no end time left out (nothing to cut).")
+    if untimed_videos:
+        names = ", ".join(untimed_videos[:3]) + (" …" if len(untimed_videos) > 3 else "")
+        whose = "its" if len(untimed_videos) == 1 else "their"
+        parts.append(f"Frame rate not known for {names} (the server could not be asked): "
+                     f"timed at {DEFAULT_FPS:g} fps, so {whose} timecodes may be off; export "
+                     "again when connected.")
+    return " ".join(parts)
+
+
+def nothing_to_export_text(scope: str, moments: Sequence[PlayerMoment]) -> str | None:
+    """Why there is nothing to export from ``scope`` ("This answer", "This conversation",
+    "The selected moments"), or None when some moment has a time range. Said *before* the
+    save dialog: asking for a file name and then failing wastes the user's time."""
+    if any(m.end is not None for m in moments):
+        return None
+    if not moments:
+        return f"{scope} cites no moments of a video, so there is nothing to export."
+    return (f"{scope} cites whole videos only, with no time range to cut, so there is "
+            "nothing to export.")
 
 
 def conversation_moments(messages: Iterable[Message]) -> list[PlayerMoment]:

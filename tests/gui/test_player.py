@@ -223,3 +223,29 @@ def test_moments_export_from_the_player(player: PlayerHarness, tmp_path: Path,
     first = clips[0].source_range
     assert first.start_time.to_seconds() == pytest.approx(wanted[0].start, abs=0.05)
     assert first.start_time.rate == pytest.approx(rates.get(wanted[0].item_id, 30), rel=0.01)
+
+
+def test_an_export_to_a_full_disk_says_so_and_keeps_the_old_file(
+        player: PlayerHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    from jockey_desktop.core.moments_export import MomentFormat
+    from jockey_desktop.core.storage import export as storage_export
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(storage_export.os, "fsync", full)
+    answer = answer_message(player.sb)
+    player.play(answer, answer.citations[0])
+    target = tmp_path / "cut.otio"
+    target.write_text("yesterday's cut", encoding="utf-8")
+    player.export_answers.append((str(target), MomentFormat.OTIO))
+    player.panel.action_export_answer.trigger()
+    player.qtbot.waitUntil(lambda: "not exported" in player.window.status_text(), timeout=5000)
+    assert player.window.status_text() == (
+        f"The moments were not exported: cut.otio could not be saved: the disk holding "
+        f"{tmp_path} is full. The file that was there is unchanged. Free some space there or "
+        "choose another folder, then save again.")
+    assert target.read_text(encoding="utf-8") == "yesterday's cut"

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from jockey_desktop.core.moments_export import MomentFormat
@@ -115,6 +116,8 @@ def test_moments_export_from_the_menu_and_the_transcript(
     moments = answer_moments(answers[-1])
     edl = (tmp_path / "talk.edl").read_text(encoding="utf-8")
     assert len(re.findall(r"^\d{3}\s", edl, re.M)) == len(moments)
+    # Each event names the uploaded file (asked of the server): what an editor relinks by.
+    assert len(re.findall(r"^\* FROM CLIP: [a-z0-9_]+\.mp4$", edl, re.M)) == len(moments)
     assert asked[0] == f"{window.chat_pane.title_label.text()} moments"
     view = window.chat_pane.chat_view
     settle(qtbot, view)
@@ -124,6 +127,9 @@ def test_moments_export_from_the_menu_and_the_transcript(
     qtbot.waitUntil(lambda: (tmp_path / "answer.csv").exists(), timeout=5000)
     rows = (tmp_path / "answer.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + len(moments)
+    # The file to relink and the drop-frame timecodes of the sandbox's 29.97 videos.
+    assert all(re.match(r"[^,]*,[a-z0-9_]+\.mp4,[^,]+,[\d.]+,[\d.]+,\d\d:\d\d:\d\d;\d\d,", row)
+               for row in rows[1:])
     assert feature.panel is None  # exporting builds no player
 
 
@@ -197,3 +203,93 @@ def test_the_player_opens_beside_the_chat_of_a_small_window_without_widening_it(
     assert window.chat_pane.store_label.text()
     assert window.minimumSizeHint().width() <= 900
     assert window.width() == 900
+
+
+@player_marks(r"^This plugin does not support propagateSizeHints\(\)$")[0]  # the dialog
+def test_the_export_dialog_opens_where_the_last_export_went_after_a_restart(
+    qtbot: Any, start: Started, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from jockey_desktop.ui.player.export_dialog import MomentsSaveDialog, export_filters
+
+    desktop = start()
+    wait_for_store(qtbot, desktop)
+    ask_and_wait(qtbot, desktop)
+    feature = desktop.player
+    assert feature.export_start() == (None, MomentFormat.OTIO)  # Documents, the first time
+    project = tmp_path / "project"
+    project.mkdir()
+    feature._ask_export_path = lambda _parent, _title: (str(project / "cut.xml"),
+                                                        MomentFormat.FCP_XML)
+    feature.action_export.trigger()
+    qtbot.waitUntil(lambda: (project / "cut.xml").exists(), timeout=5000)
+    start.stop(desktop)
+
+    again = start()
+    wait_for_store(qtbot, again)
+    assert again.player.export_start() == (project, MomentFormat.FCP_XML)
+    dialog = MomentsSaveDialog(None, "Next moments", *again.player.export_start())
+    qtbot.addWidget(dialog)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+    assert dialog.directory().absolutePath() == str(project)
+    assert dialog.selectedNameFilter() == export_filters()[2]
+    assert dialog.selectedFiles() == [str(project / "Next moments.xml")]
+    (project / "cut.xml").unlink()
+    project.rmdir()  # a folder since removed opens Documents, in the format last used
+    assert again.player.export_start() == (None, MomentFormat.FCP_XML)
+
+
+def test_nothing_to_export_is_said_before_any_save_dialog(qtbot: Any, start: Started) -> None:
+    from tests.helpers.records import answer_with_citations
+
+    desktop = start()
+    store = wait_for_store(qtbot, desktop)
+    new_conversation(qtbot, desktop)
+    feature, window = desktop.player, desktop.window
+    asked: list[str] = []
+    feature._ask_export_path = lambda _parent, title: asked.append(title)
+    feature.action_export.trigger()  # Video → Export: a conversation with no answer yet
+    qtbot.waitUntil(lambda: "nothing to export" in window.status_text(), timeout=5000)
+    assert window.status_text() == ("This conversation cites no moments of a video, so there "
+                                    "is nothing to export.")
+    whole = answer_with_citations(7)
+    for citation in whole.citations:
+        citation["start_sec"] = citation["end_sec"] = None
+    feature.export_answer(store.id, whole)  # the transcript's "Export moments…"
+    assert window.status_text() == ("This answer cites whole videos only, with no time range "
+                                    "to cut, so there is nothing to export.")
+    assert asked == []  # no file name was asked for
+
+
+def test_an_export_says_how_many_moments_went_where_and_whose_rate_was_guessed(
+    qtbot: Any, start: Started, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desktop = start()
+    store = wait_for_store(qtbot, desktop)
+    conversation_id = ask_and_wait(qtbot, desktop)
+    answer = [m for m in desktop.repo.list_messages(conversation_id)
+              if m.role == Role.ASSISTANT][-1]
+    moments = answer_moments(answer)
+    titles = list(dict.fromkeys(m.title for m in moments))
+    feature, window = desktop.player, desktop.window
+    told: list[tuple[str, str, bool]] = []
+    monkeypatch.setattr(window, "show_message",
+                        lambda title, text, warning=False: told.append((title, text, warning)))
+    target = tmp_path / "cut.edl"
+    feature._ask_export_path = lambda _parent, _title: (str(target), MomentFormat.EDL)
+    feature.export_answer(store.id, answer)
+    qtbot.waitUntil(lambda: "exported to" in window.status_text(), timeout=5000)
+    assert window.status_text() == f"{len(moments)} moments exported to {target}."
+    assert told == []  # nothing to read twice: the status bar says it
+    target.unlink()
+    feature.controller.set_client(None)  # the server cannot be asked for the frame rates
+    feature.export_answer(store.id, answer)
+    qtbot.waitUntil(lambda: bool(told), timeout=5000)
+    shown = ", ".join(titles[:3]) + (" …" if len(titles) > 3 else "")
+    # Too long for the status bar (cut there, gone in seconds): told in a message.
+    assert told == [("Moments exported", (
+        f"{len(moments)} moments exported to {target}. Frame rate not known for {shown} (the "
+        f"server could not be asked): timed at 30 fps, so {'its' if len(titles) == 1 else 'their'}"
+        " timecodes may be off; export again when connected."), True)]
+    assert target.exists()

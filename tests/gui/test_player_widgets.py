@@ -5,16 +5,23 @@ picture's poster, the export dialog's format rules, and the full-screen window's
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLineEdit
 
 from jockey_desktop.core.moments_export import MomentFormat
 from jockey_desktop.presentation.moments import answer_moments
 from jockey_desktop.ui.player.canvas import VideoCanvas
-from jockey_desktop.ui.player.export_dialog import chosen_format, export_filters, safe_file_name
+from jockey_desktop.ui.player.export_dialog import (
+    MomentsSaveDialog,
+    chosen_format,
+    export_filters,
+    safe_file_name,
+)
 from jockey_desktop.ui.player.lists import MomentsList, TranscriptView
 from jockey_desktop.ui.player.seek_bar import SeekBar, SeekMarker
 from tests.helpers.look import themed
@@ -100,7 +107,41 @@ def test_the_export_format_follows_the_suffix_typed_or_the_filter() -> None:
     assert chosen_format("/x/cut.edl", filters[0]) == ("/x/cut.edl", MomentFormat.EDL)
     assert chosen_format("/x/cut", filters[3]) == ("/x/cut.csv", MomentFormat.CSV)
     assert chosen_format("/x/cut.v2", "nonsense") == ("/x/cut.v2.otio", MomentFormat.OTIO)
-    assert safe_file_name("What / is <this>? moments") == "What _ is _this__ moments"
+
+
+def test_the_offered_file_name_is_the_title_without_unsafe_characters() -> None:
+    assert safe_file_name("What / is <this>? moments") == "What is this moments"
+    assert safe_file_name('A "quoted" C:\\path|pipe*.mp4 moments') == \
+        "A quoted C path pipe mp4 moments"
+    assert safe_file_name("Qu'est-ce que c'est (été) & 日本語 moments") == \
+        "Qu'est-ce que c'est (été) & 日本語 moments"
+    assert safe_file_name("...\n\t?") == "moments"
+    long = safe_file_name("word " * 40 + "moments")
+    assert len(long) <= 80 and long.endswith("word") and "  " not in long
+
+
+@pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$")  # a dialog
+def test_the_save_dialog_gives_a_typed_name_the_picked_formats_suffix_itself(
+        qtbot: Any, tmp_path: Path) -> None:
+    """The suffix is added inside the dialog (where "replace the existing file?" is asked),
+    not after it: a name typed bare used to get its suffix afterwards, and an existing file of
+    that name was replaced without a word."""
+    dialog = MomentsSaveDialog(None, "Whales moments", tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+    dialog.show()
+    combo = dialog.findChild(QComboBox, "fileTypeCombo")
+    name = dialog.findChild(QLineEdit, "fileNameEdit")
+    assert name.text() == "Whales moments.otio" and dialog.defaultSuffix() == "otio"
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # OpenTimelineIO → CMX 3600 EDL
+    assert dialog.selectedNameFilter() == export_filters()[1]
+    assert name.text() == "Whales moments.edl" and dialog.defaultSuffix() == "edl"
+    name.setText("cut")
+    assert dialog.selectedFiles() == [str(tmp_path / "cut.edl")]
+    assert dialog.chosen() is None  # nothing accepted yet
+    dialog.setResult(QFileDialog.DialogCode.Accepted)
+    assert dialog.chosen() == (str(tmp_path / "cut.edl"), MomentFormat.EDL)
 
 
 def lightest(image: QImage) -> int:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from jockey_desktop.core.moments_export import SourceFacts
 from jockey_desktop.core.storage.models import Role
 from jockey_desktop.presentation.moments import (
     answer_moments,
     citation_sentence,
     conversation_moments,
     export_moments_of,
+    exported_text,
     moment_of,
     moments_in_video,
     position_text,
@@ -88,9 +90,11 @@ def test_export_records_carry_ranges_sentences_and_known_rates() -> None:
     answer = answer_with_citations(2)
     answer.citations[0]["hls_url"] = "https://cdn.example/v.m3u8?sig=secret"
     moments = answer_moments(answer)
-    records = export_moments_of(moments, {"a": 25.0})
+    records = export_moments_of(moments, {"a": SourceFacts(25.0, "intro.mov", 600.0)})
     assert [(r.video_title, r.item_id, r.start_sec, r.end_sec, r.fps) for r in records] == [
         ("Intro to ML", "a", 83.0, 105.0, 25.0), ("Lecture 4", "b", 3723.0, 3800.0, None)]
+    assert [(r.file_name, r.duration_sec) for r in records] == [("intro.mov", 600.0),
+                                                                 (None, None)]
     assert records[0].text == "It is shown early and again later, then once more."
     assert all(r.media_url is None for r in records)  # no signed address in a shared file
 
@@ -127,3 +131,11 @@ def test_the_first_chip_that_plays_is_the_one_enter_plays() -> None:
     assert first_playable_chip([other, video]) == 0
     assert first_playable_chip([image, {"title": "A web page"}]) is None
     assert first_playable_chip([]) is None
+
+
+def test_the_export_sentence_counts_what_was_left_out_and_names_guessed_rates() -> None:
+    assert exported_text("/x/cut.edl", 1, 0, []) == "1 moment exported to /x/cut.edl."
+    assert exported_text("/x/cut.edl", 3, 2, ["Ocean", "Forest", "City", "Desert"]) == (
+        "3 moments exported to /x/cut.edl. 2 citations with no end time left out (nothing to "
+        "cut). Frame rate not known for Ocean, Forest, City … (the server could not be "
+        "asked): timed at 30 fps, so their timecodes may be off; export again when connected.")

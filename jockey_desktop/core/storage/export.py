@@ -12,6 +12,7 @@ These functions can take a while on big histories: run them off the GUI thread.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -472,3 +473,30 @@ def write_file_atomically(path: Path | str, content: str | bytes | Mapping[str, 
             os.unlink(tmp)
         raise
     return path
+
+
+def write_failure_text(path: Path | str, error: OSError) -> str:
+    """Why ``path`` could not be written and what to do, as sentences: the file the user
+    chose (never the temporary one beside it), and what became of a file that was there (an
+    atomic write leaves it untouched)."""
+    target = Path(path)
+    folder = target.parent
+    advice = "Choose another folder and save again."
+    if error.errno == errno.EROFS:
+        reason = f"the folder {folder} is on a read-only disk"
+    elif error.errno in (errno.EACCES, errno.EPERM):
+        reason = f"you cannot write in the folder {folder} (permission denied)"
+    elif error.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = f"the disk holding {folder} is full"
+        advice = "Free some space there or choose another folder, then save again."
+    elif error.errno == errno.ENAMETOOLONG:
+        reason = "its name is too long for this disk"
+        advice = "Choose a shorter name and save again."
+    elif isinstance(error, IsADirectoryError) or target.is_dir():
+        reason = "a folder has that name"
+        advice = "Choose another name and save again."
+    else:
+        reason = (error.strerror or str(error)).rstrip(".")
+    kept = "The file that was there is unchanged." if target.is_file() else ""
+    return " ".join(part for part in (f"{target.name} could not be saved: {reason}.", kept,
+                                      advice) if part)

@@ -1,11 +1,12 @@
-"""Where to export moments, and in which format: a save dialog starting in Documents."""
+"""Where to export moments, and in which format: a save dialog starting in the last export's
+folder with its format picked (Documents and OpenTimelineIO the first time)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QStandardPaths, Slot
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from jockey_desktop.core.moments_export import MomentFormat
 
@@ -21,10 +22,21 @@ def documents_folder() -> Path:
     return Path(location) if location else Path.home()
 
 
+#: Longest file name offered (before the suffix): the start of a title says enough.
+MAX_NAME = 80
+
+
 def safe_file_name(title: str) -> str:
-    """A file name from a title: letters, digits, spaces, dashes (80 characters at most)."""
-    safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title)
-    return (" ".join(safe.split()) or "moments")[:80]
+    """A file name from a title, safe on every system: letters (any script), digits, spaces
+    and ``-_'(),&+``; anything else (``/ \\ : * ? " < > |``, dots, controls) becomes a space,
+    so "Who spoke? moments" reads "Who spoke moments" rather than "Who spoke_ moments".
+    At most :data:`MAX_NAME` characters, cut between words."""
+    safe = "".join(c if c.isalnum() or c in " -_'(),&+" else " " for c in title)
+    name = " ".join(safe.split()) or "moments"
+    if len(name) > MAX_NAME:
+        cut = name[:MAX_NAME + 1].rsplit(" ", 1)[0]
+        name = cut if len(cut) >= MAX_NAME // 2 else name[:MAX_NAME]
+    return name.strip()
 
 
 def chosen_format(path: str, selected_filter: str) -> tuple[str, MomentFormat]:
@@ -34,20 +46,55 @@ def chosen_format(path: str, selected_filter: str) -> tuple[str, MomentFormat]:
     for fmt in MomentFormat:
         if suffix == fmt.value:
             return path, fmt
-    filters = export_filters()
-    fmt = list(MomentFormat)[filters.index(selected_filter)] if selected_filter in filters \
-        else MomentFormat.OTIO
+    fmt = format_of_filter(selected_filter)
     return f"{path}.{fmt.value}", fmt
 
 
-def ask_moments_export_path(parent: QWidget | None, title: str) -> tuple[str, MomentFormat] | None:
-    """Ask where to save and in which format; None when cancelled."""
-    from PySide6.QtWidgets import QFileDialog
-
+def format_of_filter(selected_filter: str) -> MomentFormat:
+    """The format a dialog filter stands for (OpenTimelineIO for one it does not know)."""
     filters = export_filters()
-    start = documents_folder() / f"{safe_file_name(title)}.{MomentFormat.OTIO.value}"
-    path, selected = QFileDialog.getSaveFileName(parent, "Export moments", str(start),
-                                                 ";;".join(filters), filters[0])
-    if not path:
-        return None
-    return chosen_format(path, selected)
+    return list(MomentFormat)[filters.index(selected_filter)] if selected_filter in filters \
+        else MomentFormat.OTIO
+
+
+class MomentsSaveDialog(QFileDialog):
+    """The save dialog of a moments export: one filter per format, and a default suffix that
+    follows the format picked, so a name typed without one gets it *inside* the dialog, where
+    the "replace the existing file?" question is asked (added afterwards, an existing file
+    of that name was replaced without a word)."""
+
+    def __init__(self, parent: QWidget | None, title: str, folder: Path | None = None,
+                 fmt: MomentFormat = MomentFormat.OTIO) -> None:
+        filters = export_filters()
+        start = folder if folder is not None else documents_folder()
+        super().__init__(parent, "Export moments", str(start), ";;".join(filters))
+        self.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        self.setFileMode(QFileDialog.FileMode.AnyFile)
+        self.selectNameFilter(filters[list(MomentFormat).index(fmt)])
+        self.setDefaultSuffix(fmt.value)
+        self.selectFile(f"{safe_file_name(title)}.{fmt.value}")
+        self.filterSelected.connect(self._follow_filter)
+
+    @Slot(str)
+    def _follow_filter(self, selected_filter: str) -> None:
+        self.setDefaultSuffix(format_of_filter(selected_filter).value)
+
+    def chosen(self) -> tuple[str, MomentFormat] | None:
+        """The path and format accepted (None before an accept or with no file)."""
+        files = self.selectedFiles()
+        if self.result() != QFileDialog.DialogCode.Accepted or not files or not files[0]:
+            return None
+        return chosen_format(files[0], self.selectedNameFilter())
+
+
+def ask_moments_export_path(parent: QWidget | None, title: str, folder: Path | None = None,
+                            fmt: MomentFormat = MomentFormat.OTIO,
+                            ) -> tuple[str, MomentFormat] | None:
+    """Ask where to save and in which format (starting in ``folder``, else Documents, with
+    ``fmt`` picked); None when cancelled."""
+    dialog = MomentsSaveDialog(parent, title, folder, fmt)
+    try:
+        dialog.exec()
+        return dialog.chosen()
+    finally:
+        dialog.deleteLater()
