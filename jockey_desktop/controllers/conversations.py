@@ -497,8 +497,14 @@ class ConversationsController(QObject):
 
     def _on_export_failed(self, path: str, error: BaseException) -> None:
         log.warning("export failed: %s", error)
-        detail = getattr(error, "strerror", None) or str(error) or "unknown error"
         # The file is named: "Export failed: Is a directory" said neither which nor what to do.
+        if isinstance(error, OSError):  # the one wording of a file that could not be saved
+            from jockey_desktop.core.storage.export import write_failure_text
+
+            self.sig_export_failed.emit(
+                f"Nothing was exported: {write_failure_text(path, error)}")
+            return
+        detail = str(error) or type(error).__name__
         self.sig_export_failed.emit(f"Nothing was exported: {path} could not be written "
                                     f"({detail}). Choose another folder or file name.")
 

@@ -1,4 +1,4 @@
-"""The file name an export suggests for a conversation, from its title (no Qt).
+"""The file name an export suggests, from a conversation's title (no Qt).
 
 Titles are usually questions ("What are the main themes in these videos?"): every character
 that is not a letter or a digit became "_", so the dialog offered "What are the main themes
@@ -23,9 +23,11 @@ FALLBACK_NAME = "conversation"
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 
 
-def export_file_name(title: str, suffix: str, limit: int = NAME_LIMIT) -> str:
+def export_file_name(title: str, suffix: str, limit: int = NAME_LIMIT, *,
+                     fallback: str = FALLBACK_NAME) -> str:
     """``title`` as a file name ending in ``suffix`` (".md"), at most ``limit`` characters
-    before it, cut between words; "conversation" when nothing of the title is usable."""
+    before it, cut between words; ``fallback`` ("conversation") when nothing of the title is
+    usable. The one rule for every name an export offers (conversations and moments)."""
     words = "".join(c if c.isalnum() or c in _KEPT else " " for c in title).split()
     name = ""
     for word in words:
@@ -38,7 +40,7 @@ def export_file_name(title: str, suffix: str, limit: int = NAME_LIMIT) -> str:
     # A leading or trailing dot hides the file or is dropped by Windows.
     name = name.strip(" .")
     if not name or name.split(".")[0].upper() in _RESERVED:
-        name = f"{FALLBACK_NAME} {name}".strip() if name else FALLBACK_NAME
+        name = f"{fallback} {name}".strip() if name else fallback
     return name + suffix
 
 

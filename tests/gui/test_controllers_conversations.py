@@ -224,9 +224,9 @@ def test_export_failure_and_unknown_format_are_reported(
     with qtbot.waitSignal(stack.controller.sig_export_failed, timeout=5000) as error:
         stack.controller.export([conversation.id], "markdown", str(blocker / "x.md"))
     # The file is named, with why and what to do.
-    assert error.args[0].startswith(f"Nothing was exported: {blocker / 'x.md'} could not be "
-                                    "written (")
-    assert error.args[0].endswith("). Choose another folder or file name.")
+    assert error.args[0] == (f"Nothing was exported: x.md could not be saved: part of the "
+                             f"folder path {blocker} is a file, not a folder. Choose another "
+                             "folder and save again.")
     with qtbot.waitSignal(stack.controller.sig_error) as error:
         stack.controller.export([conversation.id], "pdf", str(tmp_path / "x.pdf"))
     assert "pdf" in error.args[0]

@@ -99,7 +99,8 @@ def test_an_export_that_cannot_be_written_names_the_file_in_a_dialog(
     qtbot.waitUntil(lambda: bool(told), timeout=10_000)
     title, text, warning = told[0]
     assert (title, warning) == ("Export failed", True)
-    assert text.startswith(f"Nothing was exported: {target} could not be written (")
+    assert text == (f"Nothing was exported: {target.name} could not be saved: a folder in "
+                    f"{tmp_path} has that name. Choose another name and save again.")
 
 
 def test_the_export_dialog_offers_the_title_as_a_clean_file_name(

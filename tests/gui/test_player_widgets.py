@@ -20,7 +20,6 @@ from jockey_desktop.ui.player.export_dialog import (
     MomentsSaveDialog,
     chosen_format,
     export_filters,
-    safe_file_name,
 )
 from jockey_desktop.ui.player.lists import MomentsList, TranscriptView
 from jockey_desktop.ui.player.seek_bar import SeekBar, SeekMarker
@@ -107,17 +106,6 @@ def test_the_export_format_follows_the_suffix_typed_or_the_filter() -> None:
     assert chosen_format("/x/cut.edl", filters[0]) == ("/x/cut.edl", MomentFormat.EDL)
     assert chosen_format("/x/cut", filters[3]) == ("/x/cut.csv", MomentFormat.CSV)
     assert chosen_format("/x/cut.v2", "nonsense") == ("/x/cut.v2.otio", MomentFormat.OTIO)
-
-
-def test_the_offered_file_name_is_the_title_without_unsafe_characters() -> None:
-    assert safe_file_name("What / is <this>? moments") == "What is this moments"
-    assert safe_file_name('A "quoted" C:\\path|pipe*.mp4 moments') == \
-        "A quoted C path pipe mp4 moments"
-    assert safe_file_name("Qu'est-ce que c'est (été) & 日本語 moments") == \
-        "Qu'est-ce que c'est (été) & 日本語 moments"
-    assert safe_file_name("...\n\t?") == "moments"
-    long = safe_file_name("word " * 40 + "moments")
-    assert len(long) <= 80 and long.endswith("word") and "  " not in long
 
 
 @pytest.mark.qt_log_ignore(r"^This plugin does not support propagateSizeHints\(\)$")  # a dialog

@@ -35,3 +35,17 @@ def test_a_name_typed_without_extension_gets_the_formats() -> None:
     assert with_export_suffix("/docs/notes.md", ".md") == "/docs/notes.md"
     assert with_export_suffix("/docs/notes.txt", ".md") == "/docs/notes.txt"  # the user's own
     assert with_export_suffix("/my.folder/notes", ".json") == "/my.folder/notes.json"
+
+
+def test_a_moments_export_offers_the_same_clean_name_with_its_own_fallback() -> None:
+    def offered(title: str) -> str:
+        return export_file_name(title, ".edl", fallback="moments")
+
+    assert offered("What / is <this>? moments") == "What is this moments.edl"
+    assert offered('A "quoted" C:\\path|pipe*.mp4 moments') == (
+        "A quoted C path pipe .mp4 moments.edl")
+    assert offered("Qu'est-ce que c'est (été) & 日本語 moments") == (
+        "Qu'est-ce que c'est (été) & 日本語 moments.edl")
+    assert offered("...\n\t?") == "moments.edl"
+    long = offered("word " * 40 + "moments")
+    assert len(long) <= 80 + 4 and long.endswith("word.edl") and "  " not in long

@@ -493,10 +493,12 @@ def write_failure_text(path: Path | str, error: OSError) -> str:
         reason = "its name is too long for this disk"
         advice = "Choose a shorter name and save again."
     elif isinstance(error, IsADirectoryError) or target.is_dir():
-        reason = "a folder has that name"
+        reason = f"a folder in {folder} has that name"
         advice = "Choose another name and save again."
+    elif error.errno in (errno.ENOTDIR, errno.EEXIST) and not folder.is_dir():
+        reason = f"part of the folder path {folder} is a file, not a folder"
     else:
-        reason = (error.strerror or str(error)).rstrip(".")
+        reason = f"{(error.strerror or str(error)).rstrip('.')} (in {folder})"
     kept = "The file that was there is unchanged." if target.is_file() else ""
     return " ".join(part for part in (f"{target.name} could not be saved: {reason}.", kept,
                                       advice) if part)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QStandardPaths, Slot
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from jockey_desktop.core.moments_export import MomentFormat
+from jockey_desktop.presentation.file_names import export_file_name
 
 
 def export_filters() -> list[str]:
@@ -20,23 +21,6 @@ def documents_folder() -> Path:
     """The user's Documents folder (their home when the system names none)."""
     location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     return Path(location) if location else Path.home()
-
-
-#: Longest file name offered (before the suffix): the start of a title says enough.
-MAX_NAME = 80
-
-
-def safe_file_name(title: str) -> str:
-    """A file name from a title, safe on every system: letters (any script), digits, spaces
-    and ``-_'(),&+``; anything else (``/ \\ : * ? " < > |``, dots, controls) becomes a space,
-    so "Who spoke? moments" reads "Who spoke moments" rather than "Who spoke_ moments".
-    At most :data:`MAX_NAME` characters, cut between words."""
-    safe = "".join(c if c.isalnum() or c in " -_'(),&+" else " " for c in title)
-    name = " ".join(safe.split()) or "moments"
-    if len(name) > MAX_NAME:
-        cut = name[:MAX_NAME + 1].rsplit(" ", 1)[0]
-        name = cut if len(cut) >= MAX_NAME // 2 else name[:MAX_NAME]
-    return name.strip()
 
 
 def chosen_format(path: str, selected_filter: str) -> tuple[str, MomentFormat]:
@@ -72,7 +56,7 @@ class MomentsSaveDialog(QFileDialog):
         self.setFileMode(QFileDialog.FileMode.AnyFile)
         self.selectNameFilter(filters[list(MomentFormat).index(fmt)])
         self.setDefaultSuffix(fmt.value)
-        self.selectFile(f"{safe_file_name(title)}.{fmt.value}")
+        self.selectFile(export_file_name(title, f".{fmt.value}", fallback="moments"))
         self.filterSelected.connect(self._follow_filter)
 
     @Slot(str)
