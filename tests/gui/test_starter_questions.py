@@ -163,14 +163,8 @@ def test_a_long_question_is_elided_and_never_widens_or_lengthens_the_window(qtbo
 def test_a_clicked_starter_leaves_the_focus_in_the_question_box(
     qtbot: Any, start: Started
 ) -> None:
-    desktop = start()
-    window = desktop.window
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
-    wait_for_store(qtbot, desktop)
-    conversation_id = new_conversation(qtbot, desktop)  # an empty one: its page has them
-    pane = window.chat_pane
-    _wait_for_the_stores_starters(qtbot, pane)
+    desktop, conversation_id = _active_window_with_starters(qtbot, start)
+    window, pane = desktop.window, desktop.window.chat_pane
     qtbot.mouseClick(pane.starters.buttons[0], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not pane.starters_shown(), timeout=5_000)
     # The follow-up is typed where it belongs. The window's own focus widget, not hasFocus():
@@ -185,14 +179,8 @@ def test_a_focus_left_on_the_starters_goes_to_the_question_box_when_they_give_wa
 ) -> None:
     # The page of starters goes when the conversation's first question is on screen. A focus
     # still on one of them (however it got there) went to the transcript, Qt's next page.
-    desktop = start()
-    window = desktop.window
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
-    wait_for_store(qtbot, desktop)
-    conversation_id = new_conversation(qtbot, desktop)
-    pane = window.chat_pane
-    _wait_for_the_stores_starters(qtbot, pane)
+    desktop, conversation_id = _active_window_with_starters(qtbot, start)
+    window, pane = desktop.window, desktop.window.chat_pane
     pane.starters.buttons[0].setFocus()
     assert window.focusWidget() is pane.starters.buttons[0]
     assert desktop.chat.send(conversation_id, "What is in these videos?") is None
@@ -208,3 +196,16 @@ def _wait_for_the_stores_starters(qtbot: Any, pane: Any) -> None:
     replaced under the test."""
     qtbot.waitUntil(lambda: pane.starters_shown() and len(pane.starters.questions()) > 3
                     and pane.starters.buttons[0].isVisible(), timeout=5_000)
+
+
+def _active_window_with_starters(qtbot: Any, start: Started) -> tuple[Any, int]:
+    """The app, its window active, on a new empty conversation whose page shows the store's
+    own starter questions; returns the desktop and the conversation's id."""
+    desktop = start()
+    window = desktop.window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    wait_for_store(qtbot, desktop)
+    conversation_id = new_conversation(qtbot, desktop)  # an empty one: its page has them
+    _wait_for_the_stores_starters(qtbot, window.chat_pane)
+    return desktop, conversation_id
