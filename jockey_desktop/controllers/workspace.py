@@ -33,7 +33,6 @@ from jockey_desktop.core.recap import FORK_RECAP_HEADER, build_recap, combine_in
 from jockey_desktop.core.storage.database import backup_taken_at
 from jockey_desktop.core.storage.models import Conversation, MessageStatus
 from jockey_desktop.core.store_summary import StoreSummary
-from jockey_desktop.presentation.backups import restore_question, restored_text
 from jockey_desktop.presentation.selections import add_selection, compose_question, selection
 from jockey_desktop.presentation.transcript import (
     PAGE_SIZE,
@@ -751,6 +750,9 @@ class Workspace(QObject):
             self.sig_message.emit("No backup to restore", NO_BACKUP_TEXT, False)
             return
         # When it was taken, in words: the path alone ("…-20261203-180215-…") said nothing.
+        # Imported here: a restore is rare, and the first paint does not need it.
+        from jockey_desktop.presentation.backups import restore_question
+
         text = restore_question(latest, backup_taken_at(latest))
         if not self._prompts.confirm_restore_backup(text):
             return
@@ -772,6 +774,8 @@ class Workspace(QObject):
                              on_success=self._on_restored, on_error=self._on_restore_failed)
 
     def _on_restored(self, path: Path) -> None:
+        from jockey_desktop.presentation.backups import restored_text
+
         self._restoring = False
         log.info("restored the backup %s", path.name)
         self._feed.release()

@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
 
 from jockey_desktop import APP_NAME, __version__
 from jockey_desktop.presentation.connection import NOT_CONNECTED, ConnectionStatus
-from jockey_desktop.presentation.file_names import export_file_name, with_export_suffix
 from jockey_desktop.presentation.text_actions import TextAction, action_for
 from jockey_desktop.resources import resource_path
 from jockey_desktop.ui.chat_pane import ChatPane
@@ -800,10 +799,13 @@ class MainWindow(QMainWindow):
     def ask_export_path(self, fmt: str, suggested_name: str,
                         caption: str = "Export conversation") -> str | None:
         """A save-file dialog for an export; None when cancelled."""
+        # Imported when first needed (QFileDialog's enums cost a few ms at start-up).
+        from PySide6.QtWidgets import QFileDialog
+
+        from jockey_desktop.presentation.file_names import export_file_name, with_export_suffix
+
         file_filter, suffix = EXPORT_FILTERS.get(fmt, EXPORT_FILTERS["markdown"])
         name = export_file_name(suggested_name, suffix)
-        # Imported when first needed (its enums cost a few ms at start-up).
-        from PySide6.QtWidgets import QFileDialog
 
         start = documents_dir() / name
         path, _ = QFileDialog.getSaveFileName(self, caption, str(start), file_filter)

@@ -253,7 +253,8 @@ _FIRST_PAINT_SCRIPT = textwrap.dedent("""
                 "jockey_desktop.compare_wiring", "jockey_desktop.controllers.compare",
                 "jockey_desktop.controllers.notifications", "jockey_desktop.controllers.starters",
                 "jockey_desktop.controllers.selections", "hashlib", "uuid",
-                "jockey_desktop.ui.welcome")
+                "jockey_desktop.ui.welcome", "jockey_desktop.presentation.backups",
+                "jockey_desktop.presentation.file_names")
     # What draws messages: no conversation is reopened here, so the first paint needs none.
     transcript = ("jockey_desktop.ui.chat_view", "jockey_desktop.ui.message_delegate",
                   "jockey_desktop.ui.markdown")
