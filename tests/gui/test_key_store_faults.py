@@ -7,16 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import keyring
 import pytest
 
 from jockey_desktop.concurrency import TaskRunner
 from jockey_desktop.controllers.chat import ChatController
 from jockey_desktop.controllers.settings import SettingsController
-from jockey_desktop.core.secrets import KEYRING_USERNAME, ApiKeyStore
+from jockey_desktop.core.secrets import ApiKeyStore
 from jockey_desktop.presentation.connection import ConnectionMode
-from tests.helpers.app import Started
-from tests.helpers.keyrings import LockableKeyring
+from tests.helpers.app import Started, start_on
+from tests.helpers.keyrings import LockableKeyring, installed_keyring
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
 
@@ -27,31 +26,13 @@ NO_KEY = "No API key is set"
 @pytest.fixture
 def locked_keychain() -> Iterator[LockableKeyring]:
     """A keychain holding KEY under the app's service, locked."""
-    previous = keyring.get_keyring()
-    backend = LockableKeyring()
-    backend.store[("jockey-desktop", KEYRING_USERNAME)] = KEY
-    backend.locked = True
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+    yield from installed_keyring(KEY, locked=True)
 
-
-
-def _start_on(start: Started, base_url: str) -> Any:
-    """Start the app (no sandbox of its own) with ``base_url`` as its saved server."""
-    from jockey_desktop.paths import AppPaths
-    from jockey_desktop.settings import AppSettings
-
-    start.data_dir.mkdir(parents=True)
-    saved = AppSettings(AppPaths.under(start.data_dir).settings_file)
-    saved.api_base_url = base_url
-    saved.sync()
-    return start(sandbox=False)
 
 def test_the_app_finds_the_key_after_an_unlock_and_removes_it_only_when_it_can(
     qtbot: Any, start: Started, sandbox: Any, locked_keychain: LockableKeyring
 ) -> None:
-    desktop = _start_on(start, sandbox.base_url)
+    desktop = start_on(start, sandbox.base_url)
     window = desktop.window
     dialog = window.settings_dialog
     status = window.statusBar()
@@ -116,7 +97,7 @@ def test_a_send_while_the_keychain_is_unreadable_says_so(
 def test_the_welcome_page_says_the_keychain_could_not_be_read_for_as_long_as_it_is_shown(
     qtbot: Any, start: Started, sandbox: Any, locked_keychain: LockableKeyring
 ) -> None:
-    desktop = _start_on(start, sandbox.base_url)
+    desktop = start_on(start, sandbox.base_url)
     window = desktop.window
     qtbot.waitUntil(window.is_welcome_shown, timeout=5_000)
     problem = window.welcome.problem_label

@@ -9,15 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
 
 from jockey_desktop.app import JockeyDesktop
-from jockey_desktop.core.secrets import KEYRING_USERNAME
 from jockey_desktop.sandbox import Fault, Pace
 from jockey_desktop.sandbox.server import SANDBOX_API_KEY
-from tests.helpers.app import Started, ask_via_composer
-from tests.helpers.keyrings import LockableKeyring
+from tests.helpers.app import Started, ask_via_composer, start_on
+from tests.helpers.keyrings import LockableKeyring, installed_keyring
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)")
 
@@ -25,25 +23,9 @@ QUESTION = "What are the main themes?"
 
 
 @pytest.fixture
-def sandbox_key() -> Iterator[None]:
+def sandbox_key() -> Iterator[LockableKeyring]:
     """The keychain holds the sandbox server's key (the app connects as to a real server)."""
-    previous = keyring.get_keyring()
-    backend = LockableKeyring()
-    backend.store[("jockey-desktop", KEYRING_USERNAME)] = SANDBOX_API_KEY
-    keyring.set_keyring(backend)
-    yield
-    keyring.set_keyring(previous)
-
-
-def _start_on(start: Started, base_url: str) -> JockeyDesktop:
-    from jockey_desktop.paths import AppPaths
-    from jockey_desktop.settings import AppSettings
-
-    start.data_dir.mkdir(parents=True, exist_ok=True)
-    saved = AppSettings(AppPaths.under(start.data_dir).settings_file)
-    saved.api_base_url = base_url
-    saved.sync()
-    return start(sandbox=False)
+    yield from installed_keyring(SANDBOX_API_KEY)
 
 
 def _reason(desktop: JockeyDesktop) -> str:
@@ -52,11 +34,11 @@ def _reason(desktop: JockeyDesktop) -> str:
 
 
 def test_a_question_while_the_stores_could_not_be_loaded_says_so_and_is_kept(
-    qtbot: Any, start: Started, sandbox: Any, sandbox_key: None
+    qtbot: Any, start: Started, sandbox: Any, sandbox_key: LockableKeyring
 ) -> None:
     broken = sandbox.faults.add(Fault.error(403, "forbidden", times=None,
                                             path="/knowledge-stores", method="GET"))
-    desktop = _start_on(start, sandbox.base_url)
+    desktop = start_on(start, sandbox.base_url)
     qtbot.waitUntil(lambda: broken.fired > 0
                     and not desktop.stores.is_loading(), timeout=10_000)
     assert desktop.stores.stores() == []
@@ -75,11 +57,11 @@ def test_a_question_while_the_stores_could_not_be_loaded_says_so_and_is_kept(
 
 
 def test_a_question_while_the_stores_are_loading_says_so_and_is_kept(
-    qtbot: Any, start: Started, sandbox: Any, sandbox_key: None
+    qtbot: Any, start: Started, sandbox: Any, sandbox_key: LockableKeyring
 ) -> None:
     # Long enough to ask while it lasts; short, because shutting down waits for it.
     sandbox.faults.add(Fault.latency(3, times=1, path="/knowledge-stores", method="GET"))
-    desktop = _start_on(start, sandbox.base_url)
+    desktop = start_on(start, sandbox.base_url)
     qtbot.waitUntil(desktop.stores.is_loading, timeout=10_000)
 
     ask_via_composer(desktop, QUESTION)
@@ -90,12 +72,12 @@ def test_a_question_while_the_stores_are_loading_says_so_and_is_kept(
 
 
 def test_a_wrong_api_address_is_named_as_such_not_as_a_store_that_is_gone(
-    qtbot: Any, start: Started, sandbox: Any, sandbox_key: None
+    qtbot: Any, start: Started, sandbox: Any, sandbox_key: LockableKeyring
 ) -> None:
     # What a web server at the wrong address (no /v1.3, another service) answers.
     sandbox.faults.add(Fault.error(404, "not_found", "File not found", times=None,
                                    path="/knowledge-stores", method="GET"))
-    desktop = _start_on(start, sandbox.base_url)
+    desktop = start_on(start, sandbox.base_url)
     warning = desktop.window.store_picker.warning_label
     qtbot.waitUntil(lambda: "Could not load" in warning.text(), timeout=10_000)
     assert "does not offer the Jockey API" in warning.text()
@@ -104,7 +86,7 @@ def test_a_wrong_api_address_is_named_as_such_not_as_a_store_that_is_gone(
 
 
 def test_a_question_on_an_account_with_no_store_says_to_create_one(
-    qtbot: Any, start: Started, sandbox_key: None, tmp_path: Path
+    qtbot: Any, start: Started, sandbox_key: LockableKeyring, tmp_path: Path
 ) -> None:
     from jockey_desktop.sandbox.server import SandboxServer
 
@@ -112,7 +94,7 @@ def test_a_question_on_an_account_with_no_store_says_to_create_one(
     (tmp_path / "no-stores").mkdir()
     empty.start()
     try:
-        desktop = _start_on(start, empty.base_url)
+        desktop = start_on(start, empty.base_url)
         qtbot.waitUntil(lambda: not desktop.stores.is_loading()
                         and "No knowledge stores" in desktop.window.store_picker.button.text(),
                         timeout=10_000)

@@ -164,3 +164,16 @@ def _answer_counts(desktop: JockeyDesktop) -> dict[int, int]:
         return {}
     return {conversation_id: sum(1 for m in desktop.repo.list_messages(conversation_id)
                                  if m.role == Role.ASSISTANT)}
+
+
+def start_on(start: Started, base_url: str) -> JockeyDesktop:
+    """Start the app with ``base_url`` as its saved server and no sandbox of its own (as a
+    user of a real server starts it)."""
+    from jockey_desktop.paths import AppPaths
+    from jockey_desktop.settings import AppSettings
+
+    start.data_dir.mkdir(parents=True, exist_ok=True)
+    saved = AppSettings(AppPaths.under(start.data_dir).settings_file)
+    saved.api_base_url = base_url
+    saved.sync()
+    return start(sandbox=False)

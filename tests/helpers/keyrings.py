@@ -3,6 +3,9 @@ login collection (every call raises ``KeyringLocked`` while locked)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import keyring
 import keyring.backend
 import keyring.errors
 
@@ -40,3 +43,19 @@ class LockableKeyring(keyring.backend.KeyringBackend):
         if (service, username) not in self.store:
             raise keyring.errors.PasswordDeleteError("No such password!")
         del self.store[(service, username)]
+
+
+def installed_keyring(key: str, *, locked: bool = False) -> Iterator[LockableKeyring]:
+    """A keychain holding ``key`` under the app's service (locked or not), installed for the
+    test and the previous backend put back after it (a fixture body: ``yield from``)."""
+    from jockey_desktop.core.secrets import KEYRING_USERNAME
+
+    previous = keyring.get_keyring()
+    backend = LockableKeyring()
+    backend.store[("jockey-desktop", KEYRING_USERNAME)] = key
+    backend.locked = locked
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
